@@ -1,0 +1,108 @@
+"""The library API that every command calls: bind values, run the passes, build a Result."""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Iterable, Mapping
+
+from . import engine
+from .errors import BindError, InputError
+from .graph import Graph
+from .ops import Conventions
+from .parser import parse
+from .result import Result, Update
+
+Values = Mapping[str, float] | Iterable[tuple[str, float]]
+
+
+def grad(
+    text: str,
+    values: Values,
+    lr: float | None = None,
+    steps: int | None = None,
+    *,
+    conventions: Conventions = Conventions(),
+) -> Result:
+    """Parse `text`, then evaluate it at `values`: see `evaluate`."""
+    return evaluate(parse(text), values, lr, steps, conventions=conventions)
+
+
+def evaluate(
+    graph: Graph,
+    values: Values,
+    lr: float | None = None,
+    steps: int | None = None,
+    *,
+    conventions: Conventions = Conventions(),
+) -> Result:
+    """Forward and backward passes at `values`, one value per input variable.
+
+    With `lr`, also `steps` steps of gradient descent (one when `steps` is None;
+    an explicit `steps` also records the trajectory from step 0).
+    """
+    inputs = bind(graph, values)
+    if steps is not None and lr is None:
+        raise InputError("steps needs a learning rate (lr)")
+    forward = engine.forward(graph, inputs)
+    grads = engine.backward(graph, forward, conventions)
+    update = None
+    if lr is not None:
+        update = _update(graph, inputs, lr, steps, conventions)
+    return Result(graph, inputs, forward, grads, conventions, update)
+
+
+def _update(
+    graph: Graph,
+    inputs: dict[str, float],
+    lr: float,
+    steps: int | None,
+    conventions: Conventions,
+) -> Update:
+    lr = _number("the learning rate", lr, InputError)
+    count = 1 if steps is None else steps
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise InputError(f"the number of steps must be a whole number of at least 1, got {count!r}")
+    path = engine.descend(graph, inputs, lr, count, conventions)
+    last = path[-1]
+    return Update(lr, count, last.inputs, last.output, None if steps is None else tuple(path))
+
+
+def bind(graph: Graph, values: Values) -> dict[str, float]:
+    """Check `values` against the graph's inputs; return them in the graph's order."""
+    pairs = values.items() if isinstance(values, Mapping) else values
+    given: dict[str, float] = {}
+    for name, value in pairs:
+        if name in given:
+            raise BindError(f"a value for {name} is given twice")
+        if name not in graph.variables:
+            raise BindError(_unknown(graph, name))
+        given[name] = _number(f"the value of {name}", value, BindError)
+    missing = [name for name in graph.variables if name not in given]
+    if missing:
+        listed = ", ".join(missing)
+        raise BindError(
+            f"missing a value for {listed}" if len(missing) == 1 else f"missing values for {listed}"
+        )
+    return {name: given[name] for name in graph.variables}
+
+
+def _unknown(graph: Graph, name: str) -> str:
+    if any(node.name == name for node in graph.nodes):
+        return f"{name} is computed by the expression, not an input: it takes no value"
+    message = f"{name} is not an input of the expression"
+    guess = difflib.get_close_matches(name, list(graph.variables), n=1)
+    if guess:
+        return f"{message}; did you mean {guess[0]}?"
+    if graph.variables:
+        return f"{message} (its inputs are {', '.join(graph.variables)})"
+    return f"{message} (it has no inputs)"
+
+
+def _number(what: str, value: object, error: type[BindError] | type[InputError]) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise error(f"{what} must be a number, got {value!r}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise error(f"{what} must be a finite number, got {value!r}")
+    return number

@@ -1,0 +1,306 @@
+"""The `bpcli` command line: read arguments, call the API, pick a view, map errors to exit codes."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from typer.core import TyperCommand
+
+from . import __version__
+from .errors import BpcliError, InputError
+
+EXIT_OK = 0
+EXIT_CHECK_FAILED = 1  # kept for commands that check answers
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+app = typer.Typer(
+    name="bpcli",
+    help="Backpropagation, step by step: values and gradients of every node of an expression.",
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class FreeArgsCommand(TyperCommand):
+    """Click reads only the command's own options; every other argument stays, in order,
+    in `ctx.args`. The expression and the input values (`--x -2`, `--x=-2`, `x=-2`,
+    `-tanh(x)`) may look like options to Click, so Click must not see them."""
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
+        takes_value: dict[str, bool] = {}
+        for param in self.get_params(ctx):
+            if param.param_type_name == "option":
+                flag = bool(getattr(param, "is_flag", False) or getattr(param, "count", False))
+                for opt in (*param.opts, *param.secondary_opts):
+                    takes_value[opt] = not flag
+        own: list[str] = []
+        free: list[str] = []
+        i = 0
+        while i < len(args):
+            arg = args[i]
+            name, eq, _ = arg.partition("=")
+            if arg == "--":
+                free.extend(args[i + 1 :])
+                break
+            if name in takes_value:
+                own.append(arg)
+                if takes_value[name] and not eq and i + 1 < len(args):
+                    i += 1
+                    own.append(args[i])
+            else:
+                free.append(arg)
+            i += 1
+        super().parse_args(ctx, own)
+        ctx.args = free
+        return free
+
+
+def option_names(command: Callable[..., Any]) -> set[str]:
+    """The long option names of a command, without dashes: `lr`, `json`, …"""
+    return {
+        name[2:]
+        for param in typer.main.get_command(app).commands[command.__name__].params  # type: ignore[attr-defined]
+        for name in param.opts
+        if name.startswith("--")
+    }
+
+
+# ---- reading values and the expression from the command line ----------------
+
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_NAME = re.compile(r"[^\W\d]\w*")
+
+
+def parse_number(what: str, raw: str) -> float:
+    """A finite decimal number as the grammar writes it, with an optional sign."""
+    text = raw.strip()
+    if not _NUMBER.fullmatch(text):
+        raise InputError(f"{what} must be a number such as 2, -0.5 or 1e-3, got {raw!r}")
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise InputError(f"{what} is too large for a float: {raw}")
+    return value
+
+
+def split_arguments(args: list[str]) -> tuple[list[str], list[tuple[str, float]], list[str]]:
+    """Sort free arguments into expressions, (name, value) pairs, and names given as --NAME."""
+    expressions: list[str] = []
+    values: list[tuple[str, float]] = []
+    dashed: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        name, eq, raw = arg.partition("=")
+        if arg.startswith("--") and len(arg) > 2:
+            name = name[2:]
+            if not _NAME.fullmatch(name):
+                raise InputError(f"{arg} is not an option, and {name!r} is not a name")
+            if not eq:
+                if i + 1 == len(args):
+                    raise InputError(f"--{name} needs a value: --{name} 1.5")
+                i += 1
+                raw = args[i]
+            values.append((name, parse_number(f"the value of {name}", raw)))
+            dashed.append(name)
+        elif eq and _NAME.fullmatch(name.strip()) and _NUMBER.fullmatch(raw.strip()):
+            values.append((name.strip(), parse_number(f"the value of {name.strip()}", raw)))
+        else:
+            expressions.append(arg)
+        i += 1
+    return expressions, values, dashed
+
+
+def read_expression(expressions: list[str], file: Path | None) -> str:
+    """The one expression: an argument, `-` for standard input, or --file."""
+    sources = len(expressions) + (file is not None)
+    if sources == 0:
+        raise InputError('no expression given: bpcli grad "(x+y)*z" --x -2 --y 5 --z -4')
+    if sources > 1:
+        given = [repr(e) for e in expressions] + ([f"--file {file}"] if file else [])
+        raise InputError(
+            f"give one expression, got {len(given)}: {', '.join(given)}"
+            " (quote an expression that has spaces)"
+        )
+    if file is not None:
+        return read_text_file(file)
+    if expressions[0] == "-":
+        try:
+            return sys.stdin.read()
+        except UnicodeDecodeError:
+            raise InputError("standard input is not UTF-8 text") from None
+    return expressions[0]
+
+
+def read_text_file(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, not a file") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read it ({exc.strerror})") from None
+
+
+def check_names(
+    variables: dict[str, int], values: list[tuple[str, float]], dashed: list[str], options: set[str]
+) -> None:
+    """Name clashes between input values and bpcli's own options, said in CLI terms."""
+    given = {name for name, _ in values}
+    for name in variables:
+        if name in options and name not in given:
+            raise InputError(
+                f"missing a value for {name}: --{name} is bpcli's own option,"
+                f" so give the input as {name}=VALUE"
+            )
+    for name in dashed:
+        if name not in variables:
+            guess = difflib.get_close_matches(name, sorted(options), n=1)
+            if guess:
+                raise InputError(
+                    f"--{name} is neither an input of the expression nor an option;"
+                    f" did you mean --{guess[0]}?"
+                )
+
+
+# ---- output and errors --------------------------------------------------------
+
+
+def write_json(data: dict[str, Any]) -> None:
+    """One strict JSON object on stdout, never through Rich."""
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, allow_nan=False) + "\n")
+    sys.stdout.flush()
+
+
+def fail(error: BpcliError) -> NoReturn:
+    from rich.console import Console
+    from rich.text import Text
+
+    from .render.error import error_lines
+
+    console = Console(stderr=True, highlight=False)
+    first, *rest = error_lines(error)
+    console.print(Text.assemble(("error:", "bold red"), first[len("error:") :]))
+    for line in rest:
+        console.print(Text(line))
+    raise typer.Exit(EXIT_BAD_INPUT)
+
+
+@contextmanager
+def errors_to_exit_codes() -> Iterator[None]:
+    """bpcli's errors become a message and exit 2; Ctrl-C exits 130; a closed pipe, quietly."""
+    try:
+        yield
+    except BpcliError as error:
+        fail(error)
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except BrokenPipeError:
+        # stdout's reader went away (`bpcli … | head -1`): stop without a traceback
+        sys.stderr.close()
+        raise typer.Exit(EXIT_OK) from None
+
+
+# ---- commands -------------------------------------------------------------------
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"bpcli {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Backpropagation, step by step: values and gradients of every node of an expression."""
+
+
+@app.command(
+    cls=FreeArgsCommand,
+    options_metavar="EXPR [--NAME VALUE | NAME=VALUE]... [OPTIONS]",
+)
+def grad(
+    ctx: typer.Context,
+    lr: Annotated[
+        float | None,
+        typer.Option(
+            "--lr",
+            metavar="ALPHA",
+            help="Learning rate: also show the update step x := x - α·∂f/∂x.",
+        ),
+    ] = None,
+    steps: Annotated[
+        int | None,
+        typer.Option(
+            "--steps", min=1, help="Repeat the update N times and show the trajectory (needs --lr)."
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Write one JSON object to stdout instead of tables.")
+    ] = False,
+    precision: Annotated[
+        int, typer.Option("--precision", min=1, max=17, help="Significant digits shown in tables.")
+    ] = 6,
+    file: Annotated[
+        Path | None, typer.Option("--file", metavar="PATH", help="Read the expression from a file.")
+    ] = None,
+    max_tie: Annotated[
+        str,
+        typer.Option(
+            "--max-tie",
+            metavar="split|first",
+            help="A max/min tie splits the gradient evenly, or sends it all to the first.",
+        ),
+    ] = "split",
+) -> None:
+    """Run the forward and backward pass of EXPR at the given input values.
+
+    Give each input as --NAME VALUE, --NAME=VALUE or NAME=VALUE; EXPR may be -
+    to read standard input.
+
+    Example: bpcli grad "(x+y)*z" --x -2 --y 5 --z -4 --lr 0.1
+    """
+    from .api import evaluate
+    from .ops import Conventions
+    from .parser import parse
+
+    with errors_to_exit_codes():
+        if max_tie not in ("split", "first"):
+            raise InputError(f"--max-tie is split or first, got {max_tie!r}")
+        expressions, values, dashed = split_arguments(ctx.args)
+        graph = parse(read_expression(expressions, file))
+        check_names(graph.variables, values, dashed, option_names(grad))
+        conventions = Conventions(max_tie="first" if max_tie == "first" else "split")
+        result = evaluate(graph, values, lr, steps, conventions=conventions)
+        if as_json:
+            write_json(result.to_dict())
+            return
+        from rich.console import Console
+
+        from .render.table import GradView
+
+        Console(highlight=False).print(GradView(result, precision))
+
+
+def run() -> None:
+    """The `bpcli` script."""
+    app(prog_name="bpcli")

@@ -1,0 +1,135 @@
+"""Forward and backward passes as two loops over the graph, and the update step.
+
+All maths comes from the op table; nothing here knows an op by name.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .errors import DomainError
+from .graph import Graph, Node
+from .ops import OPS, Conventions, Partial, Undefined
+
+
+def _domain_error(graph: Graph, node: Node, message: str) -> DomainError:
+    return DomainError(f"{message}, in `{graph.text(node)}`", span=node.span, source=graph.source)
+
+
+def forward(graph: Graph, inputs: Mapping[str, float]) -> list[float]:
+    """Every node's value, in topological order. `inputs` holds every variable."""
+    values: list[float] = [0.0] * len(graph.nodes)
+    for node in graph.nodes:
+        if not node.inputs:
+            values[node.id] = node.value if node.value is not None else inputs[node.name]
+            continue
+        rule = OPS[node.op].forward
+        assert rule is not None
+        try:
+            value = rule(*[values[i] for i in node.inputs])
+        except Undefined as exc:
+            raise _domain_error(graph, node, str(exc)) from None
+        except OverflowError:
+            value = math.inf
+        if not math.isfinite(value):
+            raise _domain_error(graph, node, f"{node.op} overflows: the value is too large")
+        values[node.id] = value
+    return values
+
+
+def backward(
+    graph: Graph, values: list[float], conventions: Conventions = Conventions()
+) -> list[float | None]:
+    """d(output)/d(node) for every node; None for constants, which are not differentiated.
+
+    Seeds the output with 1 and walks the nodes in reverse topological order,
+    adding each use's contribution (+=): a node used twice sums both, the copy
+    gate. A gate whose upstream gradient is exactly 0 sends 0 to its inputs
+    without evaluating its local derivatives.
+    """
+    nodes = graph.nodes
+    grads: list[float | None] = [0.0 if OPS[node.op].differentiable else None for node in nodes]
+    grads[graph.output] = 1.0
+    partials: dict[tuple[str, int], tuple[Partial, ...]] = {}
+    for node in reversed(nodes):
+        upstream = grads[node.id]
+        if upstream is None:
+            continue
+        if not math.isfinite(upstream):
+            raise _domain_error(graph, node, f"the gradient at {node.name} overflows")
+        if not node.inputs or upstream == 0.0:
+            continue
+        key = (node.op, len(node.inputs))
+        if key not in partials:
+            partials[key] = OPS[node.op].partials_for(len(node.inputs), conventions)
+        rules = partials[key]
+        assert len(rules) == len(node.inputs), f"{node.op}: one partial per input"
+        args = tuple(values[i] for i in node.inputs)
+        out = values[node.id]
+        for i, rule in zip(node.inputs, rules, strict=True):
+            grad = grads[i]
+            if grad is None:
+                continue
+            try:
+                local = rule(args, out)
+            except Undefined as exc:
+                raise _domain_error(graph, node, str(exc)) from None
+            except OverflowError:
+                local = math.inf
+            grads[i] = grad + upstream * local
+    return grads
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One point of a gradient-descent trajectory: the inputs and the output there."""
+
+    step: int
+    inputs: dict[str, float]
+    output: float
+
+
+def descend(
+    graph: Graph,
+    inputs: Mapping[str, float],
+    lr: float,
+    steps: int,
+    conventions: Conventions = Conventions(),
+) -> list[Step]:
+    """Gradient descent, x := x - lr * df/dx for every input: steps 0 (the start) to `steps`."""
+    point = dict(inputs)
+    trajectory: list[Step] = []
+    for step in range(steps + 1):
+        try:
+            values = forward(graph, point)
+        except DomainError as exc:
+            raise _at_step(exc, step) from None
+        trajectory.append(Step(step, point, values[graph.output]))
+        if step == steps:
+            break
+        try:
+            grads = backward(graph, values, conventions)
+        except DomainError as exc:
+            raise _at_step(exc, step) from None
+        point = {}
+        for name, node_id in graph.variables.items():
+            grad = grads[node_id]
+            assert grad is not None
+            new = values[node_id] - lr * grad
+            if not math.isfinite(new):
+                raise DomainError(
+                    f"after step {step + 1} the update of {name} overflows "
+                    f"(the learning rate is too large?)"
+                )
+            point[name] = new
+    return trajectory
+
+
+def _at_step(exc: DomainError, step: int) -> DomainError:
+    if step == 0:
+        return exc
+    return DomainError(
+        f"at step {step} of gradient descent: {exc.message}", span=exc.span, source=exc.source
+    )

@@ -1,0 +1,54 @@
+"""bpcli's own errors: every problem with what a user typed is one of these."""
+
+from __future__ import annotations
+
+
+class BpcliError(Exception):
+    """Bad input to bpcli. `span` is the (start, end) offset in `source`, when known."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        span: tuple[int, int] | None = None,
+        source: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.span = span
+        self.source = source
+
+    @property
+    def line(self) -> int | None:
+        """1-based line of the span's start in the source."""
+        if self.span is None or self.source is None:
+            return None
+        return self.source.count("\n", 0, self.span[0]) + 1
+
+    @property
+    def column(self) -> int | None:
+        """1-based column of the span's start in its line."""
+        if self.span is None or self.source is None:
+            return None
+        return self.span[0] - self.source.rfind("\n", 0, self.span[0])
+
+    def __str__(self) -> str:
+        if self.line is None:
+            return self.message
+        return f"line {self.line}, column {self.column}: {self.message}"
+
+
+class ParseError(BpcliError):
+    """The text is not a valid bpcli program (syntax, unknown function, wrong arity)."""
+
+
+class BindError(BpcliError):
+    """A name is misused: assigned twice, used before assignment, or given a bad value."""
+
+
+class DomainError(BpcliError):
+    """The maths is undefined or overflows at the given values (log 0, 1/0, exp(1000))."""
+
+
+class InputError(BpcliError):
+    """Input that is not the expression itself is wrong: a file, an option, a step count."""

@@ -1,0 +1,179 @@
+"""THE op table: for every op, its forward rule and its local derivatives.
+
+One entry per op; its key is the op's name everywhere (grammar alias, JSON
+`op`, tests). A local derivative ("partial") takes the input values and the
+node's own value and returns d(out)/d(input i); an op has one per input, in
+input order. Forward rules and partials raise `Undefined` where the maths is
+undefined; the engine adds where in the source it happened.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+Args = tuple[float, ...]
+Partial = Callable[[Args, float], float]
+TieRule = Literal["split", "first"]
+
+
+class Undefined(Exception):
+    """The op is undefined at these inputs; the message names the op."""
+
+
+@dataclass(frozen=True, slots=True)
+class Conventions:
+    """Choices at kinks, where the derivative is not defined (recorded in the JSON)."""
+
+    max_tie: TieRule = "split"
+
+    def to_dict(self) -> dict[str, float | str]:
+        return {"relu_grad_at_0": 0.0, "abs_grad_at_0": 0.0, "max_min_tie": self.max_tie}
+
+
+@dataclass(frozen=True, slots=True)
+class Op:
+    """One operation: how to compute it and how gradients flow back through it.
+
+    `arity` None means two or more inputs (max, min); their partials come from
+    `router`, which builds the partial for input i under the tie convention.
+    `function` says whether it is written as a call, `exp(x)`; a node whose
+    op is not `differentiable` (a constant) gets no gradient.
+    """
+
+    name: str
+    symbol: str
+    arity: int | None
+    forward: Callable[..., float] | None
+    partials: tuple[Partial, ...]
+    pattern: str
+    function: bool = False
+    differentiable: bool = True
+    router: Callable[[int, TieRule], Partial] | None = None
+
+    def partials_for(self, n: int, conventions: Conventions) -> tuple[Partial, ...]:
+        """The partials of a node with n inputs."""
+        if self.router is None:
+            return self.partials
+        return tuple(self.router(i, conventions.max_tie) for i in range(n))
+
+
+def _fmt(x: float) -> str:
+    return format(x, ".6g")
+
+
+# ---- rules that can be undefined -------------------------------------------
+
+
+def _div(a: float, b: float) -> float:
+    if b == 0:
+        raise Undefined(f"division by zero ({_fmt(a)} / 0)")
+    return a / b
+
+
+def _pow(x: float, y: float) -> float:
+    if x == 0 and y < 0:
+        raise Undefined(f"0 to a negative power is a division by zero (0 ** {_fmt(y)})")
+    if x < 0 and not y.is_integer():
+        raise Undefined(
+            f"a negative base to a non-integer power is not a real number "
+            f"(({_fmt(x)}) ** {_fmt(y)})"
+        )
+    return float(x**y)
+
+
+def _dpow_base(args: Args, out: float) -> float:
+    x, y = args
+    if y == 0:
+        return 0.0
+    if x == 0 and y < 1:
+        raise Undefined(f"the derivative of x ** {_fmt(y)} at x = 0 is infinite")
+    return float(y * x ** (y - 1))
+
+
+def _dpow_exponent(args: Args, out: float) -> float:
+    x = args[0]
+    if x > 0:
+        return out * math.log(x)
+    if x == 0:
+        return 0.0  # 0 ** y is 0 for every y > 0 (0 ** y with y <= 0 fails forward)
+    raise Undefined(
+        f"x ** y has no real derivative with respect to the exponent y "
+        f"when the base is negative (x = {_fmt(x)})"
+    )
+
+
+def _log(x: float) -> float:
+    if x <= 0:
+        raise Undefined(f"log needs a positive input, got {_fmt(x)}")
+    return math.log(x)
+
+
+def _sqrt(x: float) -> float:
+    if x < 0:
+        raise Undefined(f"sqrt needs a non-negative input, got {_fmt(x)}")
+    return math.sqrt(x)
+
+
+def _dsqrt(args: Args, out: float) -> float:
+    if out == 0:
+        raise Undefined("the derivative of sqrt at 0 is infinite")
+    return 0.5 / out
+
+
+def _sigmoid(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)  # no overflow for very negative x
+    return e / (1.0 + e)
+
+
+def _router(i: int, tie: TieRule) -> Partial:
+    """max/min, input i: the winner gets the whole gradient, the others 0; ties by `tie`."""
+    if tie == "first":
+        return lambda args, out: 1.0 if args.index(out) == i else 0.0
+    return lambda args, out: 1.0 / args.count(out) if args[i] == out else 0.0
+
+
+def _sign(args: Args, out: float) -> float:
+    x = args[0]
+    return 1.0 if x > 0 else -1.0 if x < 0 else 0.0
+
+
+# ---- the table -------------------------------------------------------------
+# Op(name, symbol, arity, forward, partials (one per input), pattern, ...)
+
+# fmt: off
+_TABLE = (
+    # leaves: a variable's value is given, a constant's is in its node
+    Op("var",     "",     0,    None,     (), "input"),
+    Op("const",   "",     0,    None,     (), "constant", differentiable=False),
+    # arithmetic
+    Op("add",     "+",    2,    lambda a, b: a + b, (lambda a, o: 1.0, lambda a, o: 1.0), "distributor"),
+    Op("sub",     "-",    2,    lambda a, b: a - b, (lambda a, o: 1.0, lambda a, o: -1.0), "distributor"),
+    Op("mul",     "*",    2,    lambda a, b: a * b, (lambda a, o: a[1], lambda a, o: a[0]), "swap multiplier"),
+    Op("div",     "/",    2,    _div,     (lambda a, o: 1.0 / a[1], lambda a, o: -o / a[1]), "quotient"),
+    Op("neg",     "-",    1,    lambda a: -a, (lambda a, o: -1.0,), "distributor"),
+    Op("pow",     "**",   2,    _pow,     (_dpow_base, _dpow_exponent), "power", function=True),
+    # functions of one input
+    Op("exp",     "exp",  1,    math.exp, (lambda a, o: o,), "scale by output", function=True),
+    Op("log",     "log",  1,    _log,     (lambda a, o: 1.0 / a[0],), "reciprocal", function=True),
+    Op("sqrt",    "sqrt", 1,    _sqrt,    (_dsqrt,), "scale", function=True),
+    Op("sin",     "sin",  1,    math.sin, (lambda a, o: math.cos(a[0]),), "scale", function=True),
+    Op("cos",     "cos",  1,    math.cos, (lambda a, o: -math.sin(a[0]),), "scale", function=True),
+    Op("tan",     "tan",  1,    math.tan, (lambda a, o: 1.0 + o * o,), "scale", function=True),
+    Op("tanh",    "tanh", 1,    math.tanh, (lambda a, o: 1.0 - o * o,), "squash", function=True),
+    Op("sigmoid", "σ",    1,    _sigmoid, (lambda a, o: o * (1.0 - o),), "squash", function=True),
+    Op("relu",    "relu", 1,    lambda a: a if a > 0 else 0.0, (lambda a, o: 1.0 if a[0] > 0 else 0.0,), "gate", function=True),
+    Op("abs",     "abs",  1,    abs,      (_sign,), "sign", function=True),
+    # two or more inputs
+    Op("max",     "max",  None, max,      (), "router", function=True, router=_router),
+    Op("min",     "min",  None, min,      (), "router", function=True, router=_router),
+)
+# fmt: on
+
+OPS: dict[str, Op] = {op.name: op for op in _TABLE}
+
+FUNCTIONS: tuple[str, ...] = tuple(sorted(op.name for op in _TABLE if op.function))

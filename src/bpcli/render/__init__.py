@@ -1,0 +1,1 @@
+"""Views: each takes a finished Result (or error) and only lays it out."""

@@ -1,0 +1,113 @@
+"""The default view of `bpcli grad`: a row per node, then the answers and the update step."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from rich.console import Console, ConsoleOptions, Group, RenderResult
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from ..result import NodeResult, Result
+from .numbers import DEFAULT_PRECISION, fmt
+
+MAX_ROWS = 200  # a larger graph shows its first and last EDGE_ROWS rows
+EDGE_ROWS = 20
+VALUE = "green"
+GRAD = "red"
+
+
+class GradView:
+    """Per-node values and gradients, the output and input gradients, and the update."""
+
+    def __init__(self, result: Result, precision: int = DEFAULT_PRECISION) -> None:
+        self.result = result
+        self.precision = precision
+
+    def _n(self, value: float | None) -> str:
+        return fmt(value, self.precision)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield Text("computational graph", style="bold")
+        yield self.node_table()
+        yield self.answers()
+        if self.result.update is not None:
+            yield Text()
+            yield self.update_view()
+
+    def node_table(self) -> Table:
+        f = self.result.output_name
+        table = Table(box=None, pad_edge=False)
+        table.add_column("node")
+        table.add_column("op")
+        table.add_column("text", overflow="fold")
+        table.add_column("value", justify="right", style=VALUE)
+        table.add_column(f"∂{f}/∂node", justify="right", style=GRAD)
+        for row in self._rows():
+            if row is None:
+                left_out = len(self.result.nodes) - 2 * EDGE_ROWS
+                table.add_row("…", "", f"{left_out} more nodes (--json lists them all)", "", "")
+                continue
+            table.add_row(
+                escape(row.name),
+                row.op,
+                escape(row.text),
+                self._n(row.value),
+                self._n(row.grad),
+            )
+        return table
+
+    def _rows(self) -> Iterator[NodeResult | None]:
+        nodes = self.result.nodes
+        if len(nodes) <= MAX_ROWS:
+            yield from nodes
+            return
+        yield from nodes[:EDGE_ROWS]
+        yield None
+        yield from nodes[-EDGE_ROWS:]
+
+    def answers(self) -> Group:
+        result = self.result
+        f = result.output_name
+        output = Text.assemble("\n", (f"{f} = ", "bold"), (self._n(result.output), VALUE))
+        grads = Text()
+        for i, (name, grad) in enumerate(result.gradients.items()):
+            if i:
+                grads.append("   ")
+            grads.append(f"∂{f}/∂{name} = ")
+            grads.append(self._n(grad), GRAD)
+        return Group(output, grads) if result.gradients else Group(output)
+
+    def update_view(self) -> Group:
+        update = self.result.update
+        assert update is not None
+        f = self.result.output_name
+        if update.trajectory is not None:
+            heading = f"gradient descent: α = {self._n(update.lr)}, {update.steps} steps"
+            table = Table(box=None, pad_edge=False)
+            table.add_column("step", justify="right")
+            for name in self.result.inputs:
+                table.add_column(escape(name), justify="right")
+            table.add_column(escape(f), justify="right", style=VALUE)
+            for step in update.trajectory:
+                cells = [self._n(v) for v in step.inputs.values()]
+                table.add_row(str(step.step), *cells, self._n(step.output))
+            summary = f"after {update.steps} steps: {f} = "
+        else:
+            heading = f"update step: x := x - α·∂{f}/∂x with α = {self._n(update.lr)}"
+            table = Table(box=None, pad_edge=False)
+            table.add_column("input")
+            table.add_column("value", justify="right", style=VALUE)
+            table.add_column(f"∂{f}/∂input", justify="right", style=GRAD)
+            table.add_column("new value", justify="right", style=VALUE)
+            for name, value in self.result.inputs.items():
+                table.add_row(
+                    escape(name),
+                    self._n(value),
+                    self._n(self.result.gradients[name]),
+                    self._n(update.inputs[name]),
+                )
+            summary = f"after the update: {f} = "
+        line = Text.assemble("\n", (escape(summary), "bold"), (self._n(update.output), VALUE))
+        return Group(Text(heading, style="bold"), table, line)
