@@ -44,17 +44,18 @@ def evaluate(
     inputs = bind(graph, values)
     if steps is not None and lr is None:
         raise InputError("steps needs a learning rate (lr)")
-    forward = engine.forward(graph, inputs)
-    grads = engine.backward(graph, forward, conventions)
+    node_values = engine.forward(graph, inputs)
+    grads = engine.backward(graph, node_values, conventions)
     update = None
     if lr is not None:
-        update = _update(graph, inputs, lr, steps, conventions)
-    return Result(graph, inputs, forward, grads, conventions, update)
+        update = _update(graph, node_values, grads, lr, steps, conventions)
+    return Result(graph, inputs, node_values, grads, conventions, update)
 
 
 def _update(
     graph: Graph,
-    inputs: dict[str, float],
+    values: list[float],
+    grads: list[float | None],
     lr: float,
     steps: int | None,
     conventions: Conventions,
@@ -63,7 +64,7 @@ def _update(
     count = 1 if steps is None else steps
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise InputError(f"the number of steps must be a whole number of at least 1, got {count!r}")
-    path = engine.descend(graph, inputs, lr, count, conventions)
+    path = engine.descend(graph, values, grads, lr, count, conventions)
     last = path[-1]
     return Update(lr, count, last.inputs, last.output, None if steps is None else tuple(path))
 

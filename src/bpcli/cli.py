@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import re
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -20,11 +21,11 @@ from .errors import BpcliError, InputError
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1  # kept for commands that check answers
 EXIT_BAD_INPUT = 2
+EXIT_INTERNAL_ERROR = 3
 EXIT_INTERRUPTED = 130
 
 app = typer.Typer(
     name="bpcli",
-    help="Backpropagation, step by step: values and gradients of every node of an expression.",
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -91,8 +92,12 @@ def parse_number(what: str, raw: str) -> float:
     return value
 
 
-def split_arguments(args: list[str]) -> tuple[list[str], list[tuple[str, float]], list[str]]:
-    """Sort free arguments into expressions, (name, value) pairs, and names given as --NAME."""
+def split_arguments(
+    args: list[str], options: set[str]
+) -> tuple[list[str], list[tuple[str, float]], list[str]]:
+    """Sort free arguments into expressions, (name, value) pairs, and names given as --NAME.
+
+    `options` are the command's own option names, for "did you mean --json?"."""
     expressions: list[str] = []
     values: list[tuple[str, float]] = []
     dashed: list[str] = []
@@ -105,10 +110,14 @@ def split_arguments(args: list[str]) -> tuple[list[str], list[tuple[str, float]]
             if not _NAME.fullmatch(name):
                 raise InputError(f"{arg} is not an option, and {name!r} is not a name")
             if not eq:
-                if i + 1 == len(args):
-                    raise InputError(f"--{name} needs a value: --{name} 1.5")
+                raw = args[i + 1] if i + 1 < len(args) else ""
                 i += 1
-                raw = args[i]
+            if not _NUMBER.fullmatch(raw.strip()):
+                guess = difflib.get_close_matches(name, sorted(options), n=1)
+                if guess:
+                    raise InputError(f"--{name} is not an option; did you mean --{guess[0]}?")
+                if not raw:
+                    raise InputError(f"--{name} needs a value: --{name} 1.5")
             values.append((name, parse_number(f"the value of {name}", raw)))
             dashed.append(name)
         elif eq and _NAME.fullmatch(name.strip()) and _NUMBER.fullmatch(raw.strip()):
@@ -189,7 +198,7 @@ def fail(error: BpcliError) -> NoReturn:
 
     from .render.error import error_lines
 
-    console = Console(stderr=True, highlight=False)
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
     first, *rest = error_lines(error)
     console.print(Text.assemble(("error:", "bold red"), first[len("error:") :]))
     for line in rest:
@@ -199,7 +208,8 @@ def fail(error: BpcliError) -> NoReturn:
 
 @contextmanager
 def errors_to_exit_codes() -> Iterator[None]:
-    """bpcli's errors become a message and exit 2; Ctrl-C exits 130; a closed pipe, quietly."""
+    """bpcli's errors: a message and exit 2. Ctrl-C: exit 130. A closed pipe: a quiet exit.
+    Anything else is a bug in bpcli: one line and exit 3 (BPCLI_TRACEBACK=1 shows it)."""
     try:
         yield
     except BpcliError as error:
@@ -208,9 +218,19 @@ def errors_to_exit_codes() -> Iterator[None]:
         sys.stderr.write("interrupted\n")
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except BrokenPipeError:
-        # stdout's reader went away (`bpcli … | head -1`): stop without a traceback
-        sys.stderr.close()
+        # The reader went away (`bpcli … | head -1`). Point stdout at /dev/null so
+        # that the interpreter's last flush at exit does not complain either.
+        with suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         raise typer.Exit(EXIT_OK) from None
+    except Exception as exc:
+        if os.environ.get("BPCLI_TRACEBACK"):
+            raise
+        sys.stderr.write(
+            f"bpcli: internal error, a bug in bpcli: {type(exc).__name__}: {exc}\n"
+            "Please report it with the command that caused it.\n"
+        )
+        raise typer.Exit(EXIT_INTERNAL_ERROR) from None
 
 
 # ---- commands -------------------------------------------------------------------
@@ -227,11 +247,18 @@ def main(
     version: Annotated[
         bool,
         typer.Option(
-            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+            "--version",
+            metavar="",
+            callback=_version,
+            is_eager=True,
+            help="Show the version and exit.",
         ),
     ] = False,
 ) -> None:
-    """Backpropagation, step by step: values and gradients of every node of an expression."""
+    """Backpropagation, step by step: values and gradients of every node of an expression.
+
+    Example: bpcli grad "(x+y)*z" --x -2 --y 5 --z -4
+    """
 
 
 @app.command(
@@ -251,14 +278,23 @@ def grad(
     steps: Annotated[
         int | None,
         typer.Option(
-            "--steps", min=1, help="Repeat the update N times and show the trajectory (needs --lr)."
+            "--steps",
+            min=1,
+            metavar="N",
+            help="Repeat the update N times and show the trajectory (needs --lr).",
         ),
     ] = None,
     as_json: Annotated[
-        bool, typer.Option("--json", help="Write one JSON object to stdout instead of tables.")
+        bool,
+        typer.Option(
+            "--json", metavar="", help="Write one JSON object to stdout instead of tables."
+        ),
     ] = False,
     precision: Annotated[
-        int, typer.Option("--precision", min=1, max=17, help="Significant digits shown in tables.")
+        int,
+        typer.Option(
+            "--precision", min=1, max=17, metavar="N", help="Significant digits shown in tables."
+        ),
     ] = 6,
     file: Annotated[
         Path | None, typer.Option("--file", metavar="PATH", help="Read the expression from a file.")
@@ -286,9 +322,10 @@ def grad(
     with errors_to_exit_codes():
         if max_tie not in ("split", "first"):
             raise InputError(f"--max-tie is split or first, got {max_tie!r}")
-        expressions, values, dashed = split_arguments(ctx.args)
+        options = option_names(grad)
+        expressions, values, dashed = split_arguments(ctx.args, options)
         graph = parse(read_expression(expressions, file))
-        check_names(graph.variables, values, dashed, option_names(grad))
+        check_names(graph.variables, values, dashed, options)
         conventions = Conventions(max_tie="first" if max_tie == "first" else "split")
         result = evaluate(graph, values, lr, steps, conventions=conventions)
         if as_json:

@@ -93,43 +93,40 @@ class Step:
 
 def descend(
     graph: Graph,
-    inputs: Mapping[str, float],
+    values: list[float],
+    grads: list[float | None],
     lr: float,
     steps: int,
     conventions: Conventions = Conventions(),
 ) -> list[Step]:
-    """Gradient descent, x := x - lr * df/dx for every input: steps 0 (the start) to `steps`."""
-    point = dict(inputs)
+    """Gradient descent, x := x - lr * df/dx for every input, from a point whose
+    forward `values` and `grads` are known: the points of steps 0 to `steps`."""
     trajectory: list[Step] = []
     for step in range(steps + 1):
-        try:
-            values = forward(graph, point)
-        except DomainError as exc:
-            raise _at_step(exc, step) from None
+        point = {name: values[node_id] for name, node_id in graph.variables.items()}
         trajectory.append(Step(step, point, values[graph.output]))
         if step == steps:
             break
         try:
-            grads = backward(graph, values, conventions)
+            if step > 0:
+                grads = backward(graph, values, conventions)
+            moved = {}
+            for name, node_id in graph.variables.items():
+                grad = grads[node_id]
+                assert grad is not None
+                new = point[name] - lr * grad
+                if not math.isfinite(new):
+                    raise DomainError(
+                        f"the update of {name} overflows (is the learning rate too large?)"
+                    )
+                moved[name] = new
+            values = forward(graph, moved)
         except DomainError as exc:
-            raise _at_step(exc, step) from None
-        point = {}
-        for name, node_id in graph.variables.items():
-            grad = grads[node_id]
-            assert grad is not None
-            new = values[node_id] - lr * grad
-            if not math.isfinite(new):
-                raise DomainError(
-                    f"after step {step + 1} the update of {name} overflows "
-                    f"(the learning rate is too large?)"
-                )
-            point[name] = new
+            raise _at_step(exc, step + 1) from None
     return trajectory
 
 
 def _at_step(exc: DomainError, step: int) -> DomainError:
-    if step == 0:
-        return exc
     return DomainError(
         f"at step {step} of gradient descent: {exc.message}", span=exc.span, source=exc.source
     )

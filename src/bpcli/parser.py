@@ -28,13 +28,16 @@ Ref = tuple[int, int, int]
 OUTPUT_NAME = "f"  # the lecture's name for the output, used when it is free
 
 
+# Where the grammar is in a source checkout (and so in an editable install).
+SOURCE_GRAMMAR = Path(__file__).resolve().parents[2] / "grammar" / "expr.lark"
+
+
 def grammar_text() -> str:
     """The grammar, from inside the installed package or else from the source tree."""
     packaged = resources.files("bpcli").joinpath("grammar").joinpath("expr.lark")
     if packaged.is_file():
         return packaged.read_text(encoding="utf-8")
-    source_tree = Path(__file__).resolve().parents[2] / "grammar" / "expr.lark"
-    return source_tree.read_text(encoding="utf-8")
+    return SOURCE_GRAMMAR.read_text(encoding="utf-8")
 
 
 class _NewlinesInParens:
@@ -345,12 +348,6 @@ def _describe(kind: str) -> str:
     return _WHAT.get(kind, kind)
 
 
-def _token_text(token: Token) -> str:
-    if token.type == "_SEP":
-        return "';'" if token == ";" else "a new line"
-    return repr(str(token))
-
-
 def _syntax_error(exc: UnexpectedInput, text: str) -> ParseError:
     if isinstance(exc, UnexpectedCharacters):
         pos = exc.pos_in_stream or 0
@@ -366,6 +363,12 @@ def _syntax_error(exc: UnexpectedInput, text: str) -> ParseError:
                 f"the expression ends too early: expected {wanted}", span=(end, end), source=text
             )
         start, end = _span(token)
+        if token.type == "_SEP" and token != ";":
+            return ParseError(
+                f"the line ends too early: expected {_wanted(expected)}",
+                span=(start, start + 1),
+                source=text,
+            )
         before = text[:start].rstrip()
         if token.type in _OPERAND_START and _OPERAND_END.search(before):
             left = re.search(r"([\w.]+|\))$", before)
@@ -389,7 +392,7 @@ def _syntax_error(exc: UnexpectedInput, text: str) -> ParseError:
                 source=text,
             )
         return ParseError(
-            f"unexpected {_token_text(token)}: expected {_wanted(expected)}",
+            f"unexpected {str(token)!r}: expected {_wanted(expected)}",
             span=(start, end),
             source=text,
         )

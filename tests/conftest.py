@@ -1,0 +1,43 @@
+"""Shared test set-up: plain, uncoloured, 80-column output everywhere."""
+
+from __future__ import annotations
+
+import os
+
+# Before typer is imported anywhere: never force colour or a terminal in tests.
+os.environ["_TYPER_FORCE_DISABLE_TERMINAL"] = "1"
+for _var in ("FORCE_COLOR", "PY_COLORS", "GITHUB_ACTIONS", "CLICOLOR_FORCE"):
+    os.environ.pop(_var, None)
+os.environ["COLUMNS"] = "80"
+os.environ["NO_COLOR"] = "1"
+
+from dataclasses import dataclass  # noqa: E402
+
+import pytest  # noqa: E402
+from typer.testing import CliRunner  # noqa: E402
+
+from bpcli.cli import app  # noqa: E402
+
+# The lecture: f = (x + y) z at x = -2, y = 5, z = -4, worked by hand on its slides.
+LECTURE = {"x": -2.0, "y": 5.0, "z": -4.0}
+
+
+@dataclass
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def bpcli():
+    """Run the CLI in-process: bpcli("grad", "x*y", "x=1", "y=2", input=None) -> Run."""
+    runner = CliRunner()
+
+    def run(*args: str, input: str | None = None) -> Run:
+        result = runner.invoke(app, list(args), input=input, prog_name="bpcli")
+        if result.exception and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return Run(result.exit_code, result.stdout, result.stderr)
+
+    return run

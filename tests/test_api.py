@@ -1,0 +1,144 @@
+"""The public API: binding values, errors, and the one JSON shape."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import bpcli
+from bpcli import BindError, BpcliError, InputError
+from conftest import LECTURE
+
+
+def test_the_public_api():
+    graph = bpcli.parse("(x+y)*z")
+    result = bpcli.evaluate(graph, LECTURE)
+    assert isinstance(result, bpcli.Result)
+    assert result.output == -12.0
+    assert result.gradients == {"x": -4.0, "y": -4.0, "z": 3.0}
+    assert isinstance(result.nodes[0], bpcli.NodeResult)
+    for cls in (bpcli.ParseError, bpcli.BindError, bpcli.DomainError, bpcli.InputError):
+        assert issubclass(cls, BpcliError)
+
+
+def test_values_may_be_pairs_ints_or_floats():
+    result = bpcli.grad("x*y", [("x", 2), ("y", 0.5)])
+    assert result.inputs == {"x": 2.0, "y": 0.5}
+    assert all(type(v) is float for v in result.inputs.values())
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"x": 1}, "missing values for y, z"),
+        ({"x": 1, "y": 2}, "missing a value for z"),
+        ({"x": 1, "yy": 2, "z": 3}, "yy is not an input of the expression; did you mean y?"),
+        ({"x": 1, "y": 2, "z": 3, "w": 4}, "w is not an input of the expression (its inputs are x, y, z)"),
+        ({"x": 1, "y": 2, "z": 3, "q": 4}, "q is computed by the expression, not an input: it takes no value"),
+        ([("x", 1), ("y", 2), ("x", 3), ("z", 1)], "a value for x is given twice"),
+        ({"x": "1", "y": 2, "z": 3}, "the value of x must be a number, got '1'"),
+        ({"x": True, "y": 2, "z": 3}, "the value of x must be a number, got True"),
+        ({"x": float("nan"), "y": 2, "z": 3}, "the value of x must be a finite number, got nan"),
+        ({"x": float("inf"), "y": 2, "z": 3}, "the value of x must be a finite number, got inf"),
+    ],
+)  # fmt: skip
+def test_bad_values_are_bind_errors(values, message):
+    with pytest.raises(BindError) as info:
+        bpcli.grad("q = x + y; q * z", values)
+    assert info.value.message == message
+
+
+@pytest.mark.parametrize(
+    ("lr", "steps", "message"),
+    [
+        (None, 3, "steps needs a learning rate (lr)"),
+        (0.1, 0, "the number of steps must be a whole number of at least 1, got 0"),
+        (0.1, 1.5, "the number of steps must be a whole number of at least 1, got 1.5"),
+        (float("nan"), None, "the learning rate must be a finite number, got nan"),
+    ],
+)
+def test_bad_update_options_are_input_errors(lr, steps, message):
+    with pytest.raises(InputError) as info:
+        bpcli.grad("x*y", {"x": 1, "y": 2}, lr=lr, steps=steps)
+    assert info.value.message == message
+
+
+def test_to_dict_is_the_json_object():
+    result = bpcli.grad("q = x + y; f = q * z", LECTURE, lr=0.1)
+    data = json.loads(json.dumps(result.to_dict(), allow_nan=False))
+    assert list(data) == [
+        "schema_version",
+        "expression",
+        "output",
+        "inputs",
+        "gradients",
+        "nodes",
+        "conventions",
+        "update",
+    ]
+    assert data["schema_version"] == 1
+    assert data["expression"] == "q = x + y; f = q * z"
+    assert data["output"] == {"name": "f", "value": -12.0}
+    assert data["inputs"] == LECTURE
+    assert data["gradients"] == {"x": -4.0, "y": -4.0, "z": 3.0}
+    assert data["nodes"][2] == {
+        "id": 2,
+        "name": "q",
+        "op": "add",
+        "inputs": [0, 1],
+        "text": "x + y",
+        "value": 3.0,
+        "grad": -4.0,
+    }
+    assert [n["op"] for n in data["nodes"]] == ["var", "var", "add", "var", "mul"]
+    assert data["conventions"] == {
+        "relu_grad_at_0": 0.0,
+        "abs_grad_at_0": 0.0,
+        "max_min_tie": "split",
+    }
+    assert data["update"]["lr"] == 0.1
+    assert data["update"]["steps"] == 1
+    assert data["update"]["inputs"] == pytest.approx({"x": -1.6, "y": 5.4, "z": -4.3})
+    assert data["update"]["output"] == pytest.approx(-16.34)
+    assert "trajectory" not in data
+
+
+def test_to_dict_has_the_trajectory_when_steps_are_given():
+    data = bpcli.grad("(x+y)*z", LECTURE, lr=0.1, steps=2).to_dict()
+    assert [t["step"] for t in data["trajectory"]] == [0, 1, 2]
+    assert data["trajectory"][0] == {"step": 0, "inputs": LECTURE, "output": -12.0}
+    assert data["trajectory"][1]["output"] == pytest.approx(-16.34)
+    assert data["trajectory"][2]["inputs"] == data["update"]["inputs"]
+
+
+def test_a_constant_has_a_null_gradient_in_json():
+    data = bpcli.grad("x*-4", {"x": 1}).to_dict()
+    assert data["nodes"][1] == {
+        "id": 1,
+        "name": "const1",
+        "op": "const",
+        "inputs": [],
+        "text": "-4",
+        "value": -4.0,
+        "grad": None,
+    }
+
+
+def test_an_expression_with_no_inputs():
+    result = bpcli.grad("2 * 3", {})
+    assert result.output == 6.0
+    assert result.gradients == {}
+    with pytest.raises(
+        BindError, match=r"x is not an input of the expression \(it has no inputs\)"
+    ):
+        bpcli.grad("2 * 3", {"x": 1})
+
+
+def test_errors_carry_position_and_source():
+    with pytest.raises(bpcli.ParseError) as info:
+        bpcli.parse("(x +\n  * y)")
+    err = info.value
+    assert err.source == "(x +\n  * y)"
+    assert err.span == (7, 8)
+    assert (err.line, err.column) == (2, 3)

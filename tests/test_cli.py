@@ -1,0 +1,320 @@
+"""The command line, in-process through Typer's CliRunner and as real processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+LECTURE_ARGS = ("--x", "-2", "--y", "5", "--z", "-4")
+LECTURE_TABLE = (
+    "computational graph\n"
+    "node  op   text     value  ∂f/∂node\n"
+    "x     var  x           -2        -4\n"
+    "y     var  y            5        -4\n"
+    "add1  add  x+y          3        -4\n"
+    "z     var  z           -4         3\n"
+    "f     mul  (x+y)*z    -12         1\n"
+    "\n"
+    "f = -12\n"
+    "∂f/∂x = -4   ∂f/∂y = -4   ∂f/∂z = 3\n"
+)
+
+
+def grads(run) -> dict[str, float]:
+    assert run.code == 0, run.stderr
+    return json.loads(run.stdout)["gradients"]
+
+
+def test_lecture_example(bpcli):
+    run = bpcli("grad", "(x+y)*z", *LECTURE_ARGS)
+    assert run.code == 0
+    assert run.stdout == LECTURE_TABLE
+    assert run.stderr == ""
+
+
+def test_lecture_update_step(bpcli):
+    run = bpcli("grad", "q = x + y; f = q * z", *LECTURE_ARGS, "--lr", "0.1")
+    assert run.code == 0
+    lines = run.stdout.splitlines()
+    assert lines[-7:] == [
+        "update step: x := x - α·∂f/∂x with α = 0.1",
+        "input  value  ∂f/∂input  new value",
+        "x         -2         -4       -1.6",
+        "y          5         -4        5.4",
+        "z         -4          3       -4.3",
+        "",
+        "after the update: f = -16.34",
+    ]
+
+
+def test_lecture_json(bpcli):
+    run = bpcli("grad", "(x+y)*z", "--x=-2", "y=5", "--z", "-4", "--json", "--lr", "0.1")
+    data = json.loads(run.stdout)
+    assert data["output"] == {"name": "f", "value": -12.0}
+    assert data["gradients"] == {"x": -4.0, "y": -4.0, "z": 3.0}
+    assert data["update"]["inputs"] == pytest.approx({"x": -1.6, "y": 5.4, "z": -4.3})
+    assert data["update"]["output"] == pytest.approx(-16.34)
+    assert run.stdout.count("\n") == 1  # one object, one line
+
+
+def test_steps_trajectory_json(bpcli):
+    run = bpcli("grad", "(x+y)*z", *LECTURE_ARGS, "--lr", "0.1", "--steps", "2", "--json")
+    data = json.loads(run.stdout)
+    assert [t["output"] for t in data["trajectory"]] == pytest.approx([-12, -16.34, -21.8088])
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("(x+y)*z", "--x", "-2", "--y", "5", "--z", "-4"),
+        ("(x+y)*z", "--x=-2", "--y=5", "--z=-4"),
+        ("(x+y)*z", "x=-2", "y=5", "z=-4"),
+        ("--x", "-2", "(x+y)*z", "y=5", "--z=-4"),
+        ("x=-2", "y=+5", "z=-4e0", "(x+y)*z"),
+        ("--x", "-.2e1", "--y", "0.5E+1", "--z", "-4.", "(x+y)*z"),
+    ],
+)
+def test_every_value_form_in_any_order(bpcli, args):
+    run = bpcli("grad", *args, "--json")
+    assert grads(run) == {"x": -4.0, "y": -4.0, "z": 3.0}
+
+
+def test_scientific_notation_negative_values(bpcli):
+    run = bpcli("grad", "x*y", "--x", "-1e-3", "--y", "-2.5E+4", "--json")
+    assert grads(run) == {"x": -25000.0, "y": -0.001}
+
+
+def test_an_assignment_with_an_expression_is_the_expression(bpcli):
+    run = bpcli("grad", "f=x*y", "x=2", "y=3", "--json")
+    assert json.loads(run.stdout)["output"] == {"name": "f", "value": 6.0}
+    run = bpcli("grad", "q=x+y;f=q*z", *LECTURE_ARGS, "--json")
+    assert grads(run) == {"x": -4.0, "y": -4.0, "z": 3.0}
+
+
+def test_an_expression_may_start_with_a_minus_and_contain_h(bpcli):
+    run = bpcli("grad", "-tanh(h)", "--h", "0", "--json")
+    assert grads(run) == {"h": -1.0}  # tanh'(0) = 1
+
+
+def test_a_variable_named_like_an_option(bpcli):
+    run = bpcli("grad", "x*lr", "x=3", "lr=0.5", "--lr", "0.1", "--json")
+    data = json.loads(run.stdout)
+    assert data["gradients"] == {"x": 0.5, "lr": 3.0}
+    assert data["update"]["lr"] == 0.1
+
+
+def test_max_tie_option(bpcli):
+    assert grads(bpcli("grad", "max(x,y)", "x=1", "y=1", "--json")) == {"x": 0.5, "y": 0.5}
+    run = bpcli("grad", "max(x,y)", "x=1", "y=1", "--json", "--max-tie", "first")
+    assert grads(run) == {"x": 1.0, "y": 0.0}
+
+
+def test_precision_option(bpcli):
+    run = bpcli("grad", "x/3", "x=1", "--precision", "3")
+    assert "0.333 " in run.stdout and "0.3333" not in run.stdout
+
+
+def test_expression_from_a_file(bpcli, tmp_path):
+    path = tmp_path / "lecture.bp"
+    path.write_text("# the lecture\nq = x + y\nf = q * z\n", encoding="utf-8")
+    assert grads(bpcli("grad", "--file", str(path), *LECTURE_ARGS, "--json")) == {
+        "x": -4.0,
+        "y": -4.0,
+        "z": 3.0,
+    }
+
+
+def test_a_hundred_thousand_node_expression_from_stdin(bpcli):
+    # 25,000 levels of (…*a + b), four nodes a level; df/dx = a**depth, by hand
+    depth, a, b = 25_000, 1.00001, 0.25
+    text = "(" * depth + "x" + "*a+b)" * depth
+    run = bpcli("grad", "-", "--json", "x=1", f"a={a}", f"b={b}", input=text)
+    data = json.loads(run.stdout)
+    assert len(data["nodes"]) == 2 * depth + 3
+    value = 1.0
+    for _ in range(depth):
+        value = value * a + b
+    assert data["output"]["value"] == pytest.approx(value, rel=1e-9)
+    assert data["gradients"]["x"] == pytest.approx(a**depth, rel=1e-9)
+    assert len(data["nodes"][-1]["text"]) == 60
+
+
+def test_a_large_table_is_cut_in_the_middle(bpcli):
+    text = " + ".join(f"x{i}" for i in range(150))
+    run = bpcli("grad", text, *(f"x{i}=1" for i in range(150)))
+    assert run.code == 0
+    assert "259 more nodes (--json lists them all)" in run.stdout
+
+
+# ---- errors: a message on stderr, exit 2, never a traceback ---------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("(x+y)*z", "--x", "-2", "--y", "5"), "error: missing a value for z"),
+        (("(x+y)*z", "--x", "-2", "--yy", "5", "--z", "1"), "error: yy is not an input of the expression; did you mean y?"),
+        (("x*x", "--x", "1", "x=2"), "error: a value for x is given twice"),
+        (("x*2", "--x", "abc"), "error: the value of x must be a number such as 2, -0.5 or 1e-3, got 'abc'"),
+        (("x*2", "--x", "nan"), "error: the value of x must be a number such as 2, -0.5 or 1e-3, got 'nan'"),
+        (("x*2", "--x=inf"), "error: the value of x must be a number such as 2, -0.5 or 1e-3, got 'inf'"),
+        (("x*2", "--x", "1e999"), "error: the value of x is too large for a float: 1e999"),
+        (("x*2", "--x"), "error: --x needs a value: --x 1.5"),
+        (("x*2", "x=1", "--jsn"), "error: --jsn is not an option; did you mean --json?"),
+        (("x*2", "x=1", "--jsn", "3"), "error: --jsn is neither an input of the expression nor an option; did you mean --json?"),
+        (("x*lr", "x=1", "--lr", "0.5"), "error: missing a value for lr: --lr is bpcli's own option, so give the input as lr=VALUE"),
+        (("x", "+", "y", "x=1", "y=1"), "error: give one expression, got 3: 'x', '+', 'y' (quote an expression that has spaces)"),
+        (("x=1",), 'error: no expression given: bpcli grad "(x+y)*z" --x -2 --y 5 --z -4'),
+        (("x*y", "x=1", "y=2", "--steps", "3"), "error: steps needs a learning rate (lr)"),
+        (("x", "x=1", "--max-tie", "last"), "error: --max-tie is split or first, got 'last'"),
+        (("log(x)", "x=1", "--lr", "2", "--steps", "2"), "error: line 1, column 1: at step 1 of gradient descent: log needs a positive input, got -1, in `log(x)`"),
+        (("x/y", "x=1", "y=0"), "error: line 1, column 1: division by zero (1 / 0), in `x/y`"),
+    ],
+)  # fmt: skip
+def test_bad_input_exits_2_with_a_message(bpcli, args, message):
+    run = bpcli("grad", *args)
+    assert run.code == 2
+    assert run.stderr.splitlines()[0] == message
+    assert run.stdout == ""
+    assert "Traceback" not in run.stderr
+
+
+def test_a_syntax_error_shows_a_caret(bpcli):
+    run = bpcli("grad", "(x + y) * * z", *LECTURE_ARGS)
+    assert run.code == 2
+    assert run.stderr == (
+        "error: line 1, column 11: unexpected '*': expected a number, a name or '('\n"
+        "  (x + y) * * z\n"
+        "            ^\n"
+    )
+
+
+def test_a_file_that_cannot_be_read(bpcli, tmp_path):
+    missing = tmp_path / "missing.bp"
+    binary = tmp_path / "binary.bp"
+    binary.write_bytes(b"\xff\xfe\x00x")
+    for path, message in [
+        (missing, f"error: {missing}: no such file"),
+        (tmp_path, f"error: {tmp_path}: is a directory, not a file"),
+        (binary, f"error: {binary}: not UTF-8 text"),
+    ]:
+        run = bpcli("grad", "--file", str(path), "x=1")
+        assert (run.code, run.stderr.strip()) == (2, message)
+
+
+def test_an_expression_and_a_file_together(bpcli, tmp_path):
+    path = tmp_path / "e.bp"
+    path.write_text("x", encoding="utf-8")
+    run = bpcli("grad", "x*2", "--file", str(path), "x=1")
+    assert run.code == 2
+    assert f"give one expression, got 2: 'x*2', --file {path}" in run.stderr
+
+
+def test_click_usage_errors_exit_2(bpcli):
+    run = bpcli("grad", "x", "x=1", "--lr", "0.1", "--steps", "0")
+    assert run.code == 2
+    assert "--steps" in run.stderr
+
+
+# ---- the program around the command -------------------------------------------
+
+
+def test_version(bpcli):
+    import bpcli as package
+
+    run = bpcli("--version")
+    assert (run.code, run.stdout) == (0, f"bpcli {package.__version__}\n")
+
+
+def test_help_has_an_example(bpcli):
+    for args in [("--help",), ("grad", "--help"), ("grad", "-h")]:
+        run = bpcli(*args)
+        assert run.code == 0
+        assert "bpcli grad" in run.stdout
+    assert 'Example: bpcli grad "(x+y)*z" --x -2 --y 5 --z -4' in bpcli("grad", "-h").stdout
+
+
+def test_shell_completion_script(bpcli):
+    run = bpcli("--show-completion", "bash")
+    assert run.code == 0
+    assert "_BPCLI_COMPLETE" in run.stdout
+
+
+def _env():
+    env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "PY_COLORS")}
+    env.update(COLUMNS="80", NO_COLOR="1", TERM="dumb")
+    return env
+
+
+def test_python_dash_m(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-m", "bpcli", "grad", "(x+y)*z", *LECTURE_ARGS],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        check=False,
+    )
+    assert (out.returncode, out.stdout, out.stderr) == (0, LECTURE_TABLE, "")
+
+
+def installed_script() -> str:
+    script = Path(sys.executable).parent / "bpcli"
+    if not script.exists():
+        pytest.skip("no bpcli script beside this Python (bpcli is not installed here)")
+    return str(script)
+
+
+def test_the_installed_script():
+    out = subprocess.run(
+        [
+            installed_script(),
+            "grad",
+            "q = x + y; f = q * z",
+            *LECTURE_ARGS,
+            "--lr",
+            "0.1",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["gradients"] == {"x": -4.0, "y": -4.0, "z": 3.0}
+    assert {n["name"]: n["value"] for n in data["nodes"]}["q"] == 3.0
+    assert data["update"]["output"] == pytest.approx(-16.34)
+
+
+def test_the_installed_script_reports_errors_without_a_traceback():
+    out = subprocess.run(
+        [installed_script(), "grad", "log(x)", "x=0"],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        check=False,
+    )
+    assert out.returncode == 2
+    assert out.stderr.startswith("error: line 1, column 1: log needs a positive input, got 0")
+    assert "Traceback" not in out.stderr
+
+
+def test_a_closed_pipe_is_a_quiet_exit():
+    text = " + ".join(f"x{i}" for i in range(3000))
+    values = " ".join(f"x{i}=1" for i in range(3000))
+    out = subprocess.run(
+        f"{installed_script()} grad '{text}' {values} --json | head -c 10",
+        shell=True,
+        capture_output=True,
+        text=True,
+        env=_env(),
+        check=False,
+    )
+    assert out.stdout == '{"schema_v'
+    assert out.stderr == ""

@@ -1,0 +1,230 @@
+"""Text to graph: structure, spans, precedence (checked against SymPy), and syntax errors."""
+
+from __future__ import annotations
+
+import pytest
+import sympy
+
+import bpcli
+from bpcli import BindError, DomainError, ParseError
+
+
+def ops(text: str) -> list[tuple[str, tuple[int, ...]]]:
+    return [(node.op, node.inputs) for node in bpcli.parse(text).nodes]
+
+
+def test_lecture_graph_is_built_in_topological_order():
+    graph = bpcli.parse("(x+y)*z")
+    assert ops("(x+y)*z") == [
+        ("var", ()),
+        ("var", ()),
+        ("add", (0, 1)),
+        ("var", ()),
+        ("mul", (2, 3)),
+    ]
+    assert graph.output == 4
+    assert graph.variables == {"x": 0, "y": 1, "z": 3}
+    assert [graph.text(node) for node in graph.nodes] == ["x", "y", "x+y", "z", "(x+y)*z"]
+
+
+def test_a_variable_used_twice_is_one_node_with_two_uses():
+    graph = bpcli.parse("x*x + x")
+    assert [node.op for node in graph.nodes] == ["var", "mul", "add"]
+    assert graph.nodes[1].inputs == (0, 0)
+    assert graph.nodes[2].inputs == (1, 0)
+
+
+@pytest.mark.parametrize(
+    ("text", "structure"),
+    [
+        ("-x**2", [("var", ()), ("const", ()), ("pow", (0, 1)), ("neg", (2,))]),
+        ("x^3^2", [("var", ()), ("const", ()), ("const", ()), ("pow", (1, 2)), ("pow", (0, 3))]),
+        ("x-y-z", [("var", ()), ("var", ()), ("sub", (0, 1)), ("var", ()), ("sub", (2, 3))]),
+        ("x/y/z", [("var", ()), ("var", ()), ("div", (0, 1)), ("var", ()), ("div", (2, 3))]),
+        ("x**-1", [("var", ()), ("const", ()), ("pow", (0, 1))]),
+        ("x^-1", [("var", ()), ("const", ()), ("pow", (0, 1))]),
+        ("x+y*z", [("var", ()), ("var", ()), ("var", ()), ("mul", (1, 2)), ("add", (0, 3))]),
+        ("-x*y", [("var", ()), ("neg", (0,)), ("var", ()), ("mul", (1, 2))]),
+        ("+x", [("var", ())]),
+        ("pow(x, 2)", [("var", ()), ("const", ()), ("pow", (0, 1))]),
+        ("max(x, y, z)", [("var", ()), ("var", ()), ("var", ()), ("max", (0, 1, 2))]),
+    ],
+)
+def test_precedence_and_associativity(text, structure):
+    assert ops(text) == structure
+
+
+# Values from SymPy, which applies Python's precedence (and reads ^ as **).
+@pytest.mark.parametrize(
+    "text",
+    [
+        "-x**2",
+        "x^3^2",
+        "x**-1",
+        "x^-y",
+        "x-y-z",
+        "x/y/z",
+        "x - -y",
+        "-x*-y",
+        "2*-x**2",
+        "x+y*z**2/w",
+        "-(x+y)*z",
+        "(x+y)^2^0.5",
+        "-2**2",
+        "- -x",
+        "x*+y",
+        "1e-3*x + 2.5E+1*y - .5*z",
+    ],
+)
+def test_values_agree_with_sympy(text):
+    point = {"x": 1.5, "y": 2.0, "z": 0.75, "w": 3.0}
+    graph = bpcli.parse(text)
+    values = {name: point[name] for name in graph.variables}
+    want = sympy.sympify(text).subs({sympy.Symbol(k): v for k, v in values.items()})
+    assert bpcli.evaluate(graph, values).output == pytest.approx(float(want), rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("literal", "value"),
+    [("3", 3.0), ("0.5", 0.5), (".5", 0.5), ("1e-3", 0.001), ("2.5E+4", 25000.0), ("7.", 7.0)],
+)
+def test_number_forms(literal, value):
+    (node,) = bpcli.parse(literal).nodes
+    assert node.op == "const"
+    assert node.value == value
+
+
+def test_minus_on_a_literal_is_one_negative_constant():
+    graph = bpcli.parse("(x+y)*-4")
+    consts = [node for node in graph.nodes if node.op == "const"]
+    assert [(c.value, graph.text(c)) for c in consts] == [(-4.0, "-4")]
+    assert "neg" not in [node.op for node in graph.nodes]
+
+
+def test_minus_on_a_named_constant_is_not_folded():
+    graph = bpcli.parse("c = 4; -c")
+    assert [node.op for node in graph.nodes] == ["const", "neg"]
+    assert graph.nodes[0].value == 4.0
+
+
+@pytest.mark.parametrize("name", ["x", "w0", "x_1", "α", "_tmp", "θ2", "가격"])
+def test_names(name):
+    graph = bpcli.parse(f"{name} * 2")
+    assert list(graph.variables) == [name]
+
+
+def test_program_names_label_nodes_and_last_statement_is_the_output():
+    graph = bpcli.parse("q = x + y; f = q * z")
+    assert [node.name for node in graph.nodes] == ["x", "y", "q", "z", "f"]
+    assert graph.output == 4
+    assert graph.text(graph.nodes[2]) == "x + y"
+
+
+def test_newlines_comments_and_blank_lines_separate_statements():
+    text = "# the lecture\n\nq = x + y   # add gate\n;\nf = q * z\n"
+    graph = bpcli.parse(text)
+    assert [node.name for node in graph.nodes] == ["x", "y", "q", "z", "f"]
+
+
+def test_a_newline_inside_parentheses_continues_the_statement():
+    graph = bpcli.parse("f = (x +\n     y) * z")
+    assert [node.op for node in graph.nodes] == ["var", "var", "add", "var", "mul"]
+    assert graph.text(graph.nodes[2]) == "x + y"  # the newline shows as a space
+
+
+def test_generated_names_are_unique_and_avoid_user_names():
+    graph = bpcli.parse("add1 + x*2 + x*3")
+    names = [node.name for node in graph.nodes]
+    assert len(set(names)) == len(names)
+    assert names[0] == "add1"
+    assert "add2" in names and names[-1] == "f"
+
+
+def test_the_output_is_not_called_f_when_f_is_an_input():
+    graph = bpcli.parse("f*2")
+    assert graph.nodes[graph.output].name == "mul1"
+
+
+def test_an_alias_keeps_the_first_label():
+    graph = bpcli.parse("a = x*2; b = a; b + 1")
+    assert graph.nodes[2].name == "a"
+    assert graph.nodes[4].inputs == (2, 3)
+
+
+def test_text_is_short_and_on_one_line():
+    text = "(" + " +\n".join(f"x{i}" for i in range(100)) + ") * y"
+    graph = bpcli.parse(text)
+    shown = graph.text(graph.nodes[graph.output])
+    assert len(shown) == 60
+    assert shown.endswith("…")
+    assert "\n" not in shown
+
+
+def test_a_hundred_thousand_nodes_deep_parses_without_recursion():
+    depth = 25_000  # 4 nodes a level: (… * a + b)
+    text = "(" * depth + "x" + "*a+b)" * depth
+    graph = bpcli.parse(text)
+    assert len(graph.nodes) == 2 * depth + 3  # x, a, b once each, plus mul and add a level
+
+
+# ---- errors ---------------------------------------------------------------------
+
+
+def error(text: str) -> bpcli.BpcliError:
+    with pytest.raises(bpcli.BpcliError) as info:
+        bpcli.parse(text)
+    return info.value
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "message", "column"),
+    [
+        ("2x", ParseError, "missing operator before 'x': bpcli has no implicit multiplication; write 2*x", 2),
+        ("x y", ParseError, "missing operator before 'y': bpcli has no implicit multiplication; write x*y", 3),
+        ("(x)(y)", ParseError, "missing operator before '(': bpcli has no implicit multiplication; write (…)*(…)", 4),
+        ("x +", ParseError, "the expression ends too early: expected a number, a name or '('", 4),
+        ("(x+y", ParseError, "the expression ends too early: expected ')'", 5),
+        ("x)", ParseError, "unmatched ')': there is no '(' to close", 2),
+        ("x * * y", ParseError, "unexpected '*': expected a number, a name or '('", 5),
+        ("$x", ParseError, "unexpected character '$'", 1),
+        ("2 = x", ParseError, "'=' can only follow a name at the start of a statement, as in q = x + y", 3),
+        ("foo(x)", ParseError, "unknown function 'foo'; the functions are abs, cos, exp, log, max, min, pow, relu, sigmoid, sin, sqrt, tan, tanh (to multiply, write foo*(…))", 1),
+        ("max(x)", ParseError, "max needs at least 2 arguments, got 1", 1),
+        ("exp(x, y)", ParseError, "exp takes 1 argument, got 2", 1),
+        ("pow(x)", ParseError, "pow takes 2 arguments, got 1", 1),
+        ("x = 1; x = 2", BindError, "x is assigned twice (first at line 1, column 1)", 8),
+        ("f = q*z; q = x+y", BindError, "q is assigned here but was already used as an input (at line 1, column 5); assign a name before using it", 10),
+        ("y = x*2; x = 3", BindError, "x is assigned here but was already used as an input (at line 1, column 5); assign a name before using it", 10),
+        ("exp + 1", BindError, "exp is a function: call it as exp(…)", 1),
+        ("log = 2", BindError, "log is a function and cannot be assigned", 1),
+        ("1e999 * x", DomainError, "the number 1e999 is too large for a float", 1),
+    ],
+)  # fmt: skip
+def test_errors_say_what_and_where(text, kind, message, column):
+    err = error(text)
+    assert type(err) is kind
+    assert err.message == message
+    assert err.line == 1
+    assert err.column == column
+
+
+def test_error_on_a_later_line_reports_that_line():
+    err = error("q = x + y\nf = q *\n z")
+    assert (err.line, err.column) == (2, 8)
+    assert err.message == "the line ends too early: expected a number, a name or '('"
+    assert str(err) == f"line 2, column 8: {err.message}"
+
+
+@pytest.mark.parametrize("text", ["", "   ", "# only a comment", ";\n;"])
+def test_an_empty_program_is_an_error(text):
+    assert error(text).message == "the expression is empty"
+
+
+def test_a_semicolon_inside_parentheses_is_an_error():
+    err = error("(x;\ny)")
+    assert err.message == "unexpected ';': expected ')'"
+
+
+def test_parse_rejects_non_text():
+    with pytest.raises(ParseError, match="must be text"):
+        bpcli.parse(b"x")  # type: ignore[arg-type]

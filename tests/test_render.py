@@ -1,0 +1,134 @@
+"""Views, compared as exact text on a fixed-width, colourless console."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+
+import bpcli
+from bpcli.errors import ParseError
+from bpcli.render.error import error_lines
+from bpcli.render.numbers import fmt
+from bpcli.render.table import GradView
+from conftest import LECTURE
+
+
+def render(renderable, width=80):
+    console = Console(file=io.StringIO(), width=width, color_system=None, highlight=False)
+    console.print(renderable)
+    return console.file.getvalue()
+
+
+def test_lecture_table():
+    result = bpcli.grad("q = x + y; f = q * z", LECTURE)
+    assert render(GradView(result)) == (
+        "computational graph\n"
+        "node  op   text   value  ∂f/∂node\n"
+        "x     var  x         -2        -4\n"
+        "y     var  y          5        -4\n"
+        "q     add  x + y      3        -4\n"
+        "z     var  z         -4         3\n"
+        "f     mul  q * z    -12         1\n"
+        "\n"
+        "f = -12\n"
+        "∂f/∂x = -4   ∂f/∂y = -4   ∂f/∂z = 3\n"
+    )
+
+
+def test_lecture_update_step():
+    result = bpcli.grad("(x+y)*z", LECTURE, lr=0.1)
+    text = render(GradView(result))
+    assert text.endswith(
+        "∂f/∂x = -4   ∂f/∂y = -4   ∂f/∂z = 3\n"
+        "\n"
+        "update step: x := x - α·∂f/∂x with α = 0.1\n"
+        "input  value  ∂f/∂input  new value\n"
+        "x         -2         -4       -1.6\n"
+        "y          5         -4        5.4\n"
+        "z         -4          3       -4.3\n"
+        "\n"
+        "after the update: f = -16.34\n"
+    )
+
+
+def test_trajectory_table():
+    result = bpcli.grad("(x+y)*z", LECTURE, lr=0.1, steps=2)
+    text = render(GradView(result))
+    assert text.endswith(
+        "gradient descent: α = 0.1, 2 steps\n"
+        "step      x     y      z         f\n"
+        "   0     -2     5     -4       -12\n"
+        "   1   -1.6   5.4   -4.3    -16.34\n"
+        "   2  -1.17  5.83  -4.68  -21.8088\n"
+        "\n"
+        "after 2 steps: f = -21.8088\n"
+    )
+
+
+def test_constants_show_a_dash_for_their_gradient():
+    lines = render(GradView(bpcli.grad("x*-4", {"x": 0.5}))).splitlines()
+    assert lines[3].split() == ["const1", "const", "-4", "-4", "—"]
+
+
+def test_numbers_are_rounded_for_display():
+    assert fmt(3.8000000000000003) == "3.8"
+    assert fmt(-0.0) == "0"
+    assert fmt(1 / 3) == "0.333333"
+    assert fmt(1 / 3, precision=3) == "0.333"
+    assert fmt(123456789.0) == "1.23457e+08"
+    assert fmt(None) == "—"
+
+
+def test_precision_applies_to_every_number():
+    result = bpcli.grad("x / 3", {"x": 1})
+    assert "0.33  " in render(GradView(result, precision=2))
+
+
+def test_a_large_graph_shows_its_first_and_last_rows():
+    text = " + ".join(f"x{i}" for i in range(150))  # 150 variables and 149 adds
+    result = bpcli.grad(text, {f"x{i}": 1.0 for i in range(150)})
+    lines = render(GradView(result), width=200).splitlines()
+    rows = lines[2 : lines.index("")]
+    assert len(rows) == 41
+    assert rows[0].startswith("x0 ")
+    assert rows[20].split() == ["…", "259", "more", "nodes", "(--json", "lists", "them", "all)"]
+    assert rows[-1].startswith("f ")
+
+
+def test_markup_in_names_and_text_is_shown_literally():
+    result = bpcli.grad("b = x*2; b + 1", {"x": 1})
+    # a name can never hold markup, but text can show brackets from comments
+    assert "[" not in render(GradView(result))
+    result = bpcli.grad("(x # [bold]hi[/bold]\n)*2", {"x": 1})
+    assert "(x # [bold]hi[/bold] )*2" in render(GradView(result))
+
+
+def test_error_with_caret():
+    try:
+        bpcli.parse("q = x + y\nf = q *\n z")
+    except ParseError as err:
+        assert error_lines(err) == [
+            "error: line 2, column 8: the line ends too early: expected a number, a name or '('",
+            "  f = q *",
+            "         ^",
+        ]
+
+
+def test_error_caret_in_a_long_line_is_windowed():
+    text = "x + " * 100 + "$ + x"
+    try:
+        bpcli.parse(text)
+    except ParseError as err:
+        first, shown, caret = error_lines(err)
+        assert first == "error: line 1, column 401: unexpected character '$'"
+        assert (shown.startswith("  …") and shown.endswith("…")) or shown.endswith("+ x")
+        assert len(shown) <= 80
+        assert shown[caret.index("^")] == "$"
+
+
+def test_error_caret_under_wide_characters():
+    try:
+        bpcli.parse("가격 * $")
+    except ParseError as err:
+        assert error_lines(err)[1:] == ["  가격 * $", "         ^"]
