@@ -90,6 +90,9 @@ def test_to_dict_is_the_json_object():
         "text": "x + y",
         "value": 3.0,
         "grad": -4.0,
+        "pattern": "distributor",
+        "local": [1.0, 1.0],
+        "uses": [{"node": 4, "grad": -4.0}],
     }
     assert [n["op"] for n in data["nodes"]] == ["var", "var", "add", "var", "mul"]
     assert data["conventions"] == {
@@ -122,6 +125,9 @@ def test_a_constant_has_a_null_gradient_in_json():
         "text": "-4",
         "value": -4.0,
         "grad": None,
+        "pattern": "constant",
+        "local": [],
+        "uses": [{"node": 2, "grad": None}],
     }
 
 

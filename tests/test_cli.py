@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -318,3 +319,120 @@ def test_a_closed_pipe_is_a_quiet_exit():
     )
     assert out.stdout == '{"schema_v'
     assert out.stderr == ""
+
+
+# ---- grad --explain and --plot ----------------------------------------------------
+
+
+def test_explain_follows_the_table(bpcli):
+    run = bpcli("grad", "q = x + y; f = q * z", *LECTURE_ARGS, "--lr", "0.1", "--explain")
+    assert run.code == 0
+    assert run.stdout.index("after the update: f = -16.34") < run.stdout.index("1. forward pass")
+    assert "│ f = q * z = 3 * -4 = -12" in run.stdout
+    assert "│   ∂f/∂q = ∂f/∂f · ∂f/∂q = 1 · z = 1 · -4 = -4" in run.stdout
+    assert "│ x := x - α·∂f/∂x = -2 - 0.1 × (-4) = -1.6" in run.stdout
+
+
+def test_json_ignores_explain_and_carries_the_same_facts(bpcli):
+    run = bpcli("grad", "x*x + x", "x=3", "--explain", "--json")
+    data = json.loads(run.stdout)
+    assert data["nodes"][0]["uses"] == [
+        {"node": 1, "grad": 3.0},
+        {"node": 1, "grad": 3.0},
+        {"node": 2, "grad": 1.0},
+    ]
+
+
+def test_steps_draw_a_chart_under_the_trajectory(bpcli):
+    run = bpcli("grad", "(x+y)*z", *LECTURE_ARGS, "--lr", "0.1", "--steps", "3")
+    lines = run.stdout.splitlines()
+    start = lines.index("f over 3 steps")
+    assert lines[start + 1].startswith("    -12 ┤")  # the first (highest) output on top
+    assert lines[start + 8].startswith("-28.797 ┤")  # f after 3 steps, by hand: -28.797
+
+
+def test_plot_writes_an_image(bpcli, tmp_path):
+    pytest.importorskip("matplotlib")
+    target = tmp_path / "descent.png"
+    run = bpcli(
+        "grad", "(x+y)*z", *LECTURE_ARGS, "--lr", "0.1", "--steps", "5", "--plot", str(target)
+    )
+    assert run.code == 0, run.stderr
+    assert target.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_plot_needs_steps(bpcli, tmp_path):
+    run = bpcli("grad", "x*x", "x=1", "--lr", "0.1", "--plot", str(tmp_path / "p.svg"))
+    assert run.code == 2
+    assert run.stderr.strip() == (
+        "error: --plot draws the steps of gradient descent: give --lr and --steps"
+    )
+
+
+# ---- graph ------------------------------------------------------------------------
+
+
+def test_graph_dot_pipes_into_graphviz(bpcli):
+    run = bpcli("graph", "(x+y)*z", *LECTURE_ARGS, "--format", "dot")
+    assert run.code == 0
+    assert run.stdout.startswith("digraph bpcli {\n  rankdir=LR;")
+    if shutil.which("dot") is None:
+        pytest.fail("Graphviz's dot is not installed (.ci/run installs it)")
+    drawn = subprocess.run(["dot", "-Tsvg"], input=run.stdout, capture_output=True, text=True)
+    assert drawn.returncode == 0 and drawn.stderr == ""
+
+
+def test_graph_defaults_to_dot_outside_a_terminal(bpcli):
+    assert bpcli("graph", "x*y").stdout.startswith("digraph bpcli {")
+
+
+def test_graph_tree_and_mermaid(bpcli):
+    tree = bpcli("graph", "(x+y)*z", *LECTURE_ARGS, "--format", "tree")
+    assert tree.stdout.splitlines()[0] == "f = add1 * z  swap multiplier  -12  ∂ 1"
+    mermaid = bpcli("graph", "(x+y)*z", "--format", "mermaid")
+    assert mermaid.stdout.startswith("flowchart LR\n")
+    fenced = bpcli("graph", "(x+y)*z", "--format", "mermaid", "--fence")
+    assert fenced.stdout.startswith("```mermaid\nflowchart LR\n")
+
+
+@pytest.mark.parametrize(
+    ("suffix", "magic"), [(".svg", b"<?xml"), (".png", b"\x89PNG"), (".pdf", b"%PDF")]
+)
+def test_graph_output_image(bpcli, tmp_path, suffix, magic):
+    if shutil.which("dot") is None:
+        pytest.fail("Graphviz's dot is not installed (.ci/run installs it)")
+    target = tmp_path / f"lecture{suffix}"
+    run = bpcli("graph", "(x+y)*z", *LECTURE_ARGS, "--output", str(target))
+    assert (run.code, run.stdout, run.stderr) == (0, "", "")
+    assert target.read_bytes().startswith(magic)
+
+
+def test_graph_output_text_file(bpcli, tmp_path):
+    target = tmp_path / "lecture.mmd"
+    run = bpcli("graph", "(x+y)*z", "--format", "mermaid", "--output", str(target))
+    assert run.code == 0
+    assert target.read_text(encoding="utf-8").startswith("flowchart LR\n")
+
+
+def test_graph_without_graphviz_says_how_to_install_it(bpcli, tmp_path, monkeypatch):
+    monkeypatch.setattr("bpcli.cli.shutil.which", lambda name: None)
+    run = bpcli("graph", "x*y", "--output", str(tmp_path / "g.svg"))
+    assert run.code == 2
+    assert "needs Graphviz's dot program, which is not installed" in run.stderr
+    assert "apt install graphviz" in run.stderr
+    assert not (tmp_path / "g.svg").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("x*y", "--format", "png"), "error: --format is dot, mermaid or tree, got 'png'"),
+        (("x*y", "--format", "tree", "--output", "g.svg"), "error: g.svg is drawn by Graphviz from DOT: leave out --format tree"),
+        (("x*y", "x=1"), "error: missing a value for y"),
+        (("x*", "x=1"), "error: line 1, column 3: the expression ends too early: expected a number, a name or '('"),
+    ],
+)  # fmt: skip
+def test_graph_errors(bpcli, args, message):
+    run = bpcli("graph", *args)
+    assert run.code == 2
+    assert run.stderr.splitlines()[0] == message

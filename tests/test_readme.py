@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -19,7 +21,7 @@ CI = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
 def console_examples() -> list[tuple[str, str]]:
     """(command, expected output) for each `$ command` in the README's console blocks."""
     examples = []
-    for block in re.findall(r"```console\n(.*?)```", README, flags=re.S):
+    for _, block in re.findall(r"(`{3,})console\n(.*?)\1\n", README, flags=re.S):
         lines = block.splitlines()
         i = 0
         while i < len(lines):
@@ -60,7 +62,7 @@ def test_the_readme_has_its_two_setup_commands_and_ci_runs_them_verbatim():
 
 
 @pytest.mark.parametrize(("command", "expected"), COMMANDS, ids=[c for c, _ in COMMANDS])
-def test_readme_command(command, expected):
+def test_readme_command(command, expected, tmp_path):
     bindir = Path(sys.executable).parent
     if not (bindir / "bpcli").exists():
         pytest.skip("bpcli is not installed beside this Python")
@@ -71,7 +73,7 @@ def test_readme_command(command, expected):
         capture_output=True,
         text=True,
         env=env,
-        cwd=ROOT,
+        cwd=tmp_path,  # files that examples write land here
         check=False,
     )
     assert out.stdout == expected
@@ -92,6 +94,25 @@ def test_the_python_example_runs():
     assert result.output == -12.0  # type: ignore[attr-defined]
     assert result.gradients == {"x": -4.0, "y": -4.0, "z": 3.0}  # type: ignore[attr-defined]
     assert abs(result.update.output - (-16.34)) < 1e-12  # type: ignore[attr-defined]
+
+
+def test_the_readme_picture_is_what_bpcli_draws(tmp_path):
+    """docs/lecture-graph.svg is the README's `--output lecture.svg` example, kept current."""
+    if shutil.which("dot") is None:
+        pytest.skip("Graphviz's dot is not installed")
+    (command,) = [c for c, _ in COMMANDS if c.endswith("--output lecture.svg")]
+    argv = shlex.split(command)
+    from typer.testing import CliRunner
+
+    from bpcli.cli import app
+
+    result = CliRunner().invoke(app, [*argv[1:-1], str(tmp_path / "lecture.svg")])
+    assert result.exit_code == 0, result.output
+    drawn = (tmp_path / "lecture.svg").read_text(encoding="utf-8")
+    assert drawn == (ROOT / "docs" / "lecture-graph.svg").read_text(encoding="utf-8")
+    texts = [t.text for t in ElementTree.fromstring(drawn).iter("{http://www.w3.org/2000/svg}text")]
+    for label in ["x", "-2", "∂ -4", "q · distributor", "3", "f · swap multiplier", "-12", "∂ 1"]:
+        assert label in texts
 
 
 def test_every_command_is_in_the_readme():

@@ -55,7 +55,7 @@ def test_lecture_update_step():
 def test_trajectory_table():
     result = bpcli.grad("(x+y)*z", LECTURE, lr=0.1, steps=2)
     text = render(GradView(result))
-    assert text.endswith(
+    table = (
         "gradient descent: α = 0.1, 2 steps\n"
         "step      x     y      z         f\n"
         "   0     -2     5     -4       -12\n"
@@ -63,7 +63,11 @@ def test_trajectory_table():
         "   2  -1.17  5.83  -4.68  -21.8088\n"
         "\n"
         "after 2 steps: f = -21.8088\n"
+        "\n"
+        "f over 2 steps\n"
     )
+    assert table in text
+    assert text.index(table) + len(table) + 10 * 81 > len(text)  # the chart follows
 
 
 def test_constants_show_a_dash_for_their_gradient():

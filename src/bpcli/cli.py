@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 import difflib
+import io
 import json
 import os
 import re
+import shutil
+import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
+from rich.console import Console
 from typer.core import TyperCommand
 
 from . import __version__
 from .errors import BpcliError, InputError
+from .graph import Graph
+from .ops import Conventions
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1  # kept for commands that check answers
@@ -65,14 +74,9 @@ class FreeArgsCommand(TyperCommand):
         return free
 
 
-def option_names(command: Callable[..., Any]) -> set[str]:
-    """The long option names of a command, without dashes: `lr`, `json`, …"""
-    return {
-        name[2:]
-        for param in typer.main.get_command(app).commands[command.__name__].params  # type: ignore[attr-defined]
-        for name in param.opts
-        if name.startswith("--")
-    }
+def option_names(ctx: typer.Context) -> set[str]:
+    """The running command's long option names, without dashes: `lr`, `json`, …"""
+    return {name[2:] for param in ctx.command.params for name in param.opts if name[:2] == "--"}
 
 
 # ---- reading values and the expression from the command line ----------------
@@ -192,17 +196,23 @@ def write_json(data: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
-def fail(error: BpcliError) -> NoReturn:
+def console(**options: Any) -> Console:
+    """A Rich console, imported only when a command prints more than JSON (start-up time)."""
     from rich.console import Console
+
+    return Console(highlight=False, **options)
+
+
+def fail(error: BpcliError) -> NoReturn:
     from rich.text import Text
 
     from .render.error import error_lines
 
-    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    err = console(stderr=True, soft_wrap=True)
     first, *rest = error_lines(error)
-    console.print(Text.assemble(("error:", "bold red"), first[len("error:") :]))
+    err.print(Text.assemble(("error:", "bold red"), first[len("error:") :]))
     for line in rest:
-        console.print(Text(line))
+        err.print(Text(line))
     raise typer.Exit(EXIT_BAD_INPUT)
 
 
@@ -261,10 +271,41 @@ def main(
     """
 
 
-@app.command(
-    cls=FreeArgsCommand,
-    options_metavar="EXPR [--NAME VALUE | NAME=VALUE]... [OPTIONS]",
-)
+# Options that grad and graph share.
+PrecisionOption = Annotated[
+    int,
+    typer.Option("--precision", min=1, max=17, metavar="N", help="Significant digits shown."),
+]
+FileOption = Annotated[
+    Path | None, typer.Option("--file", metavar="PATH", help="Read the expression from a file.")
+]
+MaxTieOption = Annotated[
+    str,
+    typer.Option(
+        "--max-tie",
+        metavar="split|first",
+        help="A max/min tie splits the gradient evenly, or sends it all to the first.",
+    ),
+]
+EXPR_METAVAR = "EXPR [--NAME VALUE | NAME=VALUE]... [OPTIONS]"
+
+
+def read_program(
+    ctx: typer.Context, file: Path | None, max_tie: str
+) -> tuple[Graph, list[tuple[str, float]], Conventions]:
+    """The parsed expression, the input values given, and the conventions asked for."""
+    from .parser import parse
+
+    if max_tie not in ("split", "first"):
+        raise InputError(f"--max-tie is split or first, got {max_tie!r}")
+    options = option_names(ctx)
+    expressions, values, dashed = split_arguments(ctx.args, options)
+    graph = parse(read_expression(expressions, file))
+    check_names(graph.variables, values, dashed, options)
+    return graph, values, Conventions(max_tie="first" if max_tie == "first" else "split")
+
+
+@app.command(cls=FreeArgsCommand, options_metavar=EXPR_METAVAR)
 def grad(
     ctx: typer.Context,
     lr: Annotated[
@@ -281,7 +322,23 @@ def grad(
             "--steps",
             min=1,
             metavar="N",
-            help="Repeat the update N times and show the trajectory (needs --lr).",
+            help="Repeat the update N times and show the trajectory and its chart (needs --lr).",
+        ),
+    ] = None,
+    explain: Annotated[
+        bool,
+        typer.Option(
+            "--explain",
+            metavar="",
+            help="Walk through the forward and backward pass, gate by gate.",
+        ),
+    ] = False,
+    plot: Annotated[
+        Path | None,
+        typer.Option(
+            "--plot",
+            metavar="FILE",
+            help="With --steps, draw the descent into FILE (.svg, .png or .pdf; needs matplotlib).",
         ),
     ] = None,
     as_json: Annotated[
@@ -290,52 +347,139 @@ def grad(
             "--json", metavar="", help="Write one JSON object to stdout instead of tables."
         ),
     ] = False,
-    precision: Annotated[
-        int,
-        typer.Option(
-            "--precision", min=1, max=17, metavar="N", help="Significant digits shown in tables."
-        ),
-    ] = 6,
-    file: Annotated[
-        Path | None, typer.Option("--file", metavar="PATH", help="Read the expression from a file.")
-    ] = None,
-    max_tie: Annotated[
-        str,
-        typer.Option(
-            "--max-tie",
-            metavar="split|first",
-            help="A max/min tie splits the gradient evenly, or sends it all to the first.",
-        ),
-    ] = "split",
+    precision: PrecisionOption = 6,
+    file: FileOption = None,
+    max_tie: MaxTieOption = "split",
 ) -> None:
     """Run the forward and backward pass of EXPR at the given input values.
 
     Give each input as --NAME VALUE, --NAME=VALUE or NAME=VALUE; EXPR may be -
     to read standard input.
 
-    Example: bpcli grad "(x+y)*z" --x -2 --y 5 --z -4 --lr 0.1
+    Example: bpcli grad "(x+y)*z" --x -2 --y 5 --z -4 --lr 0.1 --explain
     """
     from .api import evaluate
-    from .ops import Conventions
-    from .parser import parse
 
     with errors_to_exit_codes():
-        if max_tie not in ("split", "first"):
-            raise InputError(f"--max-tie is split or first, got {max_tie!r}")
-        options = option_names(grad)
-        expressions, values, dashed = split_arguments(ctx.args, options)
-        graph = parse(read_expression(expressions, file))
-        check_names(graph.variables, values, dashed, options)
-        conventions = Conventions(max_tie="first" if max_tie == "first" else "split")
+        graph, values, conventions = read_program(ctx, file, max_tie)
+        if plot is not None and steps is None:
+            raise InputError("--plot draws the steps of gradient descent: give --lr and --steps")
         result = evaluate(graph, values, lr, steps, conventions=conventions)
         if as_json:
             write_json(result.to_dict())
+        else:
+            from .render.explain import ExplainView
+            from .render.table import GradView
+
+            out = console()
+            out.print(GradView(result, precision))
+            if explain:
+                out.print()
+                out.print(ExplainView(result, precision))
+        if plot is not None:
+            from .render.plot import write_plot
+
+            assert result.update is not None
+            write_plot(result.update, result.output_name, plot)
+
+
+GRAPH_FORMATS = ("dot", "mermaid", "tree")
+IMAGE_SUFFIXES = (".svg", ".png", ".pdf")
+
+
+@app.command(cls=FreeArgsCommand, options_metavar=EXPR_METAVAR)
+def graph(
+    ctx: typer.Context,
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            metavar="dot|mermaid|tree",
+            help="Graphviz DOT, Mermaid, or a tree (default: tree in a terminal, else dot).",
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            metavar="FILE",
+            help="Write to FILE; .svg, .png and .pdf are drawn by Graphviz's dot program.",
+        ),
+    ] = None,
+    fence: Annotated[
+        bool,
+        typer.Option("--fence", metavar="", help="Put Mermaid text inside a Markdown fence."),
+    ] = False,
+    precision: PrecisionOption = 6,
+    file: FileOption = None,
+    max_tie: MaxTieOption = "split",
+) -> None:
+    """Draw the computational graph of EXPR; with input values, its values and gradients too.
+
+    Forward values are green, gradients red; every use of a node is an edge.
+
+    Example: bpcli graph "(x+y)*z" --x -2 --y 5 --z -4 --format dot | dot -Tsvg > g.svg
+    """
+    from .api import evaluate
+
+    with errors_to_exit_codes():
+        if fmt is not None and fmt not in GRAPH_FORMATS:
+            raise InputError(f"--format is dot, mermaid or tree, got {fmt!r}")
+        program, values, conventions = read_program(ctx, file, max_tie)
+        result = evaluate(program, values, conventions=conventions) if values else None
+        image = output is not None and output.suffix.lower() in IMAGE_SUFFIXES
+        if image and fmt not in (None, "dot"):
+            raise InputError(f"{output} is drawn by Graphviz from DOT: leave out --format {fmt}")
+        chosen = fmt or ("dot" if image or output or not sys.stdout.isatty() else "tree")
+        if chosen == "tree":
+            from .render.tree import to_tree
+
+            tree = to_tree(program, result, precision)
+            if output is None:
+                console().print(tree)
+                return
+            buffer = io.StringIO()
+            console(file=buffer, width=120, color_system=None).print(tree)
+            write_output(output, buffer.getvalue().encode())
             return
-        from rich.console import Console
+        if chosen == "mermaid":
+            from .render.mermaid import to_mermaid
 
-        from .render.table import GradView
+            text = to_mermaid(program, result, precision, fence=fence)
+        else:
+            from .render.dot import to_dot
 
-        Console(highlight=False).print(GradView(result, precision))
+            text = to_dot(program, result, precision)
+        if output is None:
+            sys.stdout.write(text)
+        elif image:
+            assert output is not None
+            write_output(output, run_graphviz(text, output))
+        else:
+            write_output(output, text.encode())
+
+
+def run_graphviz(dot_text: str, target: Path) -> bytes:
+    """Graphviz's `dot` draws DOT text as an image in the format of `target`'s suffix."""
+    program = shutil.which("dot")
+    if program is None:
+        raise InputError(
+            f"drawing {target} needs Graphviz's dot program, which is not installed: "
+            "sudo apt install graphviz (Debian, Ubuntu), brew install graphviz (macOS), "
+            "or see graphviz.org/download. Without it, --format dot writes DOT text."
+        )
+    kind = target.suffix.lower()[1:]
+    done = subprocess.run([program, f"-T{kind}"], input=dot_text.encode(), capture_output=True)
+    if done.returncode != 0:  # a bug in bpcli's DOT, not in the user's input
+        raise RuntimeError(f"dot failed: {done.stderr.decode(errors='replace').strip()}")
+    return done.stdout
+
+
+def write_output(path: Path, data: bytes) -> None:
+    try:
+        path.write_bytes(data)
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror}") from None
 
 
 def run() -> None:

@@ -82,6 +82,56 @@ def backward(
     return grads
 
 
+def local_gradients(
+    graph: Graph, values: list[float], conventions: Conventions = Conventions()
+) -> list[tuple[float | None, ...]]:
+    """Every node's local derivatives d(node)/d(input), one per input; None where undefined.
+
+    The backward pass needs only some of these; explanations show them all.
+    """
+    result: list[tuple[float | None, ...]] = []
+    for node in graph.nodes:
+        if not node.inputs:
+            result.append(())
+            continue
+        args = tuple(values[i] for i in node.inputs)
+        out = values[node.id]
+        row: list[float | None] = []
+        for rule in OPS[node.op].partials_for(len(node.inputs), conventions):
+            try:
+                local: float | None = rule(args, out)
+            except (Undefined, OverflowError):
+                local = None
+            row.append(local)
+        result.append(tuple(row))
+    return result
+
+
+def uses(
+    graph: Graph, grads: list[float | None], local: list[tuple[float | None, ...]]
+) -> list[list[tuple[int, float | None]]]:
+    """For every node, each use as (consumer id, the gradient that use sends back).
+
+    A node's gradient is the sum of what its uses send back (the copy gate);
+    the output's is the seed, 1. A use by a consumer whose gradient is 0 sends
+    0, as in the backward pass; a constant gets None.
+    """
+    result: list[list[tuple[int, float | None]]] = [[] for _ in graph.nodes]
+    for node in graph.nodes:
+        upstream = grads[node.id]
+        for i, local_grad in zip(node.inputs, local[node.id], strict=True):
+            sent: float | None
+            if grads[i] is None or upstream is None:
+                sent = None
+            elif upstream == 0.0:
+                sent = 0.0
+            else:
+                assert local_grad is not None, "the backward pass refused this edge"
+                sent = upstream * local_grad
+            result[i].append((node.id, sent))
+    return result
+
+
 @dataclass(frozen=True, slots=True)
 class Step:
     """One point of a gradient-descent trajectory: the inputs and the output there."""

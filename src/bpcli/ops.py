@@ -41,6 +41,11 @@ class Op:
     `router`, which builds the partial for input i under the tie convention.
     `function` says whether it is written as a call, `exp(x)`; a node whose
     op is not `differentiable` (a constant) gets no gradient.
+
+    For explanations: `shown` writes the op with its inputs as {0}, {1}
+    (None: as a call, `exp({0})`), and `formulas` writes each local derivative
+    with the inputs as {0}, {1} and the node itself as {out}; a variadic op has
+    one formula with {i} for "this input".
     """
 
     name: str
@@ -49,6 +54,8 @@ class Op:
     forward: Callable[..., float] | None
     partials: tuple[Partial, ...]
     pattern: str
+    formulas: tuple[str, ...] = ()
+    shown: str | None = None
     function: bool = False
     differentiable: bool = True
     router: Callable[[int, TieRule], Partial] | None = None
@@ -58,6 +65,19 @@ class Op:
         if self.router is None:
             return self.partials
         return tuple(self.router(i, conventions.max_tie) for i in range(n))
+
+    def formulas_for(self, n: int) -> tuple[str, ...]:
+        """The local-derivative formulas of a node with n inputs, one per input."""
+        if self.arity is not None:
+            return self.formulas
+        (template,) = self.formulas
+        return tuple(template.replace("{i}", f"{{{i}}}") for i in range(n))
+
+    def show(self, inputs: list[str]) -> str:
+        """The op applied to `inputs` as a student writes it: `x + y`, `tanh(x)`."""
+        if self.shown is None:
+            return f"{self.symbol}({', '.join(inputs)})"
+        return self.shown.format(*inputs)
 
 
 def _fmt(x: float) -> str:
@@ -143,7 +163,7 @@ def _sign(args: Args, out: float) -> float:
 
 
 # ---- the table -------------------------------------------------------------
-# Op(name, symbol, arity, forward, partials (one per input), pattern, ...)
+# Op(name, symbol, arity, forward, partials (one per input), pattern, formulas, shown, ...)
 
 # fmt: off
 _TABLE = (
@@ -151,26 +171,26 @@ _TABLE = (
     Op("var",     "",     0,    None,     (), "input"),
     Op("const",   "",     0,    None,     (), "constant", differentiable=False),
     # arithmetic
-    Op("add",     "+",    2,    lambda a, b: a + b, (lambda a, o: 1.0, lambda a, o: 1.0), "distributor"),
-    Op("sub",     "-",    2,    lambda a, b: a - b, (lambda a, o: 1.0, lambda a, o: -1.0), "distributor"),
-    Op("mul",     "*",    2,    lambda a, b: a * b, (lambda a, o: a[1], lambda a, o: a[0]), "swap multiplier"),
-    Op("div",     "/",    2,    _div,     (lambda a, o: 1.0 / a[1], lambda a, o: -o / a[1]), "quotient"),
-    Op("neg",     "-",    1,    lambda a: -a, (lambda a, o: -1.0,), "distributor"),
-    Op("pow",     "**",   2,    _pow,     (_dpow_base, _dpow_exponent), "power", function=True),
+    Op("add",     "+",    2,    lambda a, b: a + b, (lambda a, o: 1.0, lambda a, o: 1.0), "distributor", ("1", "1"), "{0} + {1}"),
+    Op("sub",     "-",    2,    lambda a, b: a - b, (lambda a, o: 1.0, lambda a, o: -1.0), "distributor", ("1", "-1"), "{0} - {1}"),
+    Op("mul",     "*",    2,    lambda a, b: a * b, (lambda a, o: a[1], lambda a, o: a[0]), "swap multiplier", ("{1}", "{0}"), "{0} * {1}"),
+    Op("div",     "/",    2,    _div,     (lambda a, o: 1.0 / a[1], lambda a, o: -o / a[1]), "divider", ("1/{1}", "-{out}/{1}"), "{0} / {1}"),
+    Op("neg",     "-",    1,    lambda a: -a, (lambda a, o: -1.0,), "distributor", ("-1",), "-{0}"),
+    Op("pow",     "^",    2,    _pow,     (_dpow_base, _dpow_exponent), "power rule", ("{1}·{0}^({1} - 1)", "{out}·log({0})"), "{0}^{1}", function=True),
     # functions of one input
-    Op("exp",     "exp",  1,    math.exp, (lambda a, o: o,), "scale by output", function=True),
-    Op("log",     "log",  1,    _log,     (lambda a, o: 1.0 / a[0],), "reciprocal", function=True),
-    Op("sqrt",    "sqrt", 1,    _sqrt,    (_dsqrt,), "scale", function=True),
-    Op("sin",     "sin",  1,    math.sin, (lambda a, o: math.cos(a[0]),), "scale", function=True),
-    Op("cos",     "cos",  1,    math.cos, (lambda a, o: -math.sin(a[0]),), "scale", function=True),
-    Op("tan",     "tan",  1,    math.tan, (lambda a, o: 1.0 + o * o,), "scale", function=True),
-    Op("tanh",    "tanh", 1,    math.tanh, (lambda a, o: 1.0 - o * o,), "squash", function=True),
-    Op("sigmoid", "σ",    1,    _sigmoid, (lambda a, o: o * (1.0 - o),), "squash", function=True),
-    Op("relu",    "relu", 1,    lambda a: a if a > 0 else 0.0, (lambda a, o: 1.0 if a[0] > 0 else 0.0,), "gate", function=True),
-    Op("abs",     "abs",  1,    abs,      (_sign,), "sign", function=True),
+    Op("exp",     "exp",  1,    math.exp, (lambda a, o: o,), "exponential", ("{out}",), function=True),
+    Op("log",     "log",  1,    _log,     (lambda a, o: 1.0 / a[0],), "logarithm", ("1/{0}",), function=True),
+    Op("sqrt",    "sqrt", 1,    _sqrt,    (_dsqrt,), "square root", ("1/(2·{out})",), function=True),
+    Op("sin",     "sin",  1,    math.sin, (lambda a, o: math.cos(a[0]),), "sine", ("cos({0})",), function=True),
+    Op("cos",     "cos",  1,    math.cos, (lambda a, o: -math.sin(a[0]),), "cosine", ("-sin({0})",), function=True),
+    Op("tan",     "tan",  1,    math.tan, (lambda a, o: 1.0 + o * o,), "tangent", ("1 + {out}²",), function=True),
+    Op("tanh",    "tanh", 1,    math.tanh, (lambda a, o: 1.0 - o * o,), "squashing", ("1 - {out}²",), function=True),
+    Op("sigmoid", "sigmoid", 1, _sigmoid, (lambda a, o: o * (1.0 - o),), "squashing", ("{out}·(1 - {out})",), function=True),
+    Op("relu",    "relu", 1,    lambda a: a if a > 0 else 0.0, (lambda a, o: 1.0 if a[0] > 0 else 0.0,), "switch", ("1 if {0} > 0, else 0",), function=True),
+    Op("abs",     "abs",  1,    abs,      (_sign,), "sign", ("sign({0})",), function=True),
     # two or more inputs
-    Op("max",     "max",  None, max,      (), "router", function=True, router=_router),
-    Op("min",     "min",  None, min,      (), "router", function=True, router=_router),
+    Op("max",     "max",  None, max,      (), "router", ("1 if {i} is the max, else 0",), function=True, router=_router),
+    Op("min",     "min",  None, min,      (), "router", ("1 if {i} is the min, else 0",), function=True, router=_router),
 )
 # fmt: on
 

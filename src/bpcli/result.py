@@ -6,16 +6,22 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from . import engine
 from .engine import Step
 from .graph import Graph
-from .ops import Conventions
+from .ops import OPS, Conventions
 
 SCHEMA_VERSION = 1
 
 
 @dataclass(frozen=True, slots=True)
 class NodeResult:
-    """One node with its forward value and its gradient (None for constants)."""
+    """One node with its forward value and its gradient (None for constants).
+
+    `local` holds d(node)/d(input) for each input (None where undefined);
+    `uses` each use of this node as (consumer id, gradient sent back), whose
+    sum is `grad`; `pattern` is the op's gradient-flow pattern.
+    """
 
     id: int
     name: str
@@ -24,6 +30,9 @@ class NodeResult:
     text: str
     value: float
     grad: float | None
+    pattern: str
+    local: tuple[float | None, ...]
+    uses: tuple[tuple[int, float | None], ...]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -34,6 +43,9 @@ class NodeResult:
             "text": self.text,
             "value": self.value,
             "grad": self.grad,
+            "pattern": self.pattern,
+            "local": list(self.local),
+            "uses": [{"node": node, "grad": grad} for node, grad in self.uses],
         }
 
 
@@ -95,6 +107,8 @@ class Result:
     @cached_property
     def nodes(self) -> tuple[NodeResult, ...]:
         graph = self.graph
+        local = engine.local_gradients(graph, self.values, self.conventions)
+        uses = engine.uses(graph, self.grads, local)
         return tuple(
             NodeResult(
                 node.id,
@@ -104,6 +118,9 @@ class Result:
                 graph.text(node),
                 self.values[node.id],
                 self.grads[node.id],
+                OPS[node.op].pattern,
+                local[node.id],
+                tuple(uses[node.id]),
             )
             for node in graph.nodes
         )

@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..result import NodeResult, Result
+from .chart import DescentChart
 from .numbers import DEFAULT_PRECISION, fmt
 
 MAX_ROWS = 200  # a larger graph shows its first and last EDGE_ROWS rows
@@ -110,4 +111,7 @@ class GradView:
                 )
             summary = f"after the update: {f} = "
         line = Text.assemble("\n", (escape(summary), "bold"), (self._n(update.output), VALUE))
-        return Group(Text(heading, style="bold"), table, line)
+        if update.trajectory is None:
+            return Group(Text(heading, style="bold"), table, line)
+        chart = DescentChart(update, self.result.output_name, precision=self.precision)
+        return Group(Text(heading, style="bold"), table, line, Text(), chart)

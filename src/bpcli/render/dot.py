@@ -1,0 +1,48 @@
+"""The computational graph as Graphviz DOT: inputs on the left, the output on the right."""
+
+from __future__ import annotations
+
+import html
+
+from ..graph import Graph
+from ..result import Result
+from .numbers import DEFAULT_PRECISION
+from .picture import boxes
+
+VALUE = "#1a7f37"  # green: forward values
+GRAD = "#cf222e"  # red: gradients
+SHAPES = {"input": "box", "constant": "plaintext", "op": "ellipse"}
+
+
+def _h(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def to_dot(graph: Graph, result: Result | None = None, precision: int = DEFAULT_PRECISION) -> str:
+    """DOT text for `dot -Tsvg`; values (green) and gradients (red) when there is a result."""
+    drawn, edges = boxes(graph, result, precision)
+    lines = [
+        "digraph bpcli {",
+        "  rankdir=LR;",
+        '  node [fontname="Helvetica", fontsize=11];',
+        '  edge [fontname="Helvetica", fontsize=10, arrowsize=0.7];',
+    ]
+    for box in drawn:
+        parts = [f"<B>{_h(box.title)}</B>"]
+        if box.subtitle:
+            parts.append(f'<FONT POINT-SIZE="9">{_h(box.subtitle)}</FONT>')
+        if box.value is not None:
+            parts.append(f'<FONT COLOR="{VALUE}">{_h(box.value)}</FONT>')
+        if box.grad is not None:
+            parts.append(f'<FONT COLOR="{GRAD}">∂ {_h(box.grad)}</FONT>')
+        attrs = [f"shape={SHAPES[box.kind]}", f"label=<{'<BR/>'.join(parts)}>"]
+        if box.kind == "op":
+            attrs.append("margin=0.02")
+        if box.output:
+            attrs.append("peripheries=2")
+        lines.append(f"  n{box.id} [{', '.join(attrs)}];")
+    for edge in edges:
+        label = f' [label=<<FONT COLOR="{GRAD}">{_h(edge.grad)}</FONT>>]' if edge.grad else ""
+        lines.append(f"  n{edge.source} -> n{edge.target}{label};")
+    lines.append("}")
+    return "\n".join(lines) + "\n"

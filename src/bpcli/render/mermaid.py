@@ -1,0 +1,54 @@
+"""The computational graph as Mermaid flowchart text, which GitHub renders in Markdown."""
+
+from __future__ import annotations
+
+from ..graph import Graph
+from ..result import Result
+from .numbers import DEFAULT_PRECISION
+from .picture import boxes
+
+_ENTITIES = {'"': "#quot;", "#": "#35;", "<": "#lt;", ">": "#gt;", "&": "#amp;"}
+SHAPES = {"input": ('["', '"]'), "constant": ('["', '"]'), "op": ('(("', '"))')}
+STYLES = (
+    "  classDef input fill:#eef4ff,stroke:#3b5bdb",
+    "  classDef constant fill:#f8f9fa,stroke:#adb5bd,stroke-dasharray:3",
+    "  classDef op fill:#fff9db,stroke:#f08c00",
+    "  classDef output stroke-width:3px",
+)
+
+
+def escape(text: str) -> str:
+    """Text safe inside a quoted Mermaid label: its special characters as entity codes."""
+    return "".join(_ENTITIES.get(ch, ch) for ch in text)
+
+
+def to_mermaid(
+    graph: Graph,
+    result: Result | None = None,
+    precision: int = DEFAULT_PRECISION,
+    fence: bool = False,
+) -> str:
+    """`flowchart LR` text; with `fence`, inside a ```mermaid Markdown fence."""
+    drawn, edges = boxes(graph, result, precision)
+    lines = ["flowchart LR"]
+    for box in drawn:
+        parts = [escape(box.title)]
+        if box.subtitle:
+            parts.append(escape(box.subtitle))
+        if box.value is not None:
+            parts.append(f"value {escape(box.value)}")
+        if box.grad is not None:
+            parts.append(f"grad {escape(box.grad)}")
+        left, right = SHAPES[box.kind]
+        lines.append(f"  n{box.id}{left}{'<br/>'.join(parts)}{right}")
+    for edge in edges:
+        label = f'|"{escape(edge.grad)}"|' if edge.grad else ""
+        lines.append(f"  n{edge.source} -->{label} n{edge.target}")
+    lines.extend(STYLES)
+    for kind in ("input", "constant", "op"):
+        ids = [f"n{box.id}" for box in drawn if box.kind == kind]
+        if ids:
+            lines.append(f"  class {','.join(ids)} {kind}")
+    lines.append(f"  class n{graph.output} output")
+    text = "\n".join(lines) + "\n"
+    return f"```mermaid\n{text}```\n" if fence else text

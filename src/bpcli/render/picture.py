@@ -1,0 +1,74 @@
+"""What every graph picture shows of a node, whatever the format draws it with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..graph import Graph, Node
+from ..ops import OPS
+from ..result import Result
+from .numbers import DEFAULT_PRECISION, fmt
+
+
+def label(graph: Graph, node: Node) -> str:
+    """How a node is written where it is used: its name, or a constant's number."""
+    return node.name if OPS[node.op].differentiable else graph.text(node)
+
+
+@dataclass(frozen=True, slots=True)
+class Box:
+    """A node as drawn: title (`x`, or an op's symbol), subtitle, value and gradient texts."""
+
+    id: int
+    title: str
+    subtitle: str
+    value: str | None
+    grad: str | None
+    kind: str  # "input", "constant" or "op": how it is styled
+    output: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """One use of a node: `source` feeds `target`; `grad` is what the use sends back."""
+
+    source: int
+    target: int
+    grad: str | None
+
+
+def boxes(
+    graph: Graph, result: Result | None, precision: int = DEFAULT_PRECISION
+) -> tuple[list[Box], list[Edge]]:
+    """Boxes and edges of the graph, with values and gradients when there is a result."""
+    nodes = result.nodes if result is not None else None
+    out: list[Box] = []
+    edges: list[Edge] = []
+    for node in graph.nodes:
+        op = OPS[node.op]
+        if not node.inputs:
+            kind = "input" if op.differentiable else "constant"
+            title = label(graph, node)
+            subtitle = ""
+        else:
+            kind = "op"
+            title = op.symbol
+            subtitle = f"{node.name} · {op.pattern}"
+        value = grad = None
+        if nodes is not None:
+            value = fmt(nodes[node.id].value, precision)
+            if value == title:  # a constant written as its value
+                value = None
+            if nodes[node.id].grad is not None:
+                grad = fmt(nodes[node.id].grad, precision)
+        out.append(Box(node.id, title, subtitle, value, grad, kind, node.id == graph.output))
+    for node in graph.nodes:
+        for k, source in enumerate(node.inputs):
+            sent = None
+            if nodes is not None:
+                seen = node.inputs[:k].count(source)
+                mine = [g for consumer, g in nodes[source].uses if consumer == node.id]
+                if mine[seen] is not None:
+                    sent = fmt(mine[seen], precision)
+            edges.append(Edge(source, node.id, sent))
+    return out, edges

@@ -1,0 +1,156 @@
+"""Graph pictures: DOT checked by the real Graphviz, Mermaid's escaping, the tree, and the CLI."""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import subprocess
+from xml.etree import ElementTree
+
+import pytest
+from rich.console import Console
+
+import bpcli
+from bpcli.render.dot import to_dot
+from bpcli.render.mermaid import escape, to_mermaid
+from bpcli.render.tree import to_tree
+from conftest import LECTURE
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def dot_svg(dot_text: str) -> ElementTree.Element:
+    """Graphviz's own dot program parses and draws the text, or the test fails."""
+    if shutil.which("dot") is None:
+        pytest.fail("Graphviz's dot is not installed (.ci/run installs it)")
+    done = subprocess.run(["dot", "-Tsvg"], input=dot_text, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == "", done.stderr  # no warnings either
+    return ElementTree.fromstring(done.stdout)
+
+
+def svg_texts(svg: ElementTree.Element) -> list[str]:
+    return [t.text or "" for t in svg.iter(f"{SVG}text")]
+
+
+def test_lecture_dot_is_drawn_by_graphviz_with_its_numbers():
+    result = bpcli.grad("q = x + y; f = q * z", LECTURE)
+    svg = dot_svg(to_dot(result.graph, result))
+    texts = svg_texts(svg)
+    # forward values and gradients of every node: x -2/-4, y 5/-4, q 3/-4, z -4/3, f -12/1
+    for label in ["x", "-2", "∂ -4", "y", "5", "+", "q · distributor", "3", "z", "-4", "∂ 3"]:
+        assert label in texts, label
+    assert texts[texts.index("*") :][:4] == ["*", "f · swap multiplier", "-12", "∂ 1"]
+    edges = [g for g in svg.iter(f"{SVG}g") if g.get("class") == "edge"]
+    assert len(edges) == 4
+
+
+def test_an_edge_per_use():
+    result = bpcli.grad("x*x + x", {"x": 3})
+    dot = to_dot(result.graph, result)
+    assert len(re.findall(r"^  n0 -> ", dot, flags=re.M)) == 3  # x feeds mul twice, add once
+    svg = dot_svg(dot)
+    assert len([g for g in svg.iter(f"{SVG}g") if g.get("class") == "edge"]) == 4
+    # the edges carry what each use sends back: 3, 3 and 1, which add up to 7
+    assert sorted(re.findall(r'n0 -> n\d \[label=<<FONT COLOR="#cf222e">(\d+)</FONT>>\]', dot)) == [
+        "1",
+        "3",
+        "3",
+    ]
+
+
+def test_structure_alone_without_values():
+    graph = bpcli.parse("q = x + y; f = q * z")
+    dot = to_dot(graph)
+    assert "#1a7f37" not in dot and "#cf222e" not in dot  # no values, no gradients
+    texts = svg_texts(dot_svg(dot))
+    assert sorted(texts) == sorted(
+        ["x", "y", "+", "q · distributor", "z", "*", "f · swap multiplier"]
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "α = 2 * β; γ = α ^ 2; max(γ, α, 1e-3) # < > & \" '",
+        '(x # a comment with <b>html</b> & "quotes"\n) * -4',
+        " + ".join(f"v{i}" for i in range(500)),
+    ],
+)
+def test_hostile_labels_still_give_valid_dot(text):
+    graph = bpcli.parse(text)
+    values = {name: 1.5 for name in graph.variables}
+    result = bpcli.evaluate(graph, values)
+    dot_svg(to_dot(graph, result))
+
+
+# ---- Mermaid ---------------------------------------------------------------------
+
+
+def test_mermaid_lecture_text():
+    result = bpcli.grad("q = x + y; f = q * z", LECTURE)
+    text = to_mermaid(result.graph, result)
+    assert text.startswith("flowchart LR\n")
+    assert '  n0["x<br/>value -2<br/>grad -4"]\n' in text
+    assert '  n2(("+<br/>q · distributor<br/>value 3<br/>grad -4"))\n' in text
+    assert '  n4(("*<br/>f · swap multiplier<br/>value -12<br/>grad 1"))\n' in text
+    assert '  n0 -->|"-4"| n2\n' in text
+    assert "  class n4 output\n" in text
+    assert not text.startswith("```")
+
+
+def test_mermaid_fence():
+    text = to_mermaid(bpcli.parse("x*y"), fence=True)
+    assert text.startswith("```mermaid\nflowchart LR\n")
+    assert text.endswith("\n```\n")
+
+
+def test_mermaid_escapes_every_special_character():
+    assert escape('a"b#c<d>e&f') == "a#quot;b#35;c#lt;d#gt;e#amp;f"
+
+
+def test_mermaid_labels_never_hold_raw_quotes_or_angle_brackets():
+    graph = bpcli.parse('(x # "<quoted>" & #hash\n) * -4 + 1e-3')
+    text = to_mermaid(graph, bpcli.evaluate(graph, {"x": 1}))
+    for label in re.findall(r'\["(.*?)"\]|\(\("(.*?)"\)\)|\|"(.*?)"\|', text):
+        body = "".join(label).replace("<br/>", "")
+        assert '"' not in body and "<" not in body and ">" not in body
+
+
+# ---- the tree ----------------------------------------------------------------------
+
+
+def tree_text(text, values=None, width=80):
+    graph = bpcli.parse(text)
+    result = bpcli.evaluate(graph, values) if values else None
+    console = Console(file=io.StringIO(), width=width, color_system=None, highlight=False)
+    console.print(to_tree(graph, result))
+    return console.file.getvalue()
+
+
+def test_lecture_tree():
+    assert tree_text("q = x + y; f = q * z", LECTURE) == (
+        "f = q * z  swap multiplier  -12  ∂ 1\n"
+        "├── q = x + y  distributor  3  ∂ -4\n"
+        "│   ├── x  -2  ∂ -4\n"
+        "│   └── y  5  ∂ -4\n"
+        "└── z  -4  ∂ 3\n"
+    )
+
+
+def test_a_shared_node_is_drawn_once():
+    text = tree_text("q = x + y; f = q * q", {"x": 2, "y": 3})
+    assert text == (
+        "f = q * q  swap multiplier  25  ∂ 1\n"
+        "├── q = x + y  distributor  5  ∂ 10\n"
+        "│   ├── x  2  ∂ 10\n"
+        "│   └── y  3  ∂ 10\n"
+        "└── q = x + y  distributor  5  ∂ 10  (shared, shown above)\n"
+    )
+
+
+def test_a_deep_tree_needs_no_recursion():
+    depth = 3000  # far deeper than a terminal can show, but it must not crash
+    text = tree_text("(" * depth + "x" + "+1)" * depth, width=200)
+    assert text.startswith("f = add2999 + 1  distributor\n├── add2999 = add2998 + 1")
