@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import html
 import io
+import json
+import os
 import re
 import shutil
 import subprocess
+from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
@@ -14,6 +18,7 @@ from rich.console import Console
 import bpcli
 from bpcli.render.dot import to_dot
 from bpcli.render.mermaid import escape, to_mermaid
+from bpcli.render.picture import boxes
 from bpcli.render.tree import to_tree
 from conftest import LECTURE
 
@@ -154,3 +159,66 @@ def test_a_deep_tree_needs_no_recursion():
     depth = 3000  # far deeper than a terminal can show, but it must not crash
     text = tree_text("(" * depth + "x" + "+1)" * depth, width=200)
     assert text.startswith("f = add2999 + 1  distributor\n├── add2999 = add2998 + 1")
+
+
+# ---- Mermaid's own parser (tests/mermaid: mermaid + jsdom under Node, installed by .ci/run) ----
+
+MERMAID = Path(__file__).parent / "mermaid"
+
+
+@pytest.fixture(scope="module")
+def mermaid_parse():
+    """Run Mermaid's real parser on a text: (exit code, stdout, stderr)."""
+    node = shutil.which("node")
+    if node is None or not (MERMAID / "node_modules" / "mermaid").is_dir():
+        message = "Mermaid's parser is not installed: npm ci --prefix tests/mermaid"
+        if os.environ.get("CI"):
+            pytest.fail(message)  # CI installs it: never skip there
+        pytest.skip(message)
+
+    def run(text: str, *flags: str) -> tuple[int, str, str]:
+        done = subprocess.run(
+            [node, str(MERMAID / "validate.mjs"), *flags],
+            input=text,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return done.returncode, done.stdout, done.stderr
+
+    return run
+
+
+def test_mermaids_parser_rejects_broken_text(mermaid_parse):
+    """The check can fail: a raw quote in a label, a dangling edge."""
+    assert mermaid_parse('flowchart LR\n  n0["a "b" c"]\n')[0] == 1
+    assert mermaid_parse("flowchart LR\n  n0 -->\n")[0] == 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "q = x + y; f = q * z",
+        "2*(x*y + max(z, w))",
+        "α = 2 * β; γ = α ^ 2; max(γ, α, 1e-3) # < > & \" '",
+        '(x # a comment with <b>html</b> & "quotes" #35; #lt;\n) * -4 + end / style',
+    ],
+)
+def test_mermaid_parses_and_keeps_every_label(mermaid_parse, text):
+    graph = bpcli.parse(text)
+    result = bpcli.evaluate(graph, {name: 1.5 for name in graph.variables})
+    code, out, err = mermaid_parse(to_mermaid(graph, result), "--labels")
+    assert code == 0, err
+    stored = json.loads(out)
+    drawn, _ = boxes(graph, result)
+    for box in drawn:
+        want = [box.title]
+        want += [box.subtitle] if box.subtitle else []
+        want += [f"value {box.value}"] if box.value is not None else []
+        want += [f"grad {box.grad}"] if box.grad is not None else []
+        assert html.unescape(stored[f"n{box.id}"]).split("<br>") == want
+
+
+def test_mermaid_structure_alone_parses(mermaid_parse):
+    code, _, err = mermaid_parse(to_mermaid(bpcli.parse("x*x + x")))
+    assert code == 0, err

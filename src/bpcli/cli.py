@@ -384,6 +384,7 @@ def grad(
 
 
 GRAPH_FORMATS = ("dot", "mermaid", "tree")
+MERMAID_MAX_EDGES = 500  # Mermaid's default maxEdges: it refuses larger flowcharts
 IMAGE_SUFFIXES = (".svg", ".png", ".pdf")
 
 
@@ -446,6 +447,12 @@ def graph(
             from .render.mermaid import to_mermaid
 
             text = to_mermaid(program, result, precision, fence=fence)
+            edges = sum(len(node.inputs) for node in program.nodes)
+            if edges > MERMAID_MAX_EDGES:
+                sys.stderr.write(
+                    f"warning: Mermaid draws at most {MERMAID_MAX_EDGES} edges and this graph has"
+                    f" {edges}; --format dot draws any size\n"
+                )
         else:
             from .render.dot import to_dot
 
