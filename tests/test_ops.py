@@ -172,3 +172,13 @@ def test_sigmoid_is_stable_for_large_inputs():
     assert sigmoid(1000.0) == 1.0
     assert sigmoid(0.0) == 0.5
     assert sigmoid(2.0) == pytest.approx(1 / (1 + math.exp(-2.0)), rel=1e-15)
+
+
+def test_kinks_are_where_a_convention_decides():
+    at = lambda name, args: OPS[name].kink(args, OPS[name].forward(*args))  # noqa: E731
+    assert at("relu", (0.0,)) and not at("relu", (0.1,))
+    assert at("abs", (0.0,)) and not at("abs", (-2.0,))
+    assert at("max", (1.0, 1.0, 0.0)) and not at("max", (1.0, 0.0, 1.5))
+    assert at("min", (0.0, 2.0, 0.0)) and not at("min", (0.0, 2.0))
+    smooth = [op.name for op in COMPUTED if op.kink is None]
+    assert "relu" not in smooth and "add" in smooth

@@ -228,3 +228,9 @@ def test_a_semicolon_inside_parentheses_is_an_error():
 def test_parse_rejects_non_text():
     with pytest.raises(ParseError, match="must be text"):
         bpcli.parse(b"x")  # type: ignore[arg-type]
+
+
+def test_the_graph_records_assigned_names():
+    graph = bpcli.parse("q = x + y; b = q; f = q * z")
+    assert graph.assigned == {"q": 2, "b": 2, "f": 4}
+    assert bpcli.parse("(x+y)*z").assigned == {}

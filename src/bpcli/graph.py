@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 TEXT_LIMIT = 60
 
@@ -26,12 +26,17 @@ class Node:
 
 @dataclass(frozen=True, slots=True)
 class Graph:
-    """A parsed program: `nodes[i].id == i`, every input id smaller than its node's."""
+    """A parsed program: `nodes[i].id == i`, every input id smaller than its node's.
+
+    `variables` maps each input's name to its node; `assigned` each name given
+    by a statement `name = …` to its node (in order of assignment).
+    """
 
     nodes: tuple[Node, ...]
     output: int
     variables: dict[str, int]
     source: str
+    assigned: dict[str, int] = field(default_factory=dict)
 
     def text(self, node: Node, limit: int = TEXT_LIMIT) -> str:
         """The node's source text on one line, at most `limit` characters (ending in …)."""

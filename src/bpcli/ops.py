@@ -42,6 +42,9 @@ class Op:
     `function` says whether it is written as a call, `exp(x)`; a node whose
     op is not `differentiable` (a constant) gets no gradient.
 
+    `kink` says whether a node sits where the op has no derivative and a
+    convention decides (relu at 0, a max tie): a numeric gradient means little there.
+
     For explanations: `shown` writes the op with its inputs as {0}, {1}
     (None: as a call, `exp({0})`), and `formulas` writes each local derivative
     with the inputs as {0}, {1} and the node itself as {out}; a variadic op has
@@ -59,6 +62,7 @@ class Op:
     function: bool = False
     differentiable: bool = True
     router: Callable[[int, TieRule], Partial] | None = None
+    kink: Callable[[Args, float], bool] | None = None
 
     def partials_for(self, n: int, conventions: Conventions) -> tuple[Partial, ...]:
         """The partials of a node with n inputs."""
@@ -157,6 +161,14 @@ def _router(i: int, tie: TieRule) -> Partial:
     return lambda args, out: 1.0 / args.count(out) if args[i] == out else 0.0
 
 
+def _at_zero(args: Args, out: float) -> bool:
+    return args[0] == 0
+
+
+def _tie(args: Args, out: float) -> bool:
+    return args.count(out) > 1
+
+
 def _sign(args: Args, out: float) -> float:
     x = args[0]
     return 1.0 if x > 0 else -1.0 if x < 0 else 0.0
@@ -186,11 +198,11 @@ _TABLE = (
     Op("tan",     "tan",  1,    math.tan, (lambda a, o: 1.0 + o * o,), "tangent", ("1 + {out}²",), function=True),
     Op("tanh",    "tanh", 1,    math.tanh, (lambda a, o: 1.0 - o * o,), "squashing", ("1 - {out}²",), function=True),
     Op("sigmoid", "sigmoid", 1, _sigmoid, (lambda a, o: o * (1.0 - o),), "squashing", ("{out}·(1 - {out})",), function=True),
-    Op("relu",    "relu", 1,    lambda a: a if a > 0 else 0.0, (lambda a, o: 1.0 if a[0] > 0 else 0.0,), "switch", ("1 if {0} > 0, else 0",), function=True),
-    Op("abs",     "abs",  1,    abs,      (_sign,), "sign", ("sign({0})",), function=True),
+    Op("relu",    "relu", 1,    lambda a: a if a > 0 else 0.0, (lambda a, o: 1.0 if a[0] > 0 else 0.0,), "switch", ("1 if {0} > 0, else 0",), function=True, kink=_at_zero),
+    Op("abs",     "abs",  1,    abs,      (_sign,), "sign", ("sign({0})",), function=True, kink=_at_zero),
     # two or more inputs
-    Op("max",     "max",  None, max,      (), "router", ("1 if {i} is the max, else 0",), function=True, router=_router),
-    Op("min",     "min",  None, min,      (), "router", ("1 if {i} is the min, else 0",), function=True, router=_router),
+    Op("max",     "max",  None, max,      (), "router", ("1 if {i} is the max, else 0",), function=True, router=_router, kink=_tie),
+    Op("min",     "min",  None, min,      (), "router", ("1 if {i} is the min, else 0",), function=True, router=_router, kink=_tie),
 )
 # fmt: on
 

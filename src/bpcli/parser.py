@@ -247,7 +247,8 @@ class _Builder(Transformer[Token, Graph]):
                     self.values[node_id],
                 )
             )
-        return Graph(tuple(nodes), output, dict(self.variables), self.source)
+        assigned = {name: ref[0] for name, ref in self.assigned.items()}
+        return Graph(tuple(nodes), output, dict(self.variables), self.source, assigned)
 
     def _where(self, offset: int) -> str:
         line = self.source.count("\n", 0, offset) + 1
