@@ -175,7 +175,7 @@ def test_sigmoid_is_stable_for_large_inputs():
 
 
 def test_kinks_are_where_a_convention_decides():
-    at = lambda name, args: OPS[name].kink(args, OPS[name].forward(*args))  # noqa: E731
+    at = lambda name, args: OPS[name].kink(args, OPS[name].forward(*args))
     assert at("relu", (0.0,)) and not at("relu", (0.1,))
     assert at("abs", (0.0,)) and not at("abs", (-2.0,))
     assert at("max", (1.0, 1.0, 0.0)) and not at("max", (1.0, 0.0, 1.5))

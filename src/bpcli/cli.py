@@ -12,6 +12,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -190,9 +191,14 @@ def check_names(
 # ---- output and errors --------------------------------------------------------
 
 
+def json_text(data: dict[str, Any]) -> str:
+    """Strict JSON (no NaN or Infinity) on one line."""
+    return json.dumps(data, ensure_ascii=False, allow_nan=False)
+
+
 def write_json(data: dict[str, Any]) -> None:
     """One strict JSON object on stdout, never through Rich."""
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, allow_nan=False) + "\n")
+    sys.stdout.write(json_text(data) + "\n")
     sys.stdout.flush()
 
 
@@ -224,6 +230,8 @@ def errors_to_exit_codes() -> Iterator[None]:
         yield
     except BpcliError as error:
         fail(error)
+    except typer.Exit:
+        raise
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         raise typer.Exit(EXIT_INTERRUPTED) from None
@@ -464,6 +472,137 @@ def graph(
             write_output(output, run_graphviz(text, output))
         else:
             write_output(output, text.encode())
+
+
+@app.command()
+def check(
+    files: Annotated[
+        list[Path], typer.Argument(metavar="FILE...", help="Problem sets, TOML or JSON.")
+    ],
+    as_json: Annotated[
+        bool, typer.Option("--json", metavar="", help="Write the report as one JSON object.")
+    ] = False,
+    gradescope: Annotated[
+        Path | None,
+        typer.Option(
+            "--gradescope", metavar="PATH", help="Also write a Gradescope results.json to PATH."
+        ),
+    ] = None,
+    all_or_nothing: Annotated[
+        bool,
+        typer.Option(
+            "--all-or-nothing",
+            metavar="",
+            help="A problem's points only when every item it answers is right.",
+        ),
+    ] = False,
+    precision: PrecisionOption = 6,
+) -> None:
+    """Check the answers in problem sets against the right ones, item by item.
+
+    Exit 0 when every item is right, 1 when any is wrong, 2 when a file or a
+    problem cannot be checked (the others are still checked and reported).
+
+    Example: bpcli check homework.toml --gradescope results.json
+    """
+    from .check import check as check_answers
+    from .problems import load
+
+    with errors_to_exit_codes():
+        report = check_answers([load(path) for path in files], all_or_nothing)
+        for problem in report.problems:
+            if problem.error is not None:
+                sys.stderr.write(f"error: {problem.error}\n")
+        if gradescope is not None:
+            write_output(gradescope, (json_text(report.gradescope()) + "\n").encode())
+        if as_json:
+            write_json(report.to_dict())
+        else:
+            from .render.report import ReportView
+
+            console().print(ReportView(report, precision))
+    if report.invalid:
+        raise typer.Exit(EXIT_BAD_INPUT)
+    if not report.all_right:
+        raise typer.Exit(EXIT_CHECK_FAILED)
+
+
+@app.command()
+def key(
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="A problem set, TOML or JSON.")],
+    output: Annotated[
+        Path | None, typer.Option("--output", metavar="FILE", help="Write to FILE, not stdout.")
+    ] = None,
+) -> None:
+    """Write the problem set again with every answer filled in: the answer key.
+
+    Example: bpcli key homework.toml --output key.toml
+    """
+    from .check import solve
+    from .problems import Invalid, Problem, dumps, load
+
+    with errors_to_exit_codes():
+        problems = load(file)
+        solved: list[Problem | Invalid] = []
+        errors = [str(p) for p in problems.problems if isinstance(p, Invalid)]
+        for problem in problems.problems:
+            if isinstance(problem, Problem):
+                try:
+                    solved.append(replace(problem, answer=solve(problem)))
+                except BpcliError as exc:
+                    where = Invalid(problems.file, problem.id, "expr", str(exc))
+                    errors.append(str(where))
+        if errors:
+            for error in errors:
+                sys.stderr.write(f"error: {error}\n")
+            raise typer.Exit(EXIT_BAD_INPUT)
+        text = dumps(replace(problems, problems=solved))
+        emit(text, output)
+
+
+@app.command()
+def quiz(
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            "--seed", metavar="S", help="The same seed gives the same file. Default: random."
+        ),
+    ] = None,
+    count: Annotated[int, typer.Option("--count", metavar="N", help="How many problems.")] = 5,
+    ops: Annotated[
+        str,
+        typer.Option("--ops", metavar="OPS", help="The gates to use, comma-separated."),
+    ] = "add,mul,max",
+    depth: Annotated[
+        int,
+        typer.Option("--depth", metavar="D", help="Gates from the output to an input, at most."),
+    ] = 2,
+    with_key: Annotated[
+        bool, typer.Option("--key", metavar="", help="Fill in the answers.")
+    ] = False,
+    output: Annotated[
+        Path | None, typer.Option("--output", metavar="FILE", help="Write to FILE, not stdout.")
+    ] = None,
+) -> None:
+    """Make a practice problem set over the lecture's gates, small enough to work by hand.
+
+    Example: bpcli quiz --seed 7 --count 5 --ops add,mul,max --output practice.toml
+    """
+    from .quiz import quiz as make_quiz
+
+    with errors_to_exit_codes():
+        if seed is None:
+            seed = int.from_bytes(os.urandom(4), "big")
+        names = [name.strip() for name in ops.split(",") if name.strip()]
+        emit(make_quiz(seed, count, names, depth, with_key), output)
+
+
+def emit(text: str, output: Path | None) -> None:
+    """Text to stdout, or to the file given with --output."""
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        write_output(output, text.encode())
 
 
 def run_graphviz(dot_text: str, target: Path) -> bytes:

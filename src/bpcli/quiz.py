@@ -1,0 +1,241 @@
+"""Practice problem sets: random expressions over the lecture's gates, worked by hand.
+
+The same seed gives the same bytes on every machine and Python version: the
+random numbers come from SplitMix64 below, not from `random`, whose methods may
+change between versions, and the answers in a key are rounded to 12
+significant digits, so that a last-bit difference in a platform's `exp` or
+`tanh` cannot show.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from .check import solve
+from .errors import BpcliError, InputError
+from .ops import OPS
+from .problems import Answer, Problem, ProblemSet, dumps
+from .result import Result
+
+DEFAULT_OPS = ("add", "mul", "max")
+VARIABLES = ("x", "y", "z", "w")
+CONSTANTS = (2.0, 3.0, 0.5, -1.0)
+RATES = (0.1, 0.05, 0.01)
+MAX_DEPTH = 6
+MAX_COUNT = 1000
+ATTEMPTS = 200
+
+# How tightly the written forms bind, for parentheses (calls and leaves bind tightest).
+BINDING = {"add": 1, "sub": 1, "mul": 2, "div": 2, "neg": 3, "pow": 4}
+ATOM = 5
+
+T = TypeVar("T")
+
+
+class SplitMix64:
+    """A tiny, fully specified PRNG (Steele, Lea and Flood, 2014)."""
+
+    MASK = (1 << 64) - 1
+
+    def __init__(self, seed: int) -> None:
+        self.state = seed & self.MASK
+
+    def next(self) -> int:
+        self.state = (self.state + 0x9E3779B97F4A7C15) & self.MASK
+        z = self.state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & self.MASK
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & self.MASK
+        return z ^ (z >> 31)
+
+    def below(self, n: int) -> int:
+        """Uniform in 0 … n-1, without modulo bias."""
+        limit = (1 << 64) - (1 << 64) % n
+        while True:
+            value = self.next()
+            if value < limit:
+                return value % n
+
+    def choice(self, items: Sequence[T]) -> T:
+        return items[self.below(len(items))]
+
+    def chance(self, numerator: int, denominator: int) -> bool:
+        return self.below(denominator) < numerator
+
+
+@dataclass(frozen=True, slots=True)
+class Expr:
+    """A generated expression: a leaf (`op` var or const) or an op applied to children."""
+
+    op: str
+    children: tuple[Expr, ...] = ()
+    name: str = ""
+    value: float = 0.0
+
+
+def quiz(
+    seed: int, count: int, ops: Sequence[str] = DEFAULT_OPS, depth: int = 2, key: bool = False
+) -> str:
+    """A problem set of `count` problems as TOML text; with `key`, the answers filled in."""
+    ops = _check_options(count, ops, depth)
+    rng = SplitMix64(seed)
+    problems: list[Problem | object] = []
+    for number in range(1, count + 1):
+        problem = _problem(rng, number, ops, depth)
+        if key:
+            problem = Problem(
+                problem.id,
+                problem.expr,
+                problem.values,
+                lr=problem.lr,
+                answer=_rounded(solve(problem)),
+            )
+        problems.append(problem)
+    header = (
+        f"bpcli quiz --seed {seed} --count {count} --ops {','.join(ops)} --depth {depth}"
+        + (" --key" if key else "")
+        + "\n"
+        + ("The answers: check a submission with  bpcli check FILE" if key else
+           "Fill in each [problem.answer] table (replace every ?), then:  bpcli check FILE")
+    )  # fmt: skip
+    valid = [p for p in problems if isinstance(p, Problem)]
+    return dumps(ProblemSet("quiz", "toml", {}, list(valid)), header=header, hints=not key)
+
+
+def _check_options(count: int, ops: Sequence[str], depth: int) -> tuple[str, ...]:
+    if not 1 <= count <= MAX_COUNT:
+        raise InputError(f"--count is a whole number from 1 to {MAX_COUNT}, got {count}")
+    if not 1 <= depth <= MAX_DEPTH:
+        raise InputError(f"--depth is a whole number from 1 to {MAX_DEPTH}, got {depth}")
+    known = [name for name, op in OPS.items() if op.forward is not None]
+    for name in ops:
+        if name not in known:
+            raise InputError(f"--ops: unknown op {name!r}; the ops are {', '.join(known)}")
+    if not ops:
+        raise InputError("--ops needs at least one op")
+    return tuple(dict.fromkeys(ops))
+
+
+def _problem(rng: SplitMix64, number: int, ops: Sequence[str], depth: int) -> Problem:
+    for _ in range(ATTEMPTS):
+        tree = _tree(rng, ops, depth, top=True)
+        if not _every_gate_has_an_input(tree):
+            continue
+        text = _program(rng, tree)
+        names = _variables(tree)
+        for _ in range(20):
+            values = {name: _value(rng) for name in names}
+            lr = rng.choice(RATES) if rng.chance(1, 3) else None
+            problem = Problem(str(number), text, values, lr=lr)
+            if _workable(problem):
+                return problem
+    raise InputError(f"could not make a workable problem from the ops {', '.join(ops)}")
+
+
+def _workable(problem: Problem) -> bool:
+    """Defined everywhere, no kink (a relu at 0, a max tie) to argue about, and some
+    gradient to find (not every input cut off by a max)."""
+    from .api import grad
+
+    try:
+        result: Result = grad(problem.expr, problem.values, lr=problem.lr)
+    except BpcliError:
+        return False
+    for node in result.nodes:
+        kink = OPS[node.op].kink
+        if kink is not None and kink(tuple(result.values[i] for i in node.inputs), node.value):
+            return False
+    return any(grad != 0 for grad in result.gradients.values())
+
+
+def _every_gate_has_an_input(tree: Expr) -> bool:
+    """No gate works on constants alone (`2 - 2`): each has a variable below it."""
+    if tree.op == "var":
+        return True
+    if tree.op == "const":
+        return False
+    below = [_every_gate_has_an_input(child) for child in tree.children]  # depth <= MAX_DEPTH
+    return any(below) and all(
+        b or c.op == "const" for b, c in zip(below, tree.children, strict=True)
+    )
+
+
+def _tree(rng: SplitMix64, ops: Sequence[str], depth: int, top: bool = False) -> Expr:
+    if not top and (depth == 0 or rng.chance(1, 4)):
+        if rng.chance(4, 5):
+            return Expr("var", name=rng.choice(VARIABLES))
+        return Expr("const", value=rng.choice(CONSTANTS))
+    name = rng.choice(ops)
+    arity = OPS[name].arity or 2 + rng.below(2)
+    return Expr(name, tuple(_tree(rng, ops, depth - 1) for _ in range(arity)))
+
+
+def _program(rng: SplitMix64, tree: Expr) -> str:
+    """One expression, or, half the time, its first gate named q as in the lecture."""
+    inner = [i for i, child in enumerate(tree.children) if child.children]
+    if inner and rng.chance(1, 2):
+        k = inner[0]
+        q = Expr("var", name="q")
+        rest = Expr(tree.op, tuple(q if i == k else c for i, c in enumerate(tree.children)))
+        return f"q = {_text(tree.children[k])}; f = {_text(rest)}"
+    return _text(tree)
+
+
+def _text(tree: Expr) -> str:
+    if tree.op == "var":
+        return tree.name
+    if tree.op == "const":
+        return format(tree.value, "g")
+    op = OPS[tree.op]
+    strength = BINDING.get(tree.op, ATOM)
+    if op.shown is None:
+        return op.show([_text(child) for child in tree.children])
+    parts = []
+    for i, child in enumerate(tree.children):
+        text = _text(child)
+        inner = _binding(child)
+        right_assoc = tree.op == "pow"
+        tight = inner < strength or (inner == strength and (i == 1) != right_assoc)
+        parts.append(f"({text})" if tight else text)
+    return op.show(parts)
+
+
+def _binding(tree: Expr) -> int:
+    if tree.op == "const" and tree.value < 0:
+        return BINDING["neg"]
+    return BINDING.get(tree.op, ATOM)
+
+
+def _variables(tree: Expr) -> list[str]:
+    found: dict[str, None] = {}
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if node.op == "var":
+            found[node.name] = None
+        stack.extend(reversed(node.children))
+    return list(found)
+
+
+def _value(rng: SplitMix64) -> float:
+    if rng.chance(7, 10):
+        return float(rng.below(11) - 5)
+    return (rng.below(61) - 30) / 10
+
+
+def _rounded(answer: Answer) -> Answer:
+    def r(value: float) -> float:
+        return float(f"{value:.12g}")
+
+    def rt(table: dict[str, float]) -> dict[str, float]:
+        return {name: r(value) for name, value in table.items()}
+
+    return Answer(
+        output=None if answer.output is None else r(answer.output),
+        grad=rt(answer.grad),
+        nodes=rt(answer.nodes),
+        node_grads=rt(answer.node_grads),
+        update=rt(answer.update),
+        new_output=None if answer.new_output is None else r(answer.new_output),
+    )
