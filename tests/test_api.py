@@ -41,6 +41,7 @@ def test_values_may_be_pairs_ints_or_floats():
         ({"x": True, "y": 2, "z": 3}, "the value of x must be a number, got True"),
         ({"x": float("nan"), "y": 2, "z": 3}, "the value of x must be a finite number, got nan"),
         ({"x": float("inf"), "y": 2, "z": 3}, "the value of x must be a finite number, got inf"),
+        ({"x": 10**400, "y": 2, "z": 3}, "the value of x is too large for a float"),
     ],
 )  # fmt: skip
 def test_bad_values_are_bind_errors(values, message):
@@ -53,9 +54,10 @@ def test_bad_values_are_bind_errors(values, message):
     ("lr", "steps", "message"),
     [
         (None, 3, "steps needs a learning rate (lr)"),
-        (0.1, 0, "the number of steps must be a whole number of at least 1, got 0"),
-        (0.1, 1.5, "the number of steps must be a whole number of at least 1, got 1.5"),
+        (0.1, 0, "the number of steps must be a whole number from 1 to 100,000, got 0"),
+        (0.1, 1.5, "the number of steps must be a whole number from 1 to 100,000, got 1.5"),
         (float("nan"), None, "the learning rate must be a finite number, got nan"),
+        (0.1, 100_001, "the number of steps must be a whole number from 1 to 100,000, got 100001"),
     ],
 )
 def test_bad_update_options_are_input_errors(lr, steps, message):

@@ -436,3 +436,56 @@ def test_graph_errors(bpcli, args, message):
     run = bpcli("graph", *args)
     assert run.code == 2
     assert run.stderr.splitlines()[0] == message
+
+
+# ---- batch ---------------------------------------------------------------------------
+
+REQUESTS = (
+    '{"id": "lecture", "expr": "(x+y)*z", "values": {"x": -2, "y": 5, "z": -4}, "lr": 0.1}\n'
+    "\n"
+    "this is not JSON\n"
+    '{"id": 7, "expr": "x*x + x", "values": {"x": 3}}\n'
+)
+
+
+def test_batch_from_stdin(bpcli):
+    run = bpcli("batch", "-", input=REQUESTS)
+    assert run.code == 1  # one line failed
+    answers = [json.loads(line) for line in run.stdout.splitlines()]
+    assert [a["id"] for a in answers] == ["lecture", None, 7]
+    assert [a["ok"] for a in answers] == [True, False, True]
+    assert answers[0]["result"]["gradients"] == {"x": -4.0, "y": -4.0, "z": 3.0}
+    assert answers[0]["result"]["update"]["output"] == pytest.approx(-16.34)
+    assert answers[1]["error"]["type"] == "RequestError"
+    assert answers[2]["result"]["gradients"] == {"x": 7.0}  # 2x + 1 at 3
+
+
+def test_batch_from_a_file_and_by_default_stdin(bpcli, tmp_path):
+    path = tmp_path / "requests.jsonl"
+    path.write_text('{"expr": "x*y", "values": {"x": 2, "y": 3}}\n', encoding="utf-8")
+    run = bpcli("batch", str(path))
+    assert run.code == 0
+    assert json.loads(run.stdout)["result"]["gradients"] == {"x": 3.0, "y": 2.0}
+    assert bpcli("batch", input=path.read_text()).stdout == run.stdout
+
+
+def test_batch_file_errors(bpcli, tmp_path):
+    run = bpcli("batch", str(tmp_path / "missing.jsonl"))
+    assert (run.code, run.stderr.strip()) == (
+        2,
+        f"error: {tmp_path / 'missing.jsonl'}: no such file",
+    )
+    assert bpcli("batch", str(tmp_path)).code == 2
+
+
+def test_an_internal_error_is_one_line_and_exit_3(bpcli, monkeypatch):
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("a planted bug")
+
+    monkeypatch.setattr("bpcli.api.evaluate", broken)
+    run = bpcli("grad", "x", "x=1")
+    assert run.code == 3
+    assert run.stderr == (
+        "bpcli: internal error, a bug in bpcli: ZeroDivisionError: a planted bug\n"
+        "Please report it with the command that caused it.\n"
+    )

@@ -86,6 +86,8 @@ def test_readme_command(command, expected, tmp_path):
 EXIT_CODES = {
     "bpcli check docs/homework.toml": 1,
     "bpcli check docs/homework.toml --json | jq -c '[.score, .max_score]'": 1,
+    "bpcli batch docs/requests.jsonl | jq -c 'if .ok then {id, grad: .result.gradients,"
+    " after: .result.update.output} else {id, error: .error.message} end'": 1,
 }
 
 

@@ -7,7 +7,7 @@
 """
 
 from .api import evaluate, grad
-from .errors import BindError, BpcliError, DomainError, InputError, ParseError
+from .errors import BindError, BpcliError, DomainError, InputError, ParseError, RequestError
 from .graph import Graph, Node
 from .ops import Conventions
 from .parser import parse
@@ -25,6 +25,7 @@ __all__ = [
     "Node",
     "NodeResult",
     "ParseError",
+    "RequestError",
     "Result",
     "Update",
     "evaluate",

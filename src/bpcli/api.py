@@ -15,6 +15,8 @@ from .result import Result, Update
 
 Values = Mapping[str, float] | Iterable[tuple[str, float]]
 
+MAX_STEPS = 100_000  # a trajectory is kept whole; more steps than this is a mistake
+
 
 def grad(
     text: str,
@@ -62,8 +64,10 @@ def _update(
 ) -> Update:
     lr = _number("the learning rate", lr, InputError)
     count = 1 if steps is None else steps
-    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        raise InputError(f"the number of steps must be a whole number of at least 1, got {count!r}")
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_STEPS:
+        raise InputError(
+            f"the number of steps must be a whole number from 1 to {MAX_STEPS:,}, got {count!r}"
+        )
     path = engine.descend(graph, values, grads, lr, count, conventions)
     last = path[-1]
     return Update(lr, count, last.inputs, last.output, None if steps is None else tuple(path))
@@ -103,7 +107,10 @@ def _unknown(graph: Graph, name: str) -> str:
 def _number(what: str, value: object, error: type[BindError] | type[InputError]) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise error(f"{what} must be a number, got {value!r}")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond float range
+        raise error(f"{what} is too large for a float") from None
     if not math.isfinite(number):
         raise error(f"{what} must be a finite number, got {value!r}")
     return number

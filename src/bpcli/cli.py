@@ -597,6 +597,42 @@ def quiz(
         emit(make_quiz(seed, count, names, depth, with_key), output)
 
 
+@app.command()
+def batch(
+    source: Annotated[
+        str, typer.Argument(metavar="[FILE|-]", help="JSON Lines requests; - or nothing: stdin.")
+    ] = "-",
+) -> None:
+    """Answer JSON Lines requests, one JSON line per request, in order, as each is ready.
+
+    A request: {"id": …, "expr": …, "values": {…}, "lr": …, "steps": …}. A bad
+    line costs that line only; the exit code is 1 if any line failed.
+
+    Example: bpcli batch requests.jsonl | jq -c .result.gradients
+    """
+    from .batch import run as answer_all
+
+    def write(line: str) -> None:
+        sys.stdout.write(line)
+        sys.stdout.flush()
+
+    with errors_to_exit_codes():
+        if source == "-":
+            ok = answer_all(sys.stdin.buffer, write)
+        else:
+            try:
+                with open(source, "rb") as stream:
+                    ok = answer_all(stream, write)
+            except FileNotFoundError:
+                raise InputError(f"{source}: no such file") from None
+            except IsADirectoryError:
+                raise InputError(f"{source}: is a directory, not a file") from None
+            except OSError as exc:
+                raise InputError(f"{source}: cannot read it ({exc.strerror})") from None
+    if not ok:
+        raise typer.Exit(EXIT_CHECK_FAILED)
+
+
 def emit(text: str, output: Path | None) -> None:
     """Text to stdout, or to the file given with --output."""
     if output is None:

@@ -52,3 +52,7 @@ class DomainError(BpcliError):
 
 class InputError(BpcliError):
     """Input that is not the expression itself is wrong: a file, an option, a step count."""
+
+
+class RequestError(BpcliError):
+    """A batch line that is not a request: not UTF-8, not JSON, or a field of the wrong kind."""

@@ -1,0 +1,263 @@
+"""`bpcli batch`: answer a stream of JSON Lines requests, one JSON line per request.
+
+A request: {"id": any JSON, "expr": "...", "values": {name: number}, "lr": number,
+"steps": n, "max_tie": "split" or "first"}; only "expr" is required. An answer:
+{"id": …, "ok": true, "result": the `grad --json` object} or
+{"id": …, "ok": false, "error": {"type": …, "message": …, "line": n}}.
+
+Each line is answered on its own: a bad line costs that line only, so one typo
+in a file of thousands does not lose the rest. Answers keep the input's order
+and go out as soon as each is ready, so a script can talk to bpcli through a pipe.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from .api import evaluate
+from .errors import BpcliError, RequestError
+from .graph import Graph
+from .ops import Conventions
+from .parser import parse
+
+KEYS = ("id", "expr", "values", "lr", "steps", "max_tie")
+CACHE_SIZE = 1024  # parsed expressions kept; a long-running pipe must not grow without end
+MAX_ID_DEPTH = 100  # levels of arrays and objects in an id, which is echoed back
+
+Cache = dict[str, Graph | BpcliError]
+
+
+def run(lines: Iterable[str | bytes], write: Callable[[str], None]) -> bool:
+    """Answer each request line with one JSON line through `write`; True if every line succeeded.
+
+    `lines` may be text or bytes (as from a file opened "rb"): bytes are decoded
+    line by line, so a line that is not UTF-8 fails alone. `write` gets each
+    answer as one line ending in a newline, in input order; it should flush.
+    """
+    cache: Cache = {}
+    ok = True
+    for number, line in enumerate(lines, start=1):
+        reply = answer(line, number, cache)
+        if reply is not None:
+            write(encode(reply))
+            ok = ok and reply["ok"] is True
+    return ok
+
+
+def answer(line: str | bytes, number: int, cache: Cache) -> dict[str, Any] | None:
+    """The answer to one request line (`number` counts from 1); None for a blank line."""
+    request_id: object = None
+    try:
+        text = _decode(line, first=number == 1)
+        if not text.strip():
+            return None
+        request = _load(text)
+        request_id = _id(request)
+        expr, values, lr, steps, conventions = _fields(request)
+        result = evaluate(_parse(expr, cache), values, lr, steps, conventions=conventions)
+        return {"id": request_id, "ok": True, "result": result.to_dict()}
+    except RequestError as exc:
+        return _failure(request_id, "RequestError", f"line {number}: {exc}", number)
+    except BpcliError as exc:
+        return _failure(request_id, type(exc).__name__, str(exc), number)
+
+
+def encode(reply: dict[str, Any]) -> str:
+    """One answer as compact, strict JSON on one line (never NaN or Infinity)."""
+    text = json.dumps(reply, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate, from a "\ud800" escape in the request, cannot be
+        # written as UTF-8: escape everything on this line instead.
+        text = json.dumps(reply, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
+    return text + "\n"
+
+
+def _failure(request_id: object, kind: str, message: str, number: int) -> dict[str, Any]:
+    return {
+        "id": request_id,
+        "ok": False,
+        "error": {"type": kind, "message": message, "line": number},
+    }
+
+
+# ---- reading one request ------------------------------------------------------
+
+
+def _decode(line: str | bytes, *, first: bool) -> str:
+    """The line as text; a byte that is not UTF-8 (or its surrogateescape stand-in) fails it."""
+    try:
+        if isinstance(line, bytes):
+            text = line.decode("utf-8")
+        else:
+            text = line
+            text.encode("utf-8")  # lone surrogates, as surrogateescape makes of bad bytes
+    except (UnicodeDecodeError, UnicodeEncodeError) as exc:
+        raise RequestError(_not_utf8(exc)) from None
+    # Editors on Windows start a file with a byte order mark; JSON does not allow it.
+    return text.removeprefix("\ufeff") if first else text
+
+
+def _not_utf8(exc: UnicodeDecodeError | UnicodeEncodeError) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        column = len(exc.object[: exc.start].decode("utf-8")) + 1
+        return f"not UTF-8 text: byte 0x{exc.object[exc.start]:02x} at column {column}"
+    char = ord(exc.object[exc.start])
+    column = exc.start + 1
+    if 0xDC80 <= char <= 0xDCFF:  # a byte that surrogateescape could not decode
+        return f"not UTF-8 text: byte 0x{char - 0xDC00:02x} at column {column}"
+    return f"not UTF-8 text: U+{char:04X} at column {column}"
+
+
+def _load(text: str) -> dict[str, Any]:
+    try:
+        request = json.loads(text, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        message = exc.msg[:1].lower() + exc.msg[1:]
+        raise RequestError(f"not JSON at column {exc.colno}: {message}") from None
+    except RecursionError:
+        raise RequestError("not JSON that bpcli can read: nested too deeply") from None
+    except ValueError:  # Python's limit on the digits of an integer
+        raise RequestError("not JSON that bpcli can read: a number has too many digits") from None
+    if not isinstance(request, dict):
+        raise RequestError(f"a request must be a JSON object, got {_shown(request)}")
+    return request
+
+
+def _no_constant(name: str) -> object:
+    raise RequestError(f"not JSON: {name} is not a JSON number")
+
+
+def _id(request: dict[str, Any]) -> object:
+    """The id to echo back, once it is known that it can be written out again.
+
+    json.dumps recurses, so the nesting is bounded; 1e400 reads as inf, which
+    strict JSON cannot write.
+    """
+    request_id = request.get("id")
+    level = [request_id]
+    for _ in range(MAX_ID_DEPTH):
+        if any(isinstance(value, float) and not math.isfinite(value) for value in level):
+            raise RequestError("id has a number too large for a float")
+        level = [
+            item
+            for value in level
+            if isinstance(value, (list, dict))
+            for item in (value.values() if isinstance(value, dict) else value)
+        ]
+        if not level:
+            return request_id
+    raise RequestError(f"id is nested more than {MAX_ID_DEPTH} levels deep")
+
+
+def _fields(
+    request: dict[str, Any],
+) -> tuple[str, dict[str, float], float | None, Any, Conventions]:
+    """Check the kind of each field; the values themselves are bpcli's to judge.
+
+    null is the same as leaving a key out. bpcli's API checks names, missing
+    values, finiteness, the step count and steps without lr, with the messages
+    `bpcli grad` gives; `steps` goes to it as it came (1.5 is its to refuse).
+    """
+    unknown = [key for key in request if key not in KEYS]
+    if unknown:
+        raise RequestError(_unknown_keys(unknown))
+    if "expr" not in request:
+        raise RequestError('missing "expr", the expression to differentiate')
+    expr = request["expr"]
+    if not isinstance(expr, str):
+        raise RequestError(f"expr must be a string, got {_shown(expr)}")
+    lr = request.get("lr")
+    if lr is not None:
+        if not _is_number(lr):
+            raise RequestError(f"lr must be a number, got {_shown(lr)}")
+        lr = _float("lr", lr)
+    steps = request.get("steps")
+    if steps is not None and not _is_number(steps):
+        raise RequestError(f"steps must be a whole number, got {_shown(steps)}")
+    return expr, _values(request.get("values")), lr, steps, _conventions(request.get("max_tie"))
+
+
+def _values(values: object) -> dict[str, float]:
+    if values is None:
+        return {}
+    need = "values must be an object of name: number"
+    if not isinstance(values, dict):
+        raise RequestError(f"{need}, got {_shown(values)}")
+    for name, value in values.items():
+        if not _is_number(value):
+            raise RequestError(f"{need}; the value of {name} is {_shown(value)}")
+    return {name: _float(f"the value of {name}", value) for name, value in values.items()}
+
+
+def _is_number(value: object) -> bool:
+    """A JSON number: true and false are not numbers, though Python's bool is an int."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _float(what: str, value: int | float) -> float:
+    """As a float: float() of an int past the float range raises OverflowError, not BindError."""
+    try:
+        return float(value)
+    except OverflowError:
+        raise RequestError(f"{what} is too large for a float") from None
+
+
+def _conventions(max_tie: object) -> Conventions:
+    if max_tie is None or max_tie == "split":
+        return Conventions(max_tie="split")
+    if max_tie == "first":
+        return Conventions(max_tie="first")
+    raise RequestError(f'max_tie must be "split" or "first", got {_shown(max_tie)}')
+
+
+def _unknown_keys(unknown: list[str]) -> str:
+    shown = ", ".join(json.dumps(key, ensure_ascii=False) for key in unknown)
+    message = f"unknown key{'s' if len(unknown) > 1 else ''} {shown}"
+    guess = difflib.get_close_matches(unknown[0], KEYS, n=1)
+    if len(unknown) == 1 and guess:
+        message += f' (did you mean "{guess[0]}"?)'
+    return f"{message}; a request has the keys {', '.join(KEYS)}"
+
+
+def _shown(value: object) -> str:
+    """A JSON value for a message: scalars as JSON (cut short), containers by kind.
+
+    Containers are never printed: they may be huge or nested too deeply to print.
+    """
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+# ---- parsing, once per distinct expression ------------------------------------------
+
+
+def _parse(expr: str, cache: Cache) -> Graph:
+    """The graph of `expr`, parsed at most once while it stays among the recent ones.
+
+    A failed parse is kept too: parsing is a pure function of the text, so the
+    same text fails the same way, and a file that repeats a typo pays for it once.
+    """
+    if expr in cache:
+        found = cache.pop(expr)
+        cache[expr] = found  # the most recently used goes last
+    else:
+        try:
+            found = parse(expr)
+        except BpcliError as exc:
+            found = exc
+        cache[expr] = found
+        if len(cache) > CACHE_SIZE:
+            del cache[next(iter(cache))]
+    if isinstance(found, BpcliError):
+        raise found.with_traceback(None)  # raised again and again: keep no old frames
+    return found

@@ -1,0 +1,370 @@
+"""bpcli batch: one JSON line in, one JSON line out, each line on its own."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import pytest
+
+import bpcli
+from bpcli import batch
+
+LECTURE_REQUEST = '{"id": 1, "expr": "(x+y)*z", "values": {"x": -2, "y": 5, "z": -4}, "lr": 0.1}'
+
+
+def strict(line: str) -> Any:
+    """json.loads that refuses NaN and Infinity, which are not JSON."""
+
+    def refuse(name: str) -> None:
+        raise AssertionError(f"{name} in the output: {line!r}")
+
+    return json.loads(line, parse_constant=refuse)
+
+
+def answers(lines: Iterable[str | bytes]) -> tuple[list[dict[str, Any]], bool]:
+    """Run a batch; every written line must be one compact, strict JSON object."""
+    written: list[str] = []
+    ok = batch.run(lines, written.append)
+    out = []
+    for line in written:
+        assert line.endswith("\n") and line.count("\n") == 1
+        line.encode("utf-8")  # writable to a UTF-8 stream
+        data = strict(line)
+        assert isinstance(data, dict)
+        compact = [
+            json.dumps(data, ensure_ascii=escape, separators=(",", ":")) + "\n"
+            for escape in (False, True)
+        ]
+        assert line in compact
+        out.append(data)
+    return out, ok
+
+
+def error(answer: dict[str, Any]) -> tuple[str, str]:
+    assert answer["ok"] is False
+    assert set(answer) == {"id", "ok", "error"}
+    assert set(answer["error"]) == {"type", "message", "line"}
+    return answer["error"]["type"], answer["error"]["message"]
+
+
+def bpcli_error(expr: str, values: dict[str, float]) -> str:
+    """What bpcli's API itself says about this request."""
+    with pytest.raises(bpcli.BpcliError) as info:
+        bpcli.grad(expr, values)
+    return str(info.value)
+
+
+# ---- a mixed stream -------------------------------------------------------------
+
+STREAM = [
+    LECTURE_REQUEST,  # line 1
+    "this is not JSON",  # 2
+    "",  # 3: blank, no answer
+    "[1, 2]",  # 4
+    '{"id": "no-expr", "values": {"x": 1}}',  # 5
+    '{"id": 6, "expr": "x*y", "values": [1, 2]}',  # 6
+    '{"id": 7, "expr": "x*y", "valeus": {"x": 1, "y": 2}}',  # 7
+    '{"id": 8, "expr": "2x + 1", "values": {"x": 3}}',  # 8
+    "   \t  ",  # 9: blank
+    '{"id": 10, "expr": "log(x)", "values": {"x": 0}}',  # 10
+    '{"id": 11, "expr": "x*y", "values": {"x": 1}}',  # 11
+    '{"id": 12, "expr": "x*y", "values": {"x": 1, "y": 2}, "steps": 3}',  # 12
+    '"just a string"',  # 13
+    '{"id": "last", "expr": "x*y", "values": {"x": 3, "y": -2}}',  # 14
+]
+
+
+@pytest.fixture(scope="module")
+def stream() -> tuple[list[dict[str, Any]], bool]:
+    return answers([line + "\n" for line in STREAM])
+
+
+def test_one_answer_per_non_blank_line_in_order(stream):
+    out, ok = stream
+    assert ok is False
+    assert [a["id"] for a in out] == [1, None, None, "no-expr", 6, 7, 8, 10, 11, 12, None, "last"]
+    assert [a["ok"] for a in out] == [True] + [False] * 10 + [True]
+    lines = [a["error"]["line"] for a in out if not a["ok"]]
+    assert lines == [2, 4, 5, 6, 7, 8, 10, 11, 12, 13]  # the file's own line numbers
+
+
+def test_good_lines_carry_the_grad_json_object(stream):
+    out, _ = stream
+    assert set(out[0]) == {"id", "ok", "result"}
+    last = out[-1]["result"]
+    # f = x*y at x = 3, y = -2: f = -6, df/dx = y = -2, df/dy = x = 3.
+    assert last["output"]["value"] == -6
+    assert last["gradients"] == {"x": -2, "y": 3}
+    assert last == bpcli.grad("x*y", {"x": 3, "y": -2}).to_dict()
+
+
+def test_malformed_requests_are_request_errors_that_say_the_line(stream):
+    out, _ = stream
+    assert error(out[1]) == ("RequestError", "line 2: not JSON at column 1: expecting value")
+    assert error(out[2]) == (
+        "RequestError",
+        "line 4: a request must be a JSON object, got an array",
+    )
+    assert error(out[3]) == (
+        "RequestError",
+        'line 5: missing "expr", the expression to differentiate',
+    )
+    assert error(out[4]) == (
+        "RequestError",
+        "line 6: values must be an object of name: number, got an array",
+    )
+    assert error(out[5]) == (
+        "RequestError",
+        'line 7: unknown key "valeus" (did you mean "values"?);'
+        " a request has the keys id, expr, values, lr, steps, max_tie",
+    )
+    assert error(out[10]) == (
+        "RequestError",
+        'line 13: a request must be a JSON object, got "just a string"',
+    )
+
+
+def test_bpcli_errors_keep_bpcli_messages(stream):
+    out, _ = stream
+    kind, message = error(out[6])
+    assert kind == "ParseError"
+    assert message.startswith("line 1, column 2: missing operator before 'x'")  # of the expression
+    assert message == bpcli_error("2x + 1", {"x": 3})
+    kind, message = error(out[7])
+    assert kind == "DomainError"
+    assert message.startswith("line 1, column 1: log")
+    assert message == bpcli_error("log(x)", {"x": 0})
+    assert error(out[8]) == ("BindError", "missing a value for y")
+    assert error(out[9]) == ("InputError", "steps needs a learning rate (lr)")
+
+
+# ---- single requests ------------------------------------------------------------
+
+
+def one(line: str | bytes) -> dict[str, Any]:
+    out, ok = answers([line])
+    assert len(out) == 1
+    assert ok is out[0]["ok"]
+    return out[0]
+
+
+def test_the_lecture_example():
+    answer = one(LECTURE_REQUEST)
+    assert answer["id"] == 1 and answer["ok"] is True
+    result = answer["result"]
+    assert result["output"] == {"name": "f", "value": -12}
+    assert result["gradients"] == {"x": -4, "y": -4, "z": 3}
+    # x, y, z := -1.6, 5.4, -4.3, and f = (x+y)*z = 3.8 * -4.3 = -16.34
+    assert result["update"]["inputs"] == pytest.approx({"x": -1.6, "y": 5.4, "z": -4.3})
+    assert result["update"]["output"] == pytest.approx(-16.34)
+
+
+@pytest.mark.parametrize(
+    "request_id", [0, -1.5, "a", "αβγ", "", True, None, [1, "two"], {"run": 3, "case": [1]}]
+)
+def test_any_json_id_is_echoed(request_id):
+    line = json.dumps({"id": request_id, "expr": "x", "values": {"x": 1}})
+    assert one(line)["id"] == request_id
+    bad = json.dumps({"id": request_id, "expr": "x", "values": {"x": "1"}})
+    assert one(bad)["id"] == request_id
+
+
+def test_no_id_is_id_null():
+    answer = one('{"expr": "x", "values": {"x": 1}}')
+    assert answer["id"] is None and answer["ok"] is True
+
+
+@pytest.mark.parametrize(
+    ("line", "kind", "message"),
+    [
+        ('{"expr": 3}', "RequestError", "line 1: expr must be a string, got 3"),
+        ('{"expr": null}', "RequestError", "line 1: expr must be a string, got null"),
+        ('{"expr": "x", "values": {"x": true}}', "RequestError", "line 1: values must be an object of name: number; the value of x is true"),
+        ('{"expr": "x", "values": {"x": "1"}}', "RequestError", 'line 1: values must be an object of name: number; the value of x is "1"'),
+        ('{"expr": "x", "values": "x=1"}', "RequestError", 'line 1: values must be an object of name: number, got "x=1"'),
+        ('{"expr": "x", "values": {"x": 1}, "lr": "0.1"}', "RequestError", 'line 1: lr must be a number, got "0.1"'),
+        ('{"expr": "x", "values": {"x": 1}, "lr": 1, "steps": "3"}', "RequestError", 'line 1: steps must be a whole number, got "3"'),
+        ('{"expr": "x", "values": {"x": 1}, "max_tie": "last"}', "RequestError", 'line 1: max_tie must be "split" or "first", got "last"'),
+        ('{"expr": "x", "a": 1, "b": 2}', "RequestError", 'line 1: unknown keys "a", "b"; a request has the keys id, expr, values, lr, steps, max_tie'),
+        ('{"expr": "x", "values": {"x": NaN}}', "RequestError", "line 1: not JSON: NaN is not a JSON number"),
+        ('{"expr": "x", "values": {"x": -Infinity}}', "RequestError", "line 1: not JSON: -Infinity is not a JSON number"),
+        ('{"expr": "x"', "RequestError", "line 1: not JSON at column 13: expecting ',' delimiter"),
+        ('{"expr": "x"} {}', "RequestError", "line 1: not JSON at column 15: extra data"),
+        ("[" * 100_000, "RequestError", "line 1: not JSON that bpcli can read: nested too deeply"),
+        ('{"expr": "x", "values": {"x": 1e400}}', "BindError", "the value of x must be a finite number, got inf"),
+        ('{"expr": "x", "values": {"x": 1, "y": 2}}', "BindError", "y is not an input of the expression (its inputs are x)"),
+        ('{"expr": "x", "values": {"x": 1}, "lr": 0.1, "steps": 0}', "InputError", "the number of steps must be a whole number from 1 to 100,000, got 0"),
+        ('{"expr": "x", "values": {"x": 1}, "lr": 0.1, "steps": 1.5}', "InputError", "the number of steps must be a whole number from 1 to 100,000, got 1.5"),
+        ('{"expr": "", "values": {}}', "ParseError", "the expression is empty"),
+    ],
+)  # fmt: skip
+def test_request_errors(line, kind, message):
+    assert error(one(line)) == (kind, message)
+
+
+def test_a_huge_integer_value_is_an_error_not_a_crash():
+    line = '{"id": 1, "expr": "x", "values": {"x": 1' + "0" * 400 + "}}"
+    assert error(one(line)) == ("RequestError", "line 1: the value of x is too large for a float")
+
+
+def test_values_and_lr_and_steps_may_be_null_or_left_out():
+    answer = one('{"expr": "2*3", "values": null, "lr": null, "steps": null, "max_tie": null}')
+    assert answer["ok"] is True and answer["result"]["output"]["value"] == 6
+    assert "update" not in answer["result"]
+
+
+def test_steps_give_the_trajectory():
+    # f = x*y from x = 1, y = 2 with α = 0.1: x := 1 - 0.1*2 = 0.8, y := 2 - 0.1*1 = 1.9.
+    result = one('{"expr": "x*y", "values": {"x": 1, "y": 2}, "lr": 0.1, "steps": 1}')["result"]
+    assert result["update"]["inputs"] == pytest.approx({"x": 0.8, "y": 1.9})
+    assert [step["step"] for step in result["trajectory"]] == [0, 1]
+
+
+@pytest.mark.parametrize(("max_tie", "grads"), [("split", [0.5, 0.5]), ("first", [1, 0])])
+def test_max_tie(max_tie, grads):
+    line = json.dumps({"expr": "max(x, y)", "values": {"x": 1, "y": 1}, "max_tie": max_tie})
+    result = one(line)["result"]
+    assert list(result["gradients"].values()) == grads
+    assert result["conventions"]["max_min_tie"] == max_tie
+
+
+def test_duplicate_keys_take_the_last():
+    assert one('{"id": 1, "id": 2, "expr": "x", "values": {"x": 1}}')["id"] == 2
+
+
+def test_an_id_that_cannot_be_echoed_is_null():
+    deep = "[" * 101 + "]" * 101
+    answer = one('{"id": ' + deep + ', "expr": "x", "values": {"x": 1}}')
+    assert answer["id"] is None
+    assert error(answer) == ("RequestError", "line 1: id is nested more than 100 levels deep")
+    answer = one('{"id": [1e400], "expr": "x", "values": {"x": 1}}')
+    assert answer["id"] is None
+    assert error(answer) == ("RequestError", "line 1: id has a number too large for a float")
+    fine = "[" * 100 + "]" * 100
+    assert one('{"id": ' + fine + ', "expr": "x", "values": {"x": 1}}')["ok"] is True
+
+
+# ---- text, bytes and encodings ----------------------------------------------------
+
+
+def test_bytes_lines_are_decoded_one_by_one():
+    lines = [
+        b'{"id": 1, "expr": "\xce\xb1*x", "values": {"\xce\xb1": 2, "x": 3}}\r\n',
+        b'{"id": 2, "expr": "caf\xe9"}\n',  # Latin-1, not UTF-8
+        b"\n",
+        b'{"id": 3, "expr": "x", "values": {"x": 1}}',  # no newline at the end
+    ]
+    out, ok = answers(lines)
+    assert ok is False
+    assert [a["id"] for a in out] == [1, None, 3]
+    assert out[0]["result"]["gradients"] == {"α": 3, "x": 2}
+    assert error(out[1]) == ("RequestError", "line 2: not UTF-8 text: byte 0xe9 at column 23")
+
+
+def test_text_read_with_surrogateescape_fails_only_the_bad_line():
+    raw = b'{"id": 1, "expr": "x", "values": {"x": 1}}\n{"expr": "\xff"}\n'
+    lines = raw.decode("utf-8", errors="surrogateescape").splitlines(keepends=True)
+    out, _ = answers(lines)
+    assert out[0]["ok"] is True
+    assert error(out[1]) == ("RequestError", "line 2: not UTF-8 text: byte 0xff at column 11")
+
+
+def test_a_byte_order_mark_on_the_first_line_is_skipped():
+    assert answers(['\ufeff{"expr": "x", "values": {"x": 1}}\n'])[1] is True
+    assert answers([b'\xef\xbb\xbf{"expr": "x", "values": {"x": 1}}\n'])[1] is True
+    assert answers(["{}", '\ufeff{"expr": "x"}'])[0][1]["error"]["message"].startswith(
+        "line 2: not JSON at column 1"
+    )  # only at the start of the stream
+
+
+def test_a_lone_surrogate_is_escaped_not_written_raw():
+    written: list[str] = []
+    batch.run(['{"id": "\\ud800", "expr": "x", "values": {"x": 1}}'], written.append)
+    assert written[0].isascii()
+    assert strict(written[0])["id"] == "\ud800"
+
+
+def test_non_ascii_is_written_as_is():
+    written: list[str] = []
+    batch.run(['{"id": "é", "expr": "α*2", "values": {"α": 1}}'], written.append)
+    assert '"id":"é"' in written[0] and '"α"' in written[0]
+
+
+# ---- streaming, the result, the cache ----------------------------------------------
+
+
+def test_each_answer_is_written_before_the_next_line_is_read():
+    written: list[str] = []
+    seen: list[int] = []
+
+    def lines():
+        for i in range(3):
+            seen.append(len(written))
+            yield json.dumps({"id": i, "expr": "x", "values": {"x": i}})
+
+    assert batch.run(lines(), written.append) is True
+    assert seen == [0, 1, 2]
+
+
+def test_success_only_when_every_line_succeeds():
+    assert answers([LECTURE_REQUEST, LECTURE_REQUEST])[1] is True
+    assert answers([LECTURE_REQUEST, "{}"])[1] is False
+    assert answers(["", "  "]) == ([], True)  # nothing asked, nothing failed
+
+
+def counting_parse(monkeypatch) -> list[str]:
+    calls: list[str] = []
+
+    def parse(text: str) -> bpcli.Graph:
+        calls.append(text)
+        return bpcli.parse(text)
+
+    monkeypatch.setattr(batch, "parse", parse)
+    return calls
+
+
+def test_a_repeated_expression_is_parsed_once(monkeypatch):
+    calls = counting_parse(monkeypatch)
+    lines = [
+        json.dumps({"id": i, "expr": "x*y", "values": {"x": i, "y": 2}, "max_tie": tie})
+        for i, tie in enumerate(["split", "first", "split", "first"])
+    ]
+    lines += ['{"expr": "x+1", "values": {"x": 1}}', '{"expr": "2x", "values": {"x": 1}}'] * 2
+    out, _ = answers(lines)
+    assert calls == ["x*y", "x+1", "2x"]
+    # the same graph at different values gives each its own numbers: d(x*y)/dy = x
+    assert [a["result"]["gradients"]["y"] for a in out[:4]] == [0, 1, 2, 3]
+    assert out[5]["error"] == out[7]["error"] | {"line": 6}  # the cached ParseError, same words
+
+
+def test_the_cache_keeps_the_most_recent_expressions(monkeypatch):
+    calls = counting_parse(monkeypatch)
+    monkeypatch.setattr(batch, "CACHE_SIZE", 2)
+    exprs = ["x", "x+1", "x", "x+2", "x", "x+1"]  # x+1 is pushed out by x+2, x stays
+    answers([json.dumps({"expr": e, "values": {"x": 1}}) for e in exprs])
+    assert calls == ["x", "x+1", "x+2", "x+1"]
+
+
+def test_two_thousand_lines():
+    exprs = ["x*y", "(x+y)*y", "max(x, y)"]
+    lines = [
+        json.dumps({"id": i, "expr": exprs[i % 3], "values": {"x": i, "y": 3}}) for i in range(2000)
+    ]
+    lines[1000] = '{"id": 1000, "expr": "x*"}'
+    out, ok = answers(lines)
+    assert ok is False
+    assert [a["id"] for a in out] == list(range(2000))
+    assert error(out[1000])[0] == "ParseError"
+    for i, a in enumerate(out):
+        if i == 1000:
+            continue
+        x, grads = i, a["result"]["gradients"]
+        # x*y: (y, x); (x+y)*y: (y, x + 2y); max(x, y): to the larger, split on a tie
+        expected = [
+            {"x": 3, "y": x},
+            {"x": 3, "y": x + 6},
+            {"x": 1, "y": 0} if x > 3 else {"x": 0.5, "y": 0.5} if x == 3 else {"x": 0, "y": 1},
+        ][i % 3]
+        assert grads == expected, i
