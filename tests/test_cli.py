@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -488,4 +489,48 @@ def test_an_internal_error_is_one_line_and_exit_3(bpcli, monkeypatch):
     assert run.stderr == (
         "bpcli: internal error, a bug in bpcli: ZeroDivisionError: a planted bug\n"
         "Please report it with the command that caused it.\n"
+    )
+
+
+# ---- grad --gradcheck ------------------------------------------------------------------
+
+
+def test_gradcheck_on_the_lecture(bpcli):
+    run = bpcli("grad", "(x+y)*z", *LECTURE_ARGS, "--gradcheck", "--json")
+    assert run.code == 0
+    check = json.loads(run.stdout)["gradcheck"]
+    assert check["ok"] is True and check["step"] == 1e-5
+    for name, want in {"x": -4.0, "y": -4.0, "z": 3.0}.items():
+        assert check["inputs"][name]["verdict"] == "good"
+        assert check["inputs"][name]["numeric"] == pytest.approx(want, abs=1e-9)
+    table = bpcli("grad", "(x+y)*z", *LECTURE_ARGS, "--gradcheck").stdout
+    assert "gradient check passed: 3 good" in table
+
+
+def test_gradcheck_at_a_kink_is_inconclusive_not_wrong(bpcli):
+    run = bpcli(
+        "grad", "relu(x) + y*2", "--x", "0", "--y", "1", "--gradcheck", "--gradcheck-step", "1e-4"
+    )
+    assert run.code == 0
+    assert "warning: x sits on a kink: relu(x) at x = 0" in run.stdout
+
+
+def test_gradcheck_catches_a_wrong_derivative_and_exits_1(bpcli, monkeypatch):
+    from dataclasses import replace
+
+    from bpcli.ops import OPS
+
+    wrong = replace(OPS["sin"], partials=(lambda a, o: 1.01 * math.cos(a[0]),))
+    monkeypatch.setitem(OPS, "sin", wrong)
+    run = bpcli("grad", "sin(x)", "--x", "0.5", "--gradcheck", "--json")
+    assert run.code == 1
+    assert json.loads(run.stdout)["gradcheck"]["inputs"]["x"]["verdict"] == "wrong"
+
+
+def test_gradcheck_step_must_be_positive(bpcli):
+    run = bpcli("grad", "x", "x=1", "--gradcheck", "--gradcheck-step", "-1")
+    assert run.code == 2
+    assert (
+        run.stderr.strip()
+        == "error: the gradient-check step h must be a finite number greater than 0, got -1.0"
     )

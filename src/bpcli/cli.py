@@ -349,6 +349,18 @@ def grad(
             help="With --steps, draw the descent into FILE (.svg, .png or .pdf; needs matplotlib).",
         ),
     ] = None,
+    check_grad: Annotated[
+        bool,
+        typer.Option(
+            "--gradcheck",
+            metavar="",
+            help="Check the gradients against central differences (exit 1 if one is wrong).",
+        ),
+    ] = False,
+    check_step: Annotated[
+        float,
+        typer.Option("--gradcheck-step", metavar="H", help="The step h of --gradcheck."),
+    ] = 1e-5,
     as_json: Annotated[
         bool,
         typer.Option(
@@ -373,10 +385,19 @@ def grad(
         if plot is not None and steps is None:
             raise InputError("--plot draws the steps of gradient descent: give --lr and --steps")
         result = evaluate(graph, values, lr, steps, conventions=conventions)
+        checked = None
+        if check_grad:
+            from .gradcheck import gradcheck
+
+            checked = gradcheck(result, check_step)
         if as_json:
-            write_json(result.to_dict())
+            data = result.to_dict()
+            if checked is not None:
+                data["gradcheck"] = checked.to_dict()
+            write_json(data)
         else:
             from .render.explain import ExplainView
+            from .render.gradcheck import GradCheckView
             from .render.table import GradView
 
             out = console()
@@ -384,11 +405,16 @@ def grad(
             if explain:
                 out.print()
                 out.print(ExplainView(result, precision))
+            if checked is not None:
+                out.print()
+                out.print(GradCheckView(checked, result.output_name, precision))
         if plot is not None:
             from .render.plot import write_plot
 
             assert result.update is not None
             write_plot(result.update, result.output_name, plot)
+    if checked is not None and not checked.ok:
+        raise typer.Exit(EXIT_CHECK_FAILED)
 
 
 GRAPH_FORMATS = ("dot", "mermaid", "tree")

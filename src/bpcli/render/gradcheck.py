@@ -1,0 +1,167 @@
+"""`bpcli grad --gradcheck`: backprop's gradients against central differences, per input."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from ..gradcheck import ACCEPTABLE, GOOD, GradCheck, InputCheck, Kink, Verdict
+from .numbers import DEFAULT_PRECISION, fmt
+from .table import GRAD, MAX_ROWS
+
+VERDICT_STYLES: dict[Verdict, str] = {
+    "good": "green",
+    "acceptable": "yellow",
+    "wrong": "bold red",
+    "inconclusive": "yellow",
+    "undefined": "dim",
+}
+SEVERITY: tuple[Verdict, ...] = ("wrong", "undefined", "inconclusive", "acceptable", "good")
+MAX_NOTES = 20  # lines about kinks and undefined gradients; --json has them all
+KINKS_PER_NOTE = 3
+
+
+def relative_error(error: float | None) -> str:
+    """1.2e-10 style; exactly 0 as 0; None (unavailable) as —."""
+    if error is None:
+        return "—"
+    if error == 0:
+        return "0"
+    return format(error, ".1e")
+
+
+class GradCheckView:
+    """The check's table, a note per input at a kink or without a numeric gradient, a summary."""
+
+    def __init__(
+        self, check: GradCheck, output_name: str, precision: int = DEFAULT_PRECISION
+    ) -> None:
+        self.check = check
+        self.f = output_name
+        self.precision = precision
+
+    def _n(self, value: float | None) -> str:
+        return fmt(value, self.precision)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        # Rich pads a table's last column and leaves a space where it wraps a line:
+        # lines without trailing spaces read the same and paste cleanly into notes.
+        for line in console.render_lines(Group(*self.parts()), options, pad=False):
+            text = Text()
+            for segment in line:
+                text.append(segment.text, segment.style)
+            text.rstrip()
+            yield text
+
+    def parts(self) -> Iterator[RenderableType]:
+        f = escape(self.f)
+        yield Text(
+            f"gradient check: numeric = ({self.f}(x+h) - {self.f}(x-h)) / 2h"
+            f" with h = {self._n(self.check.step)}",
+            style="bold",
+        )
+        if not self.check.inputs:
+            yield Text("there are no inputs to check")
+            return
+        table = Table(box=None, pad_edge=False)
+        table.add_column("input")
+        table.add_column(f"analytic ∂{f}/∂input", justify="right", style=GRAD)
+        table.add_column("numeric", justify="right", style=GRAD)
+        table.add_column("relative error", justify="right")
+        table.add_column("verdict")
+        for row in self._rows():
+            if isinstance(row, str):
+                table.add_row("…", "", "", "", row)
+                continue
+            table.add_row(
+                escape(row.name),
+                self._n(row.analytic),
+                self._n(row.numeric),
+                relative_error(row.relative_error),
+                Text(row.verdict, style=VERDICT_STYLES[row.verdict]),
+            )
+        yield table
+        notes = list(self.notes())
+        if notes:
+            yield Text()
+            yield from notes
+        yield Text()
+        yield self.summary()
+
+    def _rows(self) -> Iterator[InputCheck | str]:
+        """Every input; past MAX_ROWS, those that are not good and then the first good ones."""
+        checks = list(self.check.inputs.values())
+        if len(checks) <= MAX_ROWS:
+            yield from checks
+            return
+        bad = [i for i, check in enumerate(checks) if check.verdict != "good"][:MAX_ROWS]
+        good = [i for i, check in enumerate(checks) if check.verdict == "good"]
+        shown = sorted(bad + good[: MAX_ROWS - len(bad)])
+        yield from (checks[i] for i in shown)
+        left = len(checks) - len(shown)
+        all_good = len(bad) == len(checks) - len(good)
+        yield f"{left} more inputs" + (", all good" if all_good else " (--json lists them all)")
+
+    def notes(self) -> Iterator[Text]:
+        """Warnings (an input at or near a kink or without a numeric gradient); what they mean."""
+        at: dict[str, list[Kink]] = {}
+        near: dict[str, list[Kink]] = {}
+        for kink in self.check.kinks:
+            for name in kink.inputs:
+                (at if kink.at_point else near).setdefault(name, []).append(kink)
+        lines: list[Text] = []
+        for name, check in self.check.inputs.items():
+            if name in at:
+                lines.append(_warning(f"{name} sits on {self._kinks(at[name])}"))
+            if name in near:
+                lines.append(_warning(f"{name} is within h of {self._kinks(near[name])}"))
+            if check.verdict == "undefined":
+                lines.append(_warning(f"{name} has no numeric gradient: {check.reason}"))
+        yield from lines[:MAX_NOTES]
+        if len(lines) > MAX_NOTES:
+            yield Text(f"… and {len(lines) - MAX_NOTES} more warnings (--json lists them all)")
+        if at:
+            yield Text(
+                "At a kink the op has no derivative: backprop follows bpcli's convention there,"
+                " and the numeric gradient is not meaningful, so a mismatch is inconclusive."
+            )
+        if near:
+            yield Text(
+                f"Within h of a kink, {self.f}(x-h) and {self.f}(x+h) fall on its two sides and"
+                " the numeric gradient mixes them; a smaller h may help."
+            )
+
+    def _kinks(self, kinks: list[Kink]) -> str:
+        """`a kink: relu(x) at x = 0` or `2 kinks: …; …`, at most KINKS_PER_NOTE of them."""
+        shown = "; ".join(self._kink(kink) for kink in kinks[:KINKS_PER_NOTE])
+        more = len(kinks) - KINKS_PER_NOTE
+        count = "a kink" if len(kinks) == 1 else f"{len(kinks)} kinks"
+        return f"{count}: {shown}" + (f"; and {more} more" if more > 0 else "")
+
+    def _kink(self, kink: Kink) -> str:
+        args = ", ".join(f"{text} = {self._n(value)}" for text, value in kink.args)
+        return f"{kink.text} at {args}" if args else kink.text
+
+    def summary(self) -> Text:
+        check = self.check
+        counts = ", ".join(
+            f"{check.count(verdict)} {verdict}" for verdict in SEVERITY if check.count(verdict)
+        )
+        if not check.ok:
+            status, style = "failed", "bold red"
+        elif all(c.verdict in ("good", "acceptable") for c in check.inputs.values()):
+            status, style = "passed", "bold green"
+        else:
+            status, style = "found nothing wrong", "bold"
+        legend = (
+            f"verdicts by relative error: good < {GOOD:.0e} ≤ acceptable < {ACCEPTABLE:.0e} ≤ wrong"
+        )
+        return Text.assemble((f"gradient check {status}: ", style), counts, "\n", (legend, "dim"))
+
+
+def _warning(message: str) -> Text:
+    return Text.assemble(("warning: ", "bold yellow"), message)

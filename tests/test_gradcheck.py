@@ -1,0 +1,412 @@
+"""The numerical gradient check, against hand-worked values and plain-Python differences."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import math
+
+import pytest
+from rich.console import Console
+
+import bpcli
+from bpcli import ops
+from bpcli.errors import InputError
+from bpcli.gradcheck import (
+    ACCEPTABLE,
+    GOOD,
+    GradCheck,
+    classify,
+    gradcheck,
+    relative_error,
+)
+from bpcli.render.gradcheck import GradCheckView
+from conftest import LECTURE
+
+
+def render(check: GradCheck, output_name: str = "f", width: int = 100) -> str:
+    console = Console(file=io.StringIO(), width=width, color_system=None)
+    console.print(GradCheckView(check, output_name))
+    return console.file.getvalue()
+
+
+def central(f, point: dict[str, float], name: str, h: float = 1e-5) -> float:
+    """The numeric gradient by hand: (f(x+h) - f(x-h)) / ((x+h) - (x-h))."""
+    plus, minus = dict(point), dict(point)
+    plus[name] += h
+    minus[name] -= h
+    return (f(**plus) - f(**minus)) / (plus[name] - minus[name])
+
+
+def strict_json(check: GradCheck) -> dict:
+    return json.loads(json.dumps(check.to_dict(), allow_nan=False))
+
+
+# ---- the lecture ------------------------------------------------------------------
+
+
+def test_lecture_every_input_is_good():
+    # f = (x+y)z at x=-2, y=5, z=-4: df/dx = df/dy = z = -4, df/dz = x + y = 3
+    check = gradcheck(bpcli.grad("(x+y)*z", LECTURE))
+    assert list(check.inputs) == ["x", "y", "z"]
+    for name, want in {"x": -4.0, "y": -4.0, "z": 3.0}.items():
+        row = check.inputs[name]
+        assert row.analytic == want
+        assert row.numeric == pytest.approx(want, abs=1e-9)
+        assert row.relative_error is not None and row.relative_error < GOOD
+        assert (row.verdict, row.kink, row.near_kink, row.reason) == ("good", False, False, None)
+    assert check.kinks == ()
+    assert check.ok
+    assert check.step == 1e-5
+
+
+def test_numeric_gradient_is_the_central_difference():
+    f = lambda x, y, z: (x + y) * z
+    check = gradcheck(bpcli.grad("(x+y)*z", LECTURE), step=1e-3)
+    for name in LECTURE:
+        want = central(f, LECTURE, name, h=1e-3)
+        assert check.inputs[name].numeric == pytest.approx(want, rel=1e-12)
+
+
+def test_a_smooth_nonlinear_function_is_good():
+    # f = sigmoid(w0*x0 + w1*x1 + w2), the lecture's neuron: df/dw0 = x0 s(1-s), …
+    point = {"w0": 2.0, "x0": -1.0, "w1": -3.0, "x1": -2.0, "w2": -3.0}
+    check = gradcheck(bpcli.grad("sigmoid(w0*x0 + w1*x1 + w2)", point))
+    s = 1 / (1 + math.exp(-1.0))  # w0*x0 + w1*x1 + w2 = 1
+    assert check.inputs["w0"].analytic == pytest.approx(-s * (1 - s), rel=1e-12)
+    assert [c.verdict for c in check.inputs.values()] == ["good"] * 5
+
+
+# ---- kinks ------------------------------------------------------------------------
+
+
+def test_relu_at_zero_flags_x_and_not_y():
+    check = gradcheck(bpcli.grad("relu(x) + y*2", {"x": 0, "y": 1}))
+    x, y = check.inputs["x"], check.inputs["y"]
+    assert (x.kink, y.kink) == (True, False)
+    # relu'(0) = 0 by convention; the numeric gradient (relu(h) - relu(-h)) / 2h = 1/2
+    assert x.analytic == 0.0
+    assert x.numeric == pytest.approx(0.5, abs=1e-9)
+    assert x.relative_error == pytest.approx(1.0)
+    assert x.verdict == "inconclusive"
+    assert x.reason is not None and "kink" in x.reason
+    assert (y.analytic, y.verdict) == (2.0, "good")
+    assert check.ok  # a disagreement at a kink is not a wrong gradient
+    [kink] = check.kinks
+    assert (kink.node, kink.name, kink.op, kink.text) == (1, "relu1", "relu", "relu(x)")
+    assert (kink.at_point, kink.args, kink.inputs) == (True, (("x", 0.0),), ("x",))
+
+
+def test_max_tie_flags_both_tied_inputs_and_not_the_third():
+    check = gradcheck(bpcli.grad("max(x, y) + z", {"x": 1, "y": 1, "z": 5}))
+    assert {n: c.kink for n, c in check.inputs.items()} == {"x": True, "y": True, "z": False}
+    # the tie splits the gradient, 1/2 each; numerically max(1+h, 1) - max(1-h, 1) = h over 2h
+    for name in ("x", "y"):
+        assert check.inputs[name].analytic == 0.5
+        assert check.inputs[name].numeric == pytest.approx(0.5, abs=1e-9)
+        assert check.inputs[name].verdict == "good"  # at a kink, and still they agree
+    [kink] = check.kinks
+    assert (kink.text, kink.args, kink.inputs) == (
+        "max(x, y)",
+        (("x", 1.0), ("y", 1.0)),
+        ("x", "y"),
+    )
+
+
+def test_abs_at_zero_through_an_intermediate_node():
+    check = gradcheck(bpcli.grad("abs(x*y - 2) * z", {"x": 1, "y": 2, "z": 3}))
+    assert {n: c.kink for n, c in check.inputs.items()} == {"x": True, "y": True, "z": False}
+    [kink] = check.kinks
+    assert (kink.text, kink.args, kink.inputs) == ("abs(x*y - 2)", (("x*y - 2", 0.0),), ("x", "y"))
+
+
+def test_a_kink_the_output_does_not_use_is_not_flagged():
+    check = gradcheck(bpcli.grad("a = relu(x); f = x + y", {"x": 0, "y": 1}))
+    assert check.kinks == ()
+    assert not any(c.kink for c in check.inputs.values())
+
+
+def test_a_constant_argument_is_not_listed_where_the_kink_is():
+    check = gradcheck(bpcli.grad("max(x, 1)", {"x": 1}))
+    [kink] = check.kinks
+    assert (kink.args, kink.inputs) == ((("x", 1.0),), ("x",))
+
+
+def test_a_step_across_a_kink_is_near_a_kink():
+    # 0.1 + 0.2 - 0.3 is 5.55e-17 in floats: relu is not at its kink, but x ± h crosses it
+    check = gradcheck(bpcli.grad("relu(0.1 + 0.2 - x) * y", {"x": 0.3, "y": 2}))
+    x, y = check.inputs["x"], check.inputs["y"]
+    assert (x.kink, x.near_kink, x.verdict) == (False, True, "inconclusive")
+    assert x.analytic == -2.0
+    assert x.numeric == pytest.approx(-1.0, rel=1e-6)  # half of the slope: one side is flat
+    assert (y.kink, y.near_kink, y.verdict) == (False, False, "good")
+    [kink] = check.kinks
+    assert (kink.text, kink.at_point, kink.inputs) == ("relu(0.1 + 0.2 - x)", False, ("x",))
+    assert check.ok
+
+
+def test_a_step_that_stays_on_one_side_is_not_near_a_kink():
+    check = gradcheck(bpcli.grad("relu(x - 1)", {"x": 1.5}))
+    assert check.kinks == ()
+    assert check.inputs["x"].verdict == "good"
+
+
+# ---- numeric gradient unavailable -----------------------------------------------
+
+
+def test_a_forward_pass_that_fails_at_x_minus_h_is_undefined_not_a_crash():
+    # log(x) at x = 1e-6 is fine, and so is its gradient 1e6; at x - h = -9e-6 log is undefined
+    check = gradcheck(bpcli.grad("log(x) + y", {"x": 1e-6, "y": 1}), step=1e-5)
+    x = check.inputs["x"]
+    assert x.analytic == pytest.approx(1e6)
+    assert (x.numeric, x.relative_error, x.verdict) == (None, None, "undefined")
+    assert x.reason is not None
+    assert "x - h" in x.reason and "log needs a positive input" in x.reason
+    assert check.inputs["y"].verdict == "good"
+    assert check.ok
+    data = strict_json(check)
+    assert data["inputs"]["x"]["numeric"] is None
+    assert data["inputs"]["x"]["relative_error"] is None
+
+
+def test_a_step_too_small_to_move_the_input_is_undefined():
+    check = gradcheck(bpcli.grad("x*2", {"x": 1e20}), step=1e-5)
+    x = check.inputs["x"]
+    assert (x.numeric, x.verdict) == (None, "undefined")
+    assert x.reason is not None and "too small" in x.reason
+
+
+def test_an_overflowing_numeric_gradient_is_undefined():
+    check = gradcheck(bpcli.grad("x*1e300", {"x": 1}), step=1e-300)
+    assert check.inputs["x"].verdict == "undefined"
+    strict_json(check)
+
+
+@pytest.mark.parametrize("step", [0, -1e-5, math.inf, math.nan, True, "1e-5", None])
+def test_the_step_must_be_a_finite_positive_number(step):
+    result = bpcli.grad("x*2", {"x": 1})
+    with pytest.raises(InputError, match="step h must be a"):
+        gradcheck(result, step=step)
+
+
+# ---- verdicts ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("error", "verdict"),
+    [
+        (0.0, "good"),
+        (9.9e-8, "good"),
+        (1e-7, "acceptable"),
+        (5e-6, "acceptable"),
+        (9.9e-5, "acceptable"),
+        (1e-4, "wrong"),
+        (0.5, "wrong"),
+        (2.0, "wrong"),
+    ],
+)
+def test_verdict_thresholds(error, verdict):
+    assert (GOOD, ACCEPTABLE) == (1e-7, 1e-4)
+    assert classify(error) == verdict
+    at_kink = "inconclusive" if verdict == "wrong" else verdict
+    assert classify(error, kink=True) == at_kink
+
+
+def test_relative_error():
+    assert relative_error(-4.0, -4.0) == 0.0
+    assert relative_error(1.0, 1.01) == pytest.approx(0.01 / 1.01)
+    assert relative_error(0.0, 0.5) == 1.0
+    assert relative_error(1.0, -1.0) == 2.0
+    assert relative_error(0.0, 1e-12) == pytest.approx(1e-4)  # the 1e-8 floor
+    assert relative_error(1e308, -1e308) == 2.0  # no overflow to inf
+
+
+def test_a_one_percent_error_is_wrong():
+    n = 3.0
+    assert classify(relative_error(n * 1.01, n)) == "wrong"
+    assert classify(relative_error(n * (1 + 1e-9), n)) == "good"
+
+
+def test_a_wrong_derivative_in_the_op_table_is_caught(monkeypatch):
+    # A bug in sin's derivative (1% too large) must fail the check for x, and only x.
+    wrong = dataclasses.replace(ops.OPS["sin"], partials=(lambda a, o: 1.01 * math.cos(a[0]),))
+    monkeypatch.setitem(ops.OPS, "sin", wrong)
+    check = gradcheck(bpcli.grad("sin(x) * y", {"x": 0.5, "y": 2}))
+    x = check.inputs["x"]
+    assert x.analytic == pytest.approx(2 * 1.01 * math.cos(0.5))
+    assert x.numeric == pytest.approx(2 * math.cos(0.5), rel=1e-8)
+    assert x.verdict == "wrong"
+    assert check.inputs["y"].verdict == "good"
+    assert not check.ok
+    assert strict_json(check)["ok"] is False
+    assert "gradient check failed: 1 wrong, 1 good" in render(check)
+
+
+# ---- size and JSON ------------------------------------------------------------------
+
+
+def test_a_deep_chain_needs_no_recursion():
+    # 50,000 levels of (…*a + b), 100,003 nodes, with a kink at the very bottom
+    text = "relu(x)"
+    for _ in range(50_000):
+        text = f"({text}*a+b)"
+    result = bpcli.grad(text, {"x": 0, "a": 0.5, "b": 1})
+    assert len(result.graph.nodes) > 100_000
+    check = gradcheck(result)
+    assert {n: c.kink for n, c in check.inputs.items()} == {"x": True, "a": False, "b": False}
+    # f = sum of a^k for k < 50000 (b = 1): df/db = 1/(1 - a) = 2 to float precision
+    assert check.inputs["b"].analytic == pytest.approx(2.0)
+    assert check.inputs["b"].verdict == "good"
+    assert check.inputs["a"].verdict == "good"
+    assert check.ok
+
+
+def test_json_shape():
+    data = strict_json(gradcheck(bpcli.grad("relu(x) + y*2", {"x": 0, "y": 1})))
+    assert data == {
+        "step": 1e-5,
+        "thresholds": {"good": 1e-7, "acceptable": 1e-4},
+        "inputs": {
+            "x": {
+                "analytic": 0.0,
+                "numeric": pytest.approx(0.5, abs=1e-9),
+                "relative_error": pytest.approx(1.0),
+                "verdict": "inconclusive",
+                "kink": True,
+                "near_kink": False,
+                "reason": "x sits on a kink, where the numeric gradient is not meaningful",
+            },
+            "y": {
+                "analytic": 2.0,
+                "numeric": 2.0,
+                "relative_error": 0.0,
+                "verdict": "good",
+                "kink": False,
+                "near_kink": False,
+                "reason": None,
+            },
+        },
+        "kinks": [
+            {
+                "node": 1,
+                "name": "relu1",
+                "op": "relu",
+                "text": "relu(x)",
+                "at_point": True,
+                "inputs": ["x"],
+            }
+        ],
+        "ok": True,
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "values"),
+    [
+        ("(x+y)*z", LECTURE),
+        ("log(x) + y", {"x": 1e-6, "y": 1}),
+        ("x*1e300", {"x": 1}),
+        ("2*3", {}),
+    ],
+)
+def test_json_is_strict(text, values):
+    check = gradcheck(bpcli.grad(text, values), step=1e-5)
+    json.dumps(check.to_dict(), allow_nan=False)
+
+
+def test_no_inputs_is_ok():
+    check = gradcheck(bpcli.grad("2*3", {}))
+    assert (check.inputs, check.kinks, check.ok) == ({}, (), True)
+    assert render(check) == (
+        "gradient check: numeric = (f(x+h) - f(x-h)) / 2h with h = 1e-05\n"
+        "there are no inputs to check\n"
+    )
+
+
+# ---- the view -----------------------------------------------------------------------
+
+
+def test_view_lecture():
+    check = gradcheck(bpcli.grad("(x+y)*z", LECTURE))
+    f = lambda x, y, z: (x + y) * z
+    errors = {}
+    for name, want in {"x": -4.0, "y": -4.0, "z": 3.0}.items():
+        n = central(f, LECTURE, name)
+        e = abs(want - n) / max(abs(want), abs(n), 1e-8)
+        errors[name] = "0" if e == 0 else format(e, ".1e")
+    assert render(check) == (
+        "gradient check: numeric = (f(x+h) - f(x-h)) / 2h with h = 1e-05\n"
+        "input  analytic ∂f/∂input  numeric  relative error  verdict\n"
+        f"x                      -4       -4  {errors['x']:>14}  good\n"
+        f"y                      -4       -4  {errors['y']:>14}  good\n"
+        f"z                       3        3  {errors['z']:>14}  good\n"
+        "\n"
+        "gradient check passed: 3 good\n"
+        "verdicts by relative error: good < 1e-07 ≤ acceptable < 1e-04 ≤ wrong\n"
+    )
+
+
+def test_view_relu_at_its_kink():
+    result = bpcli.grad("relu(x) + y*2", {"x": 0, "y": 1})
+    # y: 2(1+h) - 2(1-h) over (1+h) - (1-h) is exactly 2, so its relative error is 0
+    assert render(gradcheck(result), result.output_name, width=80) == (
+        "gradient check: numeric = (f(x+h) - f(x-h)) / 2h with h = 1e-05\n"
+        "input  analytic ∂f/∂input  numeric  relative error  verdict\n"
+        "x                       0      0.5         1.0e+00  inconclusive\n"
+        "y                       2        2               0  good\n"
+        "\n"
+        "warning: x sits on a kink: relu(x) at x = 0\n"
+        "At a kink the op has no derivative: backprop follows bpcli's convention there,\n"
+        "and the numeric gradient is not meaningful, so a mismatch is inconclusive.\n"
+        "\n"
+        "gradient check found nothing wrong: 1 inconclusive, 1 good\n"
+        "verdicts by relative error: good < 1e-07 ≤ acceptable < 1e-04 ≤ wrong\n"
+    )
+
+
+def test_view_warnings():
+    check = gradcheck(
+        bpcli.grad(
+            "max(x, y) + log(z) + relu(0.1 + 0.2 - w)", {"x": 1, "y": 1, "z": 1e-6, "w": 0.3}
+        )
+    )
+    lines = render(check, width=200).splitlines()
+    assert lines[7:11] == [
+        "warning: x sits on a kink: max(x, y) at x = 1, y = 1",
+        "warning: y sits on a kink: max(x, y) at x = 1, y = 1",
+        "warning: z has no numeric gradient: f is undefined at z - h = -9e-06: "
+        "log needs a positive input, got -9e-06, in `log(z)`",
+        "warning: w is within h of a kink: relu(0.1 + 0.2 - w) at 0.1 + 0.2 - w = 5.55112e-17",
+    ]
+    assert lines[-2] == "gradient check found nothing wrong: 1 undefined, 1 inconclusive, 2 good"
+
+
+def test_view_lists_several_kinks_of_one_input():
+    check = gradcheck(bpcli.grad("max(x, y) + relu(x - 1)", {"x": 1, "y": 1}))
+    lines = render(check).splitlines()
+    assert (
+        "warning: x sits on 2 kinks: max(x, y) at x = 1, y = 1; relu(x - 1) at x - 1 = 0" in lines
+    )
+    assert "warning: y sits on a kink: max(x, y) at x = 1, y = 1" in lines
+
+
+@pytest.mark.parametrize("width", [40, 60, 80])
+def test_view_has_no_trailing_spaces(width):
+    check = gradcheck(bpcli.grad("relu(x) + log(y)", {"x": 0, "y": 1e-6}))
+    text = render(check, width=width)
+    assert "inconclusive" in text and "undefined" in text
+    for line in text.splitlines():
+        assert line == line.rstrip()
+
+
+def test_view_of_many_inputs_keeps_the_bad_rows():
+    names = [f"x{i}" for i in range(250)]
+    values = {name: 1.0 for name in names}
+    values["x240"] = 1e-6
+    check = gradcheck(bpcli.grad(" + ".join(f"log({n})" for n in names), values))
+    lines = render(check).splitlines()
+    rows = [line.split()[0] for line in lines[2:203]]
+    assert rows[-2:] == ["x240", "…"]
+    assert len(set(rows)) == 201
+    assert "… 50 more inputs, all good" in " ".join(lines[202].split())
