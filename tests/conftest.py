@@ -41,3 +41,19 @@ def bpcli():
         return Run(result.exit_code, result.stdout, result.stderr)
 
     return run
+
+
+@pytest.fixture
+def patch_op(monkeypatch):
+    """Change an op in the table for one test, with the engine's loops rebuilt to match."""
+    import dataclasses
+
+    from bpcli import engine, ops
+
+    def patch(name: str, **changes: object) -> None:
+        monkeypatch.setitem(ops.OPS, name, dataclasses.replace(ops.OPS[name], **changes))
+        engine.build()
+
+    yield patch
+    monkeypatch.undo()
+    engine.build()

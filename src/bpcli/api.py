@@ -93,7 +93,7 @@ def bind(graph: Graph, values: Values) -> dict[str, float]:
 
 
 def _unknown(graph: Graph, name: str) -> str:
-    if any(node.name == name for node in graph.nodes):
+    if graph.node_named(name) is not None:
         return f"{name} is computed by the expression, not an input: it takes no value"
     message = f"{name} is not an input of the expression"
     guess = difflib.get_close_matches(name, list(graph.variables), n=1)

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
-from rich.console import Console
 from typer.core import TyperCommand
 
 from . import __version__
@@ -367,6 +366,14 @@ def grad(
             "--json", metavar="", help="Write one JSON object to stdout instead of tables."
         ),
     ] = False,
+    no_nodes: Annotated[
+        bool,
+        typer.Option(
+            "--no-nodes",
+            metavar="",
+            help="Leave out the node rows (and, in JSON, the nodes and the expression).",
+        ),
+    ] = False,
     precision: PrecisionOption = 6,
     file: FileOption = None,
     max_tie: MaxTieOption = "split",
@@ -391,7 +398,7 @@ def grad(
 
             checked = gradcheck(result, check_step)
         if as_json:
-            data = result.to_dict()
+            data = result.to_dict(nodes=not no_nodes)
             if checked is not None:
                 data["gradcheck"] = checked.to_dict()
             write_json(data)
@@ -401,7 +408,7 @@ def grad(
             from .render.table import GradView
 
             out = console()
-            out.print(GradView(result, precision))
+            out.print(GradView(result, precision, nodes=not no_nodes))
             if explain:
                 out.print()
                 out.print(ExplainView(result, precision))

@@ -1,41 +1,181 @@
-"""Forward and backward passes as two loops over the graph, and the update step.
+"""Forward and backward passes as two loops over the graph, and gradient descent.
 
-All maths comes from the op table; nothing here knows an op by name.
+All maths comes from the op table. The two loops are compiled once, when this
+module is imported, from the table's rule expressions: each op's forward rule
+and local derivatives are written inline in the loop, under a binary dispatch
+on the op code, so a node costs a few list reads and no function call. Nothing
+here names an op; `LOOPS` is the generated source, for reading.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from .errors import DomainError
-from .graph import Graph, Node
-from .ops import OPS, Conventions, Partial, Undefined
+from .graph import Graph
+from .ops import CODES, OP_NAMES, OPS, PARAMETERS, RULE_SCOPE, Conventions, Op, Undefined
+
+LEAVES = 2  # op codes below this are leaves (var, const): nothing to compute
+COLUMNS = ("first", "second")  # the graph's columns of input ids, in input order
+INDICES = ("j", "k")  # the loop's names for those ids
+CONST = CODES["const"]
+assert CODES["var"] < LEAVES and CONST < LEAVES
 
 
-def _domain_error(graph: Graph, node: Node, message: str) -> DomainError:
-    return DomainError(f"{message}, in `{graph.text(node)}`", span=node.span, source=graph.source)
+class _Failed(Exception):
+    """Raised inside a compiled loop: node `i` failed; `message` None means overflow."""
+
+    def __init__(self, i: int, message: str | None) -> None:
+        self.i = i
+        self.message = message
+
+
+# ---- compiling the loops from the op table ---------------------------------------------
+
+
+def _dispatch(codes: list[int], body: Callable[[Op], list[str]], indent: str) -> list[str]:
+    """`if code < m: … else: …`, halving the codes until one op's body is left."""
+    if len(codes) == 1:
+        return [indent + line for line in body(OPS[OP_NAMES[codes[0]]])]
+    middle = len(codes) // 2
+    return [
+        f"{indent}if code < {codes[middle]}:",
+        *_dispatch(codes[:middle], body, indent + "    "),
+        f"{indent}else:",
+        *_dispatch(codes[middle:], body, indent + "    "),
+    ]
+
+
+def _uses(expression: str, name: str) -> bool:
+    return re.search(rf"\b{name}\b", expression) is not None
+
+
+def _forward_body(op: Op) -> list[str]:
+    assert op.rule is not None
+    if op.arity is None:
+        return ["v = _forward[code](*_arguments(i))"]
+    reads = [f"{p} = values[{col}[i]]" for p, col in zip(PARAMETERS, COLUMNS, strict=True)]
+    return [*reads[: op.arity], f"v = {op.rule}"]
+
+
+def _backward_body(op: Op) -> list[str]:
+    if op.arity is None:
+        return ["_slow(i, code, g)"]
+    lines = ["j = first[i]"] + (["k = second[i]"] if op.arity == 2 else [])
+    used = " ".join(op.local)
+    for p, index in zip(PARAMETERS[: op.arity], INDICES, strict=False):
+        if _uses(used, p):
+            lines.append(f"{p} = values[{index}]")
+    if _uses(used, "out"):
+        lines.append("out = values[i]")
+    for index, expression in zip(INDICES, op.local, strict=False):
+        if expression == "1.0":
+            step = f"grads[{index}] += g"
+        elif expression == "-1.0":
+            step = f"grads[{index}] -= g"
+        else:
+            step = f"grads[{index}] += g * ({expression})"
+        if "(" in expression:  # a rule that may refuse: only for inputs that get a gradient
+            lines.append(f"if codes[{index}] != {CONST}: {step}")
+        else:  # constants collect harmless numbers here, dropped afterwards
+            lines.append(step)
+    return lines
+
+
+def _loops() -> str:
+    computed = [code for code, name in enumerate(OP_NAMES) if code >= LEAVES]
+    assert all(OPS[OP_NAMES[code]].rule is not None for code in computed)
+    forward = _dispatch(computed, _forward_body, " " * 12)
+    backward = _dispatch(computed, _backward_body, " " * 12)
+    return "\n".join(
+        [
+            "def forward_loop(codes, first, second, values, _arguments):",
+            "    i = 0",
+            "    try:",
+            "        for i, code in enumerate(codes):",
+            f"            if code < {LEAVES}:",
+            "                continue",
+            *forward,
+            "            if v - v:  # inf or nan",
+            "                raise _Failed(i, None)",
+            "            values[i] = v",
+            "    except Undefined as exc:",
+            "        raise _Failed(i, str(exc)) from None",
+            "    except (OverflowError, ZeroDivisionError):",
+            "        raise _Failed(i, None) from None",
+            "",
+            "",
+            "def backward_loop(codes, first, second, values, grads, _slow):",
+            "    i = len(codes)",
+            "    try:",
+            "        for i in range(len(codes) - 1, -1, -1):",
+            "            g = grads[i]",
+            "            if not g:  # a zero upstream gradient sends zero: skip the gate",
+            "                continue",
+            "            if g - g:  # inf or nan",
+            "                raise _Failed(i, None)",
+            "            code = codes[i]",
+            f"            if code < {LEAVES}:",
+            "                continue",
+            *backward,
+            "    except Undefined as exc:",
+            "        raise _Failed(i, str(exc)) from None",
+            "    except (OverflowError, ZeroDivisionError):",
+            "        raise _Failed(i, None) from None",
+            "",
+        ]
+    )
+
+
+def build() -> None:
+    """Compile the loops from the op table as it is now (at import; again after a change)."""
+    global LOOPS, _forward_loop, _backward_loop
+    LOOPS = _loops()
+    scope: dict[str, Any] = {
+        **RULE_SCOPE,
+        "_Failed": _Failed,
+        "Undefined": Undefined,
+        "_forward": [OPS[name].forward for name in OP_NAMES],
+    }
+    exec(compile(LOOPS, "<bpcli.engine loops>", "exec"), scope)  # our table's text only
+    _forward_loop = scope["forward_loop"]
+    _backward_loop = scope["backward_loop"]
+
+
+LOOPS: str
+_forward_loop: Callable[..., None]
+_backward_loop: Callable[..., None]
+build()
+
+
+# ---- the passes ---------------------------------------------------------------------------
+
+
+def _domain_error(graph: Graph, node_id: int, message: str) -> DomainError:
+    span = (graph.starts[node_id], graph.ends[node_id])
+    text = graph.text(node_id)
+    return DomainError(f"{message}, in `{text}`", span=span, source=graph.source)
 
 
 def forward(graph: Graph, inputs: Mapping[str, float]) -> list[float]:
     """Every node's value, in topological order. `inputs` holds every variable."""
-    values: list[float] = [0.0] * len(graph.nodes)
-    for node in graph.nodes:
-        if not node.inputs:
-            values[node.id] = node.value if node.value is not None else inputs[node.name]
-            continue
-        rule = OPS[node.op].forward
-        assert rule is not None
-        try:
-            value = rule(*[values[i] for i in node.inputs])
-        except Undefined as exc:
-            raise _domain_error(graph, node, str(exc)) from None
-        except OverflowError:
-            value = math.inf
-        if not math.isfinite(value):
-            raise _domain_error(graph, node, f"{node.op} overflows: the value is too large")
-        values[node.id] = value
+    values = graph.consts.tolist()
+    for name, node_id in graph.variables.items():
+        values[node_id] = inputs[name]
+
+    def arguments(i: int) -> list[float]:
+        """The input values of a gate of two or more inputs (max, min)."""
+        return [values[j] for j in graph.inputs(i)]
+
+    try:
+        _forward_loop(graph.codes, graph.first, graph.second, values, arguments)
+    except _Failed as failed:
+        message = failed.message or f"{graph.op(failed.i)} overflows: the value is too large"
+        raise _domain_error(graph, failed.i, message) from None
     return values
 
 
@@ -49,37 +189,34 @@ def backward(
     gate. A gate whose upstream gradient is exactly 0 sends 0 to its inputs
     without evaluating its local derivatives.
     """
-    nodes = graph.nodes
-    grads: list[float | None] = [0.0 if OPS[node.op].differentiable else None for node in nodes]
+    codes = graph.codes
+    grads: list[float] = [0.0] * len(codes)
     grads[graph.output] = 1.0
-    partials: dict[tuple[str, int], tuple[Partial, ...]] = {}
-    for node in reversed(nodes):
-        upstream = grads[node.id]
-        if upstream is None:
-            continue
-        if not math.isfinite(upstream):
-            raise _domain_error(graph, node, f"the gradient at {node.name} overflows")
-        if not node.inputs or upstream == 0.0:
-            continue
-        key = (node.op, len(node.inputs))
-        if key not in partials:
-            partials[key] = OPS[node.op].partials_for(len(node.inputs), conventions)
-        rules = partials[key]
-        assert len(rules) == len(node.inputs), f"{node.op}: one partial per input"
-        args = tuple(values[i] for i in node.inputs)
-        out = values[node.id]
-        for i, rule in zip(node.inputs, rules, strict=True):
-            grad = grads[i]
-            if grad is None:
-                continue
-            try:
-                local = rule(args, out)
-            except Undefined as exc:
-                raise _domain_error(graph, node, str(exc)) from None
-            except OverflowError:
-                local = math.inf
-            grads[i] = grad + upstream * local
-    return grads
+
+    def slow(i: int, code: int, g: float) -> None:
+        """A gate of two or more inputs (max, min): its partials depend on the tie rule."""
+        inputs = graph.inputs(i)
+        args = tuple(values[j] for j in inputs)
+        rules = OPS[OP_NAMES[code]].partials_for(len(inputs), conventions)
+        assert len(rules) == len(inputs), "one partial per input"
+        for j, rule in zip(inputs, rules, strict=True):
+            if codes[j] != CONST:
+                grads[j] += g * rule(args, values[i])
+
+    try:
+        _backward_loop(codes, graph.first, graph.second, values, grads, slow)
+    except _Failed as failed:
+        message = failed.message or f"the gradient at {graph.name(failed.i)} overflows"
+        raise _domain_error(graph, failed.i, message) from None
+    for node_id in graph.variables.values():
+        g = grads[node_id]
+        if g - g:
+            raise _domain_error(graph, node_id, f"the gradient at {graph.name(node_id)} overflows")
+    result: list[float | None] = grads  # type: ignore[assignment]
+    for node_id, code in enumerate(codes):
+        if code == CONST:
+            result[node_id] = None
+    return result
 
 
 def local_gradients(
@@ -90,17 +227,17 @@ def local_gradients(
     The backward pass needs only some of these; explanations show them all.
     """
     result: list[tuple[float | None, ...]] = []
-    for node in graph.nodes:
-        if not node.inputs:
+    for i in range(len(graph)):
+        inputs = graph.inputs(i)
+        if not inputs:
             result.append(())
             continue
-        args = tuple(values[i] for i in node.inputs)
-        out = values[node.id]
+        args = tuple(values[j] for j in inputs)
         row: list[float | None] = []
-        for rule in OPS[node.op].partials_for(len(node.inputs), conventions):
+        for rule in OPS[graph.op(i)].partials_for(len(inputs), conventions):
             try:
-                local: float | None = rule(args, out)
-            except (Undefined, OverflowError):
+                local: float | None = rule(args, values[i])
+            except (Undefined, OverflowError, ZeroDivisionError):
                 local = None
             row.append(local)
         result.append(tuple(row))
@@ -116,19 +253,19 @@ def uses(
     the output's is the seed, 1. A use by a consumer whose gradient is 0 sends
     0, as in the backward pass; a constant gets None.
     """
-    result: list[list[tuple[int, float | None]]] = [[] for _ in graph.nodes]
-    for node in graph.nodes:
-        upstream = grads[node.id]
-        for i, local_grad in zip(node.inputs, local[node.id], strict=True):
+    result: list[list[tuple[int, float | None]]] = [[] for _ in range(len(graph))]
+    for i in range(len(graph)):
+        upstream = grads[i]
+        for j, local_grad in zip(graph.inputs(i), local[i], strict=True):
             sent: float | None
-            if grads[i] is None or upstream is None:
+            if grads[j] is None or upstream is None:
                 sent = None
             elif upstream == 0.0:
                 sent = 0.0
             else:
                 assert local_grad is not None, "the backward pass refused this edge"
                 sent = upstream * local_grad
-            result[i].append((node.id, sent))
+            result[j].append((i, sent))
     return result
 
 

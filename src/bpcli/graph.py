@@ -1,20 +1,30 @@
-"""The graph IR: nodes in topological order. Data only; no maths, no text parsing."""
+"""The graph IR: nodes in topological order, kept as flat arrays; no maths, no parsing.
+
+A node is one operation application, one variable, or one constant. The graph
+stores them column by column (op codes, input indices, spans, constants) rather
+than as an object per node, so that a million-node expression fits in a few
+tens of megabytes and the engine's loops index plain lists. `graph.nodes` gives
+`Node` objects, made on demand, for code that wants one node at a time.
+"""
 
 from __future__ import annotations
 
+from array import array
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import overload
+
+from .ops import CODES, OP_NAMES
 
 TEXT_LIMIT = 60
+NO_INPUT = -1
 
 
 @dataclass(frozen=True, slots=True)
 class Node:
-    """One operation application, one variable, or one constant.
-
-    `inputs` are node ids (a node used twice as an input appears twice);
-    `span` is the (start, end) offset of the source text it came from;
-    `value` is set for constants only.
-    """
+    """One node: `inputs` are node ids (a node used twice as an input appears twice),
+    `span` the (start, end) offsets of the source text it came from, `value` set for
+    constants only."""
 
     id: int
     op: str
@@ -24,26 +34,143 @@ class Node:
     value: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False)
 class Graph:
-    """A parsed program: `nodes[i].id == i`, every input id smaller than its node's.
+    """A parsed program: every input id is smaller than its node's id.
 
+    Columns, one entry per node: `codes` (the op's index in the op table),
+    `first` and `second` (input ids, NO_INPUT when absent), `starts` and
+    `ends` (the source span), `consts` (a constant's value, else 0). A node
+    with more than two inputs (max, min) has them all in `more`. `labels`
+    holds the names the program gave (variables, assignments, the output);
+    other nodes get generated names (`add1`, `mul2`, …) when asked.
     `variables` maps each input's name to its node; `assigned` each name given
-    by a statement `name = …` to its node (in order of assignment).
+    by a statement `name = …` to its node, in order.
     """
 
-    nodes: tuple[Node, ...]
+    codes: list[int]
+    first: list[int]
+    second: list[int]
+    more: dict[int, tuple[int, ...]]
+    starts: array[int]
+    ends: array[int]
+    consts: array[float]
+    labels: dict[int, str]
     output: int
     variables: dict[str, int]
     source: str
     assigned: dict[str, int] = field(default_factory=dict)
+    _names: list[str] | None = field(default=None, repr=False)
 
-    def text(self, node: Node, limit: int = TEXT_LIMIT) -> str:
-        """The node's source text on one line, at most `limit` characters (ending in …)."""
-        start, end = node.span
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    @property
+    def nodes(self) -> NodeView:
+        return NodeView(self)
+
+    def op(self, node_id: int) -> str:
+        return OP_NAMES[self.codes[node_id]]
+
+    def inputs(self, node_id: int) -> tuple[int, ...]:
+        more = self.more.get(node_id)
+        if more is not None:
+            return more
+        a, b = self.first[node_id], self.second[node_id]
+        if a == NO_INPUT:
+            return ()
+        return (a,) if b == NO_INPUT else (a, b)
+
+    def name(self, node_id: int) -> str:
+        label = self.labels.get(node_id)
+        if label is not None:
+            return label
+        if self._names is None:
+            self._names = self._generate_names()
+        return self._names[node_id]
+
+    def node_named(self, name: str) -> int | None:
+        """The node a name refers to: an input, an assigned name, or a node's label."""
+        for table in (self.variables, self.assigned):
+            if name in table:
+                return table[name]
+        if self._names is None:
+            self._names = self._generate_names()
+        try:
+            return self._names.index(name)
+        except ValueError:
+            return None
+
+    def _generate_names(self) -> list[str]:
+        """Every node's name: its label, or `{op}{k}` counting per op, skipping taken names."""
+        taken = set(self.labels.values()) | set(self.assigned)
+        counters = [0] * len(OP_NAMES)
+        names = []
+        for node_id, code in enumerate(self.codes):
+            label = self.labels.get(node_id)
+            if label is None:
+                while True:
+                    counters[code] += 1
+                    label = f"{OP_NAMES[code]}{counters[code]}"
+                    if label not in taken:
+                        break
+            names.append(label)
+        return names
+
+    def node(self, node_id: int) -> Node:
+        code = self.codes[node_id]
+        value = self.consts[node_id] if code == CODES["const"] else None
+        return Node(
+            node_id,
+            OP_NAMES[code],
+            self.inputs(node_id),
+            self.name(node_id),
+            (self.starts[node_id], self.ends[node_id]),
+            value,
+        )
+
+    def text(self, node: Node | int, limit: int = TEXT_LIMIT) -> str:
+        """A node's source text on one line, at most `limit` characters (ending in …)."""
+        node_id = node if isinstance(node, int) else node.id
+        start, end = self.starts[node_id], self.ends[node_id]
         # Slice only what can be shown: linear in the output, not the source.
         raw = self.source[start : min(end, start + 4 * limit)]
         text = " ".join(raw.split())
         if len(text) > limit or end - start > 4 * limit:
             text = text[: limit - 1].rstrip() + "…"
         return text
+
+
+class NodeView(Sequence[Node]):
+    """The graph's nodes as `Node` objects, made as they are read."""
+
+    __slots__ = ("graph",)
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+
+    def __len__(self) -> int:
+        return len(self.graph.codes)
+
+    @overload
+    def __getitem__(self, index: int) -> Node: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Node]: ...
+
+    def __getitem__(self, index: int | slice) -> Node | list[Node]:
+        if isinstance(index, slice):
+            return [self.graph.node(i) for i in range(len(self))[index]]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return self.graph.node(index)
+
+    def __iter__(self) -> Iterator[Node]:
+        node = self.graph.node
+        return (node(i) for i in range(len(self)))
+
+    def __reversed__(self) -> Iterator[Node]:
+        node = self.graph.node
+        return (node(i) for i in range(len(self) - 1, -1, -1))

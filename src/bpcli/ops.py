@@ -1,18 +1,21 @@
 """THE op table: for every op, its forward rule and its local derivatives.
 
 One entry per op; its key is the op's name everywhere (grammar alias, JSON
-`op`, tests). A local derivative ("partial") takes the input values and the
-node's own value and returns d(out)/d(input i); an op has one per input, in
-input order. Forward rules and partials raise `Undefined` where the maths is
-undefined; the engine adds where in the source it happened.
+`op`, tests). Each rule is written once, as a Python expression over the
+inputs `a` and `b` (and `out`, the node's own value, in a local derivative);
+from it come both the callables below (`Op.forward`, `Op.partials`) and the
+engine's compiled loops, so a new op is one line. A local derivative
+("partial") gives d(out)/d(input i); an op has one per input, in input order.
+Rules raise `Undefined` where the maths is undefined; the engine adds where in
+the source it happened.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 Args = tuple[float, ...]
 Partial = Callable[[Args, float], float]
@@ -37,13 +40,13 @@ class Conventions:
 class Op:
     """One operation: how to compute it and how gradients flow back through it.
 
-    `arity` None means two or more inputs (max, min); their partials come from
-    `router`, which builds the partial for input i under the tie convention.
-    `function` says whether it is written as a call, `exp(x)`; a node whose
-    op is not `differentiable` (a constant) gets no gradient.
-
-    `kink` says whether a node sits where the op has no derivative and a
-    convention decides (relu at 0, a max tie): a numeric gradient means little there.
+    `rule` is the forward rule and `local` the local derivatives, as expressions
+    over `a`, `b` and `out` (over the tuple `args` for an op of two or more
+    inputs, `arity` None, whose partials come from `router` under the tie
+    convention). `function` says whether it is written as a call, `exp(x)`; a
+    node whose op is not `differentiable` (a constant) gets no gradient. `kink`
+    says whether a node sits where the op has no derivative and a convention
+    decides (relu at 0, a max tie): a numeric gradient means little there.
 
     For explanations: `shown` writes the op with its inputs as {0}, {1}
     (None: as a call, `exp({0})`), and `formulas` writes each local derivative
@@ -54,8 +57,8 @@ class Op:
     name: str
     symbol: str
     arity: int | None
-    forward: Callable[..., float] | None
-    partials: tuple[Partial, ...]
+    rule: str | None
+    local: tuple[str, ...]
     pattern: str
     formulas: tuple[str, ...] = ()
     shown: str | None = None
@@ -63,6 +66,15 @@ class Op:
     differentiable: bool = True
     router: Callable[[int, TieRule], Partial] | None = None
     kink: Callable[[Args, float], bool] | None = None
+    forward: Callable[..., float] | None = field(init=False, default=None)
+    partials: tuple[Partial, ...] = field(init=False, default=())
+
+    def __post_init__(self) -> None:
+        if self.rule is not None:
+            object.__setattr__(self, "forward", _compile_forward(self))
+            object.__setattr__(
+                self, "partials", tuple(_compile_partial(self, e) for e in self.local)
+            )
 
     def partials_for(self, n: int, conventions: Conventions) -> tuple[Partial, ...]:
         """The partials of a node with n inputs."""
@@ -82,6 +94,27 @@ class Op:
         if self.shown is None:
             return f"{self.symbol}({', '.join(inputs)})"
         return self.shown.format(*inputs)
+
+
+PARAMETERS = ("a", "b")  # the inputs' names in rules, in input order
+
+
+def _compile_forward(op: Op) -> Any:
+    params = "*args" if op.arity is None else ", ".join(PARAMETERS[: op.arity])
+    return _define(f"def forward({params}):\n    return {op.rule}\n", "forward")
+
+
+def _compile_partial(op: Op, expression: str) -> Any:
+    unpack = ", ".join(PARAMETERS[: op.arity or 0])
+    body = f"    {unpack}, = args\n" if unpack else ""
+    return _define(f"def partial(args, out):\n{body}    return {expression}\n", "partial")
+
+
+def _define(source: str, name: str) -> Any:
+    """Make a function from rule text of this table (never from anything a user typed)."""
+    scope: dict[str, Any] = {}
+    exec(source, RULE_SCOPE, scope)
+    return scope[name]
 
 
 def _fmt(x: float) -> str:
@@ -108,8 +141,7 @@ def _pow(x: float, y: float) -> float:
     return float(x**y)
 
 
-def _dpow_base(args: Args, out: float) -> float:
-    x, y = args
+def _dpow_base(x: float, y: float, out: float) -> float:
     if y == 0:
         return 0.0
     if x == 0 and y < 1:
@@ -117,8 +149,7 @@ def _dpow_base(args: Args, out: float) -> float:
     return float(y * x ** (y - 1))
 
 
-def _dpow_exponent(args: Args, out: float) -> float:
-    x = args[0]
+def _dpow_exponent(x: float, y: float, out: float) -> float:
     if x > 0:
         return out * math.log(x)
     if x == 0:
@@ -141,7 +172,7 @@ def _sqrt(x: float) -> float:
     return math.sqrt(x)
 
 
-def _dsqrt(args: Args, out: float) -> float:
+def _dsqrt(out: float) -> float:
     if out == 0:
         raise Undefined("the derivative of sqrt at 0 is infinite")
     return 0.5 / out
@@ -169,43 +200,51 @@ def _tie(args: Args, out: float) -> bool:
     return args.count(out) > 1
 
 
-def _sign(args: Args, out: float) -> float:
-    x = args[0]
+def _sign(x: float) -> float:
     return 1.0 if x > 0 else -1.0 if x < 0 else 0.0
 
 
 # ---- the table -------------------------------------------------------------
-# Op(name, symbol, arity, forward, partials (one per input), pattern, formulas, shown, ...)
+# Op(name, symbol, arity, rule, local (one per input), pattern, formulas, shown, ...)
+# Rules are over the inputs a, b and the node's value out.
+
+RULE_SCOPE: dict[str, Any] = {
+    "exp": math.exp, "sin": math.sin, "cos": math.cos, "tan": math.tan, "tanh": math.tanh,
+    "_div": _div, "_pow": _pow, "_log": _log, "_sqrt": _sqrt, "_sigmoid": _sigmoid,
+    "_dpow_base": _dpow_base, "_dpow_exponent": _dpow_exponent, "_dsqrt": _dsqrt, "_sign": _sign,
+}  # fmt: skip
 
 # fmt: off
 _TABLE = (
     # leaves: a variable's value is given, a constant's is in its node
-    Op("var",     "",     0,    None,     (), "input"),
-    Op("const",   "",     0,    None,     (), "constant", differentiable=False),
+    Op("var",     "",     0,    None,           (), "input"),
+    Op("const",   "",     0,    None,           (), "constant", differentiable=False),
     # arithmetic
-    Op("add",     "+",    2,    lambda a, b: a + b, (lambda a, o: 1.0, lambda a, o: 1.0), "distributor", ("1", "1"), "{0} + {1}"),
-    Op("sub",     "-",    2,    lambda a, b: a - b, (lambda a, o: 1.0, lambda a, o: -1.0), "distributor", ("1", "-1"), "{0} - {1}"),
-    Op("mul",     "*",    2,    lambda a, b: a * b, (lambda a, o: a[1], lambda a, o: a[0]), "swap multiplier", ("{1}", "{0}"), "{0} * {1}"),
-    Op("div",     "/",    2,    _div,     (lambda a, o: 1.0 / a[1], lambda a, o: -o / a[1]), "divider", ("1/{1}", "-{out}/{1}"), "{0} / {1}"),
-    Op("neg",     "-",    1,    lambda a: -a, (lambda a, o: -1.0,), "distributor", ("-1",), "-{0}"),
-    Op("pow",     "^",    2,    _pow,     (_dpow_base, _dpow_exponent), "power rule", ("{1}·{0}^({1} - 1)", "{out}·log({0})"), "{0}^{1}", function=True),
+    Op("add",     "+",    2,    "a + b",        ("1.0", "1.0"), "distributor", ("1", "1"), "{0} + {1}"),
+    Op("sub",     "-",    2,    "a - b",        ("1.0", "-1.0"), "distributor", ("1", "-1"), "{0} - {1}"),
+    Op("mul",     "*",    2,    "a * b",        ("b", "a"), "swap multiplier", ("{1}", "{0}"), "{0} * {1}"),
+    Op("div",     "/",    2,    "_div(a, b)",   ("1.0 / b", "-out / b"), "divider", ("1/{1}", "-{out}/{1}"), "{0} / {1}"),
+    Op("neg",     "-",    1,    "-a",           ("-1.0",), "distributor", ("-1",), "-{0}"),
+    Op("pow",     "^",    2,    "_pow(a, b)",   ("_dpow_base(a, b, out)", "_dpow_exponent(a, b, out)"), "power rule", ("{1}·{0}^({1} - 1)", "{out}·log({0})"), "{0}^{1}", function=True),
     # functions of one input
-    Op("exp",     "exp",  1,    math.exp, (lambda a, o: o,), "exponential", ("{out}",), function=True),
-    Op("log",     "log",  1,    _log,     (lambda a, o: 1.0 / a[0],), "logarithm", ("1/{0}",), function=True),
-    Op("sqrt",    "sqrt", 1,    _sqrt,    (_dsqrt,), "square root", ("1/(2·{out})",), function=True),
-    Op("sin",     "sin",  1,    math.sin, (lambda a, o: math.cos(a[0]),), "sine", ("cos({0})",), function=True),
-    Op("cos",     "cos",  1,    math.cos, (lambda a, o: -math.sin(a[0]),), "cosine", ("-sin({0})",), function=True),
-    Op("tan",     "tan",  1,    math.tan, (lambda a, o: 1.0 + o * o,), "tangent", ("1 + {out}²",), function=True),
-    Op("tanh",    "tanh", 1,    math.tanh, (lambda a, o: 1.0 - o * o,), "squashing", ("1 - {out}²",), function=True),
-    Op("sigmoid", "sigmoid", 1, _sigmoid, (lambda a, o: o * (1.0 - o),), "squashing", ("{out}·(1 - {out})",), function=True),
-    Op("relu",    "relu", 1,    lambda a: a if a > 0 else 0.0, (lambda a, o: 1.0 if a[0] > 0 else 0.0,), "switch", ("1 if {0} > 0, else 0",), function=True, kink=_at_zero),
-    Op("abs",     "abs",  1,    abs,      (_sign,), "sign", ("sign({0})",), function=True, kink=_at_zero),
+    Op("exp",     "exp",  1,    "exp(a)",       ("out",), "exponential", ("{out}",), function=True),
+    Op("log",     "log",  1,    "_log(a)",      ("1.0 / a",), "logarithm", ("1/{0}",), function=True),
+    Op("sqrt",    "sqrt", 1,    "_sqrt(a)",     ("_dsqrt(out)",), "square root", ("1/(2·{out})",), function=True),
+    Op("sin",     "sin",  1,    "sin(a)",       ("cos(a)",), "sine", ("cos({0})",), function=True),
+    Op("cos",     "cos",  1,    "cos(a)",       ("-sin(a)",), "cosine", ("-sin({0})",), function=True),
+    Op("tan",     "tan",  1,    "tan(a)",       ("1.0 + out * out",), "tangent", ("1 + {out}²",), function=True),
+    Op("tanh",    "tanh", 1,    "tanh(a)",      ("1.0 - out * out",), "squashing", ("1 - {out}²",), function=True),
+    Op("sigmoid", "sigmoid", 1, "_sigmoid(a)",  ("out * (1.0 - out)",), "squashing", ("{out}·(1 - {out})",), function=True),
+    Op("relu",    "relu", 1,    "a if a > 0.0 else 0.0", ("1.0 if a > 0.0 else 0.0",), "switch", ("1 if {0} > 0, else 0",), function=True, kink=_at_zero),
+    Op("abs",     "abs",  1,    "abs(a)",       ("_sign(a)",), "sign", ("sign({0})",), function=True, kink=_at_zero),
     # two or more inputs
-    Op("max",     "max",  None, max,      (), "router", ("1 if {i} is the max, else 0",), function=True, router=_router, kink=_tie),
-    Op("min",     "min",  None, min,      (), "router", ("1 if {i} is the min, else 0",), function=True, router=_router, kink=_tie),
+    Op("max",     "max",  None, "max(args)",    (), "router", ("1 if {i} is the max, else 0",), function=True, router=_router, kink=_tie),
+    Op("min",     "min",  None, "min(args)",    (), "router", ("1 if {i} is the min, else 0",), function=True, router=_router, kink=_tie),
 )
 # fmt: on
 
 OPS: dict[str, Op] = {op.name: op for op in _TABLE}
+OP_NAMES: tuple[str, ...] = tuple(OPS)
+CODES: dict[str, int] = {name: code for code, name in enumerate(OP_NAMES)}
 
 FUNCTIONS: tuple[str, ...] = tuple(sorted(op.name for op in _TABLE if op.function))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 import threading
+from array import array
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
@@ -18,14 +19,15 @@ from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from .errors import BindError, DomainError, ParseError
-from .graph import Graph, Node
-from .ops import FUNCTIONS, OPS
+from .graph import NO_INPUT, Graph
+from .ops import CODES, FUNCTIONS, OPS
 
 # An operand while parsing: (node id, start, end). The span can be wider than
 # the node's own, e.g. with the parentheses around it.
 Ref = tuple[int, int, int]
 
 OUTPUT_NAME = "f"  # the lecture's name for the output, used when it is free
+CONST = CODES["const"]
 
 
 # Where the grammar is in a source checkout (and so in an editable install).
@@ -63,28 +65,41 @@ class _Builder(Transformer[Token, Graph]):
 
     def reset(self, source: str) -> None:
         self.source = source
-        self.ops: list[str] = []
-        self.inputs: list[tuple[int, ...]] = []
-        self.spans: list[tuple[int, int]] = []
-        self.values: list[float | None] = []
-        self.names: list[str | None] = []
+        self.codes: list[int] = []
+        self.first: list[int] = []
+        self.second: list[int] = []
+        self.more: dict[int, tuple[int, ...]] = {}
+        self.starts: array[int] = array("q")
+        self.ends: array[int] = array("q")
+        self.consts: array[float] = array("d")
+        self.labels: dict[int, str] = {}
         self.variables: dict[str, int] = {}
         self.assigned: dict[str, Ref] = {}
 
     def _node(
-        self, op: str, inputs: tuple[int, ...], start: int, end: int, value: float | None = None
+        self, op: str, inputs: tuple[int, ...], start: int, end: int, value: float = 0.0
     ) -> Ref:
-        node_id = len(self.ops)
-        self.ops.append(op)
-        self.inputs.append(inputs)
-        self.spans.append((start, end))
-        self.values.append(value)
-        self.names.append(None)
+        node_id = len(self.codes)
+        self.codes.append(CODES[op])
+        self.first.append(inputs[0] if inputs else NO_INPUT)
+        self.second.append(inputs[1] if len(inputs) > 1 else NO_INPUT)
+        if len(inputs) > 2:
+            self.more[node_id] = inputs
+        self.starts.append(start)
+        self.ends.append(end)
+        self.consts.append(value)
         return node_id, start, end
 
     def _binary(self, op: str, children: list[Ref]) -> Ref:
         left, right = children
-        return self._node(op, (left[0], right[0]), left[1], right[2])
+        node_id = len(self.codes)
+        self.codes.append(CODES[op])
+        self.first.append(left[0])
+        self.second.append(right[0])
+        self.starts.append(left[1])
+        self.ends.append(right[2])
+        self.consts.append(0.0)
+        return node_id, left[1], right[2]
 
     def add(self, children: list[Ref]) -> Ref:
         return self._binary("add", children)
@@ -111,19 +126,17 @@ class _Builder(Transformer[Token, Graph]):
         assert start is not None
         if self._is_literal(node_id):
             # -4 is one constant, not neg(4)
-            value = self.values[node_id]
-            assert value is not None
-            self.values[node_id] = -value
-            self.spans[node_id] = (start, end)
+            self.consts[node_id] = -self.consts[node_id]
+            self.starts[node_id] = start
             return node_id, start, end
         return self._node("neg", (node_id,), start, end)
 
     def _is_literal(self, node_id: int) -> bool:
         """An unnamed constant just made: folding a sign into it changes nothing else."""
         return (
-            self.ops[node_id] == "const"
-            and self.names[node_id] is None
-            and node_id == len(self.ops) - 1
+            self.codes[node_id] == CONST
+            and node_id not in self.labels
+            and node_id == len(self.codes) - 1
         )
 
     def pos(self, children: list[Token | Ref]) -> Ref:
@@ -162,7 +175,7 @@ class _Builder(Transformer[Token, Graph]):
             )
         if name not in self.variables:
             node_id, _, _ = self._node("var", (), start, end)
-            self.names[node_id] = name
+            self.labels[node_id] = name
             self.variables[name] = node_id
         return self.variables[name], start, end
 
@@ -210,7 +223,7 @@ class _Builder(Transformer[Token, Graph]):
                 source=self.source,
             )
         if name in self.variables:
-            first_use = self.spans[self.variables[name]][0]
+            first_use = self.starts[self.variables[name]]
             raise BindError(
                 f"{name} is assigned here but was already used as an input "
                 f"(at {self._where(first_use)}); assign a name before using it",
@@ -218,37 +231,33 @@ class _Builder(Transformer[Token, Graph]):
                 source=self.source,
             )
         node_id = expr[0]
-        if self.names[node_id] is None:
-            self.names[node_id] = name
+        if node_id not in self.labels:
+            self.labels[node_id] = name
         # else: `b = a` gives a second name to a named node; `a` stays its label
         self.assigned[name] = (node_id, span[0], span[1])
         return expr
 
     def start(self, statements: list[Ref]) -> Graph:
         output = statements[-1][0]
-        names = self.names
-        taken = {name for name in names if name is not None} | set(self.assigned)
-        if names[output] is None and OUTPUT_NAME not in taken:
-            names[output] = OUTPUT_NAME
-            taken.add(OUTPUT_NAME)
-        counters: dict[str, int] = {}
-        nodes = []
-        for node_id, op in enumerate(self.ops):
-            name = names[node_id]
-            if name is None:
-                name = _fresh(op, counters, taken)
-            nodes.append(
-                Node(
-                    node_id,
-                    op,
-                    self.inputs[node_id],
-                    name,
-                    self.spans[node_id],
-                    self.values[node_id],
-                )
-            )
+        labels = self.labels
+        free = OUTPUT_NAME not in self.assigned and OUTPUT_NAME not in labels.values()
+        if output not in labels and free:
+            labels[output] = OUTPUT_NAME
         assigned = {name: ref[0] for name, ref in self.assigned.items()}
-        return Graph(tuple(nodes), output, dict(self.variables), self.source, assigned)
+        return Graph(
+            self.codes,
+            self.first,
+            self.second,
+            self.more,
+            self.starts,
+            self.ends,
+            self.consts,
+            labels,
+            output,
+            self.variables,
+            self.source,
+            assigned,
+        )
 
     def _where(self, offset: int) -> str:
         line = self.source.count("\n", 0, offset) + 1
@@ -259,16 +268,6 @@ class _Builder(Transformer[Token, Graph]):
 def _span(token: Token) -> tuple[int, int]:
     assert token.start_pos is not None and token.end_pos is not None
     return token.start_pos, token.end_pos
-
-
-def _fresh(op: str, counters: dict[str, int], taken: set[str]) -> str:
-    """The next generated name for an op, `add1`, `add2`, … skipping names in use."""
-    while True:
-        counters[op] = counters.get(op, 0) + 1
-        name = f"{op}{counters[op]}"
-        if name not in taken:
-            taken.add(name)
-            return name
 
 
 _lock = threading.Lock()

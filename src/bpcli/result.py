@@ -88,7 +88,7 @@ class Result:
 
     @property
     def output_name(self) -> str:
-        return self.graph.nodes[self.graph.output].name
+        return self.graph.name(self.graph.output)
 
     @property
     def output(self) -> float:
@@ -111,31 +111,32 @@ class Result:
         uses = engine.uses(graph, self.grads, local)
         return tuple(
             NodeResult(
-                node.id,
-                node.name,
-                node.op,
-                node.inputs,
-                graph.text(node),
-                self.values[node.id],
-                self.grads[node.id],
-                OPS[node.op].pattern,
-                local[node.id],
-                tuple(uses[node.id]),
+                i,
+                graph.name(i),
+                graph.op(i),
+                graph.inputs(i),
+                graph.text(i),
+                self.values[i],
+                self.grads[i],
+                OPS[graph.op(i)].pattern,
+                local[i],
+                tuple(uses[i]),
             )
-            for node in graph.nodes
+            for i in range(len(graph))
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        """The `--json` object (schema_version 1)."""
-        data: dict[str, Any] = {
-            "schema_version": SCHEMA_VERSION,
-            "expression": self.expression,
-            "output": {"name": self.output_name, "value": self.output},
-            "inputs": dict(self.inputs),
-            "gradients": dict(self.gradients),
-            "nodes": [node.to_dict() for node in self.nodes],
-            "conventions": self.conventions.to_dict(),
-        }
+    def to_dict(self, nodes: bool = True) -> dict[str, Any]:
+        """The `--json` object (schema_version 1). Without `nodes`, no per-node list and
+        no echo of the expression, so that a huge graph's answer stays small."""
+        data: dict[str, Any] = {"schema_version": SCHEMA_VERSION}
+        if nodes:
+            data["expression"] = self.expression
+        data["output"] = {"name": self.output_name, "value": self.output}
+        data["inputs"] = dict(self.inputs)
+        data["gradients"] = dict(self.gradients)
+        if nodes:
+            data["nodes"] = [node.to_dict() for node in self.nodes]
+        data["conventions"] = self.conventions.to_dict()
         if self.update is not None:
             data["update"] = self.update.to_dict()
             if self.update.trajectory is not None:

@@ -22,17 +22,23 @@ GRAD = "red"
 class GradView:
     """Per-node values and gradients, the output and input gradients, and the update."""
 
-    def __init__(self, result: Result, precision: int = DEFAULT_PRECISION) -> None:
+    def __init__(
+        self, result: Result, precision: int = DEFAULT_PRECISION, nodes: bool = True
+    ) -> None:
         self.result = result
         self.precision = precision
+        self.show_nodes = nodes
 
     def _n(self, value: float | None) -> str:
         return fmt(value, self.precision)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield Text("computational graph", style="bold")
-        yield self.node_table()
-        yield self.answers()
+        if self.show_nodes:
+            yield Text("computational graph", style="bold")
+            yield self.node_table()
+            yield self.answers()
+        else:
+            yield self.answers(gap=False)
         if self.result.update is not None:
             yield Text()
             yield self.update_view()
@@ -68,10 +74,12 @@ class GradView:
         yield None
         yield from nodes[-EDGE_ROWS:]
 
-    def answers(self) -> Group:
+    def answers(self, gap: bool = True) -> Group:
         result = self.result
         f = result.output_name
-        output = Text.assemble("\n", (f"{f} = ", "bold"), (self._n(result.output), VALUE))
+        output = Text.assemble(
+            "\n" if gap else "", (f"{f} = ", "bold"), (self._n(result.output), VALUE)
+        )
         grads = Text()
         for i, (name, grad) in enumerate(result.gradients.items()):
             if i:
