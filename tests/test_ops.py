@@ -13,6 +13,7 @@ import math
 import pytest
 
 import bpcli
+import bpcli.tables
 from bpcli.ops import OPS, Conventions, Undefined
 
 GRID = (-2.3, -0.7, 0.4, 1.3, 2.9, 0.05)  # no 0, no integers: away from kinks
@@ -83,7 +84,7 @@ def test_every_op_backpropagates_end_to_end(op):
 
 def test_every_op_in_the_table_is_in_the_grammar_or_a_leaf():
     """One name per op: each computed op is reachable from the text."""
-    grammar = bpcli.parser.grammar_text()
+    grammar = bpcli.tables.grammar_text()
     for op in COMPUTED:
         assert op.function or f"-> {op.name}" in grammar, op.name
 

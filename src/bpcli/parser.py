@@ -1,23 +1,22 @@
-"""Text to graph: the Lark LALR parser builds the graph while it parses.
+"""Text to graph: an LALR(1) parser that builds the graph while it parses.
 
-The grammar lives in grammar/expr.lark. The builder below is passed to Lark as
-its transformer, so each rule's callback runs as the parser reduces it: no
-parse tree is kept and nothing recurses, however deep the nesting.
+The language is grammar/expr.lark. Lark computes its LALR tables ahead of time
+(`bpcli.tables` writes them to `_tables.py`); the driver below runs them: a
+lexer from the grammar's terminals, a shift/reduce loop, and for each rule the
+builder's method of the same name (the grammar's alias), shaping children as
+Lark would. No parse tree is kept and nothing recurses, however deep the
+nesting, and a run of bpcli need not import Lark at all.
 """
 
 from __future__ import annotations
 
 import math
 import re
-import threading
 from array import array
-from collections.abc import Iterator
-from importlib import resources
-from pathlib import Path
+from collections.abc import Callable, Iterator
+from typing import Any
 
-from lark import Lark, Token, Transformer
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
-
+from . import _tables
 from .errors import BindError, DomainError, ParseError
 from .graph import NO_INPUT, Graph
 from .ops import CODES, FUNCTIONS, OPS
@@ -30,40 +29,25 @@ OUTPUT_NAME = "f"  # the lecture's name for the output, used when it is free
 CONST = CODES["const"]
 
 
-# Where the grammar is in a source checkout (and so in an editable install).
-SOURCE_GRAMMAR = Path(__file__).resolve().parents[2] / "grammar" / "expr.lark"
+class Token:
+    """A terminal of the grammar as the lexer found it."""
+
+    __slots__ = ("end_pos", "start_pos", "type", "value")
+
+    def __init__(self, kind: str, value: str, start: int, end: int) -> None:
+        self.type = kind
+        self.value = value
+        self.start_pos = start
+        self.end_pos = end
+
+    def __repr__(self) -> str:
+        return f"Token({self.type!r}, {self.value!r})"
 
 
-def grammar_text() -> str:
-    """The grammar, from inside the installed package or else from the source tree."""
-    packaged = resources.files("bpcli").joinpath("grammar").joinpath("expr.lark")
-    if packaged.is_file():
-        return packaged.read_text(encoding="utf-8")
-    return SOURCE_GRAMMAR.read_text(encoding="utf-8")
+class _Builder:
+    """The parser's callbacks, one per grammar alias, each adding at most one node."""
 
-
-class _NewlinesInParens:
-    """Post-lexer: a newline inside parentheses continues the line, as in Python."""
-
-    always_accept = ("_SEP",)
-
-    def process(self, stream: Iterator[Token]) -> Iterator[Token]:
-        depth = 0
-        for token in stream:
-            kind = token.type
-            if kind == "LPAR":
-                depth += 1
-            elif kind == "RPAR":
-                depth -= 1
-            elif kind == "_SEP" and depth > 0 and token != ";":
-                continue
-            yield token
-
-
-class _Builder(Transformer[Token, Graph]):
-    """Lark callbacks, one per grammar alias, each adding at most one node."""
-
-    def reset(self, source: str) -> None:
+    def __init__(self, source: str) -> None:
         self.source = source
         self.codes: list[int] = []
         self.first: list[int] = []
@@ -154,10 +138,10 @@ class _Builder(Transformer[Token, Graph]):
     def const(self, children: list[Token]) -> Ref:
         (token,) = children
         start, end = _span(token)
-        value = float(token)
+        value = float(token.value)
         if not math.isfinite(value):
             raise DomainError(
-                f"the number {token} is too large for a float",
+                f"the number {token.value} is too large for a float",
                 span=(start, end),
                 source=self.source,
             )
@@ -165,7 +149,7 @@ class _Builder(Transformer[Token, Graph]):
 
     def var(self, children: list[Token]) -> Ref:
         (token,) = children
-        name = str(token)
+        name = token.value
         start, end = _span(token)
         if name in self.assigned:
             return self.assigned[name][0], start, end
@@ -185,7 +169,7 @@ class _Builder(Transformer[Token, Graph]):
         rpar = rest.pop()
         assert isinstance(rpar, Token) and rpar.end_pos is not None
         args = [child for child in rest if isinstance(child, tuple)]
-        name = str(name_token)
+        name = name_token.value
         start, name_end = _span(name_token)
         span = (start, rpar.end_pos)
         op = OPS.get(name)
@@ -210,7 +194,7 @@ class _Builder(Transformer[Token, Graph]):
     def assign(self, children: list[Token | Ref]) -> Ref:
         name_token, expr = children
         assert isinstance(name_token, Token) and isinstance(expr, tuple)
-        name = str(name_token)
+        name = name_token.value
         span = _span(name_token)
         if name in FUNCTIONS:
             raise BindError(
@@ -266,28 +250,7 @@ class _Builder(Transformer[Token, Graph]):
 
 
 def _span(token: Token) -> tuple[int, int]:
-    assert token.start_pos is not None and token.end_pos is not None
     return token.start_pos, token.end_pos
-
-
-_lock = threading.Lock()
-_builder = _Builder()
-_lark: Lark | None = None
-
-
-def _parser() -> Lark:
-    global _lark
-    if _lark is None:
-        _lark = Lark(
-            grammar_text(),
-            parser="lalr",
-            lexer="contextual",
-            transformer=_builder,
-            postlex=_NewlinesInParens(),
-            maybe_placeholders=False,
-            cache=True,
-        )
-    return _lark
 
 
 def parse(text: str) -> Graph:
@@ -300,17 +263,119 @@ def parse(text: str) -> Graph:
         raise ParseError(f"the expression must be text, not {type(text).__name__}")
     if not _has_statement(text):
         raise ParseError("the expression is empty")
-    with _lock:
-        parser = _parser()
-        _builder.reset(text)
-        try:
-            graph = parser.parse(text)
-        except UnexpectedInput as exc:
-            raise _syntax_error(exc, text) from None
-        finally:
-            _builder.reset("")
+    graph = _run(text, _Builder(text))
     assert isinstance(graph, Graph)
     return graph
+
+
+# ---- the driver: the grammar's lexer and LALR(1) tables, run ------------------------------
+
+_LEXER = re.compile("|".join(f"(?P<{name}>{pattern})" for name, pattern in _tables.TERMINALS))
+_IGNORE = frozenset(_tables.IGNORE)
+SHIFT = 0
+
+
+class _Unexpected(Exception):
+    def __init__(self, token: Token, expected: list[str]) -> None:
+        self.token = token
+        self.expected = expected
+
+
+def _tokens(text: str) -> Iterator[Token]:
+    """The text's tokens; a new line inside parentheses continues the line, as in Python."""
+    match = _LEXER.match
+    depth = 0
+    pos = 0
+    while pos < len(text):
+        found = match(text, pos)
+        if found is None:
+            raise ParseError(
+                f"unexpected character {text[pos]!r}", span=(pos, pos + 1), source=text
+            )
+        kind = found.lastgroup
+        end = found.end()
+        assert kind is not None and end > pos
+        if kind not in _IGNORE:
+            value = found.group()
+            if kind == "LPAR":
+                depth += 1
+            elif kind == "RPAR":
+                depth -= 1
+            elif kind == "_SEP" and depth > 0 and value != ";":
+                pos = end
+                continue
+            yield Token(kind, value, pos, end)
+        pos = end
+    yield Token("$END", "", pos, pos)
+
+
+def _plans() -> list[
+    tuple[str, int, str, str, tuple[int, ...] | None, tuple[tuple[int, bool], ...]]
+]:
+    """Each rule with its kept children as plain indices when none is spliced (the fast case)."""
+    plans = []
+    for origin, size, how, callback, kept in _tables.RULES:
+        spliced = any(splice for _, splice in kept)
+        plain = None if spliced else tuple(i for i, _ in kept)
+        plans.append((origin, size, how, callback, plain, kept))
+    return plans
+
+
+_PLANS = _plans()
+
+
+def _run(text: str, builder: _Builder) -> Any:
+    """Shift and reduce the tokens through the tables, calling the builder's methods."""
+    states = _tables.STATES
+    plans = _PLANS
+    methods: dict[str, Callable[[list[Any]], Any]] = {
+        callback: getattr(builder, callback) for _, _, how, callback, _, _ in plans if how == "call"
+    }
+    end_state = _tables.END
+    state_stack = [_tables.START]
+    value_stack: list[Any] = []
+    try:
+        for token in _tokens(text):
+            kind = token.type
+            while True:
+                actions = states[state_stack[-1]]
+                if kind not in actions:
+                    raise _Unexpected(token, sorted(s for s in actions if s.isupper()))
+                action, arg = actions[kind]
+                if action == SHIFT:
+                    state_stack.append(arg)
+                    value_stack.append(token)
+                    break
+                origin, size, how, callback, plain, kept = plans[arg]
+                children = value_stack[-size:] if size else []
+                if size:
+                    del value_stack[-size:]
+                    del state_stack[-size:]
+                if plain is None:
+                    args: list[Any] = []
+                    for i, splice in kept:
+                        if splice:
+                            args.extend(children[i])
+                        else:
+                            args.append(children[i])
+                elif len(plain) == size:
+                    args = children
+                else:
+                    args = [children[i] for i in plain]
+                if how == "call":
+                    value = methods[callback](args)
+                elif how == "pass":
+                    value = args[0]
+                else:  # spliced into the parent
+                    value = args
+                goto = states[state_stack[-1]][origin][1]
+                state_stack.append(goto)
+                value_stack.append(value)
+                if kind == "$END" and goto == end_state:
+                    return value
+    except _Unexpected as exc:
+        raise _syntax_error(exc.token, exc.expected, text) from None
+    raise AssertionError("the tables never accept")  # pragma: no cover
 
 
 _BLANK = re.compile(r"(\s|;|#[^\n]*)*")
@@ -348,55 +413,45 @@ def _describe(kind: str) -> str:
     return _WHAT.get(kind, kind)
 
 
-def _syntax_error(exc: UnexpectedInput, text: str) -> ParseError:
-    if isinstance(exc, UnexpectedCharacters):
-        pos = exc.pos_in_stream or 0
-        char = text[pos] if pos < len(text) else ""
-        return ParseError(f"unexpected character {char!r}", span=(pos, pos + 1), source=text)
-    if isinstance(exc, (UnexpectedToken, UnexpectedEOF)):
-        token = exc.token
-        expected = sorted(exc.expected) if exc.expected else []
-        if token.type == "$END":
-            end = len(text.rstrip())
-            wanted = _wanted(expected)
-            return ParseError(
-                f"the expression ends too early: expected {wanted}", span=(end, end), source=text
-            )
-        start, end = _span(token)
-        if token.type == "_SEP" and token != ";":
-            return ParseError(
-                f"the line ends too early: expected {_wanted(expected)}",
-                span=(start, start + 1),
-                source=text,
-            )
-        before = text[:start].rstrip()
-        if token.type in _OPERAND_START and _OPERAND_END.search(before):
-            left = re.search(r"([\w.]+|\))$", before)
-            left_text = left.group(0) if left else before[-1:]
-            left_text = "(…)" if left_text == ")" else left_text
-            right_text = "(…)" if token.type == "LPAR" else str(token)
-            return ParseError(
-                f"missing operator before {str(token)!r}: bpcli has no implicit multiplication;"
-                f" write {left_text}*{right_text}",
-                span=(start, end),
-                source=text,
-            )
-        if token.type == "RPAR" and "RPAR" not in expected and not set(expected) >= _OPERAND_START:
-            return ParseError(
-                "unmatched ')': there is no '(' to close", span=(start, end), source=text
-            )
-        if token.type == "EQUAL":
-            return ParseError(
-                "'=' can only follow a name at the start of a statement, as in q = x + y",
-                span=(start, end),
-                source=text,
-            )
+def _syntax_error(token: Token, expected: list[str], text: str) -> ParseError:
+    if token.type == "$END":
+        end = len(text.rstrip())
+        wanted = _wanted(expected)
         return ParseError(
-            f"unexpected {str(token)!r}: expected {_wanted(expected)}",
+            f"the expression ends too early: expected {wanted}", span=(end, end), source=text
+        )
+    start, end = _span(token)
+    if token.type == "_SEP" and token.value != ";":
+        return ParseError(
+            f"the line ends too early: expected {_wanted(expected)}",
+            span=(start, start + 1),
+            source=text,
+        )
+    before = text[:start].rstrip()
+    if token.type in _OPERAND_START and _OPERAND_END.search(before):
+        left = re.search(r"([\w.]+|\))$", before)
+        left_text = left.group(0) if left else before[-1:]
+        left_text = "(…)" if left_text == ")" else left_text
+        right_text = "(…)" if token.type == "LPAR" else token.value
+        return ParseError(
+            f"missing operator before {token.value!r}: bpcli has no implicit multiplication;"
+            f" write {left_text}*{right_text}",
             span=(start, end),
             source=text,
         )
-    return ParseError(str(exc), source=text)  # pragma: no cover - Lark has no other kinds
+    if token.type == "RPAR" and "RPAR" not in expected and not set(expected) >= _OPERAND_START:
+        return ParseError("unmatched ')': there is no '(' to close", span=(start, end), source=text)
+    if token.type == "EQUAL":
+        return ParseError(
+            "'=' can only follow a name at the start of a statement, as in q = x + y",
+            span=(start, end),
+            source=text,
+        )
+    return ParseError(
+        f"unexpected {token.value!r}: expected {_wanted(expected)}",
+        span=(start, end),
+        source=text,
+    )
 
 
 def _wanted(expected: list[str]) -> str:
