@@ -150,3 +150,34 @@ def test_errors_carry_position_and_source():
     assert err.source == "(x +\n  * y)"
     assert err.span == (7, 8)
     assert (err.line, err.column) == (2, 3)
+
+
+@pytest.mark.parametrize(
+    ("text", "values", "options"),
+    [
+        ("(x+y)*z", LECTURE, {"lr": 0.1, "steps": 2}),
+        ("q = x + y; f = q * q", {"x": 2, "y": 3}, {"lr": 0.5}),
+        ('α = x*-4; max(α, y, 3) / (1 + exp(x)) # "quoted" <tag> \\\\', {"x": 0.3, "y": 2}, {}),
+        ("2*3", {}, {}),
+        ("relu(sqrt(x)) + 1e-300*y", {"x": 0, "y": 1e-5}, {}),
+    ],
+)
+def test_the_streamed_json_is_exactly_json_dumps_of_to_dict(text, values, options):
+    result = bpcli.grad(text, values, **options)
+    for nodes in (True, False):
+        for compact in (True, False):
+            for ascii in (True, False):
+                separators = (",", ":") if compact else (", ", ": ")
+                want = json.dumps(
+                    result.to_dict(nodes),
+                    ensure_ascii=ascii,
+                    allow_nan=False,
+                    separators=separators,
+                )
+                got = "".join(result.json_chunks(nodes, compact=compact, ascii=ascii))
+                assert got == want
+
+
+def test_node_dicts_are_the_node_results():
+    result = bpcli.grad("q = x * y; f = max(q, x) + 2", {"x": 1.5, "y": -2})
+    assert result.node_dicts() == [node.to_dict() for node in result.nodes]

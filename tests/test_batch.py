@@ -286,10 +286,13 @@ def test_a_lone_surrogate_is_escaped_not_written_raw():
     assert strict(written[0])["id"] == "\ud800"
 
 
-def test_non_ascii_is_written_as_is():
+def test_non_ascii_is_written_as_ascii_escapes_and_reads_back():
     written: list[str] = []
     batch.run(['{"id": "é", "expr": "α*2", "values": {"α": 1}}'], written.append)
-    assert '"id":"é"' in written[0] and '"α"' in written[0]
+    assert written[0].isascii()
+    assert '"id":"\\u00e9"' in written[0]
+    answer = json.loads(written[0])
+    assert answer["id"] == "é" and answer["result"]["gradients"] == {"α": 2.0}
 
 
 # ---- streaming, the result, the cache ----------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -150,3 +151,11 @@ def test_no_value_is_ever_nan_or_infinite():
         node.grad for node in result.nodes if node.grad is not None
     ]
     assert all(math.isfinite(v) for v in numbers)
+
+
+def test_a_local_derivative_too_large_for_a_float_is_undefined_not_infinite():
+    # d/db (a / b) = -(a/b)/b = -1e290/1e-300 overflows; b is a constant, so not asked for
+    result = bpcli.grad("x / 1e-300", {"x": 1e-10})
+    assert result.gradients == {"x": pytest.approx(1e300)}
+    assert result.nodes[2].local == (pytest.approx(1e300), None)
+    json.dumps(result.to_dict(), allow_nan=False)

@@ -23,6 +23,7 @@ from .errors import BpcliError, RequestError
 from .graph import Graph
 from .ops import Conventions
 from .parser import parse
+from .result import Result
 
 KEYS = ("id", "expr", "values", "lr", "steps", "max_tie")
 CACHE_SIZE = 1024  # parsed expressions kept; a long-running pipe must not grow without end
@@ -49,7 +50,8 @@ def run(lines: Iterable[str | bytes], write: Callable[[str], None]) -> bool:
 
 
 def answer(line: str | bytes, number: int, cache: Cache) -> dict[str, Any] | None:
-    """The answer to one request line (`number` counts from 1); None for a blank line."""
+    """The answer to one request line (`number` counts from 1); None for a blank line.
+    A success carries the Result itself; `encode` writes it as the `grad --json` object."""
     request_id: object = None
     try:
         text = _decode(line, first=number == 1)
@@ -59,7 +61,7 @@ def answer(line: str | bytes, number: int, cache: Cache) -> dict[str, Any] | Non
         request_id = _id(request)
         expr, values, lr, steps, conventions = _fields(request)
         result = evaluate(_parse(expr, cache), values, lr, steps, conventions=conventions)
-        return {"id": request_id, "ok": True, "result": result.to_dict()}
+        return {"id": request_id, "ok": True, "result": result}
     except RequestError as exc:
         return _failure(request_id, "RequestError", f"line {number}: {exc}", number)
     except BpcliError as exc:
@@ -67,15 +69,15 @@ def answer(line: str | bytes, number: int, cache: Cache) -> dict[str, Any] | Non
 
 
 def encode(reply: dict[str, Any]) -> str:
-    """One answer as compact, strict JSON on one line (never NaN or Infinity)."""
-    text = json.dumps(reply, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        # A lone surrogate, from a "\ud800" escape in the request, cannot be
-        # written as UTF-8: escape everything on this line instead.
-        text = json.dumps(reply, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
-    return text + "\n"
+    """One answer as compact, strict JSON on one line (never NaN or Infinity), in ASCII:
+    names such as α come as \\u escapes, which every JSON reader decodes, so a lone
+    surrogate from a "\\ud800" in a request can be written too (and ASCII is faster)."""
+    result = reply.get("result")
+    if isinstance(result, Result):
+        head = json.dumps({"id": reply["id"], "ok": True}, allow_nan=False, separators=(",", ":"))
+        body = "".join(result.json_chunks(compact=True, ascii=True))
+        return f'{head[:-1]},"result":{body}}}\n'
+    return json.dumps(reply, allow_nan=False, separators=(",", ":")) + "\n"
 
 
 def _failure(request_id: object, kind: str, message: str, number: int) -> dict[str, Any]:

@@ -397,11 +397,15 @@ def grad(
             from .gradcheck import gradcheck
 
             checked = gradcheck(result, check_step)
-        if as_json:
+        if as_json and checked is not None:
             data = result.to_dict(nodes=not no_nodes)
-            if checked is not None:
-                data["gradcheck"] = checked.to_dict()
+            data["gradcheck"] = checked.to_dict()
             write_json(data)
+        elif as_json:  # streamed: a million nodes never become one object
+            for chunk in result.json_chunks(nodes=not no_nodes):
+                sys.stdout.write(chunk)
+            sys.stdout.write("\n")
+            sys.stdout.flush()
         else:
             from .render.explain import ExplainView
             from .render.gradcheck import GradCheckView

@@ -222,24 +222,25 @@ def backward(
 def local_gradients(
     graph: Graph, values: list[float], conventions: Conventions = Conventions()
 ) -> list[tuple[float | None, ...]]:
-    """Every node's local derivatives d(node)/d(input), one per input; None where undefined.
+    """Every node's local derivatives d(node)/d(input), one per input; None where undefined
+    or too large for a float.
 
-    The backward pass needs only some of these; explanations show them all.
+    The backward pass needs only some of these; explanations and the JSON show them all.
     """
     result: list[tuple[float | None, ...]] = []
-    for i in range(len(graph)):
-        inputs = graph.inputs(i)
+    for i, (_, op, inputs, _) in enumerate(graph.facts()):
         if not inputs:
             result.append(())
             continue
-        args = tuple(values[j] for j in inputs)
+        args = tuple([values[j] for j in inputs])
+        out = values[i]
         row: list[float | None] = []
-        for rule in OPS[graph.op(i)].partials_for(len(inputs), conventions):
+        for rule in OPS[op].partials_for(len(inputs), conventions):
             try:
-                local: float | None = rule(args, values[i])
+                local = rule(args, out)
             except (Undefined, OverflowError, ZeroDivisionError):
                 local = None
-            row.append(local)
+            row.append(None if local is None or local - local else local)  # inf: undefined
         result.append(tuple(row))
     return result
 
@@ -254,9 +255,9 @@ def uses(
     0, as in the backward pass; a constant gets None.
     """
     result: list[list[tuple[int, float | None]]] = [[] for _ in range(len(graph))]
-    for i in range(len(graph)):
+    for i, (_, _, inputs, _) in enumerate(graph.facts()):
         upstream = grads[i]
-        for j, local_grad in zip(graph.inputs(i), local[i], strict=True):
+        for j, local_grad in zip(inputs, local[i], strict=True):
             sent: float | None
             if grads[j] is None or upstream is None:
                 sent = None

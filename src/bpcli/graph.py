@@ -9,12 +9,13 @@ tens of megabytes and the engine's loops index plain lists. `graph.nodes` gives
 
 from __future__ import annotations
 
+import json
 from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import overload
 
-from .ops import CODES, OP_NAMES
+from .ops import CODES, OP_NAMES, OPS
 
 TEXT_LIMIT = 60
 NO_INPUT = -1
@@ -61,6 +62,10 @@ class Graph:
     source: str
     assigned: dict[str, int] = field(default_factory=dict)
     _names: list[str] | None = field(default=None, repr=False)
+    _facts: list[tuple[str, str, tuple[int, ...], str]] | None = field(default=None, repr=False)
+    _json: dict[tuple[str, str, bool], list[tuple[str, str, str]]] = field(
+        default_factory=dict, repr=False
+    )
 
     def __len__(self) -> int:
         return len(self.codes)
@@ -116,6 +121,39 @@ class Graph:
                         break
             names.append(label)
         return names
+
+    def facts(self) -> list[tuple[str, str, tuple[int, ...], str]]:
+        """(name, op, inputs, text) of every node: what does not depend on the values.
+        Kept once made, since a graph parsed once may be evaluated many times."""
+        if self._facts is None:
+            self._facts = [
+                (self.name(i), OP_NAMES[code], self.inputs(i), self.text(i))
+                for i, code in enumerate(self.codes)
+            ]
+        return self._facts
+
+    def json_prefixes(self, item: str, key: str, ascii: bool) -> list[tuple[str, str, str]]:
+        """For each node, its JSON object's text around the value, the gradient and the
+        local derivatives: `{"id": 0, … "value": ` + `, "grad": ` + `, … "local": [`.
+        Made once per graph and format (see Result.json_chunks)."""
+        made = self._json.get((item, key, ascii))
+        if made is None:
+
+            def dumps(value: object) -> str:
+                return json.dumps(value, ensure_ascii=ascii, separators=(item, key))
+
+            made = [
+                (
+                    f'{{"id"{key}{i}{item}"name"{key}{dumps(name)}{item}"op"{key}{dumps(op)}'
+                    f'{item}"inputs"{key}{dumps(list(inputs))}{item}"text"{key}{dumps(text)}'
+                    f'{item}"value"{key}',
+                    f'{item}"grad"{key}',
+                    f'{item}"pattern"{key}{dumps(OPS[op].pattern)}{item}"local"{key}[',
+                )
+                for i, (name, op, inputs, text) in enumerate(self.facts())
+            ]
+            self._json[(item, key, ascii)] = made
+        return made
 
     def node(self, node_id: int) -> Node:
         code = self.codes[node_id]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -106,24 +108,91 @@ class Result:
 
     @cached_property
     def nodes(self) -> tuple[NodeResult, ...]:
-        graph = self.graph
-        local = engine.local_gradients(graph, self.values, self.conventions)
-        uses = engine.uses(graph, self.grads, local)
+        local, uses = self._flow
+        values, grads = self.values, self.grads
         return tuple(
             NodeResult(
                 i,
-                graph.name(i),
-                graph.op(i),
-                graph.inputs(i),
-                graph.text(i),
-                self.values[i],
-                self.grads[i],
-                OPS[graph.op(i)].pattern,
+                name,
+                op,
+                inputs,
+                text,
+                values[i],
+                grads[i],
+                OPS[op].pattern,
                 local[i],
                 tuple(uses[i]),
             )
-            for i in range(len(graph))
+            for i, (name, op, inputs, text) in enumerate(self.graph.facts())
         )
+
+    @cached_property
+    def _flow(self) -> tuple[list[tuple[float | None, ...]], list[list[tuple[int, float | None]]]]:
+        """Every node's local derivatives and what each of its uses sends back."""
+        local = engine.local_gradients(self.graph, self.values, self.conventions)
+        return local, engine.uses(self.graph, self.grads, local)
+
+    def node_dicts(self) -> list[dict[str, Any]]:
+        """The JSON's `nodes`: NodeResult.to_dict() of each node, made without the objects."""
+        local, uses = self._flow
+        values, grads = self.values, self.grads
+        return [
+            {
+                "id": i,
+                "name": name,
+                "op": op,
+                "inputs": list(inputs),
+                "text": text,
+                "value": values[i],
+                "grad": grads[i],
+                "pattern": OPS[op].pattern,
+                "local": list(local[i]),
+                "uses": [{"node": node, "grad": grad} for node, grad in uses[i]],
+            }
+            for i, (name, op, inputs, text) in enumerate(self.graph.facts())
+        ]
+
+    def json_chunks(
+        self, nodes: bool = True, *, compact: bool = False, ascii: bool = False
+    ) -> Iterator[str]:
+        """The text of `json.dumps(self.to_dict(nodes), allow_nan=False)`, piece by piece
+        (`compact`: with separators "," and ":"; `ascii`: ensure_ascii), to the byte.
+
+        Written node by node, so that a million-node answer never exists as one
+        object, and reusing each graph's node text that does not change with the
+        values, so that a batch of one expression encodes fast.
+        """
+        item, key = (",", ":") if compact else (", ", ": ")
+
+        def dumps(value: Any) -> str:
+            return json.dumps(value, ensure_ascii=ascii, allow_nan=False, separators=(item, key))
+
+        data = self.to_dict(nodes=False)
+        head = {k: data.pop(k) for k in ("schema_version", "output", "inputs", "gradients")}
+        if nodes:
+            head = {"schema_version": SCHEMA_VERSION, "expression": self.expression, **head}
+        yield dumps(head)[:-1]
+        if nodes:
+            yield f'{item}"nodes"{key}['
+            local, uses = self._flow
+            values, grads = self.values, self.grads
+            for i, prefix in enumerate(self.graph.json_prefixes(item, key, ascii)):
+                yield (
+                    ("" if i == 0 else item)
+                    + prefix[0]
+                    + _number(values[i])
+                    + prefix[1]
+                    + _number(grads[i])
+                    + prefix[2]
+                    + item.join(_number(g) for g in local[i])
+                    + f']{item}"uses"{key}['
+                    + item.join(
+                        f'{{"node"{key}{c}{item}"grad"{key}{_number(g)}}}' for c, g in uses[i]
+                    )
+                    + "]}"
+                )
+            yield "]"
+        yield item + dumps(data)[1:]  # conventions, update, trajectory
 
     def to_dict(self, nodes: bool = True) -> dict[str, Any]:
         """The `--json` object (schema_version 1). Without `nodes`, no per-node list and
@@ -135,7 +204,7 @@ class Result:
         data["inputs"] = dict(self.inputs)
         data["gradients"] = dict(self.gradients)
         if nodes:
-            data["nodes"] = [node.to_dict() for node in self.nodes]
+            data["nodes"] = self.node_dicts()
         data["conventions"] = self.conventions.to_dict()
         if self.update is not None:
             data["update"] = self.update.to_dict()
@@ -145,3 +214,12 @@ class Result:
                     for s in self.update.trajectory
                 ]
         return data
+
+
+def _number(value: float | None) -> str:
+    """A number as json.dumps writes it: float.__repr__, or null; never NaN or Infinity."""
+    if value is None:
+        return "null"
+    if value - value:
+        raise ValueError(f"Out of range float values are not JSON compliant: {value!r}")
+    return float.__repr__(value)
