@@ -202,7 +202,7 @@ def test_a_file_that_cannot_be_read(bpcli, tmp_path):
     for path, message in [
         (missing, f"error: {missing}: no such file"),
         (tmp_path, f"error: {tmp_path}: is a directory, not a file"),
-        (binary, f"error: {binary}: not UTF-8 text"),
+        (binary, f"error: {binary}: not UTF-8 text (byte 1)"),
     ]:
         run = bpcli("grad", "--file", str(path), "x=1")
         assert (run.code, run.stderr.strip()) == (2, message)
@@ -528,3 +528,46 @@ def test_gradcheck_step_must_be_positive(bpcli):
         run.stderr.strip()
         == "error: the gradient-check step h must be a finite number greater than 0, got -1.0"
     )
+
+
+# ---- limits ------------------------------------------------------------------------------
+
+
+def test_max_size_caps_files_stdin_and_arguments(bpcli, tmp_path):
+    path = tmp_path / "big.bp"
+    path.write_text("x" + " + x" * 100, encoding="utf-8")  # 401 bytes
+    run = bpcli("grad", "--file", str(path), "x=1", "--max-size", "400")
+    assert (run.code, run.stderr.strip()) == (
+        2,
+        f"error: {path}: larger than 400 bytes, the --max-size",
+    )
+    assert bpcli("grad", "--file", str(path), "x=1", "--max-size", "1KB").code == 0
+    run = bpcli("grad", "-", "x=1", "--max-size", "100", input="x" + "+x" * 60)
+    assert run.stderr.strip() == "error: standard input: larger than 100 bytes, the --max-size"
+    run = bpcli("grad", "x" + "+x" * 60, "x=1", "--max-size", "100")
+    assert run.stderr.strip() == "error: the expression is larger than 100 bytes, the --max-size"
+    run = bpcli("grad", "x", "x=1", "--max-size", "lots")
+    assert (
+        run.stderr.strip()
+        == "error: --max-size is a size such as 50MB, 512KiB or 100000, got 'lots'"
+    )
+
+
+def test_max_nodes(bpcli):
+    run = bpcli("grad", "x + x + x + x", "x=1", "--max-nodes", "3")
+    assert run.code == 2
+    assert run.stderr.splitlines()[0] == (
+        "error: line 1, column 1: the expression has more than 3 nodes, the limit"
+        " (bpcli.parse's max_nodes; the command line's --max-nodes)"
+    )
+    assert grads(bpcli("grad", "x + x + x + x", "x=1", "--max-nodes", "4", "--json")) == {"x": 4.0}
+
+
+def test_batch_max_size_costs_one_line(bpcli):
+    long = '{"expr": "' + "x+" * 100 + 'x", "values": {"x": 1}}'
+    run = bpcli(
+        "batch", "--max-size", "100", input='{"expr": "x", "values": {"x": 2}}\n' + long + "\n"
+    )
+    first, second = (json.loads(line) for line in run.stdout.splitlines())
+    assert first["ok"] and not second["ok"]
+    assert second["error"]["message"] == "line 2: longer than 100 bytes, the --max-size"

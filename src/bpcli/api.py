@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 from . import engine
 from .errors import BindError, InputError
@@ -75,9 +75,11 @@ def _update(
 
 def bind(graph: Graph, values: Values) -> dict[str, float]:
     """Check `values` against the graph's inputs; return them in the graph's order."""
-    pairs = values.items() if isinstance(values, Mapping) else values
+    pairs = values.items() if isinstance(values, Mapping) else _pairs(values)
     given: dict[str, float] = {}
     for name, value in pairs:
+        if not isinstance(name, str):
+            raise BindError(f"a name must be text, got {name!r}")
         if name in given:
             raise BindError(f"a value for {name} is given twice")
         if name not in graph.variables:
@@ -90,6 +92,17 @@ def bind(graph: Graph, values: Values) -> dict[str, float]:
             f"missing a value for {listed}" if len(missing) == 1 else f"missing values for {listed}"
         )
     return {name: given[name] for name in graph.variables}
+
+
+def _pairs(values: object) -> Iterator[tuple[str, object]]:
+    """(name, value) pairs, or a BindError that says what values should be."""
+    shape = "values must be a mapping of name to number, or (name, value) pairs"
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise BindError(f"{shape}, got {type(values).__name__}")
+    for pair in values:
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2 or not isinstance(pair[0], str):
+            raise BindError(f"{shape}, got the item {pair!r}")
+        yield pair[0], pair[1]
 
 
 def _unknown(graph: Graph, name: str) -> str:

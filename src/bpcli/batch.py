@@ -15,8 +15,8 @@ from __future__ import annotations
 import difflib
 import json
 import math
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, BinaryIO
 
 from .api import evaluate
 from .errors import BpcliError, RequestError
@@ -32,7 +32,7 @@ MAX_ID_DEPTH = 100  # levels of arrays and objects in an id, which is echoed bac
 Cache = dict[str, Graph | BpcliError]
 
 
-def run(lines: Iterable[str | bytes], write: Callable[[str], None]) -> bool:
+def run(lines: Iterable[str | bytes | TooLong], write: Callable[[str], None]) -> bool:
     """Answer each request line with one JSON line through `write`; True if every line succeeded.
 
     `lines` may be text or bytes (as from a file opened "rb"): bytes are decoded
@@ -49,11 +49,35 @@ def run(lines: Iterable[str | bytes], write: Callable[[str], None]) -> bool:
     return ok
 
 
-def answer(line: str | bytes, number: int, cache: Cache) -> dict[str, Any] | None:
+class TooLong:
+    """Stands for a line longer than the limit, which was skipped rather than read."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+
+
+def read_lines(stream: BinaryIO, limit: int) -> Iterator[bytes | TooLong]:
+    """The stream's lines, none of more than `limit` bytes held in memory: a longer
+    one is read past in pieces and stands as a TooLong, which fails that line alone."""
+    while True:
+        line = stream.readline(limit + 1)
+        if not line:
+            return
+        if len(line) > limit and not line.endswith(b"\n"):
+            while line and not line.endswith(b"\n"):
+                line = stream.readline(limit + 1)
+            yield TooLong(limit)
+            continue
+        yield line
+
+
+def answer(line: str | bytes | TooLong, number: int, cache: Cache) -> dict[str, Any] | None:
     """The answer to one request line (`number` counts from 1); None for a blank line.
     A success carries the Result itself; `encode` writes it as the `grad --json` object."""
     request_id: object = None
     try:
+        if isinstance(line, TooLong):
+            raise RequestError(f"longer than {line.limit:,} bytes, the --max-size")
         text = _decode(line, first=number == 1)
         if not text.strip():
             return None

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, BinaryIO, NoReturn
 
 import typer
 from typer.core import TyperCommand
@@ -23,6 +23,7 @@ from . import __version__
 from .errors import BpcliError, InputError
 from .graph import Graph
 from .ops import Conventions
+from .parser import MAX_NODES
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -132,7 +133,21 @@ def split_arguments(
     return expressions, values, dashed
 
 
-def read_expression(expressions: list[str], file: Path | None) -> str:
+DEFAULT_MAX_SIZE = "50MB"
+_SIZE = re.compile(r"(\d+)\s*(B|KB|MB|GB|KIB|MIB|GIB|K|M|G)?", re.IGNORECASE)
+_UNITS = {"": 1, "B": 1, "K": 10**3, "KB": 10**3, "M": 10**6, "MB": 10**6, "G": 10**9}
+_UNITS |= {"GB": 10**9, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30}
+
+
+def parse_size(raw: str) -> int:
+    """A size in bytes: 5000000, 50MB, 512KiB (KB, MB, GB are powers of 1000)."""
+    found = _SIZE.fullmatch(raw.strip())
+    if found is None or int(found.group(1)) == 0:
+        raise InputError(f"--max-size is a size such as 50MB, 512KiB or 100000, got {raw!r}")
+    return int(found.group(1)) * _UNITS[(found.group(2) or "").upper()]
+
+
+def read_expression(expressions: list[str], file: Path | None, max_size: int) -> str:
     """The one expression: an argument, `-` for standard input, or --file."""
     sources = len(expressions) + (file is not None)
     if sources == 0:
@@ -144,24 +159,33 @@ def read_expression(expressions: list[str], file: Path | None) -> str:
             " (quote an expression that has spaces)"
         )
     if file is not None:
-        return read_text_file(file)
+        return read_text_file(file, max_size)
     if expressions[0] == "-":
-        try:
-            return sys.stdin.read()
-        except UnicodeDecodeError:
-            raise InputError("standard input is not UTF-8 text") from None
+        return read_text(sys.stdin.buffer, "standard input", max_size)
+    if len(expressions[0].encode("utf-8", "surrogatepass")) > max_size:
+        raise InputError(f"the expression is larger than {max_size:,} bytes, the --max-size")
     return expressions[0]
 
 
-def read_text_file(path: Path) -> str:
+def read_text(stream: BinaryIO, what: str, max_size: int) -> str:
+    """At most `max_size` bytes of UTF-8 text: never more is read into memory."""
+    data = stream.read(max_size + 1)
+    if len(data) > max_size:
+        raise InputError(f"{what}: larger than {max_size:,} bytes, the --max-size")
     try:
-        return path.read_text(encoding="utf-8")
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{what}: not UTF-8 text (byte {exc.start + 1})") from None
+
+
+def read_text_file(path: Path, max_size: int) -> str:
+    try:
+        with open(path, "rb") as stream:
+            return read_text(stream, str(path), max_size)
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise InputError(f"{path}: is a directory, not a file") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not UTF-8 text") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read it ({exc.strerror})") from None
 
@@ -294,11 +318,23 @@ MaxTieOption = Annotated[
         help="A max/min tie splits the gradient evenly, or sends it all to the first.",
     ),
 ]
+MaxSizeOption = Annotated[
+    str,
+    typer.Option(
+        "--max-size",
+        metavar="SIZE",
+        help="The largest input read, in bytes or with KB, MB, GB (a file, stdin, a batch line).",
+    ),
+]
+MaxNodesOption = Annotated[
+    int,
+    typer.Option("--max-nodes", min=1, metavar="N", help="The most nodes an expression may have."),
+]
 EXPR_METAVAR = "EXPR [--NAME VALUE | NAME=VALUE]... [OPTIONS]"
 
 
 def read_program(
-    ctx: typer.Context, file: Path | None, max_tie: str
+    ctx: typer.Context, file: Path | None, max_tie: str, max_size: str, max_nodes: int
 ) -> tuple[Graph, list[tuple[str, float]], Conventions]:
     """The parsed expression, the input values given, and the conventions asked for."""
     from .parser import parse
@@ -307,7 +343,7 @@ def read_program(
         raise InputError(f"--max-tie is split or first, got {max_tie!r}")
     options = option_names(ctx)
     expressions, values, dashed = split_arguments(ctx.args, options)
-    graph = parse(read_expression(expressions, file))
+    graph = parse(read_expression(expressions, file, parse_size(max_size)), max_nodes)
     check_names(graph.variables, values, dashed, options)
     return graph, values, Conventions(max_tie="first" if max_tie == "first" else "split")
 
@@ -377,6 +413,8 @@ def grad(
     precision: PrecisionOption = 6,
     file: FileOption = None,
     max_tie: MaxTieOption = "split",
+    max_size: MaxSizeOption = DEFAULT_MAX_SIZE,
+    max_nodes: MaxNodesOption = MAX_NODES,
 ) -> None:
     """Run the forward and backward pass of EXPR at the given input values.
 
@@ -388,7 +426,7 @@ def grad(
     from .api import evaluate
 
     with errors_to_exit_codes():
-        graph, values, conventions = read_program(ctx, file, max_tie)
+        graph, values, conventions = read_program(ctx, file, max_tie, max_size, max_nodes)
         if plot is not None and steps is None:
             raise InputError("--plot draws the steps of gradient descent: give --lr and --steps")
         result = evaluate(graph, values, lr, steps, conventions=conventions)
@@ -459,6 +497,8 @@ def graph(
     precision: PrecisionOption = 6,
     file: FileOption = None,
     max_tie: MaxTieOption = "split",
+    max_size: MaxSizeOption = DEFAULT_MAX_SIZE,
+    max_nodes: MaxNodesOption = MAX_NODES,
 ) -> None:
     """Draw the computational graph of EXPR; with input values, its values and gradients too.
 
@@ -471,7 +511,7 @@ def graph(
     with errors_to_exit_codes():
         if fmt is not None and fmt not in GRAPH_FORMATS:
             raise InputError(f"--format is dot, mermaid or tree, got {fmt!r}")
-        program, values, conventions = read_program(ctx, file, max_tie)
+        program, values, conventions = read_program(ctx, file, max_tie, max_size, max_nodes)
         result = evaluate(program, values, conventions=conventions) if values else None
         image = output is not None and output.suffix.lower() in IMAGE_SUFFIXES
         if image and fmt not in (None, "dot"):
@@ -639,6 +679,7 @@ def batch(
     source: Annotated[
         str, typer.Argument(metavar="[FILE|-]", help="JSON Lines requests; - or nothing: stdin.")
     ] = "-",
+    max_size: MaxSizeOption = DEFAULT_MAX_SIZE,
 ) -> None:
     """Answer JSON Lines requests, one JSON line per request, in order, as each is ready.
 
@@ -647,6 +688,7 @@ def batch(
 
     Example: bpcli batch requests.jsonl | jq -c .result.gradients
     """
+    from .batch import read_lines
     from .batch import run as answer_all
 
     def write(line: str) -> None:
@@ -654,12 +696,13 @@ def batch(
         sys.stdout.flush()
 
     with errors_to_exit_codes():
+        limit = parse_size(max_size)
         if source == "-":
-            ok = answer_all(sys.stdin.buffer, write)
+            ok = answer_all(read_lines(sys.stdin.buffer, limit), write)
         else:
             try:
                 with open(source, "rb") as stream:
-                    ok = answer_all(stream, write)
+                    ok = answer_all(read_lines(stream, limit), write)
             except FileNotFoundError:
                 raise InputError(f"{source}: no such file") from None
             except IsADirectoryError:

@@ -173,10 +173,22 @@ class Graph:
         start, end = self.starts[node_id], self.ends[node_id]
         # Slice only what can be shown: linear in the output, not the source.
         raw = self.source[start : min(end, start + 4 * limit)]
-        text = " ".join(raw.split())
+        text = visible(" ".join(raw.split()))
         if len(text) > limit or end - start > 4 * limit:
             text = text[: limit - 1].rstrip() + "…"
         return text
+
+
+# Control characters (in a comment, say) shown as their Unicode pictures, one column
+# each as the character was: an error's caret still lines up, and nothing written to
+# a terminal can move its cursor or change its colours.
+_PICTURES = {code: 0x2400 + code for code in range(0x20)} | {0x7F: 0x2421}
+_PICTURES |= {code: 0xFFFD for code in range(0x80, 0xA0)}
+
+
+def visible(text: str) -> str:
+    """`text` with each control character replaced by a visible one of the same width."""
+    return text.translate(_PICTURES)
 
 
 class NodeView(Sequence[Node]):

@@ -14,10 +14,10 @@ import math
 import re
 from array import array
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, NoReturn
 
 from . import _tables
-from .errors import BindError, DomainError, ParseError
+from .errors import BindError, DomainError, InputError, ParseError
 from .graph import NO_INPUT, Graph
 from .ops import CODES, FUNCTIONS, OPS
 
@@ -26,6 +26,7 @@ from .ops import CODES, FUNCTIONS, OPS
 Ref = tuple[int, int, int]
 
 OUTPUT_NAME = "f"  # the lecture's name for the output, used when it is free
+MAX_NODES = 20_000_000  # far above the 1,000,000-node benchmark; about 2 GB of graph
 CONST = CODES["const"]
 
 
@@ -47,8 +48,9 @@ class Token:
 class _Builder:
     """The parser's callbacks, one per grammar alias, each adding at most one node."""
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, max_nodes: int = MAX_NODES) -> None:
         self.source = source
+        self.max_nodes = max_nodes
         self.codes: list[int] = []
         self.first: list[int] = []
         self.second: list[int] = []
@@ -64,6 +66,8 @@ class _Builder:
         self, op: str, inputs: tuple[int, ...], start: int, end: int, value: float = 0.0
     ) -> Ref:
         node_id = len(self.codes)
+        if node_id >= self.max_nodes:
+            self._too_many(start)
         self.codes.append(CODES[op])
         self.first.append(inputs[0] if inputs else NO_INPUT)
         self.second.append(inputs[1] if len(inputs) > 1 else NO_INPUT)
@@ -74,9 +78,19 @@ class _Builder:
         self.consts.append(value)
         return node_id, start, end
 
+    def _too_many(self, at: int) -> NoReturn:
+        raise InputError(
+            f"the expression has more than {self.max_nodes:,} nodes, the limit"
+            " (bpcli.parse's max_nodes; the command line's --max-nodes)",
+            span=(at, at + 1),
+            source=self.source,
+        )
+
     def _binary(self, op: str, children: list[Ref]) -> Ref:
         left, right = children
         node_id = len(self.codes)
+        if node_id >= self.max_nodes:
+            self._too_many(left[1])
         self.codes.append(CODES[op])
         self.first.append(left[0])
         self.second.append(right[0])
@@ -253,17 +267,18 @@ def _span(token: Token) -> tuple[int, int]:
     return token.start_pos, token.end_pos
 
 
-def parse(text: str) -> Graph:
+def parse(text: str, max_nodes: int = MAX_NODES) -> Graph:
     """Parse a bpcli program into its computational graph.
 
     Raises ParseError for bad syntax, BindError for misused names, DomainError
-    for a number literal too large for a float.
+    for a number literal too large for a float, InputError past `max_nodes`
+    nodes (a bound on memory: about 100 bytes a node).
     """
     if not isinstance(text, str):
         raise ParseError(f"the expression must be text, not {type(text).__name__}")
     if not _has_statement(text):
         raise ParseError("the expression is empty")
-    graph = _run(text, _Builder(text))
+    graph = _run(text, _Builder(text, max_nodes))
     assert isinstance(graph, Graph)
     return graph
 

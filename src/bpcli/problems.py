@@ -28,6 +28,7 @@ ANSWER_KEYS = ("output", "grad", "nodes", "node_grads", "update", "new_output")
 PROBLEM_KEYS = ("id", "points", "expr", "values", "lr", "rel_tol", "abs_tol", "answer")
 TOLERANCE_KEYS = ("rel_tol", "abs_tol")
 TABLES = ("grad", "nodes", "node_grads", "update")  # answers that map a name to a number
+MAX_FILE_SIZE = 50_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +119,10 @@ def load(path: Path) -> ProblemSet:
     name = str(path)
     kind = "json" if path.suffix.lower() == ".json" else "toml"
     try:
+        if path.is_file() and path.stat().st_size > MAX_FILE_SIZE:
+            return _broken(
+                name, kind, f"larger than {MAX_FILE_SIZE:,} bytes, too large for a problem set"
+            )
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return _broken(name, kind, "no such file")
@@ -135,6 +140,8 @@ def loads(text: str, name: str = "<problems>", kind: str = "toml") -> ProblemSet
         data = json.loads(text) if kind == "json" else tomllib.loads(text)
     except (ValueError, tomllib.TOMLDecodeError) as exc:
         return _broken(name, kind, f"not valid {kind.upper()}: {exc}")
+    except RecursionError:  # both parsers recurse into nested arrays and tables
+        return _broken(name, kind, f"not {kind.upper()} that bpcli can read: nested too deeply")
     if not isinstance(data, dict):
         return _broken(name, kind, "the top level must be a table")
     unknown = sorted(set(data) - {"defaults", "problem"})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.cells import cell_len
 
 from ..errors import BpcliError
+from ..graph import visible
 
 WINDOW = 70  # columns of a long line shown around the error
 
@@ -23,10 +24,10 @@ def error_lines(error: BpcliError) -> list[str]:
     width = max(1, min(end, line_end) - start)
     left = max(line_start, start - WINDOW // 2)
     right = min(line_end, max(left + WINDOW, start + width))
-    shown = source[left:right].replace("\t", " ")
+    shown = visible(source[left:right].replace("\t", " "))
     prefix = "…" if left > line_start else ""
     suffix = "…" if right < line_end else ""
     lines.append("  " + prefix + shown + suffix)
-    pad = cell_len(prefix + source[left:start].replace("\t", " "))
+    pad = cell_len(prefix + visible(source[left:start].replace("\t", " ")))
     lines.append("  " + " " * pad + "^" * min(width, WINDOW))
     return lines
