@@ -571,3 +571,20 @@ def test_batch_max_size_costs_one_line(bpcli):
     first, second = (json.loads(line) for line in run.stdout.splitlines())
     assert first["ok"] and not second["ok"]
     assert second["error"]["message"] == "line 2: longer than 100 bytes, the --max-size"
+
+
+def test_batch_jobs_keep_the_order_and_the_answers(bpcli):
+    lines = []
+    for i in range(700):  # several chunks of 256
+        if i % 97 == 5:
+            lines.append("not json")
+        else:
+            lines.append(json.dumps({"id": i, "expr": "x*x + y", "values": {"x": i, "y": 1}}))
+    stream = "\n".join(lines) + "\n"
+    one = bpcli("batch", input=stream)
+    two = bpcli("batch", "--jobs", "2", input=stream)
+    assert (one.code, two.code) == (1, 1)
+    assert two.stdout == one.stdout
+    answers = [json.loads(line) for line in two.stdout.splitlines()]
+    assert [a["id"] for a in answers if a["ok"]] == [i for i in range(700) if i % 97 != 5]
+    assert answers[3]["result"]["gradients"] == {"x": 6.0, "y": 1.0}  # d/dx x² = 2x at 3

@@ -13,8 +13,10 @@ and go out as soon as each is ready, so a script can talk to bpcli through a pip
 from __future__ import annotations
 
 import difflib
+import itertools
 import json
 import math
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, BinaryIO
 
@@ -32,7 +34,7 @@ MAX_ID_DEPTH = 100  # levels of arrays and objects in an id, which is echoed bac
 Cache = dict[str, Graph | BpcliError]
 
 
-def run(lines: Iterable[str | bytes | TooLong], write: Callable[[str], None]) -> bool:
+def run(lines: Iterable[Line], write: Callable[[str], None]) -> bool:
     """Answer each request line with one JSON line through `write`; True if every line succeeded.
 
     `lines` may be text or bytes (as from a file opened "rb"): bytes are decoded
@@ -71,7 +73,51 @@ def read_lines(stream: BinaryIO, limit: int) -> Iterator[bytes | TooLong]:
         yield line
 
 
-def answer(line: str | bytes | TooLong, number: int, cache: Cache) -> dict[str, Any] | None:
+Line = str | bytes | TooLong
+CHUNK = 256  # lines sent to a worker at a time: large enough to pay for the trip
+
+
+def run_parallel(lines: Iterable[Line], write: Callable[[str], None], jobs: int) -> bool:
+    """`run`, with the lines answered by `jobs` worker processes, in chunks.
+
+    The answers are written in input order. At most two chunks per worker are
+    in flight, so a stream of any length is never read whole into memory.
+    """
+    from concurrent.futures import Future, ProcessPoolExecutor
+
+    ok = True
+    pending: deque[Future[tuple[list[str], bool]]] = deque()
+    numbered = enumerate(lines, start=1)
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        while True:
+            while len(pending) < 2 * jobs:
+                chunk = list(itertools.islice(numbered, CHUNK))
+                if not chunk:
+                    break
+                pending.append(pool.submit(_answer_chunk, chunk))
+            if not pending:
+                return ok
+            answers, chunk_ok = pending.popleft().result()
+            for text in answers:
+                write(text)
+            ok = ok and chunk_ok
+
+
+_worker_cache: Cache = {}  # each worker process parses an expression once
+
+
+def _answer_chunk(chunk: list[tuple[int, Line]]) -> tuple[list[str], bool]:
+    answers = []
+    ok = True
+    for number, line in chunk:
+        reply = answer(line, number, _worker_cache)
+        if reply is not None:
+            answers.append(encode(reply))
+            ok = ok and reply["ok"] is True
+    return answers, ok
+
+
+def answer(line: Line, number: int, cache: Cache) -> dict[str, Any] | None:
     """The answer to one request line (`number` counts from 1); None for a blank line.
     A success carries the Result itself; `encode` writes it as the `grad --json` object."""
     request_id: object = None

@@ -10,7 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import replace
 from pathlib import Path
@@ -679,6 +679,10 @@ def batch(
     source: Annotated[
         str, typer.Argument(metavar="[FILE|-]", help="JSON Lines requests; - or nothing: stdin.")
     ] = "-",
+    jobs: Annotated[
+        int,
+        typer.Option("--jobs", min=1, max=256, metavar="N", help="Answer with N worker processes."),
+    ] = 1,
     max_size: MaxSizeOption = DEFAULT_MAX_SIZE,
 ) -> None:
     """Answer JSON Lines requests, one JSON line per request, in order, as each is ready.
@@ -688,12 +692,14 @@ def batch(
 
     Example: bpcli batch requests.jsonl | jq -c .result.gradients
     """
-    from .batch import read_lines
-    from .batch import run as answer_all
+    from .batch import read_lines, run, run_parallel
 
     def write(line: str) -> None:
         sys.stdout.write(line)
         sys.stdout.flush()
+
+    def answer_all(lines: Iterable[Any], write: Callable[[str], None]) -> bool:
+        return run(lines, write) if jobs == 1 else run_parallel(lines, write, jobs)
 
     with errors_to_exit_codes():
         limit = parse_size(max_size)
