@@ -171,7 +171,7 @@ def test_a_large_table_is_cut_in_the_middle(bpcli):
         (("x*lr", "x=1", "--lr", "0.5"), "error: missing a value for lr: --lr is bpcli's own option, so give the input as lr=VALUE"),
         (("x", "+", "y", "x=1", "y=1"), "error: give one expression, got 3: 'x', '+', 'y' (quote an expression that has spaces)"),
         (("x=1",), 'error: no expression given: bpcli grad "(x+y)*z" --x -2 --y 5 --z -4'),
-        (("x*y", "x=1", "y=2", "--steps", "3"), "error: steps needs a learning rate (lr)"),
+        (("x*y", "x=1", "y=2", "--steps", "3"), "error: --steps needs a learning rate: add --lr ALPHA"),
         (("x", "x=1", "--max-tie", "last"), "error: --max-tie is split or first, got 'last'"),
         (("log(x)", "x=1", "--lr", "2", "--steps", "2"), "error: line 1, column 1: at step 1 of gradient descent: log needs a positive input, got -1, in `log(x)`"),
         (("x/y", "x=1", "y=0"), "error: line 1, column 1: division by zero (1 / 0), in `x/y`"),

@@ -35,7 +35,7 @@ def test_the_homework_file_reads_with_its_invalid_problems():
         ("[[problem]]\nid = 'a'\nexpr = 'x'\n[problem.answer]\nupdate = { x = 1 }", "t: problem a: answer.update: the problem has no lr, so there is no update step"),
         ("[[problem]]\nexpr = 'x'\n[problem.answer]\ngradient = { x = 1 }", "t: problem 1: answer.gradient: unknown answer (the answers are output, grad, nodes, node_grads, update, new_output)"),
         ("[[problem]]\nexpr = 'x'\npoints = -1", "t: problem 1: points: must not be negative"),
-        ("[[problem]]\nexpr = 'x'\nlr = nan", "t: problem 1: lr: must be a finite number, got nan"),
+        ("[[problem]]\nexpr = 'x'\nlr = nan", "t: problem 1: lr: must be a number, got nan"),
         ("[[problem]]\nid = true\nexpr = 'x'", "t: problem 1: id: must be text or a whole number"),
     ],
 )  # fmt: skip

@@ -124,6 +124,8 @@ def _number(what: str, value: object, error: type[BindError] | type[InputError])
         number = float(value)
     except OverflowError:  # an int beyond float range
         raise error(f"{what} is too large for a float") from None
-    if not math.isfinite(number):
-        raise error(f"{what} must be a finite number, got {value!r}")
+    if math.isinf(number):  # as "1e999" or a TOML/JSON 1e400 reads
+        raise error(f"{what} is too large for a float (got {value!r})")
+    if math.isnan(number):
+        raise error(f"{what} must be a number, got {value!r}")
     return number

@@ -188,7 +188,7 @@ def _not_utf8(exc: UnicodeDecodeError | UnicodeEncodeError) -> str:
 
 def _load(text: str) -> dict[str, Any]:
     try:
-        request = json.loads(text, parse_constant=_no_constant)
+        request = json.loads(text.rstrip("\r\n"), parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         message = exc.msg[:1].lower() + exc.msg[1:]
         raise RequestError(f"not JSON at column {exc.colno}: {message}") from None
@@ -250,6 +250,8 @@ def _fields(
             raise RequestError(f"lr must be a number, got {_shown(lr)}")
         lr = _float("lr", lr)
     steps = request.get("steps")
+    if isinstance(steps, float) and steps.is_integer():
+        steps = int(steps)  # JSON has one kind of number: 2.0 is 2
     if steps is not None and not _is_number(steps):
         raise RequestError(f"steps must be a whole number, got {_shown(steps)}")
     return expr, _values(request.get("values")), lr, steps, _conventions(request.get("max_tie"))

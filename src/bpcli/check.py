@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .api import grad
-from .errors import BindError, BpcliError, ParseError
+from .errors import BindError, BpcliError
 from .ops import OPS
 from .problems import Answer, Invalid, Problem, ProblemSet, Tolerance
 from .render.numbers import fmt
@@ -152,14 +152,7 @@ def grade(problem: Problem, file: str, all_or_nothing: bool = False) -> Graded:
     try:
         result = grad(problem.expr, problem.values, lr=problem.lr)
     except BpcliError as exc:
-        where = (
-            "expr"
-            if isinstance(exc, ParseError)
-            else "values"
-            if isinstance(exc, BindError)
-            else "expr"
-        )
-        error = str(Invalid(file, problem.id, where, str(exc)))
+        error = str(Invalid(file, problem.id, field_of(exc), str(exc)))
         return Graded(problem.id, file, 0.0, problem.points, error=error)
     truth = _Truth(result, problem.tolerance)
     answered = problem.answer.items()
@@ -173,6 +166,11 @@ def grade(problem: Problem, file: str, all_or_nothing: bool = False) -> Graded:
     else:
         score = problem.points * right / len(items)
     return Graded(problem.id, file, score, problem.points, items)
+
+
+def field_of(exc: BpcliError) -> str:
+    """The problem's field an error is about: its values for a name error, else its expr."""
+    return "values" if isinstance(exc, BindError) else "expr"
 
 
 class _Truth:

@@ -139,12 +139,19 @@ _UNITS = {"": 1, "B": 1, "K": 10**3, "KB": 10**3, "M": 10**6, "MB": 10**6, "G": 
 _UNITS |= {"GB": 10**9, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30}
 
 
+READ_PIECE = 1 << 20
+MAX_MAX_SIZE = 10**12  # 1 TB: beyond any memory here, and within a file offset
+
+
 def parse_size(raw: str) -> int:
     """A size in bytes: 5000000, 50MB, 512KiB (KB, MB, GB are powers of 1000)."""
     found = _SIZE.fullmatch(raw.strip())
     if found is None or int(found.group(1)) == 0:
         raise InputError(f"--max-size is a size such as 50MB, 512KiB or 100000, got {raw!r}")
-    return int(found.group(1)) * _UNITS[(found.group(2) or "").upper()]
+    size = int(found.group(1)) * _UNITS[(found.group(2) or "").upper()]
+    if size > MAX_MAX_SIZE:
+        raise InputError(f"--max-size is at most 1000GB, got {raw!r}")
+    return size
 
 
 def read_expression(expressions: list[str], file: Path | None, max_size: int) -> str:
@@ -169,7 +176,15 @@ def read_expression(expressions: list[str], file: Path | None, max_size: int) ->
 
 def read_text(stream: BinaryIO, what: str, max_size: int) -> str:
     """At most `max_size` bytes of UTF-8 text: never more is read into memory."""
-    data = stream.read(max_size + 1)
+    pieces = []
+    total = 0
+    while total <= max_size:  # in pieces: read(n) would set aside n bytes at once
+        piece = stream.read(min(max_size + 1 - total, READ_PIECE))
+        if not piece:
+            break
+        pieces.append(piece)
+        total += len(piece)
+    data = b"".join(pieces)
     if len(data) > max_size:
         raise InputError(f"{what}: larger than {max_size:,} bytes, the --max-size")
     try:
@@ -427,6 +442,8 @@ def grad(
 
     with errors_to_exit_codes():
         graph, values, conventions = read_program(ctx, file, max_tie, max_size, max_nodes)
+        if steps is not None and lr is None:
+            raise InputError("--steps needs a learning rate: add --lr ALPHA")
         if plot is not None and steps is None:
             raise InputError("--plot draws the steps of gradient descent: give --lr and --steps")
         result = evaluate(graph, values, lr, steps, conventions=conventions)
@@ -435,6 +452,11 @@ def grad(
             from .gradcheck import gradcheck
 
             checked = gradcheck(result, check_step)
+        if plot is not None:  # first: if it fails, nothing else was written
+            from .render.plot import write_plot
+
+            assert result.update is not None
+            write_plot(result.update, result.output_name, plot)
         if as_json and checked is not None:
             data = result.to_dict(nodes=not no_nodes)
             data["gradcheck"] = checked.to_dict()
@@ -457,11 +479,6 @@ def grad(
             if checked is not None:
                 out.print()
                 out.print(GradCheckView(checked, result.output_name, precision))
-        if plot is not None:
-            from .render.plot import write_plot
-
-            assert result.update is not None
-            write_plot(result.update, result.output_name, plot)
     if checked is not None and not checked.ok:
         raise typer.Exit(EXIT_CHECK_FAILED)
 
@@ -615,7 +632,7 @@ def key(
 
     Example: bpcli key homework.toml --output key.toml
     """
-    from .check import solve
+    from .check import field_of, solve
     from .problems import Invalid, Problem, dumps, load
 
     with errors_to_exit_codes():
@@ -627,7 +644,7 @@ def key(
                 try:
                     solved.append(replace(problem, answer=solve(problem)))
                 except BpcliError as exc:
-                    where = Invalid(problems.file, problem.id, "expr", str(exc))
+                    where = Invalid(problems.file, problem.id, field_of(exc), str(exc))
                     errors.append(str(where))
         if errors:
             for error in errors:
@@ -707,14 +724,15 @@ def batch(
             ok = answer_all(read_lines(sys.stdin.buffer, limit), write)
         else:
             try:
-                with open(source, "rb") as stream:
-                    ok = answer_all(read_lines(stream, limit), write)
+                stream = open(source, "rb")  # noqa: SIM115 - closed below, errors apart
             except FileNotFoundError:
                 raise InputError(f"{source}: no such file") from None
             except IsADirectoryError:
                 raise InputError(f"{source}: is a directory, not a file") from None
             except OSError as exc:
                 raise InputError(f"{source}: cannot read it ({exc.strerror})") from None
+            with stream:  # a write to a closed pipe is not a read error of the file
+                ok = answer_all(read_lines(stream, limit), write)
     if not ok:
         raise typer.Exit(EXIT_CHECK_FAILED)
 

@@ -143,7 +143,9 @@ def loads(text: str, name: str = "<problems>", kind: str = "toml") -> ProblemSet
     except RecursionError:  # both parsers recurse into nested arrays and tables
         return _broken(name, kind, f"not {kind.upper()} that bpcli can read: nested too deeply")
     if not isinstance(data, dict):
-        return _broken(name, kind, "the top level must be a table")
+        return _broken(
+            name, kind, f"the top level must be {'an object' if kind == 'json' else 'a table'}"
+        )
     unknown = sorted(set(data) - {"defaults", "problem"})
     if unknown:
         return _broken(name, kind, f"unknown key {unknown[0]!r} (the keys are defaults, problem)")
@@ -252,8 +254,10 @@ def _number(raw: Any, where: str) -> float:
     if isinstance(raw, bool) or not isinstance(raw, (int, float)):
         raise _Bad(where, f"must be a number, got {raw!r}")
     value = float(raw)
-    if not math.isfinite(value):
-        raise _Bad(where, f"must be a finite number, got {raw!r}")
+    if math.isinf(value):
+        raise _Bad(where, f"too large for a float (got {raw!r})")
+    if math.isnan(value):
+        raise _Bad(where, f"must be a number, got {raw!r}")
     return value
 
 
