@@ -234,3 +234,13 @@ def test_the_graph_records_assigned_names():
     graph = bpcli.parse("q = x + y; b = q; f = q * z")
     assert graph.assigned == {"q": 2, "b": 2, "f": 4}
     assert bpcli.parse("(x+y)*z").assigned == {}
+
+
+def test_a_program_of_a_hundred_thousand_statements():
+    """Statement after statement is a left-recursive repetition in the grammar: the
+    parser extends one list in place (a copy per statement would be quadratic)."""
+    lines = ["a0 = x"] + [f"a{i} = a{i - 1} + 1" for i in range(1, 100_000)]
+    graph = bpcli.parse("\n".join(lines))
+    assert len(graph.assigned) == 100_000
+    result = bpcli.evaluate(graph, {"x": 2.0})
+    assert result.output == 2.0 + 99_999 and result.gradients == {"x": 1.0}

@@ -367,9 +367,14 @@ def _run(text: str, builder: _Builder) -> Any:
                     del value_stack[-size:]
                     del state_stack[-size:]
                 if plain is None:
+                    # A spliced child is a list made by a rule of its own and held by
+                    # nobody else: the first one is extended in place, so that a long
+                    # left-recursive repetition (statement after statement) stays linear.
                     args: list[Any] = []
-                    for i, splice in kept:
-                        if splice:
+                    for n, (i, splice) in enumerate(kept):
+                        if splice and n == 0:
+                            args = children[i]
+                        elif splice:
                             args.extend(children[i])
                         else:
                             args.append(children[i])
