@@ -1,0 +1,404 @@
+"""The benchmark run: every (engine, shape, size) in its own process, then the checks.
+
+For each shape and size the runner generates the tape once, writes it (and
+bpcli's text) to a temporary folder, and starts one worker process per
+engine. Every engine's answer is checked against bpcli's (and bpcli's against
+the plain-Python reference) before any of its times is reported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import processes
+from .adapter import Answer
+from .check import compare
+from .engines import ENGINES, missing
+from .graphs import generate, reference, to_bpcli
+
+ROOT = processes.ROOT
+
+
+@dataclass
+class Settings:
+    sizes: list[int]
+    engines: list[str]
+    shapes: list[str]
+    repeat: int = 3
+    budget: float = 20.0  # seconds of repeats per job: slow jobs run fewer times
+    timeout: float = 120.0  # seconds per job
+    timeouts: dict[str, float] = field(default_factory=dict)  # per engine
+    max_nodes: dict[str, int] = field(default_factory=dict)  # per engine: larger is skipped
+    seed: int = 0
+    cli: bool = True  # also time the command line: cold start, batch, end to end
+    cold_runs: int = 20
+    batch_lines: int = 20_000
+    e2e_size: int = 1_000_000
+    command: str = "python -m bench"
+
+
+@dataclass
+class Measurement:
+    """One engine on one graph: its medians, or why there are none."""
+
+    engine: str
+    shape: str
+    size: int  # asked for
+    nodes: int  # in the tape
+    status: str = "ok"  # ok, skipped, failed, timeout, crashed, wrong
+    detail: str = ""
+    runs: list[dict[str, float]] = field(default_factory=list)
+    memory_mb: float | None = None
+    memory_exact: bool = True
+    answer: Answer | None = None
+    build_is_forward: bool = False
+    note: str = ""
+    checked_against: str = ""  # "bpcli" or "reference"
+    timed_out_after: float | None = None  # seconds: one run takes longer than this
+
+    @property
+    def reported(self) -> bool:
+        return self.status == "ok" and bool(self.runs)
+
+    def phase(self, name: str) -> float | None:
+        values = [run[name] for run in self.runs if name in run]
+        return statistics.median(values) if values else None
+
+    @property
+    def total(self) -> float | None:
+        return statistics.median(sum(run.values()) for run in self.runs) if self.runs else None
+
+    @property
+    def compute(self) -> float | None:
+        """Forward + backward on a graph already built: eager engines build as they compute."""
+        if not self.runs:
+            return None
+        if self.build_is_forward:
+            return self.total
+        return statistics.median(
+            sum(v for k, v in run.items() if k != "build") for run in self.runs
+        )
+
+    @property
+    def us_per_node(self) -> float | None:
+        total = self.total
+        return None if total is None else 1e6 * total / self.nodes
+
+
+@dataclass
+class Results:
+    settings: Settings
+    measurements: list[Measurement] = field(default_factory=list)
+    mismatches: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    cold: processes.ColdStart | None = None
+    batch: processes.Batch | None = None
+    e2e: processes.EndToEnd | None = None
+    e2e_torch: Measurement | None = None  # PyTorch on the end-to-end chain, if not in the table
+    e2e_problem: str = ""
+    cli_problems: list[str] = field(default_factory=list)
+    bpcli_source: str = ""  # which bpcli code was measured (see `bpcli_source`)
+
+    def find(self, engine: str, shape: str, size: int) -> Measurement | None:
+        for m in self.measurements:
+            if (m.engine, m.shape, m.size) == (engine, shape, size):
+                return m
+        return None
+
+
+def run_job(
+    engine: str, tape_file: Path, text_file: Path, settings: Settings, folder: Path
+) -> dict[str, object]:
+    """One worker process; its result, or what went wrong with it."""
+    result_file = folder / f"{engine}.result.json"
+    timeout = settings.timeouts.get(engine, settings.timeout)
+    job = {
+        "engine": engine,
+        "tape": str(tape_file),
+        "text": str(text_file) if engine == "bpcli" else None,
+        "repeat": settings.repeat,
+        "budget": settings.budget,
+        "result": str(result_file),
+        "timeout": timeout,
+    }
+    job_file = folder / f"{engine}.job.json"
+    job_file.write_text(json.dumps(job), encoding="utf-8")
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "bench.worker", str(job_file)],
+            capture_output=True,
+            text=True,
+            timeout=timeout + 15,  # the worker stops itself at `timeout`; this is a backstop
+            env=processes.bench_env(),
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        if result_file.exists():  # it finished, then hung on its way out
+            return _read_result(result_file, "its process hung at exit")
+        return {"status": "timeout", "error": f"timed out after {timeout:g} s", "after": timeout}
+    if not result_file.exists() and "Timeout (" in done.stderr:
+        where = stuck_at(done.stderr)
+        return {
+            "status": "timeout",
+            "error": f"timed out after {timeout:g} s" + (f", in {where}" if where else ""),
+            "after": timeout,
+        }
+    if done.returncode < 0:
+        return {"status": "crashed", "error": f"crashed (signal {-done.returncode})"}
+    if not result_file.exists():
+        tail = done.stderr.strip().splitlines()[-1:] or ["no result"]
+        return {"status": "crashed", "error": f"exit code {done.returncode}: {tail[0]}"}
+    return _read_result(result_file)
+
+
+def _read_result(result_file: Path, note: str = "") -> dict[str, object]:
+    result: dict[str, object] = json.loads(result_file.read_text(encoding="utf-8"))
+    result_file.unlink()
+    if not result["ok"]:
+        result["status"] = "failed"
+    if note:
+        result["note"] = "; ".join(filter(None, [str(result.get("note") or ""), note]))
+    return result
+
+
+def stuck_at(stderr: str | bytes | None) -> str:
+    """The innermost frames of the main thread in a faulthandler dump: where it was stuck."""
+    if isinstance(stderr, bytes):
+        stderr = stderr.decode(errors="replace")
+    frames: list[str] = []
+    in_main = False
+    for line in (stderr or "").splitlines():
+        if line.startswith(("Current thread", "Thread")):
+            if frames:
+                break
+            in_main = True  # the dump lists the thread that was running first
+        elif in_main and line.strip().startswith("File "):
+            match = re.match(r'\s*File "(.+)", line (\d+) in (\S+)', line)
+            if match:
+                path, number, function = match.groups()
+                frames.append(f"{function} ({Path(path).name}:{number})")
+    return " < ".join(frames[:3])
+
+
+def measure_graph(
+    shape: str, size: int, settings: Settings, log: Callable[[str], None], engines: list[str]
+) -> tuple[list[Measurement], list[str]]:
+    """Each engine on one (shape, size), then the correctness checks; and the mismatches."""
+    tape = generate(shape, size, settings.seed)
+    expected = reference(tape)
+    answer_of_tape: Answer = (expected.output, expected.gradients)
+    measurements = []
+    with tempfile.TemporaryDirectory(prefix="bench-") as name:
+        folder = Path(name)
+        tape_file, text_file = folder / "tape.bin", folder / "expr.txt"
+        tape.save(tape_file)
+        text_file.write_text(to_bpcli(tape), encoding="utf-8")
+        for engine in engines:
+            m = Measurement(engine, shape, size, len(tape))
+            m.build_is_forward = ENGINES[engine].build_is_forward
+            why = missing(engine)
+            limit = settings.max_nodes.get(engine)
+            if why is not None:
+                m.status, m.detail = "skipped", why
+            elif limit is not None and size > limit:
+                m.status, m.detail = "skipped", f"above its limit of {size_label(limit)} nodes"
+            else:
+                _fill(m, run_job(engine, tape_file, text_file, settings, folder))
+            measurements.append(m)
+            log(_progress(m))
+    return measurements, _check(measurements, answer_of_tape)
+
+
+def _fill(m: Measurement, result: dict[str, object]) -> None:
+    if "status" in result:
+        m.status, m.detail = str(result["status"]), str(result.get("error", ""))
+        after = result.get("after")
+        m.timed_out_after = float(after) if isinstance(after, (int, float)) else None
+        return
+    runs = result["runs"]
+    assert isinstance(runs, list)
+    m.runs = runs
+    memory = result["memory_kb"]
+    assert isinstance(memory, (int, float))
+    m.memory_mb = memory / 1024
+    m.memory_exact = bool(result["memory_exact"])
+    gradients = result["gradients"]
+    assert isinstance(gradients, dict)
+    output = result["output"]
+    assert isinstance(output, (int, float))
+    m.answer = (float(output), {str(k): float(v) for k, v in gradients.items()})
+    m.note = str(result.get("note") or "")
+    nodes = result.get("nodes")
+    if isinstance(nodes, int) and nodes != m.nodes:
+        m.status = "wrong"
+        m.detail = f"its graph has {nodes:,} nodes, the tape {m.nodes:,}: the renderings differ"
+
+
+def _check(measurements: list[Measurement], tape_answer: Answer) -> list[str]:
+    """bpcli against the plain-Python tape, every other engine against bpcli.
+
+    A disagreement is reported loudly and the engine's times are withheld.
+    """
+    mismatches = []
+    bpcli = next((m for m in measurements if m.engine == "bpcli" and m.reported), None)
+    target, target_name = tape_answer, "the plain-Python reference"
+    if bpcli is not None:
+        assert bpcli.answer is not None
+        bpcli.checked_against = "reference"
+        problems = compare(tape_answer, bpcli.answer)
+        if problems:
+            bpcli.status, bpcli.detail = "wrong", "; ".join(problems)
+            mismatches.append(_mismatch(bpcli, target_name, problems))
+        else:
+            target, target_name = bpcli.answer, "bpcli"
+    for m in measurements:
+        if m is bpcli or not m.reported:
+            continue
+        assert m.answer is not None
+        m.checked_against = "bpcli" if target_name == "bpcli" else "reference"
+        problems = compare(target, m.answer)
+        if problems:
+            m.status, m.detail = "wrong", "; ".join(problems)
+            mismatches.append(_mismatch(m, target_name, problems))
+    return mismatches
+
+
+def _mismatch(m: Measurement, against: str, problems: list[str]) -> str:
+    return (
+        f"GRADIENT MISMATCH: {m.engine} on {m.shape} {size_label(m.size)} disagrees with "
+        f"{against}: {'; '.join(problems)}; its times are not reported"
+    )
+
+
+def size_label(size: int) -> str:
+    """10^5 for a power of ten, else the number."""
+    power = len(str(size)) - 1
+    return f"10^{power}" if size == 10**power and power >= 2 else f"{size:,}"
+
+
+def _progress(m: Measurement) -> str:
+    where = f"{m.engine} {m.shape} {size_label(m.size)}"
+    if m.status != "ok":
+        return f"{where}: {m.status}: {m.detail}"
+    total, memory = m.total, m.memory_mb
+    assert total is not None and memory is not None
+    return f"{where}: {total:.3g} s a run ({len(m.runs)} runs), +{memory:.0f} MB"
+
+
+def bpcli_source() -> str:
+    """Which bpcli code runs: its git commit, and a hash of the files actually imported.
+
+    An editable install runs the working tree: if it changes during a run, the
+    rows measured before and after are different programs.
+    """
+    spec = importlib.util.find_spec("bpcli")
+    if spec is None or spec.origin is None:
+        return "not installed"
+    package = Path(spec.origin).parent
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*")):
+        if path.suffix in (".py", ".lark") and path.is_file():
+            digest.update(path.relative_to(package).as_posix().encode())
+            digest.update(path.read_bytes())
+    grammar = ROOT / "grammar" / "expr.lark"
+    if grammar.is_file() and package.is_relative_to(ROOT):
+        digest.update(grammar.read_bytes())
+    where = f"code hash {digest.hexdigest()[:12]}"
+
+    def git(*args: str) -> str:
+        done = subprocess.run(
+            ["git", "-C", str(package), *args], capture_output=True, text=True, check=False
+        )
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    try:
+        commit = git("rev-parse", "--short", "HEAD")
+        dirty = git("status", "--porcelain", "--", ".")
+    except OSError:  # no git
+        commit = dirty = ""
+    if commit:
+        where = f"git {commit}{' + uncommitted changes' if dirty else ''}, {where}"
+    return where
+
+
+def run(settings: Settings, log: Callable[[str], None]) -> Results:
+    results = Results(settings, bpcli_source=bpcli_source())
+    for size in settings.sizes:
+        for shape in settings.shapes:
+            measurements, mismatches = measure_graph(shape, size, settings, log, settings.engines)
+            results.measurements += measurements
+            for line in mismatches:
+                log(line)
+            results.mismatches += mismatches
+    if settings.cli:
+        run_cli(results, log)
+    after = bpcli_source()
+    if after != results.bpcli_source:
+        note = (
+            f"bpcli's code changed during this run ({results.bpcli_source} at the start, "
+            f"{after} at the end): its rows mix versions; run again for one consistent table"
+        )
+        results.notes.append(note)
+        log(note)
+        results.bpcli_source += f" at the start, {after} at the end"
+    return results
+
+
+def run_cli(results: Results, log: Callable[[str], None]) -> None:
+    """The command line: cold start, batch throughput, and the chain end to end."""
+    settings = results.settings
+    try:
+        results.cold = processes.cold_start(settings.cold_runs)
+        log(
+            f"cold start: bpcli {results.cold.bpcli * 1e3:.0f} ms, "
+            f"minimal Typer app {results.cold.typer * 1e3:.0f} ms"
+        )
+        results.batch = processes.batch(settings.batch_lines, results.cold.bpcli)
+        log(f"batch: {results.batch.per_second:,.0f} lines/s")
+    except (OSError, RuntimeError, subprocess.CalledProcessError) as exc:
+        results.cli_problems.append(f"cold start or batch could not be measured: {exc}")
+        log(results.cli_problems[-1])
+    tape = generate("chain", settings.e2e_size, settings.seed)
+    with tempfile.TemporaryDirectory(prefix="bench-") as name:
+        text_file = Path(name) / f"chain{_short_size(settings.e2e_size)}.txt"
+        text_file.write_text(to_bpcli(tape), encoding="utf-8")
+        try:
+            e2e = processes.end_to_end(
+                text_file, tape.inputs(), settings.repeat, settings.budget, settings.timeout
+            )
+        except (OSError, RuntimeError, subprocess.SubprocessError, ValueError) as exc:
+            results.e2e_problem = f"end to end could not be measured: {exc}"
+            log(results.e2e_problem)
+            return
+    expected = reference(tape)
+    problems = compare((expected.output, expected.gradients), (e2e.output, e2e.gradients))
+    if problems:
+        results.e2e_problem = "GRADIENT MISMATCH in bpcli grad end to end: " + "; ".join(problems)
+        results.mismatches.append(results.e2e_problem)
+        log(results.e2e_problem)
+        return
+    results.e2e = e2e
+    log(f"end to end: {e2e.seconds:.3g} s, peak {e2e.peak_mb or 0:.0f} MB")
+    size = settings.e2e_size
+    if "torch" in settings.engines and results.find("torch", "chain", size) is None:
+        # The target compares with PyTorch on the same chain: measure it if the table has not.
+        (torch,), mismatches = measure_graph("chain", size, settings, log, ["torch"])
+        results.e2e_torch = torch
+        results.mismatches += mismatches
+
+
+def _short_size(size: int) -> str:
+    for unit, scale in (("M", 1_000_000), ("k", 1_000)):
+        if size >= scale and size % scale == 0:
+            return f"{size // scale}{unit}"
+    return str(size)

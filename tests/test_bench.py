@@ -1,0 +1,378 @@
+"""The benchmark runner (bench/): same computation in every rendering, a correctness
+check that catches a wrong gradient, and a report that is valid Markdown and SVG.
+
+No timings are asserted here: the runner measures performance, the tests check it works.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import math
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+import bpcli
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # bench/ sits next to src/, it is not installed
+
+from bench import __main__ as bench_main  # noqa: E402
+from bench import engines, graphs, report, runner  # noqa: E402
+from bench.check import compare  # noqa: E402
+from bench.graphs import ADD, CONST, MUL, NONE, SIGMOID, TANH, VAR, Tape  # noqa: E402
+
+# ---- the generators: one description, the same numbers in every rendering ----
+
+
+def bpcli_answer(tape: Tape) -> tuple[float, dict[str, float]]:
+    graph = bpcli.parse(graphs.to_bpcli(tape))
+    assert len(graph.nodes) == len(tape), "the text must have exactly the tape's nodes"
+    result = bpcli.evaluate(graph, tape.inputs())
+    return result.output, dict(result.gradients)
+
+
+def test_the_lecture_example_by_hand():
+    tape = Tape("hand")
+    x, y, z = tape.var("x", -2.0), tape.var("y", 5.0), tape.var("z", -4.0)
+    tape.op(MUL, tape.op(ADD, x, y), z)
+    assert graphs.to_bpcli(tape) == "(x+y)*z\n"
+    expected = graphs.reference(tape)
+    assert expected.output == -12.0
+    assert expected.gradients == {"x": -4.0, "y": -4.0, "z": 3.0}  # the lecture's slide
+    assert bpcli_answer(tape) == (-12.0, {"x": -4.0, "y": -4.0, "z": 3.0})
+
+
+def test_a_copy_gate_by_hand():
+    """d/dx (x*x + x) = 2x + 1 = 7 at x = 3; a node used twice becomes a statement."""
+    tape = Tape("hand")
+    x = tape.var("x", 3.0)
+    square = tape.op(MUL, x, x)
+    tape.op(ADD, tape.op(ADD, square, x), square)  # x*x + x + x*x: 4x + 1 = 13
+    text = graphs.to_bpcli(tape)
+    assert text == "n1 = x*x\nn1+x+n1\n"
+    assert graphs.reference(tape).gradients == {"x": 13.0}
+    assert bpcli_answer(tape) == (21.0, {"x": 13.0})
+
+
+def test_the_lecture_neuron_by_hand():
+    """sigmoid(w0*x0 + w1*x1 + w2) at w = (2, -3, -3), x = (-1, -2): the lecture's numbers."""
+    tape = graphs.neuron(11)
+    assert graphs.to_bpcli(tape) == "sigmoid(w0*-1.0+w1*-2.0+w2)\n"
+    s = 1 / (1 + math.exp(-1.0))  # w0*x0 + w1*x1 + w2 = -2 + 6 - 3 = 1
+    local = s * (1 - s)  # 0.19661193...
+    expected = (s, {"w0": -1.0 * local, "w1": -2.0 * local, "w2": local})
+    assert (
+        compare(expected, (graphs.reference(tape).output, graphs.reference(tape).gradients)) == []
+    )
+    assert compare(expected, bpcli_answer(tape)) == []
+    assert round(expected[1]["w0"], 2) == -0.20 and round(expected[1]["w1"], 2) == -0.39
+
+
+@pytest.mark.parametrize("shape", graphs.SHAPES)
+@pytest.mark.parametrize("size", [40, 700])
+def test_bpcli_text_computes_what_the_tape_describes(shape, size):
+    tape = graphs.generate(shape, size)
+    expected = graphs.reference(tape)
+    assert compare((expected.output, expected.gradients), bpcli_answer(tape)) == []
+    assert abs(len(tape) - size) <= max(8, size // 50)
+
+
+@pytest.mark.parametrize("shape", graphs.SHAPES)
+def test_the_tapes_keep_the_rules_every_rendering_relies_on(shape):
+    tape = graphs.generate(shape, 900)
+    uses = [0] * len(tape)
+    for i in range(len(tape)):
+        code, left, right = tape.code[i], tape.left[i], tape.right[i]
+        for operand in (left, right):
+            if operand != NONE:
+                assert operand < i, "topological order"
+                uses[operand] += 1
+        assert tape.code[left] != CONST if left != NONE else code in (VAR, CONST)
+        if code in (TANH, SIGMOID):
+            assert right == NONE
+    for i, count in enumerate(uses[:-1]):
+        assert count >= 1, f"node {i} never reaches the output"
+        if tape.code[i] == CONST:
+            assert count == 1, "a constant is used exactly once"
+    assert graphs.generate(shape, 900).code == tape.code, "same seed, same tape"
+
+
+def test_the_chain_is_the_issues_chain():
+    tape = graphs.chain(10_001)
+    assert len(tape) == 10_001  # 2,500 levels of (…*a+b), 4 nodes each, and x
+    text = graphs.to_bpcli(tape)
+    assert text.startswith("(" * 2_499 + "x*0.5+")
+    assert text.count("*") == 2_500 and list(tape.variables) == ["x"]
+    # the factors come in pairs a, 1/a: over 1,250 pairs the gradient stays 1
+    assert graphs.reference(tape).gradients["x"] == pytest.approx(1.0, rel=1e-12)
+
+
+def test_the_dag_reuses_nodes_heavily():
+    tape = graphs.dag(5_000)
+    uses = [0] * len(tape)
+    for operand in [*tape.left, *tape.right]:
+        if operand != NONE:
+            uses[operand] += 1
+    computed = [i for i in range(len(tape)) if tape.code[i] != CONST]
+    reused = sum(1 for i in computed if uses[i] > 1)
+    assert reused / len(computed) > 0.3
+    assert {tape.code[i] for i in range(len(tape))} == {VAR, CONST, ADD, MUL, TANH}
+
+
+def test_a_tape_file_round_trips(tmp_path):
+    tape = graphs.dag(300)
+    tape.save(tmp_path / "tape.bin")
+    loaded = Tape.load(tmp_path / "tape.bin")
+    assert (loaded.shape, loaded.variables) == (tape.shape, tape.variables)
+    assert (loaded.code, loaded.left, loaded.right) == (tape.code, tape.left, tape.right)
+    assert loaded.number == tape.number
+
+
+# ---- the correctness check ----------------------------------------------------
+
+
+def test_the_check_catches_a_wrong_gradient():
+    tape = graphs.dag(500)
+    good = bpcli_answer(tape)
+    output, gradients = good
+    assert compare(good, good) == []
+    name = "x3"
+    for factor in (1 + 1e-6, -1.0, 0.0):
+        wrong = dict(gradients, **{name: gradients[name] * factor})
+        problems = compare(good, (output, wrong))
+        assert len(problems) == 1 and problems[0].startswith(f"d/d{name} = ")
+    assert compare(good, (output * (1 + 1e-6), gradients)) != []
+    without = {k: v for k, v in gradients.items() if k != name}
+    assert compare(good, (output, without)) == [f"no gradient for {name}"]
+    # rounding noise is not a mistake
+    noisy = {k: v * (1 + 1e-13) for k, v in gradients.items()}
+    assert compare(good, (output, noisy)) == []
+
+
+def measurement(engine, answer, shape="dag", size=1_000, total=0.01, nodes=1_000):
+    m = runner.Measurement(engine, shape, size, nodes)
+    m.runs = [{"build": total / 2, "forward": total / 4, "backward": total / 4}]
+    m.memory_mb = 1.0
+    m.answer = answer
+    m.build_is_forward = engine in ("torch", "micrograd")
+    return m
+
+
+def test_a_wrong_engine_is_reported_loudly_and_its_time_withheld():
+    tape = graphs.dag(300)
+    expected = graphs.reference(tape)
+    truth = (expected.output, expected.gradients)
+    output, gradients = truth
+    perturbed = (output, dict(gradients, x0=gradients["x0"] * 1.001))
+    rows = [measurement("bpcli", truth), measurement("torch", perturbed, total=0.123)]
+    mismatches = runner._check(rows, truth)
+    assert len(mismatches) == 1 and mismatches[0].startswith("GRADIENT MISMATCH: torch")
+    assert rows[0].status == "ok" and rows[1].status == "wrong"
+    settings = runner.Settings([1_000], ["bpcli", "torch"], ["dag"], cli=False)
+    results = runner.Results(settings, rows, mismatches)
+    text = report.markdown(results, "benchmarks.svg")
+    assert "## ⚠ Gradient mismatches" in text and "WRONG GRADIENTS: time withheld" in text
+    torch_row = next(line for line in text.splitlines() if line.startswith("| torch"))
+    assert "123 ms" not in torch_row and "61.5 ms" not in torch_row
+
+
+def test_when_bpcli_is_wrong_the_others_are_checked_against_the_reference():
+    tape = graphs.chain(101)
+    expected = graphs.reference(tape)
+    truth = (expected.output, expected.gradients)
+    rows = [measurement("bpcli", (truth[0] + 1.0, truth[1])), measurement("micrograd", truth)]
+    mismatches = runner._check(rows, truth)
+    assert [m.status for m in rows] == ["wrong", "ok"]
+    assert "plain-Python reference" in mismatches[0]
+    assert rows[1].checked_against == "reference"
+
+
+# ---- the bpcli adapter ------------------------------------------------------------
+
+
+def test_without_split_passes_bpcli_is_timed_through_evaluate():
+    tape = graphs.neuron(100)
+    engine = engines.Bpcli()
+    engine.prepare(tape, graphs.to_bpcli(tape))
+    phases, answer = engine.run()
+    assert set(phases) == {"build", "forward", "backward"}
+    expected = graphs.reference(tape)
+    assert compare((expected.output, expected.gradients), answer) == []
+
+    def renamed(*args):
+        raise AttributeError("'Graph' object has no attribute 'nodes_by_id'")
+
+    engine.passes = engines._without_split(engine.passes)
+    phases, answer = engine.run()
+    assert set(phases) == {"build", "forward+backward"}
+    assert compare((expected.output, expected.gradients), answer) == []
+
+    engine.prepare(tape, graphs.to_bpcli(tape))
+    # a split pass that changed shape under the benchmark: fall back, and say so
+    engine.passes = dataclasses.replace(engine.passes, backward=renamed)
+    phases, answer = engine.run()
+    assert set(phases) == {"build", "forward+backward"} and "split passes unusable" in engine.note
+    assert compare((expected.output, expected.gradients), answer) == []
+
+
+# ---- the runner, for real, on tiny sizes ----------------------------------------
+
+
+def test_the_runner_runs_on_tiny_sizes(tmp_path, capsys):
+    output = tmp_path / "docs" / "benchmarks.md"
+    argv = ["--sizes", "30,60", "--shapes", "chain,neuron", "--engines"]
+    argv += ["bpcli,sympy,torch,micrograd,python", "--repeat", "2", "--cold-runs", "1"]
+    argv += ["--batch-lines", "20", "--e2e-size", "40", "--output", str(output)]
+    assert bench_main.main(argv) == 0
+    printed = capsys.readouterr()
+    text = output.read_text(encoding="utf-8")
+    assert "## Targets" in text and "## Machine" in text and "python -m bench --sizes 30,60" in text
+    for number in "12345":
+        assert any(line.startswith(f"{number}. ") for line in printed.out.splitlines())
+    rows = [line for line in text.splitlines() if line.startswith("| ")]
+    bpcli_rows = [row for row in rows if row.startswith("| bpcli | ")]
+    assert len(bpcli_rows) == 1 + 4  # the headline, then each shape and size
+    assert all("µs" in row or "ms" in row for row in bpcli_rows)
+    for peer in ("torch", "micrograd", "sympy"):
+        peer_rows = [row for row in rows if row.startswith(f"| {peer} |")]
+        if importlib.util.find_spec(peer) is None:
+            assert peer_rows == []  # listed once instead, under the notes
+            note = f"- {peer} skipped ({peer} is not installed): chain 30, neuron 30, chain 60"
+            assert note in text
+        else:
+            assert len(peer_rows) == 1 + 4
+            assert not any("WRONG" in row or "failed" in row for row in peer_rows)
+    chart = ET.parse(output.with_suffix(".svg")).getroot()
+    assert chart.tag == "{http://www.w3.org/2000/svg}svg"
+    assert len(chart.findall(".//{http://www.w3.org/2000/svg}polyline")) >= 2
+    assert "![time per run against nodes" in text and "(benchmarks.svg)" in text
+
+
+# ---- the report: targets, Markdown, SVG from known numbers ----------------------
+
+
+def synthetic_results() -> runner.Results:
+    settings = runner.Settings(
+        [1_000, 100_000], ["bpcli", "torch", "micrograd"], ["dag", "chain"], cli=False
+    )
+    answer = (1.0, {"x": 2.0})
+    rows = []
+    for shape in settings.shapes:
+        for size, bpcli_total in ((1_000, 0.004), (100_000, 0.5)):
+            rows.append(measurement("bpcli", answer, shape, size, bpcli_total, size))
+            rows.append(measurement("torch", answer, shape, size, 20 * bpcli_total, size))
+            rows.append(measurement("micrograd", answer, shape, size, 4 * bpcli_total, size))
+    failed = runner.Measurement("sympy", "dag", 1_000, 1_000, "timeout", "timed out after 30 s")
+    failed.timed_out_after = 30.0
+    slow = runner.Measurement("bpcli", "chain", 1_000_000, 1_000_000, "timeout", "timed out")
+    slow.timed_out_after = 120.0
+    return runner.Results(settings, [*rows, failed, slow])
+
+
+def test_targets_say_pass_or_the_gap():
+    lines = [str(target) for target in report.targets(synthetic_results())]
+    # bpcli's fwd+bwd is half its total (0.25 s); PyTorch's is all of its 10 s: 40x
+    assert lines[0] == (
+        "1. engine 10^5 DAG: bpcli forward+backward 40.0x faster than PyTorch "
+        "(250 ms vs 10.00 s; target 15x): PASS"
+    )
+    assert lines[1].endswith(
+        "8.0x faster than micrograd (250 ms vs 2.00 s; target 15x): GAP: 1.88x short"
+    )
+    scaling = [line for line in lines if line.startswith("3. scaling dag")]
+    assert scaling[0].endswith("(target ≤1.5x) [the target is 10^3 to 10^6]: PASS")
+    # 10^6 timed out after 120 s: at least 120 µs per node against 4 at 10^3
+    (chain,) = [line for line in lines if line.startswith("3. scaling chain")]
+    assert "4.00 to ≥ 120.00 µs per node (total) from 10^3 to 10^6" in chain
+    assert chain.endswith(
+        "10^6 timed out after 120 s, ≥ 30.00x apart (target ≤1.5x): GAP: ≥ 20.00x over"
+    )
+    assert any(line.startswith("4. cold start: NOT MEASURED") for line in lines)
+
+
+def markdown_tables(text: str) -> list[list[str]]:
+    tables: list[list[str]] = []
+    previous = ""
+    for line in text.splitlines():
+        if line.startswith("|"):
+            if not previous.startswith("|"):
+                tables.append([])
+            tables[-1].append(line)
+        previous = line
+    return tables
+
+
+def test_the_report_is_markdown_and_the_chart_is_svg(tmp_path):
+    results = synthetic_results()
+    chart = report.write(results, tmp_path / "benchmarks.md")
+    text = (tmp_path / "benchmarks.md").read_text(encoding="utf-8")
+    header = "| engine | nodes | runs | parse / build | forward | backward | total |"
+    assert header in text
+    tables = markdown_tables(text)
+    assert len(tables) == 1 + 2  # the headline, one per shape
+    for table in tables:
+        header, rule, *rows = table
+        assert rule == "|" + "|".join(["---"] * (header.count(" | ") + 1)) + "|"
+        assert rows and all(row.count(" | ") == header.count(" | ") for row in rows)
+    assert "sympy on dag 10^3 (1,000 nodes): timeout: timed out after 30 s" in text
+    root = ET.parse(chart).getroot()
+    svg = "{http://www.w3.org/2000/svg}"
+    lines = root.findall(f".//{svg}polyline")
+    assert len(lines) == 6  # 3 engines x 2 shapes
+    labels = [node.text for node in root.iter(f"{svg}text")]
+    assert "dag" in labels and "chain" in labels and "10³" in labels and "10⁵" in labels
+    for polyline in lines:
+        for point in polyline.get("points", "").split():
+            x, y = map(float, point.split(","))
+            assert 0 <= x <= float(root.get("width", 0)) and 0 <= y <= float(root.get("height", 0))
+
+
+def test_the_options_parse():
+    args = bench_main.parser().parse_args(["--sizes", "1e3,1e4", "--engines", "bpcli,sympy"])
+    settings = bench_main.settings_from(args, ["--sizes", "1e3,1e4"])
+    assert settings.sizes == [1_000, 10_000] and settings.engines == ["bpcli", "sympy"]
+    assert settings.command == "python -m bench --sizes 1e3,1e4"
+    quick = bench_main.settings_from(bench_main.parser().parse_args(["--quick"]), ["--quick"])
+    assert quick.sizes == [100, 1_000] and quick.repeat == 1 and quick.e2e_size == 1_000
+    with pytest.raises(SystemExit):
+        bench_main.parser().parse_args(["--engines", "tensorflow"])
+
+
+def test_a_timed_out_job_says_where_it_was_stuck():
+    dump = (
+        "Timeout (0:01:57)!\n"
+        "Thread 0x00007f (most recent call first):\n"
+        '  File "/work/src/bpcli/parser.py", line 373 in _run\n'
+        '  File "/work/src/bpcli/parser.py", line 281 in parse\n'
+        '  File "/work/bench/engines.py", line 85 in run\n'
+        '  File "/work/bench/worker.py", line 90 in measure\n'
+        "\nThread 0x00007e (most recent call first):\n"
+        '  File "/usr/lib/python3.11/threading.py", line 320 in wait\n'
+    )
+    expected = "_run (parser.py:373) < parse (parser.py:281) < run (engines.py:85)"
+    assert runner.stuck_at(dump) == expected
+    assert runner.stuck_at(dump.encode()) == expected
+    assert runner.stuck_at(None) == ""
+
+
+@pytest.mark.skipif(importlib.util.find_spec("sympy") is None, reason="needs sympy")
+def test_a_job_past_its_time_limit_is_stopped_and_located(tmp_path):
+    """SymPy on a 300-node DAG runs for minutes: stopped at 2 s, it says where it was."""
+    tape = graphs.dag(300)
+    tape.save(tmp_path / "tape.bin")
+    (tmp_path / "expr.txt").write_text(graphs.to_bpcli(tape), encoding="utf-8")
+    settings = runner.Settings([300], ["sympy"], ["dag"], timeouts={"sympy": 2.0})
+    result = runner.run_job(
+        "sympy", tmp_path / "tape.bin", tmp_path / "expr.txt", settings, tmp_path
+    )
+    assert result["status"] == "timeout" and result["after"] == 2.0
+    assert str(result["error"]).startswith("timed out after 2 s, in ")
+    assert ".py:" in str(result["error"])  # the innermost frames of its stack
+
+
+def test_the_report_names_the_bpcli_code_it_measured():
+    assert "code hash " in runner.bpcli_source()
