@@ -212,6 +212,8 @@ def _id(request: dict[str, Any]) -> object:
     strict JSON cannot write.
     """
     request_id = request.get("id")
+    if request_id is None or isinstance(request_id, (str, int)):  # the usual ids
+        return request_id
     level = [request_id]
     for _ in range(MAX_ID_DEPTH):
         if any(isinstance(value, float) and not math.isfinite(value) for value in level):
