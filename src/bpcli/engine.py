@@ -227,15 +227,21 @@ def local_gradients(
 
     The backward pass needs only some of these; explanations and the JSON show them all.
     """
+    key = ("partials", conventions)
+    if key not in graph.derived:  # the same for every evaluation of this graph
+        graph.derived[key] = [
+            (inputs, OPS[op].partials_for(len(inputs), conventions) if inputs else ())
+            for _, op, inputs, _ in graph.facts()
+        ]
     result: list[tuple[float | None, ...]] = []
-    for i, (_, op, inputs, _) in enumerate(graph.facts()):
+    for i, (inputs, rules) in enumerate(graph.derived[key]):
         if not inputs:
             result.append(())
             continue
         args = tuple([values[j] for j in inputs])
         out = values[i]
         row: list[float | None] = []
-        for rule in OPS[op].partials_for(len(inputs), conventions):
+        for rule in rules:
             try:
                 local = rule(args, out)
             except (Undefined, OverflowError, ZeroDivisionError):

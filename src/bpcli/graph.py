@@ -13,7 +13,7 @@ import json
 from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import overload
+from typing import Any, overload
 
 from .ops import CODES, OP_NAMES, OPS
 
@@ -66,6 +66,7 @@ class Graph:
     _json: dict[tuple[str, str, bool], list[tuple[str, str, str]]] = field(
         default_factory=dict, repr=False
     )
+    derived: dict[object, Any] = field(default_factory=dict, repr=False)  # caches of others
 
     def __len__(self) -> int:
         return len(self.codes)
