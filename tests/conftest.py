@@ -57,3 +57,31 @@ def patch_op(monkeypatch):
     yield patch
     monkeypatch.undo()
     engine.build()
+
+
+# ---- hypothesis profiles, for tests/test_differential.py and tests/test_fuzz.py ----
+# "fast" (the default) keeps the normal run short and the same on every machine;
+# "thorough" explores: pytest --hypothesis-profile=thorough, or
+# BPCLI_HYPOTHESIS_PROFILE=thorough pytest.
+try:
+    from hypothesis import HealthCheck, settings
+except ImportError:  # only the property tests need hypothesis; they skip without it
+    pass
+else:
+    _SLOW_IS_FINE = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
+    settings.register_profile(
+        "fast",
+        max_examples=60,
+        derandomize=True,  # the same examples on every run: CI is reproducible, never flaky
+        deadline=None,  # SymPy's derivatives take their time
+        suppress_health_check=_SLOW_IS_FINE,
+        print_blob=True,
+    )
+    settings.register_profile(
+        "thorough",
+        max_examples=5_000,
+        deadline=None,
+        suppress_health_check=_SLOW_IS_FINE,
+        print_blob=True,
+    )
+    settings.load_profile(os.environ.get("BPCLI_HYPOTHESIS_PROFILE", "fast"))

@@ -79,8 +79,8 @@ def _backward_body(op: Op) -> list[str]:
             step = f"grads[{index}] -= g"
         else:
             step = f"grads[{index}] += g * ({expression})"
-        if "(" in expression:  # a rule that may refuse: only for inputs that get a gradient
-            lines.append(f"if codes[{index}] != {CONST}: {step}")
+        if "(" in expression:  # a rule that may refuse: only where a gradient is wanted
+            lines.append(f"if not fixed[{index}]: {step}")
         else:  # constants collect harmless numbers here, dropped afterwards
             lines.append(step)
     return lines
@@ -109,7 +109,7 @@ def _loops() -> str:
             "        raise _Failed(i, None) from None",
             "",
             "",
-            "def backward_loop(codes, first, second, values, grads, _slow):",
+            "def backward_loop(codes, first, second, values, grads, fixed, _slow):",
             "    i = len(codes)",
             "    try:",
             "        for i in range(len(codes) - 1, -1, -1):",
@@ -182,7 +182,8 @@ def forward(graph: Graph, inputs: Mapping[str, float]) -> list[float]:
 def backward(
     graph: Graph, values: list[float], conventions: Conventions = Conventions()
 ) -> list[float | None]:
-    """d(output)/d(node) for every node; None for constants, which are not differentiated.
+    """d(output)/d(node) for every node; None for constants (and gates of constants only),
+    which are not differentiated.
 
     Seeds the output with 1 and walks the nodes in reverse topological order,
     adding each use's contribution (+=): a node used twice sums both, the copy
@@ -190,6 +191,7 @@ def backward(
     without evaluating its local derivatives.
     """
     codes = graph.codes
+    fixed = graph.fixed()
     grads: list[float] = [0.0] * len(codes)
     grads[graph.output] = 1.0
 
@@ -200,11 +202,11 @@ def backward(
         rules = OPS[OP_NAMES[code]].partials_for(len(inputs), conventions)
         assert len(rules) == len(inputs), "one partial per input"
         for j, rule in zip(inputs, rules, strict=True):
-            if codes[j] != CONST:
+            if not fixed[j]:
                 grads[j] += g * rule(args, values[i])
 
     try:
-        _backward_loop(codes, graph.first, graph.second, values, grads, slow)
+        _backward_loop(codes, graph.first, graph.second, values, grads, fixed, slow)
     except _Failed as failed:
         message = failed.message or f"the gradient at {graph.name(failed.i)} overflows"
         raise _domain_error(graph, failed.i, message) from None
@@ -213,8 +215,8 @@ def backward(
         if g - g:
             raise _domain_error(graph, node_id, f"the gradient at {graph.name(node_id)} overflows")
     result: list[float | None] = grads  # type: ignore[assignment]
-    for node_id, code in enumerate(codes):
-        if code == CONST:
+    for node_id, is_fixed in enumerate(fixed):
+        if is_fixed and node_id != graph.output:  # df/df is 1 even when f is constant
             result[node_id] = None
     return result
 

@@ -133,6 +133,19 @@ class Graph:
             ]
         return self._facts
 
+    def fixed(self) -> bytearray:
+        """1 for each node that depends on no input (a constant, or gates of constants
+        only, like the exponent in x ** (1 + 1)): it gets no gradient."""
+        made = self.derived.get("fixed")
+        if made is None:
+            var = CODES["var"]
+            made = bytearray(len(self.codes))
+            for i, code in enumerate(self.codes):
+                inputs = self.inputs(i)
+                made[i] = code != var and all(made[j] for j in inputs)
+            self.derived["fixed"] = made
+        return made
+
     def json_prefixes(self, item: str, key: str, ascii: bool) -> list[tuple[str, str, str]]:
         """For each node, its JSON object's text around the value, the gradient and the
         local derivatives: `{"id": 0, … "value": ` + `, "grad": ` + `, … "local": [`.

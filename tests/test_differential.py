@@ -1,0 +1,360 @@
+"""Differential tests: bpcli's values and gradients against independent oracles.
+
+Random programs over the whole grammar (tests/strategies.py) are rendered to
+bpcli text and, separately, to SymPy. Oracle 1 is SymPy: the output and its
+symbolic derivatives, evaluated at the point (the doubles exactly, as 400-digit
+Floats) to 30 digits. Oracle 2 is central differences of the exact output
+(mpmath, 1200 bits or more), for the kink ops away from their kinks and where
+SymPy treats an op differently (its symbolic derivative is not finite although
+the graph's is: d/dy of 0 ** y). At an exact kink, where no derivative exists
+(SymPy's Heaviside(0) is 1/2, bpcli's relu'(0) is 0), bpcli must follow its
+documented convention, checked against the exact reference evaluation in
+tests/strategies.py.
+
+Agreement means |bpcli - oracle| <= max(1e-9 * |oracle|, 1000 * bound), where
+`bound` is the first-order bound on the rounding error of a float evaluation
+of the same graph (running error analysis, `strategies.Reference`). Where the
+computation is well-conditioned the bound is below 1e-12 * |oracle| and this is
+a plain relative 1e-9 check; where it cancels (a value near 0 that is the sum
+of large terms, tanh'(x) = 1 - tanh(x)² for large x) the floor, 1000 times what
+rounding can explain, takes over. Each example records which case it was
+(`pytest --hypothesis-show-statistics`).
+
+Domain: where bpcli's documented rules say the maths is undefined (README,
+"Conventions") bpcli must raise DomainError; where SymPy's value is not real or
+not finite, bpcli must raise DomainError too (unless rounding alone decides, see
+`Reference`); anything else bpcli raises is a test failure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import signal
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+pytest.importorskip("hypothesis", reason="the property tests need hypothesis")
+pytest.importorskip("sympy", reason="the differential tests need sympy")
+
+import sympy
+from hypothesis import event, given
+from hypothesis import strategies as st
+
+import bpcli
+from strategies import (
+    KINK_FUNCTIONS,
+    MP,
+    VARIADIC,
+    Call,
+    Case,
+    Reference,
+    Renderer,
+    cases,
+    finite_difference,
+    program_to_sympy,
+    walk,
+)
+
+REL = MP.mpf("1e-9")  # the agreement asked for, relative
+MARGIN = 1000  # the absolute floor: this many times the float evaluation's error bound
+SYMPY_SECONDS = 5  # per derivative; past it SymPy is "too slow" and oracle 2 decides
+
+
+def run(text: str, point: dict[str, float], tie: str = "split") -> bpcli.Result | bpcli.DomainError:
+    """bpcli's answer, or its DomainError; any other exception fails the test."""
+    try:
+        return bpcli.grad(text, point, conventions=bpcli.Conventions(max_tie=tie))
+    except bpcli.DomainError as exc:
+        assert exc.message, "a DomainError without a message"
+        if exc.span is not None:
+            start, end = exc.span
+            assert 0 <= start <= end <= len(text), f"span {exc.span} outside the text"
+        return exc
+
+
+def sympy_number(expr: object, subs: dict[object, object]) -> tuple[str, object]:
+    """("real", value as mpf), or ("complex" | "infinite" | "unknown" | "too slow", None).
+
+    `subs` holds the inputs as 400-digit SymPy Floats, which are the doubles exactly:
+    SymPy then computes in 400-digit arithmetic (enough for 1 + 1e-300), where an exact
+    0 stays 0 (evalf with
+    `subs=` returns rounding noise such as 1e-165 for (x + 1)**-2 - 1 at x = 0), and
+    nothing is done in exact rationals (a rational to a rational power has SymPy
+    factor huge integers, which takes minutes). evalf then gives 30 digits.
+    """
+    try:
+        with time_limit(SYMPY_SECONDS):
+            value = sympy.sympify(expr).xreplace(subs).evalf(30)
+    except SympyTooSlow:
+        return "too slow", None
+    except (ValueError, TypeError, KeyError, ZeroDivisionError, ArithmeticError):
+        return "unknown", None  # e.g. Max(1, zoo): "The argument 'zoo' is not comparable"
+    if value.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
+        return "infinite", None
+    if not value.is_number:
+        return "unknown", None
+    real, imag = value.as_real_imag()
+    if not (real.is_number and imag.is_number):
+        return "unknown", None
+    if imag != 0 and abs(imag) > 1e-25 * max(1, abs(real)):
+        return "complex", None
+    return "real", MP.mpf(sympy.Float(real, 30)._mpf_)
+
+
+class SympyTooSlow(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Interrupt SymPy after `seconds` (a rare expression sends its simplifier into
+    minutes of work). The alarm repeats until it is cancelled, so that it is not lost
+    if it first fires where Python ignores exceptions (a garbage collector callback)."""
+    if (
+        not hasattr(signal, "setitimer")
+        or threading.current_thread() is not threading.main_thread()
+    ):
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise SympyTooSlow
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, seconds, 0.1)
+    try:
+        yield
+    finally:
+        while True:  # an alarm may still arrive while the alarm is being switched off
+            try:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.signal(signal.SIGALRM, previous)
+                break
+            except SympyTooSlow:
+                continue
+
+
+def check_class(want: object, bound: object) -> str:
+    """How strict a check is: "exact" (bpcli must give exactly 0), "strict" (relative
+    1e-9), "floor" (the rounding floor dominates, still finer than 1e-6 relative) or
+    "weak" (ill-conditioned: a value near 0 from terms that cancel)."""
+    if want == 0 and bound == 0:
+        return "exact"
+    if MARGIN * bound <= REL * abs(want):
+        return "strict"
+    if MARGIN * bound <= MP.mpf("1e-6") * abs(want):
+        return "floor"
+    return "weak"
+
+
+def assert_close(what: str, got: float, want: object, bound: object, oracle: str) -> str:
+    tolerance = max(REL * abs(want), MARGIN * bound)
+    error = abs(MP.mpf(got) - want)
+    assert error <= tolerance, (
+        f"{what}: bpcli {got!r}, {oracle} {MP.nstr(want, 17)}, difference {MP.nstr(error, 3)}"
+        f" > tolerance {MP.nstr(tolerance, 3)} (rounding bound {MP.nstr(bound, 3)})"
+    )
+    return check_class(want, bound)
+
+
+def category(reason: str) -> str:
+    """A rule's reason without where it happened, for the statistics."""
+    return re.sub(r" (?:in|at) [a-z]+( \(dead code\))?(?:, .*)?$", r"\1", reason)
+
+
+def worst(classes: list[str]) -> str:
+    for name in ("weak", "floor", "strict", "exact"):
+        if name in classes:
+            return name
+    return "none"
+
+
+class Oracle:
+    """SymPy's view of a case: the output, its derivatives, evaluated at the point."""
+
+    def __init__(self, case: Case) -> None:
+        self.expr = None
+        self.failure = ""
+        try:
+            with time_limit(SYMPY_SECONDS):
+                self.expr, self.symbols = program_to_sympy(case.statements)
+        except SympyTooSlow:
+            self.failure = "too slow"
+            return
+        except ValueError:
+            self.failure = "unknown"  # e.g. Max of a complex number
+            return
+        self.subs = {self.symbols[n]: sympy.Float(v, 400) for n, v in case.point.items()}
+
+    def value(self) -> tuple[str, object]:
+        if self.expr is None:
+            return self.failure, None
+        return sympy_number(self.expr, self.subs)
+
+    def gradient(self, name: str) -> tuple[str, object]:
+        if self.expr is None:
+            return self.failure, None
+        try:
+            with time_limit(SYMPY_SECONDS):
+                derivative = sympy.diff(self.expr, self.symbols[name])
+        except SympyTooSlow:
+            return "too slow", None
+        return sympy_number(derivative, self.subs)
+
+
+def check_against_sympy(case: Case) -> None:
+    ref = Reference(case.statements, case.point)
+    got = run(case.text, case.point)
+    oracle = Oracle(case)
+    kind, want = oracle.value()
+    event(f"outcome: {ref.outcome}")
+
+    if kind in ("complex", "infinite") and ref.outcome != "ambiguous":
+        # SymPy: the value is not a real number, so bpcli must not give one.
+        assert isinstance(got, bpcli.DomainError), (
+            f"SymPy's value is {kind}, bpcli returned {got.output!r}"
+        )
+        assert ref.outcome == "domain", f"SymPy's value is {kind} where the reference has one"
+    if ref.outcome == "domain":
+        assert isinstance(got, bpcli.DomainError), (
+            f"bpcli returned {got.output!r} where its own rules say: {ref.reason}"
+        )
+        event(f"domain rule: {category(ref.reason)}")
+        if kind == "real":
+            event(f"DomainError, SymPy finite, documented: {category(ref.reason)}")
+        return
+    if ref.outcome == "ambiguous":
+        event(f"rejected, rounding decides: {category(ref.reason)}")
+        return
+    if ref.unneeded:
+        # A local derivative towards gates of constants only is undefined here, but no
+        # input's gradient needs it: bpcli must answer (it once raised DomainError).
+        event("a derivative no input needs is undefined: answered")
+    assert not isinstance(got, bpcli.DomainError), (
+        f"bpcli raised DomainError ({got}) where the maths is defined"
+    )
+    if kind == "real":
+        # the two oracles must agree, or the test itself is wrong
+        assert (
+            abs(want - ref.value)
+            <= MP.mpf("1e-20") * abs(ref.value) + MP.mpf("1e-6") * ref.value_err
+        ), f"SymPy {want} and the reference {ref.value} disagree"
+    else:
+        event(f"SymPy's value is {kind}: the reference instead")
+        want = ref.value
+    event(f"value check: {assert_close('value', got.output, want, ref.value_err, 'SymPy')}")
+
+    if ref.kink == "near":
+        event("rejected gradients: an input near a kink (rounding decides the side)")
+        return
+    kinky = any(
+        isinstance(node, Call) and node.fn in KINK_FUNCTIONS + VARIADIC
+        for statement in case.statements
+        for node in walk(statement.expr)
+    )
+    classes = []
+    for name in case.point:
+        got_grad, bound = got.gradients[name], ref.grad_err[name]
+        if ref.kink == "exact":
+            # No derivative exists at a kink: bpcli's convention, from the reference.
+            grad = ref.grads[name]
+            classes.append(assert_close(f"∂/∂{name} at a kink", got_grad, grad, bound, "convention"))  # fmt: skip
+            continue
+        gkind, gwant = oracle.gradient(name)
+        numeric = finite_difference(ref, name)
+        if gkind == "real":
+            assert (
+                abs(gwant - ref.grads[name])
+                <= MP.mpf("1e-20") * abs(gwant) + MP.mpf("1e-6") * bound
+            ), f"∂/∂{name}: SymPy {gwant} and the reference {ref.grads[name]} disagree"
+            classes.append(assert_close(f"∂/∂{name}", got_grad, gwant, bound, "SymPy"))
+        elif numeric is not None:
+            # SymPy's symbolic derivative is not finite where the graph's is, e.g.
+            # d/dy 0**y = 0**y*log(0): oracle 2 instead.
+            event(f"SymPy's derivative is {gkind}: central differences instead")
+        else:
+            # Neither: e.g. d/dx (-x)**2.5 at x = 0 (SymPy: 0/0; the stencil leaves the
+            # domain). The reference's exact backward pass is the only oracle left.
+            event(f"SymPy's derivative is {gkind}, no central differences: the reference")
+            classes.append(assert_close(f"∂/∂{name}", got_grad, ref.grads[name], bound, "reference"))  # fmt: skip
+        if numeric is not None and (kinky or gkind != "real"):
+            classes.append(assert_close(f"∂/∂{name}", got_grad, numeric, bound, "central differences"))  # fmt: skip
+            event("oracle 2 (central differences) checked")
+    if ref.kink == "exact":
+        event("gradients at an exact kink: checked against the convention")
+    event(f"gradient check: {worst(classes)}")
+
+
+@given(cases())
+def test_values_and_gradients_agree_with_sympy(case: Case) -> None:
+    check_against_sympy(case)
+
+
+@given(cases(kinky=True, steer=0))
+def test_domain_rules_agree_with_sympy(case: Case) -> None:
+    """The same, unsteered, at small whole inputs (0 and negative bases are common): log
+    and sqrt of x <= 0, sqrt'(0), 0 ** negative, d/dx x ** y at x = 0 with y < 1, d/dy
+    with a negative base, division by zero. bpcli raises DomainError exactly where its
+    documented rules say, and answers correctly everywhere else."""
+    check_against_sympy(case)
+
+
+@given(
+    cases(functions=KINK_FUNCTIONS, binary=("add", "sub", "mul"), kinky=True),
+    st.sampled_from(["split", "first"]),
+)
+def test_kinks_follow_the_conventions(case: Case, tie: str) -> None:
+    """relu, abs, max and min at and around their kinks, with small whole inputs that
+    often sit exactly on a kink or a tie: at a kink the documented convention,
+    elsewhere central differences of the exact output."""
+    ref = Reference(case.statements, case.point, tie=tie)
+    got = run(case.text, case.point, tie)
+    assert ref.outcome == "ok", ref.reason
+    assert not isinstance(got, bpcli.DomainError), str(got)
+    assert_close("value", got.output, ref.value, ref.value_err, "reference")
+    event(f"kink: {ref.kink}")
+    if ref.kink == "near":
+        return
+    for name in case.point:
+        want = ref.grads[name] if ref.kink == "exact" else finite_difference(ref, name)
+        if want is None:
+            # A kink that no gradient flows through can still make the output only once
+            # differentiable there (-x*relu(x) at 0): central differences converge too
+            # slowly to check 1e-9, and the reference's exact backward pass decides.
+            event("central differences unusable: the reference")
+            want = ref.grads[name]
+        assert_close(f"∂/∂{name}", got.gradients[name], want, ref.grad_err[name], "oracle")
+
+
+@given(st.data())
+def test_spelling_does_not_change_the_numbers(data: st.DataObject) -> None:
+    """Spacing, comments, line breaks in parentheses, redundant parentheses, `^` for `**`,
+    pow(a, b) and other spellings of the same numbers give the same graph, so the very
+    same floats as the plain text."""
+    case = data.draw(cases())
+    plain = Renderer(data.draw, fancy=False).program(case.statements)
+    fancy, simple = run(case.text, case.point), run(plain, case.point)
+    if isinstance(fancy, bpcli.DomainError) or isinstance(simple, bpcli.DomainError):
+        assert type(fancy) is type(simple), f"{plain!r}: {simple}, fancy: {fancy}"
+        return
+    assert (fancy.output, fancy.gradients) == (simple.output, simple.gradients), plain
+
+
+@pytest.mark.parametrize(
+    ("text", "x", "output", "gradient"),
+    [
+        ("x * sqrt(1 - 1)", 2.0, 0.0, 0.0),  # sqrt'(0) is infinite, but no input needs it
+        ("x * (1 - 1) ** 0.5", 2.0, 0.0, 0.0),
+        ("x ** (1 + 1)", -2.0, 4.0, -4.0),  # d/dy needs log(x); y is made of constants
+        ("x ** (3 - 1)", -3.0, 9.0, -6.0),
+    ],
+)
+def test_no_domain_error_from_a_derivative_no_input_needs(
+    text: str, x: float, output: float, gradient: float
+) -> None:
+    """Hand-worked: x*sqrt(0) = 0, d/dx = sqrt(0) = 0; x**2 at -2 is 4, d/dx = 2x = -4."""
+    result = bpcli.grad(text, {"x": x})
+    assert (result.output, result.gradients) == (output, {"x": gradient})
