@@ -99,9 +99,14 @@ def sympy_number(expr: object, subs: dict[object, object]) -> tuple[str, object]
     real, imag = value.as_real_imag()
     if not (real.is_number and imag.is_number):
         return "unknown", None
-    if imag != 0 and abs(imag) > 1e-25 * max(1, abs(real)):
-        return "complex", None
-    return "real", MP.mpf(sympy.Float(real, 30)._mpf_)
+    try:
+        if imag != 0 and abs(imag) > 1e-25 * max(1, abs(real)):
+            return "complex", None
+        return "real", MP.mpf(sympy.Float(real, 30)._mpf_)
+    except (TypeError, ValueError):
+        # SymPy left something it cannot decide, e.g. Heaviside(…) from the derivative
+        # of Max at a point it cannot compare: no verdict from this oracle.
+        return "unknown", None
 
 
 class SympyTooSlow(Exception):
