@@ -193,16 +193,21 @@ def read_text(stream: BinaryIO, what: str, max_size: int) -> str:
         raise InputError(f"{what}: not UTF-8 text (byte {exc.start + 1})") from None
 
 
-def read_text_file(path: Path, max_size: int) -> str:
+def open_input(path: Path | str) -> BinaryIO:
+    """A file named on the command line, open for reading, or an InputError saying why not."""
     try:
-        with open(path, "rb") as stream:
-            return read_text(stream, str(path), max_size)
+        return open(path, "rb")  # the caller closes it
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise InputError(f"{path}: is a directory, not a file") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read it ({exc.strerror})") from None
+
+
+def read_text_file(path: Path, max_size: int) -> str:
+    with open_input(path) as stream:
+        return read_text(stream, str(path), max_size)
 
 
 def check_names(
@@ -723,15 +728,7 @@ def batch(
         if source == "-":
             ok = answer_all(read_lines(sys.stdin.buffer, limit), write)
         else:
-            try:
-                stream = open(source, "rb")  # noqa: SIM115 - closed below, errors apart
-            except FileNotFoundError:
-                raise InputError(f"{source}: no such file") from None
-            except IsADirectoryError:
-                raise InputError(f"{source}: is a directory, not a file") from None
-            except OSError as exc:
-                raise InputError(f"{source}: cannot read it ({exc.strerror})") from None
-            with stream:  # a write to a closed pipe is not a read error of the file
+            with open_input(source) as stream:  # errors apart: a closed pipe is no read error
                 ok = answer_all(read_lines(stream, limit), write)
     if not ok:
         raise typer.Exit(EXIT_CHECK_FAILED)
