@@ -126,6 +126,14 @@ class Result:
             for i, (name, op, inputs, text) in enumerate(self.graph.facts())
         )
 
+    def sent(self, node_id: int, k: int) -> float | None:
+        """The gradient that node `node_id`'s k-th input edge sends back to that input."""
+        inputs = self.graph.inputs(node_id)
+        source = inputs[k]
+        seen = inputs[:k].count(source)  # earlier edges from the same input
+        mine = [grad for consumer, grad in self._flow[1][source] if consumer == node_id]
+        return mine[seen]
+
     @cached_property
     def _flow(self) -> tuple[list[tuple[float | None, ...]], list[list[tuple[int, float | None]]]]:
         """Every node's local derivatives and what each of its uses sends back."""

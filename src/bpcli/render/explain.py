@@ -129,9 +129,7 @@ class ExplainView:
 
     def sent(self, node: NodeResult, k: int) -> float | None:
         """The gradient that node's k-th input edge sends back."""
-        seen = sum(1 for j in node.inputs[:k] if j == node.inputs[k])
-        mine = [grad for consumer, grad in self.nodes[node.inputs[k]].uses if consumer == node.id]
-        return mine[seen]
+        return self.result.sent(node.id, k)
 
     def copy_gate(self, node: NodeResult) -> RenderableType:
         sends = _sum([self.n(grad) for _, grad in node.uses])

@@ -64,11 +64,6 @@ def boxes(
         out.append(Box(node.id, title, subtitle, value, grad, kind, node.id == graph.output))
     for node in graph.nodes:
         for k, source in enumerate(node.inputs):
-            sent = None
-            if nodes is not None:
-                seen = node.inputs[:k].count(source)
-                mine = [g for consumer, g in nodes[source].uses if consumer == node.id]
-                if mine[seen] is not None:
-                    sent = fmt(mine[seen], precision)
-            edges.append(Edge(source, node.id, sent))
+            sent = None if result is None else result.sent(node.id, k)
+            edges.append(Edge(source, node.id, None if sent is None else fmt(sent, precision)))
     return out, edges
