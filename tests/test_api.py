@@ -176,8 +176,3 @@ def test_the_streamed_json_is_exactly_json_dumps_of_to_dict(text, values, option
                 )
                 got = "".join(result.json_chunks(nodes, compact=compact, ascii=ascii))
                 assert got == want
-
-
-def test_node_dicts_are_the_node_results():
-    result = bpcli.grad("q = x * y; f = max(q, x) + 2", {"x": 1.5, "y": -2})
-    assert result.node_dicts() == [node.to_dict() for node in result.nodes]

@@ -22,8 +22,7 @@ from .ops import CODES, OP_NAMES, OPS, PARAMETERS, RULE_SCOPE, Conventions, Op, 
 LEAVES = 2  # op codes below this are leaves (var, const): nothing to compute
 COLUMNS = ("first", "second")  # the graph's columns of input ids, in input order
 INDICES = ("j", "k")  # the loop's names for those ids
-CONST = CODES["const"]
-assert CODES["var"] < LEAVES and CONST < LEAVES
+assert CODES["var"] < LEAVES and CODES["const"] < LEAVES
 
 
 class _Failed(Exception):

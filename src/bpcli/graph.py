@@ -61,12 +61,7 @@ class Graph:
     variables: dict[str, int]
     source: str
     assigned: dict[str, int] = field(default_factory=dict)
-    _names: list[str] | None = field(default=None, repr=False)
-    _facts: list[tuple[str, str, tuple[int, ...], str]] | None = field(default=None, repr=False)
-    _json: dict[tuple[str, str, bool], list[tuple[str, str, str]]] = field(
-        default_factory=dict, repr=False
-    )
-    derived: dict[object, Any] = field(default_factory=dict, repr=False)  # caches of others
+    derived: dict[object, Any] = field(default_factory=dict, repr=False)  # made once, kept
 
     def __len__(self) -> int:
         return len(self.codes)
@@ -91,21 +86,23 @@ class Graph:
         label = self.labels.get(node_id)
         if label is not None:
             return label
-        if self._names is None:
-            self._names = self._generate_names()
-        return self._names[node_id]
+        return self._all_names()[node_id]
 
     def node_named(self, name: str) -> int | None:
         """The node a name refers to: an input, an assigned name, or a node's label."""
         for table in (self.variables, self.assigned):
             if name in table:
                 return table[name]
-        if self._names is None:
-            self._names = self._generate_names()
         try:
-            return self._names.index(name)
+            return self._all_names().index(name)
         except ValueError:
             return None
+
+    def _all_names(self) -> list[str]:
+        names: list[str] | None = self.derived.get("names")
+        if names is None:
+            names = self.derived["names"] = self._generate_names()
+        return names
 
     def _generate_names(self) -> list[str]:
         """Every node's name: its label, or `{op}{k}` counting per op, skipping taken names."""
@@ -126,12 +123,14 @@ class Graph:
     def facts(self) -> list[tuple[str, str, tuple[int, ...], str]]:
         """(name, op, inputs, text) of every node: what does not depend on the values.
         Kept once made, since a graph parsed once may be evaluated many times."""
-        if self._facts is None:
-            self._facts = [
+        facts: list[tuple[str, str, tuple[int, ...], str]] | None = self.derived.get("facts")
+        if facts is None:
+            facts = [
                 (self.name(i), OP_NAMES[code], self.inputs(i), self.text(i))
                 for i, code in enumerate(self.codes)
             ]
-        return self._facts
+            self.derived["facts"] = facts
+        return facts
 
     def fixed(self) -> bytearray:
         """1 for each node that depends on no input (a constant, or gates of constants
@@ -150,7 +149,7 @@ class Graph:
         """For each node, its JSON object's text around the value, the gradient and the
         local derivatives: `{"id": 0, … "value": ` + `, "grad": ` + `, … "local": [`.
         Made once per graph and format (see Result.json_chunks)."""
-        made = self._json.get((item, key, ascii))
+        made: list[tuple[str, str, str]] | None = self.derived.get(("json", item, key, ascii))
         if made is None:
 
             def dumps(value: object) -> str:
@@ -166,7 +165,7 @@ class Graph:
                 )
                 for i, (name, op, inputs, text) in enumerate(self.facts())
             ]
-            self._json[(item, key, ascii)] = made
+            self.derived[("json", item, key, ascii)] = made
         return made
 
     def node(self, node_id: int) -> Node:

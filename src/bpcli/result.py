@@ -140,26 +140,6 @@ class Result:
         local = engine.local_gradients(self.graph, self.values, self.conventions)
         return local, engine.uses(self.graph, self.grads, local)
 
-    def node_dicts(self) -> list[dict[str, Any]]:
-        """The JSON's `nodes`: NodeResult.to_dict() of each node, made without the objects."""
-        local, uses = self._flow
-        values, grads = self.values, self.grads
-        return [
-            {
-                "id": i,
-                "name": name,
-                "op": op,
-                "inputs": list(inputs),
-                "text": text,
-                "value": values[i],
-                "grad": grads[i],
-                "pattern": OPS[op].pattern,
-                "local": list(local[i]),
-                "uses": [{"node": node, "grad": grad} for node, grad in uses[i]],
-            }
-            for i, (name, op, inputs, text) in enumerate(self.graph.facts())
-        ]
-
     def json_chunks(
         self, nodes: bool = True, *, compact: bool = False, ascii: bool = False
     ) -> Iterator[str]:
@@ -212,7 +192,7 @@ class Result:
         data["inputs"] = dict(self.inputs)
         data["gradients"] = dict(self.gradients)
         if nodes:
-            data["nodes"] = self.node_dicts()
+            data["nodes"] = [node.to_dict() for node in self.nodes]
         data["conventions"] = self.conventions.to_dict()
         if self.update is not None:
             data["update"] = self.update.to_dict()
