@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import processes
+from . import processes, worker
 from .adapter import Answer
 from .check import compare
 from .engines import ENGINES, missing
@@ -138,7 +138,7 @@ def run_job(
             [sys.executable, "-m", "bench.worker", str(job_file)],
             capture_output=True,
             text=True,
-            timeout=timeout + 15,  # the worker stops itself at `timeout`; this is a backstop
+            timeout=timeout + worker.BACKSTOP_S + 10,  # the worker stops itself; a backstop
             env=processes.bench_env(),
             check=False,
         )
@@ -146,19 +146,23 @@ def run_job(
         if result_file.exists():  # it finished, then hung on its way out
             return _read_result(result_file, "its process hung at exit")
         return {"status": "timeout", "error": f"timed out after {timeout:g} s", "after": timeout}
-    if not result_file.exists() and "Timeout (" in done.stderr:
+    if result_file.exists():
+        result = _read_result(result_file)
+        if not result.get("timed_out"):
+            return result
+        where = str(result.get("where") or "")  # the worker's own alarm: an exact stack
+    elif "Timeout (" in done.stderr:  # the backstop: the main thread was stuck in C
         where = stuck_at(done.stderr)
-        return {
-            "status": "timeout",
-            "error": f"timed out after {timeout:g} s" + (f", in {where}" if where else ""),
-            "after": timeout,
-        }
-    if done.returncode < 0:
+    elif done.returncode < 0:
         return {"status": "crashed", "error": f"crashed (signal {-done.returncode})"}
-    if not result_file.exists():
+    else:
         tail = done.stderr.strip().splitlines()[-1:] or ["no result"]
         return {"status": "crashed", "error": f"exit code {done.returncode}: {tail[0]}"}
-    return _read_result(result_file)
+    return {
+        "status": "timeout",
+        "error": f"timed out after {timeout:g} s" + (f", in {where}" if where else ""),
+        "after": timeout,
+    }
 
 
 def _read_result(result_file: Path, note: str = "") -> dict[str, object]:

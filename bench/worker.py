@@ -15,10 +15,12 @@ import gc
 import json
 import os
 import resource
+import signal
 import sys
 import traceback
 from pathlib import Path
 from time import perf_counter
+from types import FrameType
 from typing import Any
 
 from .engines import ENGINES
@@ -99,11 +101,42 @@ def measure(job: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# The C-level dump comes this long after the time limit, in case the main thread is
+# stuck in one long C call and the Python-level alarm cannot run.
+BACKSTOP_S = 10.0
+
+
+def write_result(job: dict[str, Any], result: dict[str, Any]) -> None:
+    finished = Path(job["result"])
+    partial = finished.with_suffix(".partial")
+    partial.write_text(json.dumps(result), encoding="utf-8")
+    partial.replace(finished)  # whole or not at all
+
+
+def stop_at_time_limit(job: dict[str, Any]) -> None:
+    """At the job's time limit, record where the main thread is and stop.
+
+    A Python signal handler runs in the main thread between two bytecodes, so the
+    stack it sees is exact (faulthandler's dump, taken from another thread while the
+    main one runs, can come out torn). The faulthandler dump stays as the backstop
+    for a main thread stuck in C; the runner reads either.
+    """
+
+    def alarm(signum: int, frame: FrameType | None) -> None:
+        stack = traceback.extract_stack(frame)
+        where = [f"{f.name} ({Path(f.filename).name}:{f.lineno})" for f in reversed(stack)]
+        write_result(job, {"ok": False, "timed_out": True, "where": " < ".join(where[:3])})
+        os._exit(0)
+
+    signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, job["timeout"])
+    faulthandler.dump_traceback_later(job["timeout"] + BACKSTOP_S, exit=True)
+
+
 def main() -> None:
     job = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
     if job.get("timeout"):
-        # At the time limit, show where it is stuck and stop (the runner reads the dump).
-        faulthandler.dump_traceback_later(job["timeout"], exit=True)
+        stop_at_time_limit(job)
     try:
         result = measure(job)
     except RecursionError:
@@ -114,10 +147,8 @@ def main() -> None:
         last = traceback.extract_tb(exc.__traceback__)[-1]
         where = f"{Path(last.filename).name}:{last.lineno}"
         result = {"ok": False, "error": f"{type(exc).__name__}: {exc} (at {where})"[:500]}
-    finished = Path(job["result"])
-    partial = finished.with_suffix(".partial")
-    partial.write_text(json.dumps(result), encoding="utf-8")
-    partial.replace(finished)  # whole or not at all
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    write_result(job, result)
     sys.stdout.flush()
     sys.stderr.flush()
     # Skip the interpreter's teardown: freeing a million-node graph object by object
