@@ -13,8 +13,9 @@ the source it happened.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 Args = tuple[float, ...]
@@ -51,7 +52,10 @@ class Op:
     For explanations: `shown` writes the op with its inputs as {0}, {1}
     (None: as a call, `exp({0})`), and `formulas` writes each local derivative
     with the inputs as {0}, {1} and the node itself as {out}; a variadic op has
-    one formula with {i} for "this input".
+    one formula with {i} for "this input". `tex` and `tex_formulas` are the same
+    in LaTeX, where braces are LaTeX's own: there the inputs are written `a` and
+    `b` and the node `out`, as in the rules (a variadic op: `a` is "this input",
+    and `tex` is the command its call is written with, `\\max`).
     """
 
     name: str
@@ -66,6 +70,8 @@ class Op:
     differentiable: bool = True
     router: Callable[[int, TieRule], Partial] | None = None
     kink: Callable[[Args, float], bool] | None = None
+    tex: str = ""
+    tex_formulas: tuple[str, ...] = ()
     forward: Callable[..., float] | None = field(init=False, default=None)
     partials: tuple[Partial, ...] = field(init=False, default=())
 
@@ -94,6 +100,29 @@ class Op:
         if self.shown is None:
             return f"{self.symbol}({', '.join(inputs)})"
         return self.shown.format(*inputs)
+
+    def show_tex(self, inputs: list[str]) -> str:
+        """The op applied to `inputs` (LaTeX text) in LaTeX: `x + y`, `\\tanh(x)`."""
+        if self.arity is None:
+            return rf"{self.tex}\left({', '.join(inputs)}\right)"
+        return fill_tex(self.tex, inputs, "")
+
+    def formulas_tex(self, inputs: list[str], out: str) -> tuple[str, ...]:
+        """The local-derivative formulas (LaTeX) of a node over `inputs`, one per input."""
+        if self.arity is not None:
+            return tuple(fill_tex(t, inputs, out) for t in self.tex_formulas)
+        (template,) = self.tex_formulas
+        return tuple(fill_tex(template, [this], out) for this in inputs)
+
+
+_TEX_PLACEHOLDER = re.compile(r"(?<![\\A-Za-z])(a|b|out)(?![A-Za-z])")
+
+
+def fill_tex(template: str, inputs: list[str], out: str) -> str:
+    """A TeX template of the table with `a`, `b` and `out` replaced (in one pass)."""
+    given = {"a": inputs[0] if inputs else "", "b": inputs[1] if len(inputs) > 1 else ""}
+    given["out"] = out
+    return _TEX_PLACEHOLDER.sub(lambda m: given[m.group(1)], template)
 
 
 PARAMETERS = ("a", "b")  # the inputs' names in rules, in input order
@@ -215,7 +244,7 @@ RULE_SCOPE: dict[str, Any] = {
 }  # fmt: skip
 
 # fmt: off
-_TABLE = (
+_TABLE: tuple[Op, ...] = (
     # leaves: a variable's value is given, a constant's is in its node
     Op("var",     "",     0,    None,           (), "input"),
     Op("const",   "",     0,    None,           (), "constant", differentiable=False),
@@ -242,6 +271,34 @@ _TABLE = (
     Op("min",     "min",  None, "min(args)",    (), "router", ("1 if {i} is the min, else 0",), function=True, router=_router, kink=_tie),
 )
 # fmt: on
+
+# How each op and its local derivatives are written in LaTeX (see `Op.tex`): over
+# a, b and out, as in the rules; a variadic op's `a` is "this input".
+# fmt: off
+_TEX = {
+    "var":     ("", ()),
+    "const":   ("", ()),
+    "add":     ("a + b",                  ("1", "1")),
+    "sub":     ("a - b",                  ("1", "-1")),
+    "mul":     (r"a \cdot b",             ("b", "a")),
+    "div":     (r"\frac{a}{b}",            (r"\frac{1}{b}", r"-\frac{out}{b}")),
+    "neg":     ("-a",                     ("-1",)),
+    "pow":     ("{a}^{b}",                (r"b \cdot {a}^{b - 1}", r"out \cdot \log a")),
+    "exp":     (r"\exp(a)",                ("out",)),
+    "log":     (r"\log(a)",                (r"\frac{1}{a}",)),
+    "sqrt":    (r"\sqrt{a}",               (r"\frac{1}{2 \cdot out}",)),
+    "sin":     (r"\sin(a)",                (r"\cos(a)",)),
+    "cos":     (r"\cos(a)",                (r"-\sin(a)",)),
+    "tan":     (r"\tan(a)",                (r"1 + {out}^2",)),
+    "tanh":    (r"\tanh(a)",               (r"1 - {out}^2",)),
+    "sigmoid": (r"\sigma(a)",              (r"out \cdot (1 - out)",)),
+    "relu":    (r"\operatorname{relu}(a)", (r"1 \text{ if } a > 0 \text{, else } 0",)),
+    "abs":     (r"\lvert a \rvert",         (r"\operatorname{sign}(a)",)),
+    "max":     (r"\max",                   (r"1 \text{ if } a \text{ is the max, else } 0",)),
+    "min":     (r"\min",                   (r"1 \text{ if } a \text{ is the min, else } 0",)),
+}
+# fmt: on
+_TABLE = tuple(replace(op, tex=_TEX[op.name][0], tex_formulas=_TEX[op.name][1]) for op in _TABLE)
 
 OPS: dict[str, Op] = {op.name: op for op in _TABLE}
 OP_NAMES: tuple[str, ...] = tuple(OPS)

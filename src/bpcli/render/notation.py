@@ -1,0 +1,184 @@
+"""How the walkthrough writes its maths: as plain Unicode text, or as LaTeX.
+
+`Plain` is the terminal's and the HTML page's notation (`∂f/∂x`, `x + y`);
+`Tex` is LaTeX's (`\\frac{\\partial f}{\\partial x}`), used by the Markdown and
+LaTeX write-ups. Both take names and numbers and give text; neither knows
+where the text goes.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..graph import Graph
+from ..ops import OPS
+from .numbers import DEFAULT_PRECISION, fmt
+from .picture import label
+
+
+class Plain:
+    """Unicode maths: `∂f/∂x = ∂f/∂q · ∂q/∂x = -4 · 1 = -4`."""
+
+    dot = " · "
+    times = " × "
+    alpha = "α"
+    alpha_times = "α·"  # α·∂f/∂x
+    assign = ":="
+    accumulate = "+="
+
+    def __init__(self, graph: Graph, precision: int = DEFAULT_PRECISION) -> None:
+        self.graph = graph
+        self.precision = precision
+
+    def num(self, value: float | None) -> str:
+        return fmt(value, self.precision) if value is not None else "undefined"
+
+    def operand(self, value: float | None) -> str:
+        """A number inside a formula (the plain notation writes it as it is)."""
+        return self.num(value)
+
+    def factor(self, value: float | None) -> str:
+        """A number multiplied from the right: `0.1 × (-4)`."""
+        text = self.num(value)
+        return f"({text})" if text.startswith("-") else text
+
+    def name(self, name: str) -> str:
+        return name
+
+    def label(self, node_id: int) -> str:
+        """How a node is written where it is used: its name, or a constant's number."""
+        return label(self.graph, self.graph.nodes[node_id])
+
+    def d(self, top: str, bottom: str) -> str:
+        return f"∂{top}/∂{bottom}"
+
+    def show(self, op: str, inputs: list[str]) -> str:
+        return OPS[op].show(inputs)
+
+    def show_numbers(self, op: str, values: list[float]) -> str:
+        """The op applied to numbers: `-2 + 5`."""
+        return self.show(op, [self.num(v) for v in values])
+
+    def formulas(self, op: str, inputs: list[str], out: str) -> tuple[str, ...]:
+        return tuple(f.format(*inputs, out=out) for f in OPS[op].formulas_for(len(inputs)))
+
+    def group(self, formula: str) -> str:
+        """A formula as a factor: `1 - t²` becomes `(1 - t²)`; a name or number stays."""
+        return f"({formula})" if " " in formula else formula
+
+    def math(self, text: str) -> str:
+        """Maths inside prose."""
+        return text
+
+
+class Tex(Plain):
+    """LaTeX maths: `\\frac{\\partial f}{\\partial x}`; names made safe for pdflatex."""
+
+    dot = r" \cdot "
+    times = r" \times "
+    alpha = r"\alpha"
+    alpha_times = r"\alpha \cdot "
+    assign = r"\mathrel{:=}"
+    accumulate = r"\mathrel{+}="
+
+    def num(self, value: float | None) -> str:
+        if value is None:
+            return r"\text{undefined}"
+        return tex_number(fmt(value, self.precision))
+
+    def operand(self, value: float | None) -> str:
+        return self.factor(value)
+
+    def name(self, name: str) -> str:
+        return tex_name(name)
+
+    def label(self, node_id: int) -> str:
+        node = self.graph.nodes[node_id]
+        if OPS[node.op].differentiable:
+            return tex_name(node.name)
+        return tex_number(self.graph.text(node))
+
+    def d(self, top: str, bottom: str) -> str:
+        return rf"\frac{{\partial {top}}}{{\partial {bottom}}}"
+
+    def show(self, op: str, inputs: list[str]) -> str:
+        return OPS[op].show_tex(inputs)
+
+    def show_numbers(self, op: str, values: list[float]) -> str:
+        """`-2 + 5`, `3 \\cdot (-4)`, `{(-2)}^{3}`: a negative number is bracketed
+        where a sign would read as part of the operator, never inside a call."""
+        spec = OPS[op]
+        bare = (spec.function and spec.name != "pow") or spec.name == "div"
+        texts = [
+            self.num(v) if bare or (i == 0 and spec.tex.startswith("a")) else self.factor(v)
+            for i, v in enumerate(values)
+        ]
+        return self.show(op, texts)
+
+    def formulas(self, op: str, inputs: list[str], out: str) -> tuple[str, ...]:
+        return OPS[op].formulas_tex(inputs, out)
+
+    def group(self, formula: str) -> str:
+        return rf"\left({formula}\right)" if " " in formula else formula
+
+    def math(self, text: str) -> str:
+        return f"${text}$"
+
+
+# ---- names and numbers that pdflatex can typeset -----------------------------------------
+
+GREEK = {
+    "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "ζ": "zeta",
+    "η": "eta", "θ": "theta", "ι": "iota", "κ": "kappa", "λ": "lambda", "μ": "mu", "ν": "nu",
+    "ξ": "xi", "π": "pi", "ρ": "rho", "σ": "sigma", "τ": "tau", "υ": "upsilon", "φ": "phi",
+    "χ": "chi", "ψ": "psi", "ω": "omega", "Γ": "Gamma", "Δ": "Delta", "Θ": "Theta",
+    "Λ": "Lambda", "Ξ": "Xi", "Π": "Pi", "Σ": "Sigma", "Υ": "Upsilon", "Φ": "Phi",
+    "Ψ": "Psi", "Ω": "Omega", "ϵ": "varepsilon", "ϑ": "vartheta", "ϕ": "varphi",
+}  # fmt: skip
+_INDEXED = re.compile(r"([^\W\d_]+)(\d+)")  # w0, x12: a letter name and an index
+
+
+def tex_name(name: str) -> str:
+    """A bpcli name in LaTeX maths: `x`, `w_{0}`, `x_{1}`, `\\alpha`, `\\mathit{loss}`.
+
+    Letters pdflatex has no glyph for (beyond ASCII and Greek) are written by their
+    code point, `\\mathit{u+AC00}`, so any name still compiles.
+    """
+    base, _, index = name.partition("_")
+    if not base or not index:  # `_x`, `x_`: no index
+        base, index = name, ""
+    if not index and (m := _INDEXED.fullmatch(name)):
+        base, index = m.groups()
+    text = _tex_word(base)
+    if index:
+        text += "_{" + _tex_word(index) + "}"
+    return text
+
+
+def _tex_word(word: str) -> str:
+    if len(word) == 1 and word.isascii():
+        return word
+    if len(word) == 1 and word in GREEK:
+        return "\\" + GREEK[word]
+    if word.isdigit() and word.isascii():
+        return word
+    parts = []
+    for char in word:
+        if char in GREEK:
+            parts.append(f"{{\\{GREEK[char]}}}")
+        elif char.isascii() and char.isalnum():
+            parts.append(char)
+        elif char == "_":
+            parts.append(r"\_")
+        else:  # a letter or digit pdflatex has no glyph for
+            parts.append(rf"\text{{[U+{ord(char):04X}]}}")
+    return r"\mathit{" + "".join(parts) + "}"
+
+
+def tex_number(text: str) -> str:
+    """A number as the table shows it, in LaTeX: `1e-05` becomes `1 \\times 10^{-5}`."""
+    mantissa, e, exponent = text.partition("e")
+    if not e:
+        return text
+    power = f"10^{{{int(exponent)}}}"
+    return power if mantissa == "1" else rf"{mantissa} \times {power}"

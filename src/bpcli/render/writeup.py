@@ -1,0 +1,132 @@
+"""The walkthrough as a write-up: Markdown with `$…$` maths, or a LaTeX fragment.
+
+`grad --explain --format markdown|latex` prints one; `key --solutions` puts one
+per problem in a solution sheet (see `solutions`). The maths is the
+walkthrough's in LaTeX notation (`notation.Tex`); this module lays it out:
+headings, `aligned`/`align*` blocks, the gates' patterns and reasons as prose.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..result import Result
+from .notation import Tex
+from .numbers import DEFAULT_PRECISION
+from .walkthrough import Equation, Gate, Walkthrough
+
+WRITEUP_FORMATS = ("markdown", "latex")
+
+
+def _row(equation: Equation) -> str:
+    """One aligned row: `lhs &= steps = result`."""
+    steps = " = ".join((*equation.steps, equation.result))
+    sep = equation.sep if equation.sep == "=" else equation.sep.replace("=", "") + "="
+    return f"{equation.lhs} &{sep} {steps}"
+
+
+# ---- Markdown ------------------------------------------------------------------------------
+
+
+def to_markdown(result: Result, precision: int = DEFAULT_PRECISION, level: int = 2) -> str:
+    """The walkthrough in Markdown; headings at `level` (##)."""
+    w = Walkthrough(result, Tex(result.graph, precision))
+    h = "#" * level
+    out: list[str] = [f"{h} Forward pass", ""]
+    if w.inputs_text():
+        out += ["Inputs: " + ", ".join(f"${n} = {v}$" for n, v in w.inputs_text()) + ".", ""]
+    out += _md_block([e.equation for e in w.forward])
+    out += [f"Output: ${w.f} = {w.output}$.", "", f"{h} Backward pass", ""]
+    out += [f"${w.m.d(w.f, w.f)} = 1$: the output, where the backward pass starts.", ""]
+    for step in w.backward:
+        if isinstance(step, Gate):
+            shown = f"{w.name(step.node)} = {step.shown}"
+            out += [f"**${shown}$: {step.node.op} gate, {step.pattern}**", ""]
+            out += _md_block([send.equation for send in step.sends])
+        else:
+            uses = len(step.node.uses)
+            out += [f"**${w.name(step.node)}$: copy gate, gradient adder** (used {uses} times)", ""]
+            out += _md_block([step.equation])
+        out += [f"*{step.reason}*", ""]
+    if w.update:
+        out += [f"{h} Update step", ""]
+        out += [f"$\\alpha = {w.lr}$: each input takes a step against its gradient.", ""]
+        out += _md_block([d.equation for d in w.update])
+        out += [f"After the update: ${w.f} = {w.new_output}$.", ""]
+    return "\n".join(out)
+
+
+def _md_block(equations: list[Equation]) -> list[str]:
+    if not equations:
+        return []
+    rows = " \\\\\n".join(_row(e) for e in equations)
+    return ["$$", "\\begin{aligned}", rows, "\\end{aligned}", "$$", ""]
+
+
+# ---- LaTeX ------------------------------------------------------------------------------------
+
+LATEX_PACKAGES = ("amsmath",)  # what a fragment needs in the preamble
+
+
+def to_latex(
+    result: Result, precision: int = DEFAULT_PRECISION, heading: str = "subsection*"
+) -> str:
+    """The walkthrough as a LaTeX fragment: an `align*` per pass (needs amsmath)."""
+    w = Walkthrough(result, Tex(result.graph, precision))
+    out: list[str] = [rf"\{heading}{{Forward pass}}"]
+    if w.inputs_text():
+        out.append("Inputs: " + ", ".join(f"${n} = {v}$" for n, v in w.inputs_text()) + ".")
+    out += _align([_row(e.equation) for e in w.forward])
+    out += [f"Output: ${w.f} = {w.output}$.", "", rf"\{heading}{{Backward pass}}"]
+    rows = [_row(w.start()), r"\intertext{the output: the backward pass starts here}"]
+    for step in w.backward:
+        if isinstance(step, Gate):
+            shown = f"{w.name(step.node)} = {step.shown}"
+            rows.append(rf"\intertext{{${shown}$: {step.node.op} gate, \textbf{{{step.pattern}}}}}")
+            rows += [_row(send.equation) for send in step.sends]
+        else:
+            uses = len(step.node.uses)
+            rows.append(
+                rf"\intertext{{${w.name(step.node)}$: copy gate, \textbf{{gradient adder}}"
+                f" (used {uses} times)}}"
+            )
+            rows.append(_row(step.equation))
+        rows.append(rf"\intertext{{\emph{{{latex_prose(step.reason)}}}}}")
+    out += _align(rows)
+    if w.update:
+        out += ["", rf"\{heading}{{Update step}}"]
+        out.append(f"$\\alpha = {w.lr}$: each input takes a step against its gradient.")
+        out += _align([_row(d.equation) for d in w.update])
+        out.append(f"After the update: ${w.f} = {w.new_output}$.")
+    return "\n".join(out) + "\n"
+
+
+def _align(rows: list[str]) -> list[str]:
+    r"""An `align*` of rows. An equation row ends with `\\` when anything follows; an
+    `\intertext` row never does, and a last one goes after the block as a paragraph."""
+    tail = []
+    if rows and rows[-1].startswith(INTERTEXT):
+        tail = [rows[-1][len(INTERTEXT) : -1]]
+        rows = rows[:-1]
+    if not rows:
+        return tail
+    lines = [
+        row if row.startswith(INTERTEXT) or i == len(rows) - 1 else row + r" \\"
+        for i, row in enumerate(rows)
+    ]
+    return [r"\begin{align*}", *lines, r"\end{align*}", *tail]
+
+
+INTERTEXT = "\\intertext{"
+
+_SPECIAL = re.compile(r"(--|[&%#_{}~^\\])")
+_ESCAPES = {"--": "-{}-", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+            "\\": r"\textbackslash{}"}  # fmt: skip
+
+
+def latex_prose(text: str) -> str:
+    """Prose with `$…$` maths for LaTeX: text outside the maths escaped, maths as it is."""
+    parts = text.split("$")
+    for i in range(0, len(parts), 2):
+        parts[i] = _SPECIAL.sub(lambda m: _ESCAPES.get(m.group(1), "\\" + m.group(1)), parts[i])
+    return "$".join(parts)
