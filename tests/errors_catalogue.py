@@ -68,6 +68,13 @@ def api(cls: str, module: str, when: str, *lines: str, **more: Any) -> Entry:
     return Entry(cls, module, when, api=lines, **more)
 
 
+LECTURE_PROBLEM = '''[[problem]]
+id = "1"
+expr = "(x+y)*z"
+values = { x = -2, y = 5, z = -4 }
+'''
+
+
 def cli(cls: str, module: str, when: str, args: str | tuple[str, ...], **more: Any) -> Entry:
     split = tuple(shlex.split(args)) if isinstance(args, str) else args
     return Entry(cls, module, when, cli=split, **more)
@@ -295,8 +302,20 @@ INPUT_ERRORS = [
         "grad 'max(x, y)' x=1 y=1 --max-tie last"),
     cli("InputError", "cli.py", "--plot without --steps.",
         "grad 'x*x' x=1 --lr 0.1 --plot descent.svg"),
-    cli("InputError", "cli.py", "`bpcli graph --format` that is not dot, mermaid or tree.",
+    cli("InputError", "cli.py", "`bpcli graph --format` that is not dot, mermaid, tree or html.",
         "graph 'x*y' --format png"),
+    cli("InputError", "cli.py", "`bpcli graph --format html` without the input values: the page steps through a computation.",
+        "graph 'x*y' --format html"),
+    cli("InputError", "cli.py", "`bpcli graph --lr` with a format other than html (only the page shows the update).",
+        "graph 'x*y' x=1 y=2 --lr 0.1 --format dot"),
+    cli("InputError", "cli.py", "`bpcli grad --format` that is not table, markdown or latex.",
+        "grad 'x*y' x=1 y=2 --explain --format html"),
+    cli("InputError", "cli.py", "`bpcli grad --format markdown` or `latex` with --json or --gradcheck.",
+        "grad 'x*y' x=1 y=2 --format latex --json"),
+    cli("InputError", "cli.py", "`bpcli key --format` without --solutions.",
+        "key homework.toml --format latex", files={"homework.toml": LECTURE_PROBLEM}),
+    cli("InputError", "cli.py", "`bpcli key --solutions --format` that is not markdown or latex.",
+        "key homework.toml --solutions --format html", files={"homework.toml": LECTURE_PROBLEM}),
     cli("InputError", "cli.py", "`bpcli graph --output` an image (.svg, .png, .pdf) with a --format other than dot.",
         "graph 'x*y' --format tree --output g.svg"),
     cli("InputError", "cli.py", "`bpcli graph --output` an image without Graphviz installed.",

@@ -426,7 +426,7 @@ def test_graph_without_graphviz_says_how_to_install_it(bpcli, tmp_path, monkeypa
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("x*y", "--format", "png"), "error: --format is dot, mermaid or tree, got 'png'"),
+        (("x*y", "--format", "png"), "error: --format is dot, mermaid, tree or html, got 'png'"),
         (("x*y", "--format", "tree", "--output", "g.svg"), "error: g.svg is drawn by Graphviz from DOT: leave out --format tree"),
         (("x*y", "x=1"), "error: missing a value for y"),
         (("x*", "x=1"), "error: line 1, column 3: the expression ends too early: expected a number, a name or '('"),

@@ -368,6 +368,9 @@ def read_program(
     return graph, values, Conventions(max_tie="first" if max_tie == "first" else "split")
 
 
+GRAD_FORMATS = ("table", "markdown", "latex")
+
+
 @app.command(cls=FreeArgsCommand, options_metavar=EXPR_METAVAR)
 def grad(
     ctx: typer.Context,
@@ -396,6 +399,14 @@ def grad(
             help="Walk through the forward and backward pass, gate by gate.",
         ),
     ] = False,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            metavar="table|markdown|latex",
+            help="Tables in the terminal, or the --explain walkthrough as Markdown or LaTeX.",
+        ),
+    ] = "table",
     plot: Annotated[
         Path | None,
         typer.Option(
@@ -451,6 +462,11 @@ def grad(
             raise InputError("--steps needs a learning rate: add --lr ALPHA")
         if plot is not None and steps is None:
             raise InputError("--plot draws the steps of gradient descent: give --lr and --steps")
+        if fmt not in GRAD_FORMATS:
+            raise InputError(f"--format is table, markdown or latex, got {fmt!r}")
+        if fmt != "table" and (as_json or check_grad):
+            other = "--json" if as_json else "--gradcheck"
+            raise InputError(f"--format {fmt} writes the walkthrough; leave out {other}")
         result = evaluate(graph, values, lr, steps, conventions=conventions)
         checked = None
         if check_grad:
@@ -471,6 +487,10 @@ def grad(
                 sys.stdout.write(chunk)
             sys.stdout.write("\n")
             sys.stdout.flush()
+        elif fmt != "table":
+            from .render.writeup import to_latex, to_markdown
+
+            sys.stdout.write((to_markdown if fmt == "markdown" else to_latex)(result, precision))
         else:
             from .render.explain import ExplainView
             from .render.gradcheck import GradCheckView
@@ -488,9 +508,9 @@ def grad(
         raise typer.Exit(EXIT_CHECK_FAILED)
 
 
-GRAPH_FORMATS = ("dot", "mermaid", "tree")
-MERMAID_MAX_EDGES = 500  # Mermaid's default maxEdges: it refuses larger flowcharts
+GRAPH_FORMATS = ("dot", "mermaid", "tree", "html")
 IMAGE_SUFFIXES = (".svg", ".png", ".pdf")
+PAGE_SUFFIXES = (".html", ".htm")
 
 
 @app.command(cls=FreeArgsCommand, options_metavar=EXPR_METAVAR)
@@ -500,8 +520,9 @@ def graph(
         str | None,
         typer.Option(
             "--format",
-            metavar="dot|mermaid|tree",
-            help="Graphviz DOT, Mermaid, or a tree (default: tree in a terminal, else dot).",
+            metavar="dot|mermaid|tree|html",
+            help="Graphviz DOT, Mermaid, a tree (default: tree in a terminal, else dot),"
+            " or an HTML page that steps through the passes (needs the input values).",
         ),
     ] = None,
     output: Annotated[
@@ -509,13 +530,18 @@ def graph(
         typer.Option(
             "--output",
             metavar="FILE",
-            help="Write to FILE; .svg, .png and .pdf are drawn by Graphviz's dot program.",
+            help="Write to FILE; .svg, .png and .pdf are drawn by Graphviz's dot program,"
+            " .html is the step-through page.",
         ),
     ] = None,
     fence: Annotated[
         bool,
         typer.Option("--fence", metavar="", help="Put Mermaid text inside a Markdown fence."),
     ] = False,
+    lr: Annotated[
+        float | None,
+        typer.Option("--lr", metavar="ALPHA", help="With --format html: end with the update step."),
+    ] = None,
     precision: PrecisionOption = 6,
     file: FileOption = None,
     max_tie: MaxTieOption = "split",
@@ -532,13 +558,30 @@ def graph(
 
     with errors_to_exit_codes():
         if fmt is not None and fmt not in GRAPH_FORMATS:
-            raise InputError(f"--format is dot, mermaid or tree, got {fmt!r}")
+            raise InputError(f"--format is dot, mermaid, tree or html, got {fmt!r}")
+        page = output is not None and output.suffix.lower() in PAGE_SUFFIXES
+        if fmt is None and page:
+            fmt = "html"
         program, values, conventions = read_program(ctx, file, max_tie, max_size, max_nodes)
-        result = evaluate(program, values, conventions=conventions) if values else None
+        if fmt == "html" and program.variables and not values:
+            raise InputError(
+                "the HTML page steps through a computation: give the input values, "
+                + " ".join(f"--{name} VALUE" for name in list(program.variables)[:4])
+            )
+        if lr is not None and fmt != "html":
+            raise InputError("--lr adds the update step to the HTML page: add --format html")
+        needed = values or fmt == "html"
+        result = evaluate(program, values, lr, conventions=conventions) if needed else None
         image = output is not None and output.suffix.lower() in IMAGE_SUFFIXES
         if image and fmt not in (None, "dot"):
             raise InputError(f"{output} is drawn by Graphviz from DOT: leave out --format {fmt}")
         chosen = fmt or ("dot" if image or output or not sys.stdout.isatty() else "tree")
+        if chosen == "html":
+            from .render.page import to_html
+
+            assert result is not None
+            emit(to_html(result, precision), output)
+            return
         if chosen == "tree":
             from .render.tree import to_tree
 
@@ -551,13 +594,13 @@ def graph(
             write_output(output, buffer.getvalue().encode())
             return
         if chosen == "mermaid":
-            from .render.mermaid import to_mermaid
+            from .render.mermaid import MAX_EDGES, edge_count, to_mermaid
 
             text = to_mermaid(program, result, precision, fence=fence)
-            edges = sum(len(node.inputs) for node in program.nodes)
-            if edges > MERMAID_MAX_EDGES:
+            edges = edge_count(program)
+            if edges > MAX_EDGES:
                 sys.stderr.write(
-                    f"warning: Mermaid draws at most {MERMAID_MAX_EDGES} edges and this graph has"
+                    f"warning: Mermaid draws at most {MAX_EDGES} edges and this graph has"
                     f" {edges}; --format dot draws any size\n"
                 )
         else:
@@ -626,37 +669,74 @@ def check(
         raise typer.Exit(EXIT_CHECK_FAILED)
 
 
+SHEET_FORMATS = ("markdown", "latex")
+
+
 @app.command()
 def key(
     file: Annotated[Path, typer.Argument(metavar="FILE", help="A problem set, TOML or JSON.")],
     output: Annotated[
         Path | None, typer.Option("--output", metavar="FILE", help="Write to FILE, not stdout.")
     ] = None,
+    solutions: Annotated[
+        bool,
+        typer.Option(
+            "--solutions",
+            metavar="",
+            help="Write a worked solution sheet (graph, walkthrough, answers) instead.",
+        ),
+    ] = False,
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            metavar="markdown|latex",
+            help="The solution sheet's format (default: latex for a .tex --output, else markdown).",
+        ),
+    ] = None,
+    precision: PrecisionOption = 6,
 ) -> None:
     """Write the problem set again with every answer filled in: the answer key.
 
-    Example: bpcli key homework.toml --output key.toml
+    With --solutions, a solution sheet instead: each problem worked step by step.
+
+    Example: bpcli key homework.toml --solutions --format latex --output key.tex
     """
-    from .check import field_of, solve
+    from .check import field_of, run, solve
     from .problems import Invalid, Problem, dumps, load
 
     with errors_to_exit_codes():
+        if fmt is not None and not solutions:
+            raise InputError(f"--format {fmt} is for the solution sheet: add --solutions")
+        if fmt is not None and fmt not in SHEET_FORMATS:
+            raise InputError(f"--format is markdown or latex, got {fmt!r}")
         problems = load(file)
         solved: list[Problem | Invalid] = []
+        sheets = []
         errors = [str(p) for p in problems.problems if isinstance(p, Invalid)]
         for problem in problems.problems:
             if isinstance(problem, Problem):
                 try:
-                    solved.append(replace(problem, answer=solve(problem)))
+                    result = run(problem)
+                    answer = solve(problem, result)
                 except BpcliError as exc:
                     where = Invalid(problems.file, problem.id, field_of(exc), str(exc))
                     errors.append(str(where))
+                    continue
+                solved.append(replace(problem, answer=answer))
+                sheets.append((problem, result, answer))
         if errors:
             for error in errors:
                 sys.stderr.write(f"error: {error}\n")
             raise typer.Exit(EXIT_BAD_INPUT)
-        text = dumps(replace(problems, problems=solved))
-        emit(text, output)
+        if not solutions:
+            emit(dumps(replace(problems, problems=solved)), output)
+            return
+        from .render.solutions import Solved, solutions_latex, solutions_markdown
+
+        latex = fmt == "latex" or (fmt is None and output is not None and output.suffix == ".tex")
+        write = solutions_latex if latex else solutions_markdown
+        emit(write(file.name, [Solved(*sheet) for sheet in sheets], precision), output)
 
 
 @app.command()

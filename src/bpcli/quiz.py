@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from .check import solve
+from .check import run, solve
 from .errors import BpcliError, InputError
 from .ops import OPS
 from .problems import Answer, Problem, ProblemSet, dumps
@@ -136,10 +136,8 @@ def _problem(rng: SplitMix64, number: int, ops: Sequence[str], depth: int) -> Pr
 def _workable(problem: Problem) -> bool:
     """Defined everywhere, no kink (a relu at 0, a max tie) to argue about, and some
     gradient to find (not every input cut off by a max)."""
-    from .api import grad
-
     try:
-        result: Result = grad(problem.expr, problem.values, lr=problem.lr)
+        result: Result = run(problem)
     except BpcliError:
         return False
     for node in result.nodes:

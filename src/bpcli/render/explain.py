@@ -85,19 +85,15 @@ class ExplainView:
         rows = _Equations()
         for descent in w.update:
             rows.add(descent.equation, VALUE)
-        update = w.result.update
-        assert update is not None
         lines: list[RenderableType] = [
             Text(f"α = {w.lr}: each input takes a step against its gradient"),
             rows.table,
             Text.from_markup(f"after the update: {escape(w.f)} = [{VALUE}]{w.new_output}[/]"),
         ]
-        if update.trajectory and update.steps > 1:
+        if w.after_steps is not None:
+            steps, output = w.after_steps
             lines.append(
-                Text.from_markup(
-                    f"after {update.steps} steps: {escape(w.f)} ="
-                    f" [{VALUE}]{w.m.num(update.output)}[/]"
-                )
+                Text.from_markup(f"after {steps} steps: {escape(w.f)} = [{VALUE}]{output}[/]")
             )
         return Group(*lines)
 

@@ -7,6 +7,13 @@ from ..result import Result
 from .numbers import DEFAULT_PRECISION
 from .picture import boxes
 
+MAX_EDGES = 500  # Mermaid's default maxEdges: it refuses larger flowcharts
+
+
+def edge_count(graph: Graph) -> int:
+    return sum(len(node.inputs) for node in graph.nodes)
+
+
 _ENTITIES = {'"': "#quot;", "#": "#35;", "<": "#lt;", ">": "#gt;", "&": "#amp;"}
 SHAPES = {"input": ('["', '"]'), "constant": ('["', '"]'), "op": ('(("', '"))')}
 STYLES = (

@@ -182,3 +182,22 @@ def tex_number(text: str) -> str:
         return text
     power = f"10^{{{int(exponent)}}}"
     return power if mantissa == "1" else rf"{mantissa} \times {power}"
+
+
+_SPECIAL = re.compile(r"(--|[&%#_{}~^\\$])")
+_ESCAPES = {"--": "-{}-", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+            "\\": r"\textbackslash{}"}  # fmt: skip
+
+
+def tex_text(text: str) -> str:
+    """Text for LaTeX's text mode: its special characters escaped, Greek letters as
+    maths, and any other character pdflatex has no glyph for as `[U+XXXX]`."""
+    text = _SPECIAL.sub(lambda m: _ESCAPES.get(m.group(1), "\\" + m.group(1)), text)
+    return "".join(
+        char
+        if char.isascii()
+        else rf"\ensuremath{{\{GREEK[char]}}}"
+        if char in GREEK
+        else f"[U+{ord(char):04X}]"
+        for char in text
+    )

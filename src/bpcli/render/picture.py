@@ -67,3 +67,17 @@ def boxes(
             sent = None if result is None else result.sent(node.id, k)
             edges.append(Edge(source, node.id, None if sent is None else fmt(sent, precision)))
     return out, edges
+
+
+def box_size(box: Box, char: float, small: float, line: float, pad: float) -> tuple[float, float]:
+    """A box's width and height for its texts: `char` and `small` are the widths of a
+    character of the main and the subtitle font, `line` a line's height, `pad` the margin."""
+    widths = [len(box.title) * char, len(box.subtitle) * small]
+    lines = 1 + bool(box.subtitle)
+    if box.value is not None:
+        widths.append(len(box.value) * char)
+        lines += 1
+    if box.grad is not None:
+        widths.append((len(box.grad) + 2) * char)
+        lines += 1
+    return max(max(widths) + 2 * pad, 3 * line), lines * line + pad

@@ -178,6 +178,14 @@ class Walkthrough:
         assert update is not None
         return self.m.num(update.trajectory[1].output if update.trajectory else update.output)
 
+    @property
+    def after_steps(self) -> tuple[int, str] | None:
+        """With more than one step: how many, and the output at the end."""
+        update = self.result.update
+        if update is None or not update.trajectory or update.steps < 2:
+            return None
+        return update.steps, self.m.num(update.output)
+
     def _update(self) -> list[Descent]:
         update = self.result.update
         assert update is not None

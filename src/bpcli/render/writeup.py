@@ -8,10 +8,8 @@ headings, `aligned`/`align*` blocks, the gates' patterns and reasons as prose.
 
 from __future__ import annotations
 
-import re
-
 from ..result import Result
-from .notation import Tex
+from .notation import Tex, tex_text
 from .numbers import DEFAULT_PRECISION
 from .walkthrough import Equation, Gate, Walkthrough
 
@@ -53,6 +51,8 @@ def to_markdown(result: Result, precision: int = DEFAULT_PRECISION, level: int =
         out += [f"$\\alpha = {w.lr}$: each input takes a step against its gradient.", ""]
         out += _md_block([d.equation for d in w.update])
         out += [f"After the update: ${w.f} = {w.new_output}$.", ""]
+        if w.after_steps is not None:
+            out += [f"After {w.after_steps[0]} steps: ${w.f} = {w.after_steps[1]}$.", ""]
     return "\n".join(out)
 
 
@@ -98,6 +98,8 @@ def to_latex(
         out.append(f"$\\alpha = {w.lr}$: each input takes a step against its gradient.")
         out += _align([_row(d.equation) for d in w.update])
         out.append(f"After the update: ${w.f} = {w.new_output}$.")
+        if w.after_steps is not None:
+            out += ["", f"After {w.after_steps[0]} steps: ${w.f} = {w.after_steps[1]}$."]
     return "\n".join(out) + "\n"
 
 
@@ -119,14 +121,10 @@ def _align(rows: list[str]) -> list[str]:
 
 INTERTEXT = "\\intertext{"
 
-_SPECIAL = re.compile(r"(--|[&%#_{}~^\\])")
-_ESCAPES = {"--": "-{}-", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-            "\\": r"\textbackslash{}"}  # fmt: skip
-
 
 def latex_prose(text: str) -> str:
     """Prose with `$…$` maths for LaTeX: text outside the maths escaped, maths as it is."""
     parts = text.split("$")
     for i in range(0, len(parts), 2):
-        parts[i] = _SPECIAL.sub(lambda m: _ESCAPES.get(m.group(1), "\\" + m.group(1)), parts[i])
+        parts[i] = tex_text(parts[i])
     return "$".join(parts)

@@ -1,0 +1,196 @@
+"""Where each node of a graph picture goes: inputs on the left, the output on the right.
+
+Graphviz's `dot` lays the graph out when it is installed (crossings minimised,
+edges routed around nodes as splines); without it, bpcli places the nodes
+itself, in columns by depth (an input at 0, a gate one past its deepest input)
+ordered to keep edges short, with each edge a curve from its source to its
+target. Both give the same `Layout` (points, y downwards), which the HTML page
+and the TikZ picture draw. The boxes' sizes are the caller's: the layout only
+places them.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from dataclasses import dataclass
+
+from ..graph import Graph
+
+Point = tuple[float, float]
+
+COLUMN_GAP = 48.0  # points between columns (bpcli's own layout)
+ROW_GAP = 18.0  # points between boxes in a column
+MARGIN = 8.0
+DOT_TIMEOUT_S = 60
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """A node's box: its centre and size."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """The `k`-th input edge of `target`, from `source`: a cubic Bézier path
+    (`points[0]`, then three points per segment) and the arrow's tip."""
+
+    source: int
+    target: int
+    k: int
+    points: tuple[Point, ...]
+    tip: Point
+
+    def middle(self) -> Point:
+        """A point halfway along: the middle Bézier segment at t = 1/2."""
+        pts = self.points
+        if len(pts) < 4:
+            return pts[0]
+        s = ((len(pts) - 1) // 3) // 2
+        (ax, ay), (bx, by), (cx, cy), (dx, dy) = pts[3 * s : 3 * s + 4]
+        return (ax + 3 * bx + 3 * cx + dx) / 8, (ay + 3 * by + 3 * cy + dy) / 8
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    width: float
+    height: float
+    places: tuple[Place, ...]  # by node id
+    routes: tuple[Route, ...]
+    engine: str  # "graphviz" or "bpcli"
+
+
+def layout(graph: Graph, sizes: list[tuple[float, float]], use_graphviz: bool = True) -> Layout:
+    """Place every node (sizes in points, by node id): with Graphviz if asked and there."""
+    program = shutil.which("dot") if use_graphviz else None
+    if program is not None:
+        placed = _graphviz(program, graph, sizes)
+        if placed is not None:
+            return placed
+    return _by_depth(graph, sizes)
+
+
+# ---- Graphviz ----------------------------------------------------------------------------
+
+
+def _graphviz(program: str, graph: Graph, sizes: list[tuple[float, float]]) -> Layout | None:
+    lines = ["digraph g {", "  rankdir=LR; nodesep=0.25; ranksep=0.5;", "  node [shape=box];"]
+    for i, (w, h) in enumerate(sizes):
+        lines.append(f"  n{i} [fixedsize=true, width={w / 72:.4f}, height={h / 72:.4f}];")
+    for node in graph.nodes:
+        for k, source in enumerate(node.inputs):
+            lines.append(f'  n{source} -> n{node.id} [id="e{node.id}_{k}"];')
+    lines.append("}")
+    try:
+        done = subprocess.run(
+            [program, "-Tjson"],
+            input="\n".join(lines).encode(),
+            capture_output=True,
+            timeout=DOT_TIMEOUT_S,
+        )
+        data = json.loads(done.stdout) if done.returncode == 0 else None
+    except (OSError, subprocess.TimeoutExpired, ValueError):
+        data = None
+    if data is None:
+        return None  # an old or broken Graphviz: bpcli's own layout still works
+    _, _, right, top = (float(v) for v in data["bb"].split(","))
+    height = top + 2 * MARGIN
+
+    def point(text: str) -> Point:
+        x, y = text.split(",")
+        return float(x) + MARGIN, top - float(y) + MARGIN  # Graphviz's y goes up
+
+    places: list[Place | None] = [None] * len(sizes)
+    for obj in data.get("objects", []):
+        i = int(obj["name"][1:])
+        x, y = point(obj["pos"])
+        places[i] = Place(x, y, *sizes[i])
+    routes = []
+    for edge in data.get("edges", []):
+        target, k = (int(v) for v in edge["id"][1:].split("_"))
+        source = graph.inputs(target)[k]
+        tip, *rest = edge["pos"].split()
+        assert tip.startswith("e,")
+        routes.append(Route(source, target, k, tuple(point(p) for p in rest), point(tip[2:])))
+    if any(p is None for p in places):
+        return None
+    routes.sort(key=lambda r: (r.target, r.k))
+    return Layout(
+        right + 2 * MARGIN, height, tuple(p for p in places if p), tuple(routes), "graphviz"
+    )
+
+
+# ---- bpcli's own: columns by depth ---------------------------------------------------------
+
+
+def _by_depth(graph: Graph, sizes: list[tuple[float, float]]) -> Layout:
+    n = len(sizes)
+    depth = [0] * n
+    for node in graph.nodes:  # topological order: inputs come first
+        if node.inputs:
+            depth[node.id] = 1 + max(depth[i] for i in node.inputs)
+    consumers: list[list[int]] = [[] for _ in range(n)]
+    for node in graph.nodes:
+        for source in node.inputs:
+            consumers[source].append(node.id)
+    variables = set(graph.variables.values())
+    for i in range(n):  # a constant sits just before its first use, not with the inputs
+        if i not in variables and consumers[i] and not graph.inputs(i):
+            depth[i] = min(depth[c] for c in consumers[i]) - 1
+    columns: list[list[int]] = [[] for _ in range(max(depth) + 1)]
+    for i in range(n):
+        columns[depth[i]].append(i)
+    rank = [0.0] * n  # the position in its column
+    for column in columns:
+        for r, i in enumerate(column):
+            rank[i] = r
+    for sweep in range(4):  # order each column by the mean position of its neighbours
+        order = columns[1:] if sweep % 2 == 0 else columns[-2::-1]
+        for column in order:
+            for i in column:
+                near = graph.inputs(i) if sweep % 2 == 0 else consumers[i]
+                if near:
+                    rank[i] = sum(rank[j] for j in near) / len(near)
+            column.sort(key=lambda i: rank[i])
+            for r, i in enumerate(column):
+                rank[i] = r
+    widths = [max(sizes[i][0] for i in column) for column in columns]
+    heights = [sum(sizes[i][1] for i in c) + ROW_GAP * (len(c) - 1) for c in columns]
+    total_h = max(heights) + 2 * MARGIN
+    places: list[Place | None] = [None] * n
+    left = MARGIN
+    for column, width, column_h in zip(columns, widths, heights, strict=True):
+        y = (total_h - column_h) / 2
+        for i in column:
+            w, h = sizes[i]
+            places[i] = Place(left + width / 2, y + h / 2, w, h)
+            y += h + ROW_GAP
+        left += width + COLUMN_GAP
+    placed = [p for p in places if p is not None]
+    routes = []
+    for node in graph.nodes:
+        seen: dict[int, int] = {}
+        for k, source in enumerate(node.inputs):
+            copy = seen.get(source, 0)  # x*x: two edges, bent apart
+            seen[source] = copy + 1
+            ends = (placed[source], placed[node.id])
+            routes.append(_curve(source, node.id, k, len(node.inputs), ends, copy))
+    return Layout(left - COLUMN_GAP + MARGIN, total_h, tuple(placed), tuple(routes), "bpcli")
+
+
+def _curve(source: int, target: int, k: int, n: int, ends: tuple[Place, Place], copy: int) -> Route:
+    """A curve from the source's right side to the target's left, the k-th of n arriving."""
+    a, b = ends
+    start = (a.x + a.width / 2, a.y)
+    spread = min(10.0, b.height / (n + 1))
+    tip = (b.x - b.width / 2, b.y + (k - (n - 1) / 2) * spread)
+    end = (tip[0] - 6, tip[1])
+    bend = 14.0 * ((copy + 1) // 2) * (-1 if copy % 2 else 1)  # 0, -14, 14, -28, …
+    mid = (start[0] + end[0]) / 2
+    return Route(source, target, k, (start, (mid, start[1] + bend), (mid, end[1] + bend), end), tip)

@@ -1,0 +1,453 @@
+"""`bpcli graph … --format html`: one self-contained page that steps through backprop.
+
+The computational graph is drawn as SVG (laid out by `layout`: Graphviz when
+installed, else bpcli's own columns by depth), with every node's value and
+gradient and every edge's contribution in it, hidden until its step. The steps
+come from the walkthrough in plain notation, so the page says what
+`grad --explain` says: the forward pass node by node, the backward pass edge by
+edge with each gate's pattern, a copy gate adding its uses, then the update.
+A small inline script steps through them (buttons, ←/→, Home/End, "show all");
+with no script, or printed, the page shows everything. Nothing is fetched:
+styles and script are inline, fonts are the system's.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import asdict, dataclass, field
+
+from ..result import Result
+from .layout import Layout, Route, layout
+from .notation import Plain
+from .numbers import DEFAULT_PRECISION
+from .picture import Box, box_size, boxes
+from .walkthrough import Gate, Walkthrough
+
+CHAR = 7.3  # px per character of the 12px monospace text in the boxes
+SMALL_CHAR = 6.1  # … of the 10px subtitle
+LINE = 15.0
+PAD = 8.0
+ZOOM = 1.5  # the picture's size on the page, relative to the layout's points
+
+
+@dataclass
+class Step:
+    """One step of the page: what the panel says and what it reveals on the graph."""
+
+    phase: str  # "forward", "backward" or "update"
+    title: str
+    lines: list[str]
+    reason: str = ""
+    values: list[int] = field(default_factory=list)  # nodes whose value appears
+    grads: list[int] = field(default_factory=list)  # nodes whose gradient appears
+    sent: list[str] = field(default_factory=list)  # edges whose contribution appears
+    focus: list[int] = field(default_factory=list)  # nodes highlighted
+    edges: list[str] = field(default_factory=list)  # edges highlighted
+
+
+def edge_key(target: int, k: int) -> str:
+    return f"e{target}_{k}"
+
+
+def steps_of(result: Result, precision: int = DEFAULT_PRECISION) -> list[Step]:
+    """The page's steps, in order."""
+    w = Walkthrough(result, Plain(result.graph, precision))
+    graph = result.graph
+    constants = [n.id for n in result.nodes if not n.inputs and n.grad is None]
+    variables = list(graph.variables.values())
+    given = ", ".join(f"{name} = {value}" for name, value in w.inputs_text())
+    steps = [
+        Step(
+            "forward",
+            "the inputs",
+            [f"inputs: {given}" if given else "no inputs: every value is a constant"],
+            "the forward pass computes each node from its inputs, in topological order",
+            values=variables + constants,
+            focus=variables,
+        )
+    ]
+    for evaluation in w.forward:
+        node = evaluation.node
+        steps.append(
+            Step(
+                "forward",
+                f"compute {node.name}",
+                [evaluation.equation.text()],
+                values=[node.id],
+                focus=[node.id],
+                edges=[edge_key(node.id, k) for k in range(len(node.inputs))],
+            )
+        )
+    out = graph.output
+    if result.nodes[out].grad is not None:
+        steps.append(
+            Step(
+                "backward",
+                f"start at the output {w.f}",
+                [f"∂{w.f}/∂{w.f} = 1"],
+                "the backward pass starts at the output: its gradient with respect to itself is 1",
+                grads=[out],
+                focus=[out],
+            )
+        )
+    for item in w.backward:
+        if isinstance(item, Gate):
+            gate = item.node
+            for send in item.sends:
+                key = edge_key(gate.id, send.k)
+                done = [send.input.id] if len(send.input.uses) == 1 else []
+                steps.append(
+                    Step(
+                        "backward",
+                        f"{gate.op} gate, {item.pattern}: to {send.input.name}",
+                        [
+                            f"{gate.name} = {item.shown}: {gate.op} gate, {item.pattern}",
+                            send.equation.text(),
+                        ],
+                        item.reason,
+                        grads=done,
+                        sent=[key],
+                        focus=[gate.id, send.input.id],
+                        edges=[key],
+                    )
+                )
+        else:
+            node = item.node
+            uses = [
+                edge_key(consumer, k)
+                for consumer in sorted({c for c, _ in node.uses})
+                for k, source in enumerate(graph.inputs(consumer))
+                if source == node.id
+            ]
+            steps.append(
+                Step(
+                    "backward",
+                    f"copy gate: {node.name} adds its uses",
+                    [
+                        f"{node.name}: copy gate, gradient adder (used {len(node.uses)} times)",
+                        item.equation.text(),
+                    ],
+                    item.reason,
+                    grads=[node.id],
+                    focus=[node.id],
+                    edges=uses,
+                )
+            )
+    if w.update:
+        lines = [d.equation.text() for d in w.update]
+        lines.append(f"after the update: {w.f} = {w.new_output}")
+        if w.after_steps is not None:
+            lines.append(f"after {w.after_steps[0]} steps: {w.f} = {w.after_steps[1]}")
+        steps.append(
+            Step(
+                "update",
+                f"update step, α = {w.lr}",
+                lines,
+                "gradient descent: each input takes a step against its gradient",
+                focus=variables,
+            )
+        )
+    return steps
+
+
+# ---- the picture -----------------------------------------------------------------------------
+
+
+def _size(box: Box) -> tuple[float, float]:
+    return box_size(box, CHAR, SMALL_CHAR, LINE, PAD)
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _path(route: Route) -> str:
+    first, *rest = route.points
+    d = f"M{first[0]:.1f},{first[1]:.1f}"
+    for i in range(0, len(rest) - 2, 3):
+        (ax, ay), (bx, by), (cx, cy) = rest[i : i + 3]
+        d += f" C{ax:.1f},{ay:.1f} {bx:.1f},{by:.1f} {cx:.1f},{cy:.1f}"
+    return d + f" L{route.tip[0]:.1f},{route.tip[1]:.1f}"
+
+
+def svg(result: Result, precision: int, use_graphviz: bool = True) -> tuple[str, Layout]:
+    drawn, _ = boxes(result.graph, result, precision)
+    placed = layout(result.graph, [_size(b) for b in drawn], use_graphviz)
+    out = [
+        f'<svg id="graph" xmlns="http://www.w3.org/2000/svg" role="img"'
+        f' viewBox="0 0 {placed.width:.0f} {placed.height:.0f}"'
+        f' width="{placed.width * ZOOM:.0f}" height="{placed.height * ZOOM:.0f}"'
+        f' aria-labelledby="graph-title">',
+        f'<title id="graph-title">computational graph of {_e(result.expression)}</title>',
+        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="9"'
+        ' markerHeight="9" markerUnits="userSpaceOnUse" orient="auto"><path d="M0,0 L10,5 L0,10 z"'
+        ' class="arrowhead"/></marker></defs>',
+    ]
+    for route in placed.routes:
+        key = edge_key(route.target, route.k)
+        mx, my = route.middle()
+        sent = result.sent(route.target, route.k)
+        label = "" if sent is None else Plain(result.graph, precision).num(sent)
+        out.append(
+            f'<g class="edge" id="{key}" data-edge="{key}">'
+            f'<path d="{_path(route)}" marker-end="url(#arrow)"/>'
+            + (
+                f'<text class="sent" data-sent="{key}" x="{mx:.1f}" y="{my + 12:.1f}"'
+                f' text-anchor="middle">{_e(label)}</text>'
+                if label
+                else ""
+            )
+            + "</g>"
+        )
+    for box, place in zip(drawn, placed.places, strict=True):
+        classes = f"node {box.kind}" + (" output" if box.output else "")
+        left, top = place.x - place.width / 2, place.y - place.height / 2
+        parts = [
+            f'<g class="{classes}" id="n{box.id}" data-node="{box.id}">',
+            f'<rect x="{left:.1f}" y="{top:.1f}" width="{place.width:.1f}"'
+            f' height="{place.height:.1f}" rx="{8 if box.kind == "op" else 2}"/>',
+        ]
+        y = top + PAD / 2 + LINE - 3
+        parts.append(
+            f'<text class="title" x="{place.x:.1f}" y="{y:.1f}" text-anchor="middle">'
+            f"{_e(box.title)}</text>"
+        )
+        if box.subtitle:
+            y += LINE
+            parts.append(
+                f'<text class="sub" x="{place.x:.1f}" y="{y:.1f}" text-anchor="middle">'
+                f"{_e(box.subtitle)}</text>"
+            )
+        if box.value is not None:
+            y += LINE
+            parts.append(
+                f'<text class="value" data-value="{box.id}" x="{place.x:.1f}" y="{y:.1f}"'
+                f' text-anchor="middle">{_e(box.value)}</text>'
+            )
+        if box.grad is not None:
+            y += LINE
+            parts.append(
+                f'<text class="grad" data-grad="{box.id}" x="{place.x:.1f}" y="{y:.1f}"'
+                f' text-anchor="middle">∂ {_e(box.grad)}</text>'
+            )
+        parts.append("</g>")
+        out.append("".join(parts))
+    out.append("</svg>")
+    return "\n".join(out), placed
+
+
+# ---- the page -----------------------------------------------------------------------------------
+
+STYLE = """
+:root { color-scheme: light dark; --bg: #ffffff; --fg: #1f2328; --muted: #59636e;
+  --line: #8c959f; --value: #1a7f37; --grad: #cf222e; --focus: #0969da; --box: #f6f8fa;
+  --panel: #f6f8fa; }
+@media (prefers-color-scheme: dark) {
+  :root { --bg: #0d1117; --fg: #e6edf3; --muted: #9198a1; --line: #6e7681; --value: #3fb950;
+    --grad: #ff7b72; --focus: #58a6ff; --box: #161b22; --panel: #161b22; } }
+body { background: var(--bg); color: var(--fg); margin: 1.5rem auto; max-width: 72rem;
+  padding: 0 1rem; font: 16px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; }
+h1 { font-size: 1.3rem; margin: 0 0 .25rem; }
+code, .eq { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; }
+.meta { color: var(--muted); margin: 0 0 1rem; }
+figure { margin: 0; overflow: auto; border: 1px solid var(--line); border-radius: 6px; }
+svg { display: block; margin: 0 auto; max-width: 100%; height: auto;
+  font: 12px ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; }
+svg .edge path { fill: none; stroke: var(--line); stroke-width: 1.3; }
+svg .arrowhead { fill: var(--line); }
+svg .node rect { fill: var(--box); stroke: var(--line); stroke-width: 1.2; }
+svg .node.constant rect { stroke-dasharray: 3 2; }
+svg .node.output rect { stroke-width: 2.6; }
+svg .title { fill: var(--fg); font-weight: bold; }
+svg .sub { fill: var(--muted); font-size: 10px; }
+svg .value { fill: var(--value); }
+svg .grad, svg .sent { fill: var(--grad); }
+svg .sent { font-size: 11px; paint-order: stroke; stroke: var(--bg); stroke-width: 3px; }
+.js svg .value, .js svg .grad, .js svg .sent { visibility: hidden; }
+.js svg .shown { visibility: visible !important; }
+svg .node.focus rect { stroke: var(--focus); stroke-width: 3; }
+svg .edge.focus path { stroke: var(--focus); stroke-width: 2.6; }
+.panel { background: var(--panel); border: 1px solid var(--line); border-radius: 6px;
+  margin: 1rem 0; padding: .75rem 1rem; }
+.counter { color: var(--muted); }
+.phase { font-weight: bold; color: var(--fg); }
+#explanation .eq { display: block; font-size: 1.05rem; margin: .25rem 0; white-space: pre-wrap; }
+#explanation .reason { color: var(--muted); font-style: italic; }
+nav { display: flex; flex-wrap: wrap; gap: .5rem; margin-top: .5rem; }
+button { font: inherit; padding: .3rem .8rem; border-radius: 6px; border: 1px solid var(--line);
+  background: var(--bg); color: var(--fg); cursor: pointer; }
+button:focus-visible { outline: 3px solid var(--focus); outline-offset: 2px; }
+button:disabled { opacity: .45; cursor: default; }
+kbd { font: .8em ui-monospace, monospace; border: 1px solid var(--line); border-radius: 3px;
+  padding: 0 .25em; }
+#all-steps { display: none; }
+.all #all-steps, .nojs #all-steps { display: block; }
+#all-steps li { margin: .4rem 0; }
+#all-steps .eq { display: block; }
+#all-steps .reason { color: var(--muted); font-style: italic; }
+.js .nojs-only { display: none; }
+footer { color: var(--muted); font-size: .85rem; margin-top: 1rem; }
+@media print {
+  :root { --bg: #fff; --fg: #000; --muted: #444; --line: #666; --value: #116329;
+    --grad: #a40e26; --box: #fff; --panel: #fff; }
+  nav, .counter-keys { display: none; }
+  .js svg .value, .js svg .grad, .js svg .sent { visibility: visible; }
+  svg .node.focus rect, svg .edge.focus path { stroke: var(--line); stroke-width: 1.2; }
+  #all-steps { display: block; }
+  #current { display: none; }
+  figure { break-inside: avoid; border: none; }
+}
+"""
+
+SCRIPT = """
+(function () {
+  "use strict";
+  var root = document.documentElement;
+  root.classList.remove("nojs");
+  root.classList.add("js");
+  var steps = JSON.parse(document.getElementById("steps-data").textContent);
+  var last = steps.length - 1;
+  var current = 0;
+  var $ = function (id) { return document.getElementById(id); };
+  function each(selector, fn) {
+    Array.prototype.forEach.call(document.querySelectorAll(selector), fn);
+  }
+  function fill(box, step) {
+    box.textContent = "";
+    step.lines.forEach(function (line) {
+      var eq = document.createElement("span");
+      eq.className = "eq";
+      eq.textContent = line;
+      box.appendChild(eq);
+    });
+    if (step.reason) {
+      var reason = document.createElement("span");
+      reason.className = "reason";
+      reason.textContent = step.reason;
+      box.appendChild(reason);
+    }
+  }
+  function show(i) {
+    current = Math.max(0, Math.min(last, i));
+    var all = root.classList.contains("all");
+    var upto = all ? last : current;
+    var values = {}, grads = {}, sent = {};
+    for (var s = 0; s <= upto; s++) {
+      steps[s].values.forEach(function (n) { values[n] = true; });
+      steps[s].grads.forEach(function (n) { grads[n] = true; });
+      steps[s].sent.forEach(function (e) { sent[e] = true; });
+    }
+    each("[data-value]", function (el) {
+      el.classList.toggle("shown", !!values[el.getAttribute("data-value")]);
+    });
+    each("[data-grad]", function (el) {
+      el.classList.toggle("shown", !!grads[el.getAttribute("data-grad")]);
+    });
+    each("[data-sent]", function (el) {
+      el.classList.toggle("shown", !!sent[el.getAttribute("data-sent")]);
+    });
+    var step = steps[current];
+    each(".node", function (el) {
+      var id = Number(el.getAttribute("data-node"));
+      el.classList.toggle("focus", !all && step.focus.indexOf(id) >= 0);
+    });
+    each(".edge", function (el) {
+      el.classList.toggle("focus", !all && step.edges.indexOf(el.id) >= 0);
+    });
+    $("step-number").textContent = String(current + 1);
+    $("phase").textContent = step.phase === "update" ? "update step" : step.phase + " pass";
+    $("step-title").textContent = step.title;
+    fill($("explanation"), step);
+    $("first").disabled = $("back").disabled = all || current === 0;
+    $("next").disabled = $("last").disabled = all || current === last;
+    $("all").setAttribute("aria-pressed", all ? "true" : "false");
+    $("all").textContent = all ? "Step through" : "Show all";
+  }
+  $("first").addEventListener("click", function () { show(0); });
+  $("back").addEventListener("click", function () { show(current - 1); });
+  $("next").addEventListener("click", function () { show(current + 1); });
+  $("last").addEventListener("click", function () { show(last); });
+  $("all").addEventListener("click", function () {
+    root.classList.toggle("all");
+    show(current);
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.altKey || event.ctrlKey || event.metaKey) { return; }
+    var keys = { ArrowRight: current + 1, ArrowLeft: current - 1, Home: 0, End: last };
+    if (!(event.key in keys) || root.classList.contains("all")) { return; }
+    event.preventDefault();
+    show(keys[event.key]);
+  });
+  show(0);
+})();
+"""
+
+
+def to_html(result: Result, precision: int = DEFAULT_PRECISION, use_graphviz: bool = True) -> str:
+    """The whole page, one file."""
+    picture, placed = svg(result, precision, use_graphviz)
+    steps = steps_of(result, precision)
+    data = json.dumps([asdict(s) for s in steps], ensure_ascii=False)
+    data = data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    w = Walkthrough(result, Plain(result.graph, precision))
+    given = ", ".join(f"{n} = {v}" for n, v in w.inputs_text()) or "none"
+    engine = (
+        "laid out by Graphviz's dot"
+        if placed.engine == "graphviz"
+        else "laid out by bpcli by depth (install Graphviz for dot's layout)"
+    )
+    items = []
+    for step in steps:
+        lines = "".join(f'<span class="eq">{_e(line)}</span>' for line in step.lines)
+        reason = f'<span class="reason">{_e(step.reason)}</span>' if step.reason else ""
+        items.append(f"<li><strong>{_e(step.title)}</strong>{lines}{reason}</li>")
+    return f"""<!DOCTYPE html>
+<html lang="en" class="nojs">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>bpcli: {_e(result.expression)}</title>
+<style>{STYLE}</style>
+</head>
+<body>
+<header>
+<h1>Backpropagation through <code>{_e(result.expression)}</code></h1>
+<p class="meta">inputs: <span id="inputs">{_e(given)}</span> · output:
+<span id="output">{_e(w.f)} = {_e(w.output)}</span> ·
+values <span style="color: var(--value)">green</span>,
+gradients <span style="color: var(--grad)">red</span></p>
+</header>
+<main>
+<figure>
+{picture}
+</figure>
+<section class="panel" id="current" aria-label="current step">
+<div class="counter">step <span id="step-number">1</span> of {len(steps)} ·
+<span class="phase" id="phase">forward pass</span> ·
+<span id="step-title"></span></div>
+<div id="explanation" aria-live="polite"></div>
+<nav aria-label="step through">
+<button id="first" type="button" aria-keyshortcuts="Home">« first</button>
+<button id="back" type="button" aria-keyshortcuts="ArrowLeft">‹ back</button>
+<button id="next" type="button" aria-keyshortcuts="ArrowRight">next ›</button>
+<button id="last" type="button" aria-keyshortcuts="End">last »</button>
+<button id="all" type="button" aria-pressed="false">Show all</button>
+</nav>
+<p class="counter counter-keys">keys: <kbd>→</kbd> next, <kbd>←</kbd> back,
+<kbd>Home</kbd> first, <kbd>End</kbd> last</p>
+</section>
+<section id="all-steps" aria-label="every step">
+<h2>Every step</h2>
+<ol>
+{chr(10).join(items)}
+</ol>
+</section>
+</main>
+<footer>Made by bpcli from <code>{_e(result.expression)}</code>; the graph is {engine}.
+The numbers are those of <code>bpcli grad --json</code>, to {precision} significant digits.</footer>
+<script type="application/json" id="steps-data">{data}</script>
+<script>{SCRIPT}</script>
+</body>
+</html>
+"""

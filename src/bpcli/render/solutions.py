@@ -1,0 +1,112 @@
+"""`bpcli key FILE --solutions`: a worked solution sheet for a problem set.
+
+For each problem: its statement (the expression, the values, the learning
+rate), the graph (Mermaid in Markdown, a TikZ picture in LaTeX), the forward
+and backward walkthrough and the update step (`writeup`), and the final
+answers, item by item under the names `bpcli check` uses (`grad.x`, …).
+Markdown renders on GitHub; the LaTeX is a whole document for pdflatex.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..problems import Answer, Problem
+from ..result import Result
+from .mermaid import MAX_EDGES, edge_count, to_mermaid
+from .notation import Tex, tex_number, tex_text
+from .numbers import DEFAULT_PRECISION, fmt
+from .tikz import to_tikz
+from .writeup import to_latex, to_markdown
+
+
+@dataclass(frozen=True, slots=True)
+class Solved:
+    """A problem with its run and its answer key."""
+
+    problem: Problem
+    result: Result
+    answer: Answer
+
+
+def _points(problem: Problem) -> str:
+    points = fmt(problem.points)
+    return f"{points} point" + ("" if problem.points == 1 else "s")
+
+
+def solutions_markdown(
+    title: str, solved: Sequence[Solved], precision: int = DEFAULT_PRECISION
+) -> str:
+    out = [f"# Solutions: {title}", ""]
+    for s in solved:
+        p, result = s.problem, s.result
+        tex = Tex(result.graph, precision)
+        out += [f"## Problem {p.id} ({_points(p)})", "", "```text", p.expr.rstrip("\n"), "```", ""]
+        given = ", ".join(f"${tex.name(n)} = {tex.num(v)}$" for n, v in p.values.items())
+        out.append(f"At {given}." if given else "No inputs.")
+        if p.lr is not None:
+            out[-1] += f" Learning rate $\\alpha = {tex.num(p.lr)}$."
+        out += ["", "### Graph", ""]
+        edges = edge_count(result.graph)
+        if edges > MAX_EDGES:
+            out += [f"(Not drawn: {edges} edges, more than Mermaid draws.)", ""]
+        else:
+            out += [to_mermaid(result.graph, result, precision, fence=True).rstrip("\n"), ""]
+        out.append(to_markdown(result, precision, level=3).rstrip("\n"))
+        out += ["", "### Answers", "", "| item | answer |", "|---|---|"]
+        out += [
+            f"| `{field}` | ${tex_number(fmt(v, precision))}$ |" for field, v in s.answer.items()
+        ]
+        out.append("")
+    return "\n".join(out)
+
+
+PREAMBLE = r"""\documentclass[11pt]{article}
+\usepackage[margin=2.2cm]{geometry}
+\usepackage{amsmath}
+\usepackage{tikz}
+\allowdisplaybreaks
+\setlength{\parindent}{0pt}
+\setlength{\parskip}{0.5em}
+"""
+
+
+def solutions_latex(
+    title: str, solved: Sequence[Solved], precision: int = DEFAULT_PRECISION
+) -> str:
+    out = [
+        PREAMBLE.rstrip("\n"),
+        r"\begin{document}",
+        rf"\section*{{Solutions: {tex_text(title)}}}",
+    ]
+    for s in solved:
+        p, result = s.problem, s.result
+        tex = Tex(result.graph, precision)
+        out += [
+            "",
+            rf"\subsection*{{Problem {tex_text(p.id)} ({_points(p)})}}",
+            r"\begin{flushleft}\ttfamily",
+            r" \\ ".join(tex_text(line) for line in p.expr.rstrip("\n").split("\n")),
+            r"\end{flushleft}",
+        ]
+        given = ", ".join(f"${tex.name(n)} = {tex.num(v)}$" for n, v in p.values.items())
+        line = f"At {given}." if given else "No inputs."
+        if p.lr is not None:
+            line += rf" Learning rate $\alpha = {tex.num(p.lr)}$."
+        out += [
+            line,
+            "",
+            r"\begin{center}",
+            to_tikz(result, precision).rstrip("\n"),
+            r"\end{center}",
+        ]
+        out.append(to_latex(result, precision, heading="subsubsection*").rstrip("\n"))
+        out += [r"\subsubsection*{Answers}", r"\begin{tabular}{ll}", r"item & answer \\ \hline"]
+        out += [
+            rf"\texttt{{{tex_text(field)}}} & ${tex_number(fmt(v, precision))}$ \\"
+            for field, v in s.answer.items()
+        ]
+        out.append(r"\end{tabular}")
+    out += [r"\end{document}", ""]
+    return "\n".join(out)

@@ -1,0 +1,86 @@
+"""The computational graph as a TikZ picture, for the LaTeX solution sheets.
+
+Placed by `layout` (Graphviz when installed, else bpcli's columns by depth),
+like the HTML page: inputs on the left, the output on the right, each node's
+value in green and gradient in red, each edge's contribution in red beside it.
+Needs `\\usepackage{tikz}` (which loads xcolor).
+"""
+
+from __future__ import annotations
+
+from ..ops import OPS
+from ..result import Result
+from .layout import Route, layout
+from .notation import Tex, tex_number, tex_text
+from .numbers import DEFAULT_PRECISION, fmt
+from .picture import box_size, boxes
+
+CHAR = 5.0  # pt per character at \footnotesize, roughly
+SMALL = 4.0  # … at \scriptsize
+LINE = 10.5
+PAD = 5.0
+MAX_WIDTH = 430.0  # pt: a page's text width, roughly; a wider picture is scaled down
+MAX_HEIGHT = 560.0
+
+COLORS = r"""\definecolor{bpvalue}{HTML}{1A7F37}\definecolor{bpgrad}{HTML}{CF222E}"""
+
+
+def _pt(point: tuple[float, float]) -> str:
+    return f"({point[0]:.1f},{point[1]:.1f})"
+
+
+def _path(route: Route) -> str:
+    first, *rest = route.points
+    text = _pt(first)
+    for i in range(0, len(rest) - 2, 3):
+        a, b, c = rest[i : i + 3]
+        text += f" .. controls {_pt(a)} and {_pt(b)} .. {_pt(c)}"
+    return text + f" -- {_pt(route.tip)}"
+
+
+def to_tikz(result: Result, precision: int = DEFAULT_PRECISION) -> str:
+    """A `tikzpicture` of the graph with its values and gradients."""
+    graph = result.graph
+    tex = Tex(graph, precision)
+    drawn, _ = boxes(graph, result, precision)
+    placed = layout(graph, [box_size(b, CHAR, SMALL, LINE, PAD) for b in drawn])
+    scale = min(1.0, MAX_WIDTH / placed.width, MAX_HEIGHT / placed.height)
+    lines = [
+        COLORS,
+        rf"\begin{{tikzpicture}}[x=1pt, y=-1pt, scale={scale:.3f},"
+        r" every node/.style={transform shape, font=\footnotesize, inner sep=1pt}]",
+    ]
+    for route in placed.routes:
+        lines.append(rf"\draw[->, >=stealth, gray] {_path(route)};")
+        sent = result.sent(route.target, route.k)
+        if sent is not None:
+            x, y = route.middle()
+            lines.append(
+                rf"\node[text=bpgrad, font=\scriptsize] at {_pt((x, y + 6))}"
+                rf" {{${tex_number(fmt(sent, precision))}$}};"
+            )
+    for box, place in zip(drawn, placed.places, strict=True):
+        node = graph.nodes[box.id]
+        op = OPS[node.op]
+        if node.inputs:
+            rows = [
+                rf"\textbf{{\texttt{{{tex_text(op.symbol)}}}}}",
+                rf"{{\scriptsize ${tex.name(node.name)}$ $\cdot$ {op.pattern}}}",
+            ]
+        else:
+            rows = [f"${tex.label(node.id)}$"]
+        if box.value is not None:
+            rows.append(rf"\textcolor{{bpvalue}}{{${tex.num(result.values[box.id])}$}}")
+        if box.grad is not None:
+            rows.append(rf"\textcolor{{bpgrad}}{{$\partial\ {tex.num(result.grads[box.id])}$}}")
+        style = ["draw", "rounded corners=4pt" if node.inputs else "", "align=center"]
+        if box.kind == "constant":
+            style.append("dashed")
+        if box.output:
+            style.append("double")
+        style += [f"minimum width={place.width:.1f}pt", f"minimum height={place.height:.1f}pt"]
+        options = ", ".join(s for s in style if s)
+        content = " \\\\ ".join(rows)
+        lines.append(rf"\node[{options}] (n{box.id}) at {_pt((place.x, place.y))} {{{content}}};")
+    lines.append(r"\end{tikzpicture}")
+    return "\n".join(lines) + "\n"
