@@ -68,11 +68,11 @@ def api(cls: str, module: str, when: str, *lines: str, **more: Any) -> Entry:
     return Entry(cls, module, when, api=lines, **more)
 
 
-LECTURE_PROBLEM = '''[[problem]]
+LECTURE_PROBLEM = """[[problem]]
 id = "1"
 expr = "(x+y)*z"
 values = { x = -2, y = 5, z = -4 }
-'''
+"""
 
 
 def cli(cls: str, module: str, when: str, args: str | tuple[str, ...], **more: Any) -> Entry:
