@@ -104,7 +104,7 @@ class Op:
     def show_tex(self, inputs: list[str]) -> str:
         """The op applied to `inputs` (LaTeX text) in LaTeX: `x + y`, `\\tanh(x)`."""
         if self.arity is None:
-            return rf"{self.tex}\left({', '.join(inputs)}\right)"
+            return rf"{self.tex}({', '.join(inputs)})"  # plain brackets: a long one may break
         return fill_tex(self.tex, inputs, "")
 
     def formulas_tex(self, inputs: list[str], out: str) -> tuple[str, ...]:
@@ -283,7 +283,7 @@ _TEX = {
     "mul":     (r"a \cdot b",             ("b", "a")),
     "div":     (r"\frac{a}{b}",            (r"\frac{1}{b}", r"-\frac{out}{b}")),
     "neg":     ("-a",                     ("-1",)),
-    "pow":     ("{a}^{b}",                (r"b \cdot {a}^{b - 1}", r"out \cdot \log a")),
+    "pow":     ("{a}^{b}",                (r"b \cdot {a}^{b - 1}", r"out \cdot \log(a)")),
     "exp":     (r"\exp(a)",                ("out",)),
     "log":     (r"\log(a)",                (r"\frac{1}{a}",)),
     "sqrt":    (r"\sqrt{a}",               (r"\frac{1}{2 \cdot out}",)),

@@ -1,7 +1,8 @@
 """Where each node of a graph picture goes: inputs on the left, the output on the right.
 
 Graphviz's `dot` lays the graph out when it is installed (crossings minimised,
-edges routed around nodes as splines); without it, bpcli places the nodes
+edges routed around nodes as splines) and the graph has at most DOT_MAX_NODES
+nodes; without it, or for a bigger graph, bpcli places the nodes
 itself, in columns by depth (an input at 0, a gate one past its deepest input)
 ordered to keep edges short, with each edge a curve from its source to its
 target. Both give the same `Layout` (points, y downwards), which the HTML page
@@ -23,7 +24,8 @@ Point = tuple[float, float]
 COLUMN_GAP = 48.0  # points between columns (bpcli's own layout)
 ROW_GAP = 18.0  # points between boxes in a column
 MARGIN = 8.0
-DOT_TIMEOUT_S = 60
+DOT_MAX_NODES = 400  # beyond, dot takes seconds to minutes: bpcli's own layout instead
+DOT_TIMEOUT_S = 20  # and if dot is slower than this, too
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +70,7 @@ class Layout:
 
 def layout(graph: Graph, sizes: list[tuple[float, float]], use_graphviz: bool = True) -> Layout:
     """Place every node (sizes in points, by node id): with Graphviz if asked and there."""
-    program = shutil.which("dot") if use_graphviz else None
+    program = shutil.which("dot") if use_graphviz and len(sizes) <= DOT_MAX_NODES else None
     if program is not None:
         placed = _graphviz(program, graph, sizes)
         if placed is not None:
@@ -80,7 +82,13 @@ def layout(graph: Graph, sizes: list[tuple[float, float]], use_graphviz: bool = 
 
 
 def _graphviz(program: str, graph: Graph, sizes: list[tuple[float, float]]) -> Layout | None:
-    lines = ["digraph g {", "  rankdir=LR; nodesep=0.25; ranksep=0.5;", "  node [shape=box];"]
+    lines = [
+        "digraph g {",
+        # nslimit: fewer network-simplex rounds; without it, dot spends a minute on
+        # 750 nodes where one input feeds 250 gates (with it, about 7 s)
+        "  rankdir=LR; nodesep=0.25; ranksep=0.5; mclimit=0.5; nslimit=1; nslimit1=1;",
+        "  node [shape=box];",
+    ]
     for i, (w, h) in enumerate(sizes):
         lines.append(f"  n{i} [fixedsize=true, width={w / 72:.4f}, height={h / 72:.4f}];")
     for node in graph.nodes:

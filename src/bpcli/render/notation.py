@@ -118,9 +118,6 @@ class Tex(Plain):
     def formulas(self, op: str, inputs: list[str], out: str) -> tuple[str, ...]:
         return OPS[op].formulas_tex(inputs, out)
 
-    def group(self, formula: str) -> str:
-        return rf"\left({formula}\right)" if " " in formula else formula
-
     def math(self, text: str) -> str:
         return f"${text}$"
 

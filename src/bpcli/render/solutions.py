@@ -63,6 +63,7 @@ def solutions_markdown(
 
 
 PREAMBLE = r"""\documentclass[11pt]{article}
+\usepackage[T1]{fontenc}
 \usepackage[margin=2.2cm]{geometry}
 \usepackage{amsmath}
 \usepackage{tikz}

@@ -25,17 +25,18 @@ MAX_HEIGHT = 560.0
 COLORS = r"""\definecolor{bpvalue}{HTML}{1A7F37}\definecolor{bpgrad}{HTML}{CF222E}"""
 
 
-def _pt(point: tuple[float, float]) -> str:
-    return f"({point[0]:.1f},{point[1]:.1f})"
+def _pt(point: tuple[float, float], scale: float) -> str:
+    """A point, scaled here: TeX's dimensions end at 16384pt, a big layout does not."""
+    return f"({point[0] * scale:.2f},{point[1] * scale:.2f})"
 
 
-def _path(route: Route) -> str:
+def _path(route: Route, scale: float) -> str:
     first, *rest = route.points
-    text = _pt(first)
+    text = _pt(first, scale)
     for i in range(0, len(rest) - 2, 3):
-        a, b, c = rest[i : i + 3]
-        text += f" .. controls {_pt(a)} and {_pt(b)} .. {_pt(c)}"
-    return text + f" -- {_pt(route.tip)}"
+        a, b, c = (_pt(p, scale) for p in rest[i : i + 3])
+        text += f" .. controls {a} and {b} .. {c}"
+    return text + f" -- {_pt(route.tip, scale)}"
 
 
 def to_tikz(result: Result, precision: int = DEFAULT_PRECISION) -> str:
@@ -47,16 +48,16 @@ def to_tikz(result: Result, precision: int = DEFAULT_PRECISION) -> str:
     scale = min(1.0, MAX_WIDTH / placed.width, MAX_HEIGHT / placed.height)
     lines = [
         COLORS,
-        rf"\begin{{tikzpicture}}[x=1pt, y=-1pt, scale={scale:.3f},"
-        r" every node/.style={transform shape, font=\footnotesize, inner sep=1pt}]",
+        r"\begin{tikzpicture}[x=1pt, y=-1pt,"
+        rf" every node/.style={{scale={scale:.4f}, font=\footnotesize, inner sep=1pt}}]",
     ]
     for route in placed.routes:
-        lines.append(rf"\draw[->, >=stealth, gray] {_path(route)};")
+        lines.append(rf"\draw[->, >=stealth, gray] {_path(route, scale)};")
         sent = result.sent(route.target, route.k)
         if sent is not None:
             x, y = route.middle()
             lines.append(
-                rf"\node[text=bpgrad, font=\scriptsize] at {_pt((x, y + 6))}"
+                rf"\node[text=bpgrad, font=\scriptsize] at {_pt((x, y + 6), scale)}"
                 rf" {{${tex_number(fmt(sent, precision))}$}};"
             )
     for box, place in zip(drawn, placed.places, strict=True):
@@ -81,6 +82,8 @@ def to_tikz(result: Result, precision: int = DEFAULT_PRECISION) -> str:
         style += [f"minimum width={place.width:.1f}pt", f"minimum height={place.height:.1f}pt"]
         options = ", ".join(s for s in style if s)
         content = " \\\\ ".join(rows)
-        lines.append(rf"\node[{options}] (n{box.id}) at {_pt((place.x, place.y))} {{{content}}};")
+        lines.append(
+            rf"\node[{options}] (n{box.id}) at {_pt((place.x, place.y), scale)} {{{content}}};"
+        )
     lines.append(r"\end{tikzpicture}")
     return "\n".join(lines) + "\n"

@@ -8,6 +8,8 @@ headings, `aligned`/`align*` blocks, the gates' patterns and reasons as prose.
 
 from __future__ import annotations
 
+import re
+
 from ..result import Result
 from .notation import Tex, tex_text
 from .numbers import DEFAULT_PRECISION
@@ -17,10 +19,42 @@ WRITEUP_FORMATS = ("markdown", "latex")
 
 
 def _row(equation: Equation) -> str:
-    """One aligned row: `lhs &= steps = result`."""
-    steps = " = ".join((*equation.steps, equation.result))
+    """One aligned row, `lhs &= steps = result`, broken into lines of at most about
+    LINE_WIDTH characters (a copy gate with 250 uses is a long sum)."""
     sep = equation.sep if equation.sep == "=" else equation.sep.replace("=", "") + "="
-    return f"{equation.lhs} &{sep} {steps}"
+    pieces = [f"{equation.lhs} &{sep} "]
+    steps = (*equation.steps, equation.result)
+    for i, step in enumerate(steps):
+        for part in _breakable(step + ("" if i == len(steps) - 1 else " = ")):
+            if _width(pieces[-1] + part) > LINE_WIDTH and _width(pieces[-1]) > LINE_WIDTH / 4:
+                pieces.append(r"&\quad ")
+            pieces[-1] += part
+    return " \\\\\n".join(piece.rstrip() for piece in pieces)
+
+
+LINE_WIDTH = 64  # characters shown in one line of an aligned block, about a page's width
+_COMMAND = re.compile(r"\\[a-zA-Z]+|[{}&]")
+
+
+def _width(tex: str) -> int:
+    """About how many characters a line of LaTeX maths shows."""
+    return len(_COMMAND.sub("", tex))
+
+
+def _breakable(text: str) -> list[str]:
+    """`text` cut before each top-level ` + `, ` - ` and after each `, `: where a line
+    may break (never inside braces, which hold a fraction's parts)."""
+    parts, depth, start = [], 0, 0
+    for i, char in enumerate(text):
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        if depth == 0 and i > start and text.startswith((" + ", " - "), i):
+            parts.append(text[start:i])
+            start = i
+        elif depth == 0 and text.startswith(", ", i):
+            parts.append(text[start : i + 2])
+            start = i + 2
+    parts.append(text[start:])
+    return parts
 
 
 # ---- Markdown ------------------------------------------------------------------------------
@@ -73,7 +107,10 @@ def to_latex(
 ) -> str:
     """The walkthrough as a LaTeX fragment: an `align*` per pass (needs amsmath)."""
     w = Walkthrough(result, Tex(result.graph, precision))
-    out: list[str] = [rf"\{heading}{{Forward pass}}"]
+    out: list[str] = [
+        r"\allowdisplaybreaks % a long pass may go on over the page",
+        rf"\{heading}{{Forward pass}}",
+    ]
     if w.inputs_text():
         out.append("Inputs: " + ", ".join(f"${n} = {v}$" for n, v in w.inputs_text()) + ".")
     out += _align([_row(e.equation) for e in w.forward])

@@ -1,0 +1,254 @@
+"""Write-ups: the walkthrough as Markdown and LaTeX, and the solution sheets of `key`.
+
+The Markdown of the lecture example is compared in full with the slides'
+numbers; the LaTeX is compiled by pdflatex and read back with pdftotext.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import pytest
+
+import bpcli
+from bpcli.ops import OPS
+from bpcli.render.notation import tex_name, tex_number, tex_text
+from bpcli.render.writeup import to_latex
+from latex import FRAGMENT_DOCUMENT, pdf_text
+
+DOCS = Path(__file__).parent.parent / "docs"
+
+# q = -2 + 5 = 3, f = 3(-4) = -12; df/dq = z = -4, df/dz = q = 3, df/dx = df/dy = -4 · 1;
+# x := -2 - 0.1(-4) = -1.6, y := 5 - 0.1(-4) = 5.4, z := -4 - 0.1 · 3 = -4.3; (x+y)z = 3.8(-4.3)
+LECTURE_MARKDOWN = r"""## Forward pass
+
+Inputs: $x = -2$, $y = 5$, $z = -4$.
+
+$$
+\begin{aligned}
+q &= x + y = -2 + 5 = 3 \\
+f &= q \cdot z = 3 \cdot (-4) = -12
+\end{aligned}
+$$
+
+Output: $f = -12$.
+
+## Backward pass
+
+$\frac{\partial f}{\partial f} = 1$: the output, where the backward pass starts.
+
+**$f = q \cdot z$: mul gate, swap multiplier**
+
+$$
+\begin{aligned}
+\frac{\partial f}{\partial q} &= \frac{\partial f}{\partial f} \cdot \frac{\partial f}{\partial q} = 1 \cdot z = 1 \cdot (-4) = -4 \\
+\frac{\partial f}{\partial z} &= \frac{\partial f}{\partial f} \cdot \frac{\partial f}{\partial z} = 1 \cdot q = 1 \cdot 3 = 3
+\end{aligned}
+$$
+
+*swap multiplier: each input gets the upstream gradient times the other input's value ($q$: $1 \times (-4)$, $z$: $1 \times 3$)*
+
+**$q = x + y$: add gate, gradient distributor**
+
+$$
+\begin{aligned}
+\frac{\partial f}{\partial x} &= \frac{\partial f}{\partial q} \cdot \frac{\partial q}{\partial x} = -4 \cdot 1 = -4 \\
+\frac{\partial f}{\partial y} &= \frac{\partial f}{\partial q} \cdot \frac{\partial q}{\partial y} = -4 \cdot 1 = -4
+\end{aligned}
+$$
+
+*gradient distributor: every input gets the upstream gradient $-4$ unchanged*
+
+## Update step
+
+$\alpha = 0.1$: each input takes a step against its gradient.
+
+$$
+\begin{aligned}
+x &\mathrel{:}= x - \alpha \cdot \frac{\partial f}{\partial x} = -2 - 0.1 \times (-4) = -1.6 \\
+y &\mathrel{:}= y - \alpha \cdot \frac{\partial f}{\partial y} = 5 - 0.1 \times (-4) = 5.4 \\
+z &\mathrel{:}= z - \alpha \cdot \frac{\partial f}{\partial z} = -4 - 0.1 \times 3 = -4.3
+\end{aligned}
+$$
+
+After the update: $f = -16.34$.
+"""
+
+
+def test_lecture_markdown_in_full(bpcli):
+    run = bpcli(
+        "grad", "q = x + y; f = q * z", "--x", "-2", "--y", "5", "--z", "-4",
+        "--lr", "0.1", "--explain", "--format", "markdown",
+    )  # fmt: skip
+    assert run.code == 0, run.stderr
+    assert run.stdout == LECTURE_MARKDOWN
+
+
+def test_markdown_without_explain_is_the_same_walkthrough(bpcli):
+    with_explain = bpcli(
+        "grad", "(x+y)*z", "x=-2", "y=5", "z=-4", "--explain", "--format", "markdown"
+    )
+    alone = bpcli("grad", "(x+y)*z", "x=-2", "y=5", "z=-4", "--format", "markdown")
+    assert with_explain.stdout == alone.stdout
+    assert "\\mathit{add}_{1} &= x + y = -2 + 5 = 3" in alone.stdout
+
+
+def plain(text: str) -> str:
+    """pdftotext's typography back to ASCII: − to -, · kept."""
+    return text.replace("−", "-").replace("\u2212", "-")
+
+
+def test_lecture_latex_compiles_and_reads_right(bpcli, tmp_path):
+    run = bpcli(
+        "grad", "q = x + y; f = q * z", "x=-2", "y=5", "z=-4", "--lr", "0.1",
+        "--explain", "--format", "latex",
+    )  # fmt: skip
+    assert run.code == 0, run.stderr
+    assert run.stdout.count(r"\begin{align*}") == 3  # one per pass: forward, backward, update
+    assert r"\frac{\partial f}{\partial x}" in run.stdout
+    text = plain(pdf_text(tmp_path, FRAGMENT_DOCUMENT % run.stdout))
+    for expected in [
+        "Inputs: x = -2, y = 5, z = -4.",
+        "q = x + y = -2 + 5 = 3",
+        "f = q · z = 3 · (-4) = -12",
+        "mul gate, swap multiplier",
+        "add gate, gradient distributor",
+        "every input gets the upstream gradient -4 unchanged",
+        "= -2 - 0.1 × (-4) = -1.6",
+        "= 5 - 0.1 × (-4) = 5.4",
+        "= -4 - 0.1 × 3 = -4.3",
+        "After the update: f = -16.34.",
+    ]:
+        assert expected in text, expected
+
+
+# Every op, a copy gate, a tie, constants, names LaTeX must be careful with, numbers
+# with exponents: one fragment that must compile.
+EVERY_OP = (
+    "α = x_1 + w0; β_2 = α - 3; loss = α * β_2 / 7; p = loss ^ 2 + pow(x_1, 3);"
+    " e = exp(-x_1) + log(w0) + sqrt(w0) + sin(α) + cos(α) + tan(0.1 * α);"
+    " g = tanh(e * 1e-3) + sigmoid(p) + relu(x_1) + abs(β_2) + max(x_1, w0, 2) + min(α, 1e-20);"
+    " 가 = g * g; f = 가 + -x_1"
+)
+
+
+def test_every_op_and_hostile_names_compile(tmp_path):
+    result = bpcli.grad(EVERY_OP, {"x_1": 0.5, "w0": 2.0}, lr=0.01)
+    fragment = to_latex(result)
+    assert r"\alpha" in fragment and r"x_{1}" in fragment and "[U+AC00]" in fragment
+    text = pdf_text(tmp_path, FRAGMENT_DOCUMENT % fragment)
+    assert "copy gate, gradient adder" in text
+    assert "gradient router" in text
+
+
+def test_a_500_node_graph_compiles(tmp_path):
+    expr = " + ".join(f"w{i} * x" for i in range(250))  # 250 products, 249 sums, 251 inputs
+    values = {f"w{i}": i / 10 for i in range(250)} | {"x": 2.0}
+    result = bpcli.grad(expr, values)
+    assert len(result.nodes) >= 500
+    text = plain(pdf_text(tmp_path, FRAGMENT_DOCUMENT % to_latex(result)))
+    # df/dx = sum of w_i = 0.1 * (0 + 1 + ... + 249) = 3112.5, added over 250 uses
+    assert "= 3112.5" in text
+
+
+def test_long_names_and_expressions_compile(tmp_path):
+    name = "a_very_long_name_" + "x" * 200
+    result = bpcli.grad(f"{name} * {name} + " + " + ".join(["1"] * 40), {name: 3.0})
+    text = plain(pdf_text(tmp_path, FRAGMENT_DOCUMENT % to_latex(result)))
+    assert "= 49" in text  # 9 + 40
+
+
+@pytest.mark.parametrize(
+    ("name", "tex"),
+    [("x", "x"), ("w0", "w_{0}"), ("x_1", "x_{1}"), ("α", r"\alpha"), ("loss", r"\mathit{loss}"),
+     ("x_", r"\mathit{x\_}"), ("_x", r"\mathit{\_x}"), ("Δx", r"\mathit{{\Delta}x}"),
+     ("가", r"\mathit{\text{[U+AC00]}}"), ("add1", r"\mathit{add}_{1}")],
+)  # fmt: skip
+def test_tex_names(name, tex):
+    assert tex_name(name) == tex
+
+
+def test_tex_numbers_and_text():
+    assert tex_number("1e-05") == "10^{-5}"
+    assert tex_number("-2.5e+20") == r"-2.5 \times 10^{20}"
+    assert tex_number("3.14") == "3.14"
+    assert tex_text("f = x^2 # 50% & {α} --x") == (
+        r"f = x\textasciicircum{}2 \# 50\% \& \{\ensuremath{\alpha}\} -{}-x"
+    )
+
+
+def _python(tex: str) -> str:
+    """A LaTeX formula of the table as Python (test-only, on our own table)."""
+    text = tex.replace(r"\text{ if }", " if ").replace(r"\text{, else }", " else ")
+    text = re.sub(r"\\frac\{([^{}]*)\}\{([^{}]*)\}", r"((\1)/(\2))", text)
+    for a, b in [(r"\cdot", "*"), ("^", "**"), (r"\log", "log"), (r"\cos", "cos"),
+                 (r"\sin", "sin"), (r"\operatorname{sign}", "_sign"), ("{", "("), ("}", ")")]:  # fmt: skip
+        text = text.replace(a, b)
+    return text
+
+
+@pytest.mark.parametrize("op", [op for op in OPS.values() if op.arity], ids=lambda op: op.name)
+def test_each_tex_formula_computes_its_local_derivative(op):
+    """The LaTeX of every local derivative equals the partial the engine uses."""
+    args = (1.3, 0.7)[: op.arity]
+    out = op.forward(*args)
+    scope = {"a": args[0], "b": args[-1], "o": out, "log": math.log, "cos": math.cos,
+             "sin": math.sin, "_sign": lambda v: math.copysign(1.0, v)}  # fmt: skip
+    formulas = op.formulas_tex(["a", "b"][: op.arity], "o")
+    for i, (formula, partial) in enumerate(zip(formulas, op.partials, strict=True)):
+        value = eval(_python(formula), scope)  # test-only, on our own table
+        assert value == pytest.approx(partial(args, out), rel=1e-12), (op.name, i, formula)
+
+
+# ---- solution sheets ---------------------------------------------------------------------------
+
+
+def test_solutions_markdown_for_the_homework(bpcli, tmp_path):
+    run = bpcli("key", str(DOCS / "homework.toml"), "--solutions")
+    assert run.code == 0, run.stderr
+    sheet = run.stdout
+    assert sheet.startswith("# Solutions: homework.toml\n")
+    assert "## Problem 1 (4 points)" in sheet
+    assert "```mermaid\nflowchart LR" in sheet
+    assert "### Forward pass" in sheet and "### Backward pass" in sheet
+    assert "### Update step" in sheet
+    # the lecture's answers, item by item under check's names
+    for row in ["| `output` | $-12$ |", "| `grad.x` | $-4$ |", "| `grad.z` | $3$ |",
+                "| `nodes.q` | $3$ |", "| `update.x` | $-1.6$ |", "| `update.z` | $-4.3$ |",
+                "| `new_output` | $-16.34$ |"]:  # fmt: skip
+        assert row in sheet, row
+    # problem 2, the lecture's pattern example: df/dx = 2y = -8, df/dy = 2x = 6, z wins the max
+    assert "| `grad.x` | $-8$ |" in sheet and "| `grad.w` | $0$ |" in sheet
+
+
+def test_solutions_latex_compiles(bpcli, tmp_path):
+    out = tmp_path / "key.tex"
+    run = bpcli("key", str(DOCS / "homework.toml"), "--solutions", "--output", str(out))
+    assert run.code == 0, run.stderr
+    document = out.read_text(encoding="utf-8")
+    assert document.startswith(r"\documentclass") and r"\begin{tikzpicture}" in document
+    text = plain(pdf_text(tmp_path, document, "key"))
+    assert "Solutions: homework.toml" in text
+    assert "Problem 1 (4 points)" in text
+    assert "q = x + y = -2 + 5 = 3" in text
+    assert "After the update: f = -16.34." in text
+    assert "new_output -16.34" in text
+
+
+def test_solutions_latex_with_hostile_problems(tmp_path, bpcli):
+    problems = tmp_path / "hostile.toml"
+    problems.write_text(
+        '[[problem]]\nid = "α_1 & #2"\nexpr = """' + EVERY_OP + ' # 100% {weird} ~\\\\"""\n'
+        "values = { x_1 = 0.5, w0 = 2 }\nlr = 0.01\n\n"
+        '[[problem]]\nid = "big"\nexpr = "' + " + ".join(f"w{i} * x" for i in range(250)) + '"\n'
+        "values = { x = 2, " + ", ".join(f"w{i} = {i / 10}" for i in range(250)) + " }\n",
+        encoding="utf-8",
+    )
+    run = bpcli("key", str(problems), "--solutions", "--format", "latex")
+    assert run.code == 0, run.stderr
+    text = plain(pdf_text(tmp_path, run.stdout, "hostile"))
+    assert "Problem α_1 & #2" in text or "Problem α 1 & #2" in text
+    md = bpcli("key", str(problems), "--solutions", "--format", "markdown")
+    assert "(Not drawn: 500 edges" not in md.stdout  # exactly 500 edges: Mermaid still draws
