@@ -1,0 +1,336 @@
+"""The HTML step-through page: its steps, its file, and the page in a real browser.
+
+The browser tests open the file from disk in headless Chromium (Debian's, driven
+by Playwright) with the network off, step through the lecture example and check
+what is on the graph and in the panel at every step against the slides' numbers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+import bpcli
+from bpcli.render.page import steps_of, to_html
+from conftest import LECTURE
+
+DOCS = Path(__file__).parent.parent / "docs"
+CHROMIUM = "/usr/bin/chromium"
+
+# The lecture, worked by hand: q = -2 + 5 = 3, f = 3 · -4 = -12; df/dq = z = -4,
+# df/dz = q = 3, df/dx = df/dy = -4; x := -2 - 0.1(-4) = -1.6, y := 5.4, z := -4.3;
+# the new f = (-1.6 + 5.4)(-4.3) = -16.34.
+LECTURE_STEPS = [
+    ("forward", ["inputs: x = -2, y = 5, z = -4"]),
+    ("forward", ["q = x + y = -2 + 5 = 3"]),
+    ("forward", ["f = q * z = 3 * -4 = -12"]),
+    ("backward", ["∂f/∂f = 1"]),
+    ("backward", ["f = q * z: mul gate, swap multiplier", "∂f/∂q = ∂f/∂f · ∂f/∂q = 1 · z = 1 · -4 = -4"]),
+    ("backward", ["f = q * z: mul gate, swap multiplier", "∂f/∂z = ∂f/∂f · ∂f/∂z = 1 · q = 1 · 3 = 3"]),
+    ("backward", ["q = x + y: add gate, gradient distributor", "∂f/∂x = ∂f/∂q · ∂q/∂x = -4 · 1 = -4"]),
+    ("backward", ["q = x + y: add gate, gradient distributor", "∂f/∂y = ∂f/∂q · ∂q/∂y = -4 · 1 = -4"]),
+    ("update", ["x := x - α·∂f/∂x = -2 - 0.1 × (-4) = -1.6",
+                "y := y - α·∂f/∂y = 5 - 0.1 × (-4) = 5.4",
+                "z := z - α·∂f/∂z = -4 - 0.1 × 3 = -4.3",
+                "after the update: f = -16.34"]),
+]  # fmt: skip
+
+# What the graph shows after each step: values (green) and gradients (red), by node name.
+SHOWN = [
+    ({"x": "-2", "y": "5", "z": "-4"}, {}),
+    ({"x": "-2", "y": "5", "z": "-4", "q": "3"}, {}),
+    ({"x": "-2", "y": "5", "z": "-4", "q": "3", "f": "-12"}, {}),
+    ({"x": "-2", "y": "5", "z": "-4", "q": "3", "f": "-12"}, {"f": "1"}),
+    ({"x": "-2", "y": "5", "z": "-4", "q": "3", "f": "-12"}, {"f": "1", "q": "-4"}),
+    ({"x": "-2", "y": "5", "z": "-4", "q": "3", "f": "-12"}, {"f": "1", "q": "-4", "z": "3"}),
+    ({"x": "-2", "y": "5", "z": "-4", "q": "3", "f": "-12"}, {"f": "1", "q": "-4", "z": "3", "x": "-4"}),
+    ({"x": "-2", "y": "5", "z": "-4", "q": "3", "f": "-12"},
+     {"f": "1", "q": "-4", "z": "3", "x": "-4", "y": "-4"}),
+    ({"x": "-2", "y": "5", "z": "-4", "q": "3", "f": "-12"},
+     {"f": "1", "q": "-4", "z": "3", "x": "-4", "y": "-4"}),
+]  # fmt: skip
+
+
+def lecture():
+    return bpcli.grad("q = x + y; f = q * z", LECTURE, lr=0.1)
+
+
+def test_lecture_steps():
+    steps = steps_of(lecture())
+    assert [(s.phase, s.lines) for s in steps] == LECTURE_STEPS
+    assert "swap multiplier" in steps[4].reason and "distributor" in steps[6].reason
+
+
+def test_copy_gate_step_adds_the_uses():
+    # f = x*x + x at x = 3: the mul gate sends 3 and 3, the add gate 1; df/dx = 2x + 1 = 7
+    steps = steps_of(bpcli.grad("x*x + x", {"x": 3}))
+    copy = [s for s in steps if s.title.startswith("copy gate")]
+    assert len(copy) == 1
+    assert copy[0].lines == ["x: copy gate, gradient adder (used 3 times)", "∂f/∂x = 3 + 3 + 1 = 7"]
+    assert len(copy[0].edges) == 3  # its three uses light up
+
+
+def test_the_page_fetches_nothing():
+    page = to_html(lecture())
+    assert page.count("<script") == 2  # the steps as JSON, and the script
+    assert not re.search(r"<link|<img|<iframe|@import|\bsrc=|href=", page)
+    urls = set(re.findall(r"https?://[^\s\"')]+", page))
+    assert urls <= {"http://www.w3.org/2000/svg"}  # the SVG namespace, not a fetch
+    assert re.findall(r"url\(([^)]*)\)", page) == ["#arrow"] * page.count("url(#arrow)")
+
+
+def test_hostile_source_text_stays_text():
+    page = to_html(bpcli.grad("x * 2 # </script><script>alert(1)</script> & <b>", {"x": 1}))
+    assert page.count("<script") == 2 and "<b>" not in page
+    assert "&lt;/script&gt;&lt;script&gt;alert(1)" in page
+
+
+def test_without_graphviz_bpcli_lays_it_out(bpcli, tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no dot on the PATH
+    out = tmp_path / "page.html"
+    run = bpcli("graph", "q = x + y; f = q * z", "x=-2", "y=5", "z=-4", "--output", str(out))
+    assert run.code == 0, run.stderr
+    page = out.read_text(encoding="utf-8")
+    assert "laid out by bpcli by depth" in page
+    boxes = [
+        tuple(map(float, m))
+        for m in re.findall(r'<rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)"', page)
+    ]
+    centres = sorted({round(x + width / 2, 1) for x, _, width in boxes})
+    assert len(centres) == 3  # columns: the inputs, q, f
+
+
+def test_with_graphviz_dot_lays_it_out(bpcli, tmp_path):
+    if shutil.which("dot") is None:
+        pytest.fail("Graphviz's dot is not installed (.ci/run installs it)")
+    out = tmp_path / "page.html"
+    run = bpcli("graph", "(x+y)*z", "x=-2", "y=5", "z=-4", "--format", "html", "--output", str(out))
+    assert run.code == 0, run.stderr
+    assert "laid out by Graphviz" in out.read_text(encoding="utf-8")
+
+
+# ---- in a real browser -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser():
+    message = ""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        message = "Playwright is not installed: pip install '.[test]'"
+    if not message and not Path(CHROMIUM).exists():
+        message = "Chromium is not installed (Debian: chromium); .ci/run installs it"
+    if message:
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )  # fmt: skip
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def open_page(browser):
+    """Open an HTML file offline; any request other than the file itself fails the test."""
+    contexts = []
+
+    def open_(path: Path, **options):
+        context = browser.new_context(
+            offline=True, viewport={"width": 1000, "height": 760}, **options
+        )
+        contexts.append(context)
+        page = context.new_page()
+        requests, errors = [], []
+        page.on("request", lambda r: requests.append(r.url))
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.goto(path.as_uri())
+        page.wait_for_load_state("load")
+        page.requests, page.errors = requests, errors
+        return page
+
+    yield open_
+    for context in contexts:
+        context.close()
+
+
+def shown(page, kind: str) -> dict[str, str]:
+    """Node name -> the text of its value or gradient, for those visible now."""
+    return page.evaluate(
+        """kind => {
+            const out = {};
+            document.querySelectorAll('[data-' + kind + ']').forEach(el => {
+                if (getComputedStyle(el).visibility !== 'visible') return;
+                const node = el.closest('.node');
+                const sub = node.querySelector('.sub');
+                const name = sub ? sub.textContent.split(' · ')[0] : node.querySelector('.title').textContent;
+                out[name] = el.textContent.replace(/^∂ /, '');
+            });
+            return out;
+        }""",
+        kind,
+    )
+
+
+def panel(page) -> list[str]:
+    return page.eval_on_selector_all("#explanation .eq", "els => els.map(e => e.textContent)")
+
+
+def write_lecture_page(bpcli, folder: Path) -> Path:
+    out = folder / "lecture.html"
+    run = bpcli("graph", "q = x + y; f = q * z", "--x", "-2", "--y", "5", "--z", "-4",
+                "--lr", "0.1", "--format", "html", "--output", str(out))  # fmt: skip
+    assert run.code == 0, run.stderr
+    return out
+
+
+def test_stepping_through_the_lecture(bpcli, open_page, tmp_path):
+    page = open_page(write_lecture_page(bpcli, tmp_path))
+    total = len(LECTURE_STEPS)
+    for i, ((phase, lines), (values, grads)) in enumerate(zip(LECTURE_STEPS, SHOWN, strict=True)):
+        if i:
+            page.keyboard.press("ArrowRight")
+        assert page.inner_text("#step-number") == str(i + 1)
+        assert f"of {total}" in page.inner_text(".counter")
+        assert page.inner_text("#phase") == (
+            "update step" if phase == "update" else f"{phase} pass"
+        )
+        assert panel(page) == lines
+        assert shown(page, "value") == values
+        assert shown(page, "grad") == grads
+    page.keyboard.press("ArrowRight")  # past the end: stays
+    assert page.inner_text("#step-number") == str(total)
+    page.keyboard.press("Home")
+    assert page.inner_text("#step-number") == "1" and shown(page, "grad") == {}
+    page.keyboard.press("End")
+    assert page.inner_text("#step-number") == str(total)
+    page.keyboard.press("ArrowLeft")
+    assert panel(page) == LECTURE_STEPS[-2][1]
+    assert page.requests == [page.url] and page.errors == []
+    page.screenshot(path=str(tmp_path / "step.png"))
+    assert (tmp_path / "step.png").stat().st_size > 10_000
+
+
+def test_buttons_and_keyboard_alone(bpcli, open_page, tmp_path):
+    page = open_page(write_lecture_page(bpcli, tmp_path))
+    assert page.is_disabled("#back") and page.is_disabled("#first")
+    page.keyboard.press("Tab")  # the first focusable thing is a control, reached by keyboard
+    focused = page.evaluate("document.activeElement.id")
+    assert focused in {"next", "last", "all"}
+    page.focus("#next")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Space")
+    assert page.inner_text("#step-number") == "3"
+    assert panel(page) == LECTURE_STEPS[2][1]
+    page.click("#back")
+    assert page.inner_text("#step-number") == "2"
+    page.click("#last")
+    assert page.is_disabled("#next") and panel(page)[-1] == "after the update: f = -16.34"
+    page.click("#first")
+    assert page.inner_text("#step-number") == "1"
+
+
+def test_show_all_at_once(bpcli, open_page, tmp_path):
+    page = open_page(write_lecture_page(bpcli, tmp_path))
+    page.click("#all")
+    assert page.get_attribute("#all", "aria-pressed") == "true"
+    assert shown(page, "value") == SHOWN[-1][0] and shown(page, "grad") == SHOWN[-1][1]
+    assert page.is_visible("#all-steps")
+    assert page.locator("#all-steps li").count() == len(LECTURE_STEPS)
+    sent = page.eval_on_selector_all(".sent", "els => els.map(e => getComputedStyle(e).visibility)")
+    assert sent == ["visible"] * 4  # every edge's contribution
+    page.click("#all")
+    assert shown(page, "grad") == {}  # back to step 1
+
+
+def test_print_and_dark_mode(bpcli, open_page, tmp_path):
+    path = write_lecture_page(bpcli, tmp_path)
+    light = open_page(path, color_scheme="light")
+    dark = open_page(path, color_scheme="dark")
+
+    def colours(page):
+        return page.evaluate("""() => [getComputedStyle(document.body).backgroundColor,
+            getComputedStyle(document.querySelector('.value')).fill,
+            getComputedStyle(document.querySelector('.grad')).fill]""")
+
+    (bg_light, value_light, grad_light), (bg_dark, value_dark, grad_dark) = (
+        colours(light),
+        colours(dark),
+    )
+    assert bg_light == "rgb(255, 255, 255)" and bg_dark != bg_light
+    assert value_light != value_dark and grad_light != grad_dark
+    dark.emulate_media(media="print")
+    assert shown(dark, "value") == SHOWN[-1][0] and shown(dark, "grad") == SHOWN[-1][1]
+    assert not dark.is_visible("nav") and dark.is_visible("#all-steps")
+    assert colours(dark)[0] == "rgb(255, 255, 255)"  # printed on white whatever the screen
+
+
+def test_numbers_are_the_jsons_to_six_digits(bpcli, open_page, tmp_path):
+    """A neuron with awkward numbers: every value and gradient on the page is the
+    --json number written with 6 significant digits (the table's rounding)."""
+    expr = "f = sigmoid(w0*x0 + w1*x1 + w2)"
+    values = ["w0=2.0001", "x0=-1.23456789", "w1=-3.1", "x1=-2.222", "w2=-3.3"]
+    data = json.loads(bpcli("grad", expr, *values, "--json").stdout)
+    out = tmp_path / "neuron.html"
+    assert bpcli("graph", expr, *values, "--output", str(out)).code == 0
+    page = open_page(out)
+    page.click("#all")
+    expected_values = {
+        n["name"]: format(n["value"], ".6g") for n in data["nodes"] if n["op"] != "const"
+    }
+    expected_grads = {
+        n["name"]: format(n["grad"], ".6g") for n in data["nodes"] if n["grad"] is not None
+    }
+    assert shown(page, "value") == expected_values
+    assert shown(page, "grad") == expected_grads
+
+
+@pytest.mark.parametrize(
+    ("expr", "values"),
+    [
+        ("α = x_1 * 2; β = max(α, -α, 0); 가 = β ^ 2 + abs(α); f = 가 / 3", {"x_1": 1.5}),
+        ("w" * 300 + " * x + " + " + ".join(["sin(x)"] * 30), {"w" * 300: 2.0, "x": 0.5}),
+        (
+            " + ".join(f"w{i} * x" for i in range(170)),
+            {**{f"w{i}": i / 10 for i in range(170)}, "x": 2.0},
+        ),
+    ],
+    ids=["unicode-names", "long-names", "500-nodes"],
+)
+def test_hostile_labels_still_give_a_working_page(open_page, tmp_path, expr, values):
+    result = bpcli.grad(expr, values, lr=0.01)
+    out = tmp_path / "page.html"
+    out.write_text(to_html(result), encoding="utf-8")
+    page = open_page(out)
+    steps = len(steps_of(result))
+    page.keyboard.press("End")
+    assert page.inner_text("#step-number") == str(steps)
+    assert panel(page)[-1].startswith("after the update: f = ")
+    assert page.errors == [] and page.requests == [page.url]
+    assert page.locator(".node").count() == len(result.nodes)
+
+
+def test_screenshot_for_the_readme(bpcli, open_page, tmp_path):
+    """The README's picture of the page: the lecture at the swap multiplier's step.
+    BPCLI_WRITE_DOCS=1 writes it to docs/step-through.png."""
+    page = open_page(write_lecture_page(bpcli, tmp_path))
+    for _ in range(4):
+        page.keyboard.press("ArrowRight")
+    assert panel(page)[1] == "∂f/∂q = ∂f/∂f · ∂f/∂q = 1 · z = 1 · -4 = -4"
+    target = (
+        DOCS / "step-through.png" if os.environ.get("BPCLI_WRITE_DOCS") else tmp_path / "shot.png"
+    )
+    page.screenshot(path=str(target), full_page=True)
+    assert target.stat().st_size > 10_000
+    assert (DOCS / "step-through.png").is_file()  # committed, shown by the README
