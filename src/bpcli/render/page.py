@@ -32,7 +32,7 @@ ZOOM = 1.5  # the picture's size on the page, relative to the layout's points
 
 
 @dataclass
-class Step:
+class PageStep:
     """One step of the page: what the panel says and what it reveals on the graph."""
 
     phase: str  # "forward", "backward" or "update"
@@ -50,7 +50,7 @@ def edge_key(target: int, k: int) -> str:
     return f"e{target}_{k}"
 
 
-def steps_of(result: Result, precision: int = DEFAULT_PRECISION) -> list[Step]:
+def steps_of(result: Result, precision: int = DEFAULT_PRECISION) -> list[PageStep]:
     """The page's steps, in order."""
     w = Walkthrough(result, Plain(result.graph, precision))
     graph = result.graph
@@ -58,7 +58,7 @@ def steps_of(result: Result, precision: int = DEFAULT_PRECISION) -> list[Step]:
     variables = list(graph.variables.values())
     given = ", ".join(f"{name} = {value}" for name, value in w.inputs_text())
     steps = [
-        Step(
+        PageStep(
             "forward",
             "the inputs",
             [f"inputs: {given}" if given else "no inputs: every value is a constant"],
@@ -70,7 +70,7 @@ def steps_of(result: Result, precision: int = DEFAULT_PRECISION) -> list[Step]:
     for evaluation in w.forward:
         node = evaluation.node
         steps.append(
-            Step(
+            PageStep(
                 "forward",
                 f"compute {node.name}",
                 [evaluation.equation.text()],
@@ -82,7 +82,7 @@ def steps_of(result: Result, precision: int = DEFAULT_PRECISION) -> list[Step]:
     out = graph.output
     if result.nodes[out].grad is not None:
         steps.append(
-            Step(
+            PageStep(
                 "backward",
                 f"start at the output {w.f}",
                 [f"∂{w.f}/∂{w.f} = 1"],
@@ -98,7 +98,7 @@ def steps_of(result: Result, precision: int = DEFAULT_PRECISION) -> list[Step]:
                 key = edge_key(gate.id, send.k)
                 done = [send.input.id] if len(send.input.uses) == 1 else []
                 steps.append(
-                    Step(
+                    PageStep(
                         "backward",
                         f"{gate.op} gate, {item.pattern}: to {send.input.name}",
                         [
@@ -121,7 +121,7 @@ def steps_of(result: Result, precision: int = DEFAULT_PRECISION) -> list[Step]:
                 if source == node.id
             ]
             steps.append(
-                Step(
+                PageStep(
                     "backward",
                     f"copy gate: {node.name} adds its uses",
                     [
@@ -140,7 +140,7 @@ def steps_of(result: Result, precision: int = DEFAULT_PRECISION) -> list[Step]:
         if w.after_steps is not None:
             lines.append(f"after {w.after_steps[0]} steps: {w.f} = {w.after_steps[1]}")
         steps.append(
-            Step(
+            PageStep(
                 "update",
                 f"update step, α = {w.lr}",
                 lines,
