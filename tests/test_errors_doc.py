@@ -204,16 +204,16 @@ def run_api(entry: Entry, outcome: Outcome) -> None:
 def run_cli(entry: Entry, outcome: Outcome, patch: pytest.MonkeyPatch) -> None:
     from typer.testing import CliRunner
 
-    from bpcli import cli
+    from bpcli import cli, process
 
     caught: list[bpcli.BpcliError] = []
-    fail = cli.fail
+    fail = process.fail
 
     def recording_fail(error: bpcli.BpcliError) -> Any:
         caught.append(error)
         return fail(error)
 
-    patch.setattr(cli, "fail", recording_fail)
+    patch.setattr(process, "fail", recording_fail)
     stdin = printed(entry.stdin_python) if entry.stdin_python else entry.stdin
     result = CliRunner().invoke(cli.app, list(entry.cli), input=stdin, prog_name="bpcli")
     if result.exception is not None and not isinstance(result.exception, SystemExit):

@@ -8,11 +8,10 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperCommand
@@ -31,15 +30,11 @@ from .errors import BpcliError, InputError
 from .graph import Graph
 from .ops import Conventions
 from .parser import MAX_NODES
+from .process import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, console, errors_to_exit_codes
 
 if TYPE_CHECKING:
-    from rich.console import Console
+    pass
 
-EXIT_OK = 0
-EXIT_CHECK_FAILED = 1  # kept for commands that check answers
-EXIT_BAD_INPUT = 2
-EXIT_INTERNAL_ERROR = 3
-EXIT_INTERRUPTED = 130
 
 app = typer.Typer(
     name="bpcli",
@@ -83,55 +78,6 @@ def write_json(data: dict[str, Any]) -> None:
     """One strict JSON object on stdout, never through Rich."""
     sys.stdout.write(json_text(data) + "\n")
     sys.stdout.flush()
-
-
-def console(**options: Any) -> Console:
-    """A Rich console, imported only when a command prints more than JSON (start-up time)."""
-    from rich.console import Console
-
-    return Console(highlight=False, **options)
-
-
-def fail(error: BpcliError) -> NoReturn:
-    from rich.text import Text
-
-    from .render.error import error_lines
-
-    err = console(stderr=True, soft_wrap=True)
-    first, *rest = error_lines(error)
-    err.print(Text.assemble(("error:", "bold red"), first[len("error:") :]))
-    for line in rest:
-        err.print(Text(line))
-    raise typer.Exit(EXIT_BAD_INPUT)
-
-
-@contextmanager
-def errors_to_exit_codes() -> Iterator[None]:
-    """bpcli's errors: a message and exit 2. Ctrl-C: exit 130. A closed pipe: a quiet exit.
-    Anything else is a bug in bpcli: one line and exit 3 (BPCLI_TRACEBACK=1 shows it)."""
-    try:
-        yield
-    except BpcliError as error:
-        fail(error)
-    except typer.Exit:
-        raise
-    except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
-        raise typer.Exit(EXIT_INTERRUPTED) from None
-    except BrokenPipeError:
-        # The reader went away (`bpcli … | head -1`). Point stdout at /dev/null so
-        # that the interpreter's last flush at exit does not complain either.
-        with suppress(OSError, ValueError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        raise typer.Exit(EXIT_OK) from None
-    except Exception as exc:
-        if os.environ.get("BPCLI_TRACEBACK"):
-            raise
-        sys.stderr.write(
-            f"bpcli: internal error, a bug in bpcli: {type(exc).__name__}: {exc}\n"
-            "Please report it with the command that caused it.\n"
-        )
-        raise typer.Exit(EXIT_INTERNAL_ERROR) from None
 
 
 # ---- commands -------------------------------------------------------------------
@@ -345,7 +291,7 @@ def grad(
                 out.print()
                 out.print(GradCheckView(checked, result.output_name, precision))
     if checked is not None and not checked.ok:
-        raise typer.Exit(EXIT_CHECK_FAILED)
+        raise SystemExit(EXIT_CHECK_FAILED)
 
 
 GRAPH_FORMATS = ("dot", "mermaid", "tree", "html")
@@ -504,9 +450,9 @@ def check(
 
             console().print(ReportView(report, precision))
     if report.invalid:
-        raise typer.Exit(EXIT_BAD_INPUT)
+        raise SystemExit(EXIT_BAD_INPUT)
     if not report.all_right:
-        raise typer.Exit(EXIT_CHECK_FAILED)
+        raise SystemExit(EXIT_CHECK_FAILED)
 
 
 SHEET_FORMATS = ("markdown", "latex")
@@ -568,7 +514,7 @@ def key(
         if errors:
             for error in errors:
                 sys.stderr.write(f"error: {error}\n")
-            raise typer.Exit(EXIT_BAD_INPUT)
+            raise SystemExit(EXIT_BAD_INPUT)
         if not solutions:
             emit(dumps(replace(problems, problems=solved)), output)
             return
@@ -651,7 +597,7 @@ def batch(
             with open_input(source) as stream:  # errors apart: a closed pipe is no read error
                 ok = answer_all(read_lines(stream, limit), write)
     if not ok:
-        raise typer.Exit(EXIT_CHECK_FAILED)
+        raise SystemExit(EXIT_CHECK_FAILED)
 
 
 def emit(text: str, output: Path | None) -> None:
@@ -683,8 +629,3 @@ def write_output(path: Path, data: bytes) -> None:
         path.write_bytes(data)
     except OSError as exc:
         raise InputError(f"cannot write {path}: {exc.strerror}") from None
-
-
-def run() -> None:
-    """The `bpcli` script."""
-    app(prog_name="bpcli")

@@ -1,0 +1,72 @@
+"""Process concerns: exit codes, errors as messages, the terminal.
+
+Apart from Typer, so that the fast paths of the `bpcli` script (entry.py) end
+a run exactly as the full command line (cli.py) does.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from .errors import BpcliError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+EXIT_OK = 0
+EXIT_CHECK_FAILED = 1  # a check found wrong answers (check, batch, --gradcheck)
+EXIT_BAD_INPUT = 2
+EXIT_INTERNAL_ERROR = 3
+EXIT_INTERRUPTED = 130
+
+
+def console(**options: Any) -> Console:
+    """A Rich console, imported only when a command prints more than JSON (start-up time)."""
+    from rich.console import Console
+
+    return Console(highlight=False, **options)
+
+
+def fail(error: BpcliError) -> NoReturn:
+    """bpcli's own error: its message (and where in the source), and exit 2."""
+    from rich.text import Text
+
+    from .render.error import error_lines
+
+    err = console(stderr=True, soft_wrap=True)
+    first, *rest = error_lines(error)
+    err.print(Text.assemble(("error:", "bold red"), first[len("error:") :]))
+    for line in rest:
+        err.print(Text(line))
+    raise SystemExit(EXIT_BAD_INPUT)
+
+
+@contextmanager
+def errors_to_exit_codes() -> Iterator[None]:
+    """bpcli's errors: a message and exit 2. Ctrl-C: exit 130. A closed pipe: a quiet exit.
+    Anything else is a bug in bpcli: one line and exit 3 (BPCLI_TRACEBACK=1 shows it)."""
+    try:
+        yield
+    except BpcliError as error:
+        fail(error)
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        raise SystemExit(EXIT_INTERRUPTED) from None
+    except BrokenPipeError:
+        # The reader went away (`bpcli … | head -1`). Point stdout at /dev/null so
+        # that the interpreter's last flush at exit does not complain either.
+        with suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(EXIT_OK) from None
+    except Exception as exc:
+        if os.environ.get("BPCLI_TRACEBACK"):
+            raise
+        sys.stderr.write(
+            f"bpcli: internal error, a bug in bpcli: {type(exc).__name__}: {exc}\n"
+            "Please report it with the command that caused it.\n"
+        )
+        raise SystemExit(EXIT_INTERNAL_ERROR) from None

@@ -1,0 +1,165 @@
+"""The fast path of `bpcli grad … --json` (entry.py) against the full command line.
+
+Wherever the fast path answers, its output must be the full path's, byte for
+byte; wherever it does not, it must have written nothing (the full path then
+answers, errors included). And it must not import Typer, Rich or Lark.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from bpcli.cli import app
+from bpcli.entry import GRAD_OPTIONS, fast_grad_json
+
+LECTURE = ["(x+y)*z", "--x", "-2", "--y", "5", "--z", "-4"]
+
+ANSWERED = [
+    [*LECTURE, "--json"],
+    ["--json", *LECTURE],
+    ["(x+y)*z", "--x=-2", "y=5", "z=-4", "--json"],
+    ["q = x + y; f = q * z", *LECTURE[1:], "--json", "--lr", "0.1"],
+    ["q = x + y; f = q * z", *LECTURE[1:], "--json", "--lr=0.1", "--steps", "3"],
+    [*LECTURE, "--json", "--no-nodes"],
+    ["max(x, y) * z", "x=1", "y=1", "z=2", "--json", "--max-tie", "first"],
+    ["max(x, y) * z", "x=1", "y=1", "z=2", "--json", "--max-tie=split"],
+    ["-tanh(h)", "--h", "0.5", "--json"],
+    ["--json", "--", "-x*y", "x=2", "y=3"],
+    ["α * β_1 + 가", "α=2", "β_1=3", "가=-1e-3", "--json"],
+    ["# a comment\nx*x\n", "x=3", "--json"],
+    ["lr * 2", "lr=1", "--json"],  # a variable named like an option, given as NAME=VALUE
+]
+
+LEFT_TO_THE_FULL_PATH = [
+    [*LECTURE],  # a table, not JSON
+    [*LECTURE, "--json", "--precision", "3"],
+    [*LECTURE, "--json", "--explain"],
+    [*LECTURE, "--json", "--gradcheck"],
+    ["-", "x=1", "--json"],  # standard input can be read once
+    ["--file", "expr.txt", "x=1", "--json"],
+    [*LECTURE, "--json", "--json"],
+    [*LECTURE, "--json=1"],
+    [*LECTURE, "--json", "-h"],
+    [*LECTURE, "--json", "--help"],
+    ["(x+y)*z", "--x", "-2", "--y", "5", "--json"],  # z missing
+    ["(x+y)*z", "--x", "two", "--y", "5", "--z", "1", "--json"],
+    ["2x", "x=1", "--json"],
+    [*LECTURE, "--json", "--steps", "3"],  # --steps needs --lr
+    [*LECTURE, "--json", "--lr", "abc"],
+    [*LECTURE, "--json", "--lr", "1_000"],
+    [*LECTURE, "--json", "--lr", "0.1", "--steps", "0"],
+    [*LECTURE, "--json", "--lr", "0.1", "--steps", "٣"],
+    [*LECTURE, "--json", "--max-tie", "last"],
+    [*LECTURE, "--json", "--lr"],
+    ["lr * 2", "--json"],  # a variable named like an option, with no value
+    [*LECTURE, "--jsn"],
+    ["log(x)", "x=0", "--json"],  # undefined maths
+    [*LECTURE, "--json", "--lr", "0.1", "--steps", "200000"],  # over the cap
+]
+
+
+def full(args: list[str]) -> tuple[int, str]:
+    result = CliRunner().invoke(app, ["grad", *args], prog_name="bpcli")
+    return result.exit_code, result.stdout
+
+
+def fast(args: list[str], capsys) -> tuple[bool, str]:
+    answered = fast_grad_json(args)
+    return answered, capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args", ANSWERED, ids=[" ".join(a) for a in ANSWERED])
+def test_answered_as_the_full_path_answers(args, capsys):
+    answered, out = fast(args, capsys)
+    assert answered
+    code, expected = full(args)
+    assert code == 0
+    assert out == expected
+    json.loads(out)  # and it is one JSON object
+
+
+def test_the_lecture_numbers(capsys):
+    answered, out = fast(["q = x + y; f = q * z", *LECTURE[1:], "--json", "--lr", "0.1"], capsys)
+    data = json.loads(out)
+    assert answered and data["output"]["value"] == -12.0
+    assert data["gradients"] == {"x": -4.0, "y": -4.0, "z": 3.0}
+    assert data["update"]["output"] == pytest.approx(-16.34, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "args", LEFT_TO_THE_FULL_PATH, ids=[" ".join(a) for a in LEFT_TO_THE_FULL_PATH]
+)
+def test_everything_else_is_left_to_the_full_path_untouched(args, capsys):
+    answered, out = fast(args, capsys)
+    assert not answered
+    assert out == ""
+
+
+def test_a_large_expression(capsys):
+    expr = "(" * 2000 + "x" + "*a+b)" * 2000  # 4,000 gates, 2,000 levels deep
+    args = [expr, "x=0.5", "a=0.999", "b=0.001", "--json", "--no-nodes"]
+    answered, out = fast(args, capsys)
+    assert answered and out == full(args)[1]
+
+
+def test_grad_options_are_the_commands():
+    """GRAD_OPTIONS (which options take a value) is what the Typer command declares."""
+    import typer.main
+
+    group = typer.main.get_command(app)
+    command = group.commands["grad"]  # type: ignore[attr-defined]
+    parent = group.make_context("bpcli", ["grad"], resilient_parsing=True)
+    with command.make_context("grad", ["x"], parent=parent, resilient_parsing=True) as ctx:
+        declared = {}
+        for param in command.get_params(ctx):
+            if param.param_type_name == "option":
+                flag = bool(getattr(param, "is_flag", False) or getattr(param, "count", False))
+                for opt in (*param.opts, *param.secondary_opts):
+                    declared[opt] = not flag
+    assert declared == GRAD_OPTIONS
+
+
+def run_script(args: list[str], code: str = "from bpcli.entry import run; run()", **kw):
+    return subprocess.run(
+        [sys.executable, "-c", f"import sys; sys.argv[0] = 'bpcli'; {code}", *args],
+        capture_output=True,
+        text=True,
+        **kw,
+    )
+
+
+def test_the_fast_path_imports_neither_typer_nor_rich_nor_lark():
+    done = run_script(
+        ["grad", *LECTURE, "--json"],
+        "from bpcli.entry import run; run(); "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'typer', 'click', 'rich', 'pydantic', 'lark'}), file=sys.stderr)",
+    )
+    assert done.returncode == 0
+    assert done.stderr.strip() == "[]"
+    assert json.loads(done.stdout)["gradients"] == {"x": -4.0, "y": -4.0, "z": 3.0}
+
+
+def test_an_error_looks_the_same_either_way():
+    args = ["grad", "(x+y)*z", "--x", "-2", "--y", "5", "--json"]
+    via_entry = run_script(args)
+    via_typer = run_script(args, "from bpcli.cli import app; app(prog_name='bpcli')")
+    assert via_entry.returncode == via_typer.returncode == 2
+    assert via_entry.stderr == via_typer.stderr and via_entry.stderr.startswith("error: ")
+    assert via_entry.stdout == via_typer.stdout == ""
+
+
+def test_a_closed_pipe_is_a_quiet_exit():
+    done = subprocess.run(
+        f"{sys.executable} -m bpcli grad '{'+'.join(['x'] * 20000)}' x=1 --json | head -c 10",
+        shell=True,
+        capture_output=True,
+        text=True,
+    )
+    assert done.stdout == '{"schema_v'
+    assert done.stderr == ""
