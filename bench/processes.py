@@ -63,8 +63,10 @@ ROOT = Path(__file__).resolve().parent.parent  # the folder that holds the `benc
 
 
 def bench_env() -> dict[str, str]:
-    """The environment for a `python -m bench.…` child: `bench` importable from anywhere."""
-    env = dict(os.environ)
+    """The environment for a child: `bench` importable from anywhere, and no
+    PYTHONUNBUFFERED (set on the machines here, not in a user's shell: it makes every
+    write to stdout a system call of its own)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     return env
 
@@ -107,7 +109,7 @@ def run_measured(
 
 def _quick(args: list[str]) -> float:
     start = perf_counter()
-    done = subprocess.run(args, capture_output=True, check=False)
+    done = subprocess.run(args, capture_output=True, check=False, env=bench_env())
     seconds = perf_counter() - start
     if done.returncode != 0:
         raise RuntimeError(f"{args[0]} failed: {done.stderr.decode(errors='replace')[-300:]}")

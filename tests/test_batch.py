@@ -371,3 +371,37 @@ def test_two_thousand_lines():
             {"x": 1, "y": 0} if x > 3 else {"x": 0.5, "y": 0.5} if x == 3 else {"x": 0, "y": 1},
         ][i % 3]
         assert grads == expected, i
+
+
+# ---- answers from a pipe come as they are ready ------------------------------------------
+
+
+def test_from_a_pipe_each_answer_comes_before_the_next_request():
+    """A co-process asks, waits for the answer, then asks again: from a pipe, batch
+    must flush each answer at once (from a file it may buffer them)."""
+    import os
+    import subprocess
+    import sys
+    import threading
+
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # as for a user
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bpcli", "batch", "-"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    timer = threading.Timer(30, process.kill)  # a hang fails the test instead of the run
+    timer.start()
+    try:
+        for x in (1, 2, 3):
+            process.stdin.write(json.dumps({"id": x, "expr": "x*x", "values": {"x": x}}) + "\n")
+            process.stdin.flush()
+            reply = json.loads(process.stdout.readline())  # blocks until it is written
+            assert reply["id"] == x and reply["result"]["gradients"] == {"x": 2.0 * x}
+        process.stdin.close()
+        assert process.wait() == 0
+    finally:
+        timer.cancel()
+        process.kill()

@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from bpcli.cli import app
-from bpcli.entry import GRAD_OPTIONS, fast_grad_json
+from bpcli.entry import GRAD_OPTIONS, fast_batch, fast_grad_json
 
 LECTURE = ["(x+y)*z", "--x", "-2", "--y", "5", "--z", "-4"]
 
@@ -163,3 +164,46 @@ def test_a_closed_pipe_is_a_quiet_exit():
     )
     assert done.stdout == '{"schema_v'
     assert done.stderr == ""
+
+
+# ---- batch ---------------------------------------------------------------------------------
+
+REQUESTS = Path(__file__).parent.parent / "docs" / "requests.jsonl"
+
+
+def test_batch_answers_as_the_full_path_answers(capsys):
+    """docs/requests.jsonl has good lines and bad ones: the same replies, the same exit 1."""
+    with pytest.raises(SystemExit) as exited:
+        fast_batch([str(REQUESTS)])
+    out = capsys.readouterr().out
+    result = CliRunner().invoke(app, ["batch", str(REQUESTS)], prog_name="bpcli")
+    assert exited.value.code == result.exit_code == 1
+    assert out == result.stdout
+    replies = [json.loads(line) for line in out.splitlines()]
+    assert replies[0]["ok"] and replies[0]["result"]["gradients"] == {
+        "x": -4.0,
+        "y": -4.0,
+        "z": 3.0,
+    }
+    assert not all(reply["ok"] for reply in replies)
+
+
+@pytest.mark.parametrize(
+    "args", [["--jobs", "2"], ["-h"], ["a.jsonl", "b.jsonl"], ["--max-size", "1KB"]]
+)
+def test_batch_options_are_left_to_the_full_path(args, capsys):
+    assert not fast_batch(args)
+    assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize("args", [["batch", "missing.jsonl"], ["batch", "-"]])
+def test_batch_ends_as_the_full_path_ends(args, tmp_path):
+    line = '{"id": 1, "expr": "(x+y)*z", "values": {"x": -2, "y": 5, "z": -4}}\n'
+    via_entry = run_script(args, cwd=tmp_path, input=line)
+    via_typer = run_script(
+        args, "from bpcli.cli import app; app(prog_name='bpcli')", cwd=tmp_path, input=line
+    )
+    assert (via_entry.returncode, via_entry.stdout, via_entry.stderr) == (
+        via_typer.returncode, via_typer.stdout, via_typer.stderr,
+    )  # fmt: skip
+    assert via_entry.returncode in (0, 2)

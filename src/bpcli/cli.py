@@ -8,7 +8,6 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -20,7 +19,6 @@ from . import __version__
 from .arguments import (
     DEFAULT_MAX_SIZE,
     check_names,
-    open_input,
     parse_size,
     read_expression,
     split_arguments,
@@ -580,22 +578,10 @@ def batch(
 
     Example: bpcli batch requests.jsonl | jq -c .result.gradients
     """
-    from .batch import read_lines, run, run_parallel
-
-    def write(line: str) -> None:
-        sys.stdout.write(line)
-        sys.stdout.flush()
-
-    def answer_all(lines: Iterable[Any], write: Callable[[str], None]) -> bool:
-        return run(lines, write) if jobs == 1 else run_parallel(lines, write, jobs)
+    from .batch import answer_source
 
     with errors_to_exit_codes():
-        limit = parse_size(max_size)
-        if source == "-":
-            ok = answer_all(read_lines(sys.stdin.buffer, limit), write)
-        else:
-            with open_input(source) as stream:  # errors apart: a closed pipe is no read error
-                ok = answer_all(read_lines(stream, limit), write)
+        ok = answer_source(source, jobs, parse_size(max_size))
     if not ok:
         raise SystemExit(EXIT_CHECK_FAILED)
 

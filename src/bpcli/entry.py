@@ -1,4 +1,4 @@
-"""The `bpcli` script: the fast path of `bpcli grad … --json`, else the full command line.
+"""The `bpcli` script: fast paths for `grad … --json` and `batch`, else the full command line.
 
 Grading scripts run `bpcli grad EXPR VALUES --json` thousands of times, where
 start-up is most of the time, and most of start-up is Typer (with pydantic)
@@ -9,6 +9,9 @@ importing either. Anything else goes to the Typer app in cli.py: help, other
 options, and every error, which the full path then reports itself (so an
 error costs a second reading, and looks exactly the same). The fast path
 gives the same output, byte for byte: a test runs the two side by side.
+
+`batch` is the same: a plain `batch [FILE|-]` runs the full path's own code
+(`batch.answer_source` under `process.errors_to_exit_codes`) without Typer.
 """
 
 from __future__ import annotations
@@ -48,6 +51,8 @@ def run() -> None:
     """The `bpcli` script."""
     args = sys.argv[1:]
     if args[:1] == ["grad"] and fast_grad_json(args[1:]):
+        return
+    if args[:1] == ["batch"] and fast_batch(args[1:]):
         return
     from .cli import app
 
@@ -125,3 +130,19 @@ def _answer(free: list[str], options: dict[str, str]) -> Result | None:
     check_names(graph.variables, values, dashed, NAMES)
     conventions = Conventions(max_tie="first" if tie == "first" else "split")
     return evaluate(graph, values, lr, steps, conventions=conventions)
+
+
+def fast_batch(args: list[str]) -> bool:
+    """Answer `batch` with these arguments if they are a plain `batch [FILE|-]`; False
+    to leave them (options, help) to the full command line. What it answers, and how it
+    ends (exit 1 if a line failed, a bad file's error), is the full path's own code."""
+    from .batch import answer_source
+    from .process import EXIT_CHECK_FAILED, errors_to_exit_codes
+
+    if len(args) > 1 or any(arg.startswith("-") and arg != "-" for arg in args):
+        return False
+    with errors_to_exit_codes():
+        ok = answer_source(args[0] if args else "-", 1, parse_size(DEFAULT_MAX_SIZE))
+    if not ok:
+        raise SystemExit(EXIT_CHECK_FAILED)
+    return True
