@@ -183,3 +183,24 @@ def test_kinks_are_where_a_convention_decides():
     assert at("min", (0.0, 2.0, 0.0)) and not at("min", (0.0, 2.0))
     smooth = [op.name for op in COMPUTED if op.kink is None]
     assert "relu" not in smooth and "add" in smooth
+
+
+@pytest.mark.parametrize("tie", ["split", "first"])
+def test_a_router_never_reuses_an_earlier_evaluations_winners(tie):
+    """The router counts a node's winners once per evaluation; evaluating the same
+    graph again at other points must count again (max(x, y, x): x is there twice).
+    Both the backward pass and the local derivatives (cached per graph) are checked."""
+    graph = bpcli.parse("max(x, y, x)")
+    conventions = bpcli.Conventions(max_tie=tie)
+    split = tie == "split"
+    for point, grads, local in [
+        ({"x": 1, "y": 1}, {"x": 2 / 3, "y": 1 / 3} if split else {"x": 1.0, "y": 0.0},
+         (1 / 3, 1 / 3, 1 / 3) if split else (1.0, 0.0, 0.0)),
+        ({"x": 1, "y": 2}, {"x": 0.0, "y": 1.0}, (0.0, 1.0, 0.0)),
+        ({"x": 3, "y": 2}, {"x": 1.0, "y": 0.0}, (0.5, 0.0, 0.5) if split else (1.0, 0.0, 0.0)),
+        ({"x": 1, "y": 1}, {"x": 2 / 3, "y": 1 / 3} if split else {"x": 1.0, "y": 0.0},
+         (1 / 3, 1 / 3, 1 / 3) if split else (1.0, 0.0, 0.0)),
+    ]:  # fmt: skip
+        result = bpcli.evaluate(graph, point, conventions=conventions)
+        assert result.gradients == pytest.approx(grads)
+        assert result.nodes[graph.output].local == pytest.approx(local)

@@ -68,7 +68,7 @@ class Op:
     shown: str | None = None
     function: bool = False
     differentiable: bool = True
-    router: Callable[[int, TieRule], Partial] | None = None
+    router: Callable[[int, TieRule], tuple[Partial, ...]] | None = None
     kink: Callable[[Args, float], bool] | None = None
     tex: str = ""
     tex_formulas: tuple[str, ...] = ()
@@ -86,7 +86,7 @@ class Op:
         """The partials of a node with n inputs."""
         if self.router is None:
             return self.partials
-        return tuple(self.router(i, conventions.max_tie) for i in range(n))
+        return self.router(n, conventions.max_tie)
 
     def formulas_for(self, n: int) -> tuple[str, ...]:
         """The local-derivative formulas of a node with n inputs, one per input."""
@@ -214,11 +214,24 @@ def _sigmoid(x: float) -> float:
     return e / (1.0 + e)
 
 
-def _router(i: int, tie: TieRule) -> Partial:
-    """max/min, input i: the winner gets the whole gradient, the others 0; ties by `tie`."""
-    if tie == "first":
-        return lambda args, out: 1.0 if args.index(out) == i else 0.0
-    return lambda args, out: 1.0 / args.count(out) if args[i] == out else 0.0
+def _router(n: int, tie: TieRule) -> tuple[Partial, ...]:
+    """max/min with n inputs: the winner gets the whole gradient, the others 0; ties by
+    `tie`. The n partials share one count of the winners per evaluation (`args` is the
+    same tuple for all n), so a node of n tied inputs costs n steps, not n²."""
+    seen: list[Any] = [None, 0]  # the last args (held, so its identity is not reused)
+
+    def winners(args: Args, out: float) -> int:
+        if seen[0] is not args:
+            seen[0] = args
+            seen[1] = args.index(out) if tie == "first" else args.count(out)
+        return int(seen[1])
+
+    def partial(i: int) -> Partial:
+        if tie == "first":
+            return lambda args, out: 1.0 if args[i] == out and winners(args, out) == i else 0.0
+        return lambda args, out: 1.0 / winners(args, out) if args[i] == out else 0.0
+
+    return tuple(partial(i) for i in range(n))
 
 
 def _at_zero(args: Args, out: float) -> bool:
