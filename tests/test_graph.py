@@ -222,3 +222,25 @@ def test_mermaid_parses_and_keeps_every_label(mermaid_parse, text):
 def test_mermaid_structure_alone_parses(mermaid_parse):
     code, _, err = mermaid_parse(to_mermaid(bpcli.parse("x*x + x")))
     assert code == 0, err
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "x ** (1 + 1)",
+        "max(1, 2, 3) * x + min(x, 2, 3) + max(2, 4) * 3",
+        "q = 2 * 3; r = q + x; s = max(q, 1, q) - exp(q); r * s + 5",
+        "a = 1; b = a + 2; c = b * b; d = c + x; e = max(c, d, 7); e + c",
+        "-(2) + x",
+        "max(1, 2, x) * 2 + min(3, 4, 5, x)",
+    ],
+)
+def test_fixed_nodes_are_those_that_depend_on_no_input(text):
+    """graph.fixed (set by the parser as it builds) against the definition, node by node."""
+    graph = bpcli.parse(text)
+    expected = []
+    for node in graph.nodes:
+        depends = node.op == "var" or any(not expected[j] for j in node.inputs)
+        expected.append(not depends)
+    assert [bool(b) for b in graph.fixed] == expected
+    assert any(expected) and not all(expected)

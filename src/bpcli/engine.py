@@ -9,6 +9,7 @@ here names an op; `LOOPS` is the generated source, for reading.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -190,7 +191,7 @@ def backward(
     without evaluating its local derivatives.
     """
     codes = graph.codes
-    fixed = graph.fixed()
+    fixed = graph.fixed
     grads: list[float] = [0.0] * len(codes)
     grads[graph.output] = 1.0
 
@@ -214,8 +215,8 @@ def backward(
         if g - g:
             raise _domain_error(graph, node_id, f"the gradient at {graph.name(node_id)} overflows")
     result: list[float | None] = grads  # type: ignore[assignment]
-    for node_id, is_fixed in enumerate(fixed):
-        if is_fixed and node_id != graph.output:  # df/df is 1 even when f is constant
+    for node_id in itertools.compress(range(len(fixed)), fixed):
+        if node_id != graph.output:  # df/df is 1 even when f is constant
             result[node_id] = None
     return result
 

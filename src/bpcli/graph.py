@@ -41,7 +41,10 @@ class Graph:
 
     Columns, one entry per node: `codes` (the op's index in the op table),
     `first` and `second` (input ids, NO_INPUT when absent), `starts` and
-    `ends` (the source span), `consts` (a constant's value, else 0). A node
+    `ends` (the source span), `consts` (a constant's value, else 0), `fixed`
+    (1 for a node that depends on no input: a constant, or a gate of constants
+    only, like the exponent in x ** (1 + 1); it gets no gradient, and the parser
+    sets it as it builds each node, as PyTorch sets requires_grad). A node
     with more than two inputs (max, min) has them all in `more`. `labels`
     holds the names the program gave (variables, assignments, the output);
     other nodes get generated names (`add1`, `mul2`, …) when asked.
@@ -56,6 +59,7 @@ class Graph:
     starts: array[int]
     ends: array[int]
     consts: array[float]
+    fixed: bytearray
     labels: dict[int, str]
     output: int
     variables: dict[str, int]
@@ -131,19 +135,6 @@ class Graph:
             ]
             self.derived["facts"] = facts
         return facts
-
-    def fixed(self) -> bytearray:
-        """1 for each node that depends on no input (a constant, or gates of constants
-        only, like the exponent in x ** (1 + 1)): it gets no gradient."""
-        made = self.derived.get("fixed")
-        if made is None:
-            var = CODES["var"]
-            made = bytearray(len(self.codes))
-            for i, code in enumerate(self.codes):
-                inputs = self.inputs(i)
-                made[i] = code != var and all(made[j] for j in inputs)
-            self.derived["fixed"] = made
-        return made
 
     def json_prefixes(self, item: str, key: str, ascii: bool) -> list[tuple[str, str, str]]:
         """For each node, its JSON object's text around the value, the gradient and the

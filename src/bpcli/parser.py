@@ -58,6 +58,7 @@ class _Builder:
         self.starts: array[int] = array("q")
         self.ends: array[int] = array("q")
         self.consts: array[float] = array("d")
+        self.fixed = bytearray()  # see Graph: 1 for a node that depends on no input
         self.labels: dict[int, str] = {}
         self.variables: dict[str, int] = {}
         self.assigned: dict[str, Ref] = {}
@@ -73,6 +74,13 @@ class _Builder:
         self.second.append(inputs[1] if len(inputs) > 1 else NO_INPUT)
         if len(inputs) > 2:
             self.more[node_id] = inputs
+        fixed = self.fixed
+        if len(inputs) == 1:
+            fixed.append(fixed[inputs[0]])
+        elif inputs:
+            fixed.append(all(fixed[j] for j in inputs))
+        else:
+            fixed.append(op != "var")  # a constant is fixed, an input is not
         self.starts.append(start)
         self.ends.append(end)
         self.consts.append(value)
@@ -94,6 +102,7 @@ class _Builder:
         self.codes.append(CODES[op])
         self.first.append(left[0])
         self.second.append(right[0])
+        self.fixed.append(self.fixed[left[0]] & self.fixed[right[0]])
         self.starts.append(left[1])
         self.ends.append(right[2])
         self.consts.append(0.0)
@@ -250,6 +259,7 @@ class _Builder:
             self.starts,
             self.ends,
             self.consts,
+            self.fixed,
             labels,
             output,
             self.variables,
