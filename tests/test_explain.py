@@ -192,3 +192,11 @@ def test_each_formula_computes_its_local_derivative(op):
     for i, (formula, partial) in enumerate(zip(op.formulas, op.partials, strict=True)):
         value = eval(_python(formula, names, "o"), scope)  # test-only, on our own table
         assert value == pytest.approx(partial(args, out), rel=1e-12), (op.name, i, formula)
+
+
+def test_a_gate_of_constants_shows_its_numbers_once():
+    # 2 * 3 = 6 (not "2 * 3 = 2 * 3 = 6"); then f = 6 + 1 = 7
+    text = explain("2*3 + x", {"x": 1})
+    assert re.search(r"mul1 = 2 \* 3 +=\s+6", text)
+    assert "2 * 3 = 2 * 3" not in text
+    assert re.search(r"f +=\s+mul1 \+ x = 6 \+ 1 = 7", text)

@@ -126,7 +126,9 @@ class Walkthrough:
     def _evaluation(self, node: NodeResult) -> Evaluation:
         ins = [self.nodes[i] for i in node.inputs]
         names = [self.m.label(i) for i in node.inputs]
-        steps = (self.m.show(node.op, names), self.m.show_numbers(node.op, [i.value for i in ins]))
+        shown = self.m.show(node.op, names)
+        numbers = self.m.show_numbers(node.op, [i.value for i in ins])
+        steps = (shown,) if numbers == shown else (shown, numbers)  # `2 * 3` once, not twice
         return Evaluation(node, Equation(self.name(node), steps, self.m.num(node.value)))
 
     # ---- backward -----------------------------------------------------------------------
