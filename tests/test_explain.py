@@ -200,3 +200,28 @@ def test_a_gate_of_constants_shows_its_numbers_once():
     assert re.search(r"mul1 = 2 \* 3 +=\s+6", text)
     assert "2 * 3 = 2 * 3" not in text
     assert re.search(r"f +=\s+mul1 \+ x = 6 \+ 1 = 7", text)
+
+
+def test_a_statement_that_goes_unused_is_not_walked_back():
+    # f = a = 2x at x = 3; b = a + a is computed but unused: df/da is the seed 1, and
+    # df/dx = 2, through the mul gate alone (b sends back 0 and is no copy gate's use)
+    text = explain("a = x*2; b = a + a; a", {"x": 3}, width=100)
+    assert "∂a/∂a = 1  (the output" in text
+    assert "copy gate" not in text
+    assert "b = a + a: add gate" not in text
+    assert re.search(r"∂a/∂x += ∂a/∂a · ∂a/∂x = 1 · 2 = 2", text)
+
+
+def test_the_update_step_with_no_inputs():
+    text = explain("2*3", {}, lr=0.1)
+    assert "3. update step" in text
+    assert "α = 0.1: there are no inputs, so nothing changes" in text
+    assert "after the update: f = 6" in text
+
+
+def test_a_max_tie_shows_the_convention_not_the_formula():
+    # max(x, y) at x = y = 1: the split convention gives each 1/2; "1 if x is the max"
+    # would say 1, so at the tie the formula step is left out and the reason says why
+    text = explain("max(x, y)", {"x": 1, "y": 1}, width=120)
+    assert "∂f/∂x = ∂f/∂f · ∂f/∂x = 1 · 0.5 = 0.5" in text
+    assert "is the max, else 0" not in text

@@ -334,3 +334,26 @@ def test_screenshot_for_the_readme(bpcli, open_page, tmp_path):
     page.screenshot(path=str(target), full_page=True)
     assert target.stat().st_size > 10_000
     assert (DOCS / "step-through.png").is_file()  # committed, shown by the README
+
+
+def test_a_bare_constant_and_unused_statements_are_all_shown(open_page, tmp_path):
+    """Every value and gradient on the page appears at some step (or with show all):
+    a constant output, and a statement that goes unused (its gradient is 0)."""
+    for expr, values in [("2.50", {}), ("a = x*2; b = a + a; a", {"x": 3.0})]:
+        result = bpcli.grad(expr, values, lr=0.1)
+        out = tmp_path / "page.html"
+        out.write_text(to_html(result), encoding="utf-8")
+        page = open_page(out)
+        page.keyboard.press("End")
+        texts = page.eval_on_selector_all(
+            "[data-value], [data-grad], [data-sent]",
+            "els => els.map(e => getComputedStyle(e).visibility)",
+        )
+        page.click("#all")
+        after = page.eval_on_selector_all(
+            "[data-value], [data-grad], [data-sent]",
+            "els => els.map(e => getComputedStyle(e).visibility)",
+        )
+        assert after == ["visible"] * len(after), expr
+        if expr == "2.50":
+            assert texts == ["visible"] * len(texts)  # the constant and its gradient 1

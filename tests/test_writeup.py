@@ -240,15 +240,63 @@ def test_solutions_latex_compiles(bpcli, tmp_path):
 def test_solutions_latex_with_hostile_problems(tmp_path, bpcli):
     problems = tmp_path / "hostile.toml"
     problems.write_text(
-        '[[problem]]\nid = "α_1 & #2"\nexpr = """' + EVERY_OP + ' # 100% {weird} ~\\\\"""\n'
+        '[[problem]]\nid = "α_1 & #2 ---"\nexpr = """\n\n'
+        + EVERY_OP
+        + '\n\n# 100% {weird} ~\\\\\n"""\n'
         "values = { x_1 = 0.5, w0 = 2 }\nlr = 0.01\n\n"
         '[[problem]]\nid = "big"\nexpr = "' + " + ".join(f"w{i} * x" for i in range(250)) + '"\n'
         "values = { x = 2, " + ", ".join(f"w{i} = {i / 10}" for i in range(250)) + " }\n",
         encoding="utf-8",
-    )
+    )  # the first expression starts with blank lines and has one in the middle
     run = bpcli("key", str(problems), "--solutions", "--format", "latex")
     assert run.code == 0, run.stderr
     text = plain(pdf_text(tmp_path, run.stdout, "hostile"))
-    assert "Problem α_1 & #2" in text or "Problem α 1 & #2" in text
-    md = bpcli("key", str(problems), "--solutions", "--format", "markdown")
-    assert "(Not drawn: 500 edges" not in md.stdout  # exactly 500 edges: Mermaid still draws
+    assert "Problem α_1 & #2 ---" in text
+    assert "# 100% {weird} ~\\" in text
+
+
+def mermaid_drawn(bpcli, tmp_path, arguments: int) -> str:
+    problems = tmp_path / f"max{arguments}.toml"
+    names = [f"x{i}" for i in range(arguments)]
+    problems.write_text(
+        f'[[problem]]\nid = "wide"\nexpr = "max({", ".join(names)})"\n'
+        "values = { " + ", ".join(f"{n} = {i}" for i, n in enumerate(names)) + " }\n",
+        encoding="utf-8",
+    )
+    run = bpcli("key", str(problems), "--solutions")
+    assert run.code == 0, run.stderr
+    return run.stdout
+
+
+def test_the_markdown_sheet_draws_what_mermaid_draws(bpcli, tmp_path):
+    """Mermaid draws at most 500 edges: max of 500 inputs is drawn, of 501 is not."""
+    assert "```mermaid" in mermaid_drawn(bpcli, tmp_path, 500)
+    wide = mermaid_drawn(bpcli, tmp_path, 501)
+    assert "```mermaid" not in wide
+    assert "(Not drawn: 501 edges, more than Mermaid draws.)" in wide
+
+
+def test_the_markdown_sheet_keeps_ids_and_expressions_as_text(bpcli, tmp_path):
+    problems = tmp_path / "odd.toml"
+    problems.write_text(
+        '[[problem]]\nid = "1 <img src=x onerror=alert(1)> *x*"\n'
+        'expr = """x * 2 # ```not a fence```"""\nvalues = { x = 1 }\n',
+        encoding="utf-8",
+    )
+    sheet = bpcli("key", str(problems), "--solutions").stdout
+    assert "## Problem 1 &lt;img src=x onerror=alert(1)&gt; \\*x\\* (1 point)" in sheet
+    assert "<img" not in sheet
+    assert "````text\nx * 2 # ```not a fence```\n````" in sheet
+
+
+def test_names_that_look_alike_in_latex_are_written_out():
+    """x1 and x_1 would both be x_{1}: each is written in full instead."""
+    fragment = to_latex(bpcli.grad("x1 * x_1 + w0", {"x1": 2, "x_1": 3, "w0": 1}))
+    assert r"$\mathit{x1} = 2$, $\mathit{x\_1} = 3$, $w_{0} = 1$" in fragment
+    assert "x_{1}" not in fragment
+
+
+def test_a_constant_written_with_a_capital_e():
+    fragment = to_latex(bpcli.grad("min(x, 2.5E+1)", {"x": 30}))
+    assert r"\min(x, 2.5 \times 10^{1})" in fragment
+    assert "E" not in fragment.replace(r"\end", "").replace("Forward", "").replace("Backward", "")

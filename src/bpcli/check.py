@@ -150,7 +150,7 @@ def check(sets: Sequence[ProblemSet], all_or_nothing: bool = False) -> Report:
 def grade(problem: Problem, file: str, all_or_nothing: bool = False) -> Graded:
     """Check every answered item of one problem against the computed truth."""
     try:
-        result = run(problem)
+        result = result_of(problem)
     except BpcliError as exc:
         error = str(Invalid(file, problem.id, field_of(exc), str(exc)))
         return Graded(problem.id, file, 0.0, problem.points, error=error)
@@ -287,7 +287,7 @@ def _listed(names: dict[str, float]) -> str:
     return f"its inputs are {', '.join(names)}" if names else "it has no inputs"
 
 
-def run(problem: Problem) -> Result:
+def result_of(problem: Problem) -> Result:
     """The forward and backward pass a problem asks for (and its update step)."""
     return grad(problem.expr, problem.values, lr=problem.lr)
 
@@ -295,7 +295,7 @@ def run(problem: Problem) -> Result:
 def solve(problem: Problem, result: Result | None = None) -> Answer:
     """Every item a problem can ask for, answered right: the answer key."""
     if result is None:
-        result = run(problem)
+        result = result_of(problem)
     graph = result.graph
     named = [name for name, node_id in graph.assigned.items() if node_id != graph.output]
     nodes = {name: result.nodes[graph.assigned[name]] for name in named}

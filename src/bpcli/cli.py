@@ -10,7 +10,7 @@ import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from typer.core import TyperCommand
@@ -28,11 +28,13 @@ from .errors import BpcliError, InputError
 from .graph import Graph
 from .ops import Conventions
 from .parser import MAX_NODES
-from .process import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, console, errors_to_exit_codes
-
-if TYPE_CHECKING:
-    pass
-
+from .process import (
+    EXIT_BAD_INPUT,
+    EXIT_CHECK_FAILED,
+    console,
+    errors_to_exit_codes,
+    write_result_json,
+)
 
 app = typer.Typer(
     name="bpcli",
@@ -266,11 +268,8 @@ def grad(
             data = result.to_dict(nodes=not no_nodes)
             data["gradcheck"] = checked.to_dict()
             write_json(data)
-        elif as_json:  # streamed: a million nodes never become one object
-            for chunk in result.json_chunks(nodes=not no_nodes):
-                sys.stdout.write(chunk)
-            sys.stdout.write("\n")
-            sys.stdout.flush()
+        elif as_json:
+            write_result_json(result, nodes=not no_nodes)
         elif fmt != "table":
             from .render.writeup import to_latex, to_markdown
 
@@ -486,7 +485,7 @@ def key(
 
     Example: bpcli key homework.toml --solutions --format latex --output key.tex
     """
-    from .check import field_of, run, solve
+    from .check import field_of, result_of, solve
     from .problems import Invalid, Problem, dumps, load
 
     with errors_to_exit_codes():
@@ -501,7 +500,7 @@ def key(
         for problem in problems.problems:
             if isinstance(problem, Problem):
                 try:
-                    result = run(problem)
+                    result = result_of(problem)
                     answer = solve(problem, result)
                 except BpcliError as exc:
                     where = Invalid(problems.file, problem.id, field_of(exc), str(exc))
@@ -518,7 +517,8 @@ def key(
             return
         from .render.solutions import Solved, solutions_latex, solutions_markdown
 
-        latex = fmt == "latex" or (fmt is None and output is not None and output.suffix == ".tex")
+        tex = output is not None and output.suffix.lower() == ".tex"
+        latex = fmt == "latex" or (fmt is None and tex)
         write = solutions_latex if latex else solutions_markdown
         emit(write(file.name, [Solved(*sheet) for sheet in sheets], precision), output)
 

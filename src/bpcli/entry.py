@@ -16,9 +16,7 @@ gives the same output, byte for byte: a test runs the two side by side.
 
 from __future__ import annotations
 
-import os
 import sys
-from contextlib import suppress
 from typing import TYPE_CHECKING
 
 from .arguments import (
@@ -29,6 +27,12 @@ from .arguments import (
     read_expression,
     split_arguments,
     split_own,
+)
+from .process import (
+    EXIT_CHECK_FAILED,
+    EXIT_INTERRUPTED,
+    errors_to_exit_codes,
+    write_result_json,
 )
 
 if TYPE_CHECKING:
@@ -72,20 +76,11 @@ def fast_grad_json(args: list[str]) -> bool:
         return False
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
-        sys.exit(130)
+        raise SystemExit(EXIT_INTERRUPTED) from None
     if result is None:
         return False
-    try:
-        for chunk in result.json_chunks(nodes="--no-nodes" not in options):
-            sys.stdout.write(chunk)
-        sys.stdout.write("\n")
-        sys.stdout.flush()
-    except BrokenPipeError:  # `bpcli … | head -c 10`: a quiet exit, as in cli.py
-        with suppress(OSError, ValueError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
-        sys.exit(130)
+    with errors_to_exit_codes():  # a closed pipe, Ctrl-C: as on the full path
+        write_result_json(result, nodes="--no-nodes" not in options)
     return True
 
 
@@ -137,7 +132,6 @@ def fast_batch(args: list[str]) -> bool:
     to leave them (options, help) to the full command line. What it answers, and how it
     ends (exit 1 if a line failed, a bad file's error), is the full path's own code."""
     from .batch import answer_source
-    from .process import EXIT_CHECK_FAILED, errors_to_exit_codes
 
     if len(args) > 1 or any(arg.startswith("-") and arg != "-" for arg in args):
         return False

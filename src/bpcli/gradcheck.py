@@ -154,7 +154,7 @@ def gradcheck(result: Result, step: float = DEFAULT_STEP) -> GradCheck:
     h = _step(step)
     graph = result.graph
     conventions = result.conventions
-    live = _live(graph)
+    live = graph.live()
     kink_ops = [
         node
         for node in graph.nodes
@@ -268,17 +268,6 @@ def _branch(node: Node, values: list[float], conventions: Conventions) -> tuple[
         except (Undefined, OverflowError):
             branch.append(None)
     return tuple(branch)
-
-
-def _live(graph: Graph) -> bytearray:
-    """1 for the nodes the output depends on (a statement's result may go unused)."""
-    live = bytearray(len(graph.nodes))
-    live[graph.output] = 1
-    for node in reversed(graph.nodes):
-        if live[node.id]:
-            for i in node.inputs:
-                live[i] = 1
-    return live
 
 
 def _descendants(graph: Graph, start: int) -> bytearray:

@@ -136,6 +136,19 @@ class Graph:
             self.derived["facts"] = facts
         return facts
 
+    def live(self) -> bytearray:
+        """1 for the nodes the output depends on (a statement's result may go unused)."""
+        made: bytearray | None = self.derived.get("live")
+        if made is None:
+            made = bytearray(len(self.codes))
+            made[self.output] = 1
+            for i in range(self.output, -1, -1):
+                if made[i]:
+                    for j in self.inputs(i):
+                        made[j] = 1
+            self.derived["live"] = made
+        return made
+
     def json_prefixes(self, item: str, key: str, ascii: bool) -> list[tuple[str, str, str]]:
         """For each node, its JSON object's text around the value, the gradient and the
         local derivatives: `{"id": 0, … "value": ` + `, "grad": ` + `, … "local": [`.

@@ -17,6 +17,8 @@ from .errors import BpcliError
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from .result import Result
+
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1  # a check found wrong answers (check, batch, --gradcheck)
 EXIT_BAD_INPUT = 2
@@ -29,6 +31,14 @@ def console(**options: Any) -> Console:
     from rich.console import Console
 
     return Console(highlight=False, **options)
+
+
+def write_result_json(result: Result, nodes: bool = True) -> None:
+    """The `--json` object on stdout, streamed: a million nodes never become one object."""
+    for chunk in result.json_chunks(nodes=nodes):
+        sys.stdout.write(chunk)
+    sys.stdout.write("\n")
+    sys.stdout.flush()
 
 
 def fail(error: BpcliError) -> NoReturn:

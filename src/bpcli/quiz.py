@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from .check import run, solve
+from .check import result_of, solve
 from .errors import BpcliError, InputError
 from .ops import OPS
 from .problems import Answer, Problem, ProblemSet, dumps
@@ -137,7 +137,7 @@ def _workable(problem: Problem) -> bool:
     """Defined everywhere, no kink (a relu at 0, a max tie) to argue about, and some
     gradient to find (not every input cut off by a max)."""
     try:
-        result: Result = run(problem)
+        result: Result = result_of(problem)
     except BpcliError:
         return False
     for node in result.nodes:

@@ -33,7 +33,7 @@ class ExplainView:
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         yield Panel(self.forward(), title="1. forward pass", title_align="left")
         yield Panel(self.backward(), title="2. backward pass", title_align="left")
-        if self.walk.update:
+        if self.walk.has_update:
             yield Panel(self.update(), title="3. update step", title_align="left")
 
     def forward(self) -> RenderableType:
@@ -51,10 +51,12 @@ class ExplainView:
         return Group(*parts)
 
     def backward(self) -> RenderableType:
-        f = escape(self.walk.f)
+        start = self.walk.start()
         parts: list[RenderableType] = [
-            Text.from_markup(
-                f"∂{f}/∂{f} = [{GRAD}]1[/]  (the output: the backward pass starts here)"
+            Text.assemble(
+                f"{start.lhs} {start.sep} ",
+                (start.result, GRAD),
+                "  (the output: the backward pass starts here)",
             )
         ]
         for step in self.walk.backward:
@@ -74,7 +76,7 @@ class ExplainView:
     def copy_gate(self, copy: CopyGate) -> RenderableType:
         head = Text.from_markup(
             f"\n{escape(copy.node.name)}: copy gate, [{PATTERN}]gradient adder[/]"
-            f" (used {len(copy.node.uses)} times)"
+            f" (used {copy.uses} times)"
         )
         rows = _Equations()
         rows.add(copy.equation, GRAD)
@@ -86,8 +88,8 @@ class ExplainView:
         for descent in w.update:
             rows.add(descent.equation, VALUE)
         lines: list[RenderableType] = [
-            Text(f"α = {w.lr}: each input takes a step against its gradient"),
-            rows.table,
+            Text(f"{w.m.alpha} = {w.lr}: {w.update_reason}"),
+            *([rows.table] if rows else []),
             Text.from_markup(f"after the update: {escape(w.f)} = [{VALUE}]{w.new_output}[/]"),
         ]
         if w.after_steps is not None:
@@ -113,7 +115,7 @@ class _Equations:
         self.table.add_row(
             Text(equation.lhs),
             Text(equation.sep),
-            Text(" = ".join(equation.steps)),
+            Text(" = ".join(equation.terms)),
             Text("="),
             Text(equation.result, style=style),
         )

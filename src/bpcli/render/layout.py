@@ -49,6 +49,11 @@ class Route:
     points: tuple[Point, ...]
     tip: Point
 
+    def segments(self) -> list[tuple[Point, Point, Point]]:
+        """The cubic Bézier segments after `points[0]`: (control, control, end) each."""
+        rest = self.points[1:]
+        return [(rest[i], rest[i + 1], rest[i + 2]) for i in range(0, len(rest) - 2, 3)]
+
     def middle(self) -> Point:
         """A point halfway along: the middle Bézier segment at t = 1/2."""
         pts = self.points

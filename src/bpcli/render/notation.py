@@ -89,14 +89,28 @@ class Tex(Plain):
     def operand(self, value: float | None) -> str:
         return self.factor(value)
 
+    def __init__(self, graph: Graph, precision: int = DEFAULT_PRECISION) -> None:
+        super().__init__(graph, precision)
+        # Names that would look alike in LaTeX (x1 and x_1 are both x_{1}) are written
+        # out instead, \mathit{x1} and \mathit{x\_1}, so no two names look the same.
+        names = {graph.name(i) for i in range(len(graph.codes))}
+        names |= set(graph.variables) | set(graph.assigned)
+        alike: dict[str, list[str]] = {}
+        for name in names:
+            alike.setdefault(tex_name(name), []).append(name)
+        self.names = {
+            name: tex if len(same) == 1 else _tex_word(name)
+            for tex, same in alike.items()
+            for name in same
+        }
+
     def name(self, name: str) -> str:
-        return tex_name(name)
+        return self.names.get(name) or tex_name(name)
 
     def label(self, node_id: int) -> str:
+        text = super().label(node_id)
         node = self.graph.nodes[node_id]
-        if OPS[node.op].differentiable:
-            return tex_name(node.name)
-        return tex_number(self.graph.text(node))
+        return self.name(text) if OPS[node.op].differentiable else tex_number(text)
 
     def d(self, top: str, bottom: str) -> str:
         return rf"\frac{{\partial {top}}}{{\partial {bottom}}}"
@@ -173,16 +187,17 @@ def _tex_word(word: str) -> str:
 
 
 def tex_number(text: str) -> str:
-    """A number as the table shows it, in LaTeX: `1e-05` becomes `1 \\times 10^{-5}`."""
-    mantissa, e, exponent = text.partition("e")
+    """A number as the table shows it (or as written: `2.5E+1`), in LaTeX: `1e-05`
+    becomes `10^{-5}`."""
+    mantissa, e, exponent = text.lower().partition("e")
     if not e:
         return text
     power = f"10^{{{int(exponent)}}}"
     return power if mantissa == "1" else rf"{mantissa} \times {power}"
 
 
-_SPECIAL = re.compile(r"(--|[&%#_{}~^\\$])")
-_ESCAPES = {"--": "-{}-", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+_SPECIAL = re.compile(r"(-(?=-)|[&%#_{}~^\\$])")  # `--` would be a dash: `-{}-`
+_ESCAPES = {"-": "-{}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
             "\\": r"\textbackslash{}"}  # fmt: skip
 
 

@@ -24,8 +24,8 @@ from .numbers import DEFAULT_PRECISION
 from .picture import Box, box_size, boxes
 from .walkthrough import Gate, Walkthrough
 
-CHAR = 7.3  # px per character of the 12px monospace text in the boxes
-SMALL_CHAR = 6.1  # … of the 10px subtitle
+CHAR_PX = 7.3  # px per character of the 12px monospace text in the boxes
+SMALL_CHAR_PX = 6.1  # … of the 10px subtitle
 LINE = 15.0
 PAD = 8.0
 ZOOM = 1.5  # the picture's size on the page, relative to the layout's points
@@ -41,7 +41,7 @@ class PageStep:
     reason: str = ""
     values: list[int] = field(default_factory=list)  # nodes whose value appears
     grads: list[int] = field(default_factory=list)  # nodes whose gradient appears
-    sent: list[str] = field(default_factory=list)  # edges whose contribution appears
+    contributions: list[str] = field(default_factory=list)  # edges whose gradient appears
     focus: list[int] = field(default_factory=list)  # nodes highlighted
     edges: list[str] = field(default_factory=list)  # edges highlighted
 
@@ -52,10 +52,13 @@ def edge_key(target: int, k: int) -> str:
 
 def steps_of(result: Result, precision: int = DEFAULT_PRECISION) -> list[PageStep]:
     """The page's steps, in order."""
-    w = Walkthrough(result, Plain(result.graph, precision))
-    graph = result.graph
-    constants = [n.id for n in result.nodes if not n.inputs and n.grad is None]
+    return _steps(Walkthrough(result, Plain(result.graph, precision)))
+
+
+def _steps(w: Walkthrough) -> list[PageStep]:
+    graph = w.result.graph
     variables = list(graph.variables.values())
+    constants = [n.id for n in w.nodes if not n.inputs and n.id not in variables]
     given = ", ".join(f"{name} = {value}" for name, value in w.inputs_text())
     steps = [
         PageStep(
@@ -80,23 +83,22 @@ def steps_of(result: Result, precision: int = DEFAULT_PRECISION) -> list[PageSte
             )
         )
     out = graph.output
-    if result.nodes[out].grad is not None:
-        steps.append(
-            PageStep(
-                "backward",
-                f"start at the output {w.f}",
-                [f"∂{w.f}/∂{w.f} = 1"],
-                "the backward pass starts at the output: its gradient with respect to itself is 1",
-                grads=[out],
-                focus=[out],
-            )
+    steps.append(
+        PageStep(
+            "backward",
+            f"start at the output {w.f}",
+            [w.start().text()],
+            "the backward pass starts at the output: its gradient with respect to itself is 1",
+            grads=[out],
+            focus=[out],
         )
+    )
     for item in w.backward:
         if isinstance(item, Gate):
             gate = item.node
             for send in item.sends:
                 key = edge_key(gate.id, send.k)
-                done = [send.input.id] if len(send.input.uses) == 1 else []
+                done = [send.input.id] if len(w.uses(send.input)) == 1 else []
                 steps.append(
                     PageStep(
                         "backward",
@@ -107,7 +109,7 @@ def steps_of(result: Result, precision: int = DEFAULT_PRECISION) -> list[PageSte
                         ],
                         item.reason,
                         grads=done,
-                        sent=[key],
+                        contributions=[key],
                         focus=[gate.id, send.input.id],
                         edges=[key],
                     )
@@ -116,7 +118,7 @@ def steps_of(result: Result, precision: int = DEFAULT_PRECISION) -> list[PageSte
             node = item.node
             uses = [
                 edge_key(consumer, k)
-                for consumer in sorted({c for c, _ in node.uses})
+                for consumer in sorted({c for c, _ in w.uses(node)})
                 for k, source in enumerate(graph.inputs(consumer))
                 if source == node.id
             ]
@@ -125,7 +127,7 @@ def steps_of(result: Result, precision: int = DEFAULT_PRECISION) -> list[PageSte
                     "backward",
                     f"copy gate: {node.name} adds its uses",
                     [
-                        f"{node.name}: copy gate, gradient adder (used {len(node.uses)} times)",
+                        f"{node.name}: copy gate, gradient adder (used {item.uses} times)",
                         item.equation.text(),
                     ],
                     item.reason,
@@ -134,7 +136,7 @@ def steps_of(result: Result, precision: int = DEFAULT_PRECISION) -> list[PageSte
                     edges=uses,
                 )
             )
-    if w.update:
+    if w.has_update:
         lines = [d.equation.text() for d in w.update]
         lines.append(f"after the update: {w.f} = {w.new_output}")
         if w.after_steps is not None:
@@ -142,9 +144,9 @@ def steps_of(result: Result, precision: int = DEFAULT_PRECISION) -> list[PageSte
         steps.append(
             PageStep(
                 "update",
-                f"update step, α = {w.lr}",
+                f"update step, {w.m.alpha} = {w.lr}",
                 lines,
-                "gradient descent: each input takes a step against its gradient",
+                f"gradient descent: {w.update_reason}",
                 focus=variables,
             )
         )
@@ -155,7 +157,7 @@ def steps_of(result: Result, precision: int = DEFAULT_PRECISION) -> list[PageSte
 
 
 def _size(box: Box) -> tuple[float, float]:
-    return box_size(box, CHAR, SMALL_CHAR, LINE, PAD)
+    return box_size(box, CHAR_PX, SMALL_CHAR_PX, LINE, PAD)
 
 
 def _e(text: object) -> str:
@@ -163,15 +165,15 @@ def _e(text: object) -> str:
 
 
 def _path(route: Route) -> str:
-    first, *rest = route.points
-    d = f"M{first[0]:.1f},{first[1]:.1f}"
-    for i in range(0, len(rest) - 2, 3):
-        (ax, ay), (bx, by), (cx, cy) = rest[i : i + 3]
+    """The route as SVG path data: M start, C per segment, L to the arrow's tip."""
+    d = "M{:.1f},{:.1f}".format(*route.points[0])
+    for (ax, ay), (bx, by), (cx, cy) in route.segments():
         d += f" C{ax:.1f},{ay:.1f} {bx:.1f},{by:.1f} {cx:.1f},{cy:.1f}"
     return d + f" L{route.tip[0]:.1f},{route.tip[1]:.1f}"
 
 
 def svg(result: Result, precision: int, use_graphviz: bool = True) -> tuple[str, Layout]:
+    number = Plain(result.graph, precision).num
     drawn, _ = boxes(result.graph, result, precision)
     placed = layout(result.graph, [_size(b) for b in drawn], use_graphviz)
     out = [
@@ -188,7 +190,7 @@ def svg(result: Result, precision: int, use_graphviz: bool = True) -> tuple[str,
         key = edge_key(route.target, route.k)
         mx, my = route.middle()
         sent = result.sent(route.target, route.k)
-        label = "" if sent is None else Plain(result.graph, precision).num(sent)
+        label = "" if sent is None else number(sent)
         out.append(
             f'<g class="edge" id="{key}" data-edge="{key}">'
             f'<path d="{_path(route)}" marker-end="url(#arrow)"/>'
@@ -265,7 +267,7 @@ svg .value { fill: var(--value); }
 svg .grad, svg .sent { fill: var(--grad); }
 svg .sent { font-size: 11px; paint-order: stroke; stroke: var(--bg); stroke-width: 3px; }
 .js svg .value, .js svg .grad, .js svg .sent { visibility: hidden; }
-.js svg .shown { visibility: visible !important; }
+.js svg .shown, .all svg .value, .all svg .grad, .all svg .sent { visibility: visible !important; }
 svg .node.focus rect { stroke: var(--focus); stroke-width: 3; }
 svg .edge.focus path { stroke: var(--focus); stroke-width: 2.6; }
 .panel { background: var(--panel); border: 1px solid var(--line); border-radius: 6px;
@@ -336,7 +338,7 @@ SCRIPT = """
     for (var s = 0; s <= upto; s++) {
       steps[s].values.forEach(function (n) { values[n] = true; });
       steps[s].grads.forEach(function (n) { grads[n] = true; });
-      steps[s].sent.forEach(function (e) { sent[e] = true; });
+      steps[s].contributions.forEach(function (e) { sent[e] = true; });
     }
     each("[data-value]", function (el) {
       el.classList.toggle("shown", !!values[el.getAttribute("data-value")]);
@@ -387,10 +389,10 @@ SCRIPT = """
 def to_html(result: Result, precision: int = DEFAULT_PRECISION, use_graphviz: bool = True) -> str:
     """The whole page, one file."""
     picture, placed = svg(result, precision, use_graphviz)
-    steps = steps_of(result, precision)
+    w = Walkthrough(result, Plain(result.graph, precision))
+    steps = _steps(w)
     data = json.dumps([asdict(s) for s in steps], ensure_ascii=False)
     data = data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    w = Walkthrough(result, Plain(result.graph, precision))
     given = ", ".join(f"{n} = {v}" for n, v in w.inputs_text()) or "none"
     engine = (
         "laid out by Graphviz's dot"

@@ -9,6 +9,8 @@ Markdown renders on GitHub; the LaTeX is a whole document for pdflatex.
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -38,11 +40,12 @@ def _points(problem: Problem) -> str:
 def solutions_markdown(
     title: str, solved: Sequence[Solved], precision: int = DEFAULT_PRECISION
 ) -> str:
-    out = [f"# Solutions: {title}", ""]
+    out = [f"# Solutions: {markdown_text(title)}", ""]
     for s in solved:
         p, result = s.problem, s.result
         tex = Tex(result.graph, precision)
-        out += [f"## Problem {p.id} ({_points(p)})", "", "```text", p.expr.rstrip("\n"), "```", ""]
+        heading = f"## Problem {markdown_text(p.id)} ({_points(p)})"
+        out += [heading, "", *_fenced(p.expr.strip("\n")), ""]
         given = ", ".join(f"${tex.name(n)} = {tex.num(v)}$" for n, v in p.values.items())
         out.append(f"At {given}." if given else "No inputs.")
         if p.lr is not None:
@@ -60,6 +63,20 @@ def solutions_markdown(
         ]
         out.append("")
     return "\n".join(out)
+
+
+def markdown_text(text: str) -> str:
+    """Text that Markdown shows as written, on one line: the characters that would
+    start emphasis, code, links, a table cell or a heading's end escaped, and `<`,
+    `>`, `&` as HTML entities (GitHub would otherwise read a tag)."""
+    text = re.sub(r"[\\`*_\[\]#|~]", lambda m: "\\" + m.group(0), " ".join(text.split()))
+    return html.escape(text, quote=False)
+
+
+def _fenced(text: str) -> list[str]:
+    """A ```text block that no run of backticks inside can close early."""
+    fence = "`" * max(3, 1 + max((len(run) for run in re.findall("`+", text)), default=0))
+    return [fence + "text", text, fence]
 
 
 PREAMBLE = r"""\documentclass[11pt]{article}
@@ -88,7 +105,7 @@ def solutions_latex(
             "",
             rf"\subsection*{{Problem {tex_text(p.id)} ({_points(p)})}}",
             r"\begin{flushleft}\ttfamily",
-            r" \\ ".join(tex_text(line) for line in p.expr.rstrip("\n").split("\n")),
+            r" \\ ".join(tex_text(line) or r"\mbox{}" for line in p.expr.strip("\n").split("\n")),
             r"\end{flushleft}",
         ]
         given = ", ".join(f"${tex.name(n)} = {tex.num(v)}$" for n, v in p.values.items())

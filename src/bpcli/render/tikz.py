@@ -15,8 +15,8 @@ from .notation import Tex, tex_number, tex_text
 from .numbers import DEFAULT_PRECISION, fmt
 from .picture import box_size, boxes
 
-CHAR = 5.0  # pt per character at \footnotesize, roughly
-SMALL = 4.0  # … at \scriptsize
+CHAR_PT = 5.0  # pt per character at \footnotesize, roughly
+SMALL_CHAR_PT = 4.0  # … at \scriptsize
 LINE = 10.5
 PAD = 5.0
 MAX_WIDTH = 430.0  # pt: a page's text width, roughly; a wider picture is scaled down
@@ -31,11 +31,10 @@ def _pt(point: tuple[float, float], scale: float) -> str:
 
 
 def _path(route: Route, scale: float) -> str:
-    first, *rest = route.points
-    text = _pt(first, scale)
-    for i in range(0, len(rest) - 2, 3):
-        a, b, c = (_pt(p, scale) for p in rest[i : i + 3])
-        text += f" .. controls {a} and {b} .. {c}"
+    """The route as a TikZ path: `.. controls .. and ..` per segment, then to the tip."""
+    text = _pt(route.points[0], scale)
+    for a, b, c in route.segments():
+        text += f" .. controls {_pt(a, scale)} and {_pt(b, scale)} .. {_pt(c, scale)}"
     return text + f" -- {_pt(route.tip, scale)}"
 
 
@@ -44,7 +43,7 @@ def to_tikz(result: Result, precision: int = DEFAULT_PRECISION) -> str:
     graph = result.graph
     tex = Tex(graph, precision)
     drawn, _ = boxes(graph, result, precision)
-    placed = layout(graph, [box_size(b, CHAR, SMALL, LINE, PAD) for b in drawn])
+    placed = layout(graph, [box_size(b, CHAR_PT, SMALL_CHAR_PT, LINE, PAD) for b in drawn])
     scale = min(1.0, MAX_WIDTH / placed.width, MAX_HEIGHT / placed.height)
     lines = [
         COLORS,

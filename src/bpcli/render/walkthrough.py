@@ -24,15 +24,15 @@ HEADLINES = {"distributor": "gradient distributor", "router": "gradient router"}
 
 @dataclass(frozen=True, slots=True)
 class Equation:
-    """`lhs sep steps[0] = steps[1] … = result`; `result` is a value or a gradient."""
+    """`lhs sep terms[0] = terms[1] … = result`; `result` is a value or a gradient."""
 
     lhs: str
-    steps: tuple[str, ...]
+    terms: tuple[str, ...]
     result: str
     sep: str = "="
 
     def text(self) -> str:
-        return " = ".join((f"{self.lhs} {self.sep} {self.steps[0]}", *self.steps[1:], self.result))
+        return f"{self.lhs} {self.sep} " + " = ".join((*self.terms, self.result))
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +49,6 @@ class Send:
 
     k: int
     input: NodeResult
-    grad: float | None
     equation: Equation
 
 
@@ -69,6 +68,7 @@ class CopyGate:
     """Backward: a node used more than once adds the gradients of its uses."""
 
     node: NodeResult
+    uses: int  # how many uses add up
     equation: Equation
     reason: str
 
@@ -78,8 +78,6 @@ class Descent:
     """The update step of one input."""
 
     name: str
-    value: float
-    new: float
     equation: Equation
 
 
@@ -92,18 +90,28 @@ class Walkthrough:
         self.nodes = result.nodes
         self.f = notation.name(result.output_name)
         self.forward = [self._evaluation(n) for n in self.nodes if n.inputs]
+        # The backward pass goes through the nodes the output depends on: a statement
+        # whose result goes unused sends back 0, and the output's gradient is the seed.
+        self.live = result.graph.live()
         self.backward: list[Gate | CopyGate] = []
         for node in reversed(self.nodes):
-            if node.grad is not None and len(node.uses) > 1:
+            if not self.live[node.id]:
+                continue
+            if node.grad is not None and len(self.uses(node)) > 1:
                 self.backward.append(self._copy_gate(node))
             if node.inputs and any(self.nodes[i].grad is not None for i in node.inputs):
                 self.backward.append(self._gate(node))
+        self.has_update = result.update is not None
         self.update = self._update() if result.update is not None else []
 
     # ---- pieces ---------------------------------------------------------------------
 
     def name(self, node: NodeResult) -> str:
         return self.m.name(node.name)
+
+    def uses(self, node: NodeResult) -> list[tuple[int, float | None]]:
+        """The node's uses by nodes the output depends on: (consumer id, gradient sent)."""
+        return [(c, grad) for c, grad in node.uses if self.live[c]]
 
     def d(self, node: NodeResult) -> str:
         """∂f/∂node."""
@@ -128,8 +136,8 @@ class Walkthrough:
         names = [self.m.label(i) for i in node.inputs]
         shown = self.m.show(node.op, names)
         numbers = self.m.show_numbers(node.op, [i.value for i in ins])
-        steps = (shown,) if numbers == shown else (shown, numbers)  # `2 * 3` once, not twice
-        return Evaluation(node, Equation(self.name(node), steps, self.m.num(node.value)))
+        terms = (shown,) if numbers == shown else (shown, numbers)  # `2 * 3` once, not twice
+        return Evaluation(node, Equation(self.name(node), terms, self.m.num(node.value)))
 
     # ---- backward -----------------------------------------------------------------------
 
@@ -139,31 +147,35 @@ class Walkthrough:
         names = [self.m.label(i) for i in node.inputs]
         formulas = self.m.formulas(node.op, names, self.name(node))
         upstream = self.m.num(node.grad)
+        # At a kink (a max tie) a convention gives the local gradient, not the formula:
+        # the reason says which.
+        kink = op.kink is not None and op.kink(tuple(i.value for i in ins), node.value)
         sends = []
         for k, (inp, formula, local) in enumerate(zip(ins, formulas, node.local, strict=True)):
             if inp.grad is None:
                 continue
-            steps = [self.d(node) + self.m.dot + self.m.d(self.name(node), self.name(inp))]
-            if formula != self.m.num(local):
-                steps.append(upstream + self.m.dot + self.m.group(formula))
-            steps.append(upstream + self.m.dot + self.m.operand(local))
-            sent = self.result.sent(node.id, k)
-            sep = self.m.accumulate if len(inp.uses) > 1 else "="
-            equation = Equation(self.d(inp), tuple(steps), self.m.num(sent), sep)
-            sends.append(Send(k, inp, sent, equation))
+            terms = [self.d(node) + self.m.dot + self.m.d(self.name(node), self.name(inp))]
+            if formula != self.m.num(local) and not kink:
+                terms.append(upstream + self.m.dot + self.m.group(formula))
+            terms.append(upstream + self.m.dot + self.m.operand(local))
+            sep = self.m.accumulate if len(self.uses(inp)) > 1 else "="
+            equation = Equation(self.d(inp), tuple(terms), self.sent(node, k), sep)
+            sends.append(Send(k, inp, equation))
         headline = HEADLINES.get(op.pattern, op.pattern)
-        reason = REASONS.get(op.pattern, _rule)(self, node, ins)
+        reason = REASONS.get(op.pattern, _rule_reason)(self, node, ins)
         return Gate(node, self.m.show(node.op, names), headline, tuple(sends), reason)
 
     def _copy_gate(self, node: NodeResult) -> CopyGate:
-        terms = [self.m.num(grad) for _, grad in node.uses]
+        terms = [self.m.num(grad) for _, grad in self.uses(node)]
         text = terms[0]
         for term in terms[1:]:  # `3 + -1 + 2` written as `3 - 1 + 2`
             text += f" - {term[1:]}" if term.startswith("-") else f" + {term}"
         equation = Equation(self.d(node), (text,), self.m.num(node.grad))
-        return CopyGate(node, equation, "the gradients that flow back along its uses add up")
+        reason = "the gradients that flow back along its uses add up"
+        return CopyGate(node, len(terms), equation, reason)
 
     def sent(self, node: NodeResult, k: int) -> str:
+        """The gradient (as text) that the k-th input edge of `node` sends back."""
         return self.m.num(self.result.sent(node.id, k))
 
     # ---- update ---------------------------------------------------------------------------
@@ -172,6 +184,12 @@ class Walkthrough:
     def lr(self) -> str:
         assert self.result.update is not None
         return self.m.num(self.result.update.lr)
+
+    @property
+    def update_reason(self) -> str:
+        if self.update:
+            return "each input takes a step against its gradient"
+        return "there are no inputs, so nothing changes"
 
     @property
     def new_output(self) -> str:
@@ -196,12 +214,12 @@ class Walkthrough:
         for name, value in self.result.inputs.items():
             x = self.m.name(name)
             grad = self.result.gradients[name]
-            steps = (
+            terms = (
                 f"{x} - {self.m.alpha_times}{self.m.d(self.f, x)}",
                 f"{self.m.num(value)} - {self.lr}{self.m.times}{self.m.factor(grad)}",
             )
-            equation = Equation(x, steps, self.m.num(after[name]), self.m.assign)
-            rows.append(Descent(name, value, after[name], equation))
+            equation = Equation(x, terms, self.m.num(after[name]), self.m.assign)
+            rows.append(Descent(name, equation))
         return rows
 
 
@@ -210,7 +228,7 @@ class Walkthrough:
 Reason = Callable[[Walkthrough, NodeResult, list[NodeResult]], str]
 
 
-def _distributor(w: Walkthrough, node: NodeResult, ins: list[NodeResult]) -> str:
+def _distributor_reason(w: Walkthrough, node: NodeResult, ins: list[NodeResult]) -> str:
     g = w.m.math(w.m.num(node.grad))
     if all(local == 1.0 for local in node.local):
         return f"gradient distributor: every input gets the upstream gradient {g} unchanged"
@@ -225,7 +243,7 @@ def _distributor(w: Walkthrough, node: NodeResult, ins: list[NodeResult]) -> str
     )
 
 
-def _swap(w: Walkthrough, node: NodeResult, ins: list[NodeResult]) -> str:
+def _swap_reason(w: Walkthrough, node: NodeResult, ins: list[NodeResult]) -> str:
     g = w.m.num(node.grad)
     gets = [
         f"{w.m.math(w.name(inp))}: {w.m.math(g + w.m.times + w.m.factor(ins[1 - k].value))}"
@@ -238,7 +256,7 @@ def _swap(w: Walkthrough, node: NodeResult, ins: list[NodeResult]) -> str:
     )
 
 
-def _router(w: Walkthrough, node: NodeResult, ins: list[NodeResult]) -> str:
+def _router_reason(w: Walkthrough, node: NodeResult, ins: list[NodeResult]) -> str:
     g = w.m.math(w.m.num(node.grad))
     winners = [i for i in ins if i.value == node.value]
     which = OPS[node.op].symbol
@@ -258,7 +276,7 @@ def _router(w: Walkthrough, node: NodeResult, ins: list[NodeResult]) -> str:
     return f"gradient router: {names} tie at {value}; the gradient {g} is {rule}"
 
 
-def _rule(w: Walkthrough, node: NodeResult, ins: list[NodeResult]) -> str:
+def _rule_reason(w: Walkthrough, node: NodeResult, ins: list[NodeResult]) -> str:
     op = OPS[node.op]
     names = [w.m.label(i.id) for i in ins]
     formulas = w.m.formulas(node.op, names, w.name(node))
@@ -271,7 +289,7 @@ def _rule(w: Walkthrough, node: NodeResult, ins: list[NodeResult]) -> str:
 
 
 REASONS: dict[str, Reason] = {
-    "distributor": _distributor,
-    "swap multiplier": _swap,
-    "router": _router,
+    "distributor": _distributor_reason,
+    "swap multiplier": _swap_reason,
+    "router": _router_reason,
 }

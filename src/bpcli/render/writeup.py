@@ -15,17 +15,15 @@ from .notation import Tex, tex_text
 from .numbers import DEFAULT_PRECISION
 from .walkthrough import Equation, Gate, Walkthrough
 
-WRITEUP_FORMATS = ("markdown", "latex")
-
 
 def _row(equation: Equation) -> str:
-    """One aligned row, `lhs &= steps = result`, broken into lines of at most about
+    """One aligned row, `lhs &= terms = result`, broken into lines of at most about
     LINE_WIDTH characters (a copy gate with 250 uses is a long sum)."""
     sep = equation.sep if equation.sep == "=" else equation.sep.replace("=", "") + "="
     pieces = [f"{equation.lhs} &{sep} "]
-    steps = (*equation.steps, equation.result)
-    for i, step in enumerate(steps):
-        for part in _breakable(step + ("" if i == len(steps) - 1 else " = ")):
+    terms = (*equation.terms, equation.result)
+    for i, term in enumerate(terms):
+        for part in _breakable(term + ("" if i == len(terms) - 1 else " = ")):
             if _width(pieces[-1] + part) > LINE_WIDTH and _width(pieces[-1]) > LINE_WIDTH / 4:
                 pieces.append(r"&\quad ")
             pieces[-1] += part
@@ -69,20 +67,20 @@ def to_markdown(result: Result, precision: int = DEFAULT_PRECISION, level: int =
         out += ["Inputs: " + ", ".join(f"${n} = {v}$" for n, v in w.inputs_text()) + ".", ""]
     out += _md_block([e.equation for e in w.forward])
     out += [f"Output: ${w.f} = {w.output}$.", "", f"{h} Backward pass", ""]
-    out += [f"${w.m.d(w.f, w.f)} = 1$: the output, where the backward pass starts.", ""]
+    out += [f"${w.start().text()}$: the output, where the backward pass starts.", ""]
     for step in w.backward:
         if isinstance(step, Gate):
             shown = f"{w.name(step.node)} = {step.shown}"
             out += [f"**${shown}$: {step.node.op} gate, {step.pattern}**", ""]
             out += _md_block([send.equation for send in step.sends])
         else:
-            uses = len(step.node.uses)
+            uses = step.uses
             out += [f"**${w.name(step.node)}$: copy gate, gradient adder** (used {uses} times)", ""]
             out += _md_block([step.equation])
         out += [f"*{step.reason}*", ""]
-    if w.update:
+    if w.has_update:
         out += [f"{h} Update step", ""]
-        out += [f"$\\alpha = {w.lr}$: each input takes a step against its gradient.", ""]
+        out += [f"${w.m.alpha} = {w.lr}$: {w.update_reason}.", ""]
         out += _md_block([d.equation for d in w.update])
         out += [f"After the update: ${w.f} = {w.new_output}$.", ""]
         if w.after_steps is not None:
@@ -99,18 +97,13 @@ def _md_block(equations: list[Equation]) -> list[str]:
 
 # ---- LaTeX ------------------------------------------------------------------------------------
 
-LATEX_PACKAGES = ("amsmath",)  # what a fragment needs in the preamble
-
 
 def to_latex(
     result: Result, precision: int = DEFAULT_PRECISION, heading: str = "subsection*"
 ) -> str:
     """The walkthrough as a LaTeX fragment: an `align*` per pass (needs amsmath)."""
     w = Walkthrough(result, Tex(result.graph, precision))
-    out: list[str] = [
-        r"\allowdisplaybreaks % a long pass may go on over the page",
-        rf"\{heading}{{Forward pass}}",
-    ]
+    out: list[str] = [rf"\{heading}{{Forward pass}}"]
     if w.inputs_text():
         out.append("Inputs: " + ", ".join(f"${n} = {v}$" for n, v in w.inputs_text()) + ".")
     out += _align([_row(e.equation) for e in w.forward])
@@ -122,7 +115,7 @@ def to_latex(
             rows.append(rf"\intertext{{${shown}$: {step.node.op} gate, \textbf{{{step.pattern}}}}}")
             rows += [_row(send.equation) for send in step.sends]
         else:
-            uses = len(step.node.uses)
+            uses = step.uses
             rows.append(
                 rf"\intertext{{${w.name(step.node)}$: copy gate, \textbf{{gradient adder}}"
                 f" (used {uses} times)}}"
@@ -130,9 +123,9 @@ def to_latex(
             rows.append(_row(step.equation))
         rows.append(rf"\intertext{{\emph{{{latex_prose(step.reason)}}}}}")
     out += _align(rows)
-    if w.update:
+    if w.has_update:
         out += ["", rf"\{heading}{{Update step}}"]
-        out.append(f"$\\alpha = {w.lr}$: each input takes a step against its gradient.")
+        out.append(f"${w.m.alpha} = {w.lr}$: {w.update_reason}.")
         out += _align([_row(d.equation) for d in w.update])
         out.append(f"After the update: ${w.f} = {w.new_output}$.")
         if w.after_steps is not None:
@@ -153,7 +146,13 @@ def _align(rows: list[str]) -> list[str]:
         row if row.startswith(INTERTEXT) or i == len(rows) - 1 else row + r" \\"
         for i, row in enumerate(rows)
     ]
-    return [r"\begin{align*}", *lines, r"\end{align*}", *tail]
+    block = [r"\begin{align*}", *lines, r"\end{align*}"]
+    if len(lines) > LONG_BLOCK:  # may go on over the page, in this block only
+        block = [r"\begingroup\allowdisplaybreaks", *block, r"\endgroup"]
+    return [*block, *tail]
+
+
+LONG_BLOCK = 30  # rows
 
 
 INTERTEXT = "\\intertext{"
