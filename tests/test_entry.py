@@ -207,3 +207,19 @@ def test_batch_ends_as_the_full_path_ends(args, tmp_path):
         via_typer.returncode, via_typer.stdout, via_typer.stderr,
     )  # fmt: skip
     assert via_entry.returncode in (0, 2)
+
+
+def test_an_output_error_ends_the_same_way_on_both_paths():
+    """A stdout that cannot encode the answer (ASCII, a Greek name): exit 3 and the
+    internal-error line on both paths, never a traceback."""
+    import os
+
+    env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+    args = ["grad", "α*2", "α=1", "--json"]
+    via_entry = run_script(args, env=env)
+    via_typer = run_script(args, "from bpcli.cli import app; app(prog_name='bpcli')", env=env)
+    assert via_entry.returncode == via_typer.returncode == 3
+    assert via_entry.stderr == via_typer.stderr
+    assert (
+        via_entry.stderr.startswith("bpcli: internal error") and "Traceback" not in via_entry.stderr
+    )

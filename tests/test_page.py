@@ -357,3 +357,15 @@ def test_a_bare_constant_and_unused_statements_are_all_shown(open_page, tmp_path
         assert after == ["visible"] * len(after), expr
         if expr == "2.50":
             assert texts == ["visible"] * len(texts)  # the constant and its gradient 1
+
+
+def test_an_unused_input_and_an_update_with_no_inputs_have_their_steps():
+    # a = x * 2 goes unused: x's gradient 0 appears at a step of its own
+    steps = steps_of(bpcli.grad("a = x*2; y*3", {"x": 1, "y": 2}))
+    (unused,) = [s for s in steps if s.title == "x: not used by the output"]
+    assert unused.lines == ["∂f/∂x = 0"] and unused.grads == [0]
+    # 2 * 3 with --lr: the update step says nothing changes, and f stays 6
+    update = steps_of(bpcli.grad("2*3", {}, lr=0.1))[-1]
+    assert update.phase == "update"
+    assert update.lines == ["after the update: f = 6"]
+    assert update.reason == "gradient descent: there are no inputs, so nothing changes"

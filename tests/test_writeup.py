@@ -240,19 +240,20 @@ def test_solutions_latex_compiles(bpcli, tmp_path):
 def test_solutions_latex_with_hostile_problems(tmp_path, bpcli):
     problems = tmp_path / "hostile.toml"
     problems.write_text(
-        '[[problem]]\nid = "α_1 & #2 ---"\nexpr = """\n\n'
+        '[[problem]]\nid = "α_1 & #2 --- <<a>> ,,b`` !`c\\nd $5"\nexpr = """\n\n'
         + EVERY_OP
-        + '\n\n# 100% {weird} ~\\\\\n"""\n'
+        + '\n   \n\t\n# 100% {weird} ~\\\\ \\u0007 bell\n"""\n'
         "values = { x_1 = 0.5, w0 = 2 }\nlr = 0.01\n\n"
         '[[problem]]\nid = "big"\nexpr = "' + " + ".join(f"w{i} * x" for i in range(250)) + '"\n'
         "values = { x = 2, " + ", ".join(f"w{i} = {i / 10}" for i in range(250)) + " }\n",
         encoding="utf-8",
-    )  # the first expression starts with blank lines and has one in the middle
+    )  # blank lines before the expression, lines of spaces and a tab in it, a bell
     run = bpcli("key", str(problems), "--solutions", "--format", "latex")
     assert run.code == 0, run.stderr
     text = plain(pdf_text(tmp_path, run.stdout, "hostile"))
-    assert "Problem α_1 & #2 ---" in text
-    assert "# 100% {weird} ~\\" in text
+    # T1 ligatures stay apart (no «, „, “, ¡), the id's newline is a space
+    assert "Problem α_1 & #2 --- <<a>> ,,b`` !`c d $5" in text
+    assert "# 100% {weird} ~\\ [U+0007] bell" in text
 
 
 def mermaid_drawn(bpcli, tmp_path, arguments: int) -> str:
@@ -300,3 +301,45 @@ def test_a_constant_written_with_a_capital_e():
     fragment = to_latex(bpcli.grad("min(x, 2.5E+1)", {"x": 30}))
     assert r"\min(x, 2.5 \times 10^{1})" in fragment
     assert "E" not in fragment.replace(r"\end", "").replace("Forward", "").replace("Backward", "")
+
+
+def test_every_pass_may_break_over_the_page_and_nothing_runs_off_it(tmp_path):
+    """A max of 26 inputs: the backward pass is 29 rows, taller than a page. Each
+    align* sits in a group with \allowdisplaybreaks, so it breaks instead of running
+    off the page (pdflatex's log has no overfull \vbox), and the setting stays inside."""
+    names = [f"x{i}" for i in range(26)]
+    fragment = to_latex(bpcli.grad(f"max({', '.join(names)})", {n: i for i, n in enumerate(names)}))
+    assert fragment.count(r"\begingroup\allowdisplaybreaks") == fragment.count(r"\begin{align*}")
+    assert fragment.count(r"\endgroup") == fragment.count(r"\end{align*}")
+    pdf_text(tmp_path, FRAGMENT_DOCUMENT % fragment)
+    log = (tmp_path / "doc.log").read_text(encoding="utf-8", errors="replace")
+    assert "Overfull \\vbox" not in log
+
+
+def test_an_input_the_output_does_not_use_is_said(bpcli):
+    # f = y * 3; a = x * 2 goes unused: df/dx = 0, and the write-up says why
+    run = bpcli("grad", "a = x*2; y*3", "x=1", "y=2", "--format", "markdown")
+    assert "**$x$: not used by the output**" in run.stdout
+    assert "\\frac{\\partial f}{\\partial x} &= 0" in run.stdout
+
+
+def test_the_update_step_with_no_inputs_in_the_write_ups(bpcli):
+    md = bpcli("grad", "2*3", "--lr", "0.1", "--format", "markdown").stdout
+    assert "## Update step" in md and "there are no inputs, so nothing changes" in md
+    assert "After the update: $f = 6$." in md
+    tex = bpcli("grad", "2*3", "--lr", "0.1", "--format", "latex").stdout
+    assert r"\subsection*{Update step}" in tex and "After the update: $f = 6$." in tex
+
+
+def test_a_long_constant_is_written_from_its_value():
+    """A constant of 63 characters is shown cut (…) in the text; LaTeX gets its value."""
+    big = "1" * 50 + "e" + "0" * 12 + "1"  # 50 ones (1.11… × 10^49) × 10^1 = 1.11111 × 10^50
+    fragment = to_latex(bpcli.grad(f"x*{big}", {"x": 1}))
+    assert r"x \cdot 1.11111 \times 10^{50}" in fragment
+    assert "…" not in fragment
+
+
+def test_a_tex_output_file_in_capitals_is_latex(bpcli, tmp_path):
+    out = tmp_path / "KEY.TEX"
+    assert bpcli("key", str(DOCS / "homework.toml"), "--solutions", "--output", str(out)).code == 0
+    assert out.read_text(encoding="utf-8").startswith(r"\documentclass")

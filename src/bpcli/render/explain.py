@@ -17,7 +17,7 @@ from rich.text import Text
 from ..result import Result
 from .notation import Plain
 from .numbers import DEFAULT_PRECISION
-from .walkthrough import CopyGate, Equation, Gate, Walkthrough
+from .walkthrough import CopyGate, Equation, Gate, Unreached, Walkthrough
 
 VALUE = "green"
 GRAD = "red"
@@ -60,8 +60,19 @@ class ExplainView:
             )
         ]
         for step in self.walk.backward:
-            parts.append(self.gate(step) if isinstance(step, Gate) else self.copy_gate(step))
+            if isinstance(step, Gate):
+                parts.append(self.gate(step))
+            elif isinstance(step, CopyGate):
+                parts.append(self.copy_gate(step))
+            else:
+                parts.append(self.unreached(step))
         return Group(*parts)
+
+    def unreached(self, step: Unreached) -> RenderableType:
+        head = Text(f"\n{step.node.name}: not used by the output")
+        rows = _Equations()
+        rows.add(step.equation, GRAD)
+        return Group(head, Padding(rows.table, (0, 0, 0, 2)), _reason(step.reason))
 
     def gate(self, gate: Gate) -> RenderableType:
         head = Text.from_markup(
@@ -112,13 +123,12 @@ class _Equations:
         self.table.add_column(justify="right", no_wrap=True)
 
     def add(self, equation: Equation, style: str) -> None:
-        self.table.add_row(
-            Text(equation.lhs),
-            Text(equation.sep),
-            Text(" = ".join(equation.terms)),
-            Text("="),
-            Text(equation.result, style=style),
-        )
+        result = Text(equation.result, style=style)
+        if not equation.terms:  # `∂f/∂x = 0`
+            self.table.add_row(Text(equation.lhs), Text(equation.sep), result, Text(), Text())
+            return
+        terms = Text(" = ".join(equation.terms))
+        self.table.add_row(Text(equation.lhs), Text(equation.sep), terms, Text("="), result)
 
     def __len__(self) -> int:
         return self.table.row_count

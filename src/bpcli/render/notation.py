@@ -110,7 +110,11 @@ class Tex(Plain):
     def label(self, node_id: int) -> str:
         text = super().label(node_id)
         node = self.graph.nodes[node_id]
-        return self.name(text) if OPS[node.op].differentiable else tex_number(text)
+        if OPS[node.op].differentiable:
+            return self.name(text)
+        if _NUMBER.fullmatch(text):  # a constant as written, if whole (not cut with …)
+            return tex_number(text)
+        return self.num(self.graph.consts[node_id])
 
     def d(self, top: str, bottom: str) -> str:
         return rf"\frac{{\partial {top}}}{{\partial {bottom}}}"
@@ -146,6 +150,7 @@ GREEK = {
     "Λ": "Lambda", "Ξ": "Xi", "Π": "Pi", "Σ": "Sigma", "Υ": "Upsilon", "Φ": "Phi",
     "Ψ": "Psi", "Ω": "Omega", "ϵ": "varepsilon", "ϑ": "vartheta", "ϕ": "varphi",
 }  # fmt: skip
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _INDEXED = re.compile(r"([^\W\d_]+)(\d+)")  # w0, x12: a letter name and an index
 
 
@@ -196,18 +201,27 @@ def tex_number(text: str) -> str:
     return power if mantissa == "1" else rf"{mantissa} \times {power}"
 
 
-_SPECIAL = re.compile(r"(-(?=-)|[&%#_{}~^\\$])")  # `--` would be a dash: `-{}-`
-_ESCAPES = {"-": "-{}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-            "\\": r"\textbackslash{}"}  # fmt: skip
+# LaTeX's special characters, and the first of a pair that a T1 font would set as one
+# glyph (`--` a dash, `<<` «, `,,` „, two backquotes “, two quotes ”, `!` and `?` before
+# a backquote ¡ ¿): it is written `-{}-`.
+_SPECIAL = re.compile(r"([-<>,`'](?=[-<>,`'])|[!?](?=`)|[&%#_{}~^\\$])")
+_ESCAPES = {"~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}"}
+
+
+def _escape(char: str) -> str:
+    if char in "-<>,`'!?":
+        return char + "{}"
+    return _ESCAPES.get(char, "\\" + char)
 
 
 def tex_text(text: str) -> str:
     """Text for LaTeX's text mode: its special characters escaped, Greek letters as
-    maths, and any other character pdflatex has no glyph for as `[U+XXXX]`."""
-    text = _SPECIAL.sub(lambda m: _ESCAPES.get(m.group(1), "\\" + m.group(1)), text)
+    maths, and any other character pdflatex has no glyph for (control characters
+    too) as `[U+XXXX]`."""
+    text = _SPECIAL.sub(lambda m: _escape(m.group(1)), text)
     return "".join(
         char
-        if char.isascii()
+        if char.isascii() and (char.isprintable() or char == "\t")
         else rf"\ensuremath{{\{GREEK[char]}}}"
         if char in GREEK
         else f"[U+{ord(char):04X}]"

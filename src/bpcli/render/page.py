@@ -22,7 +22,7 @@ from .layout import Layout, Route, layout
 from .notation import Plain
 from .numbers import DEFAULT_PRECISION
 from .picture import Box, box_size, boxes
-from .walkthrough import Gate, Walkthrough
+from .walkthrough import Gate, Unreached, Walkthrough
 
 CHAR_PX = 7.3  # px per character of the 12px monospace text in the boxes
 SMALL_CHAR_PX = 6.1  # … of the 10px subtitle
@@ -58,7 +58,8 @@ def steps_of(result: Result, precision: int = DEFAULT_PRECISION) -> list[PageSte
 def _steps(w: Walkthrough) -> list[PageStep]:
     graph = w.result.graph
     variables = list(graph.variables.values())
-    constants = [n.id for n in w.nodes if not n.inputs and n.id not in variables]
+    inputs = set(variables)
+    constants = [n.id for n in w.nodes if not n.inputs and n.id not in inputs]
     given = ", ".join(f"{name} = {value}" for name, value in w.inputs_text())
     steps = [
         PageStep(
@@ -114,6 +115,17 @@ def _steps(w: Walkthrough) -> list[PageStep]:
                         edges=[key],
                     )
                 )
+        elif isinstance(item, Unreached):
+            steps.append(
+                PageStep(
+                    "backward",
+                    f"{item.node.name}: not used by the output",
+                    [item.equation.text()],
+                    item.reason,
+                    grads=[item.node.id],
+                    focus=[item.node.id],
+                )
+            )
         else:
             node = item.node
             uses = [

@@ -65,11 +65,16 @@ def solutions_markdown(
     return "\n".join(out)
 
 
+def one_line(text: str) -> str:
+    """Its whitespace, newlines included, as single spaces: a heading stays one line."""
+    return " ".join(text.split())
+
+
 def markdown_text(text: str) -> str:
     """Text that Markdown shows as written, on one line: the characters that would
     start emphasis, code, links, a table cell or a heading's end escaped, and `<`,
     `>`, `&` as HTML entities (GitHub would otherwise read a tag)."""
-    text = re.sub(r"[\\`*_\[\]#|~]", lambda m: "\\" + m.group(0), " ".join(text.split()))
+    text = re.sub(r"[\\`*_\[\]#|~$]", lambda m: "\\" + m.group(0), one_line(text))
     return html.escape(text, quote=False)
 
 
@@ -96,16 +101,19 @@ def solutions_latex(
     out = [
         PREAMBLE.rstrip("\n"),
         r"\begin{document}",
-        rf"\section*{{Solutions: {tex_text(title)}}}",
+        rf"\section*{{Solutions: {tex_text(one_line(title))}}}",
     ]
     for s in solved:
         p, result = s.problem, s.result
         tex = Tex(result.graph, precision)
         out += [
             "",
-            rf"\subsection*{{Problem {tex_text(p.id)} ({_points(p)})}}",
+            rf"\subsection*{{Problem {tex_text(one_line(p.id))} ({_points(p)})}}",
             r"\begin{flushleft}\ttfamily",
-            r" \\ ".join(tex_text(line) or r"\mbox{}" for line in p.expr.strip("\n").split("\n")),
+            r" \\ ".join(
+                tex_text(line) if line.strip() else r"\mbox{}"
+                for line in p.expr.strip("\n").split("\n")
+            ),
             r"\end{flushleft}",
         ]
         given = ", ".join(f"${tex.name(n)} = {tex.num(v)}$" for n, v in p.values.items())

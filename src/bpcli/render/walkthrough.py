@@ -74,6 +74,15 @@ class CopyGate:
 
 
 @dataclass(frozen=True, slots=True)
+class Unreached:
+    """Backward: an input the output does not depend on (its statement goes unused)."""
+
+    node: NodeResult
+    equation: Equation
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Descent:
     """The update step of one input."""
 
@@ -93,7 +102,8 @@ class Walkthrough:
         # The backward pass goes through the nodes the output depends on: a statement
         # whose result goes unused sends back 0, and the output's gradient is the seed.
         self.live = result.graph.live()
-        self.backward: list[Gate | CopyGate] = []
+        self._uses: dict[int, list[tuple[int, float | None]]] = {}
+        self.backward: list[Gate | CopyGate | Unreached] = []
         for node in reversed(self.nodes):
             if not self.live[node.id]:
                 continue
@@ -101,6 +111,12 @@ class Walkthrough:
                 self.backward.append(self._copy_gate(node))
             if node.inputs and any(self.nodes[i].grad is not None for i in node.inputs):
                 self.backward.append(self._gate(node))
+        for node_id in result.graph.variables.values():
+            if not self.live[node_id]:
+                node = self.nodes[node_id]
+                equation = Equation(self.d(node), (), self.m.num(node.grad))
+                reason = "the output does not depend on it: nothing flows back to it"
+                self.backward.append(Unreached(node, equation, reason))
         self.has_update = result.update is not None
         self.update = self._update() if result.update is not None else []
 
@@ -111,7 +127,10 @@ class Walkthrough:
 
     def uses(self, node: NodeResult) -> list[tuple[int, float | None]]:
         """The node's uses by nodes the output depends on: (consumer id, gradient sent)."""
-        return [(c, grad) for c, grad in node.uses if self.live[c]]
+        uses = self._uses.get(node.id)
+        if uses is None:
+            uses = self._uses[node.id] = [(c, g) for c, g in node.uses if self.live[c]]
+        return uses
 
     def d(self, node: NodeResult) -> str:
         """∂f/∂node."""
@@ -147,9 +166,10 @@ class Walkthrough:
         names = [self.m.label(i) for i in node.inputs]
         formulas = self.m.formulas(node.op, names, self.name(node))
         upstream = self.m.num(node.grad)
-        # At a kink (a max tie) a convention gives the local gradient, not the formula:
-        # the reason says which.
-        kink = op.kink is not None and op.kink(tuple(i.value for i in ins), node.value)
+        # At a max or min tie a convention gives the local gradient, not the formula
+        # ("1 if x is the max"): the reason says which.
+        tie = op.router is not None and op.kink is not None
+        kink = tie and op.kink(tuple(i.value for i in ins), node.value)  # type: ignore[misc]
         sends = []
         for k, (inp, formula, local) in enumerate(zip(ins, formulas, node.local, strict=True)):
             if inp.grad is None:

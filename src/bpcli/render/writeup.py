@@ -13,7 +13,7 @@ import re
 from ..result import Result
 from .notation import Tex, tex_text
 from .numbers import DEFAULT_PRECISION
-from .walkthrough import Equation, Gate, Walkthrough
+from .walkthrough import CopyGate, Equation, Gate, Walkthrough
 
 
 def _row(equation: Equation) -> str:
@@ -73,9 +73,12 @@ def to_markdown(result: Result, precision: int = DEFAULT_PRECISION, level: int =
             shown = f"{w.name(step.node)} = {step.shown}"
             out += [f"**${shown}$: {step.node.op} gate, {step.pattern}**", ""]
             out += _md_block([send.equation for send in step.sends])
-        else:
+        elif isinstance(step, CopyGate):
             uses = step.uses
             out += [f"**${w.name(step.node)}$: copy gate, gradient adder** (used {uses} times)", ""]
+            out += _md_block([step.equation])
+        else:
+            out += [f"**${w.name(step.node)}$: not used by the output**", ""]
             out += _md_block([step.equation])
         out += [f"*{step.reason}*", ""]
     if w.has_update:
@@ -114,12 +117,14 @@ def to_latex(
             shown = f"{w.name(step.node)} = {step.shown}"
             rows.append(rf"\intertext{{${shown}$: {step.node.op} gate, \textbf{{{step.pattern}}}}}")
             rows += [_row(send.equation) for send in step.sends]
-        else:
-            uses = step.uses
+        elif isinstance(step, CopyGate):
             rows.append(
                 rf"\intertext{{${w.name(step.node)}$: copy gate, \textbf{{gradient adder}}"
-                f" (used {uses} times)}}"
+                f" (used {step.uses} times)}}"
             )
+            rows.append(_row(step.equation))
+        else:
+            rows.append(rf"\intertext{{${w.name(step.node)}$: not used by the output}}")
             rows.append(_row(step.equation))
         rows.append(rf"\intertext{{\emph{{{latex_prose(step.reason)}}}}}")
     out += _align(rows)
@@ -146,13 +151,10 @@ def _align(rows: list[str]) -> list[str]:
         row if row.startswith(INTERTEXT) or i == len(rows) - 1 else row + r" \\"
         for i, row in enumerate(rows)
     ]
-    block = [r"\begin{align*}", *lines, r"\end{align*}"]
-    if len(lines) > LONG_BLOCK:  # may go on over the page, in this block only
-        block = [r"\begingroup\allowdisplaybreaks", *block, r"\endgroup"]
-    return [*block, *tail]
-
-
-LONG_BLOCK = 30  # rows
+    # A pass may go on over the page: \allowdisplaybreaks, in a group so that it stays
+    # in this block and out of the document around the fragment.
+    block = [r"\begingroup\allowdisplaybreaks", r"\begin{align*}", *lines, r"\end{align*}"]
+    return [*block, r"\endgroup", *tail]
 
 
 INTERTEXT = "\\intertext{"
