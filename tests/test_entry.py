@@ -209,17 +209,30 @@ def test_batch_ends_as_the_full_path_ends(args, tmp_path):
     assert via_entry.returncode in (0, 2)
 
 
-def test_an_output_error_ends_the_same_way_on_both_paths():
-    """A stdout that cannot encode the answer (ASCII, a Greek name): exit 3 and the
-    internal-error line on both paths, never a traceback."""
+def test_an_ascii_stdout_gets_escapes_on_both_paths():
+    """A stdout that cannot write α (a legacy code page, PYTHONIOENCODING=ascii): the
+    JSON spells it \\u03b1, the same on both paths, never an encoding error."""
     import os
 
     env = {**os.environ, "PYTHONIOENCODING": "ascii"}
     args = ["grad", "α*2", "α=1", "--json"]
     via_entry = run_script(args, env=env)
     via_typer = run_script(args, "from bpcli.cli import app; app(prog_name='bpcli')", env=env)
-    assert via_entry.returncode == via_typer.returncode == 3
-    assert via_entry.stderr == via_typer.stderr
-    assert (
-        via_entry.stderr.startswith("bpcli: internal error") and "Traceback" not in via_entry.stderr
-    )
+    assert via_entry.returncode == via_typer.returncode == 0, via_entry.stderr
+    assert via_entry.stdout == via_typer.stdout
+    assert "\\u03b1" in via_entry.stdout
+    assert json.loads(via_entry.stdout)["gradients"] == {"α": 2.0}
+    gradcheck = run_script([*args, "--gradcheck"], env=env)  # the other JSON writer
+    assert gradcheck.returncode == 0 and json.loads(gradcheck.stdout)["gradients"] == {"α": 2.0}
+
+
+def test_an_ascii_stdout_still_gets_its_tables():
+    """Tables and walkthroughs on a stdout that cannot write ∂: written \\u2202, as
+    Python writes stderr, rather than an encoding error."""
+    import os
+
+    env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+    for extra in ([], ["--explain"]):
+        done = run_script(["grad", "α*2", "α=1", *extra], env=env)
+        assert done.returncode == 0, done.stderr
+        assert "\\u2202f/\\u2202\\u03b1" in done.stdout

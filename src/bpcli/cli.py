@@ -33,6 +33,7 @@ from .process import (
     EXIT_CHECK_FAILED,
     console,
     errors_to_exit_codes,
+    stdout_takes_unicode,
     write_result_json,
 )
 
@@ -69,14 +70,14 @@ def option_names(ctx: typer.Context) -> set[str]:
 # ---- output and errors --------------------------------------------------------
 
 
-def json_text(data: dict[str, Any]) -> str:
+def json_text(data: dict[str, Any], ascii: bool = False) -> str:
     """Strict JSON (no NaN or Infinity) on one line."""
-    return json.dumps(data, ensure_ascii=False, allow_nan=False)
+    return json.dumps(data, ensure_ascii=ascii, allow_nan=False)
 
 
 def write_json(data: dict[str, Any]) -> None:
     """One strict JSON object on stdout, never through Rich."""
-    sys.stdout.write(json_text(data) + "\n")
+    sys.stdout.write(json_text(data, ascii=not stdout_takes_unicode()) + "\n")
     sys.stdout.flush()
 
 

@@ -17,6 +17,7 @@ gives the same output, byte for byte: a test runs the two side by side.
 from __future__ import annotations
 
 import sys
+from contextlib import suppress
 from typing import TYPE_CHECKING
 
 from .arguments import (
@@ -32,6 +33,7 @@ from .process import (
     EXIT_CHECK_FAILED,
     EXIT_INTERRUPTED,
     errors_to_exit_codes,
+    stdout_takes_unicode,
     write_result_json,
 )
 
@@ -53,6 +55,9 @@ FAST_VALUES = ("--lr", "--steps", "--max-tie")
 
 def run() -> None:
     """The `bpcli` script."""
+    if not stdout_takes_unicode():  # a legacy code page: ∂ as \u2202, as stderr does
+        with suppress(AttributeError, ValueError):
+            sys.stdout.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
     args = sys.argv[1:]
     if args[:1] == ["grad"] and fast_grad_json(args[1:]):
         return

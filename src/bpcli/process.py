@@ -6,6 +6,7 @@ a run exactly as the full command line (cli.py) does.
 
 from __future__ import annotations
 
+import codecs
 import os
 import sys
 from collections.abc import Iterator
@@ -33,9 +34,22 @@ def console(**options: Any) -> Console:
     return Console(highlight=False, **options)
 
 
+def stdout_takes_unicode() -> bool:
+    """Whether stdout writes any character: UTF-8 almost everywhere, but a legacy code
+    page (Windows with output to a file) or PYTHONIOENCODING=ascii does not, and JSON
+    there spells non-ASCII names as \\u escapes, which every JSON reader decodes."""
+    try:
+        return codecs.lookup(sys.stdout.encoding or "utf-8").name in UNICODE_CODECS
+    except (LookupError, AttributeError):
+        return False
+
+
+UNICODE_CODECS = {"utf-8", "utf-16", "utf-32", "utf-8-sig"}
+
+
 def write_result_json(result: Result, nodes: bool = True) -> None:
     """The `--json` object on stdout, streamed: a million nodes never become one object."""
-    for chunk in result.json_chunks(nodes=nodes):
+    for chunk in result.json_chunks(nodes=nodes, ascii=not stdout_takes_unicode()):
         sys.stdout.write(chunk)
     sys.stdout.write("\n")
     sys.stdout.flush()
