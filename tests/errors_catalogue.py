@@ -298,7 +298,7 @@ INPUT_ERRORS = [
         "grad --file notes x=1", files={"notes": Dir()}),
     cli("InputError", "arguments.py", "--file names a file that cannot be read (no permission, a path through a file, …).",
         "grad --file notes.txt/e.bp x=1", files={"notes.txt": "x\n"}),
-    cli("InputError", "cli.py", "--max-tie that is neither split nor first.",
+    cli("InputError", "arguments.py", "--max-tie that is neither split nor first.",
         "grad 'max(x, y)' x=1 y=1 --max-tie last"),
     cli("InputError", "cli.py", "--plot without --steps.",
         "grad 'x*x' x=1 --lr 0.1 --plot descent.svg"),

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from .errors import InputError
+from .graph import Graph
+from .ops import Conventions, tie_rule
 
 
 def split_own(args: list[str], takes_value: dict[str, bool]) -> tuple[list[str], list[str]]:
@@ -187,3 +189,24 @@ def check_names(
                     f"--{name} is neither an input of the expression nor an option;"
                     f" did you mean --{guess[0]}?"
                 )
+
+
+def read_program(
+    args: list[str],
+    options: set[str],
+    file: Path | None,
+    max_tie: str,
+    max_size: int,
+    max_nodes: int,
+) -> tuple[Graph, list[tuple[str, float]], Conventions]:
+    """The parsed expression, the input values given, and the conventions asked for,
+    from a command's free arguments (`options`: its own option names, for hints)."""
+    from .parser import parse
+
+    rule = tie_rule(max_tie)
+    if rule is None:
+        raise InputError(f"--max-tie is split or first, got {max_tie!r}")
+    expressions, values, dashed = split_arguments(args, options)
+    graph = parse(read_expression(expressions, file, max_size), max_nodes)
+    check_names(graph.variables, values, dashed, options)
+    return graph, values, Conventions(max_tie=rule)

@@ -27,7 +27,7 @@ from .api import evaluate
 from .arguments import open_input
 from .errors import BpcliError, RequestError
 from .graph import Graph
-from .ops import Conventions
+from .ops import Conventions, tie_rule
 from .parser import parse
 from .result import Result
 
@@ -323,11 +323,10 @@ def _float(what: str, value: int | float) -> float:
 
 
 def _conventions(max_tie: object) -> Conventions:
-    if max_tie is None or max_tie == "split":
-        return Conventions(max_tie="split")
-    if max_tie == "first":
-        return Conventions(max_tie="first")
-    raise RequestError(f'max_tie must be "split" or "first", got {_shown(max_tie)}')
+    rule = tie_rule("split" if max_tie is None else max_tie)
+    if rule is None:
+        raise RequestError(f'max_tie must be "split" or "first", got {_shown(max_tie)}')
+    return Conventions(max_tie=rule)
 
 
 def _unknown_keys(unknown: list[str]) -> str:

@@ -15,15 +15,8 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperCommand
 
-from . import __version__
-from .arguments import (
-    DEFAULT_MAX_SIZE,
-    check_names,
-    parse_size,
-    read_expression,
-    split_arguments,
-    split_own,
-)
+from . import __version__, arguments
+from .arguments import DEFAULT_MAX_SIZE, parse_size, split_own
 from .errors import BpcliError, InputError
 from .graph import Graph
 from .ops import Conventions
@@ -144,15 +137,9 @@ def read_program(
     ctx: typer.Context, file: Path | None, max_tie: str, max_size: str, max_nodes: int
 ) -> tuple[Graph, list[tuple[str, float]], Conventions]:
     """The parsed expression, the input values given, and the conventions asked for."""
-    from .parser import parse
-
-    if max_tie not in ("split", "first"):
-        raise InputError(f"--max-tie is split or first, got {max_tie!r}")
-    options = option_names(ctx)
-    expressions, values, dashed = split_arguments(ctx.args, options)
-    graph = parse(read_expression(expressions, file, parse_size(max_size)), max_nodes)
-    check_names(graph.variables, values, dashed, options)
-    return graph, values, Conventions(max_tie="first" if max_tie == "first" else "split")
+    return arguments.read_program(
+        ctx.args, option_names(ctx), file, max_tie, parse_size(max_size), max_nodes
+    )
 
 
 GRAD_FORMATS = ("table", "markdown", "latex")

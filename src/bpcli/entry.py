@@ -20,15 +20,7 @@ import sys
 from contextlib import suppress
 from typing import TYPE_CHECKING
 
-from .arguments import (
-    DEFAULT_MAX_SIZE,
-    check_names,
-    parse_number,
-    parse_size,
-    read_expression,
-    split_arguments,
-    split_own,
-)
+from .arguments import DEFAULT_MAX_SIZE, parse_number, parse_size, read_program, split_own
 from .process import (
     EXIT_CHECK_FAILED,
     EXIT_INTERRUPTED,
@@ -112,8 +104,7 @@ def _fast_options(own: list[str]) -> dict[str, str] | None:
 def _answer(free: list[str], options: dict[str, str]) -> Result | None:
     """The run the options ask for, or None where the full path must decide."""
     from .api import evaluate
-    from .ops import Conventions
-    from .parser import MAX_NODES, parse
+    from .parser import MAX_NODES
 
     lr = parse_number("--lr", options["--lr"]) if "--lr" in options else None
     steps = None
@@ -122,13 +113,9 @@ def _answer(free: list[str], options: dict[str, str]) -> Result | None:
         if not (raw.isascii() and raw.isdigit() and int(raw) >= 1 and lr is not None):
             return None
         steps = int(raw)
+    limit = parse_size(DEFAULT_MAX_SIZE)
     tie = options.get("--max-tie", "split")
-    if tie not in ("split", "first"):
-        return None
-    expressions, values, dashed = split_arguments(free, NAMES)
-    graph = parse(read_expression(expressions, None, parse_size(DEFAULT_MAX_SIZE)), MAX_NODES)
-    check_names(graph.variables, values, dashed, NAMES)
-    conventions = Conventions(max_tie="first" if tie == "first" else "split")
+    graph, values, conventions = read_program(free, NAMES, None, tie, limit, MAX_NODES)
     return evaluate(graph, values, lr, steps, conventions=conventions)
 
 

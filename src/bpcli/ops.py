@@ -23,6 +23,15 @@ Partial = Callable[[Args, float], float]
 TieRule = Literal["split", "first"]
 
 
+def tie_rule(name: object) -> TieRule | None:
+    """The max/min tie rule called `name` ("split" or "first"), or None."""
+    if name == "split":
+        return "split"
+    if name == "first":
+        return "first"
+    return None
+
+
 class Undefined(Exception):
     """The op is undefined at these inputs; the message names the op."""
 
