@@ -20,7 +20,7 @@ import sys
 from contextlib import suppress
 from typing import TYPE_CHECKING
 
-from .arguments import DEFAULT_MAX_SIZE, parse_number, parse_size, read_program, split_own
+from .arguments import MAX_SIZE, parse_number, read_program, split_own
 from .process import (
     EXIT_CHECK_FAILED,
     EXIT_INTERRUPTED,
@@ -113,9 +113,8 @@ def _answer(free: list[str], options: dict[str, str]) -> Result | None:
         if not (raw.isascii() and raw.isdigit() and int(raw) >= 1 and lr is not None):
             return None
         steps = int(raw)
-    limit = parse_size(DEFAULT_MAX_SIZE)
     tie = options.get("--max-tie", "split")
-    graph, values, conventions = read_program(free, NAMES, None, tie, limit, MAX_NODES)
+    graph, values, conventions = read_program(free, NAMES, None, tie, MAX_SIZE, MAX_NODES)
     return evaluate(graph, values, lr, steps, conventions=conventions)
 
 
@@ -128,7 +127,7 @@ def fast_batch(args: list[str]) -> bool:
     if len(args) > 1 or any(arg.startswith("-") and arg != "-" for arg in args):
         return False
     with errors_to_exit_codes():
-        ok = answer_source(args[0] if args else "-", 1, parse_size(DEFAULT_MAX_SIZE))
+        ok = answer_source(args[0] if args else "-", 1, MAX_SIZE)
     if not ok:
         raise SystemExit(EXIT_CHECK_FAILED)
     return True

@@ -17,7 +17,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from .arguments import MAX_SIZE, Unreadable, read_input
 from .errors import InputError
+from .values import NotANumber, to_float
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -28,7 +30,6 @@ ANSWER_KEYS = ("output", "grad", "nodes", "node_grads", "update", "new_output")
 PROBLEM_KEYS = ("id", "points", "expr", "values", "lr", "rel_tol", "abs_tol", "answer")
 TOLERANCE_KEYS = ("rel_tol", "abs_tol")
 TABLES = ("grad", "nodes", "node_grads", "update")  # answers that map a name to a number
-MAX_FILE_SIZE = 50_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,19 +120,9 @@ def load(path: Path) -> ProblemSet:
     name = str(path)
     kind = "json" if path.suffix.lower() == ".json" else "toml"
     try:
-        if path.is_file() and path.stat().st_size > MAX_FILE_SIZE:
-            return _broken(
-                name, kind, f"larger than {MAX_FILE_SIZE:,} bytes, too large for a problem set"
-            )
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return _broken(name, kind, "no such file")
-    except IsADirectoryError:
-        return _broken(name, kind, "is a directory, not a file")
-    except UnicodeDecodeError:
-        return _broken(name, kind, "not UTF-8 text")
-    except OSError as exc:
-        return _broken(name, kind, f"cannot read it ({exc.strerror})")
+        text = read_input(path, MAX_SIZE, "too large for a problem set")
+    except Unreadable as exc:
+        return _broken(name, kind, str(exc))
     return loads(text, name, kind)
 
 
@@ -251,14 +242,10 @@ def _table(raw: Any, where: str) -> dict[str, float]:
 
 
 def _number(raw: Any, where: str) -> float:
-    if isinstance(raw, bool) or not isinstance(raw, (int, float)):
-        raise _Bad(where, f"must be a number, got {raw!r}")
-    value = float(raw)
-    if math.isinf(value):
-        raise _Bad(where, f"too large for a float (got {raw!r})")
-    if math.isnan(value):
-        raise _Bad(where, f"must be a number, got {raw!r}")
-    return value
+    try:
+        return to_float(raw)
+    except NotANumber as exc:
+        raise _Bad(where, exc.message()) from None
 
 
 # ---- writing ---------------------------------------------------------------------
