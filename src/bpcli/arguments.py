@@ -12,14 +12,122 @@ import re
 import stat
 import sys
 from contextlib import suppress
+from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from .errors import InputError
 from .graph import Graph
 from .ops import Conventions, tie_rule
+from .parser import MAX_NODES, parse
 from .syntax import NAME, SIGNED_NUMBER
 from .values import NotANumber, to_float
+
+HELP_FLAGS = ("-h", "--help")
+
+
+@dataclass(frozen=True)
+class Option:
+    """One command-line option, declared once: cli.py gives the command's parameter of
+    the same name its Typer option from this, and the fast path (entry.py) reads a
+    command line by the same entries. The parameter's type is the command's signature."""
+
+    name: str  # "--lr"
+    param: str  # the command's parameter: "lr"
+    default: Any
+    metavar: str
+    help: str
+    flag: bool = False  # an on/off switch: takes no value
+    min: int | None = None
+    max: int | None = None
+
+
+PRECISION = Option("--precision", "precision", 6, "N", "Significant digits shown.", min=1, max=17)
+FILE = Option("--file", "file", None, "PATH", "Read the expression from a file.")
+MAX_TIE = Option(
+    "--max-tie",
+    "max_tie",
+    "split",
+    "split|first",
+    "A max/min tie splits the gradient evenly, or sends it all to the first.",
+)
+MAX_SIZE_OPTION = Option(
+    "--max-size",
+    "max_size",
+    "50MB",  # of every input: a file, stdin, a batch line, a problem set
+    "SIZE",
+    "The largest input read, in bytes or with KB, MB, GB (a file, stdin, a batch line).",
+)
+MAX_NODES_OPTION = Option(
+    "--max-nodes", "max_nodes", MAX_NODES, "N", "The most nodes an expression may have.", min=1
+)
+
+# `bpcli grad`'s options, in the order --help lists them.
+GRAD_OPTIONS = (
+    Option(
+        "--lr", "lr", None, "ALPHA", "Learning rate: also show the update step x := x - α·∂f/∂x."
+    ),
+    Option(
+        "--steps",
+        "steps",
+        None,
+        "N",
+        "Repeat the update N times and show the trajectory and its chart (needs --lr).",
+        min=1,
+    ),
+    Option(
+        "--explain",
+        "explain",
+        False,
+        "",
+        "Walk through the forward and backward pass, gate by gate.",
+        flag=True,
+    ),
+    Option(
+        "--format",
+        "fmt",
+        "table",
+        "table|markdown|latex",
+        "Tables in the terminal, or the --explain walkthrough as Markdown or LaTeX.",
+    ),
+    Option(
+        "--plot",
+        "plot",
+        None,
+        "FILE",
+        "With --steps, draw the descent into FILE (.svg, .png or .pdf; needs matplotlib).",
+    ),
+    Option(
+        "--gradcheck",
+        "check_grad",
+        False,
+        "",
+        "Check the gradients against central differences (exit 1 if one is wrong).",
+        flag=True,
+    ),
+    Option("--gradcheck-step", "check_step", 1e-5, "H", "The step h of --gradcheck."),
+    Option(
+        "--json",
+        "as_json",
+        False,
+        "",
+        "Write one JSON object to stdout instead of tables.",
+        flag=True,
+    ),
+    Option(
+        "--no-nodes",
+        "no_nodes",
+        False,
+        "",
+        "Leave out the node rows (and, in JSON, the nodes and the expression).",
+        flag=True,
+    ),
+    PRECISION,
+    FILE,
+    MAX_TIE,
+    MAX_SIZE_OPTION,
+    MAX_NODES_OPTION,
+)
 
 
 def split_own(args: list[str], takes_value: dict[str, bool]) -> tuple[list[str], list[str]]:
@@ -94,7 +202,6 @@ def split_arguments(
     return expressions, values, dashed
 
 
-DEFAULT_MAX_SIZE = "50MB"  # of every input: a file, stdin, a batch line, a problem set
 _SIZE = re.compile(r"([0-9]+)\s*(B|KB|MB|GB|KIB|MIB|GIB|K|M|G)?", re.IGNORECASE)
 _UNITS = {"": 1, "B": 1, "K": 10**3, "KB": 10**3, "M": 10**6, "MB": 10**6, "G": 10**9}
 _UNITS |= {"GB": 10**9, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30}
@@ -115,7 +222,7 @@ def parse_size(raw: str) -> int:
     return size
 
 
-MAX_SIZE = parse_size(DEFAULT_MAX_SIZE)
+MAX_SIZE = parse_size(MAX_SIZE_OPTION.default)  # of every input unless --max-size says
 
 
 def read_expression(expressions: list[str], file: Path | None, max_size: int) -> str:
@@ -231,8 +338,6 @@ def read_program(
 ) -> tuple[Graph, list[tuple[str, float]], Conventions]:
     """The parsed expression, the input values given, and the conventions asked for,
     from a command's free arguments (`options`: its own option names, for hints)."""
-    from .parser import parse
-
     rule = tie_rule(max_tie)
     if rule is None:
         raise InputError(f"--max-tie is split or first, got {max_tie!r}")

@@ -21,6 +21,7 @@ import stat
 import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from functools import lru_cache
 from typing import Any, BinaryIO
 
 from .api import evaluate
@@ -36,7 +37,7 @@ KEYS = ("id", "expr", "values", "lr", "steps", "max_tie")
 CACHE_SIZE = 1024  # parsed expressions kept; a long-running pipe must not grow without end
 MAX_ID_DEPTH = 100  # levels of arrays and objects in an id, which is echoed back
 
-Cache = dict[str, Graph | BpcliError]
+Cache = Callable[[str], Graph | BpcliError]  # an expression's graph, or why it has none
 
 
 def answer_source(source: str, jobs: int, limit: int) -> bool:
@@ -80,7 +81,7 @@ def run(lines: Iterable[Line], write: Callable[[str], None]) -> bool:
     line by line, so a line that is not UTF-8 fails alone. `write` gets each
     answer as one line ending in a newline, in input order; it should flush.
     """
-    cache: Cache = {}
+    cache = new_cache()
     ok = True
     for number, line in enumerate(lines, start=1):
         reply = answer(line, number, cache)
@@ -142,9 +143,6 @@ def run_parallel(lines: Iterable[Line], write: Callable[[str], None], jobs: int)
             ok = ok and chunk_ok
 
 
-_worker_cache: Cache = {}  # each worker process parses an expression once
-
-
 def _answer_chunk(chunk: list[tuple[int, Line]]) -> tuple[list[str], bool]:
     answers = []
     ok = True
@@ -156,9 +154,10 @@ def _answer_chunk(chunk: list[tuple[int, Line]]) -> tuple[list[str], bool]:
     return answers, ok
 
 
-def answer(line: Line, number: int, cache: Cache) -> dict[str, Any] | None:
+def answer(line: Line, number: int, cache: Cache | None = None) -> dict[str, Any] | None:
     """The answer to one request line (`number` counts from 1); None for a blank line.
-    A success carries the Result itself; `encode` writes it as the `grad --json` object."""
+    A success carries the Result itself; `encode` writes it as the `grad --json` object.
+    `cache` (see `new_cache`) parses each expression once for a run of many lines."""
     request_id: object = None
     try:
         if isinstance(line, TooLong):
@@ -169,7 +168,10 @@ def answer(line: Line, number: int, cache: Cache) -> dict[str, Any] | None:
         request = _load(text)
         request_id = _id(request)
         expr, values, lr, steps, conventions = _fields(request)
-        result = evaluate(_parse(expr, cache), values, lr, steps, conventions=conventions)
+        found = (cache or parsed)(expr)
+        if isinstance(found, BpcliError):
+            raise found.with_traceback(None)  # raised again and again: keep no old frames
+        result = evaluate(found, values, lr, steps, conventions=conventions)
         return {"id": request_id, "ok": True, "result": result}
     except RequestError as exc:
         return _failure(request_id, "RequestError", f"line {number}: {exc}", number)
@@ -353,23 +355,21 @@ def _shown(value: object) -> str:
 # ---- parsing, once per distinct expression ------------------------------------------
 
 
-def _parse(expr: str, cache: Cache) -> Graph:
-    """The graph of `expr`, parsed at most once while it stays among the recent ones.
+def parsed(expr: str) -> Graph | BpcliError:
+    """The graph of `expr`, or the error that parsing it gives."""
+    try:
+        return parse(expr)
+    except BpcliError as exc:
+        return exc
+
+
+def new_cache() -> Cache:
+    """`parsed`, remembering the CACHE_SIZE most recently used expressions.
 
     A failed parse is kept too: parsing is a pure function of the text, so the
     same text fails the same way, and a file that repeats a typo pays for it once.
     """
-    if expr in cache:
-        found = cache.pop(expr)
-        cache[expr] = found  # the most recently used goes last
-    else:
-        try:
-            found = parse(expr)
-        except BpcliError as exc:
-            found = exc
-        cache[expr] = found
-        if len(cache) > CACHE_SIZE:
-            del cache[next(iter(cache))]
-    if isinstance(found, BpcliError):
-        raise found.with_traceback(None)  # raised again and again: keep no old frames
-    return found
+    return lru_cache(maxsize=CACHE_SIZE)(parsed)
+
+
+_worker_cache = new_cache()  # each worker process parses an expression once
