@@ -1,7 +1,9 @@
-"""Reading the command line: the expression, the input values, sizes and files.
+"""Reading the command line: grad's options, the expression, the input values, sizes,
+and every input file or stream, through one reader that holds at most the size limit.
 
 Kept apart from Typer (cli.py) so that the fast path of `bpcli grad … --json`
-(entry.py) reads a command line exactly as the full one does without importing it.
+(entry.py) reads a command line exactly as the full one does without importing it:
+the options are declared here once, and cli.py builds the Typer command from them.
 """
 
 from __future__ import annotations
@@ -225,12 +227,19 @@ def parse_size(raw: str) -> int:
 MAX_SIZE = parse_size(MAX_SIZE_OPTION.default)  # of every input unless --max-size says
 
 
+_OPERATOR = re.compile(r"[-+*/^(),;#=\s]")  # what only an expression has
+
+
 def read_expression(expressions: list[str], file: Path | None, max_size: int) -> str:
     """The one expression: an argument, `-` for standard input, or --file."""
     sources = len(expressions) + (file is not None)
     if sources == 0:
         raise InputError('no expression given: bpcli grad "(x+y)*z" --x -2 --y 5 --z -4')
     if sources > 1:
+        for arg in expressions:  # `x=nan`, `x=0x10`, `x=`: a value that is not a number
+            name, eq, raw = arg.partition("=")
+            if eq and NAME.fullmatch(name.strip()) and not _OPERATOR.search(raw.lstrip("+-")):
+                parse_number(f"the value of {name.strip()}", raw)
         given = [repr(e) for e in expressions] + ([f"--file {file}"] if file else [])
         raise InputError(
             f"give one expression, got {len(given)}: {', '.join(given)}"
