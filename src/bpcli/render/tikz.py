@@ -14,6 +14,7 @@ from .layout import Route, layout
 from .notation import Tex, tex_number, tex_text
 from .numbers import DEFAULT_PRECISION, fmt
 from .picture import box_size, boxes
+from .theme import GRAD_HEX, VALUE_HEX
 
 CHAR_PT = 5.0  # pt per character at \footnotesize, roughly
 SMALL_CHAR_PT = 4.0  # … at \scriptsize
@@ -22,7 +23,10 @@ PAD = 5.0
 MAX_WIDTH = 430.0  # pt: a page's text width, roughly; a wider picture is scaled down
 MAX_HEIGHT = 560.0
 
-COLORS = r"""\definecolor{bpvalue}{HTML}{1A7F37}\definecolor{bpgrad}{HTML}{CF222E}"""
+COLORS = (
+    rf"\definecolor{{bpvalue}}{{HTML}}{{{VALUE_HEX[1:].upper()}}}"
+    rf"\definecolor{{bpgrad}}{{HTML}}{{{GRAD_HEX[1:].upper()}}}"
+)
 
 
 def _pt(point: tuple[float, float], scale: float) -> str:
