@@ -1,7 +1,7 @@
 """`bpcli graph … --format html`: one self-contained page that steps through backprop.
 
 The computational graph is drawn as SVG (laid out by `layout`: Graphviz when
-installed, else bpcli's own columns by depth), with every node's value and
+the caller runs it, else bpcli's own columns by depth), with every node's value and
 gradient and every edge's contribution in it, hidden until its step. The steps
 come from the walkthrough in plain notation, so the page says what
 `grad --explain` says: the forward pass node by node, the backward pass edge by
@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from string import Template
 
 from ..result import Result
-from .layout import Layout, Route, layout
+from .layout import Layout, Route, RunDot, layout
 from .notation import Plain
 from .numbers import DEFAULT_PRECISION
 from .picture import Box, box_size, boxes
@@ -193,10 +193,10 @@ def _path(route: Route) -> str:
     return d + f" L{route.tip[0]:.1f},{route.tip[1]:.1f}"
 
 
-def svg(result: Result, precision: int, use_graphviz: bool = True) -> tuple[str, Layout]:
+def svg(result: Result, precision: int, run_dot: RunDot | None = None) -> tuple[str, Layout]:
     number = Plain(result.graph, precision).num
     drawn, _ = boxes(result.graph, result, precision)
-    placed = layout(result.graph, [_size(b) for b in drawn], use_graphviz)
+    placed = layout(result.graph, [_size(b) for b in drawn], run_dot)
     out = [
         f'<svg id="graph" xmlns="http://www.w3.org/2000/svg" role="img"'
         f' viewBox="0 0 {placed.width:.0f} {placed.height:.0f}"'
@@ -414,9 +414,11 @@ SCRIPT = """
 """
 
 
-def to_html(result: Result, precision: int = DEFAULT_PRECISION, use_graphviz: bool = True) -> str:
-    """The whole page, one file."""
-    picture, placed = svg(result, precision, use_graphviz)
+def to_html(
+    result: Result, precision: int = DEFAULT_PRECISION, run_dot: RunDot | None = None
+) -> str:
+    """The whole page, one file; laid out by dot through `run_dot` if it is given and can."""
+    picture, placed = svg(result, precision, run_dot)
     w = Walkthrough(result, Plain(result.graph, precision))
     steps = _steps(w)
     data = json.dumps([asdict(s) for s in steps], ensure_ascii=False)

@@ -1,7 +1,7 @@
 """The computational graph as a TikZ picture, for the LaTeX solution sheets.
 
-Placed by `layout` (Graphviz when installed, else bpcli's columns by depth),
-like the HTML page: inputs on the left, the output on the right, each node's
+Placed by `layout` (Graphviz when the caller runs it, else bpcli's columns by
+depth), like the HTML page: inputs on the left, the output on the right, each node's
 value in green and gradient in red, each edge's contribution in red beside it.
 Needs `\\usepackage{tikz}` (which loads xcolor).
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..ops import OPS
 from ..result import Result
-from .layout import Route, layout
+from .layout import Route, RunDot, layout
 from .notation import Tex, tex_number, tex_text
 from .numbers import DEFAULT_PRECISION, fmt
 from .picture import box_size, boxes
@@ -42,12 +42,16 @@ def _path(route: Route, scale: float) -> str:
     return text + f" -- {_pt(route.tip, scale)}"
 
 
-def to_tikz(result: Result, precision: int = DEFAULT_PRECISION) -> str:
-    """A `tikzpicture` of the graph with its values and gradients."""
+def to_tikz(
+    result: Result, precision: int = DEFAULT_PRECISION, run_dot: RunDot | None = None
+) -> str:
+    """A `tikzpicture` of the graph with its values and gradients; laid out by dot
+    through `run_dot` if it is given and can."""
     graph = result.graph
     tex = Tex(graph, precision)
     drawn, _ = boxes(graph, result, precision)
-    placed = layout(graph, [box_size(b, CHAR_PT, SMALL_CHAR_PT, LINE, PAD) for b in drawn])
+    sizes = [box_size(b, CHAR_PT, SMALL_CHAR_PT, LINE, PAD) for b in drawn]
+    placed = layout(graph, sizes, run_dot)
     scale = min(1.0, MAX_WIDTH / placed.width, MAX_HEIGHT / placed.height)
     lines = [
         COLORS,
