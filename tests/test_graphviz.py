@@ -43,14 +43,19 @@ def fake_dot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str) -> No
     monkeypatch.setenv("PATH", str(bindir))
 
 
-def bpcli_process(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    """bpcli in a process of its own; the test fails, rather than hangs, past 120 s."""
+def graph_of_a_sum(
+    tmp_path: Path, terms: int, output: str, timeout: str
+) -> subprocess.CompletedProcess[str]:
+    """`bpcli graph` of x + x + … + x with BPCLI_DOT_TIMEOUT=`timeout`, in a process of
+    its own, with the real dot; the test fails, rather than hangs, past 120 s."""
+    real_dot()
+    (tmp_path / "sum.bp").write_text(" + ".join(["x"] * terms), encoding="utf-8")
     return subprocess.run(
-        [sys.executable, "-m", "bpcli", *args],
+        [sys.executable, "-m", "bpcli", "graph", "--file", "sum.bp", "x=1", "--output", output],
         capture_output=True,
         text=True,
-        env={**os.environ, **env},
-        cwd=cwd,
+        env={**os.environ, "BPCLI_DOT_TIMEOUT": timeout},
+        cwd=tmp_path,
         timeout=120,
     )
 
@@ -61,12 +66,7 @@ def bpcli_process(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Comp
 def test_a_graph_dot_is_slow_on_stops_at_the_timeout_with_exit_2(tmp_path):
     # 200 uses of x: dot's layout takes about 20 s even with the layout limits, and
     # minutes without them; bpcli stops it at BPCLI_DOT_TIMEOUT seconds.
-    real_dot()
-    (tmp_path / "sum.bp").write_text(" + ".join(["x"] * 200), encoding="utf-8")
-    run = bpcli_process(
-        "graph", "--file", "sum.bp", "x=1", "--output", "g.svg",
-        env={"BPCLI_DOT_TIMEOUT": "0.5"}, cwd=tmp_path,
-    )  # fmt: skip
+    run = graph_of_a_sum(tmp_path, 200, "g.svg", timeout="0.5")
     assert run.returncode == 2, run.stderr
     assert run.stderr.startswith("error: Graphviz's dot did not finish drawing g.svg within 0.5 s")
     assert all(advice in run.stderr for advice in ADVICE), run.stderr
@@ -76,12 +76,7 @@ def test_a_graph_dot_is_slow_on_stops_at_the_timeout_with_exit_2(tmp_path):
 
 def test_the_page_falls_back_to_bpcli_layout_when_dot_is_too_slow(tmp_path):
     # 150 nodes: under the page's 400-node bound for dot, but dot takes seconds on them.
-    real_dot()
-    (tmp_path / "sum.bp").write_text(" + ".join(["x"] * 150), encoding="utf-8")
-    run = bpcli_process(
-        "graph", "--file", "sum.bp", "x=1", "--output", "page.html",
-        env={"BPCLI_DOT_TIMEOUT": "0.05"}, cwd=tmp_path,
-    )  # fmt: skip
+    run = graph_of_a_sum(tmp_path, 150, "page.html", timeout="0.05")
     assert (run.returncode, run.stderr) == (0, "")
     assert "laid out by bpcli by depth" in (tmp_path / "page.html").read_text(encoding="utf-8")
 
@@ -111,39 +106,27 @@ def test_the_timeout_is_20_s_unless_changed(monkeypatch):
 # ---- dot that fails -------------------------------------------------------------------------
 
 
-def test_dot_killed_is_exit_2_with_the_signal_and_the_advice(bpcli, tmp_path, monkeypatch):
-    # what the kernel's out-of-memory killer does to dot on 3,000 uses of x
-    fake_dot(tmp_path, monkeypatch, "kill -9 $$")
+@pytest.mark.parametrize(
+    ("script", "said"),
+    [
+        # what the kernel's out-of-memory killer does to dot on 3,000 uses of x
+        ("kill -9 $$", ("was killed by SIGKILL drawing", "2 GB of memory at most")),
+        # before: exit 3, "internal error … dot failed:" and nothing after it
+        ("exit 1", ("failed drawing", "(exit code 1) and said nothing")),
+        ("echo 'out of memory' >&2; exit 1", ('(exit code 1) and said "out of memory"',)),
+        ("exit 0", ("wrote nothing drawing",)),
+    ],
+    ids=["killed", "silent exit 1", "exit 1 with a reason", "no output"],
+)
+def test_dot_failing_is_exit_2_with_what_happened_and_the_advice(
+    bpcli, tmp_path, monkeypatch, script, said
+):
+    fake_dot(tmp_path, monkeypatch, script)
     run = bpcli("graph", *LECTURE_ARGS, "--output", str(tmp_path / "g.svg"))
     assert run.code == 2, run.stderr
-    assert "Graphviz's dot was killed by SIGKILL drawing" in run.stderr
-    assert "2 GB of memory at most" in run.stderr
-    assert all(advice in run.stderr for advice in ADVICE)
+    assert run.stderr.startswith("error: Graphviz's dot ")
+    assert all(words in run.stderr for words in (*said, *ADVICE)), run.stderr
     assert not (tmp_path / "g.svg").exists()
-
-
-def test_dot_failing_without_a_word_is_still_a_clear_exit_2(bpcli, tmp_path, monkeypatch):
-    # before: exit 3, "internal error … dot failed:" and nothing after it
-    fake_dot(tmp_path, monkeypatch, "exit 1")
-    run = bpcli("graph", *LECTURE_ARGS, "--output", str(tmp_path / "g.svg"))
-    assert run.code == 2, run.stderr
-    assert "Graphviz's dot failed drawing" in run.stderr
-    assert "(exit code 1) and said nothing" in run.stderr
-    assert all(advice in run.stderr for advice in ADVICE)
-
-
-def test_dot_saying_why_it_failed_is_quoted(bpcli, tmp_path, monkeypatch):
-    fake_dot(tmp_path, monkeypatch, "echo 'out of memory' >&2; exit 1")
-    run = bpcli("graph", *LECTURE_ARGS, "--output", str(tmp_path / "g.svg"))
-    assert run.code == 2
-    assert '(exit code 1) and said "out of memory"' in run.stderr
-
-
-def test_dot_writing_nothing_is_a_failure(bpcli, tmp_path, monkeypatch):
-    fake_dot(tmp_path, monkeypatch, "exit 0")
-    run = bpcli("graph", *LECTURE_ARGS, "--output", str(tmp_path / "g.svg"))
-    assert run.code == 2
-    assert "Graphviz's dot wrote nothing drawing" in run.stderr
 
 
 def test_dot_runs_with_its_memory_capped(tmp_path, monkeypatch):

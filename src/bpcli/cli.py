@@ -28,7 +28,6 @@ from .process import (
     stdout_takes_unicode,
     write_result_json,
 )
-from .result import Update
 
 if TYPE_CHECKING:
     from .result import Update
