@@ -53,7 +53,7 @@ FileSpec = str | bytes | Dir | Sparse | Python
 @dataclass(frozen=True)
 class Entry:
     cls: str  # a bpcli error class, "Invalid" (a problem set), "UsageError" or "internal"
-    module: str  # where in src/bpcli it comes from, e.g. "parser.py", "render/plot.py"
+    module: str  # where in src/bpcli it comes from, e.g. "parser.py", "render/chart.py"
     when: str
     api: tuple[str, ...] = ()
     cli: tuple[str, ...] = ()
