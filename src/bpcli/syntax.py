@@ -16,8 +16,7 @@ from functools import cache
 from . import _tables
 
 _TERMINALS = dict(_tables.TERMINALS)
-NUMBER = re.compile(_TERMINALS["NUMBER"])
-SIGNED_NUMBER = re.compile(f"[+-]?(?:{_TERMINALS['NUMBER']})")  # a value: -2, +0.5
+SIGNED_NUMBER = re.compile(f"[+-]?(?:{_TERMINALS['NUMBER']})")  # a NUMBER with a sign: -2, +0.5
 NAME = re.compile(_TERMINALS["NAME"])
 
 
