@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
+from ..process import write_output
 from ..result import Update
 from .numbers import fmt
 
@@ -60,7 +62,6 @@ def write_plot(update: Update, output_name: str, path: Path) -> None:
         figure.suptitle(
             f"gradient descent on {output_name}: α = {fmt(update.lr)}, {update.steps} step{plural}"
         )
-        try:
-            figure.savefig(path, format=image_format, metadata=METADATA[image_format])
-        except OSError as exc:
-            raise InputError(f"cannot write the plot to {str(path)!r}: {exc.strerror}") from None
+        image = io.BytesIO()
+        figure.savefig(image, format=image_format, metadata=METADATA[image_format])
+    write_output(path, image.getvalue(), what=f"the plot to {str(path)!r}")
