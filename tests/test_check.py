@@ -358,6 +358,31 @@ def test_the_key_is_written_in_the_format_of_its_suffix(bpcli, tmp_path):
     run = bpcli("key", str(source), "--output", str(tmp_path / "key.txt"))
     assert run.code == 2 and "ends in .toml or .json" in run.stderr
     assert not (tmp_path / "key.txt").exists()
+    assert bpcli("key", str(source), "--output", os.devnull).code == 0  # not a file: no suffix
+
+
+def test_graph_and_grad_do_not_write_over_the_program_file(bpcli, tmp_path):
+    program = tmp_path / "f.svg"  # a program file may have any name
+    program.write_text("x*y\n")
+    for command in (
+        ["graph", "--file", str(program), "--output", str(program)],
+        [
+            "grad",
+            "--file",
+            str(program),
+            "x=1",
+            "y=2",
+            "--lr",
+            "0.1",
+            "--steps",
+            "2",
+            "--plot",
+            str(program),
+        ],
+    ):
+        run = bpcli(*command)
+        assert run.code == 2 and "would replace the input" in run.stderr
+        assert program.read_text() == "x*y\n"
 
 
 def test_an_existing_output_is_replaced_with_its_mode_and_link_kept(bpcli, tmp_path):

@@ -471,9 +471,12 @@ def tie_option(max_tie: str | None) -> TieRule | None:
     return rule
 
 
-def key_format(output: Path) -> str:
-    """The answer key's format, from the suffix of the file it is written to."""
+def key_format(output: Path) -> str | None:
+    """The answer key's format, from the suffix of the file it is written to (None, the
+    problem set's own, for what is not a file: /dev/stdout, a named pipe)."""
     kind = KEY_SUFFIXES.get(output.suffix.lower())
+    if kind is None and output.exists() and not output.is_file():
+        return None
     if kind is None:
         raise InputError(
             f"--output {output}: the answer key is written as TOML or JSON, so its name"
