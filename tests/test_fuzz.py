@@ -392,8 +392,9 @@ def problem_set_sample(tmp: Path) -> list[tuple[list[str | bytes], bytes, dict[s
         path = tmp / name
         path.write_text(text, encoding="utf-8")
         paths.append(str(path))
-        sample.append((["key", str(path)], b"", None))
-        sample.append((["key", str(path), "--solutions"], b"", None))
+        sample.append(
+            (["key", str(path), *(["--solutions"] if "surrogate" in name else [])], b"", None)
+        )
     results = str(tmp / "results.json")
     sample.append((["check", *paths, "--json", "--gradescope", results], b"", None))
     sample.append((["check", *paths], b"", None))
