@@ -32,7 +32,7 @@ PROBLEM_KEYS = ("id", "points", "expr", "values", "lr", "rel_tol", "abs_tol", "m
 TOLERANCE_KEYS = ("rel_tol", "abs_tol")
 DEFAULT_KEYS = (*TOLERANCE_KEYS, "max_tie")  # what [defaults] sets for every problem
 MAX_POINTS = 1_000_000  # a problem's points; any number of problems still adds up to a float
-MAX_REL_TOL = 1.0  # above it, a relative tolerance accepts every answer of the right sign
+MAX_REL_TOL = 1.0  # at 1, a relative tolerance already accepts every answer of the right sign
 TABLES = ("grad", "nodes", "node_grads", "update")  # answers that map a name to a number
 MAX_FILE_SIZE = 50_000_000
 
