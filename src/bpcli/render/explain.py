@@ -17,7 +17,7 @@ from rich.text import Text
 from ..result import Result
 from .notation import Plain
 from .numbers import DEFAULT_PRECISION
-from .walkthrough import CopyGate, Equation, Gate, Unreached, Walkthrough
+from .walkthrough import START, CopyGate, Equation, Gate, Phrase, Unreached, Walkthrough
 
 VALUE = "green"
 GRAD = "red"
@@ -53,11 +53,7 @@ class ExplainView:
     def backward(self) -> RenderableType:
         start = self.walk.start()
         parts: list[RenderableType] = [
-            Text.assemble(
-                f"{start.lhs} {start.sep} ",
-                (start.result, GRAD),
-                "  (the output: the backward pass starts here)",
-            )
+            Text.assemble(f"{start.lhs} {start.sep} ", (start.result, GRAD), f"  ({START})")
         ]
         for step in self.walk.backward:
             if isinstance(step, Gate):
@@ -69,26 +65,20 @@ class ExplainView:
         return Group(*parts)
 
     def unreached(self, step: Unreached) -> RenderableType:
-        head = Text(f"\n{step.node.name}: not used by the output")
+        head = Text("\n" + step.heading.text())
         rows = _Equations()
         rows.add(step.equation, GRAD)
         return Group(head, Padding(rows.table, (0, 0, 0, 2)), _reason(step.reason))
 
     def gate(self, gate: Gate) -> RenderableType:
-        head = Text.from_markup(
-            f"\n{escape(gate.node.name)} = {escape(gate.shown)}: "
-            f"{gate.node.op} gate, [{PATTERN}]{escape(gate.pattern)}[/]"
-        )
+        head = Text.from_markup("\n" + _markup(gate.heading))
         rows = _Equations()
         for send in gate.sends:
             rows.add(send.equation, GRAD)
         return Group(head, Padding(rows.table, (0, 0, 0, 2)), _reason(gate.reason))
 
     def copy_gate(self, copy: CopyGate) -> RenderableType:
-        head = Text.from_markup(
-            f"\n{escape(copy.node.name)}: copy gate, [{PATTERN}]gradient adder[/]"
-            f" (used {copy.uses} times)"
-        )
+        head = Text.from_markup(f"\n{_markup(copy.heading)} {_markup(copy.note)}")
         rows = _Equations()
         rows.add(copy.equation, GRAD)
         return Group(head, Padding(rows.table, (0, 0, 0, 2)), _reason(copy.reason))
@@ -132,6 +122,13 @@ class _Equations:
 
     def __len__(self) -> int:
         return self.table.row_count
+
+
+def _markup(phrase: Phrase) -> str:
+    """A phrase as Rich markup: its pattern in the pattern's style, the rest as it is."""
+    return phrase.lay_out(
+        escape, lambda key, v: f"[{PATTERN}]{escape(v)}[/]" if key == "pattern" else escape(v)
+    )
 
 
 def _reason(text: str) -> RenderableType:

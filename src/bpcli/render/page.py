@@ -22,7 +22,7 @@ from .layout import Layout, Route, layout
 from .notation import Plain
 from .numbers import DEFAULT_PRECISION
 from .picture import Box, box_size, boxes
-from .walkthrough import Gate, Unreached, Walkthrough
+from .walkthrough import START_REASON, Gate, Unreached, Walkthrough
 
 CHAR_PX = 7.3  # px per character of the 12px monospace text in the boxes
 SMALL_CHAR_PX = 6.1  # … of the 10px subtitle
@@ -89,7 +89,7 @@ def _steps(w: Walkthrough) -> list[PageStep]:
             "backward",
             f"start at the output {w.f}",
             [w.start().text()],
-            "the backward pass starts at the output: its gradient with respect to itself is 1",
+            START_REASON,
             grads=[out],
             focus=[out],
         )
@@ -103,11 +103,8 @@ def _steps(w: Walkthrough) -> list[PageStep]:
                 steps.append(
                     PageStep(
                         "backward",
-                        f"{gate.op} gate, {item.pattern}: to {send.input.name}",
-                        [
-                            f"{gate.name} = {item.shown}: {gate.op} gate, {item.pattern}",
-                            send.equation.text(),
-                        ],
+                        item.send_title(send).text(),
+                        [item.heading.text(), send.equation.text()],
                         item.reason,
                         grads=done,
                         contributions=[key],
@@ -119,7 +116,7 @@ def _steps(w: Walkthrough) -> list[PageStep]:
             steps.append(
                 PageStep(
                     "backward",
-                    f"{item.node.name}: not used by the output",
+                    item.heading.text(),
                     [item.equation.text()],
                     item.reason,
                     grads=[item.node.id],
@@ -137,11 +134,8 @@ def _steps(w: Walkthrough) -> list[PageStep]:
             steps.append(
                 PageStep(
                     "backward",
-                    f"copy gate: {node.name} adds its uses",
-                    [
-                        f"{node.name}: copy gate, gradient adder (used {item.uses} times)",
-                        item.equation.text(),
-                    ],
+                    item.title.text(),
+                    [f"{item.heading.text()} {item.note.text()}", item.equation.text()],
                     item.reason,
                     grads=[node.id],
                     focus=[node.id],

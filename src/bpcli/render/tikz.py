@@ -65,7 +65,7 @@ def to_tikz(result: Result, precision: int = DEFAULT_PRECISION) -> str:
         if node.inputs:
             rows = [
                 rf"\textbf{{\texttt{{{tex_text(op.symbol)}}}}}",
-                rf"{{\scriptsize ${tex.name(node.name)}$ $\cdot$ {op.pattern}}}",
+                rf"{{\scriptsize ${tex.name(node.name)}$ $\cdot$ {op.pattern.name}}}",
             ]
         else:
             rows = [f"${tex.label(node.id)}$"]

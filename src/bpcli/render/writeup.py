@@ -13,7 +13,7 @@ import re
 from ..result import Result
 from .notation import Tex, tex_text
 from .numbers import DEFAULT_PRECISION
-from .walkthrough import CopyGate, Equation, Gate, Walkthrough
+from .walkthrough import START, START_SENTENCE, CopyGate, Equation, Gate, Phrase, Walkthrough
 
 
 def _row(equation: Equation) -> str:
@@ -67,18 +67,16 @@ def to_markdown(result: Result, precision: int = DEFAULT_PRECISION, level: int =
         out += ["Inputs: " + ", ".join(f"${n} = {v}$" for n, v in w.inputs_text()) + ".", ""]
     out += _md_block([e.equation for e in w.forward])
     out += [f"Output: ${w.f} = {w.output}$.", "", f"{h} Backward pass", ""]
-    out += [f"${w.start().text()}$: the output, where the backward pass starts.", ""]
+    out += [f"${w.start().text()}$: {START_SENTENCE}.", ""]
     for step in w.backward:
         if isinstance(step, Gate):
-            shown = f"{w.name(step.node)} = {step.shown}"
-            out += [f"**${shown}$: {step.node.op} gate, {step.pattern}**", ""]
+            out += [f"**{_md(step.heading)}**", ""]
             out += _md_block([send.equation for send in step.sends])
         elif isinstance(step, CopyGate):
-            uses = step.uses
-            out += [f"**${w.name(step.node)}$: copy gate, gradient adder** (used {uses} times)", ""]
+            out += [f"**{_md(step.heading)}** {_md(step.note)}", ""]
             out += _md_block([step.equation])
         else:
-            out += [f"**${w.name(step.node)}$: not used by the output**", ""]
+            out += [f"**{_md(step.heading)}**", ""]
             out += _md_block([step.equation])
         out += [f"*{step.reason}*", ""]
     if w.has_update:
@@ -89,6 +87,25 @@ def to_markdown(result: Result, precision: int = DEFAULT_PRECISION, level: int =
         if w.after_steps is not None:
             out += [f"After {w.after_steps[0]} steps: ${w.f} = {w.after_steps[1]}$.", ""]
     return "\n".join(out)
+
+
+MATHS = ("gate", "node")  # the placeholders of the walkthrough's phrases that are maths
+
+
+def _md(phrase: Phrase) -> str:
+    """A phrase in Markdown: its maths in `$…$`."""
+    return phrase.lay_out(str, lambda key, v: f"${v}$" if key in MATHS else v)
+
+
+def _tex(phrase: Phrase) -> str:
+    """A phrase in LaTeX's text mode: its maths in `$…$`, its pattern in bold."""
+
+    def value(key: str, v: str) -> str:
+        if key in MATHS:
+            return f"${v}$"
+        return rf"\textbf{{{tex_text(v)}}}" if key == "pattern" else tex_text(v)
+
+    return phrase.lay_out(tex_text, value)
 
 
 def _md_block(equations: list[Equation]) -> list[str]:
@@ -111,20 +128,16 @@ def to_latex(
         out.append("Inputs: " + ", ".join(f"${n} = {v}$" for n, v in w.inputs_text()) + ".")
     out += _align([_row(e.equation) for e in w.forward])
     out += [f"Output: ${w.f} = {w.output}$.", "", rf"\{heading}{{Backward pass}}"]
-    rows = [_row(w.start()), r"\intertext{the output: the backward pass starts here}"]
+    rows = [_row(w.start()), rf"\intertext{{{tex_text(START)}}}"]
     for step in w.backward:
         if isinstance(step, Gate):
-            shown = f"{w.name(step.node)} = {step.shown}"
-            rows.append(rf"\intertext{{${shown}$: {step.node.op} gate, \textbf{{{step.pattern}}}}}")
+            rows.append(rf"\intertext{{{_tex(step.heading)}}}")
             rows += [_row(send.equation) for send in step.sends]
         elif isinstance(step, CopyGate):
-            rows.append(
-                rf"\intertext{{${w.name(step.node)}$: copy gate, \textbf{{gradient adder}}"
-                f" (used {step.uses} times)}}"
-            )
+            rows.append(rf"\intertext{{{_tex(step.heading)} {_tex(step.note)}}}")
             rows.append(_row(step.equation))
         else:
-            rows.append(rf"\intertext{{${w.name(step.node)}$: not used by the output}}")
+            rows.append(rf"\intertext{{{_tex(step.heading)}}}")
             rows.append(_row(step.equation))
         rows.append(rf"\intertext{{\emph{{{latex_prose(step.reason)}}}}}")
     out += _align(rows)
