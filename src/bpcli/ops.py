@@ -1,10 +1,11 @@
-"""THE op table: for every op, its forward rule and its local derivatives.
+"""THE op table: every op's forward rule, local derivatives, notation and pattern.
 
-One entry per op; its key is the op's name everywhere (grammar alias, JSON
-`op`, tests). Each rule is written once, as a Python expression over the
-inputs `a` and `b` (and `out`, the node's own value, in a local derivative);
-from it come both the callables below (`Op.forward`, `Op.partials`) and the
-engine's compiled loops, so a new op is one line. A local derivative
+One entry per op, with named fields; its name is the op's name everywhere
+(grammar alias or call, JSON `op`, tests). Each rule is written once, as a
+Python expression over the inputs `a` and `b` (and `out`, the node's own
+value, in a local derivative); from it come both the callables below
+(`Op.forward`, `Op.partials`) and the engine's compiled loops, so a new op is
+one entry (the README's "Adding an op" says what checks it). A local derivative
 ("partial") gives d(out)/d(input i); an op has one per input, in input order.
 Rules raise `Undefined` where the maths is undefined; the engine adds where in
 the source it happened.

@@ -93,7 +93,6 @@ class Gate:
     """Backward through one op node: its pattern, its edges, and why."""
 
     node: NodeResult
-    shown: str  # `q = x + y`'s right-hand side, `x + y`
     pattern: Pattern
     sends: tuple[Send, ...]
     reason: str
@@ -110,7 +109,6 @@ class CopyGate:
     """Backward: a node used more than once adds the gradients of its uses."""
 
     node: NodeResult
-    uses: int  # how many uses add up
     equation: Equation
     reason: str
     heading: Phrase  # COPY_GATE: {node} (maths), {pattern} (the headline)
@@ -231,7 +229,7 @@ class Walkthrough:
         shown = self.m.show(node.op, names)
         values = {"gate": f"{self.name(node)} = {shown}", "op": node.op}
         heading = Phrase(GATE, {**values, "pattern": op.pattern.headline})
-        return Gate(node, shown, op.pattern, tuple(sends), reason, heading)
+        return Gate(node, op.pattern, tuple(sends), reason, heading)
 
     def _copy_gate(self, node: NodeResult) -> CopyGate:
         terms = [self.m.num(grad) for _, grad in self.uses(node)]
@@ -239,13 +237,11 @@ class Walkthrough:
         for term in terms[1:]:  # `3 + -1 + 2` written as `3 - 1 + 2`
             text += f" - {term[1:]}" if term.startswith("-") else f" + {term}"
         equation = Equation(self.d(node), (text,), self.m.num(node.grad))
-        name = self.name(node)
         return CopyGate(
             node,
-            len(terms),
             equation,
             COPY.reason("add"),
-            Phrase(COPY_GATE, {"node": name, "pattern": COPY.headline}),
+            Phrase(COPY_GATE, {"node": self.name(node), "pattern": COPY.headline}),
             Phrase(COPY_USES, {"uses": str(len(terms))}),
             Phrase(COPY_STEP, {"node": node.name}),
         )
