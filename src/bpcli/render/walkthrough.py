@@ -16,6 +16,7 @@ from __future__ import annotations
 import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Union
 
 from ..ops import OPS
 from ..patterns import COPY, DISTRIBUTOR, ROUTER, RULES_JOIN, SWAP, Pattern
@@ -23,7 +24,37 @@ from ..result import NodeResult, Result
 from .notation import Plain
 
 # ---- the walkthrough's words (a pattern's own are in `patterns`) ---------------------------
+# A line of the terminal or the page is lower case; a write-up's sentence (…_SENTENCE) and
+# heading (…_HEADING) are not. {inputs}, {output}, {updated} and {stepped} are equations
+# (`x = -2`), {rate} (`α = 0.1`), {gate} and {node} maths: see `Walkthrough.phrase`.
 
+FORWARD = "forward pass"
+BACKWARD = "backward pass"
+UPDATE = "update step"
+FORWARD_HEADING = "Forward pass"
+BACKWARD_HEADING = "Backward pass"
+UPDATE_HEADING = "Update step"
+INPUTS = "inputs: {inputs}"
+INPUTS_SENTENCE = "Inputs: {inputs}."
+OUTPUT = "output: {output}"
+OUTPUT_SENTENCE = "Output: {output}."
+RATE = "{rate}: {reason}"  # `α = 0.1: each input takes a step against its gradient`
+RATE_SENTENCE = "{rate}: {reason}."
+UPDATED = "after the update: {updated}"
+UPDATED_SENTENCE = "After the update: {updated}."
+STEPPED = "after {steps} steps: {stepped}"
+STEPPED_SENTENCE = "After {steps} steps: {stepped}."
+STEP_REASON = "each input takes a step against its gradient"
+NO_STEP_REASON = "there are no inputs, so nothing changes"
+# the page's steps
+INPUTS_STEP = "the inputs"
+NO_INPUTS = "no inputs: every value is a constant"
+FORWARD_REASON = "the forward pass computes each node from its inputs, in topological order"
+COMPUTE_STEP = "compute {node}"
+START_STEP = "start at the output {node}"
+UPDATE_STEP = "update step, {rate}"
+DESCENT_REASON = "gradient descent: {reason}"
+# the backward pass
 GATE = "{gate}: {op} gate, {pattern}"  # `q = x + y: add gate, gradient distributor`
 GATE_SEND = "{op} gate, {pattern}: to {input}"  # one edge of a gate, as a step of its own
 COPY_GATE = "{node}: copy gate, {pattern}"  # `x: copy gate, gradient adder`
@@ -38,27 +69,6 @@ LIST_JOIN = ", "  # the items of a list inside a sentence
 
 
 @dataclass(frozen=True, slots=True)
-class Phrase:
-    """Words with named placeholders and the values that fill them. A view sets each
-    value its own way (maths in `$…$`, the pattern in bold) and the words as text."""
-
-    template: str
-    values: Mapping[str, str]
-
-    def text(self) -> str:
-        return self.template.format(**self.values)
-
-    def lay_out(self, words: Callable[[str], str], value: Callable[[str, str], str]) -> str:
-        """The phrase with its words through `words` and each value through `value(key, v)`."""
-        parts = []
-        for literal, key, _, _ in string.Formatter().parse(self.template):
-            parts.append(words(literal))
-            if key is not None:
-                parts.append(value(key, self.values[key]))
-        return "".join(parts)
-
-
-@dataclass(frozen=True, slots=True)
 class Equation:
     """`lhs sep terms[0] = terms[1] … = result`; `result` is a value or a gradient."""
 
@@ -69,6 +79,44 @@ class Equation:
 
     def text(self) -> str:
         return f"{self.lhs} {self.sep} " + " = ".join((*self.terms, self.result))
+
+
+Value = Union[str, Equation, tuple[Equation, ...]]  # noqa: UP007 (a runtime alias on 3.10)
+
+
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    """Words with named placeholders and the values that fill them. A view sets each
+    value its own way (maths in `$…$`, the pattern in bold, a result in green) and the
+    words as text; a list of equations is joined by LIST_JOIN."""
+
+    template: str
+    values: Mapping[str, Value]
+
+    def text(self) -> str:
+        return self.lay_out(str, lambda key, v: v, Equation.text)
+
+    def lay_out(
+        self,
+        words: Callable[[str], str],
+        value: Callable[[str, str], str],
+        equation: Callable[[Equation], str],
+    ) -> str:
+        """The phrase with its words through `words`, each text value through
+        `value(key, v)` and each equation through `equation`."""
+        parts = []
+        for literal, key, _, _ in string.Formatter().parse(self.template):
+            parts.append(words(literal))
+            if key is None:
+                continue
+            v = self.values[key]
+            if isinstance(v, Equation):
+                parts.append(equation(v))
+            elif isinstance(v, tuple):
+                parts.append(LIST_JOIN.join(equation(e) for e in v))
+            else:
+                parts.append(value(key, v))
+        return "".join(parts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,9 +307,23 @@ class Walkthrough:
 
     @property
     def update_reason(self) -> str:
-        if self.update:
-            return "each input takes a step against its gradient"
-        return "there are no inputs, so nothing changes"
+        return STEP_REASON if self.update else NO_STEP_REASON
+
+    def phrase(self, template: str) -> Phrase:
+        """One of the walkthrough's lines (INPUTS, OUTPUT, RATE, UPDATED, …) filled in."""
+        f = self.f
+        values: dict[str, Value] = {
+            "inputs": tuple(Equation(n, (), v) for n, v in self.inputs_text()),
+            "output": Equation(f, (), self.output),
+        }
+        if self.has_update:
+            values["rate"] = f"{self.m.alpha} = {self.lr}"
+            values["reason"] = self.update_reason
+            values["updated"] = Equation(f, (), self.new_output)
+        if self.after_steps is not None:
+            values["steps"] = str(self.after_steps[0])
+            values["stepped"] = Equation(f, (), self.after_steps[1])
+        return Phrase(template, values)
 
     @property
     def new_output(self) -> str:
