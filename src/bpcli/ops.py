@@ -50,7 +50,7 @@ class Conventions:
         return {"relu_grad_at_0": 0.0, "abs_grad_at_0": 0.0, "max_min_tie": self.max_tie}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)  # an entry names every field it sets
 class Op:
     """One operation: how to compute it, how gradients flow back through it, how it is written.
 
