@@ -17,6 +17,7 @@ from rich.text import Text
 from ..result import Result
 from .notation import Plain
 from .numbers import DEFAULT_PRECISION
+from .theme import GRAD, VALUE
 from .walkthrough import (
     BACKWARD,
     FORWARD,
@@ -35,8 +36,6 @@ from .walkthrough import (
     Walkthrough,
 )
 
-VALUE = "green"
-GRAD = "red"
 PATTERN = "bold cyan"
 
 
