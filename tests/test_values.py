@@ -85,12 +85,17 @@ def test_a_huge_whole_number_in_a_problem_set_is_that_problems_error(field, prob
     text = _toml(problem) if kind == "toml" else json.dumps({"problem": [{"expr": "x", **problem}]})
     (found,) = loads(text, "hw", kind).problems
     assert isinstance(found, Invalid)
-    assert str(found) == f"hw: problem 1: {field}: too large for a float"
+    assert (
+        str(found)
+        == f"hw: problem 1: {field}: too large for a float (a whole number of 401 digits)"
+    )
 
 
 def test_a_huge_default_tolerance_is_the_files_error():
     (found,) = loads(f"[defaults]\nrel_tol = {HUGE}\n", "hw").problems
-    assert str(found) == "hw: defaults.rel_tol: too large for a float"
+    assert (
+        str(found) == "hw: defaults.rel_tol: too large for a float (a whole number of 401 digits)"
+    )
 
 
 def test_a_huge_gradient_check_step_is_an_input_error():

@@ -21,13 +21,19 @@ class NotANumber(ValueError):
         self.value = value
         self.too_large = too_large
 
-    def message(self, what: str = "", shown: Callable[[object], str] = repr) -> str:
+    def message(
+        self, what: str = "", shown: Callable[[object], str] = repr, digits: bool = False
+    ) -> str:
         """The reason, said of `what` ("the value of x must be a number, got '1'"), or
         without a subject for a caller that says where first ("must be a number, …")."""
         if not self.too_large:
             return f"{what} must be a number, got {shown(self.value)}".lstrip()
-        # A whole number past the float range is not shown: it has hundreds of digits.
-        got = "" if isinstance(self.value, int) else f" (got {shown(self.value)})"
+        # A whole number past the float range is not shown: it has hundreds of digits
+        # (with `digits`, how many is said).
+        if isinstance(self.value, int):
+            got = f" (a whole number of {len(str(abs(self.value)))} digits)" if digits else ""
+        else:
+            got = f" (got {shown(self.value)})"
         return f"{what} is too large for a float{got}" if what else f"too large for a float{got}"
 
 
