@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 GRAMMAR = ROOT / "grammar" / "expr.lark"
 
 
+@pytest.mark.integration
 def test_the_wheel_contains_the_grammar(tmp_path):
     out = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
@@ -129,6 +130,7 @@ def test_lark_is_not_a_runtime_dependency():
     assert any(d.startswith("lark") for d in project["optional-dependencies"]["test"])
 
 
+@pytest.mark.integration
 def test_a_run_does_not_import_lark():
     out = subprocess.run(
         [
