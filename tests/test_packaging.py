@@ -46,15 +46,21 @@ def test_the_wheel_contains_the_grammar(tmp_path):
 
 
 def test_the_page_inlines_its_style_and_script_files():
+    """The script verbatim; the style with the theme's colours in its $placeholders."""
     from bpcli.render import page
 
     render = ROOT / "src" / "bpcli" / "render"
-    html = page.to_html(bpcli.grad("(x+y)*z", {"x": -2, "y": 5, "z": -4}), use_graphviz=False)
+    html = page.to_html(bpcli.grad("(x+y)*z", {"x": -2, "y": 5, "z": -4}))
     css = (render / "page.css").read_text(encoding="utf-8")
     js = (render / "page.js").read_text(encoding="utf-8")
     assert css.startswith(":root {") and js.startswith("(function () {")
-    assert f"<style>\n{css}</style>" in html
     assert f"<script>\n{js}</script>" in html
+    (style,) = re.findall(r"<style>\n(.*?)</style>", html, flags=re.S)
+    placeholders = re.findall(r"\$(\w+)", css)
+    assert len(placeholders) == 6  # value and gradient, for light, dark and print
+    pattern = re.sub(r"\\\$\w+", "#[0-9a-f]{6}", re.escape(css))
+    assert re.fullmatch(pattern, style, flags=re.S)
+    assert "--value: #1a7f37;" in style and "--grad: #cf222e;" in style  # the lecture's colours
 
 
 def test_the_installed_grammar_is_the_source_grammar():

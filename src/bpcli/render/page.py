@@ -1,7 +1,7 @@
 """`bpcli graph … --format html`: one self-contained page that steps through backprop.
 
 The computational graph is drawn as SVG (laid out by `layout`: Graphviz when
-installed, else bpcli's own columns by depth), with every node's value and
+the caller runs it, else bpcli's own columns by depth), with every node's value and
 gradient and every edge's contribution in it, hidden until its step. The steps
 come from the walkthrough in plain notation, so the page says what
 `grad --explain` says: the forward pass node by node, the backward pass edge by
@@ -17,12 +17,21 @@ import html
 import json
 from dataclasses import asdict, dataclass, field
 from importlib import resources
+from string import Template
 
 from ..result import Result
-from .layout import Layout, Route, layout
+from .layout import Layout, Route, RunDot, layout
 from .notation import Plain
 from .numbers import DEFAULT_PRECISION
 from .picture import Box, box_size, boxes
+from .theme import (
+    GRAD_HEX,
+    GRAD_HEX_DARK,
+    GRAD_HEX_PRINT,
+    VALUE_HEX,
+    VALUE_HEX_DARK,
+    VALUE_HEX_PRINT,
+)
 from .walkthrough import Gate, Unreached, Walkthrough
 
 CHAR_PX = 7.3  # px per character of the 12px monospace text in the boxes
@@ -185,10 +194,10 @@ def _path(route: Route) -> str:
     return d + f" L{route.tip[0]:.1f},{route.tip[1]:.1f}"
 
 
-def svg(result: Result, precision: int, use_graphviz: bool = True) -> tuple[str, Layout]:
+def svg(result: Result, precision: int, run_dot: RunDot | None = None) -> tuple[str, Layout]:
     number = Plain(result.graph, precision).num
     drawn, _ = boxes(result.graph, result, precision)
-    placed = layout(result.graph, [_size(b) for b in drawn], use_graphviz)
+    placed = layout(result.graph, [_size(b) for b in drawn], run_dot)
     out = [
         f'<svg id="graph" xmlns="http://www.w3.org/2000/svg" role="img"'
         f' viewBox="0 0 {placed.width:.0f} {placed.height:.0f}"'
@@ -255,14 +264,26 @@ def svg(result: Result, precision: int, use_graphviz: bool = True) -> tuple[str,
 # ---- the page -----------------------------------------------------------------------------------
 
 # The page's style and script are package files, so that editors and linters read them as
-# CSS and JavaScript; the page inlines them (it fetches nothing).
-STYLE = resources.files("bpcli.render").joinpath("page.css").read_text(encoding="utf-8")
-SCRIPT = resources.files("bpcli.render").joinpath("page.js").read_text(encoding="utf-8")
+# CSS and JavaScript; the page inlines them (it fetches nothing). The colours come from
+# the theme: the style's custom properties hold $placeholders for them.
+_FILES = resources.files("bpcli.render")
+STYLE = Template(_FILES.joinpath("page.css").read_text(encoding="utf-8")).substitute(
+    value=VALUE_HEX,
+    grad=GRAD_HEX,
+    value_dark=VALUE_HEX_DARK,
+    grad_dark=GRAD_HEX_DARK,
+    value_print=VALUE_HEX_PRINT,
+    grad_print=GRAD_HEX_PRINT,
+)
+
+SCRIPT = _FILES.joinpath("page.js").read_text(encoding="utf-8")
 
 
-def to_html(result: Result, precision: int = DEFAULT_PRECISION, use_graphviz: bool = True) -> str:
-    """The whole page, one file."""
-    picture, placed = svg(result, precision, use_graphviz)
+def to_html(
+    result: Result, precision: int = DEFAULT_PRECISION, run_dot: RunDot | None = None
+) -> str:
+    """The whole page, one file; laid out by dot through `run_dot` if it is given and can."""
+    picture, placed = svg(result, precision, run_dot)
     w = Walkthrough(result, Plain(result.graph, precision))
     steps = _steps(w)
     data = json.dumps([asdict(s) for s in steps], ensure_ascii=False)
