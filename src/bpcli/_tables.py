@@ -1,8 +1,11 @@
-"""LALR(1) tables for grammar/expr.lark, made by Lark.
+"""LALR(1) tables for grammar/expr.lark, made by Lark 1.3.1.
 
 Written by `python src/bpcli/tables.py`. Do not edit: change the grammar and run
 that command (a test checks that the two agree).
 """
+
+LARK_VERSION = '1.3.1'
+GRAMMAR_SHA256 = '25607067f0cc2bedc82b7ba4b14f08000d0537daff3c341c94adc5a922a0c8e5'
 
 TERMINALS = [('NAME',
   '[^\\W\\d²³¹¼-¾৴-৹୲-୷௰-௲౸-౾൘-൞൰-൸༪-༳፩-፼ᛮ-ᛰ៰-៹᧚⁰⁴-⁹₀-₉⅐-ↂↅ-↉①-⒛⓪-⓿❶-➓⳽〇〡-〩〸-〺㆒-㆕㈠-㈩㉈-㉏㉑-㉟㊀-㊉㊱-㊿ꛦ-ꛯ꠰-꠵𐄇-𐄳𐅀-𐅸𐆊𐆋𐋡-𐋻𐌠-𐌣𐍁𐍊𐏑-𐏕𐡘-𐡟𐡹-𐡿𐢧-𐢯𐣻-𐣿𐤖-𐤛𐦼𐦽𐧀-𐧏𐧒-𐧿𐩀-𐩈𐩽𐩾𐪝-𐪟𐫫-𐫯𐭘-𐭟𐭸-𐭿𐮩-𐮯𐳺-𐳿𐹠-𐹾𐼝-𐼦𐽑-𐽔𐿅-𐿋𑁒-𑁥𑇡-𑇴𑜺𑜻𑣪-𑣲𑱚-𑱬𑿀-𑿔𒐀-𒑮𖭛-𖭡𖺀-𖺖\U0001d2c0-\U0001d2d3𝋠-𝋳𝍠-𝍸𞣇-𞣏𞱱-𞲫𞲭-𞲯𞲱-𞲴𞴁-𞴭𞴯-𞴽🄀-🄌]\\w*'),
