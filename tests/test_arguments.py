@@ -46,6 +46,7 @@ def bpcli_bounded(*args: str, stdin: object = subprocess.DEVNULL) -> subprocess.
 LIMIT = "larger than 50,000,000 bytes"
 
 
+@pytest.mark.integration
 def test_check_reads_a_huge_pipe_only_up_to_the_limit():
     feed = subprocess.Popen(["head", "-c", str(STREAM), "/dev/zero"], stdout=subprocess.PIPE)
     try:
@@ -59,6 +60,7 @@ def test_check_reads_a_huge_pipe_only_up_to_the_limit():
     assert done.stderr == f"error: /dev/stdin: {LIMIT}, too large for a problem set\n"
 
 
+@pytest.mark.integration
 def test_key_reads_an_endless_device_only_up_to_the_limit():
     done = bpcli_bounded("key", "/dev/zero")
     assert done.returncode == 2, done.stderr
@@ -76,6 +78,7 @@ def _fill(fifo: Path, stop: threading.Event) -> None:
         pass
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(
     ("args", "message"),
     [
