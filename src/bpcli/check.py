@@ -268,12 +268,13 @@ def _misrouted(
 ) -> tuple[float | None, str]:
     """The max/min gate's gradient sent to the loser, or withheld from the winner."""
     upstream = gate.grad or 0.0
-    if node.value == gate.value:
+    winners = [gate.inputs[w] for w in gate.winners]
+    if node.id in winners:
         return 0.0, (
             f"{gate.op} gate {gate.name} is a gradient router: {node.name} wins"
             f" ({fmt(node.value)}), so it gets the whole gradient {fmt(upstream)}"
         )
-    winner = next(result.nodes[i] for i in gate.inputs if result.nodes[i].value == gate.value)
+    winner = result.nodes[winners[0]]
     return upstream, (
         f"{gate.op} gate {gate.name} is a gradient router: only the winner {winner.name}"
         f" ({fmt(winner.value)}) gets the gradient; {node.name} lost, so it gets 0"
