@@ -156,7 +156,7 @@ class Result:
                     text,
                     values[i],
                     grads[i],
-                    rules.pattern,
+                    rules.pattern.name,
                     local[i],
                     tuple(uses[i]),
                     kink,
@@ -281,7 +281,7 @@ def _graph_text(graph: Graph, item: str, key: str, ascii: bool) -> list[list[str
 
     facts = graph.facts()
     op_text = {op: dumps(op) for op in OPS}
-    pattern_text = {op: dumps(rules.pattern) for op, rules in OPS.items()}
+    pattern_text = {op: dumps(rules.pattern.name) for op, rules in OPS.items()}
     # Each field the graph fixes, as text, node by node (column by column: fast).
     texts: dict[str, Iterator[str]] = {
         "id": map(str, range(len(facts))),  # an int's JSON text
