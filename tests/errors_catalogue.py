@@ -53,7 +53,7 @@ FileSpec = str | bytes | Dir | Sparse | Python
 @dataclass(frozen=True)
 class Entry:
     cls: str  # a bpcli error class, "Invalid" (a problem set), "UsageError" or "internal"
-    module: str  # where in src/bpcli it comes from, e.g. "parser.py", "render/plot.py"
+    module: str  # where in src/bpcli it comes from, e.g. "parser.py", "render/chart.py"
     when: str
     api: tuple[str, ...] = ()
     cli: tuple[str, ...] = ()
@@ -95,7 +95,15 @@ def check(module: str, when: str, text: str, name: str = "hw.toml", **more: Any)
 
 
 def _no_graphviz(patch: Any) -> None:
-    patch.setattr("bpcli.cli.shutil.which", lambda name: None)
+    patch.setattr("bpcli.graphviz.shutil.which", lambda name: None)
+
+
+def _slow_graphviz(patch: Any) -> None:
+    patch.setenv("BPCLI_DOT_TIMEOUT", "0.05")
+
+
+def _bad_dot_timeout(patch: Any) -> None:
+    patch.setenv("BPCLI_DOT_TIMEOUT", "soon")
 
 
 def _no_matplotlib(patch: Any) -> None:
@@ -126,6 +134,8 @@ def _nothing_workable(patch: Any) -> None:
 
 SETUPS: dict[str, tuple[str, Callable[[Any], None]]] = {
     "no graphviz": ("Graphviz's dot program is not installed", _no_graphviz),
+    "slow graphviz": ("BPCLI_DOT_TIMEOUT=0.05: dot gets 0.05 s", _slow_graphviz),
+    "bad dot timeout": ("BPCLI_DOT_TIMEOUT=soon", _bad_dot_timeout),
     "no matplotlib": ("matplotlib is not installed", _no_matplotlib),
     "planted bug": ("a bug planted in bpcli.api.evaluate by the test", _planted_bug),
     "interrupted": (
@@ -320,10 +330,25 @@ INPUT_ERRORS = [
         "key homework.toml --solutions --format html", files={"homework.toml": LECTURE_PROBLEM}),
     cli("InputError", "cli.py", "`bpcli graph --output` an image (.svg, .png, .pdf) with a --format other than dot.",
         "graph 'x*y' --format tree --output g.svg"),
-    cli("InputError", "cli.py", "`bpcli graph --output` an image without Graphviz installed.",
+    cli("InputError", "graphviz.py", "`bpcli graph --output` an image without Graphviz installed.",
         "graph 'x*y' --output g.svg", setup="no graphviz"),
-    cli("InputError", "cli.py", "An output file that cannot be written (here its directory does not exist).",
+    cli("InputError", "graphviz.py", "`bpcli graph --output` an image that Graphviz's dot cannot draw in time (BPCLI_DOT_TIMEOUT seconds, 20 by default) or in its memory (2 GB), or any other failure of dot's (here `x + x + … + x`, 80 terms: a node used many times slows dot's layout).",
+        "graph --file sum.bp x=1 --output g.svg", setup="slow graphviz",
+        files={"sum.bp": Python('print(" + ".join(["x"] * 80))')}),
+    cli("InputError", "graphviz.py", "BPCLI_DOT_TIMEOUT, the seconds dot may take, that is not a number above 0.",
+        "graph 'x*y' --output g.svg", setup="bad dot timeout"),
+    cli("InputError", "process.py", "An output file that cannot be written (here its directory does not exist).",
         "graph 'x*y' --output nodir/g.dot"),
+    cli("InputError", "process.py", "An output file that is one of the command's inputs (the same file under any name, or through a link): writing it would replace what was read.",
+        "check homework.toml --gradescope homework.toml", files={"homework.toml": LECTURE_PROBLEM}),
+    cli("InputError", "cli.py", "`bpcli check --max-tie` or `bpcli key --max-tie` that is neither split nor first.",
+        "check homework.toml --max-tie last", files={"homework.toml": LECTURE_PROBLEM}),
+    cli("InputError", "cli.py", "`bpcli key --output` (the answer key) to a file whose name ends in neither .toml nor .json.",
+        "key homework.toml --output key.txt", files={"homework.toml": LECTURE_PROBLEM}),
+    api("InputError", "check.py", "Points that add up to more than a float holds, in the API (a problem set read from a file has at most 1,000,000 points a problem).",
+        "from bpcli.check import check",
+        "from bpcli.problems import Problem, ProblemSet",
+        'check([ProblemSet("hw.toml", "toml", {}, [Problem(n, "x", {"x": 1.0}, 1e308) for n in "ab"])])'),
     cli("InputError", "arguments.py", "`bpcli batch` on a file that does not exist.",
         "batch missing.jsonl"),
     cli("InputError", "arguments.py", "`bpcli batch` on a directory.",
@@ -352,15 +377,15 @@ INPUT_ERRORS = [
     api("InputError", "render/chart.py", "A descent chart of a single update step: it needs the steps.",
         "from bpcli.render.chart import DescentChart",
         'DescentChart(bpcli.grad("x*x", {"x": 1}, lr=0.1).update, "f")'),
-    cli("InputError", "render/plot.py", "--plot with a file name that is not .svg, .png or .pdf.",
+    cli("InputError", "cli.py", "--plot with a file name that is not .svg, .png or .pdf.",
         "grad 'x*x' x=1 --lr 0.1 --steps 3 --plot descent.txt"),
-    api("InputError", "render/plot.py", "A plot of a single update step: it needs the steps.",
+    api("InputError", "cli.py", "A plot of a single update step: it needs the steps.",
         "from pathlib import Path",
-        "from bpcli.render.plot import write_plot",
+        "from bpcli.cli import write_plot",
         'write_plot(bpcli.grad("x*x", {"x": 1}, lr=0.1).update, "f", Path("descent.svg"))'),
-    cli("InputError", "render/plot.py", "--plot without matplotlib installed.",
+    cli("InputError", "cli.py", "--plot without matplotlib installed.",
         "grad 'x*x' x=1 --lr 0.1 --steps 3 --plot descent.svg", setup="no matplotlib"),
-    cli("InputError", "render/plot.py", "--plot to a file that cannot be written.",
+    cli("InputError", "process.py", "--plot to a file that cannot be written.",
         "grad 'x*x' x=1 --lr 0.1 --steps 3 --plot nodir/descent.svg"),
 ]  # fmt: skip
 
@@ -451,16 +476,24 @@ PROBLEM_SET_ERRORS = [
           "[defaults]\nrel_tol = 1e-3\n"),
     check("problems.py", "`defaults` that is not a table.",
           'defaults = 1e-3\n\n[[problem]]\nexpr = "x"\n'),
-    check("problems.py", "A key in `[defaults]` other than `rel_tol` and `abs_tol`.",
+    check("problems.py", "A key in `[defaults]` other than `rel_tol`, `abs_tol` and `max_tie`.",
           '[defaults]\ntol = 1e-3\n\n[[problem]]\nexpr = "x"\n'),
     check("problems.py", "A negative tolerance.",
           '[defaults]\nrel_tol = -1e-3\n\n[[problem]]\nexpr = "x"\n'),
+    check("problems.py", "A relative tolerance above 1 (at 1 it already accepts every answer of the right sign).",
+          '[defaults]\nrel_tol = 2\n\n[[problem]]\nexpr = "x"\n'),
+    check("problems.py", '`max_tie` that is neither `"split"` nor `"first"` (in `[defaults]` or a problem).',
+          '[[problem]]\nexpr = "max(x, y)"\nvalues = { x = 1, y = 1 }\nmax_tie = "last"\n'),
     check("problems.py", "A problem that is not a table.",
           '{"problem": ["x*y"]}\n', name="hw.json"),
     check("problems.py", "An id that is neither text nor a whole number.",
           '[[problem]]\nid = 1.5\nexpr = "x"\nvalues = { x = 1 }\n'),
     check("problems.py", "Negative points.",
           '[[problem]]\npoints = -1\nexpr = "x"\nvalues = { x = 1 }\n'),
+    check("problems.py", "More than 1,000,000 points for a problem.",
+          '[[problem]]\npoints = 1e308\nexpr = "x"\nvalues = { x = 1 }\n'),
+    check("problems.py", "Text that holds a lone surrogate (JSON's `\\ud800` escape), in an id, an expression or a name.",
+          '{"problem": [{"id": "\\ud800", "expr": "x", "values": {"x": 1}}]}\n', name="hw.json"),
     check("problems.py", "A misspelt key in a problem.",
           '[[problem]]\nexpression = "x"\nvalues = { x = 1 }\n'),
     check("problems.py", "A problem without `expr`.",
@@ -485,6 +518,8 @@ PROBLEM_SET_ERRORS = [
           '[[problem]]\nexpr = "x"\nvalues = { x = nan }\n'),
     check("problems.py", "A number too large for a float, as TOML reads 1e400 or inf.",
           '[[problem]]\nexpr = "x"\nvalues = { x = 1e400 }\n'),
+    check("problems.py", "A whole number too large for a float (309 digits or more).",
+          "", name="big.toml", files={"big.toml": Python('print("[[problem]]\\nexpr = \\"x\\"\\nvalues = { x = 1" + "0" * 400 + " }")')}),
     check("problems.py", "Two problems with the same id.",
           '[[problem]]\nid = "1a"\nexpr = "x"\nvalues = { x = 1 }\n\n[[problem]]\nid = "1a"\nexpr = "2*x"\nvalues = { x = 1 }\n'),
     check("check.py", "A problem whose expression does not parse: the ParseError, under expr.",

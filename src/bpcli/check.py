@@ -9,13 +9,14 @@ the loser, a copy gate's uses not added, a flipped sign).
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from .api import grad
-from .errors import BindError, BpcliError
-from .ops import OPS
+from .errors import BindError, BpcliError, InputError
+from .ops import OPS, Conventions, TieRule
 from .problems import Answer, Invalid, Problem, ProblemSet, Tolerance
 from .render.numbers import fmt
 from .result import NodeResult, Result
@@ -135,7 +136,10 @@ def describe(problem: Graded) -> list[str]:
     return lines
 
 
-def check(sets: Sequence[ProblemSet], all_or_nothing: bool = False) -> Report:
+def check(
+    sets: Sequence[ProblemSet], all_or_nothing: bool = False, max_tie: TieRule | None = None
+) -> Report:
+    """Grade every problem of `sets`; `max_tie`, if given, overrides each problem's own."""
     graded = []
     for problems in sets:
         for problem in problems.problems:
@@ -143,14 +147,20 @@ def check(sets: Sequence[ProblemSet], all_or_nothing: bool = False) -> Report:
                 ident = problem.problem if problem.problem is not None else "-"
                 graded.append(Graded(ident, problem.file, 0.0, problem.points, error=str(problem)))
             else:
-                graded.append(grade(problem, problems.file, all_or_nothing))
-    return Report(tuple(graded))
+                graded.append(grade(problem, problems.file, all_or_nothing, max_tie))
+    report = Report(tuple(graded))
+    if not (math.isfinite(report.max_score) and math.isfinite(report.score)):
+        # load() bounds each problem's points; a Problem made in Python is not bounded
+        raise InputError("the points add up to more than a float holds: give each problem fewer")
+    return report
 
 
-def grade(problem: Problem, file: str, all_or_nothing: bool = False) -> Graded:
+def grade(
+    problem: Problem, file: str, all_or_nothing: bool = False, max_tie: TieRule | None = None
+) -> Graded:
     """Check every answered item of one problem against the computed truth."""
     try:
-        result = result_of(problem)
+        result = result_of(problem, max_tie)
     except BpcliError as exc:
         error = str(Invalid(file, problem.id, field_of(exc), str(exc)))
         return Graded(problem.id, file, 0.0, problem.points, error=error)
@@ -287,9 +297,11 @@ def _listed(names: dict[str, float]) -> str:
     return f"its inputs are {', '.join(names)}" if names else "it has no inputs"
 
 
-def result_of(problem: Problem) -> Result:
-    """The forward and backward pass a problem asks for (and its update step)."""
-    return grad(problem.expr, problem.values, lr=problem.lr)
+def result_of(problem: Problem, max_tie: TieRule | None = None) -> Result:
+    """The forward and backward pass a problem asks for (and its update step), under its
+    own max tie rule or, if given, `max_tie`."""
+    conventions = Conventions(max_tie=max_tie or problem.max_tie)
+    return grad(problem.expr, problem.values, lr=problem.lr, conventions=conventions)
 
 
 def solve(problem: Problem, result: Result | None = None) -> Answer:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
 import io
 import json
 import os
-import shutil
-import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperCommand
@@ -19,16 +18,21 @@ from . import __version__, arguments
 from .arguments import DEFAULT_MAX_SIZE, parse_size, split_own
 from .errors import BpcliError, InputError
 from .graph import Graph
-from .ops import Conventions
+from .ops import Conventions, TieRule, tie_rule
 from .parser import MAX_NODES
 from .process import (
     EXIT_BAD_INPUT,
     EXIT_CHECK_FAILED,
     console,
     errors_to_exit_codes,
+    refuse_to_replace,
     stdout_takes_unicode,
+    write_output,
     write_result_json,
 )
+
+if TYPE_CHECKING:
+    from .result import Update
 
 app = typer.Typer(
     name="bpcli",
@@ -116,6 +120,14 @@ MaxTieOption = Annotated[
         "--max-tie",
         metavar="split|first",
         help="A max/min tie splits the gradient evenly, or sends it all to the first.",
+    ),
+]
+CheckMaxTieOption = Annotated[
+    str | None,
+    typer.Option(
+        "--max-tie",
+        metavar="split|first",
+        help="Grade every max/min tie this way, whatever the problem set says.",
     ),
 ]
 MaxSizeOption = Annotated[
@@ -237,6 +249,7 @@ def grad(
     from .api import evaluate
 
     with errors_to_exit_codes():
+        refuse_to_replace("--plot", plot, [file])
         graph, values, conventions = read_program(ctx, file, max_tie, max_size, max_nodes)
         if steps is not None and lr is None:
             raise InputError("--steps needs a learning rate: add --lr ALPHA")
@@ -254,8 +267,6 @@ def grad(
 
             checked = gradcheck(result, check_step)
         if plot is not None:  # first: if it fails, nothing else was written
-            from .render.plot import write_plot
-
             assert result.update is not None
             write_plot(result.update, result.output_name, plot)
         if as_json and checked is not None:
@@ -339,6 +350,7 @@ def graph(
         page = output is not None and output.suffix.lower() in PAGE_SUFFIXES
         if fmt is None and page:
             fmt = "html"
+        refuse_to_replace("--output", output, [file])
         program, values, conventions = read_program(ctx, file, max_tie, max_size, max_nodes)
         if fmt == "html" and program.variables and not values:
             raise InputError(
@@ -354,10 +366,11 @@ def graph(
             raise InputError(f"{output} is drawn by Graphviz from DOT: leave out --format {fmt}")
         chosen = fmt or ("dot" if image or output or not sys.stdout.isatty() else "tree")
         if chosen == "html":
+            from .graphviz import layout_json
             from .render.page import to_html
 
             assert result is not None
-            emit(to_html(result, precision), output)
+            emit(to_html(result, precision, layout_json), output)
             return
         if chosen == "tree":
             from .render.tree import to_tree
@@ -387,8 +400,11 @@ def graph(
         if output is None:
             sys.stdout.write(text)
         elif image:
+            from .graphviz import draw
+
             assert output is not None
-            write_output(output, run_graphviz(text, output))
+            kind = output.suffix.lower()[1:]
+            write_output(output, draw(text, str(output), kind, len(program.nodes)))
         else:
             write_output(output, text.encode())
 
@@ -404,7 +420,9 @@ def check(
     gradescope: Annotated[
         Path | None,
         typer.Option(
-            "--gradescope", metavar="PATH", help="Also write a Gradescope results.json to PATH."
+            "--gradescope",
+            metavar="PATH",
+            help="Also write a Gradescope results.json to PATH (replacing it).",
         ),
     ] = None,
     all_or_nothing: Annotated[
@@ -415,6 +433,7 @@ def check(
             help="A problem's points only when every item it answers is right.",
         ),
     ] = False,
+    max_tie: CheckMaxTieOption = None,
     precision: PrecisionOption = 6,
 ) -> None:
     """Check the answers in problem sets against the right ones, item by item.
@@ -428,7 +447,9 @@ def check(
     from .problems import load
 
     with errors_to_exit_codes():
-        report = check_answers([load(path) for path in files], all_or_nothing)
+        refuse_to_replace("--gradescope", gradescope, files)
+        rule = tie_option(max_tie)
+        report = check_answers([load(path) for path in files], all_or_nothing, rule)
         for problem in report.problems:
             if problem.error is not None:
                 sys.stderr.write(f"error: {problem.error}\n")
@@ -447,13 +468,43 @@ def check(
 
 
 SHEET_FORMATS = ("markdown", "latex")
+KEY_SUFFIXES = {".toml": "toml", ".json": "json"}
+
+
+def tie_option(max_tie: str | None) -> TieRule | None:
+    """The rule --max-tie names (None: each problem's own)."""
+    if max_tie is None:
+        return None
+    rule = tie_rule(max_tie)
+    if rule is None:
+        raise InputError(f"--max-tie is split or first, got {max_tie!r}")
+    return rule
+
+
+def key_format(output: Path) -> str | None:
+    """The answer key's format, from the suffix of the file it is written to (None, the
+    problem set's own, for what is not a file: /dev/stdout, a named pipe)."""
+    kind = KEY_SUFFIXES.get(output.suffix.lower())
+    if kind is None and output.exists() and not output.is_file():
+        return None
+    if kind is None:
+        raise InputError(
+            f"--output {output}: the answer key is written as TOML or JSON, so its name"
+            f" ends in .toml or .json (a solution sheet, --solutions, in .md or .tex)"
+        )
+    return kind
 
 
 @app.command()
 def key(
     file: Annotated[Path, typer.Argument(metavar="FILE", help="A problem set, TOML or JSON.")],
     output: Annotated[
-        Path | None, typer.Option("--output", metavar="FILE", help="Write to FILE, not stdout.")
+        Path | None,
+        typer.Option(
+            "--output",
+            metavar="FILE",
+            help="Write to FILE (replacing it), not stdout: .toml or .json for the key.",
+        ),
     ] = None,
     solutions: Annotated[
         bool,
@@ -471,6 +522,7 @@ def key(
             help="The solution sheet's format (default: latex for a .tex --output, else markdown).",
         ),
     ] = None,
+    max_tie: CheckMaxTieOption = None,
     precision: PrecisionOption = 6,
 ) -> None:
     """Write the problem set again with every answer filled in: the answer key.
@@ -487,6 +539,9 @@ def key(
             raise InputError(f"--format {fmt} is for the solution sheet: add --solutions")
         if fmt is not None and fmt not in SHEET_FORMATS:
             raise InputError(f"--format is markdown or latex, got {fmt!r}")
+        refuse_to_replace("--output", output, [file])
+        rule = tie_option(max_tie)
+        kind = key_format(output) if output is not None and not solutions else None
         problems = load(file)
         solved: list[Problem | Invalid] = []
         sheets = []
@@ -494,7 +549,7 @@ def key(
         for problem in problems.problems:
             if isinstance(problem, Problem):
                 try:
-                    result = result_of(problem)
+                    result = result_of(problem, rule)
                     answer = solve(problem, result)
                 except BpcliError as exc:
                     where = Invalid(problems.file, problem.id, field_of(exc), str(exc))
@@ -507,14 +562,19 @@ def key(
                 sys.stderr.write(f"error: {error}\n")
             raise SystemExit(EXIT_BAD_INPUT)
         if not solutions:
-            emit(dumps(replace(problems, problems=solved)), output)
+            solved_set = replace(problems, format=kind or problems.format, problems=solved)
+            emit(dumps(solved_set), output)
             return
         from .render.solutions import Solved, solutions_latex, solutions_markdown
 
         tex = output is not None and output.suffix.lower() == ".tex"
-        latex = fmt == "latex" or (fmt is None and tex)
-        write = solutions_latex if latex else solutions_markdown
-        emit(write(file.name, [Solved(*sheet) for sheet in sheets], precision), output)
+        solved_sheets = [Solved(*sheet) for sheet in sheets]
+        if fmt == "latex" or (fmt is None and tex):
+            from .graphviz import layout_json
+
+            emit(solutions_latex(file.name, solved_sheets, precision, layout_json), output)
+        else:
+            emit(solutions_markdown(file.name, solved_sheets, precision), output)
 
 
 @app.command()
@@ -538,7 +598,8 @@ def quiz(
         bool, typer.Option("--key", metavar="", help="Fill in the answers.")
     ] = False,
     output: Annotated[
-        Path | None, typer.Option("--output", metavar="FILE", help="Write to FILE, not stdout.")
+        Path | None,
+        typer.Option("--output", metavar="FILE", help="Write to FILE (replacing it), not stdout."),
     ] = None,
 ) -> None:
     """Make a practice problem set over the lecture's gates, small enough to work by hand.
@@ -590,24 +651,21 @@ def emit(text: str, output: Path | None) -> None:
         write_output(output, text.encode())
 
 
-def run_graphviz(dot_text: str, target: Path) -> bytes:
-    """Graphviz's `dot` draws DOT text as an image in the format of `target`'s suffix."""
-    program = shutil.which("dot")
-    if program is None:
+def write_plot(update: Update, output_name: str, path: Path) -> None:
+    """The descent plot (`grad --plot`) into `path`, in the format its suffix names."""
+    from .render.plot import FORMATS, descent_image
+
+    image_format = FORMATS.get(path.suffix.lower())
+    if image_format is None:
+        known = ", ".join(FORMATS)
         raise InputError(
-            f"drawing {target} needs Graphviz's dot program, which is not installed: "
-            "sudo apt install graphviz (Debian, Ubuntu), brew install graphviz (macOS), "
-            "or see graphviz.org/download. Without it, --format dot writes DOT text."
+            f"cannot tell the image format of {str(path)!r}: its name must end in {known}"
         )
-    kind = target.suffix.lower()[1:]
-    done = subprocess.run([program, f"-T{kind}"], input=dot_text.encode(), capture_output=True)
-    if done.returncode != 0:  # a bug in bpcli's DOT, not in the user's input
-        raise RuntimeError(f"dot failed: {done.stderr.decode(errors='replace').strip()}")
-    return done.stdout
-
-
-def write_output(path: Path, data: bytes) -> None:
+    if update.trajectory is None:
+        raise InputError("a plot of gradient descent needs its steps: give --steps")
     try:
-        path.write_bytes(data)
-    except OSError as exc:
-        raise InputError(f"cannot write {path}: {exc.strerror}") from None
+        importlib.import_module("matplotlib")
+    except ImportError:
+        raise InputError("writing a plot needs matplotlib: pip install 'bpcli[plot]'") from None
+    image = descent_image(update, output_name, image_format)
+    write_output(path, image, what=f"the plot to {str(path)!r}")
