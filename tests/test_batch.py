@@ -376,6 +376,7 @@ def test_two_thousand_lines():
 # ---- answers from a pipe come as they are ready ------------------------------------------
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_from_a_pipe_each_answer_comes_before_the_next_request(jobs):
     """A co-process asks, waits for the answer, then asks again: from a pipe, batch

@@ -7,6 +7,9 @@ import sympy
 
 import bpcli
 from bpcli import BindError, DomainError, ParseError
+from bpcli.ops import OPS
+
+FUNCTIONS = sorted(name for name, op in OPS.items() if op.function)  # by name, in the message
 
 
 def ops(text: str) -> list[tuple[str, tuple[int, ...]]]:
@@ -160,11 +163,23 @@ def test_text_is_short_and_on_one_line():
     assert "\n" not in shown
 
 
-def test_a_hundred_thousand_nodes_deep_parses_without_recursion():
-    depth = 25_000  # 4 nodes a level: (… * a + b)
+def test_a_deep_expression_parses_without_recursion(shallow_stack):
+    depth = 8 * shallow_stack  # 2 nodes a level: (… * a + b)
     text = "(" * depth + "x" + "*a+b)" * depth
     graph = bpcli.parse(text)
     assert len(graph.nodes) == 2 * depth + 3  # x, a, b once each, plus mul and add a level
+
+
+def test_a_shallow_stack_stops_what_recurses(shallow_stack):
+    """The tests above can fail: under the fixture, a walk that recurses once a level
+    gets through a few hundred levels, not through the inputs they use."""
+
+    def walk(n: int) -> int:
+        return 0 if n == 0 else 1 + walk(n - 1)
+
+    assert walk(shallow_stack // 2) == shallow_stack // 2
+    with pytest.raises(RecursionError):
+        walk(8 * shallow_stack)
 
 
 # ---- errors ---------------------------------------------------------------------
@@ -188,7 +203,7 @@ def error(text: str) -> bpcli.BpcliError:
         ("x * * y", ParseError, "unexpected '*': expected a number, a name or '('", 5),
         ("$x", ParseError, "unexpected character '$'", 1),
         ("2 = x", ParseError, "'=' can only follow a name at the start of a statement, as in q = x + y", 3),
-        ("foo(x)", ParseError, "unknown function 'foo'; the functions are abs, cos, exp, log, max, min, pow, relu, sigmoid, sin, sqrt, tan, tanh (to multiply, write foo*(…))", 1),
+        ("foo(x)", ParseError, f"unknown function 'foo'; the functions are {', '.join(FUNCTIONS)} (to multiply, write foo*(…))", 1),
         ("max(x)", ParseError, "max needs at least 2 arguments, got 1", 1),
         ("exp(x, y)", ParseError, "exp takes 1 argument, got 2", 1),
         ("pow(x)", ParseError, "pow takes 2 arguments, got 1", 1),

@@ -47,6 +47,7 @@ def _limit_memory() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_a_line_that_runs_out_of_memory_costs_that_line_only(jobs):
     """Under a 250 MB limit, a 20,000-node answer (about 5 MB of JSON, streamed) is
@@ -176,6 +177,7 @@ def _queued(stream: Any) -> int:
     return count[0]
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_ctrl_c_with_a_blocked_output(tmp_path, jobs):
     """Ctrl-C (SIGINT to the whole process group, as a terminal sends it) while
@@ -218,6 +220,7 @@ def test_ctrl_c_with_a_blocked_output(tmp_path, jobs):
 LECTURE_ARGS = ["(x+y)*z", "x=-2", "y=5", "z=-4"]
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(
     "args",
     [

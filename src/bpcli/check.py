@@ -17,6 +17,7 @@ from typing import Any
 from .api import grad
 from .errors import BindError, BpcliError, InputError
 from .ops import OPS, Conventions, TieRule
+from .patterns import COPY, ROUTER, SWAP, Pattern
 from .problems import Answer, Invalid, Problem, ProblemSet, Tolerance
 from .render.numbers import fmt
 from .result import NodeResult, Result
@@ -247,10 +248,12 @@ class _Truth:
             for size in range(1, len(sends)):
                 for subset in itertools.combinations(sends, size):
                     if close(got, sum(subset)):
-                        terms = " + ".join(fmt(s) for s in sends)
-                        return (
-                            f"copy gate: {node.name} is used {len(sends)} times, and its gradient"
-                            f" adds what every use sends back: {terms} = {fmt(node.grad)}"
+                        return COPY.hint(
+                            "missed use",
+                            node=node.name,
+                            uses=str(len(sends)),
+                            terms=" + ".join(fmt(s) for s in sends),
+                            grad=fmt(node.grad),
                         )
         return None
 
@@ -266,10 +269,13 @@ def _not_swapped(
     others = [result.nodes[i] for i in gate.inputs if i != node.id]
     if not others:
         return None, ""
-    other = others[0]
-    return upstream * node.value, (
-        f"mul gate {gate.name} is a swap multiplier: {node.name} gets the upstream gradient"
-        f" {fmt(upstream)} times the other input ({fmt(other.value)}), not times its own value"
+    return upstream * node.value, SWAP.hint(
+        "own value",
+        op=gate.op,
+        gate=gate.name,
+        node=node.name,
+        upstream=fmt(upstream),
+        other=fmt(others[0].value),
     )
 
 
@@ -279,18 +285,27 @@ def _misrouted(
     """The max/min gate's gradient sent to the loser, or withheld from the winner."""
     upstream = gate.grad or 0.0
     if node.value == gate.value:
-        return 0.0, (
-            f"{gate.op} gate {gate.name} is a gradient router: {node.name} wins"
-            f" ({fmt(node.value)}), so it gets the whole gradient {fmt(upstream)}"
+        return 0.0, ROUTER.hint(
+            "withheld",
+            op=gate.op,
+            gate=gate.name,
+            node=node.name,
+            value=fmt(node.value),
+            upstream=fmt(upstream),
         )
     winner = next(result.nodes[i] for i in gate.inputs if result.nodes[i].value == gate.value)
-    return upstream, (
-        f"{gate.op} gate {gate.name} is a gradient router: only the winner {winner.name}"
-        f" ({fmt(winner.value)}) gets the gradient; {node.name} lost, so it gets 0"
+    return upstream, ROUTER.hint(
+        "misrouted",
+        op=gate.op,
+        gate=gate.name,
+        winner=winner.name,
+        value=fmt(winner.value),
+        node=node.name,
     )
 
 
-MISTAKES: dict[str, Mistake] = {"swap multiplier": _not_swapped, "router": _misrouted}
+# The mistakes a gate's pattern invites, found through the pattern itself.
+MISTAKES: dict[Pattern, Mistake] = {SWAP: _not_swapped, ROUTER: _misrouted}
 
 
 def _listed(names: dict[str, float]) -> str:

@@ -5,7 +5,9 @@ The language is grammar/expr.lark. Lark computes its LALR tables ahead of time
 lexer from the grammar's terminals, a shift/reduce loop, and for each rule the
 builder's method of the same name (the grammar's alias), shaping children as
 Lark would. No parse tree is kept and nothing recurses, however deep the
-nesting, and a run of bpcli need not import Lark at all.
+nesting, and a run of bpcli need not import Lark at all. What this module adds
+to the grammar (a new line inside parentheses, the words of syntax errors) is
+listed at the top of grammar/expr.lark.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ Ref = tuple[int, int, int]
 
 OUTPUT_NAME = "f"  # the lecture's name for the output, used when it is free
 # Twice the 1,000,000-node benchmark. An answer costs about 2 KB of memory a node
-# (README, "Limits"), so the default needs at most about 4 GB: an 8 GB laptop can give it.
+# (README, "Large expressions"), so the default needs at most about 4 GB, which an
+# 8 GB laptop can give.
 MAX_NODES = 2_000_000
 CONST = CODES["const"]
 
