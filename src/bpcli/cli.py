@@ -128,7 +128,12 @@ MaxSizeOption = Annotated[
 ]
 MaxNodesOption = Annotated[
     int,
-    typer.Option("--max-nodes", min=1, metavar="N", help="The most nodes an expression may have."),
+    typer.Option(
+        "--max-nodes",
+        min=1,
+        metavar="N",
+        help="The most nodes an expression may have; an answer takes about 2 KB a node.",
+    ),
 ]
 EXPR_METAVAR = "EXPR [--NAME VALUE | NAME=VALUE]... [OPTIONS]"
 
@@ -162,7 +167,8 @@ def grad(
             "--steps",
             min=1,
             metavar="N",
-            help="Repeat the update N times and show the trajectory and its chart (needs --lr).",
+            help="Repeat the update N times and show the trajectory and its chart (needs --lr;"
+            " steps × nodes at most 10,000,000; past 1,000 steps, every k-th step is kept).",
         ),
     ] = None,
     explain: Annotated[
@@ -608,7 +614,9 @@ def batch(
     """Answer JSON Lines requests, one JSON line per request, in order, as each is ready.
 
     A request: {"id": …, "expr": …, "values": {…}, "lr": …, "steps": …}. A bad
-    line costs that line only; the exit code is 1 if any line failed.
+    line costs that line only, running out of memory included (an answer takes
+    about 2 KB a node; an expression has at most 2,000,000); the exit code is 1
+    if any line failed.
 
     Example: bpcli batch requests.jsonl | jq -c .result.gradients
     """
