@@ -53,7 +53,7 @@ FileSpec = str | bytes | Dir | Sparse | Python
 @dataclass(frozen=True)
 class Entry:
     cls: str  # a bpcli error class, "Invalid" (a problem set), "UsageError" or "internal"
-    module: str  # where in src/bpcli it comes from, e.g. "parser.py", "render/plot.py"
+    module: str  # where in src/bpcli it comes from, e.g. "parser.py", "render/chart.py"
     when: str
     api: tuple[str, ...] = ()
     cli: tuple[str, ...] = ()
@@ -95,7 +95,15 @@ def check(module: str, when: str, text: str, name: str = "hw.toml", **more: Any)
 
 
 def _no_graphviz(patch: Any) -> None:
-    patch.setattr("bpcli.cli.shutil.which", lambda name: None)
+    patch.setattr("bpcli.graphviz.shutil.which", lambda name: None)
+
+
+def _slow_graphviz(patch: Any) -> None:
+    patch.setenv("BPCLI_DOT_TIMEOUT", "0.05")
+
+
+def _bad_dot_timeout(patch: Any) -> None:
+    patch.setenv("BPCLI_DOT_TIMEOUT", "soon")
 
 
 def _no_matplotlib(patch: Any) -> None:
@@ -126,6 +134,8 @@ def _nothing_workable(patch: Any) -> None:
 
 SETUPS: dict[str, tuple[str, Callable[[Any], None]]] = {
     "no graphviz": ("Graphviz's dot program is not installed", _no_graphviz),
+    "slow graphviz": ("BPCLI_DOT_TIMEOUT=0.05: dot gets 0.05 s", _slow_graphviz),
+    "bad dot timeout": ("BPCLI_DOT_TIMEOUT=soon", _bad_dot_timeout),
     "no matplotlib": ("matplotlib is not installed", _no_matplotlib),
     "planted bug": ("a bug planted in bpcli.api.evaluate by the test", _planted_bug),
     "interrupted": (
@@ -318,8 +328,13 @@ INPUT_ERRORS = [
         "key homework.toml --solutions --format html", files={"homework.toml": LECTURE_PROBLEM}),
     cli("InputError", "cli.py", "`bpcli graph --output` an image (.svg, .png, .pdf) with a --format other than dot.",
         "graph 'x*y' --format tree --output g.svg"),
-    cli("InputError", "cli.py", "`bpcli graph --output` an image without Graphviz installed.",
+    cli("InputError", "graphviz.py", "`bpcli graph --output` an image without Graphviz installed.",
         "graph 'x*y' --output g.svg", setup="no graphviz"),
+    cli("InputError", "graphviz.py", "`bpcli graph --output` an image that Graphviz's dot cannot draw in time (BPCLI_DOT_TIMEOUT seconds, 20 by default) or in its memory (2 GB), or any other failure of dot's (here `x + x + … + x`, 80 terms: a node used many times slows dot's layout).",
+        "graph --file sum.bp x=1 --output g.svg", setup="slow graphviz",
+        files={"sum.bp": Python('print(" + ".join(["x"] * 80))')}),
+    cli("InputError", "graphviz.py", "BPCLI_DOT_TIMEOUT, the seconds dot may take, that is not a number above 0.",
+        "graph 'x*y' --output g.svg", setup="bad dot timeout"),
     cli("InputError", "cli.py", "An output file that cannot be written (here its directory does not exist).",
         "graph 'x*y' --output nodir/g.dot"),
     cli("InputError", "arguments.py", "`bpcli batch` on a file that does not exist.",
@@ -350,15 +365,15 @@ INPUT_ERRORS = [
     api("InputError", "render/chart.py", "A descent chart of a single update step: it needs the steps.",
         "from bpcli.render.chart import DescentChart",
         'DescentChart(bpcli.grad("x*x", {"x": 1}, lr=0.1).update, "f")'),
-    cli("InputError", "render/plot.py", "--plot with a file name that is not .svg, .png or .pdf.",
+    cli("InputError", "cli.py", "--plot with a file name that is not .svg, .png or .pdf.",
         "grad 'x*x' x=1 --lr 0.1 --steps 3 --plot descent.txt"),
-    api("InputError", "render/plot.py", "A plot of a single update step: it needs the steps.",
+    api("InputError", "cli.py", "A plot of a single update step: it needs the steps.",
         "from pathlib import Path",
-        "from bpcli.render.plot import write_plot",
+        "from bpcli.cli import write_plot",
         'write_plot(bpcli.grad("x*x", {"x": 1}, lr=0.1).update, "f", Path("descent.svg"))'),
-    cli("InputError", "render/plot.py", "--plot without matplotlib installed.",
+    cli("InputError", "cli.py", "--plot without matplotlib installed.",
         "grad 'x*x' x=1 --lr 0.1 --steps 3 --plot descent.svg", setup="no matplotlib"),
-    cli("InputError", "render/plot.py", "--plot to a file that cannot be written.",
+    cli("InputError", "cli.py", "--plot to a file that cannot be written.",
         "grad 'x*x' x=1 --lr 0.1 --steps 3 --plot nodir/descent.svg"),
 ]  # fmt: skip
 

@@ -415,7 +415,7 @@ def test_graph_output_text_file(bpcli, tmp_path):
 
 
 def test_graph_without_graphviz_says_how_to_install_it(bpcli, tmp_path, monkeypatch):
-    monkeypatch.setattr("bpcli.cli.shutil.which", lambda name: None)
+    monkeypatch.setattr("bpcli.graphviz.shutil.which", lambda name: None)
     run = bpcli("graph", "x*y", "--output", str(tmp_path / "g.svg"))
     assert run.code == 2
     assert "needs Graphviz's dot program, which is not installed" in run.stderr

@@ -67,7 +67,7 @@ PROBLEM_SITE = re.compile(r"^\s*(?:raise _Bad|return _broken)\(|\bInvalid\(")
 @dataclass(frozen=True)
 class Site:
     kind: str  # "error" or "problem"
-    module: str  # relative to the package: "parser.py", "render/plot.py"
+    module: str  # relative to the package: "parser.py", "render/chart.py"
     line: int
     text: str
 

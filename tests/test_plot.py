@@ -8,8 +8,8 @@ import xml.etree.ElementTree as ET
 import pytest
 
 import bpcli
+from bpcli.cli import write_plot
 from bpcli.errors import InputError
-from bpcli.render.plot import write_plot
 from conftest import LECTURE
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
 import io
 import json
 import os
-import shutil
-import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperCommand
@@ -29,6 +28,9 @@ from .process import (
     stdout_takes_unicode,
     write_result_json,
 )
+
+if TYPE_CHECKING:
+    from .result import Update
 
 app = typer.Typer(
     name="bpcli",
@@ -255,8 +257,6 @@ def grad(
 
             checked = gradcheck(result, check_step)
         if plot is not None:  # first: if it fails, nothing else was written
-            from .render.plot import write_plot
-
             assert result.update is not None
             write_plot(result.update, result.output_name, plot)
         if as_json and checked is not None:
@@ -355,10 +355,11 @@ def graph(
             raise InputError(f"{output} is drawn by Graphviz from DOT: leave out --format {fmt}")
         chosen = fmt or ("dot" if image or output or not sys.stdout.isatty() else "tree")
         if chosen == "html":
+            from .graphviz import layout_json
             from .render.page import to_html
 
             assert result is not None
-            emit(to_html(result, precision), output)
+            emit(to_html(result, precision, layout_json), output)
             return
         if chosen == "tree":
             from .render.tree import to_tree
@@ -388,8 +389,11 @@ def graph(
         if output is None:
             sys.stdout.write(text)
         elif image:
+            from .graphviz import draw
+
             assert output is not None
-            write_output(output, run_graphviz(text, output))
+            kind = output.suffix.lower()[1:]
+            write_output(output, draw(text, str(output), kind, len(program.nodes)))
         else:
             write_output(output, text.encode())
 
@@ -513,9 +517,13 @@ def key(
         from .render.solutions import Solved, solutions_latex, solutions_markdown
 
         tex = output is not None and output.suffix.lower() == ".tex"
-        latex = fmt == "latex" or (fmt is None and tex)
-        write = solutions_latex if latex else solutions_markdown
-        emit(write(file.name, [Solved(*sheet) for sheet in sheets], precision), output)
+        solved_sheets = [Solved(*sheet) for sheet in sheets]
+        if fmt == "latex" or (fmt is None and tex):
+            from .graphviz import layout_json
+
+            emit(solutions_latex(file.name, solved_sheets, precision, layout_json), output)
+        else:
+            emit(solutions_markdown(file.name, solved_sheets, precision), output)
 
 
 @app.command()
@@ -589,20 +597,27 @@ def emit(text: str, output: Path | None) -> None:
         write_output(output, text.encode())
 
 
-def run_graphviz(dot_text: str, target: Path) -> bytes:
-    """Graphviz's `dot` draws DOT text as an image in the format of `target`'s suffix."""
-    program = shutil.which("dot")
-    if program is None:
+def write_plot(update: Update, output_name: str, path: Path) -> None:
+    """The descent plot (`grad --plot`) into `path`, in the format its suffix names."""
+    from .render.plot import FORMATS, descent_image
+
+    image_format = FORMATS.get(path.suffix.lower())
+    if image_format is None:
+        known = ", ".join(FORMATS)
         raise InputError(
-            f"drawing {target} needs Graphviz's dot program, which is not installed: "
-            "sudo apt install graphviz (Debian, Ubuntu), brew install graphviz (macOS), "
-            "or see graphviz.org/download. Without it, --format dot writes DOT text."
+            f"cannot tell the image format of {str(path)!r}: its name must end in {known}"
         )
-    kind = target.suffix.lower()[1:]
-    done = subprocess.run([program, f"-T{kind}"], input=dot_text.encode(), capture_output=True)
-    if done.returncode != 0:  # a bug in bpcli's DOT, not in the user's input
-        raise RuntimeError(f"dot failed: {done.stderr.decode(errors='replace').strip()}")
-    return done.stdout
+    if update.trajectory is None:
+        raise InputError("a plot of gradient descent needs its steps: give --steps")
+    try:
+        importlib.import_module("matplotlib")
+    except ImportError:
+        raise InputError("writing a plot needs matplotlib: pip install 'bpcli[plot]'") from None
+    image = descent_image(update, output_name, image_format)
+    try:
+        path.write_bytes(image)
+    except OSError as exc:
+        raise InputError(f"cannot write the plot to {str(path)!r}: {exc.strerror}") from None
 
 
 def write_output(path: Path, data: bytes) -> None:

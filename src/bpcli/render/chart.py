@@ -10,10 +10,11 @@ from ..engine import Step
 from ..errors import InputError
 from ..result import Update
 from .numbers import DEFAULT_PRECISION, fmt
+from .theme import VALUE
 
 BLOCKS = " ▁▂▃▄▅▆▇█"  # a cell filled to 0/8 … 8/8
 EIGHTHS = len(BLOCKS) - 1
-BAR = "green"
+BAR = VALUE  # the output's values
 AXIS = "dim"
 
 

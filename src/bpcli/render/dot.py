@@ -8,9 +8,8 @@ from ..graph import Graph
 from ..result import Result
 from .numbers import DEFAULT_PRECISION
 from .picture import boxes
+from .theme import GRAD_HEX, VALUE_HEX
 
-VALUE = "#1a7f37"  # green: forward values
-GRAD = "#cf222e"  # red: gradients
 SHAPES = {"input": "box", "constant": "plaintext", "op": "ellipse"}
 
 
@@ -32,9 +31,9 @@ def to_dot(graph: Graph, result: Result | None = None, precision: int = DEFAULT_
         if box.subtitle:
             parts.append(f'<FONT POINT-SIZE="9">{_h(box.subtitle)}</FONT>')
         if box.value is not None:
-            parts.append(f'<FONT COLOR="{VALUE}">{_h(box.value)}</FONT>')
+            parts.append(f'<FONT COLOR="{VALUE_HEX}">{_h(box.value)}</FONT>')
         if box.grad is not None:
-            parts.append(f'<FONT COLOR="{GRAD}">∂ {_h(box.grad)}</FONT>')
+            parts.append(f'<FONT COLOR="{GRAD_HEX}">∂ {_h(box.grad)}</FONT>')
         attrs = [f"shape={SHAPES[box.kind]}", f"label=<{'<BR/>'.join(parts)}>"]
         if box.kind == "op":
             attrs.append("margin=0.02")
@@ -42,7 +41,7 @@ def to_dot(graph: Graph, result: Result | None = None, precision: int = DEFAULT_
             attrs.append("peripheries=2")
         lines.append(f"  n{box.id} [{', '.join(attrs)}];")
     for edge in edges:
-        label = f' [label=<<FONT COLOR="{GRAD}">{_h(edge.grad)}</FONT>>]' if edge.grad else ""
+        label = f' [label=<<FONT COLOR="{GRAD_HEX}">{_h(edge.grad)}</FONT>>]' if edge.grad else ""
         lines.append(f"  n{edge.source} -> n{edge.target}{label};")
     lines.append("}")
     return "\n".join(lines) + "\n"

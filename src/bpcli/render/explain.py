@@ -17,10 +17,9 @@ from rich.text import Text
 from ..result import Result
 from .notation import Plain
 from .numbers import DEFAULT_PRECISION
+from .theme import GRAD, VALUE
 from .walkthrough import CopyGate, Equation, Gate, Unreached, Walkthrough
 
-VALUE = "green"
-GRAD = "red"
 PATTERN = "bold cyan"
 
 

@@ -11,7 +11,8 @@ from rich.text import Text
 
 from ..gradcheck import ACCEPTABLE, GOOD, GradCheck, InputCheck, Kink, Verdict
 from .numbers import DEFAULT_PRECISION, fmt
-from .table import GRAD, MAX_ROWS
+from .table import MAX_ROWS
+from .theme import GRAD
 
 VERDICT_STYLES: dict[Verdict, str] = {
     "good": "green",

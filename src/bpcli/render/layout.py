@@ -1,31 +1,32 @@
 """Where each node of a graph picture goes: inputs on the left, the output on the right.
 
-Graphviz's `dot` lays the graph out when it is installed (crossings minimised,
-edges routed around nodes as splines) and the graph has at most DOT_MAX_NODES
-nodes; without it, or for a bigger graph, bpcli places the nodes
-itself, in columns by depth (an input at 0, a gate one past its deepest input)
-ordered to keep edges short, with each edge a curve from its source to its
-target. Both give the same `Layout` (points, y downwards), which the HTML page
-and the TikZ picture draw. The boxes' sizes are the caller's: the layout only
-places them.
+Graphviz's `dot` lays the graph out when the caller gives a way to run it (the
+command line passes `bpcli.graphviz.layout_json`, which runs dot when it is
+installed) and the graph has at most DOT_MAX_NODES nodes (crossings minimised,
+edges routed around nodes as splines); without it, if dot fails, or for a
+bigger graph, bpcli places the nodes itself, in columns by depth (an input at
+0, a gate one past its deepest input) ordered to keep edges short, with each
+edge a curve from its source to its target. Both give the same `Layout`
+(points, y downwards), which the HTML page and the TikZ picture draw. The
+boxes' sizes are the caller's: the layout only places them.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..graph import Graph
 
 Point = tuple[float, float]
+# DOT text in, dot's `-Tjson` layout of it out, or None when dot cannot give one.
+RunDot = Callable[[str], bytes | None]
 
 COLUMN_GAP = 48.0  # points between columns (bpcli's own layout)
 ROW_GAP = 18.0  # points between boxes in a column
 MARGIN = 8.0
 DOT_MAX_NODES = 400  # beyond, dot takes seconds to minutes: bpcli's own layout instead
-DOT_TIMEOUT_S = 20  # and if dot is slower than this, too
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,11 +74,11 @@ class Layout:
     engine: str  # "graphviz" or "bpcli"
 
 
-def layout(graph: Graph, sizes: list[tuple[float, float]], use_graphviz: bool = True) -> Layout:
-    """Place every node (sizes in points, by node id): with Graphviz if asked and there."""
-    program = shutil.which("dot") if use_graphviz and len(sizes) <= DOT_MAX_NODES else None
-    if program is not None:
-        placed = _graphviz(program, graph, sizes)
+def layout(graph: Graph, sizes: list[tuple[float, float]], run_dot: RunDot | None = None) -> Layout:
+    """Place every node (sizes in points, by node id): with dot's layout, through
+    `run_dot`, when it is given and gives one; else bpcli's own."""
+    if run_dot is not None and len(sizes) <= DOT_MAX_NODES:
+        placed = _graphviz(graph, sizes, run_dot(dot_text(graph, sizes)))
         if placed is not None:
             return placed
     return _by_depth(graph, sizes)
@@ -86,12 +87,11 @@ def layout(graph: Graph, sizes: list[tuple[float, float]], use_graphviz: bool = 
 # ---- Graphviz ----------------------------------------------------------------------------
 
 
-def _graphviz(program: str, graph: Graph, sizes: list[tuple[float, float]]) -> Layout | None:
+def dot_text(graph: Graph, sizes: list[tuple[float, float]]) -> str:
+    """The graph for dot to lay out: boxes of the given sizes, each edge named by its use."""
     lines = [
         "digraph g {",
-        # nslimit: fewer network-simplex rounds; without it, dot spends a minute on
-        # 750 nodes where one input feeds 250 gates (with it, about 7 s)
-        "  rankdir=LR; nodesep=0.25; ranksep=0.5; mclimit=0.5; nslimit=1; nslimit1=1;",
+        "  rankdir=LR; nodesep=0.25; ranksep=0.5;",
         "  node [shape=box];",
     ]
     for i, (w, h) in enumerate(sizes):
@@ -100,18 +100,20 @@ def _graphviz(program: str, graph: Graph, sizes: list[tuple[float, float]]) -> L
         for k, source in enumerate(node.inputs):
             lines.append(f'  n{source} -> n{node.id} [id="e{node.id}_{k}"];')
     lines.append("}")
+    return "\n".join(lines)
+
+
+def _graphviz(
+    graph: Graph, sizes: list[tuple[float, float]], output: bytes | None
+) -> Layout | None:
+    """The layout in dot's JSON output, or None if there is none (an old or broken
+    Graphviz: bpcli's own layout still works)."""
     try:
-        done = subprocess.run(
-            [program, "-Tjson"],
-            input="\n".join(lines).encode(),
-            capture_output=True,
-            timeout=DOT_TIMEOUT_S,
-        )
-        data = json.loads(done.stdout) if done.returncode == 0 else None
-    except (OSError, subprocess.TimeoutExpired, ValueError):
+        data = json.loads(output) if output else None
+    except ValueError:
         data = None
     if data is None:
-        return None  # an old or broken Graphviz: bpcli's own layout still works
+        return None
     _, _, right, top = (float(v) for v in data["bb"].split(","))
     height = top + 2 * MARGIN
 

@@ -1,7 +1,7 @@
 """`bpcli graph … --format html`: one self-contained page that steps through backprop.
 
 The computational graph is drawn as SVG (laid out by `layout`: Graphviz when
-installed, else bpcli's own columns by depth), with every node's value and
+the caller runs it, else bpcli's own columns by depth), with every node's value and
 gradient and every edge's contribution in it, hidden until its step. The steps
 come from the walkthrough in plain notation, so the page says what
 `grad --explain` says: the forward pass node by node, the backward pass edge by
@@ -16,12 +16,21 @@ from __future__ import annotations
 import html
 import json
 from dataclasses import asdict, dataclass, field
+from string import Template
 
 from ..result import Result
-from .layout import Layout, Route, layout
+from .layout import Layout, Route, RunDot, layout
 from .notation import Plain
 from .numbers import DEFAULT_PRECISION
 from .picture import Box, box_size, boxes
+from .theme import (
+    GRAD_HEX,
+    GRAD_HEX_DARK,
+    GRAD_HEX_PRINT,
+    VALUE_HEX,
+    VALUE_HEX_DARK,
+    VALUE_HEX_PRINT,
+)
 from .walkthrough import Gate, Unreached, Walkthrough
 
 CHAR_PX = 7.3  # px per character of the 12px monospace text in the boxes
@@ -184,10 +193,10 @@ def _path(route: Route) -> str:
     return d + f" L{route.tip[0]:.1f},{route.tip[1]:.1f}"
 
 
-def svg(result: Result, precision: int, use_graphviz: bool = True) -> tuple[str, Layout]:
+def svg(result: Result, precision: int, run_dot: RunDot | None = None) -> tuple[str, Layout]:
     number = Plain(result.graph, precision).num
     drawn, _ = boxes(result.graph, result, precision)
-    placed = layout(result.graph, [_size(b) for b in drawn], use_graphviz)
+    placed = layout(result.graph, [_size(b) for b in drawn], run_dot)
     out = [
         f'<svg id="graph" xmlns="http://www.w3.org/2000/svg" role="img"'
         f' viewBox="0 0 {placed.width:.0f} {placed.height:.0f}"'
@@ -253,13 +262,13 @@ def svg(result: Result, precision: int, use_graphviz: bool = True) -> tuple[str,
 
 # ---- the page -----------------------------------------------------------------------------------
 
-STYLE = """
+STYLE = Template("""
 :root { color-scheme: light dark; --bg: #ffffff; --fg: #1f2328; --muted: #59636e;
-  --line: #8c959f; --value: #1a7f37; --grad: #cf222e; --focus: #0969da; --box: #f6f8fa;
+  --line: #8c959f; --value: $value; --grad: $grad; --focus: #0969da; --box: #f6f8fa;
   --panel: #f6f8fa; }
 @media (prefers-color-scheme: dark) {
-  :root { --bg: #0d1117; --fg: #e6edf3; --muted: #9198a1; --line: #6e7681; --value: #3fb950;
-    --grad: #ff7b72; --focus: #58a6ff; --box: #161b22; --panel: #161b22; } }
+  :root { --bg: #0d1117; --fg: #e6edf3; --muted: #9198a1; --line: #6e7681; --value: $value_dark;
+    --grad: $grad_dark; --focus: #58a6ff; --box: #161b22; --panel: #161b22; } }
 body { background: var(--bg); color: var(--fg); margin: 1.5rem auto; max-width: 72rem;
   padding: 0 1rem; font: 16px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; }
 h1 { font-size: 1.3rem; margin: 0 0 .25rem; }
@@ -303,8 +312,8 @@ kbd { font: .8em ui-monospace, monospace; border: 1px solid var(--line); border-
 .js .nojs-only { display: none; }
 footer { color: var(--muted); font-size: .85rem; margin-top: 1rem; }
 @media print {
-  :root { --bg: #fff; --fg: #000; --muted: #444; --line: #666; --value: #116329;
-    --grad: #a40e26; --box: #fff; --panel: #fff; }
+  :root { --bg: #fff; --fg: #000; --muted: #444; --line: #666; --value: $value_print;
+    --grad: $grad_print; --box: #fff; --panel: #fff; }
   nav, .counter-keys { display: none; }
   .js svg .value, .js svg .grad, .js svg .sent { visibility: visible; }
   svg .node.focus rect, svg .edge.focus path { stroke: var(--line); stroke-width: 1.2; }
@@ -312,7 +321,14 @@ footer { color: var(--muted); font-size: .85rem; margin-top: 1rem; }
   #current { display: none; }
   figure { break-inside: avoid; border: none; }
 }
-"""
+""").substitute(
+    value=VALUE_HEX,
+    grad=GRAD_HEX,
+    value_dark=VALUE_HEX_DARK,
+    grad_dark=GRAD_HEX_DARK,
+    value_print=VALUE_HEX_PRINT,
+    grad_print=GRAD_HEX_PRINT,
+)
 
 SCRIPT = """
 (function () {
@@ -398,9 +414,11 @@ SCRIPT = """
 """
 
 
-def to_html(result: Result, precision: int = DEFAULT_PRECISION, use_graphviz: bool = True) -> str:
-    """The whole page, one file."""
-    picture, placed = svg(result, precision, use_graphviz)
+def to_html(
+    result: Result, precision: int = DEFAULT_PRECISION, run_dot: RunDot | None = None
+) -> str:
+    """The whole page, one file; laid out by dot through `run_dot` if it is given and can."""
+    picture, placed = svg(result, precision, run_dot)
     w = Walkthrough(result, Plain(result.graph, precision))
     steps = _steps(w)
     data = json.dumps([asdict(s) for s in steps], ensure_ascii=False)

@@ -1,11 +1,15 @@
-"""Gradient descent as an image: the output, and each input, over the steps (matplotlib)."""
+"""Gradient descent as an image: the output, and each input, over the steps (matplotlib).
+
+The view draws and returns the image's bytes; the command line (`cli.write_plot`)
+picks the format from the file's name, checks that matplotlib is installed and
+writes the file.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
+import io
 from typing import Any
 
-from ..errors import InputError
 from ..result import Update
 from .numbers import fmt
 
@@ -18,24 +22,15 @@ METADATA: dict[str, dict[str, Any]] = {
 }
 
 
-def write_plot(update: Update, output_name: str, path: Path) -> None:
-    """Write two panels to `path`: the output over the steps, and each input over the steps.
-    The suffix picks the format: .svg, .png or .pdf."""
-    image_format = FORMATS.get(path.suffix.lower())
-    if image_format is None:
-        known = ", ".join(FORMATS)
-        raise InputError(
-            f"cannot tell the image format of {str(path)!r}: its name must end in {known}"
-        )
+def descent_image(update: Update, output_name: str, image_format: str) -> bytes:
+    """Two panels, in `image_format` (a value of FORMATS): the output over the steps,
+    and each input over the steps. Needs matplotlib and the update's steps."""
     trajectory = update.trajectory
     if trajectory is None:
-        raise InputError("a plot of gradient descent needs its steps: give --steps")
-    try:
-        import matplotlib
-        from matplotlib.figure import Figure
-        from matplotlib.ticker import MaxNLocator
-    except ImportError:
-        raise InputError("writing a plot needs matplotlib: pip install 'bpcli[plot]'") from None
+        raise ValueError("a plot of gradient descent needs the update's steps")
+    import matplotlib
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     steps = [step.step for step in trajectory]
     names = list(trajectory[0].inputs)
@@ -60,7 +55,6 @@ def write_plot(update: Update, output_name: str, path: Path) -> None:
         figure.suptitle(
             f"gradient descent on {output_name}: α = {fmt(update.lr)}, {update.steps} step{plural}"
         )
-        try:
-            figure.savefig(path, format=image_format, metadata=METADATA[image_format])
-        except OSError as exc:
-            raise InputError(f"cannot write the plot to {str(path)!r}: {exc.strerror}") from None
+        image = io.BytesIO()
+        figure.savefig(image, format=image_format, metadata=METADATA[image_format])
+    return image.getvalue()

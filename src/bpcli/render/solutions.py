@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from ..problems import Answer, Problem
 from ..result import Result
+from .layout import RunDot
 from .mermaid import MAX_EDGES, edge_count, to_mermaid
 from .notation import Tex, tex_number, tex_text
 from .numbers import DEFAULT_PRECISION, fmt
@@ -96,7 +97,10 @@ PREAMBLE = r"""\documentclass[11pt]{article}
 
 
 def solutions_latex(
-    title: str, solved: Sequence[Solved], precision: int = DEFAULT_PRECISION
+    title: str,
+    solved: Sequence[Solved],
+    precision: int = DEFAULT_PRECISION,
+    run_dot: RunDot | None = None,
 ) -> str:
     out = [
         PREAMBLE.rstrip("\n"),
@@ -124,7 +128,7 @@ def solutions_latex(
             line,
             "",
             r"\begin{center}",
-            to_tikz(result, precision).rstrip("\n"),
+            to_tikz(result, precision, run_dot).rstrip("\n"),
             r"\end{center}",
         ]
         out.append(to_latex(result, precision, heading="subsubsection*").rstrip("\n"))

@@ -12,11 +12,10 @@ from rich.text import Text
 from ..result import NodeResult, Result
 from .chart import DescentChart
 from .numbers import DEFAULT_PRECISION, fmt
+from .theme import GRAD, VALUE
 
 MAX_ROWS = 200  # a larger graph shows its first and last EDGE_ROWS rows
 EDGE_ROWS = 20
-VALUE = "green"
-GRAD = "red"
 
 
 class GradView:

@@ -1,7 +1,7 @@
 """The computational graph as a TikZ picture, for the LaTeX solution sheets.
 
-Placed by `layout` (Graphviz when installed, else bpcli's columns by depth),
-like the HTML page: inputs on the left, the output on the right, each node's
+Placed by `layout` (Graphviz when the caller runs it, else bpcli's columns by
+depth), like the HTML page: inputs on the left, the output on the right, each node's
 value in green and gradient in red, each edge's contribution in red beside it.
 Needs `\\usepackage{tikz}` (which loads xcolor).
 """
@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from ..ops import OPS
 from ..result import Result
-from .layout import Route, layout
+from .layout import Route, RunDot, layout
 from .notation import Tex, tex_number, tex_text
 from .numbers import DEFAULT_PRECISION, fmt
 from .picture import box_size, boxes
+from .theme import GRAD_HEX, VALUE_HEX
 
 CHAR_PT = 5.0  # pt per character at \footnotesize, roughly
 SMALL_CHAR_PT = 4.0  # … at \scriptsize
@@ -22,7 +23,10 @@ PAD = 5.0
 MAX_WIDTH = 430.0  # pt: a page's text width, roughly; a wider picture is scaled down
 MAX_HEIGHT = 560.0
 
-COLORS = r"""\definecolor{bpvalue}{HTML}{1A7F37}\definecolor{bpgrad}{HTML}{CF222E}"""
+COLORS = (
+    rf"\definecolor{{bpvalue}}{{HTML}}{{{VALUE_HEX[1:].upper()}}}"
+    rf"\definecolor{{bpgrad}}{{HTML}}{{{GRAD_HEX[1:].upper()}}}"
+)
 
 
 def _pt(point: tuple[float, float], scale: float) -> str:
@@ -38,12 +42,16 @@ def _path(route: Route, scale: float) -> str:
     return text + f" -- {_pt(route.tip, scale)}"
 
 
-def to_tikz(result: Result, precision: int = DEFAULT_PRECISION) -> str:
-    """A `tikzpicture` of the graph with its values and gradients."""
+def to_tikz(
+    result: Result, precision: int = DEFAULT_PRECISION, run_dot: RunDot | None = None
+) -> str:
+    """A `tikzpicture` of the graph with its values and gradients; laid out by dot
+    through `run_dot` if it is given and can."""
     graph = result.graph
     tex = Tex(graph, precision)
     drawn, _ = boxes(graph, result, precision)
-    placed = layout(graph, [box_size(b, CHAR_PT, SMALL_CHAR_PT, LINE, PAD) for b in drawn])
+    sizes = [box_size(b, CHAR_PT, SMALL_CHAR_PT, LINE, PAD) for b in drawn]
+    placed = layout(graph, sizes, run_dot)
     scale = min(1.0, MAX_WIDTH / placed.width, MAX_HEIGHT / placed.height)
     lines = [
         COLORS,

@@ -10,9 +10,7 @@ from ..ops import OPS
 from ..result import Result
 from .numbers import DEFAULT_PRECISION, fmt
 from .picture import label
-
-VALUE = "green"
-GRAD = "red"
+from .theme import GRAD, VALUE
 
 
 def to_tree(graph: Graph, result: Result | None = None, precision: int = DEFAULT_PRECISION) -> Tree:

@@ -1,0 +1,145 @@
+"""Running Graphviz's `dot`: the one place bpcli starts it, bounded in time and memory.
+
+dot's layout time grows fast with a node that has many uses: on `x + x + … + x`
+it takes 26 s at 80 terms and minutes at 100, and at 3,000 terms it used 24 GB
+before the kernel killed it. So dot runs here with layout limits for a graph
+past a handful of nodes (`nslimit`, `mclimit`: fewer network-simplex and
+crossing-minimisation rounds), a timeout and a cap on its memory, and every way
+it can fail (not installed, too slow, killed, an error) is an InputError whose
+message says what to do instead.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+
+from .errors import InputError
+
+# Fewer network-simplex rounds (nslimit, nslimit1) and half the crossing-minimisation
+# passes (mclimit): without them dot spends a minute on 750 nodes where one input feeds
+# 250 gates (with them, about 7 s). A small graph is laid out without them, as it always
+# was: its picture does not change, and dot is fast on it anyway.
+LAYOUT_LIMITS = ("-Gnslimit=1", "-Gnslimit1=1", "-Gmclimit=0.5")
+EXACT_MAX_NODES = 40  # up to this many nodes, dot's full layout: under 1 s on the hardest shape
+TIMEOUT_S = 20.0  # a slower dot is stopped
+TIMEOUT_VARIABLE = "BPCLI_DOT_TIMEOUT"  # seconds, to change TIMEOUT_S
+MEMORY_BYTES = 2 * 1024**3  # dot's address space, at most (POSIX); a small graph needs < 200 MB
+
+INSTALL = (
+    "sudo apt install graphviz (Debian, Ubuntu), brew install graphviz (macOS), "
+    "or see graphviz.org/download"
+)
+
+
+def timeout() -> float:
+    """TIMEOUT_S, or the seconds BPCLI_DOT_TIMEOUT gives."""
+    text = os.environ.get(TIMEOUT_VARIABLE)
+    if text is None:
+        return TIMEOUT_S
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not 0 < seconds < float("inf"):
+        raise InputError(f"{TIMEOUT_VARIABLE} is a number of seconds above 0, got {text!r}")
+    return seconds
+
+
+def _bounded_memory(limit: int) -> Callable[[], None] | None:
+    """A function that caps the child's address space at `limit` bytes, where the
+    system can (POSIX); None elsewhere."""
+    if sys.platform == "win32":
+        return None
+    import resource
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    return cap
+
+
+def _run(
+    program: str,
+    dot_text: str,
+    output_format: str,
+    what: str,
+    limits: bool,
+    memory: int = MEMORY_BYTES,
+) -> tuple[bytes, str]:
+    """dot's output, and what went wrong ("" when nothing did)."""
+    seconds = timeout()
+    argv = [program, f"-T{output_format}", *(LAYOUT_LIMITS if limits else ())]
+    try:
+        done = subprocess.run(
+            argv,
+            input=dot_text.encode(),
+            capture_output=True,
+            timeout=seconds,
+            preexec_fn=_bounded_memory(memory),
+        )
+    except subprocess.TimeoutExpired:
+        return b"", (
+            f"Graphviz's dot did not finish {what} within {seconds:g} s"
+            f" (bpcli's limit; {TIMEOUT_VARIABLE} changes it)"
+        )
+    except OSError as exc:
+        return b"", f"Graphviz's dot could not be started {what}: {exc.strerror or exc}"
+    said = done.stderr.decode(errors="replace").strip().splitlines()
+    quoted = f'"{said[-1].strip()}"' if said else "nothing"
+    cap = f"{memory / 1024**3:g} GB"
+    if done.returncode < 0:
+        name = _signal_name(-done.returncode)
+        return b"", (
+            f"Graphviz's dot was killed by {name} {what}, after it said {quoted}"
+            f" (bpcli lets it use {cap} of memory at most)"
+        )
+    if done.returncode > 0:
+        return b"", f"Graphviz's dot failed {what} (exit code {done.returncode}) and said {quoted}"
+    if not done.stdout:
+        return b"", f"Graphviz's dot wrote nothing {what} and said {quoted}"
+    return done.stdout, ""
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def draw(dot_text: str, target: str, output_format: str, nodes: int) -> bytes:
+    """The picture `target` (`g.svg`, `g.png`, `g.pdf`) of a graph of `nodes` nodes,
+    drawn by dot from `dot_text`; dot's full layout for a small graph, else with
+    LAYOUT_LIMITS."""
+    program = shutil.which("dot")
+    if program is None:
+        raise InputError(
+            f"drawing {target} needs Graphviz's dot program, which is not installed: {INSTALL}."
+            " Without it, --format dot writes the DOT text, and the step-through page"
+            " (--output page.html) is laid out by bpcli itself."
+        )
+    limits = nodes > EXACT_MAX_NODES
+    image, failure = _run(program, dot_text, output_format, f"drawing {target}", limits)
+    if failure:
+        raise InputError(
+            f"{failure}. Instead: --format dot writes the DOT text (to draw with another"
+            " Graphviz layout, such as sfdp), a smaller graph draws faster, and the"
+            " step-through page (--output page.html) is laid out by bpcli itself when dot"
+            " cannot do it."
+        )
+    return image
+
+
+def layout_json(dot_text: str) -> bytes | None:
+    """dot's layout of `dot_text` as JSON (`-Tjson`, with LAYOUT_LIMITS), or None when
+    dot is missing or fails: the caller then lays the graph out itself."""
+    program = shutil.which("dot")
+    if program is None:
+        return None
+    output, failure = _run(program, dot_text, "json", "laying out the graph", limits=True)
+    return None if failure else output
