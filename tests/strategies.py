@@ -29,6 +29,8 @@ output, taken where the step does not cross a kink or leave the domain.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Union
@@ -101,10 +103,10 @@ class Case:
         return f"Case(text={self.text!r}, point={self.point!r})"
 
 
-FUNCTIONS = ("exp", "log", "sqrt", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "abs")
 VARIADIC = ("max", "min")
-KINK_FUNCTIONS = ("relu", "abs")
 BINARY = ("add", "sub", "mul", "div", "pow")
+UNARY_OPS = ("neg",)  # the operators of one input (`-x`; `+x` is no op)
+LEAVES = ("var", "const")
 VARIABLES = ("x", "y", "z", "w0", "x_1", "α", "Θ", "变量")
 INTERMEDIATES = ("q", "h", "s1", "a_2", "γ", "hidden", "out", "f")
 CONSTANTS = (1.0, 2.0, 3.0, 0.5, 0.25, 1.5, 0.0, 2.5, 0.1, 10.0, 4.0, 3.7, 100.0, 0.001, 0.3)
@@ -153,17 +155,127 @@ NEAR = 16  # a float within NEAR error bounds of a boundary may land on either s
 HUGE = 10**5  # exponents beyond this are not computed: far beyond float range
 INF = MP.inf
 
-# How many units in the last place a float evaluation of each op may be off
-# (glibc's libm is within 1 ulp for these; the factor 2 to 4 is slack).
-ROUNDING = {
-    "add": 1, "sub": 1, "mul": 1, "div": 1, "neg": 0, "pow": 4, "exp": 4, "log": 4,
-    "sqrt": 1, "sin": 4, "cos": 4, "tan": 4, "tanh": 4, "sigmoid": 8,
-    "relu": 0, "abs": 0, "max": 0, "min": 0,
-}  # fmt: skip
-
 
 class Undefined(Exception):
     """The maths is undefined here, by one of bpcli's documented rules."""
+
+
+# ---- the functions, as the oracles know them ----------------------------------------------
+#
+# Every function of one input that bpcli's table has (tests/test_oracles.py checks the
+# names against bpcli.ops), written from the maths, never from bpcli's rules: its exact
+# value (mpmath, raising Undefined where bpcli documents it refuses the input), its
+# SymPy form, its float value (for the tests that evaluate the table's formulas), its
+# exact local derivative and how far a float evaluation of it may be off.
+
+
+@dataclass(frozen=True)
+class Function:
+    """One function of one input, for the oracles.
+
+    `local(a, out)` gives the exact local derivative L, dL/da and the rounding scale S:
+    how far bpcli's float formula for L may be off, in units of the unit roundoff,
+    relative for most ops, absolute where the formula subtracts from the node's own
+    value (tanh: 1 - out², sigmoid: out·(1 - out)). A kink function (relu, abs) has
+    none: the reference judges which side of the kink it is on. `rounding` is how many
+    units in the last place a float evaluation may be off (glibc's libm is within 1 ulp
+    for these; the factor 2 to 4 is slack).
+    """
+
+    exact: Callable[[Any], Any]
+    sympy: Callable[[Any], Any]
+    float: Callable[[float], float]
+    rounding: int
+    local: Callable[[Any, Any], tuple[Any, Any, Any]] | None = None
+    kink: bool = False
+
+
+def _exact_exp(a: Any) -> Any:
+    if a > HUGE:
+        raise Undefined("overflow")
+    return MP.exp(a)
+
+
+def _exact_log(a: Any) -> Any:
+    if a <= 0:
+        raise Undefined("log of x <= 0")
+    return MP.log(a)
+
+
+def _exact_sqrt(a: Any) -> Any:
+    if a < 0:
+        raise Undefined("sqrt of x < 0")
+    return MP.sqrt(a)
+
+
+def _exact_sigmoid(a: Any) -> Any:
+    if a < -HUGE:
+        return MP.exp(a)  # 1/(1+e^-a) to within e^-200000, relatively
+    return 1 / (1 + MP.exp(-a))
+
+
+def _float_sigmoid(a: float) -> float:
+    return 1 / (1 + math.exp(-a)) if a >= 0 else math.exp(a) / (1 + math.exp(a))
+
+
+def _tan_local(a: Any, out: Any) -> tuple[Any, Any, Any]:
+    sec2 = 1 + out**2
+    return sec2, 2 * out * sec2, 10 * sec2
+
+
+def _tanh_local(a: Any, out: Any) -> tuple[Any, Any, Any]:
+    sech2 = 1 - out**2
+    return sech2, -2 * out * sech2, 10 * (out**2 + abs(sech2))
+
+
+def _sigmoid_local(a: Any, out: Any) -> tuple[Any, Any, Any]:
+    d = out * (1 - out)
+    return d, d * (1 - 2 * out), 10 * abs(out)
+
+
+FUNCTION_ORACLES: dict[str, Function] = {
+    "exp": Function(_exact_exp, sympy.exp, math.exp, 4, lambda a, out: (out, out, 4 * abs(out))),
+    "log": Function(
+        _exact_log, sympy.log, math.log, 4, lambda a, out: (1 / a, -1 / a**2, abs(1 / a))
+    ),
+    "sqrt": Function(
+        _exact_sqrt,
+        sympy.sqrt,
+        math.sqrt,
+        1,
+        lambda a, out: (1 / (2 * out), -1 / (4 * out**3), 2 * abs(1 / out)),
+    ),
+    "sin": Function(
+        MP.sin, sympy.sin, math.sin, 4, lambda a, out: (MP.cos(a), -MP.sin(a), 4 * abs(MP.cos(a)))
+    ),
+    "cos": Function(
+        MP.cos, sympy.cos, math.cos, 4, lambda a, out: (-MP.sin(a), -MP.cos(a), 4 * abs(MP.sin(a)))
+    ),
+    "tan": Function(MP.tan, sympy.tan, math.tan, 4, _tan_local),
+    "tanh": Function(MP.tanh, sympy.tanh, math.tanh, 4, _tanh_local),
+    "sigmoid": Function(
+        _exact_sigmoid, lambda a: 1 / (1 + sympy.exp(-a)), _float_sigmoid, 8, _sigmoid_local
+    ),
+    "relu": Function(
+        lambda a: a if a > 0 else MP.zero,
+        lambda a: sympy.Max(0, a),
+        lambda a: max(a, 0.0),
+        0,
+        kink=True,
+    ),
+    "abs": Function(abs, sympy.Abs, abs, 0, kink=True),
+}
+FUNCTIONS = tuple(FUNCTION_ORACLES)
+# The functions a formula of the table may call, as floats (`_sign`: abs's derivative).
+FLOATS = {name: f.float for name, f in FUNCTION_ORACLES.items()} | {
+    "_sign": lambda v: math.copysign(1.0, v)
+}
+KINK_FUNCTIONS = tuple(name for name, f in FUNCTION_ORACLES.items() if f.kink)
+
+# How many units in the last place a float evaluation of each op may be off.
+ROUNDING = {
+    "add": 1, "sub": 1, "mul": 1, "div": 1, "neg": 0, "pow": 4, "max": 0, "min": 0,
+} | {name: f.rounding for name, f in FUNCTION_ORACLES.items()}  # fmt: skip
 
 
 def is_double(v: Any) -> bool:
@@ -198,35 +310,8 @@ def exact_op(op: str, args: list[Any]) -> Any:
         return args[0] / args[1]
     if op == "pow":
         return exact_pow(args[0], args[1])
-    (a, *_) = args
-    if op == "exp":
-        if a > HUGE:
-            raise Undefined("overflow")
-        return MP.exp(a)
-    if op == "log":
-        if a <= 0:
-            raise Undefined("log of x <= 0")
-        return MP.log(a)
-    if op == "sqrt":
-        if a < 0:
-            raise Undefined("sqrt of x < 0")
-        return MP.sqrt(a)
-    if op == "sin":
-        return MP.sin(a)
-    if op == "cos":
-        return MP.cos(a)
-    if op == "tan":
-        return MP.tan(a)
-    if op == "tanh":
-        return MP.tanh(a)
-    if op == "sigmoid":
-        if a < -HUGE:
-            return MP.exp(a)  # 1/(1+e^-a) to within e^-200000, relatively
-        return 1 / (1 + MP.exp(-a))
-    if op == "relu":
-        return a if a > 0 else MP.zero
-    if op == "abs":
-        return abs(a)
+    if op in FUNCTION_ORACLES:
+        return FUNCTION_ORACLES[op].exact(args[0])
     if op == "max":
         return max(args)
     if op == "min":
@@ -522,7 +607,7 @@ class Reference:
     ) -> list[tuple[str, Any, list[Any], Any]]:
         """Each input's (status, local derivative, its second derivatives, rounding scale)."""
         op, out = node.op, node.value
-        if op in ("relu", "abs"):
+        if op in KINK_FUNCTIONS:
             sign = robust_sign(args[0], errs[0])
             if sign is None:
                 return [("kink-near", MP.one, [MP.zero], MP.zero)]
@@ -588,12 +673,8 @@ def robust_integer(y: Any, e: Any) -> bool | None:
 
 
 def local_derivatives(op: str, args: list[Any], out: Any) -> list[tuple[Any, list[Any], Any]]:
-    """Exact local derivatives of a smooth op, one (L, dL/dargs, rounding scale) per input.
-
-    The rounding scale S says how far bpcli's float formula for L may be off, in units
-    of the unit roundoff: relative for most ops, absolute where the formula subtracts
-    from the node's own value (tanh: 1 - out², sigmoid: out·(1 - out)).
-    """
+    """Exact local derivatives of a smooth op, one (L, dL/dargs, rounding scale) per input
+    (the scale as in `Function`)."""
     z = MP.zero
     if op in ("add", "sub"):
         return [(MP.one, [z, z], z), (MP.one if op == "add" else -MP.one, [z, z], z)]
@@ -608,27 +689,10 @@ def local_derivatives(op: str, args: list[Any], out: Any) -> list[tuple[Any, lis
         ]
     if op == "neg":
         return [(-MP.one, [z], z)]
-    (a,) = args[:1]
-    if op == "exp":
-        return [(out, [out], 4 * abs(out))]
-    if op == "log":
-        return [(1 / a, [-1 / a**2], abs(1 / a))]
-    if op == "sqrt":
-        return [(1 / (2 * out), [-1 / (4 * out**3)], 2 * abs(1 / out))]
-    if op == "sin":
-        return [(MP.cos(a), [-MP.sin(a)], 4 * abs(MP.cos(a)))]
-    if op == "cos":
-        return [(-MP.sin(a), [-MP.cos(a)], 4 * abs(MP.sin(a)))]
-    if op == "tan":
-        sec2 = 1 + out**2
-        return [(sec2, [2 * out * sec2], 10 * sec2)]
-    if op == "tanh":
-        sech2 = 1 - out**2
-        return [(sech2, [-2 * out * sech2], 10 * (out**2 + abs(sech2)))]
-    if op == "sigmoid":
-        d = out * (1 - out)
-        return [(d, [d * (1 - 2 * out)], 10 * abs(out))]
-    raise AssertionError(op)
+    local = FUNCTION_ORACLES[op].local
+    assert local is not None, op
+    L, dL, scale = local(args[0], out)
+    return [(L, [dL], scale)]
 
 
 def pow_sensitivity(x: Any, y: Any, out: Any) -> list[Any]:
@@ -696,7 +760,7 @@ def exact_output(ref: Reference, point: dict[str, float | Any]) -> tuple[Any, tu
             values.append(exact_op(node.op, args))
             if ref.adjoints[len(values) - 1] == 0:
                 continue  # no gradient flows through it (dead code, a max it loses): any side
-            if node.op in ("relu", "abs"):
+            if node.op in KINK_FUNCTIONS:
                 branches.append(MP.sign(args[0]))
             elif node.op in ("max", "min"):
                 branches.append(tuple(i for i, v in enumerate(args) if v == values[-1]))
@@ -769,15 +833,9 @@ def to_sympy(e: Expr, env: dict[str, Any], symbols: dict[str, sympy.Symbol]) -> 
             return a / b
         return sympy.Pow(a, b)
     args = [to_sympy(arg, env, symbols) for arg in e.args]
-    fn = e.fn
-    if fn == "sigmoid":
-        return 1 / (1 + sympy.exp(-args[0]))
-    if fn == "relu":
-        return sympy.Max(0, args[0])
-    if fn in ("max", "min"):
-        return (sympy.Max if fn == "max" else sympy.Min)(*args)
-    function = {"abs": sympy.Abs}.get(fn) or getattr(sympy, fn)
-    return function(*args)
+    if e.fn in ("max", "min"):
+        return (sympy.Max if e.fn == "max" else sympy.Min)(*args)
+    return FUNCTION_ORACLES[e.fn].sympy(*args)
 
 
 def program_to_sympy(statements: tuple[Statement, ...]) -> tuple[Any, dict[str, sympy.Symbol]]:

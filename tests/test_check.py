@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from bpcli.check import check, grade, solve
-from bpcli.problems import Problem, load, loads
+from bpcli.errors import InputError
+from bpcli.problems import Problem, load, loads, tomllib
 from bpcli.quiz import SplitMix64, quiz
 
 DATA = Path(__file__).parent / "data"
@@ -84,7 +89,7 @@ def test_invalid_problems_are_reported_and_the_rest_checked():
         "homework.toml: problem 4: expr: line 1, column 3: the expression ends too early: expected a number, a name or '('"
     )
     assert problems["5"].error.endswith(
-        "homework.toml: problem 5: point: unknown key (the keys are id, points, expr, values, lr, rel_tol, abs_tol, answer)"
+        "homework.toml: problem 5: point: unknown key (the keys are id, points, expr, values, lr, rel_tol, abs_tol, max_tie, answer)"
     )
     assert problems["4"].score == 0 and problems["4"].max_score == 1
 
@@ -200,6 +205,231 @@ def test_key_refuses_an_invalid_problem(bpcli):
     assert run.code == 2
     assert run.stdout == ""
     assert "problem 5: point: unknown key" in run.stderr
+
+
+# ---- max ties (issue 17) ------------------------------------------------------------------
+
+# f = max(x, y) * z at x = y = 2, z = 3: at the tie, "split" sends half of the upstream 3
+# to each input (1.5, 1.5); "first" sends all 3 to x and 0 to y. ∂f/∂z = max(x, y) = 2.
+TIED = "[[problem]]\nid = 't'\nexpr = 'max(x, y) * z'\nvalues = { x = 2, y = 2, z = 3 }\n"
+SPLIT = "[problem.answer]\ngrad = { x = 1.5, y = 1.5, z = 2 }\n"
+FIRST = "[problem.answer]\ngrad = { x = 3, y = 0, z = 2 }\n"
+
+
+def test_max_tie_of_the_set_of_the_problem_and_of_the_command_line(bpcli, tmp_path):
+    split, first = tmp_path / "split.toml", tmp_path / "first.toml"
+    split.write_text(TIED + SPLIT)
+    first.write_text("[defaults]\nmax_tie = 'first'\n" + TIED + FIRST)
+    assert bpcli("check", str(split)).code == 0  # the default: split
+    assert bpcli("check", str(first)).code == 0  # [defaults] max_tie
+    own = tmp_path / "own.toml"
+    own.write_text("[defaults]\nmax_tie = 'first'\n" + TIED + "max_tie = 'split'\n" + SPLIT)
+    assert bpcli("check", str(own)).code == 0  # the problem's own wins over [defaults]
+    assert bpcli("check", str(split), "--max-tie", "first").code == 1  # the override wins
+    assert bpcli("check", str(first), "--max-tie", "first").code == 0
+    assert bpcli("check", str(first), "--max-tie", "split").code == 1
+    run = bpcli("check", str(split), "--max-tie", "last")
+    assert (run.code, run.stderr) == (2, "error: --max-tie is split or first, got 'last'\n")
+
+
+def test_key_follows_the_max_tie(bpcli, tmp_path):
+    source = tmp_path / "q.toml"
+    source.write_text("[defaults]\nmax_tie = 'first'\n" + TIED)
+    key = tomllib.loads(bpcli("key", str(source)).stdout)
+    assert key["defaults"] == {"max_tie": "first"}
+    assert key["problem"][0]["answer"]["grad"] == {"x": 3, "y": 0, "z": 2}
+    split = tomllib.loads(bpcli("key", str(source), "--max-tie", "split").stdout)
+    assert split["problem"][0]["answer"]["grad"] == {"x": 1.5, "y": 1.5, "z": 2}
+
+
+# ---- hostile problem sets (issue 17): exit 2 and a message, never exit 3 -------------------
+
+
+def test_a_number_too_large_for_a_float_costs_its_problem_not_the_other_files(bpcli, tmp_path):
+    big = tmp_path / "big.toml"
+    big.write_text(f"[[problem]]\nexpr = 'x'\nvalues = {{ x = 1{'0' * 400} }}\n")
+    big_json = tmp_path / "big.json"
+    big_json.write_text('{"problem": [{"expr": "x", "values": {"x": 1%s}}]}' % ("0" * 400))
+    right = tmp_path / "right.toml"
+    right.write_text(TIED + SPLIT)
+    run = bpcli("check", str(big), str(big_json), str(right), "--json")
+    assert run.code == 2, run.stderr
+    assert f"{big}: problem 1: values.x: too large for a float" in run.stderr
+    assert f"{big_json}: problem 1: values.x: too large for a float" in run.stderr
+    report = json.loads(run.stdout)
+    assert [(p["file"], p["score"]) for p in report["problems"]] == [
+        (str(big), 0.0),
+        (str(big_json), 0.0),
+        (str(right), 1.0),
+    ]
+    key = bpcli("key", str(big))
+    assert key.code == 2 and "values.x: too large for a float" in key.stderr
+
+
+def test_huge_points_are_refused_and_every_report_is_json(bpcli, tmp_path):
+    """points = 1e308 twice gave `score inf / inf`, then exit 3 in --json and --gradescope."""
+    source = tmp_path / "hw.toml"
+    source.write_text(
+        "[[problem]]\npoints = 1e308\nexpr = 'x'\nvalues = { x = 1 }\n[problem.answer]\noutput = 1\n"
+        "[[problem]]\npoints = 1e308\nexpr = 'x'\nvalues = { x = 1 }\n[problem.answer]\noutput = 1\n"
+    )
+    results = tmp_path / "results.json"
+    run = bpcli("check", str(source), "--json", "--gradescope", str(results))
+    assert run.code == 2
+    assert "problem 1: points: must be at most 1,000,000, got 1e+308" in run.stderr
+    assert json.loads(run.stdout)["max_score"] == 2.0  # each refused problem counts 1
+    assert json.loads(results.read_text())["score"] == 0.0
+    assert "inf" not in bpcli("check", str(source)).stdout
+
+
+def test_points_that_add_up_past_a_float_are_an_error_in_the_api():
+    sets = [loads("[[problem]]\nexpr = 'x'\nvalues = { x = 1 }", "t")]
+    huge = replace(sets[0], problems=[Problem(n, "x", {"x": 1.0}, 1e308) for n in "ab"])
+    with pytest.raises(InputError, match="the points add up to more than a float holds"):
+        check([huge])
+    assert check([replace(huge, problems=huge.problems[:1])]).max_score == 1e308
+
+
+def test_a_lone_surrogate_in_json_is_exit_2_in_check_and_key(bpcli, tmp_path):
+    source = tmp_path / "hw.json"
+    source.write_text(
+        '{"problem": [{"id": "\\ud800", "expr": "x", "values": {"x": 1}},'
+        ' {"id": "ok", "expr": "x", "values": {"x": 1}, "answer": {"output": 1}}]}'
+    )
+    for command in ("check", "key"):
+        run = bpcli(command, str(source))
+        assert run.code == 2, run.stderr
+        assert (
+            f"{source}: problem 1: id: is not Unicode text: it holds a lone surrogate (\\ud800)"
+            in run.stderr
+        )
+    assert "problem ok" in bpcli("check", str(source)).stdout
+
+
+# ---- output files (issue 17): never an input, replaced whole -------------------------------
+
+
+def spellings(path: Path) -> list[Path]:
+    """The same file under other names: itself, through a link, through `..`."""
+    link = path.parent / "link.toml"
+    link.symlink_to(path)
+    (path.parent / "sub").mkdir()
+    return [path, link, path.parent / "sub" / ".." / path.name]
+
+
+def test_check_does_not_write_gradescope_over_a_problem_set(bpcli, tmp_path):
+    source = tmp_path / "hw.toml"
+    source.write_text(TIED + SPLIT)
+    for spelling in spellings(source):
+        run = bpcli("check", str(source), "--gradescope", str(spelling))
+        assert run.code == 2
+        assert "writing it would replace the input; give another file" in run.stderr
+        assert source.read_text() == TIED + SPLIT and not source.is_symlink()
+    other = tmp_path / "other.toml"
+    other.write_text(TIED + SPLIT)
+    assert bpcli("check", str(other), str(source), "--gradescope", str(source)).code == 2
+    assert source.read_text() == TIED + SPLIT
+
+
+def test_key_does_not_write_over_its_problem_set(bpcli, tmp_path):
+    source = tmp_path / "hw.toml"
+    source.write_text(TIED + SPLIT)
+    for spelling in spellings(source):
+        for extra in ([], ["--solutions"]):
+            run = bpcli("key", str(source), "--output", str(spelling), *extra)
+            assert run.code == 2 and "would replace the input" in run.stderr
+            assert source.read_text() == TIED + SPLIT
+
+
+def test_the_key_is_written_in_the_format_of_its_suffix(bpcli, tmp_path):
+    source = tmp_path / "set.json"
+    source.write_text(
+        json.dumps({"problem": [{"id": "1", "expr": "x*y", "values": {"x": 2, "y": 3}}]})
+    )
+    assert bpcli("key", str(source), "--output", str(tmp_path / "key.toml")).code == 0
+    key = tomllib.loads((tmp_path / "key.toml").read_text())
+    assert key["problem"][0]["answer"] == {"output": 6, "grad": {"x": 3, "y": 2}}
+    assert bpcli("check", str(tmp_path / "key.toml")).code == 0
+    toml_source = tmp_path / "set.toml"
+    toml_source.write_text(TIED)
+    assert bpcli("key", str(toml_source), "--output", str(tmp_path / "KEY.JSON")).code == 0
+    data = json.loads((tmp_path / "KEY.JSON").read_text())
+    assert data["problem"][0]["answer"]["grad"] == {"x": 1.5, "y": 1.5, "z": 2}
+    run = bpcli("key", str(source), "--output", str(tmp_path / "key.txt"))
+    assert run.code == 2 and "ends in .toml or .json" in run.stderr
+    assert not (tmp_path / "key.txt").exists()
+    assert bpcli("key", str(source), "--output", os.devnull).code == 0  # not a file: no suffix
+
+
+def test_graph_and_grad_do_not_write_over_the_program_file(bpcli, tmp_path):
+    program = tmp_path / "f.svg"  # a program file may have any name
+    program.write_text("x*y\n")
+    for command in (
+        ["graph", "--file", str(program), "--output", str(program)],
+        [
+            "grad",
+            "--file",
+            str(program),
+            "x=1",
+            "y=2",
+            "--lr",
+            "0.1",
+            "--steps",
+            "2",
+            "--plot",
+            str(program),
+        ],
+    ):
+        run = bpcli(*command)
+        assert run.code == 2 and "would replace the input" in run.stderr
+        assert program.read_text() == "x*y\n"
+
+
+def test_an_existing_output_is_replaced_with_its_mode_and_link_kept(bpcli, tmp_path):
+    """--output and --gradescope say they replace the file: it is replaced whole."""
+    source = tmp_path / "hw.toml"
+    source.write_text(TIED + SPLIT)
+    target = tmp_path / "results.json"
+    target.write_text("old " * 10_000)
+    target.chmod(0o640)
+    link = tmp_path / "results-link.json"
+    link.symlink_to(target)
+    assert bpcli("check", str(source), "--gradescope", str(link)).code == 0
+    assert link.is_symlink()
+    assert json.loads(target.read_text())["score"] == 1.0
+    assert target.stat().st_mode & 0o777 == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "hw.toml",
+        "results-link.json",
+        "results.json",
+    ]
+
+
+def test_a_failed_write_leaves_the_old_file_whole(tmp_path):
+    """A write that fails part way (here: the file-size limit) must not leave half a file.
+    The old code wrote into the file itself, truncating it first."""
+    resource = pytest.importorskip("resource")
+    source = tmp_path / "hw.toml"
+    source.write_text("".join(TIED.replace("'t'", f"'t{n}'") for n in range(20)))
+    target = tmp_path / "key.toml"
+    target.write_text("# the old key\n")
+    limit = 400  # the new key is larger: its write fails with EFBIG
+
+    def limited() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("bpcli")), "key", str(source), "--output", str(target)],
+        capture_output=True,
+        text=True,
+        preexec_fn=limited,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    assert f"error: cannot write {target}: File too large" in done.stderr
+    assert target.read_text() == "# the old key\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hw.toml", "key.toml"]
 
 
 # ---- quizzes ---------------------------------------------------------------------------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import math
 import re
 
 import pytest
@@ -13,6 +12,7 @@ import bpcli
 from bpcli.ops import OPS
 from bpcli.render.explain import ExplainView
 from conftest import LECTURE
+from strategies import FLOATS
 
 
 def explain(text, values, width=80, **options):
@@ -187,8 +187,7 @@ def test_each_formula_computes_its_local_derivative(op):
     names = ["a", "b"][: op.arity]
     args = (1.3, 0.7)[: op.arity]
     out = op.forward(*args)
-    scope = {"a": args[0], "b": args[-1], "o": out, "log": math.log, "cos": math.cos,
-             "sin": math.sin, "_sign": lambda v: math.copysign(1.0, v)}  # fmt: skip
+    scope = {**FLOATS, "a": args[0], "b": args[-1], "o": out}
     for i, (formula, partial) in enumerate(zip(op.formulas, op.partials, strict=True)):
         value = eval(_python(formula, names, "o"), scope)  # test-only, on our own table
         assert value == pytest.approx(partial(args, out), rel=1e-12), (op.name, i, formula)

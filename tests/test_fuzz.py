@@ -38,6 +38,7 @@ from typer.testing import CliRunner
 
 import bpcli
 from bpcli.cli import app
+from bpcli.ops import FUNCTIONS  # every function of the table is a token
 from strategies import cases
 
 BPCLI = Path(sys.executable).with_name("bpcli")
@@ -97,9 +98,8 @@ SPECIAL = [
 ]  # fmt: skip
 TOKENS = [
     "x", "y", "z", "q", "α", "=", "+", "-", "*", "/", "**", "^", "(", ")", ",", ";", "\n", "# c\n",
-    " ", "1", "2.5", ".5", "3.", "1e308", "1e-400", "0", "exp", "log", "sqrt", "sin", "tan",
-    "sigmoid", "relu", "abs", "max", "min", "pow", "f", "e", "E", "_", "\x00", "\t", "\r", "\u2028",
-    "\ufeff", "٣", "²", "()", "==", "9" * 400,
+    " ", "1", "2.5", ".5", "3.", "1e308", "1e-400", "0", *FUNCTIONS,
+    "f", "e", "E", "_", "\x00", "\t", "\r", "\u2028", "\ufeff", "٣", "²", "()", "==", "9" * 400,
 ]  # fmt: skip
 
 
@@ -346,7 +346,9 @@ def cli_sample(tmp: Path) -> list[tuple[list[str | bytes], bytes, dict[str, str]
         (["graph", "(" * 1000 + "x" + ")" * 1000, "--format", "tree"], b"", None),
         (["check", str(binary)], b"", None),
         (["batch", "-"], b"\xff\xfe\n{\n[1]\n" + b'{"expr": "x", "values": {"x": 1e999}}\n', None),
+        *problem_set_sample(tmp),
     ]
+    curated = len(sample)
     rng = random.Random(6)
     seeds = [
         "q = x + y; f = q * z",
@@ -355,12 +357,51 @@ def cli_sample(tmp: Path) -> list[tuple[list[str | bytes], bytes, dict[str, str]
         "max(x, y) * relu(z - 1)",
         "log(x)^2 / 3",
     ]
-    while len(sample) < 30:
+    while len(sample) < curated + 8:
         text = mutate(rng, rng.choice(seeds))
         if "\x00" in text or any("\ud800" <= c <= "\udfff" for c in text):
             sample.append((["grad", "-", "x=1", "y=2", "z=3"], text.encode("utf-8", "surrogateescape"), None))  # fmt: skip
         else:
             sample.append((["grad", text, "x=1", "y=2", "z=3"], b"", None))
+    return sample
+
+
+BIG = "1" + "0" * 400  # a whole number that TOML and JSON read and no float holds
+HOSTILE_SETS = {  # each was exit 3 (issue 17)
+    "big-value.toml": f"[[problem]]\nexpr = 'x'\nvalues = {{ x = {BIG} }}\n",
+    "big-answer.toml": f"[[problem]]\nexpr = 'x'\nvalues = {{ x = 1 }}\nlr = 0.1\n"
+    f"[problem.answer]\noutput = 1\nupdate = {{ x = -{BIG} }}\n",
+    "big-tolerance.toml": f"[defaults]\nabs_tol = {BIG}\n[[problem]]\nexpr = 'x'\n",
+    "big-points.toml": f"[[problem]]\nexpr = 'x'\npoints = {BIG}\nvalues = {{ x = 1 }}\n",
+    "big-lr.json": f'{{"problem": [{{"expr": "x*x", "values": {{"x": 1}}, "lr": {BIG}}}]}}',
+    "huge-points.toml": "[[problem]]\nexpr = 'x'\npoints = 1e308\nvalues = { x = 1 }\n"
+    "[problem.answer]\noutput = 1\n" * 2,
+    "huge-tolerance.toml": "[[problem]]\nexpr = 'x'\nrel_tol = 1e300\nvalues = { x = 1 }\n",
+    "surrogate-id.json": '{"problem": [{"id": "\\ud800", "expr": "x", "values": {"x": 1}}]}',
+    "surrogate-name.json": '{"problem": [{"expr": "\\udcff", "values": {"\\udcff": 1}}]}',
+    "surrogate-key.json": '{"defaults": {"\\ud800": 1}, "problem": [{"expr": "x"}]}',
+    "bad-tie.toml": "[[problem]]\nexpr = 'max(x, y)'\nvalues = { x = 1, y = 1 }\nmax_tie = 'last'\n",
+}
+
+
+def problem_set_sample(tmp: Path) -> list[tuple[list[str | bytes], bytes, dict[str, str] | None]]:
+    """`check` and `key` on hostile problem sets, and on outputs that name their input."""
+    sample: list[tuple[list[str | bytes], bytes, dict[str, str] | None]] = []
+    paths = []
+    for name, text in HOSTILE_SETS.items():
+        path = tmp / name
+        path.write_text(text, encoding="utf-8")
+        paths.append(str(path))
+        sample.append(
+            (["key", str(path), *(["--solutions"] if "surrogate" in name else [])], b"", None)
+        )
+    results = str(tmp / "results.json")
+    sample.append((["check", *paths, "--json", "--gradescope", results], b"", None))
+    sample.append((["check", *paths], b"", None))
+    sample.append((["check", paths[0], "--gradescope", paths[0]], b"", None))
+    sample.append((["key", paths[0], "--output", paths[0]], b"", None))
+    sample.append((["key", paths[0], "--output", str(tmp / "key.yaml")], b"", None))
+    sample.append((["check", paths[0], "--max-tie", "last"], b"", None))
     return sample
 
 
@@ -394,15 +435,82 @@ def test_control_characters_are_not_echoed_raw() -> None:
 
 runner = CliRunner()
 
-KEYS = ["id", "points", "expr", "values", "lr", "rel_tol", "abs_tol", "answer", "output", "grad",
-        "nodes", "node_grads", "update", "new_output", "defaults", "problem", "x", "bogus"]  # fmt: skip
+KEYS = ["id", "points", "expr", "values", "lr", "rel_tol", "abs_tol", "max_tie", "answer", "output",
+        "grad", "nodes", "node_grads", "update", "new_output", "defaults", "problem", "x", "bogus"]  # fmt: skip
 TOML_VALUES = [
     '"(x+y)*z"', '"x*"', '"[red]x[/red]"', '"[/]"', '"log(x)"', "1", "-1", "0", "1e400", "nan",
     "inf", "-inf", "0x10", "1_000", "true", "1979-05-27T07:32:00Z", "07:32:00", "[1, 2]",
     '["x"]', "{ x = 1 }", '{ x = "a" }', "{ x = -2, y = 5, z = -4 }", "{}", "[]", "{ x = nan }",
     '{ x = { y = 1 } }', '"\\u0000"', '"\\ud800"', "'''multi\nline'''", '"' + "9" * 300 + '"',
+    BIG, "-" + BIG, "1e308", "1e300", "2", "0.5", '"split"', '"first"', f"{{ x = {BIG} }}",
 ]  # fmt: skip
 LEAVES = st.sampled_from(["x*y", "(x", "q = x; q * 2"])
+# what was exit 3 in a problem set (issue 17): whole numbers too large for a float, lone
+# surrogates (JSON's \\ud800), points and tolerances too large to add or to mean anything
+HOSTILE_LEAVES = st.sampled_from(
+    ["\ud800", "x\udcff", 1e308, 10**400, -(10**400), 1e300, 2.0, -1.0, "split", "first", "last"]
+)
+JSON_LEAVES = st.one_of(
+    st.none(), st.booleans(), st.floats(), st.text(max_size=8), LEAVES, st.integers(-(10**400), 10**400),
+)  # fmt: skip
+SET_LEAVES = st.one_of(HOSTILE_LEAVES, HOSTILE_LEAVES, st.floats(-10, 10), JSON_LEAVES)
+NAMES = st.sampled_from(["x", "y", "\ud800"])
+SET_FIELDS = {
+    "id": st.one_of(st.text(max_size=4), SET_LEAVES),
+    "points": SET_LEAVES, "expr": st.one_of(LEAVES, SET_LEAVES), "lr": SET_LEAVES,
+    "values": st.dictionaries(NAMES, SET_LEAVES, max_size=3),
+    "rel_tol": SET_LEAVES, "abs_tol": SET_LEAVES, "max_tie": SET_LEAVES,
+    "answer": st.dictionaries(st.sampled_from(["output", "grad", "update", "\ud800"]),
+                              st.one_of(SET_LEAVES, st.dictionaries(NAMES, SET_LEAVES, max_size=2)), max_size=3),
+}  # fmt: skip
+
+
+@st.composite
+def problem_sets(draw: st.DrawFn) -> dict[str, object]:
+    """A problem set of the right shape, its fields drawn from hostile values."""
+
+    def fields(keys: list[str]) -> dict[str, object]:
+        return {key: draw(SET_FIELDS[key]) for key in keys}
+
+    problems = [
+        {"expr": draw(LEAVES), "values": {"x": 1, "y": 2},
+         **fields(draw(st.lists(st.sampled_from(list(SET_FIELDS)), min_size=1, max_size=4)))}
+        for _ in range(draw(st.integers(1, 3)))
+    ]  # fmt: skip
+    defaults = fields(
+        draw(st.lists(st.sampled_from(["rel_tol", "abs_tol", "max_tie"]), max_size=2))
+    )
+    return {"defaults": defaults, "problem": problems} if defaults else {"problem": problems}
+
+
+def toml_text(data: dict[str, object]) -> str:
+    """A drawn problem set as TOML (None leaves out its key; a lone surrogate is written as
+    the escape TOML refuses)."""
+
+    def value(leaf: object) -> str:
+        if isinstance(leaf, bool):
+            return "true" if leaf else "false"
+        if isinstance(leaf, str):
+            return json.dumps(leaf)
+        if isinstance(leaf, dict):
+            inner = ", ".join(
+                f"{json.dumps(k)} = {value(v)}" for k, v in leaf.items() if v is not None
+            )
+            return "{ " + inner + " }"
+        if isinstance(leaf, float) and not math.isfinite(leaf):
+            return "nan" if math.isnan(leaf) else ("inf" if leaf > 0 else "-inf")
+        return repr(leaf)
+
+    def table(items: object) -> list[str]:
+        assert isinstance(items, dict)
+        return [f"{json.dumps(k)} = {value(v)}" for k, v in items.items() if v is not None]
+
+    lines = ["[defaults]", *table(data["defaults"])] if "defaults" in data else []
+    for problem in data["problem"]:  # type: ignore[attr-defined]
+        lines += ["[[problem]]", *table(problem)]
+    return "\n".join(lines) + "\n"
+
+
 HEADERS = [
     "[[problem]]",
     "[problem.answer]",
@@ -423,7 +531,7 @@ def problem_files(draw: st.DrawFn) -> tuple[str, bytes]:
     if kind == "json":
         value = draw(
             st.recursive(
-                st.one_of(st.none(), st.booleans(), st.floats(), st.text(max_size=8), LEAVES),
+                JSON_LEAVES,
                 lambda inner: st.one_of(
                     st.lists(inner, max_size=3),
                     st.dictionaries(st.sampled_from(KEYS), inner, max_size=4),
@@ -449,18 +557,46 @@ def problem_files(draw: st.DrawFn) -> tuple[str, bytes]:
     return ".toml", text.encode("utf-8", "surrogatepass")  # a lone surrogate: invalid UTF-8
 
 
-@given(problem_files())
-def test_check_bad_files_exit_2_without_a_traceback(file: tuple[str, bytes]) -> None:
-    suffix, data = file
+PROBLEM_COMMANDS = st.sampled_from([
+    ["check"], ["check", "--json"], ["check", "--max-tie", "first"], ["check", "--gradescope", "out.json"],
+    ["key"], ["key", "--max-tie", "split"], ["key", "--output", "out.toml"], ["key", "--output", "out.json"],
+    ["key", "--solutions"], ["key", "--solutions", "--format", "latex"],
+])  # fmt: skip
+
+
+def run_on_problem_set(suffix: str, data: bytes, command: list[str]) -> None:
+    """`bpcli COMMAND FILE OPTIONS…` on a problem set holding `data`: exit 0, 1 or 2, a
+    message with 2, JSON with --json, never an internal error or a traceback."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"problems{suffix}"
         path.write_bytes(data)
-        result = runner.invoke(app, ["check", str(path)], prog_name="bpcli")
+        name, *options = command
+        options = [str(Path(tmp) / o) if o.startswith("out.") else o for o in options]
+        result = runner.invoke(app, [name, str(path), *options], prog_name="bpcli")
     assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit)
     assert result.exit_code in (0, 1, 2), f"exit {result.exit_code}: {result.stderr}"
     assert "internal error" not in result.stderr and "Traceback" not in result.stderr
     if result.exit_code == 2:
         assert result.stderr.strip()
+    if "--json" in command and result.stdout:
+        json.loads(result.stdout)
+
+
+@given(problem_files(), PROBLEM_COMMANDS)
+def test_check_bad_files_exit_2_without_a_traceback(
+    file: tuple[str, bytes], command: list[str]
+) -> None:
+    """`check` and `key`, with their options, on hostile files (TOML-ish, JSON, binary)."""
+    run_on_problem_set(*file, command)
+
+
+@given(problem_sets(), st.sampled_from(["json", "toml"]), PROBLEM_COMMANDS)
+def test_hostile_problem_sets_exit_2_without_a_traceback(
+    problems: dict[str, object], kind: str, command: list[str]
+) -> None:
+    """Problem sets of the right shape with hostile fields, as JSON and as TOML."""
+    text = json.dumps(problems) if kind == "json" else toml_text(problems)
+    run_on_problem_set(f".{kind}", text.encode(), command)
 
 
 @pytest.mark.parametrize(
@@ -488,6 +624,8 @@ GARBAGE_LINES = [
     b'{"expr": "x", "values": {"x": 1}, "steps": -1, "lr": 0.1}', b'{"expr": "x", "values": {"x": 1}, "steps": 2.5, "lr": 0.1}',
     b'{"expr": "x", "max_tie": "x"}', b'{"expr": "x", "bogus": 1}', b'{"expr": "x", "values": {"x": ' + b"1" * 5000 + b"}}",
     b'{"expr": "2x"}', b'{"expr": "log(x)", "values": {"x": 0}}', b"\xff\xfe", b"\x00", b"   \t", b"",
+    b'{"id": "\\ud800", "expr": "x", "values": {"x": 1}}', b'{"id": ' + BIG.encode() + b', "expr": "x"}',
+    b'{"expr": "x*x", "values": {"x": 1}, "lr": ' + BIG.encode() + b"}", b'{"expr": "x", "values": {"\\udcff": 1}}',
 ]  # fmt: skip
 
 

@@ -7,6 +7,9 @@ import sympy
 
 import bpcli
 from bpcli import BindError, DomainError, ParseError
+from bpcli.ops import OPS
+
+FUNCTIONS = sorted(name for name, op in OPS.items() if op.function)  # by name, in the message
 
 
 def ops(text: str) -> list[tuple[str, tuple[int, ...]]]:
@@ -188,7 +191,7 @@ def error(text: str) -> bpcli.BpcliError:
         ("x * * y", ParseError, "unexpected '*': expected a number, a name or '('", 5),
         ("$x", ParseError, "unexpected character '$'", 1),
         ("2 = x", ParseError, "'=' can only follow a name at the start of a statement, as in q = x + y", 3),
-        ("foo(x)", ParseError, "unknown function 'foo'; the functions are abs, cos, exp, log, max, min, pow, relu, sigmoid, sin, sqrt, tan, tanh (to multiply, write foo*(…))", 1),
+        ("foo(x)", ParseError, f"unknown function 'foo'; the functions are {', '.join(FUNCTIONS)} (to multiply, write foo*(…))", 1),
         ("max(x)", ParseError, "max needs at least 2 arguments, got 1", 1),
         ("exp(x, y)", ParseError, "exp takes 1 argument, got 2", 1),
         ("pow(x)", ParseError, "pow takes 2 arguments, got 1", 1),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -23,7 +25,7 @@ def test_the_homework_file_reads_with_its_invalid_problems():
     assert isinstance(bad_expr, Problem)  # the expression is checked when it is graded
     assert isinstance(bad_key, Invalid)
     assert str(bad_key).endswith(
-        "homework.toml: problem 5: point: unknown key (the keys are id, points, expr, values, lr, rel_tol, abs_tol, answer)"
+        "homework.toml: problem 5: point: unknown key (the keys are id, points, expr, values, lr, rel_tol, abs_tol, max_tie, answer)"
     )
 
 
@@ -53,7 +55,10 @@ def test_an_invalid_problem_names_file_problem_and_field(text, message):
             "title = 'hw'\n[[problem]]\nexpr = 'x'",
             "t: unknown key 'title' (the keys are defaults, problem)",
         ),
-        ("[defaults]\nrel = 1", "t: defaults.rel: unknown key (the keys are rel_tol, abs_tol)"),
+        (
+            "[defaults]\nrel = 1",
+            "t: defaults.rel: unknown key (the keys are rel_tol, abs_tol, max_tie)",
+        ),
         ("", "t: no problems: add [[problem]] tables"),
     ],
 )
@@ -116,3 +121,139 @@ def test_tolerance():
     assert not tol.close(1.00001, 1.0)
     assert tol.close(1e-10, 0.0)  # the absolute floor near zero
     assert not tol.close(1e-8, 0.0)
+
+
+# ---- hostile numbers and text (issue 17): each costs its problem, never the run -------------
+
+BIG = "1" + "0" * 400  # a whole number that TOML and JSON read, but no float holds
+
+BIG_FIELDS = [
+    ("values = { x = BIG }", "values.x"),
+    ("points = BIG", "points"),
+    ("lr = BIG", "lr"),
+    ("rel_tol = BIG", "rel_tol"),
+    ("abs_tol = BIG", "abs_tol"),
+    ("[problem.answer]\noutput = BIG", "answer.output"),
+    ("[problem.answer]\ngrad = { x = BIG }", "answer.grad.x"),
+]
+
+
+@pytest.mark.parametrize(("line", "field"), BIG_FIELDS)
+def test_a_whole_number_too_large_for_a_float_costs_its_problem(line, field):
+    """Was OverflowError (exit 3, and no other file checked)."""
+    values = "" if line.startswith("values") else "values = { x = 1 }\n"
+    big_line = line.replace("BIG", BIG)
+    text = (
+        "[[problem]]\nid = 'ok'\nexpr = 'x'\nvalues = { x = 1 }\n"
+        f"[[problem]]\nid = 'big'\nexpr = 'x'\n{values}{big_line}\n"
+    )
+    ok, big = loads(text, "t").problems
+    assert isinstance(ok, Problem)
+    assert isinstance(big, Invalid)
+    assert (
+        str(big) == f"t: problem big: {field}: too large for a float (a whole number of 401 digits)"
+    )
+    negative = loads(text.replace(BIG, "-" + BIG), "t").problems[1]
+    assert str(negative).endswith(f"{field}: too large for a float (a whole number of 401 digits)")
+
+
+def test_a_whole_number_too_large_for_a_float_in_json():
+    text = (
+        '{"defaults": {"abs_tol": 1e-9}, "problem": ['
+        '{"id": "ok", "expr": "x", "values": {"x": 1}},'
+        f'{{"id": "big", "expr": "x", "values": {{"x": {BIG}}}}}]}}'
+    )
+    ok, big = loads(text, "t.json", "json").problems
+    assert isinstance(ok, Problem)
+    assert (
+        str(big)
+        == "t.json: problem big: values.x: too large for a float (a whole number of 401 digits)"
+    )
+    (defaults,) = loads(text.replace("1e-9", BIG), "t.json", "json").problems
+    assert (
+        str(defaults)
+        == "t.json: defaults.abs_tol: too large for a float (a whole number of 401 digits)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("problem", "message"),
+    [
+        ({"id": "\ud800", "expr": "x"}, "t.json: problem 1: id: is not Unicode text: it holds a lone surrogate (\\ud800)"),
+        ({"expr": "x + \udfff"}, "t.json: problem 1: expr: is not Unicode text: it holds a lone surrogate (x + \\udfff)"),
+        ({"expr": "x", "values": {"\ud800": 1}}, "t.json: problem 1: values.\\ud800: is not Unicode text: it holds a lone surrogate (\\ud800)"),
+        ({"expr": "x", "answer": {"grad": {"\ud800": 1}}}, "t.json: problem 1: answer.grad.\\ud800: is not Unicode text: it holds a lone surrogate (\\ud800)"),
+        ({"expr": "x", "\ud800": 1}, "t.json: problem 1: \\ud800: unknown key (the keys are id, points, expr, values, lr, rel_tol, abs_tol, max_tie, answer)"),
+        ({"expr": "x", "answer": {"\ud800": 1}}, "t.json: problem 1: answer.\\ud800: unknown answer (the answers are output, grad, nodes, node_grads, update, new_output)"),
+    ],
+)  # fmt: skip
+def test_a_lone_surrogate_in_json_costs_its_problem(problem, message):
+    """JSON's \\ud800 escape reads as a string no stream can write: was exit 3 in check and key."""
+    text = json.dumps({"problem": [problem, {"id": "ok", "expr": "x", "values": {"x": 1}}]})
+    bad, ok = loads(text, "t.json", "json").problems
+    assert isinstance(ok, Problem)
+    assert str(bad) == message
+    str(bad).encode("utf-8")  # printable
+
+
+def test_a_file_name_that_is_not_utf8_is_shown_as_its_bytes(tmp_path):
+    name = os.fsdecode(b"\xff.toml")
+    (tmp_path / name).write_text("[[problem]]\nexpr = 'x'\nvalues = { x = 1 }\n")
+    problems = load(tmp_path / name)
+    assert problems.file.endswith("\\xff.toml")
+    problems.file.encode("utf-8")
+
+
+@pytest.mark.parametrize(
+    ("points", "message"),
+    [
+        ("1e308", "t: problem 1: points: must be at most 1,000,000, got 1e+308"),
+        ("1000000.5", "t: problem 1: points: must be at most 1,000,000, got 1000000.5"),
+        ("-1", "t: problem 1: points: must not be negative"),
+    ],
+)
+def test_points_are_bounded(points, message):
+    (problem,) = loads(f"[[problem]]\nexpr = 'x'\npoints = {points}", "t").problems
+    assert str(problem) == message
+    assert problem.points == 1.0  # not the rejected number: it would count in the total
+    (most,) = loads("[[problem]]\nexpr = 'x'\npoints = 1_000_000", "t").problems
+    assert isinstance(most, Problem) and most.points == 1e6
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[defaults]\nrel_tol = 1e300\n[[problem]]\nexpr = 'x'", "t: defaults.rel_tol: must be at most 1"),
+        ("[[problem]]\nexpr = 'x'\nrel_tol = 1.5", "t: problem 1: rel_tol: must be at most 1"),
+        ("[[problem]]\nexpr = 'x'\nabs_tol = -1e-3", "t: problem 1: abs_tol: must not be negative"),
+    ],
+)  # fmt: skip
+def test_tolerances_are_bounded(text, message):
+    """rel_tol = 1e300 made every answer right."""
+    (problem,) = loads(text, "t").problems
+    assert isinstance(problem, Invalid)
+    assert str(problem).startswith(message)
+    (one,) = loads("[[problem]]\nexpr = 'x'\nrel_tol = 1", "t").problems
+    assert isinstance(one, Problem) and one.tolerance.rel_tol == 1.0
+
+
+def test_max_tie_per_set_and_per_problem():
+    problems = loads(
+        "[defaults]\nmax_tie = 'first'\n"
+        "[[problem]]\nid = 'a'\nexpr = 'max(x, y)'\n"
+        "[[problem]]\nid = 'b'\nexpr = 'max(x, y)'\nmax_tie = 'split'\n"
+        "[[problem]]\nid = 'c'\nexpr = 'max(x, y)'\nmax_tie = 'last'\n",
+        "t",
+    )
+    a, b, c = problems.problems
+    assert isinstance(a, Problem) and a.max_tie == "first"
+    assert isinstance(b, Problem) and b.max_tie == "split"
+    assert str(c) == 't: problem c: max_tie: must be "split" or "first", got \'last\''
+    assert loads("[[problem]]\nexpr = 'x'", "t").problems[0].max_tie == "split"
+    (bad,) = loads("[defaults]\nmax_tie = 1\n[[problem]]\nexpr = 'x'", "t").problems
+    assert str(bad) == 't: defaults.max_tie: must be "split" or "first", got 1'
+    again = loads(dumps(problems), "again")
+    assert again.defaults == {"max_tie": "first"}
+    assert [p.max_tie for p in again.problems] == ["first", "split"]
+    as_json = loads(dumps(replace(problems, format="json")), "again.json", "json")
+    assert [p.max_tie for p in as_json.problems] == ["first", "split"]

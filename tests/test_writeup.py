@@ -6,7 +6,6 @@ numbers; the LaTeX is compiled by pdflatex and read back with pdftotext.
 
 from __future__ import annotations
 
-import math
 import re
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from bpcli.ops import OPS
 from bpcli.render.notation import tex_name, tex_number, tex_text
 from bpcli.render.writeup import to_latex
 from latex import FRAGMENT_DOCUMENT, pdf_text
+from strategies import FLOATS
 
 DOCS = Path(__file__).parent.parent / "docs"
 
@@ -183,10 +183,14 @@ def _python(tex: str) -> str:
     """A LaTeX formula of the table as Python (test-only, on our own table)."""
     text = tex.replace(r"\text{ if }", " if ").replace(r"\text{, else }", " else ")
     text = re.sub(r"\\frac\{([^{}]*)\}\{([^{}]*)\}", r"((\1)/(\2))", text)
-    for a, b in [(r"\cdot", "*"), ("^", "**"), (r"\log", "log"), (r"\cos", "cos"),
-                 (r"\sin", "sin"), (r"\operatorname{sign}", "_sign"), ("{", "("), ("}", ")")]:  # fmt: skip
+    for a, b in [(r"\cdot", "*"), ("^", "**"), ("{", "("), ("}", ")")]:
         text = text.replace(a, b)
-    return text
+    # a function, `\log(a)` or `\operatorname{sign}(a)`, by its name in FLOATS
+    called = re.sub(r"\\operatorname\((\w+)\)|\\(\w+)", lambda m: m[1] or m[2], text)
+    return re.sub(r"\b(sigma|sign)\(", lambda m: TEX_NAMES[m[1]] + "(", called)
+
+
+TEX_NAMES = {"sigma": "sigmoid", "sign": "_sign"}  # LaTeX's names that are not the op's
 
 
 @pytest.mark.parametrize("op", [op for op in OPS.values() if op.arity], ids=lambda op: op.name)
@@ -194,8 +198,7 @@ def test_each_tex_formula_computes_its_local_derivative(op):
     """The LaTeX of every local derivative equals the partial the engine uses."""
     args = (1.3, 0.7)[: op.arity]
     out = op.forward(*args)
-    scope = {"a": args[0], "b": args[-1], "o": out, "log": math.log, "cos": math.cos,
-             "sin": math.sin, "_sign": lambda v: math.copysign(1.0, v)}  # fmt: skip
+    scope = {**FLOATS, "a": args[0], "b": args[-1], "o": out}
     formulas = op.formulas_tex(["a", "b"][: op.arity], "o")
     for i, (formula, partial) in enumerate(zip(formulas, op.partials, strict=True)):
         value = eval(_python(formula), scope)  # test-only, on our own table

@@ -9,13 +9,15 @@ the loser, a copy gate's uses not added, a flipped sign).
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from .api import grad
-from .errors import BindError, BpcliError
-from .ops import OPS
+from .errors import BindError, BpcliError, InputError
+from .ops import OPS, Conventions, TieRule
+from .patterns import COPY, ROUTER, SWAP, Pattern
 from .problems import Answer, Invalid, Problem, ProblemSet, Tolerance
 from .render.numbers import fmt
 from .result import NodeResult, Result
@@ -135,7 +137,10 @@ def describe(problem: Graded) -> list[str]:
     return lines
 
 
-def check(sets: Sequence[ProblemSet], all_or_nothing: bool = False) -> Report:
+def check(
+    sets: Sequence[ProblemSet], all_or_nothing: bool = False, max_tie: TieRule | None = None
+) -> Report:
+    """Grade every problem of `sets`; `max_tie`, if given, overrides each problem's own."""
     graded = []
     for problems in sets:
         for problem in problems.problems:
@@ -143,14 +148,20 @@ def check(sets: Sequence[ProblemSet], all_or_nothing: bool = False) -> Report:
                 ident = problem.problem if problem.problem is not None else "-"
                 graded.append(Graded(ident, problem.file, 0.0, problem.points, error=str(problem)))
             else:
-                graded.append(grade(problem, problems.file, all_or_nothing))
-    return Report(tuple(graded))
+                graded.append(grade(problem, problems.file, all_or_nothing, max_tie))
+    report = Report(tuple(graded))
+    if not (math.isfinite(report.max_score) and math.isfinite(report.score)):
+        # load() bounds each problem's points; a Problem made in Python is not bounded
+        raise InputError("the points add up to more than a float holds: give each problem fewer")
+    return report
 
 
-def grade(problem: Problem, file: str, all_or_nothing: bool = False) -> Graded:
+def grade(
+    problem: Problem, file: str, all_or_nothing: bool = False, max_tie: TieRule | None = None
+) -> Graded:
     """Check every answered item of one problem against the computed truth."""
     try:
-        result = result_of(problem)
+        result = result_of(problem, max_tie)
     except BpcliError as exc:
         error = str(Invalid(file, problem.id, field_of(exc), str(exc)))
         return Graded(problem.id, file, 0.0, problem.points, error=error)
@@ -237,10 +248,12 @@ class _Truth:
             for size in range(1, len(sends)):
                 for subset in itertools.combinations(sends, size):
                     if close(got, sum(subset)):
-                        terms = " + ".join(fmt(s) for s in sends)
-                        return (
-                            f"copy gate: {node.name} is used {len(sends)} times, and its gradient"
-                            f" adds what every use sends back: {terms} = {fmt(node.grad)}"
+                        return COPY.hint(
+                            "missed use",
+                            node=node.name,
+                            uses=str(len(sends)),
+                            terms=" + ".join(fmt(s) for s in sends),
+                            grad=fmt(node.grad),
                         )
         return None
 
@@ -256,10 +269,13 @@ def _not_swapped(
     others = [result.nodes[i] for i in gate.inputs if i != node.id]
     if not others:
         return None, ""
-    other = others[0]
-    return upstream * node.value, (
-        f"mul gate {gate.name} is a swap multiplier: {node.name} gets the upstream gradient"
-        f" {fmt(upstream)} times the other input ({fmt(other.value)}), not times its own value"
+    return upstream * node.value, SWAP.hint(
+        "own value",
+        op=gate.op,
+        gate=gate.name,
+        node=node.name,
+        upstream=fmt(upstream),
+        other=fmt(others[0].value),
     )
 
 
@@ -269,27 +285,38 @@ def _misrouted(
     """The max/min gate's gradient sent to the loser, or withheld from the winner."""
     upstream = gate.grad or 0.0
     if node.value == gate.value:
-        return 0.0, (
-            f"{gate.op} gate {gate.name} is a gradient router: {node.name} wins"
-            f" ({fmt(node.value)}), so it gets the whole gradient {fmt(upstream)}"
+        return 0.0, ROUTER.hint(
+            "withheld",
+            op=gate.op,
+            gate=gate.name,
+            node=node.name,
+            value=fmt(node.value),
+            upstream=fmt(upstream),
         )
     winner = next(result.nodes[i] for i in gate.inputs if result.nodes[i].value == gate.value)
-    return upstream, (
-        f"{gate.op} gate {gate.name} is a gradient router: only the winner {winner.name}"
-        f" ({fmt(winner.value)}) gets the gradient; {node.name} lost, so it gets 0"
+    return upstream, ROUTER.hint(
+        "misrouted",
+        op=gate.op,
+        gate=gate.name,
+        winner=winner.name,
+        value=fmt(winner.value),
+        node=node.name,
     )
 
 
-MISTAKES: dict[str, Mistake] = {"swap multiplier": _not_swapped, "router": _misrouted}
+# The mistakes a gate's pattern invites, found through the pattern itself.
+MISTAKES: dict[Pattern, Mistake] = {SWAP: _not_swapped, ROUTER: _misrouted}
 
 
 def _listed(names: dict[str, float]) -> str:
     return f"its inputs are {', '.join(names)}" if names else "it has no inputs"
 
 
-def result_of(problem: Problem) -> Result:
-    """The forward and backward pass a problem asks for (and its update step)."""
-    return grad(problem.expr, problem.values, lr=problem.lr)
+def result_of(problem: Problem, max_tie: TieRule | None = None) -> Result:
+    """The forward and backward pass a problem asks for (and its update step), under its
+    own max tie rule or, if given, `max_tie`."""
+    conventions = Conventions(max_tie=max_tie or problem.max_tie)
+    return grad(problem.expr, problem.values, lr=problem.lr, conventions=conventions)
 
 
 def solve(problem: Problem, result: Result | None = None) -> Answer:

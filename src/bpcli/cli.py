@@ -18,14 +18,16 @@ from . import __version__, arguments
 from .arguments import DEFAULT_MAX_SIZE, parse_size, split_own
 from .errors import BpcliError, InputError
 from .graph import Graph
-from .ops import Conventions
+from .ops import Conventions, TieRule, tie_rule
 from .parser import MAX_NODES
 from .process import (
     EXIT_BAD_INPUT,
     EXIT_CHECK_FAILED,
     console,
     errors_to_exit_codes,
+    refuse_to_replace,
     stdout_takes_unicode,
+    write_output,
     write_result_json,
 )
 
@@ -118,6 +120,14 @@ MaxTieOption = Annotated[
         "--max-tie",
         metavar="split|first",
         help="A max/min tie splits the gradient evenly, or sends it all to the first.",
+    ),
+]
+CheckMaxTieOption = Annotated[
+    str | None,
+    typer.Option(
+        "--max-tie",
+        metavar="split|first",
+        help="Grade every max/min tie this way, whatever the problem set says.",
     ),
 ]
 MaxSizeOption = Annotated[
@@ -240,6 +250,7 @@ def grad(
     from .api import evaluate
 
     with errors_to_exit_codes():
+        refuse_to_replace("--plot", plot, [file])
         graph, values, conventions = read_program(ctx, file, max_tie, max_size, max_nodes)
         if steps is not None and lr is None:
             raise InputError("--steps needs a learning rate: add --lr ALPHA")
@@ -340,6 +351,7 @@ def graph(
         page = output is not None and output.suffix.lower() in PAGE_SUFFIXES
         if fmt is None and page:
             fmt = "html"
+        refuse_to_replace("--output", output, [file])
         program, values, conventions = read_program(ctx, file, max_tie, max_size, max_nodes)
         if fmt == "html" and program.variables and not values:
             raise InputError(
@@ -409,7 +421,9 @@ def check(
     gradescope: Annotated[
         Path | None,
         typer.Option(
-            "--gradescope", metavar="PATH", help="Also write a Gradescope results.json to PATH."
+            "--gradescope",
+            metavar="PATH",
+            help="Also write a Gradescope results.json to PATH (replacing it).",
         ),
     ] = None,
     all_or_nothing: Annotated[
@@ -420,6 +434,7 @@ def check(
             help="A problem's points only when every item it answers is right.",
         ),
     ] = False,
+    max_tie: CheckMaxTieOption = None,
     precision: PrecisionOption = 6,
 ) -> None:
     """Check the answers in problem sets against the right ones, item by item.
@@ -433,7 +448,9 @@ def check(
     from .problems import load
 
     with errors_to_exit_codes():
-        report = check_answers([load(path) for path in files], all_or_nothing)
+        refuse_to_replace("--gradescope", gradescope, files)
+        rule = tie_option(max_tie)
+        report = check_answers([load(path) for path in files], all_or_nothing, rule)
         for problem in report.problems:
             if problem.error is not None:
                 sys.stderr.write(f"error: {problem.error}\n")
@@ -452,13 +469,43 @@ def check(
 
 
 SHEET_FORMATS = ("markdown", "latex")
+KEY_SUFFIXES = {".toml": "toml", ".json": "json"}
+
+
+def tie_option(max_tie: str | None) -> TieRule | None:
+    """The rule --max-tie names (None: each problem's own)."""
+    if max_tie is None:
+        return None
+    rule = tie_rule(max_tie)
+    if rule is None:
+        raise InputError(f"--max-tie is split or first, got {max_tie!r}")
+    return rule
+
+
+def key_format(output: Path) -> str | None:
+    """The answer key's format, from the suffix of the file it is written to (None, the
+    problem set's own, for what is not a file: /dev/stdout, a named pipe)."""
+    kind = KEY_SUFFIXES.get(output.suffix.lower())
+    if kind is None and output.exists() and not output.is_file():
+        return None
+    if kind is None:
+        raise InputError(
+            f"--output {output}: the answer key is written as TOML or JSON, so its name"
+            f" ends in .toml or .json (a solution sheet, --solutions, in .md or .tex)"
+        )
+    return kind
 
 
 @app.command()
 def key(
     file: Annotated[Path, typer.Argument(metavar="FILE", help="A problem set, TOML or JSON.")],
     output: Annotated[
-        Path | None, typer.Option("--output", metavar="FILE", help="Write to FILE, not stdout.")
+        Path | None,
+        typer.Option(
+            "--output",
+            metavar="FILE",
+            help="Write to FILE (replacing it), not stdout: .toml or .json for the key.",
+        ),
     ] = None,
     solutions: Annotated[
         bool,
@@ -476,6 +523,7 @@ def key(
             help="The solution sheet's format (default: latex for a .tex --output, else markdown).",
         ),
     ] = None,
+    max_tie: CheckMaxTieOption = None,
     precision: PrecisionOption = 6,
 ) -> None:
     """Write the problem set again with every answer filled in: the answer key.
@@ -492,6 +540,9 @@ def key(
             raise InputError(f"--format {fmt} is for the solution sheet: add --solutions")
         if fmt is not None and fmt not in SHEET_FORMATS:
             raise InputError(f"--format is markdown or latex, got {fmt!r}")
+        refuse_to_replace("--output", output, [file])
+        rule = tie_option(max_tie)
+        kind = key_format(output) if output is not None and not solutions else None
         problems = load(file)
         solved: list[Problem | Invalid] = []
         sheets = []
@@ -499,7 +550,7 @@ def key(
         for problem in problems.problems:
             if isinstance(problem, Problem):
                 try:
-                    result = result_of(problem)
+                    result = result_of(problem, rule)
                     answer = solve(problem, result)
                 except BpcliError as exc:
                     where = Invalid(problems.file, problem.id, field_of(exc), str(exc))
@@ -512,7 +563,8 @@ def key(
                 sys.stderr.write(f"error: {error}\n")
             raise SystemExit(EXIT_BAD_INPUT)
         if not solutions:
-            emit(dumps(replace(problems, problems=solved)), output)
+            solved_set = replace(problems, format=kind or problems.format, problems=solved)
+            emit(dumps(solved_set), output)
             return
         from .render.solutions import Solved, solutions_latex, solutions_markdown
 
@@ -547,7 +599,8 @@ def quiz(
         bool, typer.Option("--key", metavar="", help="Fill in the answers.")
     ] = False,
     output: Annotated[
-        Path | None, typer.Option("--output", metavar="FILE", help="Write to FILE, not stdout.")
+        Path | None,
+        typer.Option("--output", metavar="FILE", help="Write to FILE (replacing it), not stdout."),
     ] = None,
 ) -> None:
     """Make a practice problem set over the lecture's gates, small enough to work by hand.
@@ -614,14 +667,4 @@ def write_plot(update: Update, output_name: str, path: Path) -> None:
     except ImportError:
         raise InputError("writing a plot needs matplotlib: pip install 'bpcli[plot]'") from None
     image = descent_image(update, output_name, image_format)
-    try:
-        path.write_bytes(image)
-    except OSError as exc:
-        raise InputError(f"cannot write the plot to {str(path)!r}: {exc.strerror}") from None
-
-
-def write_output(path: Path, data: bytes) -> None:
-    try:
-        path.write_bytes(data)
-    except OSError as exc:
-        raise InputError(f"cannot write {path}: {exc.strerror}") from None
+    write_output(path, image, what=f"the plot to {str(path)!r}")

@@ -165,7 +165,7 @@ class Graph:
                     f'{item}"inputs"{key}{dumps(list(inputs))}{item}"text"{key}{dumps(text)}'
                     f'{item}"value"{key}',
                     f'{item}"grad"{key}',
-                    f'{item}"pattern"{key}{dumps(OPS[op].pattern)}{item}"local"{key}[',
+                    f'{item}"pattern"{key}{dumps(OPS[op].pattern.name)}{item}"local"{key}[',
                 )
                 for i, (name, op, inputs, text) in enumerate(self.facts())
             ]

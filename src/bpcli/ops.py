@@ -1,10 +1,11 @@
-"""THE op table: for every op, its forward rule and its local derivatives.
+"""THE op table: every op's forward rule, local derivatives, notation and pattern.
 
-One entry per op; its key is the op's name everywhere (grammar alias, JSON
-`op`, tests). Each rule is written once, as a Python expression over the
-inputs `a` and `b` (and `out`, the node's own value, in a local derivative);
-from it come both the callables below (`Op.forward`, `Op.partials`) and the
-engine's compiled loops, so a new op is one line. A local derivative
+One entry per op, with named fields; its name is the op's name everywhere
+(grammar alias or call, JSON `op`, tests). Each rule is written once, as a
+Python expression over the inputs `a` and `b` (and `out`, the node's own
+value, in a local derivative); from it come both the callables below
+(`Op.forward`, `Op.partials`) and the engine's compiled loops, so a new op is
+one entry (the README's "Adding an op" says what checks it). A local derivative
 ("partial") gives d(out)/d(input i); an op has one per input, in input order.
 Rules raise `Undefined` where the maths is undefined; the engine adds where in
 the source it happened.
@@ -15,8 +16,11 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from . import patterns
+from .patterns import Pattern
 
 Args = tuple[float, ...]
 Partial = Callable[[Args, float], float]
@@ -46,41 +50,45 @@ class Conventions:
         return {"relu_grad_at_0": 0.0, "abs_grad_at_0": 0.0, "max_min_tie": self.max_tie}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)  # an entry names every field it sets
 class Op:
-    """One operation: how to compute it and how gradients flow back through it.
+    """One operation: how to compute it, how gradients flow back through it, how it is written.
 
-    `rule` is the forward rule and `local` the local derivatives, as expressions
-    over `a`, `b` and `out` (over the tuple `args` for an op of two or more
-    inputs, `arity` None, whose partials come from `router` under the tie
-    convention). `function` says whether it is written as a call, `exp(x)`; a
-    node whose op is not `differentiable` (a constant) gets no gradient. `kink`
-    says whether a node sits where the op has no derivative and a convention
-    decides (relu at 0, a max tie): a numeric gradient means little there.
+    Maths (what the engine reads): `rule` is the forward rule and `local` the local
+    derivatives, one per input, as expressions over `a`, `b` and `out` (over the tuple
+    `args` for an op of two or more inputs, `arity` None, whose partials come from
+    `router` under the tie convention). `kink` says whether a node sits where the op
+    has no derivative and a convention decides (relu at 0, a max tie): a numeric
+    gradient means little there. `pattern` is how a gradient flows back through its
+    gate, with the lecture's words for it (see `patterns`).
 
-    For explanations: `shown` writes the op with its inputs as {0}, {1}
-    (None: as a call, `exp({0})`), and `formulas` writes each local derivative
-    with the inputs as {0}, {1} and the node itself as {out}; a variadic op has
-    one formula with {i} for "this input". `tex` and `tex_formulas` are the same
-    in LaTeX, where braces are LaTeX's own: there the inputs are written `a` and
-    `b` and the node `out`, as in the rules (a variadic op: `a` is "this input",
-    and `tex` is the command its call is written with, `\\max`).
+    The language: `symbol` is how it is written (`+`, `exp`); `function` says whether
+    it can be called by name, `exp(x)`, `pow(x, y)`.
+
+    Notation, plain: `shown` writes the op with its inputs as {0}, {1}, or is None for
+    an op written as a call, `exp({0})` (see `call`); `formulas` writes each local
+    derivative with the inputs as {0}, {1} and the node itself as {out}; a variadic op
+    has one formula with {i} for "this input". LaTeX: `tex` and `tex_formulas` are
+    the same, but braces are LaTeX's own, so there the inputs are written `a` and `b`
+    and the node `out`, as in the rules (a variadic op: `a` is "this input", and `tex`
+    is the command its call is written with, `\\max`); `tex_fraction` says the LaTeX
+    is a fraction, whose parts need no brackets around a negative number.
     """
 
     name: str
     symbol: str
     arity: int | None
-    rule: str | None
-    local: tuple[str, ...]
-    pattern: str
-    formulas: tuple[str, ...] = ()
-    shown: str | None = None
-    function: bool = False
-    differentiable: bool = True
-    router: Callable[[int, TieRule], tuple[Partial, ...]] | None = None
+    pattern: Pattern
+    rule: str | None = None
+    local: tuple[str, ...] = ()
     kink: Callable[[Args, float], bool] | None = None
+    router: Callable[[int, TieRule], tuple[Partial, ...]] | None = None
+    function: bool = False
+    shown: str | None = None
+    formulas: tuple[str, ...] = ()
     tex: str = ""
     tex_formulas: tuple[str, ...] = ()
+    tex_fraction: bool = False
     forward: Callable[..., float] | None = field(init=False, default=None)
     partials: tuple[Partial, ...] = field(init=False, default=())
 
@@ -90,6 +98,11 @@ class Op:
             object.__setattr__(
                 self, "partials", tuple(_compile_partial(self, e) for e in self.local)
             )
+
+    @property
+    def call(self) -> bool:
+        """Whether it is written as a call, `exp(x)` (pow is called by name, but shown `x^y`)."""
+        return self.shown is None
 
     def partials_for(self, n: int, conventions: Conventions) -> tuple[Partial, ...]:
         """The partials of a node with n inputs."""
@@ -256,8 +269,8 @@ def _sign(x: float) -> float:
 
 
 # ---- the table -------------------------------------------------------------
-# Op(name, symbol, arity, rule, local (one per input), pattern, formulas, shown, ...)
-# Rules are over the inputs a, b and the node's value out.
+# One entry per op. Rules are over the inputs a, b and the node's value out; a rule
+# calls only what RULE_SCOPE names.
 
 RULE_SCOPE: dict[str, Any] = {
     "exp": math.exp, "sin": math.sin, "cos": math.cos, "tan": math.tan, "tanh": math.tanh,
@@ -265,62 +278,122 @@ RULE_SCOPE: dict[str, Any] = {
     "_dpow_base": _dpow_base, "_dpow_exponent": _dpow_exponent, "_dsqrt": _dsqrt, "_sign": _sign,
 }  # fmt: skip
 
-# fmt: off
 _TABLE: tuple[Op, ...] = (
-    # leaves: a variable's value is given, a constant's is in its node
-    Op("var",     "",     0,    None,           (), "input"),
-    Op("const",   "",     0,    None,           (), "constant", differentiable=False),
-    # arithmetic
-    Op("add",     "+",    2,    "a + b",        ("1.0", "1.0"), "distributor", ("1", "1"), "{0} + {1}"),
-    Op("sub",     "-",    2,    "a - b",        ("1.0", "-1.0"), "distributor", ("1", "-1"), "{0} - {1}"),
-    Op("mul",     "*",    2,    "a * b",        ("b", "a"), "swap multiplier", ("{1}", "{0}"), "{0} * {1}"),
-    Op("div",     "/",    2,    "_div(a, b)",   ("1.0 / b", "-out / b"), "divider", ("1/{1}", "-{out}/{1}"), "{0} / {1}"),
-    Op("neg",     "-",    1,    "-a",           ("-1.0",), "distributor", ("-1",), "-{0}"),
-    Op("pow",     "^",    2,    "_pow(a, b)",   ("_dpow_base(a, b, out)", "_dpow_exponent(a, b, out)"), "power rule", ("{1}·{0}^({1} - 1)", "{out}·log({0})"), "{0}^{1}", function=True),
-    # functions of one input
-    Op("exp",     "exp",  1,    "exp(a)",       ("out",), "exponential", ("{out}",), function=True),
-    Op("log",     "log",  1,    "_log(a)",      ("1.0 / a",), "logarithm", ("1/{0}",), function=True),
-    Op("sqrt",    "sqrt", 1,    "_sqrt(a)",     ("_dsqrt(out)",), "square root", ("1/(2·{out})",), function=True),
-    Op("sin",     "sin",  1,    "sin(a)",       ("cos(a)",), "sine", ("cos({0})",), function=True),
-    Op("cos",     "cos",  1,    "cos(a)",       ("-sin(a)",), "cosine", ("-sin({0})",), function=True),
-    Op("tan",     "tan",  1,    "tan(a)",       ("1.0 + out * out",), "tangent", ("1 + {out}²",), function=True),
-    Op("tanh",    "tanh", 1,    "tanh(a)",      ("1.0 - out * out",), "squashing", ("1 - {out}²",), function=True),
-    Op("sigmoid", "sigmoid", 1, "_sigmoid(a)",  ("out * (1.0 - out)",), "squashing", ("{out}·(1 - {out})",), function=True),
-    Op("relu",    "relu", 1,    "a if a > 0.0 else 0.0", ("1.0 if a > 0.0 else 0.0",), "switch", ("1 if {0} > 0, else 0",), function=True, kink=_at_zero),
-    Op("abs",     "abs",  1,    "abs(a)",       ("_sign(a)",), "sign", ("sign({0})",), function=True, kink=_at_zero),
-    # two or more inputs
-    Op("max",     "max",  None, "max(args)",    (), "router", ("1 if {i} is the max, else 0",), function=True, router=_router, kink=_tie),
-    Op("min",     "min",  None, "min(args)",    (), "router", ("1 if {i} is the min, else 0",), function=True, router=_router, kink=_tie),
-)
-# fmt: on
-
-# How each op and its local derivatives are written in LaTeX (see `Op.tex`): over
-# a, b and out, as in the rules; a variadic op's `a` is "this input".
-# fmt: off
-_TEX = {
-    "var":     ("", ()),
-    "const":   ("", ()),
-    "add":     ("a + b",                  ("1", "1")),
-    "sub":     ("a - b",                  ("1", "-1")),
-    "mul":     (r"a \cdot b",             ("b", "a")),
-    "div":     (r"\frac{a}{b}",            (r"\frac{1}{b}", r"-\frac{out}{b}")),
-    "neg":     ("-a",                     ("-1",)),
-    "pow":     ("{a}^{b}",                (r"b \cdot {a}^{b - 1}", r"out \cdot \log(a)")),
-    "exp":     (r"\exp(a)",                ("out",)),
-    "log":     (r"\log(a)",                (r"\frac{1}{a}",)),
-    "sqrt":    (r"\sqrt{a}",               (r"\frac{1}{2 \cdot out}",)),
-    "sin":     (r"\sin(a)",                (r"\cos(a)",)),
-    "cos":     (r"\cos(a)",                (r"-\sin(a)",)),
-    "tan":     (r"\tan(a)",                (r"1 + {out}^2",)),
-    "tanh":    (r"\tanh(a)",               (r"1 - {out}^2",)),
-    "sigmoid": (r"\sigma(a)",              (r"out \cdot (1 - out)",)),
-    "relu":    (r"\operatorname{relu}(a)", (r"1 \text{ if } a > 0 \text{, else } 0",)),
-    "abs":     (r"\lvert a \rvert",         (r"\operatorname{sign}(a)",)),
-    "max":     (r"\max",                   (r"1 \text{ if } a \text{ is the max, else } 0",)),
-    "min":     (r"\min",                   (r"1 \text{ if } a \text{ is the min, else } 0",)),
-}
-# fmt: on
-_TABLE = tuple(replace(op, tex=_TEX[op.name][0], tex_formulas=_TEX[op.name][1]) for op in _TABLE)
+    # ---- leaves: a variable's value is given, a constant's is in its node
+    Op(name="var", symbol="", arity=0, pattern=patterns.INPUT),
+    Op(name="const", symbol="", arity=0, pattern=patterns.CONSTANT),
+    # ---- arithmetic
+    Op(
+        name="add", symbol="+", arity=2, pattern=patterns.DISTRIBUTOR,
+        rule="a + b", local=("1.0", "1.0"),
+        shown="{0} + {1}", formulas=("1", "1"),
+        tex="a + b", tex_formulas=("1", "1"),
+    ),
+    Op(
+        name="sub", symbol="-", arity=2, pattern=patterns.DISTRIBUTOR,
+        rule="a - b", local=("1.0", "-1.0"),
+        shown="{0} - {1}", formulas=("1", "-1"),
+        tex="a - b", tex_formulas=("1", "-1"),
+    ),
+    Op(
+        name="mul", symbol="*", arity=2, pattern=patterns.SWAP,
+        rule="a * b", local=("b", "a"),
+        shown="{0} * {1}", formulas=("{1}", "{0}"),
+        tex=r"a \cdot b", tex_formulas=("b", "a"),
+    ),
+    Op(
+        name="div", symbol="/", arity=2, pattern=patterns.DIVIDER,
+        rule="_div(a, b)", local=("1.0 / b", "-out / b"),
+        shown="{0} / {1}", formulas=("1/{1}", "-{out}/{1}"),
+        tex=r"\frac{a}{b}", tex_formulas=(r"\frac{1}{b}", r"-\frac{out}{b}"), tex_fraction=True,
+    ),
+    Op(
+        name="neg", symbol="-", arity=1, pattern=patterns.DISTRIBUTOR,
+        rule="-a", local=("-1.0",),
+        shown="-{0}", formulas=("-1",),
+        tex="-a", tex_formulas=("-1",),
+    ),
+    Op(
+        name="pow", symbol="^", arity=2, pattern=patterns.POWER, function=True,
+        rule="_pow(a, b)", local=("_dpow_base(a, b, out)", "_dpow_exponent(a, b, out)"),
+        shown="{0}^{1}", formulas=("{1}·{0}^({1} - 1)", "{out}·log({0})"),
+        tex="{a}^{b}", tex_formulas=(r"b \cdot {a}^{b - 1}", r"out \cdot \log(a)"),
+    ),
+    # ---- functions of one input
+    Op(
+        name="exp", symbol="exp", arity=1, pattern=patterns.EXPONENTIAL, function=True,
+        rule="exp(a)", local=("out",),
+        formulas=("{out}",),
+        tex=r"\exp(a)", tex_formulas=("out",),
+    ),
+    Op(
+        name="log", symbol="log", arity=1, pattern=patterns.LOGARITHM, function=True,
+        rule="_log(a)", local=("1.0 / a",),
+        formulas=("1/{0}",),
+        tex=r"\log(a)", tex_formulas=(r"\frac{1}{a}",),
+    ),
+    Op(
+        name="sqrt", symbol="sqrt", arity=1, pattern=patterns.SQUARE_ROOT, function=True,
+        rule="_sqrt(a)", local=("_dsqrt(out)",),
+        formulas=("1/(2·{out})",),
+        tex=r"\sqrt{a}", tex_formulas=(r"\frac{1}{2 \cdot out}",),
+    ),
+    Op(
+        name="sin", symbol="sin", arity=1, pattern=patterns.SINE, function=True,
+        rule="sin(a)", local=("cos(a)",),
+        formulas=("cos({0})",),
+        tex=r"\sin(a)", tex_formulas=(r"\cos(a)",),
+    ),
+    Op(
+        name="cos", symbol="cos", arity=1, pattern=patterns.COSINE, function=True,
+        rule="cos(a)", local=("-sin(a)",),
+        formulas=("-sin({0})",),
+        tex=r"\cos(a)", tex_formulas=(r"-\sin(a)",),
+    ),
+    Op(
+        name="tan", symbol="tan", arity=1, pattern=patterns.TANGENT, function=True,
+        rule="tan(a)", local=("1.0 + out * out",),
+        formulas=("1 + {out}²",),
+        tex=r"\tan(a)", tex_formulas=(r"1 + {out}^2",),
+    ),
+    Op(
+        name="tanh", symbol="tanh", arity=1, pattern=patterns.SQUASHING, function=True,
+        rule="tanh(a)", local=("1.0 - out * out",),
+        formulas=("1 - {out}²",),
+        tex=r"\tanh(a)", tex_formulas=(r"1 - {out}^2",),
+    ),
+    Op(
+        name="sigmoid", symbol="sigmoid", arity=1, pattern=patterns.SQUASHING, function=True,
+        rule="_sigmoid(a)", local=("out * (1.0 - out)",),
+        formulas=("{out}·(1 - {out})",),
+        tex=r"\sigma(a)", tex_formulas=(r"out \cdot (1 - out)",),
+    ),
+    Op(
+        name="relu", symbol="relu", arity=1, pattern=patterns.SWITCH, function=True,
+        rule="a if a > 0.0 else 0.0", local=("1.0 if a > 0.0 else 0.0",), kink=_at_zero,
+        formulas=("1 if {0} > 0, else 0",),
+        tex=r"\operatorname{relu}(a)", tex_formulas=(r"1 \text{ if } a > 0 \text{, else } 0",),
+    ),
+    Op(
+        name="abs", symbol="abs", arity=1, pattern=patterns.SIGN, function=True,
+        rule="abs(a)", local=("_sign(a)",), kink=_at_zero,
+        formulas=("sign({0})",),
+        tex=r"\lvert a \rvert", tex_formulas=(r"\operatorname{sign}(a)",),
+    ),
+    # ---- two or more inputs
+    Op(
+        name="max", symbol="max", arity=None, pattern=patterns.ROUTER, function=True,
+        rule="max(args)", router=_router, kink=_tie,
+        formulas=("1 if {i} is the max, else 0",),
+        tex=r"\max", tex_formulas=(r"1 \text{ if } a \text{ is the max, else } 0",),
+    ),
+    Op(
+        name="min", symbol="min", arity=None, pattern=patterns.ROUTER, function=True,
+        rule="min(args)", router=_router, kink=_tie,
+        formulas=("1 if {i} is the min, else 0",),
+        tex=r"\min", tex_formulas=(r"1 \text{ if } a \text{ is the min, else } 0",),
+    ),
+)  # fmt: skip
 
 OPS: dict[str, Op] = {op.name: op for op in _TABLE}
 OP_NAMES: tuple[str, ...] = tuple(OPS)

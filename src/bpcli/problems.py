@@ -1,8 +1,9 @@
 """Problem sets: the homework file format (TOML, or JSON of the same shape), read and written.
 
 A problem set is a `[defaults]` table and a list of `[[problem]]` tables; each
-problem has an expression, its input values, optionally a learning rate, and
-an `[problem.answer]` table of submitted answers. Reading never stops at the
+problem has an expression, its input values, optionally a learning rate, its
+tolerances and max tie rule (else those of `[defaults]`), and an
+`[problem.answer]` table of submitted answers. Reading never stops at the
 first bad problem: each problem is either a `Problem` or an `Invalid` that says
 which file, problem and field is wrong, so every other problem still counts.
 """
@@ -11,13 +12,15 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import sys
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .errors import InputError
+from .ops import TieRule, tie_rule
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -25,8 +28,11 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 ANSWER_KEYS = ("output", "grad", "nodes", "node_grads", "update", "new_output")
-PROBLEM_KEYS = ("id", "points", "expr", "values", "lr", "rel_tol", "abs_tol", "answer")
+PROBLEM_KEYS = ("id", "points", "expr", "values", "lr", "rel_tol", "abs_tol", "max_tie", "answer")
 TOLERANCE_KEYS = ("rel_tol", "abs_tol")
+DEFAULT_KEYS = (*TOLERANCE_KEYS, "max_tie")  # what [defaults] sets for every problem
+MAX_POINTS = 1_000_000  # a problem's points; any number of problems still adds up to a float
+MAX_REL_TOL = 1.0  # at 1, a relative tolerance already accepts every answer of the right sign
 TABLES = ("grad", "nodes", "node_grads", "update")  # answers that map a name to a number
 MAX_FILE_SIZE = 50_000_000
 
@@ -74,7 +80,8 @@ class Problem:
     lr: float | None = None
     tolerance: Tolerance = Tolerance()
     answer: Answer = Answer()
-    own_tolerance: dict[str, float] = field(default_factory=dict)  # as written in the file
+    own: dict[str, float | str] = field(default_factory=dict)  # tolerances, max_tie as written
+    max_tie: TieRule = "split"
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +107,7 @@ class Invalid:
 class ProblemSet:
     file: str
     format: str  # "toml" or "json"
-    defaults: dict[str, float]
+    defaults: dict[str, float | str]
     problems: list[Problem | Invalid]
 
 
@@ -116,7 +123,7 @@ class _Bad(Exception):
 
 def load(path: Path) -> ProblemSet:
     """Read a problem set. A file that cannot be read at all is one Invalid entry."""
-    name = str(path)
+    name = os.fsencode(path).decode("utf-8", "backslashreplace")  # printable, as the bytes
     kind = "json" if path.suffix.lower() == ".json" else "toml"
     try:
         if path.is_file() and path.stat().st_size > MAX_FILE_SIZE:
@@ -150,17 +157,16 @@ def loads(text: str, name: str = "<problems>", kind: str = "toml") -> ProblemSet
     if unknown:
         return _broken(name, kind, f"unknown key {unknown[0]!r} (the keys are defaults, problem)")
     try:
-        defaults = _tolerances(data.get("defaults", {}), "defaults")
+        defaults = _settings(data.get("defaults", {}), "defaults")
     except _Bad as bad:
         return ProblemSet(name, kind, {}, [Invalid(name, None, bad.field, bad.message)])
-    base = replace(Tolerance(), **defaults)
     raw = data.get("problem", [])
     if not isinstance(raw, list) or not raw:
         return _broken(name, kind, "no problems: add [[problem]] tables")
     problems: list[Problem | Invalid] = []
     seen: set[str] = set()
     for index, entry in enumerate(raw, start=1):
-        problem = _problem(entry, index, base, name)
+        problem = _problem(entry, index, defaults, name)
         if isinstance(problem, Problem) and problem.id in seen:
             twice = "the same id is used twice"
             problems.append(Invalid(name, problem.id, "id", twice, problem.points))
@@ -175,7 +181,9 @@ def _broken(name: str, kind: str, message: str) -> ProblemSet:
     return ProblemSet(name, kind, {}, [Invalid(name, None, None, message)])
 
 
-def _problem(entry: Any, index: int, base: Tolerance, file: str) -> Problem | Invalid:
+def _problem(
+    entry: Any, index: int, defaults: dict[str, float | str], file: str
+) -> Problem | Invalid:
     ident = str(index)
     points = 1.0
     try:
@@ -184,26 +192,36 @@ def _problem(entry: Any, index: int, base: Tolerance, file: str) -> Problem | In
         if "id" in entry:
             if not isinstance(entry["id"], (str, int)) or isinstance(entry["id"], bool):
                 raise _Bad("id", "must be text or a whole number")
-            ident = str(entry["id"])
+            ident = _text(str(entry["id"]), "id")
         if "points" in entry:
-            points = _number(entry["points"], "points")
-            if points < 0:
-                raise _Bad("points", "must not be negative")
+            points = _points(entry["points"])
         unknown = [key for key in entry if key not in PROBLEM_KEYS]
         if unknown:
-            raise _Bad(unknown[0], f"unknown key (the keys are {', '.join(PROBLEM_KEYS)})")
+            raise _Bad(shown(unknown[0]), f"unknown key (the keys are {', '.join(PROBLEM_KEYS)})")
         if "expr" not in entry:
             raise _Bad("expr", "missing: every problem needs an expression")
         if not isinstance(entry["expr"], str):
             raise _Bad("expr", "must be text")
+        expr = _text(entry["expr"], "expr")
         values = _table(entry.get("values", {}), "values")
         lr = _number(entry["lr"], "lr") if "lr" in entry else None
-        own = _tolerances(entry, "")
+        own = _settings(entry, "")
         answer = _answer(entry.get("answer", {}), lr)
     except _Bad as bad:
         return Invalid(file, ident, bad.field, bad.message, points)
-    tolerance = replace(base, **own)
-    return Problem(ident, entry["expr"], values, points, lr, tolerance, answer, own)
+    settings = {**defaults, **own}
+    tolerance = Tolerance(**{k: float(v) for k, v in settings.items() if k in TOLERANCE_KEYS})
+    max_tie = tie_rule(settings.get("max_tie", "split")) or "split"
+    return Problem(ident, expr, values, points, lr, tolerance, answer, own, max_tie)
+
+
+def _points(raw: Any) -> float:
+    points = _number(raw, "points")
+    if points < 0:
+        raise _Bad("points", "must not be negative")
+    if points > MAX_POINTS:
+        raise _Bad("points", f"must be at most {MAX_POINTS:,}, got {points!r}")
+    return points
 
 
 def _answer(raw: Any, lr: float | None) -> Answer:
@@ -212,7 +230,8 @@ def _answer(raw: Any, lr: float | None) -> Answer:
     unknown = [key for key in raw if key not in ANSWER_KEYS]
     if unknown:
         raise _Bad(
-            f"answer.{unknown[0]}", f"unknown answer (the answers are {', '.join(ANSWER_KEYS)})"
+            f"answer.{shown(unknown[0])}",
+            f"unknown answer (the answers are {', '.join(ANSWER_KEYS)})",
         )
     if lr is None:
         for key in ("update", "new_output"):
@@ -227,33 +246,72 @@ def _answer(raw: Any, lr: float | None) -> Answer:
     return Answer(**parts)
 
 
-def _tolerances(raw: Any, where: str) -> dict[str, float]:
+def _settings(raw: Any, where: str) -> dict[str, float | str]:
+    """The tolerances and the max tie rule of `[defaults]` (where "defaults") or a problem."""
     if not isinstance(raw, dict):
         raise _Bad(where, "must be a table")
     if where == "defaults":
-        unknown = [key for key in raw if key not in TOLERANCE_KEYS]
+        unknown = [key for key in raw if key not in DEFAULT_KEYS]
         if unknown:
-            raise _Bad(f"defaults.{unknown[0]}", "unknown key (the keys are rel_tol, abs_tol)")
-    found = {}
+            keys = ", ".join(DEFAULT_KEYS)
+            raise _Bad(f"defaults.{shown(unknown[0])}", f"unknown key (the keys are {keys})")
+    found: dict[str, float | str] = {}
     for key in TOLERANCE_KEYS:
         if key in raw:
             label = f"{where}.{key}" if where else key
-            found[key] = _number(raw[key], label)
-            if found[key] < 0:
+            tolerance = _number(raw[key], label)
+            if tolerance < 0:
                 raise _Bad(label, "must not be negative")
+            if key == "rel_tol" and tolerance > MAX_REL_TOL:
+                raise _Bad(
+                    label,
+                    f"must be at most {MAX_REL_TOL:g} (a relative tolerance of 1 already accepts"
+                    f" every answer of the right sign), got {tolerance!r}",
+                )
+            found[key] = tolerance
+    if "max_tie" in raw:
+        rule = tie_rule(raw["max_tie"])
+        if rule is None:
+            label = f"{where}.max_tie" if where else "max_tie"
+            raise _Bad(label, f'must be "split" or "first", got {raw["max_tie"]!r}')
+        found["max_tie"] = rule
     return found
 
 
 def _table(raw: Any, where: str) -> dict[str, float]:
     if not isinstance(raw, dict):
         raise _Bad(where, "must be a table of name = number")
-    return {str(name): _number(value, f"{where}.{name}") for name, value in raw.items()}
+    table = {}
+    for name, value in raw.items():
+        label = f"{where}.{shown(str(name))}"
+        table[_text(str(name), label)] = _number(value, label)
+    return table
+
+
+def _text(raw: str, where: str) -> str:
+    """Text that can be written out: JSON's `\\ud800` escape reads as a lone surrogate."""
+    if shown(raw) != raw:
+        raise _Bad(where, f"is not Unicode text: it holds a lone surrogate ({shown(raw)[:80]})")
+    return raw
+
+
+def shown(text: str) -> str:
+    """`text` with any lone surrogate written as an escape, so that it can be printed."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 def _number(raw: Any, where: str) -> float:
     if isinstance(raw, bool) or not isinstance(raw, (int, float)):
         raise _Bad(where, f"must be a number, got {raw!r}")
-    value = float(raw)
+    try:
+        value = float(raw)
+    except OverflowError:  # a whole number of 309 digits or more
+        digits = len(str(abs(raw)))
+        raise _Bad(where, f"too large for a float (a whole number of {digits} digits)") from None
     if math.isinf(value):
         raise _Bad(where, f"too large for a float (got {raw!r})")
     if math.isnan(value):
@@ -280,7 +338,7 @@ def dumps(problems: ProblemSet, header: str = "", hints: bool = False) -> str:
         lines.append("")
     if problems.defaults:
         lines.append("[defaults]")
-        lines.extend(f"{key} = {_toml_number(v)}" for key, v in problems.defaults.items())
+        lines.extend(f"{key} = {_toml_value(v)}" for key, v in problems.defaults.items())
         lines.append("")
     for problem in valid:
         lines.append("[[problem]]")
@@ -322,7 +380,7 @@ def _problem_dict(problem: Problem) -> dict[str, Any]:
     data["values"] = problem.values
     if problem.lr is not None:
         data["lr"] = problem.lr
-    data.update(problem.own_tolerance)
+    data.update(problem.own)
     data["answer"] = _answer_dict(problem.answer)
     return data
 

@@ -1,4 +1,4 @@
-"""Process concerns: exit codes, errors as messages, the terminal.
+"""Process concerns: exit codes, errors as messages, the terminal, the files written.
 
 Apart from Typer, so that the fast paths of the `bpcli` script (entry.py) end
 a run exactly as the full command line (cli.py) does.
@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import codecs
 import os
+import stat
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from .errors import BpcliError
+from .errors import BpcliError, InputError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from rich.console import Console
 
     from .result import Result
@@ -53,6 +56,62 @@ def write_result_json(result: Result, nodes: bool = True) -> None:
         sys.stdout.write(chunk)
     sys.stdout.write("\n")
     sys.stdout.flush()
+
+
+def write_output(path: Path, data: bytes, what: str | None = None) -> None:
+    """Write `data` to the file `path`, replacing it whole: into a temporary file beside
+    it, then renamed into place, so an interrupted or failed run leaves the old file as
+    it was. Through a symbolic link the file it points to is replaced; what is not a
+    regular file (/dev/stdout, a named pipe) is written into as it is."""
+    import tempfile  # here, not at the top: the fast paths' start-up time
+
+    try:
+        target = os.path.realpath(path)
+        if os.path.exists(target) and not os.path.isfile(target):
+            with open(target, "wb") as stream:
+                stream.write(data)
+            return
+        if os.path.exists(target):
+            mode = stat.S_IMODE(os.stat(target).st_mode)
+        else:
+            umask = os.umask(0o022)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        folder, name = os.path.split(target)
+        handle, temporary = tempfile.mkstemp(prefix=f".{name}.", dir=folder)
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(data)
+                stream.flush()
+                os.fsync(stream.fileno())
+            os.chmod(temporary, mode)
+            os.replace(temporary, target)
+        except BaseException:
+            with suppress(OSError):
+                os.unlink(temporary)
+            raise
+    except OSError as exc:
+        raise InputError(f"cannot write {what or path}: {exc.strerror or exc}") from None
+
+
+def refuse_to_replace(option: str, output: Path | None, inputs: Sequence[Path | None]) -> None:
+    """An output that is one of the command's inputs (the same file under any name, or
+    through a link) would replace what was read: an error, before anything is written."""
+    if output is None:
+        return
+    for given in inputs:
+        if given is not None and _same_file(output, given):
+            raise InputError(
+                f"{option} {output} is the input {given}: writing it would replace the input;"
+                " give another file"
+            )
+
+
+def _same_file(first: Path, second: Path) -> bool:
+    try:
+        return os.path.samefile(first, second)
+    except (OSError, ValueError):  # one of them does not exist (yet)
+        return os.path.realpath(first) == os.path.realpath(second)
 
 
 def fail(error: BpcliError) -> NoReturn:

@@ -119,7 +119,7 @@ class Result:
                 text,
                 values[i],
                 grads[i],
-                OPS[op].pattern,
+                OPS[op].pattern.name,
                 local[i],
                 tuple(uses[i]),
             )

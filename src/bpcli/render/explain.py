@@ -18,7 +18,23 @@ from ..result import Result
 from .notation import Plain
 from .numbers import DEFAULT_PRECISION
 from .theme import GRAD, VALUE
-from .walkthrough import CopyGate, Equation, Gate, Unreached, Walkthrough
+from .walkthrough import (
+    BACKWARD,
+    FORWARD,
+    INPUTS,
+    OUTPUT,
+    RATE,
+    START,
+    STEPPED,
+    UPDATE,
+    UPDATED,
+    CopyGate,
+    Equation,
+    Gate,
+    Phrase,
+    Unreached,
+    Walkthrough,
+)
 
 PATTERN = "bold cyan"
 
@@ -30,33 +46,28 @@ class ExplainView:
         self.walk = Walkthrough(result, Plain(result.graph, precision))
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield Panel(self.forward(), title="1. forward pass", title_align="left")
-        yield Panel(self.backward(), title="2. backward pass", title_align="left")
+        yield Panel(self.forward(), title=f"1. {FORWARD}", title_align="left")
+        yield Panel(self.backward(), title=f"2. {BACKWARD}", title_align="left")
         if self.walk.has_update:
-            yield Panel(self.update(), title="3. update step", title_align="left")
+            yield Panel(self.update(), title=f"3. {UPDATE}", title_align="left")
 
     def forward(self) -> RenderableType:
         w = self.walk
-        inputs = [f"{escape(name)} = [{VALUE}]{value}[/]" for name, value in w.inputs_text()]
         parts: list[RenderableType] = []
-        if inputs:
-            parts.append(Text.from_markup("inputs: " + ", ".join(inputs)))
+        if w.inputs_text():
+            parts.append(Text.from_markup(_markup(w.phrase(INPUTS))))
         rows = _Equations()
         for evaluation in w.forward:
             rows.add(evaluation.equation, VALUE)
         if rows:
             parts.append(rows.table)
-        parts.append(Text.from_markup(f"output: {escape(w.f)} = [{VALUE}]{w.output}[/]"))
+        parts.append(Text.from_markup(_markup(w.phrase(OUTPUT))))
         return Group(*parts)
 
     def backward(self) -> RenderableType:
         start = self.walk.start()
         parts: list[RenderableType] = [
-            Text.assemble(
-                f"{start.lhs} {start.sep} ",
-                (start.result, GRAD),
-                "  (the output: the backward pass starts here)",
-            )
+            Text.assemble(f"{start.lhs} {start.sep} ", (start.result, GRAD), f"  ({START})")
         ]
         for step in self.walk.backward:
             if isinstance(step, Gate):
@@ -68,26 +79,20 @@ class ExplainView:
         return Group(*parts)
 
     def unreached(self, step: Unreached) -> RenderableType:
-        head = Text(f"\n{step.node.name}: not used by the output")
+        head = Text("\n" + step.heading.text())
         rows = _Equations()
         rows.add(step.equation, GRAD)
         return Group(head, Padding(rows.table, (0, 0, 0, 2)), _reason(step.reason))
 
     def gate(self, gate: Gate) -> RenderableType:
-        head = Text.from_markup(
-            f"\n{escape(gate.node.name)} = {escape(gate.shown)}: "
-            f"{gate.node.op} gate, [{PATTERN}]{escape(gate.pattern)}[/]"
-        )
+        head = Text.from_markup("\n" + _markup(gate.heading))
         rows = _Equations()
         for send in gate.sends:
             rows.add(send.equation, GRAD)
         return Group(head, Padding(rows.table, (0, 0, 0, 2)), _reason(gate.reason))
 
     def copy_gate(self, copy: CopyGate) -> RenderableType:
-        head = Text.from_markup(
-            f"\n{escape(copy.node.name)}: copy gate, [{PATTERN}]gradient adder[/]"
-            f" (used {copy.uses} times)"
-        )
+        head = Text.from_markup(f"\n{_markup(copy.heading)} {_markup(copy.note)}")
         rows = _Equations()
         rows.add(copy.equation, GRAD)
         return Group(head, Padding(rows.table, (0, 0, 0, 2)), _reason(copy.reason))
@@ -98,15 +103,12 @@ class ExplainView:
         for descent in w.update:
             rows.add(descent.equation, VALUE)
         lines: list[RenderableType] = [
-            Text(f"{w.m.alpha} = {w.lr}: {w.update_reason}"),
+            Text(w.phrase(RATE).text()),
             *([rows.table] if rows else []),
-            Text.from_markup(f"after the update: {escape(w.f)} = [{VALUE}]{w.new_output}[/]"),
+            Text.from_markup(_markup(w.phrase(UPDATED))),
         ]
         if w.after_steps is not None:
-            steps, output = w.after_steps
-            lines.append(
-                Text.from_markup(f"after {steps} steps: {escape(w.f)} = [{VALUE}]{output}[/]")
-            )
+            lines.append(Text.from_markup(_markup(w.phrase(STEPPED))))
         return Group(*lines)
 
 
@@ -131,6 +133,16 @@ class _Equations:
 
     def __len__(self) -> int:
         return self.table.row_count
+
+
+def _markup(phrase: Phrase) -> str:
+    """A phrase as Rich markup: its pattern in the pattern's style, an equation's result
+    in green, the rest as it is."""
+    return phrase.lay_out(
+        escape,
+        lambda key, v: f"[{PATTERN}]{escape(v)}[/]" if key == "pattern" else escape(v),
+        lambda e: f"{escape(e.lhs)} {e.sep} [{VALUE}]{escape(e.result)}[/]",
+    )
 
 
 def _reason(text: str) -> RenderableType:

@@ -13,7 +13,7 @@ import re
 from ..graph import Graph
 from ..ops import OPS
 from .numbers import DEFAULT_PRECISION, fmt
-from .picture import label
+from .picture import constant, label
 
 
 class Plain:
@@ -110,7 +110,7 @@ class Tex(Plain):
     def label(self, node_id: int) -> str:
         text = super().label(node_id)
         node = self.graph.nodes[node_id]
-        if OPS[node.op].differentiable:
+        if not constant(self.graph, node):
             return self.name(text)
         if _NUMBER.fullmatch(text):  # a constant as written, if whole (not cut with …)
             return tex_number(text)
@@ -124,9 +124,10 @@ class Tex(Plain):
 
     def show_numbers(self, op: str, values: list[float]) -> str:
         """`-2 + 5`, `3 \\cdot (-4)`, `{(-2)}^{3}`: a negative number is bracketed
-        where a sign would read as part of the operator, never inside a call."""
+        where a sign would read as part of the operator, never inside a call or a
+        fraction."""
         spec = OPS[op]
-        bare = (spec.function and spec.name != "pow") or spec.name == "div"
+        bare = spec.call or spec.tex_fraction
         texts = [
             self.num(v) if bare or (i == 0 and spec.tex.startswith("a")) else self.factor(v)
             for i, v in enumerate(values)

@@ -31,7 +31,22 @@ from .theme import (
     VALUE_HEX_DARK,
     VALUE_HEX_PRINT,
 )
-from .walkthrough import Gate, Unreached, Walkthrough
+from .walkthrough import (
+    COMPUTE_STEP,
+    DESCENT_REASON,
+    FORWARD_REASON,
+    INPUTS,
+    INPUTS_STEP,
+    NO_INPUTS,
+    START_REASON,
+    START_STEP,
+    STEPPED,
+    UPDATE_STEP,
+    UPDATED,
+    Gate,
+    Unreached,
+    Walkthrough,
+)
 
 CHAR_PX = 7.3  # px per character of the 12px monospace text in the boxes
 SMALL_CHAR_PX = 6.1  # … of the 10px subtitle
@@ -69,13 +84,12 @@ def _steps(w: Walkthrough) -> list[PageStep]:
     variables = list(graph.variables.values())
     inputs = set(variables)
     constants = [n.id for n in w.nodes if not n.inputs and n.id not in inputs]
-    given = ", ".join(f"{name} = {value}" for name, value in w.inputs_text())
     steps = [
         PageStep(
             "forward",
-            "the inputs",
-            [f"inputs: {given}" if given else "no inputs: every value is a constant"],
-            "the forward pass computes each node from its inputs, in topological order",
+            INPUTS_STEP,
+            [w.phrase(INPUTS).text() if w.inputs_text() else NO_INPUTS],
+            FORWARD_REASON,
             values=variables + constants,
             focus=variables,
         )
@@ -85,7 +99,7 @@ def _steps(w: Walkthrough) -> list[PageStep]:
         steps.append(
             PageStep(
                 "forward",
-                f"compute {node.name}",
+                COMPUTE_STEP.format(node=node.name),
                 [evaluation.equation.text()],
                 values=[node.id],
                 focus=[node.id],
@@ -96,9 +110,9 @@ def _steps(w: Walkthrough) -> list[PageStep]:
     steps.append(
         PageStep(
             "backward",
-            f"start at the output {w.f}",
+            START_STEP.format(node=w.f),
             [w.start().text()],
-            "the backward pass starts at the output: its gradient with respect to itself is 1",
+            START_REASON,
             grads=[out],
             focus=[out],
         )
@@ -112,11 +126,8 @@ def _steps(w: Walkthrough) -> list[PageStep]:
                 steps.append(
                     PageStep(
                         "backward",
-                        f"{gate.op} gate, {item.pattern}: to {send.input.name}",
-                        [
-                            f"{gate.name} = {item.shown}: {gate.op} gate, {item.pattern}",
-                            send.equation.text(),
-                        ],
+                        item.send_title(send).text(),
+                        [item.heading.text(), send.equation.text()],
                         item.reason,
                         grads=done,
                         contributions=[key],
@@ -128,7 +139,7 @@ def _steps(w: Walkthrough) -> list[PageStep]:
             steps.append(
                 PageStep(
                     "backward",
-                    f"{item.node.name}: not used by the output",
+                    item.heading.text(),
                     [item.equation.text()],
                     item.reason,
                     grads=[item.node.id],
@@ -146,11 +157,8 @@ def _steps(w: Walkthrough) -> list[PageStep]:
             steps.append(
                 PageStep(
                     "backward",
-                    f"copy gate: {node.name} adds its uses",
-                    [
-                        f"{node.name}: copy gate, gradient adder (used {item.uses} times)",
-                        item.equation.text(),
-                    ],
+                    item.title.text(),
+                    [f"{item.heading.text()} {item.note.text()}", item.equation.text()],
                     item.reason,
                     grads=[node.id],
                     focus=[node.id],
@@ -159,15 +167,15 @@ def _steps(w: Walkthrough) -> list[PageStep]:
             )
     if w.has_update:
         lines = [d.equation.text() for d in w.update]
-        lines.append(f"after the update: {w.f} = {w.new_output}")
+        lines.append(w.phrase(UPDATED).text())
         if w.after_steps is not None:
-            lines.append(f"after {w.after_steps[0]} steps: {w.f} = {w.after_steps[1]}")
+            lines.append(w.phrase(STEPPED).text())
         steps.append(
             PageStep(
                 "update",
-                f"update step, {w.m.alpha} = {w.lr}",
+                w.phrase(UPDATE_STEP).text(),
                 lines,
-                f"gradient descent: {w.update_reason}",
+                w.phrase(DESCENT_REASON).text(),
                 focus=variables,
             )
         )

@@ -10,9 +10,14 @@ from ..result import Result
 from .numbers import DEFAULT_PRECISION, fmt
 
 
+def constant(graph: Graph, node: Node) -> bool:
+    """Whether the node is a number of the program: a leaf that depends on no input."""
+    return not node.inputs and bool(graph.fixed[node.id])
+
+
 def label(graph: Graph, node: Node) -> str:
     """How a node is written where it is used: its name, or a constant's number."""
-    return node.name if OPS[node.op].differentiable else graph.text(node)
+    return graph.text(node) if constant(graph, node) else node.name
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,13 +52,13 @@ def boxes(
     for node in graph.nodes:
         op = OPS[node.op]
         if not node.inputs:
-            kind = "input" if op.differentiable else "constant"
+            kind = "constant" if constant(graph, node) else "input"
             title = label(graph, node)
             subtitle = ""
         else:
             kind = "op"
             title = op.symbol
-            subtitle = f"{node.name} · {op.pattern}"
+            subtitle = f"{node.name} · {op.pattern.name}"
         value = grad = None
         if nodes is not None:
             value = fmt(nodes[node.id].value, precision)

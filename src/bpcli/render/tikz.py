@@ -73,7 +73,7 @@ def to_tikz(
         if node.inputs:
             rows = [
                 rf"\textbf{{\texttt{{{tex_text(op.symbol)}}}}}",
-                rf"{{\scriptsize ${tex.name(node.name)}$ $\cdot$ {op.pattern}}}",
+                rf"{{\scriptsize ${tex.name(node.name)}$ $\cdot$ {op.pattern.name}}}",
             ]
         else:
             rows = [f"${tex.label(node.id)}$"]

@@ -23,7 +23,7 @@ def to_tree(graph: Graph, result: Result | None = None, precision: int = DEFAULT
         text = escape(label(graph, node))
         if node.inputs:
             names = [label(graph, graph.nodes[i]) for i in node.inputs]
-            text += f" = {escape(op.show(names))}  [dim]{escape(op.pattern)}[/]"
+            text += f" = {escape(op.show(names))}  [dim]{escape(op.pattern.name)}[/]"
         if nodes is not None:
             text += f"  [{VALUE}]{fmt(nodes[node_id].value, precision)}[/]"
             grad = nodes[node_id].grad

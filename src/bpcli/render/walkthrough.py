@@ -5,21 +5,67 @@ show: the forward pass node by node in topological order, the backward pass
 gate by gate in reverse (each edge's upstream × local = downstream, each
 gate's pattern with a reason tied to the numbers, a copy gate adding its
 uses), and the update step. Formulas come from the op table, numbers from the
-Result; a `notation` (plain text or LaTeX) writes them. Where it goes on the
-page is the views' business.
+Result; a `notation` (plain text or LaTeX) writes them. The words are here
+(and each pattern's in `patterns`), once, as whole phrases with named
+placeholders; where they go on the page, and how each placeholder is set
+(maths, bold), is the views' business.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import string
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Union
 
 from ..ops import OPS
+from ..patterns import COPY, DISTRIBUTOR, ROUTER, RULES_JOIN, SWAP, Pattern
 from ..result import NodeResult, Result
 from .notation import Plain
 
-# The lecture's names for the patterns: "add gate: gradient distributor", …
-HEADLINES = {"distributor": "gradient distributor", "router": "gradient router"}
+# ---- the walkthrough's words (a pattern's own are in `patterns`) ---------------------------
+# A line of the terminal or the page is lower case; a write-up's sentence (…_SENTENCE) and
+# heading (…_HEADING) are not. {inputs}, {output}, {updated} and {stepped} are equations
+# (`x = -2`), {rate} (`α = 0.1`), {gate} and {node} maths: see `Walkthrough.phrase`.
+
+FORWARD = "forward pass"
+BACKWARD = "backward pass"
+UPDATE = "update step"
+FORWARD_HEADING = "Forward pass"
+BACKWARD_HEADING = "Backward pass"
+UPDATE_HEADING = "Update step"
+INPUTS = "inputs: {inputs}"
+INPUTS_SENTENCE = "Inputs: {inputs}."
+OUTPUT = "output: {output}"
+OUTPUT_SENTENCE = "Output: {output}."
+RATE = "{rate}: {reason}"  # `α = 0.1: each input takes a step against its gradient`
+RATE_SENTENCE = "{rate}: {reason}."
+UPDATED = "after the update: {updated}"
+UPDATED_SENTENCE = "After the update: {updated}."
+STEPPED = "after {steps} steps: {stepped}"
+STEPPED_SENTENCE = "After {steps} steps: {stepped}."
+STEP_REASON = "each input takes a step against its gradient"
+NO_STEP_REASON = "there are no inputs, so nothing changes"
+# the page's steps
+INPUTS_STEP = "the inputs"
+NO_INPUTS = "no inputs: every value is a constant"
+FORWARD_REASON = "the forward pass computes each node from its inputs, in topological order"
+COMPUTE_STEP = "compute {node}"
+START_STEP = "start at the output {node}"
+UPDATE_STEP = "update step, {rate}"
+DESCENT_REASON = "gradient descent: {reason}"
+# the backward pass
+GATE = "{gate}: {op} gate, {pattern}"  # `q = x + y: add gate, gradient distributor`
+GATE_SEND = "{op} gate, {pattern}: to {input}"  # one edge of a gate, as a step of its own
+COPY_GATE = "{node}: copy gate, {pattern}"  # `x: copy gate, gradient adder`
+COPY_USES = "(used {uses} times)"  # after COPY_GATE
+COPY_STEP = "copy gate: {node} adds its uses"
+UNREACHED = "{node}: not used by the output"
+UNREACHED_REASON = "the output does not depend on it: nothing flows back to it"
+START = "the output: the backward pass starts here"  # after `∂f/∂f = 1`
+START_SENTENCE = "the output, where the backward pass starts"  # … in a sentence of its own
+START_REASON = "the backward pass starts at the output: its gradient with respect to itself is 1"
+LIST_JOIN = ", "  # the items of a list inside a sentence
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +79,44 @@ class Equation:
 
     def text(self) -> str:
         return f"{self.lhs} {self.sep} " + " = ".join((*self.terms, self.result))
+
+
+Value = Union[str, Equation, tuple[Equation, ...]]  # noqa: UP007 (a runtime alias on 3.10)
+
+
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    """Words with named placeholders and the values that fill them. A view sets each
+    value its own way (maths in `$…$`, the pattern in bold, a result in green) and the
+    words as text; a list of equations is joined by LIST_JOIN."""
+
+    template: str
+    values: Mapping[str, Value]
+
+    def text(self) -> str:
+        return self.lay_out(str, lambda key, v: v, Equation.text)
+
+    def lay_out(
+        self,
+        words: Callable[[str], str],
+        value: Callable[[str, str], str],
+        equation: Callable[[Equation], str],
+    ) -> str:
+        """The phrase with its words through `words`, each text value through
+        `value(key, v)` and each equation through `equation`."""
+        parts = []
+        for literal, key, _, _ in string.Formatter().parse(self.template):
+            parts.append(words(literal))
+            if key is None:
+                continue
+            v = self.values[key]
+            if isinstance(v, Equation):
+                parts.append(equation(v))
+            elif isinstance(v, tuple):
+                parts.append(LIST_JOIN.join(equation(e) for e in v))
+            else:
+                parts.append(value(key, v))
+        return "".join(parts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,10 +141,15 @@ class Gate:
     """Backward through one op node: its pattern, its edges, and why."""
 
     node: NodeResult
-    shown: str  # `q = x + y`'s right-hand side, `x + y`
-    pattern: str  # the headline: "gradient distributor", "swap multiplier", …
+    pattern: Pattern
     sends: tuple[Send, ...]
     reason: str
+    heading: Phrase  # GATE: {gate} (`q = x + y`, maths), {op}, {pattern} (its headline)
+
+    def send_title(self, send: Send) -> Phrase:
+        """GATE_SEND: the title of one edge's step, {input} the input's name."""
+        values = {"op": self.node.op, "pattern": self.pattern.headline, "input": send.input.name}
+        return Phrase(GATE_SEND, values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,9 +157,11 @@ class CopyGate:
     """Backward: a node used more than once adds the gradients of its uses."""
 
     node: NodeResult
-    uses: int  # how many uses add up
     equation: Equation
     reason: str
+    heading: Phrase  # COPY_GATE: {node} (maths), {pattern} (the headline)
+    note: Phrase  # COPY_USES: {uses}
+    title: Phrase  # COPY_STEP: {node} (plain)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +171,7 @@ class Unreached:
     node: NodeResult
     equation: Equation
     reason: str
+    heading: Phrase  # UNREACHED: {node} (maths)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,8 +207,8 @@ class Walkthrough:
             if not self.live[node_id]:
                 node = self.nodes[node_id]
                 equation = Equation(self.d(node), (), self.m.num(node.grad))
-                reason = "the output does not depend on it: nothing flows back to it"
-                self.backward.append(Unreached(node, equation, reason))
+                heading = Phrase(UNREACHED, {"node": self.name(node)})
+                self.backward.append(Unreached(node, equation, UNREACHED_REASON, heading))
         self.has_update = result.update is not None
         self.update = self._update() if result.update is not None else []
 
@@ -181,9 +273,11 @@ class Walkthrough:
             sep = self.m.accumulate if len(self.uses(inp)) > 1 else "="
             equation = Equation(self.d(inp), tuple(terms), self.sent(node, k), sep)
             sends.append(Send(k, inp, equation))
-        headline = HEADLINES.get(op.pattern, op.pattern)
         reason = REASONS.get(op.pattern, _rule_reason)(self, node, ins)
-        return Gate(node, self.m.show(node.op, names), headline, tuple(sends), reason)
+        shown = self.m.show(node.op, names)
+        values = {"gate": f"{self.name(node)} = {shown}", "op": node.op}
+        heading = Phrase(GATE, {**values, "pattern": op.pattern.headline})
+        return Gate(node, op.pattern, tuple(sends), reason, heading)
 
     def _copy_gate(self, node: NodeResult) -> CopyGate:
         terms = [self.m.num(grad) for _, grad in self.uses(node)]
@@ -191,8 +285,14 @@ class Walkthrough:
         for term in terms[1:]:  # `3 + -1 + 2` written as `3 - 1 + 2`
             text += f" - {term[1:]}" if term.startswith("-") else f" + {term}"
         equation = Equation(self.d(node), (text,), self.m.num(node.grad))
-        reason = "the gradients that flow back along its uses add up"
-        return CopyGate(node, len(terms), equation, reason)
+        return CopyGate(
+            node,
+            equation,
+            COPY.reason("add"),
+            Phrase(COPY_GATE, {"node": self.name(node), "pattern": COPY.headline}),
+            Phrase(COPY_USES, {"uses": str(len(terms))}),
+            Phrase(COPY_STEP, {"node": node.name}),
+        )
 
     def sent(self, node: NodeResult, k: int) -> str:
         """The gradient (as text) that the k-th input edge of `node` sends back."""
@@ -207,9 +307,23 @@ class Walkthrough:
 
     @property
     def update_reason(self) -> str:
-        if self.update:
-            return "each input takes a step against its gradient"
-        return "there are no inputs, so nothing changes"
+        return STEP_REASON if self.update else NO_STEP_REASON
+
+    def phrase(self, template: str) -> Phrase:
+        """One of the walkthrough's lines (INPUTS, OUTPUT, RATE, UPDATED, …) filled in."""
+        f = self.f
+        values: dict[str, Value] = {
+            "inputs": tuple(Equation(n, (), v) for n, v in self.inputs_text()),
+            "output": Equation(f, (), self.output),
+        }
+        if self.has_update:
+            values["rate"] = f"{self.m.alpha} = {self.lr}"
+            values["reason"] = self.update_reason
+            values["updated"] = Equation(f, (), self.new_output)
+        if self.after_steps is not None:
+            values["steps"] = str(self.after_steps[0])
+            values["stepped"] = Equation(f, (), self.after_steps[1])
+        return Phrase(template, values)
 
     @property
     def new_output(self) -> str:
@@ -249,55 +363,46 @@ Reason = Callable[[Walkthrough, NodeResult, list[NodeResult]], str]
 
 
 def _distributor_reason(w: Walkthrough, node: NodeResult, ins: list[NodeResult]) -> str:
-    g = w.m.math(w.m.num(node.grad))
+    upstream = w.m.math(w.m.num(node.grad))
     if all(local == 1.0 for local in node.local):
-        return f"gradient distributor: every input gets the upstream gradient {g} unchanged"
-    gets = ", ".join(
-        f"{w.m.math(w.name(i))} gets {w.m.math(w.sent(node, k))}"
+        return DISTRIBUTOR.reason("unchanged", upstream=upstream)
+    gets = LIST_JOIN.join(
+        DISTRIBUTOR.reason("gets", input=w.m.math(w.name(i)), sent=w.m.math(w.sent(node, k)))
         for k, i in enumerate(ins)
         if i.grad is not None
     )
-    return (
-        f"gradient distributor with a sign: each input gets the upstream gradient {g}"
-        f" times its sign: {gets}"
-    )
+    return DISTRIBUTOR.reason("signed", upstream=upstream, gets=gets)
 
 
 def _swap_reason(w: Walkthrough, node: NodeResult, ins: list[NodeResult]) -> str:
     g = w.m.num(node.grad)
-    gets = [
-        f"{w.m.math(w.name(inp))}: {w.m.math(g + w.m.times + w.m.factor(ins[1 - k].value))}"
+    gets = LIST_JOIN.join(
+        SWAP.reason(
+            "gets",
+            input=w.m.math(w.name(inp)),
+            product=w.m.math(g + w.m.times + w.m.factor(ins[1 - k].value)),
+        )
         for k, inp in enumerate(ins)
         if inp.grad is not None
-    ]
-    return (
-        "swap multiplier: each input gets the upstream gradient times the other input's value"
-        f" ({', '.join(gets)})"
     )
+    return SWAP.reason("swap", gets=gets)
 
 
 def _router_reason(w: Walkthrough, node: NodeResult, ins: list[NodeResult]) -> str:
-    g = w.m.math(w.m.num(node.grad))
+    upstream = w.m.math(w.m.num(node.grad))
     winners = [i for i in ins if i.value == node.value]
-    which = OPS[node.op].symbol
     value = w.m.math(w.m.num(node.value))
     if len(winners) == 1:
-        return (
-            f"gradient router: {w.m.math(w.m.label(winners[0].id))} is the {which} ({value}) "
-            f"and gets the whole gradient {g}; the others get 0"
-        )
-    names = ", ".join(w.m.math(w.m.label(i.id)) for i in winners)
-    tie = w.result.conventions.max_tie
-    rule = (
-        "split evenly among them (--max-tie first sends it all to the first)"
-        if tie == "split"
-        else "sent to the first of them (--max-tie first)"
-    )
-    return f"gradient router: {names} tie at {value}; the gradient {g} is {rule}"
+        winner = w.m.math(w.m.label(winners[0].id))
+        which = OPS[node.op].symbol
+        return ROUTER.reason("winner", winner=winner, which=which, value=value, upstream=upstream)
+    names = LIST_JOIN.join(w.m.math(w.m.label(i.id)) for i in winners)
+    key = "tie split" if w.result.conventions.max_tie == "split" else "tie first"
+    return ROUTER.reason(key, winners=names, value=value, upstream=upstream)
 
 
 def _rule_reason(w: Walkthrough, node: NodeResult, ins: list[NodeResult]) -> str:
-    op = OPS[node.op]
+    pattern = OPS[node.op].pattern
     names = [w.m.label(i.id) for i in ins]
     formulas = w.m.formulas(node.op, names, w.name(node))
     rules = [
@@ -305,11 +410,12 @@ def _rule_reason(w: Walkthrough, node: NodeResult, ins: list[NodeResult]) -> str
         for i, formula in zip(ins, formulas, strict=True)
         if i.grad is not None
     ]
-    return f"{op.pattern}: the local gradient is {'; '.join(rules)}"
+    return pattern.reason("rule", rules=RULES_JOIN.join(rules))
 
 
-REASONS: dict[str, Reason] = {
-    "distributor": _distributor_reason,
-    "swap multiplier": _swap_reason,
-    "router": _router_reason,
+# The reason of a gate, found through its pattern; a pattern not here says its rule.
+REASONS: dict[Pattern, Reason] = {
+    DISTRIBUTOR: _distributor_reason,
+    SWAP: _swap_reason,
+    ROUTER: _router_reason,
 }

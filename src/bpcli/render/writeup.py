@@ -13,7 +13,23 @@ import re
 from ..result import Result
 from .notation import Tex, tex_text
 from .numbers import DEFAULT_PRECISION
-from .walkthrough import CopyGate, Equation, Gate, Walkthrough
+from .walkthrough import (
+    BACKWARD_HEADING,
+    FORWARD_HEADING,
+    INPUTS_SENTENCE,
+    OUTPUT_SENTENCE,
+    RATE_SENTENCE,
+    START,
+    START_SENTENCE,
+    STEPPED_SENTENCE,
+    UPDATE_HEADING,
+    UPDATED_SENTENCE,
+    CopyGate,
+    Equation,
+    Gate,
+    Phrase,
+    Walkthrough,
+)
 
 
 def _row(equation: Equation) -> str:
@@ -62,33 +78,54 @@ def to_markdown(result: Result, precision: int = DEFAULT_PRECISION, level: int =
     """The walkthrough in Markdown; headings at `level` (##)."""
     w = Walkthrough(result, Tex(result.graph, precision))
     h = "#" * level
-    out: list[str] = [f"{h} Forward pass", ""]
+    out: list[str] = [f"{h} {FORWARD_HEADING}", ""]
     if w.inputs_text():
-        out += ["Inputs: " + ", ".join(f"${n} = {v}$" for n, v in w.inputs_text()) + ".", ""]
+        out += [_md(w.phrase(INPUTS_SENTENCE)), ""]
     out += _md_block([e.equation for e in w.forward])
-    out += [f"Output: ${w.f} = {w.output}$.", "", f"{h} Backward pass", ""]
-    out += [f"${w.start().text()}$: the output, where the backward pass starts.", ""]
+    out += [_md(w.phrase(OUTPUT_SENTENCE)), "", f"{h} {BACKWARD_HEADING}", ""]
+    out += [f"${w.start().text()}$: {START_SENTENCE}.", ""]
     for step in w.backward:
         if isinstance(step, Gate):
-            shown = f"{w.name(step.node)} = {step.shown}"
-            out += [f"**${shown}$: {step.node.op} gate, {step.pattern}**", ""]
+            out += [f"**{_md(step.heading)}**", ""]
             out += _md_block([send.equation for send in step.sends])
         elif isinstance(step, CopyGate):
-            uses = step.uses
-            out += [f"**${w.name(step.node)}$: copy gate, gradient adder** (used {uses} times)", ""]
+            out += [f"**{_md(step.heading)}** {_md(step.note)}", ""]
             out += _md_block([step.equation])
         else:
-            out += [f"**${w.name(step.node)}$: not used by the output**", ""]
+            out += [f"**{_md(step.heading)}**", ""]
             out += _md_block([step.equation])
         out += [f"*{step.reason}*", ""]
     if w.has_update:
-        out += [f"{h} Update step", ""]
-        out += [f"${w.m.alpha} = {w.lr}$: {w.update_reason}.", ""]
+        out += [f"{h} {UPDATE_HEADING}", ""]
+        out += [_md(w.phrase(RATE_SENTENCE)), ""]
         out += _md_block([d.equation for d in w.update])
-        out += [f"After the update: ${w.f} = {w.new_output}$.", ""]
+        out += [_md(w.phrase(UPDATED_SENTENCE)), ""]
         if w.after_steps is not None:
-            out += [f"After {w.after_steps[0]} steps: ${w.f} = {w.after_steps[1]}$.", ""]
+            out += [_md(w.phrase(STEPPED_SENTENCE)), ""]
     return "\n".join(out)
+
+
+MATHS = ("gate", "node", "rate")  # the placeholders of the walkthrough's phrases that are maths
+
+
+def _maths(equation: Equation) -> str:
+    return f"${equation.text()}$"
+
+
+def _md(phrase: Phrase) -> str:
+    """A phrase in Markdown: its maths in `$…$`."""
+    return phrase.lay_out(str, lambda key, v: f"${v}$" if key in MATHS else v, _maths)
+
+
+def _tex(phrase: Phrase) -> str:
+    """A phrase in LaTeX's text mode: its maths in `$…$`, its pattern in bold."""
+
+    def value(key: str, v: str) -> str:
+        if key in MATHS:
+            return f"${v}$"
+        return rf"\textbf{{{tex_text(v)}}}" if key == "pattern" else tex_text(v)
+
+    return phrase.lay_out(tex_text, value, _maths)
 
 
 def _md_block(equations: list[Equation]) -> list[str]:
@@ -106,35 +143,31 @@ def to_latex(
 ) -> str:
     """The walkthrough as a LaTeX fragment: an `align*` per pass (needs amsmath)."""
     w = Walkthrough(result, Tex(result.graph, precision))
-    out: list[str] = [rf"\{heading}{{Forward pass}}"]
+    out: list[str] = [rf"\{heading}{{{tex_text(FORWARD_HEADING)}}}"]
     if w.inputs_text():
-        out.append("Inputs: " + ", ".join(f"${n} = {v}$" for n, v in w.inputs_text()) + ".")
+        out.append(_tex(w.phrase(INPUTS_SENTENCE)))
     out += _align([_row(e.equation) for e in w.forward])
-    out += [f"Output: ${w.f} = {w.output}$.", "", rf"\{heading}{{Backward pass}}"]
-    rows = [_row(w.start()), r"\intertext{the output: the backward pass starts here}"]
+    out += [_tex(w.phrase(OUTPUT_SENTENCE)), "", rf"\{heading}{{{tex_text(BACKWARD_HEADING)}}}"]
+    rows = [_row(w.start()), rf"\intertext{{{tex_text(START)}}}"]
     for step in w.backward:
         if isinstance(step, Gate):
-            shown = f"{w.name(step.node)} = {step.shown}"
-            rows.append(rf"\intertext{{${shown}$: {step.node.op} gate, \textbf{{{step.pattern}}}}}")
+            rows.append(rf"\intertext{{{_tex(step.heading)}}}")
             rows += [_row(send.equation) for send in step.sends]
         elif isinstance(step, CopyGate):
-            rows.append(
-                rf"\intertext{{${w.name(step.node)}$: copy gate, \textbf{{gradient adder}}"
-                f" (used {step.uses} times)}}"
-            )
+            rows.append(rf"\intertext{{{_tex(step.heading)} {_tex(step.note)}}}")
             rows.append(_row(step.equation))
         else:
-            rows.append(rf"\intertext{{${w.name(step.node)}$: not used by the output}}")
+            rows.append(rf"\intertext{{{_tex(step.heading)}}}")
             rows.append(_row(step.equation))
         rows.append(rf"\intertext{{\emph{{{latex_prose(step.reason)}}}}}")
     out += _align(rows)
     if w.has_update:
-        out += ["", rf"\{heading}{{Update step}}"]
-        out.append(f"${w.m.alpha} = {w.lr}$: {w.update_reason}.")
+        out += ["", rf"\{heading}{{{tex_text(UPDATE_HEADING)}}}"]
+        out.append(_tex(w.phrase(RATE_SENTENCE)))
         out += _align([_row(d.equation) for d in w.update])
-        out.append(f"After the update: ${w.f} = {w.new_output}$.")
+        out.append(_tex(w.phrase(UPDATED_SENTENCE)))
         if w.after_steps is not None:
-            out += ["", f"After {w.after_steps[0]} steps: ${w.f} = {w.after_steps[1]}$."]
+            out += ["", _tex(w.phrase(STEPPED_SENTENCE))]
     return "\n".join(out) + "\n"
 
 

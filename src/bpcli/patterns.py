@@ -1,0 +1,129 @@
+"""The lecture's gradient patterns, each a value that carries its own words.
+
+An op's pattern says how a gradient flows back through its gate: an add gate is
+a "gradient distributor", a mul gate a "swap multiplier", a max gate a
+"gradient router", a node used more than once a copy gate, a "gradient adder".
+Every word said about a pattern is here, once: its `name` (the JSON's
+`"pattern"`, the label of a graph's box), its `headline` in a walkthrough, the
+`reasons` a walkthrough gives and the `hints` `check` gives for a wrong answer.
+
+Reasons and hints are whole sentences with named placeholders (`{upstream}`,
+`{node}`), filled in by the walkthrough (render/walkthrough.py) and by `check`,
+which find them through the pattern value itself, never through its name: a
+pattern renamed keeps its words. A list inside a sentence (`x gets 5, y gets -5`)
+has its own template for one item.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, eq=False)  # each pattern is itself: compared and hashed by identity
+class Pattern:
+    """One gradient pattern: its name, its headline, and its words."""
+
+    name: str
+    headline: str = ""  # as the lecture names it; the name if empty
+    reasons: Mapping[str, str] = field(default_factory=dict)
+    hints: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.headline:
+            object.__setattr__(self, "headline", self.name)
+
+    def __repr__(self) -> str:
+        return f"Pattern({self.name!r})"
+
+    def reason(self, key: str, **values: str) -> str:
+        """The walkthrough's reason `key`, filled in (`{headline}` is the pattern's)."""
+        return self.reasons[key].format(headline=self.headline, **values)
+
+    def hint(self, key: str, **values: str) -> str:
+        """`check`'s hint `key`, filled in (`{headline}` is the pattern's)."""
+        return self.hints[key].format(headline=self.headline, **values)
+
+
+# A gate whose reason is its local derivatives, written out: "sine: the local gradient
+# is ∂s/∂x = cos(x)". {rules} is the local derivatives, one per input, joined by "; ".
+RULE = "{headline}: the local gradient is {rules}"
+RULES_JOIN = "; "
+
+
+def _rule(name: str) -> Pattern:
+    return Pattern(name, reasons={"rule": RULE})
+
+
+# ---- leaves: never a gate ----------------------------------------------------------------
+
+INPUT = Pattern("input")
+CONSTANT = Pattern("constant")
+
+# ---- the lecture's named patterns -------------------------------------------------------
+
+DISTRIBUTOR = Pattern(
+    "distributor",
+    "gradient distributor",
+    reasons={
+        "unchanged": "{headline}: every input gets the upstream gradient {upstream} unchanged",
+        "signed": "{headline} with a sign: each input gets the upstream gradient {upstream}"
+        " times its sign: {gets}",
+        "gets": "{input} gets {sent}",  # one item of {gets}, joined by ", "
+    },
+)
+SWAP = Pattern(
+    "swap multiplier",
+    reasons={
+        "swap": "{headline}: each input gets the upstream gradient times the other input's"
+        " value ({gets})",
+        "gets": "{input}: {product}",  # one item of {gets}, joined by ", "
+    },
+    hints={
+        "own value": "{op} gate {gate} is a {headline}: {node} gets the upstream gradient"
+        " {upstream} times the other input ({other}), not times its own value",
+    },
+)
+ROUTER = Pattern(
+    "router",
+    "gradient router",
+    reasons={
+        "winner": "{headline}: {winner} is the {which} ({value}) and gets the whole gradient"
+        " {upstream}; the others get 0",
+        "tie split": "{headline}: {winners} tie at {value}; the gradient {upstream} is split"
+        " evenly among them (--max-tie first sends it all to the first)",
+        "tie first": "{headline}: {winners} tie at {value}; the gradient {upstream} is sent to"
+        " the first of them (--max-tie first)",
+    },
+    hints={
+        "withheld": "{op} gate {gate} is a {headline}: {node} wins ({value}), so it gets the"
+        " whole gradient {upstream}",
+        "misrouted": "{op} gate {gate} is a {headline}: only the winner {winner} ({value}) gets"
+        " the gradient; {node} lost, so it gets 0",
+    },
+)
+COPY = Pattern(
+    "copy",
+    "gradient adder",
+    reasons={"add": "the gradients that flow back along its uses add up"},
+    hints={
+        "missed use": "copy gate: {node} is used {uses} times, and its gradient adds what every"
+        " use sends back: {terms} = {grad}",
+    },
+)
+
+# ---- gates whose reason is their rule -----------------------------------------------------
+
+DIVIDER = _rule("divider")
+POWER = _rule("power rule")
+EXPONENTIAL = _rule("exponential")
+LOGARITHM = _rule("logarithm")
+SQUARE_ROOT = _rule("square root")
+SINE = _rule("sine")
+COSINE = _rule("cosine")
+TANGENT = _rule("tangent")
+SQUASHING = _rule("squashing")
+SWITCH = _rule("switch")
+SIGN = _rule("sign")
+
+PATTERNS: tuple[Pattern, ...] = tuple(v for v in list(globals().values()) if isinstance(v, Pattern))
