@@ -162,6 +162,7 @@ def measurement(engine, answer, shape="dag", size=1_000, total=0.01, nodes=1_000
     return m
 
 
+@pytest.mark.integration
 def test_a_wrong_engine_is_reported_loudly_and_its_time_withheld():
     tape = graphs.dag(300)
     expected = graphs.reference(tape)
@@ -222,6 +223,7 @@ def test_without_split_passes_bpcli_is_timed_through_evaluate():
 # ---- the runner, for real, on tiny sizes ----------------------------------------
 
 
+@pytest.mark.integration
 def test_the_runner_runs_on_tiny_sizes(tmp_path, capsys):
     output = tmp_path / "docs" / "benchmarks.md"
     argv = ["--sizes", "30,60", "--shapes", "chain,neuron", "--engines"]
@@ -306,6 +308,7 @@ def markdown_tables(text: str) -> list[list[str]]:
     return tables
 
 
+@pytest.mark.integration
 def test_the_report_is_markdown_and_the_chart_is_svg(tmp_path):
     results = synthetic_results()
     chart = report.write(results, tmp_path / "benchmarks.md")
@@ -359,6 +362,7 @@ def test_a_timed_out_job_says_where_it_was_stuck():
     assert runner.stuck_at(None) == ""
 
 
+@pytest.mark.integration
 @pytest.mark.skipif(importlib.util.find_spec("sympy") is None, reason="needs sympy")
 def test_a_job_past_its_time_limit_is_stopped_and_located(tmp_path):
     """SymPy on a 300-node DAG runs for minutes: stopped at 2 s, it says where it was."""
@@ -374,5 +378,6 @@ def test_a_job_past_its_time_limit_is_stopped_and_located(tmp_path):
     assert ".py:" in str(result["error"])  # the innermost frames of its stack
 
 
+@pytest.mark.integration
 def test_the_report_names_the_bpcli_code_it_measured():
     assert "code hash " in runner.bpcli_source()
