@@ -568,7 +568,9 @@ MAGNITUDES = [
 ]
 
 
-@pytest.mark.parametrize(("op", "local", "what", "text", "true"), BROKEN, ids=lambda v: str(v))
+@pytest.mark.parametrize(
+    ("op", "local", "what", "text", "true"), BROKEN, ids=[f"{b[0]}, {b[2]}" for b in BROKEN]
+)
 def test_a_broken_rule_is_caught_at_every_magnitude(patch_op, op, local, what, text, true):
     """Right, every gradient passes; with the broken rule, the broken one is wrong, at
     inputs of several sizes, and with f made large next to its slope (+ 1e6)."""
