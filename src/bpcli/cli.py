@@ -200,12 +200,19 @@ def grad(
         typer.Option(
             "--gradcheck",
             metavar="",
-            help="Check the gradients against central differences (exit 1 if one is wrong).",
+            help=(
+                "Check the gradients against central differences (exit 1 if one is wrong;"
+                " inconclusive where the numeric gradient is too inaccurate to tell)."
+            ),
         ),
     ] = False,
     check_step: Annotated[
         float,
-        typer.Option("--gradcheck-step", metavar="H", help="The step h of --gradcheck."),
+        typer.Option(
+            "--gradcheck-step",
+            metavar="H",
+            help="The step h of --gradcheck (for a mismatch, h·10^k are tried too).",
+        ),
     ] = 1e-5,
     as_json: Annotated[
         bool,
