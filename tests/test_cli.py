@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import bpcli as bpcli_api
 from conftest import unavailable
 
 LECTURE_ARGS = ("--x", "-2", "--y", "5", "--z", "-4")
@@ -512,6 +513,20 @@ def test_gradcheck_on_the_lecture(bpcli):
         assert check["inputs"][name]["numeric"] == pytest.approx(want, abs=1e-9)
     table = bpcli("grad", "(x+y)*z", *LECTURE_ARGS, "--gradcheck").stdout
     assert "gradient check passed: 3 good" in table
+
+
+def test_gradcheck_json_is_the_grad_json_with_the_check_at_its_end(bpcli):
+    # One writer for every --json: the same bytes as json.dumps of the whole object
+    from bpcli.gradcheck import gradcheck
+
+    result = bpcli_api.grad("q = x + y; f = q * z", {"x": -2, "y": 5, "z": -4})
+    want = {**result.to_dict(), "gradcheck": gradcheck(result).to_dict()}
+    for nodes in ((), ("--no-nodes",)):
+        run = bpcli("grad", "q = x + y; f = q * z", *LECTURE_ARGS, "--gradcheck", "--json", *nodes)
+        assert run.code == 0
+        if nodes:
+            want = {**result.to_dict(nodes=False), "gradcheck": want["gradcheck"]}
+        assert run.stdout == json.dumps(want, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 def test_gradcheck_at_a_kink_is_inconclusive_not_wrong(bpcli):

@@ -109,7 +109,7 @@ def test_a_huge_gradient_check_step_is_an_input_error():
 
 def test_a_batch_request_keeps_its_messages():
     def error(line: str) -> tuple[str, str]:
-        reply = answer(line, 1)
+        reply = answer(line, 1, {})
         assert reply is not None and reply["ok"] is False
         return reply["error"]["type"], reply["error"]["message"]
 

@@ -59,7 +59,12 @@ MAX_SIZE_OPTION = Option(
     "The largest input read, in bytes or with KB, MB, GB (a file, stdin, a batch line).",
 )
 MAX_NODES_OPTION = Option(
-    "--max-nodes", "max_nodes", MAX_NODES, "N", "The most nodes an expression may have.", min=1
+    "--max-nodes",
+    "max_nodes",
+    MAX_NODES,
+    "N",
+    "The most nodes an expression may have; an answer takes about 2 KB a node.",
+    min=1,
 )
 
 # `bpcli grad`'s options, in the order --help lists them.
@@ -72,7 +77,8 @@ GRAD_OPTIONS = (
         "steps",
         None,
         "N",
-        "Repeat the update N times and show the trajectory and its chart (needs --lr).",
+        "Repeat the update N times and show the trajectory and its chart (needs --lr;"
+        " steps × nodes at most 10,000,000; past 1,000 steps, every k-th step is kept).",
         min=1,
     ),
     Option(
@@ -102,10 +108,17 @@ GRAD_OPTIONS = (
         "check_grad",
         False,
         "",
-        "Check the gradients against central differences (exit 1 if one is wrong).",
+        "Check the gradients against central differences (exit 1 if one is wrong;"
+        " inconclusive where the numeric gradient is too inaccurate to tell).",
         flag=True,
     ),
-    Option("--gradcheck-step", "check_step", 1e-5, "H", "The step h of --gradcheck."),
+    Option(
+        "--gradcheck-step",
+        "check_step",
+        1e-5,
+        "H",
+        "The step h of --gradcheck (for a mismatch, h·10^k are tried too).",
+    ),
     Option(
         "--json",
         "as_json",

@@ -7,11 +7,14 @@ a run exactly as the full command line (cli.py) does.
 from __future__ import annotations
 
 import codecs
+import errno
+import json
 import os
 import stat
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
+from functools import cache
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from .errors import BpcliError, InputError
@@ -31,10 +34,25 @@ EXIT_INTERRUPTED = 130
 
 
 def console(**options: Any) -> Console:
-    """A Rich console, imported only when a command prints more than JSON (start-up time)."""
+    """A Rich console, imported only when a command prints more than JSON (start-up time).
+
+    On a closed pipe (`bpcli … | head -1`) Rich's own handling exits 1, which means
+    "found wrong answers": this console raises BrokenPipeError instead, which
+    `errors_to_exit_codes` turns into the quiet exit every other view makes.
+    """
+    return _console_class()(highlight=False, **options)
+
+
+@cache
+def _console_class() -> type[Console]:
     from rich.console import Console
 
-    return Console(highlight=False, **options)
+    class PipeConsole(Console):
+        def on_broken_pipe(self) -> None:
+            self.quiet = True  # nothing more to write: the reader is gone
+            raise BrokenPipeError(errno.EPIPE, "the reader closed the pipe")
+
+    return PipeConsole
 
 
 def stdout_takes_unicode() -> bool:
@@ -50,9 +68,27 @@ def stdout_takes_unicode() -> bool:
 UNICODE_CODECS = {"utf-8", "utf-16", "utf-32", "utf-8-sig"}
 
 
-def write_result_json(result: Result, nodes: bool = True) -> None:
-    """The `--json` object on stdout, streamed: a million nodes never become one object."""
-    for chunk in result.json_chunks(nodes=nodes, ascii=not stdout_takes_unicode()):
+def json_text(data: Mapping[str, Any], ascii: bool = False) -> str:
+    """Strict JSON (no NaN or Infinity) on one line, with json.dumps' separators."""
+    return json.dumps(data, ensure_ascii=ascii, allow_nan=False)
+
+
+def write_json(
+    data: Result | Mapping[str, Any], nodes: bool = True, extra: Mapping[str, Any] | None = None
+) -> None:
+    """One strict JSON object on one line of stdout, never through Rich: every `--json`.
+
+    A Result is streamed (its `--json` object, with `extra`'s fields at the end), so
+    a million nodes never become one object; a reader that goes away mid-way is
+    errors_to_exit_codes' closed pipe, a quiet exit.
+    """
+    ascii = not stdout_takes_unicode()
+    chunks: Iterable[str]
+    if isinstance(data, Mapping):
+        chunks = (json_text(data, ascii),)
+    else:
+        chunks = data.json_chunks(nodes=nodes, ascii=ascii, extra=extra)
+    for chunk in chunks:
         sys.stdout.write(chunk)
     sys.stdout.write("\n")
     sys.stdout.flush()
@@ -122,9 +158,10 @@ def fail(error: BpcliError) -> NoReturn:
 
     err = console(stderr=True, soft_wrap=True)
     first, *rest = error_lines(error)
-    err.print(Text.assemble(("error:", "bold red"), first[len("error:") :]))
-    for line in rest:
-        err.print(Text(line))
+    with suppress(BrokenPipeError):  # stderr closed too: the exit code still says it
+        err.print(Text.assemble(("error:", "bold red"), first[len("error:") :]))
+        for line in rest:
+            err.print(Text(line))
     raise SystemExit(EXIT_BAD_INPUT)
 
 
@@ -134,6 +171,7 @@ def errors_to_exit_codes() -> Iterator[None]:
     Anything else is a bug in bpcli: one line and exit 3 (BPCLI_TRACEBACK=1 shows it)."""
     try:
         yield
+        sys.stdout.flush()  # here, where a closed pipe is caught, not at the interpreter's exit
     except BpcliError as error:
         fail(error)
     except KeyboardInterrupt:
