@@ -10,8 +10,8 @@ Lark's tables do not keep). Nothing here imports Lark.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import cache
+from typing import NamedTuple
 
 from . import _tables
 
@@ -20,8 +20,7 @@ SIGNED_NUMBER = re.compile(f"[+-]?(?:{_TERMINALS['NUMBER']})")  # a NUMBER with 
 NAME = re.compile(_TERMINALS["NAME"])
 
 
-@dataclass(frozen=True)
-class Precedence:
+class Precedence(NamedTuple):  # not a dataclass: made at import, on the fast path too
     """The grammar's rule levels, loosest first (1 is `sum`), as a printer needs them.
 
     `binding` gives each op the level of the rule whose alias it is; `operands`,
