@@ -111,3 +111,45 @@ def test_a_huge_regular_file_is_refused_without_reading_it(tmp_path, bpcli):
     run = bpcli("grad", "--file", str(big))
     assert run.code == 2
     assert run.stderr == f"error: {big}: larger than 50,000,000 bytes, the --max-size\n"
+
+
+# ---- what the command line says back (issue 17) -------------------------------------------
+
+# A byte that is not UTF-8 in an argument reaches Python as a lone surrogate
+# (surrogateescape): "\udcff" is the byte 0xff.
+NOT_UTF8 = [
+    (["x+1 # \udcff", "x=1", "--json"], "the expression: not UTF-8 text (byte 7)"),
+    (["x+1 # \udcff", "x=1"], "the expression: not UTF-8 text (byte 7)"),
+    (["x+1", "x=1\udcff", "--json"], "the value of x: not UTF-8 text (byte 2)"),
+    (["x+1", "--x", "1\udcff"], "the value of x: not UTF-8 text (byte 2)"),
+    (["x+1", "--x=1\udcff", "--json"], "the value of x: not UTF-8 text (byte 2)"),
+]
+
+
+@pytest.mark.parametrize("args, message", NOT_UTF8, ids=[repr(a) for a, _ in NOT_UTF8])
+def test_an_argument_that_is_not_utf8_is_refused(bpcli, args, message):
+    run = bpcli("grad", *args)
+    assert (run.code, run.stdout, run.stderr) == (2, "", f"error: {message}\n")
+
+
+@pytest.mark.parametrize("args, message", NOT_UTF8, ids=[repr(a) for a, _ in NOT_UTF8])
+def test_the_fast_path_leaves_an_argument_that_is_not_utf8_to_the_full_path(args, message, capsys):
+    from bpcli.entry import fast_grad_json
+
+    assert not fast_grad_json(args)
+    assert capsys.readouterr().out == ""
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("encoding", ["utf-8:strict", "utf-8:surrogateescape"])
+def test_an_expression_that_is_not_utf8_is_exit_2_whatever_stdout_takes(encoding):
+    """Before: exit 3 under a strict UTF-8 stdout, and invalid UTF-8 JSON under another."""
+    env = {**os.environ, "PYTHONPATH": SOURCE, "NO_COLOR": "1", "PYTHONIOENCODING": encoding}
+    done = subprocess.run(
+        [sys.executable, "-m", "bpcli", "grad", b"x+1 # \xff", "x=1", "--json"],
+        capture_output=True,
+        env=env,
+        timeout=120,
+    )
+    assert (done.returncode, done.stdout) == (2, b"")
+    assert done.stderr == b"error: the expression: not UTF-8 text (byte 7)\n"

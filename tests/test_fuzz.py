@@ -297,7 +297,7 @@ def cli(
     )
     return (
         done.returncode,
-        done.stdout.decode("utf-8", "replace"),
+        done.stdout.decode("utf-8", "surrogateescape"),  # invalid UTF-8 stays: see .encode()
         done.stderr.decode("utf-8", "replace"),
     )
 
@@ -325,6 +325,10 @@ def cli_sample(tmp: Path) -> list[tuple[list[str | bytes], bytes, dict[str, str]
         (["grad", "2x + 1", "--x", "3"], b"", None),
         (["grad", "x\x1b[31m+1", "--x", "1"], b"", None),
         (["grad", b"x\xff+1", "--x", "1"], b"", None),
+        (["grad", b"x+1 # \xff", "x=1", "--json"], b"", {"PYTHONIOENCODING": "utf-8:strict"}),
+        (["grad", b"x+1 # \xff", "x=1", "--json"], b"", None),
+        (["grad", "x+1", b"x=1\xff", "--json"], b"", None),
+        (["grad", "x+1", "--x", b"1\xff"], b"", None),
         (["grad", "-", "--x", "1"], b"x\x00+1", None),
         (
             ["grad", "-", "--x", "1"],
@@ -422,7 +426,7 @@ def test_the_cli_exits_0_or_2_without_a_traceback() -> None:
         if code == 2:
             assert stderr.strip(), f"{shown}: exit 2 and nothing on stderr"
         if code == 0 and "--json" in args:
-            json.loads(stdout)
+            json.loads(stdout.encode("utf-8"))  # and valid UTF-8
 
 
 @pytest.mark.integration

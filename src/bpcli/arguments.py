@@ -199,6 +199,7 @@ def split_arguments(
             if not eq:
                 raw = args[i + 1] if i + 1 < len(args) else ""
                 i += 1
+            check_utf8(f"the value of {name}", raw)
             if not SIGNED_NUMBER.fullmatch(raw.strip()):
                 guess = difflib.get_close_matches(name, sorted(options), n=1)
                 if guess:
@@ -250,6 +251,7 @@ def read_expression(expressions: list[str], file: Path | None, max_size: int) ->
         for arg in expressions:  # `x=nan`, `x=0x10`, `x=`: a value that is not a number
             name, eq, raw = arg.partition("=")
             if eq and NAME.fullmatch(name.strip()) and not _OPERATOR.search(raw.lstrip("+-")):
+                check_utf8(f"the value of {name.strip()}", raw)
                 parse_number(f"the value of {name.strip()}", raw)
         given = [repr(e) for e in expressions] + ([f"--file {file}"] if file else [])
         raise InputError(
@@ -260,7 +262,8 @@ def read_expression(expressions: list[str], file: Path | None, max_size: int) ->
         return read_text(file, str(file), max_size)
     if expressions[0] == "-":
         return read_text(sys.stdin.buffer, "standard input", max_size)
-    if len(expressions[0].encode("utf-8", "surrogatepass")) > max_size:
+    check_utf8("the expression", expressions[0])
+    if len(expressions[0].encode("utf-8")) > max_size:
         raise InputError(f"the expression is larger than {max_size:,} bytes, the --max-size")
     return expressions[0]
 
@@ -297,7 +300,22 @@ def read_input(source: Path | str | BinaryIO, max_size: int, limit: str = "the -
     try:
         return b"".join(pieces).decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise Unreadable(f"not UTF-8 text (byte {exc.start + 1})") from None
+        raise Unreadable(not_utf8(exc.start)) from None
+
+
+def not_utf8(start: int) -> str:
+    """Why an input is refused whose first byte that is not UTF-8 is at offset `start`."""
+    return f"not UTF-8 text (byte {start + 1})"
+
+
+def check_utf8(what: str, arg: str) -> None:
+    """An InputError, saying where, for a command-line argument with a byte that is not
+    UTF-8 (Python's sys.argv holds it as a lone surrogate, which no output can write)."""
+    try:
+        arg.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        start = len(arg[: exc.start].encode("utf-8"))
+        raise InputError(f"{what}: {not_utf8(start)}") from None
 
 
 def _open(path: Path | str) -> BinaryIO:
