@@ -308,6 +308,8 @@ INPUT_ERRORS = [
         ("grad", "x * 2 # \udce9", "x=1")),
     cli("InputError", "arguments.py", "An input value with a byte that is not UTF-8.",
         ("grad", "x * 2", "x=1\udce9")),
+    cli("InputError", "arguments.py", "An option after --, which ends the options.",
+        "grad -- 'x*2' x=1 --json"),
     cli("InputError", "arguments.py", "--file names a file that does not exist.",
         "grad --file missing.bp x=1"),
     cli("InputError", "arguments.py", "--file names a directory.",

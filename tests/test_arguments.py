@@ -153,3 +153,29 @@ def test_an_expression_that_is_not_utf8_is_exit_2_whatever_stdout_takes(encoding
     )
     assert (done.returncode, done.stdout) == (2, b"")
     assert done.stderr == b"error: the expression: not UTF-8 text (byte 7)\n"
+
+
+# `--` ends the options: after it, every argument is the expression or NAME=VALUE.
+def test_after_double_dash_an_expression_may_start_with_two_dashes(bpcli, capsys):
+    """--x is -(-x): f = x, so f = 3 and ∂f/∂x = 1 at x = 3, on both paths."""
+    import json
+
+    from bpcli.entry import fast_grad_json
+
+    assert fast_grad_json(["--json", "--", "--x", "x=3"])
+    fast = json.loads(capsys.readouterr().out)
+    full = bpcli("grad", "--json", "--precision", "3", "--", "--x", "x=3")
+    assert full.code == 0
+    for data in (fast, json.loads(full.stdout)):
+        assert (data["output"]["value"], data["gradients"]) == (3.0, {"x": 1.0})
+
+
+def test_an_option_after_double_dash_is_not_read_as_one(bpcli, capsys):
+    from bpcli.entry import fast_grad_json
+
+    args = ["--", "x*2", "x=1", "--json"]
+    assert not fast_grad_json(args)
+    assert capsys.readouterr().out == ""
+    run = bpcli("grad", *args)
+    assert (run.code, run.stdout) == (2, "")
+    assert run.stderr == "error: --json is after --, which ends the options: put it before --\n"

@@ -13,6 +13,7 @@ import os
 import re
 import stat
 import sys
+from collections.abc import Collection
 from contextlib import suppress
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
@@ -146,8 +147,8 @@ GRAD_OPTIONS = (
 def split_own(args: list[str], takes_value: dict[str, bool]) -> tuple[list[str], list[str]]:
     """A command's own options (`takes_value`: option -> whether it takes a value), and
     every other argument, in order: the expression and the input values (`--x -2`,
-    `--x=-2`, `x=-2`, `-tanh(x)`) that would look like options to Click. After `--`,
-    everything is free."""
+    `--x=-2`, `x=-2`, `-tanh(x)`) that would look like options to Click. `--` ends the
+    options: it and everything after it are free (split_arguments reads them as such)."""
     own: list[str] = []
     free: list[str] = []
     i = 0
@@ -155,7 +156,7 @@ def split_own(args: list[str], takes_value: dict[str, bool]) -> tuple[list[str],
         arg = args[i]
         name, eq, _ = arg.partition("=")
         if arg == "--":
-            free.extend(args[i + 1 :])
+            free.extend(args[i:])
             break
         if name in takes_value:
             own.append(arg)
@@ -184,15 +185,19 @@ def split_arguments(
 ) -> tuple[list[str], list[tuple[str, float]], list[str]]:
     """Sort free arguments into expressions, (name, value) pairs, and names given as --NAME.
 
-    `options` are the command's own option names, for "did you mean --json?"."""
+    `options` are the command's own option names, for "did you mean --json?". After
+    `--`, every argument is a positional, the expression or NAME=VALUE: `--x` is `-(-x)`."""
     expressions: list[str] = []
     values: list[tuple[str, float]] = []
     dashed: list[str] = []
+    positional = False
     i = 0
     while i < len(args):
         arg = args[i]
         name, eq, raw = arg.partition("=")
-        if arg.startswith("--") and len(arg) > 2:
+        if arg == "--" and not positional:
+            positional = True
+        elif arg.startswith("--") and len(arg) > 2 and not positional:
             name = name[2:]
             if not NAME.fullmatch(name):
                 raise InputError(f"{arg} is not an option, and {name!r} is not a name")
@@ -242,8 +247,11 @@ MAX_SIZE = parse_size(MAX_SIZE_OPTION.default)  # of every input unless --max-si
 _OPERATOR = re.compile(r"[-+*/^(),;#=\s]")  # what only an expression has
 
 
-def read_expression(expressions: list[str], file: Path | None, max_size: int) -> str:
-    """The one expression: an argument, `-` for standard input, or --file."""
+def read_expression(
+    expressions: list[str], file: Path | None, max_size: int, options: Collection[str] = ()
+) -> str:
+    """The one expression: an argument, `-` for standard input, or --file (`options`: the
+    command's own option names, for one given after `--`)."""
     sources = len(expressions) + (file is not None)
     if sources == 0:
         raise InputError('no expression given: bpcli grad "(x+y)*z" --x -2 --y 5 --z -4')
@@ -253,6 +261,9 @@ def read_expression(expressions: list[str], file: Path | None, max_size: int) ->
             if eq and NAME.fullmatch(name.strip()) and not _OPERATOR.search(raw.lstrip("+-")):
                 check_utf8(f"the value of {name.strip()}", raw)
                 parse_number(f"the value of {name.strip()}", raw)
+        for arg in expressions:  # only after `--`: before it, an option is read as one
+            if arg.startswith("--") and arg[2:].partition("=")[0] in options:
+                raise InputError(f"{arg} is after --, which ends the options: put it before --")
         given = [repr(e) for e in expressions] + ([f"--file {file}"] if file else [])
         raise InputError(
             f"give one expression, got {len(given)}: {', '.join(given)}"
@@ -380,6 +391,6 @@ def read_program(
     if rule is None:
         raise InputError(f"--max-tie is split or first, got {max_tie!r}")
     expressions, values, dashed = split_arguments(args, options)
-    graph = parse(read_expression(expressions, file, max_size), max_nodes)
+    graph = parse(read_expression(expressions, file, max_size, options), max_nodes)
     check_names(graph.variables, values, dashed, options)
     return graph, values, Conventions(max_tie=rule)
