@@ -310,6 +310,8 @@ INPUT_ERRORS = [
         ("grad", "x * 2", "x=1\udce9")),
     cli("InputError", "arguments.py", "An option after --, which ends the options.",
         "grad -- 'x*2' x=1 --json"),
+    cli("InputError", "arguments.py", "An option given twice (a flag too), as an input given twice is.",
+        "grad 'x*2' x=1 --lr 0.1 --lr 0.2"),
     cli("InputError", "arguments.py", "--file names a file that does not exist.",
         "grad --file missing.bp x=1"),
     cli("InputError", "arguments.py", "--file names a directory.",

@@ -179,3 +179,22 @@ def test_an_option_after_double_dash_is_not_read_as_one(bpcli, capsys):
     run = bpcli("grad", *args)
     assert (run.code, run.stdout) == (2, "")
     assert run.stderr == "error: --json is after --, which ends the options: put it before --\n"
+
+
+@pytest.mark.parametrize(
+    "args, name",
+    [
+        (["--lr", "0.1", "--lr", "0.2"], "--lr"),  # before: the last one, 0.2, silently
+        (["--lr=0.1", "--lr", "0.2", "--json"], "--lr"),
+        (["--json", "--json"], "--json"),
+        (["--max-tie", "first", "--json", "--max-tie=split"], "--max-tie"),
+    ],
+)
+def test_an_option_given_twice_is_refused_as_an_input_given_twice_is(bpcli, capsys, args, name):
+    from bpcli.entry import fast_grad_json
+
+    full = ["x*2", "x=1", *args]
+    assert not fast_grad_json(full)
+    assert capsys.readouterr().out == ""
+    run = bpcli("grad", *full)
+    assert (run.code, run.stdout, run.stderr) == (2, "", f"error: {name} is given twice\n")

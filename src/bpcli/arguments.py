@@ -148,8 +148,10 @@ def split_own(args: list[str], takes_value: dict[str, bool]) -> tuple[list[str],
     """A command's own options (`takes_value`: option -> whether it takes a value), and
     every other argument, in order: the expression and the input values (`--x -2`,
     `--x=-2`, `x=-2`, `-tanh(x)`) that would look like options to Click. `--` ends the
-    options: it and everything after it are free (split_arguments reads them as such)."""
+    options: it and everything after it are free (split_arguments reads them as such).
+    An option given twice (a flag too) is an InputError, as an input given twice is."""
     own: list[str] = []
+    own_names: set[str] = set()
     free: list[str] = []
     i = 0
     while i < len(args):
@@ -159,6 +161,9 @@ def split_own(args: list[str], takes_value: dict[str, bool]) -> tuple[list[str],
             free.extend(args[i:])
             break
         if name in takes_value:
+            if name in own_names and name not in HELP_FLAGS:  # one rule, as for an input
+                raise InputError(f"{name} is given twice")
+            own_names.add(name)
             own.append(arg)
             if takes_value[name] and not eq and i + 1 < len(args):
                 i += 1

@@ -64,7 +64,8 @@ class FreeArgsCommand(TyperCommand):
                 flag = bool(getattr(param, "is_flag", False) or getattr(param, "count", False))
                 for opt in (*param.opts, *param.secondary_opts):
                     takes_value[opt] = not flag
-        own, free = split_own(args, takes_value)
+        with errors_to_exit_codes():  # an option given twice
+            own, free = split_own(args, takes_value)
         super().parse_args(ctx, own)
         ctx.args = free
         return free

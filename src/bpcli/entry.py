@@ -31,6 +31,7 @@ from .arguments import (
     read_program,
     split_own,
 )
+from .errors import InputError
 from .process import (
     EXIT_CHECK_FAILED,
     EXIT_INTERRUPTED,
@@ -69,7 +70,10 @@ def run() -> None:
 def fast_grad_json(args: list[str]) -> bool:
     """Answer `grad` with these arguments if it is a plain --json run that works;
     False (having written nothing) to leave it to the full command line."""
-    own, free = split_own(args, GRAD_TAKES_VALUE)
+    try:
+        own, free = split_own(args, GRAD_TAKES_VALUE)
+    except InputError:  # the full path's to report
+        return False
     options = _fast_options(own)
     if options is None or "-" in free:  # stdin can be read only once
         return False
@@ -99,8 +103,6 @@ def _fast_options(own: list[str]) -> dict[str, str] | None:
             i += 1
             value = own[i]
         elif name not in FAST_VALUES or not eq:
-            return None
-        if name in options:  # given twice: the full path decides what that means
             return None
         options[name] = value
         i += 1
