@@ -232,6 +232,44 @@ def test_max_tie_of_the_set_of_the_problem_and_of_the_command_line(bpcli, tmp_pa
     assert (run.code, run.stderr) == (2, "error: --max-tie is split or first, got 'last'\n")
 
 
+# f = max(x, y) at x = y = 1 (hand-worked): split gives 0.5 each; first gives x 1, y 0.
+TIE_HINTS = [
+    (
+        "split",
+        "{ x = 0.5, y = 0 }",
+        "y",
+        "max gate f is a gradient router: x, y tie at 1, so the gradient 1 is split evenly"
+        " among them: y gets 0.5",
+    ),
+    (
+        "first",
+        "{ x = 0, y = 0 }",
+        "x",
+        "max gate f is a gradient router: x, y tie at 1, and under max_tie first the gradient"
+        " 1 goes to the first of them, x: x gets 1",
+    ),
+    (
+        "first",
+        "{ x = 1, y = 1 }",
+        "y",
+        "max gate f is a gradient router: x, y tie at 1, and under max_tie first the gradient"
+        " 1 goes to the first of them, x: y gets 0",
+    ),
+]
+
+
+@pytest.mark.parametrize("rule, grads, wrong, hint", TIE_HINTS)
+def test_a_hint_at_a_max_tie_gives_each_its_share(rule, grads, wrong, hint):
+    """Before: "y wins (1), so it gets the whole gradient 1" where y gets 0.5."""
+    problem = loads(
+        f"[[problem]]\nexpr = 'max(x, y)'\nvalues = {{ x = 1, y = 1 }}\nmax_tie = '{rule}'\n"
+        f"[problem.answer]\ngrad = {grads}\n"
+    )
+    items = {item.field: item for item in check([problem]).problems[0].items}
+    assert [f for f, item in items.items() if not item.ok] == [f"grad.{wrong}"]
+    assert items[f"grad.{wrong}"].hint == hint
+
+
 def test_key_follows_the_max_tie(bpcli, tmp_path):
     source = tmp_path / "q.toml"
     source.write_text("[defaults]\nmax_tie = 'first'\n" + TIED)

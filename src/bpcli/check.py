@@ -285,6 +285,20 @@ def _misrouted(
     """The max/min gate's gradient sent to the loser, or withheld from the winner."""
     upstream = gate.grad or 0.0
     winners = [gate.inputs[w] for w in gate.winners]
+    if node.id in winners and len(winners) > 1:  # a tie: a share, not the whole gradient
+        share = node.uses[k][1] or 0.0
+        rule = result.conventions.max_tie
+        return 0.0 if share else upstream, ROUTER.hint(
+            "tie split" if rule == "split" else "tie first",
+            op=gate.op,
+            gate=gate.name,
+            winners=", ".join(result.nodes[w].name for w in winners),
+            value=fmt(node.value),
+            upstream=fmt(upstream),
+            first=result.nodes[winners[0]].name,
+            node=node.name,
+            share=fmt(share),
+        )
     if node.id in winners:
         return 0.0, ROUTER.hint(
             "withheld",

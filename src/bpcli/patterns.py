@@ -100,6 +100,11 @@ ROUTER = Pattern(
         " whole gradient {upstream}",
         "misrouted": "{op} gate {gate} is a {headline}: only the winner {winner} ({value}) gets"
         " the gradient; {node} lost, so it gets 0",
+        "tie split": "{op} gate {gate} is a {headline}: {winners} tie at {value}, so the"
+        " gradient {upstream} is split evenly among them: {node} gets {share}",
+        "tie first": "{op} gate {gate} is a {headline}: {winners} tie at {value}, and under"
+        " max_tie first the gradient {upstream} goes to the first of them, {first}:"
+        " {node} gets {share}",
     },
 )
 COPY = Pattern(
