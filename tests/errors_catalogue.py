@@ -312,6 +312,8 @@ INPUT_ERRORS = [
         "grad -- 'x*2' x=1 --json"),
     cli("InputError", "arguments.py", "An option given twice (a flag too), as an input given twice is.",
         "grad 'x*2' x=1 --lr 0.1 --lr 0.2"),
+    cli("InputError", "arguments.py", "A long name in a message: its first 40 characters and its length.",
+        ("grad", "x*2", "--" + "a" * 100)),
     cli("InputError", "arguments.py", "--file names a file that does not exist.",
         "grad --file missing.bp x=1"),
     cli("InputError", "arguments.py", "--file names a directory.",

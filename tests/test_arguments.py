@@ -198,3 +198,38 @@ def test_an_option_given_twice_is_refused_as_an_input_given_twice_is(bpcli, caps
     assert capsys.readouterr().out == ""
     run = bpcli("grad", *full)
     assert (run.code, run.stdout, run.stderr) == (2, "", f"error: {name} is given twice\n")
+
+
+LONG = "a" * 10**6  # a name of a million characters: the message echoes 40 and the length
+SHORT = "a" * 40 + "… (1,000,000 characters)"
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["x*2", f"--{LONG}"], f"--{SHORT} needs a value"),
+        (["x*2", "x=1", f"{LONG}=1"], f"{SHORT} is not an input of the expression (its inputs are x)"),
+        (["x*2", "x=1", f"--{LONG}", "two"], f"the value of {SHORT} must be a number such as 2, -0.5 or 1e-3, got 'two'"),
+        (["x*2", "x=1", "--max-tie", LONG], f"--max-tie is split or first, got '{SHORT}'"),
+    ],
+    ids=["needs a value", "not an input", "not a number", "--max-tie"],
+)  # fmt: skip
+def test_a_long_name_is_shortened_in_a_message(bpcli, args, message):
+    run = bpcli("grad", *args)
+    assert (run.code, run.stderr) == (2, f"error: {message}\n")
+
+
+def test_a_long_name_is_shortened_in_the_apis_and_batchs_messages():
+    import json
+
+    with pytest.raises(bpcli.BindError) as raised:
+        bpcli.grad("x*2", {"x": 1, LONG: 2})
+    assert str(raised.value).startswith(f"{SHORT} is not an input of the expression")
+    line = json.dumps({"expr": "x", "values": {"x": 1, LONG: "two"}})
+    from bpcli.batch import answer
+
+    reply = answer(line, 1, {})
+    assert reply is not None
+    assert reply["error"]["message"] == (
+        f'line 1: values must be an object of name: number; the value of {SHORT} is "two"'
+    )

@@ -6,7 +6,7 @@ import difflib
 from collections.abc import Iterable, Iterator, Mapping
 
 from . import engine
-from .errors import BindError, InputError
+from .errors import BindError, InputError, clipped
 from .graph import Graph
 from .ops import Conventions
 from .parser import parse
@@ -102,15 +102,15 @@ def bind(graph: Graph, values: Values) -> dict[str, float]:
     given: dict[str, float] = {}
     for name, value in pairs:
         if not isinstance(name, str):
-            raise BindError(f"a name must be text, got {name!r}")
+            raise BindError(f"a name must be text, got {clipped(repr(name))}")
         if name in given:
-            raise BindError(f"a value for {name} is given twice")
+            raise BindError(f"a value for {clipped(name)} is given twice")
         if name not in graph.variables:
             raise BindError(_unknown(graph, name))
-        given[name] = _number(f"the value of {name}", value, BindError)
+        given[name] = _number(f"the value of {clipped(name)}", value, BindError)
     missing = [name for name in graph.variables if name not in given]
     if missing:
-        listed = ", ".join(missing)
+        listed = ", ".join(map(clipped, missing))
         raise BindError(
             f"missing a value for {listed}" if len(missing) == 1 else f"missing values for {listed}"
         )
@@ -124,19 +124,19 @@ def _pairs(values: object) -> Iterator[tuple[str, object]]:
         raise BindError(f"{shape}, got {type(values).__name__}")
     for pair in values:
         if not isinstance(pair, (tuple, list)) or len(pair) != 2 or not isinstance(pair[0], str):
-            raise BindError(f"{shape}, got the item {pair!r}")
+            raise BindError(f"{shape}, got the item {clipped(repr(pair))}")
         yield pair[0], pair[1]
 
 
 def _unknown(graph: Graph, name: str) -> str:
     if graph.node_named(name) is not None:
-        return f"{name} is computed by the expression, not an input: it takes no value"
-    message = f"{name} is not an input of the expression"
+        return f"{clipped(name)} is computed by the expression, not an input: it takes no value"
+    message = f"{clipped(name)} is not an input of the expression"
     guess = difflib.get_close_matches(name, list(graph.variables), n=1)
     if guess:
         return f"{message}; did you mean {guess[0]}?"
     if graph.variables:
-        return f"{message} (its inputs are {', '.join(graph.variables)})"
+        return f"{message} (its inputs are {', '.join(map(clipped, graph.variables))})"
     return f"{message} (it has no inputs)"
 
 

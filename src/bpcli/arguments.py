@@ -18,7 +18,7 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
-from .errors import InputError
+from .errors import InputError, clipped
 from .graph import Graph
 from .ops import Conventions, tie_rule
 from .parser import MAX_NODES, parse
@@ -178,11 +178,11 @@ def parse_number(what: str, raw: str) -> float:
     """A finite decimal number as the grammar writes it, with an optional sign."""
     text = raw.strip()
     if not SIGNED_NUMBER.fullmatch(text):
-        raise InputError(f"{what} must be a number such as 2, -0.5 or 1e-3, got {raw!r}")
+        raise InputError(f"{what} must be a number such as 2, -0.5 or 1e-3, got {clipped(raw)!r}")
     try:
         return to_float(float(text))
     except NotANumber:  # the text has a number's form, so the float can only be too large
-        raise InputError(f"{what} is too large for a float: {raw}") from None
+        raise InputError(f"{what} is too large for a float: {clipped(raw)}") from None
 
 
 def split_arguments(
@@ -204,22 +204,25 @@ def split_arguments(
             positional = True
         elif arg.startswith("--") and len(arg) > 2 and not positional:
             name = name[2:]
+            shown = clipped(name)
             if not NAME.fullmatch(name):
-                raise InputError(f"{arg} is not an option, and {name!r} is not a name")
+                raise InputError(f"{clipped(arg)} is not an option, and {shown!r} is not a name")
             if not eq:
                 raw = args[i + 1] if i + 1 < len(args) else ""
                 i += 1
-            check_utf8(f"the value of {name}", raw)
+            check_utf8(f"the value of {shown}", raw)
             if not SIGNED_NUMBER.fullmatch(raw.strip()):
                 guess = difflib.get_close_matches(name, sorted(options), n=1)
                 if guess:
-                    raise InputError(f"--{name} is not an option; did you mean --{guess[0]}?")
+                    raise InputError(f"--{shown} is not an option; did you mean --{guess[0]}?")
                 if not raw:
-                    raise InputError(f"--{name} needs a value: --{name} 1.5")
-            values.append((name, parse_number(f"the value of {name}", raw)))
+                    example = f": --{name} 1.5" if shown == name else ""
+                    raise InputError(f"--{shown} needs a value{example}")
+            values.append((name, parse_number(f"the value of {shown}", raw)))
             dashed.append(name)
         elif eq and NAME.fullmatch(name.strip()) and SIGNED_NUMBER.fullmatch(raw.strip()):
-            values.append((name.strip(), parse_number(f"the value of {name.strip()}", raw)))
+            what = f"the value of {clipped(name.strip())}"
+            values.append((name.strip(), parse_number(what, raw)))
         else:
             expressions.append(arg)
         i += 1
@@ -239,10 +242,12 @@ def parse_size(raw: str) -> int:
     """A size in bytes: 5000000, 50MB, 512KiB (KB, MB, GB are powers of 1000)."""
     found = _SIZE.fullmatch(raw.strip())
     if found is None or int(found.group(1)) == 0:
-        raise InputError(f"--max-size is a size such as 50MB, 512KiB or 100000, got {raw!r}")
+        raise InputError(
+            f"--max-size is a size such as 50MB, 512KiB or 100000, got {clipped(raw)!r}"
+        )
     size = int(found.group(1)) * _UNITS[(found.group(2) or "").upper()]
     if size > MAX_MAX_SIZE:
-        raise InputError(f"--max-size is at most 1000GB, got {raw!r}")
+        raise InputError(f"--max-size is at most 1000GB, got {clipped(raw)!r}")
     return size
 
 
@@ -264,12 +269,13 @@ def read_expression(
         for arg in expressions:  # `x=nan`, `x=0x10`, `x=`: a value that is not a number
             name, eq, raw = arg.partition("=")
             if eq and NAME.fullmatch(name.strip()) and not _OPERATOR.search(raw.lstrip("+-")):
-                check_utf8(f"the value of {name.strip()}", raw)
-                parse_number(f"the value of {name.strip()}", raw)
+                check_utf8(f"the value of {clipped(name.strip())}", raw)
+                parse_number(f"the value of {clipped(name.strip())}", raw)
         for arg in expressions:  # only after `--`: before it, an option is read as one
             if arg.startswith("--") and arg[2:].partition("=")[0] in options:
-                raise InputError(f"{arg} is after --, which ends the options: put it before --")
-        given = [repr(e) for e in expressions] + ([f"--file {file}"] if file else [])
+                late = clipped(arg)
+                raise InputError(f"{late} is after --, which ends the options: put it before --")
+        given = [repr(clipped(e)) for e in expressions] + ([f"--file {file}"] if file else [])
         raise InputError(
             f"give one expression, got {len(given)}: {', '.join(given)}"
             " (quote an expression that has spaces)"
@@ -377,7 +383,7 @@ def check_names(
             guess = difflib.get_close_matches(name, sorted(options), n=1)
             if guess:
                 raise InputError(
-                    f"--{name} is neither an input of the expression nor an option;"
+                    f"--{clipped(name)} is neither an input of the expression nor an option;"
                     f" did you mean --{guess[0]}?"
                 )
 
@@ -394,7 +400,7 @@ def read_program(
     from a command's free arguments (`options`: its own option names, for hints)."""
     rule = tie_rule(max_tie)
     if rule is None:
-        raise InputError(f"--max-tie is split or first, got {max_tie!r}")
+        raise InputError(f"--max-tie is split or first, got {clipped(max_tie)!r}")
     expressions, values, dashed = split_arguments(args, options)
     graph = parse(read_expression(expressions, file, max_size, options), max_nodes)
     check_names(graph.variables, values, dashed, options)

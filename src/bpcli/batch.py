@@ -26,7 +26,7 @@ from typing import Any, BinaryIO
 
 from .api import evaluate
 from .arguments import open_input
-from .errors import BpcliError, RequestError
+from .errors import BpcliError, RequestError, clipped
 from .graph import Graph
 from .ops import Conventions, tie_rule
 from .parser import parse
@@ -461,8 +461,8 @@ def _values(values: object) -> dict[str, float]:
         raise RequestError(f"{need}, got {_shown(values)}")
     for name, value in values.items():
         if not is_number(value):
-            raise RequestError(f"{need}; the value of {name} is {_shown(value)}")
-    return {name: _float(f"the value of {name}", value) for name, value in values.items()}
+            raise RequestError(f"{need}; the value of {clipped(name)} is {_shown(value)}")
+    return {name: _float(f"the value of {clipped(name)}", value) for name, value in values.items()}
 
 
 def _float(what: str, value: int | float) -> float:
@@ -484,7 +484,7 @@ def _conventions(max_tie: object) -> Conventions:
 
 
 def _unknown_keys(unknown: list[str]) -> str:
-    shown = ", ".join(json.dumps(key, ensure_ascii=False) for key in unknown)
+    shown = ", ".join(clipped(json.dumps(key, ensure_ascii=False)) for key in unknown)
     message = f"unknown key{'s' if len(unknown) > 1 else ''} {shown}"
     guess = difflib.get_close_matches(unknown[0], KEYS, n=1)
     if len(unknown) == 1 and guess:
@@ -502,7 +502,7 @@ def _shown(value: object) -> str:
     if isinstance(value, dict):
         return "an object"
     text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= 40 else text[:39] + "…"
+    return clipped(text)
 
 
 # ---- parsing, once per distinct expression ------------------------------------------

@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+SHOWN = 40  # characters of a user's name or text that a message echoes
+
+
+def clipped(text: str) -> str:
+    """A user's name or text as a message echoes it: whole, or its first SHOWN characters
+    and its length (a 10-million-character name must not make a 10 MB message)."""
+    return text if len(text) <= SHOWN else f"{text[:SHOWN]}… ({len(text):,} characters)"
+
 
 class BpcliError(Exception):
     """Bad input to bpcli. `span` is the (start, end) offset in `source`, when known."""
