@@ -89,7 +89,7 @@ def test_invalid_problems_are_reported_and_the_rest_checked():
         "homework.toml: problem 4: expr: line 1, column 3: the expression ends too early: expected a number, a name or '('"
     )
     assert problems["5"].error.endswith(
-        "homework.toml: problem 5: point: unknown key (the keys are id, points, expr, values, lr, rel_tol, abs_tol, max_tie, answer)"
+        "homework.toml: problem 5: point: unknown key (the keys are id, points, expr, values, lr, rel_tol, abs_tol, max_tie, ask, answer)"
     )
     assert problems["4"].score == 0 and problems["4"].max_score == 1
 
@@ -139,7 +139,16 @@ def test_check_cli_exit_codes(bpcli, tmp_path):
 def test_check_json_report(bpcli):
     run = bpcli("check", str(HOMEWORK), "--json")
     report = json.loads(run.stdout)
-    assert list(report) == ["schema_version", "score", "max_score", "problems"]
+    assert list(report) == [
+        "schema_version",
+        "mode",
+        "problem_set",
+        "score",
+        "max_score",
+        "problems",
+        "students",
+    ]
+    assert report["mode"] == "self-check" and report["problem_set"] is None
     assert report["schema_version"] == 1
     assert (report["score"], report["max_score"]) == (5.5, 10.0)
     first = report["problems"][0]
@@ -155,12 +164,16 @@ def test_check_json_report(bpcli):
 
 def test_gradescope_results(bpcli, tmp_path):
     target = tmp_path / "results.json"
-    run = bpcli("check", str(HOMEWORK), "--gradescope", str(target))
+    assert bpcli("check", str(HOMEWORK), "--gradescope", str(target)).code == 2  # needs --problems
+    run = bpcli("check", "--problems", str(HOMEWORK), str(HOMEWORK), "--gradescope", str(target))
     assert run.code == 2
     results = json.loads(target.read_text())
     assert set(results) == {"score", "tests", "output"}
-    assert results["score"] == 5.5
-    assert results["output"] == "1 of 6 problems right; score 5.5 of 10"
+    # graded against the set, the points split over the items asked (every kind its key
+    # defines): 1a 4 of 4; 1b output, grad.x, grad.y of output and four gradients, 2 * 3/5;
+    # 2 nothing right; 3 grad.y of output and two gradients, 1/3; 4 and 5 invalid, 0
+    assert results["score"] == pytest.approx(4 + 2 * 3 / 5 + 1 / 3)
+    assert results["output"] == "1 of 6 problems right; score 5.53333 of 10"
     for test in results["tests"]:
         assert set(test) == {"name", "number", "score", "max_score", "status", "output"}
         assert test["status"] in ("passed", "failed")
@@ -274,7 +287,9 @@ def test_huge_points_are_refused_and_every_report_is_json(bpcli, tmp_path):
         "[[problem]]\npoints = 1e308\nexpr = 'x'\nvalues = { x = 1 }\n[problem.answer]\noutput = 1\n"
     )
     results = tmp_path / "results.json"
-    run = bpcli("check", str(source), "--json", "--gradescope", str(results))
+    run = bpcli(
+        "check", "--problems", str(source), str(source), "--json", "--gradescope", str(results)
+    )
     assert run.code == 2
     assert "problem 1: points: must be at most 1,000,000, got 1e+308" in run.stderr
     assert json.loads(run.stdout)["max_score"] == 2.0  # each refused problem counts 1
@@ -321,13 +336,16 @@ def test_check_does_not_write_gradescope_over_a_problem_set(bpcli, tmp_path):
     source = tmp_path / "hw.toml"
     source.write_text(TIED + SPLIT)
     for spelling in spellings(source):
-        run = bpcli("check", str(source), "--gradescope", str(spelling))
+        run = bpcli("check", "--problems", str(source), str(source), "--gradescope", str(spelling))
         assert run.code == 2
         assert "writing it would replace the input; give another file" in run.stderr
         assert source.read_text() == TIED + SPLIT and not source.is_symlink()
     other = tmp_path / "other.toml"
     other.write_text(TIED + SPLIT)
-    assert bpcli("check", str(other), str(source), "--gradescope", str(source)).code == 2
+    for option in ("--gradescope", "--csv"):
+        run = bpcli("check", "--problems", str(other), str(source), option, str(source))
+        assert run.code == 2 and "writing it would replace the input" in run.stderr
+        assert source.read_text() == TIED + SPLIT
     assert source.read_text() == TIED + SPLIT
 
 
@@ -394,11 +412,16 @@ def test_an_existing_output_is_replaced_with_its_mode_and_link_kept(bpcli, tmp_p
     target.chmod(0o640)
     link = tmp_path / "results-link.json"
     link.symlink_to(target)
-    assert bpcli("check", str(source), "--gradescope", str(link)).code == 0
+    answers = tmp_path / "answers.toml"
+    answers.write_text(TIED + SPLIT.replace("grad =", "output = 6\ngrad ="))
+    assert (
+        bpcli("check", "--problems", str(source), str(answers), "--gradescope", str(link)).code == 0
+    )
     assert link.is_symlink()
     assert json.loads(target.read_text())["score"] == 1.0
     assert target.stat().st_mode & 0o777 == 0o640
     assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "answers.toml",
         "hw.toml",
         "results-link.json",
         "results.json",
@@ -478,3 +501,176 @@ def test_quiz_options_are_checked(bpcli):
     )
     assert bpcli("quiz", "--count", "0").code == 2
     assert bpcli("quiz", "--depth", "9").code == 2
+
+
+# ---- grading against the instructor's set ------------------------------------------------
+
+GRADING = DATA / "grading"
+SET = GRADING / "hw.toml"
+SUBMISSIONS = sorted((GRADING / "submissions").glob("*.toml"))
+
+# Hand-worked: the set's lecture problem (3 points; output and three gradients asked):
+# f = (x+y)z = -12, df/dx = df/dy = z = -4, df/dz = x+y = 3. gates (2 points; four
+# gradients): f = 2(xy + max(z, w)), df/dx = 2y = -8, df/dy = 2x = 6, z wins the max: 2,
+# w: 0. step (1 point; output, grad, update, new_output): x*x + x at 3 is 12, 2x+1 = 7,
+# x - 0.1 * 7 = 2.3, 2.3^2 + 2.3 = 7.59.
+TOTALS = {
+    "alice": 6.0,  # every item right
+    "bob": 3 + 2 * 2 / 4 + 1,  # z and w swapped at the max gate
+    "broken": 0.0,  # not TOML: 0 of the set's total
+    "cheat-deleted": 3 + 0 + 1,  # gates deleted: 0 of its 2 points; a bonus problem: nothing
+    "cheat-expr": 0.0,  # expr rewritten to 0*x*y*z and 0 answered everywhere
+    "cheat-one-item": 3 * 1 / 4,  # only output answered, of four items asked
+    "cheat-tol": 0.0,  # rel_tol = 1e9, points = 300, 42 everywhere
+}
+
+
+def grade_all(bpcli, *more):
+    return bpcli("check", "--problems", str(SET), *map(str, SUBMISSIONS), *more)
+
+
+def test_each_submission_scores_what_its_answers_deserve_against_the_set(bpcli):
+    run = grade_all(bpcli, "--json")
+    assert run.code == 2  # broken.toml cannot be read
+    report = json.loads(run.stdout)
+    assert report["mode"] == "graded" and report["problem_set"].endswith("hw.toml")
+    students = {s["student"]: s for s in report["students"]}
+    assert list(students) == list(TOTALS)  # alice from her `student` field, the rest file stems
+    for name, total in TOTALS.items():
+        assert students[name]["score"] == pytest.approx(total), name
+        assert students[name]["max_score"] == 6.0, name  # the set's points, never the file's
+    assert [p["id"] for p in students["cheat-deleted"]["problems"]] == ["lecture", "gates", "step"]
+    assert students["cheat-deleted"]["problems"][1]["missing"] is True
+    assert (
+        "problem bonus: not in the problem set; it scores nothing"
+        in (students["cheat-deleted"]["notes"])
+    )
+    assert (
+        "problem lecture: the submission's expr differs from the problem set;"
+        " graded against the set" in students["cheat-expr"]["notes"]
+    )
+    notes = " ".join(students["cheat-tol"]["notes"])
+    for key in ("points", "rel_tol", "abs_tol"):
+        assert f"the submission's {key} differs from the problem set" in notes
+    assert "defaults is ignored" in notes
+    broken = students["broken"]
+    assert "not valid TOML" in broken["error"] and "(at line 2, column 10)" in broken["error"]
+    assert all(p["score"] == 0 for p in broken["problems"])
+    lecture = students["cheat-one-item"]["problems"][0]
+    assert [(i["field"], i["expected"], i["got"], i["ok"]) for i in lecture["items"]] == [
+        ("output", -12.0, -12.0, True),
+        ("grad.x", -4.0, None, False),
+        ("grad.y", -4.0, None, False),
+        ("grad.z", 3.0, None, False),
+    ]
+
+
+def test_the_terminal_report_has_a_subtotal_per_student_and_a_summary(bpcli):
+    run = grade_all(bpcli)
+    lines = run.stdout.splitlines()
+    assert lines[0] == f"graded against the problem set {SET}"
+    assert "subtotal bob 5 / 6  (2 of 3 problems all right)" in lines
+    assert "subtotal cheat-one-item 0.75 / 6  (0 of 3 problems all right)" in lines
+    summary = lines[lines.index("summary") + 1 :]
+    assert summary[0].split() == ["student", "score", "max", "problems", "all", "right"]
+    assert [row.split()[:3] for row in summary[1:]] == [
+        [name, f"{total:g}", "6"] for name, total in TOTALS.items()
+    ]
+    assert "error: " in run.stderr and "broken.toml: not valid TOML" in run.stderr
+
+
+def test_the_gradebook_csv_reads_back(bpcli, tmp_path):
+    import csv
+
+    book = tmp_path / "grades.csv"
+    assert grade_all(bpcli, "--csv", str(book)).code == 2
+    with book.open(newline="", encoding="utf-8") as stream:
+        rows = list(csv.DictReader(stream))
+    assert [row["student"] for row in rows] == list(TOTALS)
+    assert list(rows[0]) == ["student", "lecture", "gates", "step", "total", "max"]
+    for row in rows:
+        assert float(row["total"]) == pytest.approx(TOTALS[row["student"]])
+        assert float(row["max"]) == 6.0
+        parts = float(row["lecture"]) + float(row["gates"]) + float(row["step"])
+        assert parts == pytest.approx(float(row["total"]))
+    assert rows[1]["gates"] == "1"  # bob: 2 of 4 gradients of 2 points
+
+
+def test_a_student_id_cannot_become_a_spreadsheet_formula(bpcli, tmp_path):
+    sub = tmp_path / "sub.toml"
+    sub.write_text('student = "=HYPERLINK(1)"\n[[problem]]\nid = "lecture"\n')
+    book = tmp_path / "grades.csv"
+    bpcli("check", "--problems", str(SET), str(sub), "--csv", str(book))
+    assert book.read_text().splitlines()[1].startswith("'=HYPERLINK(1)")
+
+
+def test_self_check_says_so_and_roster_outputs_need_the_set(bpcli, tmp_path):
+    run = bpcli("check", str(HOMEWORK))
+    assert (
+        run.stdout.splitlines()[0] == "self-check: answers compared with this file's own problems"
+    )
+    for option in ("--csv", "--gradescope"):
+        run = bpcli("check", str(HOMEWORK), option, str(tmp_path / "out"))
+        assert run.code == 2 and "add --problems SET" in run.stderr
+        assert not (tmp_path / "out").exists()
+    run = grade_all(bpcli, "--gradescope", str(tmp_path / "results.json"))
+    assert run.code == 2 and "one submission" in run.stderr
+
+
+def test_an_unreadable_set_is_an_error_not_a_grade(bpcli, tmp_path):
+    run = bpcli("check", "--problems", str(tmp_path / "none.toml"), str(SUBMISSIONS[0]))
+    assert run.code == 2 and "none.toml: no such file" in run.stderr and run.stdout == ""
+
+
+def test_a_submission_cannot_change_what_is_asked_or_the_lr(tmp_path):
+    from bpcli.check import check_submissions
+    from bpcli.problems import submission
+
+    text = (
+        '[[problem]]\nid = "step"\nlr = 0\nask = ["output"]\n[problem.answer]\noutput = 12\n'
+        "update = { x = 3 }\nnew_output = 12\n"
+    )
+    report = check_submissions(load(SET), [submission(text, "s.toml", "s")])
+    step = report.students[0].problems[2]
+    # output right; grad.x not answered; the set's lr 0.1: x = 2.3, new output 7.59
+    assert [(i.field, i.expected, i.ok) for i in step.items] == [
+        ("output", 12.0, True),
+        ("grad.x", 7.0, False),
+        ("update.x", pytest.approx(2.3), False),
+        ("new_output", pytest.approx(7.59), False),
+    ]
+    assert step.score == pytest.approx(1 / 4)
+    notes = report.students[0].notes
+    assert any("the submission's lr differs" in n for n in notes)
+    assert any("the submission's ask differs" in n for n in notes)
+
+
+def test_points_split_over_the_asked_items_and_a_required_item_left_out_is_wrong():
+    text = (
+        "[[problem]]\nid = 'p'\npoints = 4\nexpr = 'q = x + y; f = q * z'\n"
+        "values = { x = -2, y = 5, z = -4 }\nask = ['grad', 'nodes']\n"
+        "[problem.answer]\ngrad = { x = -4, y = -4 }\noutput = -12\n"
+    )
+    (problem,) = loads(text).problems
+    assert isinstance(problem, Problem) and problem.ask == ("grad", "nodes")
+    graded = grade(problem, "t")  # a self-check with `ask` grades the asked items only
+    assert [(i.field, i.ok) for i in graded.items] == [
+        ("grad.x", True),
+        ("grad.y", True),
+        ("grad.z", False),  # asked, left out
+        ("nodes.q", False),  # asked, left out
+    ]
+    assert graded.score == 2.0  # 4 points over 4 asked items; output is not asked
+
+
+@pytest.mark.parametrize(
+    ("ask", "message"),
+    [
+        ("'grad'", "ask: must be a list of the items asked for"),
+        ("['grads']", "ask: 'grads' is not an item"),
+        ("['update']", "ask: asks for update, but the problem has no lr"),
+    ],
+)
+def test_a_bad_ask_costs_its_problem(ask, message):
+    (problem,) = loads(f"[[problem]]\nexpr = 'x'\nvalues = {{ x = 1 }}\nask = {ask}\n").problems
+    assert message in str(problem)

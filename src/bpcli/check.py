@@ -1,6 +1,10 @@
 """Grading homework: every submitted answer against the truth bpcli computes.
 
-A problem's points are split evenly over the items it answers; a wrong
+Graded against an instructor's set (`check_submissions`), the set is the only
+truth: expressions, values, points, tolerances and the items each problem asks
+for come from it, and a submission gives answers keyed by problem id, nothing
+else. A problem's points are split evenly over the items it asks for (in a
+self-check without `ask`, over the items the file answers); a wrong
 gradient gets a hint in the lecture's terms when the submitted number is what
 a known mistake gives (the mul gate not swapped, a max gate's gradient sent to
 the loser, a copy gate's uses not added, a flipped sign).
@@ -11,14 +15,25 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from .api import grad
 from .errors import BindError, BpcliError, InputError
 from .ops import OPS, Conventions, TieRule
 from .patterns import COPY, ROUTER, SWAP, Pattern
-from .problems import Answer, Invalid, Problem, ProblemSet, Tolerance
+from .problems import (
+    ANSWER_KEYS,
+    Answer,
+    Entry,
+    Invalid,
+    Problem,
+    ProblemSet,
+    Submission,
+    Tolerance,
+    shown,
+)
 from .render.numbers import fmt
 from .result import NodeResult, Result
 
@@ -57,6 +72,7 @@ class Graded:
     max_score: float
     items: tuple[Item, ...] = ()
     error: str | None = None
+    missing: bool = False  # the submission has no such problem: every item is wrong
 
     @property
     def passed(self) -> bool:
@@ -70,12 +86,55 @@ class Graded:
             "max_score": self.max_score,
             "items": [item.to_dict() for item in self.items],
             "error": self.error,
+            "missing": self.missing,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Student:
+    """One submission graded: each problem of the set, and what was ignored in the file."""
+
+    id: str
+    file: str
+    problems: tuple[Graded, ...]
+    notes: tuple[str, ...] = ()
+    error: str | None = None  # the file could not be read: every problem scores 0
+
+    @property
+    def score(self) -> float:
+        return sum(p.score for p in self.problems)
+
+    @property
+    def max_score(self) -> float:
+        return sum(p.max_score for p in self.problems)
+
+    @property
+    def right(self) -> int:
+        return sum(1 for p in self.problems if p.passed)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "student": self.id,
+            "file": self.file,
+            "score": self.score,
+            "max_score": self.max_score,
+            "problems": [p.to_dict() for p in self.problems],
+            "notes": list(self.notes),
+            "error": self.error,
         }
 
 
 @dataclass(frozen=True, slots=True)
 class Report:
-    problems: tuple[Graded, ...]
+    """Every submission graded; `self_check`: each file against its own problems."""
+
+    students: tuple[Student, ...]
+    self_check: bool = True
+    set_file: str | None = None
+
+    @property
+    def problems(self) -> tuple[Graded, ...]:
+        return tuple(p for student in self.students for p in student.problems)
 
     @property
     def score(self) -> float:
@@ -96,10 +155,23 @@ class Report:
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema_version": SCHEMA_VERSION,
+            "mode": "self-check" if self.self_check else "graded",
+            "problem_set": self.set_file,
             "score": self.score,
             "max_score": self.max_score,
             "problems": [p.to_dict() for p in self.problems],
+            "students": [s.to_dict() for s in self.students],
         }
+
+    def gradebook(self) -> list[list[str]]:
+        """Rows of a gradebook: a header, then one row per student."""
+        ids = [p.id for p in self.students[0].problems] if self.students else []
+        rows = [["student", *ids, "total", "max"]]
+        for student in self.students:
+            scores = [_number(p.score) for p in student.problems]
+            ident = "'" + student.id if student.id[:1] in _FORMULA else student.id
+            rows.append([ident, *scores, _number(student.score), _number(student.max_score)])
+        return rows
 
     def gradescope(self) -> dict[str, Any]:
         """A Gradescope autograder results.json: one test per problem."""
@@ -123,10 +195,23 @@ class Report:
         return {"score": self.score, "output": summary, "tests": tests}
 
 
+_FORMULA = tuple("=+-@\t\r")  # a spreadsheet runs a cell that starts so as a formula
+
+
+def _number(value: float) -> str:
+    """A score as a spreadsheet reads it: 4, 2.5, 0.6666666666666666."""
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
+MISSING = "not in the submission: every item it asks for is wrong"
+
+
 def describe(problem: Graded) -> list[str]:
     """A problem's items as plain lines (for Gradescope's output)."""
     if problem.error is not None:
         return [f"not checked: {problem.error}"]
+    if problem.missing:
+        return [MISSING]
     lines = []
     for item in problem.items:
         verdict = "right" if item.ok else "wrong"
@@ -140,43 +225,167 @@ def describe(problem: Graded) -> list[str]:
 def check(
     sets: Sequence[ProblemSet], all_or_nothing: bool = False, max_tie: TieRule | None = None
 ) -> Report:
-    """Grade every problem of `sets`; `max_tie`, if given, overrides each problem's own."""
-    graded = []
+    """Self-check: every problem of `sets` against its own answers; `max_tie`, if given,
+    overrides each problem's own. Each file is a student."""
+    students = []
     for problems in sets:
+        graded = []
         for problem in problems.problems:
             if isinstance(problem, Invalid):
-                ident = problem.problem if problem.problem is not None else "-"
-                graded.append(Graded(ident, problem.file, 0.0, problem.points, error=str(problem)))
+                graded.append(_invalid(problem))
             else:
                 graded.append(grade(problem, problems.file, all_or_nothing, max_tie))
-    report = Report(tuple(graded))
+        ident = problems.student or Path(problems.file).stem
+        students.append(Student(shown(ident), problems.file, tuple(graded)))
+    return _bounded(Report(tuple(students)))
+
+
+def check_submissions(
+    problems: ProblemSet,
+    submissions: Sequence[Submission],
+    all_or_nothing: bool = False,
+    max_tie: TieRule | None = None,
+) -> Report:
+    """Grade each submission against the instructor's set `problems`, the only truth."""
+    truths: list[Problem | Graded] = []
+    for problem in problems.problems:
+        truths.append(_invalid(problem) if isinstance(problem, Invalid) else problem)
+    students = []
+    for sub in submissions:
+        graded: list[Graded] = []
+        notes = list(sub.notes)
+        for truth in truths:
+            if isinstance(truth, Graded):
+                graded.append(replace(truth, file=sub.file))
+            elif sub.error is not None:
+                graded.append(Graded(truth.id, sub.file, 0.0, truth.points, error=sub.error))
+            else:
+                entry = sub.entries.get(truth.id)
+                if entry is not None:
+                    notes.extend(differences(truth, entry))
+                graded.append(
+                    grade(truth, sub.file, all_or_nothing, max_tie, entry, submitted=True)
+                )
+        known = {p.id for p in problems.problems if isinstance(p, Problem)}
+        for ident in sub.entries:
+            if ident not in known:
+                notes.append(f"problem {ident}: not in the problem set; it scores nothing")
+        students.append(Student(sub.student, sub.file, tuple(graded), tuple(notes), sub.error))
+    return _bounded(Report(tuple(students), self_check=False, set_file=problems.file))
+
+
+def _invalid(problem: Invalid) -> Graded:
+    ident = problem.problem if problem.problem is not None else "-"
+    return Graded(ident, problem.file, 0.0, problem.points, error=str(problem))
+
+
+def _bounded(report: Report) -> Report:
     if not (math.isfinite(report.max_score) and math.isfinite(report.score)):
         # load() bounds each problem's points; a Problem made in Python is not bounded
         raise InputError("the points add up to more than a float holds: give each problem fewer")
     return report
 
 
+def differences(problem: Problem, entry: Entry) -> list[str]:
+    """What a submission's copy of a problem says that the set does not: all ignored."""
+    from .problems import problem_dict
+
+    theirs = problem_dict(problem)
+    notes = []
+    for key, value in entry.rest.items():
+        label = shown(str(key))[:80]
+        if key not in theirs or not _same(value, theirs[key]):
+            notes.append(
+                f"problem {problem.id}: the submission's {label} differs from the problem set;"
+                " graded against the set"
+            )
+    for key in entry.ignored:
+        notes.append(f"problem {problem.id}: answer.{key} is not an item; ignored")
+    return notes
+
+
+def _same(mine: Any, theirs: Any) -> bool:
+    if isinstance(theirs, dict):
+        return (
+            isinstance(mine, dict)
+            and mine.keys() == theirs.keys()
+            and all(_same(mine[k], theirs[k]) for k in theirs)
+        )
+    if isinstance(theirs, (int, float)) and not isinstance(theirs, bool):
+        return isinstance(mine, (int, float)) and not isinstance(mine, bool) and mine == theirs
+    return bool(mine == theirs)
+
+
 def grade(
-    problem: Problem, file: str, all_or_nothing: bool = False, max_tie: TieRule | None = None
+    problem: Problem,
+    file: str,
+    all_or_nothing: bool = False,
+    max_tie: TieRule | None = None,
+    entry: Entry | None = None,
+    *,
+    submitted: bool | None = None,
 ) -> Graded:
-    """Check every answered item of one problem against the computed truth."""
+    """Check one problem: against a submission's `entry` when grading (`submitted`, the
+    default when an entry is given; a missing entry answers nothing), else its own answers."""
     try:
         result = result_of(problem, max_tie)
     except BpcliError as exc:
         error = str(Invalid(file, problem.id, field_of(exc), str(exc)))
         return Graded(problem.id, file, 0.0, problem.points, error=error)
     truth = _Truth(result, problem.tolerance)
-    answered = problem.answer.items()
-    if not answered:
-        items: tuple[Item, ...] = (Item("answer", None, None, False, "no answers given"),)
+    if submitted is None:
+        submitted = entry is not None
+    if submitted:
+        answer, errors = (entry.answer, entry.errors) if entry is not None else (Answer(), {})
     else:
-        items = tuple(truth.item(field, got) for field, got in answered)
+        answer, errors = problem.answer, {}
+    if submitted or problem.ask is not None:
+        items = _asked(problem, result, truth, answer, errors, entry is not None)
+    elif not answer.items():
+        items = (Item("answer", None, None, False, "no answers given"),)
+    else:
+        items = tuple(truth.item(field, got) for field, got in answer.items())
     right = sum(item.ok for item in items)
     if all_or_nothing:
-        score = problem.points if right == len(items) else 0.0
+        score = problem.points if items and right == len(items) else 0.0
     else:
-        score = problem.points * right / len(items)
-    return Graded(problem.id, file, score, problem.points, items)
+        score = problem.points * right / len(items) if items else 0.0
+    missing = submitted and entry is None
+    return Graded(problem.id, file, score, problem.points, items, missing=missing)
+
+
+def _asked(
+    problem: Problem,
+    result: Result,
+    truth: _Truth,
+    answer: Answer,
+    errors: dict[str, str],
+    present: bool,
+) -> tuple[Item, ...]:
+    """Every item the problem asks for, answered or not: a required item left out is wrong."""
+    key = solve(problem, result)
+    kinds = problem.ask or tuple(k for k in ANSWER_KEYS if getattr(key, k) not in (None, {}))
+    given = dict(answer.items())
+    items = []
+    for field, _ in key.items():
+        kind = field.partition(".")[0]
+        if kind not in kinds:
+            continue
+        error = errors.get(field) or errors.get(kind)
+        got = given.get(field)
+        if got is not None:
+            items.append(truth.item(field, got))
+        else:
+            why = error or ("not answered" if present else MISSING)
+            items.append(Item(field, truth.expected(*_split(field))[0], None, False, why))
+    if not items:
+        items.append(Item("answer", None, None, False, f"asks for {', '.join(kinds)}: none here"))
+    return tuple(items)
+
+
+def _split(field: str) -> tuple[str, str]:
+    kind, _, name = field.partition(".")
+    return kind, name
 
 
 def field_of(exc: BpcliError) -> str:

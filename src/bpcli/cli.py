@@ -406,17 +406,37 @@ def graph(
 @app.command()
 def check(
     files: Annotated[
-        list[Path], typer.Argument(metavar="FILE...", help="Problem sets, TOML or JSON.")
+        list[Path],
+        typer.Argument(
+            metavar="FILE...",
+            help="Submissions (with --problems), or problem sets to check against themselves.",
+        ),
     ],
+    problems: Annotated[
+        Path | None,
+        typer.Option(
+            "--problems",
+            metavar="SET",
+            help="The instructor's problem set: the only truth each submission is graded by.",
+        ),
+    ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", metavar="", help="Write the report as one JSON object.")
     ] = False,
+    csv_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--csv",
+            metavar="FILE",
+            help="Also write a gradebook to FILE: one row per student (needs --problems).",
+        ),
+    ] = None,
     gradescope: Annotated[
         Path | None,
         typer.Option(
             "--gradescope",
             metavar="PATH",
-            help="Also write a Gradescope results.json to PATH (replacing it).",
+            help="Also write a Gradescope results.json to PATH (needs --problems).",
         ),
     ] = None,
     all_or_nothing: Annotated[
@@ -424,31 +444,51 @@ def check(
         typer.Option(
             "--all-or-nothing",
             metavar="",
-            help="A problem's points only when every item it answers is right.",
+            help="A problem's points only when every item it asks for is right.",
         ),
     ] = False,
     max_tie: CheckMaxTieOption = None,
     precision: PrecisionOption = 6,
 ) -> None:
-    """Check the answers in problem sets against the right ones, item by item.
+    """Grade submissions against the instructor's problem set (--problems), item by item;
+    without --problems, check a file against its own problems (a self-check).
 
     Exit 0 when every item is right, 1 when any is wrong, 2 when a file or a
     problem cannot be checked (the others are still checked and reported).
 
-    Example: bpcli check homework.toml --gradescope results.json
+    Example: bpcli check --problems hw.toml subs/*.toml --csv grades.csv
     """
     from .check import check as check_answers
-    from .problems import load
+    from .check import check_submissions
+    from .problems import Invalid, load, load_submission
 
     with errors_to_exit_codes():
-        refuse_to_replace("--gradescope", gradescope, files)
+        for option, target in (("--gradescope", gradescope), ("--csv", csv_file)):
+            if target is not None and problems is None:
+                raise InputError(
+                    f"{option} grades submissions against the instructor's set:"
+                    f" add --problems SET (without it, check compares a file with itself)"
+                )
+            refuse_to_replace(option, target, [*files, problems])
+        if gradescope is not None and len(files) != 1:
+            raise InputError(f"--gradescope writes the results of one submission, got {len(files)}")
         rule = tie_option(max_tie)
-        report = check_answers([load(path) for path in files], all_or_nothing, rule)
-        for problem in report.problems:
-            if problem.error is not None:
-                sys.stderr.write(f"error: {problem.error}\n")
+        if problems is None:
+            report = check_answers([load(path) for path in files], all_or_nothing, rule)
+        else:
+            answer_key = load(problems)
+            broken = answer_key.problems[0]
+            if isinstance(broken, Invalid) and broken.problem is None:
+                raise InputError(str(broken))
+            subs = [load_submission(path) for path in files]
+            report = check_submissions(answer_key, subs, all_or_nothing, rule)
+        shown_errors = dict.fromkeys(p.error for p in report.problems if p.error is not None)
+        for error in shown_errors:
+            sys.stderr.write(f"error: {error}\n")
         if gradescope is not None:
             write_output(gradescope, (json_text(report.gradescope()) + "\n").encode())
+        if csv_file is not None:
+            write_output(csv_file, csv_text(report.gradebook()).encode())
         if as_json:
             write_json(report.to_dict())
         else:
@@ -459,6 +499,15 @@ def check(
         raise SystemExit(EXIT_BAD_INPUT)
     if not report.all_right:
         raise SystemExit(EXIT_CHECK_FAILED)
+
+
+def csv_text(rows: list[list[str]]) -> str:
+    """Rows as CSV, as a spreadsheet or an LMS import reads it."""
+    import csv
+
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    return out.getvalue()
 
 
 SHEET_FORMATS = ("markdown", "latex")

@@ -28,7 +28,19 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 ANSWER_KEYS = ("output", "grad", "nodes", "node_grads", "update", "new_output")
-PROBLEM_KEYS = ("id", "points", "expr", "values", "lr", "rel_tol", "abs_tol", "max_tie", "answer")
+PROBLEM_KEYS = (
+    "id",
+    "points",
+    "expr",
+    "values",
+    "lr",
+    "rel_tol",
+    "abs_tol",
+    "max_tie",
+    "ask",
+    "answer",
+)
+TOP_KEYS = ("student", "defaults", "problem")
 TOLERANCE_KEYS = ("rel_tol", "abs_tol")
 DEFAULT_KEYS = (*TOLERANCE_KEYS, "max_tie")  # what [defaults] sets for every problem
 MAX_POINTS = 1_000_000  # a problem's points; any number of problems still adds up to a float
@@ -82,6 +94,7 @@ class Problem:
     answer: Answer = Answer()
     own: dict[str, float | str] = field(default_factory=dict)  # tolerances, max_tie as written
     max_tie: TieRule = "split"
+    ask: tuple[str, ...] | None = None  # the kinds of item asked for; None: the set does not say
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +122,7 @@ class ProblemSet:
     format: str  # "toml" or "json"
     defaults: dict[str, float | str]
     problems: list[Problem | Invalid]
+    student: str | None = None
 
 
 class _Bad(Exception):
@@ -123,39 +137,66 @@ class _Bad(Exception):
 
 def load(path: Path) -> ProblemSet:
     """Read a problem set. A file that cannot be read at all is one Invalid entry."""
-    name = os.fsencode(path).decode("utf-8", "backslashreplace")  # printable, as the bytes
-    kind = "json" if path.suffix.lower() == ".json" else "toml"
+    name, kind = file_name(path), file_kind(path)
+    try:
+        text = read(path)
+    except _Bad as bad:
+        return _broken(name, kind, bad.message)
+    return loads(text, name, kind)
+
+
+def file_name(path: Path) -> str:
+    return os.fsencode(path).decode("utf-8", "backslashreplace")  # printable, as the bytes
+
+
+def file_kind(path: Path) -> str:
+    return "json" if path.suffix.lower() == ".json" else "toml"
+
+
+def read(path: Path) -> str:
+    """A problem set's or a submission's text, bounded in size, or _Bad saying why not."""
     try:
         if path.is_file() and path.stat().st_size > MAX_FILE_SIZE:
-            return _broken(
-                name, kind, f"larger than {MAX_FILE_SIZE:,} bytes, too large for a problem set"
-            )
-        text = path.read_text(encoding="utf-8")
+            raise _Bad(None, f"larger than {MAX_FILE_SIZE:,} bytes, too large for a problem set")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return _broken(name, kind, "no such file")
+        raise _Bad(None, "no such file") from None
     except IsADirectoryError:
-        return _broken(name, kind, "is a directory, not a file")
+        raise _Bad(None, "is a directory, not a file") from None
     except UnicodeDecodeError:
-        return _broken(name, kind, "not UTF-8 text")
+        raise _Bad(None, "not UTF-8 text") from None
     except OSError as exc:
-        return _broken(name, kind, f"cannot read it ({exc.strerror})")
-    return loads(text, name, kind)
+        raise _Bad(None, f"cannot read it ({exc.strerror})") from None
+
+
+def decode(text: str, kind: str) -> Any:
+    """The data of a TOML or JSON text (a UTF-8 byte-order mark is allowed), or _Bad."""
+    text = text.removeprefix("\ufeff")
+    try:
+        return json.loads(text) if kind == "json" else tomllib.loads(text)
+    except (ValueError, tomllib.TOMLDecodeError) as exc:
+        raise _Bad(None, f"not valid {kind.upper()}: {exc}") from None
+    except RecursionError:  # both parsers recurse into nested arrays and tables
+        raise _Bad(None, f"not {kind.upper()} that bpcli can read: nested too deeply") from None
 
 
 def loads(text: str, name: str = "<problems>", kind: str = "toml") -> ProblemSet:
     try:
-        data = json.loads(text) if kind == "json" else tomllib.loads(text)
-    except (ValueError, tomllib.TOMLDecodeError) as exc:
-        return _broken(name, kind, f"not valid {kind.upper()}: {exc}")
-    except RecursionError:  # both parsers recurse into nested arrays and tables
-        return _broken(name, kind, f"not {kind.upper()} that bpcli can read: nested too deeply")
+        data = decode(text, kind)
+    except _Bad as bad:
+        return _broken(name, kind, bad.message)
     if not isinstance(data, dict):
         return _broken(
             name, kind, f"the top level must be {'an object' if kind == 'json' else 'a table'}"
         )
-    unknown = sorted(set(data) - {"defaults", "problem"})
+    unknown = sorted(set(data) - set(TOP_KEYS))
     if unknown:
-        return _broken(name, kind, f"unknown key {unknown[0]!r} (the keys are defaults, problem)")
+        return _broken(
+            name, kind, f"unknown key {unknown[0]!r} (the keys are {', '.join(TOP_KEYS)})"
+        )
+    student = data.get("student")
+    if student is not None and not isinstance(student, str):
+        return _broken(name, kind, "student must be text (the student's id)")
     try:
         defaults = _settings(data.get("defaults", {}), "defaults")
     except _Bad as bad:
@@ -174,7 +215,7 @@ def loads(text: str, name: str = "<problems>", kind: str = "toml") -> ProblemSet
         if isinstance(problem, Problem):
             seen.add(problem.id)
         problems.append(problem)
-    return ProblemSet(name, kind, defaults, problems)
+    return ProblemSet(name, kind, defaults, problems, student)
 
 
 def _broken(name: str, kind: str, message: str) -> ProblemSet:
@@ -206,13 +247,27 @@ def _problem(
         values = _table(entry.get("values", {}), "values")
         lr = _number(entry["lr"], "lr") if "lr" in entry else None
         own = _settings(entry, "")
+        ask = _ask(entry["ask"], lr) if "ask" in entry else None
         answer = _answer(entry.get("answer", {}), lr)
     except _Bad as bad:
         return Invalid(file, ident, bad.field, bad.message, points)
     settings = {**defaults, **own}
     tolerance = Tolerance(**{k: float(v) for k, v in settings.items() if k in TOLERANCE_KEYS})
     max_tie = tie_rule(settings.get("max_tie", "split")) or "split"
-    return Problem(ident, expr, values, points, lr, tolerance, answer, own, max_tie)
+    return Problem(ident, expr, values, points, lr, tolerance, answer, own, max_tie, ask)
+
+
+def _ask(raw: Any, lr: float | None) -> tuple[str, ...]:
+    """The kinds of item a problem asks for: a list of answer keys."""
+    kinds = ", ".join(ANSWER_KEYS)
+    if not isinstance(raw, list) or not raw or not all(isinstance(k, str) for k in raw):
+        raise _Bad("ask", f"must be a list of the items asked for, some of {kinds}")
+    for kind in raw:
+        if kind not in ANSWER_KEYS:
+            raise _Bad("ask", f"{shown(kind)!r} is not an item (the items are {kinds})")
+        if lr is None and kind in ("update", "new_output"):
+            raise _Bad("ask", f"asks for {kind}, but the problem has no lr")
+    return tuple(dict.fromkeys(raw))
 
 
 def _points(raw: Any) -> float:
@@ -319,6 +374,128 @@ def _number(raw: Any, where: str) -> float:
     return value
 
 
+# ---- submissions -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One problem of a submission: its answers, the items that could not be read (field or
+    kind -> why), and everything else it holds, to be compared with the set and ignored."""
+
+    answer: Answer
+    errors: dict[str, str]
+    rest: dict[str, Any]
+    ignored: tuple[str, ...] = ()  # answer keys that are no items
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """A student's file, read as untrusted answers keyed by problem id, nothing more."""
+
+    file: str
+    student: str
+    entries: dict[str, Entry]
+    notes: tuple[str, ...] = ()
+    error: str | None = None  # the file cannot be read at all
+
+
+def load_submission(path: Path) -> Submission:
+    """A submission: never an exception, whatever the file holds."""
+    name, kind = file_name(path), file_kind(path)
+    stem = shown(path.stem)
+    try:
+        text = read(path)
+    except _Bad as bad:
+        return Submission(name, stem, {}, error=f"{name}: {bad.message}")
+    return submission(text, name, stem, kind)
+
+
+def submission(text: str, name: str, stem: str, kind: str = "toml") -> Submission:
+    """The answers of a submission's text; `stem` is the student's id unless it says one."""
+    try:
+        data = decode(text, kind)
+    except _Bad as bad:
+        return Submission(name, stem, {}, error=f"{name}: {bad.message}")
+    if not isinstance(data, dict):
+        return Submission(name, stem, {}, error=f"{name}: the top level must be a table")
+    student = data.get("student")
+    notes = []
+    if isinstance(student, str) and student.strip() and shown(student) == student:
+        stem = student.strip()[:200]
+    elif student is not None:
+        notes.append(f"{name}: student must be text; the file's name {stem} is the student's id")
+    for key in data:
+        if key not in ("student", "problem"):
+            notes.append(f"{name}: {shown(str(key))[:80]} is ignored; graded against the set")
+    raw = data.get("problem", [])
+    if not isinstance(raw, list):
+        raw = []
+    entries: dict[str, Entry] = {}
+    for index, item in enumerate(raw, start=1):
+        if not isinstance(item, dict):
+            notes.append(f"{name}: problem {index} is not a table; ignored")
+            continue
+        ident = item.get("id", str(index))
+        if isinstance(ident, bool) or not isinstance(ident, (str, int)):
+            notes.append(f"{name}: problem {index} has an id that is not text; ignored")
+            continue
+        ident = shown(str(ident))
+        if ident in entries:
+            notes.append(f"problem {ident}: answered twice; the first answers are graded")
+            continue
+        rest = {k: v for k, v in item.items() if k not in ("id", "answer")}
+        entries[ident] = _entry(item.get("answer", {}), rest)
+    return Submission(name, stem, entries, tuple(notes))
+
+
+def _entry(raw: Any, rest: dict[str, Any]) -> Entry:
+    """A submission's answers, item by item: an item that is not a number costs itself."""
+    if not isinstance(raw, dict):
+        return Entry(Answer(), {kind: "answer must be a table" for kind in ANSWER_KEYS}, rest)
+    parts: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for key in ANSWER_KEYS:
+        if key not in raw:
+            continue
+        if key not in TABLES:
+            number, error = _lenient(raw[key], f"answer.{key}")
+            if error is None:
+                parts[key] = number
+            else:
+                errors[key] = error
+            continue
+        if not isinstance(raw[key], dict):
+            errors[key] = f"answer.{key} must be a table of name = number"
+            continue
+        table = {}
+        for name, value in raw[key].items():
+            label = f"{key}.{shown(str(name))}"
+            number, error = _lenient(value, f"answer.{label}")
+            if error is None:
+                table[shown(str(name))] = number
+            else:
+                errors[label] = error
+        parts[key] = table
+    ignored = tuple(shown(str(k))[:80] for k in raw if k not in ANSWER_KEYS)
+    return Entry(Answer(**parts), errors, rest, ignored)
+
+
+def _lenient(raw: Any, where: str) -> tuple[float | None, str | None]:
+    """A submitted number: a number, or one written as a string; else why it is not."""
+    if isinstance(raw, str):
+        text = raw.strip()
+        if text == "?":
+            return None, f"{where}: replace the ? with your answer"
+        try:
+            raw = float(text.replace("\u2212", "-"))
+        except ValueError:
+            return None, f"{where}: write a number, such as -0.5, not {shown(raw)[:40]!r}"
+    try:
+        return _number(raw, where), None
+    except _Bad as bad:
+        return None, f"{where}: {bad.message}"
+
+
 # ---- writing ---------------------------------------------------------------------
 
 
@@ -331,7 +508,7 @@ def dumps(problems: ProblemSet, header: str = "", hints: bool = False) -> str:
         data: dict[str, Any] = {}
         if problems.defaults:
             data["defaults"] = dict(problems.defaults)
-        data["problem"] = [_problem_dict(p) for p in valid]
+        data["problem"] = [problem_dict(p) for p in valid]
         return json.dumps(data, ensure_ascii=False, allow_nan=False, indent=2) + "\n"
     lines = [f"# {line}" if line else "#" for line in header.splitlines()]
     if lines:
@@ -342,7 +519,7 @@ def dumps(problems: ProblemSet, header: str = "", hints: bool = False) -> str:
         lines.append("")
     for problem in valid:
         lines.append("[[problem]]")
-        for key, value in _problem_dict(problem).items():
+        for key, value in problem_dict(problem).items():
             if key != "answer":
                 lines.append(f"{_toml_key(key)} = {_toml_value(value)}")
         lines.append("")
@@ -372,7 +549,7 @@ def blanks(problem: Problem) -> list[str]:
     return lines
 
 
-def _problem_dict(problem: Problem) -> dict[str, Any]:
+def problem_dict(problem: Problem) -> dict[str, Any]:
     data: dict[str, Any] = {"id": problem.id}
     if problem.points != 1:
         data["points"] = problem.points
@@ -381,6 +558,8 @@ def _problem_dict(problem: Problem) -> dict[str, Any]:
     if problem.lr is not None:
         data["lr"] = problem.lr
     data.update(problem.own)
+    if problem.ask is not None:
+        data["ask"] = list(problem.ask)
     data["answer"] = _answer_dict(problem.answer)
     return data
 
@@ -417,6 +596,8 @@ def _toml_number(value: float) -> str:
 def _toml_value(value: Any) -> str:
     if isinstance(value, str):
         return _toml_string(value)
+    if isinstance(value, list):
+        return f"[{', '.join(_toml_value(v) for v in value)}]"
     if isinstance(value, dict):
         inner = ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items())
         return f"{{ {inner} }}" if inner else "{}"
