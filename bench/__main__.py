@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from . import report
+from . import growth, report
 from .engines import ENGINES
 from .graphs import SHAPES
 from .runner import ROOT, Settings, run
@@ -85,7 +85,23 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--e2e-size", type=_sizes, help="nodes of the end-to-end chain (default 1e6; quick 1e3)"
     )
+    p.add_argument(
+        "--growth-sizes",
+        type=_growth_sizes,
+        help="uses of x in x + x + … + x where the graph views' growth is timed "
+        "(default 1e3,1e4,1e5; quick 1e2,1e3,1e4)",
+    )
+    p.add_argument("--skip-growth", action="store_true", help="no growth of the graph views")
     return p
+
+
+def _growth_sizes(text: str) -> list[int]:
+    sizes = _sizes(text)
+    try:
+        growth.check_sizes(sizes)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return sizes
 
 
 def settings_from(args: argparse.Namespace, argv: list[str]) -> Settings:
@@ -93,6 +109,7 @@ def settings_from(args: argparse.Namespace, argv: list[str]) -> Settings:
     quick = bool(args.quick)
     sizes: list[int] = args.sizes or (list(QUICK_SIZES) if quick else [10**3, 10**4, 10**5, 10**6])
     e2e: list[int] = args.e2e_size or ([1_000] if quick else [10**6])
+    views: list[int] = args.growth_sizes or list(growth.QUICK_SIZES if quick else growth.SIZES)
 
     def given(value: float | None, normal: float, fast: float) -> float:
         return value if value is not None else (fast if quick else normal)
@@ -112,6 +129,7 @@ def settings_from(args: argparse.Namespace, argv: list[str]) -> Settings:
         batch_lines=int(given(args.batch_lines, 20_000, 500)),
         e2e_size=e2e[-1],
         command=shlex.join(["python", "-m", "bench", *argv]),
+        growth_sizes=[] if args.skip_growth else views,
     )
 
 

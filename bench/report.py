@@ -12,6 +12,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from .engines import DESCRIPTIONS
+from .growth import TARGET as TARGET_GROWTH
 from .runner import Measurement, Results, size_label
 
 # ---- numbers in words ---------------------------------------------------------
@@ -83,6 +84,21 @@ def targets(results: Results) -> list[Target]:
     found += _end_to_end_targets(results)
     found += _scaling_targets(results)
     found += _process_targets(results)
+    found += _growth_targets(results)
+    return found
+
+
+def _growth_targets(results: Results) -> list[Target]:
+    if not results.growth:
+        return [Target("6", "graph views' growth", "NOT MEASURED: not in this run")]
+    found = []
+    for g in results.growth:
+        times = ", ".join(seconds(s) for s in g.seconds)
+        text = (
+            f"graph views' growth: {g.view} on x + x + … + x, {g.sizes[0]:,} to {g.sizes[-1]:,}"
+            f" uses ({times}): time grows as size^{g.exponent:.2f} (target ≤{TARGET_GROWTH})"
+        )
+        found.append(Target("6", text, _at_most(g.exponent, TARGET_GROWTH)))
     return found
 
 

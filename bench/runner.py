@@ -20,11 +20,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import processes, worker
+from . import growth, processes, worker
 from .adapter import Answer
 from .check import compare
 from .engines import ENGINES, missing
 from .graphs import generate, reference, to_bpcli
+from .growth import Growth
 
 ROOT = processes.ROOT
 
@@ -45,6 +46,7 @@ class Settings:
     batch_lines: int = 20_000
     e2e_size: int = 1_000_000
     command: str = "python -m bench"
+    growth_sizes: list[int] = field(default_factory=list)  # empty: not measured
 
 
 @dataclass
@@ -107,6 +109,7 @@ class Results:
     e2e_torch: Measurement | None = None  # PyTorch on the end-to-end chain, if not in the table
     e2e_problem: str = ""
     cli_problems: list[str] = field(default_factory=list)
+    growth: list[Growth] = field(default_factory=list)  # the views' growth exponents
     bpcli_source: str = ""  # which bpcli code was measured (see `bpcli_source`)
 
     def find(self, engine: str, shape: str, size: int) -> Measurement | None:
@@ -346,6 +349,11 @@ def run(settings: Settings, log: Callable[[str], None]) -> Results:
             results.mismatches += mismatches
     if settings.cli:
         run_cli(results, log)
+    if settings.growth_sizes:
+        results.growth = growth.measure_views(settings.growth_sizes, settings.repeat)
+        for found in results.growth:
+            times = ", ".join(f"{s:.3g} s" for s in found.seconds)
+            log(f"growth {found.view}: {times}: exponent {found.exponent:.2f}")
     after = bpcli_source()
     if after != results.bpcli_source:
         note = (

@@ -11,7 +11,10 @@ for _var in ("FORCE_COLOR", "PY_COLORS", "GITHUB_ACTIONS", "CLICOLOR_FORCE"):
 os.environ["COLUMNS"] = "80"
 os.environ["NO_COLOR"] = "1"
 
+import subprocess  # noqa: E402
+import sys  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
+from typing import NoReturn  # noqa: E402
 
 import pytest  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
@@ -20,6 +23,56 @@ from bpcli.cli import app  # noqa: E402
 
 # The lecture: f = (x + y) z at x = -2, y = 5, z = -4, worked by hand on its slides.
 LECTURE = {"x": -2.0, "y": 5.0, "z": -4.0}
+
+
+def unavailable(message: str) -> NoReturn:
+    """A program a test needs is missing: skip here, fail in CI (.ci/run installs it)."""
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+# ---- integration tests: those that start another program -------------------------------------
+# Marked `integration` (registered in pyproject.toml, with --strict-markers), so that
+# pytest -m "not integration" runs the core in seconds. The mark is kept true: a test
+# without it that starts a process (Graphviz, Node, Chromium, pdflatex, pip, a bpcli or
+# Python subprocess) fails.
+
+
+class StartsAProcess(AssertionError):
+    pass
+
+
+@pytest.fixture(autouse=True)
+def _only_integration_tests_start_processes(request, monkeypatch):
+    if request.node.get_closest_marker("integration") is not None:
+        return
+
+    def refuse(self, args, *rest, **options):
+        raise StartsAProcess(f"{request.node.nodeid} starts {args!r}: mark it integration")
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", refuse)
+
+
+# ---- recursion: a shallow stack instead of the biggest inputs -----------------------------------
+
+STACK_HEADROOM = 250  # frames a test may use above the fixture's own depth
+
+
+@pytest.fixture
+def shallow_stack():
+    """A recursion limit just above the test's own depth, restored after: anything that
+    recurses once per level of an input deeper than a few hundred levels raises
+    RecursionError, so an input of a few thousand levels shows that nothing does."""
+    depth, frame = 0, sys._getframe()
+    while frame is not None:
+        depth, frame = depth + 1, frame.f_back
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(depth + STACK_HEADROOM)
+    try:
+        yield STACK_HEADROOM
+    finally:
+        sys.setrecursionlimit(limit)
 
 
 @dataclass

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
+from conftest import unavailable
 
 FRAGMENT_DOCUMENT = r"""\documentclass{article}
 \usepackage{amsmath}
@@ -21,10 +20,7 @@ def need(program: str) -> str:
     """The program's path; a missing one fails the test in CI (.ci/run installs it)."""
     path = shutil.which(program)
     if path is None:
-        message = f"{program} is not installed (Debian: texlive-latex-base, poppler-utils)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        unavailable(f"{program} is not installed (Debian: texlive-latex-base, poppler-utils)")
     return path
 
 

@@ -176,3 +176,43 @@ def test_the_streamed_json_is_exactly_json_dumps_of_to_dict(text, values, option
                 )
                 got = "".join(result.json_chunks(nodes, compact=compact, ascii=ascii))
                 assert got == want
+    extra = {"gradcheck": {"ok": True, "α": [1.5, None]}}
+    want = json.dumps({**result.to_dict(), **extra}, ensure_ascii=False, allow_nan=False)
+    assert "".join(result.json_chunks(extra=extra)) == want
+
+
+def test_a_node_json_object_has_its_fields_in_the_documented_order():
+    node = bpcli.grad("x * 2", {"x": 3}).to_dict()["nodes"][2]
+    assert list(node) == [
+        "id", "name", "op", "inputs", "text", "value", "grad", "pattern", "local", "uses",
+    ]  # fmt: skip
+
+
+def test_each_edge_knows_what_it_sends_back():
+    # f = x*x + x at x = 3: each edge of x*x sends 1 * 3 = 3, the edge of + sends 1;
+    # df/dx = 3 + 3 + 1 = 7, the copy gate
+    result = bpcli.grad("x*x + x", {"x": 3})
+    assert [result.sent(1, k) for k in (0, 1)] == [3.0, 3.0]
+    assert [result.sent(2, k) for k in (0, 1)] == [1.0, 1.0]
+    assert result.nodes[0].uses == ((1, 3.0), (1, 3.0), (2, 1.0))
+    assert result.nodes[0].grad == 7.0
+    # a constant gets nothing: 2 * x sends None to the 2
+    assert bpcli.grad("2 * x", {"x": 3}).sent(2, 0) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "values", "kinks", "winners"),
+    [
+        # max(x, y, x) at x = 3, y = 1: both uses of x win, a tie (a kink)
+        ("max(x, y, x)", {"x": 3, "y": 1}, {"f": True}, {"f": (0, 2)}),
+        ("max(x, y)", {"x": 3, "y": 1}, {"f": False}, {"f": (0,)}),
+        ("min(x, y) * 2", {"x": 3, "y": 1}, {"min1": False}, {"min1": (1,)}),
+        # relu and abs at 0 sit on their kink; not a router: no winners
+        ("relu(x) + abs(y)", {"x": 0, "y": 2}, {"relu1": True, "abs1": False}, {"relu1": ()}),
+        ("x * y", {"x": 0, "y": 0}, {"f": False}, {"f": ()}),
+    ],
+)
+def test_a_node_says_whether_it_sits_on_a_kink_and_who_won(text, values, kinks, winners):
+    nodes = {node.name: node for node in bpcli.grad(text, values).nodes}
+    assert {name: nodes[name].kink for name in kinks} == kinks
+    assert {name: nodes[name].winners for name in winners} == winners

@@ -376,6 +376,7 @@ def test_two_thousand_lines():
 # ---- answers from a pipe come as they are ready ------------------------------------------
 
 
+@pytest.mark.integration
 def test_from_a_pipe_each_answer_comes_before_the_next_request():
     """A co-process asks, waits for the answer, then asks again: from a pipe, batch
     must flush each answer at once (from a file it may buffer them)."""

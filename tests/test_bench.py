@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # bench/ sits next to src/, it is not installed
 
 from bench import __main__ as bench_main  # noqa: E402
-from bench import engines, graphs, report, runner  # noqa: E402
+from bench import engines, graphs, growth, report, runner  # noqa: E402
 from bench.check import compare  # noqa: E402
 from bench.graphs import ADD, CONST, MUL, NONE, SIGMOID, TANH, VAR, Tape  # noqa: E402
 
@@ -162,6 +162,7 @@ def measurement(engine, answer, shape="dag", size=1_000, total=0.01, nodes=1_000
     return m
 
 
+@pytest.mark.integration
 def test_a_wrong_engine_is_reported_loudly_and_its_time_withheld():
     tape = graphs.dag(300)
     expected = graphs.reference(tape)
@@ -222,17 +223,25 @@ def test_without_split_passes_bpcli_is_timed_through_evaluate():
 # ---- the runner, for real, on tiny sizes ----------------------------------------
 
 
+@pytest.mark.integration
 def test_the_runner_runs_on_tiny_sizes(tmp_path, capsys):
     output = tmp_path / "docs" / "benchmarks.md"
     argv = ["--sizes", "30,60", "--shapes", "chain,neuron", "--engines"]
     argv += ["bpcli,sympy,torch,micrograd,python", "--repeat", "2", "--cold-runs", "1"]
     argv += ["--batch-lines", "20", "--e2e-size", "40", "--output", str(output)]
+    argv += ["--growth-sizes", "10,100,1000"]
     assert bench_main.main(argv) == 0
     printed = capsys.readouterr()
     text = output.read_text(encoding="utf-8")
     assert "## Targets" in text and "## Machine" in text and "python -m bench --sizes 30,60" in text
-    for number in "12345":
+    for number in "123456":
         assert any(line.startswith(f"{number}. ") for line in printed.out.splitlines())
+    growths = [line for line in printed.out.splitlines() if line.startswith("6. ")]
+    assert [line.split(" on x + x")[0] for line in growths] == [
+        "6. graph views' growth: to_dot",
+        "6. graph views' growth: to_mermaid",
+    ]
+    assert all(" 10 to 1,000 uses " in line for line in growths)
     rows = [line for line in text.splitlines() if line.startswith("| ")]
     bpcli_rows = [row for row in rows if row.startswith("| bpcli | ")]
     assert len(bpcli_rows) == 1 + 4  # the headline, then each shape and size
@@ -306,6 +315,7 @@ def markdown_tables(text: str) -> list[list[str]]:
     return tables
 
 
+@pytest.mark.integration
 def test_the_report_is_markdown_and_the_chart_is_svg(tmp_path):
     results = synthetic_results()
     chart = report.write(results, tmp_path / "benchmarks.md")
@@ -359,6 +369,7 @@ def test_a_timed_out_job_says_where_it_was_stuck():
     assert runner.stuck_at(None) == ""
 
 
+@pytest.mark.integration
 @pytest.mark.skipif(importlib.util.find_spec("sympy") is None, reason="needs sympy")
 def test_a_job_past_its_time_limit_is_stopped_and_located(tmp_path):
     """SymPy on a 300-node DAG runs for minutes: stopped at 2 s, it says where it was."""
@@ -374,5 +385,73 @@ def test_a_job_past_its_time_limit_is_stopped_and_located(tmp_path):
     assert ".py:" in str(result["error"])  # the innermost frames of its stack
 
 
+@pytest.mark.integration
 def test_the_report_names_the_bpcli_code_it_measured():
     assert "code hash " in runner.bpcli_source()
+
+
+# ---- growth: the exponent of a view's time against its size ------------------------------
+
+
+def test_the_growth_exponent_of_known_powers():
+    sizes = (100, 1_000, 10_000)
+    assert growth.exponent(sizes, [3e-6 * n for n in sizes]) == pytest.approx(1.0)
+    assert growth.exponent(sizes, [3e-6 * n * n for n in sizes]) == pytest.approx(2.0)
+    assert growth.exponent(sizes, [5.0, 5.0, 5.0]) == pytest.approx(0.0)
+
+
+class _Work:
+    """A clock that counts work instead of time: deterministic, unlike a real one."""
+
+    def __init__(self) -> None:
+        self.done = 0.0
+
+    def __call__(self) -> float:
+        return self.done
+
+
+def test_a_quadratic_view_is_caught_and_a_linear_one_passes():
+    work = _Work()
+
+    def quadratic(n):
+        def run():
+            for _ in range(n):  # for each edge, a search through every use
+                work.done += n
+
+        return run
+
+    def linear(n):
+        def run():
+            work.done += n
+
+        return run
+
+    results = runner.Results(runner.Settings([10], ["bpcli"], ["chain"], cli=False))
+    results.growth = [
+        growth.measure("quadratic", quadratic, (10, 100, 1_000), clock=work),
+        growth.measure("linear", linear, (10, 100, 1_000), clock=work),
+    ]
+    bad, good = (str(t) for t in report.targets(results) if t.number == "6")
+    assert bad.startswith("6. graph views' growth: quadratic on x + x + … + x, 10 to 1,000 uses")
+    assert "time grows as size^2.00 (target ≤1.15): GAP: 1.74x over" in bad
+    assert good.endswith("time grows as size^1.00 (target ≤1.15): PASS")
+
+
+def test_growth_needs_three_sizes_ten_times_apart():
+    for sizes in ("10,100", "10,50,1000"):
+        with pytest.raises(SystemExit):
+            bench_main.parser().parse_args(["--growth-sizes", sizes])
+    args = bench_main.parser().parse_args(["--growth-sizes", "1e2,1e3,1e4"])
+    assert args.growth_sizes == [100, 1_000, 10_000]
+    assert bench_main.settings_from(args, []).growth_sizes == [100, 1_000, 10_000]
+    skip = bench_main.parser().parse_args(["--skip-growth"])
+    assert bench_main.settings_from(skip, []).growth_sizes == []
+
+
+def test_the_views_timed_for_growth_draw_every_use():
+    # x + x + x at x = 1: three nodes, four edges (x, x into the first +; it and x into
+    # the second), each sending the upstream gradient 1 back
+    for name, make in growth.VIEWS.items():
+        edges = [line for line in make(3)().splitlines() if " -> " in line or " -->" in line]
+        assert len(edges) == 4, name
+        assert all(">1<" in edge or '|"1"|' in edge for edge in edges), name

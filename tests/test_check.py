@@ -428,6 +428,7 @@ def test_an_existing_output_is_replaced_with_its_mode_and_link_kept(bpcli, tmp_p
     ]
 
 
+@pytest.mark.integration
 def test_a_failed_write_leaves_the_old_file_whole(tmp_path):
     """A write that fails part way (here: the file-size limit) must not leave half a file.
     The old code wrote into the file itself, truncating it first."""

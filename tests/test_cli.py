@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+import bpcli as bpcli_api
+from conftest import unavailable
+
 LECTURE_ARGS = ("--x", "-2", "--y", "5", "--z", "-4")
 LECTURE_TABLE = (
     "computational graph\n"
@@ -130,9 +133,9 @@ def test_expression_from_a_file(bpcli, tmp_path):
     }
 
 
-def test_a_hundred_thousand_node_expression_from_stdin(bpcli):
-    # 25,000 levels of (…*a + b), four nodes a level; df/dx = a**depth, by hand
-    depth, a, b = 25_000, 1.00001, 0.25
+def test_a_deep_expression_from_stdin(bpcli, shallow_stack):
+    # 2,000 levels of (…*a + b), two nodes a level; df/dx = a**depth, by hand
+    depth, a, b = 8 * shallow_stack, 1.00001, 0.25
     text = "(" * depth + "x" + "*a+b)" * depth
     run = bpcli("grad", "-", "--json", "x=1", f"a={a}", f"b={b}", input=text)
     data = json.loads(run.stdout)
@@ -252,6 +255,7 @@ def _env():
     return env
 
 
+@pytest.mark.integration
 def test_python_dash_m(tmp_path):
     out = subprocess.run(
         [sys.executable, "-m", "bpcli", "grad", "(x+y)*z", *LECTURE_ARGS],
@@ -266,10 +270,11 @@ def test_python_dash_m(tmp_path):
 def installed_script() -> str:
     script = Path(sys.executable).parent / "bpcli"
     if not script.exists():
-        pytest.skip("no bpcli script beside this Python (bpcli is not installed here)")
+        unavailable("no bpcli script beside this Python (bpcli is not installed here)")
     return str(script)
 
 
+@pytest.mark.integration
 def test_the_installed_script():
     out = subprocess.run(
         [
@@ -293,6 +298,7 @@ def test_the_installed_script():
     assert data["update"]["output"] == pytest.approx(-16.34)
 
 
+@pytest.mark.integration
 def test_the_installed_script_reports_errors_without_a_traceback():
     out = subprocess.run(
         [installed_script(), "grad", "log(x)", "x=0"],
@@ -306,6 +312,7 @@ def test_the_installed_script_reports_errors_without_a_traceback():
     assert "Traceback" not in out.stderr
 
 
+@pytest.mark.integration
 def test_a_closed_pipe_is_a_quiet_exit():
     text = " + ".join(f"x{i}" for i in range(3000))
     values = " ".join(f"x{i}=1" for i in range(3000))
@@ -372,6 +379,7 @@ def test_plot_needs_steps(bpcli, tmp_path):
 # ---- graph ------------------------------------------------------------------------
 
 
+@pytest.mark.integration
 def test_graph_dot_pipes_into_graphviz(bpcli):
     run = bpcli("graph", "(x+y)*z", *LECTURE_ARGS, "--format", "dot")
     assert run.code == 0
@@ -395,6 +403,7 @@ def test_graph_tree_and_mermaid(bpcli):
     assert fenced.stdout.startswith("```mermaid\nflowchart LR\n")
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(
     ("suffix", "magic"), [(".svg", b"<?xml"), (".png", b"\x89PNG"), (".pdf", b"%PDF")]
 )
@@ -504,6 +513,20 @@ def test_gradcheck_on_the_lecture(bpcli):
         assert check["inputs"][name]["numeric"] == pytest.approx(want, abs=1e-9)
     table = bpcli("grad", "(x+y)*z", *LECTURE_ARGS, "--gradcheck").stdout
     assert "gradient check passed: 3 good" in table
+
+
+def test_gradcheck_json_is_the_grad_json_with_the_check_at_its_end(bpcli):
+    # One writer for every --json: the same bytes as json.dumps of the whole object
+    from bpcli.gradcheck import gradcheck
+
+    result = bpcli_api.grad("q = x + y; f = q * z", {"x": -2, "y": 5, "z": -4})
+    want = {**result.to_dict(), "gradcheck": gradcheck(result).to_dict()}
+    for nodes in ((), ("--no-nodes",)):
+        run = bpcli("grad", "q = x + y; f = q * z", *LECTURE_ARGS, "--gradcheck", "--json", *nodes)
+        assert run.code == 0
+        if nodes:
+            want = {**result.to_dict(nodes=False), "gradcheck": want["gradcheck"]}
+        assert run.stdout == json.dumps(want, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 def test_gradcheck_at_a_kink_is_inconclusive_not_wrong(bpcli):

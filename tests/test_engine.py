@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
+import traceback
 
 import pytest
+import sympy
 
 import bpcli
-from bpcli import Conventions, DomainError
+from bpcli import Conventions, DomainError, engine
+from bpcli.ops import CODES, OPS, Undefined
 from conftest import LECTURE
+from strategies import BINARY, Bin, Call, Num, Renderer, Unary, Var, to_sympy
 
 
 def test_lecture_forward_and_backward():
@@ -159,3 +164,141 @@ def test_a_local_derivative_too_large_for_a_float_is_undefined_not_infinite():
     assert result.gradients == {"x": pytest.approx(1e300)}
     assert result.nodes[2].local == (pytest.approx(1e300), None)
     json.dumps(result.to_dict(), allow_nan=False)
+
+
+# ---- a gradient thrown away never fails the run ------------------------------------------
+# A constant, or a gate of constants only, gets no gradient: what an edge would send
+# it is thrown away, so it must not fail the run however large it would be. Which
+# local derivatives can overflow comes from the op table: a local derivative of size
+# at most 1 cannot (g * d is no larger than g), so it is every input of every op
+# whose derivative exceeds 1 somewhere on a grid of extreme inputs. For each, a case
+# puts a gate of constants, `(c * 1)`, at that input, with an upstream gradient
+# (s, a power of two) that makes the thrown-away gradient overflow, and checks the
+# true gradient of x against SymPy:
+#   an op of two inputs, the other input x:   f = s * op(x, (c * 1))
+#   an op of one input (a constant gate):     f = x * (op((c * 1)) - k), x = s, k = 0.75 op(c)
+# (k cancels most of op(c) exactly, Sterbenz, so that f stays finite while the
+# upstream into op(c) is s.)
+
+_EXTREMES = sorted(
+    {s * v for s in (1.0, -1.0) for v in (0.5, 1.0, 2.0, math.pi / 2, 700.0)}
+    | {s * 10.0**e for s in (1.0, -1.0) for e in (-300, -160, -20, 20, 160, 300)}
+    | {0.0}
+)
+
+
+def _thrown_away_cases():
+    """(op, position, args, s) for each input of each op whose derivative can overflow
+    there, and the set of those (op, position) found by the looser test (|d| > 1)."""
+    failures = (Undefined, OverflowError, ZeroDivisionError, ValueError)
+    can_overflow, cases = set(), {}
+    for name, op in OPS.items():
+        n = op.arity if op.arity is not None else 2
+        if n == 0:
+            continue
+        partials = op.partials_for(n, Conventions())
+        for args in itertools.product(_EXTREMES, repeat=n):
+            try:
+                out = op.forward(*args)
+            except failures:
+                continue
+            if not math.isfinite(out):
+                continue
+            for p, partial in enumerate(partials):
+                try:
+                    d = partial(args, out)
+                except (OverflowError, ZeroDivisionError):
+                    d = math.inf
+                except failures:
+                    continue
+                if abs(d) <= 1 or (name, p) in cases:
+                    continue
+                can_overflow.add((name, p))
+                s = 1.0
+                while math.isfinite(s * d):
+                    s *= 2.0
+                if n == 1:
+                    other, total = 0.0, s * (out - 0.75 * out)
+                else:
+                    try:
+                        other = partials[1 - p](args, out)
+                    except failures:
+                        continue
+                    total = s * out
+                if math.isfinite(total) and math.isfinite(s * other) and total != 0:
+                    cases[(name, p)] = (args, s)
+    return can_overflow, cases
+
+
+_CAN_OVERFLOW, _THROWN_AWAY = _thrown_away_cases()
+
+
+def test_every_local_derivative_that_can_overflow_has_a_thrown_away_case():
+    assert set(_THROWN_AWAY) == _CAN_OVERFLOW
+    assert ("div", 1) in _CAN_OVERFLOW  # x / (1e-150 * 1e-150), the case reported
+
+
+def _number(value):
+    return Num(value) if value >= 0 else Unary("neg", Num(-value))
+
+
+def _applied(name, args):
+    if name in BINARY:
+        return Bin(name, *args)
+    if name == "neg":
+        return Unary("neg", args[0])
+    return Call(name, tuple(args))
+
+
+@pytest.mark.parametrize(
+    ("name", "position"), sorted(_THROWN_AWAY), ids=[f"{n}-{p}" for n, p in sorted(_THROWN_AWAY)]
+)
+def test_a_thrown_away_gradient_never_fails_the_run(name, position):
+    args, s = _THROWN_AWAY[(name, position)]
+    constant = Bin("mul", _number(args[position]), Num(1.0))  # a gate of constants
+    if len(args) == 1:
+        out = _applied(name, [constant])
+        k = 0.75 * sympy.N(to_sympy(out, {}, {}), 30)
+        expr = Bin("mul", Var("x"), Bin("sub", out, _number(float(k))))
+        x = s
+    else:
+        inputs = [Var("x"), Var("x")]
+        inputs[position] = constant
+        expr = Bin("mul", _number(s), _applied(name, inputs))
+        x = args[1 - position]
+    text = Renderer(None, fancy=False).expr(expr)
+    symbol = sympy.Symbol("x", real=True)
+    expected = sympy.diff(to_sympy(expr, {}, {"x": symbol}), symbol).subs(symbol, x)
+    result = bpcli.grad(text, {"x": x})
+    assert result.gradients["x"] == pytest.approx(float(sympy.N(expected, 30)), rel=1e-9), text
+
+
+def test_the_reported_thrown_away_overflow():
+    # d/dx x / (1e-150 * 1e-150) = 1 / 1e-300 = 1e300, as for x / 1e-300; the gradient the
+    # constant 1e-150 * 1e-150 would get, -(x / 1e-300) / 1e-300, is thrown away
+    for text in ("x / 1e-300", "x / (1e-150 * 1e-150)"):
+        assert bpcli.grad(text, {"x": 1e-20}).gradients["x"] == pytest.approx(1e300, rel=1e-12)
+
+
+def test_a_constant_output_sends_nothing_back():
+    # f = 2 * 3 depends on no input: df/df = 1, the constants get no gradient
+    result = bpcli.grad("f = 2 * 3", {})
+    assert [node.grad for node in result.nodes] == [None, None, 1.0]
+
+
+# ---- the compiled loops ----------------------------------------------------------------------
+
+
+def test_a_traceback_from_inside_a_loop_shows_its_line():
+    # A neg node whose input id points past the values: an IndexError inside forward_loop.
+    try:
+        engine._forward_loop([CODES["neg"]], [5], [-1], [0.0], None)
+    except IndexError:
+        text = traceback.format_exc()
+    else:
+        pytest.fail("no IndexError")
+    assert f'File "{engine.FILENAME}", line ' in text
+    line = int(text.split(f'File "{engine.FILENAME}", line ')[1].split(",")[0])
+    shown = engine.LOOPS.splitlines()[line - 1].strip()
+    assert shown == "a = values[first[i]]"
+    assert f"in forward_loop\n    {shown}\n" in text  # the line, under its file and number

@@ -134,6 +134,7 @@ def run_script(args: list[str], code: str = "from bpcli.entry import run; run()"
     )
 
 
+@pytest.mark.integration
 def test_the_fast_path_imports_neither_typer_nor_rich_nor_lark():
     done = run_script(
         ["grad", *LECTURE, "--json"],
@@ -146,6 +147,7 @@ def test_the_fast_path_imports_neither_typer_nor_rich_nor_lark():
     assert json.loads(done.stdout)["gradients"] == {"x": -4.0, "y": -4.0, "z": 3.0}
 
 
+@pytest.mark.integration
 def test_an_error_looks_the_same_either_way():
     args = ["grad", "(x+y)*z", "--x", "-2", "--y", "5", "--json"]
     via_entry = run_script(args)
@@ -155,6 +157,7 @@ def test_an_error_looks_the_same_either_way():
     assert via_entry.stdout == via_typer.stdout == ""
 
 
+@pytest.mark.integration
 def test_a_closed_pipe_is_a_quiet_exit():
     done = subprocess.run(
         f"{sys.executable} -m bpcli grad '{'+'.join(['x'] * 20000)}' x=1 --json | head -c 10",
@@ -196,6 +199,7 @@ def test_batch_options_are_left_to_the_full_path(args, capsys):
     assert capsys.readouterr().out == ""
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("args", [["batch", "missing.jsonl"], ["batch", "-"]])
 def test_batch_ends_as_the_full_path_ends(args, tmp_path):
     line = '{"id": 1, "expr": "(x+y)*z", "values": {"x": -2, "y": 5, "z": -4}}\n'
@@ -209,6 +213,7 @@ def test_batch_ends_as_the_full_path_ends(args, tmp_path):
     assert via_entry.returncode in (0, 2)
 
 
+@pytest.mark.integration
 def test_an_ascii_stdout_gets_escapes_on_both_paths():
     """A stdout that cannot write α (a legacy code page, PYTHONIOENCODING=ascii): the
     JSON spells it \\u03b1, the same on both paths, never an encoding error."""
@@ -226,6 +231,7 @@ def test_an_ascii_stdout_gets_escapes_on_both_paths():
     assert gradcheck.returncode == 0 and json.loads(gradcheck.stdout)["gradients"] == {"α": 2.0}
 
 
+@pytest.mark.integration
 def test_an_ascii_stdout_still_gets_its_tables():
     """Tables and walkthroughs on a stdout that cannot write ∂: written \\u2202, as
     Python writes stderr, rather than an encoding error."""

@@ -63,6 +63,7 @@ def graph_of_a_sum(
 # ---- dot that takes too long ----------------------------------------------------------------
 
 
+@pytest.mark.integration
 def test_a_graph_dot_is_slow_on_stops_at_the_timeout_with_exit_2(tmp_path):
     # 200 uses of x: dot's layout takes about 20 s even with the layout limits, and
     # minutes without them; bpcli stops it at BPCLI_DOT_TIMEOUT seconds.
@@ -74,6 +75,7 @@ def test_a_graph_dot_is_slow_on_stops_at_the_timeout_with_exit_2(tmp_path):
     assert not (tmp_path / "g.svg").exists()
 
 
+@pytest.mark.integration
 def test_the_page_falls_back_to_bpcli_layout_when_dot_is_too_slow(tmp_path):
     # 150 nodes: under the page's 400-node bound for dot, but dot takes seconds on them.
     run = graph_of_a_sum(tmp_path, 150, "page.html", timeout="0.05")
@@ -81,6 +83,7 @@ def test_the_page_falls_back_to_bpcli_layout_when_dot_is_too_slow(tmp_path):
     assert "laid out by bpcli by depth" in (tmp_path / "page.html").read_text(encoding="utf-8")
 
 
+@pytest.mark.integration
 def test_a_stuck_dot_is_stopped(bpcli, tmp_path, monkeypatch):
     fake_dot(tmp_path, monkeypatch, "exec /bin/sleep 60")
     monkeypatch.setenv("BPCLI_DOT_TIMEOUT", "0.3")
@@ -106,6 +109,7 @@ def test_the_timeout_is_20_s_unless_changed(monkeypatch):
 # ---- dot that fails -------------------------------------------------------------------------
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(
     ("script", "said"),
     [
@@ -129,6 +133,7 @@ def test_dot_failing_is_exit_2_with_what_happened_and_the_advice(
     assert not (tmp_path / "g.svg").exists()
 
 
+@pytest.mark.integration
 def test_dot_runs_with_its_memory_capped(tmp_path, monkeypatch):
     # the stand-in prints the address-space limit it runs under, in KB
     fake_dot(tmp_path, monkeypatch, "ulimit -v")
@@ -145,6 +150,7 @@ def test_missing_dot_is_exit_2_with_the_advice(bpcli, tmp_path, monkeypatch):
     assert "(--output page.html) is laid out by bpcli itself" in run.stderr
 
 
+@pytest.mark.integration
 def test_a_failing_dot_leaves_the_page_to_bpcli_layout(bpcli, tmp_path, monkeypatch):
     fake_dot(tmp_path, monkeypatch, "kill -9 $$")
     out = tmp_path / "page.html"
@@ -165,6 +171,7 @@ def drawn_directly(dot_text: str, *flags: str) -> bytes:
     return done.stdout
 
 
+@pytest.mark.integration
 def test_a_small_graph_is_drawn_with_dot_full_layout():
     # Graphviz 2.43 draws this one differently under the layout limits
     result = bpcli.grad("max(x, y)*sin(x*y) + exp(-x)/y", {"x": 0.5, "y": 0.7})
@@ -173,6 +180,7 @@ def test_a_small_graph_is_drawn_with_dot_full_layout():
     assert drawn == drawn_directly(text)
 
 
+@pytest.mark.integration
 def test_a_big_graph_is_drawn_with_the_layout_limits():
     result = bpcli.grad(" + ".join(["x"] * 60), {"x": 1.0})  # 60 nodes, 60 uses of x
     text = to_dot(result.graph, result)
@@ -180,6 +188,7 @@ def test_a_big_graph_is_drawn_with_the_layout_limits():
     assert drawn == drawn_directly(text, "-Gnslimit=1", "-Gnslimit1=1", "-Gmclimit=0.5")
 
 
+@pytest.mark.integration
 def test_every_graph_output_path_works(bpcli, tmp_path):
     real_dot()
     for name, start in [

@@ -3,6 +3,8 @@ parser's prebuilt tables are what the grammar gives."""
 
 from __future__ import annotations
 
+import hashlib
+import re
 import subprocess
 import sys
 import zipfile
@@ -10,12 +12,19 @@ from pathlib import Path
 
 import pytest
 
-from bpcli import tables
+import bpcli
+from bpcli import _tables, parser, tables
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 GRAMMAR = ROOT / "grammar" / "expr.lark"
 
 
+@pytest.mark.integration
 def test_the_wheel_contains_the_grammar(tmp_path):
     out = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
@@ -31,6 +40,27 @@ def test_the_wheel_contains_the_grammar(tmp_path):
         assert "bpcli/grammar/expr.lark" in names
         assert archive.read("bpcli/grammar/expr.lark").decode() == GRAMMAR.read_text()
         assert "bpcli/cli.py" in names and "bpcli/render/table.py" in names
+        for asset in ["page.css", "page.js"]:  # the HTML page's style and script
+            source = ROOT / "src" / "bpcli" / "render" / asset
+            assert archive.read(f"bpcli/render/{asset}") == source.read_bytes()
+
+
+def test_the_page_inlines_its_style_and_script_files():
+    """The script verbatim; the style with the theme's colours in its $placeholders."""
+    from bpcli.render import page
+
+    render = ROOT / "src" / "bpcli" / "render"
+    html = page.to_html(bpcli.grad("(x+y)*z", {"x": -2, "y": 5, "z": -4}))
+    css = (render / "page.css").read_text(encoding="utf-8")
+    js = (render / "page.js").read_text(encoding="utf-8")
+    assert css.startswith(":root {") and js.startswith("(function () {")
+    assert f"<script>\n{js}</script>" in html
+    (style,) = re.findall(r"<style>\n(.*?)</style>", html, flags=re.S)
+    placeholders = re.findall(r"\$(\w+)", css)
+    assert len(placeholders) == 6  # value and gradient, for light, dark and print
+    pattern = re.sub(r"\\\$\w+", "#[0-9a-f]{6}", re.escape(css))
+    assert re.fullmatch(pattern, style, flags=re.S)
+    assert "--value: #1a7f37;" in style and "--grad: #cf222e;" in style  # the lecture's colours
 
 
 def test_the_installed_grammar_is_the_source_grammar():
@@ -44,21 +74,69 @@ def test_without_a_packaged_grammar_the_source_tree_is_used(monkeypatch, tmp_pat
     assert tables.grammar_text() == GRAMMAR.read_text(encoding="utf-8")
 
 
+def test_the_tables_were_made_from_this_grammar():
+    """The header's hash is the grammar's: it differs as soon as the grammar is edited and
+    the tables are not remade (this needs no Lark)."""
+    assert hashlib.sha256(GRAMMAR.read_bytes()).hexdigest() == _tables.GRAMMAR_SHA256, (
+        f"grammar/expr.lark changed: run {tables.COMMAND}"
+    )
+
+
 def test_the_parser_tables_are_what_the_grammar_gives():
     """_tables.py is Lark's analysis of grammar/expr.lark today: rerun
-    `python src/bpcli/tables.py` after changing the grammar."""
+    `python src/bpcli/tables.py` after changing the grammar. Only the Lark version the
+    header records may differ, if the installed Lark gives the same tables."""
+    pytest.importorskip("lark", reason="the test extra installs Lark, which makes the tables")
+    import lark
+
     written = Path(tables.__file__).with_name("_tables.py").read_text(encoding="utf-8")
-    assert written == tables.generate(GRAMMAR.read_text(encoding="utf-8"))
+    made = tables.generate(GRAMMAR.read_text(encoding="utf-8"))
+    assert f"made by Lark {lark.__version__}." in made
+    assert f"LARK_VERSION = {lark.__version__!r}\n" in made
+    recorded = _tables.LARK_VERSION
+    assert written == made.replace(lark.__version__, recorded), f"run {tables.COMMAND}"
 
 
 def test_a_changed_grammar_gives_other_tables():
-    """The check above can fail: a grammar with one more operator is not the same."""
-    changed = GRAMMAR.read_text(encoding="utf-8").replace(
-        'POW: "**" | "^"', 'POW: "**" | "^" | "@"'
-    )
-    assert tables.generate(changed) != tables.generate(GRAMMAR.read_text(encoding="utf-8"))
+    """The checks above can fail: a grammar with one more operator is not the same, and
+    an edit that changes no table (a comment) still changes the recorded hash."""
+    pytest.importorskip("lark", reason="the test extra installs Lark, which makes the tables")
+    grammar = GRAMMAR.read_text(encoding="utf-8")
+    changed = grammar.replace('POW: "**" | "^"', 'POW: "**" | "^" | "@"')
+    assert changed != grammar
+    assert tables.generate(changed) != tables.generate(grammar)
+    commented = grammar + "// one more comment\n"
+    assert tables.grammar_digest(commented) != _tables.GRAMMAR_SHA256
+    assert tables.generate(commented) != tables.generate(grammar)
 
 
+def test_the_regeneration_command_is_the_one_documented():
+    """One command remakes the tables, and every file that names one names it."""
+    header = Path(tables.__file__).with_name("_tables.py").read_text(encoding="utf-8")
+    assert f"Written by `{tables.COMMAND}`." in header
+    assert (ROOT / tables.COMMAND.split()[1]).is_file()
+    command = re.compile(r"python (?:-m )?[\w./]*tables(?:\.py)?")
+    for name in ["README.md", "pyproject.toml", "grammar/expr.lark", "src/bpcli/tables.py"]:
+        named = command.findall((ROOT / name).read_text(encoding="utf-8"))
+        assert named, f"{name} does not say how to remake the tables"
+        assert set(named) == {tables.COMMAND}, name
+
+
+def test_every_terminal_has_a_word_in_the_syntax_errors():
+    """The driver's vocabulary follows the grammar: a new terminal needs its word."""
+    terminals = {name for name, _ in _tables.TERMINALS if name not in _tables.IGNORE}
+    assert set(parser._WHAT) == terminals | {"$END"}
+
+
+def test_lark_is_not_a_runtime_dependency():
+    """Nothing imports Lark at run time (below), so installing bpcli does not install it."""
+    with (ROOT / "pyproject.toml").open("rb") as file:
+        project = tomllib.load(file)["project"]
+    assert not [d for d in project["dependencies"] if d.lower().startswith("lark")]
+    assert any(d.startswith("lark") for d in project["optional-dependencies"]["test"])
+
+
+@pytest.mark.integration
 def test_a_run_does_not_import_lark():
     out = subprocess.run(
         [

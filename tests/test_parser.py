@@ -163,11 +163,23 @@ def test_text_is_short_and_on_one_line():
     assert "\n" not in shown
 
 
-def test_a_hundred_thousand_nodes_deep_parses_without_recursion():
-    depth = 25_000  # 4 nodes a level: (… * a + b)
+def test_a_deep_expression_parses_without_recursion(shallow_stack):
+    depth = 8 * shallow_stack  # 2 nodes a level: (… * a + b)
     text = "(" * depth + "x" + "*a+b)" * depth
     graph = bpcli.parse(text)
     assert len(graph.nodes) == 2 * depth + 3  # x, a, b once each, plus mul and add a level
+
+
+def test_a_shallow_stack_stops_what_recurses(shallow_stack):
+    """The tests above can fail: under the fixture, a walk that recurses once a level
+    gets through a few hundred levels, not through the inputs they use."""
+
+    def walk(n: int) -> int:
+        return 0 if n == 0 else 1 + walk(n - 1)
+
+    assert walk(shallow_stack // 2) == shallow_stack // 2
+    with pytest.raises(RecursionError):
+        walk(8 * shallow_stack)
 
 
 # ---- errors ---------------------------------------------------------------------

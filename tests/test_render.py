@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from rich.console import Console
 
 import bpcli
@@ -109,30 +110,39 @@ def test_markup_in_names_and_text_is_shown_literally():
 
 
 def test_error_with_caret():
-    try:
+    with pytest.raises(ParseError) as caught:
         bpcli.parse("q = x + y\nf = q *\n z")
-    except ParseError as err:
-        assert error_lines(err) == [
-            "error: line 2, column 8: the line ends too early: expected a number, a name or '('",
-            "  f = q *",
-            "         ^",
-        ]
+    assert error_lines(caught.value) == [
+        "error: line 2, column 8: the line ends too early: expected a number, a name or '('",
+        "  f = q *",
+        "         ^",
+    ]
 
 
 def test_error_caret_in_a_long_line_is_windowed():
+    """A 405-character line: 35 characters before the spot, which is near the line's end."""
     text = "x + " * 100 + "$ + x"
-    try:
+    with pytest.raises(ParseError) as caught:
         bpcli.parse(text)
-    except ParseError as err:
-        first, shown, caret = error_lines(err)
-        assert first == "error: line 1, column 401: unexpected character '$'"
-        assert (shown.startswith("  …") and shown.endswith("…")) or shown.endswith("+ x")
-        assert len(shown) <= 80
-        assert shown[caret.index("^")] == "$"
+    first, shown, caret = error_lines(caught.value)
+    assert first == "error: line 1, column 401: unexpected character '$'"
+    assert shown == "  …" + text[400 - 35 :]  # cut on the left only: the line ends within
+    assert shown.endswith("$ + x") and len(shown) <= 80
+    assert caret == " " * len("  …" + text[400 - 35 : 400]) + "^"
+    assert shown[caret.index("^")] == "$"
+
+
+def test_error_caret_in_a_long_line_is_cut_on_both_sides():
+    text = "x + " * 100 + "$" + " + x" * 100
+    with pytest.raises(ParseError) as caught:
+        bpcli.parse(text)
+    _, shown, caret = error_lines(caught.value)
+    assert shown.startswith("  …") and shown.endswith("…")
+    assert len(shown) <= 80
+    assert shown[caret.index("^")] == "$"
 
 
 def test_error_caret_under_wide_characters():
-    try:
+    with pytest.raises(ParseError) as caught:
         bpcli.parse("가격 * $")
-    except ParseError as err:
-        assert error_lines(err)[1:] == ["  가격 * $", "         ^"]
+    assert error_lines(caught.value)[1:] == ["  가격 * $", "         ^"]

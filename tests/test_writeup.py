@@ -100,6 +100,7 @@ def plain(text: str) -> str:
     return text.replace("−", "-").replace("\u2212", "-")
 
 
+@pytest.mark.integration
 def test_lecture_latex_compiles_and_reads_right(bpcli, tmp_path):
     run = bpcli(
         "grad", "q = x + y; f = q * z", "x=-2", "y=5", "z=-4", "--lr", "0.1",
@@ -134,6 +135,7 @@ EVERY_OP = (
 )
 
 
+@pytest.mark.integration
 def test_every_op_and_hostile_names_compile(tmp_path):
     result = bpcli.grad(EVERY_OP, {"x_1": 0.5, "w0": 2.0}, lr=0.01)
     fragment = to_latex(result)
@@ -143,6 +145,7 @@ def test_every_op_and_hostile_names_compile(tmp_path):
     assert "gradient router" in text
 
 
+@pytest.mark.integration
 def test_a_500_node_graph_compiles(tmp_path):
     expr = " + ".join(f"w{i} * x" for i in range(250))  # 250 products, 249 sums, 251 inputs
     values = {f"w{i}": i / 10 for i in range(250)} | {"x": 2.0}
@@ -153,6 +156,7 @@ def test_a_500_node_graph_compiles(tmp_path):
     assert "= 3112.5" in text
 
 
+@pytest.mark.integration
 def test_long_names_and_expressions_compile(tmp_path):
     name = "a_very_long_name_" + "x" * 200
     result = bpcli.grad(f"{name} * {name} + " + " + ".join(["1"] * 40), {name: 3.0})
@@ -226,6 +230,7 @@ def test_solutions_markdown_for_the_homework(bpcli, tmp_path):
     assert "| `grad.x` | $-8$ |" in sheet and "| `grad.w` | $0$ |" in sheet
 
 
+@pytest.mark.integration
 def test_solutions_latex_compiles(bpcli, tmp_path):
     out = tmp_path / "key.tex"
     run = bpcli("key", str(DOCS / "homework.toml"), "--solutions", "--output", str(out))
@@ -240,6 +245,7 @@ def test_solutions_latex_compiles(bpcli, tmp_path):
     assert "new_output -16.34" in text
 
 
+@pytest.mark.integration
 def test_solutions_latex_with_hostile_problems(tmp_path, bpcli):
     problems = tmp_path / "hostile.toml"
     problems.write_text(
@@ -306,6 +312,7 @@ def test_a_constant_written_with_a_capital_e():
     assert "E" not in fragment.replace(r"\end", "").replace("Forward", "").replace("Backward", "")
 
 
+@pytest.mark.integration
 def test_every_pass_may_break_over_the_page_and_nothing_runs_off_it(tmp_path):
     """A max of 26 inputs: the backward pass is 29 rows, taller than a page. Each
     align* sits in a group with \allowdisplaybreaks, so it breaks instead of running
@@ -342,6 +349,7 @@ def test_a_long_constant_is_written_from_its_value():
     assert "…" not in fragment
 
 
+@pytest.mark.integration
 def test_a_tex_output_file_in_capitals_is_latex(bpcli, tmp_path):
     out = tmp_path / "KEY.TEX"
     assert bpcli("key", str(DOCS / "homework.toml"), "--solutions", "--output", str(out)).code == 0

@@ -1,8 +1,11 @@
-"""LALR(1) tables for grammar/expr.lark, made by Lark.
+"""LALR(1) tables for grammar/expr.lark, made by Lark 1.3.1.
 
 Written by `python src/bpcli/tables.py`. Do not edit: change the grammar and run
 that command (a test checks that the two agree).
 """
+
+LARK_VERSION = '1.3.1'
+GRAMMAR_SHA256 = '879deafd541fc41b506423907e6dd672eba5132542117b68425ba2f520d66254'
 
 TERMINALS = [('NUMBER', '(\\d+\\.?\\d*|\\.\\d+)([eE][+-]?\\d+)?'),
  ('NAME', '[^\\W\\d]\\w*'),

@@ -493,7 +493,8 @@ def _misrouted(
 ) -> tuple[float | None, str]:
     """The max/min gate's gradient sent to the loser, or withheld from the winner."""
     upstream = gate.grad or 0.0
-    if node.value == gate.value:
+    winners = [gate.inputs[w] for w in gate.winners]
+    if node.id in winners:
         return 0.0, ROUTER.hint(
             "withheld",
             op=gate.op,
@@ -502,7 +503,7 @@ def _misrouted(
             value=fmt(node.value),
             upstream=fmt(upstream),
         )
-    winner = next(result.nodes[i] for i in gate.inputs if result.nodes[i].value == gate.value)
+    winner = result.nodes[winners[0]]
     return upstream, ROUTER.hint(
         "misrouted",
         op=gate.op,

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import importlib
 import io
-import json
 import os
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from typer.core import TyperCommand
@@ -25,10 +24,10 @@ from .process import (
     EXIT_CHECK_FAILED,
     console,
     errors_to_exit_codes,
+    json_text,
     refuse_to_replace,
-    stdout_takes_unicode,
+    write_json,
     write_output,
-    write_result_json,
 )
 
 if TYPE_CHECKING:
@@ -65,17 +64,6 @@ def option_names(ctx: typer.Context) -> set[str]:
 
 
 # ---- output and errors --------------------------------------------------------
-
-
-def json_text(data: dict[str, Any], ascii: bool = False) -> str:
-    """Strict JSON (no NaN or Infinity) on one line."""
-    return json.dumps(data, ensure_ascii=ascii, allow_nan=False)
-
-
-def write_json(data: dict[str, Any]) -> None:
-    """One strict JSON object on stdout, never through Rich."""
-    sys.stdout.write(json_text(data, ascii=not stdout_takes_unicode()) + "\n")
-    sys.stdout.flush()
 
 
 # ---- commands -------------------------------------------------------------------
@@ -263,12 +251,9 @@ def grad(
         if plot is not None:  # first: if it fails, nothing else was written
             assert result.update is not None
             write_plot(result.update, result.output_name, plot)
-        if as_json and checked is not None:
-            data = result.to_dict(nodes=not no_nodes)
-            data["gradcheck"] = checked.to_dict()
-            write_json(data)
-        elif as_json:
-            write_result_json(result, nodes=not no_nodes)
+        if as_json:
+            extra = None if checked is None else {"gradcheck": checked.to_dict()}
+            write_json(result, nodes=not no_nodes, extra=extra)
         elif fmt != "table":
             from .render.writeup import to_latex, to_markdown
 

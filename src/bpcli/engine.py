@@ -4,12 +4,15 @@ All maths comes from the op table. The two loops are compiled once, when this
 module is imported, from the table's rule expressions: each op's forward rule
 and local derivatives are written inline in the loop, under a binary dispatch
 on the op code, so a node costs a few list reads and no function call. Nothing
-here names an op; `LOOPS` is the generated source, for reading.
+here names an op; `LOOPS` is the generated source, for reading, and it is
+registered with `linecache` under `FILENAME`, so a traceback from inside a loop
+shows the line.
 """
 
 from __future__ import annotations
 
 import itertools
+import linecache
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -63,6 +66,12 @@ def _forward_body(op: Op) -> list[str]:
 
 
 def _backward_body(op: Op) -> list[str]:
+    """One gate's backward step. A constant, or a gate of constants only (the graph's
+    `fixed`), gets no gradient: no edge sends into one, so none is ever visited as a
+    gate (its gradient stays 0). A visited gate is therefore not fixed, and a gate of
+    one input is fixed exactly when its input is: only a gate of two inputs, one of
+    which may be a constant, checks each edge, and a constant's local derivative is
+    never evaluated (it may be undefined, or too large for a float)."""
     if op.arity is None:
         return ["_slow(i, code, g)"]
     lines = ["j = first[i]"] + (["k = second[i]"] if op.arity == 2 else [])
@@ -79,10 +88,7 @@ def _backward_body(op: Op) -> list[str]:
             step = f"grads[{index}] -= g"
         else:
             step = f"grads[{index}] += g * ({expression})"
-        if "(" in expression:  # a rule that may refuse: only where a gradient is wanted
-            lines.append(f"if not fixed[{index}]: {step}")
-        else:  # constants collect harmless numbers here, dropped afterwards
-            lines.append(step)
+        lines.append(f"if not fixed[{index}]: {step}" if op.arity > 1 else step)
     return lines
 
 
@@ -114,10 +120,10 @@ def _loops() -> str:
             "    try:",
             "        for i in range(len(codes) - 1, -1, -1):",
             "            g = grads[i]",
-            "            if not g:  # a zero upstream gradient sends zero: skip the gate",
+            "            if not g:  # sends zero, or a constant (fixed): skip the gate",
             "                continue",
             "            code = codes[i]",
-            f"            if code < {LEAVES}:  # inputs are checked afterwards; constants never",
+            f"            if code < {LEAVES}:  # an input: checked afterwards",
             "                continue",
             "            if g - g:  # inf or nan",
             "                raise _Failed(i, None)",
@@ -131,17 +137,26 @@ def _loops() -> str:
     )
 
 
+FILENAME = "<bpcli.engine loops>"  # where a traceback from inside the loops points
+
+
 def build() -> None:
-    """Compile the loops from the op table as it is now (at import; again after a change)."""
+    """Compile the loops from the op table as it is now (at import; again after a change).
+
+    The source goes into `linecache` under FILENAME (with no modification time, so
+    `linecache.checkcache` keeps it), as the interpreter does for its own `<stdin>`:
+    a traceback through a loop then shows the line it failed on.
+    """
     global LOOPS, _forward_loop, _backward_loop
     LOOPS = _loops()
+    linecache.cache[FILENAME] = (len(LOOPS), None, LOOPS.splitlines(keepends=True), FILENAME)
     scope: dict[str, Any] = {
         **RULE_SCOPE,
         "_Failed": _Failed,
         "Undefined": Undefined,
         "_forward": [OPS[name].forward for name in OP_NAMES],
     }
-    exec(compile(LOOPS, "<bpcli.engine loops>", "exec"), scope)  # our table's text only
+    exec(compile(LOOPS, FILENAME, "exec"), scope)  # our table's text only
     _forward_loop = scope["forward_loop"]
     _backward_loop = scope["backward_loop"]
 
@@ -188,10 +203,13 @@ def backward(
     Seeds the output with 1 and walks the nodes in reverse topological order,
     adding each use's contribution (+=): a node used twice sums both, the copy
     gate. A gate whose upstream gradient is exactly 0 sends 0 to its inputs
-    without evaluating its local derivatives.
+    without evaluating its local derivatives. Nothing is sent to a constant, or
+    to a gate of constants only (the graph's `fixed`): what it would get is not
+    asked for, so it can neither fail nor overflow the run. A constant output
+    (`f = 2 * 3`) has df/df = 1 and sends nothing.
     """
     codes = graph.codes
-    fixed = graph.fixed
+    fixed = list(graph.fixed)  # a list reads faster than a bytearray in the loop's edge checks
     grads: list[float] = [0.0] * len(codes)
     grads[graph.output] = 1.0
 
@@ -206,7 +224,8 @@ def backward(
                 grads[j] += g * rule(args, values[i])
 
     try:
-        _backward_loop(codes, graph.first, graph.second, values, grads, fixed, slow)
+        if not fixed[graph.output]:
+            _backward_loop(codes, graph.first, graph.second, values, grads, fixed, slow)
     except _Failed as failed:
         message = failed.message or f"the gradient at {graph.name(failed.i)} overflows"
         raise _domain_error(graph, failed.i, message) from None
@@ -253,18 +272,20 @@ def local_gradients(
     return result
 
 
-def uses(
+def flow(
     graph: Graph, grads: list[float | None], local: list[tuple[float | None, ...]]
-) -> list[list[tuple[int, float | None]]]:
-    """For every node, each use as (consumer id, the gradient that use sends back).
-
-    A node's gradient is the sum of what its uses send back (the copy gate);
-    the output's is the seed, 1. A use by a consumer whose gradient is 0 sends
-    0, as in the backward pass; a constant gets None.
-    """
-    result: list[list[tuple[int, float | None]]] = [[] for _ in range(len(graph))]
+) -> tuple[list[tuple[float | None, ...]], list[list[tuple[int, float | None]]]]:
+    """What each edge sends back, twice: for every node, what each of its input edges
+    sends back (in input order), and each use of it as (consumer id, what that use
+    sends back). An edge sends the node's gradient times its local derivative, as in
+    the backward pass (a node whose gradient is 0 sends 0); a constant gets None. A
+    node's gradient is the sum of what its uses send back (the copy gate); the
+    output's is the seed, 1."""
+    sends: list[tuple[float | None, ...]] = []
+    uses: list[list[tuple[int, float | None]]] = [[] for _ in range(len(graph))]
     for i, (_, _, inputs, _) in enumerate(graph.facts()):
         upstream = grads[i]
+        row: list[float | None] = []
         for j, local_grad in zip(inputs, local[i], strict=True):
             sent: float | None
             if grads[j] is None or upstream is None:
@@ -274,8 +295,10 @@ def uses(
             else:
                 assert local_grad is not None, "the backward pass refused this edge"
                 sent = upstream * local_grad
-            result[j].append((i, sent))
-    return result
+            row.append(sent)
+            uses[j].append((i, sent))
+        sends.append(tuple(row))
+    return sends, uses
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,7 @@ from .process import (
     EXIT_INTERRUPTED,
     errors_to_exit_codes,
     stdout_takes_unicode,
-    write_result_json,
+    write_json,
 )
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ def fast_grad_json(args: list[str]) -> bool:
     if result is None:
         return False
     with errors_to_exit_codes():  # a closed pipe, Ctrl-C: as on the full path
-        write_result_json(result, nodes="--no-nodes" not in options)
+        write_json(result, nodes="--no-nodes" not in options)
     return True
 
 

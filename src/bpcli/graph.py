@@ -9,13 +9,12 @@ tens of megabytes and the engine's loops index plain lists. `graph.nodes` gives
 
 from __future__ import annotations
 
-import json
 from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, overload
 
-from .ops import CODES, OP_NAMES, OPS
+from .ops import CODES, OP_NAMES
 
 TEXT_LIMIT = 60
 NO_INPUT = -1
@@ -147,29 +146,6 @@ class Graph:
                     for j in self.inputs(i):
                         made[j] = 1
             self.derived["live"] = made
-        return made
-
-    def json_prefixes(self, item: str, key: str, ascii: bool) -> list[tuple[str, str, str]]:
-        """For each node, its JSON object's text around the value, the gradient and the
-        local derivatives: `{"id": 0, … "value": ` + `, "grad": ` + `, … "local": [`.
-        Made once per graph and format (see Result.json_chunks)."""
-        made: list[tuple[str, str, str]] | None = self.derived.get(("json", item, key, ascii))
-        if made is None:
-
-            def dumps(value: object) -> str:
-                return json.dumps(value, ensure_ascii=ascii, separators=(item, key))
-
-            made = [
-                (
-                    f'{{"id"{key}{i}{item}"name"{key}{dumps(name)}{item}"op"{key}{dumps(op)}'
-                    f'{item}"inputs"{key}{dumps(list(inputs))}{item}"text"{key}{dumps(text)}'
-                    f'{item}"value"{key}',
-                    f'{item}"grad"{key}',
-                    f'{item}"pattern"{key}{dumps(OPS[op].pattern.name)}{item}"local"{key}[',
-                )
-                for i, (name, op, inputs, text) in enumerate(self.facts())
-            ]
-            self.derived[("json", item, key, ascii)] = made
         return made
 
     def node(self, node_id: int) -> Node:

@@ -5,7 +5,9 @@ The language is grammar/expr.lark. Lark computes its LALR tables ahead of time
 lexer from the grammar's terminals, a shift/reduce loop, and for each rule the
 builder's method of the same name (the grammar's alias), shaping children as
 Lark would. No parse tree is kept and nothing recurses, however deep the
-nesting, and a run of bpcli need not import Lark at all.
+nesting, and a run of bpcli need not import Lark at all. What this module adds
+to the grammar (a new line inside parentheses, the words of syntax errors) is
+listed at the top of grammar/expr.lark.
 """
 
 from __future__ import annotations

@@ -7,10 +7,11 @@ a run exactly as the full command line (cli.py) does.
 from __future__ import annotations
 
 import codecs
+import json
 import os
 import stat
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -50,9 +51,27 @@ def stdout_takes_unicode() -> bool:
 UNICODE_CODECS = {"utf-8", "utf-16", "utf-32", "utf-8-sig"}
 
 
-def write_result_json(result: Result, nodes: bool = True) -> None:
-    """The `--json` object on stdout, streamed: a million nodes never become one object."""
-    for chunk in result.json_chunks(nodes=nodes, ascii=not stdout_takes_unicode()):
+def json_text(data: Mapping[str, Any], ascii: bool = False) -> str:
+    """Strict JSON (no NaN or Infinity) on one line, with json.dumps' separators."""
+    return json.dumps(data, ensure_ascii=ascii, allow_nan=False)
+
+
+def write_json(
+    data: Result | Mapping[str, Any], nodes: bool = True, extra: Mapping[str, Any] | None = None
+) -> None:
+    """One strict JSON object on one line of stdout, never through Rich: every `--json`.
+
+    A Result is streamed (its `--json` object, with `extra`'s fields at the end), so
+    a million nodes never become one object; a reader that goes away mid-way is
+    errors_to_exit_codes' closed pipe, a quiet exit.
+    """
+    ascii = not stdout_takes_unicode()
+    chunks: Iterable[str]
+    if isinstance(data, Mapping):
+        chunks = (json_text(data, ascii),)
+    else:
+        chunks = data.json_chunks(nodes=nodes, ascii=ascii, extra=extra)
+    for chunk in chunks:
         sys.stdout.write(chunk)
     sys.stdout.write("\n")
     sys.stdout.flush()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from itertools import repeat
+from typing import Any, NamedTuple
 
 from . import engine
 from .engine import Step
@@ -16,13 +18,26 @@ from .ops import OPS, Conventions
 SCHEMA_VERSION = 1
 
 
+# ---- the node JSON shape, once ------------------------------------------------------------
+# A node's JSON object has these fields, in this order; NodeResult.to_dict makes it
+# and Result.json_chunks writes its text, both from this list. The fields in
+# BY_GRAPH are the same at every evaluation of a graph: their text is written once
+# per graph and kept. A use is written as an object of USE_FIELDS.
+NODE_FIELDS = ("id", "name", "op", "inputs", "text", "value", "grad", "pattern", "local", "uses")
+BY_GRAPH = frozenset({"id", "name", "op", "inputs", "text", "pattern"})
+USE_FIELDS = ("node", "grad")
+
+
 @dataclass(frozen=True, slots=True)
 class NodeResult:
     """One node with its forward value and its gradient (None for constants).
 
     `local` holds d(node)/d(input) for each input (None where undefined);
     `uses` each use of this node as (consumer id, gradient sent back), whose
-    sum is `grad`; `pattern` is the op's gradient-flow pattern.
+    sum is `grad`; `pattern` is the op's gradient-flow pattern. Not in the JSON:
+    `kink` says whether the node sits where its op has no derivative and a
+    convention decides (relu at 0, a max tie); `winners`, for a router (max,
+    min), the positions of the inputs that won (more than one: a tie).
     """
 
     id: int
@@ -35,20 +50,32 @@ class NodeResult:
     pattern: str
     local: tuple[float | None, ...]
     uses: tuple[tuple[int, float | None], ...]
+    kink: bool = False
+    winners: tuple[int, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "op": self.op,
-            "inputs": list(self.inputs),
-            "text": self.text,
-            "value": self.value,
-            "grad": self.grad,
-            "pattern": self.pattern,
-            "local": list(self.local),
-            "uses": [{"node": node, "grad": grad} for node, grad in self.uses],
-        }
+        return {name: _PLAIN.get(name, _same)(getattr(self, name)) for name in NODE_FIELDS}
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+# How a field that is not a JSON value as it is held becomes one.
+_PLAIN: dict[str, Callable[[Any], Any]] = {
+    "inputs": list,
+    "local": list,
+    "uses": lambda uses: [dict(zip(USE_FIELDS, use, strict=True)) for use in uses],
+}
+
+
+class Flow(NamedTuple):
+    """Every node's local derivatives, what each of its input edges sends back (aligned
+    with its inputs), and its uses as (consumer id, what that use sends back)."""
+
+    local: list[tuple[float | None, ...]]
+    sends: list[tuple[float | None, ...]]
+    uses: list[list[tuple[int, float | None]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,47 +135,59 @@ class Result:
 
     @cached_property
     def nodes(self) -> tuple[NodeResult, ...]:
-        local, uses = self._flow
+        local, _, uses = self._flow
         values, grads = self.values, self.grads
-        return tuple(
-            NodeResult(
-                i,
-                name,
-                op,
-                inputs,
-                text,
-                values[i],
-                grads[i],
-                OPS[op].pattern.name,
-                local[i],
-                tuple(uses[i]),
+        nodes = []
+        for i, (name, op, inputs, text) in enumerate(self.graph.facts()):
+            rules = OPS[op]
+            kink = False
+            winners: tuple[int, ...] = ()
+            if rules.kink is not None or rules.router is not None:
+                args = tuple([values[j] for j in inputs])
+                kink = rules.kink is not None and rules.kink(args, values[i])
+                if rules.router is not None:  # max, min: the inputs equal to the node won
+                    winners = tuple(k for k, arg in enumerate(args) if arg == values[i])
+            nodes.append(
+                NodeResult(
+                    i,
+                    name,
+                    op,
+                    inputs,
+                    text,
+                    values[i],
+                    grads[i],
+                    rules.pattern.name,
+                    local[i],
+                    tuple(uses[i]),
+                    kink,
+                    winners,
+                )
             )
-            for i, (name, op, inputs, text) in enumerate(self.graph.facts())
-        )
+        return tuple(nodes)
 
     def sent(self, node_id: int, k: int) -> float | None:
         """The gradient that node `node_id`'s k-th input edge sends back to that input."""
-        inputs = self.graph.inputs(node_id)
-        source = inputs[k]
-        seen = inputs[:k].count(source)  # earlier edges from the same input
-        mine = [grad for consumer, grad in self._flow[1][source] if consumer == node_id]
-        return mine[seen]
+        return self._flow.sends[node_id][k]
 
     @cached_property
-    def _flow(self) -> tuple[list[tuple[float | None, ...]], list[list[tuple[int, float | None]]]]:
-        """Every node's local derivatives and what each of its uses sends back."""
+    def _flow(self) -> Flow:
         local = engine.local_gradients(self.graph, self.values, self.conventions)
-        return local, engine.uses(self.graph, self.grads, local)
+        return Flow(local, *engine.flow(self.graph, self.grads, local))
 
     def json_chunks(
-        self, nodes: bool = True, *, compact: bool = False, ascii: bool = False
+        self,
+        nodes: bool = True,
+        *,
+        compact: bool = False,
+        ascii: bool = False,
+        extra: Mapping[str, Any] | None = None,
     ) -> Iterator[str]:
-        """The text of `json.dumps(self.to_dict(nodes), allow_nan=False)`, piece by piece
-        (`compact`: with separators "," and ":"; `ascii`: ensure_ascii), to the byte.
+        """The text of `json.dumps(self.to_dict(nodes) | extra, allow_nan=False)`, piece by
+        piece (`compact`: with separators "," and ":"; `ascii`: ensure_ascii), to the byte.
 
         Written node by node, so that a million-node answer never exists as one
         object, and reusing each graph's node text that does not change with the
-        values, so that a batch of one expression encodes fast.
+        values (NODE_FIELDS' BY_GRAPH), so that a batch of one expression encodes fast.
         """
         item, key = (",", ":") if compact else (", ", ": ")
 
@@ -162,25 +201,31 @@ class Result:
         yield dumps(head)[:-1]
         if nodes:
             yield f'{item}"nodes"{key}['
-            local, uses = self._flow
-            values, grads = self.values, self.grads
-            for i, prefix in enumerate(self.graph.json_prefixes(item, key, ascii)):
-                yield (
-                    ("" if i == 0 else item)
-                    + prefix[0]
-                    + _number(values[i])
-                    + prefix[1]
-                    + _number(grads[i])
-                    + prefix[2]
-                    + item.join(_number(g) for g in local[i])
-                    + f']{item}"uses"{key}['
-                    + item.join(
-                        f'{{"node"{key}{c}{item}"grad"{key}{_number(g)}}}' for c, g in uses[i]
-                    )
-                    + "]}"
-                )
+            gaps = _graph_text(self.graph, item, key, ascii)
+            columns: list[Iterable[str]] = [gaps[0]]
+            for name, gap in zip(_BY_VALUES, gaps[1:], strict=True):
+                columns += (self._texts(name, item, key, ascii), gap)
+            for pieces in zip(*columns, strict=True):  # a node's, in NODE_FIELDS' order
+                yield "".join(pieces)
             yield "]"
-        yield item + dumps(data)[1:]  # conventions, update, trajectory
+        if extra:
+            data.update(extra)
+        yield item + dumps(data)[1:]  # conventions, update, trajectory, and `extra`
+
+    def _texts(self, name: str, item: str, key: str, ascii: bool) -> Iterator[str]:
+        """The JSON text of field `name` (one that changes with the values) for every node."""
+        if name == "value":
+            return map(_number, self.values)
+        if name == "grad":
+            return map(_number, self.grads)
+        if name == "local":
+            return ("[" + item.join(map(_number, row)) + "]" for row in self._flow.local)
+        assert name == "uses"
+        node, grad = _use_keys(key, ascii)
+        return (
+            "[" + item.join(f"{{{node}{c}{item}{grad}{_number(g)}}}" for c, g in row) + "]"
+            for row in self._flow.uses
+        )
 
     def to_dict(self, nodes: bool = True) -> dict[str, Any]:
         """The `--json` object (schema_version 1). Without `nodes`, no per-node list and
@@ -211,3 +256,58 @@ def _number(value: float | None) -> str:
     if value - value:
         raise ValueError(f"Out of range float values are not JSON compliant: {value!r}")
     return float.__repr__(value)
+
+
+_BY_VALUES = tuple(name for name in NODE_FIELDS if name not in BY_GRAPH)
+
+
+@functools.cache
+def _use_keys(key: str, ascii: bool) -> tuple[str, ...]:
+    """`"node": ` and `"grad": `, the keys of a use's object (USE_FIELDS) as text."""
+    return tuple(json.dumps(field, ensure_ascii=ascii) + key for field in USE_FIELDS)
+
+
+def _graph_text(graph: Graph, item: str, key: str, ascii: bool) -> list[list[str]]:
+    """The node objects' text around the fields that change with the values: for each
+    gap (before the first such field, between two, after the last) the text of every
+    node there, as `{"id": 0, … "value": `, then `, "grad": `, …, then `]}`. Each node
+    but the first starts with `item`. Made once per graph and format, and kept."""
+    made: list[list[str]] | None = graph.derived.get(("json", item, key, ascii))
+    if made is not None:
+        return made
+
+    def dumps(value: object) -> str:
+        return json.dumps(value, ensure_ascii=ascii, separators=(item, key))
+
+    facts = graph.facts()
+    op_text = {op: dumps(op) for op in OPS}
+    pattern_text = {op: dumps(rules.pattern.name) for op, rules in OPS.items()}
+    # Each field the graph fixes, as text, node by node (column by column: fast).
+    texts: dict[str, Iterator[str]] = {
+        "id": map(str, range(len(facts))),  # an int's JSON text
+        "name": (dumps(name) for name, _, _, _ in facts),
+        "op": (op_text[op] for _, op, _, _ in facts),
+        "inputs": (dumps(list(inputs)) for _, _, inputs, _ in facts),
+        "text": (dumps(text) for _, _, _, text in facts),
+        "pattern": (pattern_text[op] for _, op, _, _ in facts),
+    }
+    assert texts.keys() == BY_GRAPH
+    gaps: list[list[str | Iterator[str]]] = [[item + "{"]]
+    for n, field in enumerate(NODE_FIELDS):
+        gaps[-1].append(("" if n == 0 else item) + dumps(field) + key)
+        if field in BY_GRAPH:
+            gaps[-1].append(texts[field])
+        else:
+            gaps.append([])
+    gaps[-1].append("}")
+    made = []
+    for gap in gaps:
+        if all(isinstance(piece, str) for piece in gap):  # the same for every node
+            made.append(["".join(gap)] * len(facts))  # type: ignore[arg-type]
+        else:
+            pieces = [repeat(piece) if isinstance(piece, str) else piece for piece in gap]
+            made.append(list(map("".join, zip(*pieces, strict=False))))  # repeat() is endless
+    if facts:
+        made[0][0] = made[0][0][len(item) :]  # the first node follows the `[`
+    graph.derived[("json", item, key, ascii)] = made
+    return made

@@ -3,18 +3,22 @@
 Lark computes the LALR(1) tables and the terminals from the grammar; this
 module writes them into `_tables.py`, which `parser.py` runs with a small
 driver of its own. So the grammar stays the one definition of the language,
-while a run of bpcli does not import Lark or build tables at start-up (importing
-Lark alone costs more than the start-up budget of a command). A test checks
-that `_tables.py` is what the grammar gives today:
+while bpcli does not need Lark at run time (it is a development dependency, in
+the `test` extra) and builds no tables at start-up (importing Lark alone costs
+more than the start-up budget of a command). After changing the grammar, run
+the one regeneration command:
 
-    python src/bpcli/tables.py    # rewrite src/bpcli/_tables.py after a grammar change
+    python src/bpcli/tables.py
 
-(It runs as a script, without importing bpcli, so that it works even when the
-old tables no longer fit the grammar.)
+The file's header records the Lark version that made it and the grammar's
+SHA-256; tests fail until the tables are what the grammar gives. (The command
+runs as a script, without importing bpcli, so that it works even when the old
+tables no longer fit the grammar.)
 """
 
 from __future__ import annotations
 
+import hashlib
 import pprint
 import re
 import sys
@@ -26,13 +30,23 @@ from typing import Any
 SOURCE_GRAMMAR = Path(__file__).resolve().parents[2] / "grammar" / "expr.lark"
 TABLES = Path(__file__).with_name("_tables.py")
 
-HEADER = '''"""LALR(1) tables for grammar/expr.lark, made by Lark.
+COMMAND = "python src/bpcli/tables.py"
 
-Written by `python src/bpcli/tables.py`. Do not edit: change the grammar and run
+HEADER = '''"""LALR(1) tables for grammar/expr.lark, made by Lark {version}.
+
+Written by `{command}`. Do not edit: change the grammar and run
 that command (a test checks that the two agree).
 """
 
+LARK_VERSION = {version!r}
+GRAMMAR_SHA256 = {digest!r}
+
 '''
+
+
+def grammar_digest(grammar: str) -> str:
+    """The SHA-256 of the grammar's text, as the tables' header records it."""
+    return hashlib.sha256(grammar.encode("utf-8")).hexdigest()
 
 
 def grammar_text() -> str:
@@ -46,6 +60,7 @@ def grammar_text() -> str:
 def generate(grammar: str) -> str:
     """The source of `_tables.py` for this grammar."""
     from lark import Lark
+    from lark import __version__ as lark_version
 
     lark = Lark(grammar, parser="lalr", lexer="basic", maybe_placeholders=False)
     table = lark.parser.parser.parser.parse_table
@@ -94,7 +109,8 @@ def generate(grammar: str) -> str:
     body = "".join(
         f"{name} = {pprint.pformat(value, width=100)}\n\n" for name, value in data.items()
     )
-    return HEADER + body.rstrip() + "\n"
+    header = HEADER.format(version=lark_version, command=COMMAND, digest=grammar_digest(grammar))
+    return header + body.rstrip() + "\n"
 
 
 def _reduction(rule: Any) -> tuple[str, int, str, str, tuple[tuple[int, bool], ...]]:

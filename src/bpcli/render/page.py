@@ -16,6 +16,7 @@ from __future__ import annotations
 import html
 import json
 from dataclasses import asdict, dataclass, field
+from importlib import resources
 from string import Template
 
 from ..result import Result
@@ -270,66 +271,11 @@ def svg(result: Result, precision: int, run_dot: RunDot | None = None) -> tuple[
 
 # ---- the page -----------------------------------------------------------------------------------
 
-STYLE = Template("""
-:root { color-scheme: light dark; --bg: #ffffff; --fg: #1f2328; --muted: #59636e;
-  --line: #8c959f; --value: $value; --grad: $grad; --focus: #0969da; --box: #f6f8fa;
-  --panel: #f6f8fa; }
-@media (prefers-color-scheme: dark) {
-  :root { --bg: #0d1117; --fg: #e6edf3; --muted: #9198a1; --line: #6e7681; --value: $value_dark;
-    --grad: $grad_dark; --focus: #58a6ff; --box: #161b22; --panel: #161b22; } }
-body { background: var(--bg); color: var(--fg); margin: 1.5rem auto; max-width: 72rem;
-  padding: 0 1rem; font: 16px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; }
-h1 { font-size: 1.3rem; margin: 0 0 .25rem; }
-code, .eq { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; }
-.meta { color: var(--muted); margin: 0 0 1rem; }
-figure { margin: 0; overflow: auto; border: 1px solid var(--line); border-radius: 6px; }
-svg { display: block; margin: 0 auto; max-width: 100%; height: auto;
-  font: 12px ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; }
-svg .edge path { fill: none; stroke: var(--line); stroke-width: 1.3; }
-svg .arrowhead { fill: var(--line); }
-svg .node rect { fill: var(--box); stroke: var(--line); stroke-width: 1.2; }
-svg .node.constant rect { stroke-dasharray: 3 2; }
-svg .node.output rect { stroke-width: 2.6; }
-svg .title { fill: var(--fg); font-weight: bold; }
-svg .sub { fill: var(--muted); font-size: 10px; }
-svg .value { fill: var(--value); }
-svg .grad, svg .sent { fill: var(--grad); }
-svg .sent { font-size: 11px; paint-order: stroke; stroke: var(--bg); stroke-width: 3px; }
-.js svg .value, .js svg .grad, .js svg .sent { visibility: hidden; }
-.js svg .shown, .all svg .value, .all svg .grad, .all svg .sent { visibility: visible !important; }
-svg .node.focus rect { stroke: var(--focus); stroke-width: 3; }
-svg .edge.focus path { stroke: var(--focus); stroke-width: 2.6; }
-.panel { background: var(--panel); border: 1px solid var(--line); border-radius: 6px;
-  margin: 1rem 0; padding: .75rem 1rem; }
-.counter { color: var(--muted); }
-.phase { font-weight: bold; color: var(--fg); }
-#explanation .eq { display: block; font-size: 1.05rem; margin: .25rem 0; white-space: pre-wrap; }
-#explanation .reason { color: var(--muted); font-style: italic; }
-nav { display: flex; flex-wrap: wrap; gap: .5rem; margin-top: .5rem; }
-button { font: inherit; padding: .3rem .8rem; border-radius: 6px; border: 1px solid var(--line);
-  background: var(--bg); color: var(--fg); cursor: pointer; }
-button:focus-visible { outline: 3px solid var(--focus); outline-offset: 2px; }
-button:disabled { opacity: .45; cursor: default; }
-kbd { font: .8em ui-monospace, monospace; border: 1px solid var(--line); border-radius: 3px;
-  padding: 0 .25em; }
-#all-steps { display: none; }
-.all #all-steps, .nojs #all-steps { display: block; }
-#all-steps li { margin: .4rem 0; }
-#all-steps .eq { display: block; }
-#all-steps .reason { color: var(--muted); font-style: italic; }
-.js .nojs-only { display: none; }
-footer { color: var(--muted); font-size: .85rem; margin-top: 1rem; }
-@media print {
-  :root { --bg: #fff; --fg: #000; --muted: #444; --line: #666; --value: $value_print;
-    --grad: $grad_print; --box: #fff; --panel: #fff; }
-  nav, .counter-keys { display: none; }
-  .js svg .value, .js svg .grad, .js svg .sent { visibility: visible; }
-  svg .node.focus rect, svg .edge.focus path { stroke: var(--line); stroke-width: 1.2; }
-  #all-steps { display: block; }
-  #current { display: none; }
-  figure { break-inside: avoid; border: none; }
-}
-""").substitute(
+# The page's style and script are package files, so that editors and linters read them as
+# CSS and JavaScript; the page inlines them (it fetches nothing). The colours come from
+# the theme: the style's custom properties hold $placeholders for them.
+_FILES = resources.files("bpcli.render")
+STYLE = Template(_FILES.joinpath("page.css").read_text(encoding="utf-8")).substitute(
     value=VALUE_HEX,
     grad=GRAD_HEX,
     value_dark=VALUE_HEX_DARK,
@@ -338,88 +284,7 @@ footer { color: var(--muted); font-size: .85rem; margin-top: 1rem; }
     grad_print=GRAD_HEX_PRINT,
 )
 
-SCRIPT = """
-(function () {
-  "use strict";
-  var root = document.documentElement;
-  root.classList.remove("nojs");
-  root.classList.add("js");
-  var steps = JSON.parse(document.getElementById("steps-data").textContent);
-  var last = steps.length - 1;
-  var current = 0;
-  var $ = function (id) { return document.getElementById(id); };
-  function each(selector, fn) {
-    Array.prototype.forEach.call(document.querySelectorAll(selector), fn);
-  }
-  function fill(box, step) {
-    box.textContent = "";
-    step.lines.forEach(function (line) {
-      var eq = document.createElement("span");
-      eq.className = "eq";
-      eq.textContent = line;
-      box.appendChild(eq);
-    });
-    if (step.reason) {
-      var reason = document.createElement("span");
-      reason.className = "reason";
-      reason.textContent = step.reason;
-      box.appendChild(reason);
-    }
-  }
-  function show(i) {
-    current = Math.max(0, Math.min(last, i));
-    var all = root.classList.contains("all");
-    var upto = all ? last : current;
-    var values = {}, grads = {}, sent = {};
-    for (var s = 0; s <= upto; s++) {
-      steps[s].values.forEach(function (n) { values[n] = true; });
-      steps[s].grads.forEach(function (n) { grads[n] = true; });
-      steps[s].contributions.forEach(function (e) { sent[e] = true; });
-    }
-    each("[data-value]", function (el) {
-      el.classList.toggle("shown", !!values[el.getAttribute("data-value")]);
-    });
-    each("[data-grad]", function (el) {
-      el.classList.toggle("shown", !!grads[el.getAttribute("data-grad")]);
-    });
-    each("[data-sent]", function (el) {
-      el.classList.toggle("shown", !!sent[el.getAttribute("data-sent")]);
-    });
-    var step = steps[current];
-    each(".node", function (el) {
-      var id = Number(el.getAttribute("data-node"));
-      el.classList.toggle("focus", !all && step.focus.indexOf(id) >= 0);
-    });
-    each(".edge", function (el) {
-      el.classList.toggle("focus", !all && step.edges.indexOf(el.id) >= 0);
-    });
-    $("step-number").textContent = String(current + 1);
-    $("phase").textContent = step.phase === "update" ? "update step" : step.phase + " pass";
-    $("step-title").textContent = step.title;
-    fill($("explanation"), step);
-    $("first").disabled = $("back").disabled = all || current === 0;
-    $("next").disabled = $("last").disabled = all || current === last;
-    $("all").setAttribute("aria-pressed", all ? "true" : "false");
-    $("all").textContent = all ? "Step through" : "Show all";
-  }
-  $("first").addEventListener("click", function () { show(0); });
-  $("back").addEventListener("click", function () { show(current - 1); });
-  $("next").addEventListener("click", function () { show(current + 1); });
-  $("last").addEventListener("click", function () { show(last); });
-  $("all").addEventListener("click", function () {
-    root.classList.toggle("all");
-    show(current);
-  });
-  document.addEventListener("keydown", function (event) {
-    if (event.altKey || event.ctrlKey || event.metaKey) { return; }
-    var keys = { ArrowRight: current + 1, ArrowLeft: current - 1, Home: 0, End: last };
-    if (!(event.key in keys) || root.classList.contains("all")) { return; }
-    event.preventDefault();
-    show(keys[event.key]);
-  });
-  show(0);
-})();
-"""
+SCRIPT = _FILES.joinpath("page.js").read_text(encoding="utf-8")
 
 
 def to_html(
@@ -448,7 +313,8 @@ def to_html(
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>bpcli: {_e(result.expression)}</title>
-<style>{STYLE}</style>
+<style>
+{STYLE}</style>
 </head>
 <body>
 <header>
@@ -487,7 +353,8 @@ gradients <span style="color: var(--grad)">red</span></p>
 <footer>Made by bpcli from <code>{_e(result.expression)}</code>; the graph is {engine}.
 The numbers are those of <code>bpcli grad --json</code>, to {precision} significant digits.</footer>
 <script type="application/json" id="steps-data">{data}</script>
-<script>{SCRIPT}</script>
+<script>
+{SCRIPT}</script>
 </body>
 </html>
 """

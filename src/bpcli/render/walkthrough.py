@@ -260,14 +260,13 @@ class Walkthrough:
         upstream = self.m.num(node.grad)
         # At a max or min tie a convention gives the local gradient, not the formula
         # ("1 if x is the max"): the reason says which.
-        tie = op.router is not None and op.kink is not None
-        kink = tie and op.kink(tuple(i.value for i in ins), node.value)  # type: ignore[misc]
+        tie = len(node.winners) > 1
         sends = []
         for k, (inp, formula, local) in enumerate(zip(ins, formulas, node.local, strict=True)):
             if inp.grad is None:
                 continue
             terms = [self.d(node) + self.m.dot + self.m.d(self.name(node), self.name(inp))]
-            if formula != self.m.num(local) and not kink:
+            if formula != self.m.num(local) and not tie:
                 terms.append(upstream + self.m.dot + self.m.group(formula))
             terms.append(upstream + self.m.dot + self.m.operand(local))
             sep = self.m.accumulate if len(self.uses(inp)) > 1 else "="
@@ -390,7 +389,7 @@ def _swap_reason(w: Walkthrough, node: NodeResult, ins: list[NodeResult]) -> str
 
 def _router_reason(w: Walkthrough, node: NodeResult, ins: list[NodeResult]) -> str:
     upstream = w.m.math(w.m.num(node.grad))
-    winners = [i for i in ins if i.value == node.value]
+    winners = [ins[k] for k in node.winners]
     value = w.m.math(w.m.num(node.value))
     if len(winners) == 1:
         winner = w.m.math(w.m.label(winners[0].id))

@@ -1,0 +1,80 @@
+(function () {
+  "use strict";
+  var root = document.documentElement;
+  root.classList.remove("nojs");
+  root.classList.add("js");
+  var steps = JSON.parse(document.getElementById("steps-data").textContent);
+  var last = steps.length - 1;
+  var current = 0;
+  var $ = function (id) { return document.getElementById(id); };
+  function each(selector, fn) {
+    Array.prototype.forEach.call(document.querySelectorAll(selector), fn);
+  }
+  function fill(box, step) {
+    box.textContent = "";
+    step.lines.forEach(function (line) {
+      var eq = document.createElement("span");
+      eq.className = "eq";
+      eq.textContent = line;
+      box.appendChild(eq);
+    });
+    if (step.reason) {
+      var reason = document.createElement("span");
+      reason.className = "reason";
+      reason.textContent = step.reason;
+      box.appendChild(reason);
+    }
+  }
+  function show(i) {
+    current = Math.max(0, Math.min(last, i));
+    var all = root.classList.contains("all");
+    var upto = all ? last : current;
+    var values = {}, grads = {}, sent = {};
+    for (var s = 0; s <= upto; s++) {
+      steps[s].values.forEach(function (n) { values[n] = true; });
+      steps[s].grads.forEach(function (n) { grads[n] = true; });
+      steps[s].contributions.forEach(function (e) { sent[e] = true; });
+    }
+    each("[data-value]", function (el) {
+      el.classList.toggle("shown", !!values[el.getAttribute("data-value")]);
+    });
+    each("[data-grad]", function (el) {
+      el.classList.toggle("shown", !!grads[el.getAttribute("data-grad")]);
+    });
+    each("[data-sent]", function (el) {
+      el.classList.toggle("shown", !!sent[el.getAttribute("data-sent")]);
+    });
+    var step = steps[current];
+    each(".node", function (el) {
+      var id = Number(el.getAttribute("data-node"));
+      el.classList.toggle("focus", !all && step.focus.indexOf(id) >= 0);
+    });
+    each(".edge", function (el) {
+      el.classList.toggle("focus", !all && step.edges.indexOf(el.id) >= 0);
+    });
+    $("step-number").textContent = String(current + 1);
+    $("phase").textContent = step.phase === "update" ? "update step" : step.phase + " pass";
+    $("step-title").textContent = step.title;
+    fill($("explanation"), step);
+    $("first").disabled = $("back").disabled = all || current === 0;
+    $("next").disabled = $("last").disabled = all || current === last;
+    $("all").setAttribute("aria-pressed", all ? "true" : "false");
+    $("all").textContent = all ? "Step through" : "Show all";
+  }
+  $("first").addEventListener("click", function () { show(0); });
+  $("back").addEventListener("click", function () { show(current - 1); });
+  $("next").addEventListener("click", function () { show(current + 1); });
+  $("last").addEventListener("click", function () { show(last); });
+  $("all").addEventListener("click", function () {
+    root.classList.toggle("all");
+    show(current);
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.altKey || event.ctrlKey || event.metaKey) { return; }
+    var keys = { ArrowRight: current + 1, ArrowLeft: current - 1, Home: 0, End: last };
+    if (!(event.key in keys) || root.classList.contains("all")) { return; }
+    event.preventDefault();
+    show(keys[event.key]);
+  });
+  show(0);
+})();
