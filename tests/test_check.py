@@ -89,7 +89,7 @@ def test_invalid_problems_are_reported_and_the_rest_checked():
         "homework.toml: problem 4: expr: line 1, column 3: the expression ends too early: expected a number, a name or '('"
     )
     assert problems["5"].error.endswith(
-        "homework.toml: problem 5: point: unknown key (the keys are id, points, expr, values, lr, rel_tol, abs_tol, max_tie, ask, answer)"
+        "homework.toml: problem 5: point: unknown key (the keys are id, points, expr, values, lr, rel_tol, abs_tol, decimals, sig_figs, max_tie, ask, answer)"
     )
     assert problems["4"].score == 0 and problems["4"].max_score == 1
 
@@ -675,3 +675,89 @@ def test_points_split_over_the_asked_items_and_a_required_item_left_out_is_wrong
 def test_a_bad_ask_costs_its_problem(ask, message):
     (problem,) = loads(f"[[problem]]\nexpr = 'x'\nvalues = {{ x = 1 }}\nask = {ask}\n").problems
     assert message in str(problem)
+
+
+# ---- tolerances a TA uses -----------------------------------------------------------------
+
+# CS231n's neuron f = 1/(1 + exp(-(w0*x0 + w1*x1 + w2))) at w0=2, x0=-1, w1=-3, x1=-2, w2=-3:
+# the dot product is -2 + 6 - 3 = 1, f = sigmoid(1), f' = s(1 - s) = 0.196612 (by hand:
+# s = 0.7310586), and each gradient is f' times the other factor of its mul gate.
+NEURON = (
+    "[[problem]]\nid = 'neuron'\nexpr = '1/(1+exp(-(w0*x0+w1*x1+w2)))'\n"
+    "values = { w0 = 2, x0 = -1, w1 = -3, x1 = -2, w2 = -3 }\nask = ['grad']\n"
+)
+SLIDES = "[[problem]]\nid = 'neuron'\n[problem.answer]\ngrad = {{ {} }}\n"
+AS_THE_SLIDES_ROUND = "w0 = -0.20, x0 = 0.39, w1 = -0.39, x1 = -0.59, w2 = 0.20"
+
+
+def grade_neuron(bpcli, tmp_path, settings="", answers=AS_THE_SLIDES_ROUND, *options):
+    (tmp_path / "set.toml").write_text(settings + NEURON)
+    (tmp_path / "sub.toml").write_text(SLIDES.format(answers))
+    paths = [str(tmp_path / "set.toml"), str(tmp_path / "sub.toml")]
+    run = bpcli("check", "--problems", *paths, "--json", *options)
+    return json.loads(run.stdout)["students"][0]["problems"][0]["items"]
+
+
+def test_the_neuron_answered_as_the_slides_round_it(bpcli, tmp_path):
+    strict = grade_neuron(bpcli, tmp_path)
+    assert [i["ok"] for i in strict] == [False] * 5  # the default: relative 1e-6
+    assert strict[0]["hint"].startswith(
+        "a rounding difference: -0.2 is the right answer -0.196612 rounded to 1 decimal;"
+    )
+    assert strict[1]["hint"].startswith(
+        "a rounding difference: 0.39 is the right answer 0.393224 rounded to 2 decimals;"
+    )
+    for settings, options in [
+        ("[defaults]\ndecimals = 2\n", ()),  # the set's defaults
+        ("", ("--decimals", "2")),  # the command line
+        ("", ("--sig-figs", "2")),  # -0.20, 0.39, -0.59: two significant figures
+    ]:
+        items = grade_neuron(bpcli, tmp_path, settings, AS_THE_SLIDES_ROUND, *options)
+        assert [i["ok"] for i in items] == [True] * 5, (settings, options)
+    # the problem's own decimals
+    (tmp_path / "set.toml").write_text(NEURON + "decimals = 2\n")
+    run = bpcli("check", "--problems", str(tmp_path / "set.toml"), str(tmp_path / "sub.toml"))
+    assert run.code == 0
+
+
+def test_decimals_reject_what_rounds_otherwise(bpcli, tmp_path):
+    # 0.40 is 0.393224 rounded to 1 decimal, not 2; -0.19 and -0.58 are off in the 2nd
+    answers = "w0 = -0.19, x0 = 0.40, w1 = -0.3932, x1 = -0.58, w2 = 0.197"
+    items = grade_neuron(bpcli, tmp_path, "[defaults]\ndecimals = 2\n", answers)
+    assert [i["ok"] for i in items] == [False, False, True, False, True]
+
+
+def test_a_purely_relative_tolerance_is_why_decimals_exist(bpcli, tmp_path):
+    # the issue's example: at rel_tol 1e-2, 0.39 (0.8 % off) is right but -0.2 (1.7 % off)
+    # is wrong, though both are the slides' two-decimal answers
+    items = grade_neuron(bpcli, tmp_path, "", AS_THE_SLIDES_ROUND, "--rel-tol", "1e-2")
+    assert [i["ok"] for i in items] == [False, True, True, True, False]
+
+
+def test_the_command_line_replaces_the_sets_tolerance(bpcli, tmp_path):
+    loose = "[defaults]\nrel_tol = 0.1\n"
+    assert [i["ok"] for i in grade_neuron(bpcli, tmp_path, loose)] == [True] * 5
+    tight = grade_neuron(bpcli, tmp_path, loose, AS_THE_SLIDES_ROUND, "--rel-tol", "1e-6")
+    assert [i["ok"] for i in tight] == [False] * 5
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (("--rel-tol", "nan"), "--rel-tol must be a number"),
+        (("--rel-tol", "2"), "--rel-tol: must be at most 1"),
+        (("--abs-tol", "-1"), "--abs-tol: must not be negative"),
+        (("--decimals", "16"), "--decimals: must be a whole number from 0 to 15, got 16"),
+        (("--sig-figs", "0"), "--sig-figs: must be a whole number from 1 to 17, got 0"),
+    ],
+)
+def test_bad_tolerance_options(bpcli, options, message):
+    run = bpcli("check", "--problems", str(SET), str(SUBMISSIONS[0]), *options)
+    assert run.code == 2 and message in run.stderr and run.stdout == ""
+
+
+def test_bad_rounding_settings_cost_their_problem():
+    (problem,) = loads(NEURON + "decimals = 2.5\n").problems
+    assert "decimals: must be a whole number from 0 to 15, got 2.5" in str(problem)
+    (problem,) = loads(NEURON + "sig_figs = true\n").problems
+    assert "sig_figs: must be a whole number from 1 to 17, got True" in str(problem)

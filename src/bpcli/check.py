@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from .problems import (
     Submission,
     Tolerance,
     shown,
+    tolerance_of,
 )
 from .render.numbers import fmt
 from .result import NodeResult, Result
@@ -223,10 +224,13 @@ def describe(problem: Graded) -> list[str]:
 
 
 def check(
-    sets: Sequence[ProblemSet], all_or_nothing: bool = False, max_tie: TieRule | None = None
+    sets: Sequence[ProblemSet],
+    all_or_nothing: bool = False,
+    max_tie: TieRule | None = None,
+    tolerances: Mapping[str, float | str] | None = None,
 ) -> Report:
-    """Self-check: every problem of `sets` against its own answers; `max_tie`, if given,
-    overrides each problem's own. Each file is a student."""
+    """Self-check: every problem of `sets` against its own answers; `max_tie` and
+    `tolerances`, if given, override each problem's own. Each file is a student."""
     students = []
     for problems in sets:
         graded = []
@@ -234,6 +238,7 @@ def check(
             if isinstance(problem, Invalid):
                 graded.append(_invalid(problem))
             else:
+                problem = with_tolerances(problem, tolerances)
                 graded.append(grade(problem, problems.file, all_or_nothing, max_tie))
         ident = problems.student or Path(problems.file).stem
         students.append(Student(shown(ident), problems.file, tuple(graded)))
@@ -245,11 +250,16 @@ def check_submissions(
     submissions: Sequence[Submission],
     all_or_nothing: bool = False,
     max_tie: TieRule | None = None,
+    tolerances: Mapping[str, float | str] | None = None,
 ) -> Report:
-    """Grade each submission against the instructor's set `problems`, the only truth."""
+    """Grade each submission against the instructor's set `problems`, the only truth
+    (`max_tie` and `tolerances`, if given, override the set's)."""
     truths: list[Problem | Graded] = []
     for problem in problems.problems:
-        truths.append(_invalid(problem) if isinstance(problem, Invalid) else problem)
+        if isinstance(problem, Invalid):
+            truths.append(_invalid(problem))
+        else:
+            truths.append(with_tolerances(problem, tolerances))
     students = []
     for sub in submissions:
         graded: list[Graded] = []
@@ -272,6 +282,14 @@ def check_submissions(
                 notes.append(f"problem {ident}: not in the problem set; it scores nothing")
         students.append(Student(sub.student, sub.file, tuple(graded), tuple(notes), sub.error))
     return _bounded(Report(tuple(students), self_check=False, set_file=problems.file))
+
+
+def with_tolerances(problem: Problem, tolerances: Mapping[str, float | str] | None) -> Problem:
+    """The problem under the command line's tolerances, each replacing the set's own."""
+    if not tolerances:
+        return problem
+    settings = {**problem.tolerance_settings(), **tolerances}
+    return replace(problem, tolerance=tolerance_of(settings))
 
 
 def _invalid(problem: Invalid) -> Graded:
@@ -410,7 +428,9 @@ class _Truth:
             return Item(field, None, got, False, missing)
         ok = self.tolerance.close(got, expected)
         hint = None
-        if not ok and kind in ("grad", "node_grads"):
+        if not ok:
+            hint = rounded(got, expected, self.tolerance)
+        if not ok and hint is None and kind in ("grad", "node_grads"):
             hint = self.hint(self.by_name[name], got)
         return Item(field, expected, got, ok, hint)
 
@@ -465,6 +485,44 @@ class _Truth:
                             grad=fmt(node.grad),
                         )
         return None
+
+
+ROUNDING = (
+    "a rounding difference: {got} is the right answer {want} rounded to {places};"
+    " this problem accepts {accepts}: write more digits"
+)
+MAX_PLACES = 8
+
+
+def rounded(got: float, want: float, tolerance: Tolerance) -> str | None:
+    """The rounding hint, when `got` is `want` rounded to some decimals or figures."""
+    if got == 0 or not math.isfinite(want):
+        return None
+    for places in range(MAX_PLACES + 1):
+        if _equal(got, round(want, places)):
+            unit = "decimal" if places == 1 else "decimals"
+            return _rounding(got, want, f"{places} {unit}", tolerance)
+    exponent = math.floor(math.log10(abs(want))) if want else 0
+    for figures in range(1, MAX_PLACES + 1):
+        if _equal(got, round(want, figures - 1 - exponent)):
+            unit = "significant figure" if figures == 1 else "significant figures"
+            return _rounding(got, want, f"{figures} {unit}", tolerance)
+    return None
+
+
+def _equal(a: float, b: float) -> bool:
+    return abs(a - b) <= 1e-12 * max(abs(a), abs(b))
+
+
+def _rounding(got: float, want: float, places: str, tolerance: Tolerance) -> str:
+    accepts = [f"a relative error up to {tolerance.rel_tol:g}"]
+    if tolerance.decimals is not None:
+        accepts.append(f"{tolerance.decimals} decimals")
+    if tolerance.sig_figs is not None:
+        accepts.append(f"{tolerance.sig_figs} significant figures")
+    return ROUNDING.format(
+        got=fmt(got, 15), want=fmt(want), places=places, accepts=" or ".join(accepts)
+    )
 
 
 Mistake = Callable[[Result, NodeResult, NodeResult, int], tuple[float | None, str]]

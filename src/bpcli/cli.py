@@ -432,6 +432,34 @@ def check(
             help="A problem's points only when every item it asks for is right.",
         ),
     ] = False,
+    rel_tol: Annotated[
+        str | None,
+        typer.Option(
+            "--rel-tol", metavar="R", help="Accept a relative error up to R, in every problem."
+        ),
+    ] = None,
+    abs_tol: Annotated[
+        str | None,
+        typer.Option(
+            "--abs-tol", metavar="A", help="Accept an absolute error up to A, in every problem."
+        ),
+    ] = None,
+    decimals: Annotated[
+        int | None,
+        typer.Option(
+            "--decimals",
+            metavar="N",
+            help="Accept the right answer rounded to N decimals (or closer), in every problem.",
+        ),
+    ] = None,
+    sig_figs: Annotated[
+        int | None,
+        typer.Option(
+            "--sig-figs",
+            metavar="N",
+            help="Accept the right answer rounded to N significant figures (or closer).",
+        ),
+    ] = None,
     max_tie: CheckMaxTieOption = None,
     precision: PrecisionOption = 6,
 ) -> None:
@@ -445,9 +473,13 @@ def check(
     """
     from .check import check as check_answers
     from .check import check_submissions
-    from .problems import Invalid, load, load_submission
+    from .problems import Invalid, load, load_submission, overrides
 
     with errors_to_exit_codes():
+        given: dict[str, float | None] = {"decimals": decimals, "sig_figs": sig_figs}
+        given["rel_tol"] = None if rel_tol is None else arguments.parse_number("--rel-tol", rel_tol)
+        given["abs_tol"] = None if abs_tol is None else arguments.parse_number("--abs-tol", abs_tol)
+        tolerances = overrides({k: v for k, v in given.items() if v is not None})
         for option, target in (("--gradescope", gradescope), ("--csv", csv_file)):
             if target is not None and problems is None:
                 raise InputError(
@@ -459,14 +491,15 @@ def check(
             raise InputError(f"--gradescope writes the results of one submission, got {len(files)}")
         rule = tie_option(max_tie)
         if problems is None:
-            report = check_answers([load(path) for path in files], all_or_nothing, rule)
+            sets = [load(path) for path in files]
+            report = check_answers(sets, all_or_nothing, rule, tolerances)
         else:
             answer_key = load(problems)
             broken = answer_key.problems[0]
             if isinstance(broken, Invalid) and broken.problem is None:
                 raise InputError(str(broken))
             subs = [load_submission(path) for path in files]
-            report = check_submissions(answer_key, subs, all_or_nothing, rule)
+            report = check_submissions(answer_key, subs, all_or_nothing, rule, tolerances)
         shown_errors = dict.fromkeys(p.error for p in report.problems if p.error is not None)
         for error in shown_errors:
             sys.stderr.write(f"error: {error}\n")

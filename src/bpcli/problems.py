@@ -36,12 +36,15 @@ PROBLEM_KEYS = (
     "lr",
     "rel_tol",
     "abs_tol",
+    "decimals",
+    "sig_figs",
     "max_tie",
     "ask",
     "answer",
 )
 TOP_KEYS = ("student", "defaults", "problem")
-TOLERANCE_KEYS = ("rel_tol", "abs_tol")
+TOLERANCE_KEYS = ("rel_tol", "abs_tol", "decimals", "sig_figs")
+ROUNDING_KEYS = {"decimals": (0, 15), "sig_figs": (1, 17)}  # whole numbers, in these bounds
 DEFAULT_KEYS = (*TOLERANCE_KEYS, "max_tie")  # what [defaults] sets for every problem
 MAX_POINTS = 1_000_000  # a problem's points; any number of problems still adds up to a float
 MAX_REL_TOL = 1.0  # at 1, a relative tolerance already accepts every answer of the right sign
@@ -51,13 +54,31 @@ MAX_FILE_SIZE = 50_000_000
 
 @dataclass(frozen=True, slots=True)
 class Tolerance:
-    """An answer is right when |got - want| <= max(abs_tol, rel_tol * max(|got|, |want|))."""
+    """An answer is right when |got - want| <= max(abs_tol, rel_tol * max(|got|, |want|)),
+    or, with `decimals` (`sig_figs`), when it is within half a unit of the last decimal
+    (significant figure) asked for: the right answer rounded so, or closer."""
 
     rel_tol: float = 1e-6
     abs_tol: float = 1e-9
+    decimals: int | None = None
+    sig_figs: int | None = None
 
     def close(self, got: float, want: float) -> bool:
-        return abs(got - want) <= max(self.abs_tol, self.rel_tol * max(abs(got), abs(want)))
+        gap = abs(got - want)
+        if gap <= max(self.abs_tol, self.rel_tol * max(abs(got), abs(want))):
+            return True
+        return gap <= self.half_unit(want)
+
+    def half_unit(self, want: float) -> float:
+        """Half a unit of the last place asked for (0 when no rounding is asked for); a
+        hair more, so that a tie written either way (0.125 as 0.12 or 0.13) is right."""
+        half = 0.0
+        if self.decimals is not None:
+            half = 0.5 * 10.0**-self.decimals
+        if self.sig_figs is not None and want != 0 and math.isfinite(want):
+            exponent = math.floor(math.log10(abs(want)))
+            half = max(half, 0.5 * 10.0 ** (exponent - self.sig_figs + 1))
+        return half * (1 + 1e-9)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +116,16 @@ class Problem:
     own: dict[str, float | str] = field(default_factory=dict)  # tolerances, max_tie as written
     max_tie: TieRule = "split"
     ask: tuple[str, ...] | None = None  # the kinds of item asked for; None: the set does not say
+
+    def tolerance_settings(self) -> dict[str, float | str]:
+        """The tolerance's settings, as a set writes them (for an override to replace)."""
+        tol = self.tolerance
+        found: dict[str, float | str] = {"rel_tol": tol.rel_tol, "abs_tol": tol.abs_tol}
+        if tol.decimals is not None:
+            found["decimals"] = tol.decimals
+        if tol.sig_figs is not None:
+            found["sig_figs"] = tol.sig_figs
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,9 +283,29 @@ def _problem(
     except _Bad as bad:
         return Invalid(file, ident, bad.field, bad.message, points)
     settings = {**defaults, **own}
-    tolerance = Tolerance(**{k: float(v) for k, v in settings.items() if k in TOLERANCE_KEYS})
+    tolerance = tolerance_of(settings)
     max_tie = tie_rule(settings.get("max_tie", "split")) or "split"
     return Problem(ident, expr, values, points, lr, tolerance, answer, own, max_tie, ask)
+
+
+def tolerance_of(settings: dict[str, float | str]) -> Tolerance:
+    """The tolerance that checked settings (see `_settings`) describe."""
+    found: dict[str, Any] = {}
+    for key in TOLERANCE_KEYS:
+        if key in settings:
+            value = settings[key]
+            found[key] = int(value) if key in ROUNDING_KEYS else float(value)
+    return Tolerance(**found)
+
+
+def overrides(raw: dict[str, Any]) -> dict[str, float | str]:
+    """Tolerances given on the command line (`rel_tol`: a number, …), checked as a set's
+    are; an InputError names the option."""
+    try:
+        return _settings(raw, "")
+    except _Bad as bad:
+        option = "--" + (bad.field or "").replace("_", "-")
+        raise InputError(f"{option}: {bad.message}") from None
 
 
 def _ask(raw: Any, lr: float | None) -> tuple[str, ...]:
@@ -312,7 +363,14 @@ def _settings(raw: Any, where: str) -> dict[str, float | str]:
             raise _Bad(f"defaults.{shown(unknown[0])}", f"unknown key (the keys are {keys})")
     found: dict[str, float | str] = {}
     for key in TOLERANCE_KEYS:
-        if key in raw:
+        if key in raw and key in ROUNDING_KEYS:
+            label = f"{where}.{key}" if where else key
+            low, high = ROUNDING_KEYS[key]
+            places = raw[key]
+            if isinstance(places, bool) or not isinstance(places, int) or not low <= places <= high:
+                raise _Bad(label, f"must be a whole number from {low} to {high}, got {places!r}")
+            found[key] = places
+        elif key in raw:
             label = f"{where}.{key}" if where else key
             tolerance = _number(raw[key], label)
             if tolerance < 0:
