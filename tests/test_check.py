@@ -168,23 +168,25 @@ def test_gradescope_results(bpcli, tmp_path):
     run = bpcli("check", "--problems", str(HOMEWORK), str(HOMEWORK), "--gradescope", str(target))
     assert run.code == 2
     results = json.loads(target.read_text())
-    assert set(results) == {"score", "tests", "output"}
+    assert set(results) == {"score", "tests", "output", "visibility", "stdout_visibility"}
     # graded against the set, the points split over the items asked (every kind its key
     # defines): 1a 4 of 4; 1b output, grad.x, grad.y of output and four gradients, 2 * 3/5;
     # 2 nothing right; 3 grad.y of output and two gradients, 1/3; 4 and 5 invalid, 0
     assert results["score"] == pytest.approx(4 + 2 * 3 / 5 + 1 / 3)
     assert results["output"] == "1 of 6 problems right; score 5.53333 of 10"
     for test in results["tests"]:
-        assert set(test) == {"name", "number", "score", "max_score", "status", "output"}
+        assert set(test) <= GRADESCOPE_TEST_FIELDS
         assert test["status"] in ("passed", "failed")
         assert isinstance(test["number"], str) and isinstance(test["output"], str)
-    assert [t["name"] for t in results["tests"]] == [
-        f"problem {i}" for i in ["1a", "1b", "2", "3", "4", "5"]
-    ]
-    assert results["tests"][0]["status"] == "passed"
+    names = [t["name"] for t in results["tests"]]
+    assert names[:3] == ["problem 1a: output", "problem 1a: grad.x", "problem 1a: grad.y"]
+    assert names[-2:] == ["problem 4", "problem 5"]  # invalid: one test, 0 of its points
+    assert len(set(names)) == len(names)
+    tests = {t["name"]: t for t in results["tests"]}
+    assert tests["problem 1a: output"]["status"] == "passed"
     assert (
         "grad.z: wrong, submitted 0, expected 2 (max gate max1 is a gradient router"
-        in results["tests"][1]["output"]
+        in tests["problem 1b: grad.z"]["output"]
     )
 
 
@@ -506,6 +508,18 @@ def test_quiz_options_are_checked(bpcli):
 
 # ---- grading against the instructor's set ------------------------------------------------
 
+# Gradescope's documented fields of results.json and of each test
+# (https://gradescope-autograders.readthedocs.io/en/latest/specs/)
+GRADESCOPE_FIELDS = {
+    "score", "execution_time", "output", "output_format", "test_output_format",
+    "test_name_format", "visibility", "stdout_visibility", "extra_data", "tests", "leaderboard",
+}  # fmt: skip
+GRADESCOPE_TEST_FIELDS = {
+    "score", "max_score", "status", "name", "name_format", "number", "output",
+    "output_format", "tags", "visibility", "extra_data",
+}  # fmt: skip
+GRADESCOPE_VISIBILITY = {"visible", "hidden", "after_due_date", "after_published"}
+
 GRADING = DATA / "grading"
 SET = GRADING / "hw.toml"
 SUBMISSIONS = sorted((GRADING / "submissions").glob("*.toml"))
@@ -761,3 +775,97 @@ def test_bad_rounding_settings_cost_their_problem():
     assert "decimals: must be a whole number from 0 to 15, got 2.5" in str(problem)
     (problem,) = loads(NEURON + "sig_figs = true\n").problems
     assert "sig_figs: must be a whole number from 1 to 17, got True" in str(problem)
+
+
+# ---- Gradescope ---------------------------------------------------------------------------
+
+
+def gradescope_of(bpcli, tmp_path, submission, *options):
+    target = tmp_path / "results.json"
+    run = bpcli(
+        "check", "--problems", str(SET), str(submission), "--gradescope", str(target), *options
+    )
+    assert run.code in (0, 1), run.stderr
+    return json.loads(target.read_text()), target.read_text()
+
+
+@pytest.mark.parametrize("visibility", sorted(GRADESCOPE_VISIBILITY))
+def test_gradescope_results_follow_the_documented_fields(bpcli, tmp_path, visibility):
+    bob = GRADING / "submissions" / "bob.toml"
+    results, _ = gradescope_of(bpcli, tmp_path, bob, "--visibility", visibility)
+    assert set(results) <= GRADESCOPE_FIELDS
+    assert results["visibility"] == visibility
+    assert results["stdout_visibility"] == "hidden"  # stdout has the full report
+    assert results["score"] == pytest.approx(TOTALS["bob"])
+    names = [t["name"] for t in results["tests"]]
+    assert len(names) == len(set(names)) == 4 + 4 + 4  # one per item asked
+    by_problem: dict[str, list] = {}
+    for test in results["tests"]:
+        assert set(test) <= GRADESCOPE_TEST_FIELDS
+        assert test["visibility"] == visibility
+        assert isinstance(test["score"], float) and isinstance(test["max_score"], float)
+        by_problem.setdefault(test["tags"][0], []).append(test)
+    # score and max_score per problem: the items' shares add up to the problem's points
+    sums = {
+        k: (sum(t["score"] for t in v), sum(t["max_score"] for t in v))
+        for k, v in by_problem.items()
+    }
+    assert sums == {
+        "problem lecture": (pytest.approx(3), pytest.approx(3)),
+        "problem gates": (pytest.approx(1), pytest.approx(2)),
+        "problem step": (pytest.approx(1), pytest.approx(1)),
+    }
+    assert {t["name"]: t["status"] for t in by_problem["problem gates"]} == {
+        "problem gates: grad.x": "passed",
+        "problem gates: grad.y": "passed",
+        "problem gates: grad.z": "failed",
+        "problem gates: grad.w": "failed",
+    }
+
+
+def test_hide_expected_leaks_no_expected_number(bpcli, tmp_path):
+    # the neuron's gradients (by hand, see NEURON) answered two of five right
+    neuron = tmp_path / "set.toml"
+    neuron.write_text(NEURON)
+    sub = tmp_path / "sub.toml"
+    sub.write_text(SLIDES.format("w0 = -0.196612, x0 = 0.393224, w1 = 0.39, x1 = 0.59, w2 = -0.2"))
+    expected = ["196612", "393224", "589836"]  # -0.196612, 0.393224, -0.393224, …
+    target = tmp_path / "results.json"
+
+    def results(*options):
+        run = bpcli(
+            "check", "--problems", str(neuron), str(sub), "--gradescope", str(target), *options
+        )
+        assert run.code == 1, run.stderr
+        return target.read_text()
+
+    shown = results()
+    assert all(number in shown for number in expected)  # the search finds them when shown
+    hidden = results("--hide-expected")
+    for number in expected:
+        assert number not in hidden, number
+    tests = json.loads(hidden)["tests"]
+    assert [t["output"] for t in tests] == [
+        "grad.w0: right",
+        "grad.x0: right",
+        "grad.w1: wrong",
+        "grad.x1: wrong",
+        "grad.w2: wrong",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (
+            ("--visibility", "hidden"),
+            "--visibility is for the Gradescope results: add --gradescope",
+        ),
+        (("--hide-expected",), "--hide-expected is for the Gradescope results: add --gradescope"),
+        (("--gradescope", "r.json", "--visibility", "later"), "--visibility is visible, hidden,"),
+    ],
+)
+def test_gradescope_options_misused(bpcli, tmp_path, options, message):
+    options = tuple(str(tmp_path / o) if o == "r.json" else o for o in options)
+    run = bpcli("check", "--problems", str(SET), str(SUBMISSIONS[0]), *options)
+    assert run.code == 2 and message in run.stderr

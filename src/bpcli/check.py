@@ -174,26 +174,58 @@ class Report:
             rows.append([ident, *scores, _number(student.score), _number(student.max_score)])
         return rows
 
-    def gradescope(self) -> dict[str, Any]:
-        """A Gradescope autograder results.json: one test per problem."""
-        tests = []
+    def gradescope(
+        self, visibility: str = "visible", hide_expected: bool = False
+    ) -> dict[str, Any]:
+        """A Gradescope autograder results.json: one test per item asked, named by its
+        problem and item, scoring the item's share of its problem's points (their sum is
+        the problem's score); with `hide_expected`, no right answer, no number, no hint."""
+        tests: list[dict[str, Any]] = []
         for number, problem in enumerate(self.problems, start=1):
-            tests.append(
-                {
-                    "name": f"problem {problem.id}",
-                    "number": str(number),
-                    "score": problem.score,
-                    "max_score": problem.max_score,
-                    "status": "passed" if problem.passed else "failed",
-                    "output": "\n".join(describe(problem)),
-                }
-            )
+            if problem.error is not None or not problem.items:
+                tests.append(
+                    {
+                        "name": f"problem {problem.id}",
+                        "number": str(number),
+                        "score": problem.score,
+                        "max_score": problem.max_score,
+                        "status": "passed" if problem.passed else "failed",
+                        "output": "\n".join(describe(problem, hide_expected)),
+                        "tags": [f"problem {problem.id}"],
+                        "visibility": visibility,
+                    }
+                )
+                continue
+            share = problem.max_score / len(problem.items)
+            for k, item in enumerate(problem.items, start=1):
+                earned = share if item.ok and problem.score > 0 else 0.0
+                tests.append(
+                    {
+                        "name": f"problem {problem.id}: {item.field}",
+                        "number": f"{number}.{k}",
+                        "score": earned,
+                        "max_score": share,
+                        "status": "passed" if item.ok else "failed",
+                        "output": describe_item(item, problem, hide_expected),
+                        "tags": [f"problem {problem.id}"],
+                        "visibility": visibility,
+                    }
+                )
         right = sum(1 for p in self.problems if p.passed)
         summary = (
             f"{right} of {len(self.problems)} problems right;"
             f" score {fmt(self.score)} of {fmt(self.max_score)}"
         )
-        return {"score": self.score, "output": summary, "tests": tests}
+        return {
+            "score": self.score,
+            "output": summary,
+            "visibility": visibility,
+            "stdout_visibility": "hidden",
+            "tests": tests,
+        }
+
+
+GRADESCOPE_VISIBILITY = ("visible", "hidden", "after_due_date", "after_published")
 
 
 _FORMULA = tuple("=+-@\t\r")  # a spreadsheet runs a cell that starts so as a formula
@@ -207,20 +239,25 @@ def _number(value: float) -> str:
 MISSING = "not in the submission: every item it asks for is wrong"
 
 
-def describe(problem: Graded) -> list[str]:
+def describe(problem: Graded, hide_expected: bool = False) -> list[str]:
     """A problem's items as plain lines (for Gradescope's output)."""
     if problem.error is not None:
         return [f"not checked: {problem.error}"]
+    return [describe_item(item, problem, hide_expected) for item in problem.items]
+
+
+def describe_item(item: Item, problem: Graded, hide_expected: bool = False) -> str:
+    """One item as a plain line; hiding the expected answers hides every number and hint
+    (a right answer's number is the expected one, and hints name numbers too)."""
+    verdict = "right" if item.ok else "wrong"
     if problem.missing:
-        return [MISSING]
-    lines = []
-    for item in problem.items:
-        verdict = "right" if item.ok else "wrong"
-        line = f"{item.field}: {verdict}, submitted {fmt(item.got)}"
-        if not item.ok:
-            line += f", expected {fmt(item.expected)}"
-        lines.append(line + (f" ({item.hint})" if item.hint else ""))
-    return lines
+        return f"{item.field}: {verdict}: {MISSING}"
+    if hide_expected:
+        return f"{item.field}: {verdict}" + ("" if item.got is not None else ", not answered")
+    line = f"{item.field}: {verdict}, submitted {fmt(item.got)}"
+    if not item.ok:
+        line += f", expected {fmt(item.expected)}"
+    return line + (f" ({item.hint})" if item.hint else "")
 
 
 def check(

@@ -424,6 +424,22 @@ def check(
             help="Also write a Gradescope results.json to PATH (needs --problems).",
         ),
     ] = None,
+    visibility: Annotated[
+        str | None,
+        typer.Option(
+            "--visibility",
+            metavar="visible|hidden|after_due_date|after_published",
+            help="When students see the --gradescope results (default visible).",
+        ),
+    ] = None,
+    hide_expected: Annotated[
+        bool,
+        typer.Option(
+            "--hide-expected",
+            metavar="",
+            help="Keep the right answers (and every number) out of the --gradescope results.",
+        ),
+    ] = False,
     all_or_nothing: Annotated[
         bool,
         typer.Option(
@@ -471,8 +487,8 @@ def check(
 
     Example: bpcli check --problems hw.toml subs/*.toml --csv grades.csv
     """
+    from .check import GRADESCOPE_VISIBILITY, check_submissions
     from .check import check as check_answers
-    from .check import check_submissions
     from .problems import Invalid, load, load_submission, overrides
 
     with errors_to_exit_codes():
@@ -487,6 +503,13 @@ def check(
                     f" add --problems SET (without it, check compares a file with itself)"
                 )
             refuse_to_replace(option, target, [*files, problems])
+        if gradescope is None and (visibility is not None or hide_expected):
+            option = "--visibility" if visibility is not None else "--hide-expected"
+            raise InputError(f"{option} is for the Gradescope results: add --gradescope FILE")
+        if visibility is not None and visibility not in GRADESCOPE_VISIBILITY:
+            raise InputError(
+                f"--visibility is {', '.join(GRADESCOPE_VISIBILITY)}, got {visibility!r}"
+            )
         if gradescope is not None and len(files) != 1:
             raise InputError(f"--gradescope writes the results of one submission, got {len(files)}")
         rule = tie_option(max_tie)
@@ -504,7 +527,8 @@ def check(
         for error in shown_errors:
             sys.stderr.write(f"error: {error}\n")
         if gradescope is not None:
-            write_output(gradescope, (json_text(report.gradescope()) + "\n").encode())
+            results = report.gradescope(visibility or "visible", hide_expected)
+            write_output(gradescope, (json_text(results) + "\n").encode())
         if csv_file is not None:
             write_output(csv_file, csv_text(report.gradebook()).encode())
         if as_json:
