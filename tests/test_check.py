@@ -869,3 +869,91 @@ def test_gradescope_options_misused(bpcli, tmp_path, options, message):
     options = tuple(str(tmp_path / o) if o == "r.json" else o for o in options)
     run = bpcli("check", "--problems", str(SET), str(SUBMISSIONS[0]), *options)
     assert run.code == 2 and message in run.stderr
+
+
+# ---- what students really submit ------------------------------------------------------------
+
+
+def grade_text(bpcli, tmp_path, data: bytes, name="sub.toml"):
+    sub = tmp_path / name
+    sub.write_bytes(data)
+    run = bpcli("check", "--problems", str(SET), str(sub), "--json")
+    student = json.loads(run.stdout)["students"][0]
+    items = {(p["id"], i["field"]): i for p in student["problems"] for i in p["items"]}
+    return run, student, items
+
+
+LEFTOVERS = (
+    'student = "lee"\n'
+    "\n"
+    "[[problem]]\n"
+    'id = "lecture"\n'
+    "[problem.answer]\n"
+    'output = "-12"\n'  # a number written as a string: read as that number
+    'grad = { x = -4, y = ?, z = "three" }\n'  # line 7: a leftover ?, a word
+    "\n"
+    "[[problem]]\n"
+    'id = "step"\n'
+    "[problem.answer]\n"
+    "output = ?\n"  # line 12
+    "grad = { x = 7 }\n"
+    "update = { x = true }\n"
+    "new_output = 7.59\n"
+)
+
+
+def test_a_leftover_question_mark_or_a_string_costs_only_its_item(bpcli, tmp_path):
+    run, student, items = grade_text(bpcli, tmp_path, LEFTOVERS.encode())
+    assert run.code == 1  # graded: wrong answers, not a file that cannot be read
+    # lecture: output and grad.x right of four (3 points); step: grad.x, new_output of four
+    assert student["score"] == pytest.approx(3 * 2 / 4 + 1 * 2 / 4)
+    assert items[("lecture", "output")]["ok"] and items[("lecture", "grad.x")]["ok"]
+    sub = tmp_path / "sub.toml"
+    assert items[("lecture", "grad.y")]["hint"] == (
+        f"answer.grad.y: replace the ? with your answer ({sub}, line 7)"
+    )
+    assert items[("lecture", "grad.z")]["hint"] == (
+        f"answer.grad.z: write a number such as -0.5 without quotes, not 'three' ({sub}, line 7)"
+    )
+    assert items[("step", "output")]["hint"] == (
+        f"answer.output: replace the ? with your answer ({sub}, line 12)"
+    )
+    assert "must be a number, got True" in items[("step", "update.x")]["hint"]
+    assert items[("step", "new_output")]["ok"] and items[("step", "grad.x")]["ok"]
+
+
+def test_a_byte_order_mark_and_crlf_lines_are_read(bpcli, tmp_path):
+    bom = b"\xef\xbb\xbf" + LEFTOVERS.replace("\n", "\r\n").encode()
+    run, student, items = grade_text(bpcli, tmp_path, bom)
+    assert student["student"] == "lee" and student["error"] is None
+    assert student["score"] == pytest.approx(3 * 2 / 4 + 1 * 2 / 4)
+    assert items[("step", "output")]["hint"].endswith("line 12)")
+    # a set with a mark, and an expression --file with one (f = x*y: df/dx = y = 3)
+    problems = tmp_path / "set.toml"
+    problems.write_bytes(b"\xef\xbb\xbf" + SET.read_bytes())
+    assert bpcli("check", "--problems", str(problems), str(SUBMISSIONS[0])).code == 0
+    program = tmp_path / "f.txt"
+    program.write_bytes(b"\xef\xbb\xbfx*y\r\n")
+    run = bpcli("grad", "--file", str(program), "--x", "2", "--y", "3", "--json")
+    assert run.code == 0 and json.loads(run.stdout)["gradients"] == {"x": 3.0, "y": 2.0}
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        (b"%PDF-1.4 \xe2\xe3\xcf\xd3", "not UTF-8 text"),
+        (b"this is my homework\n", "not valid TOML: Expected '=' after a key"),
+        (b'[[problem]]\nid = "lecture"\nanswer = {\n', "(at line 3, column 11)"),
+    ],
+)
+def test_a_file_that_is_not_toml_scores_0_of_the_sets_total(bpcli, tmp_path, data, error):
+    run, student, _ = grade_text(bpcli, tmp_path, data)
+    assert run.code == 2 and error in student["error"] and str(tmp_path) in student["error"]
+    assert (student["score"], student["max_score"]) == (0, 6)
+
+
+def test_an_empty_file_answers_nothing(bpcli, tmp_path):
+    run, student, _ = grade_text(bpcli, tmp_path, b"")
+    assert run.code == 1 and student["error"] is None
+    assert (student["score"], student["max_score"]) == (0, 6)
+    assert any("no problems: every problem of the set scores 0" in n for n in student["notes"])

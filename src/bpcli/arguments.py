@@ -148,7 +148,7 @@ def read_text(stream: BinaryIO, what: str, max_size: int) -> str:
     if len(data) > max_size:
         raise InputError(f"{what}: larger than {max_size:,} bytes, the --max-size")
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8").removeprefix("\ufeff")  # a byte-order mark: Windows editors
     except UnicodeDecodeError as exc:
         raise InputError(f"{what}: not UTF-8 text (byte {exc.start + 1})") from None
 

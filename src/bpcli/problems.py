@@ -469,9 +469,10 @@ def load_submission(path: Path) -> Submission:
 
 
 def submission(text: str, name: str, stem: str, kind: str = "toml") -> Submission:
-    """The answers of a submission's text; `stem` is the student's id unless it says one."""
+    """The answers of a submission's text; `stem` is the student's id unless it says one.
+    A `?` left from the handout (not TOML, nor JSON) is read as a mark that costs its item."""
     try:
-        data = decode(text, kind)
+        data = decode(_marked(text), kind)
     except _Bad as bad:
         return Submission(name, stem, {}, error=f"{name}: {bad.message}")
     if not isinstance(data, dict):
@@ -488,6 +489,8 @@ def submission(text: str, name: str, stem: str, kind: str = "toml") -> Submissio
     raw = data.get("problem", [])
     if not isinstance(raw, list):
         raw = []
+    if not raw:
+        notes.append(f"{name}: no problems: every problem of the set scores 0")
     entries: dict[str, Entry] = {}
     for index, item in enumerate(raw, start=1):
         if not isinstance(item, dict):
@@ -502,11 +505,49 @@ def submission(text: str, name: str, stem: str, kind: str = "toml") -> Submissio
             notes.append(f"problem {ident}: answered twice; the first answers are graded")
             continue
         rest = {k: v for k, v in item.items() if k not in ("id", "answer")}
-        entries[ident] = _entry(item.get("answer", {}), rest)
+        entries[ident] = _entry(item.get("answer", {}), rest, _Lines(name, text))
     return Submission(name, stem, entries, tuple(notes))
 
 
-def _entry(raw: Any, rest: dict[str, Any]) -> Entry:
+# A bare ? where a value goes (`x = ?`, `"x": ?`), outside of any quotes before it
+_LEFTOVER = re.compile(r"""^((?:[^"'#]|"[^"\n]*")*[=:]\s*)\?(?=\s*(?:[,}\]#]|$))""")
+_MARK = "?\x00"  # a leftover ? as a string, with its line: "?\x0011"
+
+
+def _marked(text: str) -> str:
+    """`text` with each leftover `x = ?` written `x = "?\\u0000LINE"`, so that the file
+    reads and only that item is lost. One a line: the handout writes one table a line."""
+    lines = text.splitlines(keepends=True)
+    for number, line in enumerate(lines, start=1):
+        marked = line
+        while True:
+            found = _LEFTOVER.match(marked)
+            if found is None:
+                break
+            marked = f'{found.group(1)}"?\\u0000{number}"{marked[found.end() :]}'
+        lines[number - 1] = marked
+    return "".join(lines)
+
+
+class _Lines:
+    """Where in a submission's text a value is written, for its messages."""
+
+    def __init__(self, file: str, text: str) -> None:
+        self.file = file
+        self.lines = text.splitlines()
+
+    def of(self, raw: str) -> str:
+        """`kim.toml, line 11`: the first line where the string `raw` is written."""
+        if raw.startswith(_MARK):
+            return f"{self.file}, line {raw[len(_MARK) :]}"
+        for quoted in (json.dumps(raw), f"'{raw}'"):
+            for number, line in enumerate(self.lines, start=1):
+                if quoted in line:
+                    return f"{self.file}, line {number}"
+        return self.file
+
+
+def _entry(raw: Any, rest: dict[str, Any], lines: _Lines) -> Entry:
     """A submission's answers, item by item: an item that is not a number costs itself."""
     if not isinstance(raw, dict):
         return Entry(Answer(), {kind: "answer must be a table" for kind in ANSWER_KEYS}, rest)
@@ -516,7 +557,7 @@ def _entry(raw: Any, rest: dict[str, Any]) -> Entry:
         if key not in raw:
             continue
         if key not in TABLES:
-            number, error = _lenient(raw[key], f"answer.{key}")
+            number, error = _lenient(raw[key], f"answer.{key}", lines)
             if error is None:
                 parts[key] = number
             else:
@@ -528,7 +569,7 @@ def _entry(raw: Any, rest: dict[str, Any]) -> Entry:
         table = {}
         for name, value in raw[key].items():
             label = f"{key}.{shown(str(name))}"
-            number, error = _lenient(value, f"answer.{label}")
+            number, error = _lenient(value, f"answer.{label}", lines)
             if error is None:
                 table[shown(str(name))] = number
             else:
@@ -538,20 +579,27 @@ def _entry(raw: Any, rest: dict[str, Any]) -> Entry:
     return Entry(Answer(**parts), errors, rest, ignored)
 
 
-def _lenient(raw: Any, where: str) -> tuple[float | None, str | None]:
-    """A submitted number: a number, or one written as a string; else why it is not."""
+def _lenient(raw: Any, where: str, lines: _Lines) -> tuple[float | None, str | None]:
+    """A submitted number: a number, or one written as a string; else why it is not, where
+    it is, and what to write instead."""
     if isinstance(raw, str):
         text = raw.strip()
-        if text == "?":
-            return None, f"{where}: replace the ? with your answer"
+        if text == "?" or text.startswith(_MARK):
+            return None, f"{where}: replace the ? with your answer ({lines.of(raw)})"
         try:
-            raw = float(text.replace("\u2212", "-"))
+            value = float(text.replace("\u2212", "-"))  # a typographic minus, as in slides
         except ValueError:
-            return None, f"{where}: write a number, such as -0.5, not {shown(raw)[:40]!r}"
+            value = math.nan
+        if not math.isfinite(value):
+            return None, (
+                f"{where}: write a number such as -0.5 without quotes, not {shown(raw)[:40]!r}"
+                f" ({lines.of(raw)})"
+            )
+        raw = value
     try:
         return _number(raw, where), None
     except _Bad as bad:
-        return None, f"{where}: {bad.message}"
+        return None, f"{where}: {bad.message}; write a number such as -0.5 ({lines.file})"
 
 
 # ---- writing ---------------------------------------------------------------------
