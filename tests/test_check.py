@@ -89,7 +89,7 @@ def test_invalid_problems_are_reported_and_the_rest_checked():
         "homework.toml: problem 4: expr: line 1, column 3: the expression ends too early: expected a number, a name or '('"
     )
     assert problems["5"].error.endswith(
-        "homework.toml: problem 5: point: unknown key (the keys are id, points, expr, values, lr, rel_tol, abs_tol, decimals, sig_figs, max_tie, ask, answer)"
+        "homework.toml: problem 5: point: unknown key (the keys are id, points, expr, values, lr, rel_tol, abs_tol, decimals, sig_figs, max_tie, ask, statement, answer)"
     )
     assert problems["4"].score == 0 and problems["4"].max_score == 1
 
@@ -957,3 +957,93 @@ def test_an_empty_file_answers_nothing(bpcli, tmp_path):
     assert run.code == 1 and student["error"] is None
     assert (student["score"], student["max_score"]) == (0, 6)
     assert any("no problems: every problem of the set scores 0" in n for n in student["notes"])
+
+
+# ---- the handout ------------------------------------------------------------------------------
+
+KEYED_SET = """# Quiz 2 (the instructor's copy)
+[defaults]
+rel_tol = 1e-6   # as the instructor writes it
+abs_tol = 0.5e-9
+
+# Problem one: the lecture.
+[[problem]]
+id = "one"
+expr = "q = x + y; f = q * z"
+values = { x = -2.0, y = 5, z = -4 }
+statement = "Backpropagate f = (x + y)z."
+ask = ["grad", "nodes"]
+
+[problem.answer]   # the key: must not reach the students
+grad = { x = -4, y = -4, z = 3 }
+nodes = { q = 3 }
+
+# Problem two: an update step.
+[[problem]]
+id = "two"
+expr = "x*x + x"
+values = { x = 3 }
+lr = 1e-1
+answer = { output = 12 }
+"""
+
+
+def test_the_handout_keeps_the_sets_text_and_asks_every_item(bpcli, tmp_path):
+    source = tmp_path / "quiz.toml"
+    source.write_text(KEYED_SET)
+    run = bpcli("key", "--blank", str(source))
+    assert run.code == 0, run.stderr
+    sheet = run.stdout
+    for kept in [
+        "# Quiz 2 (the instructor's copy)",
+        "rel_tol = 1e-6   # as the instructor writes it",
+        "abs_tol = 0.5e-9",
+        "values = { x = -2.0, y = 5, z = -4 }",
+        'statement = "Backpropagate f = (x + y)z."',
+        "lr = 1e-1",
+    ]:
+        assert kept in sheet.splitlines(), kept
+    assert "the key" not in sheet and "x = -4, y" not in sheet and "output = 12" not in sheet
+    # the comment before problem two stays before it, after problem one's blanks
+    assert "nodes = { q = ? }\n\n# Problem two: an update step.\n[[problem]]" in sheet
+    assert sheet.endswith(
+        "[problem.answer]\noutput = ?\ngrad = { x = ? }\nupdate = { x = ? }\nnew_output = ?\n"
+    )
+    handout = tmp_path / "kim.toml"
+    handout.write_text(sheet)
+    # handed in as it is: every item costs itself, the file still reads
+    run = bpcli("check", "--problems", str(source), str(handout), "--json")
+    assert run.code == 1
+    items = [i for p in json.loads(run.stdout)["problems"] for i in p["items"]]
+    assert len(items) == 4 + 4 and all("replace the ? with your answer" in i["hint"] for i in items)
+    # filled in with the hand-worked answers: f = (x+y)z, q = 3; x*x + x at 3, lr 0.1
+    answers = iter(["-4", "-4", "3", "3", "12", "7", "2.3", "7.59"])
+    filled = "".join(
+        next(answers) if c == "?" else c for c in sheet.replace("# Replace each ?", "#")
+    )
+    handout.write_text(filled)
+    assert bpcli("check", "--problems", str(source), str(handout)).code == 0
+
+
+def test_a_json_set_gets_a_json_handout(bpcli, tmp_path):
+    source = tmp_path / "quiz.json"
+    source.write_text(
+        json.dumps({"problem": [{"id": "a", "expr": "x*y", "values": {"x": 2, "y": 3}}]})
+    )
+    run = bpcli("key", "--blank", str(source))
+    assert run.code == 0
+    assert json.loads(run.stdout)["problem"][0]["answer"] == {
+        "output": "?",
+        "grad": {"x": "?", "y": "?"},
+    }
+
+
+def test_the_handout_options(bpcli, tmp_path):
+    run = bpcli("key", "--blank", "--solutions", str(SET))
+    assert (
+        run.code == 2 and "--blank writes the handout, --solutions the solution sheet" in run.stderr
+    )
+    run = bpcli("key", "--blank", str(SET), "--output", str(tmp_path / "h.json"))
+    assert run.code == 2 and "the handout keeps the set's own text, so it is TOML" in run.stderr
+    (problem,) = loads("[[problem]]\nexpr = 'x'\nstatement = 3\n").problems
+    assert "statement: must be text" in str(problem)

@@ -409,6 +409,13 @@ def grade(
     return Graded(problem.id, file, score, problem.points, items, missing=missing)
 
 
+def asked_fields(problem: Problem, result: Result) -> list[str]:
+    """The items a problem asks for (`output`, `grad.x`, …), in the answer key's order."""
+    key = solve(problem, result)
+    kinds = problem.ask or tuple(k for k in ANSWER_KEYS if getattr(key, k) not in (None, {}))
+    return [field for field, _ in key.items() if field.partition(".")[0] in kinds]
+
+
 def _asked(
     problem: Problem,
     result: Result,
@@ -418,14 +425,10 @@ def _asked(
     present: bool,
 ) -> tuple[Item, ...]:
     """Every item the problem asks for, answered or not: a required item left out is wrong."""
-    key = solve(problem, result)
-    kinds = problem.ask or tuple(k for k in ANSWER_KEYS if getattr(key, k) not in (None, {}))
     given = dict(answer.items())
     items = []
-    for field, _ in key.items():
+    for field in asked_fields(problem, result):
         kind = field.partition(".")[0]
-        if kind not in kinds:
-            continue
         error = errors.get(field) or errors.get(kind)
         got = given.get(field)
         if got is not None:
@@ -434,7 +437,8 @@ def _asked(
             why = error or ("not answered" if present else MISSING)
             items.append(Item(field, truth.expected(*_split(field))[0], None, False, why))
     if not items:
-        items.append(Item("answer", None, None, False, f"asks for {', '.join(kinds)}: none here"))
+        kinds = ", ".join(problem.ask or ())
+        items.append(Item("answer", None, None, False, f"asks for {kinds}: none here"))
     return tuple(items)
 
 

@@ -607,19 +607,31 @@ def key(
             help="The solution sheet's format (default: latex for a .tex --output, else markdown).",
         ),
     ] = None,
+    blank: Annotated[
+        bool,
+        typer.Option(
+            "--blank",
+            metavar="",
+            help="Write the student's handout instead: every asked item as ?, no answers.",
+        ),
+    ] = False,
     max_tie: CheckMaxTieOption = None,
     precision: PrecisionOption = 6,
 ) -> None:
     """Write the problem set again with every answer filled in: the answer key.
 
     With --solutions, a solution sheet instead: each problem worked step by step.
+    With --blank, the student's handout: the set's own text (comments, numbers as
+    written) without answers, each item a problem asks for as ?.
 
     Example: bpcli key homework.toml --solutions --format latex --output key.tex
     """
-    from .check import field_of, result_of, solve
-    from .problems import Invalid, Problem, dumps, load
+    from .check import asked_fields, field_of, result_of, solve
+    from .problems import Invalid, Problem, dumps, handout, load
 
     with errors_to_exit_codes():
+        if blank and solutions:
+            raise InputError("--blank writes the handout, --solutions the solution sheet: one")
         if fmt is not None and not solutions:
             raise InputError(f"--format {fmt} is for the solution sheet: add --solutions")
         if fmt is not None and fmt not in SHEET_FORMATS:
@@ -646,6 +658,15 @@ def key(
             for error in errors:
                 sys.stderr.write(f"error: {error}\n")
             raise SystemExit(EXIT_BAD_INPUT)
+        if blank:
+            if kind is not None and kind != problems.format:
+                raise InputError(
+                    f"--output {output}: the handout keeps the set's own text, so it is"
+                    f" {problems.format.upper()} like {file}"
+                )
+            fields = [asked_fields(problem, result) for problem, result, _ in sheets]
+            emit(handout(problems, fields), output)
+            return
         if not solutions:
             solved_set = replace(problems, format=kind or problems.format, problems=solved)
             emit(dumps(solved_set), output)

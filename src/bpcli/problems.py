@@ -40,6 +40,7 @@ PROBLEM_KEYS = (
     "sig_figs",
     "max_tie",
     "ask",
+    "statement",
     "answer",
 )
 TOP_KEYS = ("student", "defaults", "problem")
@@ -154,6 +155,7 @@ class ProblemSet:
     defaults: dict[str, float | str]
     problems: list[Problem | Invalid]
     student: str | None = None
+    text: str = field(default="", repr=False)  # as read: the handout keeps it
 
 
 class _Bad(Exception):
@@ -246,7 +248,7 @@ def loads(text: str, name: str = "<problems>", kind: str = "toml") -> ProblemSet
         if isinstance(problem, Problem):
             seen.add(problem.id)
         problems.append(problem)
-    return ProblemSet(name, kind, defaults, problems, student)
+    return ProblemSet(name, kind, defaults, problems, student, text)
 
 
 def _broken(name: str, kind: str, message: str) -> ProblemSet:
@@ -279,6 +281,8 @@ def _problem(
         lr = _number(entry["lr"], "lr") if "lr" in entry else None
         own = _settings(entry, "")
         ask = _ask(entry["ask"], lr) if "ask" in entry else None
+        if "statement" in entry and not isinstance(entry["statement"], str):
+            raise _Bad("statement", "must be text: the problem as the handout states it")
         answer = _answer(entry.get("answer", {}), lr)
     except _Bad as bad:
         return Invalid(file, ident, bad.field, bad.message, points)
@@ -430,6 +434,86 @@ def _number(raw: Any, where: str) -> float:
     if math.isnan(value):
         raise _Bad(where, f"must be a number, got {raw!r}")
     return value
+
+
+# ---- the handout ---------------------------------------------------------------
+
+_PROBLEM_HEADER = re.compile(r"^\s*\[\[\s*problem\s*\]\]\s*(#.*)?$")
+_ANSWER_HEADER = re.compile(r"^\s*\[\s*problem\s*\.\s*answer\s*\]\s*(#.*)?$")
+_HEADER = re.compile(r"^\s*\[")
+_ANSWER_KEY = re.compile(r"^\s*answer\s*=")
+_KEPT = re.compile(r"^\s*(#.*)?$")  # a blank or comment line: it may introduce what follows
+HANDOUT = 'Replace each ? with your answer, then hand in this file (student = "your id").'
+
+
+def handout(problems: ProblemSet, fields: list[list[str]]) -> str:
+    """The student's handout of a set: the set's own text (its comments, its numbers as
+    written), without any answers, and each problem's asked `fields` as `?`."""
+    text = problems.text
+    tables = [_blank_table(f) for f in fields]
+    if problems.format == "json":
+        data = decode(text, "json")
+        for entry, table in zip(data["problem"], fields, strict=True):
+            entry["answer"] = _blank_json(table)
+        return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    lines = text.removeprefix("\ufeff").splitlines()
+    starts = [n for n, line in enumerate(lines) if _PROBLEM_HEADER.match(line)]
+    out = [f"# {HANDOUT}"]
+    out.extend(lines[: starts[0]] if starts else lines)
+    for k, start in enumerate(starts):
+        end = starts[k + 1] if k + 1 < len(starts) else len(lines)
+        block: list[str] = []
+        held: list[str] = []
+        skipping = False
+        for line in lines[start:end]:
+            if _HEADER.match(line):
+                skipping = bool(_ANSWER_HEADER.match(line))
+                held = []  # comments inside an answer table go with it
+                if skipping:
+                    continue
+            if skipping and _KEPT.match(line):
+                held.append(line)  # kept if nothing of the table follows: the next problem's
+            elif skipping:
+                held = []
+            elif not _ANSWER_KEY.match(line):
+                block.append(line)
+        block.extend(held)
+        cut = len(block)
+        while cut > 1 and _KEPT.match(block[cut - 1]):
+            cut -= 1  # the comments before the next problem stay before it
+        tail = block[cut:]
+        while tail and not tail[0].strip():
+            tail.pop(0)
+        out.extend([*block[:cut], "", "[problem.answer]", *tables[k], *([""] if tail else [])])
+        out.extend(tail)
+    return "\n".join(out) + "\n"
+
+
+def _blank_table(fields: list[str]) -> list[str]:
+    """`output = ?`, `grad = { x = ?, y = ? }`: the asked fields, a line a kind."""
+    kinds: dict[str, list[str]] = {}
+    for field_name in fields:
+        kind, _, name = field_name.partition(".")
+        kinds.setdefault(kind, []).append(name)
+    lines = []
+    for kind, names in kinds.items():
+        if kind in TABLES:
+            inner = ", ".join(f"{_toml_key(name)} = ?" for name in names)
+            lines.append(f"{kind} = {{ {inner} }}")
+        else:
+            lines.append(f"{kind} = ?")
+    return lines
+
+
+def _blank_json(fields: list[str]) -> dict[str, Any]:
+    answer: dict[str, Any] = {}
+    for field_name in fields:
+        kind, _, name = field_name.partition(".")
+        if kind in TABLES:
+            answer.setdefault(kind, {})[name] = "?"
+        else:
+            answer[kind] = "?"
+    return answer
 
 
 # ---- submissions -----------------------------------------------------------------
