@@ -262,6 +262,8 @@ INPUT_ERRORS = [
         'bpcli.grad("x*y", {"x": 1, "y": 2}, steps=3)'),
     cli("InputError", "api.py", "A step count that is not a whole number from 1 to 100,000.",
         "grad 'x*x' x=1 --lr 0.1 --steps 100001"),
+    api("InputError", "api.py", "More steps × nodes than 10,000,000: a descent of minutes.",
+        'bpcli.grad("+".join(["x"] * 101), {"x": 1}, lr=0.1, steps=100_000)'),
     api("InputError", "api.py", "A learning rate in the API that is not a number.",
         'bpcli.grad("x", {"x": 1}, lr="0.1")'),
     api("InputError", "api.py", "A learning rate too large for a float.",

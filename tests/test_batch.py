@@ -377,9 +377,11 @@ def test_two_thousand_lines():
 
 
 @pytest.mark.integration
-def test_from_a_pipe_each_answer_comes_before_the_next_request():
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_from_a_pipe_each_answer_comes_before_the_next_request(jobs):
     """A co-process asks, waits for the answer, then asks again: from a pipe, batch
-    must flush each answer at once (from a file it may buffer them)."""
+    must flush each answer at once (from a file it may buffer them), at any --jobs
+    (with 2, the answers were once held until 256 lines had come)."""
     import os
     import subprocess
     import sys
@@ -387,7 +389,7 @@ def test_from_a_pipe_each_answer_comes_before_the_next_request():
 
     env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # as for a user
     process = subprocess.Popen(
-        [sys.executable, "-m", "bpcli", "batch", "-"],
+        [sys.executable, "-m", "bpcli", "batch", "--jobs", jobs, "-"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,

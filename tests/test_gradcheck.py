@@ -5,15 +5,19 @@ from __future__ import annotations
 import io
 import json
 import math
+import os
+import sys
 
 import pytest
 from rich.console import Console
 
 import bpcli
+from bpcli import grad
 from bpcli.errors import InputError
 from bpcli.gradcheck import (
     ACCEPTABLE,
     GOOD,
+    MARGIN,
     GradCheck,
     classify,
     gradcheck,
@@ -35,6 +39,9 @@ def central(f, point: dict[str, float], name: str, h: float = 1e-5) -> float:
     plus[name] += h
     minus[name] -= h
     return (f(**plus) - f(**minus)) / (plus[name] - minus[name])
+
+
+EPS = sys.float_info.epsilon
 
 
 def strict_json(check: GradCheck) -> dict:
@@ -262,9 +269,12 @@ def test_a_deep_chain_needs_no_recursion(shallow_stack):
 
 def test_json_shape():
     data = strict_json(gradcheck(bpcli.grad("relu(x) + y*2", {"x": 0, "y": 1})))
+    f = lambda x, y: max(x, 0.0) + y * 2
+    point = {"x": 0.0, "y": 1.0}
+    truncation = 4 / 3 * abs(central(f, point, "x") - central(f, point, "x", h=5e-6))
     assert data == {
         "step": 1e-5,
-        "thresholds": {"good": 1e-7, "acceptable": 1e-4},
+        "thresholds": {"good": 1e-7, "acceptable": 1e-4, "margin": 10.0},
         "inputs": {
             "x": {
                 "analytic": 0.0,
@@ -274,6 +284,13 @@ def test_json_shape():
                 "kink": True,
                 "near_kink": False,
                 "reason": "x sits on a kink, where the numeric gradient is not meaningful",
+                # added fields: the step used and the numeric gradient's estimated error,
+                # round-off 2·ε·Σ|v·∂f/∂v| / 2h over relu(x) = 0, y*2 = 2 and f = 2, plus
+                # truncation 4/3 |n(h) - n(h/2)| (rounding noise: both n are 1/2)
+                "step": 1e-5,
+                "estimated_error": pytest.approx(2 * EPS * 4 / 2e-5 + truncation, rel=1e-6),
+                "roundoff": pytest.approx(2 * EPS * 4 / 2e-5, rel=1e-6),
+                "truncation": pytest.approx(truncation, rel=1e-6),
             },
             "y": {
                 "analytic": 2.0,
@@ -283,6 +300,10 @@ def test_json_shape():
                 "kink": False,
                 "near_kink": False,
                 "reason": None,
+                "step": 1e-5,
+                "estimated_error": pytest.approx(2 * EPS * 4 / 2e-5, rel=1e-6),
+                "roundoff": pytest.approx(2 * EPS * 4 / 2e-5, rel=1e-6),
+                "truncation": 0.0,  # 2(1 ± h) and 2(1 ± h/2): exactly 2 both times
             },
         },
         "kinks": [
@@ -408,3 +429,193 @@ def test_view_of_many_inputs_keeps_the_bad_rows():
     assert rows[-2:] == ["x240", "…"]
     assert len(set(rows)) == 201
     assert "… 50 more inputs, all good" in " ".join(lines[202].split())
+
+
+# ---- round-off and truncation: right gradients are not called wrong -------------------
+
+
+def test_x_plus_1e8_at_1_is_not_wrong():
+    # The false alarm of issue 17: f(1 ± h) are 1e8 + 1 ± 1e-5, floats 1.5e-8 apart, so the
+    # central difference with h = 1e-5 is off by more than the 1e-4 that "wrong" needs.
+    f = lambda x: x + 1e8
+    assert abs(central(f, {"x": 1.0}, "x") - 1) >= ACCEPTABLE
+    check = gradcheck(bpcli.grad("x + 1e8", {"x": 1}))
+    x = check.inputs["x"]
+    assert check.ok and x.verdict in ("good", "acceptable")
+    assert (x.analytic, x.reason) == (1.0, None)
+    # f is linear: no truncation, so the largest step tried (1e3·h) has the least round-off
+    assert x.step == 1e-2
+    n, halved = central(f, {"x": 1.0}, "x", h=1e-2), central(f, {"x": 1.0}, "x", h=5e-3)
+    assert x.numeric == n
+    assert x.relative_error == pytest.approx(abs(n - 1) / n) and x.relative_error < ACCEPTABLE
+    # round-off: ε·|f| for the one computed node (the add), twice, over the width stepped
+    assert x.roundoff == pytest.approx(2 * EPS * (1e8 + 1) / ((1 + 1e-2) - (1 - 1e-2)))
+    assert x.truncation == pytest.approx(4 / 3 * abs(n - halved))
+    assert x.estimated_error == pytest.approx(x.roundoff + x.truncation)
+
+
+def test_x_plus_1e8_at_1_on_the_command_line_exits_0(bpcli):
+    run = bpcli("grad", "x + 1e8", "x=1", "--gradcheck", "--json")
+    assert run.code == 0
+    data = json.loads(run.stdout)["gradcheck"]
+    assert data["ok"] is True and data["step"] == 1e-5
+    assert data["inputs"]["x"]["verdict"] in ("good", "acceptable")
+    assert data["inputs"]["x"]["step"] == 1e-2
+    table = bpcli("grad", "x + 1e8", "x=1", "--gradcheck")
+    assert table.code == 0
+    n = central(lambda x: x + 1e8, {"x": 1.0}, "x", h=1e-2)
+    estimate = data["inputs"]["x"]["estimated_error"]
+    assert table.stdout.splitlines()[-9:] == [
+        "gradient check: numeric = (f(x+h) - f(x-h)) / 2h with h = 1e-05",
+        "input  analytic ∂f/∂input  numeric  relative error  verdict",
+        f"x                       1        1  {abs(n - 1) / n:14.1e}  acceptable",
+        "",
+        "note: x was checked with h = 0.01, the step whose numeric gradient has the",
+        f"smallest estimated error ({estimate:.1e})",
+        "",
+        "gradient check passed: 1 acceptable",
+        "verdicts by relative error: good < 1e-07 ≤ acceptable < 1e-04 ≤ wrong",
+    ]
+
+
+W0 = 9.236333114158185  # w0**w0 = 8.2e8: sin(1 - w0**w0) has a period of 2.4e-9
+X3 = -7087.479384704411  # x**3 = -3.6e11: cos(x**3) has a period of 4.2e-8
+
+
+@pytest.mark.parametrize(
+    ("text", "point", "want", "rel"),
+    [
+        # from the random programs that agree with SymPy and were judged wrong (issue 17)
+        ("x + 1e8", {"x": 1.0}, 1.0, 1e-12),  # round-off: f is large next to its change
+        ("x ** 0.25", {"x": 1e-4}, 250.0, 1e-12),  # truncation: 0.25 x^-0.75, 0 within 10h
+        ("sqrt(0.5 * x)", {"x": 1e-4}, 0.25 / math.sqrt(0.5e-4), 1e-12),  # truncation
+        ("(α ** α) ** 0.5", {"α": 1e-4}, "(a^a)^0.5 (log a + 1) / 2", 1e-12),  # truncation
+        ("x / (x / 100)", {"x": -8931.470548107793}, 0.0, 1e-12),  # only round-off moves f
+        ("(1 + x) / sigmoid(x) ** 2", {"x": 0.0}, 0.0, 1e-12),  # (1+e^-x)² - 2(1+x)(1+e^-x)e^-x
+        # f wiggles faster than most steps: they alias, and two may agree by chance
+        ("sin(1 - x**x)", {"x": W0}, "-cos(1 - x^x) x^x (log x + 1)", 1e-6),
+        ("cos(x**3)", {"x": X3}, "-sin(x^3) 3x^2", 1e-4),  # x^3 known to ±4e-5
+    ],
+)
+def test_right_gradients_are_not_wrong(text, point, want, rel):
+    result = bpcli.grad(text, point)
+    [(name, analytic)] = result.gradients.items()
+    [x] = point.values()
+    hand = {
+        "(a^a)^0.5 (log a + 1) / 2": lambda a: (a**a) ** 0.5 * (math.log(a) + 1) / 2,
+        "-cos(1 - x^x) x^x (log x + 1)": lambda x: -math.cos(1 - x**x) * x**x * (math.log(x) + 1),
+        "-sin(x^3) 3x^2": lambda x: -math.sin(x**3) * 3 * x**2,
+    }
+    if isinstance(want, str):
+        want = hand[want](x)
+    assert analytic == pytest.approx(want, rel=rel, abs=1e-15)
+    check = gradcheck(result)
+    row = check.inputs[name]
+    assert row.verdict != "wrong" and check.ok
+    if row.verdict == "inconclusive":  # the numeric gradient is noise, or aliased
+        assert not (row.kink or row.near_kink)
+        assert row.reason is not None and "estimated" in row.reason
+
+
+def test_a_slope_lost_in_round_off_is_inconclusive_and_exits_0(bpcli):
+    # f = (x + 1e8) - 1e8 - x is 0 but for rounding: df/dx = 1 - 1 = 0, backprop gives 0
+    # exactly, and every numeric gradient is rounding noise of 1e8 (ε·1e8/h and more).
+    text = "(x + 1e8) - 1e8 - x"
+    check = gradcheck(grad(text, {"x": 1}))
+    x = check.inputs["x"]
+    assert x.analytic == 0.0 and x.numeric != 0.0
+    assert (x.verdict, x.kink, x.near_kink) == ("inconclusive", False, False)
+    assert check.ok
+    assert x.reason is not None
+    assert x.reason.startswith("the numeric gradient is too inaccurate to tell: its estimated")
+    assert x.roundoff is not None and x.estimated_error is not None and x.step is not None
+    # two computed nodes of about 1e8 (x + 1e8, then - 1e8 to 1) and f itself
+    assert x.roundoff >= 2 * EPS * 1e8 / (2 * x.step)
+    assert abs(x.numeric) <= MARGIN * x.estimated_error
+    run = bpcli("grad", text, "x=1", "--gradcheck", "--json")
+    assert run.code == 0
+    data = json.loads(run.stdout)["gradcheck"]["inputs"]["x"]
+    assert (data["verdict"], data["reason"]) == ("inconclusive", x.reason)
+    table = bpcli("grad", text, "x=1", "--gradcheck")
+    assert table.code == 0
+    joined = " ".join(table.stdout.split())
+    assert f"warning: x: {x.reason}" in joined
+    assert "gradient check found nothing wrong: 1 inconclusive" in joined
+
+
+# ---- broken rules are still caught -------------------------------------------------------
+
+# (op, broken local derivatives, what is broken, f, the input it breaks, the true ∂f/∂input)
+BROKEN = [
+    ("sin", ("-cos(a)",), "wrong sign", "sin(x) * y", lambda x, y: math.cos(x) * y),
+    ("exp", ("-out",), "wrong sign", "exp(x) * y", lambda x, y: math.exp(x) * y),
+    ("mul", ("-b", "a"), "wrong sign", "x * y", lambda x, y: y),
+    ("log", ("2.0 / a",), "factor of 2", "log(x) * y", lambda x, y: y / x),
+    ("div", ("1.0 / b", "-2.0 * out / b"), "factor of 2", "y / x", lambda x, y: -y / x**2),
+    ("sqrt", ("1.0 / out",), "factor of 2", "sqrt(x) * y", lambda x, y: y / (2 * math.sqrt(x))),
+    ("tanh", ("1.0",), "missing term", "tanh(x) * y", lambda x, y: (1 - math.tanh(x) ** 2) * y),
+    (
+        "sigmoid",
+        ("out",),
+        "missing term",
+        "sigmoid(x) * y",
+        lambda x, y: math.exp(-x) / (1 + math.exp(-x)) ** 2 * y,
+    ),
+    ("tan", ("out * out",), "missing term", "tan(x) * y", lambda x, y: (1 + math.tan(x) ** 2) * y),
+]
+MAGNITUDES = [
+    (x, y, offset) for x in (0.3, 1.3, 40.7) for y in (1e-3, 1.0, 1e4) for offset in ("", " + 1e6")
+]
+
+
+@pytest.mark.parametrize(
+    ("op", "local", "what", "text", "true"), BROKEN, ids=[f"{b[0]}, {b[2]}" for b in BROKEN]
+)
+def test_a_broken_rule_is_caught_at_every_magnitude(patch_op, op, local, what, text, true):
+    """Right, every gradient passes; with the broken rule, the broken one is wrong, at
+    inputs of several sizes, and with f made large next to its slope (+ 1e6)."""
+    points = [(x, y, offset) for x, y, offset in MAGNITUDES if not (op == "tan" and x == 40.7)]
+    for x, y, offset in points:  # tan(40.7) is near a pole (40.7 - 13π = -0.14)
+        check = gradcheck(bpcli.grad(text + offset, {"x": x, "y": y}))
+        assert check.ok, (text + offset, x, y, check.inputs)
+    patch_op(op, local=local)
+    missed = []
+    for x, y, offset in points:
+        check = gradcheck(bpcli.grad(text + offset, {"x": x, "y": y}))
+        row = check.inputs["x"]
+        want = true(x, y)
+        assert abs(row.analytic - want) > 0.05 * abs(want)  # the rule is really broken here
+        if row.verdict != "wrong" or check.ok:
+            missed.append((text + offset, x, y, row))
+    assert missed == [], f"{op} {what}: missed {len(missed)} of {len(points)}"
+
+
+def test_no_false_alarm_on_random_programs():
+    """Seeded random programs whose gradients agree with SymPy: none is judged wrong, and
+    with a broken rule every broken gradient is (tests/gradcheck_experiment.py; more with
+    BPCLI_GRADCHECK_PROGRAMS=6000)."""
+    pytest.importorskip("hypothesis", reason="the random programs need hypothesis")
+    pytest.importorskip("sympy", reason="the oracle is SymPy")
+    from gradcheck_experiment import experiment
+
+    programs = int(os.environ.get("BPCLI_GRADCHECK_PROGRAMS", "60"))
+    tally = experiment(programs, seed_value=0)
+    assert tally.programs >= programs // 2
+    assert tally.false_alarms == []
+    assert tally.misses == []
+    assert tally.broken_verdicts["wrong"] > 0
+
+
+def test_a_broken_slope_buried_in_round_off_is_inconclusive_not_passed(patch_op):
+    # f = y/x + 1e8 at x = 40.7, y = 0.001: df/dx = -y/x² = -6.04e-7, a change of f in its
+    # 15th digit. With d/db of div twice too large, backprop says -1.21e-6; no step tried
+    # resolves that against the round-off of 1e8 by the margin, so the check cannot tell:
+    # inconclusive, never good or acceptable.
+    patch_op("div", local=("1.0 / b", "-2.0 * out / b"))
+    check = gradcheck(grad("y / x + 1e8", {"x": 40.7, "y": 1e-3}))
+    x = check.inputs["x"]
+    assert x.analytic == pytest.approx(-2 * 1e-3 / 40.7**2)
+    assert x.numeric == pytest.approx(-1e-3 / 40.7**2, rel=0.1)
+    assert x.verdict == "inconclusive"
+    assert x.reason is not None and "estimated error" in x.reason
+    assert check.inputs["y"].verdict != "wrong"  # d/da is right

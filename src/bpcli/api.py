@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import math
 from collections.abc import Iterable, Iterator, Mapping
 
 from . import engine
@@ -12,10 +11,14 @@ from .graph import Graph
 from .ops import Conventions
 from .parser import parse
 from .result import Result, Update
+from .values import NotANumber, to_float
 
 Values = Mapping[str, float] | Iterable[tuple[str, float]]
 
-MAX_STEPS = 100_000  # a trajectory is kept whole; more steps than this is a mistake
+MAX_STEPS = 100_000  # more steps than this is a mistake
+MAX_STEP_NODES = 10_000_000  # steps × nodes: about ten seconds of descent
+TRAJECTORY_POINTS = 1_001  # steps 0 to 1,000 kept whole; a longer run, a sample of them
+TRAJECTORY_VALUES = 100_000  # numbers a trajectory keeps (points × inputs), about 3 MB of JSON
 
 
 def grad(
@@ -68,9 +71,29 @@ def _update(
         raise InputError(
             f"the number of steps must be a whole number from 1 to {MAX_STEPS:,}, got {count!r}"
         )
-    path = engine.descend(graph, values, grads, lr, count, conventions)
+    if count * len(graph) > MAX_STEP_NODES:
+        raise InputError(
+            f"{count:,} steps of a {len(graph):,}-node graph are more than {MAX_STEP_NODES:,}"
+            f" node-steps, the limit (about ten seconds); take at most"
+            f" {MAX_STEP_NODES // len(graph):,} steps"
+        )
+    every = trajectory_every(count, len(graph.variables))
+    path = engine.descend(graph, values, grads, lr, count, conventions, every)
     last = path[-1]
-    return Update(lr, count, last.inputs, last.output, None if steps is None else tuple(path))
+    trajectory = None if steps is None else tuple(path)
+    return Update(lr, count, last.inputs, last.output, trajectory, every)
+
+
+def trajectory_every(steps: int, inputs: int) -> int:
+    """Which steps a trajectory keeps: every k-th (and step 1 and the last), the
+    smallest k that keeps it within TRAJECTORY_POINTS points and TRAJECTORY_VALUES
+    numbers; 1, all of them, for any run of the lecture's size."""
+    points = min(TRAJECTORY_POINTS, TRAJECTORY_VALUES // max(inputs, 1))  # step 0 included
+    if steps + 1 <= points:
+        return 1
+    if points < 4:  # only step 0, step 1 and the last
+        return steps
+    return -(-steps // (points - 3))  # steps // k + 1 points, and step 1 and the last
 
 
 def bind(graph: Graph, values: Values) -> dict[str, float]:
@@ -118,14 +141,7 @@ def _unknown(graph: Graph, name: str) -> str:
 
 
 def _number(what: str, value: object, error: type[BindError] | type[InputError]) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise error(f"{what} must be a number, got {value!r}")
     try:
-        number = float(value)
-    except OverflowError:  # an int beyond float range
-        raise error(f"{what} is too large for a float") from None
-    if math.isinf(number):  # as "1e999" or a TOML/JSON 1e400 reads
-        raise error(f"{what} is too large for a float (got {value!r})")
-    if math.isnan(number):
-        raise error(f"{what} must be a number, got {value!r}")
-    return number
+        return to_float(value)
+    except NotANumber as exc:
+        raise error(exc.message(what)) from None

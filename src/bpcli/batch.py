@@ -6,7 +6,8 @@ A request: {"id": any JSON, "expr": "...", "values": {name: number}, "lr": numbe
 {"id": …, "ok": false, "error": {"type": …, "message": …, "line": n}}.
 
 Each line is answered on its own: a bad line costs that line only, so one typo
-in a file of thousands does not lose the rest. Answers keep the input's order
+in a file of thousands does not lose the rest; so does a line that runs out of
+memory ("type": "MemoryError") or meets a bug ("InternalError"). Answers keep the input's order
 and go out as soon as each is ready, so a script can talk to bpcli through a pipe.
 """
 
@@ -30,6 +31,7 @@ from .graph import Graph
 from .ops import Conventions, tie_rule
 from .parser import parse
 from .result import Result
+from .values import NotANumber, is_number, to_float
 
 KEYS = ("id", "expr", "values", "lr", "steps", "max_tie")
 CACHE_SIZE = 1024  # parsed expressions kept; a long-running pipe must not grow without end
@@ -48,13 +50,13 @@ def answer_source(source: str, jobs: int, limit: int) -> bool:
     def answer_all(stream: BinaryIO) -> bool:
         flush = not _is_file(stream)
 
-        def write(line: str) -> None:
-            sys.stdout.write(line)
-            if flush:
+        def write(piece: str) -> None:
+            sys.stdout.write(piece)
+            if flush and piece.endswith("\n"):  # a whole answer, not a piece of a long one
                 sys.stdout.flush()
 
         lines = read_lines(stream, limit)
-        ok = run(lines, write) if jobs == 1 else run_parallel(lines, write, jobs)
+        ok = run(lines, write) if jobs == 1 else run_parallel(lines, write, jobs, waits=flush)
         sys.stdout.flush()
         return ok
 
@@ -77,16 +79,88 @@ def run(lines: Iterable[Line], write: Callable[[str], None]) -> bool:
 
     `lines` may be text or bytes (as from a file opened "rb"): bytes are decoded
     line by line, so a line that is not UTF-8 fails alone. `write` gets each
-    answer as one line ending in a newline, in input order; it should flush.
+    answer as one line ending in a newline, in input order (an answer for a graph
+    of more than STREAM_NODES nodes comes in pieces, of which the last ends the
+    line, so that it is never held whole); it should flush at a newline.
     """
     cache: Cache = {}
     ok = True
     for number, line in enumerate(lines, start=1):
-        reply = answer(line, number, cache)
-        if reply is not None:
-            write(encode(reply))
-            ok = ok and reply["ok"] is True
+        response = respond(line, number, cache)
+        if response is not None:
+            text, line_ok = response
+            if isinstance(text, str):
+                write(text)
+            else:
+                for piece in text:
+                    write(piece)
+            ok = ok and line_ok
     return ok
+
+
+STREAM_NODES = 10_000  # a larger answer is written piece by piece, never joined
+PIECE = 1 << 16  # characters a piece of a streamed answer gathers before it is written
+
+
+def respond(line: Line, number: int, cache: Cache) -> tuple[str | Iterator[str], bool] | None:
+    """The answer to one line as its JSON text, or for a large one the pieces of that
+    text (the last ends the line), and whether it succeeded; None for a blank line.
+
+    Whatever may fail for want of memory happens here, before the first piece is
+    written (a streamed answer computes its per-node facts first): a line that
+    runs out of memory is answered with a MemoryError reply and costs that line only.
+    """
+    reply = answer(line, number, cache)
+    if reply is None:
+        return None
+    try:
+        result = reply.get("result")
+        if isinstance(result, Result) and len(result.graph) > STREAM_NODES:
+            chunks = result.json_chunks(compact=True, ascii=True)
+            # The head, "nodes": [ and the first node: every per-node table is made.
+            first = [_head(reply["id"]), *itertools.islice(chunks, 3)]
+            return _pieces(first, chunks, reply["id"], number), True
+        return encode(reply), reply["ok"] is True
+    except MemoryError:
+        cache.clear()
+        return encode(_out_of_memory(reply["id"], number)), False
+
+
+def _head(request_id: object) -> str:
+    head = json.dumps({"id": request_id, "ok": True}, allow_nan=False, separators=(",", ":"))
+    return f'{head[:-1]},"result":'
+
+
+def _pieces(
+    first: list[str], rest: Iterator[str], request_id: object, number: int
+) -> Iterator[str]:
+    """A long answer's text in pieces of about PIECE characters; the last ends the line.
+
+    Should memory run out between two pieces (the answer was begun, so it cannot
+    be taken back), the line is ended and a MemoryError reply follows it: the
+    reader sees that line fail, and later lines still come.
+    """
+    block, size, begun = first, 0, False
+    try:
+        for chunk in rest:
+            block.append(chunk)
+            size += len(chunk)
+            if size >= PIECE:
+                yield "".join(block)
+                block, size, begun = [], 0, True
+        block.append("}\n")
+        yield "".join(block)
+    except MemoryError:
+        block = []
+        yield ("\n" if begun else "") + encode(_out_of_memory(request_id, number))
+
+
+def _out_of_memory(request_id: object, number: int) -> dict[str, Any]:
+    message = (
+        f"line {number}: out of memory answering this request;"
+        " give it more memory, or send a smaller expression"
+    )
+    return _failure(request_id, "MemoryError", message, number)
 
 
 class TooLong:
@@ -112,52 +186,124 @@ def read_lines(stream: BinaryIO, limit: int) -> Iterator[bytes | TooLong]:
 
 
 Line = str | bytes | TooLong
-CHUNK = 256  # lines sent to a worker at a time: large enough to pay for the trip
+CHUNK = 256  # the most lines sent to a worker at a time: enough to pay for the trip
 
 
-def run_parallel(lines: Iterable[Line], write: Callable[[str], None], jobs: int) -> bool:
+class _End:
+    """The reader thread's last item: the lines ended, or reading them failed."""
+
+    def __init__(self, error: BaseException | None = None) -> None:
+        self.error = error
+
+
+def run_parallel(
+    lines: Iterable[Line], write: Callable[[str], None], jobs: int, *, waits: bool = True
+) -> bool:
     """`run`, with the lines answered by `jobs` worker processes, in chunks.
 
-    The answers are written in input order. At most two chunks per worker are
-    in flight, so a stream of any length is never read whole into memory.
+    A thread reads the lines as they come; a chunk is what has arrived, up to
+    CHUNK lines: from a client that writes one line and waits for its answer, a
+    chunk of that one line, answered at once (`waits`: the lines may wait for a
+    writer, as from a pipe; from a file, which never waits, the thread passes
+    them on CHUNK at a time). The answers are written in input order. At most two
+    chunks per worker are in flight and about as many lines wait, so a stream of
+    any length is never read whole into memory. The workers ignore Ctrl-C: the
+    parent alone reports it, with whole lines written, and stops them.
     """
+    import queue
+    import threading
     from concurrent.futures import Future, ProcessPoolExecutor
 
-    ok = True
-    pending: deque[Future[tuple[list[str], bool]]] = deque()
+    arrived: queue.Queue[list[tuple[int, Line]] | _End] = queue.Queue(maxsize=2 * jobs * CHUNK)
     numbered = enumerate(lines, start=1)
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+
+    def read() -> None:
+        try:
+            if waits:
+                for item in numbered:
+                    arrived.put([item])
+            else:
+                while chunk := list(itertools.islice(numbered, CHUNK)):
+                    arrived.put(chunk)
+        except BaseException as exc:  # given to the main thread, which raises it
+            arrived.put(_End(exc))
+        else:
+            arrived.put(_End())
+
+    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_ignore_interrupts)
+    done = False
+    try:
+        pool.submit(int).result()  # every worker forked before the reader thread starts
+        threading.Thread(target=read, daemon=True).start()
+        ok = True
+        pending: deque[Future[tuple[list[str], bool]]] = deque()
+        end: _End | None = None
         while True:
-            while len(pending) < 2 * jobs:
-                chunk = list(itertools.islice(numbered, CHUNK))
+            while end is None and len(pending) < 2 * jobs:
+                chunk, end = _arrived(arrived, wait=not pending)
                 if not chunk:
                     break
                 pending.append(pool.submit(_answer_chunk, chunk))
-            if not pending:
+            if not pending and end is not None:
+                if end.error is not None:
+                    raise end.error
+                done = True
                 return ok
-            answers, chunk_ok = pending.popleft().result()
-            for text in answers:
-                write(text)
-            ok = ok and chunk_ok
+            if pending:
+                answers, chunk_ok = pending.popleft().result()
+                for text in answers:
+                    write(text)
+                ok = ok and chunk_ok
+    finally:
+        # On Ctrl-C or a closed pipe, drop what is queued rather than answer it first.
+        pool.shutdown(wait=done, cancel_futures=not done)
+
+
+def _arrived(arrived: Any, *, wait: bool) -> tuple[list[tuple[int, Line]], _End | None]:
+    """The lines that have arrived (about CHUNK at most), waiting for the first if
+    `wait`; and the end, if it came."""
+    import queue
+
+    chunk: list[tuple[int, Line]] = []
+    while len(chunk) < CHUNK:
+        try:
+            item = arrived.get() if wait and not chunk else arrived.get_nowait()
+        except queue.Empty:
+            break
+        if isinstance(item, _End):
+            return chunk, item
+        chunk += item
+    return chunk, None
+
+
+def _ignore_interrupts() -> None:
+    """In a worker: Ctrl-C goes to the whole process group, and the parent handles it."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 _worker_cache: Cache = {}  # each worker process parses an expression once
 
 
 def _answer_chunk(chunk: list[tuple[int, Line]]) -> tuple[list[str], bool]:
+    """A worker's answers, each whole: they travel back to the parent as one text."""
     answers = []
     ok = True
     for number, line in chunk:
-        reply = answer(line, number, _worker_cache)
-        if reply is not None:
-            answers.append(encode(reply))
-            ok = ok and reply["ok"] is True
+        response = respond(line, number, _worker_cache)
+        if response is not None:
+            text, line_ok = response
+            answers.append(text if isinstance(text, str) else "".join(text))
+            ok = ok and line_ok
     return answers, ok
 
 
 def answer(line: Line, number: int, cache: Cache) -> dict[str, Any] | None:
     """The answer to one request line (`number` counts from 1); None for a blank line.
-    A success carries the Result itself; `encode` writes it as the `grad --json` object."""
+    A success carries the Result itself; `encode` writes it as the `grad --json` object.
+    A line that fails for any reason gets a failure reply: bpcli's errors with their
+    own type, running out of memory as MemoryError, a bug in bpcli as InternalError."""
     request_id: object = None
     try:
         if isinstance(line, TooLong):
@@ -168,12 +314,23 @@ def answer(line: Line, number: int, cache: Cache) -> dict[str, Any] | None:
         request = _load(text)
         request_id = _id(request)
         expr, values, lr, steps, conventions = _fields(request)
-        result = evaluate(_parse(expr, cache), values, lr, steps, conventions=conventions)
+        graph = _parse(expr, cache)
+        if len(graph) > STREAM_NODES:  # kept, its tables would outlive its answer
+            cache.pop(expr, None)
+        result = evaluate(graph, values, lr, steps, conventions=conventions)
         return {"id": request_id, "ok": True, "result": result}
     except RequestError as exc:
         return _failure(request_id, "RequestError", f"line {number}: {exc}", number)
     except BpcliError as exc:
         return _failure(request_id, type(exc).__name__, str(exc), number)
+    except MemoryError:
+        cache.clear()  # a huge graph parsed for this line must not stay to fail the next
+        return _out_of_memory(request_id, number)
+    except Exception as exc:
+        if os.environ.get("BPCLI_TRACEBACK"):
+            raise
+        message = f"line {number}: internal error, a bug in bpcli: {type(exc).__name__}: {exc}"
+        return _failure(request_id, "InternalError", message, number)
 
 
 def encode(reply: dict[str, Any]) -> str:
@@ -182,9 +339,8 @@ def encode(reply: dict[str, Any]) -> str:
     surrogate from a "\\ud800" in a request can be written too (and ASCII is faster)."""
     result = reply.get("result")
     if isinstance(result, Result):
-        head = json.dumps({"id": reply["id"], "ok": True}, allow_nan=False, separators=(",", ":"))
         body = "".join(result.json_chunks(compact=True, ascii=True))
-        return f'{head[:-1]},"result":{body}}}\n'
+        return f"{_head(reply['id'])}{body}}}\n"
     return json.dumps(reply, allow_nan=False, separators=(",", ":")) + "\n"
 
 
@@ -286,13 +442,13 @@ def _fields(
         raise RequestError(f"expr must be a string, got {_shown(expr)}")
     lr = request.get("lr")
     if lr is not None:
-        if not _is_number(lr):
+        if not is_number(lr):
             raise RequestError(f"lr must be a number, got {_shown(lr)}")
         lr = _float("lr", lr)
     steps = request.get("steps")
     if isinstance(steps, float) and steps.is_integer():
         steps = int(steps)  # JSON has one kind of number: 2.0 is 2
-    if steps is not None and not _is_number(steps):
+    if steps is not None and not is_number(steps):
         raise RequestError(f"steps must be a whole number, got {_shown(steps)}")
     return expr, _values(request.get("values")), lr, steps, _conventions(request.get("max_tie"))
 
@@ -304,22 +460,20 @@ def _values(values: object) -> dict[str, float]:
     if not isinstance(values, dict):
         raise RequestError(f"{need}, got {_shown(values)}")
     for name, value in values.items():
-        if not _is_number(value):
+        if not is_number(value):
             raise RequestError(f"{need}; the value of {name} is {_shown(value)}")
     return {name: _float(f"the value of {name}", value) for name, value in values.items()}
 
 
-def _is_number(value: object) -> bool:
-    """A JSON number: true and false are not numbers, though Python's bool is an int."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def _float(what: str, value: int | float) -> float:
-    """As a float: float() of an int past the float range raises OverflowError, not BindError."""
+    """As a float. An infinity (JSON's 1e400) is bpcli's to refuse, as the API does for
+    `grad`; a whole number past the float range is the request's."""
+    if isinstance(value, float):
+        return value
     try:
-        return float(value)
-    except OverflowError:
-        raise RequestError(f"{what} is too large for a float") from None
+        return to_float(value)
+    except NotANumber as exc:
+        raise RequestError(exc.message(what)) from None
 
 
 def _conventions(max_tie: object) -> Conventions:

@@ -317,13 +317,16 @@ def descend(
     lr: float,
     steps: int,
     conventions: Conventions = Conventions(),
+    every: int = 1,
 ) -> list[Step]:
     """Gradient descent, x := x - lr * df/dx for every input, from a point whose
-    forward `values` and `grads` are known: the points of steps 0 to `steps`."""
+    forward `values` and `grads` are known: the points of steps 0 to `steps`, or,
+    with `every` k, of step 0, step 1, every k-th step and the last."""
     trajectory: list[Step] = []
     for step in range(steps + 1):
         point = {name: values[node_id] for name, node_id in graph.variables.items()}
-        trajectory.append(Step(step, point, values[graph.output]))
+        if step % every == 0 or step == 1 or step == steps:
+            trajectory.append(Step(step, point, values[graph.output]))
         if step == steps:
             break
         try:

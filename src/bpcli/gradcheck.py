@@ -6,27 +6,56 @@ with the analytic gradient a from the backward pass by the relative error
 |a - n| / max(|a|, |n|, 1e-8). The 2h is the distance (x+h) - (x-h) actually
 stepped, which differs from 2h by rounding when |x| is large next to h.
 
+The numeric gradient has an error of its own, estimated per input as the sum
+of two parts (the notes' "smaller h is not necessarily better"):
+
+- round-off: f(x+h) and f(x-h) are floats, each off by about
+  δ = ε·Σ|v·∂f/∂v| over the computed nodes v (each node's rounding, ε = 2.2e-16
+  of its value, carried to f by its gradient: at least ε·|f|, far more where f
+  is a difference of large terms, as in x + 1e8), so n is off by about δ/h;
+- truncation: n = f'(x) + h²·f'''(x)/6 + …, and the numeric gradient with step
+  h/2 is off by a quarter of that, so the error at h is about 4/3 of the
+  difference between the two (which carries their round-off too).
+
+Verdicts: good (relative error < 1e-7) and acceptable (< 1e-4), as in the
+notes. A larger mismatch is measured again with the steps h·10^k, k = -6 … 3
+(the larger ones times max(1, |x|): f changes more, round-off weighs less),
+that stay inside the domain and clear of kinks, and judged at the step whose
+estimated error is smallest among those where the estimate holds (`step` of
+each input). It holds where the truncation estimate is below 1/MARGIN of the
+numeric gradient or within its round-off; elsewhere f changes too fast for the
+step (it wiggles, or a singularity is near) and the estimate means nothing.
+The mismatch is "wrong" when it is still at least 1e-4, more than MARGIN (10)
+times the estimated error, the estimate holds, and the numeric gradients of
+all the steps where it holds agree within MARGIN times their estimated errors
+(aliasing: a function that wiggles faster than the steps can give two
+estimates that agree by chance, rarely all of them). Otherwise it is
+"inconclusive": the numeric gradient cannot tell, and `reason` says why, with
+the estimate. Only "wrong" fails the check (the CLI's exit code 1).
+
 Where f has a kink (relu or abs at 0, a max or min tie) it has no derivative:
 backprop uses a convention there, and the numeric gradient averages the two
 sides, so the two need not agree. An input is flagged when a kink node depends
 on it at the given point (`kink`), or when the step from x - h to x + h crosses
-a kink, that is a kink node's local derivatives differ at the two points (the
-notes' "a winner changed"; `near_kink`). A mismatch there is "inconclusive",
-not "wrong".
+a kink, that is a kink node's local derivatives differ at the points stepped
+to (the notes' "a winner changed"; `near_kink`). A mismatch there is
+"inconclusive", not "wrong".
 """
 
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from . import engine
 from .errors import DomainError, InputError
-from .graph import Graph, Node
+from .graph import NO_INPUT, Graph, Node
 from .ops import OPS, Conventions, Undefined
 from .result import Result
+from .values import NotANumber, is_number, to_float
 
 DEFAULT_STEP = 1e-5
 GOOD = 1e-7
@@ -36,6 +65,13 @@ ACCEPTABLE = 1e-4
 reach near a kink or where f is large next to its gradient; elsewhere worth a look."""
 FLOOR = 1e-8
 """The relative error's denominator is at least this, so that 0 against 1e-12 is good."""
+MARGIN = 10.0
+"""A mismatch within this many times the numeric gradient's estimated error is inconclusive."""
+EPSILON = sys.float_info.epsilon
+"""A float's relative rounding error, at most (2.2e-16): a node's rounding in the estimate."""
+STEP_FACTORS = (10.0, 0.1, 100.0, 0.01, 1000.0, 0.001, 1e-4, 1e-5, 1e-6)
+"""For a mismatch at h, the steps h·k tried as well, a larger one times max(1, |x|) (less
+round-off: f changes more); h stays where none is better."""
 
 Verdict = Literal["good", "acceptable", "wrong", "inconclusive", "undefined"]
 VERDICTS: tuple[Verdict, ...] = ("good", "acceptable", "wrong", "inconclusive", "undefined")
@@ -48,7 +84,11 @@ class InputCheck:
     `numeric` and `relative_error` are None when the numeric gradient is
     unavailable (verdict "undefined", `reason` says why). `kink`: a kink node
     depends on this input at the given point; `near_kink`: moving it by ±h
-    crosses a kink. `reason` also explains an "inconclusive" verdict.
+    crosses a kink. `reason` also explains an "inconclusive" verdict. `step` is
+    the step the numeric gradient was taken with, and `roundoff` and
+    `truncation` the two parts of its estimated error `estimated_error` (None
+    where there is no numeric gradient; None too for a part that is not
+    finite, as where f is undefined at x ± h/2).
     """
 
     name: str
@@ -59,6 +99,10 @@ class InputCheck:
     kink: bool = False
     near_kink: bool = False
     reason: str | None = None
+    step: float | None = None
+    estimated_error: float | None = None
+    roundoff: float | None = None
+    truncation: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -69,7 +113,36 @@ class InputCheck:
             "kink": self.kink,
             "near_kink": self.near_kink,
             "reason": self.reason,
+            "step": self.step,
+            "estimated_error": self.estimated_error,
+            "roundoff": self.roundoff,
+            "truncation": self.truncation,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    """A numeric gradient with step `step`, the two parts of its estimated error, and the
+    kink nodes whose side changes between the points stepped to."""
+
+    step: float
+    numeric: float
+    roundoff: float
+    truncation: float
+    crossed: tuple[int, ...]
+
+    @property
+    def error(self) -> float:
+        return self.roundoff + self.truncation
+
+    @property
+    def smooth(self) -> bool:
+        """The truncation estimate holds: it is a small correction to the numeric gradient
+        (below 1/MARGIN of it), or no more than the round-off it carries (4/3 of the two
+        numeric gradients' round-off, 2δ/2h and 2δ/h). Otherwise f changes too fast for
+        the step (it wiggles, or a singularity is near), and the estimate means nothing."""
+        t = self.truncation
+        return t <= abs(self.numeric) / MARGIN or t <= 4 * self.roundoff
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +193,7 @@ class GradCheck:
         """The `gradcheck` object of `--json`: strict JSON (None for what is unavailable)."""
         return {
             "step": self.step,
-            "thresholds": {"good": GOOD, "acceptable": ACCEPTABLE},
+            "thresholds": {"good": GOOD, "acceptable": ACCEPTABLE, "margin": MARGIN},
             "inputs": {name: check.to_dict() for name, check in self.inputs.items()},
             "kinks": [kink.to_dict() for kink in self.kinks],
             "ok": self.ok,
@@ -150,7 +223,8 @@ def classify(error: float, kink: bool = False) -> Verdict:
 
 
 def gradcheck(result: Result, step: float = DEFAULT_STEP) -> GradCheck:
-    """Check every input's gradient in `result` by central differences with step `step`."""
+    """Check every input's gradient in `result` by central differences with step `step`
+    (and, for a mismatch, the steps around it: see the module's docstring)."""
     h = _step(step)
     graph = result.graph
     conventions = result.conventions
@@ -166,6 +240,7 @@ def gradcheck(result: Result, step: float = DEFAULT_STEP) -> GradCheck:
     sits: dict[int, list[str]] = {node.id: [] for node in at_point}
     crosses: dict[int, list[str]] = {}
 
+    noise = _roundoff(result)
     checks: dict[str, InputCheck] = {}
     for name, var in graph.variables.items():
         on_kink = False
@@ -175,10 +250,29 @@ def gradcheck(result: Result, step: float = DEFAULT_STEP) -> GradCheck:
                 if reach[node.id]:
                     sits[node.id].append(name)
                     on_kink = True
-        numeric, reason, crossed = _numeric(result, name, h, elsewhere, conventions)
-        for node_id in crossed:
+        analytic = result.gradients[name]
+        estimate = _numeric(result, name, h, elsewhere, conventions, noise)
+        if isinstance(estimate, str):
+            checks[name] = InputCheck(
+                name, analytic, None, None, "undefined", on_kink, False, estimate, h
+            )
+            continue
+        for node_id in estimate.crossed:
             crosses.setdefault(node_id, []).append(name)
-        checks[name] = _check(name, result.gradients[name], numeric, reason, on_kink, bool(crossed))
+        near = bool(estimate.crossed)
+        clash = None
+        if not (on_kink or near) and relative_error(analytic, estimate.numeric) >= ACCEPTABLE:
+            tried = [estimate]
+            scale = max(1.0, abs(result.inputs[name]))
+            for factor in STEP_FACTORS:
+                step = h * factor * (scale if factor > 1 else 1.0)
+                other = _numeric(result, name, step, elsewhere, conventions, noise)
+                if not isinstance(other, str) and not other.crossed:
+                    tried.append(other)
+            # the smallest estimated error where the estimate holds; the first of equals: h
+            estimate = min(tried, key=lambda e: (not e.smooth, e.error))
+            clash = _clash([e for e in tried if e.smooth])
+        checks[name] = _check(name, analytic, estimate, on_kink, near, clash)
 
     kinks = [_kink(graph, node, result.values, True, sits[node.id]) for node in at_point]
     kinks += [
@@ -192,63 +286,146 @@ def gradcheck(result: Result, step: float = DEFAULT_STEP) -> GradCheck:
 
 
 def _step(step: object) -> float:
-    if isinstance(step, bool) or not isinstance(step, (int, float)):
-        raise InputError(f"the gradient-check step h must be a number, got {step!r}")
-    h = float(step)
-    if not math.isfinite(h) or h <= 0:
+    try:
+        h = to_float(step)
+    except NotANumber as exc:
+        if not is_number(step):
+            raise InputError(exc.message("the gradient-check step h")) from None
+        h = math.nan  # NaN, an infinity or past the float range: not a step
+    if not h > 0:
         raise InputError(
             f"the gradient-check step h must be a finite number greater than 0, got {step!r}"
         )
     return h
 
 
+def _clash(estimates: Sequence[Estimate]) -> tuple[Estimate, Estimate] | None:
+    """Two numeric gradients further apart than MARGIN times their estimated errors: where
+    the estimates hold, all steps measure the same f'(x) (f wiggles faster than they see)."""
+    for i, one in enumerate(estimates):
+        for other in estimates[i + 1 :]:
+            if abs(one.numeric - other.numeric) > MARGIN * (one.error + other.error):
+                return one, other
+    return None
+
+
 def _check(
     name: str,
     analytic: float,
-    numeric: float | None,
-    reason: str | None,
+    estimate: Estimate,
     kink: bool,
     near_kink: bool,
+    clash: tuple[Estimate, Estimate] | None = None,
 ) -> InputCheck:
-    if numeric is None:
-        return InputCheck(name, analytic, None, None, "undefined", kink, near_kink, reason)
+    numeric, estimated = estimate.numeric, estimate.error
     error = relative_error(analytic, numeric)
     verdict = classify(error, kink or near_kink)
+    reason = None
     if verdict == "inconclusive":
         where = (
             f"{name} sits on a kink" if kink else f"a kink lies between {name} - h and {name} + h"
         )
         reason = f"{where}, where the numeric gradient is not meaningful"
-    return InputCheck(name, analytic, numeric, error, verdict, kink, near_kink, reason)
+    elif verdict == "wrong" and not estimate.smooth:
+        verdict = "inconclusive"
+        reason = (
+            f"f changes too fast for every step tried: at h = {estimate.step:g} the numeric"
+            f" gradient's truncation error is estimated at {_sci(estimate.truncation)},"
+            f" more than 1/{MARGIN:g} of the numeric gradient itself, so it cannot be trusted"
+        )
+    elif verdict == "wrong" and clash is not None:
+        verdict = "inconclusive"
+        one, other = clash
+        reason = (
+            f"f changes too fast for the steps tried: the numeric gradients at h ="
+            f" {one.step:g} ({one.numeric:g}) and at h = {other.step:g} ({other.numeric:g})"
+            f" differ by more than {MARGIN:g} times their estimated errors"
+        )
+    elif verdict == "wrong" and not abs(analytic - numeric) > MARGIN * estimated:
+        verdict = "inconclusive"
+        reason = (
+            f"the numeric gradient is too inaccurate to tell: its estimated error"
+            f" {_sci(estimated)} (round-off {_sci(estimate.roundoff)}, truncation"
+            f" {_sci(estimate.truncation)}, at h = {estimate.step:g}) is at least"
+            f" 1/{MARGIN:g} of |a - n| = {_sci(abs(analytic - numeric))}"
+        )
+    return InputCheck(
+        name,
+        analytic,
+        numeric,
+        error,
+        verdict,
+        kink,
+        near_kink,
+        reason,
+        estimate.step,
+        _finite(estimated),
+        _finite(estimate.roundoff),
+        _finite(estimate.truncation),
+    )
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def _sci(value: float) -> str:
+    return format(value, ".1e") if math.isfinite(value) else "too large to estimate"
+
+
+def _roundoff(result: Result) -> float:
+    """The rounding error of one forward pass's output, to first order: ε·Σ|v·∂f/∂v| over
+    the computed nodes (constants and gates of constants only are the same at every point)."""
+    graph, values, grads = result.graph, result.values, result.grads
+    total = math.fsum(
+        abs(values[i] * g)
+        for i, g in enumerate(grads)
+        if g is not None and graph.first[i] != NO_INPUT
+    )
+    return EPSILON * total
 
 
 def _numeric(
-    result: Result, name: str, h: float, kink_nodes: Sequence[Node], conventions: Conventions
-) -> tuple[float | None, str | None, list[int]]:
-    """(numeric gradient, None, kinks crossed) or (None, why it is unavailable, [])."""
+    result: Result,
+    name: str,
+    h: float,
+    kink_nodes: Sequence[Node],
+    conventions: Conventions,
+    noise: float,
+) -> Estimate | str:
+    """The numeric gradient with step h and its estimated error, or why it is unavailable.
+
+    `noise` is the rounding error of one evaluation of f (`_roundoff`).
+    """
     x = result.inputs[name]
     plus, minus = x + h, x - h
     if not (math.isfinite(plus) and math.isfinite(minus)):
-        return None, f"{name} ± h overflows", []
+        return f"{name} ± h overflows"
     width = plus - minus  # 2h, up to rounding: the distance actually stepped
     if width == 0:
-        return None, f"h = {h:g} is too small to move {name} = {x:g}: {name} ± h rounds to it", []
-    values = []
-    for shown, point in ((f"{name} + h", plus), (f"{name} - h", minus)):
+        return f"h = {h:g} is too small to move {name} = {x:g}: {name} ± h rounds to it"
+    half = x + h / 2, x - h / 2
+    points = ((f"{name} + h", plus), (f"{name} - h", minus), ("", half[0]), ("", half[1]))
+    values: list[list[float]] = []
+    for shown, point in points:
         try:
             values.append(engine.forward(result.graph, {**result.inputs, name: point}))
         except DomainError as exc:
-            return None, f"f is undefined at {shown} = {point:g}: {exc.message}", []
+            if not shown:  # only the error estimate needs x ± h/2: it is unknown
+                break
+            return f"f is undefined at {shown} = {point:g}: {exc.message}"
     out = result.graph.output
     numeric = (values[0][out] - values[1][out]) / width
     if not math.isfinite(numeric):
-        return None, f"the numeric gradient of {name} overflows", []
-    crossed = [
-        node.id
-        for node in kink_nodes
-        if _branch(node, values[0], conventions) != _branch(node, values[1], conventions)
-    ]
-    return numeric, None, crossed
+        return f"the numeric gradient of {name} overflows"
+    truncation = math.inf
+    if len(values) == 4 and half[0] != half[1]:
+        halved = (values[2][out] - values[3][out]) / (half[0] - half[1])
+        truncation = abs(numeric - halved) * 4 / 3
+    crossed = tuple(
+        node.id for node in kink_nodes if len({_branch(node, v, conventions) for v in values}) > 1
+    )
+    return Estimate(h, numeric, 2 * noise / width, truncation, crossed)
 
 
 def _on_kink(node: Node, values: list[float]) -> bool:

@@ -19,8 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .arguments import MAX_SIZE, Unreadable, parse_number, read_input
 from .errors import InputError
 from .ops import TieRule, tie_rule
+from .values import NotANumber, to_float
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -50,7 +52,6 @@ DEFAULT_KEYS = (*TOLERANCE_KEYS, "max_tie")  # what [defaults] sets for every pr
 MAX_POINTS = 1_000_000  # a problem's points; any number of problems still adds up to a float
 MAX_REL_TOL = 1.0  # at 1, a relative tolerance already accepts every answer of the right sign
 TABLES = ("grad", "nodes", "node_grads", "update")  # answers that map a name to a number
-MAX_FILE_SIZE = 50_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,17 +190,9 @@ def file_kind(path: Path) -> str:
 def read(path: Path) -> str:
     """A problem set's or a submission's text, bounded in size, or _Bad saying why not."""
     try:
-        if path.is_file() and path.stat().st_size > MAX_FILE_SIZE:
-            raise _Bad(None, f"larger than {MAX_FILE_SIZE:,} bytes, too large for a problem set")
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise _Bad(None, "no such file") from None
-    except IsADirectoryError:
-        raise _Bad(None, "is a directory, not a file") from None
-    except UnicodeDecodeError:
-        raise _Bad(None, "not UTF-8 text") from None
-    except OSError as exc:
-        raise _Bad(None, f"cannot read it ({exc.strerror})") from None
+        return read_input(path, MAX_SIZE, "too large for a problem set")
+    except Unreadable as exc:
+        raise _Bad(None, str(exc)) from None
 
 
 def decode(text: str, kind: str) -> Any:
@@ -422,18 +415,10 @@ def shown(text: str) -> str:
 
 
 def _number(raw: Any, where: str) -> float:
-    if isinstance(raw, bool) or not isinstance(raw, (int, float)):
-        raise _Bad(where, f"must be a number, got {raw!r}")
     try:
-        value = float(raw)
-    except OverflowError:  # a whole number of 309 digits or more
-        digits = len(str(abs(raw)))
-        raise _Bad(where, f"too large for a float (a whole number of {digits} digits)") from None
-    if math.isinf(value):
-        raise _Bad(where, f"too large for a float (got {raw!r})")
-    if math.isnan(value):
-        raise _Bad(where, f"must be a number, got {raw!r}")
-    return value
+        return to_float(raw)
+    except NotANumber as exc:
+        raise _Bad(where, exc.message(digits=True)) from None
 
 
 # ---- the handout ---------------------------------------------------------------
@@ -670,16 +655,13 @@ def _lenient(raw: Any, where: str, lines: _Lines) -> tuple[float | None, str | N
         text = raw.strip()
         if text == "?" or text.startswith(_MARK):
             return None, f"{where}: replace the ? with your answer ({lines.of(raw)})"
-        try:
-            value = float(text.replace("\u2212", "-"))  # a typographic minus, as in slides
-        except ValueError:
-            value = math.nan
-        if not math.isfinite(value):
+        try:  # the grammar's numbers; a typographic minus, as slides write it, is a minus
+            raw = parse_number(where, text.replace("\u2212", "-"))
+        except InputError:
             return None, (
                 f"{where}: write a number such as -0.5 without quotes, not {shown(raw)[:40]!r}"
                 f" ({lines.of(raw)})"
             )
-        raw = value
     try:
         return _number(raw, where), None
     except _Bad as bad:

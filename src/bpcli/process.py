@@ -7,12 +7,14 @@ a run exactly as the full command line (cli.py) does.
 from __future__ import annotations
 
 import codecs
+import errno
 import json
 import os
 import stat
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
+from functools import cache
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from .errors import BpcliError, InputError
@@ -32,10 +34,25 @@ EXIT_INTERRUPTED = 130
 
 
 def console(**options: Any) -> Console:
-    """A Rich console, imported only when a command prints more than JSON (start-up time)."""
+    """A Rich console, imported only when a command prints more than JSON (start-up time).
+
+    On a closed pipe (`bpcli … | head -1`) Rich's own handling exits 1, which means
+    "found wrong answers": this console raises BrokenPipeError instead, which
+    `errors_to_exit_codes` turns into the quiet exit every other view makes.
+    """
+    return _console_class()(highlight=False, **options)
+
+
+@cache
+def _console_class() -> type[Console]:
     from rich.console import Console
 
-    return Console(highlight=False, **options)
+    class PipeConsole(Console):
+        def on_broken_pipe(self) -> None:
+            self.quiet = True  # nothing more to write: the reader is gone
+            raise BrokenPipeError(errno.EPIPE, "the reader closed the pipe")
+
+    return PipeConsole
 
 
 def stdout_takes_unicode() -> bool:
@@ -141,9 +158,10 @@ def fail(error: BpcliError) -> NoReturn:
 
     err = console(stderr=True, soft_wrap=True)
     first, *rest = error_lines(error)
-    err.print(Text.assemble(("error:", "bold red"), first[len("error:") :]))
-    for line in rest:
-        err.print(Text(line))
+    with suppress(BrokenPipeError):  # stderr closed too: the exit code still says it
+        err.print(Text.assemble(("error:", "bold red"), first[len("error:") :]))
+        for line in rest:
+            err.print(Text(line))
     raise SystemExit(EXIT_BAD_INPUT)
 
 
@@ -153,6 +171,7 @@ def errors_to_exit_codes() -> Iterator[None]:
     Anything else is a bug in bpcli: one line and exit 3 (BPCLI_TRACEBACK=1 shows it)."""
     try:
         yield
+        sys.stdout.flush()  # here, where a closed pipe is caught, not at the interpreter's exit
     except BpcliError as error:
         fail(error)
     except KeyboardInterrupt:

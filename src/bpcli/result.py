@@ -87,9 +87,13 @@ class Update:
     inputs: dict[str, float]
     output: float
     trajectory: tuple[Step, ...] | None = None
+    every: int = 1  # the trajectory keeps every k-th step (and step 1 and the last)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"lr": self.lr, "steps": self.steps, "inputs": self.inputs, "output": self.output}
+        data = {"lr": self.lr, "steps": self.steps, "inputs": self.inputs, "output": self.output}
+        if self.every > 1:
+            data["trajectory_every"] = self.every
+        return data
 
 
 class Result:

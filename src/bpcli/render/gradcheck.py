@@ -108,13 +108,15 @@ class GradCheckView:
         yield f"{left} more inputs" + (", all good" if all_good else " (--json lists them all)")
 
     def notes(self) -> Iterator[Text]:
-        """Warnings (an input at or near a kink or without a numeric gradient); what they mean."""
+        """Warnings (an input at or near a kink, without a numeric gradient or with one too
+        inaccurate to judge), notes on a step other than h; what they mean."""
         at: dict[str, list[Kink]] = {}
         near: dict[str, list[Kink]] = {}
         for kink in self.check.kinks:
             for name in kink.inputs:
                 (at if kink.at_point else near).setdefault(name, []).append(kink)
         lines: list[Text] = []
+        imprecise = False
         for name, check in self.check.inputs.items():
             if name in at:
                 lines.append(_warning(f"{name} sits on {self._kinks(at[name])}"))
@@ -122,6 +124,18 @@ class GradCheckView:
                 lines.append(_warning(f"{name} is within h of {self._kinks(near[name])}"))
             if check.verdict == "undefined":
                 lines.append(_warning(f"{name} has no numeric gradient: {check.reason}"))
+            elif check.verdict == "inconclusive" and not (check.kink or check.near_kink):
+                imprecise = True
+                lines.append(_warning(f"{name}: {check.reason}"))
+            elif check.step is not None and check.step != self.check.step:
+                error = relative_error(check.estimated_error)
+                lines.append(
+                    Text.assemble(
+                        ("note: ", "bold"),
+                        f"{name} was checked with h = {self._n(check.step)}, the step whose"
+                        f" numeric gradient has the smallest estimated error ({error})",
+                    )
+                )
         yield from lines[:MAX_NOTES]
         if len(lines) > MAX_NOTES:
             yield Text(f"… and {len(lines) - MAX_NOTES} more warnings (--json lists them all)")
@@ -134,6 +148,12 @@ class GradCheckView:
             yield Text(
                 f"Within h of a kink, {self.f}(x-h) and {self.f}(x+h) fall on its two sides and"
                 " the numeric gradient mixes them; a smaller h may help."
+            )
+        if imprecise:
+            yield Text(
+                f"Central differences are off by about |{self.f}|·ε/h from round-off and"
+                f" h²·|{self.f}'''|/6 from truncation: where that estimate could explain the"
+                " mismatch at every step tried, the check cannot tell, so it is inconclusive."
             )
 
     def _kinks(self, kinks: list[Kink]) -> str:

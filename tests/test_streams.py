@@ -1,0 +1,262 @@
+"""Heavy input and the process's streams: memory, long descents, pipes and signals.
+
+These run bpcli as a real process (a memory limit, a closed pipe, Ctrl-C), each
+with a timeout, so that a regression fails rather than hangs.
+"""
+
+from __future__ import annotations
+
+import array
+import fcntl
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import termios
+import time
+from typing import Any
+
+import pytest
+
+import bpcli
+from bpcli import api, batch
+
+LECTURE_LINE = json.dumps(
+    {"id": "lecture", "expr": "(x+y)*z", "values": {"x": -2, "y": 5, "z": -4}}
+)
+LECTURE_GRADS = {"x": -4.0, "y": -4.0, "z": 3.0}  # worked by hand on the lecture's slides
+ENV = {k: v for k, v in os.environ.items() if k not in ("PYTHONUNBUFFERED", "BPCLI_TRACEBACK")}
+
+
+def sum_of_x(terms: int) -> str:
+    return "+".join(["x"] * terms)  # d/dx = terms, one add node a term
+
+
+def bpcli_process(*args: str, **options: Any) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "bpcli", *args], env=ENV, **options)
+
+
+# ---- memory: a batch line costs that line only -------------------------------------
+
+MEMORY_LIMIT = 250 * 2**20  # address space: bpcli itself takes about 100 MB of it
+
+
+def _limit_memory() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_line_that_runs_out_of_memory_costs_that_line_only(jobs):
+    """Under a 250 MB limit, a 20,000-node answer (about 5 MB of JSON, streamed) is
+    written whole; a 300,000-node line (about 500 MB) fails alone with a MemoryError
+    reply, and the lecture's line after it is still answered."""
+    lines = [
+        json.dumps({"id": "fits", "expr": sum_of_x(20_000), "values": {"x": 1}}),
+        json.dumps({"id": "too big", "expr": sum_of_x(300_000), "values": {"x": 1}}),
+        LECTURE_LINE,
+    ]
+    process = bpcli_process(
+        "batch",
+        "--jobs",
+        jobs,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=_limit_memory,
+    )
+    out, err = process.communicate("\n".join(lines).encode() + b"\n", timeout=120)
+    assert err == b""  # no internal error, no traceback
+    assert process.returncode == 1  # a line failed
+    fits, too_big, lecture = (json.loads(line) for line in out.splitlines())
+    assert fits["id"] == "fits" and fits["result"]["gradients"] == {"x": 20_000.0}
+    assert len(fits["result"]["nodes"]) == 20_000  # x, and 19,999 adds
+    assert too_big == {
+        "id": "too big",
+        "ok": False,
+        "error": {
+            "type": "MemoryError",
+            "message": "line 2: out of memory answering this request;"
+            " give it more memory, or send a smaller expression",
+            "line": 2,
+        },
+    }
+    assert lecture["result"]["gradients"] == LECTURE_GRADS
+
+
+def test_a_large_answer_is_written_in_pieces_that_make_the_same_line():
+    """Past STREAM_NODES nodes the answer never exists as one string; its pieces
+    join to exactly the line a whole answer would be."""
+    line = json.dumps({"id": 7, "expr": sum_of_x(batch.STREAM_NODES + 1), "values": {"x": 2}})
+    pieces: list[str] = []
+    assert batch.run([line], pieces.append) is True
+    assert len(pieces) > 1 and all(not p.endswith("\n") for p in pieces[:-1])
+    whole = batch.encode(batch.answer(line, 1, {}) or {})
+    assert "".join(pieces) == whole
+    answer = json.loads(whole)
+    assert answer["id"] == 7 and answer["result"]["gradients"] == {"x": batch.STREAM_NODES + 1.0}
+
+
+def test_an_internal_error_on_one_line_costs_that_line_only(monkeypatch):
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a planted bug")
+
+    lines = [LECTURE_LINE.replace("(x+y)*z", "x*y*z"), LECTURE_LINE]
+    real = batch.evaluate
+    monkeypatch.setattr(
+        batch, "evaluate", lambda g, *a, **k: (broken if g.source == "x*y*z" else real)(g, *a, **k)
+    )
+    written: list[str] = []
+    assert batch.run(lines, written.append) is False
+    first, second = (json.loads(line) for line in written)
+    assert first["error"] == {
+        "type": "InternalError",
+        "message": "line 1: internal error, a bug in bpcli: RuntimeError: a planted bug",
+        "line": 1,
+    }
+    assert second["result"]["gradients"] == LECTURE_GRADS
+
+
+# ---- --steps: a long descent keeps a sample of its trajectory --------------------
+
+
+def test_a_long_descent_keeps_every_kth_step_and_says_so():
+    """f = x², lr 0.1: x_k = 0.8^k x_0 exactly (by hand). 100,000 steps keep step 0,
+    step 1, every 101st step and the last: at most 1,001 points, said in the JSON."""
+    result = bpcli.grad("x*x", {"x": 1.0}, lr=0.1, steps=100_000)
+    update = result.update
+    assert update is not None and update.trajectory is not None
+    data = result.to_dict(nodes=False)
+    assert data["update"]["trajectory_every"] == 101 == update.every
+    steps = [point["step"] for point in data["trajectory"]]
+    assert steps == [0, 1, *range(101, 100_000, 101), 100_000]
+    assert len(steps) <= api.TRAJECTORY_POINTS
+    for point in data["trajectory"][:40]:
+        assert point["inputs"]["x"] == pytest.approx(0.8 ** point["step"], rel=1e-12, abs=1e-300)
+
+
+def test_a_short_descent_keeps_every_step_as_before():
+    data = bpcli.grad("(x+y)*z", {"x": -2, "y": 5, "z": -4}, lr=0.1, steps=3).to_dict()
+    assert "trajectory_every" not in data["update"]
+    assert [point["step"] for point in data["trajectory"]] == [0, 1, 2, 3]
+    assert data["trajectory"][1]["inputs"] == pytest.approx({"x": -1.6, "y": 5.4, "z": -4.3})
+
+
+def test_many_inputs_keep_the_trajectory_within_its_numbers():
+    """100 inputs, 2,000 steps: whole it would be 200,100 numbers; sampled, at most 100,000."""
+    expr = " + ".join(f"(x{i} - {i})**2" for i in range(100))
+    result = bpcli.grad(expr, {f"x{i}": 0.0 for i in range(100)}, lr=0.25, steps=2000)
+    trajectory = result.update.trajectory if result.update else None
+    assert trajectory is not None
+    assert len(trajectory) * 100 <= api.TRAJECTORY_VALUES
+    assert trajectory[-1].step == 2000 and result.update and result.update.every == 3
+    # d/dxi (xi - i)² = 2(xi - i): lr 0.25 halves the distance to i each step
+    assert trajectory[1].inputs["x10"] == pytest.approx(5.0)
+    assert trajectory[2].inputs["x10"] == pytest.approx(10 - 10 * 0.5**3)
+
+
+def test_steps_times_nodes_is_bounded():
+    """100 inputs and --steps 100000 would be 60,000,000 node-steps (minutes): refused."""
+    expr = " + ".join(f"(x{i} - {i})**2" for i in range(100))
+    with pytest.raises(bpcli.InputError) as info:
+        bpcli.grad(expr, {f"x{i}": 0.0 for i in range(100)}, lr=0.1, steps=100_000)
+    assert str(info.value) == (
+        "100,000 steps of a 599-node graph are more than 10,000,000 node-steps,"
+        " the limit (about ten seconds); take at most 16,694 steps"
+    )
+
+
+# ---- Ctrl-C ---------------------------------------------------------------------------
+
+
+def _queued(stream: Any) -> int:
+    count = array.array("i", [0])
+    fcntl.ioctl(stream.fileno(), termios.FIONREAD, count)
+    return count[0]
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_ctrl_c_with_a_blocked_output(tmp_path, jobs):
+    """Ctrl-C (SIGINT to the whole process group, as a terminal sends it) while
+    bpcli waits for a reader that does not read: `interrupted`, exit 130, no
+    worker's traceback, and every line written is whole JSON."""
+    requests = tmp_path / "many.jsonl"
+    requests.write_text((LECTURE_LINE + "\n") * 20_000)
+    process = bpcli_process(
+        "batch",
+        "--jobs",
+        jobs,
+        str(requests),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        queued = -1
+        while time.monotonic() < deadline:  # until the pipe is full and bpcli's write blocks
+            time.sleep(0.5)
+            if queued == _queued(process.stdout) > 0:
+                break
+            queued = _queued(process.stdout)
+        os.killpg(process.pid, signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert err == b"interrupted\n"
+    assert process.returncode == 130
+    lines = out.decode().splitlines(keepends=True)
+    assert 0 < len(lines) < 20_000
+    for line in lines:
+        assert line.endswith("\n")
+        assert json.loads(line)["result"]["gradients"] == LECTURE_GRADS
+
+
+# ---- a closed pipe: a quiet exit 0 in every view ------------------------------------------
+
+LECTURE_ARGS = ["(x+y)*z", "x=-2", "y=5", "z=-4"]
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["grad", *LECTURE_ARGS],
+        ["grad", *LECTURE_ARGS, "--explain"],
+        ["grad", *LECTURE_ARGS, "--lr", "0.1", "--steps", "3"],
+        ["grad", *LECTURE_ARGS, "--gradcheck"],
+        ["grad", *LECTURE_ARGS, "--json"],
+        ["grad", *LECTURE_ARGS, "--format", "markdown"],
+        ["grad", *LECTURE_ARGS, "--format", "latex"],
+        ["graph", *LECTURE_ARGS, "--format", "tree"],
+        ["graph", *LECTURE_ARGS, "--format", "dot"],
+        ["graph", *LECTURE_ARGS, "--format", "mermaid"],
+        ["graph", *LECTURE_ARGS, "--format", "html"],
+        ["check", "docs/homework.toml"],  # wrong answers: exit 1 when its report is read
+        ["key", "docs/homework.toml"],
+        ["batch", "docs/requests.jsonl"],  # a failed line: exit 1 when read
+    ],
+    ids=lambda args: " ".join(args[:1] + args[5:] if args[0] in ("grad", "graph") else args),
+)
+def test_a_closed_pipe_is_a_quiet_exit_0(args):
+    """`bpcli … | head -1`: the reader is gone before bpcli writes (its end of the
+    pipe closed), so every view meets the closed pipe. Rich's own handling exited 1,
+    which means "found wrong answers"."""
+    read, write = os.pipe()
+    os.close(read)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "bpcli", *args],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            cwd=root,
+            env=ENV,
+            timeout=60,
+        )
+    finally:
+        os.close(write)
+    assert (done.returncode, done.stderr) == (0, b"")
