@@ -74,7 +74,10 @@ def test_a_flipped_sign_is_named():
     ).problems[0]
     assert isinstance(problem, Problem)
     (item,) = grade(problem, "t").items
-    assert item.hint == "the sign is flipped: a sub or neg gate passes the gradient with a minus"
+    # df/dy = -1: the sub gate's minus; 1 is that one sign flipped, and the hint names the gate
+    assert item.hint == (
+        "sub gate f passes the gradient to y with a minus (y gets -1): the sign was flipped there"
+    )
 
 
 def test_all_or_nothing():
@@ -1047,3 +1050,86 @@ def test_the_handout_options(bpcli, tmp_path):
     assert run.code == 2 and "the handout keeps the set's own text, so it is TOML" in run.stderr
     (problem,) = loads("[[problem]]\nexpr = 'x'\nstatement = 3\n").problems
     assert "statement: must be text" in str(problem)
+
+
+# ---- hints from a mistake model ---------------------------------------------------------------
+
+
+def hint_for(expr, values, field, got, lr=None):
+    table = ", ".join(f"{name} = {value}" for name, value in values.items())
+    text = f"[[problem]]\nexpr = {json.dumps(expr)}\nvalues = {{ {table} }}\n"
+    if lr is not None:
+        text += f"lr = {lr}\n"
+    kind, _, name = field.partition(".")
+    text += f"[problem.answer]\n{kind} = {{ {name} = {got} }}\n"
+    (problem,) = loads(text).problems
+    assert isinstance(problem, Problem), problem
+    (item,) = grade(problem, "t").items
+    assert not item.ok
+    return item.hint
+
+
+LECTURE = ("q = x + y; f = q * z", {"x": -2, "y": 5, "z": -4})
+
+
+@pytest.mark.parametrize(
+    ("problem", "field", "got", "hint"),
+    [
+        # x - lr * df/dx = -2 - 0.1 * -4 = -1.6; the wrong way: -2 + 0.1 * -4 = -2.4
+        (
+            (*LECTURE, 0.1), "update.x", -2.4,
+            "the update step goes against the gradient: x - lr · ∂f/∂x = -2 - 0.1 · -4 = -1.6,"
+            " not -2 + 0.1 · -4",
+        ),
+        # df/dx = dq/dx * df/dq = 1 * -4; the local gradient alone: 1
+        (
+            (*LECTURE, None), "grad.x", 1,
+            "add gate q: x gets the upstream gradient -4 times the local gradient 1 = -4;"
+            " the upstream gradient was left out",
+        ),
+        # the add gate's -4 split between its two inputs: -2
+        (
+            (*LECTURE, None), "grad.x", -2,
+            "add gate q is a gradient distributor: every input gets the whole upstream gradient"
+            " -4, not a share of it split 2 ways",
+        ),
+        # f = 2 exp(x) at 1: df/dx = 2e; the upstream 2 passed on without exp's local e
+        (
+            ("2 * exp(x)", {"x": 1}, None), "grad.x", 2,
+            "exp gate exp1 (exponential): x gets the upstream gradient 2 times the local gradient"
+            " 2.71828; the local gradient was left out",
+        ),
+        # f = -(x*y) * 2 at 2, 3: df/dx = -2y = -6; the neg gate's minus flipped: 6 (the
+        # neg gate sends -2 back to x*y, whose local gradient for x is y = 3)
+        (
+            ("-(x*y) * 2", {"x": 2, "y": 3}, None), "grad.x", 6,
+            "neg gate neg1 passes the gradient to mul1 with a minus (mul1 gets -2): the sign was"
+            " flipped there",
+        ),
+        # f = (x - y)z at 1, 2, 3: df/dy = -z = -3; flipped at the sub gate: 3
+        (
+            ("(x - y) * z", {"x": 1, "y": 2, "z": 3}, None), "grad.y", 3,
+            "sub gate sub1 passes the gradient to y with a minus (y gets -3): the sign was"
+            " flipped there",
+        ),
+    ],
+)  # fmt: skip
+def test_each_mistake_model_names_its_gate(problem, field, got, hint):
+    expr, values, lr = problem
+    assert hint_for(expr, values, field, got, lr) == hint
+
+
+@pytest.mark.parametrize(
+    ("expr", "values", "field", "got"),
+    [
+        # (x+y)z has neither a sub nor a neg gate: -df/dx = 4 is no sign flipped at one
+        ("(x+y)*z", {"x": -2, "y": 5, "z": -4}, "grad.x", 4),
+        ("(x+y)*z", {"x": -2, "y": 5, "z": -4}, "grad.z", -3),
+        ("(x+y)*z", {"x": -2, "y": 5, "z": -4}, "grad.x", 17),  # matches no model at all
+        ("x*x + x", {"x": 3}, "grad.x", 100),
+        # two models give 3 for -(x*y): the neg's sign flipped, and the upstream -1 left out
+        ("-(x*y)", {"x": 2, "y": 3}, "grad.x", 3),
+    ],
+)
+def test_no_hint_for_a_number_no_model_gives(expr, values, field, got):
+    assert hint_for(expr, values, field, got) is None

@@ -4,10 +4,12 @@ Graded against an instructor's set (`check_submissions`), the set is the only
 truth: expressions, values, points, tolerances and the items each problem asks
 for come from it, and a submission gives answers keyed by problem id, nothing
 else. A problem's points are split evenly over the items it asks for (in a
-self-check without `ask`, over the items the file answers); a wrong
-gradient gets a hint in the lecture's terms when the submitted number is what
-a known mistake gives (the mul gate not swapped, a max gate's gradient sent to
-the loser, a copy gate's uses not added, a flipped sign).
+self-check without `ask`, over the items the file answers). A wrong
+gradient gets a hint in the lecture's terms only when exactly one mistake
+model (the update step's sign, the upstream gradient left out, an add gate's
+split, a max gate as a distributor, the mul gate not swapped, a function's
+local gradient left out, one sign flipped at a named sub or neg gate, a copy
+gate's use missed) gives the submitted number.
 """
 
 from __future__ import annotations
@@ -22,7 +24,16 @@ from typing import Any
 from .api import grad
 from .errors import BindError, BpcliError, InputError
 from .ops import OPS, Conventions, TieRule
-from .patterns import COPY, ROUTER, SWAP, Pattern
+from .patterns import (
+    COPY,
+    DISTRIBUTOR,
+    PATTERNS,
+    ROUTER,
+    SWAP,
+    UPDATE_SIGN,
+    UPSTREAM_LEFT_OUT,
+    Pattern,
+)
 from .problems import (
     ANSWER_KEYS,
     Answer,
@@ -473,6 +484,8 @@ class _Truth:
             hint = rounded(got, expected, self.tolerance)
         if not ok and hint is None and kind in ("grad", "node_grads"):
             hint = self.hint(self.by_name[name], got)
+        if not ok and hint is None and kind == "update":
+            hint = self.update_hint(name, got)
         return Item(field, expected, got, ok, hint)
 
     def expected(self, kind: str, name: str) -> tuple[float | None, str | None]:
@@ -500,32 +513,118 @@ class _Truth:
         return node.grad, None
 
     def hint(self, node: NodeResult, got: float) -> str | None:
-        """Name the mistake that gives `got` instead of the node's gradient, if one does."""
+        """Name the mistake that gives `got` instead of the node's gradient: each mistake
+        model computes what it would give, and a hint is given only when exactly one
+        model gives `got` (two that agree cannot tell which mistake was made)."""
         assert node.grad is not None
         close = self.tolerance.close
-        if close(got, -node.grad) and node.grad != 0:
-            return "the sign is flipped: a sub or neg gate passes the gradient with a minus"
-        for k, (consumer_id, sent) in enumerate(node.uses):
+        found: list[str] = []
+        seen: dict[int, int] = {}
+        for consumer_id, sent in node.uses:
             consumer = self.result.nodes[consumer_id]
-            mistake = MISTAKES.get(OPS[consumer.op].pattern)
-            if mistake is None or sent is None:
+            position = _position(consumer, node.id, seen.get(consumer_id, 0))
+            seen[consumer_id] = seen.get(consumer_id, 0) + 1
+            if sent is None:
                 continue
-            wrong_sent, message = mistake(self.result, consumer, node, k)
-            if wrong_sent is not None and close(got, node.grad - sent + wrong_sent):
-                return message
+            for wrong_sent, message in _use_mistakes(self.result, consumer, node, position):
+                if wrong_sent is not None and close(got, node.grad - sent + wrong_sent):
+                    found.append(message)
+        found.extend(self._flipped_signs(node, got))
         sends = [s for _, s in node.uses if s is not None]
         if 1 < len(sends) <= 12:
-            for size in range(1, len(sends)):
-                for subset in itertools.combinations(sends, size):
-                    if close(got, sum(subset)):
-                        return COPY.hint(
-                            "missed use",
-                            node=node.name,
-                            uses=str(len(sends)),
-                            terms=" + ".join(fmt(s) for s in sends),
-                            grad=fmt(node.grad),
+            missed = any(
+                close(got, sum(subset))
+                for size in range(1, len(sends))
+                for subset in itertools.combinations(sends, size)
+            )
+            if missed:
+                found.append(
+                    COPY.hint(
+                        "missed use",
+                        node=node.name,
+                        uses=str(len(sends)),
+                        terms=" + ".join(fmt(s) for s in sends),
+                        grad=fmt(node.grad),
+                    )
+                )
+        distinct = list(dict.fromkeys(found))
+        return distinct[0] if len(distinct) == 1 else None
+
+    def _flipped_signs(self, node: NodeResult, got: float) -> list[str]:
+        """For each minus on the way from `node` to the output (a distributor's input with a
+        local gradient of -1), what flipping that one sign gives: the gradient it sends
+        back, negated, carried back to `node` by the chain rule."""
+        nodes = self.result.nodes
+        assert node.grad is not None
+        # d(v)/d(node) for every v, forward along the graph (nodes come in order)
+        ahead: dict[int, float] = {node.id: 1.0}
+        for v in nodes[node.id + 1 :]:
+            total = 0.0
+            for i, local in zip(v.inputs, v.local, strict=True):
+                if i in ahead and ahead[i] != 0 and local is not None:
+                    total += local * ahead[i]
+            if total != 0:
+                ahead[v.id] = total
+        found = []
+        for gate in nodes:
+            if OPS[gate.op].pattern is not DISTRIBUTOR or gate.grad is None:
+                continue
+            for i, local in zip(gate.inputs, gate.local, strict=True):
+                if local is None or local >= 0 or i not in ahead or gate.grad == 0:
+                    continue
+                sent = local * gate.grad
+                if self.tolerance.close(got, node.grad - 2 * sent * ahead[i]):
+                    found.append(
+                        DISTRIBUTOR.hint(
+                            "sign", op=gate.op, gate=gate.name, input=nodes[i].name, sent=fmt(sent)
                         )
-        return None
+                    )
+        return found
+
+    def update_hint(self, name: str, got: float) -> str | None:
+        """The update step taken with the gradient, not against it."""
+        update = self.result.update
+        if update is None or name not in self.result.gradients:
+            return None
+        value, grad = self.result.inputs[name], self.result.gradients[name]
+        if grad == 0 or not self.tolerance.close(got, value + update.lr * grad):
+            return None
+        return UPDATE_SIGN.format(
+            node=name,
+            value=fmt(value),
+            lr=fmt(update.lr),
+            grad=fmt(grad),
+            want=fmt(update.inputs[name]),
+        )
+
+
+def _position(gate: NodeResult, node_id: int, occurrence: int) -> int:
+    """Which input of `gate` a use of `node_id` is: its `occurrence`-th (x*x uses x twice)."""
+    positions = [p for p, i in enumerate(gate.inputs) if i == node_id]
+    return positions[min(occurrence, len(positions) - 1)]
+
+
+def _use_mistakes(
+    result: Result, gate: NodeResult, node: NodeResult, position: int
+) -> list[tuple[float | None, str]]:
+    """What the gate would send back to `node` under the mistake its pattern invites, and
+    under the chain rule's own: the upstream gradient left out."""
+    found = []
+    mistake = MISTAKES.get(OPS[gate.op].pattern)
+    if mistake is not None:
+        found.append(mistake(result, gate, node, position))
+    upstream = gate.grad or 0.0
+    local = gate.local[position]
+    if local is not None and upstream != 1:
+        message = UPSTREAM_LEFT_OUT.format(
+            local=fmt(local), sent=fmt(local * upstream), **_words(gate, node)
+        )
+        found.append((local, message))
+    return found
+
+
+def _words(gate: NodeResult, node: NodeResult) -> dict[str, str]:
+    return {"op": gate.op, "gate": gate.name, "node": node.name, "upstream": fmt(gate.grad or 0)}
 
 
 ROUNDING = (
@@ -613,8 +712,37 @@ def _misrouted(
     )
 
 
-# The mistakes a gate's pattern invites, found through the pattern itself.
-MISTAKES: dict[Pattern, Mistake] = {SWAP: _not_swapped, ROUTER: _misrouted}
+def _split_up(
+    result: Result, gate: NodeResult, node: NodeResult, position: int
+) -> tuple[float | None, str]:
+    """The add gate's gradient split between its inputs, not given whole to each."""
+    if len(gate.inputs) < 2 or gate.local[position] != 1:
+        return None, ""  # a neg gate, or a sub gate's minus: the sign model's
+    ways = len(gate.inputs)
+    message = DISTRIBUTOR.hint("split", ways=str(ways), **_words(gate, node))
+    return (gate.grad or 0.0) / ways, message
+
+
+def _local_left_out(
+    result: Result, gate: NodeResult, node: NodeResult, position: int
+) -> tuple[float | None, str]:
+    """A function gate passing the upstream gradient on without its local gradient."""
+    local = gate.local[position]
+    pattern = OPS[gate.op].pattern
+    if local is None or local == 1 or not OPS[gate.op].function:
+        return None, ""
+    message = pattern.hint("local left out", local=fmt(local), **_words(gate, node))
+    return gate.grad or 0.0, message
+
+
+# The mistakes a gate's pattern invites, found through the pattern itself (a sign flipped
+# at a distributor's minus is found along the whole path: see _Truth._flipped_signs).
+MISTAKES: dict[Pattern, Mistake] = {
+    SWAP: _not_swapped,
+    ROUTER: _misrouted,
+    DISTRIBUTOR: _split_up,
+    **{p: _local_left_out for p in PATTERNS if "local left out" in p.hints},
+}
 
 
 def _listed(names: dict[str, float]) -> str:
