@@ -102,15 +102,14 @@ class Graded:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class Student:
-    """One submission graded: each problem of the set, and what was ignored in the file."""
+class _Scored:
+    """The score of a set of graded problems: a student's, or a whole report's."""
 
-    id: str
-    file: str
-    problems: tuple[Graded, ...]
-    notes: tuple[str, ...] = ()
-    error: str | None = None  # the file could not be read: every problem scores 0
+    __slots__ = ()
+
+    @property
+    def problems(self) -> tuple[Graded, ...]:
+        raise NotImplementedError  # a field of Student, a property of Report
 
     @property
     def score(self) -> float:
@@ -119,6 +118,17 @@ class Student:
     @property
     def max_score(self) -> float:
         return sum(p.max_score for p in self.problems)
+
+
+@dataclass(frozen=True, slots=True)
+class Student(_Scored):
+    """One submission graded: each problem of the set, and what was ignored in the file."""
+
+    id: str
+    file: str
+    problems: tuple[Graded, ...]
+    notes: tuple[str, ...] = ()
+    error: str | None = None  # the file could not be read: every problem scores 0
 
     @property
     def right(self) -> int:
@@ -137,7 +147,7 @@ class Student:
 
 
 @dataclass(frozen=True, slots=True)
-class Report:
+class Report(_Scored):
     """Every submission graded; `self_check`: each file against its own problems."""
 
     students: tuple[Student, ...]
@@ -147,14 +157,6 @@ class Report:
     @property
     def problems(self) -> tuple[Graded, ...]:
         return tuple(p for student in self.students for p in student.problems)
-
-    @property
-    def score(self) -> float:
-        return sum(p.score for p in self.problems)
-
-    @property
-    def max_score(self) -> float:
-        return sum(p.max_score for p in self.problems)
 
     @property
     def invalid(self) -> bool:
