@@ -1133,3 +1133,23 @@ def test_each_mistake_model_names_its_gate(problem, field, got, hint):
 )
 def test_no_hint_for_a_number_no_model_gives(expr, values, field, got):
     assert hint_for(expr, values, field, got) is None
+
+
+def test_an_answer_to_an_item_the_set_does_not_ask_is_said_to_be_ignored(tmp_path, bpcli):
+    """The set's `gates` problem asks for grad only: a submission that also answers its
+    output (2*(3*-4 + max(2, -1)) = -20, right) gains nothing and is told so."""
+    submission = tmp_path / "eve.toml"
+    submission.write_text(
+        '[[problem]]\nid = "gates"\n[problem.answer]\noutput = -20\n'
+        "grad = { x = -8, y = 6, z = 2, w = 0 }\n"  # d/dx 2xy = 2y, d/dy = 2x, max routes to z
+    )
+    run = bpcli("check", "--problems", str(SET), str(submission), "--json")
+    report = json.loads(run.stdout)
+    (student,) = report["students"]
+    gates = next(p for p in student["problems"] if p["id"] == "gates")
+    assert gates["score"] == 2.0  # every asked item right: the whole problem
+    assert [i["field"] for i in gates["items"]] == ["grad.x", "grad.y", "grad.z", "grad.w"]
+    assert (
+        "problem gates: answer output is not asked for by the problem set; ignored"
+        in student["notes"]
+    )

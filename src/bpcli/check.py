@@ -321,11 +321,11 @@ def check_submissions(
                 graded.append(Graded(truth.id, sub.file, 0.0, truth.points, error=sub.error))
             else:
                 entry = sub.entries.get(truth.id)
+                done = grade(truth, sub.file, all_or_nothing, max_tie, entry, submitted=True)
                 if entry is not None:
                     notes.extend(differences(truth, entry))
-                graded.append(
-                    grade(truth, sub.file, all_or_nothing, max_tie, entry, submitted=True)
-                )
+                    notes.extend(_not_asked(truth.id, entry, done))
+                graded.append(done)
         known = {p.id for p in problems.problems if isinstance(p, Problem)}
         for ident in sub.entries:
             if ident not in known:
@@ -370,6 +370,16 @@ def differences(problem: Problem, entry: Entry) -> list[str]:
     for key in entry.ignored:
         notes.append(f"problem {problem.id}: answer.{key} is not an item; ignored")
     return notes
+
+
+def _not_asked(ident: str, entry: Entry, graded: Graded) -> list[str]:
+    """The submission's answers to items the set does not ask for: ignored, and said so."""
+    asked = {item.field for item in graded.items}
+    return [
+        f"problem {ident}: answer {shown(field)[:80]} is not asked for by the problem set; ignored"
+        for field, _ in entry.answer.items()
+        if field not in asked
+    ]
 
 
 def _same(mine: Any, theirs: Any) -> bool:
