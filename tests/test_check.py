@@ -1153,3 +1153,18 @@ def test_an_answer_to_an_item_the_set_does_not_ask_is_said_to_be_ignored(tmp_pat
         "problem gates: answer output is not asked for by the problem set; ignored"
         in student["notes"]
     )
+
+
+def test_a_json_handout_keeps_the_sets_numbers_as_written(bpcli, tmp_path):
+    """As the TOML handout does: `1e-3`, `2.50` and `-0` stay as the instructor wrote them."""
+    source = tmp_path / "quiz.json"
+    source.write_text(
+        '{"problem": [{"id": "a", "expr": "x*y", "lr": 1e-3,\n'
+        ' "values": {"x": 2.50, "y": -0}, "statement": "x is 1e-3"}]}\n'
+    )
+    run = bpcli("key", "--blank", str(source))
+    assert run.code == 0
+    assert '"lr": 1e-3' in run.stdout and '"x": 2.50' in run.stdout and '"y": -0' in run.stdout
+    problem = json.loads(run.stdout)["problem"][0]
+    assert problem["statement"] == "x is 1e-3"  # text is text
+    assert problem["values"] == {"x": 2.5, "y": 0}

@@ -437,10 +437,22 @@ def handout(problems: ProblemSet, fields: list[list[str]]) -> str:
     text = problems.text
     tables = [_blank_table(f) for f in fields]
     if problems.format == "json":
-        data = decode(text, "json")
+        # Each number is kept as the set writes it (1e-3 stays 1e-3, 2.50 stays 2.50):
+        # read as a token unique to this run, written back as its own text.
+        import secrets
+
+        nonce = secrets.token_hex(8)
+        written: list[str] = []
+
+        def keep(raw: str) -> str:
+            written.append(raw)
+            return f"{nonce}:{len(written) - 1}"
+
+        data = json.loads(text.removeprefix("\ufeff"), parse_float=keep, parse_int=keep)
         for entry, table in zip(data["problem"], fields, strict=True):
             entry["answer"] = _blank_json(table)
-        return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+        dumped = json.dumps(data, ensure_ascii=False, indent=2)
+        return re.sub(f'"{nonce}:(\\d+)"', lambda m: written[int(m.group(1))], dumped) + "\n"
     lines = text.removeprefix("\ufeff").splitlines()
     starts = [n for n, line in enumerate(lines) if _PROBLEM_HEADER.match(line)]
     out = [f"# {HANDOUT}"]
