@@ -21,6 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bpcli.syntax import precedence
+
 VAR, CONST, ADD, MUL, TANH, SIGMOID = range(6)
 OP_NAMES = ("var", "const", "add", "mul", "tanh", "sigmoid")
 NONE = -1  # no input
@@ -323,11 +325,10 @@ def reference(tape: Tape) -> Answer:
 
 # ---- bpcli's text ------------------------------------------------------------
 
-# Binding strength of what a node renders as, and what each operand position needs
-# (grammar/expr.lark): a sum's right operand must bind tighter than `+`, so that
-# `a+(b+c)` keeps its parentheses and its order of evaluation.
-_ATOM, _PRODUCT, _SUM = 3, 2, 1
-_NEEDS = {ADD: (_SUM, _PRODUCT), MUL: (_PRODUCT, _ATOM)}
+# Binding strength of what a node renders as, and what each operand position needs:
+# the grammar's rule levels (grammar/expr.lark). A sum's right operand must bind
+# tighter than `+`, so that `a+(b+c)` keeps its parentheses and its order of evaluation.
+_PRECEDENCE = precedence()
 _SYMBOL = {ADD: "+", MUL: "*"}
 
 
@@ -357,8 +358,8 @@ def to_bpcli(tape: Tape) -> str:
         """How tightly an operand's text binds: a node used elsewhere is written as its name."""
         op = code[node]
         if uses[node] > 1 or op not in _SYMBOL:
-            return _ATOM
-        return _SUM if op == ADD else _PRODUCT
+            return _PRECEDENCE.atom
+        return _PRECEDENCE.strength(OP_NAMES[op])
 
     out: list[str] = []
 
@@ -383,11 +384,9 @@ def to_bpcli(tape: Tape) -> str:
                 stack.append(")")
                 stack.append(left[node])
             else:
-                need_left, need_right = _NEEDS[op]
-                a, b = left[node], right[node]
                 parts: list[int | str] = []
-                for operand, need in ((a, need_left), (b, need_right)):
-                    if strength(operand) < need:
+                for i, operand in enumerate((left[node], right[node])):
+                    if _PRECEDENCE.bracketed(OP_NAMES[op], i, strength(operand)):
                         parts += ["(", operand, ")"]
                     else:
                         parts.append(operand)

@@ -10,7 +10,6 @@ from rich.cells import cell_len
 from rich.console import Console
 
 import bpcli
-from bpcli.errors import InputError
 from bpcli.render.chart import BLOCKS, DescentChart, sample
 from bpcli.render.numbers import fmt
 from conftest import LECTURE
@@ -128,7 +127,9 @@ def test_one_step():
     assert text == ("f over 1 step\n   1 ┤█\n0.25 ┤█▁\n     └──\n      0 1\n")
 
 
-def test_no_trajectory_is_an_input_error():
+def test_no_trajectory_is_a_caller_error_not_an_input_error():
+    """A view raises no input error (the command line checks its input): a chart without
+    steps is a mistake of the code that asks for it."""
     result = bpcli.grad("x*x", {"x": 1.0}, lr=0.1)
-    with pytest.raises(InputError, match="--steps"):
+    with pytest.raises(ValueError, match="trajectory"):
         DescentChart(result.update, result.output_name)

@@ -611,3 +611,38 @@ def test_batch_jobs_keep_the_order_and_the_answers(bpcli):
     answers = [json.loads(line) for line in two.stdout.splitlines()]
     assert [a["id"] for a in answers if a["ok"]] == [i for i in range(700) if i % 97 != 5]
     assert answers[3]["result"]["gradients"] == {"x": 6.0, "y": 1.0}  # d/dx x² = 2x at 3
+
+
+def test_grads_parameters_are_the_declared_options():
+    """The Typer command is built from arguments.GRAD_OPTIONS: each declared option's
+    default, and no parameter beside them."""
+    import inspect
+
+    from bpcli.arguments import GRAD_OPTIONS, PRECISION
+    from bpcli.cli import declared, grad
+
+    params = inspect.signature(grad).parameters
+    assert list(params) == ["ctx", *(option.param for option in GRAD_OPTIONS)]
+    assert all(params[option.param].default == option.default for option in GRAD_OPTIONS)
+    with pytest.raises(TypeError, match="parameters"):
+
+        @declared((PRECISION,))
+        def command(ctx: object, precision: int, extra: int) -> None:
+            """A parameter the table does not declare."""
+
+
+@pytest.mark.parametrize("value", ["nan", "0x10", "1_000", "", "-inf", "٣"])
+def test_a_name_given_a_value_that_is_not_a_number_says_so(bpcli, value):
+    """`x=nan` beside the expression is a value that is not a number, as `--x nan` says,
+    not a second expression."""
+    run = bpcli("grad", "x*2", f"x={value}")
+    assert run.code == 2
+    assert run.stderr == (
+        f"error: the value of x must be a number such as 2, -0.5 or 1e-3, got {value!r}\n"
+    )
+
+
+def test_a_second_expression_with_an_assignment_is_still_a_second_expression(bpcli):
+    run = bpcli("grad", "x*2", "f=x*y", "x=1")
+    assert run.code == 2
+    assert "give one expression, got 2: 'x*2', 'f=x*y'" in run.stderr

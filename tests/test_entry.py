@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bpcli.cli import app
-from bpcli.entry import GRAD_OPTIONS, fast_batch, fast_grad_json
+from bpcli.entry import GRAD_TAKES_VALUE, fast_batch, fast_grad_json
 
 LECTURE = ["(x+y)*z", "--x", "-2", "--y", "5", "--z", "-4"]
 
@@ -109,7 +109,7 @@ def test_a_large_expression(capsys):
 
 
 def test_grad_options_are_the_commands():
-    """GRAD_OPTIONS (which options take a value) is what the Typer command declares."""
+    """GRAD_TAKES_VALUE (which options take a value) is what the Typer command declares."""
     import typer.main
 
     group = typer.main.get_command(app)
@@ -122,7 +122,7 @@ def test_grad_options_are_the_commands():
                 flag = bool(getattr(param, "is_flag", False) or getattr(param, "count", False))
                 for opt in (*param.opts, *param.secondary_opts):
                     declared[opt] = not flag
-    assert declared == GRAD_OPTIONS
+    assert declared == GRAD_TAKES_VALUE
 
 
 def run_script(args: list[str], code: str = "from bpcli.entry import run; run()", **kw):

@@ -78,7 +78,7 @@ def test_files_that_cannot_be_read(tmp_path):
     assert str(load(tmp_path / "none.toml").problems[0]).endswith("none.toml: no such file")
     assert str(load(tmp_path).problems[0]).endswith(": is a directory, not a file")
     (tmp_path / "b.toml").write_bytes(b"\xff\xfe")
-    assert str(load(tmp_path / "b.toml").problems[0]).endswith("b.toml: not UTF-8 text")
+    assert str(load(tmp_path / "b.toml").problems[0]).endswith("b.toml: not UTF-8 text (byte 1)")
 
 
 def test_json_with_the_same_structure():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import math
 from collections.abc import Iterable, Iterator, Mapping
 
 from . import engine
@@ -12,6 +11,7 @@ from .graph import Graph
 from .ops import Conventions
 from .parser import parse
 from .result import Result, Update
+from .values import NotANumber, to_float
 
 Values = Mapping[str, float] | Iterable[tuple[str, float]]
 
@@ -141,14 +141,7 @@ def _unknown(graph: Graph, name: str) -> str:
 
 
 def _number(what: str, value: object, error: type[BindError] | type[InputError]) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise error(f"{what} must be a number, got {value!r}")
     try:
-        number = float(value)
-    except OverflowError:  # an int beyond float range
-        raise error(f"{what} is too large for a float") from None
-    if math.isinf(number):  # as "1e999" or a TOML/JSON 1e400 reads
-        raise error(f"{what} is too large for a float (got {value!r})")
-    if math.isnan(number):
-        raise error(f"{what} must be a number, got {value!r}")
-    return number
+        return to_float(value)
+    except NotANumber as exc:
+        raise error(exc.message(what)) from None

@@ -1,20 +1,146 @@
-"""Reading the command line: the expression, the input values, sizes and files.
+"""Reading the command line: grad's options, the expression, the input values, sizes,
+and every input file or stream, through one reader that holds at most the size limit.
 
 Kept apart from Typer (cli.py) so that the fast path of `bpcli grad … --json`
-(entry.py) reads a command line exactly as the full one does without importing it.
+(entry.py) reads a command line exactly as the full one does without importing it:
+the options are declared here once, and cli.py builds the Typer command from them.
 """
 
 from __future__ import annotations
 
 import difflib
+import os
 import re
+import stat
 import sys
+from contextlib import suppress
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 from .errors import InputError
 from .graph import Graph
 from .ops import Conventions, tie_rule
+from .parser import MAX_NODES, parse
+from .syntax import NAME, SIGNED_NUMBER
+from .values import NotANumber, to_float
+
+HELP_FLAGS = ("-h", "--help")
+
+
+class Option(NamedTuple):  # not a dataclass: this is on the fast path, and 5x cheaper to make
+    """One command-line option, declared once: cli.py gives the command's parameter of
+    the same name its Typer option from this, and the fast path (entry.py) reads a
+    command line by the same entries. The parameter's type is the command's signature."""
+
+    name: str  # "--lr"
+    param: str  # the command's parameter: "lr"
+    default: Any
+    metavar: str
+    help: str
+    flag: bool = False  # an on/off switch: takes no value
+    min: int | None = None
+    max: int | None = None
+
+
+PRECISION = Option("--precision", "precision", 6, "N", "Significant digits shown.", min=1, max=17)
+FILE = Option("--file", "file", None, "PATH", "Read the expression from a file.")
+MAX_TIE = Option(
+    "--max-tie",
+    "max_tie",
+    "split",
+    "split|first",
+    "A max/min tie splits the gradient evenly, or sends it all to the first.",
+)
+MAX_SIZE_OPTION = Option(
+    "--max-size",
+    "max_size",
+    "50MB",  # of every input: a file, stdin, a batch line, a problem set
+    "SIZE",
+    "The largest input read, in bytes or with KB, MB, GB (a file, stdin, a batch line).",
+)
+MAX_NODES_OPTION = Option(
+    "--max-nodes",
+    "max_nodes",
+    MAX_NODES,
+    "N",
+    "The most nodes an expression may have; an answer takes about 2 KB a node.",
+    min=1,
+)
+
+# `bpcli grad`'s options, in the order --help lists them.
+GRAD_OPTIONS = (
+    Option(
+        "--lr", "lr", None, "ALPHA", "Learning rate: also show the update step x := x - α·∂f/∂x."
+    ),
+    Option(
+        "--steps",
+        "steps",
+        None,
+        "N",
+        "Repeat the update N times and show the trajectory and its chart (needs --lr;"
+        " steps × nodes at most 10,000,000; past 1,000 steps, every k-th step is kept).",
+        min=1,
+    ),
+    Option(
+        "--explain",
+        "explain",
+        False,
+        "",
+        "Walk through the forward and backward pass, gate by gate.",
+        flag=True,
+    ),
+    Option(
+        "--format",
+        "fmt",
+        "table",
+        "table|markdown|latex",
+        "Tables in the terminal, or the --explain walkthrough as Markdown or LaTeX.",
+    ),
+    Option(
+        "--plot",
+        "plot",
+        None,
+        "FILE",
+        "With --steps, draw the descent into FILE (.svg, .png or .pdf; needs matplotlib).",
+    ),
+    Option(
+        "--gradcheck",
+        "check_grad",
+        False,
+        "",
+        "Check the gradients against central differences (exit 1 if one is wrong;"
+        " inconclusive where the numeric gradient is too inaccurate to tell).",
+        flag=True,
+    ),
+    Option(
+        "--gradcheck-step",
+        "check_step",
+        1e-5,
+        "H",
+        "The step h of --gradcheck (for a mismatch, h·10^k are tried too).",
+    ),
+    Option(
+        "--json",
+        "as_json",
+        False,
+        "",
+        "Write one JSON object to stdout instead of tables.",
+        flag=True,
+    ),
+    Option(
+        "--no-nodes",
+        "no_nodes",
+        False,
+        "",
+        "Leave out the node rows (and, in JSON, the nodes and the expression).",
+        flag=True,
+    ),
+    PRECISION,
+    FILE,
+    MAX_TIE,
+    MAX_SIZE_OPTION,
+    MAX_NODES_OPTION,
+)
 
 
 def split_own(args: list[str], takes_value: dict[str, bool]) -> tuple[list[str], list[str]]:
@@ -42,19 +168,15 @@ def split_own(args: list[str], takes_value: dict[str, bool]) -> tuple[list[str],
     return own, free
 
 
-_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
-_NAME = re.compile(r"[^\W\d]\w*")
-
-
 def parse_number(what: str, raw: str) -> float:
     """A finite decimal number as the grammar writes it, with an optional sign."""
     text = raw.strip()
-    if not _NUMBER.fullmatch(text):
+    if not SIGNED_NUMBER.fullmatch(text):
         raise InputError(f"{what} must be a number such as 2, -0.5 or 1e-3, got {raw!r}")
-    value = float(text)
-    if value in (float("inf"), float("-inf")):
-        raise InputError(f"{what} is too large for a float: {raw}")
-    return value
+    try:
+        return to_float(float(text))
+    except NotANumber:  # the text has a number's form, so the float can only be too large
+        raise InputError(f"{what} is too large for a float: {raw}") from None
 
 
 def split_arguments(
@@ -72,12 +194,12 @@ def split_arguments(
         name, eq, raw = arg.partition("=")
         if arg.startswith("--") and len(arg) > 2:
             name = name[2:]
-            if not _NAME.fullmatch(name):
+            if not NAME.fullmatch(name):
                 raise InputError(f"{arg} is not an option, and {name!r} is not a name")
             if not eq:
                 raw = args[i + 1] if i + 1 < len(args) else ""
                 i += 1
-            if not _NUMBER.fullmatch(raw.strip()):
+            if not SIGNED_NUMBER.fullmatch(raw.strip()):
                 guess = difflib.get_close_matches(name, sorted(options), n=1)
                 if guess:
                     raise InputError(f"--{name} is not an option; did you mean --{guess[0]}?")
@@ -85,7 +207,7 @@ def split_arguments(
                     raise InputError(f"--{name} needs a value: --{name} 1.5")
             values.append((name, parse_number(f"the value of {name}", raw)))
             dashed.append(name)
-        elif eq and _NAME.fullmatch(name.strip()) and _NUMBER.fullmatch(raw.strip()):
+        elif eq and NAME.fullmatch(name.strip()) and SIGNED_NUMBER.fullmatch(raw.strip()):
             values.append((name.strip(), parse_number(f"the value of {name.strip()}", raw)))
         else:
             expressions.append(arg)
@@ -93,8 +215,7 @@ def split_arguments(
     return expressions, values, dashed
 
 
-DEFAULT_MAX_SIZE = "50MB"
-_SIZE = re.compile(r"(\d+)\s*(B|KB|MB|GB|KIB|MIB|GIB|K|M|G)?", re.IGNORECASE)
+_SIZE = re.compile(r"([0-9]+)\s*(B|KB|MB|GB|KIB|MIB|GIB|K|M|G)?", re.IGNORECASE)
 _UNITS = {"": 1, "B": 1, "K": 10**3, "KB": 10**3, "M": 10**6, "MB": 10**6, "G": 10**9}
 _UNITS |= {"GB": 10**9, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30}
 
@@ -114,19 +235,29 @@ def parse_size(raw: str) -> int:
     return size
 
 
+MAX_SIZE = parse_size(MAX_SIZE_OPTION.default)  # of every input unless --max-size says
+
+
+_OPERATOR = re.compile(r"[-+*/^(),;#=\s]")  # what only an expression has
+
+
 def read_expression(expressions: list[str], file: Path | None, max_size: int) -> str:
     """The one expression: an argument, `-` for standard input, or --file."""
     sources = len(expressions) + (file is not None)
     if sources == 0:
         raise InputError('no expression given: bpcli grad "(x+y)*z" --x -2 --y 5 --z -4')
     if sources > 1:
+        for arg in expressions:  # `x=nan`, `x=0x10`, `x=`: a value that is not a number
+            name, eq, raw = arg.partition("=")
+            if eq and NAME.fullmatch(name.strip()) and not _OPERATOR.search(raw.lstrip("+-")):
+                parse_number(f"the value of {name.strip()}", raw)
         given = [repr(e) for e in expressions] + ([f"--file {file}"] if file else [])
         raise InputError(
             f"give one expression, got {len(given)}: {', '.join(given)}"
             " (quote an expression that has spaces)"
         )
     if file is not None:
-        return read_text_file(file, max_size)
+        return read_text(file, str(file), max_size)
     if expressions[0] == "-":
         return read_text(sys.stdin.buffer, "standard input", max_size)
     if len(expressions[0].encode("utf-8", "surrogatepass")) > max_size:
@@ -134,40 +265,66 @@ def read_expression(expressions: list[str], file: Path | None, max_size: int) ->
     return expressions[0]
 
 
-def read_text(stream: BinaryIO, what: str, max_size: int) -> str:
-    """At most `max_size` bytes of UTF-8 text: never more is read into memory."""
+class Unreadable(Exception):
+    """Why an input cannot be read, said without its name: the caller says where."""
+
+
+def read_input(source: Path | str | BinaryIO, max_size: int, limit: str = "the --max-size") -> str:
+    """The UTF-8 text of a file named on the command line, or of an open stream: at most
+    `max_size` bytes are ever read into memory, whatever it is (a pipe, /dev/zero, a
+    file that grows), or Unreadable saying why not (`limit` names the size refused)."""
+    if isinstance(source, (Path, str)):
+        with _open(source) as stream:
+            return read_input(stream, max_size, limit)
+    too_large = Unreadable(f"larger than {max_size:,} bytes, {limit}")
+    with suppress(OSError, ValueError):  # a stream that is not a file descriptor
+        status = os.fstat(source.fileno())
+        if stat.S_ISREG(status.st_mode) and status.st_size > max_size:
+            raise too_large  # without reading it
     pieces = []
     total = 0
-    while total <= max_size:  # in pieces: read(n) would set aside n bytes at once
-        piece = stream.read(min(max_size + 1 - total, READ_PIECE))
-        if not piece:
-            break
-        pieces.append(piece)
-        total += len(piece)
-    data = b"".join(pieces)
-    if len(data) > max_size:
-        raise InputError(f"{what}: larger than {max_size:,} bytes, the --max-size")
     try:
-        return data.decode("utf-8")
+        while total <= max_size:  # in pieces: read(n) would set aside n bytes at once
+            piece = source.read(min(max_size + 1 - total, READ_PIECE))
+            if not piece:
+                break
+            pieces.append(piece)
+            total += len(piece)
+    except OSError as exc:
+        raise Unreadable(f"cannot read it ({exc.strerror})") from None
+    if total > max_size:
+        raise too_large
+    try:
+        return b"".join(pieces).decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InputError(f"{what}: not UTF-8 text (byte {exc.start + 1})") from None
+        raise Unreadable(f"not UTF-8 text (byte {exc.start + 1})") from None
+
+
+def _open(path: Path | str) -> BinaryIO:
+    try:
+        return open(path, "rb")  # the caller closes it
+    except FileNotFoundError:
+        raise Unreadable("no such file") from None
+    except IsADirectoryError:
+        raise Unreadable("is a directory, not a file") from None
+    except OSError as exc:
+        raise Unreadable(f"cannot read it ({exc.strerror})") from None
 
 
 def open_input(path: Path | str) -> BinaryIO:
     """A file named on the command line, open for reading, or an InputError saying why not."""
     try:
-        return open(path, "rb")  # the caller closes it
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a directory, not a file") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read it ({exc.strerror})") from None
+        return _open(path)
+    except Unreadable as exc:
+        raise InputError(f"{path}: {exc}") from None
 
 
-def read_text_file(path: Path, max_size: int) -> str:
-    with open_input(path) as stream:
-        return read_text(stream, str(path), max_size)
+def read_text(source: Path | BinaryIO, what: str, max_size: int) -> str:
+    """`read_input`, or an InputError that names the input as `what`."""
+    try:
+        return read_input(source, max_size)
+    except Unreadable as exc:
+        raise InputError(f"{what}: {exc}") from None
 
 
 def check_names(
@@ -201,8 +358,6 @@ def read_program(
 ) -> tuple[Graph, list[tuple[str, float]], Conventions]:
     """The parsed expression, the input values given, and the conventions asked for,
     from a command's free arguments (`options`: its own option names, for hints)."""
-    from .parser import parse
-
     rule = tie_rule(max_tie)
     if rule is None:
         raise InputError(f"--max-tie is split or first, got {max_tie!r}")

@@ -31,6 +31,7 @@ from .graph import Graph
 from .ops import Conventions, tie_rule
 from .parser import parse
 from .result import Result
+from .values import NotANumber, is_number, to_float
 
 KEYS = ("id", "expr", "values", "lr", "steps", "max_tie")
 CACHE_SIZE = 1024  # parsed expressions kept; a long-running pipe must not grow without end
@@ -254,8 +255,14 @@ def run_parallel(
                     write(text)
                 ok = ok and chunk_ok
     finally:
-        # On Ctrl-C or a closed pipe, drop what is queued rather than answer it first.
-        pool.shutdown(wait=done, cancel_futures=not done)
+        if not done:
+            # Ctrl-C or a closed pipe: drop what is queued rather than answer it first, and
+            # stop the workers now (one may be deep in a long line; there is no public way).
+            # Then wait for the pool's own thread: left running, its exit races the
+            # interpreter's and prints "Bad file descriptor" (1 run in 40 seen).
+            for process in list((pool._processes or {}).values()):
+                process.terminate()
+        pool.shutdown(wait=True, cancel_futures=not done)
 
 
 def _arrived(arrived: Any, *, wait: bool) -> tuple[list[tuple[int, Line]], _End | None]:
@@ -441,13 +448,13 @@ def _fields(
         raise RequestError(f"expr must be a string, got {_shown(expr)}")
     lr = request.get("lr")
     if lr is not None:
-        if not _is_number(lr):
+        if not is_number(lr):
             raise RequestError(f"lr must be a number, got {_shown(lr)}")
         lr = _float("lr", lr)
     steps = request.get("steps")
     if isinstance(steps, float) and steps.is_integer():
         steps = int(steps)  # JSON has one kind of number: 2.0 is 2
-    if steps is not None and not _is_number(steps):
+    if steps is not None and not is_number(steps):
         raise RequestError(f"steps must be a whole number, got {_shown(steps)}")
     return expr, _values(request.get("values")), lr, steps, _conventions(request.get("max_tie"))
 
@@ -459,22 +466,20 @@ def _values(values: object) -> dict[str, float]:
     if not isinstance(values, dict):
         raise RequestError(f"{need}, got {_shown(values)}")
     for name, value in values.items():
-        if not _is_number(value):
+        if not is_number(value):
             raise RequestError(f"{need}; the value of {name} is {_shown(value)}")
     return {name: _float(f"the value of {name}", value) for name, value in values.items()}
 
 
-def _is_number(value: object) -> bool:
-    """A JSON number: true and false are not numbers, though Python's bool is an int."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def _float(what: str, value: int | float) -> float:
-    """As a float: float() of an int past the float range raises OverflowError, not BindError."""
+    """As a float. An infinity (JSON's 1e400) is bpcli's to refuse, as the API does for
+    `grad`; a whole number past the float range is the request's."""
+    if isinstance(value, float):
+        return value
     try:
-        return float(value)
-    except OverflowError:
-        raise RequestError(f"{what} is too large for a float") from None
+        return to_float(value)
+    except NotANumber as exc:
+        raise RequestError(exc.message(what)) from None
 
 
 def _conventions(max_tie: object) -> Conventions:

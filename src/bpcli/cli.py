@@ -3,22 +3,34 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import io
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from typer.core import TyperCommand
 
 from . import __version__, arguments
-from .arguments import DEFAULT_MAX_SIZE, parse_size, split_own
+from .arguments import (
+    FILE,
+    GRAD_OPTIONS,
+    HELP_FLAGS,
+    MAX_NODES_OPTION,
+    MAX_SIZE_OPTION,
+    MAX_TIE,
+    PRECISION,
+    Option,
+    parse_size,
+    split_own,
+)
 from .errors import BpcliError, InputError
 from .graph import Graph
 from .ops import Conventions, TieRule, tie_rule
-from .parser import MAX_NODES
 from .process import (
     EXIT_BAD_INPUT,
     EXIT_CHECK_FAILED,
@@ -36,7 +48,7 @@ if TYPE_CHECKING:
 app = typer.Typer(
     name="bpcli",
     no_args_is_help=True,
-    context_settings={"help_option_names": ["-h", "--help"]},
+    context_settings={"help_option_names": list(HELP_FLAGS)},
 )
 
 
@@ -94,22 +106,45 @@ def main(
     """
 
 
+def typer_option(option: Option) -> Any:
+    """The Typer option that `option` declares (arguments.py holds the declarations)."""
+    return typer.Option(
+        option.name, metavar=option.metavar, help=option.help, min=option.min, max=option.max
+    )
+
+
+Command = TypeVar("Command", bound=Callable[..., None])
+
+
+def declared(options: tuple[Option, ...]) -> Callable[[Command], Command]:
+    """Give a command's parameters (all but `ctx`) the Typer options and defaults that
+    `options` declares; a parameter without a declaration, or one too many, is a bug."""
+
+    def declare(command: Command) -> Command:
+        signature = inspect.signature(command, eval_str=True)
+        table = {option.param: option for option in options}
+        names = [name for name in signature.parameters if name != "ctx"]
+        if names != list(table):
+            raise TypeError(f"{command.__name__}: parameters {names}, declared {list(table)}")
+        params = [
+            param
+            if name == "ctx"
+            else param.replace(
+                default=table[name].default,
+                annotation=Annotated[param.annotation, typer_option(table[name])],
+            )
+            for name, param in signature.parameters.items()
+        ]
+        command.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+        return command
+
+    return declare
+
+
 # Options that grad and graph share.
-PrecisionOption = Annotated[
-    int,
-    typer.Option("--precision", min=1, max=17, metavar="N", help="Significant digits shown."),
-]
-FileOption = Annotated[
-    Path | None, typer.Option("--file", metavar="PATH", help="Read the expression from a file.")
-]
-MaxTieOption = Annotated[
-    str,
-    typer.Option(
-        "--max-tie",
-        metavar="split|first",
-        help="A max/min tie splits the gradient evenly, or sends it all to the first.",
-    ),
-]
+PrecisionOption = Annotated[int, typer_option(PRECISION)]
+FileOption = Annotated[Path | None, typer_option(FILE)]
+MaxTieOption = Annotated[str, typer_option(MAX_TIE)]
 CheckMaxTieOption = Annotated[
     str | None,
     typer.Option(
@@ -118,23 +153,8 @@ CheckMaxTieOption = Annotated[
         help="Grade every max/min tie this way, whatever the problem set says.",
     ),
 ]
-MaxSizeOption = Annotated[
-    str,
-    typer.Option(
-        "--max-size",
-        metavar="SIZE",
-        help="The largest input read, in bytes or with KB, MB, GB (a file, stdin, a batch line).",
-    ),
-]
-MaxNodesOption = Annotated[
-    int,
-    typer.Option(
-        "--max-nodes",
-        min=1,
-        metavar="N",
-        help="The most nodes an expression may have; an answer takes about 2 KB a node.",
-    ),
-]
+MaxSizeOption = Annotated[str, typer_option(MAX_SIZE_OPTION)]
+MaxNodesOption = Annotated[int, typer_option(MAX_NODES_OPTION)]
 EXPR_METAVAR = "EXPR [--NAME VALUE | NAME=VALUE]... [OPTIONS]"
 
 
@@ -151,88 +171,23 @@ GRAD_FORMATS = ("table", "markdown", "latex")
 
 
 @app.command(cls=FreeArgsCommand, options_metavar=EXPR_METAVAR)
+@declared(GRAD_OPTIONS)
 def grad(
     ctx: typer.Context,
-    lr: Annotated[
-        float | None,
-        typer.Option(
-            "--lr",
-            metavar="ALPHA",
-            help="Learning rate: also show the update step x := x - α·∂f/∂x.",
-        ),
-    ] = None,
-    steps: Annotated[
-        int | None,
-        typer.Option(
-            "--steps",
-            min=1,
-            metavar="N",
-            help="Repeat the update N times and show the trajectory and its chart (needs --lr;"
-            " steps × nodes at most 10,000,000; past 1,000 steps, every k-th step is kept).",
-        ),
-    ] = None,
-    explain: Annotated[
-        bool,
-        typer.Option(
-            "--explain",
-            metavar="",
-            help="Walk through the forward and backward pass, gate by gate.",
-        ),
-    ] = False,
-    fmt: Annotated[
-        str,
-        typer.Option(
-            "--format",
-            metavar="table|markdown|latex",
-            help="Tables in the terminal, or the --explain walkthrough as Markdown or LaTeX.",
-        ),
-    ] = "table",
-    plot: Annotated[
-        Path | None,
-        typer.Option(
-            "--plot",
-            metavar="FILE",
-            help="With --steps, draw the descent into FILE (.svg, .png or .pdf; needs matplotlib).",
-        ),
-    ] = None,
-    check_grad: Annotated[
-        bool,
-        typer.Option(
-            "--gradcheck",
-            metavar="",
-            help=(
-                "Check the gradients against central differences (exit 1 if one is wrong;"
-                " inconclusive where the numeric gradient is too inaccurate to tell)."
-            ),
-        ),
-    ] = False,
-    check_step: Annotated[
-        float,
-        typer.Option(
-            "--gradcheck-step",
-            metavar="H",
-            help="The step h of --gradcheck (for a mismatch, h·10^k are tried too).",
-        ),
-    ] = 1e-5,
-    as_json: Annotated[
-        bool,
-        typer.Option(
-            "--json", metavar="", help="Write one JSON object to stdout instead of tables."
-        ),
-    ] = False,
-    no_nodes: Annotated[
-        bool,
-        typer.Option(
-            "--no-nodes",
-            metavar="",
-            help="Leave out the node rows (and, in JSON, the nodes and the expression).",
-        ),
-    ] = False,
-    precision: PrecisionOption = 6,
-    file: FileOption = None,
-    max_tie: MaxTieOption = "split",
-    max_size: MaxSizeOption = DEFAULT_MAX_SIZE,
-    max_nodes: MaxNodesOption = MAX_NODES,
+    lr: float | None,
+    steps: int | None,
+    explain: bool,
+    fmt: str,
+    plot: Path | None,
+    check_grad: bool,
+    check_step: float,
+    as_json: bool,
+    no_nodes: bool,
+    precision: int,
+    file: Path | None,
+    max_tie: str,
+    max_size: str,
+    max_nodes: int,
 ) -> None:
     """Run the forward and backward pass of EXPR at the given input values.
 
@@ -322,11 +277,11 @@ def graph(
         float | None,
         typer.Option("--lr", metavar="ALPHA", help="With --format html: end with the update step."),
     ] = None,
-    precision: PrecisionOption = 6,
-    file: FileOption = None,
-    max_tie: MaxTieOption = "split",
-    max_size: MaxSizeOption = DEFAULT_MAX_SIZE,
-    max_nodes: MaxNodesOption = MAX_NODES,
+    precision: PrecisionOption = PRECISION.default,
+    file: FileOption = FILE.default,
+    max_tie: MaxTieOption = MAX_TIE.default,
+    max_size: MaxSizeOption = MAX_SIZE_OPTION.default,
+    max_nodes: MaxNodesOption = MAX_NODES_OPTION.default,
 ) -> None:
     """Draw the computational graph of EXPR; with input values, its values and gradients too.
 
@@ -426,7 +381,7 @@ def check(
         ),
     ] = False,
     max_tie: CheckMaxTieOption = None,
-    precision: PrecisionOption = 6,
+    precision: PrecisionOption = PRECISION.default,
 ) -> None:
     """Check the answers in problem sets against the right ones, item by item.
 
@@ -515,7 +470,7 @@ def key(
         ),
     ] = None,
     max_tie: CheckMaxTieOption = None,
-    precision: PrecisionOption = 6,
+    precision: PrecisionOption = PRECISION.default,
 ) -> None:
     """Write the problem set again with every answer filled in: the answer key.
 
@@ -616,7 +571,7 @@ def batch(
         int,
         typer.Option("--jobs", min=1, max=256, metavar="N", help="Answer with N worker processes."),
     ] = 1,
-    max_size: MaxSizeOption = DEFAULT_MAX_SIZE,
+    max_size: MaxSizeOption = MAX_SIZE_OPTION.default,
 ) -> None:
     """Answer JSON Lines requests, one JSON line per request, in order, as each is ready.
 

@@ -20,7 +20,17 @@ import sys
 from contextlib import suppress
 from typing import TYPE_CHECKING
 
-from .arguments import DEFAULT_MAX_SIZE, parse_number, parse_size, read_program, split_own
+from .arguments import (
+    FILE,
+    GRAD_OPTIONS,
+    HELP_FLAGS,
+    MAX_NODES_OPTION,
+    MAX_SIZE,
+    MAX_TIE,
+    parse_number,
+    read_program,
+    split_own,
+)
 from .process import (
     EXIT_CHECK_FAILED,
     EXIT_INTERRUPTED,
@@ -32,15 +42,11 @@ from .process import (
 if TYPE_CHECKING:
     from .result import Result
 
-# grad's own options, and whether each takes a value: as the Typer command declares
-# them (a test checks the two agree), to split a command line the way it does.
-GRAD_OPTIONS: dict[str, bool] = {
-    "--lr": True, "--steps": True, "--explain": False, "--format": True, "--plot": True,
-    "--gradcheck": False, "--gradcheck-step": True, "--json": False, "--no-nodes": False,
-    "--precision": True, "--file": True, "--max-tie": True, "--max-size": True,
-    "--max-nodes": True, "--help": False, "-h": False,
-}  # fmt: skip
-NAMES = {name[2:] for name in GRAD_OPTIONS if name.startswith("--") and name != "--help"}
+# grad's own options, and whether each takes a value, from the declarations the Typer
+# command is built from, to split a command line the way it does.
+GRAD_TAKES_VALUE = {option.name: not option.flag for option in GRAD_OPTIONS}
+GRAD_TAKES_VALUE |= dict.fromkeys(HELP_FLAGS, False)
+NAMES = {option.name[2:] for option in GRAD_OPTIONS}
 FAST_FLAGS = ("--json", "--no-nodes")
 FAST_VALUES = ("--lr", "--steps", "--max-tie")
 
@@ -63,7 +69,7 @@ def run() -> None:
 def fast_grad_json(args: list[str]) -> bool:
     """Answer `grad` with these arguments if it is a plain --json run that works;
     False (having written nothing) to leave it to the full command line."""
-    own, free = split_own(args, GRAD_OPTIONS)
+    own, free = split_own(args, GRAD_TAKES_VALUE)
     options = _fast_options(own)
     if options is None or "-" in free:  # stdin can be read only once
         return False
@@ -104,7 +110,6 @@ def _fast_options(own: list[str]) -> dict[str, str] | None:
 def _answer(free: list[str], options: dict[str, str]) -> Result | None:
     """The run the options ask for, or None where the full path must decide."""
     from .api import evaluate
-    from .parser import MAX_NODES
 
     lr = parse_number("--lr", options["--lr"]) if "--lr" in options else None
     steps = None
@@ -113,9 +118,10 @@ def _answer(free: list[str], options: dict[str, str]) -> Result | None:
         if not (raw.isascii() and raw.isdigit() and int(raw) >= 1 and lr is not None):
             return None
         steps = int(raw)
-    limit = parse_size(DEFAULT_MAX_SIZE)
-    tie = options.get("--max-tie", "split")
-    graph, values, conventions = read_program(free, NAMES, None, tie, limit, MAX_NODES)
+    tie = options.get("--max-tie", MAX_TIE.default)
+    graph, values, conventions = read_program(
+        free, NAMES, FILE.default, tie, MAX_SIZE, MAX_NODES_OPTION.default
+    )
     return evaluate(graph, values, lr, steps, conventions=conventions)
 
 
@@ -128,7 +134,7 @@ def fast_batch(args: list[str]) -> bool:
     if len(args) > 1 or any(arg.startswith("-") and arg != "-" for arg in args):
         return False
     with errors_to_exit_codes():
-        ok = answer_source(args[0] if args else "-", 1, parse_size(DEFAULT_MAX_SIZE))
+        ok = answer_source(args[0] if args else "-", 1, MAX_SIZE)
     if not ok:
         raise SystemExit(EXIT_CHECK_FAILED)
     return True

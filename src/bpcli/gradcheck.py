@@ -55,6 +55,7 @@ from .errors import DomainError, InputError
 from .graph import NO_INPUT, Graph, Node
 from .ops import OPS, Conventions, Undefined
 from .result import Result
+from .values import NotANumber, is_number, to_float
 
 DEFAULT_STEP = 1e-5
 GOOD = 1e-7
@@ -285,10 +286,13 @@ def gradcheck(result: Result, step: float = DEFAULT_STEP) -> GradCheck:
 
 
 def _step(step: object) -> float:
-    if isinstance(step, bool) or not isinstance(step, (int, float)):
-        raise InputError(f"the gradient-check step h must be a number, got {step!r}")
-    h = float(step)
-    if not math.isfinite(h) or h <= 0:
+    try:
+        h = to_float(step)
+    except NotANumber as exc:
+        if not is_number(step):
+            raise InputError(exc.message("the gradient-check step h")) from None
+        h = math.nan  # NaN, an infinity or past the float range: not a step
+    if not h > 0:
         raise InputError(
             f"the gradient-check step h must be a finite number greater than 0, got {step!r}"
         )

@@ -19,8 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .arguments import MAX_SIZE, Unreadable, read_input
 from .errors import InputError
 from .ops import TieRule, tie_rule
+from .values import NotANumber, to_float
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -34,7 +36,6 @@ DEFAULT_KEYS = (*TOLERANCE_KEYS, "max_tie")  # what [defaults] sets for every pr
 MAX_POINTS = 1_000_000  # a problem's points; any number of problems still adds up to a float
 MAX_REL_TOL = 1.0  # at 1, a relative tolerance already accepts every answer of the right sign
 TABLES = ("grad", "nodes", "node_grads", "update")  # answers that map a name to a number
-MAX_FILE_SIZE = 50_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,19 +127,9 @@ def load(path: Path) -> ProblemSet:
     name = os.fsencode(path).decode("utf-8", "backslashreplace")  # printable, as the bytes
     kind = "json" if path.suffix.lower() == ".json" else "toml"
     try:
-        if path.is_file() and path.stat().st_size > MAX_FILE_SIZE:
-            return _broken(
-                name, kind, f"larger than {MAX_FILE_SIZE:,} bytes, too large for a problem set"
-            )
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return _broken(name, kind, "no such file")
-    except IsADirectoryError:
-        return _broken(name, kind, "is a directory, not a file")
-    except UnicodeDecodeError:
-        return _broken(name, kind, "not UTF-8 text")
-    except OSError as exc:
-        return _broken(name, kind, f"cannot read it ({exc.strerror})")
+        text = read_input(path, MAX_SIZE, "too large for a problem set")
+    except Unreadable as exc:
+        return _broken(name, kind, str(exc))
     return loads(text, name, kind)
 
 
@@ -305,18 +296,10 @@ def shown(text: str) -> str:
 
 
 def _number(raw: Any, where: str) -> float:
-    if isinstance(raw, bool) or not isinstance(raw, (int, float)):
-        raise _Bad(where, f"must be a number, got {raw!r}")
     try:
-        value = float(raw)
-    except OverflowError:  # a whole number of 309 digits or more
-        digits = len(str(abs(raw)))
-        raise _Bad(where, f"too large for a float (a whole number of {digits} digits)") from None
-    if math.isinf(value):
-        raise _Bad(where, f"too large for a float (got {raw!r})")
-    if math.isnan(value):
-        raise _Bad(where, f"must be a number, got {raw!r}")
-    return value
+        return to_float(raw)
+    except NotANumber as exc:
+        raise _Bad(where, exc.message(digits=True)) from None
 
 
 # ---- writing ---------------------------------------------------------------------

@@ -18,6 +18,7 @@ from .errors import BpcliError, InputError
 from .ops import OPS
 from .problems import Answer, Problem, ProblemSet, dumps
 from .result import Result
+from .syntax import precedence
 
 DEFAULT_OPS = ("add", "mul", "max")
 VARIABLES = ("x", "y", "z", "w")
@@ -27,9 +28,8 @@ MAX_DEPTH = 6
 MAX_COUNT = 1000
 ATTEMPTS = 200
 
-# How tightly the written forms bind, for parentheses (calls and leaves bind tightest).
-BINDING = {"add": 1, "sub": 1, "mul": 2, "div": 2, "neg": 3, "pow": 4}
-ATOM = 5
+# How tightly the written forms bind, for parentheses: the grammar's rule levels.
+PRECEDENCE = precedence()
 
 T = TypeVar("T")
 
@@ -186,23 +186,20 @@ def _text(tree: Expr) -> str:
     if tree.op == "const":
         return format(tree.value, "g")
     op = OPS[tree.op]
-    strength = BINDING.get(tree.op, ATOM)
     if op.shown is None:
         return op.show([_text(child) for child in tree.children])
     parts = []
     for i, child in enumerate(tree.children):
         text = _text(child)
-        inner = _binding(child)
-        right_assoc = tree.op == "pow"
-        tight = inner < strength or (inner == strength and (i == 1) != right_assoc)
+        tight = PRECEDENCE.bracketed(tree.op, i, _binding(child))
         parts.append(f"({text})" if tight else text)
     return op.show(parts)
 
 
 def _binding(tree: Expr) -> int:
-    if tree.op == "const" and tree.value < 0:
-        return BINDING["neg"]
-    return BINDING.get(tree.op, ATOM)
+    if tree.op == "const" and tree.value < 0:  # written with a minus, as `neg` is
+        return PRECEDENCE.strength("neg")
+    return PRECEDENCE.strength(tree.op)
 
 
 def _variables(tree: Expr) -> list[str]:

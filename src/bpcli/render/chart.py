@@ -7,7 +7,6 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
 
 from ..engine import Step
-from ..errors import InputError
 from ..result import Update
 from .numbers import DEFAULT_PRECISION, fmt
 from .theme import VALUE
@@ -28,8 +27,8 @@ class DescentChart:
         height: int = 8,
         precision: int = DEFAULT_PRECISION,
     ) -> None:
-        if update.trajectory is None:
-            raise InputError("a chart of gradient descent needs its steps: give --steps")
+        if update.trajectory is None:  # the caller draws a chart only of recorded steps
+            raise ValueError("a chart of gradient descent needs its steps (update.trajectory)")
         if height < 2:
             raise ValueError(f"a chart needs a height of at least 2 rows, not {height}")
         self.update = update

@@ -12,6 +12,7 @@ import re
 
 from ..graph import Graph
 from ..ops import OPS
+from ..syntax import SIGNED_NUMBER
 from .numbers import DEFAULT_PRECISION, fmt
 from .picture import constant, label
 
@@ -112,7 +113,7 @@ class Tex(Plain):
         node = self.graph.nodes[node_id]
         if not constant(self.graph, node):
             return self.name(text)
-        if _NUMBER.fullmatch(text):  # a constant as written, if whole (not cut with …)
+        if SIGNED_NUMBER.fullmatch(text):  # a constant as written, if whole (not cut with …)
             return tex_number(text)
         return self.num(self.graph.consts[node_id])
 
@@ -151,7 +152,6 @@ GREEK = {
     "Λ": "Lambda", "Ξ": "Xi", "Π": "Pi", "Σ": "Sigma", "Υ": "Upsilon", "Φ": "Phi",
     "Ψ": "Psi", "Ω": "Omega", "ϵ": "varepsilon", "ϑ": "vartheta", "ϕ": "varphi",
 }  # fmt: skip
-_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _INDEXED = re.compile(r"([^\W\d_]+)(\d+)")  # w0, x12: a letter name and an index
 
 
