@@ -25,7 +25,7 @@ def test_the_homework_file_reads_with_its_invalid_problems():
     assert isinstance(bad_expr, Problem)  # the expression is checked when it is graded
     assert isinstance(bad_key, Invalid)
     assert str(bad_key).endswith(
-        "homework.toml: problem 5: point: unknown key (the keys are id, points, expr, values, lr, rel_tol, abs_tol, max_tie, answer)"
+        "homework.toml: problem 5: point: unknown key (the keys are id, points, expr, values, lr, rel_tol, abs_tol, decimals, sig_figs, max_tie, ask, statement, answer)"
     )
 
 
@@ -53,11 +53,11 @@ def test_an_invalid_problem_names_file_problem_and_field(text, message):
         ("x = [", "t: not valid TOML: "),
         (
             "title = 'hw'\n[[problem]]\nexpr = 'x'",
-            "t: unknown key 'title' (the keys are defaults, problem)",
+            "t: unknown key 'title' (the keys are student, defaults, problem)",
         ),
         (
             "[defaults]\nrel = 1",
-            "t: defaults.rel: unknown key (the keys are rel_tol, abs_tol, max_tie)",
+            "t: defaults.rel: unknown key (the keys are rel_tol, abs_tol, decimals, sig_figs, max_tie)",
         ),
         ("", "t: no problems: add [[problem]] tables"),
     ],
@@ -183,7 +183,7 @@ def test_a_whole_number_too_large_for_a_float_in_json():
         ({"expr": "x + \udfff"}, "t.json: problem 1: expr: is not Unicode text: it holds a lone surrogate (x + \\udfff)"),
         ({"expr": "x", "values": {"\ud800": 1}}, "t.json: problem 1: values.\\ud800: is not Unicode text: it holds a lone surrogate (\\ud800)"),
         ({"expr": "x", "answer": {"grad": {"\ud800": 1}}}, "t.json: problem 1: answer.grad.\\ud800: is not Unicode text: it holds a lone surrogate (\\ud800)"),
-        ({"expr": "x", "\ud800": 1}, "t.json: problem 1: \\ud800: unknown key (the keys are id, points, expr, values, lr, rel_tol, abs_tol, max_tie, answer)"),
+        ({"expr": "x", "\ud800": 1}, "t.json: problem 1: \\ud800: unknown key (the keys are id, points, expr, values, lr, rel_tol, abs_tol, decimals, sig_figs, max_tie, ask, statement, answer)"),
         ({"expr": "x", "answer": {"\ud800": 1}}, "t.json: problem 1: answer.\\ud800: unknown answer (the answers are output, grad, nodes, node_grads, update, new_output)"),
     ],
 )  # fmt: skip

@@ -88,8 +88,10 @@ def test_readme_command(command, expected, tmp_path):
 
 # Examples whose point is a non-zero exit code.
 EXIT_CODES = {
-    "bpcli check docs/homework.toml": 1,
-    "bpcli check docs/homework.toml --json | jq -c '[.score, .max_score]'": 1,
+    "bpcli check --problems docs/homework.toml docs/submission.toml": 1,
+    "bpcli check --problems docs/homework.toml docs/submission.toml --json"
+    " | jq -c '.students[] | [.student, .score, .max_score]'": 1,
+    "bpcli check docs/submission.toml | head -n 1": 1,
     "bpcli batch docs/requests.jsonl | jq -c 'if .ok then {id, grad: .result.gradients,"
     " after: .result.update.output} else {id, error: .error.message} end'": 1,
 }

@@ -295,7 +295,8 @@ def read_input(source: Path | str | BinaryIO, max_size: int, limit: str = "the -
     if total > max_size:
         raise too_large
     try:
-        return b"".join(pieces).decode("utf-8")
+        # a byte-order mark (Windows editors write one) is no part of the text
+        return b"".join(pieces).decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
         raise Unreadable(f"not UTF-8 text (byte {exc.start + 1})") from None
 

@@ -1,24 +1,51 @@
 """Grading homework: every submitted answer against the truth bpcli computes.
 
-A problem's points are split evenly over the items it answers; a wrong
-gradient gets a hint in the lecture's terms when the submitted number is what
-a known mistake gives (the mul gate not swapped, a max gate's gradient sent to
-the loser, a copy gate's uses not added, a flipped sign).
+Graded against an instructor's set (`check_submissions`), the set is the only
+truth: expressions, values, points, tolerances and the items each problem asks
+for come from it, and a submission gives answers keyed by problem id, nothing
+else. A problem's points are split evenly over the items it asks for (in a
+self-check without `ask`, over the items the file answers). A wrong
+gradient gets a hint in the lecture's terms only when exactly one mistake
+model (the update step's sign, the upstream gradient left out, an add gate's
+split, a max gate as a distributor, the mul gate not swapped, a function's
+local gradient left out, one sign flipped at a named sub or neg gate, a copy
+gate's use missed) gives the submitted number.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from .api import grad
 from .errors import BindError, BpcliError, InputError
 from .ops import OPS, Conventions, TieRule
-from .patterns import COPY, ROUTER, SWAP, Pattern
-from .problems import Answer, Invalid, Problem, ProblemSet, Tolerance
+from .patterns import (
+    COPY,
+    DISTRIBUTOR,
+    PATTERNS,
+    ROUTER,
+    SWAP,
+    UPDATE_SIGN,
+    UPSTREAM_LEFT_OUT,
+    Pattern,
+)
+from .problems import (
+    ANSWER_KEYS,
+    Answer,
+    Entry,
+    Invalid,
+    Problem,
+    ProblemSet,
+    Submission,
+    Tolerance,
+    shown,
+    tolerance_of,
+)
 from .render.numbers import fmt
 from .result import NodeResult, Result
 
@@ -57,6 +84,7 @@ class Graded:
     max_score: float
     items: tuple[Item, ...] = ()
     error: str | None = None
+    missing: bool = False  # the submission has no such problem: every item is wrong
 
     @property
     def passed(self) -> bool:
@@ -70,12 +98,18 @@ class Graded:
             "max_score": self.max_score,
             "items": [item.to_dict() for item in self.items],
             "error": self.error,
+            "missing": self.missing,
         }
 
 
-@dataclass(frozen=True, slots=True)
-class Report:
-    problems: tuple[Graded, ...]
+class _Scored:
+    """The score of a set of graded problems: a student's, or a whole report's."""
+
+    __slots__ = ()
+
+    @property
+    def problems(self) -> tuple[Graded, ...]:
+        raise NotImplementedError  # a field of Student, a property of Report
 
     @property
     def score(self) -> float:
@@ -84,6 +118,45 @@ class Report:
     @property
     def max_score(self) -> float:
         return sum(p.max_score for p in self.problems)
+
+
+@dataclass(frozen=True, slots=True)
+class Student(_Scored):
+    """One submission graded: each problem of the set, and what was ignored in the file."""
+
+    id: str
+    file: str
+    problems: tuple[Graded, ...]
+    notes: tuple[str, ...] = ()
+    error: str | None = None  # the file could not be read: every problem scores 0
+
+    @property
+    def right(self) -> int:
+        return sum(1 for p in self.problems if p.passed)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "student": self.id,
+            "file": self.file,
+            "score": self.score,
+            "max_score": self.max_score,
+            "problems": [p.to_dict() for p in self.problems],
+            "notes": list(self.notes),
+            "error": self.error,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Report(_Scored):
+    """Every submission graded; `self_check`: each file against its own problems."""
+
+    students: tuple[Student, ...]
+    self_check: bool = True
+    set_file: str | None = None
+
+    @property
+    def problems(self) -> tuple[Graded, ...]:
+        return tuple(p for student in self.students for p in student.problems)
 
     @property
     def invalid(self) -> bool:
@@ -96,87 +169,305 @@ class Report:
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema_version": SCHEMA_VERSION,
+            "mode": "self-check" if self.self_check else "graded",
+            "problem_set": self.set_file,
             "score": self.score,
             "max_score": self.max_score,
             "problems": [p.to_dict() for p in self.problems],
+            "students": [s.to_dict() for s in self.students],
         }
 
-    def gradescope(self) -> dict[str, Any]:
-        """A Gradescope autograder results.json: one test per problem."""
-        tests = []
+    def gradebook(self) -> list[list[str]]:
+        """Rows of a gradebook: a header, then one row per student."""
+        ids = [p.id for p in self.students[0].problems] if self.students else []
+        rows = [["student", *ids, "total", "max"]]
+        for student in self.students:
+            scores = [_number(p.score) for p in student.problems]
+            ident = "'" + student.id if student.id[:1] in _FORMULA else student.id
+            rows.append([ident, *scores, _number(student.score), _number(student.max_score)])
+        return rows
+
+    def gradescope(
+        self, visibility: str = "visible", hide_expected: bool = False
+    ) -> dict[str, Any]:
+        """A Gradescope autograder results.json: one test per item asked, named by its
+        problem and item, scoring the item's share of its problem's points (their sum is
+        the problem's score); with `hide_expected`, no right answer, no number, no hint."""
+        tests: list[dict[str, Any]] = []
         for number, problem in enumerate(self.problems, start=1):
-            tests.append(
-                {
-                    "name": f"problem {problem.id}",
-                    "number": str(number),
-                    "score": problem.score,
-                    "max_score": problem.max_score,
-                    "status": "passed" if problem.passed else "failed",
-                    "output": "\n".join(describe(problem)),
-                }
-            )
+            if problem.error is not None or not problem.items:
+                tests.append(
+                    {
+                        "name": f"problem {problem.id}",
+                        "number": str(number),
+                        "score": problem.score,
+                        "max_score": problem.max_score,
+                        "status": "passed" if problem.passed else "failed",
+                        "output": "\n".join(describe(problem, hide_expected)),
+                        "tags": [f"problem {problem.id}"],
+                        "visibility": visibility,
+                    }
+                )
+                continue
+            share = problem.max_score / len(problem.items)
+            for k, item in enumerate(problem.items, start=1):
+                earned = share if item.ok and problem.score > 0 else 0.0
+                tests.append(
+                    {
+                        "name": f"problem {problem.id}: {item.field}",
+                        "number": f"{number}.{k}",
+                        "score": earned,
+                        "max_score": share,
+                        "status": "passed" if item.ok else "failed",
+                        "output": describe_item(item, problem, hide_expected),
+                        "tags": [f"problem {problem.id}"],
+                        "visibility": visibility,
+                    }
+                )
         right = sum(1 for p in self.problems if p.passed)
         summary = (
             f"{right} of {len(self.problems)} problems right;"
             f" score {fmt(self.score)} of {fmt(self.max_score)}"
         )
-        return {"score": self.score, "output": summary, "tests": tests}
+        return {
+            "score": self.score,
+            "output": summary,
+            "visibility": visibility,
+            "stdout_visibility": "hidden",
+            "tests": tests,
+        }
 
 
-def describe(problem: Graded) -> list[str]:
+GRADESCOPE_VISIBILITY = ("visible", "hidden", "after_due_date", "after_published")
+
+
+_FORMULA = tuple("=+-@\t\r")  # a spreadsheet runs a cell that starts so as a formula
+
+
+def _number(value: float) -> str:
+    """A score as a spreadsheet reads it: 4, 2.5, 0.6666666666666666."""
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
+MISSING = "not in the submission: every item it asks for is wrong"
+
+
+def describe(problem: Graded, hide_expected: bool = False) -> list[str]:
     """A problem's items as plain lines (for Gradescope's output)."""
     if problem.error is not None:
         return [f"not checked: {problem.error}"]
-    lines = []
-    for item in problem.items:
-        verdict = "right" if item.ok else "wrong"
-        line = f"{item.field}: {verdict}, submitted {fmt(item.got)}"
-        if not item.ok:
-            line += f", expected {fmt(item.expected)}"
-        lines.append(line + (f" ({item.hint})" if item.hint else ""))
-    return lines
+    return [describe_item(item, problem, hide_expected) for item in problem.items]
+
+
+def describe_item(item: Item, problem: Graded, hide_expected: bool = False) -> str:
+    """One item as a plain line; hiding the expected answers hides every number and hint
+    (a right answer's number is the expected one, and hints name numbers too)."""
+    verdict = "right" if item.ok else "wrong"
+    if problem.missing:
+        return f"{item.field}: {verdict}: {MISSING}"
+    if hide_expected:
+        return f"{item.field}: {verdict}" + ("" if item.got is not None else ", not answered")
+    line = f"{item.field}: {verdict}, submitted {fmt(item.got)}"
+    if not item.ok:
+        line += f", expected {fmt(item.expected)}"
+    return line + (f" ({item.hint})" if item.hint else "")
 
 
 def check(
-    sets: Sequence[ProblemSet], all_or_nothing: bool = False, max_tie: TieRule | None = None
+    sets: Sequence[ProblemSet],
+    all_or_nothing: bool = False,
+    max_tie: TieRule | None = None,
+    tolerances: Mapping[str, float | str] | None = None,
 ) -> Report:
-    """Grade every problem of `sets`; `max_tie`, if given, overrides each problem's own."""
-    graded = []
+    """Self-check: every problem of `sets` against its own answers; `max_tie` and
+    `tolerances`, if given, override each problem's own. Each file is a student."""
+    students = []
     for problems in sets:
+        graded = []
         for problem in problems.problems:
             if isinstance(problem, Invalid):
-                ident = problem.problem if problem.problem is not None else "-"
-                graded.append(Graded(ident, problem.file, 0.0, problem.points, error=str(problem)))
+                graded.append(_invalid(problem))
             else:
+                problem = with_tolerances(problem, tolerances)
                 graded.append(grade(problem, problems.file, all_or_nothing, max_tie))
-    report = Report(tuple(graded))
+        ident = problems.student or Path(problems.file).stem
+        students.append(Student(shown(ident), problems.file, tuple(graded)))
+    return _bounded(Report(tuple(students)))
+
+
+def check_submissions(
+    problems: ProblemSet,
+    submissions: Sequence[Submission],
+    all_or_nothing: bool = False,
+    max_tie: TieRule | None = None,
+    tolerances: Mapping[str, float | str] | None = None,
+) -> Report:
+    """Grade each submission against the instructor's set `problems`, the only truth
+    (`max_tie` and `tolerances`, if given, override the set's)."""
+    truths: list[Problem | Graded] = []
+    for problem in problems.problems:
+        if isinstance(problem, Invalid):
+            truths.append(_invalid(problem))
+        else:
+            truths.append(with_tolerances(problem, tolerances))
+    students = []
+    for sub in submissions:
+        graded: list[Graded] = []
+        notes = list(sub.notes)
+        for truth in truths:
+            if isinstance(truth, Graded):
+                graded.append(replace(truth, file=sub.file))
+            elif sub.error is not None:
+                graded.append(Graded(truth.id, sub.file, 0.0, truth.points, error=sub.error))
+            else:
+                entry = sub.entries.get(truth.id)
+                done = grade(truth, sub.file, all_or_nothing, max_tie, entry, submitted=True)
+                if entry is not None:
+                    notes.extend(differences(truth, entry))
+                    notes.extend(_not_asked(truth.id, entry, done))
+                graded.append(done)
+        known = {p.id for p in problems.problems if isinstance(p, Problem)}
+        for ident in sub.entries:
+            if ident not in known:
+                notes.append(f"problem {ident}: not in the problem set; it scores nothing")
+        students.append(Student(sub.student, sub.file, tuple(graded), tuple(notes), sub.error))
+    return _bounded(Report(tuple(students), self_check=False, set_file=problems.file))
+
+
+def with_tolerances(problem: Problem, tolerances: Mapping[str, float | str] | None) -> Problem:
+    """The problem under the command line's tolerances, each replacing the set's own."""
+    if not tolerances:
+        return problem
+    settings = {**problem.tolerance_settings(), **tolerances}
+    return replace(problem, tolerance=tolerance_of(settings))
+
+
+def _invalid(problem: Invalid) -> Graded:
+    ident = problem.problem if problem.problem is not None else "-"
+    return Graded(ident, problem.file, 0.0, problem.points, error=str(problem))
+
+
+def _bounded(report: Report) -> Report:
     if not (math.isfinite(report.max_score) and math.isfinite(report.score)):
         # load() bounds each problem's points; a Problem made in Python is not bounded
         raise InputError("the points add up to more than a float holds: give each problem fewer")
     return report
 
 
+def differences(problem: Problem, entry: Entry) -> list[str]:
+    """What a submission's copy of a problem says that the set does not: all ignored."""
+    from .problems import problem_dict
+
+    theirs = problem_dict(problem)
+    notes = []
+    for key, value in entry.rest.items():
+        label = shown(str(key))[:80]
+        if key not in theirs or not _same(value, theirs[key]):
+            notes.append(
+                f"problem {problem.id}: the submission's {label} differs from the problem set;"
+                " graded against the set"
+            )
+    for key in entry.ignored:
+        notes.append(f"problem {problem.id}: answer.{key} is not an item; ignored")
+    return notes
+
+
+def _not_asked(ident: str, entry: Entry, graded: Graded) -> list[str]:
+    """The submission's answers to items the set does not ask for: ignored, and said so."""
+    asked = {item.field for item in graded.items}
+    return [
+        f"problem {ident}: answer {shown(field)[:80]} is not asked for by the problem set; ignored"
+        for field, _ in entry.answer.items()
+        if field not in asked
+    ]
+
+
+def _same(mine: Any, theirs: Any) -> bool:
+    if isinstance(theirs, dict):
+        return (
+            isinstance(mine, dict)
+            and mine.keys() == theirs.keys()
+            and all(_same(mine[k], theirs[k]) for k in theirs)
+        )
+    if isinstance(theirs, (int, float)) and not isinstance(theirs, bool):
+        return isinstance(mine, (int, float)) and not isinstance(mine, bool) and mine == theirs
+    return bool(mine == theirs)
+
+
 def grade(
-    problem: Problem, file: str, all_or_nothing: bool = False, max_tie: TieRule | None = None
+    problem: Problem,
+    file: str,
+    all_or_nothing: bool = False,
+    max_tie: TieRule | None = None,
+    entry: Entry | None = None,
+    *,
+    submitted: bool | None = None,
 ) -> Graded:
-    """Check every answered item of one problem against the computed truth."""
+    """Check one problem: against a submission's `entry` when grading (`submitted`, the
+    default when an entry is given; a missing entry answers nothing), else its own answers."""
     try:
         result = result_of(problem, max_tie)
     except BpcliError as exc:
         error = str(Invalid(file, problem.id, field_of(exc), str(exc)))
         return Graded(problem.id, file, 0.0, problem.points, error=error)
     truth = _Truth(result, problem.tolerance)
-    answered = problem.answer.items()
-    if not answered:
-        items: tuple[Item, ...] = (Item("answer", None, None, False, "no answers given"),)
+    if submitted is None:
+        submitted = entry is not None
+    if submitted:
+        answer, errors = (entry.answer, entry.errors) if entry is not None else (Answer(), {})
     else:
-        items = tuple(truth.item(field, got) for field, got in answered)
+        answer, errors = problem.answer, {}
+    if submitted or problem.ask is not None:
+        items = _asked(problem, result, truth, answer, errors, entry is not None)
+    elif not answer.items():
+        items = (Item("answer", None, None, False, "no answers given"),)
+    else:
+        items = tuple(truth.item(field, got) for field, got in answer.items())
     right = sum(item.ok for item in items)
     if all_or_nothing:
-        score = problem.points if right == len(items) else 0.0
+        score = problem.points if items and right == len(items) else 0.0
     else:
-        score = problem.points * right / len(items)
-    return Graded(problem.id, file, score, problem.points, items)
+        score = problem.points * right / len(items) if items else 0.0
+    missing = submitted and entry is None
+    return Graded(problem.id, file, score, problem.points, items, missing=missing)
+
+
+def asked_fields(problem: Problem, result: Result) -> list[str]:
+    """The items a problem asks for (`output`, `grad.x`, …), in the answer key's order."""
+    key = solve(problem, result)
+    kinds = problem.ask or tuple(k for k in ANSWER_KEYS if getattr(key, k) not in (None, {}))
+    return [field for field, _ in key.items() if field.partition(".")[0] in kinds]
+
+
+def _asked(
+    problem: Problem,
+    result: Result,
+    truth: _Truth,
+    answer: Answer,
+    errors: dict[str, str],
+    present: bool,
+) -> tuple[Item, ...]:
+    """Every item the problem asks for, answered or not: a required item left out is wrong."""
+    given = dict(answer.items())
+    items = []
+    for field in asked_fields(problem, result):
+        kind = field.partition(".")[0]
+        error = errors.get(field) or errors.get(kind)
+        got = given.get(field)
+        if got is not None:
+            items.append(truth.item(field, got))
+        else:
+            why = error or ("not answered" if present else MISSING)
+            items.append(Item(field, truth.expected(*_split(field))[0], None, False, why))
+    if not items:
+        kinds = ", ".join(problem.ask or ())
+        items.append(Item("answer", None, None, False, f"asks for {kinds}: none here"))
+    return tuple(items)
+
+
+def _split(field: str) -> tuple[str, str]:
+    kind, _, name = field.partition(".")
+    return kind, name
 
 
 def field_of(exc: BpcliError) -> str:
@@ -201,8 +492,12 @@ class _Truth:
             return Item(field, None, got, False, missing)
         ok = self.tolerance.close(got, expected)
         hint = None
-        if not ok and kind in ("grad", "node_grads"):
+        if not ok:
+            hint = rounded(got, expected, self.tolerance)
+        if not ok and hint is None and kind in ("grad", "node_grads"):
             hint = self.hint(self.by_name[name], got)
+        if not ok and hint is None and kind == "update":
+            hint = self.update_hint(name, got)
         return Item(field, expected, got, ok, hint)
 
     def expected(self, kind: str, name: str) -> tuple[float | None, str | None]:
@@ -230,32 +525,156 @@ class _Truth:
         return node.grad, None
 
     def hint(self, node: NodeResult, got: float) -> str | None:
-        """Name the mistake that gives `got` instead of the node's gradient, if one does."""
+        """Name the mistake that gives `got` instead of the node's gradient: each mistake
+        model computes what it would give, and a hint is given only when exactly one
+        model gives `got` (two that agree cannot tell which mistake was made)."""
         assert node.grad is not None
         close = self.tolerance.close
-        if close(got, -node.grad) and node.grad != 0:
-            return "the sign is flipped: a sub or neg gate passes the gradient with a minus"
-        for k, (consumer_id, sent) in enumerate(node.uses):
+        found: list[str] = []
+        seen: dict[int, int] = {}
+        for consumer_id, sent in node.uses:
             consumer = self.result.nodes[consumer_id]
-            mistake = MISTAKES.get(OPS[consumer.op].pattern)
-            if mistake is None or sent is None:
+            position = _position(consumer, node.id, seen.get(consumer_id, 0))
+            seen[consumer_id] = seen.get(consumer_id, 0) + 1
+            if sent is None:
                 continue
-            wrong_sent, message = mistake(self.result, consumer, node, k)
-            if wrong_sent is not None and close(got, node.grad - sent + wrong_sent):
-                return message
+            for wrong_sent, message in _use_mistakes(self.result, consumer, node, position):
+                if wrong_sent is not None and close(got, node.grad - sent + wrong_sent):
+                    found.append(message)
+        found.extend(self._flipped_signs(node, got))
         sends = [s for _, s in node.uses if s is not None]
         if 1 < len(sends) <= 12:
-            for size in range(1, len(sends)):
-                for subset in itertools.combinations(sends, size):
-                    if close(got, sum(subset)):
-                        return COPY.hint(
-                            "missed use",
-                            node=node.name,
-                            uses=str(len(sends)),
-                            terms=" + ".join(fmt(s) for s in sends),
-                            grad=fmt(node.grad),
+            missed = any(
+                close(got, sum(subset))
+                for size in range(1, len(sends))
+                for subset in itertools.combinations(sends, size)
+            )
+            if missed:
+                found.append(
+                    COPY.hint(
+                        "missed use",
+                        node=node.name,
+                        uses=str(len(sends)),
+                        terms=" + ".join(fmt(s) for s in sends),
+                        grad=fmt(node.grad),
+                    )
+                )
+        distinct = list(dict.fromkeys(found))
+        return distinct[0] if len(distinct) == 1 else None
+
+    def _flipped_signs(self, node: NodeResult, got: float) -> list[str]:
+        """For each minus on the way from `node` to the output (a distributor's input with a
+        local gradient of -1), what flipping that one sign gives: the gradient it sends
+        back, negated, carried back to `node` by the chain rule."""
+        nodes = self.result.nodes
+        assert node.grad is not None
+        # d(v)/d(node) for every v, forward along the graph (nodes come in order)
+        ahead: dict[int, float] = {node.id: 1.0}
+        for v in nodes[node.id + 1 :]:
+            total = 0.0
+            for i, local in zip(v.inputs, v.local, strict=True):
+                if i in ahead and ahead[i] != 0 and local is not None:
+                    total += local * ahead[i]
+            if total != 0:
+                ahead[v.id] = total
+        found = []
+        for gate in nodes:
+            if OPS[gate.op].pattern is not DISTRIBUTOR or gate.grad is None:
+                continue
+            for i, local in zip(gate.inputs, gate.local, strict=True):
+                if local is None or local >= 0 or i not in ahead or gate.grad == 0:
+                    continue
+                sent = local * gate.grad
+                if self.tolerance.close(got, node.grad - 2 * sent * ahead[i]):
+                    found.append(
+                        DISTRIBUTOR.hint(
+                            "sign", op=gate.op, gate=gate.name, input=nodes[i].name, sent=fmt(sent)
                         )
+                    )
+        return found
+
+    def update_hint(self, name: str, got: float) -> str | None:
+        """The update step taken with the gradient, not against it."""
+        update = self.result.update
+        if update is None or name not in self.result.gradients:
+            return None
+        value, grad = self.result.inputs[name], self.result.gradients[name]
+        if grad == 0 or not self.tolerance.close(got, value + update.lr * grad):
+            return None
+        return UPDATE_SIGN.format(
+            node=name,
+            value=fmt(value),
+            lr=fmt(update.lr),
+            grad=fmt(grad),
+            want=fmt(update.inputs[name]),
+        )
+
+
+def _position(gate: NodeResult, node_id: int, occurrence: int) -> int:
+    """Which input of `gate` a use of `node_id` is: its `occurrence`-th (x*x uses x twice)."""
+    positions = [p for p, i in enumerate(gate.inputs) if i == node_id]
+    return positions[min(occurrence, len(positions) - 1)]
+
+
+def _use_mistakes(
+    result: Result, gate: NodeResult, node: NodeResult, position: int
+) -> list[tuple[float | None, str]]:
+    """What the gate would send back to `node` under the mistake its pattern invites, and
+    under the chain rule's own: the upstream gradient left out."""
+    found = []
+    mistake = MISTAKES.get(OPS[gate.op].pattern)
+    if mistake is not None:
+        found.append(mistake(result, gate, node, position))
+    upstream = gate.grad or 0.0
+    local = gate.local[position]
+    if local is not None and upstream != 1:
+        message = UPSTREAM_LEFT_OUT.format(
+            local=fmt(local), sent=fmt(local * upstream), **_words(gate, node)
+        )
+        found.append((local, message))
+    return found
+
+
+def _words(gate: NodeResult, node: NodeResult) -> dict[str, str]:
+    return {"op": gate.op, "gate": gate.name, "node": node.name, "upstream": fmt(gate.grad or 0)}
+
+
+ROUNDING = (
+    "a rounding difference: {got} is the right answer {want} rounded to {places};"
+    " this problem accepts {accepts}: write more digits"
+)
+MAX_PLACES = 8
+
+
+def rounded(got: float, want: float, tolerance: Tolerance) -> str | None:
+    """The rounding hint, when `got` is `want` rounded to some decimals or figures."""
+    if got == 0 or not math.isfinite(want):
         return None
+    for places in range(MAX_PLACES + 1):
+        if _equal(got, round(want, places)):
+            unit = "decimal" if places == 1 else "decimals"
+            return _rounding(got, want, f"{places} {unit}", tolerance)
+    exponent = math.floor(math.log10(abs(want))) if want else 0
+    for figures in range(1, MAX_PLACES + 1):
+        if _equal(got, round(want, figures - 1 - exponent)):
+            unit = "significant figure" if figures == 1 else "significant figures"
+            return _rounding(got, want, f"{figures} {unit}", tolerance)
+    return None
+
+
+def _equal(a: float, b: float) -> bool:
+    return abs(a - b) <= 1e-12 * max(abs(a), abs(b))
+
+
+def _rounding(got: float, want: float, places: str, tolerance: Tolerance) -> str:
+    accepts = [f"a relative error up to {tolerance.rel_tol:g}"]
+    if tolerance.decimals is not None:
+        accepts.append(f"{tolerance.decimals} decimals")
+    if tolerance.sig_figs is not None:
+        accepts.append(f"{tolerance.sig_figs} significant figures")
+    return ROUNDING.format(
+        got=fmt(got, 15), want=fmt(want), places=places, accepts=" or ".join(accepts)
+    )
 
 
 Mistake = Callable[[Result, NodeResult, NodeResult, int], tuple[float | None, str]]
@@ -305,8 +724,37 @@ def _misrouted(
     )
 
 
-# The mistakes a gate's pattern invites, found through the pattern itself.
-MISTAKES: dict[Pattern, Mistake] = {SWAP: _not_swapped, ROUTER: _misrouted}
+def _split_up(
+    result: Result, gate: NodeResult, node: NodeResult, position: int
+) -> tuple[float | None, str]:
+    """The add gate's gradient split between its inputs, not given whole to each."""
+    if len(gate.inputs) < 2 or gate.local[position] != 1:
+        return None, ""  # a neg gate, or a sub gate's minus: the sign model's
+    ways = len(gate.inputs)
+    message = DISTRIBUTOR.hint("split", ways=str(ways), **_words(gate, node))
+    return (gate.grad or 0.0) / ways, message
+
+
+def _local_left_out(
+    result: Result, gate: NodeResult, node: NodeResult, position: int
+) -> tuple[float | None, str]:
+    """A function gate passing the upstream gradient on without its local gradient."""
+    local = gate.local[position]
+    pattern = OPS[gate.op].pattern
+    if local is None or local == 1 or not OPS[gate.op].function:
+        return None, ""
+    message = pattern.hint("local left out", local=fmt(local), **_words(gate, node))
+    return gate.grad or 0.0, message
+
+
+# The mistakes a gate's pattern invites, found through the pattern itself (a sign flipped
+# at a distributor's minus is found along the whole path: see _Truth._flipped_signs).
+MISTAKES: dict[Pattern, Mistake] = {
+    SWAP: _not_swapped,
+    ROUTER: _misrouted,
+    DISTRIBUTOR: _split_up,
+    **{p: _local_left_out for p in PATTERNS if "local left out" in p.hints},
+}
 
 
 def _listed(names: dict[str, float]) -> str:

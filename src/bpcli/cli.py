@@ -359,49 +359,146 @@ def graph(
 @app.command()
 def check(
     files: Annotated[
-        list[Path], typer.Argument(metavar="FILE...", help="Problem sets, TOML or JSON.")
+        list[Path],
+        typer.Argument(
+            metavar="FILE...",
+            help="Submissions (with --problems), or problem sets to check against themselves.",
+        ),
     ],
+    problems: Annotated[
+        Path | None,
+        typer.Option(
+            "--problems",
+            metavar="SET",
+            help="The instructor's problem set: the only truth each submission is graded by.",
+        ),
+    ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", metavar="", help="Write the report as one JSON object.")
     ] = False,
+    csv_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--csv",
+            metavar="FILE",
+            help="Also write a gradebook to FILE: one row per student (needs --problems).",
+        ),
+    ] = None,
     gradescope: Annotated[
         Path | None,
         typer.Option(
             "--gradescope",
             metavar="PATH",
-            help="Also write a Gradescope results.json to PATH (replacing it).",
+            help="Also write a Gradescope results.json to PATH (needs --problems).",
         ),
     ] = None,
+    visibility: Annotated[
+        str | None,
+        typer.Option(
+            "--visibility",
+            metavar="visible|hidden|after_due_date|after_published",
+            help="When students see the --gradescope results (default visible).",
+        ),
+    ] = None,
+    hide_expected: Annotated[
+        bool,
+        typer.Option(
+            "--hide-expected",
+            metavar="",
+            help="Keep the right answers (and every number) out of the --gradescope results.",
+        ),
+    ] = False,
     all_or_nothing: Annotated[
         bool,
         typer.Option(
             "--all-or-nothing",
             metavar="",
-            help="A problem's points only when every item it answers is right.",
+            help="A problem's points only when every item it asks for is right.",
         ),
     ] = False,
+    rel_tol: Annotated[
+        str | None,
+        typer.Option(
+            "--rel-tol", metavar="R", help="Accept a relative error up to R, in every problem."
+        ),
+    ] = None,
+    abs_tol: Annotated[
+        str | None,
+        typer.Option(
+            "--abs-tol", metavar="A", help="Accept an absolute error up to A, in every problem."
+        ),
+    ] = None,
+    decimals: Annotated[
+        int | None,
+        typer.Option(
+            "--decimals",
+            metavar="N",
+            help="Accept the right answer rounded to N decimals (or closer), in every problem.",
+        ),
+    ] = None,
+    sig_figs: Annotated[
+        int | None,
+        typer.Option(
+            "--sig-figs",
+            metavar="N",
+            help="Accept the right answer rounded to N significant figures (or closer).",
+        ),
+    ] = None,
     max_tie: CheckMaxTieOption = None,
     precision: PrecisionOption = PRECISION.default,
 ) -> None:
-    """Check the answers in problem sets against the right ones, item by item.
+    """Grade submissions against the instructor's problem set (--problems), item by item;
+    without --problems, check a file against its own problems (a self-check).
 
     Exit 0 when every item is right, 1 when any is wrong, 2 when a file or a
     problem cannot be checked (the others are still checked and reported).
 
-    Example: bpcli check homework.toml --gradescope results.json
+    Example: bpcli check --problems hw.toml subs/*.toml --csv grades.csv
     """
+    from .check import GRADESCOPE_VISIBILITY, check_submissions
     from .check import check as check_answers
-    from .problems import load
+    from .problems import Invalid, load, load_submission, overrides
 
     with errors_to_exit_codes():
-        refuse_to_replace("--gradescope", gradescope, files)
+        given: dict[str, float | None] = {"decimals": decimals, "sig_figs": sig_figs}
+        given["rel_tol"] = None if rel_tol is None else arguments.parse_number("--rel-tol", rel_tol)
+        given["abs_tol"] = None if abs_tol is None else arguments.parse_number("--abs-tol", abs_tol)
+        tolerances = overrides({k: v for k, v in given.items() if v is not None})
+        for option, target in (("--gradescope", gradescope), ("--csv", csv_file)):
+            if target is not None and problems is None:
+                raise InputError(
+                    f"{option} grades submissions against the instructor's set:"
+                    f" add --problems SET (without it, check compares a file with itself)"
+                )
+            refuse_to_replace(option, target, [*files, problems])
+        if gradescope is None and (visibility is not None or hide_expected):
+            option = "--visibility" if visibility is not None else "--hide-expected"
+            raise InputError(f"{option} is for the Gradescope results: add --gradescope FILE")
+        if visibility is not None and visibility not in GRADESCOPE_VISIBILITY:
+            raise InputError(
+                f"--visibility is {', '.join(GRADESCOPE_VISIBILITY)}, got {visibility!r}"
+            )
+        if gradescope is not None and len(files) != 1:
+            raise InputError(f"--gradescope writes the results of one submission, got {len(files)}")
         rule = tie_option(max_tie)
-        report = check_answers([load(path) for path in files], all_or_nothing, rule)
-        for problem in report.problems:
-            if problem.error is not None:
-                sys.stderr.write(f"error: {problem.error}\n")
+        if problems is None:
+            sets = [load(path) for path in files]
+            report = check_answers(sets, all_or_nothing, rule, tolerances)
+        else:
+            answer_key = load(problems)
+            broken = answer_key.problems[0]
+            if isinstance(broken, Invalid) and broken.problem is None:
+                raise InputError(str(broken))
+            subs = [load_submission(path) for path in files]
+            report = check_submissions(answer_key, subs, all_or_nothing, rule, tolerances)
+        shown_errors = dict.fromkeys(p.error for p in report.problems if p.error is not None)
+        for error in shown_errors:
+            sys.stderr.write(f"error: {error}\n")
         if gradescope is not None:
-            write_output(gradescope, (json_text(report.gradescope()) + "\n").encode())
+            results = report.gradescope(visibility or "visible", hide_expected)
+            write_output(gradescope, (json_text(results) + "\n").encode())
+        if csv_file is not None:
+            write_output(csv_file, csv_text(report.gradebook()).encode())
         if as_json:
             write_json(report.to_dict())
         else:
@@ -412,6 +509,15 @@ def check(
         raise SystemExit(EXIT_BAD_INPUT)
     if not report.all_right:
         raise SystemExit(EXIT_CHECK_FAILED)
+
+
+def csv_text(rows: list[list[str]]) -> str:
+    """Rows as CSV, as a spreadsheet or an LMS import reads it."""
+    import csv
+
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    return out.getvalue()
 
 
 SHEET_FORMATS = ("markdown", "latex")
@@ -469,19 +575,31 @@ def key(
             help="The solution sheet's format (default: latex for a .tex --output, else markdown).",
         ),
     ] = None,
+    blank: Annotated[
+        bool,
+        typer.Option(
+            "--blank",
+            metavar="",
+            help="Write the student's handout instead: every asked item as ?, no answers.",
+        ),
+    ] = False,
     max_tie: CheckMaxTieOption = None,
     precision: PrecisionOption = PRECISION.default,
 ) -> None:
     """Write the problem set again with every answer filled in: the answer key.
 
     With --solutions, a solution sheet instead: each problem worked step by step.
+    With --blank, the student's handout: the set's own text (comments, numbers as
+    written) without answers, each item a problem asks for as ?.
 
     Example: bpcli key homework.toml --solutions --format latex --output key.tex
     """
-    from .check import field_of, result_of, solve
-    from .problems import Invalid, Problem, dumps, load
+    from .check import asked_fields, field_of, result_of, solve
+    from .problems import Invalid, Problem, dumps, handout, load
 
     with errors_to_exit_codes():
+        if blank and solutions:
+            raise InputError("--blank writes the handout, --solutions the solution sheet: one")
         if fmt is not None and not solutions:
             raise InputError(f"--format {fmt} is for the solution sheet: add --solutions")
         if fmt is not None and fmt not in SHEET_FORMATS:
@@ -508,6 +626,15 @@ def key(
             for error in errors:
                 sys.stderr.write(f"error: {error}\n")
             raise SystemExit(EXIT_BAD_INPUT)
+        if blank:
+            if kind is not None and kind != problems.format:
+                raise InputError(
+                    f"--output {output}: the handout keeps the set's own text, so it is"
+                    f" {problems.format.upper()} like {file}"
+                )
+            fields = [asked_fields(problem, result) for problem, result, _ in sheets]
+            emit(handout(problems, fields), output)
+            return
         if not solutions:
             solved_set = replace(problems, format=kind or problems.format, problems=solved)
             emit(dumps(solved_set), output)

@@ -51,8 +51,27 @@ RULE = "{headline}: the local gradient is {rules}"
 RULES_JOIN = "; "
 
 
+# A function gate's mistake: the upstream gradient passed on without the local gradient.
+LOCAL_LEFT_OUT = (
+    "{op} gate {gate} ({headline}): {node} gets the upstream gradient {upstream} times the"
+    " local gradient {local}; the local gradient was left out"
+)
+
+
 def _rule(name: str) -> Pattern:
-    return Pattern(name, reasons={"rule": RULE})
+    return Pattern(name, reasons={"rule": RULE}, hints={"local left out": LOCAL_LEFT_OUT})
+
+
+# Mistakes that are no one gate's pattern: the chain rule's upstream factor, the update
+# step's direction.
+UPSTREAM_LEFT_OUT = (
+    "{op} gate {gate}: {node} gets the upstream gradient {upstream} times the local gradient"
+    " {local} = {sent}; the upstream gradient was left out"
+)
+UPDATE_SIGN = (
+    "the update step goes against the gradient: {node} - lr · ∂f/∂{node} ="
+    " {value} - {lr} · {grad} = {want}, not {value} + {lr} · {grad}"
+)
 
 
 # ---- leaves: never a gate ----------------------------------------------------------------
@@ -70,6 +89,12 @@ DISTRIBUTOR = Pattern(
         "signed": "{headline} with a sign: each input gets the upstream gradient {upstream}"
         " times its sign: {gets}",
         "gets": "{input} gets {sent}",  # one item of {gets}, joined by ", "
+    },
+    hints={
+        "split": "{op} gate {gate} is a {headline}: every input gets the whole upstream"
+        " gradient {upstream}, not a share of it split {ways} ways",
+        "sign": "{op} gate {gate} passes the gradient to {input} with a minus ({input} gets"
+        " {sent}): the sign was flipped there",
     },
 )
 SWAP = Pattern(

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .arguments import MAX_SIZE, Unreadable, read_input
+from .arguments import MAX_SIZE, Unreadable, parse_number, read_input
 from .errors import InputError
 from .ops import TieRule, tie_rule
 from .values import NotANumber, to_float
@@ -30,8 +30,24 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 ANSWER_KEYS = ("output", "grad", "nodes", "node_grads", "update", "new_output")
-PROBLEM_KEYS = ("id", "points", "expr", "values", "lr", "rel_tol", "abs_tol", "max_tie", "answer")
-TOLERANCE_KEYS = ("rel_tol", "abs_tol")
+PROBLEM_KEYS = (
+    "id",
+    "points",
+    "expr",
+    "values",
+    "lr",
+    "rel_tol",
+    "abs_tol",
+    "decimals",
+    "sig_figs",
+    "max_tie",
+    "ask",
+    "statement",
+    "answer",
+)
+TOP_KEYS = ("student", "defaults", "problem")
+TOLERANCE_KEYS = ("rel_tol", "abs_tol", "decimals", "sig_figs")
+ROUNDING_KEYS = {"decimals": (0, 15), "sig_figs": (1, 17)}  # whole numbers, in these bounds
 DEFAULT_KEYS = (*TOLERANCE_KEYS, "max_tie")  # what [defaults] sets for every problem
 MAX_POINTS = 1_000_000  # a problem's points; any number of problems still adds up to a float
 MAX_REL_TOL = 1.0  # at 1, a relative tolerance already accepts every answer of the right sign
@@ -40,13 +56,31 @@ TABLES = ("grad", "nodes", "node_grads", "update")  # answers that map a name to
 
 @dataclass(frozen=True, slots=True)
 class Tolerance:
-    """An answer is right when |got - want| <= max(abs_tol, rel_tol * max(|got|, |want|))."""
+    """An answer is right when |got - want| <= max(abs_tol, rel_tol * max(|got|, |want|)),
+    or, with `decimals` (`sig_figs`), when it is within half a unit of the last decimal
+    (significant figure) asked for: the right answer rounded so, or closer."""
 
     rel_tol: float = 1e-6
     abs_tol: float = 1e-9
+    decimals: int | None = None
+    sig_figs: int | None = None
 
     def close(self, got: float, want: float) -> bool:
-        return abs(got - want) <= max(self.abs_tol, self.rel_tol * max(abs(got), abs(want)))
+        gap = abs(got - want)
+        if gap <= max(self.abs_tol, self.rel_tol * max(abs(got), abs(want))):
+            return True
+        return gap <= self.half_unit(want)
+
+    def half_unit(self, want: float) -> float:
+        """Half a unit of the last place asked for (0 when no rounding is asked for); a
+        hair more, so that a tie written either way (0.125 as 0.12 or 0.13) is right."""
+        half = 0.0
+        if self.decimals is not None:
+            half = 0.5 * 10.0**-self.decimals
+        if self.sig_figs is not None and want != 0 and math.isfinite(want):
+            exponent = math.floor(math.log10(abs(want)))
+            half = max(half, 0.5 * 10.0 ** (exponent - self.sig_figs + 1))
+        return half * (1 + 1e-9)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +117,17 @@ class Problem:
     answer: Answer = Answer()
     own: dict[str, float | str] = field(default_factory=dict)  # tolerances, max_tie as written
     max_tie: TieRule = "split"
+    ask: tuple[str, ...] | None = None  # the kinds of item asked for; None: the set does not say
+
+    def tolerance_settings(self) -> dict[str, float | str]:
+        """The tolerance's settings, as a set writes them (for an override to replace)."""
+        tol = self.tolerance
+        found: dict[str, float | str] = {"rel_tol": tol.rel_tol, "abs_tol": tol.abs_tol}
+        if tol.decimals is not None:
+            found["decimals"] = tol.decimals
+        if tol.sig_figs is not None:
+            found["sig_figs"] = tol.sig_figs
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +155,8 @@ class ProblemSet:
     format: str  # "toml" or "json"
     defaults: dict[str, float | str]
     problems: list[Problem | Invalid]
+    student: str | None = None
+    text: str = field(default="", repr=False)  # as read: the handout keeps it
 
 
 class _Bad(Exception):
@@ -124,29 +171,58 @@ class _Bad(Exception):
 
 def load(path: Path) -> ProblemSet:
     """Read a problem set. A file that cannot be read at all is one Invalid entry."""
-    name = os.fsencode(path).decode("utf-8", "backslashreplace")  # printable, as the bytes
-    kind = "json" if path.suffix.lower() == ".json" else "toml"
+    name, kind = file_name(path), file_kind(path)
     try:
-        text = read_input(path, MAX_SIZE, "too large for a problem set")
-    except Unreadable as exc:
-        return _broken(name, kind, str(exc))
+        text = read(path)
+    except _Bad as bad:
+        return _broken(name, kind, bad.message)
     return loads(text, name, kind)
+
+
+def file_name(path: Path) -> str:
+    return os.fsencode(path).decode("utf-8", "backslashreplace")  # printable, as the bytes
+
+
+def file_kind(path: Path) -> str:
+    return "json" if path.suffix.lower() == ".json" else "toml"
+
+
+def read(path: Path) -> str:
+    """A problem set's or a submission's text, bounded in size, or _Bad saying why not."""
+    try:
+        return read_input(path, MAX_SIZE, "too large for a problem set")
+    except Unreadable as exc:
+        raise _Bad(None, str(exc)) from None
+
+
+def decode(text: str, kind: str) -> Any:
+    """The data of a TOML or JSON text (a UTF-8 byte-order mark is allowed), or _Bad."""
+    text = text.removeprefix("\ufeff")
+    try:
+        return json.loads(text) if kind == "json" else tomllib.loads(text)
+    except (ValueError, tomllib.TOMLDecodeError) as exc:
+        raise _Bad(None, f"not valid {kind.upper()}: {exc}") from None
+    except RecursionError:  # both parsers recurse into nested arrays and tables
+        raise _Bad(None, f"not {kind.upper()} that bpcli can read: nested too deeply") from None
 
 
 def loads(text: str, name: str = "<problems>", kind: str = "toml") -> ProblemSet:
     try:
-        data = json.loads(text) if kind == "json" else tomllib.loads(text)
-    except (ValueError, tomllib.TOMLDecodeError) as exc:
-        return _broken(name, kind, f"not valid {kind.upper()}: {exc}")
-    except RecursionError:  # both parsers recurse into nested arrays and tables
-        return _broken(name, kind, f"not {kind.upper()} that bpcli can read: nested too deeply")
+        data = decode(text, kind)
+    except _Bad as bad:
+        return _broken(name, kind, bad.message)
     if not isinstance(data, dict):
         return _broken(
             name, kind, f"the top level must be {'an object' if kind == 'json' else 'a table'}"
         )
-    unknown = sorted(set(data) - {"defaults", "problem"})
+    unknown = sorted(set(data) - set(TOP_KEYS))
     if unknown:
-        return _broken(name, kind, f"unknown key {unknown[0]!r} (the keys are defaults, problem)")
+        return _broken(
+            name, kind, f"unknown key {unknown[0]!r} (the keys are {', '.join(TOP_KEYS)})"
+        )
+    student = data.get("student")
+    if student is not None and not isinstance(student, str):
+        return _broken(name, kind, "student must be text (the student's id)")
     try:
         defaults = _settings(data.get("defaults", {}), "defaults")
     except _Bad as bad:
@@ -165,7 +241,7 @@ def loads(text: str, name: str = "<problems>", kind: str = "toml") -> ProblemSet
         if isinstance(problem, Problem):
             seen.add(problem.id)
         problems.append(problem)
-    return ProblemSet(name, kind, defaults, problems)
+    return ProblemSet(name, kind, defaults, problems, student, text)
 
 
 def _broken(name: str, kind: str, message: str) -> ProblemSet:
@@ -197,13 +273,49 @@ def _problem(
         values = _table(entry.get("values", {}), "values")
         lr = _number(entry["lr"], "lr") if "lr" in entry else None
         own = _settings(entry, "")
+        ask = _ask(entry["ask"], lr) if "ask" in entry else None
+        if "statement" in entry and not isinstance(entry["statement"], str):
+            raise _Bad("statement", "must be text: the problem as the handout states it")
         answer = _answer(entry.get("answer", {}), lr)
     except _Bad as bad:
         return Invalid(file, ident, bad.field, bad.message, points)
     settings = {**defaults, **own}
-    tolerance = Tolerance(**{k: float(v) for k, v in settings.items() if k in TOLERANCE_KEYS})
+    tolerance = tolerance_of(settings)
     max_tie = tie_rule(settings.get("max_tie", "split")) or "split"
-    return Problem(ident, expr, values, points, lr, tolerance, answer, own, max_tie)
+    return Problem(ident, expr, values, points, lr, tolerance, answer, own, max_tie, ask)
+
+
+def tolerance_of(settings: dict[str, float | str]) -> Tolerance:
+    """The tolerance that checked settings (see `_settings`) describe."""
+    found: dict[str, Any] = {}
+    for key in TOLERANCE_KEYS:
+        if key in settings:
+            value = settings[key]
+            found[key] = int(value) if key in ROUNDING_KEYS else float(value)
+    return Tolerance(**found)
+
+
+def overrides(raw: dict[str, Any]) -> dict[str, float | str]:
+    """Tolerances given on the command line (`rel_tol`: a number, …), checked as a set's
+    are; an InputError names the option."""
+    try:
+        return _settings(raw, "")
+    except _Bad as bad:
+        option = "--" + (bad.field or "").replace("_", "-")
+        raise InputError(f"{option}: {bad.message}") from None
+
+
+def _ask(raw: Any, lr: float | None) -> tuple[str, ...]:
+    """The kinds of item a problem asks for: a list of answer keys."""
+    kinds = ", ".join(ANSWER_KEYS)
+    if not isinstance(raw, list) or not raw or not all(isinstance(k, str) for k in raw):
+        raise _Bad("ask", f"must be a list of the items asked for, some of {kinds}")
+    for kind in raw:
+        if kind not in ANSWER_KEYS:
+            raise _Bad("ask", f"{shown(kind)!r} is not an item (the items are {kinds})")
+        if lr is None and kind in ("update", "new_output"):
+            raise _Bad("ask", f"asks for {kind}, but the problem has no lr")
+    return tuple(dict.fromkeys(raw))
 
 
 def _points(raw: Any) -> float:
@@ -248,7 +360,14 @@ def _settings(raw: Any, where: str) -> dict[str, float | str]:
             raise _Bad(f"defaults.{shown(unknown[0])}", f"unknown key (the keys are {keys})")
     found: dict[str, float | str] = {}
     for key in TOLERANCE_KEYS:
-        if key in raw:
+        if key in raw and key in ROUNDING_KEYS:
+            label = f"{where}.{key}" if where else key
+            low, high = ROUNDING_KEYS[key]
+            places = raw[key]
+            if isinstance(places, bool) or not isinstance(places, int) or not low <= places <= high:
+                raise _Bad(label, f"must be a whole number from {low} to {high}, got {places!r}")
+            found[key] = places
+        elif key in raw:
             label = f"{where}.{key}" if where else key
             tolerance = _number(raw[key], label)
             if tolerance < 0:
@@ -302,6 +421,265 @@ def _number(raw: Any, where: str) -> float:
         raise _Bad(where, exc.message(digits=True)) from None
 
 
+# ---- the handout ---------------------------------------------------------------
+
+_PROBLEM_HEADER = re.compile(r"^\s*\[\[\s*problem\s*\]\]\s*(#.*)?$")
+_ANSWER_HEADER = re.compile(r"^\s*\[\s*problem\s*\.\s*answer\s*\]\s*(#.*)?$")
+_HEADER = re.compile(r"^\s*\[")
+_ANSWER_KEY = re.compile(r"^\s*answer\s*=")
+_KEPT = re.compile(r"^\s*(#.*)?$")  # a blank or comment line: it may introduce what follows
+HANDOUT = 'Replace each ? with your answer, then hand in this file (student = "your id").'
+
+
+def handout(problems: ProblemSet, fields: list[list[str]]) -> str:
+    """The student's handout of a set: the set's own text (its comments, its numbers as
+    written), without any answers, and each problem's asked `fields` as `?`."""
+    text = problems.text
+    tables = [_blank_table(f) for f in fields]
+    if problems.format == "json":
+        # Each number is kept as the set writes it (1e-3 stays 1e-3, 2.50 stays 2.50):
+        # read as a token unique to this run, written back as its own text.
+        import secrets
+
+        nonce = secrets.token_hex(8)
+        written: list[str] = []
+
+        def keep(raw: str) -> str:
+            written.append(raw)
+            return f"{nonce}:{len(written) - 1}"
+
+        data = json.loads(text.removeprefix("\ufeff"), parse_float=keep, parse_int=keep)
+        for entry, table in zip(data["problem"], fields, strict=True):
+            entry["answer"] = _blank_json(table)
+        dumped = json.dumps(data, ensure_ascii=False, indent=2)
+        return re.sub(f'"{nonce}:(\\d+)"', lambda m: written[int(m.group(1))], dumped) + "\n"
+    lines = text.removeprefix("\ufeff").splitlines()
+    starts = [n for n, line in enumerate(lines) if _PROBLEM_HEADER.match(line)]
+    out = [f"# {HANDOUT}"]
+    out.extend(lines[: starts[0]] if starts else lines)
+    for k, start in enumerate(starts):
+        end = starts[k + 1] if k + 1 < len(starts) else len(lines)
+        block: list[str] = []
+        held: list[str] = []
+        skipping = False
+        for line in lines[start:end]:
+            if _HEADER.match(line):
+                skipping = bool(_ANSWER_HEADER.match(line))
+                held = []  # comments inside an answer table go with it
+                if skipping:
+                    continue
+            if skipping and _KEPT.match(line):
+                held.append(line)  # kept if nothing of the table follows: the next problem's
+            elif skipping:
+                held = []
+            elif not _ANSWER_KEY.match(line):
+                block.append(line)
+        block.extend(held)
+        cut = len(block)
+        while cut > 1 and _KEPT.match(block[cut - 1]):
+            cut -= 1  # the comments before the next problem stay before it
+        tail = block[cut:]
+        while tail and not tail[0].strip():
+            tail.pop(0)
+        out.extend([*block[:cut], "", "[problem.answer]", *tables[k], *([""] if tail else [])])
+        out.extend(tail)
+    return "\n".join(out) + "\n"
+
+
+def _blank_table(fields: list[str]) -> list[str]:
+    """`output = ?`, `grad = { x = ?, y = ? }`: the asked fields, a line a kind."""
+    kinds: dict[str, list[str]] = {}
+    for field_name in fields:
+        kind, _, name = field_name.partition(".")
+        kinds.setdefault(kind, []).append(name)
+    lines = []
+    for kind, names in kinds.items():
+        if kind in TABLES:
+            inner = ", ".join(f"{_toml_key(name)} = ?" for name in names)
+            lines.append(f"{kind} = {{ {inner} }}")
+        else:
+            lines.append(f"{kind} = ?")
+    return lines
+
+
+def _blank_json(fields: list[str]) -> dict[str, Any]:
+    answer: dict[str, Any] = {}
+    for field_name in fields:
+        kind, _, name = field_name.partition(".")
+        if kind in TABLES:
+            answer.setdefault(kind, {})[name] = "?"
+        else:
+            answer[kind] = "?"
+    return answer
+
+
+# ---- submissions -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One problem of a submission: its answers, the items that could not be read (field or
+    kind -> why), and everything else it holds, to be compared with the set and ignored."""
+
+    answer: Answer
+    errors: dict[str, str]
+    rest: dict[str, Any]
+    ignored: tuple[str, ...] = ()  # answer keys that are no items
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """A student's file, read as untrusted answers keyed by problem id, nothing more."""
+
+    file: str
+    student: str
+    entries: dict[str, Entry]
+    notes: tuple[str, ...] = ()
+    error: str | None = None  # the file cannot be read at all
+
+
+def load_submission(path: Path) -> Submission:
+    """A submission: never an exception, whatever the file holds."""
+    name, kind = file_name(path), file_kind(path)
+    stem = shown(path.stem)
+    try:
+        text = read(path)
+    except _Bad as bad:
+        return Submission(name, stem, {}, error=f"{name}: {bad.message}")
+    return submission(text, name, stem, kind)
+
+
+def submission(text: str, name: str, stem: str, kind: str = "toml") -> Submission:
+    """The answers of a submission's text; `stem` is the student's id unless it says one.
+    A `?` left from the handout (not TOML, nor JSON) is read as a mark that costs its item."""
+    try:
+        data = decode(_marked(text), kind)
+    except _Bad as bad:
+        return Submission(name, stem, {}, error=f"{name}: {bad.message}")
+    if not isinstance(data, dict):
+        return Submission(name, stem, {}, error=f"{name}: the top level must be a table")
+    student = data.get("student")
+    notes = []
+    if isinstance(student, str) and student.strip() and shown(student) == student:
+        stem = student.strip()[:200]
+    elif student is not None:
+        notes.append(f"{name}: student must be text; the file's name {stem} is the student's id")
+    for key in data:
+        if key not in ("student", "problem"):
+            notes.append(f"{name}: {shown(str(key))[:80]} is ignored; graded against the set")
+    raw = data.get("problem", [])
+    if not isinstance(raw, list):
+        raw = []
+    if not raw:
+        notes.append(f"{name}: no problems: every problem of the set scores 0")
+    entries: dict[str, Entry] = {}
+    for index, item in enumerate(raw, start=1):
+        if not isinstance(item, dict):
+            notes.append(f"{name}: problem {index} is not a table; ignored")
+            continue
+        ident = item.get("id", str(index))
+        if isinstance(ident, bool) or not isinstance(ident, (str, int)):
+            notes.append(f"{name}: problem {index} has an id that is not text; ignored")
+            continue
+        ident = shown(str(ident))
+        if ident in entries:
+            notes.append(f"problem {ident}: answered twice; the first answers are graded")
+            continue
+        rest = {k: v for k, v in item.items() if k not in ("id", "answer")}
+        entries[ident] = _entry(item.get("answer", {}), rest, _Lines(name, text))
+    return Submission(name, stem, entries, tuple(notes))
+
+
+# A bare ? where a value goes (`x = ?`, `"x": ?`), outside of any quotes before it
+_LEFTOVER = re.compile(r"""^((?:[^"'#]|"[^"\n]*")*[=:]\s*)\?(?=\s*(?:[,}\]#]|$))""")
+_MARK = "?\x00"  # a leftover ? as a string, with its line: "?\x0011"
+
+
+def _marked(text: str) -> str:
+    """`text` with each leftover `x = ?` written `x = "?\\u0000LINE"`, so that the file
+    reads and only that item is lost. One a line: the handout writes one table a line."""
+    lines = text.splitlines(keepends=True)
+    for number, line in enumerate(lines, start=1):
+        marked = line
+        while True:
+            found = _LEFTOVER.match(marked)
+            if found is None:
+                break
+            marked = f'{found.group(1)}"?\\u0000{number}"{marked[found.end() :]}'
+        lines[number - 1] = marked
+    return "".join(lines)
+
+
+class _Lines:
+    """Where in a submission's text a value is written, for its messages."""
+
+    def __init__(self, file: str, text: str) -> None:
+        self.file = file
+        self.lines = text.splitlines()
+
+    def of(self, raw: str) -> str:
+        """`kim.toml, line 11`: the first line where the string `raw` is written."""
+        if raw.startswith(_MARK):
+            return f"{self.file}, line {raw[len(_MARK) :]}"
+        for quoted in (json.dumps(raw), f"'{raw}'"):
+            for number, line in enumerate(self.lines, start=1):
+                if quoted in line:
+                    return f"{self.file}, line {number}"
+        return self.file
+
+
+def _entry(raw: Any, rest: dict[str, Any], lines: _Lines) -> Entry:
+    """A submission's answers, item by item: an item that is not a number costs itself."""
+    if not isinstance(raw, dict):
+        return Entry(Answer(), {kind: "answer must be a table" for kind in ANSWER_KEYS}, rest)
+    parts: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for key in ANSWER_KEYS:
+        if key not in raw:
+            continue
+        if key not in TABLES:
+            number, error = _lenient(raw[key], f"answer.{key}", lines)
+            if error is None:
+                parts[key] = number
+            else:
+                errors[key] = error
+            continue
+        if not isinstance(raw[key], dict):
+            errors[key] = f"answer.{key} must be a table of name = number"
+            continue
+        table = {}
+        for name, value in raw[key].items():
+            label = f"{key}.{shown(str(name))}"
+            number, error = _lenient(value, f"answer.{label}", lines)
+            if error is None:
+                table[shown(str(name))] = number
+            else:
+                errors[label] = error
+        parts[key] = table
+    ignored = tuple(shown(str(k))[:80] for k in raw if k not in ANSWER_KEYS)
+    return Entry(Answer(**parts), errors, rest, ignored)
+
+
+def _lenient(raw: Any, where: str, lines: _Lines) -> tuple[float | None, str | None]:
+    """A submitted number: a number, or one written as a string; else why it is not, where
+    it is, and what to write instead."""
+    if isinstance(raw, str):
+        text = raw.strip()
+        if text == "?" or text.startswith(_MARK):
+            return None, f"{where}: replace the ? with your answer ({lines.of(raw)})"
+        try:  # the grammar's numbers; a typographic minus, as slides write it, is a minus
+            raw = parse_number(where, text.replace("\u2212", "-"))
+        except InputError:
+            return None, (
+                f"{where}: write a number such as -0.5 without quotes, not {shown(raw)[:40]!r}"
+                f" ({lines.of(raw)})"
+            )
+    try:
+        return _number(raw, where), None
+    except _Bad as bad:
+        return None, f"{where}: {bad.message}; write a number such as -0.5 ({lines.file})"
+
+
 # ---- writing ---------------------------------------------------------------------
 
 
@@ -314,7 +692,7 @@ def dumps(problems: ProblemSet, header: str = "", hints: bool = False) -> str:
         data: dict[str, Any] = {}
         if problems.defaults:
             data["defaults"] = dict(problems.defaults)
-        data["problem"] = [_problem_dict(p) for p in valid]
+        data["problem"] = [problem_dict(p) for p in valid]
         return json.dumps(data, ensure_ascii=False, allow_nan=False, indent=2) + "\n"
     lines = [f"# {line}" if line else "#" for line in header.splitlines()]
     if lines:
@@ -325,7 +703,7 @@ def dumps(problems: ProblemSet, header: str = "", hints: bool = False) -> str:
         lines.append("")
     for problem in valid:
         lines.append("[[problem]]")
-        for key, value in _problem_dict(problem).items():
+        for key, value in problem_dict(problem).items():
             if key != "answer":
                 lines.append(f"{_toml_key(key)} = {_toml_value(value)}")
         lines.append("")
@@ -355,7 +733,7 @@ def blanks(problem: Problem) -> list[str]:
     return lines
 
 
-def _problem_dict(problem: Problem) -> dict[str, Any]:
+def problem_dict(problem: Problem) -> dict[str, Any]:
     data: dict[str, Any] = {"id": problem.id}
     if problem.points != 1:
         data["points"] = problem.points
@@ -364,6 +742,8 @@ def _problem_dict(problem: Problem) -> dict[str, Any]:
     if problem.lr is not None:
         data["lr"] = problem.lr
     data.update(problem.own)
+    if problem.ask is not None:
+        data["ask"] = list(problem.ask)
     data["answer"] = _answer_dict(problem.answer)
     return data
 
@@ -400,6 +780,8 @@ def _toml_number(value: float) -> str:
 def _toml_value(value: Any) -> str:
     if isinstance(value, str):
         return _toml_string(value)
+    if isinstance(value, list):
+        return f"[{', '.join(_toml_value(v) for v in value)}]"
     if isinstance(value, dict):
         inner = ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items())
         return f"{{ {inner} }}" if inner else "{}"

@@ -7,25 +7,34 @@ from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderR
 from rich.padding import Padding
 from rich.text import Text
 
-from ..check import Graded, Report
+from ..check import MISSING, Graded, Report, Student
 from .numbers import DEFAULT_PRECISION, fmt
 
 RIGHT = "green"
 WRONG = "red"
 
 
+SELF_CHECK = "self-check: answers compared with this file's own problems"
+
+
 class ReportView:
-    """A table of items for each problem, then the total score."""
+    """A self-check: a table of items for each problem, then the total score. Graded
+    against a set: each student's problems and subtotal, then a summary table."""
 
     def __init__(self, report: Report, precision: int = DEFAULT_PRECISION) -> None:
         self.report = report
         self.precision = precision
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        for problem in self.report.problems:
+        report = self.report
+        if not report.self_check:
+            yield from self.graded()
+            return
+        yield Text(SELF_CHECK, style="bold")
+        yield Text()
+        for problem in report.problems:
             yield self.problem(problem)
             yield Text()
-        report = self.report
         right = sum(1 for p in report.problems if p.passed)
         yield Text.assemble(
             ("score ", "bold"),
@@ -43,6 +52,8 @@ class ReportView:
         )
         if problem.error is not None:
             return Group(head, Text(f"  not checked: {problem.error}", style=WRONG))
+        if problem.missing:
+            return Group(head, Text(f"  {MISSING}", style=WRONG))
         rows = [
             (item.field, fmt(item.got, self.precision), fmt(item.expected, self.precision))
             for item in problem.items
@@ -64,3 +75,55 @@ class ReportView:
             if item.hint:
                 parts.append(Padding(Text(item.hint, style="dim"), (0, 0, 0, 4)))
         return Group(*parts)
+
+    def score(self, score: float, max_score: float) -> str:
+        return f"{fmt(score, self.precision)} / {fmt(max_score, self.precision)}"
+
+    def graded(self) -> RenderResult:
+        report = self.report
+        yield Text(f"graded against the problem set {report.set_file}", style="bold")
+        yield Text()
+        for student in report.students:
+            yield from self.student(student)
+        yield from self.summary(report.students)
+
+    def student(self, student: Student) -> RenderResult:
+        yield Text.assemble(("student ", "bold"), (student.id, "bold"), f"  {student.file}")
+        if student.error is not None:
+            yield Text(f"  not graded: {student.error}", style=WRONG)
+        for note in student.notes:
+            yield Padding(Text(note, style="dim"), (0, 0, 0, 2))
+        yield Text()
+        if student.error is None:
+            for problem in student.problems:
+                yield self.problem(problem)
+                yield Text()
+        yield Text.assemble(
+            (f"subtotal {student.id} ", "bold"),
+            (self.score(student.score, student.max_score), "bold"),
+            f"  ({student.right} of {len(student.problems)} problems all right)",
+        )
+        yield Text()
+
+    def summary(self, students: tuple[Student, ...]) -> RenderResult:
+        header = ("student", "score", "max", "problems all right")
+        rows = [
+            (
+                s.id,
+                fmt(s.score, self.precision),
+                fmt(s.max_score, self.precision),
+                f"{s.right} of {len(s.problems)}",
+            )
+            for s in students
+        ]
+        widths = [max(cell_len(row[k]) for row in [header, *rows]) for k in range(4)]
+
+        def line(cells: tuple[str, str, str, str]) -> str:
+            first = f"{cells[0]}{' ' * (widths[0] - cell_len(cells[0]))}"
+            rest = [f"{c:>{w}}" for c, w in zip(cells[1:], widths[1:], strict=True)]
+            return "  ".join([first, *rest])
+
+        yield Text("summary", style="bold")
+        yield Text(line(header), style="dim")
+        for row in rows:
+            yield Text(line(row))
