@@ -243,6 +243,8 @@ DOMAIN_ERRORS = [
         "grad '2^2^2^2^2^2'"),
     cli("DomainError", "engine.py", "A value too large for a float, from a product.",
         "grad '1e308 * 10'"),
+    cli("DomainError", "engine.py", "An infinite local gradient that reaches an input: no exactly zero local gradient stops it on the way (here sqrt's at 0, through the add gate's edge to x).",
+        "grad 'sqrt(relu(x) + x)' x=0"),
     cli("DomainError", "engine.py", "A gradient too large for a float at a computed node.",
         "grad 'q = 2*x; f = 1/q' x=5e-201"),
     cli("DomainError", "engine.py", "A gradient too large for a float at an input.",

@@ -532,6 +532,10 @@ class Reference:
         terms = [MP.zero] * len(nodes)  # sum of |contributions|, for the sums' rounding
         count = [0] * len(nodes)
         adj[self.output] = MP.one
+        # bpcli's convention "infinite times zero": an undefined or infinite local
+        # derivative becomes a pending infinity of its input; an exactly zero local
+        # derivative further down stops it, and one that reaches an input is the error.
+        pending: dict[int, str] = {}
         for n in range(len(nodes) - 1, -1, -1):
             node = nodes[n]
             bound[n] += count[n] * U * terms[n] + (TINY if terms[n] else 0)
@@ -547,7 +551,8 @@ class Reference:
                 continue
             args = [nodes[j].value for j in node.inputs]
             arg_errs = [errs[j] for j in node.inputs]
-            if upstream == 0 and e_up == 0:
+            infinity = pending.get(n)
+            if upstream == 0 and e_up == 0 and infinity is None:
                 # bpcli skips a gate whose upstream gradient is exactly 0 (documented). If
                 # its local derivative is infinite there (sqrt(x)*sqrt(x) at 0: 0 times
                 # sqrt'(0)), the output is not differentiable, or only one-sidedly (SymPy:
@@ -578,26 +583,40 @@ class Reference:
                     self.unneeded = self.unneeded or f"{L} in {where}, towards a constant subexpression"  # fmt: skip
                     continue
                 if status == "undefined":
-                    if certain:
-                        raise _Stop("domain", f"{L} in {where}")
+                    if infinity is not None or certain:
+                        pending.setdefault(j, infinity or f"{L} in {where}")
+                        continue
                     self._ambiguous(f"{L} in {where}, with an upstream gradient near 0", stop=True)
                 if status == "ambiguous":
                     self._ambiguous(f"{L} in {where}", stop=True)
-                if abs(L) - (_times(L, U * scale) if scale else 0) > OVERFLOW and certain:
-                    raise _Stop("domain", f"local derivative overflow in {where}")
+                local_err = (
+                    sum((_times(h, e) for h, e in zip(hess, arg_errs, strict=True)), MP.zero)
+                    + U * scale
+                )
+                if infinity is not None:
+                    if L == 0 and local_err == 0:
+                        # stopped: like a kink, only the convention decides (sqrt(x*x) at 0)
+                        self.kink = "near" if self.kink == "near" else "exact"
+                    elif abs(L) <= local_err:
+                        self._ambiguous(f"an infinity times about 0 in {where}", stop=True)
+                    else:
+                        pending.setdefault(j, infinity)
+                if upstream == 0 and e_up == 0:
+                    continue
+                # A local derivative too large for a float alone is no error: bpcli sends
+                # its vjp form (g / a), finite where the product is.
                 contribution = upstream * L
                 if abs(contribution) > OVERFLOW and certain:
                     raise _Stop("domain", f"gradient overflow in {where}")
                 if abs(L) >= ZONE or abs(contribution) >= ZONE:
                     self._ambiguous(f"a gradient near the float limit in {where}", stop=False)
-                local_err = (
-                    sum((_times(h, e) for h, e in zip(hess, arg_errs, strict=True)), MP.zero)
-                    + U * scale
-                )
                 adj[j] += contribution
                 bound[j] += _times(L, e_up) + _times(upstream, local_err) + U * abs(contribution)
                 terms[j] += abs(contribution)
                 count[j] += 1
+        for i in self.variables.values():
+            if i in pending:
+                raise _Stop("domain", pending[i])
         self.grads = {name: adj[i] for name, i in self.variables.items()}
         self.grad_err = {name: bound[i] for name, i in self.variables.items()}
         self.adjoints = adj

@@ -101,6 +101,7 @@ def test_to_dict_is_the_json_object():
         "relu_grad_at_0": 0.0,
         "abs_grad_at_0": 0.0,
         "max_min_tie": "split",
+        "infinite_times_zero": 0.0,
     }
     assert data["update"]["lr"] == 0.1
     assert data["update"]["steps"] == 1

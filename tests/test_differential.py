@@ -40,7 +40,7 @@ pytest.importorskip("hypothesis", reason="the property tests need hypothesis")
 pytest.importorskip("sympy", reason="the differential tests need sympy")
 
 import sympy
-from hypothesis import event, given
+from hypothesis import assume, event, given
 from hypothesis import strategies as st
 
 import bpcli
@@ -48,10 +48,16 @@ from strategies import (
     KINK_FUNCTIONS,
     MP,
     VARIADIC,
+    Bin,
     Call,
     Case,
+    Expr,
+    Num,
     Reference,
     Renderer,
+    Statement,
+    Unary,
+    Var,
     cases,
     finite_difference,
     program_to_sympy,
@@ -363,3 +369,41 @@ def test_no_domain_error_from_a_derivative_no_input_needs(
     """Hand-worked: x*sqrt(0) = 0, d/dx = sqrt(0) = 0; x**2 at -2 is 4, d/dx = 2x = -4."""
     result = bpcli.grad(text, {"x": x})
     assert (result.output, result.gradients) == (output, {"x": gradient})
+
+
+# ---- an infinite local gradient times an exact zero (issue 17) ----------------------------
+
+
+@given(cases(), st.sampled_from(["sqrt", "pow 0.5", "pow 0.25"]), st.data())
+def test_a_flat_term_with_an_infinite_derivative_changes_no_gradient(
+    case: Case, singular: str, data: st.DataObject
+) -> None:
+    # P + sqrt(relu(-v² - 1)): the added term is 0 around every point (relu is 0 below 0),
+    # so its gradients are P's, which the test above checks against SymPy; bpcli must give
+    # exactly those (0 for the term: the relu gate stops sqrt'(0) = ∞), or the same
+    # DomainError where P has one. And P + sqrt(v - v), whose infinity reaches v, is the error.
+    assume(case.point)
+    check_against_sympy(case)
+    v = Var(next(iter(case.point)))
+
+    def plus(inner: Expr) -> str:
+        term = (
+            Call("sqrt", (inner,))
+            if singular == "sqrt"
+            else Bin("pow", inner, Num(float(singular[4:])))
+        )
+        *rest, last = case.statements
+        statements = (*rest, Statement(last.name, Bin("add", last.expr, term)))
+        return Renderer(data.draw).program(statements)
+
+    gate = Call("relu", (Bin("sub", Unary("neg", Bin("pow", v, Num(2.0))), Num(1.0)),))
+    alone, added = run(case.text, case.point), run(plus(gate), case.point)
+    if isinstance(alone, bpcli.DomainError):
+        assert isinstance(added, bpcli.DomainError), f"{added.gradients} where P fails: {alone}"
+        return
+    assert not isinstance(added, bpcli.DomainError), f"{added} where P is {alone.gradients}"
+    assert added.gradients == alone.gradients
+    assert added.output == alone.output
+    reached = run(plus(Bin("sub", v, v)), case.point)
+    assert isinstance(reached, bpcli.DomainError)
+    assert "infinite" in reached.message

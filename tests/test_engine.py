@@ -302,3 +302,104 @@ def test_a_traceback_from_inside_a_loop_shows_its_line():
     shown = engine.LOOPS.splitlines()[line - 1].strip()
     assert shown == "a = values[first[i]]"
     assert f"in forward_loop\n    {shown}\n" in text  # the line, under its file and number
+
+
+# ---- an infinite local gradient times an exact zero (issue 17) ----------------------------
+# PyTorch's answers at these points (torch 2.x, float64): sqrt(relu(x)) at -1, x**relu(x)
+# at -2, relu(x)**0.5 at -1 and max(sqrt(x), 1) at 0 all have d/dx = 0.
+
+
+@pytest.mark.parametrize(
+    ("text", "x"),
+    [("sqrt(relu(x))", -1.0), ("x**relu(x)", -2.0), ("relu(x)**0.5", -1.0),
+     ("max(sqrt(x), 1)", 0.0), ("0*sqrt(x)", 0.0), ("min(sqrt(x), -1) + 3*x", 0.0),
+     ("sqrt(max(x, 0))", -1.0)],
+)  # fmt: skip
+def test_an_exact_zero_stops_an_infinite_local_gradient(text, x):
+    want = 3.0 if "3*x" in text else 0.0  # PyTorch's answer (and the maths: f is flat there)
+    result = bpcli.grad(text, {"x": x})
+    assert result.gradients == {"x": want}
+    assert result.to_dict()["conventions"]["infinite_times_zero"] == 0.0
+
+
+@pytest.mark.parametrize(
+    ("text", "x", "message", "caret"),
+    [
+        ("1*sqrt(x)", 0.0, "the derivative of sqrt at 0 is infinite", "sqrt(x)"),
+        ("sqrt(relu(x) + x)", 0.0, "the derivative of sqrt at 0 is infinite", "sqrt(relu(x) + x)"),
+        ("sqrt(relu(x)) + sqrt(x)", 0.0, "the derivative of sqrt at 0 is infinite", "sqrt(x)"),
+    ],
+)
+def test_an_infinity_that_reaches_an_input_is_the_error_it_always_was(text, x, message, caret):
+    with pytest.raises(DomainError) as caught:
+        bpcli.grad(text, {"x": x})
+    assert caught.value.message == f"{message}, in `{caret}`"
+    start, end = caught.value.span
+    assert text[start:end] == caret
+    assert text.rindex(caret) == start or caret == text
+
+
+def test_the_json_of_a_stopped_infinity_is_null_where_it_passes_and_0_where_it_stops():
+    result = bpcli.grad("sqrt(relu(x))", {"x": -1.0})
+    data = result.to_dict()
+    x, relu, f = data["nodes"]
+    assert (x["grad"], relu["grad"], f["grad"]) == (0.0, None, 1.0)
+    assert f["local"] == [None]  # sqrt'(0) is infinite
+    assert relu["uses"] == [{"node": 2, "grad": None}]
+    assert x["uses"] == [{"node": 1, "grad": 0.0}]
+    assert [result.sent(2, 0), result.sent(1, 0)] == [None, 0.0]
+    text = "".join(result.json_chunks())
+    assert text == json.dumps(data, allow_nan=False)
+
+
+def test_every_view_shows_a_stopped_infinity():
+    import io
+
+    from rich.console import Console
+
+    from bpcli.render.dot import to_dot
+    from bpcli.render.explain import ExplainView
+    from bpcli.render.mermaid import to_mermaid
+    from bpcli.render.page import to_html
+    from bpcli.render.table import GradView
+    from bpcli.render.tree import to_tree
+
+    result = bpcli.grad("sqrt(relu(x))", {"x": -1.0})
+    console = Console(file=io.StringIO(), width=100, color_system=None)
+    for view in (GradView(result), ExplainView(result), to_tree(result.graph, result)):
+        console.print(view)
+    shown = " ".join(console.file.getvalue().replace("│", " ").split())
+    assert "∂f/∂x = 0" in shown
+    assert "relu1 relu relu(x) 0 —" in shown  # the table: no number for an infinite gradient
+    assert (
+        "the relu gate passes nothing back here, so sqrt's infinite local gradient never"
+        " reaches x" in shown
+    )
+    assert "x -1 ∂ 0" in shown  # the tree
+    assert "∂ 0" in to_dot(result.graph, result)
+    assert "grad 0" in to_mermaid(result.graph, result)
+    page = to_html(result)
+    assert "relu gate passes nothing back here" in page
+
+
+def test_of_two_infinities_that_reach_inputs_the_error_is_the_one_met_first():
+    # The backward pass walks in reverse order: it meets sqrt(y) first, as it always did.
+    with pytest.raises(DomainError) as caught:
+        bpcli.grad("sqrt(x) + sqrt(y)", {"x": 0.0, "y": 0.0})
+    assert caught.value.message == "the derivative of sqrt at 0 is infinite, in `sqrt(y)`"
+
+
+def test_the_walkthrough_says_what_stopped_an_undefined_local_gradient():
+    import io
+
+    from rich.console import Console
+
+    from bpcli.render.explain import ExplainView
+
+    console = Console(file=io.StringIO(), width=200, color_system=None)
+    console.print(ExplainView(bpcli.grad("x**relu(x)", {"x": -2.0})))
+    console.print(ExplainView(bpcli.grad("sqrt(max(x, 0))", {"x": -1.0})))
+    shown = console.file.getvalue()
+    # log(-2) is not a real number: d(x ** y)/dy is undefined there, not infinite.
+    assert "the relu gate passes nothing back here, so pow's undefined local gradient" in shown
+    assert "the max gate passes nothing back here, so sqrt's infinite local gradient" in shown

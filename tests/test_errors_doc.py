@@ -54,12 +54,13 @@ DOC = ROOT / "docs" / "errors.md"
 PACKAGE = Path(bpcli.__file__).resolve().parent  # the code that runs: src/ or an installed copy
 BPCLI_ERRORS = ("ParseError", "BindError", "DomainError", "InputError", "RequestError")
 
-# A site: a line that raises (or builds) a bpcli error. ops.py raises Undefined, which
-# the engine turns into a DomainError through _domain_error; api.py raises through its
-# parameter `error`; the parser's _syntax_error returns its ParseErrors.
+# A site: a line that raises (or builds) a bpcli error. ops.py raises Undefined (or its
+# kind Infinite), which the engine turns into a DomainError through _domain_error; api.py
+# raises through its parameter `error`; the parser's _syntax_error returns its ParseErrors.
 ERROR_SITE = re.compile(
     r"^\s*(?:raise|return)\s+"
-    r"(?:ParseError|BindError|DomainError|InputError|RequestError|Undefined|error|_domain_error)\("
+    r"(?:ParseError|BindError|DomainError|InputError|RequestError"
+    r"|Undefined|Infinite|error|_domain_error)\("
 )
 # A problem-set site: a problem that cannot be checked, which `bpcli check` reports.
 PROBLEM_SITE = re.compile(r"^\s*(?:raise _Bad|return _broken)\(|\bInvalid\(")

@@ -21,7 +21,7 @@ from typing import Any
 
 from .errors import DomainError
 from .graph import Graph
-from .ops import CODES, OP_NAMES, OPS, PARAMETERS, RULE_SCOPE, Conventions, Op, Undefined
+from .ops import CODES, OP_NAMES, OPS, PARAMETERS, RULE_SCOPE, Conventions, Infinite, Op, Undefined
 
 LEAVES = 2  # op codes below this are leaves (var, const): nothing to compute
 COLUMNS = ("first", "second")  # the graph's columns of input ids, in input order
@@ -223,21 +223,110 @@ def backward(
             if not fixed[j]:
                 grads[j] += g * rule(args, values[i])
 
+    pending: dict[int, tuple[int, str]] = {}
     try:
-        if not fixed[graph.output]:
-            _backward_loop(codes, graph.first, graph.second, values, grads, fixed, slow)
+        try:
+            if not fixed[graph.output]:
+                _backward_loop(codes, graph.first, graph.second, values, grads, fixed, slow)
+            for node_id in graph.variables.values():
+                if grads[node_id] - grads[node_id]:
+                    raise _Failed(node_id, None)
+        except _Failed:
+            # Undefined, infinite or overflowing somewhere: the exact pass decides, from the
+            # start (the compiled loop may have added part of a gate).
+            grads[:] = [0.0] * len(codes)
+            grads[graph.output] = 1.0
+            if not fixed[graph.output]:
+                pending = _exact(graph, values, grads, fixed, conventions)
     except _Failed as failed:
-        message = failed.message or f"the gradient at {graph.name(failed.i)} overflows"
-        raise _domain_error(graph, failed.i, message) from None
-    for node_id in graph.variables.values():
-        g = grads[node_id]
-        if g - g:
-            raise _domain_error(graph, node_id, f"the gradient at {graph.name(node_id)} overflows")
+        raise _domain_error(graph, failed.i, _overflows(graph, failed.i)) from None
+    reached = [pending[v] for v in graph.variables.values() if v in pending]
+    if reached:  # an infinite local gradient reaches an input: the error the walk met first
+        origin, message = max(reached)
+        raise _domain_error(graph, origin, message)
     result: list[float | None] = grads  # type: ignore[assignment]
     for node_id in itertools.compress(range(len(fixed)), fixed):
         if node_id != graph.output:  # df/df is 1 even when f is constant
             result[node_id] = None
+    for node_id in pending:  # infinite or undefined, and stopped by an exact zero later
+        result[node_id] = None
     return result
+
+
+def _overflows(graph: Graph, node_id: int) -> str:
+    return f"the gradient at {graph.name(node_id)} overflows"
+
+
+def _exact(
+    graph: Graph,
+    values: list[float],
+    grads: list[float],
+    fixed: list[int],
+    conventions: Conventions,
+) -> dict[int, tuple[int, str]]:
+    """The backward pass again, one rule at a time, where the compiled loop failed.
+
+    Each edge sends its `pullback`: g times the local derivative, or the op's `vjp`
+    form where that derivative alone is too large for a float. And the convention
+    "infinite times zero": an undefined or infinite local derivative does not fail
+    the run at once; its input gets a pending infinity (the node that raised it, and
+    the message). A gate with a pending infinity sends nothing along an edge whose
+    local derivative is exactly 0 (relu below 0, a max or min loser, a zero factor)
+    and passes the pending infinity along the others; the caller raises the original
+    error where one reaches an input variable. Returns the pending infinities by node.
+    Raises _Failed(i, None) where a gradient overflows, as the compiled loop does: the
+    common path never comes here, and costs nothing.
+    """
+    pending: dict[int, tuple[int, str]] = {}
+    codes = graph.codes
+    for i in range(len(codes) - 1, -1, -1):
+        g = grads[i]
+        upstream = pending.get(i)
+        if (not g and upstream is None) or codes[i] < LEAVES:
+            continue
+        if g - g:
+            raise _Failed(i, None)
+        op = OPS[OP_NAMES[codes[i]]]
+        inputs = graph.inputs(i)
+        args = tuple([values[j] for j in inputs])
+        out = values[i]
+        partials = op.partials_for(len(inputs), conventions)
+        for k, (j, partial) in enumerate(zip(inputs, partials, strict=True)):
+            if fixed[j]:
+                continue
+            try:
+                local = partial(args, out)
+            except Undefined as exc:
+                _pend(pending, j, upstream or (i, str(exc)))
+                continue
+            except OverflowError:
+                local = math.inf
+            if upstream is not None and local != 0.0:
+                _pend(pending, j, upstream)
+            if g:
+                grads[j] += pullback(op, k, args, out, g, local)
+    for node_id in graph.variables.values():
+        if node_id not in pending and grads[node_id] - grads[node_id]:
+            raise _Failed(node_id, None)
+    return pending
+
+
+def _pend(pending: dict[int, tuple[int, str]], j: int, infinity: tuple[int, str]) -> None:
+    """Node j gets a pending infinity; of two, the one from the later node, which the
+    compiled walk (in reverse order) meets first."""
+    if j not in pending or infinity[0] > pending[j][0]:
+        pending[j] = infinity
+
+
+def pullback(op: Op, k: int, args: tuple[float, ...], out: float, g: float, local: float) -> float:
+    """What edge k sends back: g times its local derivative, or, where that alone is too
+    large for a float, the op's `vjp` form (`g / a`, not `g * (1.0 / a)`)."""
+    if not local - local or not op.vjp:
+        return g * local
+    try:
+        return float(op.vjps[k](args, out, g))
+    except (OverflowError, ZeroDivisionError):
+        return math.inf
 
 
 def local_gradients(
@@ -272,28 +361,65 @@ def local_gradients(
     return result
 
 
+def infinite(
+    graph: Graph, values: list[float], node_id: int, k: int, conventions: Conventions
+) -> bool:
+    """Whether node `node_id`'s local derivative along input edge k is infinite (sqrt's at
+    0, or too large for a float), rather than undefined (or finite)."""
+    inputs = graph.inputs(node_id)
+    partial = OPS[graph.op(node_id)].partials_for(len(inputs), conventions)[k]
+    try:
+        local = partial(tuple([values[j] for j in inputs]), values[node_id])
+    except Infinite:
+        return True
+    except Undefined:
+        return False
+    except OverflowError:
+        return True
+    return math.isinf(local)
+
+
 def flow(
-    graph: Graph, grads: list[float | None], local: list[tuple[float | None, ...]]
+    graph: Graph,
+    values: list[float],
+    grads: list[float | None],
+    local: list[tuple[float | None, ...]],
 ) -> tuple[list[tuple[float | None, ...]], list[list[tuple[int, float | None]]]]:
     """What each edge sends back, twice: for every node, what each of its input edges
     sends back (in input order), and each use of it as (consumer id, what that use
-    sends back). An edge sends the node's gradient times its local derivative, as in
-    the backward pass (a node whose gradient is 0 sends 0); a constant gets None. A
-    node's gradient is the sum of what its uses send back (the copy gate); the
-    output's is the seed, 1."""
+    sends back). An edge sends what the backward pass sends (the op's pullback; a node
+    whose gradient is 0 sends 0); a constant gets None. Under the convention "zero
+    times infinite" a node that is not a constant may have the gradient None
+    (infinite or undefined): its edges send None, except an edge whose local
+    derivative is exactly 0, which sends 0; an edge whose local derivative is
+    undefined sends None. A node's gradient is the sum of what its uses send back
+    (the copy gate); the output's is the seed, 1."""
     sends: list[tuple[float | None, ...]] = []
     uses: list[list[tuple[int, float | None]]] = [[] for _ in range(len(graph))]
-    for i, (_, _, inputs, _) in enumerate(graph.facts()):
+    fixed = graph.fixed
+    for i, (_, op, inputs, _) in enumerate(graph.facts()):
         upstream = grads[i]
+        rules = OPS[op]
         row: list[float | None] = []
-        for j, local_grad in zip(inputs, local[i], strict=True):
+        for k, (j, local_grad) in enumerate(zip(inputs, local[i], strict=True)):
             sent: float | None
-            if grads[j] is None or upstream is None:
+            if fixed[j]:
                 sent = None
+            elif upstream is None:  # infinite: only an exact zero stops it
+                sent = 0.0 if local_grad == 0.0 else None
             elif upstream == 0.0:
                 sent = 0.0
+            elif local_grad is None:  # too large alone, or undefined: as `pullback` sends it
+                args = tuple([values[n] for n in inputs])
+                try:
+                    local_k = rules.partials[k](args, values[i])  # not a router: never None
+                except Undefined:  # infinite: the backward pass recorded it
+                    sent = None
+                except OverflowError:
+                    sent = pullback(rules, k, args, values[i], upstream, math.inf)
+                else:
+                    sent = pullback(rules, k, args, values[i], upstream, local_k)
             else:
-                assert local_grad is not None, "the backward pass refused this edge"
                 sent = upstream * local_grad
             row.append(sent)
             uses[j].append((i, sent))

@@ -24,6 +24,7 @@ from .patterns import Pattern
 
 Args = tuple[float, ...]
 Partial = Callable[[Args, float], float]
+Vjp = Callable[[Args, float, float], float]  # (args, out, upstream g) -> what the edge sends
 TieRule = Literal["split", "first"]
 
 
@@ -40,14 +41,25 @@ class Undefined(Exception):
     """The op is undefined at these inputs; the message names the op."""
 
 
+class Infinite(Undefined):
+    """A local derivative that is infinite here (sqrt's at 0), not merely undefined."""
+
+
 @dataclass(frozen=True, slots=True)
 class Conventions:
-    """Choices at kinks, where the derivative is not defined (recorded in the JSON)."""
+    """Choices at kinks, where the derivative is not defined (recorded in the JSON), and
+    `infinite_times_zero`: an infinite or undefined local gradient that an exactly
+    zero local gradient later multiplies sends 0 (the engine's `backward`)."""
 
     max_tie: TieRule = "split"
 
     def to_dict(self) -> dict[str, float | str]:
-        return {"relu_grad_at_0": 0.0, "abs_grad_at_0": 0.0, "max_min_tie": self.max_tie}
+        return {
+            "relu_grad_at_0": 0.0,
+            "abs_grad_at_0": 0.0,
+            "max_min_tie": self.max_tie,
+            "infinite_times_zero": 0.0,
+        }
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)  # an entry names every field it sets
@@ -60,7 +72,12 @@ class Op:
     `router` under the tie convention). `kink` says whether a node sits where the op
     has no derivative and a convention decides (relu at 0, a max tie): a numeric
     gradient means little there. `pattern` is how a gradient flows back through its
-    gate, with the lecture's words for it (see `patterns`).
+    gate, with the lecture's words for it (see `patterns`). `vjp`, where given, is what
+    each edge sends back written over the upstream gradient `g` in a form that stays
+    finite where the product does (`g / a`, not `g * (1.0 / a)`, which overflows at
+    a = 5e-324): where a local derivative alone is too large for a float, the engine
+    sends this instead of g times it (`engine.pullback`); `local` stays what the fast
+    loop multiplies, and what explanations and the JSON show.
 
     The language: `symbol` is how it is written (`+`, `exp`); `function` says whether
     it can be called by name, `exp(x)`, `pow(x, y)`.
@@ -81,6 +98,7 @@ class Op:
     pattern: Pattern
     rule: str | None = None
     local: tuple[str, ...] = ()
+    vjp: tuple[str, ...] = ()
     kink: Callable[[Args, float], bool] | None = None
     router: Callable[[int, TieRule], tuple[Partial, ...]] | None = None
     function: bool = False
@@ -91,6 +109,7 @@ class Op:
     tex_fraction: bool = False
     forward: Callable[..., float] | None = field(init=False, default=None)
     partials: tuple[Partial, ...] = field(init=False, default=())
+    vjps: tuple[Vjp, ...] = field(init=False, default=())
 
     def __post_init__(self) -> None:
         if self.rule is not None:
@@ -98,6 +117,18 @@ class Op:
             object.__setattr__(
                 self, "partials", tuple(_compile_partial(self, e) for e in self.local)
             )
+            vjps = tuple(_compile_partial(self, e, "g") for e in self.pullbacks)
+            object.__setattr__(self, "vjps", vjps)
+
+    @property
+    def pullbacks(self) -> tuple[str, ...]:
+        """What each input edge sends back, as an expression over the upstream gradient `g`:
+        the entry's `vjp` where it gives one, else `g * (local)`."""
+        if self.vjp:
+            return self.vjp
+        return tuple(
+            "g" if e == "1.0" else "-g" if e == "-1.0" else f"g * ({e})" for e in self.local
+        )
 
     @property
     def call(self) -> bool:
@@ -155,10 +186,11 @@ def _compile_forward(op: Op) -> Any:
     return _define(f"def forward({params}):\n    return {op.rule}\n", "forward")
 
 
-def _compile_partial(op: Op, expression: str) -> Any:
+def _compile_partial(op: Op, expression: str, *extra: str) -> Any:
     unpack = ", ".join(PARAMETERS[: op.arity or 0])
     body = f"    {unpack}, = args\n" if unpack else ""
-    return _define(f"def partial(args, out):\n{body}    return {expression}\n", "partial")
+    params = ", ".join(("args", "out", *extra))
+    return _define(f"def partial({params}):\n{body}    return {expression}\n", "partial")
 
 
 def _define(source: str, name: str) -> Any:
@@ -196,8 +228,20 @@ def _dpow_base(x: float, y: float, out: float) -> float:
     if y == 0:
         return 0.0
     if x == 0 and y < 1:
-        raise Undefined(f"the derivative of x ** {_fmt(y)} at x = 0 is infinite")
+        raise Infinite(f"the derivative of x ** {_fmt(y)} at x = 0 is infinite")
     return float(y * x ** (y - 1))
+
+
+def _vpow_base(x: float, y: float, out: float, g: float) -> float:
+    """g times d(x ** y)/dx where `y * x ** (y - 1)` alone is too large for a float (x is
+    then neither 0 nor large): g·y·out/x, grouped so that no part overflows or underflows
+    where another grouping does not."""
+    sent = g * y * out / x
+    if not sent or sent - sent:
+        sent = g / x * y * out
+    if not sent or sent - sent:
+        sent = g * (y / x) * out
+    return sent
 
 
 def _dpow_exponent(x: float, y: float, out: float) -> float:
@@ -225,8 +269,15 @@ def _sqrt(x: float) -> float:
 
 def _dsqrt(out: float) -> float:
     if out == 0:
-        raise Undefined("the derivative of sqrt at 0 is infinite")
+        raise Infinite("the derivative of sqrt at 0 is infinite")
     return 0.5 / out
+
+
+def _vpow_exponent(x: float, y: float, out: float, g: float) -> float:
+    """g times d(x ** y)/dy where `out * log(x)` alone is too large: g first, g·out·log(x)."""
+    if x > 0:
+        return g * out * math.log(x)
+    return g * _dpow_exponent(x, y, out)
 
 
 def _sigmoid(x: float) -> float:
@@ -276,6 +327,7 @@ RULE_SCOPE: dict[str, Any] = {
     "exp": math.exp, "sin": math.sin, "cos": math.cos, "tan": math.tan, "tanh": math.tanh,
     "_div": _div, "_pow": _pow, "_log": _log, "_sqrt": _sqrt, "_sigmoid": _sigmoid,
     "_dpow_base": _dpow_base, "_dpow_exponent": _dpow_exponent, "_dsqrt": _dsqrt, "_sign": _sign,
+    "_vpow_base": _vpow_base, "_vpow_exponent": _vpow_exponent,
 }  # fmt: skip
 
 _TABLE: tuple[Op, ...] = (
@@ -303,7 +355,7 @@ _TABLE: tuple[Op, ...] = (
     ),
     Op(
         name="div", symbol="/", arity=2, pattern=patterns.DIVIDER,
-        rule="_div(a, b)", local=("1.0 / b", "-out / b"),
+        rule="_div(a, b)", local=("1.0 / b", "-out / b"), vjp=("g / b", "-g * out / b"),
         shown="{0} / {1}", formulas=("1/{1}", "-{out}/{1}"),
         tex=r"\frac{a}{b}", tex_formulas=(r"\frac{1}{b}", r"-\frac{out}{b}"), tex_fraction=True,
     ),
@@ -316,6 +368,7 @@ _TABLE: tuple[Op, ...] = (
     Op(
         name="pow", symbol="^", arity=2, pattern=patterns.POWER, function=True,
         rule="_pow(a, b)", local=("_dpow_base(a, b, out)", "_dpow_exponent(a, b, out)"),
+        vjp=("_vpow_base(a, b, out, g)", "_vpow_exponent(a, b, out, g)"),
         shown="{0}^{1}", formulas=("{1}·{0}^({1} - 1)", "{out}·log({0})"),
         tex="{a}^{b}", tex_formulas=(r"b \cdot {a}^{b - 1}", r"out \cdot \log(a)"),
     ),
@@ -328,7 +381,7 @@ _TABLE: tuple[Op, ...] = (
     ),
     Op(
         name="log", symbol="log", arity=1, pattern=patterns.LOGARITHM, function=True,
-        rule="_log(a)", local=("1.0 / a",),
+        rule="_log(a)", local=("1.0 / a",), vjp=("g / a",),
         formulas=("1/{0}",),
         tex=r"\log(a)", tex_formulas=(r"\frac{1}{a}",),
     ),

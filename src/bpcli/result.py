@@ -173,10 +173,15 @@ class Result:
         """The gradient that node `node_id`'s k-th input edge sends back to that input."""
         return self._flow.sends[node_id][k]
 
+    def infinite(self, node_id: int, k: int) -> bool:
+        """Whether node `node_id`'s local derivative along its k-th input edge is infinite
+        (its JSON `local` is null; else it is undefined, or a number)."""
+        return engine.infinite(self.graph, self.values, node_id, k, self.conventions)
+
     @cached_property
     def _flow(self) -> Flow:
         local = engine.local_gradients(self.graph, self.values, self.conventions)
-        return Flow(local, *engine.flow(self.graph, self.grads, local))
+        return Flow(local, *engine.flow(self.graph, self.values, self.grads, local))
 
     def json_chunks(
         self,

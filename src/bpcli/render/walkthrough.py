@@ -55,6 +55,16 @@ START_STEP = "start at the output {node}"
 UPDATE_STEP = "update step, {rate}"
 DESCENT_REASON = "gradient descent: {reason}"
 # the backward pass
+# Under the convention "infinite times zero": `the relu gate passes nothing back here,
+# so sqrt's infinite local gradient never reaches x`.
+STOPPED_REASON = (
+    "the {op} gate passes nothing back here, so {origin}'s infinite local gradient never"
+    " reaches {inputs}"
+)
+STOPPED_UNDEFINED = (
+    "the {op} gate passes nothing back here, so {origin}'s undefined local gradient never"
+    " reaches {inputs}"
+)
 GATE = "{gate}: {op} gate, {pattern}"  # `q = x + y: add gate, gradient distributor`
 GATE_SEND = "{op} gate, {pattern}: to {input}"  # one edge of a gate, as a step of its own
 COPY_GATE = "{node}: copy gate, {pattern}"  # `x: copy gate, gradient adder`
@@ -199,9 +209,9 @@ class Walkthrough:
         for node in reversed(self.nodes):
             if not self.live[node.id]:
                 continue
-            if node.grad is not None and len(self.uses(node)) > 1:
+            if self.differentiated(node) and len(self.uses(node)) > 1:
                 self.backward.append(self._copy_gate(node))
-            if node.inputs and any(self.nodes[i].grad is not None for i in node.inputs):
+            if node.inputs and any(self.differentiated(self.nodes[i]) for i in node.inputs):
                 self.backward.append(self._gate(node))
         for node_id in result.graph.variables.values():
             if not self.live[node_id]:
@@ -263,7 +273,7 @@ class Walkthrough:
         tie = len(node.winners) > 1
         sends = []
         for k, (inp, formula, local) in enumerate(zip(ins, formulas, node.local, strict=True)):
-            if inp.grad is None:
+            if not self.differentiated(inp):
                 continue
             terms = [self.d(node) + self.m.dot + self.m.d(self.name(node), self.name(inp))]
             if formula != self.m.num(local) and not tie:
@@ -272,7 +282,7 @@ class Walkthrough:
             sep = self.m.accumulate if len(self.uses(inp)) > 1 else "="
             equation = Equation(self.d(inp), tuple(terms), self.sent(node, k), sep)
             sends.append(Send(k, inp, equation))
-        reason = REASONS.get(op.pattern, _rule_reason)(self, node, ins)
+        reason = self._stopped(node, ins) or REASONS.get(op.pattern, _rule_reason)(self, node, ins)
         shown = self.m.show(node.op, names)
         values = {"gate": f"{self.name(node)} = {shown}", "op": node.op}
         heading = Phrase(GATE, {**values, "pattern": op.pattern.headline})
@@ -292,6 +302,44 @@ class Walkthrough:
             Phrase(COPY_USES, {"uses": str(len(terms))}),
             Phrase(COPY_STEP, {"node": node.name}),
         )
+
+    def differentiated(self, node: NodeResult) -> bool:
+        """Whether the node gets a gradient: it is not a constant (a gradient of None on a
+        node that is not a constant is infinite or undefined, and stopped later)."""
+        return not self.result.graph.fixed[node.id]
+
+    def _stopped(self, node: NodeResult, ins: list[NodeResult]) -> str:
+        """At a gate whose upstream gradient is infinite or undefined (the convention
+        "infinite times zero"), what stops it: "" if that is not this gate."""
+        if node.grad is not None or not self.differentiated(node):
+            return ""
+        stopped = [
+            self.name(inp)
+            for inp, local in zip(ins, node.local, strict=True)
+            if local == 0.0 and self.differentiated(inp)
+        ]
+        if not stopped:
+            return ""
+        origin, k = self._origin(node)
+        template = STOPPED_REASON if self.result.infinite(origin.id, k) else STOPPED_UNDEFINED
+        return template.format(
+            op=node.op, origin=origin.op, inputs=LIST_JOIN.join(map(self.m.math, stopped))
+        )
+
+    def _origin(self, node: NodeResult) -> tuple[NodeResult, int]:
+        """The gate, and its input edge, whose infinite or undefined local gradient
+        reached `node`."""
+        while True:
+            for consumer_id, _ in node.uses:
+                consumer = self.nodes[consumer_id]
+                k = consumer.inputs.index(node.id)
+                if consumer.grad is not None and consumer.local[k] is None:
+                    return consumer, k
+                if consumer.grad is None and self.differentiated(consumer):
+                    node = consumer
+                    break
+            else:
+                raise AssertionError("an infinite gradient comes from a gate")
 
     def sent(self, node: NodeResult, k: int) -> str:
         """The gradient (as text) that the k-th input edge of `node` sends back."""
@@ -368,7 +416,7 @@ def _distributor_reason(w: Walkthrough, node: NodeResult, ins: list[NodeResult])
     gets = LIST_JOIN.join(
         DISTRIBUTOR.reason("gets", input=w.m.math(w.name(i)), sent=w.m.math(w.sent(node, k)))
         for k, i in enumerate(ins)
-        if i.grad is not None
+        if w.differentiated(i)
     )
     return DISTRIBUTOR.reason("signed", upstream=upstream, gets=gets)
 
@@ -382,7 +430,7 @@ def _swap_reason(w: Walkthrough, node: NodeResult, ins: list[NodeResult]) -> str
             product=w.m.math(g + w.m.times + w.m.factor(ins[1 - k].value)),
         )
         for k, inp in enumerate(ins)
-        if inp.grad is not None
+        if w.differentiated(inp)
     )
     return SWAP.reason("swap", gets=gets)
 
@@ -407,7 +455,7 @@ def _rule_reason(w: Walkthrough, node: NodeResult, ins: list[NodeResult]) -> str
     rules = [
         w.m.math(f"{w.m.d(w.name(node), w.name(i))} = {formula}")
         for i, formula in zip(ins, formulas, strict=True)
-        if i.grad is not None
+        if w.differentiated(i)
     ]
     return pattern.reason("rule", rules=RULES_JOIN.join(rules))
 
