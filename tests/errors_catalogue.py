@@ -371,7 +371,7 @@ INPUT_ERRORS = [
         "key homework.toml --blank --output handout.json", files={"homework.toml": LECTURE_PROBLEM}),
     cli("InputError", "cli.py", "`bpcli check --problems SET` with a set that cannot be read at all.",
         "check --problems missing.toml a.toml", files={"a.toml": LECTURE_PROBLEM}),
-    cli("InputError", "cli.py", "`bpcli check --max-tie` or `bpcli key --max-tie` that is neither split nor first.",
+    cli("InputError", "arguments.py", "`bpcli check --max-tie` or `bpcli key --max-tie` that is neither split nor first.",
         "check homework.toml --max-tie last", files={"homework.toml": LECTURE_PROBLEM}),
     cli("InputError", "cli.py", "`bpcli key --output` (the answer key) to a file whose name ends in neither .toml nor .json.",
         "key homework.toml --output key.txt", files={"homework.toml": LECTURE_PROBLEM}),

@@ -20,7 +20,7 @@ from typing import Any, BinaryIO, NamedTuple
 
 from .errors import InputError, clipped
 from .graph import Graph
-from .ops import Conventions, tie_rule
+from .ops import Conventions, TieRule, tie_rule
 from .parser import MAX_NODES, parse
 from .syntax import NAME, SIGNED_NUMBER
 from .values import NotANumber, to_float
@@ -389,6 +389,14 @@ def check_names(
                 )
 
 
+def read_max_tie(max_tie: str) -> TieRule:
+    """The tie rule --max-tie names, for every command that takes the option."""
+    rule = tie_rule(max_tie)
+    if rule is None:
+        raise InputError(f"--max-tie is split or first, got {clipped(max_tie)!r}")
+    return rule
+
+
 def read_program(
     args: list[str],
     options: set[str],
@@ -399,9 +407,7 @@ def read_program(
 ) -> tuple[Graph, list[tuple[str, float]], Conventions]:
     """The parsed expression, the input values given, and the conventions asked for,
     from a command's free arguments (`options`: its own option names, for hints)."""
-    rule = tie_rule(max_tie)
-    if rule is None:
-        raise InputError(f"--max-tie is split or first, got {clipped(max_tie)!r}")
+    rule = read_max_tie(max_tie)
     expressions, values, dashed = split_arguments(args, options)
     graph = parse(read_expression(expressions, file, max_size, options), max_nodes)
     check_names(graph.variables, values, dashed, options)

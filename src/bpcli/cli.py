@@ -30,7 +30,7 @@ from .arguments import (
 )
 from .errors import BpcliError, InputError
 from .graph import Graph
-from .ops import Conventions, TieRule, tie_rule
+from .ops import Conventions, TieRule
 from .process import (
     EXIT_BAD_INPUT,
     EXIT_CHECK_FAILED,
@@ -527,12 +527,7 @@ KEY_SUFFIXES = {".toml": "toml", ".json": "json"}
 
 def tie_option(max_tie: str | None) -> TieRule | None:
     """The rule --max-tie names (None: each problem's own)."""
-    if max_tie is None:
-        return None
-    rule = tie_rule(max_tie)
-    if rule is None:
-        raise InputError(f"--max-tie is split or first, got {max_tie!r}")
-    return rule
+    return None if max_tie is None else arguments.read_max_tie(max_tie)
 
 
 def key_format(output: Path) -> str | None:
