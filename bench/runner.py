@@ -47,6 +47,9 @@ class Settings:
     e2e_size: int = 1_000_000
     command: str = "python -m bench"
     growth_sizes: list[int] = field(default_factory=list)  # empty: not measured
+    growth_timeout: float = growth.TIMEOUT_S  # seconds for one view at one size
+    quick: bool = False  # the views' own sizes (check, svg) are their quick ones
+    views: list[str] = field(default_factory=lambda: list(growth.VIEWS))  # whose growth
 
 
 @dataclass
@@ -350,10 +353,15 @@ def run(settings: Settings, log: Callable[[str], None]) -> Results:
     if settings.cli:
         run_cli(results, log)
     if settings.growth_sizes:
-        results.growth = growth.measure_views(settings.growth_sizes, settings.repeat)
-        for found in results.growth:
-            times = ", ".join(f"{s:.3g} s" for s in found.seconds)
-            log(f"growth {found.view}: {times}: exponent {found.exponent:.2f}")
+        results.growth = growth.measure_views(
+            settings.growth_sizes,
+            settings.repeat,
+            settings.growth_timeout,
+            quick=settings.quick,
+            log=log,
+            env=processes.bench_env(),
+            views=settings.views,
+        )
     after = bpcli_source()
     if after != results.bpcli_source:
         note = (
