@@ -12,6 +12,11 @@ apart, each size in a fresh process with a time limit; the slope of log(time)
 against log(size) is the growth exponent: about 1 for a linear view, about 2 for
 a quadratic one. A size past the limit stops its series: the exponent up to it,
 with the limit as the time, is a lower bound.
+
+The time is CPU time (user + system, of the process and of the programs it waits
+for, such as Graphviz's dot): on a machine shared with other work, wall time
+counts the waits for a processor too, which makes a big size look slower than
+it is; CPU time does not.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from typing import Any
 TARGET = 1.15  # at most this exponent: linear, with room for the noise of a busy machine
 SIZES = (1_000, 10_000, 100_000)
 QUICK_SIZES = (100, 1_000, 10_000)
-TIMEOUT_S = 60.0  # a size that takes longer (its whole process) ends its series
+TIMEOUT_S = 60.0  # CPU seconds: a size whose process takes longer ends its series
 QUICK_TIMEOUT_S = 20.0
 WARM_UP = 10  # the size of the untimed first run
 BUDGET_S = 10.0  # no more repeats of a size once its runs have taken this long
@@ -344,12 +349,44 @@ def sizes_for(spec: ViewSpec, sizes: Sequence[int], quick: bool) -> tuple[int, .
 # ---- each size in its own process ---------------------------------------------------------------
 
 
-def run_one(view: str, shape: str, size: int, repeat: int, budget: float) -> float:
-    """The best time of `view` on `shape` at `size`, in this process, after a run on a
-    tiny input (so that no first run pays for imports and Rich's caches)."""
+def cpu_seconds() -> float:
+    """User + system time of this process and of the children it has waited for."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
+def run_one(
+    view: str, shape: str, size: int, repeat: int, budget: float, say: Callable[[str], None]
+) -> None:
+    """Time `view` on `shape` at `size` in this process, after a run on a tiny input (so
+    that no first run pays for imports and Rich's caches): `say` is told, as JSON lines,
+    the CPU time spent before the timing (`setup`), then each run's CPU time (`run`)."""
     make = VIEWS[view].make
     make(shape, WARM_UP)()
-    return best_of(make(shape, size), repeat, perf_counter, budget)
+    run = make(shape, size)
+    say(json.dumps({"setup": cpu_seconds()}))
+    spent = 0.0
+    for _ in range(max(1, repeat)):
+        start = cpu_seconds()
+        run()
+        took = cpu_seconds() - start
+        say(json.dumps({"run": took}))
+        spent += took
+        if spent > budget:
+            break
+
+
+def _cpu_limit(seconds: float) -> Callable[[], None] | None:
+    """A function that caps a child's CPU time (POSIX): past it, SIGXCPU stops it."""
+    if sys.platform == "win32":
+        return None
+    import resource
+
+    def cap() -> None:
+        limit = math.ceil(seconds)
+        resource.setrlimit(resource.RLIMIT_CPU, (limit, limit + 5))
+
+    return cap
 
 
 def measure_in_processes(
@@ -362,7 +399,8 @@ def measure_in_processes(
     env: dict[str, str] | None = None,
 ) -> Growth:
     """`view` on `shape` at each size, each in a fresh process (`python -m bench.growth`)
-    that may take `timeout` seconds; one that takes longer ends the series."""
+    that may use `timeout` CPU seconds; one that uses more before its first run ends
+    ends the series, with a lower bound for that size (the limit less its set-up)."""
     check_sizes(sizes)
     command = VIEWS[view].command
     done: list[int] = []
@@ -374,20 +412,32 @@ def measure_in_processes(
                 [*job, str(budget)],
                 capture_output=True,
                 text=True,
-                timeout=timeout,
+                timeout=4 * timeout + 30,  # a backstop: the CPU limit stops it first
                 env=env,
                 check=False,
+                preexec_fn=_cpu_limit(timeout),
             )
-        except subprocess.TimeoutExpired:
+            out, code, err = finished.stdout, finished.returncode, finished.stderr
+        except subprocess.TimeoutExpired as exc:
+            out, code, err = _text(exc.stdout), -9, _text(exc.stderr)
+        said = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+        runs = [float(line["run"]) for line in said if "run" in line]
+        if runs:
             done.append(size)
-            times.append(timeout)
+            times.append(min(runs))
+            continue
+        if code < 0:  # stopped (SIGXCPU, or the backstop) before a run finished
+            setup = next((float(line["setup"]) for line in said if "setup" in line), 0.0)
+            done.append(size)
+            times.append(max(timeout - setup, 1e-9))
             return Growth(command, tuple(done), tuple(times), shape, timed_out=True)
-        if finished.returncode != 0:
-            tail = (finished.stderr.strip().splitlines() or ["no output"])[-1]
-            return Growth(command, tuple(done), tuple(times), shape, error=f"at {size:,}: {tail}")
-        done.append(size)
-        times.append(float(json.loads(finished.stdout)["seconds"]))
+        tail = (err.strip().splitlines() or [f"exit code {code}"])[-1]
+        return Growth(command, tuple(done), tuple(times), shape, error=f"at {size:,}: {tail}")
     return Growth(command, tuple(done), tuple(times), shape)
+
+
+def _text(data: str | bytes | None) -> str:
+    return data.decode(errors="replace") if isinstance(data, bytes) else data or ""
 
 
 def measure_views(
@@ -426,10 +476,13 @@ def describe(g: Growth) -> str:
 
 
 def main(argv: list[str]) -> None:
-    """`python -m bench.growth VIEW SHAPE SIZE REPEAT BUDGET`: one size, its time as JSON."""
+    """`python -m bench.growth VIEW SHAPE SIZE REPEAT BUDGET`: one size, its times as JSON."""
     view, shape, size, repeat, budget = argv
-    seconds = run_one(view, shape, int(size), int(repeat), float(budget))
-    print(json.dumps({"seconds": seconds}))
+
+    def say(line: str) -> None:
+        print(line, flush=True)
+
+    run_one(view, shape, int(size), int(repeat), float(budget), say)
 
 
 if __name__ == "__main__":

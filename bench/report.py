@@ -107,11 +107,11 @@ def _growth_target(g: Growth) -> Target:
     if not g.measured:
         why = g.error or f"only {len(g.sizes)} size measured"
         if g.timed_out:
-            why = f"{g.sizes[-1]:,} {unit} did not finish within {g.seconds[-1]:g} s"
+            why = f"{g.sizes[-1]:,} {unit} did not finish within {g.seconds[-1]:.3g} CPU s"
         return Target("6", label, f"NOT MEASURED: {why}")
     times = ", ".join(seconds(s) for s in g.seconds)
     bound = "≥ " if g.timed_out else ""
-    late = f"; {g.sizes[-1]:,} did not finish within {g.seconds[-1]:g} s" if g.timed_out else ""
+    late = f"; {g.sizes[-1]:,} not within {g.seconds[-1]:.3g} CPU s" if g.timed_out else ""
     text = (
         f"{label}, {g.sizes[0]:,} to {g.sizes[-1]:,} {unit} ({times}{late}): time grows as "
         f"size^{bound}{g.exponent:.2f} (target ≤{TARGET_GROWTH})"
@@ -497,14 +497,15 @@ def _growth_section(results: Results) -> list[str]:
         "## How each view grows",
         "",
         "Each view timed as the command runs it (evaluate, lay out, write; the parse "
-        "outside the timing), each size in a fresh process, the best of the repeats; "
+        "outside the timing), each size in a fresh process, the best of the repeats, in "
+        "CPU seconds (user + system, with Graphviz's; robust to a busy machine); "
         "*grows as* is the slope of log(time) against log(size) (1 is linear, 2 "
         f"quadratic; the target is at most {TARGET_GROWTH}). A size that did not finish "
         "within the time limit ends its series and makes the exponent a lower bound.",
         "",
         *[f"- **{shape}**: {GROWTH_SHAPES[shape]}" for shape in shapes],
         "",
-        *_table(["view", "on", "sizes", "best time", "grows as size^", "target"], rows),
+        *_table(["view", "on", "sizes", "best CPU time", "grows as size^", "target"], rows),
         "",
     ]
 
