@@ -101,7 +101,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--growth-timeout",
         type=float,
-        help="seconds for one view at one size; a slower size ends its series (20; quick 10)",
+        help="seconds for one view at one size; a slower size ends its series (40; quick 10)",
     )
     return p
 

@@ -116,6 +116,9 @@ def _growth_target(g: Growth) -> Target:
         f"{label}, {g.sizes[0]:,} to {g.sizes[-1]:,} {unit} ({times}{late}): time grows as "
         f"size^{bound}{g.exponent:.2f} (target ≤{TARGET_GROWTH})"
     )
+    if g.timed_out and g.exponent <= TARGET_GROWTH:  # a lower bound under the target: unknown
+        why = f"{g.sizes[-1]:,} {unit} did not finish within {g.seconds[-1]:.3g} CPU s"
+        return Target("6", text, f"NOT MEASURED: {why}")
     verdict = _at_most(g.exponent, TARGET_GROWTH)
     return Target("6", text, verdict.replace("GAP: ", "GAP: ≥ ") if g.timed_out else verdict)
 
@@ -488,6 +491,8 @@ def _growth_section(results: Results) -> list[str]:
             bound = "≥ " if g.timed_out else ""
             grows = f"{bound}{g.exponent:.2f}"
             verdict = "PASS" if g.exponent <= TARGET_GROWTH else "**GAP**"
+            if g.timed_out and g.exponent <= TARGET_GROWTH:
+                verdict = "not known (too slow to finish)"
         else:
             grows, verdict = "—", g.error or "not measured"
         sizes = ", ".join(f"{size:,}" for size in g.sizes)

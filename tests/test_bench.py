@@ -473,9 +473,12 @@ def test_a_quadratic_view_is_caught_and_a_linear_one_passes(shape):
 def test_a_series_that_ran_out_of_time_is_a_lower_bound():
     slow = growth.Growth("grad --explain", (100, 1_000), (0.01, 60.0), "uses", timed_out=True)
     never = growth.Growth("grad --explain", (100,), (60.0,), "dag", timed_out=True)
+    # 10x the time for 10x the size, and then not within the limit: linear so far, but
+    # a lower bound under the target says nothing either way
+    unknown = growth.Growth("grad --format latex", (10, 100, 1_000), (0.1, 1.0, 5.0), "chain", True)
     broken = growth.Growth("graph --output graph.svg", (), (), "uses", error="dot is not installed")
     results = runner.Results(runner.Settings([10], ["bpcli"], ["chain"], cli=False))
-    results.growth = [slow, never, broken]
+    results.growth = [slow, never, broken, unknown]
     lines = [str(t) for t in report.targets(results) if t.number == "6"]
     # 60 s at 1,000 against 10 ms at 100: at least 6,000x for 10x, size^3.78
     assert lines[0] == (
@@ -487,6 +490,10 @@ def test_a_series_that_ran_out_of_time_is_a_lower_bound():
     )
     assert lines[2] == (
         "6. growth: graph --output graph.svg on uses: NOT MEASURED: dot is not installed"
+    )
+    assert lines[3].endswith(
+        "time grows as size^≥ 0.85 (target ≤1.15): NOT MEASURED: 1,000 nodes did not finish "
+        "within 5 CPU s"
     )
 
 
