@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bpcli.cli import app
-from bpcli.entry import GRAD_TAKES_VALUE, fast_batch, fast_grad
+from bpcli.entry import GRAD_TAKES_VALUE, fast_batch, fast_grad_json, fast_grad_table
 
 LECTURE = ["(x+y)*z", "--x", "-2", "--y", "5", "--z", "-4"]
 
@@ -86,7 +86,7 @@ def full(args: list[str]) -> tuple[int, str]:
 
 
 def fast(args: list[str], capsys) -> tuple[bool, str]:
-    answered = fast_grad(args)
+    answered = fast_grad_json(args) or fast_grad_table(args)  # as entry.run tries them
     return answered, capsys.readouterr().out
 
 
@@ -101,6 +101,11 @@ def test_answered_as_the_full_path_answers(args, capsys):
     assert out == expected
     if "--json" in args:
         json.loads(out)  # and it is one JSON object
+
+
+def test_each_fast_path_answers_its_own_kind_only(capsys):
+    assert not fast_grad_json(LECTURE) and not fast_grad_table([*LECTURE, "--json"])
+    assert capsys.readouterr().out == ""
 
 
 def test_the_lecture_table(capsys):

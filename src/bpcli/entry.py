@@ -62,7 +62,7 @@ def run() -> None:
         with suppress(AttributeError, ValueError):
             sys.stdout.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
     args = sys.argv[1:]
-    if args[:1] == ["grad"] and fast_grad(args[1:]):
+    if args[:1] == ["grad"] and (fast_grad_json(args[1:]) or fast_grad_table(args[1:])):
         return
     if args[:1] == ["batch"] and fast_batch(args[1:]):
         return
@@ -71,16 +71,25 @@ def run() -> None:
     app(prog_name="bpcli")
 
 
-def fast_grad(args: list[str]) -> bool:
-    """Answer `grad` with these arguments if it is a plain run (--json, or the table)
-    that works; False (having written nothing) to leave it to the full command line."""
+def fast_grad_json(args: list[str]) -> bool:
+    """Answer `grad` with these arguments if it is a plain --json run that works;
+    False (having written nothing) to leave it to the full command line."""
+    return _fast_grad(args, as_json=True)
+
+
+def fast_grad_table(args: list[str]) -> bool:
+    """The same for the table a student sees first: a plain run without --json."""
+    return _fast_grad(args, as_json=False)
+
+
+def _fast_grad(args: list[str], as_json: bool) -> bool:
     try:
         own, free = split_own(args, GRAD_TAKES_VALUE)
     except InputError:  # the full path's to report
         return False
     options = _fast_options(own)
-    if options is None or "-" in free:  # stdin can be read only once
-        return False
+    if options is None or ("--json" in options) != as_json or "-" in free:
+        return False  # not this run; stdin can be read only once
     try:
         result = _answer(free, options)
     except Exception:  # every error is the full path's to report
@@ -92,7 +101,7 @@ def fast_grad(args: list[str]) -> bool:
         return False
     nodes = "--no-nodes" not in options
     with errors_to_exit_codes():  # a closed pipe, Ctrl-C: as on the full path
-        if "--json" in options:
+        if as_json:
             write_json(result, nodes=nodes)
         else:
             _write_table(result, nodes)
