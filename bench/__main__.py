@@ -1,4 +1,8 @@
-"""`python -m bench`: run the benchmarks, print the targets, write the report."""
+"""`python -m bench`: run the benchmarks, print the targets, write the report.
+
+Without options it is the full run docs/benchmarks.md (and its chart) is written by:
+every engine, shape and size, the command line and every view's growth.
+"""
 
 from __future__ import annotations
 
