@@ -343,7 +343,10 @@ def test_screenshot_for_the_readme(bpcli, open_page, tmp_path):
     page = open_page(write_lecture_page(bpcli, tmp_path))
     for _ in range(4):
         page.keyboard.press("ArrowRight")
-    assert panel(page)[1] == "∂f/∂q = ∂f/∂f · ∂f/∂q = 1 · z = 1 · -4 = -4"
+    assert panel(page)[1:] == [
+        "downstream ∂f/∂q = upstream ∂f/∂f · local ∂(q·z)/∂q",
+        "∂f/∂q = ∂f/∂f · ∂(q·z)/∂q = 1 · z = 1 · (-4) = -4",
+    ]
     target = (
         DOCS / "step-through.png" if os.environ.get("BPCLI_WRITE_DOCS") else tmp_path / "shot.png"
     )

@@ -8,8 +8,6 @@ Rich: an equation only before an `=`, prose only at a space outside its maths.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from rich.console import Console, ConsoleOptions, RenderResult
 
 from ..result import Result
@@ -83,7 +81,7 @@ class ExplainView:
             else:
                 lines += _phrase(step.heading).lines(width)
                 equations = [step.equation]
-            lines += _indented(equation_lines, equations, GRAD, width)
+            lines += _indented(equations, GRAD, width)
             lines += Prose().words(step.reason, REASON).lines(width, INDENT)
         return lines
 
@@ -97,14 +95,10 @@ class ExplainView:
         return lines
 
 
-def _indented(
-    lay_out: Callable[[list[Equation], str, int], list[Line]],
-    equations: list[Equation],
-    style: str,
-    width: int,
-) -> list[Line]:
+def _indented(equations: list[Equation], style: str, width: int) -> list[Line]:
+    """A gate's equations, INDENT columns in."""
     pad = (" " * INDENT, "")
-    return [[pad, *line] for line in lay_out(equations, style, width - INDENT)]
+    return [[pad, *line] for line in equation_lines(equations, style, width - INDENT)]
 
 
 def _phrase(phrase: Phrase, prose: Prose | None = None) -> Prose:
