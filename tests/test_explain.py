@@ -608,3 +608,16 @@ def test_json_explain_lists_a_copy_gate_and_json_alone_has_no_steps(bpcli):
     without = dict(data)
     del without["steps"]
     assert json.dumps(without) == json.dumps(json.loads(alone.stdout))
+
+
+def test_the_command_line_lays_the_walkthrough_out_for_columns(bpcli, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "60")
+    run = bpcli("grad", *SIN_COS[0:1], "x=1.5", "y=2", "--explain")
+    assert run.code == 0, run.stderr
+    box = run.stdout[run.stdout.index("╭─ 1. forward pass") :]
+    assert {len(line) for line in box.splitlines()} == {60}
+    # numbers by hand: see SIN_COS
+    assert (
+        "│   ∂f/∂x = ∂f/∂sin1 · ∂sin1/∂x = -0.416147 · cos(x)       │\n"
+        "│         = -0.416147 · 0.0707372 = -0.0294371             │\n"
+    ) in box

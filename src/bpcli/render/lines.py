@@ -48,7 +48,7 @@ def _char_cells(char: str) -> int:
 
 def cells(text: str) -> int:
     """How many terminal cells `text` takes (a Korean letter takes two)."""
-    if _NARROW.fullmatch(text):
+    if text.isascii() or _NARROW.fullmatch(text):
         return len(text)
     return sum(_char_cells(char) for char in text)
 
@@ -262,14 +262,12 @@ class Lines:
 
 
 def _segments(
-    line: Line, left: str, right: str, room: int, console: Console, styles: dict[str, Style]
+    line: Line, left: str, right: str, gap: int, console: Console, styles: dict[str, Style]
 ) -> Iterable[Segment]:
-    """A line as few segments as its styles allow: `left`, its pieces, as many spaces as
-    `room` leaves after them, then `right`."""
+    """A line as few segments as its styles allow: `left`, its pieces, `gap` spaces,
+    then `right`."""
     text = left
-    used = 0
     for piece, name in line:
-        used += cells(piece)
         if name:
             if text:
                 yield Segment(text)
@@ -277,7 +275,7 @@ def _segments(
             text = ""
         else:
             text += piece
-    yield Segment(text + " " * max(room - used, 0) + right)
+    yield Segment(text + " " * gap + right)
 
 
 class Boxed:
@@ -292,12 +290,13 @@ class Boxed:
         b = box.ROUNDED
         inner = options.max_width - 4  # a border and a space on each side
         lines = list(self.lay_out(inner))
+        widths = [line_cells(line) for line in lines]
         # A single term wider than a line is never cut: the box grows to hold it, and
         # its lines are laid out again for that width.
-        widest = max((line_cells(line) for line in lines), default=0)
-        if widest > inner:
-            inner = widest
+        if max(widths, default=0) > inner:
+            inner = max(widths)
             lines = list(self.lay_out(inner))
+            widths = [line_cells(line) for line in lines]
         width = inner + 4
         title = f" {self.title} "
         rule = width - 2 - 1 - cells(title)
@@ -307,8 +306,8 @@ class Boxed:
             yield Segment(b.top_left + b.top + title + b.top * rule + b.top_right + "\n")
         styles: dict[str, Style] = {}
         left, right = b.mid_left + " ", " " + b.mid_right + "\n"
-        for line in lines:
-            yield from _segments(line, left, right, inner, console, styles)
+        for line, used in zip(lines, widths, strict=True):
+            yield from _segments(line, left, right, inner - used, console, styles)
         yield Segment(b.bottom_left + b.bottom * (width - 2) + b.bottom_right + "\n")
 
 
