@@ -621,3 +621,13 @@ def test_the_command_line_lays_the_walkthrough_out_for_columns(bpcli, monkeypatc
         "│   ∂f/∂x = ∂f/∂sin1 · ∂sin1/∂x = -0.416147 · cos(x)       │\n"
         "│         = -0.416147 · 0.0707372 = -0.0294371             │\n"
     ) in box
+
+
+def test_korean_names_take_two_columns_each():
+    # 가격 = 3 · 2 = 6, f = 6 + 1 = 7; each Korean letter is two cells wide
+    from rich.cells import cell_len
+
+    text = explain("가격 = x * 2; 가격 + 1", {"x": 3}, width=40)
+    assert {cell_len(line) for line in text.splitlines()} == {40}
+    assert "│ 가격 = x · 2 = 3 · 2    = 6" in text
+    assert "∂f/∂x = ∂f/∂가격 · ∂가격/∂x = 1 · 2 = 2" in " ".join(logical_lines(text))

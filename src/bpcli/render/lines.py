@@ -37,7 +37,7 @@ _SPACE = re.compile(" ")
 # Text of characters one cell wide each (Latin, Greek, ∂, ·, ², …, box drawing), whose
 # width is its length: most of what is shown, measured without a look-up per character.
 _NARROW = re.compile(
-    "[\x20-\x7e\u00a0-\u02ff\u0370-\u03ff\u2010-\u2027\u2070-\u22ff\u2500-\u25ff]*"
+    "[\x20-\x7e\u00a0-\u02ff\u0370-\u03ff\u2010-\u2027\u2070-\u20cf\u2100-\u22ff\u2500-\u25fc]*"
 )
 
 
