@@ -335,9 +335,9 @@ def test_explain_follows_the_table(bpcli):
     run = bpcli("grad", "q = x + y; f = q * z", *LECTURE_ARGS, "--lr", "0.1", "--explain")
     assert run.code == 0
     assert run.stdout.index("after the update: f = -16.34") < run.stdout.index("1. forward pass")
-    assert "│ f = q * z = 3 * -4 = -12" in run.stdout
-    assert "│   ∂f/∂q = ∂f/∂f · ∂f/∂q = 1 · z = 1 · -4 = -4" in run.stdout
-    assert "│ x := x - α·∂f/∂x = -2 - 0.1 × (-4) = -1.6" in run.stdout
+    assert "│ f = q · z = 3 · (-4) = -12" in run.stdout
+    assert "│   ∂f/∂q = ∂f/∂f · ∂(q·z)/∂q = 1 · z = 1 · (-4) = -4" in run.stdout
+    assert "│ x := x - α × ∂f/∂x = -2 - 0.1 × (-4) = -1.6" in run.stdout
 
 
 def test_json_ignores_explain_and_carries_the_same_facts(bpcli):

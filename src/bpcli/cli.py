@@ -221,7 +221,13 @@ def grad(
             assert result.update is not None
             write_plot(result.update, result.output_name, plot)
         if as_json:
-            extra = None if checked is None else {"gradcheck": checked.to_dict()}
+            extra: dict[str, object] | None = None
+            if checked is not None:
+                extra = {"gradcheck": checked.to_dict()}
+            if explain:  # the walkthrough's steps as data
+                from .render.walkthrough import json_steps
+
+                extra = {**(extra or {}), "steps": json_steps(result, precision)}
             write_json(result, nodes=not no_nodes, extra=extra)
         elif fmt != "table":
             from .render.writeup import to_latex, to_markdown
@@ -236,7 +242,7 @@ def grad(
             out.print(GradView(result, precision, nodes=not no_nodes))
             if explain:
                 out.print()
-                out.print(ExplainView(result, precision))
+                out.print(ExplainView(result, precision), crop=False)  # its lines fit
             if checked is not None:
                 out.print()
                 out.print(GradCheckView(checked, result.output_name, precision))
