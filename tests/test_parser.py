@@ -110,6 +110,84 @@ def test_minus_on_a_named_constant_is_not_folded():
     assert graph.nodes[0].value == 4.0
 
 
+# ---- operators pasted from slides or a PDF -----------------------------------------
+
+# Each pasted form and the ASCII it stands for: the same graph, op for op, and the same
+# numbers, which SymPy computes from the ASCII text.
+PASTED = [
+    ("x − y", "x - y"),  # U+2212 MINUS SIGN
+    ("−x", "-x"),
+    ("x*−2", "x*-2"),
+    ("x × y", "x * y"),
+    ("x·y", "x*y"),  # U+00B7 MIDDLE DOT
+    ("x⋅y", "x*y"),  # U+22C5 DOT OPERATOR
+    ("x ÷ y", "x / y"),
+    ("x²", "x**2"),
+    ("x³ + y", "x**3 + y"),
+    (
+        "x⁰ + x¹ + x⁴ + x⁵ + x⁶ + x⁷ + x⁸ + x⁹",
+        "x**0 + x**1 + x**4 + x**5 + x**6 + x**7 + x**8 + x**9",
+    ),
+    ("x¹⁰", "x**10"),
+    ("x⁻¹", "x**-1"),
+    ("-x²", "-x**2"),
+    ("2·x²·y", "2*x**2*y"),
+    ("(x + y)²", "(x + y)**2"),
+    ("exp(x)²", "exp(x)**2"),
+    ("x^y²", "x^y**2"),
+    ("(x − y) × z ÷ x²", "(x - y) * z / x**2"),
+]
+
+
+@pytest.mark.parametrize(("pasted", "ascii"), PASTED)
+def test_a_pasted_operator_is_the_ascii_one(pasted, ascii):
+    assert ops(pasted) == ops(ascii)
+    point = {"x": 1.5, "y": 2.0, "z": 0.75}
+    graph = bpcli.parse(pasted)
+    values = {name: point[name] for name in graph.variables}
+    result = bpcli.evaluate(graph, values)
+    expr = sympy.sympify(ascii.replace("^", "**"))
+    at = {sympy.Symbol(k): v for k, v in values.items()}
+    assert result.output == pytest.approx(float(expr.subs(at)), rel=1e-12)
+    for name in values:
+        want = float(sympy.diff(expr, sympy.Symbol(name)).subs(at))
+        assert result.gradients[name] == pytest.approx(want, rel=1e-12)
+
+
+def test_the_lecture_pasted_from_slides():
+    result = bpcli.grad("q = x + y\nf = q × z", {"x": -2, "y": 5, "z": -4})
+    assert result.output == -12.0
+    assert result.gradients == {"x": -4.0, "y": -4.0, "z": 3.0}
+    square = bpcli.grad("x²", {"x": 3})  # by hand: 3² = 9, 2·3 = 6
+    assert (square.output, square.gradients) == (9.0, {"x": 6.0})
+
+
+def test_a_superscript_ends_a_name_and_spans_its_own_characters():
+    graph = bpcli.parse("w²·x")
+    assert list(graph.variables) == ["w", "x"]
+    assert [graph.text(node) for node in graph.nodes] == ["w", "²", "w²", "x", "w²·x"]
+    assert graph.nodes[1].value == 2.0
+
+
+@pytest.mark.parametrize(
+    ("text", "caret"),
+    [("x × ÷ y", "÷"), ("x − − − ", " "), ("(x · y) z", "z"), ("x² ³", "³"), ("a·b⋅c ⋅", " ")],
+)
+def test_a_syntax_error_points_at_the_pasted_character(text, caret):
+    """The spans are offsets into the text as typed: the caret is under the character."""
+    from bpcli.render.error import error_lines
+
+    err = error(text)
+    _, shown, marks = error_lines(err)
+    assert shown == "  " + text
+    column = marks.index("^") - 2
+    assert (text + " ")[column] == caret
+    assert err.column == column + 1
+
+
+# ---- names ----------------------------------------------------------------------------
+
+
 @pytest.mark.parametrize("name", ["x", "w0", "x_1", "α", "_tmp", "θ2", "가격"])
 def test_names(name):
     graph = bpcli.parse(f"{name} * 2")
@@ -202,6 +280,13 @@ def error(text: str) -> bpcli.BpcliError:
         ("x)", ParseError, "unmatched ')': there is no '(' to close", 2),
         ("x * * y", ParseError, "unexpected '*': expected a number, a name or '('", 5),
         ("$x", ParseError, "unexpected character '$'", 1),
+        ("|x|", ParseError, "unexpected character '|': for an absolute value use abs(x)", 1),
+        ("2*|x - y| + 1", ParseError, "unexpected character '|': for an absolute value use abs(x - y)", 3),
+        ("|x", ParseError, "unexpected character '|': for an absolute value use abs(…)", 1),
+        ("ln(x)", ParseError, "unknown function 'ln': did you mean log? (log is the natural logarithm)", 1),
+        ("²x", ParseError, "unexpected '²': a superscript is a power of the name, number or (…) right before it, as in x²", 1),
+        ("x × × y", ParseError, "unexpected '×': expected a number, a name or '('", 5),
+        ("x −", ParseError, "the expression ends too early: expected a number, a name or '('", 4),
         ("2 = x", ParseError, "'=' can only follow a name at the start of a statement, as in q = x + y", 3),
         ("foo(x)", ParseError, f"unknown function 'foo'; the functions are {', '.join(FUNCTIONS)} (to multiply, write foo*(…))", 1),
         ("max(x)", ParseError, "max needs at least 2 arguments, got 1", 1),

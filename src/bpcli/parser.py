@@ -22,6 +22,7 @@ from . import _tables
 from .errors import BindError, DomainError, InputError, ParseError
 from .graph import NO_INPUT, Graph
 from .ops import CODES, FUNCTIONS, OPS
+from .syntax import superscript
 
 # An operand while parsing: (node id, start, end). The span can be wider than
 # the node's own, e.g. with the parentheses around it.
@@ -126,8 +127,11 @@ class _Builder:
         return self._binary("div", children)
 
     def pow(self, children: list[Ref | Token]) -> Ref:
-        base, _, exponent = children
-        assert isinstance(base, tuple) and isinstance(exponent, tuple)
+        base, *_, last = children
+        if isinstance(last, Token):  # x²: the superscript is the exponent, a constant
+            last = self._node("const", (), *_span(last), superscript(last.value))
+        exponent = last
+        assert isinstance(base, tuple)
         return self._node("pow", (base[0], exponent[0]), base[1], exponent[2])
 
     def neg(self, children: list[Token | Ref]) -> Ref:
@@ -201,6 +205,13 @@ class _Builder:
         start, name_end = _span(name_token)
         span = (start, rpar.end_pos)
         op = OPS.get(name)
+        if name in _SAME_AS and name not in FUNCTIONS:
+            raise ParseError(
+                f"unknown function {name!r}: did you mean {_SAME_AS[name][0]}?"
+                f" ({_SAME_AS[name][1]})",
+                span=(start, name_end),
+                source=self.source,
+            )
         if op is None or not op.function:
             raise ParseError(
                 f"unknown function {name!r}; the functions are {', '.join(FUNCTIONS)}"
@@ -319,9 +330,7 @@ def _tokens(text: str) -> Iterator[Token]:
     while pos < len(text):
         found = match(text, pos)
         if found is None:
-            raise ParseError(
-                f"unexpected character {text[pos]!r}", span=(pos, pos + 1), source=text
-            )
+            raise _unexpected_character(text, pos)
         kind = found.lastgroup
         end = found.end()
         assert kind is not None and end > pos
@@ -433,6 +442,12 @@ _WHAT = {
     "STAR": "'*'",
     "SLASH": "'/'",
     "POW": "'**' or '^'",
+    "SUPERSCRIPT": "a superscript power such as ²",
+    "MINUS_SIGN": "'−'",
+    "TIMES": "'×'",
+    "MIDDLE_DOT": "'·'",
+    "DOT_OPERATOR": "'⋅'",
+    "DIVIDE": "'÷'",
     "EQUAL": "'='",
     "_SEP": "';' or a new line",
     "$END": "the end",
@@ -442,6 +457,21 @@ _OPERAND_END = re.compile(r"[\w.)]$")
 
 
 _OPERATORS = {"PLUS", "MINUS", "STAR", "SLASH", "POW"}
+_OPERATORS |= {"SUPERSCRIPT", "MINUS_SIGN", "TIMES", "MIDDLE_DOT", "DOT_OPERATOR", "DIVIDE"}
+# What a student may know from elsewhere, and bpcli writes otherwise.
+_SAME_AS = {"ln": ("log", "log is the natural logarithm")}
+
+
+def _unexpected_character(text: str, pos: int) -> ParseError:
+    """A character that is no part of the language, with the rewrite where there is one."""
+    char = text[pos]
+    message = f"unexpected character {char!r}"
+    if char == "|":  # |x|, as written on paper
+        close = text.find("|", pos + 1)
+        inner = text[pos + 1 : close].strip() if close != -1 else ""
+        shown = inner if inner and "\n" not in inner and len(inner) <= 40 else "…"
+        message += f": for an absolute value use abs({shown})"
+    return ParseError(message, span=(pos, pos + 1), source=text)
 
 
 def _describe(kind: str) -> str:
@@ -463,6 +493,13 @@ def _syntax_error(token: Token, expected: list[str], text: str) -> ParseError:
             source=text,
         )
     before = text[:start].rstrip()
+    if token.type == "SUPERSCRIPT":
+        return ParseError(
+            f"unexpected {token.value!r}: a superscript is a power of the name, number or"
+            " (…) right before it, as in x²",
+            span=(start, end),
+            source=text,
+        )
     if token.type in _OPERAND_START and _OPERAND_END.search(before):
         left = re.search(r"([\w.]+|\))$", before)
         left_text = left.group(0) if left else before[-1:]
