@@ -194,6 +194,8 @@ BIND_ERRORS = [
         "grad 'q = x + y; q = q * z' --x -2 --y 5 --z -4"),
     cli("BindError", "parser.py", "A name assigned after an earlier statement used it as an input.",
         "grad 'y = x * 2; x = 3; f = x + y' x=1"),
+    cli("BindError", "parser.py", "A name assigned after an earlier statement used it as the constant pi or e.",
+        "grad 'y = 2*pi; pi = 3; f = y*x' x=1"),
     cli("BindError", "api.py", "A value given twice for the same input.",
         "grad 'x*x' --x 1 x=2"),
     cli("BindError", "api.py", "A value given for a name that a statement computes.",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -646,3 +647,49 @@ def test_a_second_expression_with_an_assignment_is_still_a_second_expression(bpc
     run = bpcli("grad", "x*2", "f=x*y", "x=1")
     assert run.code == 2
     assert "give one expression, got 2: 'x*2', 'f=x*y'" in run.stderr
+
+
+# ---- named constants: pi and e, unless given a value, in every command ---------------
+
+
+def test_pi_and_e_are_constants_in_grad_unless_given(bpcli):
+    run = bpcli("grad", "e**x", "--x", "1", "--json")
+    answer = json.loads(run.stdout)
+    assert run.code == 0 and answer["gradients"] == {"x": math.e}  # d/dx e**x = e**x
+    assert [(n["name"], n["op"], n["grad"]) for n in answer["nodes"][:1]] == [("e", "const", None)]
+    table = bpcli("grad", "pi*x", "--x", "2").stdout.splitlines()
+    assert table[2].split() == ["pi", "const", "pi", "3.14159", "—"]
+    assert table[-1] == "∂f/∂x = 3.14159"
+    given = bpcli("grad", "e**x", "--x", "1", "--e", "2", "--json")  # 2**x: ∂/∂e = 1, ∂/∂x = 2 ln 2
+    assert grads(given) == {"e": 1.0, "x": pytest.approx(2 * math.log(2), rel=1e-15)}
+    assert grads(bpcli("grad", "e**x", "x=1", "e=2", "--json")) == grads(given)
+
+
+def test_pi_and_e_in_batch_and_check_follow_the_same_rule(bpcli, tmp_path):
+    lines = [
+        {"id": 1, "expr": "e**x", "values": {"x": 1}},
+        {"id": 2, "expr": "e**x", "values": {"x": 1, "e": 2}},
+        {"id": 3, "expr": "pi*r**2", "values": {"r": 2}},
+    ]
+    run = bpcli("batch", input="".join(json.dumps(line) + "\n" for line in lines))
+    answers = [json.loads(line)["result"]["gradients"] for line in run.stdout.splitlines()]
+    assert run.code == 0
+    assert answers == [
+        {"x": math.e},
+        {"e": 1.0, "x": pytest.approx(2 * math.log(2), rel=1e-15)},
+        {"r": 4 * math.pi},
+    ]
+    problems = tmp_path / "hw.toml"
+    problems.write_text(
+        '[[problem]]\nid = "1"\nexpr = "e**x"\nvalues = { x = 0 }\n'
+        "[problem.answer]\noutput = 1\ngrad = { x = 1 }\n\n"
+        '[[problem]]\nid = "2"\nexpr = "e*x"\nvalues = { e = 3, x = 2 }\n'
+        "[problem.answer]\noutput = 6\ngrad = { e = 2, x = 3 }\n",
+        encoding="utf-8",
+    )
+    checked = bpcli("check", str(problems), "--json")
+    assert checked.code == 0, checked.stdout + checked.stderr
+    key = bpcli("key", str(problems), "--blank")
+    assert key.code == 0
+    assert "grad = { e = ?, x = ? }" in key.stdout
+    assert "grad = { x = ? }" in key.stdout

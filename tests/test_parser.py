@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import sympy
 
@@ -185,6 +187,56 @@ def test_a_syntax_error_points_at_the_pasted_character(text, caret):
     assert err.column == column + 1
 
 
+# ---- named constants: pi and e, unless given a value ---------------------------------
+
+
+def test_pi_and_e_are_constants_without_a_value():
+    graph = bpcli.parse("pi*x + e")
+    assert list(graph.variables) == ["x"]
+    assert [(node.op, node.name, node.value) for node in graph.nodes if node.op == "const"] == [
+        ("const", "pi", math.pi),
+        ("const", "e", math.e),
+    ]
+    result = bpcli.evaluate(graph, {"x": 2})
+    assert result.output == 2 * math.pi + math.e
+    assert result.gradients == {"x": math.pi}  # no entry for pi or e
+
+
+def test_e_to_the_x_differentiates_to_itself():
+    for x in (-1.0, 0.0, 0.5, 2.0):
+        result = bpcli.grad("e**x", {"x": x})
+        assert result.output == pytest.approx(math.exp(x), rel=1e-15)
+        assert result.gradients == {"x": pytest.approx(math.exp(x), rel=1e-15)}
+
+
+def test_a_constant_used_twice_is_one_node():
+    graph = bpcli.parse("pi*x + pi")
+    assert [node.op for node in graph.nodes] == ["const", "var", "mul", "add"]
+    assert graph.nodes[3].inputs == (2, 0)
+
+
+@pytest.mark.parametrize("values", [{"e": 2, "x": 1}, [("x", 1), ("e", 2)]])
+def test_a_value_for_e_makes_it_an_input(values):
+    """By hand: f = e**x at e = 2, x = 1 is 2; ∂f/∂e = x·e**(x-1) = 1, ∂f/∂x = 2·ln 2."""
+    result = bpcli.grad("e**x", values)
+    assert result.output == 2.0
+    assert result.gradients == {"e": 1.0, "x": pytest.approx(2 * math.log(2), rel=1e-15)}
+    graph = bpcli.parse("e**x")  # parsed without the values, as batch and the API do
+    assert bpcli.evaluate(graph, values).gradients == result.gradients
+    assert list(bpcli.parse("e**x", inputs={"e"}).variables) == ["e", "x"]
+
+
+def test_one_constant_given_a_value_leaves_the_other_a_constant():
+    result = bpcli.grad("pi*e*x", {"pi": 3, "x": 1})
+    assert result.output == 3 * math.e
+    assert result.gradients == {"pi": math.e, "x": 3 * math.e}
+
+
+def test_an_assigned_name_hides_the_constant():
+    result = bpcli.grad("e = 2*x; f = e*e", {"x": 3})
+    assert (result.output, result.gradients) == (36.0, {"x": 24.0})  # (2x)², 8x
+
+
 # ---- names ----------------------------------------------------------------------------
 
 
@@ -294,6 +346,7 @@ def error(text: str) -> bpcli.BpcliError:
         ("pow(x)", ParseError, "pow takes 2 arguments, got 1", 1),
         ("x = 1; x = 2", BindError, "x is assigned twice (first at line 1, column 1)", 8),
         ("f = q*z; q = x+y", BindError, "q is assigned here but was already used as an input (at line 1, column 5); assign a name before using it", 10),
+        ("y = 2*pi; pi = 3", BindError, "pi is assigned here but was already used as the constant pi (at line 1, column 7); assign a name before using it", 11),
         ("y = x*2; x = 3", BindError, "x is assigned here but was already used as an input (at line 1, column 5); assign a name before using it", 10),
         ("exp + 1", BindError, "exp is a function: call it as exp(…)", 1),
         ("log = 2", BindError, "log is a function and cannot be assigned", 1),

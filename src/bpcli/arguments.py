@@ -409,6 +409,7 @@ def read_program(
     from a command's free arguments (`options`: its own option names, for hints)."""
     rule = read_max_tie(max_tie)
     expressions, values, dashed = split_arguments(args, options)
-    graph = parse(read_expression(expressions, file, max_size, options), max_nodes)
+    text = read_expression(expressions, file, max_size, options)
+    graph = parse(text, max_nodes, inputs={name for name, _ in values})
     check_names(graph.variables, values, dashed, options)
     return graph, values, Conventions(max_tie=rule)

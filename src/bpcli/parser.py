@@ -15,14 +15,14 @@ from __future__ import annotations
 import math
 import re
 from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from typing import Any, NoReturn
 
 from . import _tables
 from .errors import BindError, DomainError, InputError, ParseError
 from .graph import NO_INPUT, Graph
 from .ops import CODES, FUNCTIONS, OPS
-from .syntax import superscript
+from .syntax import NAMED_CONSTANTS, superscript
 
 # An operand while parsing: (node id, start, end). The span can be wider than
 # the node's own, e.g. with the parentheses around it.
@@ -54,9 +54,13 @@ class Token:
 class _Builder:
     """The parser's callbacks, one per grammar alias, each adding at most one node."""
 
-    def __init__(self, source: str, max_nodes: int = MAX_NODES) -> None:
+    def __init__(
+        self, source: str, max_nodes: int = MAX_NODES, inputs: Collection[str] = ()
+    ) -> None:
         self.source = source
         self.max_nodes = max_nodes
+        self.inputs = inputs  # named constants (pi, e) that are inputs here
+        self.constants: dict[str, int] = {}  # each named constant used, as its node
         self.codes: list[int] = []
         self.first: list[int] = []
         self.second: list[int] = []
@@ -190,10 +194,20 @@ class _Builder:
                 f"{name} is a function: call it as {name}(…)", span=(start, end), source=self.source
             )
         if name not in self.variables:
+            if name in NAMED_CONSTANTS and name not in self.inputs:
+                return self._constant(name, start, end)
             node_id, _, _ = self._node("var", (), start, end)
             self.labels[node_id] = name
             self.variables[name] = node_id
         return self.variables[name], start, end
+
+    def _constant(self, name: str, start: int, end: int) -> Ref:
+        """`pi` or `e`: one constant node, however often it is used, labelled by its name."""
+        if name not in self.constants:
+            node_id, _, _ = self._node("const", (), start, end, NAMED_CONSTANTS[name])
+            self.labels[node_id] = name
+            self.constants[name] = node_id
+        return self.constants[name], start, end
 
     def call(self, children: list[Token | Ref]) -> Ref:
         name_token, _lpar, *rest = children
@@ -245,6 +259,14 @@ class _Builder:
                 span=span,
                 source=self.source,
             )
+        if name in self.constants:
+            first_use = self.starts[self.constants[name]]
+            raise BindError(
+                f"{name} is assigned here but was already used as the constant {name}"
+                f" (at {self._where(first_use)}); assign a name before using it",
+                span=span,
+                source=self.source,
+            )
         if name in self.variables:
             first_use = self.starts[self.variables[name]]
             raise BindError(
@@ -289,12 +311,24 @@ class _Builder:
         return f"line {line}, column {column}"
 
 
+def named_constants(graph: Graph) -> dict[str, int]:
+    """The named constants (pi, e) the graph reads as constants, each with its node."""
+    return {
+        label: node_id
+        for node_id, label in graph.labels.items()
+        if label in NAMED_CONSTANTS and label not in graph.assigned and graph.op(node_id) == "const"
+    }
+
+
 def _span(token: Token) -> tuple[int, int]:
     return token.start_pos, token.end_pos
 
 
-def parse(text: str, max_nodes: int = MAX_NODES) -> Graph:
+def parse(text: str, max_nodes: int = MAX_NODES, inputs: Collection[str] = ()) -> Graph:
     """Parse a bpcli program into its computational graph.
+
+    `pi` and `e` are constants unless named in `inputs` (the names given values):
+    then they are inputs like any other name.
 
     Raises ParseError for bad syntax, BindError for misused names, DomainError
     for a number literal too large for a float, InputError past `max_nodes`
@@ -304,7 +338,7 @@ def parse(text: str, max_nodes: int = MAX_NODES) -> Graph:
         raise ParseError(f"the expression must be text, not {type(text).__name__}")
     if not _has_statement(text):
         raise ParseError("the expression is empty")
-    graph = _run(text, _Builder(text, max_nodes))
+    graph = _run(text, _Builder(text, max_nodes, inputs))
     assert isinstance(graph, Graph)
     return graph
 

@@ -9,6 +9,7 @@ Lark's tables do not keep). Nothing here imports Lark.
 
 from __future__ import annotations
 
+import math
 import re
 from functools import cache
 from typing import NamedTuple
@@ -18,6 +19,9 @@ from . import _tables
 _TERMINALS = dict(_tables.TERMINALS)
 SIGNED_NUMBER = re.compile(f"[+-]?(?:{_TERMINALS['NUMBER']})")  # a NUMBER with a sign: -2, +0.5
 NAME = re.compile(_TERMINALS["NAME"])
+# Names that are constants unless given a value (then they are inputs, as any name):
+# `pi*x` and `e**x` need no value, `bpcli grad "e*x" --e 2 --x 1` has two inputs.
+NAMED_CONSTANTS = {"pi": math.pi, "e": math.e}
 _SUPERSCRIPT_DIGITS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
 
 
