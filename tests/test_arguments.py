@@ -259,14 +259,20 @@ def test_one_dash_before_a_name_is_still_a_minus_sign(bpcli):
 @pytest.mark.parametrize("name", ["prog.bp", "hw/1.txt", "f.expr"])
 def test_a_file_name_for_the_expression_asks_for_file(bpcli, name):
     run = bpcli("grad", name, "--x", "1")
-    assert (run.code, run.stderr) == (2, f"error: {name!r} is not an expression: did you mean --file {name}?\n")
+    assert (run.code, run.stderr) == (
+        2,
+        f"error: {name!r} is not an expression: did you mean --file {name}?\n",
+    )
 
 
 def test_an_existing_file_for_the_expression_asks_for_file(bpcli, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "my prog").write_text("x*2\n", encoding="utf-8")
     run = bpcli("graph", "my prog", "--x", "1")
-    assert (run.code, run.stderr) == (2, "error: 'my prog' is not an expression: did you mean --file 'my prog'?\n")
+    assert (run.code, run.stderr) == (
+        2,
+        "error: 'my prog' is not an expression: did you mean --file 'my prog'?\n",
+    )
     # an expression that parses is an expression, even where a file has its name
     (tmp_path / "x").write_text("y*2\n", encoding="utf-8")
     assert bpcli("grad", "x", "--x", "3", "--json").code == 0

@@ -437,15 +437,37 @@ def test_graph_without_graphviz_says_how_to_install_it(bpcli, tmp_path, monkeypa
     ("args", "message"),
     [
         (("x*y", "--format", "png"), "error: --format is dot, mermaid, tree or html, got 'png'"),
-        (("x*y", "--format", "tree", "--output", "g.svg"), "error: g.svg is drawn by Graphviz from DOT: leave out --format tree"),
+        (("x*y", "--format", "tree", "--output", "g.svg"), "error: --format tree disagrees with --output g.svg, which is written as an image Graphviz draws from DOT: leave out --format, or write to a file ending in .txt"),
+        (("x*y", "--format", "dot", "--output", "x.svg"), "error: --format dot disagrees with --output x.svg, which is written as an image Graphviz draws from DOT: leave out --format, or write to a file ending in .dot or .gv"),
+        (("x*y", "--format", "mermaid", "--output", "g.dot"), "error: --format mermaid disagrees with --output g.dot, which is written as DOT: leave out --format, or write to a file ending in .mmd"),
+        (("x*y", "x=1", "y=2", "--format", "dot", "--output", "g.html"), "error: --format dot disagrees with --output g.html, which is written as the HTML page: leave out --format, or write to a file ending in .dot or .gv"),
+        (("x*y", "--output", "g.jpg"), "error: --output g.jpg: bpcli graph writes a file ending in .dot, .gv, .mmd, .txt, .html, .htm, .svg, .png, .pdf, not .jpg"),
+        (("x*y", "--output", "notes.MD"), "error: --output notes.MD: bpcli graph writes a file ending in .dot, .gv, .mmd, .txt, .html, .htm, .svg, .png, .pdf, not .md"),
         (("x*y", "x=1"), "error: missing a value for y"),
         (("x*", "x=1"), "error: line 1, column 3: the expression ends too early: expected a number, a name or '('"),
     ],
 )  # fmt: skip
-def test_graph_errors(bpcli, args, message):
+def test_graph_errors(bpcli, args, message, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     run = bpcli("graph", *args)
     assert run.code == 2
     assert run.stderr.splitlines()[0] == message
+    assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+@pytest.mark.parametrize(
+    ("name", "start"),
+    [("g.dot", "digraph bpcli {"), ("g.GV", "digraph bpcli {"), ("g.mmd", "flowchart LR\n"),
+     ("g.txt", "f = x * y  swap multiplier\n├── x\n"), ("g", "digraph bpcli {")],
+)  # fmt: skip
+def test_graph_output_suffix_chooses_the_format(bpcli, tmp_path, name, start):
+    run = bpcli("graph", "x*y", "--output", str(tmp_path / name))
+    assert (run.code, run.stderr) == (0, "")
+    assert (tmp_path / name).read_text(encoding="utf-8").startswith(start)
+    again = tmp_path / f"again-{name}"
+    fmt = {"dot": "dot", "gv": "dot", "mmd": "mermaid", "txt": "tree"}.get(name[2:].lower(), "dot")
+    assert bpcli("graph", "x*y", "--format", fmt, "--output", str(again)).code == 0  # agreeing
+    assert again.read_text(encoding="utf-8") == (tmp_path / name).read_text(encoding="utf-8")
 
 
 # ---- batch ---------------------------------------------------------------------------

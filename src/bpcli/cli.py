@@ -246,7 +246,40 @@ def grad(
 
 GRAPH_FORMATS = ("dot", "mermaid", "tree", "html")
 IMAGE_SUFFIXES = (".svg", ".png", ".pdf")
-PAGE_SUFFIXES = (".html", ".htm")
+# What `graph --output FILE` writes, by FILE's suffix: a --format, or an image that
+# Graphviz draws from the DOT text. A suffix alone chooses; a --format must agree.
+OUTPUT_SUFFIXES = {".dot": "dot", ".gv": "dot", ".mmd": "mermaid", ".txt": "tree"}
+OUTPUT_SUFFIXES |= {".html": "html", ".htm": "html"} | dict.fromkeys(IMAGE_SUFFIXES, "image")
+WRITTEN_AS = {
+    "dot": "DOT",
+    "mermaid": "Mermaid",
+    "tree": "the tree",
+    "html": "the HTML page",
+    "image": "an image Graphviz draws from DOT",
+}
+
+
+def graph_output(output: Path, fmt: str | None) -> str | None:
+    """What `--output` writes ("image" for a picture), from its suffix and --format: a
+    suffix bpcli does not write, or a --format it disagrees with, is an InputError. A
+    name without a suffix, or what is not a file (/dev/stdout), takes --format."""
+    suffix = output.suffix.lower()
+    kind = OUTPUT_SUFFIXES.get(suffix)
+    if kind is None:
+        if not suffix or (output.exists() and not output.is_file()):
+            return fmt
+        known = ", ".join(OUTPUT_SUFFIXES)
+        raise InputError(
+            f"--output {output}: bpcli graph writes a file ending in {known}, not {suffix}"
+        )
+    if fmt is not None and fmt != kind:
+        own = [s for s, k in OUTPUT_SUFFIXES.items() if k == fmt]
+        raise InputError(
+            f"--format {fmt} disagrees with --output {output}, which is written as"
+            f" {WRITTEN_AS[kind]}: leave out --format, or write to a file ending in"
+            f" {' or '.join(own)}"
+        )
+    return kind
 
 
 @app.command(cls=FreeArgsCommand, options_metavar=EXPR_METAVAR)
@@ -266,8 +299,9 @@ def graph(
         typer.Option(
             "--output",
             metavar="FILE",
-            help="Write to FILE; .svg, .png and .pdf are drawn by Graphviz's dot program,"
-            " .html is the step-through page.",
+            help="Write to FILE, in the format its name ends in: .dot or .gv (DOT), .mmd"
+            " (Mermaid), .txt (the tree), .html (the step-through page), or .svg, .png, .pdf"
+            " (drawn by Graphviz's dot program). A --format that disagrees is an error.",
         ),
     ] = None,
     fence: Annotated[
@@ -295,9 +329,9 @@ def graph(
     with errors_to_exit_codes():
         if fmt is not None and fmt not in GRAPH_FORMATS:
             raise InputError(f"--format is dot, mermaid, tree or html, got {fmt!r}")
-        page = output is not None and output.suffix.lower() in PAGE_SUFFIXES
-        if fmt is None and page:
-            fmt = "html"
+        written = graph_output(output, fmt) if output is not None else fmt
+        image = written == "image"
+        fmt = "dot" if image else written
         refuse_to_replace("--output", output, [file])
         program, values, conventions = read_program(ctx, file, max_tie, max_size, max_nodes)
         if fmt == "html" and program.variables and not values:
@@ -309,10 +343,7 @@ def graph(
             raise InputError("--lr adds the update step to the HTML page: add --format html")
         needed = values or fmt == "html"
         result = evaluate(program, values, lr, conventions=conventions) if needed else None
-        image = output is not None and output.suffix.lower() in IMAGE_SUFFIXES
-        if image and fmt not in (None, "dot"):
-            raise InputError(f"{output} is drawn by Graphviz from DOT: leave out --format {fmt}")
-        chosen = fmt or ("dot" if image or output or not sys.stdout.isatty() else "tree")
+        chosen = fmt or ("dot" if output or not sys.stdout.isatty() else "tree")
         if chosen == "html":
             from .graphviz import layout_json
             from .render.page import to_html
