@@ -486,6 +486,8 @@ USAGE_ERRORS = [
         "grad 'x*x' x=1 --lr fast"),
     cli("UsageError", "Typer/Click", "An option that takes a value, with none after it.",
         "grad 'x*x' x=1 --lr"),
+    cli("UsageError", "Typer/Click", "An option a command does not have (grad and graph say which of theirs was meant).",
+        "check hw.toml --frob"),
     cli("UsageError", "Typer/Click", "A command's argument missing.",
         "check"),
     cli("UsageError", "Typer/Click", "More arguments than the command takes.",

@@ -244,6 +244,85 @@ def test_help_has_an_example(bpcli):
     assert 'Example: bpcli grad "(x+y)*z" --x -2 --y 5 --z -4' in bpcli("grad", "-h").stdout
 
 
+COMMANDS = ("grad", "graph", "check", "key", "quiz", "batch")
+
+
+@pytest.mark.parametrize("command", [(), *((name,) for name in COMMANDS)])
+def test_help_shows_no_metavar_after_a_flag(bpcli, command):
+    run = bpcli(*command, "--help")
+    assert run.code == 0
+    assert "<bool>" not in run.stdout
+    (help_line,) = [line for line in run.stdout.splitlines() if "--help" in line]
+    assert help_line.split()[1:4] == ["--help", "-h", "Show"]
+
+
+@pytest.mark.parametrize(
+    ("command", "usage"),
+    [("check", "bpcli check [OPTIONS] FILE..."), ("key", "bpcli key [OPTIONS] FILE"),
+     ("batch", "bpcli batch [OPTIONS] [FILE|-]"), ("grad", "bpcli grad EXPR [--NAME VALUE | NAME=VALUE]... [OPTIONS]")],
+)  # fmt: skip
+def test_the_usage_line_writes_arguments_as_their_metavars(bpcli, command, usage):
+    run = bpcli(command, "-h")
+    assert f"Usage: {usage}\n" in "\n".join(line.strip() for line in run.stdout.splitlines()) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("frob", "x*2"), "error: no such command 'frob' (see bpcli -h)"),
+        (("--frob",), "error: no such option: --frob (see bpcli -h)"),
+        (("check", "hw.toml", "--frob"), "error: no such option: --frob; did you mean --problems? (see bpcli check -h)"),
+        (("check", "hw.toml", "--jsno"), "error: no such option: --jsno; did you mean --json? (see bpcli check -h)"),
+        (("key", "hw.toml", "--sol"), "error: no such option: --sol; did you mean --solutions? (see bpcli key -h)"),
+        (("check",), "error: missing argument 'FILE...' (see bpcli check -h)"),
+        (("grad", "x*x", "x=1", "--lr"), "error: option '--lr' requires an argument (see bpcli grad -h)"),
+        (("quiz", "--count", "many"), "error: invalid value for '--count': Input should be a valid integer, unable to parse string as an integer (see bpcli quiz -h)"),
+        (("batch", "a.jsonl", "b.jsonl"), "error: got unexpected extra argument(s) (b.jsonl) (see bpcli batch -h)"),
+    ],
+)  # fmt: skip
+def test_a_usage_error_is_one_line_as_bpclis_own_errors(bpcli, args, message):
+    run = bpcli(*args)
+    assert (run.code, run.stdout, run.stderr) == (2, "", message + "\n")
+
+
+def test_bpcli_alone_shows_the_help(bpcli):
+    run = bpcli()
+    assert run.code == 2
+    assert "Usage: bpcli [OPTIONS] COMMAND [ARGS]..." in run.stdout
+    assert "error" not in run.stdout + run.stderr
+
+
+def complete(words: str) -> list[str]:
+    """What bash completion offers after `words` (the last one being completed)."""
+    parts = words.split(" ")
+    env = {**_env(), "_BPCLI_COMPLETE": "complete_bash", "COMP_WORDS": words}
+    env["COMP_CWORD"] = str(len(parts) - 1)
+    done = subprocess.run(
+        [sys.executable, "-c", "from bpcli.entry import run; import sys; sys.argv = ['bpcli']; run()"],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    ("words", "offered"),
+    [
+        ("bpcli grad x --format ", ["table", "markdown", "latex"]),
+        ("bpcli grad x --format l", ["latex"]),
+        ("bpcli grad x --max-tie ", ["split", "first"]),
+        ("bpcli graph x --format ", ["dot", "mermaid", "tree", "html"]),
+        ("bpcli graph x --max-tie f", ["first"]),
+        ("bpcli check hw.toml --max-tie ", ["split", "first"]),
+        ("bpcli check hw.toml --visibility after", ["after_due_date", "after_published"]),
+        ("bpcli key hw.toml --format ", ["markdown", "latex"]),
+    ],
+)
+def test_shell_completion_completes_option_values(words, offered):
+    assert complete(words) == offered
+
+
 def test_shell_completion_script(bpcli):
     run = bpcli("--show-completion", "bash")
     assert run.code == 0
