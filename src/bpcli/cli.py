@@ -872,6 +872,6 @@ def write_plot(update: Update, output_name: str, path: Path) -> None:
     try:
         importlib.import_module("matplotlib")
     except ImportError:
-        raise InputError("writing a plot needs matplotlib: pip install 'bpcli[plot]'") from None
+        raise InputError("writing a plot needs matplotlib: pip install matplotlib") from None
     image = descent_image(update, output_name, image_format)
     write_output(path, image, what=f"the plot to {str(path)!r}")
