@@ -794,3 +794,41 @@ def test_pi_and_e_in_batch_and_check_follow_the_same_rule(bpcli, tmp_path):
     assert key.code == 0
     assert "grad = { e = ?, x = ? }" in key.stdout
     assert "grad = { x = ? }" in key.stdout
+
+
+# ---- a stdout that cannot encode a glyph gets its ASCII stand-in ---------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_encoded(encoding: str, *args: str) -> str:
+    """bpcli's stdout where it is written in `encoding`, decoded strictly (a stray byte fails)."""
+    env = {**_env(), "PYTHONIOENCODING": encoding}
+    done = subprocess.run(
+        [sys.executable, "-m", "bpcli", *args], env=env, cwd=ROOT, capture_output=True, timeout=120, check=False
+    )  # fmt: skip
+    assert done.returncode in (0, 1), done.stderr
+    return done.stdout.decode(encoding)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("encoding", ["ascii", "cp949"])
+def test_an_output_that_cannot_encode_a_glyph_gets_its_stand_in(encoding):
+    lecture = ("grad", "q = x + y; f = q * z", *LECTURE_ARGS, "--lr", "0.1")
+    text = run_encoded(encoding, *lecture, "--steps", "3", "--explain")
+    report = run_encoded(
+        encoding, "check", "--problems", "docs/homework.toml", "docs/submission.toml"
+    )
+    assert "\\u" not in text + report and "\\x" not in text + report  # no escapes anywhere
+    d, dot = ("d", "*") if encoding == "ascii" else ("∂", "·")  # cp949 holds ∂ and ·
+    lines = text.splitlines()
+    assert f"{d}f/{d}x = -4   {d}f/{d}y = -4   {d}f/{d}z = 3" in lines  # the lecture's gradients
+    assert any(f"{d}f/{d}x = {d}f/{d}q {dot} {d}q/{d}x = -4 {dot} 1 = -4" in line for line in lines)
+    chart = lines[lines.index("f over 3 steps") + 1 : lines.index("f over 3 steps") + 11]
+    assert chart[0].startswith("    -12 ") and chart[7].startswith("-28.797 ")
+    bars = "".join(line[9:] for line in chart[:8])  # after the axis: the bars
+    assert set(bars) <= set("#=-_ ") and "#" in bars  # █ and ▁ are in neither encoding
+    panel = [line for line in lines if line.startswith(("+", "|"))]  # Rich draws them in ASCII
+    assert panel and all(len(line) == len(panel[0]) for line in panel)
+    marks = [line.split()[-2:] for line in report.splitlines() if line.endswith(("right", "wrong"))]
+    assert ["+", "right"] in marks and ["x", "wrong"] in marks  # ✓ and ✗, in neither
