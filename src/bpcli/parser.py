@@ -259,19 +259,12 @@ class _Builder:
                 span=span,
                 source=self.source,
             )
-        if name in self.constants:
-            first_use = self.starts[self.constants[name]]
+        used = self.constants.get(name, self.variables.get(name))
+        if used is not None:
+            kind = f"the constant {name}" if name in self.constants else "an input"
             raise BindError(
-                f"{name} is assigned here but was already used as the constant {name}"
-                f" (at {self._where(first_use)}); assign a name before using it",
-                span=span,
-                source=self.source,
-            )
-        if name in self.variables:
-            first_use = self.starts[self.variables[name]]
-            raise BindError(
-                f"{name} is assigned here but was already used as an input "
-                f"(at {self._where(first_use)}); assign a name before using it",
+                f"{name} is assigned here but was already used as {kind}"
+                f" (at {self._where(self.starts[used])}); assign a name before using it",
                 span=span,
                 source=self.source,
             )
