@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..graph import Graph, Node
 from ..ops import OPS
 from ..result import Result
 from .numbers import DEFAULT_PRECISION, fmt
+from .theme import GRAD_HEX, VALUE_HEX
 
 
 def constant(graph: Graph, node: Node) -> bool:
@@ -86,3 +88,14 @@ def box_size(box: Box, char: float, small: float, line: float, pad: float) -> tu
         widths.append((len(box.grad) + 2) * char)
         lines += 1
     return max(max(widths) + 2 * pad, 3 * line), lines * line + pad
+
+
+def legend(graph: Graph, escape: Callable[[str], str], coloured: str) -> str:
+    """What the colours mean, as the pictures write it under the graph: `coloured` is
+    the format's markup with two slots, a colour and the (escaped) text it colours."""
+    f = label(graph, graph.nodes[graph.output])
+    value = coloured.format(VALUE_HEX, escape("green: value"))
+    grad = coloured.format(
+        GRAD_HEX, escape(f"red: ∂{f}/∂node (on an edge: what that use sends back)")
+    )
+    return f"{value}   {grad}"
