@@ -470,7 +470,7 @@ def test_no_label_is_hidden_under_a_box(bpcli, open_page, tmp_path, expr, values
         assert all(a >= b for a, b in zip(label["box"][2:], label["text_box"][2:], strict=True))
 
 
-READABLE_PX = 9.0  # the smallest label text, in CSS pixels, that a student reads on a phone
+READABLE_PX = 8.5  # the smallest label text, in CSS pixels, that still reads on a phone
 
 
 @pytest.mark.integration

@@ -138,7 +138,7 @@ def dot_text(graph: Graph, sizes: list[Size], labels: Labels | None = None) -> s
     labels = labels or {}
     lines = [
         "digraph g {",
-        "  rankdir=LR; nodesep=0.25; ranksep=0.5;",
+        "  rankdir=LR; nodesep=0.25; ranksep=0.2;",
         "  node [shape=box];",
     ]
     for i, (w, h) in enumerate(sizes):

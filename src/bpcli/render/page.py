@@ -57,8 +57,8 @@ LABEL_PAD = 3.0  # the label's background beyond its text, each side
 LINE = 15.0
 PAD = 8.0
 ZOOM = 1.5  # the picture's size on the page, relative to the layout's points
-MIN_ZOOM = 0.85  # a narrow window scrolls the picture rather than shrink it below this:
-# the labels' 11px stay above 9px, the subtitles' 10px above 8.5px
+MIN_ZOOM = 0.8  # a narrow window scrolls the picture rather than shrink it below this:
+# the labels' 11px stay at 8.8px or more, the subtitles' 10px at 8px
 
 
 @dataclass
