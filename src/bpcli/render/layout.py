@@ -69,20 +69,24 @@ class Route:
 
     def y_at(self, x: float) -> float:
         """The path's y where it reaches `x` (a path that goes left to right, as
-        bpcli's own curves do): by bisection on the segment that spans `x`."""
-        start = self.points[0]
-        for a, b, c in self.segments():
-            if min(start[0], c[0]) <= x <= max(start[0], c[0]):
+        bpcli's own curves do): by bisection on the segment that spans `x`, to
+        1/65536 of it."""
+        (x0, y0) = self.points[0]
+        for (x1, y1), (x2, y2), (x3, y3) in self.segments():
+            if min(x0, x3) <= x <= max(x0, x3):
                 low, high = 0.0, 1.0
-                for _ in range(40):
+                for _ in range(16):
                     t = (low + high) / 2
-                    if _bezier(start[0], a[0], b[0], c[0], t) < x:
+                    u = 1 - t
+                    if u * u * u * x0 + 3 * u * t * (u * x1 + t * x2) + t * t * t * x3 < x:
                         low = t
                     else:
                         high = t
-                return _bezier(start[1], a[1], b[1], c[1], (low + high) / 2)
-            start = c
-        return start[1]
+                t = (low + high) / 2
+                u = 1 - t
+                return u * u * u * y0 + 3 * u * t * (u * y1 + t * y2) + t * t * t * y3
+            x0, y0 = x3, y3
+        return y0
 
     def middle(self) -> Point:
         """A point halfway along: the middle Bézier segment at t = 1/2."""
@@ -92,11 +96,6 @@ class Route:
         s = ((len(pts) - 1) // 3) // 2
         (ax, ay), (bx, by), (cx, cy), (dx, dy) = pts[3 * s : 3 * s + 4]
         return (ax + 3 * bx + 3 * cx + dx) / 8, (ay + 3 * by + 3 * cy + dy) / 8
-
-
-def _bezier(p0: float, p1: float, p2: float, p3: float, t: float) -> float:
-    u = 1 - t
-    return u * u * u * p0 + 3 * u * u * t * p1 + 3 * u * t * t * p2 + t * t * t * p3
 
 
 @dataclass(frozen=True, slots=True)
