@@ -23,7 +23,7 @@ from ..result import Result
 from .layout import Layout, Route, RunDot, layout
 from .notation import Plain
 from .numbers import DEFAULT_PRECISION
-from .picture import Box, box_size, boxes
+from .picture import Box, box_size, boxes, sent_labels
 from .theme import (
     GRAD_HEX,
     GRAD_HEX_DARK,
@@ -212,14 +212,8 @@ def _label_size(text: str) -> tuple[float, float]:
 
 
 def svg(result: Result, precision: int, run_dot: RunDot | None = None) -> tuple[str, Layout]:
-    number = Plain(result.graph, precision).num
-    drawn, _ = boxes(result.graph, result, precision)
-    texts = {}  # (target, k) -> the gradient that edge sends back, as shown
-    for node in result.graph.nodes:
-        for k in range(len(node.inputs)):
-            sent = result.sent(node.id, k)
-            if sent is not None:
-                texts[node.id, k] = number(sent)
+    drawn, edges = boxes(result.graph, result, precision)
+    texts = sent_labels(edges)
     sizes = {edge: _label_size(text) for edge, text in texts.items()}
     placed = layout(result.graph, [_size(b) for b in drawn], run_dot, sizes)
     out = [

@@ -37,11 +37,13 @@ class Box:
 
 @dataclass(frozen=True, slots=True)
 class Edge:
-    """One use of a node: `source` feeds `target`; `grad` is what the use sends back."""
+    """One use of a node: `source` feeds `target` (as its `k`-th input); `grad` is what
+    the use sends back."""
 
     source: int
     target: int
     grad: str | None
+    k: int = 0
 
 
 def boxes(
@@ -72,8 +74,14 @@ def boxes(
     for node in graph.nodes:
         for k, source in enumerate(node.inputs):
             sent = None if result is None else result.sent(node.id, k)
-            edges.append(Edge(source, node.id, None if sent is None else fmt(sent, precision)))
+            edges.append(Edge(source, node.id, None if sent is None else fmt(sent, precision), k))
     return out, edges
+
+
+def sent_labels(edges: list[Edge]) -> dict[tuple[int, int], str]:
+    """(target, k) -> the gradient that edge sends back, as written on it, for the
+    edges that carry one."""
+    return {(e.target, e.k): e.grad for e in edges if e.grad is not None}
 
 
 def box_size(box: Box, char: float, small: float, line: float, pad: float) -> tuple[float, float]:

@@ -13,8 +13,8 @@ from ..ops import OPS
 from ..result import Result
 from .layout import Route, RunDot, layout
 from .notation import Tex, tex_number, tex_text
-from .numbers import DEFAULT_PRECISION, fmt
-from .picture import box_size, boxes
+from .numbers import DEFAULT_PRECISION
+from .picture import box_size, boxes, sent_labels
 from .theme import GRAD_HEX, VALUE_HEX
 
 CHAR_PT = 5.0  # pt per character at \footnotesize, roughly
@@ -59,14 +59,9 @@ def to_tikz(
     through `run_dot` if it is given and can."""
     graph = result.graph
     tex = Tex(graph, precision)
-    drawn, _ = boxes(graph, result, precision)
+    drawn, edges = boxes(graph, result, precision)
     sizes = [box_size(b, CHAR_PT, SMALL_CHAR_PT, LINE, PAD) for b in drawn]
-    texts = {}  # (target, k) -> the gradient that edge sends back, as shown
-    for node in graph.nodes:
-        for k in range(len(node.inputs)):
-            sent = result.sent(node.id, k)
-            if sent is not None:
-                texts[node.id, k] = fmt(sent, precision)
+    texts = sent_labels(edges)
     labels = {edge: _label_size(text) for edge, text in texts.items()}
     placed = layout(graph, sizes, run_dot, labels)
     scale = min(1.0, MAX_WIDTH / placed.width, MAX_HEIGHT / placed.height)
