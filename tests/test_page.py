@@ -424,12 +424,13 @@ def sent_by_edge(data: dict) -> dict[str, str]:
 
 LABELS_AND_BOXES = """() => {
     const box = el => { const b = el.getBBox(); return [b.x, b.y, b.x + b.width, b.y + b.height]; };
-    const labels = [...document.querySelectorAll('.sent')].map(el => {
+    const labels = [...document.querySelectorAll('text.sent')].map(el => {
         el.scrollIntoView({block: 'center', inline: 'center'});
-        const r = el.querySelector('text').getBoundingClientRect();
+        const r = el.getBoundingClientRect();
         const hit = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
-        return {edge: el.dataset.sent, text: el.textContent, box: box(el),
-                text_box: box(el.querySelector('text')), on_top: el.contains(hit)};
+        const label = el.closest('.label');  // the text and its background
+        return {edge: el.dataset.sent, text: el.textContent, box: box(label),
+                text_box: box(el), on_top: label.contains(hit)};
     });
     return {labels, nodes: [...document.querySelectorAll('.node rect')].map(box)};
 }"""
@@ -480,9 +481,8 @@ def test_a_narrow_window_scrolls_the_graph_rather_than_shrink_it(tmp_path, open_
     page = open_page(out, width=400)
     page.click("#all")
     sizes = page.eval_on_selector_all(
-        "[data-sent]",
-        """els => els.map(e => e.tagName === 'text' ? e : e.querySelector('text'))
-                     .map(e => e.getScreenCTM().a * parseFloat(getComputedStyle(e).fontSize))""",
+        "text[data-sent]",
+        "els => els.map(e => e.getScreenCTM().a * parseFloat(getComputedStyle(e).fontSize))",
     )
     assert sizes and min(sizes) >= READABLE_PX, sizes
     scrolled = page.evaluate("""() => {

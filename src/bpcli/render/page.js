@@ -33,7 +33,11 @@
   function show(i, keepHash) {
     current = Math.max(0, Math.min(last, i));
     if (!keepHash) {
-      history.replaceState(null, "", "#step-" + (current + 1));
+      try {
+        history.replaceState(null, "", "#step-" + (current + 1));
+      } catch (e) {
+        // a page without an address of its own (a notebook's srcdoc frame): it still steps
+      }
     }
     var all = root.classList.contains("all");
     var upto = all ? last : current;

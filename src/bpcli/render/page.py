@@ -238,10 +238,12 @@ def svg(result: Result, precision: int, run_dot: RunDot | None = None) -> tuple[
         if text is not None and route.label is not None:
             (x, y), (w, h) = route.label, sizes[route.target, route.k]
             labels.append(
-                f'<g class="sent" data-sent="{key}">'
-                f'<rect x="{x - w / 2:.1f}" y="{y - h / 2:.1f}" width="{w:.1f}" height="{h:.1f}"'
-                f' rx="3"/><text x="{x:.1f}" y="{y:.1f}" text-anchor="middle"'
-                f' dominant-baseline="central">{_e(text)}</text></g>'
+                f'<g class="label"><rect class="sent-bg" data-sent="{key}"'
+                f' x="{x - w / 2:.1f}" y="{y - h / 2:.1f}" width="{w:.1f}" height="{h:.1f}"'
+                f' rx="3" fill="#ffffff" stroke="{GRAD_HEX}" stroke-width="0.6"'
+                f' stroke-opacity="0.6"/><text class="sent" data-sent="{key}" x="{x:.1f}"'
+                f' y="{y:.1f}" text-anchor="middle" dominant-baseline="central">{_e(text)}</text>'
+                "</g>"
             )
     for box, place in zip(drawn, placed.places, strict=True):
         classes = f"node {box.kind}" + (" output" if box.output else "")
