@@ -2,7 +2,8 @@
 
 Graphviz's `dot` lays the graph out when the caller gives a way to run it (the
 command line passes `bpcli.graphviz.layout_json`, which runs dot when it is
-installed) and the graph has at most DOT_MAX_NODES nodes (crossings minimised,
+installed) and the graph is small enough for dot to be quick (DOT_MAX_NODES, and
+tighter bounds when its edges carry labels; crossings minimised,
 edges routed around nodes as splines); without it, if dot fails, or for a
 bigger graph, bpcli places the nodes itself, in columns by depth (an input at
 0, a gate one past its deepest input) ordered to keep edges short, with each
@@ -37,6 +38,12 @@ MARGIN = 8.0
 ARROW = 6.0  # points of an edge's end that are its arrowhead, clear of labels
 LABEL_GAP = 4.0  # points between a label and the columns either side of it, or the next label
 DOT_MAX_NODES = 400  # beyond, dot takes seconds to minutes: bpcli's own layout instead
+# With edge labels, each label is a box in dot's ranks and dot's time grows faster, most
+# of all with a node's uses: `x + … + x` of 150 terms takes it 12 s (2.4 s unlabelled),
+# `w0*x + … + w99*x` (300 nodes) 20 s, a 146-node chain 0.1 s. So a labelled graph goes
+# to dot only up to these bounds: about 2 s at most.
+DOT_MAX_LABELLED_NODES = 150
+DOT_MAX_LABELLED_USES = 40  # uses of any one node
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +127,7 @@ def layout(
     (target, k); an edge not in `labels` has none): with dot's layout, through
     `run_dot`, when it is given and gives one; else bpcli's own."""
     labels = labels or {}
-    if run_dot is not None and len(sizes) <= DOT_MAX_NODES:
+    if run_dot is not None and _small_for_dot(graph, len(sizes), bool(labels)):
         placed = _graphviz(graph, sizes, labels, run_dot(dot_text(graph, sizes, labels)))
         if placed is not None:
             return placed
@@ -128,6 +135,19 @@ def layout(
 
 
 # ---- Graphviz ----------------------------------------------------------------------------
+
+
+def _small_for_dot(graph: Graph, nodes: int, labelled: bool) -> bool:
+    """Whether dot lays the graph out in a second or two (see DOT_MAX_NODES)."""
+    if not labelled:
+        return nodes <= DOT_MAX_NODES
+    if nodes > DOT_MAX_LABELLED_NODES:
+        return False
+    uses = [0] * nodes
+    for node in graph.nodes:
+        for source in node.inputs:
+            uses[source] += 1
+    return max(uses, default=0) <= DOT_MAX_LABELLED_USES
 
 
 def dot_text(graph: Graph, sizes: list[Size], labels: Labels | None = None) -> str:
