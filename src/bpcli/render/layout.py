@@ -95,15 +95,6 @@ class Route:
             x0, y0 = x3, y3
         return y0
 
-    def middle(self) -> Point:
-        """A point halfway along: the middle Bézier segment at t = 1/2."""
-        pts = self.points
-        if len(pts) < 4:
-            return pts[0]
-        s = ((len(pts) - 1) // 3) // 2
-        (ax, ay), (bx, by), (cx, cy), (dx, dy) = pts[3 * s : 3 * s + 4]
-        return (ax + 3 * bx + 3 * cx + dx) / 8, (ay + 3 * by + 3 * cy + dy) / 8
-
 
 @dataclass(frozen=True, slots=True)
 class Layout:
