@@ -30,6 +30,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -383,17 +384,20 @@ def run_one(
             break
 
 
-def _cpu_limit(seconds: float) -> Callable[[], None] | None:
-    """A function that caps a child's CPU time (POSIX): past it, SIGXCPU stops it."""
-    if sys.platform == "win32":
-        return None
-    import resource
+TIMED_OUT = 124  # the exit code of a worker past its CPU limit
 
-    def cap() -> None:
-        limit = math.ceil(seconds)
-        resource.setrlimit(resource.RLIMIT_CPU, (limit, limit + 5))
 
-    return cap
+def _watch(limit: float) -> None:
+    """Stop this process once it has used `limit` CPU seconds (a thread that looks every
+    0.1 s). Not RLIMIT_CPU: under a CPU limit Linux counts process_time in whole ticks."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.1)
+            if cpu_seconds() > limit:
+                os._exit(TIMED_OUT)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def measure_in_processes(
@@ -416,13 +420,12 @@ def measure_in_processes(
         job = [sys.executable, "-m", "bench.growth", view, shape, str(size), str(repeat)]
         try:
             finished = subprocess.run(
-                [*job, str(budget)],
+                [*job, str(budget), str(timeout)],
                 capture_output=True,
                 text=True,
                 timeout=4 * timeout + 30,  # a backstop: the CPU limit stops it first
                 env=env,
                 check=False,
-                preexec_fn=_cpu_limit(timeout),
             )
             out, code, err = finished.stdout, finished.returncode, finished.stderr
         except subprocess.TimeoutExpired as exc:
@@ -433,7 +436,7 @@ def measure_in_processes(
             done.append(size)
             times.append(min(runs))
             continue
-        if code < 0:  # stopped (SIGXCPU, or the backstop) before a run finished
+        if code in (TIMED_OUT, -9):  # past its CPU limit (or the backstop) before a run ended
             setup = next((float(line["setup"]) for line in said if "setup" in line), 0.0)
             done.append(size)
             times.append(max(timeout - setup, 1e-9))
@@ -483,8 +486,10 @@ def describe(g: Growth) -> str:
 
 
 def main(argv: list[str]) -> None:
-    """`python -m bench.growth VIEW SHAPE SIZE REPEAT BUDGET`: one size, its times as JSON."""
-    view, shape, size, repeat, budget = argv
+    """`python -m bench.growth VIEW SHAPE SIZE REPEAT BUDGET LIMIT`: one size, its times as
+    JSON lines; past LIMIT CPU seconds, exit TIMED_OUT."""
+    view, shape, size, repeat, budget, limit = argv
+    _watch(float(limit))
 
     def say(line: str) -> None:
         print(line, flush=True)
