@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -192,45 +193,94 @@ class Result:
         extra: Mapping[str, Any] | None = None,
     ) -> Iterator[str]:
         """The text of `json.dumps(self.to_dict(nodes) | extra, allow_nan=False)`, piece by
-        piece (`compact`: with separators "," and ":"; `ascii`: ensure_ascii), to the byte.
+        piece (`compact`: with separators "," and ":"; `ascii`: ensure_ascii), to the byte:
+        the head, then with `nodes` `"nodes": [`, one piece a node and `]`, then the tail.
 
         Written node by node, so that a million-node answer never exists as one
-        object, and reusing each graph's node text that does not change with the
-        values (NODE_FIELDS' BY_GRAPH), so that a batch of one expression encodes fast.
+        object; a graph of at most KEEP_TEXT nodes keeps its node text that does not
+        change with the values (NODE_FIELDS' BY_GRAPH), so that a batch of one
+        expression encodes fast, and a larger one makes it node by node as it goes.
         """
-        item, key = (",", ":") if compact else (", ", ": ")
-
-        def dumps(value: Any) -> str:
-            return json.dumps(value, ensure_ascii=ascii, allow_nan=False, separators=(item, key))
-
-        data = self.to_dict(nodes=False)
-        head = {k: data.pop(k) for k in ("schema_version", "output", "inputs", "gradients")}
+        form = _Form.of(compact, ascii)
+        yield self._head_text(form, nodes)
         if nodes:
-            head = {"schema_version": SCHEMA_VERSION, "expression": self.expression, **head}
-        yield dumps(head)[:-1]
-        if nodes:
-            yield f'{item}"nodes"{key}['
-            gaps = _graph_text(self.graph, item, key, ascii)
-            columns: list[Iterable[str]] = [gaps[0]]
-            for name, gap in zip(_BY_VALUES, gaps[1:], strict=True):
-                columns += (self._texts(name, item, key, ascii), gap)
-            for pieces in zip(*columns, strict=True):  # a node's, in NODE_FIELDS' order
-                yield "".join(pieces)
+            yield f'{form.item}"nodes"{form.key}['
+            yield from self._node_texts(form)
             yield "]"
-        if extra:
-            data.update(extra)
-        yield item + dumps(data)[1:]  # conventions, update, trajectory, and `extra`
+        yield self._tail_text(form, extra)
 
-    def _texts(self, name: str, item: str, key: str, ascii: bool) -> Iterator[str]:
+    def json_text(self, *, compact: bool = False, ascii: bool = False) -> str:
+        """`"".join(self.json_chunks(compact=compact, ascii=ascii))`, made faster in one piece."""
+        form = _Form.of(compact, ascii)
+        head = self._head_text(form, True)
+        nodes = "".join(self._node_texts(form))
+        return f'{head}{form.item}"nodes"{form.key}[{nodes}]{self._tail_text(form, None)}'
+
+    def _head_text(self, form: _Form, nodes: bool) -> str:
+        """`{"schema_version": 1, …, "gradients": {…}`: the object up to its node list."""
+        item, key, text = form.item, form.key, form.text
+        head = [f'{{"schema_version"{key}{SCHEMA_VERSION}']
+        if nodes:
+            head.append(f'{item}"expression"{key}{text(self.expression)}')
+        head += (
+            f'{item}"output"{key}{{"name"{key}{text(self.output_name)}',
+            f'{item}"value"{key}{_number(self.output)}}}',
+            f'{item}"inputs"{key}{form.numbers(self.inputs)}',
+            f'{item}"gradients"{key}{form.numbers(self.gradients)}',
+        )
+        return "".join(head)
+
+    def _tail_text(self, form: _Form, extra: Mapping[str, Any] | None) -> str:
+        """`, "conventions": {…}, "update": …, "trajectory": […]}` and `extra`'s fields."""
+        item, key = form.item, form.key
+        if extra:  # rare (--gradcheck): json.dumps writes it all
+            data = self.to_dict(nodes=False)
+            for name in ("schema_version", "output", "inputs", "gradients"):
+                del data[name]
+            return item + form.dumps(data | dict(extra))[1:]
+        tail = [f'{item}"conventions"{key}{form.conventions(self.conventions)}']
+        update = self.update
+        if update is not None:
+            tail += (
+                f'{item}"update"{key}{{"lr"{key}{_number(update.lr)}',
+                f'{item}"steps"{key}{int.__repr__(update.steps)}',
+                f'{item}"inputs"{key}{form.numbers(update.inputs)}',
+                f'{item}"output"{key}{_number(update.output)}',
+            )
+            if update.every > 1:
+                tail.append(f'{item}"trajectory_every"{key}{int.__repr__(update.every)}')
+            tail.append("}")
+            if update.trajectory is not None:
+                numbers = form.numbers
+                points = item.join(
+                    f'{{"step"{key}{int.__repr__(s.step)}{item}"inputs"{key}{numbers(s.inputs)}'
+                    f'{item}"output"{key}{_number(s.output)}}}'
+                    for s in update.trajectory
+                )
+                tail.append(f'{item}"trajectory"{key}[{points}]')
+        tail.append("}")
+        return "".join(tail)
+
+    def _node_texts(self, form: _Form) -> Iterator[str]:
+        """Each node's JSON object as text, in order (all but the first led by `item`)."""
+        columns: list[Iterable[str]] = []
+        for gap, name in zip(_graph_text(self.graph, form), (*_BY_VALUES, None), strict=True):
+            columns.append(gap)
+            if name is not None:
+                columns.append(self._texts(name, form))
+        return map("".join, zip(*columns, strict=True))  # a node's, in NODE_FIELDS' order
+
+    def _texts(self, name: str, form: _Form) -> Iterator[str]:
         """The JSON text of field `name` (one that changes with the values) for every node."""
         if name == "value":
             return map(_number, self.values)
         if name == "grad":
             return map(_number, self.grads)
+        item = form.item
         if name == "local":
             return ("[" + item.join(map(_number, row)) + "]" for row in self._flow.local)
         assert name == "uses"
-        node, grad = _use_keys(key, ascii)
+        node, grad = form.use_keys
         return (
             "[" + item.join(f"{{{node}{c}{item}{grad}{_number(g)}}}" for c, g in row) + "]"
             for row in self._flow.uses
@@ -268,26 +318,69 @@ def _number(value: float | None) -> str:
 
 
 _BY_VALUES = tuple(name for name in NODE_FIELDS if name not in BY_GRAPH)
+KEEP_TEXT = 10_000  # a graph of more nodes makes its node text as it writes it, keeping none
 
 
-@functools.cache
-def _use_keys(key: str, ascii: bool) -> tuple[str, ...]:
-    """`"node": ` and `"grad": `, the keys of a use's object (USE_FIELDS) as text."""
-    return tuple(json.dumps(field, ensure_ascii=ascii) + key for field in USE_FIELDS)
+class _Form:
+    """One way of writing the JSON (separators, ensure_ascii), with the text it reuses:
+    names' keys, the conventions' object. One of each kind, kept (there are four)."""
+
+    item: str
+    key: str
+
+    @classmethod
+    @functools.cache
+    def of(cls, compact: bool, ascii: bool) -> _Form:
+        return cls(compact, ascii)
+
+    def __init__(self, compact: bool, ascii: bool) -> None:
+        self.item, self.key = (",", ":") if compact else (", ", ": ")
+        self.ascii = ascii
+        self.encoder = json.JSONEncoder(
+            ensure_ascii=ascii, allow_nan=False, separators=(self.item, self.key)
+        )
+        self._keys: dict[str, str] = {}
+        self._conventions: dict[Conventions, str] = {}
+        self.use_keys = tuple(self.text(field) + self.key for field in USE_FIELDS)
+
+    def dumps(self, value: Any) -> str:
+        return self.encoder.encode(value)
+
+    def text(self, value: str) -> str:
+        """A string's JSON text."""
+        return self.encoder.encode(value)
+
+    def numbers(self, numbers: Mapping[str, float]) -> str:
+        """`{"x": -2.0, "y": 5.0}`: an object of names and floats (a name's key is kept)."""
+        keys = self._keys
+        if len(keys) > 4096:  # names come from requests: keep a bounded few
+            keys.clear()
+        parts = []
+        for name, value in numbers.items():
+            key = keys.get(name)
+            if key is None:
+                key = keys[name] = self.text(name) + self.key
+            parts.append(key + (_number(value) if type(value) is float else self.dumps(value)))
+        return "{" + self.item.join(parts) + "}"
+
+    def conventions(self, conventions: Conventions) -> str:
+        made = self._conventions.get(conventions)
+        if made is None:
+            made = self._conventions[conventions] = self.dumps(conventions.to_dict())
+        return made
 
 
-def _graph_text(graph: Graph, item: str, key: str, ascii: bool) -> list[list[str]]:
+def _graph_text(graph: Graph, form: _Form) -> list[Iterable[str]]:
     """The node objects' text around the fields that change with the values: for each
     gap (before the first such field, between two, after the last) the text of every
     node there, as `{"id": 0, … "value": `, then `, "grad": `, …, then `]}`. Each node
-    but the first starts with `item`. Made once per graph and format, and kept."""
-    made: list[list[str]] | None = graph.derived.get(("json", item, key, ascii))
+    but the first starts with `item`. Kept for a graph of at most KEEP_TEXT nodes, made
+    once per graph and form; a larger graph's is made node by node, as it is read."""
+    kept = ("json", form.item, form.key, form.ascii)
+    made: list[Iterable[str]] | None = graph.derived.get(kept)
     if made is not None:
         return made
-
-    def dumps(value: object) -> str:
-        return json.dumps(value, ensure_ascii=ascii, separators=(item, key))
-
+    item, key, dumps = form.item, form.key, form.dumps
     facts = graph.facts()
     op_text = {op: dumps(op) for op in OPS}
     pattern_text = {op: dumps(rules.pattern.name) for op, rules in OPS.items()}
@@ -310,13 +403,17 @@ def _graph_text(graph: Graph, item: str, key: str, ascii: bool) -> list[list[str
             gaps.append([])
     gaps[-1].append("}")
     made = []
-    for gap in gaps:
+    for n, gap in enumerate(gaps):
         if all(isinstance(piece, str) for piece in gap):  # the same for every node
-            made.append(["".join(gap)] * len(facts))  # type: ignore[arg-type]
+            column: Iterable[str] = repeat("".join(gap), len(facts))  # type: ignore[arg-type]
         else:
             pieces = [repeat(piece) if isinstance(piece, str) else piece for piece in gap]
-            made.append(list(map("".join, zip(*pieces, strict=False))))  # repeat() is endless
-    if facts:
-        made[0][0] = made[0][0][len(item) :]  # the first node follows the `[`
-    graph.derived[("json", item, key, ascii)] = made
+            column = map("".join, zip(*pieces, strict=False))  # repeat() is endless
+        if n == 0:  # the first node follows the `[`
+            first = (text[len(item) :] for text in itertools.islice(column, 1))
+            column = itertools.chain(first, column)
+        made.append(column)
+    if len(facts) <= KEEP_TEXT:
+        made = [list(column) for column in made]
+        graph.derived[kept] = made
     return made
