@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import itertools
 import json
+import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -213,53 +214,32 @@ class Result:
         """`"".join(self.json_chunks(compact=compact, ascii=ascii))`, made faster in one piece."""
         form = _Form.of(compact, ascii)
         head = self._head_text(form, True)
-        nodes = "".join(self._node_texts(form))
+        if len(self.graph) <= KEEP_TEXT:
+            nodes = self._nodes_text(form)
+        else:
+            nodes = "".join(self._node_texts(form))
         return f'{head}{form.item}"nodes"{form.key}[{nodes}]{self._tail_text(form, None)}'
+
+    def _nodes_text(self, form: _Form) -> str:
+        """Every node's JSON object as one text, from the graph's template of them (the
+        numbers as json.dumps writes a list of them, put in place by `%`)."""
+        template, order = _nodes_template(self.graph, form, self._flow.uses)
+        local, uses = self._flow.local, self._flow.uses
+        numbers = [*self.values, *self.grads, *itertools.chain.from_iterable(local)]
+        numbers += [g for row in uses for _, g in row]
+        text = _NUMBERS.encode(order(numbers))
+        return template % tuple(text[1:-1].split(","))
 
     def _head_text(self, form: _Form, nodes: bool) -> str:
         """`{"schema_version": 1, …, "gradients": {…}`: the object up to its node list."""
-        item, key, text = form.item, form.key, form.text
-        head = [f'{{"schema_version"{key}{SCHEMA_VERSION}']
-        if nodes:
-            head.append(f'{item}"expression"{key}{text(self.expression)}')
-        head += (
-            f'{item}"output"{key}{{"name"{key}{text(self.output_name)}',
-            f'{item}"value"{key}{_number(self.output)}}}',
-            f'{item}"inputs"{key}{form.numbers(self.inputs)}',
-            f'{item}"gradients"{key}{form.numbers(self.gradients)}',
-        )
-        return "".join(head)
+        return form.dumps(self._head(nodes))[:-1]
 
     def _tail_text(self, form: _Form, extra: Mapping[str, Any] | None) -> str:
         """`, "conventions": {…}, "update": …, "trajectory": […]}` and `extra`'s fields."""
-        item, key = form.item, form.key
-        if extra:  # rare (--gradcheck): json.dumps writes it all
-            data = self.to_dict(nodes=False)
-            for name in ("schema_version", "output", "inputs", "gradients"):
-                del data[name]
-            return item + form.dumps(data | dict(extra))[1:]
-        tail = [f'{item}"conventions"{key}{form.conventions(self.conventions)}']
-        update = self.update
-        if update is not None:
-            tail += (
-                f'{item}"update"{key}{{"lr"{key}{_number(update.lr)}',
-                f'{item}"steps"{key}{int.__repr__(update.steps)}',
-                f'{item}"inputs"{key}{form.numbers(update.inputs)}',
-                f'{item}"output"{key}{_number(update.output)}',
-            )
-            if update.every > 1:
-                tail.append(f'{item}"trajectory_every"{key}{int.__repr__(update.every)}')
-            tail.append("}")
-            if update.trajectory is not None:
-                numbers = form.numbers
-                points = item.join(
-                    f'{{"step"{key}{int.__repr__(s.step)}{item}"inputs"{key}{numbers(s.inputs)}'
-                    f'{item}"output"{key}{_number(s.output)}}}'
-                    for s in update.trajectory
-                )
-                tail.append(f'{item}"trajectory"{key}[{points}]')
-        tail.append("}")
-        return "".join(tail)
+        tail = self._tail()
+        if extra:
+            tail.update(extra)
+        return form.item + form.dumps(tail)[1:]
 
     def _node_texts(self, form: _Form) -> Iterator[str]:
         """Each node's JSON object as text, in order (all but the first led by `item`)."""
@@ -289,15 +269,24 @@ class Result:
     def to_dict(self, nodes: bool = True) -> dict[str, Any]:
         """The `--json` object (schema_version 1). Without `nodes`, no per-node list and
         no echo of the expression, so that a huge graph's answer stays small."""
+        data = self._head(nodes)
+        if nodes:
+            data["nodes"] = [node.to_dict() for node in self.nodes]
+        return data | self._tail()
+
+    def _head(self, nodes: bool) -> dict[str, Any]:
+        """The `--json` object's fields before its nodes."""
         data: dict[str, Any] = {"schema_version": SCHEMA_VERSION}
         if nodes:
             data["expression"] = self.expression
         data["output"] = {"name": self.output_name, "value": self.output}
         data["inputs"] = dict(self.inputs)
         data["gradients"] = dict(self.gradients)
-        if nodes:
-            data["nodes"] = [node.to_dict() for node in self.nodes]
-        data["conventions"] = self.conventions.to_dict()
+        return data
+
+    def _tail(self) -> dict[str, Any]:
+        """The `--json` object's fields after its nodes."""
+        data: dict[str, Any] = {"conventions": self.conventions.to_dict()}
         if self.update is not None:
             data["update"] = self.update.to_dict()
             if self.update.trajectory is not None:
@@ -318,12 +307,49 @@ def _number(value: float | None) -> str:
 
 
 _BY_VALUES = tuple(name for name in NODE_FIELDS if name not in BY_GRAPH)
+_NUMBERS = json.JSONEncoder(allow_nan=False, separators=(",", ":"))  # a list of numbers
+
+
+def _nodes_template(
+    graph: Graph, form: _Form, uses: list[list[tuple[int, float | None]]]
+) -> tuple[str, Callable[[list[Any]], tuple[Any, ...]]]:
+    """The text of every node's object with `%s` for each number that changes with the
+    values, and what picks those numbers, in that order, from the list of the values,
+    the gradients, the local derivatives and what each use sends back (each in node
+    order). The uses' consumers are the graph's: the same at every evaluation."""
+    kept = ("json-template", form.item, form.key, form.ascii)
+    made: tuple[str, Callable[[list[Any]], tuple[Any, ...]]] | None = graph.derived.get(kept)
+    if made is not None:
+        return made
+    item, (node_key, grad_key) = form.item, form.use_keys
+    gaps = [[text.replace("%", "%%") for text in column] for column in _graph_text(graph, form)]
+    n = len(graph)
+    local_at = 2 * n
+    use_at = local_at + sum(len(graph.inputs(i)) for i in range(n))
+    pieces: list[str] = []
+    order: list[int] = []
+    for i in range(n):
+        inputs = len(graph.inputs(i))
+        order += (i, n + i, *range(local_at, local_at + inputs))
+        order += range(use_at, use_at + len(uses[i]))
+        local_at += inputs
+        use_at += len(uses[i])
+        sent = item.join(f"{{{node_key}{c}{item}{grad_key}%s}}" for c, _ in uses[i])
+        pieces += (
+            gaps[0][i], "%s", gaps[1][i], "%s", gaps[2][i],
+            "[", item.join(["%s"] * inputs), "]", gaps[3][i], "[", sent, "]", gaps[4][i],
+        )  # fmt: skip
+    pick = operator.itemgetter(*order)  # at least two: a node's value and gradient
+    made = graph.derived[kept] = ("".join(pieces), pick)
+    return made
+
+
 KEEP_TEXT = 10_000  # a graph of more nodes makes its node text as it writes it, keeping none
 
 
 class _Form:
-    """One way of writing the JSON (separators, ensure_ascii), with the text it reuses:
-    names' keys, the conventions' object. One of each kind, kept (there are four)."""
+    """One way of writing the JSON (separators, ensure_ascii) and its encoder, made once
+    and kept (there are four)."""
 
     item: str
     key: str
@@ -339,8 +365,6 @@ class _Form:
         self.encoder = json.JSONEncoder(
             ensure_ascii=ascii, allow_nan=False, separators=(self.item, self.key)
         )
-        self._keys: dict[str, str] = {}
-        self._conventions: dict[Conventions, str] = {}
         self.use_keys = tuple(self.text(field) + self.key for field in USE_FIELDS)
 
     def dumps(self, value: Any) -> str:
@@ -349,25 +373,6 @@ class _Form:
     def text(self, value: str) -> str:
         """A string's JSON text."""
         return self.encoder.encode(value)
-
-    def numbers(self, numbers: Mapping[str, float]) -> str:
-        """`{"x": -2.0, "y": 5.0}`: an object of names and floats (a name's key is kept)."""
-        keys = self._keys
-        if len(keys) > 4096:  # names come from requests: keep a bounded few
-            keys.clear()
-        parts = []
-        for name, value in numbers.items():
-            key = keys.get(name)
-            if key is None:
-                key = keys[name] = self.text(name) + self.key
-            parts.append(key + (_number(value) if type(value) is float else self.dumps(value)))
-        return "{" + self.item.join(parts) + "}"
-
-    def conventions(self, conventions: Conventions) -> str:
-        made = self._conventions.get(conventions)
-        if made is None:
-            made = self._conventions[conventions] = self.dumps(conventions.to_dict())
-        return made
 
 
 def _graph_text(graph: Graph, form: _Form) -> list[Iterable[str]]:
