@@ -380,17 +380,21 @@ def test_two_thousand_lines():
 
 
 @pytest.mark.integration
+@pytest.mark.parametrize("unbuffered", [False, True])
 @pytest.mark.parametrize("jobs", ["1", "2"])
-def test_from_a_pipe_each_answer_comes_before_the_next_request(jobs):
+def test_from_a_pipe_each_answer_comes_before_the_next_request(jobs, unbuffered):
     """A co-process asks, waits for the answer, then asks again: from a pipe, batch
     must flush each answer at once (from a file it may buffer them), at any --jobs
-    (with 2, the answers were once held until 256 lines had come)."""
+    (with 2, the answers were once held until 256 lines had come), in a user's
+    environment and with PYTHONUNBUFFERED=1, as here."""
     import os
     import subprocess
     import sys
     import threading
 
     env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # as for a user
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = "1"
     process = subprocess.Popen(
         [sys.executable, "-m", "bpcli", "batch", "--jobs", jobs, "-"],
         stdin=subprocess.PIPE,
@@ -605,36 +609,3 @@ def test_the_corpus_through_a_process(pipe, jobs, unbuffered):
         done = subprocess.run([*args, str(CORPUS)], capture_output=True, env=env, timeout=120)
     assert (done.returncode, done.stderr) == (1, b"")  # some lines fail
     assert done.stdout == (DATA / "answers.jsonl").read_bytes()
-
-
-@pytest.mark.integration
-@pytest.mark.parametrize("jobs", ["1", "2"])
-def test_a_waiting_client_gets_each_answer_with_pythonunbuffered_too(jobs):
-    """As test_from_a_pipe_each_answer_comes_before_the_next_request, in this
-    environment's setting (PYTHONUNBUFFERED=1)."""
-    import os
-    import subprocess
-    import sys
-    import threading
-
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bpcli", "batch", "--jobs", jobs, "-"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    timer = threading.Timer(30, process.kill)
-    timer.start()
-    try:
-        for x in (1, 2, 3):
-            process.stdin.write(json.dumps({"id": x, "expr": "x*x", "values": {"x": x}}) + "\n")
-            process.stdin.flush()
-            reply = json.loads(process.stdout.readline())
-            assert reply["id"] == x and reply["result"]["gradients"] == {"x": 2.0 * x}
-        process.stdin.close()
-        assert process.wait() == 0
-    finally:
-        timer.cancel()
-        process.kill()

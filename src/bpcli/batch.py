@@ -247,19 +247,7 @@ def run(lines: Iterable[Line], write: Callable[[str], None]) -> bool:
     of more than STREAM_NODES nodes comes in pieces, of which the last ends the
     line, so that it is never held whole); it should flush at a newline.
     """
-    cache: Cache = {}
-    ok = True
-    for number, line in enumerate(lines, start=1):
-        response = respond(line, number, cache)
-        if response is not None:
-            text, line_ok = response
-            if isinstance(text, str):
-                write(text)
-            else:
-                for piece in text:
-                    write(piece)
-            ok = ok and line_ok
-    return ok
+    return _answer_lines(enumerate(lines, start=1), {}, None, write)
 
 
 def run_blocks(blocks: Iterable[Block], out: Output) -> bool:
@@ -278,9 +266,20 @@ def _answer_block(
 ) -> tuple[int, bool]:
     """Answer a block's lines, of which the first is line `number` + 1, through `write`:
     the last line's number, and whether every line succeeded."""
+    lines = _lines(block)
+    ok = _answer_lines(enumerate(lines, start=number + 1), cache, memo, write)
+    return number + len(lines), ok
+
+
+def _answer_lines(
+    numbered: Iterable[tuple[int, Line]],
+    cache: Cache,
+    memo: Memo | None,
+    write: Callable[[str], None],
+) -> bool:
+    """Answer each (number, line) through `write`, one after another; whether all succeeded."""
     ok = True
-    for line in _lines(block):
-        number += 1
+    for number, line in numbered:
         response = respond(line, number, cache, memo)
         if response is not None:
             text, line_ok = response
@@ -290,7 +289,7 @@ def _answer_block(
                 for piece in text:
                     write(piece)
             ok = ok and line_ok
-    return number, ok
+    return ok
 
 
 STREAM_NODES = 10_000  # a larger answer is written piece by piece, never joined
