@@ -144,9 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     results = run(settings, log)
     chart = report.write(results, args.output)
     # Issue 16's stream targets (bench/streams.py), printed with the others.
-    streamed = (
-        streams.run(streams.QUICK if args.quick else streams.Sizes(), log) if settings.cli else []
-    )
+    streamed = streams.run(streams.Sizes.of(settings), log) if settings.cli else []
     print()
     for target in [*report.targets(results), *streamed]:
         print(target)

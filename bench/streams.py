@@ -24,6 +24,7 @@ from time import perf_counter
 from .graphs import generate, to_bpcli
 from .processes import LECTURE_GRADIENTS, bench_env, bpcli_executable, run_measured
 from .report import Target, _at_least, _at_most
+from .runner import Settings
 
 # The lecture's request with a learning rate, one line each (the issue's workload).
 LECTURE_LINE = (
@@ -43,6 +44,13 @@ class Sizes:
     jobs_lines: int = 200_000  # --jobs 2 against --jobs 1
     chain: int = 1_000_000  # grad --json with nodes
     repeat: int = 3
+
+    @classmethod
+    def of(cls, settings: Settings) -> Sizes:
+        """The runner's sizes: its batch lines (twice, and ten times for --jobs), its
+        end-to-end chain, its repeats."""
+        lines = settings.batch_lines
+        return cls(2 * lines, 10 * lines, settings.e2e_size, settings.repeat)
 
 
 QUICK = Sizes(lines=300, jobs_lines=600, chain=1_000, repeat=1)

@@ -495,3 +495,11 @@ def test_the_stream_targets_run_at_tiny_sizes():
     assert [t.number for t in found] == ["16.1"] * 4 + ["16.2", "16.5", "16.5"]
     for target in found:
         assert target.verdict == "PASS" or target.verdict.startswith(("GAP: ", "NOT MEASURED"))
+
+
+def test_stream_sizes_follow_the_runners_settings():
+    args = bench_main.parser().parse_args(["--batch-lines", "20", "--e2e-size", "40"])
+    sizes = streams.Sizes.of(bench_main.settings_from(args, []))
+    assert sizes == streams.Sizes(lines=40, jobs_lines=200, chain=40, repeat=3)
+    default = streams.Sizes.of(bench_main.settings_from(bench_main.parser().parse_args([]), []))
+    assert default == streams.Sizes()  # the issue's: 40,000 lines, 200,000 for --jobs, 10^6
