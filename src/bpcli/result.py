@@ -6,10 +6,11 @@ import functools
 import itertools
 import json
 import operator
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import repeat
+from json.encoder import encode_basestring, encode_basestring_ascii
 from typing import Any, NamedTuple
 
 from . import engine
@@ -253,18 +254,15 @@ class Result:
     def _texts(self, name: str, form: _Form) -> Iterator[str]:
         """The JSON text of field `name` (one that changes with the values) for every node."""
         if name == "value":
-            return map(_number, self.values)
+            return _number_texts(self.values)
         if name == "grad":
-            return map(_number, self.grads)
-        item = form.item
+            return _number_texts(self.grads)
         if name == "local":
-            return ("[" + item.join(map(_number, row)) + "]" for row in self._flow.local)
+            local = self._flow.local
+            return _lists(local, _number_texts(list(itertools.chain.from_iterable(local))), form)
         assert name == "uses"
-        node, grad = form.use_keys
-        return (
-            "[" + item.join(f"{{{node}{c}{item}{grad}{_number(g)}}}" for c, g in row) + "]"
-            for row in self._flow.uses
-        )
+        uses = self._flow.uses
+        return _uses(uses, _number_texts([g for row in uses for _, g in row]), form)
 
     def to_dict(self, nodes: bool = True) -> dict[str, Any]:
         """The `--json` object (schema_version 1). Without `nodes`, no per-node list and
@@ -297,17 +295,38 @@ class Result:
         return data
 
 
-def _number(value: float | None) -> str:
-    """A number as json.dumps writes it: float.__repr__, or null; never NaN or Infinity."""
-    if value is None:
-        return "null"
-    if value - value:
-        raise ValueError(f"Out of range float values are not JSON compliant: {value!r}")
-    return float.__repr__(value)
-
-
 _BY_VALUES = tuple(name for name in NODE_FIELDS if name not in BY_GRAPH)
 _NUMBERS = json.JSONEncoder(allow_nan=False, separators=(",", ":"))  # a list of numbers
+NUMBERS_AT_ONCE = 4096
+
+
+def _lists(rows: Iterable[Sequence[Any]], texts: Iterator[str], form: _Form) -> Iterator[str]:
+    """Each row as a JSON list of the next of `texts`, one a member."""
+    item = form.item
+    for row in rows:
+        if len(row) == 1:
+            yield f"[{next(texts)}]"
+        else:
+            yield "[" + item.join([next(texts) for _ in row]) + "]"
+
+
+def _uses(
+    rows: Iterable[Sequence[tuple[int, Any]]], texts: Iterator[str], form: _Form
+) -> Iterator[str]:
+    """Each node's uses as a JSON list of {"node": c, "grad": the next of `texts`}."""
+    item, (node, grad) = form.item, form.use_keys
+    for row in rows:
+        if len(row) == 1:
+            yield f"[{{{node}{row[0][0]}{item}{grad}{next(texts)}}}]"
+        else:
+            yield "[" + item.join([f"{{{node}{c}{item}{grad}{next(texts)}}}" for c, _ in row]) + "]"
+
+
+def _number_texts(numbers: list[Any]) -> Iterator[str]:
+    """Each number's JSON text (null for None; never NaN or Infinity), as json.dumps
+    writes them: a few thousand at a time, as one list."""
+    for start in range(0, len(numbers), NUMBERS_AT_ONCE):
+        yield from _NUMBERS.encode(numbers[start : start + NUMBERS_AT_ONCE])[1:-1].split(",")
 
 
 def _nodes_template(
@@ -365,6 +384,7 @@ class _Form:
         self.encoder = json.JSONEncoder(
             ensure_ascii=ascii, allow_nan=False, separators=(self.item, self.key)
         )
+        self._string = encode_basestring_ascii if ascii else encode_basestring
         self.use_keys = tuple(self.text(field) + self.key for field in USE_FIELDS)
 
     def dumps(self, value: Any) -> str:
@@ -372,7 +392,7 @@ class _Form:
 
     def text(self, value: str) -> str:
         """A string's JSON text."""
-        return self.encoder.encode(value)
+        return self._string(value)
 
 
 def _graph_text(graph: Graph, form: _Form) -> list[Iterable[str]]:
@@ -385,18 +405,18 @@ def _graph_text(graph: Graph, form: _Form) -> list[Iterable[str]]:
     made: list[Iterable[str]] | None = graph.derived.get(kept)
     if made is not None:
         return made
-    item, key, dumps = form.item, form.key, form.dumps
+    item, key, dumps, string = form.item, form.key, form.dumps, form.text
     facts = graph.facts()
     op_text = {op: dumps(op) for op in OPS}
     pattern_text = {op: dumps(rules.pattern.name) for op, rules in OPS.items()}
     # Each field the graph fixes, as text, node by node (column by column: fast).
     texts: dict[str, Iterator[str]] = {
         "id": map(str, range(len(facts))),  # an int's JSON text
-        "name": (dumps(name) for name, _, _, _ in facts),
-        "op": (op_text[op] for _, op, _, _ in facts),
-        "inputs": (dumps(list(inputs)) for _, _, inputs, _ in facts),
-        "text": (dumps(text) for _, _, _, text in facts),
-        "pattern": (pattern_text[op] for _, op, _, _ in facts),
+        "name": map(string, map(operator.itemgetter(0), facts)),
+        "op": map(op_text.__getitem__, map(operator.itemgetter(1), facts)),
+        "inputs": ("[" + item.join(map(str, inputs)) + "]" for _, _, inputs, _ in facts),
+        "text": map(string, map(operator.itemgetter(3), facts)),
+        "pattern": map(pattern_text.__getitem__, map(operator.itemgetter(1), facts)),
     }
     assert texts.keys() == BY_GRAPH
     gaps: list[list[str | Iterator[str]]] = [[item + "{"]]
