@@ -8,7 +8,9 @@ A request: {"id": any JSON, "expr": "...", "values": {name: number}, "lr": numbe
 Each line is answered on its own: a bad line costs that line only, so one typo
 in a file of thousands does not lose the rest; so does a line that runs out of
 memory ("type": "MemoryError") or meets a bug ("InternalError"). Answers keep the input's order
-and go out as soon as each is ready, so a script can talk to bpcli through a pipe.
+and go out in large writes, and at once whenever no more input is waiting, so a script can
+talk to bpcli through a pipe. A request asked again (its id aside) is answered with the
+text of its first answer.
 """
 
 from __future__ import annotations
