@@ -190,7 +190,7 @@ class _Builder:
 
     def call(self, name_token: Match[str], _lpar: Match[str], *rest: Ref | Match[str]) -> Ref:
         rpar = rest[-1]
-        assert isinstance(rpar, Match)
+        assert not isinstance(rpar, tuple)
         args = [child for child in rest[:-1] if isinstance(child, tuple)]
         name = name_token.group()
         start, name_end = name_token.span()
