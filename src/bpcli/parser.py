@@ -33,6 +33,7 @@ OUTPUT_NAME = "f"  # the lecture's name for the output, used when it is free
 # 8 GB laptop can give.
 MAX_NODES = 2_000_000
 CONST = CODES["const"]
+NUMBERS_KEPT = 4096
 
 
 class Token:
@@ -68,6 +69,7 @@ class _Builder:
         self.labels: dict[int, str] = {}
         self.variables: dict[str, int] = {}
         self.assigned: dict[str, Ref] = {}
+        self.numbers: dict[str, float] = {}  # each number's text, read once (see const)
 
     def _node(
         self, op: str, inputs: tuple[int, ...], start: int, end: int, value: float = 0.0
@@ -154,7 +156,14 @@ class _Builder:
 
     def const(self, token: Match[str]) -> Ref:
         start, end = token.span()
-        value = float(token[0])
+        text = token[0]
+        # Programs repeat their numbers (0.5, 2, a learning rate): reading one is the
+        # dearest step of a constant, so the first few thousand are kept.
+        value = self.numbers.get(text)
+        if value is None:
+            value = float(text)
+            if len(self.numbers) < NUMBERS_KEPT:
+                self.numbers[text] = value
         if value - value:  # inf
             raise DomainError(
                 f"the number {token.group()} is too large for a float",
