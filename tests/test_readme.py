@@ -115,6 +115,34 @@ def test_the_python_example_runs():
     assert result.output == -12.0  # type: ignore[attr-defined]
     assert result.gradients == {"x": -4.0, "y": -4.0, "z": 3.0}  # type: ignore[attr-defined]
     assert abs(result.update.output - (-16.34)) < 1e-12  # type: ignore[attr-defined]
+    lecture = namespace["lecture"]
+    assert (lecture["q"].value, lecture["q"].grad) == (3.0, -4.0)  # type: ignore[index]
+    assert repr(lecture) == "Result(f=-12, ∂f/∂x=-4, ∂f/∂y=-4, ∂f/∂z=3)"
+    assert "# (3.0, -4.0): a node by name" in code
+    assert "# 'Result(f=-12, ∂f/∂x=-4, ∂f/∂y=-4, ∂f/∂z=3)'" in code
+
+
+def test_the_magics_in_the_readme_run():
+    """The README's ```ipython block, each line run by IPython's own shell, in process."""
+    pytest.importorskip("IPython")
+    from IPython.testing.globalipapp import get_ipython
+    from IPython.utils.capture import capture_output
+
+    (block,) = re.findall(r"```ipython\n(.*?)```", README, flags=re.S)
+    shell = get_ipython()  # one shell per process: IPython's own, started once
+    shown = []
+    for line in block.splitlines():
+        name, _, rest = line[1:].partition(" ")
+        with capture_output() as captured:
+            shell.run_line_magic(name, rest)
+        assert not captured.stderr, captured.stderr
+        shown.append(captured)
+    _, grad, page = shown
+    assert grad.outputs[0].data["text/plain"] == (
+        "Result(f=-12, ∂f/∂x=-4, ∂f/∂y=-4, ∂f/∂z=3, after 1 step: f=-16.34)"
+    )
+    assert page.outputs[0].data["text/html"].startswith("<iframe srcdoc=")
+    assert "the program" in README and "%%bpcli --x -2 --y 5 --z -4 --explain" in README
 
 
 # ---- the README's picture: docs/lecture-graph.svg, the `--output lecture.svg` example ----------

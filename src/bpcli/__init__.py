@@ -15,6 +15,14 @@ from .result import NodeResult, Result, Update
 
 __version__ = "0.1.0"
 
+
+def load_ipython_extension(ipython: object) -> None:
+    """`%load_ext bpcli`: the `%bpcli` and `%%bpcli` magics (see bpcli.magic)."""
+    from .magic import load
+
+    load(ipython)
+
+
 __all__ = [
     "BindError",
     "BpcliError",
@@ -30,5 +38,6 @@ __all__ = [
     "Update",
     "evaluate",
     "grad",
+    "load_ipython_extension",
     "parse",
 ]

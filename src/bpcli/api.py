@@ -13,7 +13,7 @@ from .parser import parse
 from .result import Result, Update
 from .values import NotANumber, to_float
 
-Values = Mapping[str, float] | Iterable[tuple[str, float]]
+Values = Mapping[str, object] | Iterable[tuple[str, object]]
 
 MAX_STEPS = 100_000  # more steps than this is a mistake
 MAX_STEP_NODES = 10_000_000  # steps × nodes: about ten seconds of descent
@@ -23,30 +23,38 @@ TRAJECTORY_VALUES = 100_000  # numbers a trajectory keeps (points × inputs), ab
 
 def grad(
     text: str,
-    values: Values,
+    values: Values | None = None,
     lr: float | None = None,
     steps: int | None = None,
     *,
     conventions: Conventions = Conventions(),
+    **named: object,
 ) -> Result:
-    """Parse `text`, then evaluate it at `values`: see `evaluate`."""
-    return evaluate(parse(text), values, lr, steps, conventions=conventions)
+    """Parse `text`, then evaluate it at `values`: see `evaluate`.
+
+    Values may also be given by keyword, `grad("x*y", x=2, y=3)`, alone or with a
+    mapping; an input named like one of grad's own parameters (`text`, `values`,
+    `lr`, `steps`, `conventions`) goes in the mapping.
+    """
+    return evaluate(parse(text), values, lr, steps, conventions=conventions, **named)
 
 
 def evaluate(
     graph: Graph,
-    values: Values,
+    values: Values | None = None,
     lr: float | None = None,
     steps: int | None = None,
     *,
     conventions: Conventions = Conventions(),
+    **named: object,
 ) -> Result:
-    """Forward and backward passes at `values`, one value per input variable.
+    """Forward and backward passes at `values`, one value per input variable (by
+    mapping, (name, value) pairs or keyword, as `grad` takes them).
 
     With `lr`, also `steps` steps of gradient descent (one when `steps` is None;
     an explicit `steps` also records the trajectory from step 0).
     """
-    inputs = bind(graph, values)
+    inputs = bind(graph, _with_named(values, named))
     if steps is not None and lr is None:
         raise InputError("steps needs a learning rate (lr)")
     node_values = engine.forward(graph, inputs)
@@ -55,6 +63,17 @@ def evaluate(
     if lr is not None:
         update = _update(graph, node_values, grads, lr, steps, conventions)
     return Result(graph, inputs, node_values, grads, conventions, update)
+
+
+def _with_named(values: Values | None, named: dict[str, object]) -> Values:
+    """The values of a mapping or pairs and those given by keyword, as one list of pairs
+    (a name in both is given twice, which `bind` says)."""
+    if not named:
+        return {} if values is None else values
+    if values is None:
+        return named
+    pairs = list(values.items() if isinstance(values, Mapping) else _pairs(values))
+    return pairs + list(named.items())
 
 
 def _update(

@@ -20,6 +20,10 @@ TEXT_LIMIT = 60
 NO_INPUT = -1
 
 
+REPR_SOURCE = 60  # characters of the source a Graph's repr shows
+REPR_INPUTS = 8  # … and input names
+
+
 @dataclass(frozen=True, slots=True)
 class Node:
     """One node: `inputs` are node ids (a node used twice as an input appears twice),
@@ -68,6 +72,17 @@ class Graph:
 
     def __len__(self) -> int:
         return len(self.codes)
+
+    def __repr__(self) -> str:
+        """`Graph('(x+y)*z', 5 nodes, inputs x, y, z, output f)`: what it is, not its columns."""
+        source = " ".join(self.source.split())
+        if len(source) > REPR_SOURCE:
+            source = source[: REPR_SOURCE - 1] + "…"
+        names = list(self.variables)
+        inputs = ", ".join(names[:REPR_INPUTS]) + (", …" if len(names) > REPR_INPUTS else "")
+        size = f"{len(self):,} node" + ("" if len(self) == 1 else "s")
+        given = f"inputs {inputs}" if names else "no inputs"
+        return f"Graph({source!r}, {size}, {given}, output {self.name(self.output)})"
 
     @property
     def nodes(self) -> NodeView:

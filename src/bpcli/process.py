@@ -39,8 +39,10 @@ def console(**options: Any) -> Console:
     On a closed pipe (`bpcli … | head -1`) Rich's own handling exits 1, which means
     "found wrong answers": this console raises BrokenPipeError instead, which
     `errors_to_exit_codes` turns into the quiet exit every other view makes.
+    In a notebook's kernel too it writes text, as through a pipe, not Rich's HTML:
+    the `%bpcli` magic shows what the command line prints.
     """
-    return _console_class()(highlight=False, **options)
+    return _console_class()(highlight=False, force_jupyter=False, **options)
 
 
 @cache

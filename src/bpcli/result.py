@@ -14,6 +14,7 @@ from . import engine
 from .engine import Step
 from .graph import Graph
 from .ops import OPS, Conventions
+from .render.numbers import DEFAULT_PRECISION
 
 SCHEMA_VERSION = 1
 
@@ -256,6 +257,89 @@ class Result:
                     for s in self.update.trajectory
                 ]
         return data
+
+    # ---- in a notebook, and the views by name (each imported when asked for) ----------------
+
+    def __repr__(self) -> str:
+        from .render.notebook import one_line
+
+        return one_line(self)
+
+    def __getitem__(self, name: str) -> NodeResult:
+        """A node by name (an input, an assigned name or a node's label): its value, its
+        gradient and the rest of its row."""
+        node_id = self.graph.node_named(name) if isinstance(name, str) else None
+        if node_id is None:
+            raise KeyError(name)
+        return self.nodes[node_id]
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        from .render.notebook import bundle
+
+        return bundle(self, include, exclude)
+
+    def table(self, precision: int = DEFAULT_PRECISION, width: int = 80) -> str:
+        """The table `bpcli grad` prints: a row per node, the answers, the update step."""
+        from .render.notebook import Shown, text
+        from .render.table import GradView
+
+        return Shown(text(GradView(self, precision), width))
+
+    def explain(self, precision: int = DEFAULT_PRECISION, width: int = 80) -> str:
+        """The walkthrough `bpcli grad --explain` prints, as text `width` columns wide."""
+        from .render.explain import ExplainView
+        from .render.notebook import Shown, text
+
+        return Shown(text(ExplainView(self, precision), width))
+
+    def markdown(self, precision: int = DEFAULT_PRECISION) -> str:
+        """The walkthrough in Markdown (`bpcli grad --format markdown`)."""
+        from .render.notebook import MarkdownText
+        from .render.writeup import to_markdown
+
+        return MarkdownText(to_markdown(self, precision))
+
+    def latex(self, precision: int = DEFAULT_PRECISION) -> str:
+        """The walkthrough in LaTeX (`bpcli grad --format latex`)."""
+        from .render.notebook import Shown
+        from .render.writeup import to_latex
+
+        return Shown(to_latex(self, precision))
+
+    def dot(self, precision: int = DEFAULT_PRECISION) -> str:
+        """The graph in Graphviz DOT (`bpcli graph --format dot`)."""
+        from .render.dot import to_dot
+        from .render.notebook import Shown
+
+        return Shown(to_dot(self.graph, self, precision))
+
+    def mermaid(self, precision: int = DEFAULT_PRECISION, fence: bool = False) -> str:
+        """The graph in Mermaid (`bpcli graph --format mermaid`, `--fence`)."""
+        from .render.mermaid import to_mermaid
+        from .render.notebook import Shown
+
+        return Shown(to_mermaid(self.graph, self, precision, fence=fence))
+
+    def tree(self, precision: int = DEFAULT_PRECISION, width: int = 80) -> str:
+        """The graph as a tree from the output (`bpcli graph --format tree`)."""
+        from .render.notebook import Shown, text
+        from .render.tree import to_tree
+
+        return Shown(text(to_tree(self.graph, self, precision), width))
+
+    def svg(self, precision: int = DEFAULT_PRECISION) -> str:
+        """The graph with every value and gradient as SVG, laid out and drawn by bpcli."""
+        from .render.notebook import SvgText, picture
+
+        return SvgText(picture(self, precision))
+
+    def page(self, precision: int = DEFAULT_PRECISION) -> str:
+        """The step-through page (`bpcli graph --format html`), laid out by bpcli; in a
+        notebook it shows itself, stepping, in a frame."""
+        from .render.notebook import PageText
+        from .render.page import to_html
+
+        return PageText(to_html(self, precision))
 
 
 def _number(value: float | None) -> str:

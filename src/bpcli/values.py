@@ -8,7 +8,9 @@ raises its own kind of error with the reason this module words.
 
 from __future__ import annotations
 
+import decimal
 import math
+import numbers
 from collections.abc import Callable
 from typing import TypeGuard
 
@@ -44,11 +46,17 @@ def is_number(value: object) -> TypeGuard[int | float]:
 
 def to_float(value: object) -> float:
     """`value` as a finite float, or NotANumber: a bool, text, NaN, an infinity, or a
-    whole number beyond the float range (as TOML and JSON read 1e400 or 10**400)."""
+    whole number beyond the float range (as TOML and JSON read 1e400 or 10**400).
+
+    Besides int and float, any real number Python or NumPy makes is one: a
+    `Fraction`, a `Decimal`, a NumPy scalar (`np.float32(2)`, `np.int64(3)`) and a
+    0-d array (`np.array(2.5)`), as a notebook hands them over; NumPy's bool is
+    not, like Python's.
+    """
     if not is_number(value):
-        raise NotANumber(value, too_large=False)
+        value = _real(value)
     try:
-        number = float(value)
+        number = float(value)  # type: ignore[arg-type]
     except OverflowError:
         raise NotANumber(value, too_large=True) from None
     if math.isinf(number):
@@ -56,3 +64,20 @@ def to_float(value: object) -> float:
     if math.isnan(number):
         raise NotANumber(value, too_large=False)
     return number
+
+
+def _real(value: object) -> object:
+    """A real number of another type than int and float, or NotANumber."""
+    if getattr(value, "ndim", None) == 0 and hasattr(value, "item"):  # a 0-d array
+        item = value.item()
+        if is_number(item) or (isinstance(item, numbers.Real) and not _boolean(item)):
+            return item
+        raise NotANumber(value, too_large=False)
+    if isinstance(value, (numbers.Real, decimal.Decimal)) and not _boolean(value):
+        return value
+    raise NotANumber(value, too_large=False)
+
+
+def _boolean(value: object) -> bool:
+    """Python's bool, or NumPy's (which is not a Python bool, nor a number)."""
+    return isinstance(value, bool) or type(value).__name__ in ("bool_", "bool")
