@@ -486,18 +486,18 @@ def test_the_floor_targets_say_pass_or_the_gap():
     results = runner.Results(settings, [chain, dag, floor, torch, constants])
     lines = [str(target) for target in floors.targets(results)]
     assert lines[0] == (
-        "3. parse: bpcli.parse on the 10^6-node chain 1.00 s, 1.00 µs a node "
+        "16.3. parse: bpcli.parse on the 10^6-node chain 1.00 s, 1.00 µs a node "
         "(target ≤1.5 s at 10^6): PASS"
     )
-    assert lines[1].startswith("3. end to end 10^6 chain against PyTorch: NOT MEASURED")
-    assert lines[2] == "6. engine on DAG vs PyTorch: NOT MEASURED: not in this run"
+    assert lines[1].startswith("16.3. end to end 10^6 chain against PyTorch: NOT MEASURED")
+    assert lines[2] == "16.6. engine on DAG vs PyTorch: NOT MEASURED: not in this run"
     # bpcli's fwd+bwd is half its total: 40 ms against the floor's 32 ms
     assert lines[3] == (
-        "6. engine 10^5 DAG: bpcli forward+backward 1.25x the plain-Python flat tape "
+        "16.6. engine 10^5 DAG: bpcli forward+backward 1.25x the plain-Python flat tape "
         "(40 ms vs 32 ms; target ≤1.3x): PASS"
     )
     assert lines[4] == (
-        "6. engine 10^5 DAG of statements with constants: bpcli forward+backward 15.0x "
+        "16.6. engine 10^5 DAG of statements with constants: bpcli forward+backward 15.0x "
         "faster than PyTorch (20 ms vs 300 ms; target 15x): PASS"
     )
-    assert lines[5].startswith("6. engine on DAG of statements with constants vs the plain")
+    assert lines[5].startswith("16.6. engine on DAG of statements with constants vs the plain")
