@@ -259,7 +259,9 @@ def _fixed(graph: Graph) -> tuple[list[int], list[int]]:
     made: tuple[list[int], list[int]] | None = graph.derived.get("fixed")
     if made is None:
         fixed = list(graph.fixed)
-        ids = [i for i in itertools.compress(range(len(fixed)), fixed) if i != graph.output]
+        ids = list(itertools.compress(range(len(fixed)), fixed))
+        if fixed[graph.output]:
+            ids.remove(graph.output)
         made = graph.derived["fixed"] = (fixed, ids)
     return made
 
