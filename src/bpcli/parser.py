@@ -1,11 +1,12 @@
 """Text to graph: an LALR(1) parser that builds the graph while it parses.
 
 The language is grammar/expr.lark. Lark computes its LALR tables ahead of time
-(`bpcli.tables` writes them to `_tables.py`); the driver below runs them: a
-lexer from the grammar's terminals, a shift/reduce loop, and for each rule the
-builder's method of the same name (the grammar's alias), shaping children as
-Lark would. No parse tree is kept and nothing recurses, however deep the
-nesting, and a run of bpcli need not import Lark at all. What this module adds
+(`bpcli.tables` writes them to `_tables.py`, with the unit reductions collapsed
+and the lexer as one regular expression made from the grammar's terminals); the
+driver below runs them: that lexer, a shift/reduce loop on small integers, and
+for each rule the builder's method of the same name (the grammar's alias), given
+its children as Lark would shape them. No parse tree is kept and nothing
+recurses, however deep the nesting, and a run of bpcli need not import Lark. What this module adds
 to the grammar (a new line inside parentheses, the words of syntax errors) is
 listed at the top of grammar/expr.lark.
 """
