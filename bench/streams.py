@@ -32,6 +32,13 @@ LECTURE_LINE = (
     '{{"id": {}, "expr": "(x+y)*z", "values": {{"x": -2, "y": 5, "z": -4}}, "lr": 0.1}}\n'
 )
 LECTURE_UPDATE = {"x": -1.6, "y": 5.4, "z": -4.3}  # x - 0.1 * df/dx, worked by hand
+# The same request with x = -2 - i on line i: no two lines alike, so no answer is reused
+# (batch answers a repeated request from the text of its first answer). By hand:
+# df/dx = df/dy = z = -4, df/dz = x + y = 3 - i.
+DISTINCT_LINE = (
+    '{{"id": {0}, "expr": "(x+y)*z", "values": {{"x": {1}, "y": 5, "z": -4}}, "lr": 0.1}}\n'
+)
+DISTINCT = "file, no two lines alike"
 
 TARGET_LINES_PER_S = 50_000
 TARGET_JOBS_RATIO = 1.6
@@ -57,13 +64,18 @@ class Sizes:
 QUICK = Sizes(lines=300, jobs_lines=600, chain=1_000, repeat=1)
 
 
-def requests(path: Path, lines: int) -> Path:
-    path.write_text("".join(LECTURE_LINE.format(i) for i in range(lines)), encoding="utf-8")
+def requests(path: Path, lines: int, distinct: bool = False) -> Path:
+    text = (
+        DISTINCT_LINE.format(i, -2 - i) if distinct else LECTURE_LINE.format(i)
+        for i in range(lines)
+    )
+    path.write_text("".join(text), encoding="utf-8")
     return path
 
 
-def check_answers(path: Path, lines: int) -> None:
-    """Every line answered, in order, with the lecture's numbers (the first and the last)."""
+def check_answers(path: Path, lines: int, distinct: bool = False) -> None:
+    """Every line answered, in order, with the lecture's numbers (the first and the last;
+    the last of distinct lines with its own, worked by hand in DISTINCT_LINE's comment)."""
     with path.open(encoding="utf-8") as answers:
         count, first, last = 0, "", ""
         for count, line in enumerate(answers, start=1):  # noqa: B007
@@ -74,9 +86,12 @@ def check_answers(path: Path, lines: int) -> None:
     for number, line in ((0, first), (lines - 1, last)):
         answer = json.loads(line)
         result = answer["result"]
-        if answer["id"] != number or result["gradients"] != LECTURE_GRADIENTS:
+        expected = LECTURE_GRADIENTS
+        if distinct and number:
+            expected = {"x": -4.0, "y": -4.0, "z": 3.0 - number}
+        if answer["id"] != number or result["gradients"] != expected:
             raise RuntimeError(f"bpcli batch gave a wrong answer: {line[:200]}")
-        if result["update"]["inputs"] != LECTURE_UPDATE:
+        if number == 0 and result["update"]["inputs"] != LECTURE_UPDATE:
             raise RuntimeError(f"bpcli batch gave a wrong update: {result['update']}")
 
 
@@ -123,6 +138,7 @@ class Throughput:
 
 def throughput(sizes: Sizes, folder: Path) -> Throughput:
     source = requests(folder / "lecture.jsonl", sizes.lines)
+    different = requests(folder / "distinct.jsonl", sizes.lines, distinct=True)
     answers = folder / "answers.jsonl"
     settings = [(pipe, unbuffered) for pipe in (False, True) for unbuffered in (False, True)]
     times: dict[str, list[float]] = {}
@@ -134,6 +150,10 @@ def throughput(sizes: Sizes, folder: Path) -> Throughput:
             check_answers(answers, sizes.lines)
             times.setdefault(name, []).append(seconds)
             cpu.setdefault(name, []).append(cpu_seconds)
+        seconds, cpu_seconds = batch_seconds(different, answers, pipe=False, unbuffered=False)
+        check_answers(answers, sizes.lines, distinct=True)
+        times.setdefault(DISTINCT, []).append(seconds)
+        cpu.setdefault(DISTINCT, []).append(cpu_seconds)
 
     def rates(found: dict[str, list[float]]) -> dict[str, float]:
         return {name: sizes.lines / max(statistics.median(t), 1e-9) for name, t in found.items()}
@@ -222,8 +242,9 @@ def targets(through: Throughput | None, fan: Jobs | None, big: Nodes | None) -> 
     if through is not None:
         for name, rate in through.per_second.items():
             cpu = through.per_cpu_second.get(name)
+            what = "lecture lines with lr" if name != DISTINCT else "lecture-shaped lines with lr"
             text = (
-                f"batch, {through.lines:,} lecture lines with lr, {name}: {rate:,.0f} lines/s"
+                f"batch, {through.lines:,} {what}, {name}: {rate:,.0f} lines/s"
                 + ("" if cpu is None else f" ({cpu:,.0f} per CPU-second)")
                 + f" (target ≥{TARGET_LINES_PER_S:,})"
             )
