@@ -17,12 +17,13 @@ from pathlib import Path
 import pytest
 
 import bpcli
+from bpcli import batch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # bench/ sits next to src/, it is not installed
 
 from bench import __main__ as bench_main  # noqa: E402
-from bench import engines, graphs, growth, report, runner  # noqa: E402
+from bench import engines, graphs, growth, report, runner, streams  # noqa: E402
 from bench.check import compare  # noqa: E402
 from bench.graphs import ADD, CONST, MUL, NONE, SIGMOID, TANH, VAR, Tape  # noqa: E402
 
@@ -235,25 +236,26 @@ def test_the_runner_runs_on_tiny_sizes(tmp_path, capsys):
     printed = capsys.readouterr()
     text = output.read_text(encoding="utf-8")
     assert "## Targets" in text and "## Machine" in text and "python -m bench --sizes 30,60" in text
-    for number in "123456":
+    for number in ("1", "2", "3", "4", "5", "16.4", "16.5"):
         assert any(line.startswith(f"{number}. ") for line in printed.out.splitlines())
-    growths = [line for line in printed.out.splitlines() if line.startswith("6. ")]
+    growths = [line for line in printed.out.splitlines() if line.startswith("16.4. ")]
     assert [line.split(", 10 to 1,000 ")[0] for line in growths] == [
-        "6. growth: graph --format dot on chain",
-        "6. growth: graph --format dot on dag",
-        "6. growth: graph --format dot on uses",
-        "6. growth: batch on chain",
-        "6. growth: batch on dag",
-        "6. growth: batch on uses",
-        "6. growth: batch on lines",
+        "16.4. growth: graph --format dot on chain",
+        "16.4. growth: graph --format dot on dag",
+        "16.4. growth: graph --format dot on uses",
+        "16.4. growth: batch on chain",
+        "16.4. growth: batch on dag",
+        "16.4. growth: batch on uses",
+        "16.4. growth: batch on lines",
     ]
     assert all("(target ≤1.15): " in line for line in growths)
     assert "## How each view grows" in text and "| `batch` | lines | 10, 100, 1,000 lines |" in text
-    colds = [line for line in printed.out.splitlines() if line.startswith("4. cold start")]
+    said = printed.out.splitlines()
+    colds = [line for line in said if line.partition(". ")[2].startswith("cold start")]
     assert [line.split(" ms vs ")[0].rsplit(" ", 1)[0] for line in colds] == [
         "4. cold start: bpcli grad --json",
-        "4. cold start: bpcli grad (the table)",
-        "4. cold start, PYTHONUNBUFFERED=1: bpcli grad (the table)",
+        "16.5. cold start: bpcli grad (the table)",
+        "16.5. cold start, PYTHONUNBUFFERED=1: bpcli grad (the table)",
         "4. cold start, PYTHONUNBUFFERED=1: bpcli grad --json",
     ]
     assert "| command | median, PYTHONUNBUFFERED unset | median, PYTHONUNBUFFERED=1 |" in text
@@ -459,9 +461,9 @@ def test_a_quadratic_view_is_caught_and_a_linear_one_passes(shape):
         growth.measure("quadratic", quadratic, sizes, clock=work, shape=shape),
         growth.measure("linear", linear, sizes, clock=work, shape=shape),
     ]
-    bad, good = (str(t) for t in report.targets(results) if t.number == "6")
+    bad, good = (str(t) for t in report.targets(results) if t.number == "16.4")
     unit = "uses" if shape == "uses" else "nodes"
-    assert bad.startswith(f"6. growth: quadratic on {shape}, 100 to 10,000 {unit} (")
+    assert bad.startswith(f"16.4. growth: quadratic on {shape}, 100 to 10,000 {unit} (")
     slow, fast = results.growth
     # edges per node grow a little with the DAG's size (more reuse): about 2 and 1
     assert 1.95 <= slow.exponent <= 2.15 and 0.97 <= fast.exponent <= 1.08
@@ -479,17 +481,17 @@ def test_a_series_that_ran_out_of_time_is_a_lower_bound():
     broken = growth.Growth("graph --output graph.svg", (), (), "uses", error="dot is not installed")
     results = runner.Results(runner.Settings([10], ["bpcli"], ["chain"], cli=False))
     results.growth = [slow, never, broken, unknown]
-    lines = [str(t) for t in report.targets(results) if t.number == "6"]
+    lines = [str(t) for t in report.targets(results) if t.number == "16.4"]
     # 60 s at 1,000 against 10 ms at 100: at least 6,000x for 10x, size^3.78
     assert lines[0] == (
-        "6. growth: grad --explain on uses, 100 to 1,000 uses (10 ms, 60.00 s; 1,000 not "
+        "16.4. growth: grad --explain on uses, 100 to 1,000 uses (10 ms, 60.00 s; 1,000 not "
         "within 60 CPU s): time grows as size^≥ 3.78 (target ≤1.15): GAP: ≥ 3.29x over"
     )
     assert lines[1] == (
-        "6. growth: grad --explain on dag: NOT MEASURED: 100 nodes did not finish within 60 CPU s"
+        "16.4. growth: grad --explain on dag: NOT MEASURED: 100 nodes did not finish within 60 CPU s"
     )
     assert lines[2] == (
-        "6. growth: graph --output graph.svg on uses: NOT MEASURED: dot is not installed"
+        "16.4. growth: graph --output graph.svg on uses: NOT MEASURED: dot is not installed"
     )
     assert lines[3].endswith(
         "time grows as size^≥ 0.85 (target ≤1.15): NOT MEASURED: 1,000 nodes did not finish "
@@ -568,3 +570,98 @@ def test_the_views_option_parses():
     assert bench_main.settings_from(args, []).views == ["dot", "check"]
     with pytest.raises(SystemExit):
         bench_main.parser().parse_args(["--views", "png"])
+
+
+# ---- issue 16's stream targets (bench/streams.py) -----------------------------------------
+
+
+def test_stream_targets_say_pass_or_the_gap():
+    rates = {"file": 65_000.0, "pipe, PYTHONUNBUFFERED=1": 25_000.0}
+    through = streams.Throughput(40_000, rates, {"file": 80_000.0})
+    fan = streams.Jobs(200_000, one=3.0, two=2.0, load=(0.5, 0.4, 0.3), cores=2)
+    big = streams.Nodes(10**6, nodes_seconds=9.0, nodes_mb=850.0, plain_seconds=4.0, plain_mb=190.0)
+    lines = [str(t) for t in streams.targets(through, fan, big)]
+    assert lines[0].endswith("file: 65,000 lines/s (80,000 per CPU-second) (target ≥50,000): PASS")
+    assert lines[1].endswith("(target ≥50,000): GAP: 2.00x short")
+    assert "3.00 s, 1.50x (target ≥1.6 on two idle cores; 2 cores, load average 0.50" in lines[2]
+    assert lines[2].endswith("GAP: 1.07x short")
+    assert lines[3].endswith("peak 850 MB (target <400): GAP: 2.12x over")
+    assert lines[4].endswith("9.00 s against 4.00 s, 2.25x (target ≤2.0x): GAP: 1.12x over")
+    assert streams.targets(None, None, None) == []
+
+
+def test_stream_answers_are_checked_against_the_lecture(tmp_path):
+    source = streams.requests(tmp_path / "in.jsonl", 3)
+    lines = source.read_text(encoding="utf-8").splitlines()
+    answers = tmp_path / "out.jsonl"
+    answers.write_text("".join(batch.respond(line, 1, {})[0] for line in lines))  # type: ignore[index,misc]
+    streams.check_answers(answers, 3)  # the hand-worked gradients and update
+    with pytest.raises(RuntimeError, match="answered 3 of 4"):
+        streams.check_answers(answers, 4)
+    wrong = answers.read_text().replace('"x":-1.6', '"x":-1.7')
+    answers.write_text(wrong)
+    with pytest.raises(RuntimeError, match="wrong update"):
+        streams.check_answers(answers, 3)
+
+
+@pytest.mark.integration
+def test_the_stream_targets_run_at_tiny_sizes():
+    found = streams.run(streams.Sizes(lines=20, jobs_lines=40, chain=100, repeat=1), lambda _: None)
+    assert [t.number for t in found] == ["16.1"] * 5 + ["16.2", "16.5", "16.5"]
+    assert "no two lines alike" in found[4].text  # the figure no reused answer helps
+    for target in found:
+        assert target.verdict == "PASS" or target.verdict.startswith(("GAP: ", "NOT MEASURED"))
+
+
+def test_stream_sizes_follow_the_runners_settings():
+    args = bench_main.parser().parse_args(["--batch-lines", "20", "--e2e-size", "40"])
+    sizes = streams.Sizes.of(bench_main.settings_from(args, []))
+    assert sizes == streams.Sizes(lines=40, jobs_lines=200, chain=40, repeat=3)
+    default = streams.Sizes.of(bench_main.settings_from(bench_main.parser().parse_args([]), []))
+    assert default == streams.Sizes()  # the issue's: 40,000 lines, 200,000 for --jobs, 10^6
+
+
+# ---- issue 16's parser and engine targets (bench/floors.py) ---------------------
+
+
+def test_the_constants_dag_is_the_issues_statement():
+    """t_k = tanh(t_i*0.37 + t_j*-1.2): six nodes a statement, two of them constants."""
+    tape = graphs.constants(3_000)
+    assert abs(len(tape) - 3_000) <= 8
+    text = graphs.to_bpcli(tape)
+    assert text.count("*0.37+") == text.count("*-1.2)") == text.count("tanh(") > 400
+    codes = list(tape.code)
+    statements = codes.count(TANH)
+    assert codes.count(CONST) == 2 * statements and codes.count(MUL) == 2 * statements
+    expected = graphs.reference(tape)
+    assert compare((expected.output, expected.gradients), bpcli_answer(tape)) == []
+
+
+def test_the_floor_targets_say_pass_or_the_gap():
+    from bench import floors
+
+    settings = runner.Settings([1_000_000], ["bpcli", "torch", "python"], ["chain"], cli=False)
+    answer = (1.0, {"x": 2.0})
+    chain = measurement("bpcli", answer, "chain", 1_000_000, 2.0, 1_000_000)  # half is build
+    dag = measurement("bpcli", answer, "dag", 100_000, 0.08, 100_000)
+    floor = measurement("python", answer, "dag", 100_000, 0.064, 100_000)
+    torch = measurement("torch", answer, "constants", 100_000, 0.3, 100_000)
+    constants = measurement("bpcli", answer, "constants", 100_000, 0.04, 100_000)
+    results = runner.Results(settings, [chain, dag, floor, torch, constants])
+    lines = [str(target) for target in floors.targets(results)]
+    assert lines[0] == (
+        "16.3. parse: bpcli.parse on the 10^6-node chain 1.00 s, 1.00 µs a node "
+        "(target ≤1.5 s at 10^6): PASS"
+    )
+    assert lines[1].startswith("16.3. end to end 10^6 chain against PyTorch: NOT MEASURED")
+    assert lines[2] == "16.6. engine on DAG vs PyTorch: NOT MEASURED: not in this run"
+    # bpcli's fwd+bwd is half its total: 40 ms against the floor's 32 ms
+    assert lines[3] == (
+        "16.6. engine 10^5 DAG: bpcli forward+backward 1.25x the plain-Python flat tape "
+        "(40 ms vs 32 ms; target ≤1.3x): PASS"
+    )
+    assert lines[4] == (
+        "16.6. engine 10^5 DAG of statements with constants: bpcli forward+backward 15.0x "
+        "faster than PyTorch (20 ms vs 300 ms; target 15x): PASS"
+    )
+    assert lines[5].startswith("16.6. engine on DAG of statements with constants vs the plain")
