@@ -173,8 +173,8 @@ PARSE_ERRORS = [
         f"grad '(x + y) * * z' {LECTURE}"),
     cli("ParseError", "parser.py", "A call to a function bpcli does not have (or a name followed by `(`, meant as a product).",
         "grad 'w(x + 1)' w=2 x=1"),
-    cli("ParseError", "parser.py", "`max` or `min` with fewer than two arguments.",
-        "grad 'max(x)' x=1"),
+    cli("ParseError", "parser.py", "`sum` or `mean` with more than a vector and an axis.",
+        "grad 'sum(x, 0, 1)' x=1"),
     cli("ParseError", "parser.py", "A function with the wrong number of arguments.",
         "grad 'pow(x)' x=2"),
 ]  # fmt: skip

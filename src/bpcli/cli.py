@@ -184,6 +184,7 @@ def grad(
     check_step: float,
     as_json: bool,
     no_nodes: bool,
+    dout: str | None,
     precision: int,
     file: Path | None,
     max_tie: str,
@@ -211,7 +212,11 @@ def grad(
         if fmt != "table" and (as_json or check_grad):
             other = "--json" if as_json else "--gradcheck"
             raise InputError(f"--format {fmt} writes the walkthrough; leave out {other}")
-        result = evaluate(graph, values, lr, steps, conventions=conventions)
+        upstream = None if dout is None else arguments.parse_dout(dout)
+        result = evaluate(graph, values, lr, steps, conventions=conventions, dout=upstream)
+        if getattr(result, "tensor", False):
+            _grad_tensors(result, explain, fmt, plot, check_grad, check_step, as_json, no_nodes)
+            return
         checked = None
         if check_grad:
             from .gradcheck import gradcheck
@@ -240,6 +245,44 @@ def grad(
             if checked is not None:
                 out.print()
                 out.print(GradCheckView(checked, result.output_name, precision))
+    if checked is not None and not checked.ok:
+        raise SystemExit(EXIT_CHECK_FAILED)
+
+
+def _grad_tensors(
+    result: Any,
+    explain: bool,
+    fmt: str,
+    plot: Path | None,
+    check_grad: bool,
+    check_step: float,
+    as_json: bool,
+    no_nodes: bool,
+) -> None:
+    """grad of a program over vectors and matrices: the table (with shapes) or --json,
+    --gradcheck and the update; what does not show tensors yet says so (exit 2)."""
+    from .tensor import gradcheck
+
+    for asked, what in ((explain, "--explain"), (fmt != "table", f"--format {fmt}"), (plot, "--plot")):
+        if asked:
+            raise InputError(f"{what} does not show tensors yet (vectors and matrices)")
+    checked = gradcheck(result, check_step) if check_grad else None
+    if as_json:
+        write_json(result, nodes=not no_nodes, extra=None if checked is None else {"gradcheck": checked.to_dict()})
+    else:
+        from .render.table import TensorGradView
+
+        out = console()
+        out.print(TensorGradView(result, nodes=not no_nodes))
+        if checked is not None:
+            verdict = "ok" if checked.ok else "WRONG"
+            out.print(
+                f"\ngradcheck {verdict}: {checked.checked} elements, worst relative error"
+                f" {checked.worst:.3g} at {checked.worst_at} (tolerance {checked.tolerance:g})",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
     if checked is not None and not checked.ok:
         raise SystemExit(EXIT_CHECK_FAILED)
 
@@ -290,7 +333,7 @@ def graph(
 
     Example: bpcli graph "(x+y)*z" --x -2 --y 5 --z -4 --format dot | dot -Tsvg > g.svg
     """
-    from .api import evaluate
+    from .api import evaluate, needs_tensors
 
     with errors_to_exit_codes():
         if fmt is not None and fmt not in GRAPH_FORMATS:
@@ -309,6 +352,8 @@ def graph(
             raise InputError("--lr adds the update step to the HTML page: add --format html")
         needed = values or fmt == "html"
         result = evaluate(program, values, lr, conventions=conventions) if needed else None
+        if getattr(result, "tensor", False) or (not needed and needs_tensors(program)):
+            raise InputError("graph does not show tensors yet (vectors and matrices)")
         image = output is not None and output.suffix.lower() in IMAGE_SUFFIXES
         if image and fmt not in (None, "dot"):
             raise InputError(f"{output} is drawn by Graphviz from DOT: leave out --format {fmt}")

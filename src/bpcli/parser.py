@@ -125,6 +125,21 @@ class _Builder:
     def div(self, children: list[Ref]) -> Ref:
         return self._binary("div", children)
 
+    def matmul(self, children: list[Ref]) -> Ref:
+        return self._binary("matmul", children)
+
+    def index(self, children: list[Ref | Token]) -> Ref:
+        operand, _, index, rsqb = children
+        assert isinstance(operand, tuple) and isinstance(index, tuple)
+        assert isinstance(rsqb, Token) and rsqb.end_pos is not None
+        return self._node("index", (operand[0], index[0]), operand[1], rsqb.end_pos)
+
+    def transpose(self, children: list[Ref | Token]) -> Ref:
+        operand, dot_t = children
+        assert isinstance(operand, tuple) and isinstance(dot_t, Token)
+        assert dot_t.end_pos is not None
+        return self._node("transpose", (operand[0],), operand[1], dot_t.end_pos)
+
     def pow(self, children: list[Ref | Token]) -> Ref:
         base, _, exponent = children
         assert isinstance(base, tuple) and isinstance(exponent, tuple)
@@ -208,12 +223,10 @@ class _Builder:
                 span=(start, name_end),
                 source=self.source,
             )
-        if op.arity is None and len(args) < 2:
-            raise ParseError(
-                f"{name} needs at least 2 arguments, got {len(args)}", span=span, source=self.source
-            )
-        if op.arity is not None and len(args) != op.arity:
+        if op.arity is not None and not op.arity <= len(args) <= op.arity + op.optional:
             wanted = "1 argument" if op.arity == 1 else f"{op.arity} arguments"
+            if op.optional:
+                wanted = f"{op.arity} to {op.arity + op.optional} arguments"
             raise ParseError(
                 f"{name} takes {wanted}, got {len(args)}", span=span, source=self.source
             )
@@ -433,6 +446,10 @@ _WHAT = {
     "STAR": "'*'",
     "SLASH": "'/'",
     "POW": "'**' or '^'",
+    "AT": "'@'",
+    "LSQB": "'['",
+    "RSQB": "']'",
+    "DOT_T": "'.T'",
     "EQUAL": "'='",
     "_SEP": "';' or a new line",
     "$END": "the end",
@@ -441,7 +458,7 @@ _OPERAND_START = {"NUMBER", "NAME", "LPAR"}
 _OPERAND_END = re.compile(r"[\w.)]$")
 
 
-_OPERATORS = {"PLUS", "MINUS", "STAR", "SLASH", "POW"}
+_OPERATORS = {"PLUS", "MINUS", "STAR", "SLASH", "POW", "AT"}
 
 
 def _describe(kind: str) -> str:

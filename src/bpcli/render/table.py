@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.markup import escape
@@ -122,3 +123,50 @@ class GradView:
             return Group(Text(heading, style="bold"), table, line)
         chart = DescentChart(update, self.result.output_name, precision=self.precision)
         return Group(Text(heading, style="bold"), table, line, Text(), chart)
+
+
+class TensorGradView:
+    """A run over vectors and matrices (a tensor.TensorResult): the node table with a shape
+    column, small tensors whole and larger ones summarised as NumPy prints them, the
+    output and each input's gradient (of its shape), and the update of every input."""
+
+    def __init__(self, result: Any, precision: int = DEFAULT_PRECISION, nodes: bool = True) -> None:
+        from ..tensor import show_shape, summary
+
+        self.result = result
+        self.show_nodes = nodes
+        self._n = lambda value: summary(value, precision)
+        self._shape = show_shape
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        result = self.result
+        f = result.output_name
+        if self.show_nodes:
+            yield Text("computational graph", style="bold")
+            table = Table(box=None, pad_edge=False)
+            for column in ("node", "op", "text", "shape"):
+                table.add_column(column, overflow="fold")
+            table.add_column("value", justify="right", style=VALUE)
+            table.add_column(f"∂{f}/∂node", justify="right", style=GRAD)
+            for i, (name, op, _, text) in enumerate(result.graph.facts()):
+                table.add_row(
+                    escape(name),
+                    op,
+                    escape(text),
+                    self._shape(result.shapes[i]),
+                    self._n(result.values[i]),
+                    self._n(result.grads[i]),
+                )
+            yield table
+            yield Text()
+        yield Text.assemble((f"{f} = ", "bold"), (self._n(result.output), VALUE))
+        for name, grad in result.gradients.items():
+            yield Text.assemble(f"∂{f}/∂{name} = ", (self._n(grad), GRAD))
+        update = result.update
+        if update is not None:
+            yield Text()
+            yield Text(f"update: x := x - α·∂{f}/∂x with α = {self._n(update.lr)},"
+                       f" {update.steps} step{'s' if update.steps > 1 else ''}", style="bold")
+            for name, value in update.inputs.items():
+                yield Text.assemble(f"{name} = ", (self._n(value), VALUE))
+            yield Text.assemble((f"after the update: {f} = ", "bold"), (self._n(update.output), VALUE))
