@@ -134,6 +134,15 @@ def trajectory_every(steps: int, inputs: int) -> int:
     return -(-steps // (points - 3))  # steps // k + 1 points, and step 1 and the last
 
 
+def scalar_only(result: Result | TensorResult, what: str, verb: str = "does not show") -> Result:
+    """`result`, for a view or command that does not show vectors and matrices yet: a
+    tensor program's result is an InputError saying so ("graph does not show tensors
+    yet")."""
+    if not isinstance(result, Result):
+        raise InputError(f"{what} {verb} tensors yet (vectors and matrices)")
+    return result
+
+
 def _scalars(inputs: dict[str, Any]) -> bool:
     return all(type(value) is float for value in inputs.values())
 
@@ -207,7 +216,5 @@ def _value(what: str, value: object, error: type[BindError] | type[InputError]) 
             raise error(exc.message(what)) from None
     try:
         return to_value(value)
-    except NotANumber as exc:
-        raise error(exc.message(what)) from None
-    except NotATensor as exc:
+    except (NotANumber, NotATensor) as exc:  # an element that is not a number; a ragged array
         raise error(exc.message(what)) from None

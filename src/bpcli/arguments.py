@@ -214,8 +214,7 @@ def parse_value(what: str, raw: str) -> Any:
         suffix = os.path.splitext(path)[1].lower()
         if suffix not in ARRAY_FILES:
             raise InputError(
-                f"{what}: {clipped(text)} must name a {', '.join(ARRAY_FILES)} file"
-                " (by its suffix)"
+                f"{what}: {clipped(text)} must name a {', '.join(ARRAY_FILES)} file (by its suffix)"
             )
         source = f"{what} ({clipped(path)})"
         if suffix == ".npy":
@@ -227,9 +226,7 @@ def parse_value(what: str, raw: str) -> Any:
         data = _json_array(text, what)
     try:
         return to_value(data)
-    except NotANumber as exc:
-        raise InputError(exc.message(source)) from None
-    except NotATensor as exc:
+    except (NotANumber, NotATensor) as exc:  # a number in a file, too large; a ragged array
         raise InputError(exc.message(source)) from None
 
 

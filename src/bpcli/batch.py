@@ -344,7 +344,7 @@ def encode(reply: dict[str, Any]) -> str:
     names such as α come as \\u escapes, which every JSON reader decodes, so a lone
     surrogate from a "\\ud800" in a request can be written too (and ASCII is faster)."""
     result = reply.get("result")
-    if isinstance(result, Result):
+    if result is not None and hasattr(result, "json_chunks"):  # a Result or a TensorResult
         body = "".join(result.json_chunks(compact=True, ascii=True))
         return f"{_head(reply['id'])}{body}}}\n"
     return json.dumps(reply, allow_nan=False, separators=(",", ":")) + "\n"
@@ -459,16 +459,20 @@ def _fields(
     return expr, _values(request.get("values")), lr, steps, _conventions(request.get("max_tie"))
 
 
-def _values(values: object) -> dict[str, float]:
+def _values(values: object) -> dict[str, Any]:
+    """Numbers as floats; a vector or matrix (nested lists) is the API's to judge."""
     if values is None:
         return {}
     need = "values must be an object of name: number"
     if not isinstance(values, dict):
         raise RequestError(f"{need}, got {_shown(values)}")
     for name, value in values.items():
-        if not is_number(value):
+        if not is_number(value) and not isinstance(value, list):
             raise RequestError(f"{need}; the value of {clipped(name)} is {_shown(value)}")
-    return {name: _float(f"the value of {clipped(name)}", value) for name, value in values.items()}
+    return {
+        name: value if isinstance(value, list) else _float(f"the value of {clipped(name)}", value)
+        for name, value in values.items()
+    }
 
 
 def _float(what: str, value: int | float) -> float:

@@ -44,6 +44,7 @@ from .process import (
 
 if TYPE_CHECKING:
     from .result import Update
+    from .tensor import TensorResult
 
 app = typer.Typer(
     name="bpcli",
@@ -199,6 +200,7 @@ def grad(
     Example: bpcli grad "(x+y)*z" --x -2 --y 5 --z -4 --lr 0.1 --explain
     """
     from .api import evaluate
+    from .result import Result
 
     with errors_to_exit_codes():
         refuse_to_replace("--plot", plot, [file])
@@ -214,7 +216,7 @@ def grad(
             raise InputError(f"--format {fmt} writes the walkthrough; leave out {other}")
         upstream = None if dout is None else arguments.parse_dout(dout)
         result = evaluate(graph, values, lr, steps, conventions=conventions, dout=upstream)
-        if getattr(result, "tensor", False):
+        if not isinstance(result, Result):
             _grad_tensors(result, explain, fmt, plot, check_grad, check_step, as_json, no_nodes)
             return
         checked = None
@@ -250,7 +252,7 @@ def grad(
 
 
 def _grad_tensors(
-    result: Any,
+    result: TensorResult,
     explain: bool,
     fmt: str,
     plot: Path | None,
@@ -263,12 +265,20 @@ def _grad_tensors(
     --gradcheck and the update; what does not show tensors yet says so (exit 2)."""
     from .tensor import gradcheck
 
-    for asked, what in ((explain, "--explain"), (fmt != "table", f"--format {fmt}"), (plot, "--plot")):
+    for asked, what in (
+        (explain, "--explain"),
+        (fmt != "table", f"--format {fmt}"),
+        (plot, "--plot"),
+    ):
         if asked:
             raise InputError(f"{what} does not show tensors yet (vectors and matrices)")
     checked = gradcheck(result, check_step) if check_grad else None
     if as_json:
-        write_json(result, nodes=not no_nodes, extra=None if checked is None else {"gradcheck": checked.to_dict()})
+        write_json(
+            result,
+            nodes=not no_nodes,
+            extra=None if checked is None else {"gradcheck": checked.to_dict()},
+        )
     else:
         from .render.table import TensorGradView
 
@@ -333,7 +343,7 @@ def graph(
 
     Example: bpcli graph "(x+y)*z" --x -2 --y 5 --z -4 --format dot | dot -Tsvg > g.svg
     """
-    from .api import evaluate, needs_tensors
+    from .api import evaluate, needs_tensors, scalar_only
 
     with errors_to_exit_codes():
         if fmt is not None and fmt not in GRAPH_FORMATS:
@@ -351,8 +361,10 @@ def graph(
         if lr is not None and fmt != "html":
             raise InputError("--lr adds the update step to the HTML page: add --format html")
         needed = values or fmt == "html"
-        result = evaluate(program, values, lr, conventions=conventions) if needed else None
-        if getattr(result, "tensor", False) or (not needed and needs_tensors(program)):
+        result = None
+        if needed:
+            result = scalar_only(evaluate(program, values, lr, conventions=conventions), "graph")
+        elif needs_tensors(program):
             raise InputError("graph does not show tensors yet (vectors and matrices)")
         image = output is not None and output.suffix.lower() in IMAGE_SUFFIXES
         if image and fmt not in (None, "dot"):

@@ -349,7 +349,7 @@ def _sign(x: float) -> float:
 
 def _tensor_only(*args: object) -> float:
     """The scalar rule of an op that exists for tensors only: never run (see Op.scalar)."""
-    raise Undefined("this op needs vectors or matrices")
+    raise AssertionError("an op for tensors only is run by the tensor engine")
 
 
 # ---- the table -------------------------------------------------------------

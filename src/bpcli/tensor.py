@@ -11,7 +11,8 @@ the broadcast axes (`unbroadcast`, autograd's `unbroadcast_f`).
 
 Shapes are known before anything is computed: `shapes` walks the graph from the
 inputs' shapes, by each op's shape rule (`SHAPES`), and a mismatch is a
-ShapeError with the caret under the operator and both shapes.
+DomainError with the caret under the operator and both shapes
+(`W @ x: (2, 3) @ (2,): inner sizes 3 and 2 differ`).
 """
 
 from __future__ import annotations
@@ -31,10 +32,6 @@ Shape = tuple[int, ...]
 Value = Any  # a float (a number) or a float64 ndarray of 1 or 2 dimensions
 SCHEMA_VERSION = 1
 VAR, CONST = CODES["var"], CODES["const"]
-
-
-class ShapeError(DomainError):
-    """The shapes of an op's inputs do not fit the op (`W @ x: (2, 3) @ (2,): …`)."""
 
 
 # ---- the rules' helpers: what the op table's tensor rules call ----------------------------
@@ -377,7 +374,7 @@ def _reduce_shape(shapes: list[Shape], known: list[Value | None]) -> Shape:
     axis = _whole(known[1], "the axis")
     if not -len(shape) <= axis < len(shape) or not shape:
         raise _Mismatch(f"axis {axis} is out of range for shape {show_shape(shape)}")
-    return shape[:axis % len(shape)] + shape[axis % len(shape) + 1 :]
+    return shape[: axis % len(shape)] + shape[axis % len(shape) + 1 :]
 
 
 def _last_shape(shapes: list[Shape], known: list[Value | None]) -> Shape:
@@ -404,7 +401,7 @@ def _operator_span(graph: Graph, node_id: int) -> tuple[int, int]:
 
 
 def shapes(graph: Graph, inputs: Mapping[str, Value]) -> list[Shape]:
-    """Every node's shape, from the inputs' values, by each op's shape rule; a ShapeError
+    """Every node's shape, from the inputs' values, by each op's shape rule; a DomainError
     where the shapes do not fit the op, before anything is computed."""
     result: list[Shape] = [()] * len(graph)
     known: list[Value | None] = [None] * len(graph)  # leaves' values: an index, an axis
@@ -422,11 +419,13 @@ def shapes(graph: Graph, inputs: Mapping[str, Value]) -> list[Shape]:
         assert op.tensor is not None
         ins = graph.inputs(node_id)
         try:
-            result[node_id] = SHAPES[op.tensor.shape]([result[j] for j in ins], [known[j] for j in ins])
+            result[node_id] = SHAPES[op.tensor.shape](
+                [result[j] for j in ins], [known[j] for j in ins]
+            )
         except _Mismatch as exc:
             shown = [show_shape(result[j]) for j in ins]
             written = op.show(shown) if op.shown is not None else f"{op.symbol}({', '.join(shown)})"
-            raise ShapeError(
+            raise DomainError(
                 f"{graph.text(node_id)}: {written}: {exc}",
                 span=_operator_span(graph, node_id),
                 source=graph.source,
@@ -459,7 +458,7 @@ def forward(graph: Graph, inputs: Mapping[str, Value]) -> list[Value]:
     with np.errstate(all="ignore"):
         for node_id in range(len(graph)):
             code = graph.codes[node_id]
-            if code == VAR or code == CONST:
+            if code in (VAR, CONST):
                 continue
             rules = compiled(OPS[OP_NAMES[code]])
             args = _arguments(graph, node_id, values)
@@ -502,7 +501,7 @@ def backward(
         for i in range(n - 1, -1, -1):
             g = grads[i]
             code = graph.codes[i]
-            if g is None or code == VAR or code == CONST or fixed[i]:
+            if g is None or code in (VAR, CONST) or fixed[i]:
                 continue
             op = OPS[OP_NAMES[code]]
             rules = compiled(op)
@@ -672,13 +671,13 @@ def scalar_output_needed(node_shapes: list[Shape], graph: Graph, dout: Value | N
     shape = node_shapes[graph.output]
     if dout is None:
         if shape:
-            raise ShapeError(
+            raise DomainError(
                 f"the output has shape {show_shape(shape)}: reduce it, e.g. sum(...), or give"
                 " the upstream gradient with --dout"
             )
         return
     if tuple(np.shape(dout)) != shape:
-        raise ShapeError(
+        raise DomainError(
             f"--dout has shape {show_shape(tuple(np.shape(dout)))} but the output"
             f" {graph.name(graph.output)} has shape {show_shape(shape)}: they must be the same"
         )
@@ -729,7 +728,8 @@ def descend(
             grads = backward(graph, values, conventions, dout)
         moved = dict(point)
         for name, i in moving.items():
-            new = _plain(np.asarray(point[name]) - lr * np.asarray(grads[i]))
+            with np.errstate(all="ignore"):
+                new = _plain(np.asarray(point[name]) - lr * np.asarray(grads[i]))
             if not np.all(np.isfinite(new)):
                 raise DomainError(
                     f"at step {step} of gradient descent: the update of {name} overflows"
@@ -745,7 +745,9 @@ def descend(
 
 def _index_only(graph: Graph, node_id: int) -> bool:
     """An input used only as an index or an axis (s[y]): a class label, not a weight."""
-    uses = [(i, k) for i in range(len(graph)) for k, j in enumerate(graph.inputs(i)) if j == node_id]
+    uses = [
+        (i, k) for i in range(len(graph)) for k, j in enumerate(graph.inputs(i)) if j == node_id
+    ]
     return bool(uses) and all(
         OPS[graph.op(i)].tensor is not None and k > 0 and not OPS[graph.op(i)].tensor.vjp[k]  # type: ignore[union-attr]
         for i, k in uses
@@ -808,7 +810,9 @@ def gradcheck(result: TensorResult, step: float = 1e-6, tolerance: float = 1e-6)
             up, down = value.copy(), value.copy()
             up[where] += h
             down[where] -= h
-            numeric = (loss(_with(result.inputs, name, up)) - loss(_with(result.inputs, name, down))) / (2 * h)
+            numeric = (
+                loss(_with(result.inputs, name, up)) - loss(_with(result.inputs, name, down))
+            ) / (2 * h)
             analytic = float(grad[where])
             scale = max(abs(analytic), abs(numeric))
             error = 0.0 if scale == 0 else abs(analytic - numeric) / scale
@@ -836,5 +840,3 @@ def summary(value: Value | None, precision: int = 6) -> str:
         return format(value, f".{precision}g")
     with np.printoptions(precision=precision, suppress=True, threshold=24, edgeitems=2):
         return np.array2string(np.asarray(value), separator=", ")
-
-

@@ -167,8 +167,7 @@ def _nested(value: object, where: str) -> tuple[tuple[int, ...], Any]:
     shape = items[0][0]
     if len(shape) >= MAX_DIMENSIONS:
         raise NotATensor(
-            "is nested too deep: bpcli takes numbers, vectors and matrices"
-            " (at most 2 dimensions)"
+            "is nested too deep: bpcli takes numbers, vectors and matrices (at most 2 dimensions)"
         )
     for i, (other, _) in enumerate(items):
         if other != shape:

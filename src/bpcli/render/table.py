@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.markup import escape
@@ -14,6 +14,9 @@ from ..result import NodeResult, Result
 from .chart import DescentChart
 from .numbers import DEFAULT_PRECISION, fmt
 from .theme import GRAD, VALUE
+
+if TYPE_CHECKING:
+    from ..tensor import TensorResult
 
 MAX_ROWS = 200  # a larger graph shows its first and last EDGE_ROWS rows
 EDGE_ROWS = 20
@@ -130,15 +133,21 @@ class TensorGradView:
     column, small tensors whole and larger ones summarised as NumPy prints them, the
     output and each input's gradient (of its shape), and the update of every input."""
 
-    def __init__(self, result: Any, precision: int = DEFAULT_PRECISION, nodes: bool = True) -> None:
-        from ..tensor import show_shape, summary
-
+    def __init__(
+        self, result: TensorResult, precision: int = DEFAULT_PRECISION, nodes: bool = True
+    ) -> None:
         self.result = result
+        self.precision = precision
         self.show_nodes = nodes
-        self._n = lambda value: summary(value, precision)
-        self._shape = show_shape
+
+    def _n(self, value: object) -> str:
+        from ..tensor import summary
+
+        return summary(value, self.precision)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        from ..tensor import show_shape
+
         result = self.result
         f = result.output_name
         if self.show_nodes:
@@ -153,20 +162,30 @@ class TensorGradView:
                     escape(name),
                     op,
                     escape(text),
-                    self._shape(result.shapes[i]),
-                    self._n(result.values[i]),
-                    self._n(result.grads[i]),
+                    Text(show_shape(result.shapes[i])),
+                    Text(self._n(result.values[i])),
+                    Text(self._n(result.grads[i])),
                 )
             yield table
             yield Text()
-        yield Text.assemble((f"{f} = ", "bold"), (self._n(result.output), VALUE))
+        yield _assigned(f"{f} = ", self._n(result.output), VALUE, bold=True)
         for name, grad in result.gradients.items():
-            yield Text.assemble(f"∂{f}/∂{name} = ", (self._n(grad), GRAD))
+            yield _assigned(f"∂{f}/∂{name} = ", self._n(grad), GRAD)
         update = result.update
         if update is not None:
+            steps = f"{update.steps} step{'s' if update.steps > 1 else ''}"
             yield Text()
-            yield Text(f"update: x := x - α·∂{f}/∂x with α = {self._n(update.lr)},"
-                       f" {update.steps} step{'s' if update.steps > 1 else ''}", style="bold")
+            yield Text(
+                f"update: x := x - α·∂{f}/∂x with α = {self._n(update.lr)}, {steps}", style="bold"
+            )
             for name, value in update.inputs.items():
-                yield Text.assemble(f"{name} = ", (self._n(value), VALUE))
-            yield Text.assemble((f"after the update: {f} = ", "bold"), (self._n(update.output), VALUE))
+                yield _assigned(f"{name} = ", self._n(value), VALUE)
+            yield _assigned(f"after the update: {f} = ", self._n(update.output), VALUE, bold=True)
+
+
+def _assigned(left: str, value: str, style: str, bold: bool = False) -> Text:
+    """`left` then a value of one or more lines, each line after the first under the first."""
+    indent = "\n" + " " * len(left)
+    return Text.assemble(
+        (escape(left), "bold" if bold else ""), (value.replace("\n", indent), style)
+    )
