@@ -445,8 +445,9 @@ def _failed(graph: Graph, node_id: int, message: str) -> DomainError:
 
 
 def _plain(value: Any) -> Value:
-    """A 0-d result as a float, an array as a float64 array."""
-    array = np.asarray(value, dtype=float)
+    """A 0-d result as a float, an array as a float64 array; -0.0 as 0.0 (a relu's
+    blocked gradient is 0, not "-0")."""
+    array = np.asarray(value, dtype=float) + 0.0
     return float(array) if array.ndim == 0 else array
 
 
