@@ -80,7 +80,7 @@ def test_names_in_any_script_still_work():
 
 def test_the_levels_are_the_grammars_rules_loosest_first():
     levels = precedence()
-    assert levels.levels == ("sum", "product", "unary", "power", "postfix", "atom")
+    assert levels.levels == ("sum", "product", "unary", "power", "atom")
     assert levels.strength("add") < levels.strength("mul") < levels.strength("neg")
     assert levels.strength("neg") < levels.strength("pow") < levels.strength("tanh")
 

@@ -439,3 +439,27 @@ def test_a_scalar_run_does_not_import_numpy_and_keeps_its_json():
     assert "numpy" not in out.stderr
     data = json.loads(out.stdout)
     assert "shape" not in data["output"] and "shapes" not in data  # today's JSON, no tensor fields
+
+
+# ---- the grammar -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "ops"),
+    [
+        ("s[y]^2", ["var", "var", "index", "const", "pow"]),  # the index binds tighter than ^
+        ("W.T @ x", ["var", "transpose", "var", "matmul"]),  # .T tighter than @
+        ("-x.T", ["var", "transpose", "neg"]),  # and than a unary minus
+        ("a * b @ c", ["var", "var", "mul", "var", "matmul"]),  # @ is as tight as *, left to right
+        ("(W @ x)[0]", ["var", "var", "matmul", "const", "index"]),
+        ("x.T.T", ["var", "transpose", "transpose"]),
+    ],
+)
+def test_index_transpose_and_matmul_bind_as_in_python(text, ops):
+    graph = bpcli.parse(text)
+    assert [graph.op(i) for i in range(len(graph))] == ops
+
+
+def test_a_name_that_starts_with_T_after_a_dot_is_no_transpose():
+    with pytest.raises(bpcli.ParseError):
+        bpcli.parse("x.Tx")
