@@ -67,6 +67,11 @@ def test_the_lecture_example_every_number():
     assert r.shapes[r.graph.output] == ()
 
 
+def test_a_tensor_result_shows_itself_on_one_line():
+    r = bpcli.grad("q = W @ x; f = sum(q^2)", LECTURE)
+    assert repr(r) == "TensorResult(f=0.116, ∂f/∂W: (2, 2), ∂f/∂x: (2,))"
+
+
 def test_the_lecture_example_as_json():
     data = bpcli.grad("q = W @ x; f = sum(q^2)", LECTURE).to_dict()
     assert data["output"]["shape"] == [] and data["shapes"] == {"W": [2, 2], "x": [2]}
@@ -439,6 +444,22 @@ def test_a_scalar_run_does_not_import_numpy_and_keeps_its_json():
     assert "numpy" not in out.stderr
     data = json.loads(out.stdout)
     assert "shape" not in data["output"] and "shapes" not in data  # today's JSON, no tensor fields
+
+
+LECTURE_JSON = (
+    '{"schema_version": 1, "output": {"name": "f", "value": -12.0},'
+    ' "inputs": {"x": -2.0, "y": 5.0, "z": -4.0}, "gradients": {"x": -4.0, "y": -4.0, "z": 3.0},'
+    ' "conventions": {"relu_grad_at_0": 0.0, "abs_grad_at_0": 0.0, "max_min_tie": "split",'
+    ' "infinite_times_zero": 0.0}}\n'
+)  # the lecture's hand-worked numbers, in the JSON shape of schema_version 1
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("extra", [[], ["--precision", "6"]])  # the fast path, the full path
+def test_a_scalar_program_s_json_is_byte_for_byte_today_s(extra):
+    args = ["grad", "(x+y)*z", "--x", "-2", "--y", "5", "--z", "-4", "--json", "--no-nodes"]
+    out = run(*args, *extra)
+    assert (out.returncode, out.stdout) == (0, LECTURE_JSON)
 
 
 # ---- the grammar -----------------------------------------------------------------------------

@@ -611,6 +611,20 @@ class TensorResult:
     def gradients(self) -> dict[str, Value]:
         return {name: self.grads[i] for name, i in self.graph.variables.items()}
 
+    def __repr__(self) -> str:
+        """One line, as a notebook shows it: the output, and each gradient's shape."""
+        f = self.output_name
+        shown = [
+            f"{f}={summary(self.output)}"
+            if not self.shapes[self.graph.output]
+            else f"{f}: {show_shape(self.shapes[self.graph.output])}"
+        ]
+        shown += [
+            f"∂{f}/∂{name}: {show_shape(self.shapes[i])}"
+            for name, i in self.graph.variables.items()
+        ]
+        return f"TensorResult({', '.join(shown)})"
+
     def to_dict(self, nodes: bool = True) -> dict[str, Any]:
         """The `--json` object: as a scalar run's, with tensors as nested lists and each
         value's `shape` ([] for a number)."""
