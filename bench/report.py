@@ -275,13 +275,15 @@ def machine() -> dict[str, str]:
 
 
 PACKAGES = ("bpcli", "torch", "micrograd", "sympy", "typer", "lark", "rich")
+# bpcli's distribution is bpcli-backprop: "bpcli" on PyPI is another project.
+DISTRIBUTIONS = {"bpcli": "bpcli-backprop"}
 
 
 def versions() -> dict[str, str]:
     found = {}
     for package in PACKAGES:
         try:
-            found[package] = metadata.version(package)
+            found[package] = metadata.version(DISTRIBUTIONS.get(package, package))
         except metadata.PackageNotFoundError:
             found[package] = "not installed"
     return found

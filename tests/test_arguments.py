@@ -8,6 +8,7 @@ one reader, `check` and `key` read such streams whole (MemoryError, exit 3).
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -233,3 +234,45 @@ def test_a_long_name_is_shortened_in_the_apis_and_batchs_messages():
     assert reply["error"]["message"] == (
         f'line 1: values must be an object of name: number; the value of {SHORT} is "two"'
     )
+
+
+# ---- hints for what a student types -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("-x", "-2", "-y", "5", "x*y"), "-x -2 is not an input's value: did you mean --x -2? (two dashes, or x=-2)"),
+        (("(x+y)*z", "--x", "-2", "-y", "5", "--z", "-4"), "-y 5 is not an input's value: did you mean --y 5? (two dashes, or y=5)"),
+    ],
+)  # fmt: skip
+def test_an_input_with_one_dash_asks_for_two(bpcli, args, message):
+    run = bpcli("grad", *args)
+    assert (run.code, run.stderr) == (2, f"error: {message}\n")
+
+
+def test_one_dash_before_a_name_is_still_a_minus_sign(bpcli):
+    run = bpcli("grad", "-x", "--x", "2", "--json")
+    assert run.code == 0 and json.loads(run.stdout)["gradients"] == {"x": -1.0}
+
+
+@pytest.mark.parametrize("name", ["prog.bp", "hw/1.txt", "f.expr"])
+def test_a_file_name_for_the_expression_asks_for_file(bpcli, name):
+    run = bpcli("grad", name, "--x", "1")
+    assert (run.code, run.stderr) == (
+        2,
+        f"error: {name!r} is not an expression: did you mean --file {name}?\n",
+    )
+
+
+def test_an_existing_file_for_the_expression_asks_for_file(bpcli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "my prog").write_text("x*2\n", encoding="utf-8")
+    run = bpcli("graph", "my prog", "--x", "1")
+    assert (run.code, run.stderr) == (
+        2,
+        "error: 'my prog' is not an expression: did you mean --file 'my prog'?\n",
+    )
+    # an expression that parses is an expression, even where a file has its name
+    (tmp_path / "x").write_text("y*2\n", encoding="utf-8")
+    assert bpcli("grad", "x", "--x", "3", "--json").code == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -243,6 +244,85 @@ def test_help_has_an_example(bpcli):
     assert 'Example: bpcli grad "(x+y)*z" --x -2 --y 5 --z -4' in bpcli("grad", "-h").stdout
 
 
+COMMANDS = ("grad", "graph", "check", "key", "quiz", "batch")
+
+
+@pytest.mark.parametrize("command", [(), *((name,) for name in COMMANDS)])
+def test_help_shows_no_metavar_after_a_flag(bpcli, command):
+    run = bpcli(*command, "--help")
+    assert run.code == 0
+    assert "<bool>" not in run.stdout
+    (help_line,) = [line for line in run.stdout.splitlines() if "--help" in line]
+    assert help_line.split()[1:4] == ["--help", "-h", "Show"]
+
+
+@pytest.mark.parametrize(
+    ("command", "usage"),
+    [("check", "bpcli check [OPTIONS] FILE..."), ("key", "bpcli key [OPTIONS] FILE"),
+     ("batch", "bpcli batch [OPTIONS] [FILE|-]"), ("grad", "bpcli grad EXPR [--NAME VALUE | NAME=VALUE]... [OPTIONS]")],
+)  # fmt: skip
+def test_the_usage_line_writes_arguments_as_their_metavars(bpcli, command, usage):
+    run = bpcli(command, "-h")
+    assert f"Usage: {usage}\n" in "\n".join(line.strip() for line in run.stdout.splitlines()) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("frob", "x*2"), "error: no such command 'frob' (see bpcli -h)"),
+        (("--frob",), "error: no such option: --frob (see bpcli -h)"),
+        (("check", "hw.toml", "--frob"), "error: no such option: --frob; did you mean --problems? (see bpcli check -h)"),
+        (("check", "hw.toml", "--jsno"), "error: no such option: --jsno; did you mean --json? (see bpcli check -h)"),
+        (("key", "hw.toml", "--sol"), "error: no such option: --sol; did you mean --solutions? (see bpcli key -h)"),
+        (("check",), "error: missing argument 'FILE...' (see bpcli check -h)"),
+        (("grad", "x*x", "x=1", "--lr"), "error: option '--lr' requires an argument (see bpcli grad -h)"),
+        (("quiz", "--count", "many"), "error: invalid value for '--count': Input should be a valid integer, unable to parse string as an integer (see bpcli quiz -h)"),
+        (("batch", "a.jsonl", "b.jsonl"), "error: got unexpected extra argument(s) (b.jsonl) (see bpcli batch -h)"),
+    ],
+)  # fmt: skip
+def test_a_usage_error_is_one_line_as_bpclis_own_errors(bpcli, args, message):
+    run = bpcli(*args)
+    assert (run.code, run.stdout, run.stderr) == (2, "", message + "\n")
+
+
+def test_bpcli_alone_shows_the_help(bpcli):
+    run = bpcli()
+    assert run.code == 2
+    assert "Usage: bpcli [OPTIONS] COMMAND [ARGS]..." in run.stdout
+    assert "error" not in run.stdout + run.stderr
+
+
+def complete(words: str) -> list[str]:
+    """What bash completion offers after `words` (the last one being completed)."""
+    parts = words.split(" ")
+    env = {**_env(), "_BPCLI_COMPLETE": "complete_bash", "COMP_WORDS": words}
+    env["COMP_CWORD"] = str(len(parts) - 1)
+    done = subprocess.run(
+        [sys.executable, "-c", "from bpcli.entry import run; import sys; sys.argv = ['bpcli']; run()"],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    ("words", "offered"),
+    [
+        ("bpcli grad x --format ", ["table", "markdown", "latex"]),
+        ("bpcli grad x --format l", ["latex"]),
+        ("bpcli grad x --max-tie ", ["split", "first"]),
+        ("bpcli graph x --format ", ["dot", "mermaid", "tree", "html"]),
+        ("bpcli graph x --max-tie f", ["first"]),
+        ("bpcli check hw.toml --max-tie ", ["split", "first"]),
+        ("bpcli check hw.toml --visibility after", ["after_due_date", "after_published"]),
+        ("bpcli key hw.toml --format ", ["markdown", "latex"]),
+    ],
+)
+def test_shell_completion_completes_option_values(words, offered):
+    assert complete(words) == offered
+
+
 def test_shell_completion_script(bpcli):
     run = bpcli("--show-completion", "bash")
     assert run.code == 0
@@ -335,9 +415,9 @@ def test_explain_follows_the_table(bpcli):
     run = bpcli("grad", "q = x + y; f = q * z", *LECTURE_ARGS, "--lr", "0.1", "--explain")
     assert run.code == 0
     assert run.stdout.index("after the update: f = -16.34") < run.stdout.index("1. forward pass")
-    assert "│ f = q * z = 3 * -4 = -12" in run.stdout
-    assert "│   ∂f/∂q = ∂f/∂f · ∂f/∂q = 1 · z = 1 · -4 = -4" in run.stdout
-    assert "│ x := x - α·∂f/∂x = -2 - 0.1 × (-4) = -1.6" in run.stdout
+    assert "│ f = q · z = 3 · (-4) = -12" in run.stdout
+    assert "│   ∂f/∂q = ∂f/∂f · ∂(q·z)/∂q = 1 · z = 1 · (-4) = -4" in run.stdout
+    assert "│ x := x - α × ∂f/∂x = -2 - 0.1 × (-4) = -1.6" in run.stdout
 
 
 def test_json_ignores_explain_and_carries_the_same_facts(bpcli):
@@ -436,15 +516,37 @@ def test_graph_without_graphviz_says_how_to_install_it(bpcli, tmp_path, monkeypa
     ("args", "message"),
     [
         (("x*y", "--format", "png"), "error: --format is dot, mermaid, tree or html, got 'png'"),
-        (("x*y", "--format", "tree", "--output", "g.svg"), "error: g.svg is drawn by Graphviz from DOT: leave out --format tree"),
+        (("x*y", "--format", "tree", "--output", "g.svg"), "error: --format tree disagrees with --output g.svg, which is written as an image Graphviz draws from DOT: leave out --format, or write to a file ending in .txt"),
+        (("x*y", "--format", "dot", "--output", "x.svg"), "error: --format dot disagrees with --output x.svg, which is written as an image Graphviz draws from DOT: leave out --format, or write to a file ending in .dot or .gv"),
+        (("x*y", "--format", "mermaid", "--output", "g.dot"), "error: --format mermaid disagrees with --output g.dot, which is written as DOT: leave out --format, or write to a file ending in .mmd"),
+        (("x*y", "x=1", "y=2", "--format", "dot", "--output", "g.html"), "error: --format dot disagrees with --output g.html, which is written as the HTML page: leave out --format, or write to a file ending in .dot or .gv"),
+        (("x*y", "--output", "g.jpg"), "error: --output g.jpg: bpcli graph writes a file ending in .dot, .gv, .mmd, .txt, .html, .htm, .svg, .png, .pdf, not .jpg"),
+        (("x*y", "--output", "notes.MD"), "error: --output notes.MD: bpcli graph writes a file ending in .dot, .gv, .mmd, .txt, .html, .htm, .svg, .png, .pdf, not .md"),
         (("x*y", "x=1"), "error: missing a value for y"),
         (("x*", "x=1"), "error: line 1, column 3: the expression ends too early: expected a number, a name or '('"),
     ],
 )  # fmt: skip
-def test_graph_errors(bpcli, args, message):
+def test_graph_errors(bpcli, args, message, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     run = bpcli("graph", *args)
     assert run.code == 2
     assert run.stderr.splitlines()[0] == message
+    assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+@pytest.mark.parametrize(
+    ("name", "start"),
+    [("g.dot", "digraph bpcli {"), ("g.GV", "digraph bpcli {"), ("g.mmd", "flowchart LR\n"),
+     ("g.txt", "f = x * y  swap multiplier\n├── x\n"), ("g", "digraph bpcli {")],
+)  # fmt: skip
+def test_graph_output_suffix_chooses_the_format(bpcli, tmp_path, name, start):
+    run = bpcli("graph", "x*y", "--output", str(tmp_path / name))
+    assert (run.code, run.stderr) == (0, "")
+    assert (tmp_path / name).read_text(encoding="utf-8").startswith(start)
+    again = tmp_path / f"again-{name}"
+    fmt = {"dot": "dot", "gv": "dot", "mmd": "mermaid", "txt": "tree"}.get(name[2:].lower(), "dot")
+    assert bpcli("graph", "x*y", "--format", fmt, "--output", str(again)).code == 0  # agreeing
+    assert again.read_text(encoding="utf-8") == (tmp_path / name).read_text(encoding="utf-8")
 
 
 # ---- batch ---------------------------------------------------------------------------
@@ -646,3 +748,87 @@ def test_a_second_expression_with_an_assignment_is_still_a_second_expression(bpc
     run = bpcli("grad", "x*2", "f=x*y", "x=1")
     assert run.code == 2
     assert "give one expression, got 2: 'x*2', 'f=x*y'" in run.stderr
+
+
+# ---- named constants: pi and e, unless given a value, in every command ---------------
+
+
+def test_pi_and_e_are_constants_in_grad_unless_given(bpcli):
+    run = bpcli("grad", "e**x", "--x", "1", "--json")
+    answer = json.loads(run.stdout)
+    assert run.code == 0 and answer["gradients"] == {"x": math.e}  # d/dx e**x = e**x
+    assert [(n["name"], n["op"], n["grad"]) for n in answer["nodes"][:1]] == [("e", "const", None)]
+    table = bpcli("grad", "pi*x", "--x", "2").stdout.splitlines()
+    assert table[2].split() == ["pi", "const", "pi", "3.14159", "—"]
+    assert table[-1] == "∂f/∂x = 3.14159"
+    given = bpcli("grad", "e**x", "--x", "1", "--e", "2", "--json")  # 2**x: ∂/∂e = 1, ∂/∂x = 2 ln 2
+    assert grads(given) == {"e": 1.0, "x": pytest.approx(2 * math.log(2), rel=1e-15)}
+    assert grads(bpcli("grad", "e**x", "x=1", "e=2", "--json")) == grads(given)
+
+
+def test_pi_and_e_in_batch_and_check_follow_the_same_rule(bpcli, tmp_path):
+    lines = [
+        {"id": 1, "expr": "e**x", "values": {"x": 1}},
+        {"id": 2, "expr": "e**x", "values": {"x": 1, "e": 2}},
+        {"id": 3, "expr": "pi*r**2", "values": {"r": 2}},
+    ]
+    run = bpcli("batch", input="".join(json.dumps(line) + "\n" for line in lines))
+    answers = [json.loads(line)["result"]["gradients"] for line in run.stdout.splitlines()]
+    assert run.code == 0
+    assert answers == [
+        {"x": math.e},
+        {"e": 1.0, "x": pytest.approx(2 * math.log(2), rel=1e-15)},
+        {"r": 4 * math.pi},
+    ]
+    problems = tmp_path / "hw.toml"
+    problems.write_text(
+        '[[problem]]\nid = "1"\nexpr = "e**x"\nvalues = { x = 0 }\n'
+        "[problem.answer]\noutput = 1\ngrad = { x = 1 }\n\n"
+        '[[problem]]\nid = "2"\nexpr = "e*x"\nvalues = { e = 3, x = 2 }\n'
+        "[problem.answer]\noutput = 6\ngrad = { e = 2, x = 3 }\n",
+        encoding="utf-8",
+    )
+    checked = bpcli("check", str(problems), "--json")
+    assert checked.code == 0, checked.stdout + checked.stderr
+    key = bpcli("key", str(problems), "--blank")
+    assert key.code == 0
+    assert "grad = { e = ?, x = ? }" in key.stdout
+    assert "grad = { x = ? }" in key.stdout
+
+
+# ---- a stdout that cannot encode a glyph gets its ASCII stand-in ---------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_encoded(encoding: str, *args: str) -> str:
+    """bpcli's stdout where it is written in `encoding`, decoded strictly (a stray byte fails)."""
+    env = {**_env(), "PYTHONIOENCODING": encoding}
+    done = subprocess.run(
+        [sys.executable, "-m", "bpcli", *args], env=env, cwd=ROOT, capture_output=True, timeout=120, check=False
+    )  # fmt: skip
+    assert done.returncode in (0, 1), done.stderr
+    return done.stdout.decode(encoding)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("encoding", ["ascii", "cp949"])
+def test_an_output_that_cannot_encode_a_glyph_gets_its_stand_in(encoding):
+    lecture = ("grad", "q = x + y; f = q * z", *LECTURE_ARGS, "--lr", "0.1")
+    text = run_encoded(encoding, *lecture, "--steps", "3", "--explain")
+    report = run_encoded(
+        encoding, "check", "--problems", "docs/homework.toml", "docs/submission.toml"
+    )
+    assert "\\u" not in text + report and "\\x" not in text + report  # no escapes anywhere
+    d, dot = ("d", "*") if encoding == "ascii" else ("∂", "·")  # cp949 holds ∂ and ·
+    lines = text.splitlines()
+    assert f"{d}f/{d}x = -4   {d}f/{d}y = -4   {d}f/{d}z = 3" in lines  # the lecture's gradients
+    assert any(f"{d}f/{d}x = {d}f/{d}q {dot} {d}q/{d}x = -4 {dot} 1 = -4" in line for line in lines)
+    chart = lines[lines.index("f over 3 steps") + 1 : lines.index("f over 3 steps") + 11]
+    assert chart[0].startswith("    -12 ") and chart[7].startswith("-28.797 ")
+    bars = "".join(line[9:] for line in chart[:8])  # after the axis: the bars
+    assert set(bars) <= set("#=-_ ") and "#" in bars  # █ and ▁ are in neither encoding
+    panel = [line for line in lines if line.startswith(("+", "|"))]  # Rich draws them in ASCII
+    assert panel and all(len(line) == len(panel[0]) for line in panel)
+    marks = [line.split()[-2:] for line in report.splitlines() if line.endswith(("right", "wrong"))]
+    assert ["+", "right"] in marks and ["x", "wrong"] in marks  # ✓ and ✗, in neither

@@ -224,7 +224,9 @@ def run_cli(entry: Entry, outcome: Outcome, patch: pytest.MonkeyPatch) -> None:
     errors_shown = [line for line in outcome.stderr.splitlines() if line.startswith("error: ")]
     answers = [json.loads(line) for line in outcome.stdout.splitlines()] if is_batch(entry) else []
     failed = [answer["error"] for answer in answers if not answer["ok"]]
-    if caught:
+    if errors_shown and USAGE.search(errors_shown[0]):  # Click's, said as bpcli's own
+        outcome.cls, outcome.message = "UsageError", errors_shown[0]
+    elif caught:
         outcome.cls, outcome.message = type(caught[-1]).__name__, errors_shown[0]
     elif failed:
         outcome.cls, outcome.message = failed[0]["type"], failed[0]["message"]
@@ -234,18 +236,14 @@ def run_cli(entry: Entry, outcome: Outcome, patch: pytest.MonkeyPatch) -> None:
         outcome.cls, outcome.message = "internal", outcome.stderr.splitlines()[0]
     elif outcome.code == 130:
         outcome.cls, outcome.message = "interrupted", outcome.stderr.splitlines()[0]
-    elif "╭─ Error" in outcome.stderr:
-        outcome.cls, outcome.message = "UsageError", usage_message(outcome.stderr)
+
+
+# A usage error that Typer (Click) found ends by saying where the help is.
+USAGE = re.compile(r" \(see bpcli(?: [a-z]+)? -h\)$")
 
 
 def is_batch(entry: Entry) -> bool:
     return bool(entry.cli) and entry.cli[0] == "batch" and entry.cls == "RequestError"
-
-
-def usage_message(stderr: str) -> str:
-    """The text inside Typer's error box."""
-    inside = [line.strip("│ ") for line in stderr.splitlines() if line.startswith("│")]
-    return " ".join(inside)
 
 
 def run_all() -> tuple[list[Outcome], list[tuple[int, str, Outcome]]]:
@@ -288,8 +286,9 @@ SECTIONS = {
         "Command-line usage errors",
         "Typer (through Click) checks the command line before bpcli sees it: an"
         " unknown command, an option's value of the wrong kind or out of range, a"
-        " missing argument. It prints the usage and the error in a box, and exits"
-        " with 2. The wording is Typer's, and may change with its version.",
+        " missing argument. bpcli says it as its own errors, `error: MESSAGE (see"
+        " bpcli COMMAND -h)` on one line, and exits with 2. The wording of MESSAGE"
+        " is Typer's, and may change with its version.",
     ),
     "Invalid": (
         "Problem-set errors",

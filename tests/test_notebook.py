@@ -209,9 +209,9 @@ def test_the_page_shows_itself_in_a_frame(lecture):
 @pytest.fixture(scope="module")
 def ipython():
     pytest.importorskip("IPython")
-    from IPython.testing.globalipapp import start_ipython
+    from IPython.testing.globalipapp import get_ipython
 
-    shell = start_ipython()
+    shell = get_ipython()  # one shell per process: IPython's own, started once
     shell.run_line_magic("load_ext", "bpcli")
     return shell
 

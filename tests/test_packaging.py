@@ -34,7 +34,7 @@ def test_the_wheel_contains_the_grammar(tmp_path):
     )
     if out.returncode != 0:
         pytest.fail(f"building the wheel failed:\n{out.stderr}")
-    (wheel,) = tmp_path.glob("bpcli-*.whl")
+    (wheel,) = tmp_path.glob("bpcli_backprop-*.whl")  # the distribution's name, normalised
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
         assert "bpcli/grammar/expr.lark" in names
@@ -149,3 +149,35 @@ def test_a_run_does_not_import_lark():
         check=True,
     )
     assert out.stdout == "False\n"
+
+
+# ---- the distribution's name ------------------------------------------------------------
+
+DISTRIBUTION = "bpcli-backprop"  # "bpcli" on PyPI is another project (buildpacks)
+
+
+def test_the_distribution_is_bpcli_backprop_and_the_command_and_import_are_bpcli():
+    from importlib import metadata
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert project["name"] == DISTRIBUTION
+    assert project["scripts"] == {"bpcli": "bpcli.entry:run"}
+    installed = metadata.distribution(DISTRIBUTION)  # as this checkout is installed
+    assert installed.version == bpcli.__version__
+    assert [(e.name, e.value) for e in installed.entry_points] == [("bpcli", "bpcli.entry:run")]
+
+
+def test_no_install_hint_can_fetch_a_strangers_package():
+    """`pip install bpcli` (or bpcli[plot]) would install the other project: every hint
+    names what it needs itself (pip install matplotlib), or this source tree (pip install .)."""
+    hint = re.compile(r"pip install\s+['\"]?(bpcli\b[^\s'\"]*)")
+    texts = [
+        *(ROOT / "src" / "bpcli").rglob("*.py"),
+        ROOT / "README.md",
+        *(ROOT / "docs").glob("*.md"),
+        *(ROOT / "docs").glob("*.ipynb"),
+    ]
+    found = [(p.name, m) for p in texts for m in hint.findall(p.read_text(encoding="utf-8"))]
+    assert found == []
+    unpublished = [p.name for p in texts if "pip install bpcli-backprop" in p.read_text("utf-8")]
+    assert unpublished == []  # not on PyPI: whoever registers the name would be installed

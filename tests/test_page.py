@@ -28,15 +28,23 @@ CHROMIUM = "/usr/bin/chromium"
 LECTURE_STEPS = [
     ("forward", ["inputs: x = -2, y = 5, z = -4"]),
     ("forward", ["q = x + y = -2 + 5 = 3"]),
-    ("forward", ["f = q * z = 3 * -4 = -12"]),
+    ("forward", ["f = q · z = 3 · (-4) = -12"]),
     ("backward", ["∂f/∂f = 1"]),
-    ("backward", ["f = q * z: mul gate, swap multiplier", "∂f/∂q = ∂f/∂f · ∂f/∂q = 1 · z = 1 · -4 = -4"]),
-    ("backward", ["f = q * z: mul gate, swap multiplier", "∂f/∂z = ∂f/∂f · ∂f/∂z = 1 · q = 1 · 3 = 3"]),
-    ("backward", ["q = x + y: add gate, gradient distributor", "∂f/∂x = ∂f/∂q · ∂q/∂x = -4 · 1 = -4"]),
-    ("backward", ["q = x + y: add gate, gradient distributor", "∂f/∂y = ∂f/∂q · ∂q/∂y = -4 · 1 = -4"]),
-    ("update", ["x := x - α·∂f/∂x = -2 - 0.1 × (-4) = -1.6",
-                "y := y - α·∂f/∂y = 5 - 0.1 × (-4) = 5.4",
-                "z := z - α·∂f/∂z = -4 - 0.1 × 3 = -4.3",
+    ("backward", ["f = q · z: mul gate, swap multiplier",
+                  "downstream ∂f/∂q = upstream ∂f/∂f · local ∂(q·z)/∂q",
+                  "∂f/∂q = ∂f/∂f · ∂(q·z)/∂q = 1 · z = 1 · (-4) = -4"]),
+    ("backward", ["f = q · z: mul gate, swap multiplier",
+                  "downstream ∂f/∂z = upstream ∂f/∂f · local ∂(q·z)/∂z",
+                  "∂f/∂z = ∂f/∂f · ∂(q·z)/∂z = 1 · q = 1 · 3 = 3"]),
+    ("backward", ["q = x + y: add gate, gradient distributor",
+                  "downstream ∂f/∂x = upstream ∂f/∂q · local ∂q/∂x",
+                  "∂f/∂x = ∂f/∂q · ∂q/∂x = -4 · 1 = -4"]),
+    ("backward", ["q = x + y: add gate, gradient distributor",
+                  "downstream ∂f/∂y = upstream ∂f/∂q · local ∂q/∂y",
+                  "∂f/∂y = ∂f/∂q · ∂q/∂y = -4 · 1 = -4"]),
+    ("update", ["x := x - α × ∂f/∂x = -2 - 0.1 × (-4) = -1.6",
+                "y := y - α × ∂f/∂y = 5 - 0.1 × (-4) = 5.4",
+                "z := z - α × ∂f/∂z = -4 - 0.1 × 3 = -4.3",
                 "after the update: f = -16.34"]),
 ]  # fmt: skip
 
@@ -335,7 +343,10 @@ def test_screenshot_for_the_readme(bpcli, open_page, tmp_path):
     page = open_page(write_lecture_page(bpcli, tmp_path))
     for _ in range(4):
         page.keyboard.press("ArrowRight")
-    assert panel(page)[1] == "∂f/∂q = ∂f/∂f · ∂f/∂q = 1 · z = 1 · -4 = -4"
+    assert panel(page)[1:] == [
+        "downstream ∂f/∂q = upstream ∂f/∂f · local ∂(q·z)/∂q",
+        "∂f/∂q = ∂f/∂f · ∂(q·z)/∂q = 1 · z = 1 · (-4) = -4",
+    ]
     target = (
         DOCS / "step-through.png" if os.environ.get("BPCLI_WRITE_DOCS") else tmp_path / "shot.png"
     )

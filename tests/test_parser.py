@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import sympy
 
@@ -110,6 +112,134 @@ def test_minus_on_a_named_constant_is_not_folded():
     assert graph.nodes[0].value == 4.0
 
 
+# ---- operators pasted from slides or a PDF -----------------------------------------
+
+# Each pasted form and the ASCII it stands for: the same graph, op for op, and the same
+# numbers, which SymPy computes from the ASCII text.
+PASTED = [
+    ("x − y", "x - y"),  # U+2212 MINUS SIGN
+    ("−x", "-x"),
+    ("x*−2", "x*-2"),
+    ("x × y", "x * y"),
+    ("x·y", "x*y"),  # U+00B7 MIDDLE DOT
+    ("x⋅y", "x*y"),  # U+22C5 DOT OPERATOR
+    ("x ÷ y", "x / y"),
+    ("x²", "x**2"),
+    ("x³ + y", "x**3 + y"),
+    (
+        "x⁰ + x¹ + x⁴ + x⁵ + x⁶ + x⁷ + x⁸ + x⁹",
+        "x**0 + x**1 + x**4 + x**5 + x**6 + x**7 + x**8 + x**9",
+    ),
+    ("x¹⁰", "x**10"),
+    ("x⁻¹", "x**-1"),
+    ("-x²", "-x**2"),
+    ("2·x²·y", "2*x**2*y"),
+    ("(x + y)²", "(x + y)**2"),
+    ("exp(x)²", "exp(x)**2"),
+    ("x^y²", "x^y**2"),
+    ("(x − y) × z ÷ x²", "(x - y) * z / x**2"),
+]
+
+
+@pytest.mark.parametrize(("pasted", "ascii"), PASTED)
+def test_a_pasted_operator_is_the_ascii_one(pasted, ascii):
+    assert ops(pasted) == ops(ascii)
+    point = {"x": 1.5, "y": 2.0, "z": 0.75}
+    graph = bpcli.parse(pasted)
+    values = {name: point[name] for name in graph.variables}
+    result = bpcli.evaluate(graph, values)
+    expr = sympy.sympify(ascii.replace("^", "**"))
+    at = {sympy.Symbol(k): v for k, v in values.items()}
+    assert result.output == pytest.approx(float(expr.subs(at)), rel=1e-12)
+    for name in values:
+        want = float(sympy.diff(expr, sympy.Symbol(name)).subs(at))
+        assert result.gradients[name] == pytest.approx(want, rel=1e-12)
+
+
+def test_the_lecture_pasted_from_slides():
+    result = bpcli.grad("q = x + y\nf = q × z", {"x": -2, "y": 5, "z": -4})
+    assert result.output == -12.0
+    assert result.gradients == {"x": -4.0, "y": -4.0, "z": 3.0}
+    square = bpcli.grad("x²", {"x": 3})  # by hand: 3² = 9, 2·3 = 6
+    assert (square.output, square.gradients) == (9.0, {"x": 6.0})
+
+
+def test_a_superscript_ends_a_name_and_spans_its_own_characters():
+    graph = bpcli.parse("w²·x")
+    assert list(graph.variables) == ["w", "x"]
+    assert [graph.text(node) for node in graph.nodes] == ["w", "²", "w²", "x", "w²·x"]
+    assert graph.nodes[1].value == 2.0
+
+
+@pytest.mark.parametrize(
+    ("text", "caret"),
+    [("x × ÷ y", "÷"), ("x − − − ", " "), ("(x · y) z", "z"), ("x² ³", "³"), ("a·b⋅c ⋅", " ")],
+)
+def test_a_syntax_error_points_at_the_pasted_character(text, caret):
+    """The spans are offsets into the text as typed: the caret is under the character."""
+    from bpcli.render.error import error_lines
+
+    err = error(text)
+    _, shown, marks = error_lines(err)
+    assert shown == "  " + text
+    column = marks.index("^") - 2
+    assert (text + " ")[column] == caret
+    assert err.column == column + 1
+
+
+# ---- named constants: pi and e, unless given a value ---------------------------------
+
+
+def test_pi_and_e_are_constants_without_a_value():
+    graph = bpcli.parse("pi*x + e")
+    assert list(graph.variables) == ["x"]
+    assert [(node.op, node.name, node.value) for node in graph.nodes if node.op == "const"] == [
+        ("const", "pi", math.pi),
+        ("const", "e", math.e),
+    ]
+    result = bpcli.evaluate(graph, {"x": 2})
+    assert result.output == 2 * math.pi + math.e
+    assert result.gradients == {"x": math.pi}  # no entry for pi or e
+
+
+def test_e_to_the_x_differentiates_to_itself():
+    for x in (-1.0, 0.0, 0.5, 2.0):
+        result = bpcli.grad("e**x", {"x": x})
+        assert result.output == pytest.approx(math.exp(x), rel=1e-15)
+        assert result.gradients == {"x": pytest.approx(math.exp(x), rel=1e-15)}
+
+
+def test_a_constant_used_twice_is_one_node():
+    graph = bpcli.parse("pi*x + pi")
+    assert [node.op for node in graph.nodes] == ["const", "var", "mul", "add"]
+    assert graph.nodes[3].inputs == (2, 0)
+
+
+@pytest.mark.parametrize("values", [{"e": 2, "x": 1}, [("x", 1), ("e", 2)]])
+def test_a_value_for_e_makes_it_an_input(values):
+    """By hand: f = e**x at e = 2, x = 1 is 2; ∂f/∂e = x·e**(x-1) = 1, ∂f/∂x = 2·ln 2."""
+    result = bpcli.grad("e**x", values)
+    assert result.output == 2.0
+    assert result.gradients == {"e": 1.0, "x": pytest.approx(2 * math.log(2), rel=1e-15)}
+    graph = bpcli.parse("e**x")  # parsed without the values, as batch and the API do
+    assert bpcli.evaluate(graph, values).gradients == result.gradients
+    assert list(bpcli.parse("e**x", inputs={"e"}).variables) == ["e", "x"]
+
+
+def test_one_constant_given_a_value_leaves_the_other_a_constant():
+    result = bpcli.grad("pi*e*x", {"pi": 3, "x": 1})
+    assert result.output == 3 * math.e
+    assert result.gradients == {"pi": math.e, "x": 3 * math.e}
+
+
+def test_an_assigned_name_hides_the_constant():
+    result = bpcli.grad("e = 2*x; f = e*e", {"x": 3})
+    assert (result.output, result.gradients) == (36.0, {"x": 24.0})  # (2x)², 8x
+
+
+# ---- names ----------------------------------------------------------------------------
+
+
 @pytest.mark.parametrize("name", ["x", "w0", "x_1", "α", "_tmp", "θ2", "가격"])
 def test_names(name):
     graph = bpcli.parse(f"{name} * 2")
@@ -202,6 +332,13 @@ def error(text: str) -> bpcli.BpcliError:
         ("x)", ParseError, "unmatched ')': there is no '(' to close", 2),
         ("x * * y", ParseError, "unexpected '*': expected a number, a name or '('", 5),
         ("$x", ParseError, "unexpected character '$'", 1),
+        ("|x|", ParseError, "unexpected character '|': for an absolute value use abs(x)", 1),
+        ("2*|x - y| + 1", ParseError, "unexpected character '|': for an absolute value use abs(x - y)", 3),
+        ("|x", ParseError, "unexpected character '|': for an absolute value use abs(…)", 1),
+        ("ln(x)", ParseError, "unknown function 'ln': did you mean log? (log is the natural logarithm)", 1),
+        ("²x", ParseError, "unexpected '²': a superscript is a power of the name, number or (…) right before it, as in x²", 1),
+        ("x × × y", ParseError, "unexpected '×': expected a number, a name or '('", 5),
+        ("x −", ParseError, "the expression ends too early: expected a number, a name or '('", 4),
         ("2 = x", ParseError, "'=' can only follow a name at the start of a statement, as in q = x + y", 3),
         ("foo(x)", ParseError, f"unknown function 'foo'; the functions are {', '.join(FUNCTIONS)} (to multiply, write foo*(…))", 1),
         ("sum(x, 0, 1)", ParseError, "sum takes 1 to 2 arguments, got 3", 1),  # max(s) is fine now
@@ -209,6 +346,7 @@ def error(text: str) -> bpcli.BpcliError:
         ("pow(x)", ParseError, "pow takes 2 arguments, got 1", 1),
         ("x = 1; x = 2", BindError, "x is assigned twice (first at line 1, column 1)", 8),
         ("f = q*z; q = x+y", BindError, "q is assigned here but was already used as an input (at line 1, column 5); assign a name before using it", 10),
+        ("y = 2*pi; pi = 3", BindError, "pi is assigned here but was already used as the constant pi (at line 1, column 7); assign a name before using it", 11),
         ("y = x*2; x = 3", BindError, "x is assigned here but was already used as an input (at line 1, column 5); assign a name before using it", 10),
         ("exp + 1", BindError, "exp is a function: call it as exp(…)", 1),
         ("log = 2", BindError, "log is a function and cannot be assigned", 1),

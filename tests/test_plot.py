@@ -81,7 +81,7 @@ def test_without_matplotlib(update, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     with pytest.raises(InputError) as caught:
         write_plot(update, "f", tmp_path / "descent.png")
-    assert caught.value.message == "writing a plot needs matplotlib: pip install 'bpcli[plot]'"
+    assert caught.value.message == "writing a plot needs matplotlib: pip install matplotlib"
 
 
 def test_no_trajectory(update, tmp_path):

@@ -125,11 +125,11 @@ def test_the_python_example_runs():
 def test_the_magics_in_the_readme_run():
     """The README's ```ipython block, each line run by IPython's own shell, in process."""
     pytest.importorskip("IPython")
-    from IPython.testing.globalipapp import start_ipython
+    from IPython.testing.globalipapp import get_ipython
     from IPython.utils.capture import capture_output
 
     (block,) = re.findall(r"```ipython\n(.*?)```", README, flags=re.S)
-    shell = start_ipython()
+    shell = get_ipython()  # one shell per process: IPython's own, started once
     shown = []
     for line in block.splitlines():
         name, _, rest = line[1:].partition(" ")

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from rich.console import Console
@@ -146,3 +150,74 @@ def test_error_caret_under_wide_characters():
     with pytest.raises(ParseError) as caught:
         bpcli.parse("가격 * $")
     assert error_lines(caught.value)[1:] == ["  가격 * $", "         ^"]
+
+
+# ---- the summary line breaks only between whole `name = value` pairs ---------------------
+
+
+def test_the_summary_line_breaks_between_pairs_only():
+    # the neuron's input gradients, by hand (see test_explain.NEURON)
+    result = bpcli.grad(
+        "1/(1+exp(-(w0*x0+w1*x1+w2)))", {"w0": 2, "x0": -1, "w1": -3, "x1": -2, "w2": -3}
+    )
+    pairs = ["∂f/∂w0 = -0.196612", "∂f/∂x0 = 0.393224", "∂f/∂w1 = -0.393224",
+             "∂f/∂x1 = -0.589836", "∂f/∂w2 = 0.196612"]  # fmt: skip
+    assert render(GradView(result, nodes=False), width=40) == (
+        "f = 0.731059\n"
+        "∂f/∂w0 = -0.196612   ∂f/∂x0 = 0.393224\n"
+        "∂f/∂w1 = -0.393224   ∂f/∂x1 = -0.589836\n"
+        "∂f/∂w2 = 0.196612\n"
+    )
+    for width in (20, 40, 60, 80, 120):
+        lines = render(GradView(result, nodes=False), width=width).splitlines()[1:]
+        assert [pair for line in lines for pair in line.split("   ")] == pairs
+        assert all(len(line) <= max(width, 19) for line in lines)
+    assert render(GradView(result, nodes=False), width=120).splitlines()[1] == "   ".join(pairs)
+
+
+def test_the_more_nodes_row_is_not_padded():
+    text = " + ".join(f"x{i}" for i in range(150))
+    result = bpcli.grad(text, {f"x{i}": 1.0 for i in range(150)})
+    lines = render(GradView(result)).splitlines()
+    assert "…            259 more nodes (--json lists them all)" in lines
+    assert [line for line in lines if line != line.rstrip()] == []
+
+
+# ---- no trailing spaces in what goes to a pipe ---------------------------------------------
+
+DOCS = Path(__file__).parent.parent / "docs"
+LECTURE_ARGV = ["q = x + y; f = q * z", "--x", "-2", "--y", "5", "--z", "-4"]
+WIDE = [" + ".join(f"x{i}" for i in range(150)), *(f"x{i}=1" for i in range(150))]
+PIPED = {
+    "grad table": ["grad", *LECTURE_ARGV],
+    "grad more nodes": ["grad", *WIDE],
+    "grad explain": ["grad", *LECTURE_ARGV, "--lr", "0.1", "--explain"],
+    "grad explain neuron": ["grad", "1/(1+exp(-(w0*x0+w1*x1+w2)))", "w0=2", "x0=-1", "w1=-3",
+                            "x1=-2", "w2=-3", "--explain"],
+    "grad steps": ["grad", *LECTURE_ARGV, "--lr", "0.1", "--steps", "3"],
+    "grad gradcheck": ["grad", *LECTURE_ARGV, "--gradcheck"],
+    "grad markdown": ["grad", *LECTURE_ARGV, "--explain", "--format", "markdown"],
+    "grad latex": ["grad", *LECTURE_ARGV, "--explain", "--format", "latex"],
+    "graph tree": ["graph", *LECTURE_ARGV, "--format", "tree"],
+    "graph dot": ["graph", *LECTURE_ARGV, "--format", "dot"],
+    "graph mermaid": ["graph", *LECTURE_ARGV, "--format", "mermaid"],
+    "check self": ["check", str(DOCS / "submission.toml")],
+    "check graded": ["check", "--problems", str(DOCS / "homework.toml"), str(DOCS / "submission.toml")],
+    "key": ["key", str(DOCS / "homework.toml")],
+    "key solutions": ["key", str(DOCS / "homework.toml"), "--solutions", "--format", "markdown"],
+    "quiz": ["quiz", "--seed", "3", "--count", "3"],
+}  # fmt: skip
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("argv", PIPED.values(), ids=PIPED.keys())
+def test_no_line_ends_with_a_space_in_a_pipe(argv):
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "FORCE_COLOR")}
+    run = subprocess.run(
+        [sys.executable, "-m", "bpcli", *argv],
+        capture_output=True, text=True, encoding="utf-8", env=env, check=False,
+    )  # fmt: skip
+    assert run.returncode in (0, 1), run.stderr  # check's report of wrong answers is 1
+    assert run.stdout.strip()
+    trailing = [line for line in run.stdout.splitlines() if line != line.rstrip()]
+    assert trailing == []

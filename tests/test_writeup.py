@@ -20,8 +20,9 @@ from strategies import FLOATS
 
 DOCS = Path(__file__).parent.parent / "docs"
 
-# q = -2 + 5 = 3, f = 3(-4) = -12; df/dq = z = -4, df/dz = q = 3, df/dx = df/dy = -4 · 1;
-# x := -2 - 0.1(-4) = -1.6, y := 5 - 0.1(-4) = 5.4, z := -4 - 0.1 · 3 = -4.3; (x+y)z = 3.8(-4.3)
+# q = -2 + 5 = 3, f = 3(-4) = -12; at the output gate the local gradients are written from
+# its rule, d(q·z)/dq = z = -4, d(q·z)/dz = q = 3; df/dx = df/dy = -4 · 1;
+# x := -2 - 0.1(-4) = -1.6, y := 5 - 0.1(-4) = 5.4, z := -4 - 0.1 × 3 = -4.3; (x+y)z = 3.8(-4.3)
 LECTURE_MARKDOWN = r"""## Forward pass
 
 Inputs: $x = -2$, $y = 5$, $z = -4$.
@@ -41,16 +42,20 @@ $\frac{\partial f}{\partial f} = 1$: the output, where the backward pass starts.
 
 **$f = q \cdot z$: mul gate, swap multiplier**
 
+downstream $\frac{\partial f}{\partial q}$, $\frac{\partial f}{\partial z}$ = upstream $\frac{\partial f}{\partial f}$ · local $\frac{\partial \left(q \cdot z\right)}{\partial q}$, $\frac{\partial \left(q \cdot z\right)}{\partial z}$
+
 $$
 \begin{aligned}
-\frac{\partial f}{\partial q} &= \frac{\partial f}{\partial f} \cdot \frac{\partial f}{\partial q} = 1 \cdot z = 1 \cdot (-4) = -4 \\
-\frac{\partial f}{\partial z} &= \frac{\partial f}{\partial f} \cdot \frac{\partial f}{\partial z} = 1 \cdot q = 1 \cdot 3 = 3
+\frac{\partial f}{\partial q} &= \frac{\partial f}{\partial f} \cdot \frac{\partial \left(q \cdot z\right)}{\partial q} = 1 \cdot z = 1 \cdot (-4) = -4 \\
+\frac{\partial f}{\partial z} &= \frac{\partial f}{\partial f} \cdot \frac{\partial \left(q \cdot z\right)}{\partial z} = 1 \cdot q = 1 \cdot 3 = 3
 \end{aligned}
 $$
 
-*swap multiplier: each input gets the upstream gradient times the other input's value ($q$: $1 \times (-4)$, $z$: $1 \times 3$)*
+*swap multiplier: each input gets the upstream gradient times the other input's value ($q$: $1 \cdot (-4)$, $z$: $1 \cdot 3$)*
 
 **$q = x + y$: add gate, gradient distributor**
+
+downstream $\frac{\partial f}{\partial x}$, $\frac{\partial f}{\partial y}$ = upstream $\frac{\partial f}{\partial q}$ · local $\frac{\partial q}{\partial x}$, $\frac{\partial q}{\partial y}$
 
 $$
 \begin{aligned}
@@ -67,9 +72,9 @@ $\alpha = 0.1$: each input takes a step against its gradient.
 
 $$
 \begin{aligned}
-x &\mathrel{:}= x - \alpha \cdot \frac{\partial f}{\partial x} = -2 - 0.1 \times (-4) = -1.6 \\
-y &\mathrel{:}= y - \alpha \cdot \frac{\partial f}{\partial y} = 5 - 0.1 \times (-4) = 5.4 \\
-z &\mathrel{:}= z - \alpha \cdot \frac{\partial f}{\partial z} = -4 - 0.1 \times 3 = -4.3
+x &\mathrel{:}= x - \alpha \times \frac{\partial f}{\partial x} = -2 - 0.1 \times (-4) = -1.6 \\
+y &\mathrel{:}= y - \alpha \times \frac{\partial f}{\partial y} = 5 - 0.1 \times (-4) = 5.4 \\
+z &\mathrel{:}= z - \alpha \times \frac{\partial f}{\partial z} = -4 - 0.1 \times 3 = -4.3
 \end{aligned}
 $$
 
@@ -93,6 +98,24 @@ def test_markdown_without_explain_is_the_same_walkthrough(bpcli):
     alone = bpcli("grad", "(x+y)*z", "x=-2", "y=5", "z=-4", "--format", "markdown")
     assert with_explain.stdout == alone.stdout
     assert "\\mathit{add}_{1} &= x + y = -2 + 5 = 3" in alone.stdout
+
+
+def test_the_neurons_markdown_brackets_what_it_substitutes(bpcli):
+    # CS231n's neuron (numbers by hand in test_explain.NEURON): neg1 = -(1) = -1, and the
+    # divider's local gradient written from its own rule, d(1/add3)/d(add3) = -f/add3
+    run = bpcli(
+        "grad", "1/(1+exp(-(w0*x0+w1*x1+w2)))", "w0=2", "x0=-1", "w1=-3", "x1=-2", "w2=-3",
+        "--format", "markdown",
+    )  # fmt: skip
+    assert r"\mathit{neg}_{1} &= -\mathit{add}_{2} = -(1) = -1 \\" in run.stdout
+    assert r"\mathit{add}_{2} &= \mathit{add}_{1} + w_{2} = 4 + (-3) = 1 \\" in run.stdout
+    local = r"\frac{\partial \left(\frac{1}{\mathit{add}_{3}}\right)}{\partial \mathit{add}_{3}}"
+    assert (
+        f"*divider: the local gradient is ${local} = -\\frac{{f}}{{\\mathit{{add}}_{{3}}}}$*"
+        in (run.stdout)
+    )
+    assert r"= 1 \cdot (-\frac{f}{\mathit{add}_{3}}) =" in run.stdout
+    assert r"\times" not in run.stdout.split("## Backward pass")[1]
 
 
 def plain(text: str) -> str:
@@ -121,8 +144,12 @@ def test_lecture_latex_compiles_and_reads_right(bpcli, tmp_path):
         "= 5 - 0.1 × (-4) = 5.4",
         "= -4 - 0.1 × 3 = -4.3",
         "After the update: f = -16.34.",
+        "downstream",  # each gate names its upstream, local and downstream gradients
+        "upstream",
+        "local",
     ]:
         assert expected in text, expected
+    assert "[U+" not in run.stdout  # the signs of the prose are typeset, · as \cdot
 
 
 # Every op, a copy gate, a tie, constants, names LaTeX must be careful with, numbers

@@ -10,8 +10,9 @@ from . import engine
 from .errors import BindError, InputError, clipped
 from .graph import Graph
 from .ops import TENSOR_ONLY, Conventions
-from .parser import parse
+from .parser import named_constants, parse
 from .result import Result, Update
+from .syntax import NAMED_CONSTANTS
 from .values import NotANumber, NotATensor, is_array, to_float, to_value
 
 if TYPE_CHECKING:
@@ -65,7 +66,8 @@ def evaluate(
     given `dout` (the upstream gradient of its output), is run by the tensor engine
     (`bpcli.tensor`) and gives a TensorResult; any other, the scalar engine's Result.
     """
-    inputs = bind(graph, _with_named(values, named))
+    graph, given = _given_constants(graph, _with_named(values, named))
+    inputs = bind(graph, given)
     if steps is not None and lr is None:
         raise InputError("steps needs a learning rate (lr)")
     if dout is not None or not _scalars(inputs) or needs_tensors(graph):
@@ -175,6 +177,27 @@ def bind(graph: Graph, values: Values) -> dict[str, Any]:
             f"missing a value for {listed}" if len(missing) == 1 else f"missing values for {listed}"
         )
     return {name: given[name] for name in graph.variables}
+
+
+def _given_constants(graph: Graph, values: Values) -> tuple[Graph, Values]:
+    """The graph read again with `pi` or `e` as an input where `values` give it a value
+    (the parser reads them as constants unless told): the same rule for a graph parsed
+    without the values (batch, the API) as for one parsed with them (the command line)."""
+    if isinstance(values, Mapping):
+        names: Iterable[object] = values
+    elif isinstance(values, Iterable) and not isinstance(values, (str, bytes)):
+        values = list(values)  # read twice: here and by bind
+        names = [pair[0] for pair in values if isinstance(pair, (tuple, list)) and pair]
+    else:
+        return graph, values  # bind says what values should be
+    given = [name for name in names if isinstance(name, str) and name in NAMED_CONSTANTS]
+    if not given or all(name in graph.variables for name in given):
+        return graph, values
+    constants = named_constants(graph)
+    if not any(name in constants for name in given):
+        return graph, values
+    inputs = {*given, *(name for name in NAMED_CONSTANTS if name in graph.variables)}
+    return parse(graph.source, len(graph), inputs), values
 
 
 def _pairs(values: object) -> Iterator[tuple[str, object]]:

@@ -15,10 +15,11 @@ import stat
 import sys
 from collections.abc import Collection
 from contextlib import suppress
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
-from .errors import InputError, clipped
+from .errors import InputError, ParseError, clipped
 from .graph import Graph
 from .ops import Conventions, TieRule, tie_rule
 from .parser import MAX_NODES, parse
@@ -378,6 +379,14 @@ def read_expression(
             if arg.startswith("--") and arg[2:].partition("=")[0] in options:
                 late = clipped(arg)
                 raise InputError(f"{late} is after --, which ends the options: put it before --")
+        for arg, raw in pairwise(expressions):  # -x -2: one dash where two are meant
+            name, value = clipped(arg[1:]), clipped(raw)
+            one_dash = arg[:1] == "-" and arg[:2] != "--" and NAME.fullmatch(arg[1:])
+            if one_dash and SIGNED_NUMBER.fullmatch(raw.strip()):
+                raise InputError(
+                    f"-{name} {value} is not an input's value: did you mean --{name} {value}?"
+                    f" (two dashes, or {name}={value})"
+                )
         given = [repr(clipped(e)) for e in expressions] + ([f"--file {file}"] if file else [])
         raise InputError(
             f"give one expression, got {len(given)}: {', '.join(given)}"
@@ -500,6 +509,14 @@ def read_max_tie(max_tie: str) -> TieRule:
     return rule
 
 
+_FILE_NAME = re.compile(r"[\w./\\~:-]*\w\.[^\W\d]\w*")  # prog.bp, hw/1.txt, C:\\hw\\f.bp
+
+
+def _names_a_file(text: str) -> bool:
+    """Whether an argument that is not an expression is a file's name, or looks like one."""
+    return _FILE_NAME.fullmatch(text) is not None or os.path.isfile(text)
+
+
 def read_program(
     args: list[str],
     options: set[str],
@@ -512,6 +529,17 @@ def read_program(
     from a command's free arguments (`options`: its own option names, for hints)."""
     rule = read_max_tie(max_tie)
     expressions, values, dashed = split_arguments(args, options)
-    graph = parse(read_expression(expressions, file, max_size, options), max_nodes)
+    text = read_expression(expressions, file, max_size, options)
+    try:
+        graph = parse(text, max_nodes, inputs={name for name, _ in values})
+    except ParseError:
+        if file is None and expressions != ["-"] and _names_a_file(text):
+            from shlex import quote
+
+            shown = clipped(text)
+            raise InputError(
+                f"{shown!r} is not an expression: did you mean --file {quote(shown)}?"
+            ) from None
+        raise
     check_names(graph.variables, values, dashed, options)
     return graph, values, Conventions(max_tie=rule)

@@ -6,6 +6,7 @@ import importlib
 import inspect
 import io
 import os
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import replace
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from typer.core import TyperCommand
+from typer.core import TyperCommand, TyperGroup
 
 from . import __version__, arguments
 from .arguments import (
@@ -34,8 +35,10 @@ from .ops import Conventions, TieRule
 from .process import (
     EXIT_BAD_INPUT,
     EXIT_CHECK_FAILED,
+    EXIT_INTERRUPTED,
     console,
     errors_to_exit_codes,
+    fail,
     json_text,
     refuse_to_replace,
     write_json,
@@ -46,14 +49,106 @@ if TYPE_CHECKING:
     from .result import Update
     from .tensor import TensorResult
 
+# Click's own errors (a usage error, a bad option value): whichever Click Typer brings.
+CLICK_ERROR: type[Exception] = next(
+    kind for kind in typer.BadParameter.__mro__ if kind.__name__ == "ClickException"
+)
+
+
+def quiet_flags(params: list[Any]) -> list[Any]:
+    """A flag (--help, --install-completion) shows no metavar in the help, as bpcli's own."""
+    for param in params:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+    return params
+
+
+class BpcliCommand(TyperCommand):
+    """Typer's command with bpcli's help: no `<bool>` after a flag, and the usage line
+    writes each argument as its metavar says (`FILE...`, not `{FILE...}...`)."""
+
+    def get_params(self, ctx: typer.Context) -> list[Any]:  # type: ignore[override]
+        return quiet_flags(super().get_params(ctx))
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
+        try:
+            return super().parse_args(ctx, args)
+        except CLICK_ERROR as exc:  # Click's parser leaves out which command it was
+            if getattr(exc, "ctx", None) is None:
+                exc.ctx = ctx  # type: ignore[attr-defined]
+            raise
+
+    def collect_usage_pieces(self, ctx: typer.Context) -> list[str]:  # type: ignore[override]
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if param.param_type_name == "argument" and param.metavar:
+                pieces.append(param.metavar)
+            else:
+                pieces.extend(param.get_usage_pieces(ctx))
+        return pieces
+
+
+class BpcliGroup(TyperGroup):
+    """The `bpcli` group: Click's usage errors (an unknown option, a missing argument, a
+    bad value) are said as bpcli's own are, `error: …` on one line, and exit 2."""
+
+    def get_params(self, ctx: typer.Context) -> list[Any]:  # type: ignore[override]
+        return quiet_flags(super().get_params(ctx))
+
+    def main(  # type: ignore[override]
+        self,
+        args: list[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, False, **extra)
+        except CLICK_ERROR as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # `bpcli` alone: the help, shown
+                if str(exc).strip():  # by Typer already, unless without Rich
+                    getattr(exc, "show", print)()
+                raise SystemExit(EXIT_BAD_INPUT) from None
+            fail(InputError(usage_message(exc)))
+        except typer.Abort:
+            sys.stderr.write("interrupted\n")
+            raise SystemExit(EXIT_INTERRUPTED) from None
+        raise SystemExit(code if isinstance(code, int) else 0)
+
+
+def usage_message(exc: Exception) -> str:
+    """Click's message in bpcli's words: lower case, no final stop, and where help is."""
+    text = getattr(exc, "format_message", lambda: str(exc))().strip().rstrip(".")
+    if text[:1].isupper() and text[1:2].islower():
+        text = text[0].lower() + text[1:]
+    text = re.sub(r" \(Possible options?: (.*)\)$", r"; did you mean \1?", text)
+    context = getattr(exc, "ctx", None)
+    where = context.command_path if context is not None else "bpcli"
+    return f"{text} (see {where} -h)"
+
+
+def choices(metavar: str) -> Callable[[str], list[str]]:
+    """Shell completion of an option's values, the ones its metavar lists (`split|first`)."""
+    values = metavar.split("|")
+
+    def complete(incomplete: str) -> list[str]:
+        return [value for value in values if value.startswith(incomplete)]
+
+    return complete
+
+
 app = typer.Typer(
     name="bpcli",
+    cls=BpcliGroup,
     no_args_is_help=True,
     context_settings={"help_option_names": list(HELP_FLAGS)},
 )
 
 
-class FreeArgsCommand(TyperCommand):
+class FreeArgsCommand(BpcliCommand):
     """Click reads only the command's own options; every other argument stays, in order,
     in `ctx.args`. The expression and the input values (`--x -2`, `--x=-2`, `x=-2`,
     `-tanh(x)`) may look like options to Click, so Click must not see them."""
@@ -110,8 +205,14 @@ def main(
 
 def typer_option(option: Option) -> Any:
     """The Typer option that `option` declares (arguments.py holds the declarations)."""
+    complete = choices(option.metavar) if "|" in option.metavar else None
     return typer.Option(
-        option.name, metavar=option.metavar, help=option.help, min=option.min, max=option.max
+        option.name,
+        metavar=option.metavar,
+        help=option.help,
+        min=option.min,
+        max=option.max,
+        autocompletion=complete,
     )
 
 
@@ -152,6 +253,7 @@ CheckMaxTieOption = Annotated[
     typer.Option(
         "--max-tie",
         metavar="split|first",
+        autocompletion=choices("split|first"),
         help="Grade every max/min tie this way, whatever the problem set says.",
     ),
 ]
@@ -228,7 +330,13 @@ def grad(
             assert result.update is not None
             write_plot(result.update, result.output_name, plot)
         if as_json:
-            extra = None if checked is None else {"gradcheck": checked.to_dict()}
+            extra: dict[str, object] | None = None
+            if checked is not None:
+                extra = {"gradcheck": checked.to_dict()}
+            if explain:  # the walkthrough's steps as data
+                from .render.walkthrough import json_steps
+
+                extra = {**(extra or {}), "steps": json_steps(result, precision)}
             write_json(result, nodes=not no_nodes, extra=extra)
         elif fmt != "table":
             from .render.writeup import to_latex, to_markdown
@@ -243,7 +351,7 @@ def grad(
             out.print(GradView(result, precision, nodes=not no_nodes))
             if explain:
                 out.print()
-                out.print(ExplainView(result, precision))
+                out.print(ExplainView(result, precision), crop=False)  # its lines fit
             if checked is not None:
                 out.print()
                 out.print(GradCheckView(checked, result.output_name, precision))
@@ -299,7 +407,40 @@ def _grad_tensors(
 
 GRAPH_FORMATS = ("dot", "mermaid", "tree", "html")
 IMAGE_SUFFIXES = (".svg", ".png", ".pdf")
-PAGE_SUFFIXES = (".html", ".htm")
+# What `graph --output FILE` writes, by FILE's suffix: a --format, or an image that
+# Graphviz draws from the DOT text. A suffix alone chooses; a --format must agree.
+OUTPUT_SUFFIXES = {".dot": "dot", ".gv": "dot", ".mmd": "mermaid", ".txt": "tree"}
+OUTPUT_SUFFIXES |= {".html": "html", ".htm": "html"} | dict.fromkeys(IMAGE_SUFFIXES, "image")
+WRITTEN_AS = {
+    "dot": "DOT",
+    "mermaid": "Mermaid",
+    "tree": "the tree",
+    "html": "the HTML page",
+    "image": "an image Graphviz draws from DOT",
+}
+
+
+def graph_output(output: Path, fmt: str | None) -> str | None:
+    """What `--output` writes ("image" for a picture), from its suffix and --format: a
+    suffix bpcli does not write, or a --format it disagrees with, is an InputError. A
+    name without a suffix, or what is not a file (/dev/stdout), takes --format."""
+    suffix = output.suffix.lower()
+    kind = OUTPUT_SUFFIXES.get(suffix)
+    if kind is None:
+        if not suffix or (output.exists() and not output.is_file()):
+            return fmt
+        known = ", ".join(OUTPUT_SUFFIXES)
+        raise InputError(
+            f"--output {output}: bpcli graph writes a file ending in {known}, not {suffix}"
+        )
+    if fmt is not None and fmt != kind:
+        own = [s for s, k in OUTPUT_SUFFIXES.items() if k == fmt]
+        raise InputError(
+            f"--format {fmt} disagrees with --output {output}, which is written as"
+            f" {WRITTEN_AS[kind]}: leave out --format, or write to a file ending in"
+            f" {' or '.join(own)}"
+        )
+    return kind
 
 
 @app.command(cls=FreeArgsCommand, options_metavar=EXPR_METAVAR)
@@ -310,6 +451,7 @@ def graph(
         typer.Option(
             "--format",
             metavar="dot|mermaid|tree|html",
+            autocompletion=choices("dot|mermaid|tree|html"),
             help="Graphviz DOT, Mermaid, a tree (default: tree in a terminal, else dot),"
             " or an HTML page that steps through the passes (needs the input values).",
         ),
@@ -319,8 +461,9 @@ def graph(
         typer.Option(
             "--output",
             metavar="FILE",
-            help="Write to FILE; .svg, .png and .pdf are drawn by Graphviz's dot program,"
-            " .html is the step-through page.",
+            help="Write to FILE, in the format its name ends in: .dot or .gv (DOT), .mmd"
+            " (Mermaid), .txt (the tree), .html (the step-through page), or .svg, .png, .pdf"
+            " (drawn by Graphviz's dot program). A --format that disagrees is an error.",
         ),
     ] = None,
     fence: Annotated[
@@ -348,9 +491,9 @@ def graph(
     with errors_to_exit_codes():
         if fmt is not None and fmt not in GRAPH_FORMATS:
             raise InputError(f"--format is dot, mermaid, tree or html, got {fmt!r}")
-        page = output is not None and output.suffix.lower() in PAGE_SUFFIXES
-        if fmt is None and page:
-            fmt = "html"
+        written = graph_output(output, fmt) if output is not None else fmt
+        image = written == "image"
+        fmt = "dot" if image else written
         refuse_to_replace("--output", output, [file])
         program, values, conventions = read_program(ctx, file, max_tie, max_size, max_nodes)
         if fmt == "html" and program.variables and not values:
@@ -366,10 +509,7 @@ def graph(
             result = scalar_only(evaluate(program, values, lr, conventions=conventions), "graph")
         elif needs_tensors(program):
             raise InputError("graph does not show tensors yet (vectors and matrices)")
-        image = output is not None and output.suffix.lower() in IMAGE_SUFFIXES
-        if image and fmt not in (None, "dot"):
-            raise InputError(f"{output} is drawn by Graphviz from DOT: leave out --format {fmt}")
-        chosen = fmt or ("dot" if image or output or not sys.stdout.isatty() else "tree")
+        chosen = fmt or ("dot" if output or not sys.stdout.isatty() else "tree")
         if chosen == "html":
             from .graphviz import layout_json
             from .render.page import to_html
@@ -414,7 +554,7 @@ def graph(
             write_output(output, text.encode())
 
 
-@app.command()
+@app.command(cls=BpcliCommand)
 def check(
     files: Annotated[
         list[Path],
@@ -455,6 +595,7 @@ def check(
         typer.Option(
             "--visibility",
             metavar="visible|hidden|after_due_date|after_published",
+            autocompletion=choices("visible|hidden|after_due_date|after_published"),
             help="When students see the --gradescope results (default visible).",
         ),
     ] = None,
@@ -601,7 +742,7 @@ def key_format(output: Path) -> str | None:
     return kind
 
 
-@app.command()
+@app.command(cls=BpcliCommand)
 def key(
     file: Annotated[Path, typer.Argument(metavar="FILE", help="A problem set, TOML or JSON.")],
     output: Annotated[
@@ -625,6 +766,7 @@ def key(
         typer.Option(
             "--format",
             metavar="markdown|latex",
+            autocompletion=choices("markdown|latex"),
             help="The solution sheet's format (default: latex for a .tex --output, else markdown).",
         ),
     ] = None,
@@ -704,7 +846,7 @@ def key(
             emit(solutions_markdown(file.name, solved_sheets, precision), output)
 
 
-@app.command()
+@app.command(cls=BpcliCommand)
 def quiz(
     seed: Annotated[
         int | None,
@@ -742,7 +884,7 @@ def quiz(
         emit(make_quiz(seed, count, names, depth, with_key), output)
 
 
-@app.command()
+@app.command(cls=BpcliCommand)
 def batch(
     source: Annotated[
         str, typer.Argument(metavar="[FILE|-]", help="JSON Lines requests; - or nothing: stdin.")
@@ -793,6 +935,6 @@ def write_plot(update: Update, output_name: str, path: Path) -> None:
     try:
         importlib.import_module("matplotlib")
     except ImportError:
-        raise InputError("writing a plot needs matplotlib: pip install 'bpcli[plot]'") from None
+        raise InputError("writing a plot needs matplotlib: pip install matplotlib") from None
     image = descent_image(update, output_name, image_format)
     write_output(path, image, what=f"the plot to {str(path)!r}")

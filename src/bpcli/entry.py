@@ -54,9 +54,12 @@ FAST_VALUES = ("--lr", "--steps", "--max-tie")
 
 def run() -> None:
     """The `bpcli` script."""
-    if not stdout_takes_unicode():  # a legacy code page: ∂ as \u2202, as stderr does
-        with suppress(AttributeError, ValueError):
-            sys.stdout.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
+    if not stdout_takes_unicode():  # a legacy code page: ∂ as d, ✓ as +, █ as #
+        from .render.theme import STAND_IN_ERRORS
+
+        for stream in (sys.stdout, sys.stderr):
+            with suppress(AttributeError, ValueError):
+                stream.reconfigure(errors=STAND_IN_ERRORS)  # type: ignore[union-attr]
     args = sys.argv[1:]
     if args[:1] == ["grad"] and fast_grad_json(args[1:]):
         return

@@ -108,7 +108,10 @@ class Op:
     it can be called by name, `exp(x)`, `pow(x, y)`.
 
     Notation, plain: `shown` writes the op with its inputs as {0}, {1}, or is None for
-    an op written as a call, `exp({0})` (see `call`); `formulas` writes each local
+    an op written as a call, `exp({0})` (see `call`); `said` is how the lecture writes
+    it in a walkthrough where that differs from `shown` (`{0} · {1}`, a product as
+    the chain rule's products are written, where `shown` is what the parser reads
+    back); `formulas` writes each local
     derivative with the inputs as {0}, {1} and the node itself as {out}; a variadic op
     has one formula with {i} for "this input". LaTeX: `tex` and `tex_formulas` are
     the same, but braces are LaTeX's own, so there the inputs are written `a` and `b`
@@ -128,6 +131,7 @@ class Op:
     router: Callable[[int, TieRule], tuple[Partial, ...]] | None = None
     function: bool = False
     shown: str | None = None
+    said: str = ""
     formulas: tuple[str, ...] = ()
     tex: str = ""
     tex_formulas: tuple[str, ...] = ()
@@ -181,6 +185,12 @@ class Op:
         if self.shown is None:
             return f"{self.symbol}({', '.join(inputs)})"
         return self.shown.format(*inputs)
+
+    def say(self, inputs: list[str]) -> str:
+        """The op applied to `inputs` as the lecture writes it in a walkthrough: `q · z`."""
+        if self.said:
+            return self.said.format(*inputs)
+        return self.show(inputs)
 
     def show_tex(self, inputs: list[str]) -> str:
         """The op applied to `inputs` (LaTeX text) in LaTeX: `x + y`, `\\tanh(x)`."""
@@ -385,7 +395,7 @@ _TABLE: tuple[Op, ...] = (
     Op(
         name="mul", symbol="*", arity=2, pattern=patterns.SWAP,
         rule="a * b", local=("b", "a"),
-        shown="{0} * {1}", formulas=("{1}", "{0}"),
+        shown="{0} * {1}", said="{0} · {1}", formulas=("{1}", "{0}"),
         tex=r"a \cdot b", tex_formulas=("b", "a"),
         tensor=TensorRule("a * b", ("g * b", "g * a")),
     ),

@@ -15,13 +15,14 @@ from __future__ import annotations
 import math
 import re
 from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from typing import Any, NoReturn
 
 from . import _tables
 from .errors import BindError, DomainError, InputError, ParseError
 from .graph import NO_INPUT, Graph
 from .ops import CODES, FUNCTIONS, OPS
+from .syntax import NAMED_CONSTANTS, superscript
 
 # An operand while parsing: (node id, start, end). The span can be wider than
 # the node's own, e.g. with the parentheses around it.
@@ -53,9 +54,13 @@ class Token:
 class _Builder:
     """The parser's callbacks, one per grammar alias, each adding at most one node."""
 
-    def __init__(self, source: str, max_nodes: int = MAX_NODES) -> None:
+    def __init__(
+        self, source: str, max_nodes: int = MAX_NODES, inputs: Collection[str] = ()
+    ) -> None:
         self.source = source
         self.max_nodes = max_nodes
+        self.inputs = inputs  # named constants (pi, e) that are inputs here
+        self.constants: dict[str, int] = {}  # each named constant used, as its node
         self.codes: list[int] = []
         self.first: list[int] = []
         self.second: list[int] = []
@@ -141,8 +146,11 @@ class _Builder:
         return self._node("transpose", (operand[0],), operand[1], dot_t.end_pos)
 
     def pow(self, children: list[Ref | Token]) -> Ref:
-        base, _, exponent = children
-        assert isinstance(base, tuple) and isinstance(exponent, tuple)
+        base, *_, last = children
+        if isinstance(last, Token):  # x²: the superscript is the exponent, a constant
+            last = self._node("const", (), *_span(last), superscript(last.value))
+        exponent = last
+        assert isinstance(base, tuple)
         return self._node("pow", (base[0], exponent[0]), base[1], exponent[2])
 
     def neg(self, children: list[Token | Ref]) -> Ref:
@@ -201,10 +209,20 @@ class _Builder:
                 f"{name} is a function: call it as {name}(…)", span=(start, end), source=self.source
             )
         if name not in self.variables:
+            if name in NAMED_CONSTANTS and name not in self.inputs:
+                return self._constant(name, start, end)
             node_id, _, _ = self._node("var", (), start, end)
             self.labels[node_id] = name
             self.variables[name] = node_id
         return self.variables[name], start, end
+
+    def _constant(self, name: str, start: int, end: int) -> Ref:
+        """`pi` or `e`: one constant node, however often it is used, labelled by its name."""
+        if name not in self.constants:
+            node_id, _, _ = self._node("const", (), start, end, NAMED_CONSTANTS[name])
+            self.labels[node_id] = name
+            self.constants[name] = node_id
+        return self.constants[name], start, end
 
     def call(self, children: list[Token | Ref]) -> Ref:
         name_token, _lpar, *rest = children
@@ -216,6 +234,13 @@ class _Builder:
         start, name_end = _span(name_token)
         span = (start, rpar.end_pos)
         op = OPS.get(name)
+        if name in _SAME_AS and name not in FUNCTIONS:
+            raise ParseError(
+                f"unknown function {name!r}: did you mean {_SAME_AS[name][0]}?"
+                f" ({_SAME_AS[name][1]})",
+                span=(start, name_end),
+                source=self.source,
+            )
         if op is None or not op.function:
             raise ParseError(
                 f"unknown function {name!r}; the functions are {', '.join(FUNCTIONS)}"
@@ -247,11 +272,12 @@ class _Builder:
                 span=span,
                 source=self.source,
             )
-        if name in self.variables:
-            first_use = self.starts[self.variables[name]]
+        used = self.constants.get(name, self.variables.get(name))
+        if used is not None:
+            kind = f"the constant {name}" if name in self.constants else "an input"
             raise BindError(
-                f"{name} is assigned here but was already used as an input "
-                f"(at {self._where(first_use)}); assign a name before using it",
+                f"{name} is assigned here but was already used as {kind}"
+                f" (at {self._where(self.starts[used])}); assign a name before using it",
                 span=span,
                 source=self.source,
             )
@@ -291,12 +317,24 @@ class _Builder:
         return f"line {line}, column {column}"
 
 
+def named_constants(graph: Graph) -> dict[str, int]:
+    """The named constants (pi, e) the graph reads as constants, each with its node."""
+    return {
+        label: node_id
+        for node_id, label in graph.labels.items()
+        if label in NAMED_CONSTANTS and label not in graph.assigned and graph.op(node_id) == "const"
+    }
+
+
 def _span(token: Token) -> tuple[int, int]:
     return token.start_pos, token.end_pos
 
 
-def parse(text: str, max_nodes: int = MAX_NODES) -> Graph:
+def parse(text: str, max_nodes: int = MAX_NODES, inputs: Collection[str] = ()) -> Graph:
     """Parse a bpcli program into its computational graph.
+
+    `pi` and `e` are constants unless named in `inputs` (the names given values):
+    then they are inputs like any other name.
 
     Raises ParseError for bad syntax, BindError for misused names, DomainError
     for a number literal too large for a float, InputError past `max_nodes`
@@ -306,7 +344,7 @@ def parse(text: str, max_nodes: int = MAX_NODES) -> Graph:
         raise ParseError(f"the expression must be text, not {type(text).__name__}")
     if not _has_statement(text):
         raise ParseError("the expression is empty")
-    graph = _run(text, _Builder(text, max_nodes))
+    graph = _run(text, _Builder(text, max_nodes, inputs))
     assert isinstance(graph, Graph)
     return graph
 
@@ -332,9 +370,7 @@ def _tokens(text: str) -> Iterator[Token]:
     while pos < len(text):
         found = match(text, pos)
         if found is None:
-            raise ParseError(
-                f"unexpected character {text[pos]!r}", span=(pos, pos + 1), source=text
-            )
+            raise _unexpected_character(text, pos)
         kind = found.lastgroup
         end = found.end()
         assert kind is not None and end > pos
@@ -446,6 +482,12 @@ _WHAT = {
     "STAR": "'*'",
     "SLASH": "'/'",
     "POW": "'**' or '^'",
+    "SUPERSCRIPT": "a superscript power such as ²",
+    "MINUS_SIGN": "'−'",
+    "TIMES": "'×'",
+    "MIDDLE_DOT": "'·'",
+    "DOT_OPERATOR": "'⋅'",
+    "DIVIDE": "'÷'",
     "AT": "'@'",
     "LSQB": "'['",
     "RSQB": "']'",
@@ -459,6 +501,21 @@ _OPERAND_END = re.compile(r"[\w.)]$")
 
 
 _OPERATORS = {"PLUS", "MINUS", "STAR", "SLASH", "POW", "AT"}
+_OPERATORS |= {"SUPERSCRIPT", "MINUS_SIGN", "TIMES", "MIDDLE_DOT", "DOT_OPERATOR", "DIVIDE"}
+# What a student may know from elsewhere, and bpcli writes otherwise.
+_SAME_AS = {"ln": ("log", "log is the natural logarithm")}
+
+
+def _unexpected_character(text: str, pos: int) -> ParseError:
+    """A character that is no part of the language, with the rewrite where there is one."""
+    char = text[pos]
+    message = f"unexpected character {char!r}"
+    if char == "|":  # |x|, as written on paper
+        close = text.find("|", pos + 1)
+        inner = text[pos + 1 : close].strip() if close != -1 else ""
+        shown = inner if inner and "\n" not in inner and len(inner) <= 40 else "…"
+        message += f": for an absolute value use abs({shown})"
+    return ParseError(message, span=(pos, pos + 1), source=text)
 
 
 def _describe(kind: str) -> str:
@@ -480,6 +537,13 @@ def _syntax_error(token: Token, expected: list[str], text: str) -> ParseError:
             source=text,
         )
     before = text[:start].rstrip()
+    if token.type == "SUPERSCRIPT":
+        return ParseError(
+            f"unexpected {token.value!r}: a superscript is a power of the name, number or"
+            " (…) right before it, as in x²",
+            span=(start, end),
+            source=text,
+        )
     if token.type in _OPERAND_START and _OPERAND_END.search(before):
         left = re.search(r"([\w.]+|\))$", before)
         left_text = left.group(0) if left else before[-1:]

@@ -722,7 +722,7 @@ def blanks(problem: Problem) -> list[str]:
     """The answer lines a student fills in, with ? for each number (used with `hints`)."""
     from .parser import parse
 
-    graph = parse(problem.expr)
+    graph = parse(problem.expr, inputs=problem.values)
     grad = ", ".join(f"{_toml_key(name)} = ?" for name in graph.variables)
     lines = ["output = ?", f"grad = {{ {grad} }}"]
     named = [n for n, i in graph.assigned.items() if i != graph.output]

@@ -9,6 +9,7 @@ Lark's tables do not keep). Nothing here imports Lark.
 
 from __future__ import annotations
 
+import math
 import re
 from functools import cache
 from typing import NamedTuple
@@ -18,6 +19,20 @@ from . import _tables
 _TERMINALS = dict(_tables.TERMINALS)
 SIGNED_NUMBER = re.compile(f"[+-]?(?:{_TERMINALS['NUMBER']})")  # a NUMBER with a sign: -2, +0.5
 NAME = re.compile(_TERMINALS["NAME"])
+# Names that are constants unless given a value (then they are inputs, as any name):
+# `pi*x` and `e**x` need no value, `bpcli grad "e*x" --e 2 --x 1` has two inputs.
+NAMED_CONSTANTS = {"pi": math.pi, "e": math.e}
+_SUPERSCRIPT_DIGITS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
+
+
+def superscript(text: str) -> float:
+    """The exponent a SUPERSCRIPT token writes: ² is 2, ¹⁰ is 10, ⁻¹ is -1."""
+    return float(number_text(text))
+
+
+def number_text(text: str) -> str:
+    """A constant's text as written, with a superscript exponent in ASCII: ² is 2."""
+    return text.translate(_SUPERSCRIPT_DIGITS)
 
 
 class Precedence(NamedTuple):  # not a dataclass: made at import, on the fast path too
@@ -80,7 +95,7 @@ def read_precedence(grammar: str) -> Precedence:
     operands: dict[str, tuple[int, ...]] = {}
     for name in levels:
         for symbols, alias in rules[name]:
-            if alias is not None:
+            if alias is not None and alias not in binding:  # x**2 before x²: the first
                 binding[alias] = level[name]
                 operands[alias] = tuple(level.get(s, 0) for s in symbols if s in rules)
     return Precedence(levels, binding, operands)

@@ -2,19 +2,16 @@
 
 What is said comes from `walkthrough` (formulas from the op table, numbers
 from the Result); this module only lays it out: panels, aligned equations,
-green values and red gradients.
+green values and red gradients. The lines are broken here (`lines`), never by
+Rich: an equation only before an `=`, prose only at a space outside its maths.
 """
 
 from __future__ import annotations
 
-from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
-from rich.markup import escape
-from rich.padding import Padding
-from rich.panel import Panel
-from rich.table import Table
-from rich.text import Text
+from rich.console import Console, ConsoleOptions, RenderResult
 
 from ..result import Result
+from .lines import MATH_END, MATH_START, Boxed, Line, Prose, equation_lines
 from .notation import Plain
 from .numbers import DEFAULT_PRECISION
 from .theme import GRAD, VALUE
@@ -32,118 +29,99 @@ from .walkthrough import (
     Equation,
     Gate,
     Phrase,
-    Unreached,
     Walkthrough,
 )
 
 PATTERN = "bold cyan"
+REASON = "dim"
+INDENT = 2  # a gate's equations and reason, under its heading
+
+
+class Marked(Plain):
+    """The plain notation with its maths inside prose marked, so that a line never
+    breaks inside it."""
+
+    def math(self, text: str) -> str:
+        return f"{MATH_START}{text}{MATH_END}"
 
 
 class ExplainView:
     """The walkthrough: forward pass, backward pass, and the update step."""
 
     def __init__(self, result: Result, precision: int = DEFAULT_PRECISION) -> None:
-        self.walk = Walkthrough(result, Plain(result.graph, precision))
+        self.walk = Walkthrough(result, Marked(result.graph, precision))
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield Panel(self.forward(), title=f"1. {FORWARD}", title_align="left")
-        yield Panel(self.backward(), title=f"2. {BACKWARD}", title_align="left")
+        yield Boxed(f"1. {FORWARD}", self.forward)
+        yield Boxed(f"2. {BACKWARD}", self.backward)
         if self.walk.has_update:
-            yield Panel(self.update(), title=f"3. {UPDATE}", title_align="left")
+            yield Boxed(f"3. {UPDATE}", self.update)
 
-    def forward(self) -> RenderableType:
+    def forward(self, width: int) -> list[Line]:
         w = self.walk
-        parts: list[RenderableType] = []
+        lines: list[Line] = []
         if w.inputs_text():
-            parts.append(Text.from_markup(_markup(w.phrase(INPUTS))))
-        rows = _Equations()
-        for evaluation in w.forward:
-            rows.add(evaluation.equation, VALUE)
-        if rows:
-            parts.append(rows.table)
-        parts.append(Text.from_markup(_markup(w.phrase(OUTPUT))))
-        return Group(*parts)
+            lines += _phrase(w.phrase(INPUTS)).lines(width)
+        lines += equation_lines([e.equation for e in w.forward], VALUE, width)
+        return lines + _phrase(w.phrase(OUTPUT)).lines(width)
 
-    def backward(self) -> RenderableType:
+    def backward(self, width: int) -> list[Line]:
         start = self.walk.start()
-        parts: list[RenderableType] = [
-            Text.assemble(f"{start.lhs} {start.sep} ", (start.result, GRAD), f"  ({START})")
-        ]
+        lines = Prose().equation(start, GRAD).words(f"  ({START})").lines(width)
         for step in self.walk.backward:
+            lines.append([])
             if isinstance(step, Gate):
-                parts.append(self.gate(step))
+                lines += _phrase(step.heading).lines(width)
+                lines += _phrase(step.chain()).lines(width, INDENT)
+                equations = [send.equation for send in step.sends]
             elif isinstance(step, CopyGate):
-                parts.append(self.copy_gate(step))
+                heading = _phrase(step.heading).words(" ")
+                lines += _phrase(step.note, heading).lines(width)
+                equations = [step.equation]
             else:
-                parts.append(self.unreached(step))
-        return Group(*parts)
+                lines += _phrase(step.heading).lines(width)
+                equations = [step.equation]
+            lines += _indented(equations, GRAD, width)
+            lines += Prose().words(step.reason, REASON).lines(width, INDENT)
+        return lines
 
-    def unreached(self, step: Unreached) -> RenderableType:
-        head = Text("\n" + step.heading.text())
-        rows = _Equations()
-        rows.add(step.equation, GRAD)
-        return Group(head, Padding(rows.table, (0, 0, 0, 2)), _reason(step.reason))
-
-    def gate(self, gate: Gate) -> RenderableType:
-        head = Text.from_markup("\n" + _markup(gate.heading))
-        rows = _Equations()
-        for send in gate.sends:
-            rows.add(send.equation, GRAD)
-        return Group(head, Padding(rows.table, (0, 0, 0, 2)), _reason(gate.reason))
-
-    def copy_gate(self, copy: CopyGate) -> RenderableType:
-        head = Text.from_markup(f"\n{_markup(copy.heading)} {_markup(copy.note)}")
-        rows = _Equations()
-        rows.add(copy.equation, GRAD)
-        return Group(head, Padding(rows.table, (0, 0, 0, 2)), _reason(copy.reason))
-
-    def update(self) -> RenderableType:
+    def update(self, width: int) -> list[Line]:
         w = self.walk
-        rows = _Equations()
-        for descent in w.update:
-            rows.add(descent.equation, VALUE)
-        lines: list[RenderableType] = [
-            Text(w.phrase(RATE).text()),
-            *([rows.table] if rows else []),
-            Text.from_markup(_markup(w.phrase(UPDATED))),
-        ]
+        lines = _phrase(w.phrase(RATE)).lines(width)
+        lines += equation_lines([d.equation for d in w.update], VALUE, width)
+        lines += _phrase(w.phrase(UPDATED)).lines(width)
         if w.after_steps is not None:
-            lines.append(Text.from_markup(_markup(w.phrase(STEPPED))))
-        return Group(*lines)
+            lines += _phrase(w.phrase(STEPPED)).lines(width)
+        return lines
 
 
-class _Equations:
-    """Rows `lhs = a = b = result`: the first `=` aligned, the results right-aligned."""
-
-    def __init__(self) -> None:
-        self.table = Table.grid(padding=(0, 1))
-        self.table.add_column(no_wrap=True)
-        self.table.add_column(no_wrap=True)
-        self.table.add_column()
-        self.table.add_column(no_wrap=True)
-        self.table.add_column(justify="right", no_wrap=True)
-
-    def add(self, equation: Equation, style: str) -> None:
-        result = Text(equation.result, style=style)
-        if not equation.terms:  # `∂f/∂x = 0`
-            self.table.add_row(Text(equation.lhs), Text(equation.sep), result, Text(), Text())
-            return
-        terms = Text(" = ".join(equation.terms))
-        self.table.add_row(Text(equation.lhs), Text(equation.sep), terms, Text("="), result)
-
-    def __len__(self) -> int:
-        return self.table.row_count
+def _indented(equations: list[Equation], style: str, width: int) -> list[Line]:
+    """A gate's equations, INDENT columns in."""
+    pad = (" " * INDENT, "")
+    return [[pad, *line] for line in equation_lines(equations, style, width - INDENT)]
 
 
-def _markup(phrase: Phrase) -> str:
-    """A phrase as Rich markup: its pattern in the pattern's style, an equation's result
-    in green, the rest as it is."""
-    return phrase.lay_out(
-        escape,
-        lambda key, v: f"[{PATTERN}]{escape(v)}[/]" if key == "pattern" else escape(v),
-        lambda e: f"{escape(e.lhs)} {e.sep} [{VALUE}]{escape(e.result)}[/]",
-    )
+def _phrase(phrase: Phrase, prose: Prose | None = None) -> Prose:
+    """A phrase as prose: its pattern in the pattern's style, its maths kept whole, an
+    equation's result in green."""
+    prose = prose or Prose()
+    for literal, key, value in phrase.pieces():
+        prose.words(literal)
+        if key is None or value is None:
+            continue
+        items = value if isinstance(value, tuple) else (value,)
+        for i, item in enumerate(items):
+            if i:
+                prose.words(", ")
+            if isinstance(item, Equation):
+                prose.equation(item, VALUE)
+            elif key == "pattern":
+                prose.words(item, PATTERN)
+            elif key in MATHS:
+                prose.maths(item)
+            else:
+                prose.words(item)
+    return prose
 
 
-def _reason(text: str) -> RenderableType:
-    return Padding(Text(text, style="dim"), (0, 0, 0, 2))
+MATHS = ("gate", "node", "rate", "upstream", "downstream", "local")  # the phrases' maths

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from ..graph import Graph
-from ..ops import OPS
+from ..ops import OPS, Op
 from ..syntax import SIGNED_NUMBER
 from .numbers import DEFAULT_PRECISION, fmt
 from .picture import constant, label
@@ -23,7 +23,7 @@ class Plain:
     dot = " · "
     times = " × "
     alpha = "α"
-    alpha_times = "α·"  # α·∂f/∂x
+    alpha_times = "α × "  # α × ∂f/∂x: the update step's one multiplication sign
     assign = ":="
     accumulate = "+="
 
@@ -35,8 +35,8 @@ class Plain:
         return fmt(value, self.precision) if value is not None else "undefined"
 
     def operand(self, value: float | None) -> str:
-        """A number inside a formula (the plain notation writes it as it is)."""
-        return self.num(value)
+        """A number substituted into a product: `1 · (-4)`."""
+        return self.factor(value)
 
     def factor(self, value: float | None) -> str:
         """A number multiplied from the right: `0.1 × (-4)`."""
@@ -54,18 +54,40 @@ class Plain:
         return f"∂{top}/∂{bottom}"
 
     def show(self, op: str, inputs: list[str]) -> str:
-        return OPS[op].show(inputs)
+        return OPS[op].say(inputs)
 
     def show_numbers(self, op: str, values: list[float]) -> str:
-        """The op applied to numbers: `-2 + 5`."""
-        return self.show(op, [self.num(v) for v in values])
+        """The op applied to numbers, `-2 + 5`, `3 · (-4)`, `-(1)`: a negative number is
+        bracketed where it is substituted, except first in a sum or inside a call's
+        brackets; a prefix op's operand always is (`-(1)`, never `-1`, which reads as a
+        number)."""
+        spec = OPS[op]
+        return self.show(op, [self.substituted(spec, i, v) for i, v in enumerate(values)])
+
+    def leads(self, spec: Op) -> bool:
+        """Whether the op's first operand starts its text, followed by a space (`a + b`)."""
+        return (spec.said or spec.shown or "").startswith("{0} ")
+
+    def substituted(self, spec: Op, i: int, value: float) -> str:
+        if spec.arity == 1 and not spec.call:  # a prefix op: `-(1)`
+            return f"({self.num(value)})"
+        if spec.call or (i == 0 and self.leads(spec)):
+            return self.num(value)
+        return self.factor(value)
+
+    def whole(self, op: str, inputs: list[str]) -> str:
+        """The op applied to `inputs` as one symbol, the top of a local derivative written
+        from the gate's own rule, `∂(q·z)/∂q`: a call as it is, else bracketed."""
+        text = self.show(op, inputs)
+        return text if OPS[op].call else "(" + text.replace(" ", "") + ")"
 
     def formulas(self, op: str, inputs: list[str], out: str) -> tuple[str, ...]:
         return tuple(f.format(*inputs, out=out) for f in OPS[op].formulas_for(len(inputs)))
 
     def group(self, formula: str) -> str:
-        """A formula as a factor: `1 - t²` becomes `(1 - t²)`; a name or number stays."""
-        return f"({formula})" if " " in formula else formula
+        """A formula as a factor: `1 - t²` becomes `(1 - t²)`, `-f/add3` `(-f/add3)`; a
+        name or number stays."""
+        return f"({formula})" if " " in formula or formula.startswith("-") else formula
 
     def math(self, text: str) -> str:
         """Maths inside prose."""
@@ -78,7 +100,7 @@ class Tex(Plain):
     dot = r" \cdot "
     times = r" \times "
     alpha = r"\alpha"
-    alpha_times = r"\alpha \cdot "
+    alpha_times = r"\alpha \times "
     assign = r"\mathrel{:=}"
     accumulate = r"\mathrel{+}="
 
@@ -86,9 +108,6 @@ class Tex(Plain):
         if value is None:
             return r"\text{undefined}"
         return tex_number(fmt(value, self.precision))
-
-    def operand(self, value: float | None) -> str:
-        return self.factor(value)
 
     def __init__(self, graph: Graph, precision: int = DEFAULT_PRECISION) -> None:
         super().__init__(graph, precision)
@@ -123,17 +142,19 @@ class Tex(Plain):
     def show(self, op: str, inputs: list[str]) -> str:
         return OPS[op].show_tex(inputs)
 
-    def show_numbers(self, op: str, values: list[float]) -> str:
-        """`-2 + 5`, `3 \\cdot (-4)`, `{(-2)}^{3}`: a negative number is bracketed
-        where a sign would read as part of the operator, never inside a call or a
-        fraction."""
-        spec = OPS[op]
-        bare = spec.call or spec.tex_fraction
-        texts = [
-            self.num(v) if bare or (i == 0 and spec.tex.startswith("a")) else self.factor(v)
-            for i, v in enumerate(values)
-        ]
-        return self.show(op, texts)
+    def leads(self, spec: Op) -> bool:
+        return spec.tex.startswith("a ")
+
+    def substituted(self, spec: Op, i: int, value: float) -> str:
+        """As in plain text, and bare inside a fraction, whose parts need no brackets:
+        `3 \\cdot (-4)`, `{(-2)}^{3}`, `\\frac{1}{-2}`."""
+        if spec.tex_fraction:
+            return self.num(value)
+        return super().substituted(spec, i, value)
+
+    def whole(self, op: str, inputs: list[str]) -> str:
+        text = self.show(op, inputs)
+        return text if OPS[op].call else rf"\left({text}\right)"
 
     def formulas(self, op: str, inputs: list[str], out: str) -> tuple[str, ...]:
         return OPS[op].formulas_tex(inputs, out)
@@ -216,15 +237,20 @@ def _escape(char: str) -> str:
 
 
 def tex_text(text: str) -> str:
-    """Text for LaTeX's text mode: its special characters escaped, Greek letters as
-    maths, and any other character pdflatex has no glyph for (control characters
-    too) as `[U+XXXX]`."""
+    """Text for LaTeX's text mode: its special characters escaped, Greek letters and
+    the signs `·`, `×`, `∂` as maths, and any other character pdflatex has no glyph
+    for (control characters too) as `[U+XXXX]`."""
     text = _SPECIAL.sub(lambda m: _escape(m.group(1)), text)
     return "".join(
         char
         if char.isascii() and (char.isprintable() or char == "\t")
         else rf"\ensuremath{{\{GREEK[char]}}}"
         if char in GREEK
+        else rf"\ensuremath{{{SIGNS[char]}}}"
+        if char in SIGNS
         else f"[U+{ord(char):04X}]"
         for char in text
     )
+
+
+SIGNS = {"·": r"\cdot", "×": r"\times", "∂": r"\partial"}  # maths signs in running text

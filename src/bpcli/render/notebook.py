@@ -112,7 +112,8 @@ def text(renderable: object, width: int) -> str:
     from ..process import console
 
     buffer = io.StringIO()
-    console(file=buffer, width=width, color_system=None, soft_wrap=False).print(renderable)
+    out = console(file=buffer, width=width, color_system=None, soft_wrap=False)
+    out.print(renderable, crop=False)  # the walkthrough lays out its own lines: a wider term stays
     return buffer.getvalue()
 
 

@@ -128,7 +128,7 @@ def _steps(w: Walkthrough) -> list[PageStep]:
                     PageStep(
                         "backward",
                         item.send_title(send).text(),
-                        [item.heading.text(), send.equation.text()],
+                        [item.heading.text(), item.chain(send).text(), send.equation.text()],
                         item.reason,
                         grads=done,
                         contributions=[key],

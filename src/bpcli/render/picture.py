@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from ..graph import Graph, Node
 from ..ops import OPS
 from ..result import Result
+from ..syntax import number_text
 from .numbers import DEFAULT_PRECISION, fmt
 
 
@@ -17,7 +18,7 @@ def constant(graph: Graph, node: Node) -> bool:
 
 def label(graph: Graph, node: Node) -> str:
     """How a node is written where it is used: its name, or a constant's number."""
-    return graph.text(node) if constant(graph, node) else node.name
+    return number_text(graph.text(node)) if constant(graph, node) else node.name
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ from rich.padding import Padding
 from rich.text import Text
 
 from ..check import MISSING, Graded, Report, Student
+from .lines import Stripped
 from .numbers import DEFAULT_PRECISION, fmt
 
 RIGHT = "green"
@@ -73,7 +74,7 @@ class ReportView:
             mark = ("  ✓ right", RIGHT) if item.ok else ("  ✗ wrong", WRONG)
             parts.append(Text.assemble(line(cells), mark))
             if item.hint:
-                parts.append(Padding(Text(item.hint, style="dim"), (0, 0, 0, 4)))
+                parts.append(_indented(item.hint, 4))
         return Group(*parts)
 
     def score(self, score: float, max_score: float) -> str:
@@ -92,7 +93,7 @@ class ReportView:
         if student.error is not None:
             yield Text(f"  not graded: {student.error}", style=WRONG)
         for note in student.notes:
-            yield Padding(Text(note, style="dim"), (0, 0, 0, 2))
+            yield _indented(note, 2)
         yield Text()
         if student.error is None:
             for problem in student.problems:
@@ -127,3 +128,8 @@ class ReportView:
         yield Text(line(header), style="dim")
         for row in rows:
             yield Text(line(row))
+
+
+def _indented(text: str, indent: int) -> RenderableType:
+    """Dim text wrapped `indent` columns in, its lines not padded out to the width."""
+    return Stripped(Padding(Text(text, style="dim"), (0, 0, 0, indent)))

@@ -12,6 +12,7 @@ from rich.text import Text
 
 from ..result import NodeResult, Result
 from .chart import DescentChart
+from .lines import Line, Lines, Stripped, cells
 from .numbers import DEFAULT_PRECISION, fmt
 from .theme import GRAD, VALUE
 
@@ -38,7 +39,7 @@ class GradView:
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         if self.show_nodes:
             yield Text("computational graph", style="bold")
-            yield self.node_table()
+            yield Stripped(self.node_table())  # a cell folded onto a second line: no padding
             yield self.answers()
         else:
             yield self.answers(gap=False)
@@ -83,12 +84,11 @@ class GradView:
         output = Text.assemble(
             "\n" if gap else "", (f"{f} = ", "bold"), (self._n(result.output), VALUE)
         )
-        grads = Text()
-        for i, (name, grad) in enumerate(result.gradients.items()):
-            if i:
-                grads.append("   ")
-            grads.append(f"∂{f}/∂{name} = ")
-            grads.append(self._n(grad), GRAD)
+        pairs = [
+            [(f"∂{f}/∂{name} = ", ""), (self._n(grad), GRAD)]
+            for name, grad in result.gradients.items()
+        ]
+        grads = Lines(lambda width: _pack(pairs, width))
         return Group(output, grads) if result.gradients else Group(output)
 
     def update_view(self) -> Group:
@@ -123,9 +123,31 @@ class GradView:
             summary = f"after the update: {f} = "
         line = Text.assemble("\n", (escape(summary), "bold"), (self._n(update.output), VALUE))
         if update.trajectory is None:
-            return Group(Text(heading, style="bold"), table, line)
+            return Group(Text(heading, style="bold"), Stripped(table), line)
         chart = DescentChart(update, self.result.output_name, precision=self.precision)
-        return Group(Text(heading, style="bold"), table, line, Text(), chart)
+        return Group(Text(heading, style="bold"), Stripped(table), line, Text(), chart)
+
+
+PAIRS_GAP = "   "  # between two `∂f/∂x = -4` of the summary line
+
+
+def _pack(pairs: list[Line], width: int) -> list[Line]:
+    """`name = value` pairs on lines of at most `width` cells, broken only between two
+    pairs (never between a name and its value)."""
+    lines: list[Line] = []
+    line: Line = []
+    used = 0
+    for pair in pairs:
+        size = sum(cells(text) for text, _ in pair)
+        if line and used + len(PAIRS_GAP) + size > width:
+            lines.append(line)
+            line, used = [], 0
+        if line:
+            line.append((PAIRS_GAP, ""))
+            used += len(PAIRS_GAP)
+        line += pair
+        used += size
+    return [*lines, line] if line else lines
 
 
 class TensorGradView:

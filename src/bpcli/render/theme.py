@@ -1,4 +1,5 @@
-"""The colours every view shares, defined once: a forward value is green, a gradient red.
+"""The colours every view shares, defined once: a forward value is green, a gradient red;
+and the ASCII stand-ins for bpcli's glyphs, where the output cannot hold them.
 
 The terminal views use Rich's colour names; the pictures (DOT, TikZ, the HTML
 page) use GitHub's green and red, with lighter ones on the page's dark
@@ -6,6 +7,9 @@ background and darker ones when it is printed.
 """
 
 from __future__ import annotations
+
+import codecs
+import re
 
 VALUE = "green"  # Rich style: a forward value
 GRAD = "red"  # Rich style: a gradient
@@ -16,3 +20,65 @@ VALUE_HEX_DARK = "#3fb950"  # on a dark background
 GRAD_HEX_DARK = "#ff7b72"
 VALUE_HEX_PRINT = "#116329"  # on paper
 GRAD_HEX_PRINT = "#a40e26"
+
+
+# ---- glyphs an output cannot encode -------------------------------------------------------
+
+# What a glyph is written as on a stream that cannot encode it (PYTHONIOENCODING=ascii,
+# Korean Windows' cp949 to a file or pipe): only the characters the stream cannot take
+# are replaced, each by the same number of columns where it can be, so that a table or
+# a panel Rich laid out with the glyph keeps its alignment. Rich itself draws its boxes
+# and trees in ASCII there. A character with no stand-in (a name in Greek, say) is
+# written as Python's \\u escape, which at least says which character it was.
+STAND_INS = {
+    "∂": "d",  # ∂f/∂x as df/dx
+    "·": "*",
+    "⋅": "*",
+    "×": "*",
+    "−": "-",
+    "÷": "/",
+    "α": "a",  # the learning rate: x := x - a*df/dx with a = 0.1
+    "—": "-",  # no gradient (a constant's row)
+    "–": "-",
+    "…": "~",  # text cut short
+    "≤": "<",
+    "≥": ">",
+    "→": ">",
+    "✓": "+",  # check's report: "+ right", "x wrong"
+    "✗": "x",
+    # the --steps chart: bars by eighths, and its axis
+    "▁": "_",
+    "▂": "_",
+    "▃": "-",
+    "▄": "-",
+    "▅": "=",
+    "▆": "=",
+    "▇": "#",
+    "█": "#",
+    "│": "|",
+    "─": "-",
+    "┤": "+",
+    "├": "+",
+    "└": "+",
+    "┌": "+",
+}
+_SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
+_RUN = re.compile("([⁰¹²³⁴⁵⁶⁷⁸⁹⁻]+)|(.)", re.S)  # a power x⁻¹ is one stand-in, ^-1
+STAND_IN_ERRORS = "bpcli-stand-ins"  # the `errors` of a stream that writes them
+
+
+def _stand_in(match: re.Match[str]) -> str:
+    power, char = match.groups()
+    if power:
+        return "^" + power.translate(_SUPERSCRIPTS)
+    return STAND_INS.get(char) or char.encode("ascii", "backslashreplace").decode("ascii")
+
+
+def stand_ins(error: UnicodeError) -> tuple[str, int]:
+    """The codec error handler STAND_IN_ERRORS: the run the stream cannot encode, in ASCII."""
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    return _RUN.sub(_stand_in, error.object[error.start : error.end]), error.end
+
+
+codecs.register_error(STAND_IN_ERRORS, stand_ins)

@@ -16,12 +16,13 @@ from __future__ import annotations
 import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Union
+from typing import Any, Union
 
 from ..ops import OPS
 from ..patterns import COPY, DISTRIBUTOR, ROUTER, RULES_JOIN, SWAP, Pattern
 from ..result import NodeResult, Result
 from .notation import Plain
+from .numbers import DEFAULT_PRECISION
 
 # ---- the walkthrough's words (a pattern's own are in `patterns`) ---------------------------
 # A line of the terminal or the page is lower case; a write-up's sentence (…_SENTENCE) and
@@ -66,6 +67,9 @@ STOPPED_UNDEFINED = (
     " reaches {inputs}"
 )
 GATE = "{gate}: {op} gate, {pattern}"  # `q = x + y: add gate, gradient distributor`
+# What each equation of a gate is, named once per gate with the gate's own symbols:
+# `downstream ∂f/∂x, ∂f/∂y = upstream ∂f/∂q · local ∂q/∂x, ∂q/∂y`.
+CHAIN = "downstream {downstream} = upstream {upstream} · local {local}"
 GATE_SEND = "{op} gate, {pattern}: to {input}"  # one edge of a gate, as a step of its own
 COPY_GATE = "{node}: copy gate, {pattern}"  # `x: copy gate, gradient adder`
 COPY_USES = "(used {uses} times)"  # after COPY_GATE
@@ -80,18 +84,24 @@ LIST_JOIN = ", "  # the items of a list inside a sentence
 
 @dataclass(frozen=True, slots=True)
 class Equation:
-    """`lhs sep terms[0] = terms[1] … = result`; `result` is a value or a gradient."""
+    """`lhs sep terms[0] = terms[1] … = result`; `result` is a value or a gradient.
+
+    A view that breaks it into lines breaks only before an `=` (each term stays whole);
+    `addends`, where given, are the first term's, a long sum (a copy gate's), which may
+    also break before a `+` or `-` when it alone is too wide for a line."""
 
     lhs: str
     terms: tuple[str, ...]
     result: str
     sep: str = "="
+    addends: tuple[str, ...] = ()
 
     def text(self) -> str:
         return f"{self.lhs} {self.sep} " + " = ".join((*self.terms, self.result))
 
 
-Value = Union[str, Equation, tuple[Equation, ...]]  # noqa: UP007 (a runtime alias on 3.10)
+# A text, an equation, a list of equations, or a list of maths (`∂f/∂x, ∂f/∂y`).
+Value = Union[str, Equation, tuple[Equation, ...], tuple[str, ...]]  # noqa: UP007 (3.10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +116,13 @@ class Phrase:
     def text(self) -> str:
         return self.lay_out(str, lambda key, v: v, Equation.text)
 
+    def pieces(self) -> list[tuple[str, str | None, Value | None]]:
+        """The phrase as (words, key, value) in order; key and value None after the last."""
+        return [
+            (literal, key, None if key is None else self.values[key])
+            for literal, key, _, _ in string.Formatter().parse(self.template)
+        ]
+
     def lay_out(
         self,
         words: Callable[[str], str],
@@ -115,15 +132,18 @@ class Phrase:
         """The phrase with its words through `words`, each text value through
         `value(key, v)` and each equation through `equation`."""
         parts = []
-        for literal, key, _, _ in string.Formatter().parse(self.template):
+        for literal, key, v in self.pieces():
             parts.append(words(literal))
-            if key is None:
+            if key is None or v is None:
                 continue
-            v = self.values[key]
             if isinstance(v, Equation):
                 parts.append(equation(v))
             elif isinstance(v, tuple):
-                parts.append(LIST_JOIN.join(equation(e) for e in v))
+                parts.append(
+                    LIST_JOIN.join(
+                        equation(e) if isinstance(e, Equation) else value(key, e) for e in v
+                    )
+                )
             else:
                 parts.append(value(key, v))
         return "".join(parts)
@@ -139,11 +159,18 @@ class Evaluation:
 
 @dataclass(frozen=True, slots=True)
 class Send:
-    """Backward: what the `k`-th input edge of a gate sends back to `input`."""
+    """Backward: what the `k`-th input edge of a gate sends back to `input`, the
+    downstream gradient `downstream` = the upstream gradient × the local gradient
+    `local` (`∂q/∂x`, or `∂(q·z)/∂q` at the output, never the gradient on the left),
+    whose formula is `formula` (`z`) and value `local_value`."""
 
     k: int
     input: NodeResult
     equation: Equation
+    downstream: str
+    local: str
+    formula: str
+    local_value: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,10 +183,23 @@ class Gate:
     reason: str
     heading: Phrase  # GATE: {gate} (`q = x + y`, maths), {op}, {pattern} (its headline)
 
+    upstream: str  # ∂f/∂q
+
     def send_title(self, send: Send) -> Phrase:
         """GATE_SEND: the title of one edge's step, {input} the input's name."""
         values = {"op": self.node.op, "pattern": self.pattern.headline, "input": send.input.name}
         return Phrase(GATE_SEND, values)
+
+    def chain(self, *sends: Send) -> Phrase:
+        """CHAIN: which term of the equations of `sends` (all the gate's if none) is the
+        upstream, the local and the downstream gradient, each a list of maths."""
+        sends = sends or self.sends
+        values: dict[str, Value] = {
+            "downstream": tuple(s.downstream for s in sends),
+            "upstream": self.upstream,
+            "local": tuple(s.local for s in sends),
+        }
+        return Phrase(CHAIN, values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,25 +315,38 @@ class Walkthrough:
         for k, (inp, formula, local) in enumerate(zip(ins, formulas, node.local, strict=True)):
             if not self.differentiated(inp):
                 continue
-            terms = [self.d(node) + self.m.dot + self.m.d(self.name(node), self.name(inp))]
+            symbol = self.local(node, inp)
+            terms = [self.d(node) + self.m.dot + symbol]
             if formula != self.m.num(local) and not tie:
                 terms.append(upstream + self.m.dot + self.m.group(formula))
             terms.append(upstream + self.m.dot + self.m.operand(local))
             sep = self.m.accumulate if len(self.uses(inp)) > 1 else "="
             equation = Equation(self.d(inp), tuple(terms), self.sent(node, k), sep)
-            sends.append(Send(k, inp, equation))
+            shown_formula = self.m.num(local) if tie else formula
+            send = Send(k, inp, equation, self.d(inp), symbol, shown_formula, self.m.num(local))
+            sends.append(send)
         reason = self._stopped(node, ins) or REASONS.get(op.pattern, _rule_reason)(self, node, ins)
         shown = self.m.show(node.op, names)
         values = {"gate": f"{self.name(node)} = {shown}", "op": node.op}
         heading = Phrase(GATE, {**values, "pattern": op.pattern.headline})
-        return Gate(node, op.pattern, tuple(sends), reason, heading)
+        return Gate(node, op.pattern, tuple(sends), reason, heading, self.d(node))
+
+    def local(self, node: NodeResult, inp: NodeResult) -> str:
+        """The local gradient of `node` with respect to its input `inp`: `∂q/∂x`, but at
+        the output, where `∂f/∂q` would be the very gradient it helps compute, written
+        from the gate's own rule, `∂(q·z)/∂q`."""
+        if node.id != self.result.graph.output:
+            return self.m.d(self.name(node), self.name(inp))
+        names = [self.m.label(i) for i in node.inputs]
+        return self.m.d(self.m.whole(node.op, names), self.name(inp))
 
     def _copy_gate(self, node: NodeResult) -> CopyGate:
         terms = [self.m.num(grad) for _, grad in self.uses(node)]
-        text = terms[0]
+        addends = [terms[0]]
         for term in terms[1:]:  # `3 + -1 + 2` written as `3 - 1 + 2`
-            text += f" - {term[1:]}" if term.startswith("-") else f" + {term}"
-        equation = Equation(self.d(node), (text,), self.m.num(node.grad))
+            addends.append(f"- {term[1:]}" if term.startswith("-") else f"+ {term}")
+        text = " ".join(addends)
+        equation = Equation(self.d(node), (text,), self.m.num(node.grad), addends=tuple(addends))
         return CopyGate(
             node,
             equation,
@@ -404,6 +457,114 @@ class Walkthrough:
         return rows
 
 
+# ---- the walkthrough as data: `grad --json --explain` -----------------------------------
+
+
+def json_steps(result: Result, precision: int = DEFAULT_PRECISION) -> list[dict[str, Any]]:
+    """`grad --json --explain`'s `steps`: the walkthrough in plain notation, as data."""
+    return steps_data(Walkthrough(result, Plain(result.graph, precision)))
+
+
+def steps_data(w: Walkthrough) -> list[dict[str, Any]]:
+    """The walkthrough's steps as JSON data (`grad --json --explain`), in order: the
+    forward pass node by node, the backward pass from the output gate by gate (each
+    input's upstream, local and downstream gradient), the update step input by input.
+    Numbers are the Result's; texts are the walkthrough's, in `w`'s notation."""
+    steps: list[dict[str, Any]] = []
+    for evaluation in w.forward:
+        node = evaluation.node
+        steps.append(
+            {
+                "pass": "forward",
+                "kind": "node",
+                "node": node.id,
+                "name": node.name,
+                "op": node.op,
+                "inputs": list(node.inputs),
+                "value": node.value,
+                "text": evaluation.equation.text(),
+            }
+        )
+    out = w.nodes[w.result.graph.output]
+    start = {"pass": "backward", "kind": "start", "node": out.id, "name": out.name}
+    steps.append({**start, "grad": 1.0, "text": w.start().text()})
+    for step in w.backward:
+        node = step.node
+        head = {"pass": "backward", "kind": "", "node": node.id, "name": node.name}
+        if isinstance(step, Gate):
+            upstream = {"symbol": step.upstream, "value": node.grad}
+            inputs = [
+                {
+                    "node": send.input.id,
+                    "name": send.input.name,
+                    "edge": send.k,
+                    "local": {
+                        "symbol": send.local,
+                        "formula": send.formula,
+                        "value": node.local[send.k],
+                    },
+                    "downstream": {
+                        "symbol": send.downstream,
+                        "value": w.result.sent(node.id, send.k),
+                    },
+                    "text": send.equation.text(),
+                }
+                for send in step.sends
+            ]
+            steps.append(
+                {
+                    **head,
+                    "kind": "gate",
+                    "op": node.op,
+                    "pattern": step.pattern.name,
+                    "text": step.heading.text(),
+                    "upstream": upstream,
+                    "inputs": inputs,
+                    "reason": step.reason,
+                }
+            )
+        elif isinstance(step, CopyGate):
+            uses = [{"node": c, "grad": g} for c, g in w.uses(node)]
+            steps.append(
+                {
+                    **head,
+                    "kind": "copy",
+                    "pattern": COPY.name,
+                    "uses": uses,
+                    "grad": node.grad,
+                    "text": step.equation.text(),
+                    "reason": step.reason,
+                }
+            )
+        else:
+            steps.append(
+                {
+                    **head,
+                    "kind": "unreached",
+                    "grad": node.grad,
+                    "text": step.equation.text(),
+                    "reason": step.reason,
+                }
+            )
+    update = w.result.update
+    if update is not None:
+        after = update.trajectory[1].inputs if update.trajectory else update.inputs
+        for descent in w.update:
+            steps.append(
+                {
+                    "pass": "update",
+                    "kind": "input",
+                    "name": descent.name,
+                    "value": w.result.inputs[descent.name],
+                    "grad": w.result.gradients[descent.name],
+                    "lr": update.lr,
+                    "new_value": after[descent.name],
+                    "text": descent.equation.text(),
+                }
+            )
+    return steps
+
+
 # ---- the reasons, one per pattern, tied to the numbers -------------------------------------
 
 Reason = Callable[[Walkthrough, NodeResult, list[NodeResult]], str]
@@ -427,7 +588,7 @@ def _swap_reason(w: Walkthrough, node: NodeResult, ins: list[NodeResult]) -> str
         SWAP.reason(
             "gets",
             input=w.m.math(w.name(inp)),
-            product=w.m.math(g + w.m.times + w.m.factor(ins[1 - k].value)),
+            product=w.m.math(g + w.m.dot + w.m.factor(ins[1 - k].value)),
         )
         for k, inp in enumerate(ins)
         if w.differentiated(inp)
@@ -453,7 +614,7 @@ def _rule_reason(w: Walkthrough, node: NodeResult, ins: list[NodeResult]) -> str
     names = [w.m.label(i.id) for i in ins]
     formulas = w.m.formulas(node.op, names, w.name(node))
     rules = [
-        w.m.math(f"{w.m.d(w.name(node), w.name(i))} = {formula}")
+        w.m.math(f"{w.local(node, i)} = {formula}")
         for i, formula in zip(ins, formulas, strict=True)
         if w.differentiated(i)
     ]

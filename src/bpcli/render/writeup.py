@@ -86,7 +86,7 @@ def to_markdown(result: Result, precision: int = DEFAULT_PRECISION, level: int =
     out += [f"${w.start().text()}$: {START_SENTENCE}.", ""]
     for step in w.backward:
         if isinstance(step, Gate):
-            out += [f"**{_md(step.heading)}**", ""]
+            out += [f"**{_md(step.heading)}**", "", _md(step.chain()), ""]
             out += _md_block([send.equation for send in step.sends])
         elif isinstance(step, CopyGate):
             out += [f"**{_md(step.heading)}** {_md(step.note)}", ""]
@@ -105,7 +105,8 @@ def to_markdown(result: Result, precision: int = DEFAULT_PRECISION, level: int =
     return "\n".join(out)
 
 
-MATHS = ("gate", "node", "rate")  # the placeholders of the walkthrough's phrases that are maths
+# the placeholders of the walkthrough's phrases that are maths
+MATHS = ("gate", "node", "rate", "upstream", "downstream", "local")
 
 
 def _maths(equation: Equation) -> str:
@@ -152,6 +153,7 @@ def to_latex(
     for step in w.backward:
         if isinstance(step, Gate):
             rows.append(rf"\intertext{{{_tex(step.heading)}}}")
+            rows.append(rf"\intertext{{{_tex(step.chain())}}}")
             rows += [_row(send.equation) for send in step.sends]
         elif isinstance(step, CopyGate):
             rows.append(rf"\intertext{{{_tex(step.heading)} {_tex(step.note)}}}")

@@ -1,0 +1,335 @@
+"""Lines that bpcli breaks itself: equations only before an `=`, prose only at a space
+outside its maths, and no line padded with spaces.
+
+Rich wraps a cell or a line wherever it must, even inside `-0.416147 · 0.0707372`,
+which then reads as a false equation (here a single term wider than the line is
+never cut: the line is longer); it pads tables and `Padding` to the
+console's width, which leaves trailing spaces in a pipe or a file; and its layout
+of thousands of small renderables costs far more than the text. The walkthrough
+lays its lines out here, for the width it is given, as lists of (text, style)
+pieces, and draws its own boxes.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Sequence
+from functools import lru_cache
+from itertools import accumulate
+
+from rich import box
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
+from rich.segment import Segment
+from rich.style import Style
+
+from .walkthrough import Equation
+
+Piece = tuple[str, str]  # text and its style ("" for none)
+Line = list[Piece]
+
+MATH_START, MATH_END = "\x02", "\x03"  # around maths inside prose (the `Marked` notation)
+_MATHS = re.compile(f"{MATH_START}(.*?){MATH_END}", re.S)
+_SPACE = re.compile(" ")
+
+
+# Text of characters one cell wide each (Latin, Greek, ∂, ·, ², …, box drawing), whose
+# width is its length: most of what is shown, measured without a look-up per character.
+_NARROW = re.compile(
+    "[\x20-\x7e\u00a0-\u02ff\u0370-\u03ff\u2010-\u2027\u2070-\u20cf\u2100-\u22ff\u2500-\u25fc]*"
+)
+
+
+@lru_cache(maxsize=4096)
+def _char_cells(char: str) -> int:
+    return cell_len(char)
+
+
+def cells(text: str) -> int:
+    """How many terminal cells `text` takes (a Korean letter takes two)."""
+    if text.isascii() or _NARROW.fullmatch(text):
+        return len(text)
+    return sum(_char_cells(char) for char in text)
+
+
+def _cumulative(text: str) -> list[int]:
+    """The width of text[a:b] is c[b] - c[a]."""
+    if _NARROW.fullmatch(text):
+        return list(range(len(text) + 1))
+    return [0, *accumulate(_char_cells(char) for char in text)]
+
+
+def line_cells(line: Line) -> int:
+    return sum(cells(text) for text, _ in line)
+
+
+def _slice(pieces: Sequence[Piece], starts: Sequence[int], a: int, b: int) -> Line:
+    """The pieces' text from offset a to b (`starts` are the pieces' offsets)."""
+    out: Line = []
+    k = max(bisect_right(starts, a) - 1, 0)
+    while k < len(pieces) and starts[k] < b:
+        text, style = pieces[k]
+        lo, hi = max(a - starts[k], 0), min(b - starts[k], len(text))
+        if hi > lo:
+            out.append((text[lo:hi], style))
+        k += 1
+    return out
+
+
+class Prose:
+    """Words and maths, broken into lines at a space outside the maths (inside it,
+    where it alone is too wide for a line, only before an `=`)."""
+
+    def __init__(self) -> None:
+        self.pieces: Line = []
+        self.length = 0
+        self.keep: list[tuple[int, int]] = []  # the maths, never broken but before `=`
+
+    def _add(self, text: str, style: str) -> None:
+        if text:
+            self.pieces.append((text, style))
+            self.length += len(text)
+
+    def words(self, text: str, style: str = "") -> Prose:
+        """Text whose maths (between MATH_START and MATH_END) is kept whole."""
+        at = 0
+        for m in _MATHS.finditer(text):
+            self._add(text[at : m.start()], style)
+            self.maths(m.group(1), style)
+            at = m.end()
+        self._add(text[at:], style)
+        return self
+
+    def maths(self, text: str, style: str = "") -> Prose:
+        start = self.length
+        self._add(text, style)
+        self.keep.append((start, self.length))
+        return self
+
+    def equation(self, e: Equation, style: str) -> Prose:
+        """`lhs = result`, its result in `style`."""
+        start = self.length
+        self._add(f"{e.lhs} {e.sep} ", "")
+        self._add(e.result, style)
+        self.keep.append((start, self.length))
+        return self
+
+    def lines(self, width: int, indent: int = 0) -> list[Line]:
+        plain = "".join(text for text, _ in self.pieces).lstrip(" ")
+        avail = max(width - indent, 1)
+        pad: Line = [(" " * indent, "")] if indent else []
+        if cells(plain) <= avail and plain == "".join(t for t, _ in self.pieces):
+            return [pad + self.pieces] if plain else []  # the common case: one line
+        plain = "".join(text for text, _ in self.pieces)
+        starts = list(accumulate((len(t) for t, _ in self.pieces), initial=0))
+        c = _cumulative(plain)
+        inside = bytearray(len(plain) + 1)
+        for a, b in self.keep:
+            inside[a:b] = b"\x01" * (b - a)
+        spaces = [m.start() for m in _SPACE.finditer(plain)]
+        words = [i for i in spaces if not inside[i]]
+        equals = [i for i in spaces if inside[i] and plain.startswith(" = ", i)]
+        out: list[Line] = []
+        start, n = 0, len(plain)
+        while start < n:
+            while start < n and plain[start] == " ":
+                start += 1
+            if start >= n:
+                break
+            end = n if c[n] - c[start] <= avail else _best_break(c, start, avail, words, equals)
+            out.append(pad + _slice(self.pieces, starts, start, end))
+            start = end
+        return out
+
+
+def _best_break(c: list[int], start: int, avail: int, words: list[int], equals: list[int]) -> int:
+    """Where a line from `start` ends: at the furthest space between words that fits, else
+    before the furthest `=` inside maths that fits, else at the first break at all."""
+    limit = bisect_right(c, c[start] + avail) - 1  # text[start:limit] fits
+    for breaks in (words, equals):
+        k = bisect_right(breaks, limit) - 1
+        if k >= 0 and breaks[k] > start:
+            return breaks[k]
+    later = [b[i] for b in (words, equals) if (i := bisect_right(b, start)) < len(b)]
+    return min(later) if later else len(c) - 1
+
+
+def equation_lines(equations: Sequence[Equation], style: str, width: int) -> list[Line]:
+    """Rows `lhs = a = b = result`, the first `=` of each aligned. Where every row fits,
+    the results are right-aligned in a column; else each equation is broken before an
+    `=` (never inside a term), its continuation lines' `=` under its first `=`."""
+    if not equations:
+        return []
+    lhs = max(cells(e.lhs) for e in equations)
+    sep = max(len(e.sep) for e in equations)
+    joined = [" = ".join(e.terms) for e in equations]
+    terms = max((cells(j) for j, e in zip(joined, equations, strict=True) if e.terms), default=0)
+    result = max((cells(e.result) for e in equations if e.terms), default=0)
+    widest = max(
+        lhs + 1 + sep + 1 + (terms + 3 + result if e.terms else cells(e.result)) for e in equations
+    )
+    lines: list[Line] = []
+    for e, text in zip(equations, joined, strict=True):
+        head = f"{e.lhs}{' ' * (lhs - cells(e.lhs))} {e.sep}{' ' * (sep - len(e.sep))} "
+        if widest > width:
+            lines += _broken(e, head, style, width)
+        elif e.terms:
+            pad, gap = " " * (terms - cells(text)), " " * (result - cells(e.result))
+            lines.append([(f"{head}{text}{pad} = {gap}", ""), (e.result, style)])
+        else:
+            lines.append([(head, ""), (e.result, style)])
+    return lines
+
+
+HANG = 2  # the indent of an equation's `=` lines under a left-hand side too wide for them
+
+
+def _broken(e: Equation, head: str, style: str, width: int) -> list[Line]:
+    """One equation broken only before an `=` (a long sum also before its `+` or `-`):
+    `lhs = a` then `= b` under its `=`; where even `lhs = a` is too wide, the left-hand
+    side alone, then its `=` lines indented by HANG."""
+    pieces = [*((t, "") for t in e.terms), (e.result, style)]
+    start = cells(head)  # where the first term starts
+    first, first_style = pieces[0]
+    lines: list[Line] = []
+    if start + cells(first) > width and not e.addends and width > HANG + len(e.sep) + 1:
+        lines.append([(e.lhs, "")])
+        head = " " * HANG + e.sep + " "
+        start = cells(head)
+    under = start - 2  # the column of the first `=`
+    line: Line = [(head, "")]
+    used = start
+    if e.addends and start + cells(first) > width:
+        done, line, used = _sum(e.addends, line, start, width)
+        lines += done
+    else:
+        line.append((first, first_style))
+        used += cells(first)
+    for term, term_style in pieces[1:]:
+        size = cells(term)
+        if used + 3 + size <= width:
+            line += [(" = ", ""), (term, term_style)]
+            used += 3 + size
+        else:
+            lines.append(line)
+            line = [(" " * under + "= ", ""), (term, term_style)]
+            used = under + 2 + size
+    lines.append(line)
+    return lines
+
+
+def _sum(
+    addends: Sequence[str], line: Line, start: int, width: int
+) -> tuple[list[Line], Line, int]:
+    """A sum too wide for one line, broken before its `+` and `-`, each continuation
+    under its first addend: the lines done, the last line (to go on) and its width."""
+    done: list[Line] = []
+    used = start
+    words: list[str] = []
+    for k, addend in enumerate(addends):
+        size = cells(addend)
+        if k and used + 1 + size > width:
+            line.append((" ".join(words), ""))
+            done.append(line)
+            line, words, used = [(" " * start, "")], [], start
+        elif k:
+            used += 1
+        words.append(addend)
+        used += size
+    line.append((" ".join(words), ""))
+    return done, line, used
+
+
+def _style(name: str, console: Console, styles: dict[str, Style]) -> Style:
+    style = styles.get(name)
+    if style is None:
+        style = styles[name] = console.get_style(name)
+    return style
+
+
+class Lines:
+    """A renderable of lines laid out for the width Rich gives it, each ending where
+    its text does (no padding)."""
+
+    def __init__(self, lay_out: Callable[[int], Iterable[Line]]) -> None:
+        self.lay_out = lay_out
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        styles: dict[str, Style] = {}
+        for line in self.lay_out(options.max_width):
+            yield from _segments(line, "", "\n", 0, console, styles)
+
+
+def _segments(
+    line: Line, left: str, right: str, gap: int, console: Console, styles: dict[str, Style]
+) -> Iterable[Segment]:
+    """A line as few segments as its styles allow: `left`, its pieces, `gap` spaces,
+    then `right`."""
+    text = left
+    for piece, name in line:
+        if name:
+            if text:
+                yield Segment(text)
+            yield Segment(piece, _style(name, console, styles))
+            text = ""
+        else:
+            text += piece
+    yield Segment(text + " " * gap + right)
+
+
+class Boxed:
+    """Lines in a rounded box with a title at the top left, as Rich's Panel draws it,
+    laid out for the width inside: drawn here, in one pass over the lines."""
+
+    def __init__(self, title: str, lay_out: Callable[[int], Iterable[Line]]) -> None:
+        self.title = title
+        self.lay_out = lay_out
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        b = box.ROUNDED
+        inner = options.max_width - 4  # a border and a space on each side
+        lines = list(self.lay_out(inner))
+        widths = [line_cells(line) for line in lines]
+        # A single term wider than a line is never cut: the box grows to hold it, and
+        # its lines are laid out again for that width.
+        if max(widths, default=0) > inner:
+            inner = max(widths)
+            lines = list(self.lay_out(inner))
+            widths = [line_cells(line) for line in lines]
+        width = inner + 4
+        title = f" {self.title} "
+        rule = width - 2 - 1 - cells(title)
+        if rule < 1:  # no room for the title
+            yield Segment(b.top_left + b.top * (width - 2) + b.top_right + "\n")
+        else:
+            yield Segment(b.top_left + b.top + title + b.top * rule + b.top_right + "\n")
+        styles: dict[str, Style] = {}
+        left, right = b.mid_left + " ", " " + b.mid_right + "\n"
+        for line, used in zip(lines, widths, strict=True):
+            yield from _segments(line, left, right, inner - used, console, styles)
+        yield Segment(b.bottom_left + b.bottom * (width - 2) + b.bottom_right + "\n")
+
+
+class Stripped:
+    """A renderable whose lines carry no trailing spaces: what Rich pads a table's or a
+    `Padding`'s lines with, to the console's width, goes (a pipe or a file gets lines
+    a TA can diff and grep)."""
+
+    def __init__(self, renderable: RenderableType) -> None:
+        self.renderable = renderable
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for line in console.render_lines(self.renderable, options, pad=False, new_lines=False):
+            yield from _rstrip(line)
+            yield Segment.line()
+
+
+def _rstrip(line: list[Segment]) -> list[Segment]:
+    segments = list(line)
+    while segments and not segments[-1].control and not segments[-1].text.rstrip():
+        segments.pop()
+    if segments and not segments[-1].control:
+        last = segments[-1]
+        segments[-1] = Segment(last.text.rstrip(), last.style, last.control)
+    return segments
