@@ -150,13 +150,14 @@ def test_lecture_tree():
 
 
 def test_a_shared_node_is_drawn_once():
+    # q = 5, f = q² = 25: each use of q sends back the other factor, 5; df/dq = 2q = 10
     text = tree_text("q = x + y; f = q * q", {"x": 2, "y": 3})
     assert text == (
         "f = q * q  swap multiplier  25  ∂ 1\n"
-        "├── q = x + y  distributor  5  ∂ 10\n"
+        "├── q = x + y  distributor  5  ∂ 10 in all, ∂ 5 from this use\n"
         "│   ├── x  2  ∂ 10\n"
         "│   └── y  3  ∂ 10\n"
-        "└── q = x + y  distributor  5  ∂ 10  (shared, shown above)\n"
+        "└── q = x + y  distributor  5  ∂ 5 from this use  (shared, shown above)\n"
     )
 
 

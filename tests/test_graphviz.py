@@ -77,8 +77,9 @@ def test_a_graph_dot_is_slow_on_stops_at_the_timeout_with_exit_2(tmp_path):
 
 @pytest.mark.integration
 def test_the_page_falls_back_to_bpcli_layout_when_dot_is_too_slow(tmp_path):
-    # 150 nodes: under the page's 400-node bound for dot, but dot takes seconds on them.
-    run = graph_of_a_sum(tmp_path, 150, "page.html", timeout="0.05")
+    # 40 uses of x: within the page's bounds for dot (its edges carry labels), but dot
+    # takes a few tenths of a second on them.
+    run = graph_of_a_sum(tmp_path, 40, "page.html", timeout="0.05")
     assert (run.returncode, run.stderr) == (0, "")
     assert "laid out by bpcli by depth" in (tmp_path / "page.html").read_text(encoding="utf-8")
 
@@ -211,6 +212,24 @@ def test_every_graph_output_path_works(bpcli, tmp_path):
         assert run.code == 0 and run.stdout.startswith(start), fmt
     page = (tmp_path / "page.html").read_text(encoding="utf-8")
     assert "laid out by Graphviz's dot" in page
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        " + ".join(["x"] * 41),  # 41 uses of x: dot takes seconds on labelled edges
+        "sin(" * 151 + "x" + ")" * 151,  # 152 nodes, each used once
+    ],
+    ids=["41 uses", "152 nodes"],
+)
+def test_a_page_dot_would_be_slow_on_never_runs_it(bpcli, tmp_path, monkeypatch, program):
+    fake_dot(tmp_path, monkeypatch, f": > {tmp_path / 'ran'}")  # a shell builtin
+    (tmp_path / "f.bp").write_text(program, encoding="utf-8")
+    out = tmp_path / "page.html"
+    run = bpcli("graph", "--file", str(tmp_path / "f.bp"), "x=1", "--output", str(out))
+    assert (run.code, run.stderr) == (0, "")
+    assert "laid out by bpcli by depth" in out.read_text(encoding="utf-8")
+    assert not (tmp_path / "ran").exists()
 
 
 def test_a_page_too_big_for_dot_never_runs_it(bpcli, tmp_path, monkeypatch):

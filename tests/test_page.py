@@ -109,7 +109,9 @@ def test_without_graphviz_bpcli_lays_it_out(bpcli, tmp_path, monkeypatch):
     assert "laid out by bpcli by depth" in page
     boxes = [
         tuple(map(float, m))
-        for m in re.findall(r'<rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)"', page)
+        for m in re.findall(
+            r'<g class="node[^"]*"[^>]*><rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)"', page
+        )
     ]
     centres = sorted({round(x + width / 2, 1) for x, _, width in boxes})
     assert len(centres) == 3  # columns: the inputs, q, f
@@ -151,12 +153,13 @@ def browser():
 
 @pytest.fixture
 def open_page(browser):
-    """Open an HTML file offline; any request other than the file itself fails the test."""
+    """Open an HTML file offline (at `fragment`, in a window `width` px wide); any request
+    other than the file itself fails the test."""
     contexts = []
 
-    def open_(path: Path, **options):
+    def open_(path: Path, fragment: str = "", width: int = 1000, **options):
         context = browser.new_context(
-            offline=True, viewport={"width": 1000, "height": 760}, **options
+            offline=True, viewport={"width": width, "height": 760}, **options
         )
         contexts.append(context)
         page = context.new_page()
@@ -164,9 +167,10 @@ def open_page(browser):
         page.on("request", lambda r: requests.append(r.url))
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.goto(path.as_uri())
+        page.goto(path.as_uri() + fragment)
         page.wait_for_load_state("load")
         page.requests, page.errors = requests, errors
+        page.file_url = path.as_uri()  # the one request; page.url also has the #step-N shown
         return page
 
     yield open_
@@ -227,7 +231,7 @@ def test_stepping_through_the_lecture(bpcli, open_page, tmp_path):
     assert page.inner_text("#step-number") == str(total)
     page.keyboard.press("ArrowLeft")
     assert panel(page) == LECTURE_STEPS[-2][1]
-    assert page.requests == [page.url] and page.errors == []
+    assert page.requests == [page.file_url] and page.errors == []
     page.screenshot(path=str(tmp_path / "step.png"))
     assert (tmp_path / "step.png").stat().st_size > 10_000
 
@@ -332,7 +336,7 @@ def test_hostile_labels_still_give_a_working_page(open_page, tmp_path, expr, val
     page.keyboard.press("End")
     assert page.inner_text("#step-number") == str(steps)
     assert panel(page)[-1].startswith("after the update: f = ")
-    assert page.errors == [] and page.requests == [page.url]
+    assert page.errors == [] and page.requests == [page.file_url]
     assert page.locator(".node").count() == len(result.nodes)
 
 
@@ -389,3 +393,136 @@ def test_an_unused_input_and_an_update_with_no_inputs_have_their_steps():
     assert update.phase == "update"
     assert update.lines == ["after the update: f = 6"]
     assert update.reason == "gradient descent: there are no inputs, so nothing changes"
+
+
+# ---- labels never hidden, a page that scrolls, a step in the address ---------------------------
+
+NEURON = ("1/(1+exp(-(w0*x0+w1*x1+w2)))", ["w0=2", "x0=-1", "w1=-3", "x1=-2", "w2=-3"])
+THIRTY_NODES = (  # 30 nodes: two hidden units, a relu, a squared error, weight decay
+    "h1 = tanh(w1*x + b1); h2 = sigmoid(w2*x + b2); h3 = relu(w3*h1 - w4*h2 + b3);"
+    " f = (h3 - y)^2 + 0.01*(w1*w1 + w2*w2) - h1",
+    ["w1=0.5", "x=1.5", "b1=-0.2", "w2=-1.2", "b2=0.3", "w3=0.8", "w4=-0.6", "b3=0.1", "y=0.25"],
+)
+COPY_GATE = ("q = x + y; f = q*q + q + x*x*x", ["x=1", "y=2"])
+
+
+def page_of(expr: str, values: list[str], run_dot=None) -> str:
+    """The page of `expr` at `values` (`name=number` each), laid out through `run_dot`."""
+    given = dict(value.split("=") for value in values)
+    return to_html(bpcli.grad(expr, {k: float(v) for k, v in given.items()}), run_dot=run_dot)
+
+
+def as_the_page_writes(number: float) -> str:
+    """A number to 6 significant digits, as the page writes it (0 for -0)."""
+    return "0" if number == 0 else format(number, ".6g")
+
+
+def sent_by_edge(data: dict) -> dict[str, str]:
+    """Edge `e<target>_<k>` -> the gradient that use sends back, from `grad --json`'s
+    `uses`: a source's uses of one target are its edges into it in input order."""
+    nodes = data["nodes"]
+    out = {}
+    for node in nodes:
+        taken: dict[int, int] = {}
+        for k, source in enumerate(node["inputs"]):
+            uses = [u for u in nodes[source]["uses"] if u["node"] == node["id"]]
+            use = uses[taken.get(source, 0)]
+            taken[source] = taken.get(source, 0) + 1
+            if use["grad"] is not None:
+                out[f"e{node['id']}_{k}"] = as_the_page_writes(use["grad"])
+    return out
+
+
+LABELS_AND_BOXES = """() => {
+    const box = el => { const b = el.getBBox(); return [b.x, b.y, b.x + b.width, b.y + b.height]; };
+    const labels = [...document.querySelectorAll('text.sent')].map(el => {
+        el.scrollIntoView({block: 'center', inline: 'center'});
+        const r = el.getBoundingClientRect();
+        const hit = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
+        const label = el.closest('.label');  // the text and its background
+        return {edge: el.dataset.sent, text: el.textContent, box: box(label),
+                text_box: box(el), on_top: label.contains(hit)};
+    });
+    return {labels, nodes: [...document.querySelectorAll('.node rect')].map(box)};
+}"""
+
+
+def overlap(a: list[float], b: list[float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("engine", ["graphviz", "bpcli"])
+@pytest.mark.parametrize(
+    ("expr", "values"), [NEURON, THIRTY_NODES, COPY_GATE], ids=["neuron", "30-nodes", "copy-gate"]
+)
+def test_no_label_is_hidden_under_a_box(bpcli, open_page, tmp_path, expr, values, engine):
+    """Every edge's gradient is drawn where no node box covers it, on top, and reads
+    exactly as the JSON's gradient of that use (on the neuron, the page once showed
+    `393224` for 0.393224: the box covered the rest)."""
+    from bpcli.graphviz import layout_json
+
+    if engine == "graphviz" and shutil.which("dot") is None:
+        pytest.fail("Graphviz's dot is not installed (.ci/run installs it)")
+    data = json.loads(bpcli("grad", expr, *values, "--json").stdout)
+    page_html = page_of(expr, values, layout_json if engine == "graphviz" else None)
+    assert ("laid out by Graphviz" in page_html) == (engine == "graphviz")
+    out = tmp_path / "page.html"
+    out.write_text(page_html, encoding="utf-8")
+    page = open_page(out)
+    page.click("#all")
+    drawn = page.evaluate(LABELS_AND_BOXES)
+    assert {label["edge"]: label["text"] for label in drawn["labels"]} == sent_by_edge(data)
+    assert len(drawn["nodes"]) == len(data["nodes"])
+    for label in drawn["labels"]:
+        hidden = [node for node in drawn["nodes"] if overlap(label["box"], node)]
+        assert not hidden, (label, hidden)
+        assert label["on_top"], label  # nothing drawn over the number
+        assert all(a <= b for a, b in zip(label["box"][:2], label["text_box"][:2], strict=True))
+        assert all(a >= b for a, b in zip(label["box"][2:], label["text_box"][2:], strict=True))
+
+
+READABLE_PX = 8.5  # the smallest label text, in CSS pixels, that still reads on a phone
+
+
+@pytest.mark.integration
+def test_a_narrow_window_scrolls_the_graph_rather_than_shrink_it(tmp_path, open_page):
+    out = tmp_path / "neuron.html"
+    out.write_text(page_of(*NEURON), encoding="utf-8")
+    page = open_page(out, width=400)
+    page.click("#all")
+    sizes = page.eval_on_selector_all(
+        "text[data-sent]",
+        "els => els.map(e => e.getScreenCTM().a * parseFloat(getComputedStyle(e).fontSize))",
+    )
+    assert sizes and min(sizes) >= READABLE_PX, sizes
+    scrolled = page.evaluate("""() => {
+        const figure = document.querySelector('figure');
+        const wide = figure.scrollWidth > figure.clientWidth;
+        figure.scrollLeft = 10000;
+        return [wide, figure.scrollLeft, document.documentElement.scrollWidth];
+    }""")
+    assert scrolled[0] and scrolled[1] > 0  # the figure scrolls …
+    assert scrolled[2] <= 400  # … and the page itself does not
+
+
+@pytest.mark.integration
+def test_the_address_opens_a_step_and_follows_the_stepping(bpcli, open_page, tmp_path):
+    path = write_lecture_page(bpcli, tmp_path)
+    page = open_page(path, fragment="#step-5")
+    assert page.inner_text("#step-number") == "5"
+    assert panel(page) == LECTURE_STEPS[4][1]
+    assert shown(page, "grad") == SHOWN[4][1]
+    page.keyboard.press("ArrowRight")
+    assert page.evaluate("location.hash") == "#step-6"
+    page.click("#first")
+    assert page.evaluate("location.hash") == "#step-1"
+    page.evaluate("location.hash = '#step-3'")  # a link within the page, or typed
+    page.wait_for_function("document.getElementById('step-number').textContent === '3'")
+    assert panel(page) == LECTURE_STEPS[2][1]
+    beyond = open_page(path, fragment="#step-99")  # past the end: the last step
+    assert beyond.inner_text("#step-number") == str(len(LECTURE_STEPS))
+    assert beyond.evaluate("location.hash") == f"#step-{len(LECTURE_STEPS)}"
+    plain = open_page(path)  # no fragment: step 1, and the address left as it was
+    assert plain.inner_text("#step-number") == "1" and plain.evaluate("location.hash") == ""
+    assert page.requests == [page.file_url] and page.errors == []

@@ -162,6 +162,15 @@ def drawn_parts(svg: str) -> dict[str, tuple[str, list[Line]]]:
     parts = {}
     for group in ElementTree.fromstring(svg).iter(f"{SVG}g"):
         kind = group.get("class")
+        if kind == "graph":  # the legend under the graph: its coloured runs of text
+            runs = [t for t in group.findall(f"{SVG}text") if (t.text or "").strip()]
+            parts["legend"] = (
+                "legend",
+                [
+                    (t.text or "", False, float(t.get("font-size", "0")), t.get("fill", ""))
+                    for t in runs
+                ],
+            )
         if kind not in ("node", "edge"):
             continue
         title = group.findtext(f"{SVG}title")
@@ -213,6 +222,14 @@ def dot_parts(dot: str) -> dict[str, tuple[str, list[Line]]]:
             rings = re.search(r"peripheries=(\d+)", attributes)
             shape = f"{'ellipse' if ellipse else 'polygon'} x{rings.group(1) if rings else 1}"
         parts[name.replace(" -> ", "->")] = (shape, lines)
+    legend = re.search(r"^  label=<(.*)>;$", dot, flags=re.M)
+    size = re.search(r"^  graph \[.*?fontsize=(\d+)", dot, flags=re.M)
+    if legend is not None and size is not None:
+        runs = re.findall(r'<FONT COLOR="(#[0-9a-f]{6})">(.*?)</FONT>', legend.group(1))
+        parts["legend"] = (
+            "legend",
+            [(html.unescape(text), False, float(size.group(1)), colour) for colour, text in runs],
+        )
     return parts
 
 
@@ -234,8 +251,12 @@ def test_the_readme_picture_is_what_bpcli_draws():
     assert result.exit_code == 0, result.output
     wanted = dot_parts(result.stdout)
     committed = drawn_parts(PICTURE.read_text(encoding="utf-8"))
-    assert len(wanted) == 5 + 4  # x, y, q, z, f and the four edges
+    assert len(wanted) == 5 + 4 + 1  # x, y, q, z, f, the four edges and the legend
     assert committed == wanted
+    assert committed["legend"][1] == [
+        ("green: value", False, 10.0, "#1a7f37"),
+        ("red: ∂f/∂node (on an edge: what that use sends back)", False, 10.0, "#cf222e"),
+    ]
     # the lecture's numbers, by hand: q = 3, f = -12, df/dx = df/dy = -4, df/dz = 3
     texts = [line[0] for _, lines in committed.values() for line in lines]
     for label in ["x", "-2", "∂ -4", "q · distributor", "3", "f · swap multiplier", "-12", "∂ 1"]:

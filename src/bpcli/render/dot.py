@@ -7,10 +7,11 @@ import html
 from ..graph import Graph
 from ..result import Result
 from .numbers import DEFAULT_PRECISION
-from .picture import boxes
+from .picture import boxes, legend
 from .theme import GRAD_HEX, VALUE_HEX
 
 SHAPES = {"input": "box", "constant": "plaintext", "op": "ellipse"}
+FONT = '<FONT COLOR="{}">{}</FONT>'  # text in a colour
 
 
 def _h(text: str) -> str:
@@ -43,5 +44,10 @@ def to_dot(graph: Graph, result: Result | None = None, precision: int = DEFAULT_
     for edge in edges:
         label = f' [label=<<FONT COLOR="{GRAD_HEX}">{_h(edge.grad)}</FONT>>]' if edge.grad else ""
         lines.append(f"  n{edge.source} -> n{edge.target}{label};")
+    if result is not None:
+        lines += [
+            '  graph [fontname="Helvetica", fontsize=10, labelloc=b];',
+            f"  label=<{legend(graph, _h, FONT)}>;",
+        ]
     lines.append("}")
     return "\n".join(lines) + "\n"

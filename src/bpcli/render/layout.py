@@ -2,31 +2,48 @@
 
 Graphviz's `dot` lays the graph out when the caller gives a way to run it (the
 command line passes `bpcli.graphviz.layout_json`, which runs dot when it is
-installed) and the graph has at most DOT_MAX_NODES nodes (crossings minimised,
+installed) and the graph is small enough for dot to be quick (DOT_MAX_NODES, and
+tighter bounds when its edges carry labels; crossings minimised,
 edges routed around nodes as splines); without it, if dot fails, or for a
 bigger graph, bpcli places the nodes itself, in columns by depth (an input at
 0, a gate one past its deepest input) ordered to keep edges short, with each
 edge a curve from its source to its target. Both give the same `Layout`
 (points, y downwards), which the HTML page and the TikZ picture draw. The
 boxes' sizes are the caller's: the layout only places them.
+
+An edge may carry a label (the gradient it sends back) of a size the caller
+gives: the layout places it too, where no box is. dot lays each label out as
+part of the graph (an edge label is a box of its own in dot's ranks); bpcli's own
+layout widens the gap before a column to hold the labels of the edges that
+arrive there, puts each label in that gap on its edge, and moves labels of the
+same gap apart where they would overlap.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..graph import Graph
 
 Point = tuple[float, float]
+Size = tuple[float, float]
 # DOT text in, dot's `-Tjson` layout of it out, or None when dot cannot give one.
 RunDot = Callable[[str], bytes | None]
 
 COLUMN_GAP = 48.0  # points between columns (bpcli's own layout)
 ROW_GAP = 18.0  # points between boxes in a column
 MARGIN = 8.0
+ARROW = 6.0  # points of an edge's end that are its arrowhead, clear of labels
+LABEL_GAP = 4.0  # points between a label and the columns either side of it, or the next label
 DOT_MAX_NODES = 400  # beyond, dot takes seconds to minutes: bpcli's own layout instead
+# With edge labels, each label is a box in dot's ranks and dot's time grows faster, most
+# of all with a node's uses: `x + … + x` of 150 terms takes it 12 s (2.4 s unlabelled),
+# `w0*x + … + w99*x` (300 nodes) 20 s, a 146-node chain 0.1 s. So a labelled graph goes
+# to dot only up to these bounds: about 2 s at most.
+DOT_MAX_LABELLED_NODES = 150
+DOT_MAX_LABELLED_USES = 40  # uses of any one node
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,27 +59,41 @@ class Place:
 @dataclass(frozen=True, slots=True)
 class Route:
     """The `k`-th input edge of `target`, from `source`: a cubic Bézier path
-    (`points[0]`, then three points per segment) and the arrow's tip."""
+    (`points[0]`, then three points per segment), the arrow's tip, and the centre of
+    its label when it has one."""
 
     source: int
     target: int
     k: int
     points: tuple[Point, ...]
     tip: Point
+    label: Point | None = None
 
     def segments(self) -> list[tuple[Point, Point, Point]]:
         """The cubic Bézier segments after `points[0]`: (control, control, end) each."""
         rest = self.points[1:]
         return [(rest[i], rest[i + 1], rest[i + 2]) for i in range(0, len(rest) - 2, 3)]
 
-    def middle(self) -> Point:
-        """A point halfway along: the middle Bézier segment at t = 1/2."""
-        pts = self.points
-        if len(pts) < 4:
-            return pts[0]
-        s = ((len(pts) - 1) // 3) // 2
-        (ax, ay), (bx, by), (cx, cy), (dx, dy) = pts[3 * s : 3 * s + 4]
-        return (ax + 3 * bx + 3 * cx + dx) / 8, (ay + 3 * by + 3 * cy + dy) / 8
+    def y_at(self, x: float) -> float:
+        """The path's y where it reaches `x` (a path that goes left to right, as
+        bpcli's own curves do): by bisection on the segment that spans `x`, to
+        1/65536 of it."""
+        (x0, y0) = self.points[0]
+        for (x1, y1), (x2, y2), (x3, y3) in self.segments():
+            if min(x0, x3) <= x <= max(x0, x3):
+                low, high = 0.0, 1.0
+                for _ in range(16):
+                    t = (low + high) / 2
+                    u = 1 - t
+                    if u * u * u * x0 + 3 * u * t * (u * x1 + t * x2) + t * t * t * x3 < x:
+                        low = t
+                    else:
+                        high = t
+                t = (low + high) / 2
+                u = 1 - t
+                return u * u * u * y0 + 3 * u * t * (u * y1 + t * y2) + t * t * t * y3
+            x0, y0 = x3, y3
+        return y0
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,37 +105,73 @@ class Layout:
     engine: str  # "graphviz" or "bpcli"
 
 
-def layout(graph: Graph, sizes: list[tuple[float, float]], run_dot: RunDot | None = None) -> Layout:
-    """Place every node (sizes in points, by node id): with dot's layout, through
+Labels = dict[tuple[int, int], Size]  # (target, k) -> the size of that edge's label
+
+
+def layout(
+    graph: Graph,
+    sizes: list[Size],
+    run_dot: RunDot | None = None,
+    labels: Labels | None = None,
+) -> Layout:
+    """Place every node (sizes in points, by node id) and every edge's label (sizes by
+    (target, k); an edge not in `labels` has none): with dot's layout, through
     `run_dot`, when it is given and gives one; else bpcli's own."""
-    if run_dot is not None and len(sizes) <= DOT_MAX_NODES:
-        placed = _graphviz(graph, sizes, run_dot(dot_text(graph, sizes)))
+    labels = labels or {}
+    if run_dot is not None and _small_for_dot(graph, len(sizes), bool(labels)):
+        placed = _graphviz(graph, sizes, labels, run_dot(dot_text(graph, sizes, labels)))
         if placed is not None:
             return placed
-    return _by_depth(graph, sizes)
+    return _by_depth(graph, sizes, labels)
 
 
 # ---- Graphviz ----------------------------------------------------------------------------
 
 
-def dot_text(graph: Graph, sizes: list[tuple[float, float]]) -> str:
-    """The graph for dot to lay out: boxes of the given sizes, each edge named by its use."""
+def _small_for_dot(graph: Graph, nodes: int, labelled: bool) -> bool:
+    """Whether dot lays the graph out in a second or two (see DOT_MAX_NODES)."""
+    if not labelled:
+        return nodes <= DOT_MAX_NODES
+    if nodes > DOT_MAX_LABELLED_NODES:
+        return False
+    uses = [0] * nodes
+    for node in graph.nodes:
+        for source in node.inputs:
+            uses[source] += 1
+    return max(uses, default=0) <= DOT_MAX_LABELLED_USES
+
+
+def dot_text(graph: Graph, sizes: list[Size], labels: Labels | None = None) -> str:
+    """The graph for dot to lay out: boxes of the given sizes, each edge named by its use,
+    a labelled edge's label an empty cell of its label's size (so that dot makes room
+    for it; the caller writes the text)."""
+    labels = labels or {}
     lines = [
         "digraph g {",
-        "  rankdir=LR; nodesep=0.25; ranksep=0.5;",
+        "  rankdir=LR; nodesep=0.25; ranksep=0.2;",
         "  node [shape=box];",
     ]
     for i, (w, h) in enumerate(sizes):
         lines.append(f"  n{i} [fixedsize=true, width={w / 72:.4f}, height={h / 72:.4f}];")
     for node in graph.nodes:
         for k, source in enumerate(node.inputs):
-            lines.append(f'  n{source} -> n{node.id} [id="e{node.id}_{k}"];')
+            size = labels.get((node.id, k))
+            label = "" if size is None else f", label={_cell(size)}"
+            lines.append(f'  n{source} -> n{node.id} [id="e{node.id}_{k}"{label}];')
     lines.append("}")
     return "\n".join(lines)
 
 
+def _cell(size: Size) -> str:
+    """An HTML-like label that is an empty box of `size` points."""
+    return (
+        '<<TABLE BORDER="0" CELLPADDING="0" CELLSPACING="0"><TR><TD FIXEDSIZE="TRUE"'
+        f' WIDTH="{size[0]:.0f}" HEIGHT="{size[1]:.0f}"></TD></TR></TABLE>>'
+    )
+
+
 def _graphviz(
-    graph: Graph, sizes: list[tuple[float, float]], output: bytes | None
+    graph: Graph, sizes: list[Size], labels: Labels, output: bytes | None
 ) -> Layout | None:
     """The layout in dot's JSON output, or None if there is none (an old or broken
     Graphviz: bpcli's own layout still works)."""
@@ -132,7 +199,11 @@ def _graphviz(
         source = graph.inputs(target)[k]
         tip, *rest = edge["pos"].split()
         assert tip.startswith("e,")
-        routes.append(Route(source, target, k, tuple(point(p) for p in rest), point(tip[2:])))
+        centre = point(edge["lp"]) if "lp" in edge else None
+        if (target, k) in labels and centre is None:
+            return None
+        route = Route(source, target, k, tuple(point(p) for p in rest), point(tip[2:]), centre)
+        routes.append(route)
     if any(p is None for p in places):
         return None
     routes.sort(key=lambda r: (r.target, r.k))
@@ -144,7 +215,7 @@ def _graphviz(
 # ---- bpcli's own: columns by depth ---------------------------------------------------------
 
 
-def _by_depth(graph: Graph, sizes: list[tuple[float, float]]) -> Layout:
+def _by_depth(graph: Graph, sizes: list[Size], labels: Labels) -> Layout:
     n = len(sizes)
     depth = [0] * n
     for node in graph.nodes:  # topological order: inputs come first
@@ -177,16 +248,22 @@ def _by_depth(graph: Graph, sizes: list[tuple[float, float]]) -> Layout:
                 rank[i] = r
     widths = [max(sizes[i][0] for i in column) for column in columns]
     heights = [sum(sizes[i][1] for i in c) + ROW_GAP * (len(c) - 1) for c in columns]
+    gaps = [COLUMN_GAP] * len(columns)  # gaps[c]: before column c, wide enough for its labels
+    for (target, _), (w, _) in labels.items():
+        gaps[depth[target]] = max(gaps[depth[target]], w + 2 * LABEL_GAP + ARROW)
     total_h = max(heights) + 2 * MARGIN
     places: list[Place | None] = [None] * n
-    left = MARGIN
-    for column, width, column_h in zip(columns, widths, heights, strict=True):
+    left = MARGIN - gaps[0]
+    lefts = []  # each column's left edge
+    for column, width, column_h, gap in zip(columns, widths, heights, gaps, strict=True):
+        left += gap
+        lefts.append(left)
         y = (total_h - column_h) / 2
         for i in column:
             w, h = sizes[i]
             places[i] = Place(left + width / 2, y + h / 2, w, h)
             y += h + ROW_GAP
-        left += width + COLUMN_GAP
+        left += width
     placed = [p for p in places if p is not None]
     routes = []
     for node in graph.nodes:
@@ -196,7 +273,36 @@ def _by_depth(graph: Graph, sizes: list[tuple[float, float]]) -> Layout:
             seen[source] = copy + 1
             ends = (placed[source], placed[node.id])
             routes.append(_curve(source, node.id, k, len(node.inputs), ends, copy))
-    return Layout(left - COLUMN_GAP + MARGIN, total_h, tuple(placed), tuple(routes), "bpcli")
+    spots = [at - ARROW - (gap - ARROW) / 2 for at, gap in zip(lefts, gaps, strict=True)]
+    routes, bottom = _labelled(routes, depth, spots, labels)
+    height = max(total_h, bottom + MARGIN)
+    return Layout(left + MARGIN, height, tuple(placed), tuple(routes), "bpcli")
+
+
+def _labelled(
+    routes: list[Route], depth: list[int], spots: list[float], labels: Labels
+) -> tuple[list[Route], float]:
+    """The routes with their labels placed, and the lowest label's bottom: each label in
+    the gap before its target's column (centred at x = `spots[column]`), on its edge,
+    moved down past the label above it in that gap where they would overlap."""
+    by_gap: dict[int, list[tuple[float, int, float]]] = {}  # column -> (y, route, height)
+    for r, route in enumerate(routes):
+        size = labels.get((route.target, route.k))
+        if size is not None:
+            column = depth[route.target]
+            by_gap.setdefault(column, []).append((route.y_at(spots[column]), r, size[1]))
+    bottom = 0.0
+    out = list(routes)
+    for column, items in by_gap.items():
+        x = spots[column]
+        items.sort()
+        floor = -float("inf")  # the lowest bottom so far in this gap
+        for y, r, h in items:
+            y = max(y, floor + LABEL_GAP + h / 2, MARGIN + h / 2)
+            floor = y + h / 2
+            out[r] = replace(routes[r], label=(x, y))
+        bottom = max(bottom, floor)
+    return out, bottom
 
 
 def _curve(source: int, target: int, k: int, n: int, ends: tuple[Place, Place], copy: int) -> Route:

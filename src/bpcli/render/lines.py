@@ -287,7 +287,7 @@ class Boxed:
         self.lay_out = lay_out
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        b = box.ROUNDED
+        b = box.ROUNDED.substitute(options)  # ASCII where the output cannot take it, as Panel
         inner = options.max_width - 4  # a border and a space on each side
         lines = list(self.lay_out(inner))
         widths = [line_cells(line) for line in lines]

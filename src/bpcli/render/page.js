@@ -25,8 +25,20 @@
       box.appendChild(reason);
     }
   }
-  function show(i) {
+  // The address names the step shown (`page.html#step-5`): a link or a reload opens it.
+  function fromHash() {
+    var match = /^#step-(\d+)$/.exec(location.hash);
+    return match ? Number(match[1]) - 1 : null;
+  }
+  function show(i, keepHash) {
     current = Math.max(0, Math.min(last, i));
+    if (!keepHash) {
+      try {
+        history.replaceState(null, "", "#step-" + (current + 1));
+      } catch (e) {
+        // a page without an address of its own (a notebook's srcdoc frame): it still steps
+      }
+    }
     var all = root.classList.contains("all");
     var upto = all ? last : current;
     var values = {}, grads = {}, sent = {};
@@ -67,7 +79,11 @@
   $("last").addEventListener("click", function () { show(last); });
   $("all").addEventListener("click", function () {
     root.classList.toggle("all");
-    show(current);
+    show(current, true);
+  });
+  window.addEventListener("hashchange", function () {
+    var wanted = fromHash();
+    if (wanted !== null) { show(wanted); }
   });
   document.addEventListener("keydown", function (event) {
     if (event.altKey || event.ctrlKey || event.metaKey) { return; }
@@ -76,5 +92,6 @@
     event.preventDefault();
     show(keys[event.key]);
   });
-  show(0);
+  var opened = fromHash();
+  show(opened === null ? 0 : opened, opened === null);
 })();

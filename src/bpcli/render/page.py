@@ -23,7 +23,7 @@ from ..result import Result
 from .layout import Layout, Route, RunDot, layout
 from .notation import Plain
 from .numbers import DEFAULT_PRECISION
-from .picture import Box, box_size, boxes
+from .picture import Box, box_size, boxes, sent_labels
 from .theme import (
     GRAD_HEX,
     GRAD_HEX_DARK,
@@ -51,9 +51,14 @@ from .walkthrough import (
 
 CHAR_PX = 7.3  # px per character of the 12px monospace text in the boxes
 SMALL_CHAR_PX = 6.1  # … of the 10px subtitle
+LABEL_CHAR_PX = 6.7  # … of the 11px edge labels
+LABEL_FONT_PX = 11.0
+LABEL_PAD = 3.0  # the label's background beyond its text, each side
 LINE = 15.0
 PAD = 8.0
 ZOOM = 1.5  # the picture's size on the page, relative to the layout's points
+MIN_ZOOM = 0.8  # a narrow window scrolls the picture rather than shrink it below this:
+# the labels' 11px stay at 8.8px or more, the subtitles' 10px at 8px
 
 
 @dataclass
@@ -202,36 +207,44 @@ def _path(route: Route) -> str:
     return d + f" L{route.tip[0]:.1f},{route.tip[1]:.1f}"
 
 
+def _label_size(text: str) -> tuple[float, float]:
+    return len(text) * LABEL_CHAR_PX + 2 * LABEL_PAD, LABEL_FONT_PX + 2 * LABEL_PAD
+
+
 def svg(result: Result, precision: int, run_dot: RunDot | None = None) -> tuple[str, Layout]:
-    number = Plain(result.graph, precision).num
-    drawn, _ = boxes(result.graph, result, precision)
-    placed = layout(result.graph, [_size(b) for b in drawn], run_dot)
+    drawn, edges = boxes(result.graph, result, precision)
+    texts = sent_labels(edges)
+    sizes = {edge: _label_size(text) for edge, text in texts.items()}
+    placed = layout(result.graph, [_size(b) for b in drawn], run_dot, sizes)
     out = [
         f'<svg id="graph" xmlns="http://www.w3.org/2000/svg" role="img"'
         f' viewBox="0 0 {placed.width:.0f} {placed.height:.0f}"'
         f' width="{placed.width * ZOOM:.0f}" height="{placed.height * ZOOM:.0f}"'
+        f' style="min-width: {placed.width * MIN_ZOOM:.0f}px"'
         f' aria-labelledby="graph-title">',
         f'<title id="graph-title">computational graph of {_e(result.expression)}</title>',
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="9"'
         ' markerHeight="9" markerUnits="userSpaceOnUse" orient="auto"><path d="M0,0 L10,5 L0,10 z"'
         ' class="arrowhead"/></marker></defs>',
     ]
+    labels = []  # drawn last, over everything, each on a background of its own
     for route in placed.routes:
         key = edge_key(route.target, route.k)
-        mx, my = route.middle()
-        sent = result.sent(route.target, route.k)
-        label = "" if sent is None else number(sent)
         out.append(
             f'<g class="edge" id="{key}" data-edge="{key}">'
-            f'<path d="{_path(route)}" marker-end="url(#arrow)"/>'
-            + (
-                f'<text class="sent" data-sent="{key}" x="{mx:.1f}" y="{my + 12:.1f}"'
-                f' text-anchor="middle">{_e(label)}</text>'
-                if label
-                else ""
-            )
-            + "</g>"
+            f'<path d="{_path(route)}" marker-end="url(#arrow)"/></g>'
         )
+        text = texts.get((route.target, route.k))
+        if text is not None and route.label is not None:
+            (x, y), (w, h) = route.label, sizes[route.target, route.k]
+            labels.append(
+                f'<g class="label"><rect class="sent-bg" data-sent="{key}"'
+                f' x="{x - w / 2:.1f}" y="{y - h / 2:.1f}" width="{w:.1f}" height="{h:.1f}"'
+                f' rx="3" fill="#ffffff" stroke="{GRAD_HEX}" stroke-width="0.6"'
+                f' stroke-opacity="0.6"/><text class="sent" data-sent="{key}" x="{x:.1f}"'
+                f' y="{y:.1f}" text-anchor="middle" dominant-baseline="central">{_e(text)}</text>'
+                "</g>"
+            )
     for box, place in zip(drawn, placed.places, strict=True):
         classes = f"node {box.kind}" + (" output" if box.output else "")
         left, top = place.x - place.width / 2, place.y - place.height / 2
@@ -265,6 +278,7 @@ def svg(result: Result, precision: int, run_dot: RunDot | None = None) -> tuple[
             )
         parts.append("</g>")
         out.append("".join(parts))
+    out.extend(labels)
     out.append("</svg>")
     return "\n".join(out), placed
 

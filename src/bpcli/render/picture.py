@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..graph import Graph, Node
@@ -9,6 +10,7 @@ from ..ops import OPS
 from ..result import Result
 from ..syntax import number_text
 from .numbers import DEFAULT_PRECISION, fmt
+from .theme import GRAD_HEX, VALUE_HEX
 
 
 def constant(graph: Graph, node: Node) -> bool:
@@ -36,11 +38,13 @@ class Box:
 
 @dataclass(frozen=True, slots=True)
 class Edge:
-    """One use of a node: `source` feeds `target`; `grad` is what the use sends back."""
+    """One use of a node: `source` feeds `target` (as its `k`-th input); `grad` is what
+    the use sends back."""
 
     source: int
     target: int
     grad: str | None
+    k: int = 0
 
 
 def boxes(
@@ -71,8 +75,14 @@ def boxes(
     for node in graph.nodes:
         for k, source in enumerate(node.inputs):
             sent = None if result is None else result.sent(node.id, k)
-            edges.append(Edge(source, node.id, None if sent is None else fmt(sent, precision)))
+            edges.append(Edge(source, node.id, None if sent is None else fmt(sent, precision), k))
     return out, edges
+
+
+def sent_labels(edges: list[Edge]) -> dict[tuple[int, int], str]:
+    """(target, k) -> the gradient that edge sends back, as written on it, for the
+    edges that carry one."""
+    return {(e.target, e.k): e.grad for e in edges if e.grad is not None}
 
 
 def box_size(box: Box, char: float, small: float, line: float, pad: float) -> tuple[float, float]:
@@ -87,3 +97,14 @@ def box_size(box: Box, char: float, small: float, line: float, pad: float) -> tu
         widths.append((len(box.grad) + 2) * char)
         lines += 1
     return max(max(widths) + 2 * pad, 3 * line), lines * line + pad
+
+
+def legend(graph: Graph, escape: Callable[[str], str], coloured: str) -> str:
+    """What the colours mean, as the pictures write it under the graph: `coloured` is
+    the format's markup with two slots, a colour and the (escaped) text it colours."""
+    f = label(graph, graph.nodes[graph.output])
+    value = coloured.format(VALUE_HEX, escape("green: value"))
+    grad = coloured.format(
+        GRAD_HEX, escape(f"red: ∂{f}/∂node (on an edge: what that use sends back)")
+    )
+    return f"{value}   {grad}"

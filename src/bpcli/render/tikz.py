@@ -2,7 +2,8 @@
 
 Placed by `layout` (Graphviz when the caller runs it, else bpcli's columns by
 depth), like the HTML page: inputs on the left, the output on the right, each node's
-value in green and gradient in red, each edge's contribution in red beside it.
+value in green and gradient in red, each edge's contribution in red beside it,
+where the layout made room for it, drawn over the boxes on a white background.
 Needs `\\usepackage{tikz}` (which loads xcolor).
 """
 
@@ -12,14 +13,16 @@ from ..ops import OPS
 from ..result import Result
 from .layout import Route, RunDot, layout
 from .notation import Tex, tex_number, tex_text
-from .numbers import DEFAULT_PRECISION, fmt
-from .picture import box_size, boxes
+from .numbers import DEFAULT_PRECISION
+from .picture import box_size, boxes, sent_labels
 from .theme import GRAD_HEX, VALUE_HEX
 
 CHAR_PT = 5.0  # pt per character at \footnotesize, roughly
 SMALL_CHAR_PT = 4.0  # … at \scriptsize
-LINE = 10.5
+LINE = 11.5  # \footnotesize's 11pt baselines, and room: a box never outgrows its size
 PAD = 5.0
+LABEL_CHAR_PT = 4.4  # … of an edge's label at \scriptsize (a minus sign is wider: see below)
+LABEL_SEP = 1.5  # pt of background around a label's text
 MAX_WIDTH = 430.0  # pt: a page's text width, roughly; a wider picture is scaled down
 MAX_HEIGHT = 560.0
 
@@ -27,6 +30,13 @@ COLORS = (
     rf"\definecolor{{bpvalue}}{{HTML}}{{{VALUE_HEX[1:].upper()}}}"
     rf"\definecolor{{bpgrad}}{{HTML}}{{{GRAD_HEX[1:].upper()}}}"
 )
+
+
+def _label_size(text: str) -> tuple[float, float]:
+    """A label's size in pt: its digits, a math minus sign (wider than a digit), its margin."""
+    return len(text) * LABEL_CHAR_PT + 2.5 * text.count(
+        "-"
+    ) + 2 * LABEL_SEP + 2, 8 + 2 * LABEL_SEP + 2
 
 
 def _pt(point: tuple[float, float], scale: float) -> str:
@@ -49,23 +59,25 @@ def to_tikz(
     through `run_dot` if it is given and can."""
     graph = result.graph
     tex = Tex(graph, precision)
-    drawn, _ = boxes(graph, result, precision)
+    drawn, edges = boxes(graph, result, precision)
     sizes = [box_size(b, CHAR_PT, SMALL_CHAR_PT, LINE, PAD) for b in drawn]
-    placed = layout(graph, sizes, run_dot)
+    texts = sent_labels(edges)
+    labels = {edge: _label_size(text) for edge, text in texts.items()}
+    placed = layout(graph, sizes, run_dot, labels)
     scale = min(1.0, MAX_WIDTH / placed.width, MAX_HEIGHT / placed.height)
     lines = [
         COLORS,
         r"\begin{tikzpicture}[x=1pt, y=-1pt,"
         rf" every node/.style={{scale={scale:.4f}, font=\footnotesize, inner sep=1pt}}]",
     ]
+    on_top = []  # the labels, drawn after the boxes, each on a white background
     for route in placed.routes:
         lines.append(rf"\draw[->, >=stealth, gray] {_path(route, scale)};")
-        sent = result.sent(route.target, route.k)
-        if sent is not None:
-            x, y = route.middle()
-            lines.append(
-                rf"\node[text=bpgrad, font=\scriptsize] at {_pt((x, y + 6), scale)}"
-                rf" {{${tex_number(fmt(sent, precision))}$}};"
+        text = texts.get((route.target, route.k))
+        if text is not None and route.label is not None:
+            on_top.append(
+                rf"\node[text=bpgrad, font=\scriptsize, fill=white, inner sep={LABEL_SEP}pt]"
+                rf" at {_pt(route.label, scale)} {{${tex_number(text)}$}};"
             )
     for box, place in zip(drawn, placed.places, strict=True):
         node = graph.nodes[box.id]
@@ -92,5 +104,6 @@ def to_tikz(
         lines.append(
             rf"\node[{options}] (n{box.id}) at {_pt((place.x, place.y), scale)} {{{content}}};"
         )
+    lines += on_top
     lines.append(r"\end{tikzpicture}")
     return "\n".join(lines) + "\n"
