@@ -229,6 +229,38 @@ def dag(nodes: int, seed: int = 0, variables: int = 16, window: int = 64) -> Tap
     return tape
 
 
+def constants(nodes: int, seed: int = 0, variables: int = 16, window: int = 64) -> Tape:
+    """A DAG of statements that carry literal constants, `t_k = tanh(t_i*0.37 + t_j*-1.2)`:
+    six nodes a statement, two of them constants (issue 16's engine workload).
+
+    t_i is the oldest node nobody uses yet (so every node reaches the output), t_j a
+    recent or any earlier one; the nodes still unused at the end are summed.
+    """
+    rng = random.Random(seed)
+    tape = Tape("constants")
+    queue = [tape.var(f"x{k}", _short(rng, -1.0, 1.0)) for k in range(variables)]
+    used = bytearray(variables)
+    head = 0
+    while len(tape) + len(queue) - head < nodes:
+        while used[queue[head]]:
+            head += 1
+        a = queue[head]
+        used[a] = 1
+        recent = rng.random() < 0.5
+        b = queue[-1 - rng.randrange(min(window, len(queue)))] if recent else rng.choice(queue)
+        used[b] = 1
+        left = tape.op(MUL, a, tape.const(0.37))
+        right = tape.op(MUL, b, tape.const(-1.2))
+        node = tape.op(TANH, tape.op(ADD, left, right))
+        used.extend(bytes(node + 1 - len(used)))
+        queue.append(node)
+    rest = [node for node in queue[head:] if not used[node]]
+    total = rest[0]
+    for node in rest[1:]:
+        total = tape.op(ADD, total, node)
+    return tape
+
+
 def neuron(nodes: int, seed: int = 0) -> Tape:
     """The lecture's neuron sigmoid(w0*x0 + w1*x1 + w2), summed over a data set.
 
@@ -253,6 +285,7 @@ GENERATORS: dict[str, Callable[[int, int], Tape]] = {
     "tree": tree,
     "dag": dag,
     "neuron": neuron,
+    "constants": constants,  # not in SHAPES: measured for its own target (bench/floors.py)
 }
 
 

@@ -85,6 +85,9 @@ def targets(results: Results) -> list[Target]:
     found += _scaling_targets(results)
     found += _process_targets(results)
     found += _growth_targets(results)
+    from . import floors  # issue 16's parser and engine targets (it imports this module)
+
+    found += floors.targets(results)
     return found
 
 

@@ -347,6 +347,9 @@ def run(settings: Settings, log: Callable[[str], None]) -> Results:
             for line in mismatches:
                 log(line)
             results.mismatches += mismatches
+    from . import floors  # issue 16's parser and engine targets (it imports this module)
+
+    floors.measure(results, log)
     if settings.cli:
         run_cli(results, log)
     if settings.growth_sizes:

@@ -455,3 +455,49 @@ def test_the_views_timed_for_growth_draw_every_use():
         edges = [line for line in make(3)().splitlines() if " -> " in line or " -->" in line]
         assert len(edges) == 4, name
         assert all(">1<" in edge or '|"1"|' in edge for edge in edges), name
+
+
+# ---- issue 16's parser and engine targets (bench/floors.py) ---------------------
+
+
+def test_the_constants_dag_is_the_issues_statement():
+    """t_k = tanh(t_i*0.37 + t_j*-1.2): six nodes a statement, two of them constants."""
+    tape = graphs.constants(3_000)
+    assert abs(len(tape) - 3_000) <= 8
+    text = graphs.to_bpcli(tape)
+    assert text.count("*0.37+") == text.count("*-1.2)") == text.count("tanh(") > 400
+    codes = list(tape.code)
+    statements = codes.count(TANH)
+    assert codes.count(CONST) == 2 * statements and codes.count(MUL) == 2 * statements
+    expected = graphs.reference(tape)
+    assert compare((expected.output, expected.gradients), bpcli_answer(tape)) == []
+
+
+def test_the_floor_targets_say_pass_or_the_gap():
+    from bench import floors
+
+    settings = runner.Settings([1_000_000], ["bpcli", "torch", "python"], ["chain"], cli=False)
+    answer = (1.0, {"x": 2.0})
+    chain = measurement("bpcli", answer, "chain", 1_000_000, 2.0, 1_000_000)  # half is build
+    dag = measurement("bpcli", answer, "dag", 100_000, 0.08, 100_000)
+    floor = measurement("python", answer, "dag", 100_000, 0.064, 100_000)
+    torch = measurement("torch", answer, "constants", 100_000, 0.3, 100_000)
+    constants = measurement("bpcli", answer, "constants", 100_000, 0.04, 100_000)
+    results = runner.Results(settings, [chain, dag, floor, torch, constants])
+    lines = [str(target) for target in floors.targets(results)]
+    assert lines[0] == (
+        "16.3. parse: bpcli.parse on the 10^6-node chain 1.00 s, 1.00 µs a node "
+        "(target ≤1.5 s at 10^6): PASS"
+    )
+    assert lines[1].startswith("16.3. end to end 10^6 chain against PyTorch: NOT MEASURED")
+    assert lines[2] == "16.6. engine on DAG vs PyTorch: NOT MEASURED: not in this run"
+    # bpcli's fwd+bwd is half its total: 40 ms against the floor's 32 ms
+    assert lines[3] == (
+        "16.6. engine 10^5 DAG: bpcli forward+backward 1.25x the plain-Python flat tape "
+        "(40 ms vs 32 ms; target ≤1.3x): PASS"
+    )
+    assert lines[4] == (
+        "16.6. engine 10^5 DAG of statements with constants: bpcli forward+backward 15.0x "
+        "faster than PyTorch (20 ms vs 300 ms; target 15x): PASS"
+    )
+    assert lines[5].startswith("16.6. engine on DAG of statements with constants vs the plain")

@@ -32,7 +32,8 @@ import contextlib
 import re
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -407,3 +408,185 @@ def test_a_flat_term_with_an_infinite_derivative_changes_no_gradient(
     reached = run(plus(Bin("sub", v, v)), case.point)
     assert isinstance(reached, bpcli.DomainError)
     assert "infinite" in reached.message
+
+
+# ---- the parser against Lark's own, on the same grammar ---------------------------------
+#
+# bpcli runs Lark's LALR tables with a driver and a lexer of its own (unit rules
+# collapsed, one master expression, reordered where terminals cannot compete). Lark
+# itself, on grammar/expr.lark with the same builder as its transformer, must give the
+# same graph for every program, and fail where bpcli fails: on the same token, with the
+# same expected terminals (or on the same character no terminal matches).
+
+lark = pytest.importorskip("lark", reason="the test extra installs Lark")
+from bpcli import parser as bpcli_parser  # noqa: E402
+from bpcli.errors import BpcliError  # noqa: E402
+from bpcli.graph import Graph  # noqa: E402
+from bpcli.tables import SOURCE_GRAMMAR  # noqa: E402
+
+
+class _LarkToken:
+    """A Lark token as the builder reads a token (the `re.Match` API it uses)."""
+
+    def __init__(self, token: lark.Token) -> None:
+        self.token = token
+
+    def span(self) -> tuple[int, int]:
+        return self.token.start_pos, self.token.end_pos
+
+    def start(self) -> int:
+        return self.token.start_pos
+
+    def end(self) -> int:
+        return self.token.end_pos
+
+    def group(self) -> str:
+        return str(self.token)
+
+    def __getitem__(self, index: int) -> str:
+        assert index == 0
+        return str(self.token)
+
+
+class _ViaLark:
+    """Lark's transformer: each alias calls the builder's method of that name."""
+
+    def __init__(self, builder: bpcli_parser._Builder) -> None:
+        self.builder = builder
+
+    def __getattr__(self, name: str) -> object:
+        method = getattr(self.builder, name)  # AttributeError: Lark builds a tree there
+
+        def callback(children: list[object]) -> object:
+            wrapped = [_LarkToken(c) if isinstance(c, lark.Token) else c for c in children]
+            return method(*wrapped)
+
+        return callback
+
+
+class _NewLinesInParentheses:
+    """Lark's post-lexer for what the grammar cannot say: a new line inside
+    parentheses continues the statement (grammar/expr.lark, at its top)."""
+
+    always_accept = ()
+
+    def process(self, stream: Iterator[lark.Token]) -> Iterator[lark.Token]:
+        depth = 0
+        for token in stream:
+            depth += {"LPAR": 1, "RPAR": -1}.get(token.type, 0)
+            if token.type == "_SEP" and depth > 0 and token != ";":
+                continue
+            yield token
+
+
+_GRAMMAR = SOURCE_GRAMMAR.read_text(encoding="utf-8")
+
+
+_FIELDS = "codes first second more starts ends consts fixed labels output variables source assigned"
+_FIELDS = _FIELDS.split()
+
+
+def _graph_fields(graph: Graph) -> dict[str, object]:
+    return {name: getattr(graph, name) for name in _FIELDS}
+
+
+def _outcome(parse: Callable[[str], Graph], text: str) -> tuple[str, object]:
+    try:
+        return "graph", _graph_fields(parse(text))
+    except _Syntax as exc:
+        return "syntax", exc.args
+    except BpcliError as exc:
+        return type(exc).__name__, (exc.message, exc.span)
+
+
+class _Syntax(Exception):
+    """A syntax error where it was found: (token kind, start, expected), or the offset
+    of a character no terminal matches."""
+
+
+def _by_bpcli(text: str) -> Graph:
+    try:
+        return bpcli_parser._run(text, bpcli_parser._Builder(text))
+    except bpcli.ParseError as exc:
+        if exc.message.startswith("unexpected character") and exc.span:
+            raise _Syntax("character", exc.span[0]) from None
+        raise
+
+
+def _by_lark(text: str) -> Graph:
+    builder = bpcli_parser._Builder(text)
+    parser = lark.Lark(
+        _GRAMMAR,
+        parser="lalr",
+        lexer="basic",
+        maybe_placeholders=False,
+        transformer=_ViaLark(builder),
+        postlex=_NewLinesInParentheses(),
+    )
+    try:
+        return parser.parse(text)
+    except lark.exceptions.UnexpectedCharacters as exc:
+        raise _Syntax("character", exc.pos_in_stream) from None
+    except lark.exceptions.UnexpectedToken as exc:
+        where = None if exc.token.type == "$END" else exc.token.start_pos
+        raise _Syntax(exc.token.type, where, sorted(exc.expected)) from None
+
+
+@pytest.fixture
+def syntax_errors_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    """bpcli's syntax errors as _Syntax, before they are put in words."""
+
+    def caught(token: bpcli_parser.Token, expected: list[str], text: str) -> Exception:
+        where = None if token.type == "$END" else token.start_pos
+        return _Syntax(token.type, where, expected)
+
+    monkeypatch.setattr(bpcli_parser, "_syntax_error", caught)
+
+
+_MUTATIONS = [*"()+-*/^,=;\n 2.e#x", "**", "$", "é", "sin("]
+
+
+@st.composite
+def _mutated(draw: Any) -> str:
+    """A random program, often with one edit that may break it: a character or an
+    operator inserted, deleted or replaced at a random place."""
+    text = draw(cases(max_statements=2, depth=2)).text
+    for _ in range(draw(st.integers(0, 2))):
+        at = draw(st.integers(0, len(text)))
+        cut = draw(st.integers(0, 1))
+        text = text[:at] + draw(st.sampled_from(["", *_MUTATIONS])) + text[at + cut :]
+    return text
+
+
+@pytest.mark.usefixtures("syntax_errors_caught")
+@given(_mutated())
+def test_the_parser_gives_what_lark_gives(text: str) -> None:
+    if not bpcli_parser._has_statement(text):
+        return  # bpcli.parse says "the expression is empty" before parsing
+    mine, larks = _outcome(_by_bpcli, text), _outcome(_by_lark, text)
+    event(mine[0])
+    assert mine == larks
+
+
+@pytest.mark.usefixtures("syntax_errors_caught")
+@pytest.mark.parametrize(
+    "text",
+    [
+        "(x+y)*z",
+        "q = x + y; f = q * z",
+        "-x**-2^3 + +y",
+        "max(x, y,\n z) # three",
+        "(x\n+ y)",
+        "x +\n y",
+        "x y",
+        "x + * y",
+        "(x",
+        "x)",
+        "f(x",
+        "x = = 1",
+        "x $ y",
+        "2e",
+    ],
+)
+def test_the_parser_gives_what_lark_gives_by_hand(text: str) -> None:
+    assert _outcome(_by_bpcli, text) == _outcome(_by_lark, text)

@@ -9,12 +9,13 @@ import traceback
 
 import pytest
 import sympy
+from hypothesis import assume, event, given
 
 import bpcli
 from bpcli import Conventions, DomainError, engine
 from bpcli.ops import CODES, OPS, Undefined
 from conftest import LECTURE
-from strategies import BINARY, Bin, Call, Num, Renderer, Unary, Var, to_sympy
+from strategies import BINARY, Bin, Call, Num, Reference, Renderer, Unary, Var, cases, to_sympy
 
 
 def test_lecture_forward_and_backward():
@@ -403,3 +404,61 @@ def test_the_walkthrough_says_what_stopped_an_undefined_local_gradient():
     # log(-2) is not a real number: d(x ** y)/dy is undefined there, not infinite.
     assert "the relu gate passes nothing back here, so pow's undefined local gradient" in shown
     assert "the max gate passes nothing back here, so sqrt's infinite local gradient" in shown
+
+
+# ---- constant leaves: next to nothing for the loops, the same numbers -----------------
+
+
+def test_a_statement_with_constants_by_hand():
+    """t = tanh(x*0.37 + y*-1.2): dt/dx = (1 - t²)·0.37, dt/dy = (1 - t²)·-1.2, computed
+    here in the order the chain rule gives them, so bit for bit; the constants get None."""
+    x, y = 0.5, 0.25
+    graph = bpcli.parse("t = tanh(x*0.37 + y*-1.2)")
+    values = engine.forward(graph, {"x": x, "y": y})
+    grads = engine.backward(graph, values)
+    t = math.tanh(x * 0.37 + y * -1.2)
+    assert values[graph.output] == t
+    assert grads[graph.variables["x"]] == (1.0 - t * t) * 0.37
+    assert grads[graph.variables["y"]] == (1.0 - t * t) * -1.2
+    constants = [i for i, code in enumerate(graph.codes) if code == CODES["const"]]
+    assert [graph.consts[i] for i in constants] == [0.37, -1.2]
+    assert [grads[i] for i in constants] == [None, None]
+    assert engine.backward(graph, values) == grads  # the second pass reads the kept lists
+
+
+def _exact_gradients(graph: bpcli.Graph, values: list[float]) -> list[float]:
+    """The slow exact path's gradients (one rule at a time), from the seed."""
+    fixed = list(graph.fixed)
+    grads = [0.0] * len(graph.codes)
+    grads[graph.output] = 1.0
+    if not fixed[graph.output]:
+        assert engine._exact(graph, values, grads, fixed, Conventions()) == {}
+    return grads
+
+
+@given(cases(max_statements=3, depth=3))
+def test_the_loops_give_the_exact_paths_numbers_bit_for_bit(case):
+    """Random programs with literal constants: the compiled loops, which skip constants
+    and every edge into one, against the exact path (one rule at a time) bit for bit,
+    and against the reference's exact arithmetic within its float error bound."""
+    graph = bpcli.parse(case.text)
+    try:
+        values = engine.forward(graph, case.point)
+        grads = engine.backward(graph, values)
+    except DomainError:
+        return
+    assume(all(g is not None for i, g in enumerate(grads) if not graph.fixed[i]))
+    count = graph.codes.count(CODES["const"])
+    event(f"constants: {count if count < 3 else '3 or more'}")
+    exact = _exact_gradients(graph, values)
+    for i, grad in enumerate(grads):
+        if graph.fixed[i] and i != graph.output:
+            assert grad is None
+        else:
+            assert grad == exact[i], graph.name(i)
+    ref = Reference(case.statements, case.point)
+    if ref.outcome != "ok" or ref.kink != "none":
+        return
+    for name, node in graph.variables.items():
+        want, err = ref.grads[name], ref.grad_err[name]
+        assert abs(grads[node] - want) <= max(1e-9 * abs(want), 1000 * err), name

@@ -209,7 +209,7 @@ def backward(
     (`f = 2 * 3`) has df/df = 1 and sends nothing.
     """
     codes = graph.codes
-    fixed = list(graph.fixed)  # a list reads faster than a bytearray in the loop's edge checks
+    fixed, constants = _fixed(graph)
     grads: list[float] = [0.0] * len(codes)
     grads[graph.output] = 1.0
 
@@ -245,12 +245,25 @@ def backward(
         origin, message = max(reached)
         raise _domain_error(graph, origin, message)
     result: list[float | None] = grads  # type: ignore[assignment]
-    for node_id in itertools.compress(range(len(fixed)), fixed):
-        if node_id != graph.output:  # df/df is 1 even when f is constant
-            result[node_id] = None
+    for node_id in constants:
+        result[node_id] = None
     for node_id in pending:  # infinite or undefined, and stopped by an exact zero later
         result[node_id] = None
     return result
+
+
+def _fixed(graph: Graph) -> tuple[list[int], list[int]]:
+    """The graph's `fixed` as a list (it reads faster than a bytearray in the loop's edge
+    checks), and the fixed nodes but the output (df/df is 1 even when f is constant):
+    made once a graph, so that a constant costs a backward pass one store of None."""
+    made: tuple[list[int], list[int]] | None = graph.derived.get("fixed")
+    if made is None:
+        fixed = list(graph.fixed)
+        ids = list(itertools.compress(range(len(fixed)), fixed))
+        if fixed[graph.output]:
+            ids.remove(graph.output)
+        made = graph.derived["fixed"] = (fixed, ids)
+    return made
 
 
 def _overflows(graph: Graph, node_id: int) -> str:

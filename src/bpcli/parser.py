@@ -1,21 +1,22 @@
 """Text to graph: an LALR(1) parser that builds the graph while it parses.
 
 The language is grammar/expr.lark. Lark computes its LALR tables ahead of time
-(`bpcli.tables` writes them to `_tables.py`); the driver below runs them: a
-lexer from the grammar's terminals, a shift/reduce loop, and for each rule the
-builder's method of the same name (the grammar's alias), shaping children as
-Lark would. No parse tree is kept and nothing recurses, however deep the
-nesting, and a run of bpcli need not import Lark at all. What this module adds
+(`bpcli.tables` writes them to `_tables.py`, with the unit reductions collapsed
+and the lexer as one regular expression made from the grammar's terminals); the
+driver below runs them: that lexer, a shift/reduce loop on small integers, and
+for each rule the builder's method of the same name (the grammar's alias), given
+its children as Lark would shape them. No parse tree is kept and nothing
+recurses, however deep the nesting, and a run of bpcli need not import Lark. What this module adds
 to the grammar (a new line inside parentheses, the words of syntax errors) is
 listed at the top of grammar/expr.lark.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from array import array
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection
+from re import Match
 from typing import Any, NoReturn
 
 from . import _tables
@@ -34,10 +35,12 @@ OUTPUT_NAME = "f"  # the lecture's name for the output, used when it is free
 # 8 GB laptop can give.
 MAX_NODES = 2_000_000
 CONST = CODES["const"]
+NUMBERS_KEPT = 4096
 
 
 class Token:
-    """A terminal of the grammar as the lexer found it."""
+    """A terminal of the grammar, as a syntax error tells of it (while parsing, a token
+    is the lexer's `re.Match`)."""
 
     __slots__ = ("end_pos", "start_pos", "type", "value")
 
@@ -72,6 +75,7 @@ class _Builder:
         self.labels: dict[int, str] = {}
         self.variables: dict[str, int] = {}
         self.assigned: dict[str, Ref] = {}
+        self.numbers: dict[str, float] = {}  # each number's text, read once (see const)
 
     def _node(
         self, op: str, inputs: tuple[int, ...], start: int, end: int, value: float = 0.0
@@ -104,61 +108,48 @@ class _Builder:
             source=self.source,
         )
 
-    def _binary(self, op: str, children: list[Ref]) -> Ref:
-        left, right = children
-        node_id = len(self.codes)
-        if node_id >= self.max_nodes:
-            self._too_many(left[1])
-        self.codes.append(CODES[op])
-        self.first.append(left[0])
-        self.second.append(right[0])
-        self.fixed.append(self.fixed[left[0]] & self.fixed[right[0]])
-        self.starts.append(left[1])
-        self.ends.append(right[2])
-        self.consts.append(0.0)
-        return node_id, left[1], right[2]
+    def _binary(op: str) -> Callable[[_Builder, Ref, Ref], Ref]:  # type: ignore[misc]
+        """The method for a binary operator: the hot path of the parse, so written out."""
+        code = CODES[op]
 
-    def add(self, children: list[Ref]) -> Ref:
-        return self._binary("add", children)
+        def method(self: _Builder, left: Ref, right: Ref) -> Ref:
+            node_id = len(self.codes)
+            if node_id >= self.max_nodes:
+                self._too_many(left[1])
+            self.codes.append(code)
+            self.first.append(left[0])
+            self.second.append(right[0])
+            self.fixed.append(self.fixed[left[0]] & self.fixed[right[0]])
+            self.starts.append(left[1])
+            self.ends.append(right[2])
+            self.consts.append(0.0)
+            return node_id, left[1], right[2]
 
-    def sub(self, children: list[Ref]) -> Ref:
-        return self._binary("sub", children)
+        method.__name__ = op
+        return method
 
-    def mul(self, children: list[Ref]) -> Ref:
-        return self._binary("mul", children)
+    add = _binary("add")
+    sub = _binary("sub")
+    mul = _binary("mul")
+    div = _binary("div")
 
-    def div(self, children: list[Ref]) -> Ref:
-        return self._binary("div", children)
+    matmul = _binary("matmul")
 
-    def matmul(self, children: list[Ref]) -> Ref:
-        return self._binary("matmul", children)
+    def index(self, operand: Ref, _lsqb: Match[str], index: Ref, rsqb: Match[str]) -> Ref:
+        return self._node("index", (operand[0], index[0]), operand[1], rsqb.end())
 
-    def index(self, children: list[Ref | Token]) -> Ref:
-        operand, _, index, rsqb = children
-        assert isinstance(operand, tuple) and isinstance(index, tuple)
-        assert isinstance(rsqb, Token) and rsqb.end_pos is not None
-        return self._node("index", (operand[0], index[0]), operand[1], rsqb.end_pos)
+    def transpose(self, operand: Ref, dot_t: Match[str]) -> Ref:
+        return self._node("transpose", (operand[0],), operand[1], dot_t.end())
 
-    def transpose(self, children: list[Ref | Token]) -> Ref:
-        operand, dot_t = children
-        assert isinstance(operand, tuple) and isinstance(dot_t, Token)
-        assert dot_t.end_pos is not None
-        return self._node("transpose", (operand[0],), operand[1], dot_t.end_pos)
-
-    def pow(self, children: list[Ref | Token]) -> Ref:
-        base, *_, last = children
-        if isinstance(last, Token):  # x²: the superscript is the exponent, a constant
-            last = self._node("const", (), *_span(last), superscript(last.value))
-        exponent = last
-        assert isinstance(base, tuple)
+    def pow(self, base: Ref, *rest: Ref | Match[str]) -> Ref:
+        exponent = rest[-1]
+        if not isinstance(exponent, tuple):  # x²: the superscript is the exponent, a constant
+            exponent = self._node("const", (), *exponent.span(), superscript(exponent[0]))
         return self._node("pow", (base[0], exponent[0]), base[1], exponent[2])
 
-    def neg(self, children: list[Token | Ref]) -> Ref:
-        minus, operand = children
-        assert isinstance(minus, Token) and isinstance(operand, tuple)
+    def neg(self, minus: Match[str], operand: Ref) -> Ref:
         node_id, _, end = operand
-        start = minus.start_pos
-        assert start is not None
+        start = minus.start()
         if self._is_literal(node_id):
             # -4 is one constant, not neg(4)
             self.consts[node_id] = -self.consts[node_id]
@@ -174,34 +165,43 @@ class _Builder:
             and node_id == len(self.codes) - 1
         )
 
-    def pos(self, children: list[Token | Ref]) -> Ref:
-        plus, operand = children
-        assert isinstance(plus, Token) and isinstance(operand, tuple)
-        assert plus.start_pos is not None
-        return operand[0], plus.start_pos, operand[2]
+    def pos(self, plus: Match[str], operand: Ref) -> Ref:
+        return operand[0], plus.start(), operand[2]
 
-    def paren(self, children: list[Token | Ref]) -> Ref:
-        lpar, inner, rpar = children
-        assert isinstance(lpar, Token) and isinstance(rpar, Token) and isinstance(inner, tuple)
-        assert lpar.start_pos is not None and rpar.end_pos is not None
-        return inner[0], lpar.start_pos, rpar.end_pos
+    def paren(self, lpar: Match[str], inner: Ref, rpar: Match[str]) -> Ref:
+        return inner[0], lpar.start(), rpar.end()
 
-    def const(self, children: list[Token]) -> Ref:
-        (token,) = children
-        start, end = _span(token)
-        value = float(token.value)
-        if not math.isfinite(value):
+    def const(self, token: Match[str]) -> Ref:
+        start, end = token.span()
+        text = token[0]
+        # Programs repeat their numbers (0.5, 2, a learning rate): reading one is the
+        # dearest step of a constant, so the first few thousand are kept.
+        value = self.numbers.get(text)
+        if value is None:
+            value = float(text)
+            if len(self.numbers) < NUMBERS_KEPT:
+                self.numbers[text] = value
+        if value - value:  # inf
             raise DomainError(
-                f"the number {token.value} is too large for a float",
+                f"the number {token.group()} is too large for a float",
                 span=(start, end),
                 source=self.source,
             )
-        return self._node("const", (), start, end, value)
+        node_id = len(self.codes)
+        if node_id >= self.max_nodes:
+            self._too_many(start)
+        self.codes.append(CONST)
+        self.first.append(NO_INPUT)
+        self.second.append(NO_INPUT)
+        self.fixed.append(1)
+        self.starts.append(start)
+        self.ends.append(end)
+        self.consts.append(value)
+        return node_id, start, end
 
-    def var(self, children: list[Token]) -> Ref:
-        (token,) = children
-        name = token.value
-        start, end = _span(token)
+    def var(self, token: Match[str]) -> Ref:
+        name = token.group()
+        start, end = token.span()
         if name in self.assigned:
             return self.assigned[name][0], start, end
         if name in FUNCTIONS:
@@ -224,15 +224,13 @@ class _Builder:
             self.constants[name] = node_id
         return self.constants[name], start, end
 
-    def call(self, children: list[Token | Ref]) -> Ref:
-        name_token, _lpar, *rest = children
-        assert isinstance(name_token, Token)
-        rpar = rest.pop()
-        assert isinstance(rpar, Token) and rpar.end_pos is not None
-        args = [child for child in rest if isinstance(child, tuple)]
-        name = name_token.value
-        start, name_end = _span(name_token)
-        span = (start, rpar.end_pos)
+    def call(self, name_token: Match[str], _lpar: Match[str], *rest: Ref | Match[str]) -> Ref:
+        rpar = rest[-1]
+        assert not isinstance(rpar, tuple)
+        args = [child for child in rest[:-1] if isinstance(child, tuple)]
+        name = name_token.group()
+        start, name_end = name_token.span()
+        span = (start, rpar.end())
         op = OPS.get(name)
         if name in _SAME_AS and name not in FUNCTIONS:
             raise ParseError(
@@ -257,11 +255,9 @@ class _Builder:
             )
         return self._node(name, tuple(arg[0] for arg in args), *span)
 
-    def assign(self, children: list[Token | Ref]) -> Ref:
-        name_token, expr = children
-        assert isinstance(name_token, Token) and isinstance(expr, tuple)
-        name = name_token.value
-        span = _span(name_token)
+    def assign(self, name_token: Match[str], expr: Ref) -> Ref:
+        name = name_token.group()
+        span = name_token.span()
         if name in FUNCTIONS:
             raise BindError(
                 f"{name} is a function and cannot be assigned", span=span, source=self.source
@@ -288,7 +284,7 @@ class _Builder:
         self.assigned[name] = (node_id, span[0], span[1])
         return expr
 
-    def start(self, statements: list[Ref]) -> Graph:
+    def start(self, *statements: Ref) -> Graph:
         output = statements[-1][0]
         labels = self.labels
         free = OUTPUT_NAME not in self.assigned and OUTPUT_NAME not in labels.values()
@@ -350,116 +346,227 @@ def parse(text: str, max_nodes: int = MAX_NODES, inputs: Collection[str] = ()) -
 
 
 # ---- the driver: the grammar's lexer and LALR(1) tables, run ------------------------------
+#
+# Both run on small integers, made here at import from the tables' names: a terminal is
+# its index in `_LOOKAHEADS`; an action is a state to shift to (>= 0) or ~rule (< 0),
+# where the rules past the grammar's are the driver's own: accept, and fail.
 
-_LEXER = re.compile("|".join(f"(?P<{name}>{pattern})" for name, pattern in _tables.TERMINALS))
+# The lexer is one regular expression, made from the grammar's terminals by
+# tables.master_pattern: an alternative per terminal, marked by an empty group of its
+# name; then one character no terminal matches, then the end of the text (unnamed).
+_LEXER = re.compile(_tables.LEXER)
 _IGNORE = frozenset(_tables.IGNORE)
-SHIFT = 0
+_LOOKAHEADS = [name for name, _ in _tables.TERMINALS if name not in _IGNORE] + ["$END"]
+_T = {name: t for t, name in enumerate(_LOOKAHEADS)}
+_END_T = _T["$END"]
+# The lexer's kind of each group, by group number: a terminal, or one of these, the
+# terminals the lexer itself acts on (parentheses and new lines) offset by _SPECIAL.
+_SPECIAL = len(_LOOKAHEADS)
+_SKIP = 2 * _SPECIAL  # whitespace, comments
+_JUNK = 2 * _SPECIAL + 1  # the last alternative: a character no terminal matches
+_LPAR, _RPAR, _SEP = (_T[name] for name in ("LPAR", "RPAR", "_SEP"))
 
 
-class _Unexpected(Exception):
-    def __init__(self, token: Token, expected: list[str]) -> None:
-        self.token = token
-        self.expected = expected
+def _kinds() -> list[int]:
+    kinds = [_JUNK] * (_LEXER.groups + 1)  # a group inside a terminal never closes last
+    kinds[_LEXER.groups] = _END_T
+    for name, group in _LEXER.groupindex.items():
+        t = _T.get(name, _SKIP)
+        kinds[group] = t + _SPECIAL if t in (_LPAR, _RPAR, _SEP) else t
+    return kinds
 
 
-def _tokens(text: str) -> Iterator[Token]:
-    """The text's tokens; a new line inside parentheses continues the line, as in Python."""
-    match = _LEXER.match
-    depth = 0
-    pos = 0
-    while pos < len(text):
-        found = match(text, pos)
-        if found is None:
-            raise _unexpected_character(text, pos)
-        kind = found.lastgroup
-        end = found.end()
-        assert kind is not None and end > pos
-        if kind not in _IGNORE:
-            value = found.group()
-            if kind == "LPAR":
-                depth += 1
-            elif kind == "RPAR":
-                depth -= 1
-            elif kind == "_SEP" and depth > 0 and value != ";":
-                pos = end
-                continue
-            yield Token(kind, value, pos, end)
-        pos = end
-    yield Token("$END", "", pos, pos)
+_KINDS = _kinds()
+
+# How a rule's reduction builds its value (see tables._reduction), fastest first: the
+# builder's method on its one child, on the first and last of three (a binary operator,
+# an assignment), on all its children, or on some of them; then the rare ones: on
+# children some of which are lists to splice; a `?rule`'s one child; a list spliced
+# into the parent. And the driver's own two: accept, and fail.
+_ONE, _OUTER, _ALL, _SOME, _SPLICED, _PASS, _LIST, _ACCEPT, _FAIL = range(9)
+_NONTERMINALS = sorted({origin for origin, *_ in _tables.RULES})
+_N = {name: n for n, name in enumerate(_NONTERMINALS)}
 
 
-def _plans() -> list[
-    tuple[str, int, str, str, tuple[int, ...] | None, tuple[tuple[int, bool], ...]]
-]:
-    """Each rule with its kept children as plain indices when none is spliced (the fast case)."""
-    plans = []
+def _actions() -> list[list[int]]:
+    """Each state's action by lookahead; a missing one fails, the end state accepts."""
+    accept, fail = ~len(_tables.RULES), ~(len(_tables.RULES) + 1)
+    rows = []
+    for s, actions in enumerate(_tables.STATES):
+        row = [fail] * len(_LOOKAHEADS)
+        for symbol, (action, arg) in actions.items():
+            if symbol in _T:
+                row[_T[symbol]] = arg if action == 0 else ~arg
+        if s == _tables.END:
+            row[_END_T] = accept
+        rows.append(row)
+    return rows
+
+
+def _gotos() -> list[list[list[int] | None]]:
+    """`[nonterminal][state][lookahead]`: where a reduction lands, past the unit rules
+    the table generator collapsed (its `UNITS`)."""
+    gotos: list[list[list[int] | None]] = [[None] * len(_tables.STATES) for _ in _NONTERMINALS]
+    for s, actions in enumerate(_tables.STATES):
+        units = _tables.UNITS.get(s, {})
+        for symbol, (_, target) in actions.items():
+            if symbol in _N:
+                row = [target] * len(_LOOKAHEADS)
+                for lookahead, landed in units.get(symbol, {}).items():
+                    row[_T[lookahead]] = landed
+                gotos[_N[symbol]][s] = row
+    return gotos
+
+
+Plan = tuple[int, int, list[Any], str, tuple[Any, ...]]
+
+
+def _plans() -> list[Plan]:
+    """Each rule as (how, size, its gotos, the builder's method, the kept children)."""
+    gotos = _gotos()
+    plans: list[Plan] = []
     for origin, size, how, callback, kept in _tables.RULES:
-        spliced = any(splice for _, splice in kept)
-        plain = None if spliced else tuple(i for i, _ in kept)
-        plans.append((origin, size, how, callback, plain, kept))
+        picks = tuple(i for i, _ in kept)
+        code = _LIST if how == "splice" else _PASS
+        if how == "call" and (any(splice for _, splice in kept) or not size):
+            code = _SPLICED
+        elif how == "call" and picks == tuple(range(size)):
+            code = _ONE if size == 1 else _ALL
+        elif how == "call":
+            code = _OUTER if picks == (0, 2) and size == 3 else _SOME
+        plans.append((code, size, gotos[_N[origin]], callback, kept if code >= _SPLICED else picks))
+    plans.append((_ACCEPT, 0, [], "", ()))
+    plans.append((_FAIL, 0, [], "", ()))
     return plans
 
 
+_ACTIONS = _actions()
 _PLANS = _plans()
 
 
 def _run(text: str, builder: _Builder) -> Any:
-    """Shift and reduce the tokens through the tables, calling the builder's methods."""
-    states = _tables.STATES
-    plans = _PLANS
-    methods: dict[str, Callable[[list[Any]], Any]] = {
-        callback: getattr(builder, callback) for _, _, how, callback, _, _ in plans if how == "call"
-    }
-    end_state = _tables.END
-    state_stack = [_tables.START]
-    value_stack: list[Any] = []
-    try:
-        for token in _tokens(text):
-            kind = token.type
-            while True:
-                actions = states[state_stack[-1]]
-                if kind not in actions:
-                    raise _Unexpected(token, sorted(s for s in actions if s.isupper()))
-                action, arg = actions[kind]
-                if action == SHIFT:
-                    state_stack.append(arg)
-                    value_stack.append(token)
-                    break
-                origin, size, how, callback, plain, kept = plans[arg]
-                children = value_stack[-size:] if size else []
-                if size:
-                    del value_stack[-size:]
-                    del state_stack[-size:]
-                if plain is None:
-                    # A spliced child is a list made by a rule of its own and held by
-                    # nobody else: the first one is extended in place, so that a long
-                    # left-recursive repetition (statement after statement) stays linear.
-                    args: list[Any] = []
-                    for n, (i, splice) in enumerate(kept):
-                        if splice and n == 0:
-                            args = children[i]
-                        elif splice:
-                            args.extend(children[i])
-                        else:
-                            args.append(children[i])
-                elif len(plain) == size:
-                    args = children
-                else:
-                    args = [children[i] for i in plain]
-                if how == "call":
-                    value = methods[callback](args)
-                elif how == "pass":
-                    value = args[0]
-                else:  # spliced into the parent
-                    value = args
-                goto = states[state_stack[-1]][origin][1]
-                state_stack.append(goto)
-                value_stack.append(value)
-                if kind == "$END" and goto == end_state:
-                    return value
-    except _Unexpected as exc:
-        raise _syntax_error(exc.token, exc.expected, text) from None
-    raise AssertionError("the tables never accept")  # pragma: no cover
+    """Shift and reduce the tokens through the tables, calling the builder's methods.
+
+    The lexer runs inside the loop: `finditer` with the master expression (its last
+    match is the empty one at the end of the text, the end token), a new line inside
+    parentheses dropped. A token on the value stack is its `re.Match`. A reduction
+    leaves its value where its first child was, and its state likewise. The common
+    reductions are inline; the rare ones (once a statement, once an argument list) go
+    through `_reduce`.
+    """
+    rows = _ACTIONS
+    plans: list[tuple[int, int, list[Any], Any, tuple[Any, ...]]] = [
+        (code, size, gotos, getattr(builder, callback) if callback else None, picks)
+        for code, size, gotos, callback, picks in _PLANS
+    ]
+    kinds = _KINDS
+    special, skip, junk, lpar, rpar = _SPECIAL, _SKIP, _JUNK, _LPAR, _RPAR
+    one, outer, every, some, accept = _ONE, _OUTER, _ALL, _SOME, _ACCEPT
+    state = _tables.START
+    states = [-1, state]  # -1: below the start, so that states[-2] always exists
+    values: list[Any] = []
+    depth = 0
+    for match in _LEXER.finditer(text):
+        t = kinds[match.lastindex]  # type: ignore[index]
+        if t >= special:
+            if t == skip:
+                continue
+            if t == junk:
+                raise _unexpected_character(text, match.start())
+            t -= special
+            if t == lpar:
+                depth += 1
+            elif t == rpar:
+                depth -= 1
+            elif depth > 0 and match.group() != ";":
+                continue  # a new line inside parentheses continues the line
+        while True:
+            action = rows[state][t]
+            if action >= 0:
+                states.append(action)
+                values.append(match)
+                state = action
+                break
+            code, size, gotos, method, picks = plans[~action]
+            if code == one:
+                values[-1] = method(values[-1])
+            elif code == outer:
+                last = values.pop()
+                del values[-1]
+                values[-1] = method(values[-1], last)
+                del states[-2:]
+            elif code == every:
+                children = values[-size:]
+                del values[1 - size :]
+                values[-1] = method(*children)
+                del states[1 - size :]
+            elif code == some:
+                children = values[-size:]
+                del values[1 - size :]
+                values[-1] = method(*[children[i] for i in picks])
+                del states[1 - size :]
+            elif code == accept:
+                return values[-1]
+            else:
+                _reduce(code, size, method, picks, values, states, match, text)
+            state = gotos[states[-2]][t]
+            states[-1] = state
+    raise AssertionError("the lexer always ends with the end token")  # pragma: no cover
+
+
+def _reduce(
+    code: int,
+    size: int,
+    method: Callable[..., Any] | None,
+    kept: tuple[tuple[int, bool], ...],
+    values: list[Any],
+    states: list[int],
+    match: re.Match[str],
+    text: str,
+) -> None:
+    """A reduction off the fast path: replaces its children by its value, and their
+    states by one (which the driver then sets: the goto)."""
+    if code == _FAIL:
+        raise _syntax_error(_token(match, text), _expected(states[-1]), text)
+    cut = len(values) - size
+    children = values[cut:]
+    del values[cut:]
+    del states[len(states) - size :]
+    states.append(-1)
+    if code == _PASS:
+        ((i, _),) = kept
+        values.append(children[i])
+        return
+    args: list[Any] = []
+    # A spliced child is a list made by a rule of its own and held by nobody else:
+    # the first one is extended in place, so that a long left-recursive repetition
+    # (statement after statement) stays linear.
+    for n, (i, splice) in enumerate(kept):
+        if splice and n == 0:
+            args = children[i]
+        elif splice:
+            args.extend(children[i])
+        else:
+            args.append(children[i])
+    if code == _LIST:
+        values.append(args)
+        return
+    assert method is not None
+    values.append(method(*args))
+
+
+def _token(match: re.Match[str], text: str) -> Token:
+    """The token a match is, in the grammar's words (for a syntax error)."""
+    start, end = match.span()
+    if start == len(text) and start == end:
+        return Token("$END", "", start, end)
+    kind = match.lastgroup
+    assert kind is not None
+    return Token(kind, match.group(), start, end)
+
+
+def _expected(state: int) -> list[str]:
+    return sorted(s for s in _tables.STATES[state] if s.isupper())
 
 
 _BLANK = re.compile(r"(\s|;|#[^\n]*)*")

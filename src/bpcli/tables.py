@@ -2,7 +2,10 @@
 
 Lark computes the LALR(1) tables and the terminals from the grammar; this
 module writes them into `_tables.py`, which `parser.py` runs with a small
-driver of its own. So the grammar stays the one definition of the language,
+driver of its own, and adds what makes that driver fast without a second
+definition of anything: where each goto lands past the chains of unit
+reductions (`collapse_units`), and the lexer as one regular expression over the
+terminals (`master_pattern`). So the grammar stays the one definition of the language,
 while bpcli does not need Lark at run time (it is a development dependency, in
 the `test` extra) and builds no tables at start-up (importing Lark alone costs
 more than the start-up budget of a command). After changing the grammar, run
@@ -98,19 +101,157 @@ def generate(grammar: str) -> str:
         states.append(actions)
 
     reductions = [_reduction(rule) for rule in rules]
+    lookaheads = [name for name, _ in patterns] + ["$END"]
     data: dict[str, Any] = {
         "TERMINALS": patterns,
+        "LEXER": master_pattern(patterns),
         "IGNORE": sorted(str(name) for name in lark.ignore_tokens),
         "START": number[start],
         "END": number[table.end_states["start"]],
         "RULES": reductions,
         "STATES": states,
+        "UNITS": collapse_units(states, reductions, lookaheads),
     }
     body = "".join(
         f"{name} = {pprint.pformat(value, width=100)}\n\n" for name, value in data.items()
     )
     header = HEADER.format(version=lark_version, command=COMMAND, digest=grammar_digest(grammar))
     return header + body.rstrip() + "\n"
+
+
+def master_pattern(terminals: list[tuple[str, str]]) -> str:
+    """The lexer: one regular expression, an alternative per terminal, each marked at its
+    end by an empty group named after it; then any one character (no terminal matches
+    it: an error) and the end of the text (the end token), both unnamed.
+
+    The first alternative that matches wins, so Lark's order decides between terminals
+    that can start with the same character ("**" before "*"). Terminals that cannot
+    start alike never compete for the same text, so their order is free: those whose
+    pattern begins with a plain character or a set of characters go first, since the
+    regular-expression engine skips such an alternative after one look at the current
+    character (an empty group at the start would stop that, hence the marks at the end).
+    """
+    firsts = [_first_characters(pattern) for _, pattern in terminals]
+    placed: list[int] = []
+    waiting = list(range(len(terminals)))
+    while waiting:
+        ready = [
+            i for i in waiting if not any(_overlap(firsts[i], firsts[j]) for j in waiting if j < i)
+        ]
+        chosen = min(ready, key=lambda i: (not _skippable(terminals[i][1]), i))
+        placed.append(chosen)
+        waiting.remove(chosen)
+    alternatives = [f"(?:{terminals[i][1]})(?P<{terminals[i][0]}>)" for i in placed]
+    return "|".join([*alternatives, r"(?s:(.))", r"(\Z)"])
+
+
+# A pattern's possible first characters, from Python's own parser of regular
+# expressions; None where that is not simply known (a class such as \w, a negated
+# set, a lookaround), which keeps the pattern in place.
+try:
+    from re import _constants as _sre  # type: ignore[attr-defined,unused-ignore]
+    from re import _parser as _sre_parse  # type: ignore[attr-defined,unused-ignore]
+except ImportError:  # Python 3.10
+    import sre_constants as _sre  # type: ignore[no-redef,unused-ignore]
+    import sre_parse as _sre_parse  # type: ignore[no-redef,unused-ignore]
+
+
+def _first_characters(pattern: str) -> frozenset[int] | None:
+    try:
+        first, nullable = _firsts(list(_sre_parse.parse(pattern)))
+    except (re.error, ValueError, TypeError):
+        return None
+    return None if nullable else first
+
+
+def _firsts(items: list[Any]) -> tuple[frozenset[int] | None, bool]:
+    """(the first characters, whether the items can match the empty text)."""
+    found: set[int] = set()
+    for op, av in items:
+        if op is _sre.LITERAL:
+            return frozenset(found | {av}), False
+        if op is _sre.IN:
+            chars: set[int] = set()
+            for kind, value in av:
+                if kind is _sre.LITERAL:
+                    chars.add(value)
+                elif kind is _sre.RANGE and value[1] - value[0] < 1024:
+                    chars.update(range(value[0], value[1] + 1))
+                else:
+                    return None, False
+            return frozenset(found | chars), False
+        if op is _sre.SUBPATTERN:
+            inner, nullable = _firsts(list(av[-1]))
+        elif op is _sre.BRANCH:
+            parts = [_firsts(list(branch)) for branch in av[1]]
+            if any(first is None for first, _ in parts):
+                return None, False
+            inner = frozenset().union(*(first for first, _ in parts if first is not None))
+            nullable = any(n for _, n in parts)
+        elif op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT):
+            inner, nullable = _firsts(list(av[2]))
+            nullable = nullable or av[0] == 0
+        else:
+            return None, False
+        if inner is None:
+            return None, False
+        found |= inner
+        if not nullable:
+            return frozenset(found), False
+    return frozenset(found), True
+
+
+def _overlap(a: frozenset[int] | None, b: frozenset[int] | None) -> bool:
+    return a is None or b is None or bool(a & b)
+
+
+def _skippable(pattern: str) -> bool:
+    """Whether the pattern begins with one character or one set of characters."""
+    try:
+        items = list(_sre_parse.parse(pattern))
+    except re.error:
+        return False
+    return bool(items) and items[0][0] in (_sre.LITERAL, _sre.IN)
+
+
+def collapse_units(
+    states: list[dict[str, tuple[int, int]]],
+    reductions: list[tuple[str, int, str, str, tuple[tuple[int, bool], ...]]],
+    lookaheads: list[str],
+) -> dict[int, dict[str, dict[str, int]]]:
+    """Unit-rule elimination: where each goto really lands, by lookahead.
+
+    A unit rule is a `?rule` alternative of one symbol (`?product: unary`): its
+    reduction keeps the value and only replaces the state on top of the stack, so a
+    chain of them (atom → power → unary → product → sum → expr) costs the driver one
+    step each for nothing. After a reduction to A in state s, the goto lands in
+    goto(s, A); if that state reduces a unit rule B: A on the lookahead, the stack is
+    back to s and lands in goto(s, B), and so on. The walk depends only on s, A and
+    the lookahead, so it is done here, once: `UNITS[s][A][lookahead]` is the state
+    the chain ends in, where it differs from goto(s, A). The driver then takes the
+    same actions as before minus the unit reductions, and fails, where it fails, in
+    the same state, with the same expected tokens.
+    """
+    units: dict[int, dict[str, dict[str, int]]] = {}
+    for s, actions in enumerate(states):
+        for symbol, (action, target) in actions.items():
+            if action != 0 or symbol in lookaheads:
+                continue  # a shift of a terminal, not a goto
+            for lookahead in lookaheads:
+                landed, seen = target, {target}
+                while True:
+                    step = states[landed].get(lookahead)
+                    if step is None or step[0] == 0:
+                        break
+                    origin, size, how, _, _ = reductions[step[1]]
+                    if how != "pass" or size != 1:
+                        break
+                    landed = states[s][origin][1]
+                    assert landed not in seen, "a cycle of unit rules"
+                    seen.add(landed)
+                if landed != target:
+                    units.setdefault(s, {}).setdefault(symbol, {})[lookahead] = landed
+    return units
 
 
 def _reduction(rule: Any) -> tuple[str, int, str, str, tuple[tuple[int, bool], ...]]:
