@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from . import growth, report
+from . import growth, report, streams
 from .engines import ENGINES
 from .graphs import SHAPES
 from .runner import ROOT, Settings, run
@@ -143,8 +143,10 @@ def main(argv: list[str] | None = None) -> int:
 
     results = run(settings, log)
     chart = report.write(results, args.output)
+    # Issue 16's stream targets (bench/streams.py), printed with the others.
+    streamed = streams.run(streams.Sizes.of(settings), log) if settings.cli else []
     print()
-    for target in report.targets(results):
+    for target in [*report.targets(results), *streamed]:
         print(target)
     print(f"\nwrote {args.output} and {chart}")
     for line in results.mismatches:

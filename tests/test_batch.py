@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 import bpcli
 from bpcli import batch
+from bpcli.arguments import MAX_SIZE
 
 LECTURE_REQUEST = '{"id": 1, "expr": "(x+y)*z", "values": {"x": -2, "y": 5, "z": -4}, "lr": 0.1}'
 
@@ -377,17 +380,21 @@ def test_two_thousand_lines():
 
 
 @pytest.mark.integration
+@pytest.mark.parametrize("unbuffered", [False, True])
 @pytest.mark.parametrize("jobs", ["1", "2"])
-def test_from_a_pipe_each_answer_comes_before_the_next_request(jobs):
+def test_from_a_pipe_each_answer_comes_before_the_next_request(jobs, unbuffered):
     """A co-process asks, waits for the answer, then asks again: from a pipe, batch
     must flush each answer at once (from a file it may buffer them), at any --jobs
-    (with 2, the answers were once held until 256 lines had come)."""
+    (with 2, the answers were once held until 256 lines had come), in a user's
+    environment and with PYTHONUNBUFFERED=1, as here."""
     import os
     import subprocess
     import sys
     import threading
 
     env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # as for a user
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = "1"
     process = subprocess.Popen(
         [sys.executable, "-m", "bpcli", "batch", "--jobs", jobs, "-"],
         stdin=subprocess.PIPE,
@@ -408,3 +415,197 @@ def test_from_a_pipe_each_answer_comes_before_the_next_request(jobs):
     finally:
         timer.cancel()
         process.kill()
+
+
+# ---- byte for byte as before: a corpus of requests and main's answers to it -------------
+# tests/data/batch/requests.jsonl: varied requests (the lecture's with lr, ids of every
+# JSON kind, steps, ties, kinks, infinities, unicode names, bad JSON, bad UTF-8, a BOM,
+# CRLF, no final newline). answers.jsonl and answers-max-size-60.jsonl are what
+# `bpcli batch` wrote for it (and with --max-size 60) at main 0ca91c3, before batch was
+# made faster; grad-json.jsonl holds `bpcli grad … --json` outputs of the same commit.
+# tests/data/batch/make.py made them.
+
+DATA = Path(__file__).parent / "data" / "batch"
+CORPUS = DATA / "requests.jsonl"
+
+
+def corpus_answers(capsys, jobs: int = 1, limit: int = MAX_SIZE) -> str:
+    batch.answer_source(str(CORPUS), jobs, limit)
+    return capsys.readouterr().out
+
+
+def test_the_corpus_is_answered_byte_for_byte_as_before(capsys):
+    assert corpus_answers(capsys) == (DATA / "answers.jsonl").read_text(encoding="utf-8")
+
+
+def test_lines_past_the_limit_are_answered_as_before(capsys):
+    expected = (DATA / "answers-max-size-60.jsonl").read_text(encoding="utf-8")
+    assert corpus_answers(capsys, limit=60) == expected
+
+
+@pytest.mark.integration
+def test_the_corpus_with_two_workers(capsys):
+    assert corpus_answers(capsys, jobs=2) == (DATA / "answers.jsonl").read_text(encoding="utf-8")
+
+
+def test_every_answer_is_json_dumps_of_its_result():
+    """Independently of the writer: each success is json.dumps of the Result's to_dict."""
+    lines = CORPUS.read_bytes().split(b"\n")
+    written = (DATA / "answers.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
+    answered = [(number, line) for number, line in enumerate(lines, 1) if line.strip(b" \t\r")]
+    assert len(answered) == len(written)
+    successes = 0
+    for (number, line), text in zip(answered, written, strict=True):
+        reply = batch.answer(line, number, {})
+        assert reply is not None
+        if reply["ok"]:
+            data = {"id": reply["id"], "ok": True, "result": reply["result"].to_dict()}
+            want = json.dumps(data, allow_nan=False, separators=(",", ":")) + "\n"
+            assert text == want
+            successes += 1
+        else:
+            assert text == json.dumps(reply, separators=(",", ":")) + "\n"
+    assert successes > 40
+
+
+def test_the_lecture_numbers_in_the_corpus():
+    """Line 1 (after its byte order mark): the lecture's slide, worked by hand."""
+    first = json.loads((DATA / "answers.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    assert first["id"] == "bom"
+    result = first["result"]
+    assert result["output"] == {"name": "f", "value": -12.0}  # q = 3, f = q z = -12
+    assert result["gradients"] == {"x": -4.0, "y": -4.0, "z": 3.0}
+    update = result["update"]
+    assert update["inputs"] == {"x": -1.6, "y": 5.4, "z": -4.3}  # x - 0.1 df/dx
+    assert update["output"] == pytest.approx(-16.34)  # (-1.6 + 5.4) * -4.3
+
+
+# ---- a request asked again: the answer's text, kept --------------------------------------
+
+
+def test_a_request_asked_again_is_answered_from_the_memo(monkeypatch):
+    calls: list[str] = []
+    real = batch.evaluate
+    monkeypatch.setattr(
+        batch, "evaluate", lambda g, *a, **k: calls.append(g.source) or real(g, *a, **k)
+    )
+    lines = [
+        json.dumps({"id": i, "expr": "(x+y)*z", "values": {"x": -2, "y": 5, "z": -4}})
+        for i in range(3)
+    ]
+    memo: batch.Memo = {}
+    texts = [batch.respond(line, n, {}, memo) for n, line in enumerate(lines, 1)]
+    assert calls == ["(x+y)*z"]  # once
+    answers = [json.loads(text) for text, ok in texts if ok]  # type: ignore[arg-type]
+    assert [a["id"] for a in answers] == [0, 1, 2]
+    assert all(a["result"]["gradients"] == {"x": -4.0, "y": -4.0, "z": 3.0} for a in answers)
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ({"values": {"x": 0.0, "y": 1}}, {"values": {"x": -0.0, "y": 1}}),  # equal, not alike
+        ({"values": {"x": 2, "y": 2}}, {"values": {"x": 2, "y": 2}, "max_tie": "first"}),
+        ({"values": {"x": 1, "y": 2}, "lr": 0.0}, {"values": {"x": 1, "y": 2}, "lr": -0.0}),
+        (
+            {"values": {"x": 1, "y": 2}, "lr": 0.1},
+            {"values": {"x": 1, "y": 2}, "lr": 0.1, "steps": 1},
+        ),
+        ({"values": {"x": 1, "y": 2}}, {"values": {"x": 1, "y": 2}, "lr": 0.1}),
+    ],
+)
+def test_the_memo_keeps_apart_what_is_answered_apart(first, second):
+    """Each pair differs in its answer; the memo must not answer one with the other."""
+    memo: batch.Memo = {}
+    lines = [json.dumps({"expr": "max(x, y) * x", **request}) for request in (first, second)]
+    with_memo = [batch.respond(line, 1, {}, memo) for line in lines]
+    alone = [batch.respond(line, 1, {}) for line in lines]
+    assert with_memo == alone
+    assert alone[0] != alone[1]
+
+
+def test_the_memo_is_bounded(monkeypatch):
+    monkeypatch.setattr(batch, "MEMO_SIZE", 3)
+    memo: batch.Memo = {}
+    for x in range(10):
+        batch.respond(json.dumps({"expr": "x*x", "values": {"x": x + 1}}), 1, {}, memo)
+    assert len(memo) == 3
+
+
+# ---- reading in blocks -------------------------------------------------------------------
+
+
+class Trickle(io.BytesIO):
+    """A stream whose reads return a few bytes at a time, as a slow pipe does."""
+
+    def __init__(self, data: bytes, size: int) -> None:
+        super().__init__(data)
+        self.size = size
+
+    def read1(self, n: int = -1) -> bytes:  # type: ignore[override]
+        return super().read1(min(self.size, n))
+
+
+def as_lines(blocks: Iterable[batch.Block]) -> list[bytes | int]:
+    """The lines the blocks hold, a TooLong as its limit."""
+    found: list[bytes | int] = []
+    for block in blocks:
+        if isinstance(block, batch.TooLong):
+            found.append(block.limit)
+        else:  # b"" too is a line: a blank one
+            found += block.split(b"\n")
+    return found
+
+
+@pytest.mark.parametrize("size", [1, 3, 7, 64, 1 << 16])
+@pytest.mark.parametrize("limit", [5, 6, 100])
+def test_blocks_hold_the_lines_and_a_long_line_stands_alone(size, limit):
+    """A line's bytes without its newline, as readline would read them; one of more than
+    `limit` bytes is a TooLong; a last line without a newline is a line."""
+    data = b"abc\n\n123456\nabcde\nx\r\n" + b"y" * 20 + b"\nlast"
+    expected: list[bytes | int] = []
+    for line in data.split(b"\n"):
+        expected.append(line if len(line) <= limit else limit)
+    assert as_lines(batch.read_blocks(Trickle(data, size), limit)) == expected
+    assert as_lines(batch.read_blocks(Trickle(data + b"\n", size), limit)) == expected
+
+
+def test_a_long_last_line_without_a_newline_is_too_long():
+    assert as_lines(batch.read_blocks(io.BytesIO(b"ok\n" + b"z" * 50), 10)) == [b"ok", 10]
+
+
+def test_a_block_is_what_has_arrived_and_each_read_is_announced():
+    """A reader that is told before each read can flush the answers so far."""
+    reads: list[int] = []
+    stream = Trickle(b"1\n2\n3\n", 2)
+    blocks = batch.read_blocks(stream, 100, lambda s: reads.append(s.tell()))
+    assert next(blocks) == b"1"
+    assert reads == [0]
+    assert list(blocks) == [b"2", b"3"]
+    assert reads == [0, 2, 4, 6]
+
+
+# ---- through a real process: a file and a pipe, buffered or not --------------------------
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("unbuffered", [False, True])
+@pytest.mark.parametrize("jobs", ["1", "2"])
+@pytest.mark.parametrize("pipe", [False, True])
+def test_the_corpus_through_a_process(pipe, jobs, unbuffered):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = "1"
+    args = [sys.executable, "-m", "bpcli", "batch", "--jobs", jobs]
+    if pipe:
+        done = subprocess.run(
+            [*args, "-"], input=CORPUS.read_bytes(), capture_output=True, env=env, timeout=120
+        )
+    else:
+        done = subprocess.run([*args, str(CORPUS)], capture_output=True, env=env, timeout=120)
+    assert (done.returncode, done.stderr) == (1, b"")  # some lines fail
+    assert done.stdout == (DATA / "answers.jsonl").read_bytes()

@@ -16,12 +16,13 @@ from pathlib import Path
 import pytest
 
 import bpcli
+from bpcli import batch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # bench/ sits next to src/, it is not installed
 
 from bench import __main__ as bench_main  # noqa: E402
-from bench import engines, graphs, growth, report, runner  # noqa: E402
+from bench import engines, graphs, growth, report, runner, streams  # noqa: E402
 from bench.check import compare  # noqa: E402
 from bench.graphs import ADD, CONST, MUL, NONE, SIGMOID, TANH, VAR, Tape  # noqa: E402
 
@@ -455,6 +456,55 @@ def test_the_views_timed_for_growth_draw_every_use():
         edges = [line for line in make(3)().splitlines() if " -> " in line or " -->" in line]
         assert len(edges) == 4, name
         assert all(">1<" in edge or '|"1"|' in edge for edge in edges), name
+
+
+# ---- issue 16's stream targets (bench/streams.py) -----------------------------------------
+
+
+def test_stream_targets_say_pass_or_the_gap():
+    rates = {"file": 65_000.0, "pipe, PYTHONUNBUFFERED=1": 25_000.0}
+    through = streams.Throughput(40_000, rates, {"file": 80_000.0})
+    fan = streams.Jobs(200_000, one=3.0, two=2.0, load=(0.5, 0.4, 0.3), cores=2)
+    big = streams.Nodes(10**6, nodes_seconds=9.0, nodes_mb=850.0, plain_seconds=4.0, plain_mb=190.0)
+    lines = [str(t) for t in streams.targets(through, fan, big)]
+    assert lines[0].endswith("file: 65,000 lines/s (80,000 per CPU-second) (target ≥50,000): PASS")
+    assert lines[1].endswith("(target ≥50,000): GAP: 2.00x short")
+    assert "3.00 s, 1.50x (target ≥1.6 on two idle cores; 2 cores, load average 0.50" in lines[2]
+    assert lines[2].endswith("GAP: 1.07x short")
+    assert lines[3].endswith("peak 850 MB (target <400): GAP: 2.12x over")
+    assert lines[4].endswith("9.00 s against 4.00 s, 2.25x (target ≤2.0x): GAP: 1.12x over")
+    assert streams.targets(None, None, None) == []
+
+
+def test_stream_answers_are_checked_against_the_lecture(tmp_path):
+    source = streams.requests(tmp_path / "in.jsonl", 3)
+    lines = source.read_text(encoding="utf-8").splitlines()
+    answers = tmp_path / "out.jsonl"
+    answers.write_text("".join(batch.respond(line, 1, {})[0] for line in lines))  # type: ignore[index,misc]
+    streams.check_answers(answers, 3)  # the hand-worked gradients and update
+    with pytest.raises(RuntimeError, match="answered 3 of 4"):
+        streams.check_answers(answers, 4)
+    wrong = answers.read_text().replace('"x":-1.6', '"x":-1.7')
+    answers.write_text(wrong)
+    with pytest.raises(RuntimeError, match="wrong update"):
+        streams.check_answers(answers, 3)
+
+
+@pytest.mark.integration
+def test_the_stream_targets_run_at_tiny_sizes():
+    found = streams.run(streams.Sizes(lines=20, jobs_lines=40, chain=100, repeat=1), lambda _: None)
+    assert [t.number for t in found] == ["16.1"] * 5 + ["16.2", "16.5", "16.5"]
+    assert "no two lines alike" in found[4].text  # the figure no reused answer helps
+    for target in found:
+        assert target.verdict == "PASS" or target.verdict.startswith(("GAP: ", "NOT MEASURED"))
+
+
+def test_stream_sizes_follow_the_runners_settings():
+    args = bench_main.parser().parse_args(["--batch-lines", "20", "--e2e-size", "40"])
+    sizes = streams.Sizes.of(bench_main.settings_from(args, []))
+    assert sizes == streams.Sizes(lines=40, jobs_lines=200, chain=40, repeat=3)
+    default = streams.Sizes.of(bench_main.settings_from(bench_main.parser().parse_args([]), []))
+    assert default == streams.Sizes()  # the issue's: 40,000 lines, 200,000 for --jobs, 10^6
 
 
 # ---- issue 16's parser and engine targets (bench/floors.py) ---------------------

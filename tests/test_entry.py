@@ -242,3 +242,35 @@ def test_an_ascii_stdout_still_gets_its_tables():
         done = run_script(["grad", "α*2", "α=1", *extra], env=env)
         assert done.returncode == 0, done.stderr
         assert "df/da = 2" in done.stdout and "\\u" not in done.stdout
+
+
+# ---- grad --json byte for byte as before (tests/data/batch/grad-json.jsonl, from main) ----
+
+GRAD_CASES = [
+    json.loads(line)
+    for line in (Path(__file__).parent / "data" / "batch" / "grad-json.jsonl").open(
+        encoding="utf-8"
+    )
+]
+
+
+@pytest.mark.parametrize(
+    "case",
+    [case for case in GRAD_CASES if case["encoding"] == "utf-8"],
+    ids=lambda case: " ".join(case["args"][1:])[:60],
+)
+def test_grad_json_is_written_as_before(case, capsys):
+    code, out = full(case["args"][1:])
+    assert (code, out) == (0, case["stdout"])
+    answered, fast_out = fast(case["args"][1:], capsys)
+    assert not answered or fast_out == case["stdout"]
+
+
+@pytest.mark.integration
+def test_grad_json_is_written_as_before_by_the_script():
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    for case in GRAD_CASES:
+        done = run_script(case["args"], env={**env, "PYTHONIOENCODING": case["encoding"]})
+        assert (done.returncode, done.stdout) == (0, case["stdout"]), case["args"]

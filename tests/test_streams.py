@@ -260,3 +260,30 @@ def test_a_closed_pipe_is_a_quiet_exit_0(args):
     finally:
         os.close(write)
     assert (done.returncode, done.stderr) == (0, b"")
+
+
+# ---- grad --json of a large graph: node by node, keeping no text ----------------------
+
+
+def test_a_large_graph_is_written_node_by_node_and_keeps_no_node_text():
+    """Past KEEP_TEXT nodes no per-node text is kept with the graph (at 10^6 nodes it
+    was three strings a node, over a gigabyte): still json.dumps' text, to the byte."""
+    from bpcli import result as result_module
+
+    big = bpcli.grad(sum_of_x(result_module.KEEP_TEXT + 1), {"x": 0.5}, lr=0.1)
+    for compact in (False, True):
+        text = "".join(big.json_chunks(compact=compact, ascii=compact))
+        separators = (",", ":") if compact else (", ", ": ")
+        assert text == json.dumps(
+            big.to_dict(), ensure_ascii=compact, allow_nan=False, separators=separators
+        )
+    assert not [key for key in big.graph.derived if key[0] == "json"]
+    nodes = json.loads(text)["nodes"]
+    assert len(nodes) == result_module.KEEP_TEXT + 1  # x, and an add a further term
+    assert nodes[0]["grad"] == result_module.KEEP_TEXT + 1.0  # d/dx of x + … + x
+
+
+def test_a_small_graph_keeps_its_node_text_for_the_next_evaluation():
+    small = bpcli.grad("(x+y)*z", {"x": -2, "y": 5, "z": -4})
+    "".join(small.json_chunks())
+    assert [key for key in small.graph.derived if key[0] == "json"] == [("json", ", ", ": ", False)]

@@ -484,3 +484,22 @@ def test_index_transpose_and_matmul_bind_as_in_python(text, ops):
 def test_a_name_that_starts_with_T_after_a_dot_is_no_transpose():
     with pytest.raises(bpcli.ParseError):
         bpcli.parse("x.Tx")
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("jobs", [[], ["--jobs", "2"]])
+def test_batch_answers_tensor_requests_also_asked_twice(jobs):
+    line = json.dumps({"id": 1, "expr": "q = W @ x; f = sum(q^2)", "values": LECTURE})
+    ragged = json.dumps({"id": 3, "expr": "sum(x)", "values": {"x": [[1], [1, 2]]}})
+    out = subprocess.run(
+        [sys.executable, "-m", "bpcli", "batch", *jobs],
+        input="\n".join([line, line.replace('"id": 1', '"id": 2'), ragged]) + "\n",
+        capture_output=True,
+        text=True,
+    )
+    first, second, bad = map(json.loads, out.stdout.splitlines())
+    for answer in (first, second):
+        assert answer["ok"] is True
+        np.testing.assert_allclose(answer["result"]["gradients"]["x"], [-0.112, 0.636])
+    assert (second["id"], bad["ok"], bad["error"]["type"]) == (2, False, "BindError")
+    assert "ragged" in bad["error"]["message"]

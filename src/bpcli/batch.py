@@ -8,12 +8,15 @@ A request: {"id": any JSON, "expr": "...", "values": {name: number}, "lr": numbe
 Each line is answered on its own: a bad line costs that line only, so one typo
 in a file of thousands does not lose the rest; so does a line that runs out of
 memory ("type": "MemoryError") or meets a bug ("InternalError"). Answers keep the input's order
-and go out as soon as each is ready, so a script can talk to bpcli through a pipe.
+and go out in large writes, and at once whenever no more input is waiting, so a script can
+talk to bpcli through a pipe. A request asked again (its id aside) is answered with the
+text of its first answer.
 """
 
 from __future__ import annotations
 
 import difflib
+import io
 import itertools
 import json
 import math
@@ -22,6 +25,7 @@ import stat
 import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from json.encoder import encode_basestring_ascii
 from typing import Any, BinaryIO
 
 from .api import evaluate
@@ -42,28 +46,190 @@ Cache = dict[str, Graph | BpcliError]
 
 def answer_source(source: str, jobs: int, limit: int) -> bool:
     """Answer every request in `source` (a file, or - for standard input) on stdout,
-    in order; True if every line was answered. From a pipe or a terminal, whose next
-    request may wait for this answer, each answer is flushed as soon as it is ready;
-    from a file, stdout's buffer writes them in blocks (a flush a line would cost a
-    tenth of the time)."""
+    in order; True if every line was answered.
+
+    The answers go out in large writes; whenever the input has no more lines
+    waiting (a client that writes a line and waits for its answer, or a slow
+    pipe), what is answered is written and flushed before bpcli waits to read.
+    From a file, which never waits, stdout's buffer writes them in blocks.
+    """
 
     def answer_all(stream: BinaryIO) -> bool:
-        flush = not _is_file(stream)
-
-        def write(piece: str) -> None:
-            sys.stdout.write(piece)
-            if flush and piece.endswith("\n"):  # a whole answer, not a piece of a long one
-                sys.stdout.flush()
-
-        lines = read_lines(stream, limit)
-        ok = run(lines, write) if jobs == 1 else run_parallel(lines, write, jobs, waits=flush)
-        sys.stdout.flush()
+        out = Output(waits=not _is_file(stream))
+        if jobs == 1:
+            ok = run_blocks(read_blocks(stream, limit, out.before_waiting), out)
+        else:
+            ok = run_parallel(stream, limit, out, jobs)
+        out.flush()
         return ok
 
     if source == "-":
         return answer_all(sys.stdin.buffer)
     with open_input(source) as stream:
         return answer_all(stream)
+
+
+FLUSH_AT = 1 << 16  # characters of answers gathered before they are written to stdout
+READ_SIZE = 1 << 16  # bytes of requests read at a time
+BUFFER = 1 << 20  # bytes the binary stdout holds
+
+
+class Output:
+    """Answers on their way to stdout: gathered, and written FLUSH_AT characters at a time,
+    or at once when the input may wait (`before_waiting`), so that a reader that waits
+    for an answer gets it.
+
+    Where stdout is a file descriptor, through a binary buffer of its own, in writes of
+    whole lines that fit in it: such a write either goes into the buffer whole or, on
+    Ctrl-C, not at all, so the reader gets whole lines (the buffer is written out at
+    exit), with PYTHONUNBUFFERED set or not. Elsewhere (a test's captured stdout, or
+    where the text layer turns newlines into CRLF), through sys.stdout itself.
+    """
+
+    def __init__(self, *, waits: bool) -> None:
+        self.waits = waits
+        self.parts: list[str] = []
+        self.size = 0
+        self.binary = _binary_stdout()
+
+    def write(self, text: str) -> None:
+        self.parts.append(text)
+        self.size += len(text)
+        if self.size >= FLUSH_AT:
+            self.send()
+
+    def send(self) -> None:
+        """Hand what is gathered to stdout's buffer (which may keep it a while)."""
+        if self.parts:
+            text = "".join(self.parts)
+            self.parts, self.size = [], 0
+            if self.binary is None:
+                sys.stdout.write(text)
+            else:
+                self._send(text.encode("utf-8"))
+
+    def write_bytes(self, data: bytes) -> None:
+        """Answers' text in UTF-8, written after what is gathered."""
+        if self.binary is None:
+            self.write(data.decode("utf-8"))
+        else:
+            self.send()
+            self._send(data)
+
+    def _send(self, data: bytes) -> None:
+        assert self.binary is not None
+        start = 0
+        while len(data) - start > BUFFER:  # whole lines that fit, while they can
+            cut = data.rfind(b"\n", start, start + BUFFER) + 1 or data.find(b"\n", start) + 1
+            if cut <= start:
+                break
+            self.binary.write(data[start:cut])
+            start = cut
+        self.binary.write(data[start:] if start else data)
+
+    def flush(self) -> None:
+        self.send()
+        (sys.stdout if self.binary is None else self.binary).flush()
+
+    def before_waiting(self, stream: BinaryIO) -> None:
+        """Called before a read: from a pipe or a terminal whose next line has not come,
+        the answers so far go out now (bpcli may wait long for that line)."""
+        if self.waits and not _ready(stream):
+            self.flush()
+
+
+def _binary_stdout() -> io.BufferedWriter | None:
+    """A buffered binary writer of stdout's descriptor, where its text is bytes as they
+    are (POSIX newlines); None where sys.stdout has no descriptor of its own."""
+    if os.linesep != "\n":
+        return None
+    try:
+        fd = sys.stdout.fileno()
+        sys.stdout.flush()
+    except (AttributeError, OSError, ValueError):
+        return None
+    return io.BufferedWriter(io.FileIO(fd, "wb", closefd=False), buffer_size=BUFFER)
+
+
+def _ready(stream: BinaryIO) -> bool:
+    """Whether the stream has bytes that a read would get without waiting."""
+    try:
+        import select
+
+        return bool(select.select([stream.fileno()], [], [], 0)[0])
+    except (OSError, ValueError, AttributeError, ImportError):  # no descriptor to poll
+        return False
+
+
+class TooLong:
+    """Stands for a line longer than the limit, which was skipped rather than read."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+
+
+Line = str | bytes | TooLong
+
+
+Block = bytes | TooLong  # whole lines joined by newlines, or a line past the limit
+
+
+def read_blocks(
+    stream: BinaryIO, limit: int, before_waiting: Callable[[BinaryIO], None] | None = None
+) -> Iterator[Block]:
+    """The stream's lines in blocks of those that have arrived (about READ_SIZE bytes at a
+    time): each block the bytes of one or more whole lines, joined by their newlines. No
+    line of more than `limit` bytes is held in memory: a longer one is read past, and
+    stands as a TooLong of its own, which fails that line alone. `before_waiting` is
+    called before each read of the stream, which may wait for its writer."""
+    read = getattr(stream, "read1", stream.read)
+    rest = b""  # the start of a line whose end has not been read
+    skipping = False  # past the limit: the rest of this line is not kept
+    while True:
+        if before_waiting is not None:
+            before_waiting(stream)
+        data = read(READ_SIZE)
+        if not data:
+            break
+        if skipping:
+            end = data.find(b"\n")
+            if end < 0:
+                continue
+            yield TooLong(limit)
+            skipping, data = False, data[end + 1 :]
+        chunk = rest + data
+        cut = chunk.rfind(b"\n")
+        rest = chunk[cut + 1 :]
+        if cut >= 0:
+            yield from _within(chunk[:cut], limit)
+        if len(rest) > limit:
+            skipping, rest = True, b""
+    if skipping:
+        yield TooLong(limit)
+    elif rest:
+        yield rest
+
+
+def _within(lines: bytes, limit: int) -> Iterator[Block]:
+    """Whole lines as blocks, a line longer than `limit` as a TooLong between them."""
+    if len(lines) <= limit:
+        yield lines
+        return
+    run: list[bytes] = []
+    for line in lines.split(b"\n"):
+        if len(line) <= limit:
+            run.append(line)
+            continue
+        if run:
+            yield b"\n".join(run)
+            run = []
+        yield TooLong(limit)
+    if run:
+        yield b"\n".join(run)
+
+
+def _lines(block: Block) -> list[bytes] | list[TooLong]:
+    return [block] if isinstance(block, TooLong) else block.split(b"\n")
 
 
 def _is_file(stream: BinaryIO) -> bool:
@@ -83,10 +249,40 @@ def run(lines: Iterable[Line], write: Callable[[str], None]) -> bool:
     of more than STREAM_NODES nodes comes in pieces, of which the last ends the
     line, so that it is never held whole); it should flush at a newline.
     """
+    return _answer_lines(enumerate(lines, start=1), {}, None, write)
+
+
+def run_blocks(blocks: Iterable[Block], out: Output) -> bool:
+    """`run` over blocks of lines (`read_blocks`), the answers into `out`."""
+    number, ok = 0, True
     cache: Cache = {}
+    memo: Memo = {}
+    for block in blocks:
+        number, block_ok = _answer_block(block, number, cache, memo, out.write)
+        ok = ok and block_ok
+    return ok
+
+
+def _answer_block(
+    block: Block, number: int, cache: Cache, memo: Memo, write: Callable[[str], None]
+) -> tuple[int, bool]:
+    """Answer a block's lines, of which the first is line `number` + 1, through `write`:
+    the last line's number, and whether every line succeeded."""
+    lines = _lines(block)
+    ok = _answer_lines(enumerate(lines, start=number + 1), cache, memo, write)
+    return number + len(lines), ok
+
+
+def _answer_lines(
+    numbered: Iterable[tuple[int, Line]],
+    cache: Cache,
+    memo: Memo | None,
+    write: Callable[[str], None],
+) -> bool:
+    """Answer each (number, line) through `write`, one after another; whether all succeeded."""
     ok = True
-    for number, line in enumerate(lines, start=1):
-        response = respond(line, number, cache)
+    for number, line in numbered:
+        response = respond(line, number, cache, memo)
         if response is not None:
             text, line_ok = response
             if isinstance(text, str):
@@ -102,15 +298,19 @@ STREAM_NODES = 10_000  # a larger answer is written piece by piece, never joined
 PIECE = 1 << 16  # characters a piece of a streamed answer gathers before it is written
 
 
-def respond(line: Line, number: int, cache: Cache) -> tuple[str | Iterator[str], bool] | None:
+def respond(
+    line: Line, number: int, cache: Cache, memo: Memo | None = None
+) -> tuple[str | Iterator[str], bool] | None:
     """The answer to one line as its JSON text, or for a large one the pieces of that
     text (the last ends the line), and whether it succeeded; None for a blank line.
 
     Whatever may fail for want of memory happens here, before the first piece is
     written (a streamed answer computes its per-node facts first): a line that
     runs out of memory is answered with a MemoryError reply and costs that line only.
+    With a `memo`, a request asked again (its id aside) is answered with the text
+    its first answer had.
     """
-    reply = answer(line, number, cache)
+    reply = answer(line, number, cache, memo)
     if reply is None:
         return None
     try:
@@ -120,15 +320,54 @@ def respond(line: Line, number: int, cache: Cache) -> tuple[str | Iterator[str],
             # The head, "nodes": [ and the first node: every per-node table is made.
             first = [_head(reply["id"]), *itertools.islice(chunks, 3)]
             return _pieces(first, chunks, reply["id"], number), True
+        if isinstance(result, Result) and memo is not None and reply.get("key") is not None:
+            body = result.json_text(compact=True, ascii=True)
+            _remember(memo, reply["key"], body)
+            return f"{_head(reply['id'])}{body}}}\n", True
         return encode(reply), reply["ok"] is True
     except MemoryError:
         cache.clear()
+        if memo is not None:
+            memo.clear()
         return encode(_out_of_memory(reply["id"], number)), False
 
 
+Memo = dict[tuple[Any, ...], str]
+MEMO_SIZE = 1024  # answers kept, each at most MEMO_CHARS long
+MEMO_CHARS = 1 << 15
+MEMO_NODES = 200  # a larger graph's answer is not kept
+
+
+def _remember(memo: Memo, key: tuple[Any, ...], body: str) -> None:
+    if len(body) <= MEMO_CHARS:
+        memo[key] = body
+        if len(memo) > MEMO_SIZE:
+            del memo[next(iter(memo))]
+
+
+def _memo_key(
+    expr: str, values: dict[str, Any], lr: float | None, steps: Any, conventions: Conventions
+) -> tuple[Any, ...] | None:
+    """What an answer depends on, its id aside; None where equal keys could differ in the
+    answer (0.0 and -0.0 are equal, yet written apart)."""
+    if 0.0 in values.values() or lr == 0.0 or type(steps) not in (int, type(None)):
+        return None
+    if any(type(value) is list for value in values.values()):  # a vector: not hashable
+        return None
+    return (expr, tuple(values.items()), lr, steps, conventions)
+
+
 def _head(request_id: object) -> str:
-    head = json.dumps({"id": request_id, "ok": True}, allow_nan=False, separators=(",", ":"))
-    return f'{head[:-1]},"result":'
+    """`{"id":…,"ok":true,"result":`: an answer up to its result."""
+    if request_id is None:
+        text = "null"
+    elif type(request_id) is int:
+        text = int.__repr__(request_id)
+    elif type(request_id) is str:
+        text = encode_basestring_ascii(request_id)
+    else:
+        text = json.dumps(request_id, allow_nan=False, separators=(",", ":"))
+    return f'{{"id":{text},"ok":true,"result":'
 
 
 def _pieces(
@@ -163,97 +402,62 @@ def _out_of_memory(request_id: object, number: int) -> dict[str, Any]:
     return _failure(request_id, "MemoryError", message, number)
 
 
-class TooLong:
-    """Stands for a line longer than the limit, which was skipped rather than read."""
+def run_parallel(stream: BinaryIO, limit: int, out: Output, jobs: int) -> bool:
+    """`run_blocks`, with the blocks answered by `jobs` worker processes.
 
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-
-
-def read_lines(stream: BinaryIO, limit: int) -> Iterator[bytes | TooLong]:
-    """The stream's lines, none of more than `limit` bytes held in memory: a longer
-    one is read past in pieces and stands as a TooLong, which fails that line alone."""
-    while True:
-        line = stream.readline(limit + 1)
-        if not line:
-            return
-        if len(line) > limit and not line.endswith(b"\n"):
-            while line and not line.endswith(b"\n"):
-                line = stream.readline(limit + 1)
-            yield TooLong(limit)
-            continue
-        yield line
-
-
-Line = str | bytes | TooLong
-CHUNK = 256  # the most lines sent to a worker at a time: enough to pay for the trip
-
-
-class _End:
-    """The reader thread's last item: the lines ended, or reading them failed."""
-
-    def __init__(self, error: BaseException | None = None) -> None:
-        self.error = error
-
-
-def run_parallel(
-    lines: Iterable[Line], write: Callable[[str], None], jobs: int, *, waits: bool = True
-) -> bool:
-    """`run`, with the lines answered by `jobs` worker processes, in chunks.
-
-    A thread reads the lines as they come; a chunk is what has arrived, up to
-    CHUNK lines: from a client that writes one line and waits for its answer, a
-    chunk of that one line, answered at once (`waits`: the lines may wait for a
-    writer, as from a pipe; from a file, which never waits, the thread passes
-    them on CHUNK at a time). The answers are written in input order. At most two
-    chunks per worker are in flight and about as many lines wait, so a stream of
-    any length is never read whole into memory. The workers ignore Ctrl-C: the
-    parent alone reports it, with whole lines written, and stops them.
+    A worker gets a block's bytes as read (about READ_SIZE of them, numbered in
+    turn) and, where stdout is a file descriptor, writes its answers there itself
+    when the block before has been written: the parent only reads and hands out,
+    and the answers, about twelve times the requests' bytes, cross no second pipe.
+    Elsewhere the worker sends them back for the parent to write. At most two
+    blocks per worker are in flight, so a stream of any length is never read whole
+    into memory. Before a read that would wait (a client that writes a line and
+    waits for its answer), every block handed out is answered and written first.
+    The workers ignore Ctrl-C: the parent alone reports it and stops them; a
+    worker writes whole lines (see `_write_lines`), so the reader gets whole lines.
     """
-    import queue
-    import threading
+    import multiprocessing
     from concurrent.futures import Future, ProcessPoolExecutor
 
-    arrived: queue.Queue[list[tuple[int, Line]] | _End] = queue.Queue(maxsize=2 * jobs * CHUNK)
-    numbered = enumerate(lines, start=1)
+    direct = out.binary is not None
+    out.flush()
+    turn = multiprocessing.Condition()
+    written = multiprocessing.RawValue("q", 0)  # the blocks written to stdout so far
+    pending: deque[Future[tuple[bytes, bool]]] = deque()
+    ok = True
 
-    def read() -> None:
-        try:
-            if waits:
-                for item in numbered:
-                    arrived.put([item])
-            else:
-                while chunk := list(itertools.islice(numbered, CHUNK)):
-                    arrived.put(chunk)
-        except BaseException as exc:  # given to the main thread, which raises it
-            arrived.put(_End(exc))
-        else:
-            arrived.put(_End())
+    def write_next() -> None:
+        nonlocal ok
+        data, block_ok = pending.popleft().result()
+        if data:
+            out.write_bytes(data)
+        ok = ok and block_ok
 
-    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_ignore_interrupts)
+    def before_waiting(stream: BinaryIO) -> None:
+        if out.waits and not _ready(stream):
+            while pending:
+                write_next()
+            out.flush()
+
+    pool = ProcessPoolExecutor(
+        max_workers=jobs,
+        initializer=_start_worker,
+        initargs=(turn, written, _stdout_pipe() if direct else None),
+    )
     done = False
     try:
-        pool.submit(int).result()  # every worker forked before the reader thread starts
-        threading.Thread(target=read, daemon=True).start()
-        ok = True
-        pending: deque[Future[tuple[list[str], bool]]] = deque()
-        end: _End | None = None
-        while True:
-            while end is None and len(pending) < 2 * jobs:
-                chunk, end = _arrived(arrived, wait=not pending)
-                if not chunk:
-                    break
-                pending.append(pool.submit(_answer_chunk, chunk))
-            if not pending and end is not None:
-                if end.error is not None:
-                    raise end.error
-                done = True
-                return ok
-            if pending:
-                answers, chunk_ok = pending.popleft().result()
-                for text in answers:
-                    write(text)
-                ok = ok and chunk_ok
+        number = 0
+        for index, block in enumerate(read_blocks(stream, limit, before_waiting)):
+            count = 1 if isinstance(block, TooLong) else block.count(b"\n") + 1
+            where = index if direct else None
+            pending.append(pool.submit(_answer_worker_block, block, number, where))
+            number += count
+            while len(pending) > 2 * jobs or (pending and pending[0].done()):
+                write_next()
+        while pending:
+            write_next()
+        done = True
+        return ok
     finally:
         if not done:
             # Ctrl-C or a closed pipe: drop what is queued rather than answer it first, and
@@ -265,49 +469,98 @@ def run_parallel(
         pool.shutdown(wait=True, cancel_futures=not done)
 
 
-def _arrived(arrived: Any, *, wait: bool) -> tuple[list[tuple[int, Line]], _End | None]:
-    """The lines that have arrived (about CHUNK at most), waiting for the first if
-    `wait`; and the end, if it came."""
-    import queue
-
-    chunk: list[tuple[int, Line]] = []
-    while len(chunk) < CHUNK:
-        try:
-            item = arrived.get() if wait and not chunk else arrived.get_nowait()
-        except queue.Empty:
-            break
-        if isinstance(item, _End):
-            return chunk, item
-        chunk += item
-    return chunk, None
+def _stdout_pipe() -> bool:
+    """Whether stdout is not a regular file (a pipe, a terminal): one a write may wait on."""
+    return not _is_file(sys.stdout)  # type: ignore[arg-type]
 
 
-def _ignore_interrupts() -> None:
+_worker: dict[str, Any] = {}  # a worker's turn to write, and how it writes
+
+
+def _start_worker(turn: Any, written: Any, pipe: bool | None) -> None:
     """In a worker: Ctrl-C goes to the whole process group, and the parent handles it."""
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _worker.update(turn=turn, written=written, pipe=pipe)
+    _keep_freed_memory()
+
+
+def _keep_freed_memory() -> None:
+    """glibc hands the top of the heap back to the system as soon as 128 KB of it is free,
+    and a block's megabyte of answers is made and freed again for every block: a page
+    fault each 4 KB, a sixth of a worker's time. A worker keeps what it freed instead."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None)
+        libc.mallopt(-1, 1 << 26)  # M_TRIM_THRESHOLD: 64 MB
+    except (OSError, AttributeError, TypeError):  # not glibc: nothing to do
+        pass
 
 
 _worker_cache: Cache = {}  # each worker process parses an expression once
+_worker_memo: Memo = {}
+PIPE_PIECE = 4096  # POSIX's PIPE_BUF: a write to a pipe of at most this many bytes is whole
 
 
-def _answer_chunk(chunk: list[tuple[int, Line]]) -> tuple[list[str], bool]:
-    """A worker's answers, each whole: they travel back to the parent as one text."""
-    answers = []
-    ok = True
-    for number, line in chunk:
-        response = respond(line, number, _worker_cache)
-        if response is not None:
-            text, line_ok = response
-            answers.append(text if isinstance(text, str) else "".join(text))
-            ok = ok and line_ok
-    return answers, ok
+def _answer_worker_block(block: Block, number: int, index: int | None) -> tuple[bytes, bool]:
+    """A worker's answers to block `index`, whose first line is line `number` + 1: written
+    to stdout in its turn (and b"" returned), or, with no index, returned as UTF-8."""
+    answers: list[str] = []
+    _, ok = _answer_block(block, number, _worker_cache, _worker_memo, answers.append)
+    if index is None:
+        return "".join(answers).encode("utf-8"), ok
+    groups = list(_groups(answers))  # made before the turn: the other worker works on
+    turn, written = _worker["turn"], _worker["written"]
+    with turn:
+        while written.value != index:
+            turn.wait()
+        try:
+            fd = sys.stdout.fileno()
+            for data in groups:
+                _write_lines(fd, data, PIPE_PIECE if _worker["pipe"] else FLUSH_AT)
+        finally:
+            written.value = index + 1
+            turn.notify_all()
+    return b"", ok
 
 
-def answer(line: Line, number: int, cache: Cache) -> dict[str, Any] | None:
+def _groups(answers: list[str]) -> Iterator[bytes]:
+    """The answers in UTF-8, about FLUSH_AT at a time (a block's whole text would be a
+    megabyte made and dropped for every block)."""
+    group: list[str] = []
+    size = 0
+    for text in answers:
+        group.append(text)
+        size += len(text)
+        if size >= FLUSH_AT:
+            yield "".join(group).encode("utf-8")
+            group, size = [], 0
+    if group:
+        yield "".join(group).encode("utf-8")
+
+
+def _write_lines(fd: int, data: bytes, piece: int) -> None:
+    """Write `data` in writes of whole lines of at most `piece` bytes where lines are that
+    short: stopped at any moment (the parent's Ctrl-C), the worker leaves whole lines.
+    Into a pipe, a write of at most PIPE_BUF bytes goes in whole or not at all."""
+    view = memoryview(data)
+    start, end = 0, len(data)
+    while start < end:
+        cut = end if end - start <= piece else data.rfind(b"\n", start, start + piece) + 1
+        if cut <= start:  # a line longer than a piece: as it is
+            cut = data.find(b"\n", start) + 1 or end
+        while start < cut:
+            start += os.write(fd, view[start:cut])
+
+
+def answer(
+    line: Line, number: int, cache: Cache, memo: Memo | None = None
+) -> dict[str, Any] | None:
     """The answer to one request line (`number` counts from 1); None for a blank line.
-    A success carries the Result itself; `encode` writes it as the `grad --json` object.
+    A success carries the Result itself (or, for a request in the `memo`, its text, and
+    for one that may go there, its "key"); `encode` writes it as the `grad --json` object.
     A line that fails for any reason gets a failure reply: bpcli's errors with their
     own type, running out of memory as MemoryError, a bug in bpcli as InternalError."""
     request_id: object = None
@@ -320,10 +573,18 @@ def answer(line: Line, number: int, cache: Cache) -> dict[str, Any] | None:
         request = _load(text)
         request_id = _id(request)
         expr, values, lr, steps, conventions = _fields(request)
+        key = None if memo is None else _memo_key(expr, values, lr, steps, conventions)
+        if key is not None:
+            known = memo.pop(key, None)  # type: ignore[union-attr]
+            if known is not None:
+                memo[key] = known  # type: ignore[index]  # the most recently used goes last
+                return {"id": request_id, "ok": True, "result": known}
         graph = _parse(expr, cache)
         if len(graph) > STREAM_NODES:  # kept, its tables would outlive its answer
             cache.pop(expr, None)
         result = evaluate(graph, values, lr, steps, conventions=conventions)
+        if key is not None and len(graph) <= MEMO_NODES:
+            return {"id": request_id, "ok": True, "result": result, "key": key}
         return {"id": request_id, "ok": True, "result": result}
     except RequestError as exc:
         return _failure(request_id, "RequestError", f"line {number}: {exc}", number)
@@ -344,9 +605,12 @@ def encode(reply: dict[str, Any]) -> str:
     names such as α come as \\u escapes, which every JSON reader decodes, so a lone
     surrogate from a "\\ud800" in a request can be written too (and ASCII is faster)."""
     result = reply.get("result")
-    if result is not None and hasattr(result, "json_chunks"):  # a Result or a TensorResult
-        body = "".join(result.json_chunks(compact=True, ascii=True))
-        return f"{_head(reply['id'])}{body}}}\n"
+    if isinstance(result, Result):
+        return f"{_head(reply['id'])}{result.json_text(compact=True, ascii=True)}}}\n"
+    if isinstance(result, str):  # an answer's text, from the memo
+        return f"{_head(reply['id'])}{result}}}\n"
+    if result is not None and hasattr(result, "json_chunks"):  # a tensor.TensorResult
+        return f"{_head(reply['id'])}{''.join(result.json_chunks(compact=True, ascii=True))}}}\n"
     return json.dumps(reply, allow_nan=False, separators=(",", ":")) + "\n"
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping
+import operator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import repeat
+from json.encoder import encode_basestring, encode_basestring_ascii
 from typing import Any, NamedTuple
 
 from . import engine
@@ -193,62 +196,96 @@ class Result:
         extra: Mapping[str, Any] | None = None,
     ) -> Iterator[str]:
         """The text of `json.dumps(self.to_dict(nodes) | extra, allow_nan=False)`, piece by
-        piece (`compact`: with separators "," and ":"; `ascii`: ensure_ascii), to the byte.
+        piece (`compact`: with separators "," and ":"; `ascii`: ensure_ascii), to the byte:
+        the head, then with `nodes` `"nodes": [`, one piece a node and `]`, then the tail.
 
         Written node by node, so that a million-node answer never exists as one
-        object, and reusing each graph's node text that does not change with the
-        values (NODE_FIELDS' BY_GRAPH), so that a batch of one expression encodes fast.
+        object; a graph of at most KEEP_TEXT nodes keeps its node text that does not
+        change with the values (NODE_FIELDS' BY_GRAPH), so that a batch of one
+        expression encodes fast, and a larger one makes it node by node as it goes.
         """
-        item, key = (",", ":") if compact else (", ", ": ")
-
-        def dumps(value: Any) -> str:
-            return json.dumps(value, ensure_ascii=ascii, allow_nan=False, separators=(item, key))
-
-        data = self.to_dict(nodes=False)
-        head = {k: data.pop(k) for k in ("schema_version", "output", "inputs", "gradients")}
+        form = _Form.of(compact, ascii)
+        yield self._head_text(form, nodes)
         if nodes:
-            head = {"schema_version": SCHEMA_VERSION, "expression": self.expression, **head}
-        yield dumps(head)[:-1]
-        if nodes:
-            yield f'{item}"nodes"{key}['
-            gaps = _graph_text(self.graph, item, key, ascii)
-            columns: list[Iterable[str]] = [gaps[0]]
-            for name, gap in zip(_BY_VALUES, gaps[1:], strict=True):
-                columns += (self._texts(name, item, key, ascii), gap)
-            for pieces in zip(*columns, strict=True):  # a node's, in NODE_FIELDS' order
-                yield "".join(pieces)
+            yield f'{form.item}"nodes"{form.key}['
+            yield from self._node_texts(form)
             yield "]"
-        if extra:
-            data.update(extra)
-        yield item + dumps(data)[1:]  # conventions, update, trajectory, and `extra`
+        yield self._tail_text(form, extra)
 
-    def _texts(self, name: str, item: str, key: str, ascii: bool) -> Iterator[str]:
+    def json_text(self, *, compact: bool = False, ascii: bool = False) -> str:
+        """`"".join(self.json_chunks(compact=compact, ascii=ascii))`, made faster in one piece."""
+        form = _Form.of(compact, ascii)
+        head = self._head_text(form, True)
+        if len(self.graph) <= KEEP_TEXT:
+            nodes = self._nodes_text(form)
+        else:
+            nodes = "".join(self._node_texts(form))
+        return f'{head}{form.item}"nodes"{form.key}[{nodes}]{self._tail_text(form, None)}'
+
+    def _nodes_text(self, form: _Form) -> str:
+        """Every node's JSON object as one text, from the graph's template of them (the
+        numbers as json.dumps writes a list of them, put in place by `%`)."""
+        template, order = _nodes_template(self.graph, form, self._flow.uses)
+        local, uses = self._flow.local, self._flow.uses
+        numbers = [*self.values, *self.grads, *itertools.chain.from_iterable(local)]
+        numbers += [g for row in uses for _, g in row]
+        text = _NUMBERS.encode(order(numbers))
+        return template % tuple(text[1:-1].split(","))
+
+    def _head_text(self, form: _Form, nodes: bool) -> str:
+        """`{"schema_version": 1, …, "gradients": {…}`: the object up to its node list."""
+        return form.dumps(self._head(nodes))[:-1]
+
+    def _tail_text(self, form: _Form, extra: Mapping[str, Any] | None) -> str:
+        """`, "conventions": {…}, "update": …, "trajectory": […]}` and `extra`'s fields."""
+        tail = self._tail()
+        if extra:
+            tail.update(extra)
+        return form.item + form.dumps(tail)[1:]
+
+    def _node_texts(self, form: _Form) -> Iterator[str]:
+        """Each node's JSON object as text, in order (all but the first led by `item`)."""
+        columns: list[Iterable[str]] = []
+        for gap, name in zip(_graph_text(self.graph, form), (*_BY_VALUES, None), strict=True):
+            columns.append(gap)
+            if name is not None:
+                columns.append(self._texts(name, form))
+        return map("".join, zip(*columns, strict=True))  # a node's, in NODE_FIELDS' order
+
+    def _texts(self, name: str, form: _Form) -> Iterator[str]:
         """The JSON text of field `name` (one that changes with the values) for every node."""
         if name == "value":
-            return map(_number, self.values)
+            return _number_texts(self.values)
         if name == "grad":
-            return map(_number, self.grads)
+            return _number_texts(self.grads)
         if name == "local":
-            return ("[" + item.join(map(_number, row)) + "]" for row in self._flow.local)
+            local = self._flow.local
+            return _lists(local, _number_texts(list(itertools.chain.from_iterable(local))), form)
         assert name == "uses"
-        node, grad = _use_keys(key, ascii)
-        return (
-            "[" + item.join(f"{{{node}{c}{item}{grad}{_number(g)}}}" for c, g in row) + "]"
-            for row in self._flow.uses
-        )
+        uses = self._flow.uses
+        return _uses(uses, _number_texts([g for row in uses for _, g in row]), form)
 
     def to_dict(self, nodes: bool = True) -> dict[str, Any]:
         """The `--json` object (schema_version 1). Without `nodes`, no per-node list and
         no echo of the expression, so that a huge graph's answer stays small."""
+        data = self._head(nodes)
+        if nodes:
+            data["nodes"] = [node.to_dict() for node in self.nodes]
+        return data | self._tail()
+
+    def _head(self, nodes: bool) -> dict[str, Any]:
+        """The `--json` object's fields before its nodes."""
         data: dict[str, Any] = {"schema_version": SCHEMA_VERSION}
         if nodes:
             data["expression"] = self.expression
         data["output"] = {"name": self.output_name, "value": self.output}
         data["inputs"] = dict(self.inputs)
         data["gradients"] = dict(self.gradients)
-        if nodes:
-            data["nodes"] = [node.to_dict() for node in self.nodes]
-        data["conventions"] = self.conventions.to_dict()
+        return data
+
+    def _tail(self) -> dict[str, Any]:
+        """The `--json` object's fields after its nodes."""
+        data: dict[str, Any] = {"conventions": self.conventions.to_dict()}
         if self.update is not None:
             data["update"] = self.update.to_dict()
             if self.update.trajectory is not None:
@@ -342,47 +379,128 @@ class Result:
         return PageText(to_html(self, precision))
 
 
-def _number(value: float | None) -> str:
-    """A number as json.dumps writes it: float.__repr__, or null; never NaN or Infinity."""
-    if value is None:
-        return "null"
-    if value - value:
-        raise ValueError(f"Out of range float values are not JSON compliant: {value!r}")
-    return float.__repr__(value)
-
-
 _BY_VALUES = tuple(name for name in NODE_FIELDS if name not in BY_GRAPH)
+_NUMBERS = json.JSONEncoder(allow_nan=False, separators=(",", ":"))  # a list of numbers
+NUMBERS_AT_ONCE = 4096
 
 
-@functools.cache
-def _use_keys(key: str, ascii: bool) -> tuple[str, ...]:
-    """`"node": ` and `"grad": `, the keys of a use's object (USE_FIELDS) as text."""
-    return tuple(json.dumps(field, ensure_ascii=ascii) + key for field in USE_FIELDS)
+def _lists(rows: Iterable[Sequence[Any]], texts: Iterator[str], form: _Form) -> Iterator[str]:
+    """Each row as a JSON list of the next of `texts`, one a member."""
+    item = form.item
+    for row in rows:
+        if len(row) == 1:
+            yield f"[{next(texts)}]"
+        else:
+            yield "[" + item.join([next(texts) for _ in row]) + "]"
 
 
-def _graph_text(graph: Graph, item: str, key: str, ascii: bool) -> list[list[str]]:
+def _uses(
+    rows: Iterable[Sequence[tuple[int, Any]]], texts: Iterator[str], form: _Form
+) -> Iterator[str]:
+    """Each node's uses as a JSON list of {"node": c, "grad": the next of `texts`}."""
+    item, (node, grad) = form.item, form.use_keys
+    for row in rows:
+        if len(row) == 1:
+            yield f"[{{{node}{row[0][0]}{item}{grad}{next(texts)}}}]"
+        else:
+            yield "[" + item.join([f"{{{node}{c}{item}{grad}{next(texts)}}}" for c, _ in row]) + "]"
+
+
+def _number_texts(numbers: list[Any]) -> Iterator[str]:
+    """Each number's JSON text (null for None; never NaN or Infinity), as json.dumps
+    writes them: a few thousand at a time, as one list."""
+    for start in range(0, len(numbers), NUMBERS_AT_ONCE):
+        yield from _NUMBERS.encode(numbers[start : start + NUMBERS_AT_ONCE])[1:-1].split(",")
+
+
+def _nodes_template(
+    graph: Graph, form: _Form, uses: list[list[tuple[int, float | None]]]
+) -> tuple[str, Callable[[list[Any]], tuple[Any, ...]]]:
+    """The text of every node's object with `%s` for each number that changes with the
+    values, and what picks those numbers, in that order, from the list of the values,
+    the gradients, the local derivatives and what each use sends back (each in node
+    order). The uses' consumers are the graph's: the same at every evaluation."""
+    kept = ("json-template", form.item, form.key, form.ascii)
+    made: tuple[str, Callable[[list[Any]], tuple[Any, ...]]] | None = graph.derived.get(kept)
+    if made is not None:
+        return made
+    item, (node_key, grad_key) = form.item, form.use_keys
+    gaps = [[text.replace("%", "%%") for text in column] for column in _graph_text(graph, form)]
+    n = len(graph)
+    local_at = 2 * n
+    use_at = local_at + sum(len(graph.inputs(i)) for i in range(n))
+    pieces: list[str] = []
+    order: list[int] = []
+    for i in range(n):
+        inputs = len(graph.inputs(i))
+        order += (i, n + i, *range(local_at, local_at + inputs))
+        order += range(use_at, use_at + len(uses[i]))
+        local_at += inputs
+        use_at += len(uses[i])
+        sent = item.join(f"{{{node_key}{c}{item}{grad_key}%s}}" for c, _ in uses[i])
+        pieces += (
+            gaps[0][i], "%s", gaps[1][i], "%s", gaps[2][i],
+            "[", item.join(["%s"] * inputs), "]", gaps[3][i], "[", sent, "]", gaps[4][i],
+        )  # fmt: skip
+    pick = operator.itemgetter(*order)  # at least two: a node's value and gradient
+    made = graph.derived[kept] = ("".join(pieces), pick)
+    return made
+
+
+KEEP_TEXT = 10_000  # a graph of more nodes makes its node text as it writes it, keeping none
+
+
+class _Form:
+    """One way of writing the JSON (separators, ensure_ascii) and its encoder, made once
+    and kept (there are four)."""
+
+    item: str
+    key: str
+
+    @classmethod
+    @functools.cache
+    def of(cls, compact: bool, ascii: bool) -> _Form:
+        return cls(compact, ascii)
+
+    def __init__(self, compact: bool, ascii: bool) -> None:
+        self.item, self.key = (",", ":") if compact else (", ", ": ")
+        self.ascii = ascii
+        self.encoder = json.JSONEncoder(
+            ensure_ascii=ascii, allow_nan=False, separators=(self.item, self.key)
+        )
+        self._string = encode_basestring_ascii if ascii else encode_basestring
+        self.use_keys = tuple(self.text(field) + self.key for field in USE_FIELDS)
+
+    def dumps(self, value: Any) -> str:
+        return self.encoder.encode(value)
+
+    def text(self, value: str) -> str:
+        """A string's JSON text."""
+        return self._string(value)
+
+
+def _graph_text(graph: Graph, form: _Form) -> list[Iterable[str]]:
     """The node objects' text around the fields that change with the values: for each
     gap (before the first such field, between two, after the last) the text of every
     node there, as `{"id": 0, … "value": `, then `, "grad": `, …, then `]}`. Each node
-    but the first starts with `item`. Made once per graph and format, and kept."""
-    made: list[list[str]] | None = graph.derived.get(("json", item, key, ascii))
+    but the first starts with `item`. Kept for a graph of at most KEEP_TEXT nodes, made
+    once per graph and form; a larger graph's is made node by node, as it is read."""
+    kept = ("json", form.item, form.key, form.ascii)
+    made: list[Iterable[str]] | None = graph.derived.get(kept)
     if made is not None:
         return made
-
-    def dumps(value: object) -> str:
-        return json.dumps(value, ensure_ascii=ascii, separators=(item, key))
-
+    item, key, dumps, string = form.item, form.key, form.dumps, form.text
     facts = graph.facts()
     op_text = {op: dumps(op) for op in OPS}
     pattern_text = {op: dumps(rules.pattern.name) for op, rules in OPS.items()}
     # Each field the graph fixes, as text, node by node (column by column: fast).
     texts: dict[str, Iterator[str]] = {
         "id": map(str, range(len(facts))),  # an int's JSON text
-        "name": (dumps(name) for name, _, _, _ in facts),
-        "op": (op_text[op] for _, op, _, _ in facts),
-        "inputs": (dumps(list(inputs)) for _, _, inputs, _ in facts),
-        "text": (dumps(text) for _, _, _, text in facts),
-        "pattern": (pattern_text[op] for _, op, _, _ in facts),
+        "name": map(string, map(operator.itemgetter(0), facts)),
+        "op": map(op_text.__getitem__, map(operator.itemgetter(1), facts)),
+        "inputs": ("[" + item.join(map(str, inputs)) + "]" for _, _, inputs, _ in facts),
+        "text": map(string, map(operator.itemgetter(3), facts)),
+        "pattern": map(pattern_text.__getitem__, map(operator.itemgetter(1), facts)),
     }
     assert texts.keys() == BY_GRAPH
     gaps: list[list[str | Iterator[str]]] = [[item + "{"]]
@@ -394,13 +512,17 @@ def _graph_text(graph: Graph, item: str, key: str, ascii: bool) -> list[list[str
             gaps.append([])
     gaps[-1].append("}")
     made = []
-    for gap in gaps:
+    for n, gap in enumerate(gaps):
         if all(isinstance(piece, str) for piece in gap):  # the same for every node
-            made.append(["".join(gap)] * len(facts))  # type: ignore[arg-type]
+            column: Iterable[str] = repeat("".join(gap), len(facts))  # type: ignore[arg-type]
         else:
             pieces = [repeat(piece) if isinstance(piece, str) else piece for piece in gap]
-            made.append(list(map("".join, zip(*pieces, strict=False))))  # repeat() is endless
-    if facts:
-        made[0][0] = made[0][0][len(item) :]  # the first node follows the `[`
-    graph.derived[("json", item, key, ascii)] = made
+            column = map("".join, zip(*pieces, strict=False))  # repeat() is endless
+        if n == 0:  # the first node follows the `[`
+            first = (text[len(item) :] for text in itertools.islice(column, 1))
+            column = itertools.chain(first, column)
+        made.append(column)
+    if len(facts) <= KEEP_TEXT:
+        made = [list(column) for column in made]
+        graph.derived[kept] = made
     return made

@@ -1,0 +1,311 @@
+"""Issue 16's targets for the streams users wait on: batch lines/s (from a file and through
+a pipe, with and without PYTHONUNBUFFERED), what `--jobs 2` gains over `--jobs 1`, and
+`grad --json` with every node on the long chain (peak memory, and time against
+`--no-nodes`). Each is a whole `bpcli` process, as a user runs it; the runs of one
+target are interleaved, so that a busy machine slows both sides of a ratio alike.
+
+`python -m bench.streams [--quick]` runs these alone; `python -m bench` runs them too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from time import perf_counter
+
+from .graphs import generate, to_bpcli
+from .processes import LECTURE_GRADIENTS, bench_env, bpcli_executable, run_measured
+from .report import Target, _at_least, _at_most
+from .runner import Settings
+
+# The lecture's request with a learning rate, one line each (the issue's workload).
+LECTURE_LINE = (
+    '{{"id": {}, "expr": "(x+y)*z", "values": {{"x": -2, "y": 5, "z": -4}}, "lr": 0.1}}\n'
+)
+LECTURE_UPDATE = {"x": -1.6, "y": 5.4, "z": -4.3}  # x - 0.1 * df/dx, worked by hand
+# The same request with x = -2 - i on line i: no two lines alike, so no answer is reused
+# (batch answers a repeated request from the text of its first answer). By hand:
+# df/dx = df/dy = z = -4, df/dz = x + y = 3 - i.
+DISTINCT_LINE = (
+    '{{"id": {0}, "expr": "(x+y)*z", "values": {{"x": {1}, "y": 5, "z": -4}}, "lr": 0.1}}\n'
+)
+DISTINCT = "file, no two lines alike"
+
+TARGET_LINES_PER_S = 50_000
+TARGET_JOBS_RATIO = 1.6
+TARGET_NODES_MB = 400
+TARGET_NODES_TIME = 2.0  # times `--no-nodes`
+
+
+@dataclass(frozen=True)
+class Sizes:
+    lines: int = 40_000  # batch throughput
+    jobs_lines: int = 200_000  # --jobs 2 against --jobs 1
+    chain: int = 1_000_000  # grad --json with nodes
+    repeat: int = 3
+
+    @classmethod
+    def of(cls, settings: Settings) -> Sizes:
+        """The runner's sizes: its batch lines (twice, and ten times for --jobs), its
+        end-to-end chain, its repeats."""
+        lines = settings.batch_lines
+        return cls(2 * lines, 10 * lines, settings.e2e_size, settings.repeat)
+
+
+QUICK = Sizes(lines=300, jobs_lines=600, chain=1_000, repeat=1)
+
+
+def requests(path: Path, lines: int, distinct: bool = False) -> Path:
+    text = (
+        DISTINCT_LINE.format(i, -2 - i) if distinct else LECTURE_LINE.format(i)
+        for i in range(lines)
+    )
+    path.write_text("".join(text), encoding="utf-8")
+    return path
+
+
+def check_answers(path: Path, lines: int, distinct: bool = False) -> None:
+    """Every line answered, in order, with the lecture's numbers (the first and the last;
+    the last of distinct lines with its own, worked by hand in DISTINCT_LINE's comment)."""
+    with path.open(encoding="utf-8") as answers:
+        count, first, last = 0, "", ""
+        for count, line in enumerate(answers, start=1):  # noqa: B007
+            first = first or line
+            last = line
+    if count != lines:
+        raise RuntimeError(f"bpcli batch answered {count} of {lines} lines")
+    for number, line in ((0, first), (lines - 1, last)):
+        answer = json.loads(line)
+        result = answer["result"]
+        expected = LECTURE_GRADIENTS
+        if distinct and number:
+            expected = {"x": -4.0, "y": -4.0, "z": 3.0 - number}
+        if answer["id"] != number or result["gradients"] != expected:
+            raise RuntimeError(f"bpcli batch gave a wrong answer: {line[:200]}")
+        if number == 0 and result["update"]["inputs"] != LECTURE_UPDATE:
+            raise RuntimeError(f"bpcli batch gave a wrong update: {result['update']}")
+
+
+def batch_seconds(
+    source: Path, answers: Path, *, pipe: bool, unbuffered: bool, jobs: int = 1
+) -> tuple[float, float]:
+    """One `bpcli batch` over `source`, from the file to a file, or `cat | bpcli | cat`:
+    its wall time, and the CPU time of the processes (on a busy machine the wall time
+    also counts the waits for a core; the CPU time hardly does)."""
+    env = bench_env()  # without PYTHONUNBUFFERED, as in a user's shell
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = "1"
+    command = [str(bpcli_executable()), "batch", *(["--jobs", str(jobs)] if jobs > 1 else [])]
+    before = _children_cpu()
+    with answers.open("wb") as out:
+        start = perf_counter()
+        if not pipe:
+            subprocess.run([*command, str(source)], stdout=out, env=env, check=False)
+        else:
+            cat_in = subprocess.Popen(["cat", str(source)], stdout=subprocess.PIPE)
+            bpcli = subprocess.Popen(
+                [*command, "-"], stdin=cat_in.stdout, stdout=subprocess.PIPE, env=env
+            )
+            assert cat_in.stdout is not None and bpcli.stdout is not None
+            cat_in.stdout.close()
+            cat_out = subprocess.Popen(["cat"], stdin=bpcli.stdout, stdout=out)
+            bpcli.stdout.close()
+            for process in (cat_in, bpcli, cat_out):
+                process.wait()
+        return perf_counter() - start, _children_cpu() - before
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+@dataclass(frozen=True)
+class Throughput:
+    lines: int
+    per_second: dict[str, float]  # "file", "pipe" × ", PYTHONUNBUFFERED=1" or not
+    per_cpu_second: dict[str, float]  # the same, lines per second of CPU time
+
+
+def throughput(sizes: Sizes, folder: Path) -> Throughput:
+    source = requests(folder / "lecture.jsonl", sizes.lines)
+    different = requests(folder / "distinct.jsonl", sizes.lines, distinct=True)
+    answers = folder / "answers.jsonl"
+    settings = [(pipe, unbuffered) for pipe in (False, True) for unbuffered in (False, True)]
+    times: dict[str, list[float]] = {}
+    cpu: dict[str, list[float]] = {}
+    for _ in range(sizes.repeat):  # interleaved
+        for pipe, unbuffered in settings:
+            name = ("pipe" if pipe else "file") + (", PYTHONUNBUFFERED=1" if unbuffered else "")
+            seconds, cpu_seconds = batch_seconds(source, answers, pipe=pipe, unbuffered=unbuffered)
+            check_answers(answers, sizes.lines)
+            times.setdefault(name, []).append(seconds)
+            cpu.setdefault(name, []).append(cpu_seconds)
+        seconds, cpu_seconds = batch_seconds(different, answers, pipe=False, unbuffered=False)
+        check_answers(answers, sizes.lines, distinct=True)
+        times.setdefault(DISTINCT, []).append(seconds)
+        cpu.setdefault(DISTINCT, []).append(cpu_seconds)
+
+    def rates(found: dict[str, list[float]]) -> dict[str, float]:
+        return {name: sizes.lines / max(statistics.median(t), 1e-9) for name, t in found.items()}
+
+    return Throughput(sizes.lines, rates(times), rates(cpu))
+
+
+@dataclass(frozen=True)
+class Jobs:
+    lines: int
+    one: float  # median seconds, --jobs 1
+    two: float
+    load: tuple[float, float, float]  # the machine's load average when it ended
+    cores: int
+
+    @property
+    def ratio(self) -> float:
+        return self.one / self.two
+
+
+def jobs(sizes: Sizes, folder: Path) -> Jobs:
+    source = requests(folder / "jobs.jsonl", sizes.jobs_lines)
+    answers = folder / "answers.jsonl"
+    times: dict[int, list[float]] = {1: [], 2: []}
+    for _ in range(sizes.repeat):
+        for count in (1, 2):
+            seconds, _ = batch_seconds(source, answers, pipe=False, unbuffered=False, jobs=count)
+            times[count].append(seconds)
+            check_answers(answers, sizes.jobs_lines)
+    return Jobs(
+        sizes.jobs_lines,
+        statistics.median(times[1]),
+        statistics.median(times[2]),
+        os.getloadavg(),
+        os.cpu_count() or 1,
+    )
+
+
+@dataclass(frozen=True)
+class Nodes:
+    size: int
+    nodes_seconds: float
+    nodes_mb: float | None
+    plain_seconds: float  # --no-nodes
+    plain_mb: float | None
+
+    @property
+    def ratio(self) -> float:
+        return self.nodes_seconds / self.plain_seconds
+
+
+def nodes(sizes: Sizes, folder: Path) -> Nodes:
+    """`grad --file chain --json` with its nodes and with --no-nodes, interleaved."""
+    tape = generate("chain", sizes.chain, 0)
+    text = folder / "chain.txt"
+    text.write_text(to_bpcli(tape), encoding="utf-8")
+    values = [f"--{name}={value!r}" for name, value in tape.inputs().items()]
+    answer = folder / "answer.json"
+    runs: dict[bool, list[tuple[float, float | None]]] = {True: [], False: []}
+    for _ in range(sizes.repeat):
+        for with_nodes in (True, False):
+            args = ["grad", "--file", str(text), *values, "--json"]
+            args += [] if with_nodes else ["--no-nodes"]
+            done = run_measured([str(bpcli_executable()), *args], answer, timeout=600)
+            if done.code != 0:
+                raise RuntimeError(f"bpcli grad failed ({done.code}): {done.stderr[-300:]}")
+            runs[with_nodes].append((done.seconds, done.peak_mb))
+        if not answer.read_bytes().startswith(b'{"schema_version": 1, "output"'):
+            raise RuntimeError("bpcli grad --no-nodes wrote an unexpected answer")
+
+    def peak(found: list[tuple[float, float | None]]) -> float | None:
+        peaks = [mb for _, mb in found if mb is not None]
+        return max(peaks) if peaks else None
+
+    def median(found: list[tuple[float, float | None]]) -> float:
+        return statistics.median(seconds for seconds, _ in found)
+
+    return Nodes(
+        sizes.chain, median(runs[True]), peak(runs[True]), median(runs[False]), peak(runs[False])
+    )
+
+
+def targets(through: Throughput | None, fan: Jobs | None, big: Nodes | None) -> list[Target]:
+    """The lines `python -m bench` prints: PASS, or the gap."""
+    found = []
+    if through is not None:
+        for name, rate in through.per_second.items():
+            cpu = through.per_cpu_second.get(name)
+            what = "lecture lines with lr" if name != DISTINCT else "lecture-shaped lines with lr"
+            text = (
+                f"batch, {through.lines:,} {what}, {name}: {rate:,.0f} lines/s"
+                + ("" if cpu is None else f" ({cpu:,.0f} per CPU-second)")
+                + f" (target ≥{TARGET_LINES_PER_S:,})"
+            )
+            found.append(Target("16.1", text, _at_least(rate, TARGET_LINES_PER_S)))
+    if fan is not None:
+        load = ", ".join(f"{x:.2f}" for x in fan.load)
+        text = (
+            f"batch --jobs 2 against --jobs 1, {fan.lines:,} lines: {fan.two:.2f} s against"
+            f" {fan.one:.2f} s, {fan.ratio:.2f}x (target ≥{TARGET_JOBS_RATIO} on two idle cores;"
+            f" {fan.cores} cores, load average {load})"
+        )
+        found.append(Target("16.2", text, _at_least(fan.ratio, TARGET_JOBS_RATIO)))
+    if big is not None:
+        mb = "?" if big.nodes_mb is None else f"{big.nodes_mb:.0f}"
+        text = (
+            f"grad --json with every node, chain of {big.size:,}: peak {mb} MB"
+            f" (target <{TARGET_NODES_MB})"
+        )
+        verdict = "NOT MEASURED: no peak memory here"
+        if big.nodes_mb is not None:
+            verdict = _at_most(big.nodes_mb, TARGET_NODES_MB)
+        found.append(Target("16.5", text, verdict))
+        text = (
+            f"grad --json with every node against --no-nodes, chain of {big.size:,}:"
+            f" {big.nodes_seconds:.2f} s against {big.plain_seconds:.2f} s, {big.ratio:.2f}x"
+            f" (target ≤{TARGET_NODES_TIME}x)"
+        )
+        found.append(Target("16.5", text, _at_most(big.ratio, TARGET_NODES_TIME)))
+    return found
+
+
+def run(sizes: Sizes, log: Callable[[str], None]) -> list[Target]:
+    """Measure all three; a measurement that fails says so in its place."""
+    through = fan = big = None
+    problems = []
+    with tempfile.TemporaryDirectory(prefix="bench-streams-") as name:
+        folder = Path(name)
+        for label, measure in (("batch", throughput), ("--jobs", jobs), ("nodes", nodes)):
+            log(f"streams: {label}")
+            try:
+                found = measure(sizes, folder)
+            except (OSError, RuntimeError, subprocess.SubprocessError, ValueError) as exc:
+                problems.append(Target("16", f"{label} could not be measured", f"{exc}"))
+                continue
+            if isinstance(found, Throughput):
+                through = found
+            elif isinstance(found, Jobs):
+                fan = found
+            else:
+                big = found
+    return targets(through, fan, big) + problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.streams", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test")
+    args = parser.parse_args(argv)
+    for target in run(QUICK if args.quick else Sizes(), lambda line: print(line, file=sys.stderr)):
+        print(target)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
