@@ -195,7 +195,7 @@ def _thrown_away_cases():
     can_overflow, cases = set(), {}
     for name, op in OPS.items():
         n = op.arity if op.arity is not None else 2
-        if n == 0:
+        if n == 0 or not op.scalar:  # an op for tensors only has no scalar rule
             continue
         partials = op.partials_for(n, Conventions())
         for args in itertools.product(_EXTREMES, repeat=n):

@@ -341,7 +341,7 @@ def error(text: str) -> bpcli.BpcliError:
         ("x −", ParseError, "the expression ends too early: expected a number, a name or '('", 4),
         ("2 = x", ParseError, "'=' can only follow a name at the start of a statement, as in q = x + y", 3),
         ("foo(x)", ParseError, f"unknown function 'foo'; the functions are {', '.join(FUNCTIONS)} (to multiply, write foo*(…))", 1),
-        ("max(x)", ParseError, "max needs at least 2 arguments, got 1", 1),
+        ("sum(x, 0, 1)", ParseError, "sum takes 1 to 2 arguments, got 3", 1),  # max(s) is fine now
         ("exp(x, y)", ParseError, "exp takes 1 argument, got 2", 1),
         ("pow(x)", ParseError, "pow takes 2 arguments, got 1", 1),
         ("x = 1; x = 2", BindError, "x is assigned twice (first at line 1, column 1)", 8),

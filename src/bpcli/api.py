@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from . import engine
 from .errors import BindError, InputError, clipped
 from .graph import Graph
-from .ops import Conventions
+from .ops import TENSOR_ONLY, Conventions
 from .parser import named_constants, parse
 from .result import Result, Update
 from .syntax import NAMED_CONSTANTS
-from .values import NotANumber, to_float
+from .values import NotANumber, NotATensor, is_array, to_float, to_value
+
+if TYPE_CHECKING:
+    from .tensor import TensorResult
 
 Values = Mapping[str, object] | Iterable[tuple[str, object]]
 
@@ -29,15 +33,16 @@ def grad(
     steps: int | None = None,
     *,
     conventions: Conventions = Conventions(),
+    dout: object = None,
     **named: object,
-) -> Result:
+) -> Result | TensorResult:
     """Parse `text`, then evaluate it at `values`: see `evaluate`.
 
     Values may also be given by keyword, `grad("x*y", x=2, y=3)`, alone or with a
     mapping; an input named like one of grad's own parameters (`text`, `values`,
-    `lr`, `steps`, `conventions`) goes in the mapping.
+    `lr`, `steps`, `conventions`, `dout`) goes in the mapping.
     """
-    return evaluate(parse(text), values, lr, steps, conventions=conventions, **named)
+    return evaluate(parse(text), values, lr, steps, conventions=conventions, dout=dout, **named)
 
 
 def evaluate(
@@ -47,18 +52,32 @@ def evaluate(
     steps: int | None = None,
     *,
     conventions: Conventions = Conventions(),
+    dout: object = None,
     **named: object,
-) -> Result:
+) -> Result | TensorResult:
     """Forward and backward passes at `values`, one value per input variable (by
     mapping, (name, value) pairs or keyword, as `grad` takes them).
 
     With `lr`, also `steps` steps of gradient descent (one when `steps` is None;
     an explicit `steps` also records the trajectory from step 0).
+
+    A value may be a vector or a matrix (a list, nested lists, a NumPy array): a
+    program with one, or with an op for tensors only (`@`, `sum`, an index), or
+    given `dout` (the upstream gradient of its output), is run by the tensor engine
+    (`bpcli.tensor`) and gives a TensorResult; any other, the scalar engine's Result.
     """
     graph, given = _given_constants(graph, _with_named(values, named))
     inputs = bind(graph, given)
     if steps is not None and lr is None:
         raise InputError("steps needs a learning rate (lr)")
+    if dout is not None or not _scalars(inputs) or needs_tensors(graph):
+        from . import tensor
+
+        if dout is not None:
+            dout = _value("the upstream gradient (dout)", dout, InputError)
+        if lr is not None:
+            lr = _number("the learning rate", lr, InputError)
+        return tensor.evaluate(graph, inputs, lr, steps, conventions, dout, MAX_STEPS)
     node_values = engine.forward(graph, inputs)
     grads = engine.backward(graph, node_values, conventions)
     update = None
@@ -117,10 +136,32 @@ def trajectory_every(steps: int, inputs: int) -> int:
     return -(-steps // (points - 3))  # steps // k + 1 points, and step 1 and the last
 
 
-def bind(graph: Graph, values: Values) -> dict[str, float]:
+def scalar_only(result: Result | TensorResult, what: str, verb: str = "does not show") -> Result:
+    """`result`, for a view or command that does not show vectors and matrices yet: a
+    tensor program's result is an InputError saying so ("graph does not show tensors
+    yet")."""
+    if not isinstance(result, Result):
+        raise InputError(f"{what} {verb} tensors yet (vectors and matrices)")
+    return result
+
+
+def _scalars(inputs: dict[str, Any]) -> bool:
+    return all(type(value) is float for value in inputs.values())
+
+
+def needs_tensors(graph: Graph) -> bool:
+    """Whether the program uses an op for tensors only (they come last in the op table);
+    kept with the graph, since a graph may be evaluated many times."""
+    known: bool | None = graph.derived.get("tensor ops")
+    if known is None:
+        known = graph.derived["tensor ops"] = bool(graph.codes) and max(graph.codes) >= TENSOR_ONLY
+    return known
+
+
+def bind(graph: Graph, values: Values) -> dict[str, Any]:
     """Check `values` against the graph's inputs; return them in the graph's order."""
     pairs = values.items() if isinstance(values, Mapping) else _pairs(values)
-    given: dict[str, float] = {}
+    given: dict[str, Any] = {}
     for name, value in pairs:
         if not isinstance(name, str):
             raise BindError(f"a name must be text, got {clipped(repr(name))}")
@@ -128,7 +169,7 @@ def bind(graph: Graph, values: Values) -> dict[str, float]:
             raise BindError(f"a value for {clipped(name)} is given twice")
         if name not in graph.variables:
             raise BindError(_unknown(graph, name))
-        given[name] = _number(f"the value of {clipped(name)}", value, BindError)
+        given[name] = _value(f"the value of {clipped(name)}", value, BindError)
     missing = [name for name in graph.variables if name not in given]
     if missing:
         listed = ", ".join(map(clipped, missing))
@@ -186,4 +227,17 @@ def _number(what: str, value: object, error: type[BindError] | type[InputError])
     try:
         return to_float(value)
     except NotANumber as exc:
+        raise error(exc.message(what)) from None
+
+
+def _value(what: str, value: object, error: type[BindError] | type[InputError]) -> Any:
+    """A number (as `_number`), or a vector or matrix as a float64 NumPy array."""
+    try:
+        return to_float(value)
+    except NotANumber as exc:
+        if not is_array(value):
+            raise error(exc.message(what)) from None
+    try:
+        return to_value(value)
+    except (NotANumber, NotATensor) as exc:  # an element that is not a number; a ragged array
         raise error(exc.message(what)) from None

@@ -137,6 +137,13 @@ GRAD_OPTIONS = (
         "Leave out the node rows (and, in JSON, the nodes and the expression).",
         flag=True,
     ),
+    Option(
+        "--dout",
+        "dout",
+        None,
+        "ARRAY",
+        "The upstream gradient of a vector or matrix output, of its shape: [1, 0] or @FILE.",
+    ),
     PRECISION,
     FILE,
     MAX_TIE,
@@ -186,15 +193,103 @@ def parse_number(what: str, raw: str) -> float:
         raise InputError(f"{what} is too large for a float: {clipped(raw)}") from None
 
 
+def is_array_text(raw: str) -> bool:
+    """A value written as a vector or matrix (`[1, 2]`) or a file of one (`@w.npy`)."""
+    return raw.lstrip()[:1] in ("[", "@")
+
+
+# The files a vector or matrix may be read from, by suffix (README, "Vectors and matrices").
+ARRAY_FILES = (".json", ".csv", ".npy")
+
+
+def parse_value(what: str, raw: str) -> Any:
+    """A vector or matrix: JSON text (`[[0.1, 0.5], [-0.3, 0.8]]`), or `@FILE` for a .json
+    file of the same, a .csv file (one row: a vector; more: a matrix) or NumPy's .npy;
+    as a float64 NumPy array (a number in a file is a float). InputError naming `what`."""
+    from .values import NotATensor, to_value
+
+    text = raw.strip()
+    source = what
+    if text.startswith("@"):
+        path = text[1:]
+        suffix = os.path.splitext(path)[1].lower()
+        if suffix not in ARRAY_FILES:
+            raise InputError(
+                f"{what}: {clipped(text)} must name a {', '.join(ARRAY_FILES)} file (by its suffix)"
+            )
+        source = f"{what} ({clipped(path)})"
+        if suffix == ".npy":
+            data: Any = _read_npy(path, source)
+        else:
+            content = read_text(Path(path), source, MAX_SIZE)
+            data = _json_array(content, source) if suffix == ".json" else _csv(content, source)
+    else:
+        data = _json_array(text, what)
+    try:
+        return to_value(data)
+    except (NotANumber, NotATensor) as exc:  # a number in a file, too large; a ragged array
+        raise InputError(exc.message(source)) from None
+
+
+def parse_dout(raw: str) -> Any:
+    """--dout: a number, or a vector or matrix as an input value is written."""
+    if is_array_text(raw):
+        return parse_value("--dout", raw)
+    return parse_number("--dout", raw)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number bpcli takes")
+
+
+def _json_array(text: str, what: str) -> Any:
+    import json
+
+    try:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except ValueError as exc:
+        raise InputError(f"{what} is not a number nor a JSON array such as [1, 2]: {exc}") from None
+
+
+def _csv(text: str, what: str) -> Any:
+    """Rows of numbers separated by commas: a vector if there is one row."""
+    rows = []
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        row = []
+        for cell in line.split(","):
+            if not SIGNED_NUMBER.fullmatch(cell.strip()):
+                raise InputError(f"{what}: line {n} has {clipped(cell.strip())!r}, not a number")
+            row.append(float(cell))
+        rows.append(row)
+    return rows[0] if len(rows) == 1 else rows
+
+
+def _read_npy(path: str, what: str) -> Any:
+    import numpy as np
+
+    try:
+        size = os.stat(path).st_size
+    except OSError as exc:
+        raise InputError(f"{what}: {exc.strerror or exc}") from None
+    if size > MAX_SIZE:
+        raise InputError(f"{what}: larger than {MAX_SIZE:,} bytes")
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{what}: not a NumPy .npy file ({exc})") from None
+
+
 def split_arguments(
     args: list[str], options: set[str]
-) -> tuple[list[str], list[tuple[str, float]], list[str]]:
+) -> tuple[list[str], list[tuple[str, Any]], list[str]]:
     """Sort free arguments into expressions, (name, value) pairs, and names given as --NAME.
 
     `options` are the command's own option names, for "did you mean --json?". After
     `--`, every argument is a positional, the expression or NAME=VALUE: `--x` is `-(-x)`."""
     expressions: list[str] = []
-    values: list[tuple[str, float]] = []
+    values: list[tuple[str, Any]] = []
     dashed: list[str] = []
     positional = False
     i = 0
@@ -212,6 +307,11 @@ def split_arguments(
                 raw = args[i + 1] if i + 1 < len(args) else ""
                 i += 1
             check_utf8(f"the value of {shown}", raw)
+            if is_array_text(raw):
+                values.append((name, parse_value(f"the value of {shown}", raw)))
+                dashed.append(name)
+                i += 1
+                continue
             if not SIGNED_NUMBER.fullmatch(raw.strip()):
                 guess = difflib.get_close_matches(name, sorted(options), n=1)
                 if guess:
@@ -224,6 +324,9 @@ def split_arguments(
         elif eq and NAME.fullmatch(name.strip()) and SIGNED_NUMBER.fullmatch(raw.strip()):
             what = f"the value of {clipped(name.strip())}"
             values.append((name.strip(), parse_number(what, raw)))
+        elif eq and NAME.fullmatch(name.strip()) and is_array_text(raw):
+            what = f"the value of {clipped(name.strip())}"
+            values.append((name.strip(), parse_value(what, raw)))
         else:
             expressions.append(arg)
         i += 1
@@ -378,7 +481,7 @@ def read_text(source: Path | BinaryIO, what: str, max_size: int) -> str:
 
 
 def check_names(
-    variables: dict[str, int], values: list[tuple[str, float]], dashed: list[str], options: set[str]
+    variables: dict[str, int], values: list[tuple[str, Any]], dashed: list[str], options: set[str]
 ) -> None:
     """Name clashes between input values and bpcli's own options, said in CLI terms."""
     given = {name for name, _ in values}
@@ -421,7 +524,7 @@ def read_program(
     max_tie: str,
     max_size: int,
     max_nodes: int,
-) -> tuple[Graph, list[tuple[str, float]], Conventions]:
+) -> tuple[Graph, list[tuple[str, Any]], Conventions]:
     """The parsed expression, the input values given, and the conventions asked for,
     from a command's free arguments (`options`: its own option names, for hints)."""
     rule = read_max_tie(max_tie)

@@ -346,11 +346,13 @@ def _remember(memo: Memo, key: tuple[Any, ...], body: str) -> None:
 
 
 def _memo_key(
-    expr: str, values: dict[str, float], lr: float | None, steps: Any, conventions: Conventions
+    expr: str, values: dict[str, Any], lr: float | None, steps: Any, conventions: Conventions
 ) -> tuple[Any, ...] | None:
     """What an answer depends on, its id aside; None where equal keys could differ in the
     answer (0.0 and -0.0 are equal, yet written apart)."""
     if 0.0 in values.values() or lr == 0.0 or type(steps) not in (int, type(None)):
+        return None
+    if any(type(value) is list for value in values.values()):  # a vector: not hashable
         return None
     return (expr, tuple(values.items()), lr, steps, conventions)
 
@@ -607,6 +609,8 @@ def encode(reply: dict[str, Any]) -> str:
         return f"{_head(reply['id'])}{result.json_text(compact=True, ascii=True)}}}\n"
     if isinstance(result, str):  # an answer's text, from the memo
         return f"{_head(reply['id'])}{result}}}\n"
+    if result is not None and hasattr(result, "json_chunks"):  # a tensor.TensorResult
+        return f"{_head(reply['id'])}{''.join(result.json_chunks(compact=True, ascii=True))}}}\n"
     return json.dumps(reply, allow_nan=False, separators=(",", ":")) + "\n"
 
 
@@ -719,16 +723,20 @@ def _fields(
     return expr, _values(request.get("values")), lr, steps, _conventions(request.get("max_tie"))
 
 
-def _values(values: object) -> dict[str, float]:
+def _values(values: object) -> dict[str, Any]:
+    """Numbers as floats; a vector or matrix (nested lists) is the API's to judge."""
     if values is None:
         return {}
     need = "values must be an object of name: number"
     if not isinstance(values, dict):
         raise RequestError(f"{need}, got {_shown(values)}")
     for name, value in values.items():
-        if not is_number(value):
+        if not is_number(value) and not isinstance(value, list):
             raise RequestError(f"{need}; the value of {clipped(name)} is {_shown(value)}")
-    return {name: _float(f"the value of {clipped(name)}", value) for name, value in values.items()}
+    return {
+        name: value if isinstance(value, list) else _float(f"the value of {clipped(name)}", value)
+        for name, value in values.items()
+    }
 
 
 def _float(what: str, value: int | float) -> float:

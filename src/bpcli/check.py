@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from .api import grad
+from .api import grad, scalar_only
 from .errors import BindError, BpcliError, InputError
 from .ops import OPS, Conventions, TieRule
 from .patterns import (
@@ -799,7 +799,11 @@ def result_of(problem: Problem, max_tie: TieRule | None = None) -> Result:
     """The forward and backward pass a problem asks for (and its update step), under its
     own max tie rule or, if given, `max_tie`."""
     conventions = Conventions(max_tie=max_tie or problem.max_tie)
-    return grad(problem.expr, problem.values, lr=problem.lr, conventions=conventions)
+    return scalar_only(
+        grad(problem.expr, problem.values, lr=problem.lr, conventions=conventions),
+        "check and key",
+        "do not grade",
+    )
 
 
 def solve(problem: Problem, result: Result | None = None) -> Answer:

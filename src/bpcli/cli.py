@@ -47,6 +47,7 @@ from .process import (
 
 if TYPE_CHECKING:
     from .result import Update
+    from .tensor import TensorResult
 
 # Click's own errors (a usage error, a bad option value): whichever Click Typer brings.
 CLICK_ERROR: type[Exception] = next(
@@ -286,6 +287,7 @@ def grad(
     check_step: float,
     as_json: bool,
     no_nodes: bool,
+    dout: str | None,
     precision: int,
     file: Path | None,
     max_tie: str,
@@ -300,6 +302,7 @@ def grad(
     Example: bpcli grad "(x+y)*z" --x -2 --y 5 --z -4 --lr 0.1 --explain
     """
     from .api import evaluate
+    from .result import Result
 
     with errors_to_exit_codes():
         refuse_to_replace("--plot", plot, [file])
@@ -313,7 +316,11 @@ def grad(
         if fmt != "table" and (as_json or check_grad):
             other = "--json" if as_json else "--gradcheck"
             raise InputError(f"--format {fmt} writes the walkthrough; leave out {other}")
-        result = evaluate(graph, values, lr, steps, conventions=conventions)
+        upstream = None if dout is None else arguments.parse_dout(dout)
+        result = evaluate(graph, values, lr, steps, conventions=conventions, dout=upstream)
+        if not isinstance(result, Result):
+            _grad_tensors(result, explain, fmt, plot, check_grad, check_step, as_json, no_nodes)
+            return
         checked = None
         if check_grad:
             from .gradcheck import gradcheck
@@ -348,6 +355,52 @@ def grad(
             if checked is not None:
                 out.print()
                 out.print(GradCheckView(checked, result.output_name, precision))
+    if checked is not None and not checked.ok:
+        raise SystemExit(EXIT_CHECK_FAILED)
+
+
+def _grad_tensors(
+    result: TensorResult,
+    explain: bool,
+    fmt: str,
+    plot: Path | None,
+    check_grad: bool,
+    check_step: float,
+    as_json: bool,
+    no_nodes: bool,
+) -> None:
+    """grad of a program over vectors and matrices: the table (with shapes) or --json,
+    --gradcheck and the update; what does not show tensors yet says so (exit 2)."""
+    from .tensor import gradcheck
+
+    for asked, what in (
+        (explain, "--explain"),
+        (fmt != "table", f"--format {fmt}"),
+        (plot, "--plot"),
+    ):
+        if asked:
+            raise InputError(f"{what} does not show tensors yet (vectors and matrices)")
+    checked = gradcheck(result, check_step) if check_grad else None
+    if as_json:
+        write_json(
+            result,
+            nodes=not no_nodes,
+            extra=None if checked is None else {"gradcheck": checked.to_dict()},
+        )
+    else:
+        from .render.table import TensorGradView
+
+        out = console()
+        out.print(TensorGradView(result, nodes=not no_nodes))
+        if checked is not None:
+            verdict = "ok" if checked.ok else "WRONG"
+            out.print(
+                f"\ngradcheck {verdict}: {checked.checked} elements, worst relative error"
+                f" {checked.worst:.3g} at {checked.worst_at} (tolerance {checked.tolerance:g})",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
     if checked is not None and not checked.ok:
         raise SystemExit(EXIT_CHECK_FAILED)
 
@@ -433,7 +486,7 @@ def graph(
 
     Example: bpcli graph "(x+y)*z" --x -2 --y 5 --z -4 --format dot | dot -Tsvg > g.svg
     """
-    from .api import evaluate
+    from .api import evaluate, needs_tensors, scalar_only
 
     with errors_to_exit_codes():
         if fmt is not None and fmt not in GRAPH_FORMATS:
@@ -451,7 +504,11 @@ def graph(
         if lr is not None and fmt != "html":
             raise InputError("--lr adds the update step to the HTML page: add --format html")
         needed = values or fmt == "html"
-        result = evaluate(program, values, lr, conventions=conventions) if needed else None
+        result = None
+        if needed:
+            result = scalar_only(evaluate(program, values, lr, conventions=conventions), "graph")
+        elif needs_tensors(program):
+            raise InputError("graph does not show tensors yet (vectors and matrices)")
         chosen = fmt or ("dot" if output or not sys.stdout.isatty() else "tree")
         if chosen == "html":
             from .graphviz import layout_json

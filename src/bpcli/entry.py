@@ -151,7 +151,10 @@ def _answer(free: list[str], options: dict[str, str]) -> Result | None:
     graph, values, conventions = read_program(
         free, NAMES, FILE.default, tie, MAX_SIZE, MAX_NODES_OPTION.default
     )
-    return evaluate(graph, values, lr, steps, conventions=conventions)
+    result = evaluate(graph, values, lr, steps, conventions=conventions)
+    from .result import Result
+
+    return result if isinstance(result, Result) else None  # vectors: the full path's
 
 
 def fast_batch(args: list[str]) -> bool:

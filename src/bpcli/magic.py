@@ -82,7 +82,7 @@ def _shown(command: str, args: list[str]) -> bool:
     from typer.main import get_command
 
     from . import cli
-    from .api import evaluate
+    from .api import evaluate, scalar_only
 
     display: Any = importlib.import_module("IPython.display").display
     if command not in ("grad", "graph"):
@@ -105,7 +105,9 @@ def _shown(command: str, args: list[str]) -> bool:
         ctx, params["file"], params["max_tie"], params["max_size"], params["max_nodes"]
     )
     steps = params.get("steps")
-    result = evaluate(program, values, params["lr"], steps, conventions=conventions)
+    result = scalar_only(
+        evaluate(program, values, params["lr"], steps, conventions=conventions), f"%bpcli {command}"
+    )
     if command == "graph":
         display(result.page(params["precision"]))
         return True

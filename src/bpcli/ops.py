@@ -62,6 +62,24 @@ class Conventions:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class TensorRule:
+    """An op on NumPy arrays, as HIPS autograd's numpy_vjps.py writes one: `rule` is the
+    forward rule and `vjp` what each input edge sends back (a vector-Jacobian product),
+    as expressions over the inputs `a`, `b` (`args` for a variadic op, whose one vjp
+    is written for input `i`), the node's value `out`, the upstream gradient `g` and the
+    tie rule `tie`; "" for an input that gets no gradient (an index, an axis). A vjp
+    may give a gradient of the broadcast shape: the engine sums it back to its input's
+    shape (autograd's unbroadcast). `shape` names the rule that gives the node's shape
+    from its inputs' before anything is computed (`tensor.SHAPES`). The names a rule
+    calls are `tensor.SCOPE`'s; they are compiled there, when a tensor first appears,
+    so that NumPy is imported only then."""
+
+    rule: str
+    vjp: tuple[str, ...]
+    shape: str = "broadcast"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)  # an entry names every field it sets
 class Op:
     """One operation: how to compute it, how gradients flow back through it, how it is written.
@@ -78,6 +96,13 @@ class Op:
     a = 5e-324): where a local derivative alone is too large for a float, the engine
     sends this instead of g times it (`engine.pullback`); `local` stays what the fast
     loop multiplies, and what explanations and the JSON show.
+
+    Tensors: `tensor` is the op on vectors and matrices (see TensorRule); every op has
+    one. `scalar` False marks an op that exists for tensors only (`@`, `sum`, an index):
+    its `rule` and `local` are placeholders that the compiled scalar loops carry but
+    never run, since a program with such an op is run by the tensor engine
+    (`api.evaluate`). `optional` counts trailing arguments a call may leave out (the
+    axis of `sum(x, 0)`).
 
     The language: `symbol` is how it is written (`+`, `exp`); `function` says whether
     it can be called by name, `exp(x)`, `pow(x, y)`.
@@ -111,12 +136,15 @@ class Op:
     tex: str = ""
     tex_formulas: tuple[str, ...] = ()
     tex_fraction: bool = False
+    tensor: TensorRule | None = None
+    scalar: bool = True
+    optional: int = 0
     forward: Callable[..., float] | None = field(init=False, default=None)
     partials: tuple[Partial, ...] = field(init=False, default=())
     vjps: tuple[Vjp, ...] = field(init=False, default=())
 
     def __post_init__(self) -> None:
-        if self.rule is not None:
+        if self.rule is not None and self.scalar:
             object.__setattr__(self, "forward", _compile_forward(self))
             object.__setattr__(
                 self, "partials", tuple(_compile_partial(self, e) for e in self.local)
@@ -329,6 +357,11 @@ def _sign(x: float) -> float:
     return 1.0 if x > 0 else -1.0 if x < 0 else 0.0
 
 
+def _tensor_only(*args: object) -> float:
+    """The scalar rule of an op that exists for tensors only: never run (see Op.scalar)."""
+    raise AssertionError("an op for tensors only is run by the tensor engine")
+
+
 # ---- the table -------------------------------------------------------------
 # One entry per op. Rules are over the inputs a, b and the node's value out; a rule
 # calls only what RULE_SCOPE names.
@@ -337,7 +370,7 @@ RULE_SCOPE: dict[str, Any] = {
     "exp": math.exp, "sin": math.sin, "cos": math.cos, "tan": math.tan, "tanh": math.tanh,
     "_div": _div, "_pow": _pow, "_log": _log, "_sqrt": _sqrt, "_sigmoid": _sigmoid,
     "_dpow_base": _dpow_base, "_dpow_exponent": _dpow_exponent, "_dsqrt": _dsqrt, "_sign": _sign,
-    "_vpow_base": _vpow_base, "_vpow_exponent": _vpow_exponent,
+    "_vpow_base": _vpow_base, "_vpow_exponent": _vpow_exponent, "_tensor_only": _tensor_only,
 }  # fmt: skip
 
 _TABLE: tuple[Op, ...] = (
@@ -350,30 +383,35 @@ _TABLE: tuple[Op, ...] = (
         rule="a + b", local=("1.0", "1.0"),
         shown="{0} + {1}", formulas=("1", "1"),
         tex="a + b", tex_formulas=("1", "1"),
+        tensor=TensorRule("a + b", ("g", "g")),
     ),
     Op(
         name="sub", symbol="-", arity=2, pattern=patterns.DISTRIBUTOR,
         rule="a - b", local=("1.0", "-1.0"),
         shown="{0} - {1}", formulas=("1", "-1"),
         tex="a - b", tex_formulas=("1", "-1"),
+        tensor=TensorRule("a - b", ("g", "-g")),
     ),
     Op(
         name="mul", symbol="*", arity=2, pattern=patterns.SWAP,
         rule="a * b", local=("b", "a"),
         shown="{0} * {1}", said="{0} · {1}", formulas=("{1}", "{0}"),
         tex=r"a \cdot b", tex_formulas=("b", "a"),
+        tensor=TensorRule("a * b", ("g * b", "g * a")),
     ),
     Op(
         name="div", symbol="/", arity=2, pattern=patterns.DIVIDER,
         rule="_div(a, b)", local=("1.0 / b", "-out / b"), vjp=("g / b", "-g * out / b"),
         shown="{0} / {1}", formulas=("1/{1}", "-{out}/{1}"),
         tex=r"\frac{a}{b}", tex_formulas=(r"\frac{1}{b}", r"-\frac{out}{b}"), tex_fraction=True,
+        tensor=TensorRule("_div(a, b)", ("g / b", "-g * out / b")),
     ),
     Op(
         name="neg", symbol="-", arity=1, pattern=patterns.DISTRIBUTOR,
         rule="-a", local=("-1.0",),
         shown="-{0}", formulas=("-1",),
         tex="-a", tex_formulas=("-1",),
+        tensor=TensorRule("-a", ("-g",)),
     ),
     Op(
         name="pow", symbol="^", arity=2, pattern=patterns.POWER, function=True,
@@ -381,6 +419,7 @@ _TABLE: tuple[Op, ...] = (
         vjp=("_vpow_base(a, b, out, g)", "_vpow_exponent(a, b, out, g)"),
         shown="{0}^{1}", formulas=("{1}·{0}^({1} - 1)", "{out}·log({0})"),
         tex="{a}^{b}", tex_formulas=(r"b \cdot {a}^{b - 1}", r"out \cdot \log(a)"),
+        tensor=TensorRule("_pow(a, b)", ("_dpow_base(g, a, b, out)", "_dpow_exponent(g, a, b, out)")),
     ),
     # ---- functions of one input
     Op(
@@ -388,60 +427,70 @@ _TABLE: tuple[Op, ...] = (
         rule="exp(a)", local=("out",),
         formulas=("{out}",),
         tex=r"\exp(a)", tex_formulas=("out",),
+        tensor=TensorRule("np.exp(a)", ("g * out",)),
     ),
     Op(
         name="log", symbol="log", arity=1, pattern=patterns.LOGARITHM, function=True,
         rule="_log(a)", local=("1.0 / a",), vjp=("g / a",),
         formulas=("1/{0}",),
         tex=r"\log(a)", tex_formulas=(r"\frac{1}{a}",),
+        tensor=TensorRule("_log(a)", ("g / a",)),
     ),
     Op(
         name="sqrt", symbol="sqrt", arity=1, pattern=patterns.SQUARE_ROOT, function=True,
         rule="_sqrt(a)", local=("_dsqrt(out)",),
         formulas=("1/(2·{out})",),
         tex=r"\sqrt{a}", tex_formulas=(r"\frac{1}{2 \cdot out}",),
+        tensor=TensorRule("_sqrt(a)", ("_dsqrt(g, out)",)),
     ),
     Op(
         name="sin", symbol="sin", arity=1, pattern=patterns.SINE, function=True,
         rule="sin(a)", local=("cos(a)",),
         formulas=("cos({0})",),
         tex=r"\sin(a)", tex_formulas=(r"\cos(a)",),
+        tensor=TensorRule("np.sin(a)", ("g * np.cos(a)",)),
     ),
     Op(
         name="cos", symbol="cos", arity=1, pattern=patterns.COSINE, function=True,
         rule="cos(a)", local=("-sin(a)",),
         formulas=("-sin({0})",),
         tex=r"\cos(a)", tex_formulas=(r"-\sin(a)",),
+        tensor=TensorRule("np.cos(a)", ("-g * np.sin(a)",)),
     ),
     Op(
         name="tan", symbol="tan", arity=1, pattern=patterns.TANGENT, function=True,
         rule="tan(a)", local=("1.0 + out * out",),
         formulas=("1 + {out}²",),
         tex=r"\tan(a)", tex_formulas=(r"1 + {out}^2",),
+        tensor=TensorRule("np.tan(a)", ("g * (1.0 + out * out)",)),
     ),
     Op(
         name="tanh", symbol="tanh", arity=1, pattern=patterns.SQUASHING, function=True,
         rule="tanh(a)", local=("1.0 - out * out",),
         formulas=("1 - {out}²",),
         tex=r"\tanh(a)", tex_formulas=(r"1 - {out}^2",),
+        tensor=TensorRule("np.tanh(a)", ("g * (1.0 - out * out)",)),
     ),
     Op(
         name="sigmoid", symbol="sigmoid", arity=1, pattern=patterns.SQUASHING, function=True,
         rule="_sigmoid(a)", local=("out * (1.0 - out)",),
         formulas=("{out}·(1 - {out})",),
         tex=r"\sigma(a)", tex_formulas=(r"out \cdot (1 - out)",),
+        tensor=TensorRule("_sigmoid(a)", ("g * out * (1.0 - out)",)),
     ),
     Op(
         name="relu", symbol="relu", arity=1, pattern=patterns.SWITCH, function=True,
         rule="a if a > 0.0 else 0.0", local=("1.0 if a > 0.0 else 0.0",), kink=_at_zero,
         formulas=("1 if {0} > 0, else 0",),
         tex=r"\operatorname{relu}(a)", tex_formulas=(r"1 \text{ if } a > 0 \text{, else } 0",),
+        tensor=TensorRule("np.maximum(a, 0.0)", ("g * (a > 0.0)",)),
     ),
     Op(
         name="abs", symbol="abs", arity=1, pattern=patterns.SIGN, function=True,
         rule="abs(a)", local=("_sign(a)",), kink=_at_zero,
         formulas=("sign({0})",),
         tex=r"\lvert a \rvert", tex_formulas=(r"\operatorname{sign}(a)",),
+        tensor=TensorRule("np.abs(a)", ("g * np.sign(a)",)),
     ),
     # ---- two or more inputs
     Op(
@@ -449,12 +498,69 @@ _TABLE: tuple[Op, ...] = (
         rule="max(args)", router=_router, kink=_tie,
         formulas=("1 if {i} is the max, else 0",),
         tex=r"\max", tex_formulas=(r"1 \text{ if } a \text{ is the max, else } 0",),
+        tensor=TensorRule("_max(args)", ("_route(g, args, out, i, tie)",), "router"),
     ),
     Op(
         name="min", symbol="min", arity=None, pattern=patterns.ROUTER, function=True,
         rule="min(args)", router=_router, kink=_tie,
         formulas=("1 if {i} is the min, else 0",),
         tex=r"\min", tex_formulas=(r"1 \text{ if } a \text{ is the min, else } 0",),
+        tensor=TensorRule("_min(args)", ("_route(g, args, out, i, tie)",), "router"),
+    ),
+    # ---- vectors and matrices (scalar=False: run by the tensor engine only)
+    Op(
+        name="matmul", symbol="@", arity=2, pattern=patterns.MATMUL, scalar=False,
+        rule="_tensor_only(a, b)", local=("0.0", "0.0"),
+        tensor=TensorRule("_matmul(a, b)", ("_mm_a(g, a, b)", "_mm_b(g, a, b)"), "matmul"),
+        shown="{0} @ {1}", formulas=("{1}ᵀ", "{0}ᵀ"),
+        tex=r"a b", tex_formulas=(r"b^\top", r"a^\top"),
+    ),
+    Op(
+        name="index", symbol="[]", arity=2, pattern=patterns.ROUTER, scalar=False,
+        rule="_tensor_only(a, b)", local=("0.0", "0.0"),
+        tensor=TensorRule("_index(a, b)", ("_dindex(g, a, b)", ""), "index"),
+        shown="{0}[{1}]", formulas=("1 at [{1}], else 0", "0"),
+        tex="a_{b}", tex_formulas=(r"1 \text{ at } b \text{, else } 0", "0"),
+    ),
+    Op(
+        name="transpose", symbol="transpose", arity=1, pattern=patterns.TRANSPOSE,
+        function=True, scalar=False,
+        rule="_tensor_only(a)", local=("0.0",),
+        tensor=TensorRule("_transpose(a)", ("_transpose(g)",), "transpose"),
+        shown="{0}.T", formulas=("transpose back",),
+        tex=r"a^\top", tex_formulas=(r"(\cdot)^\top",),
+    ),
+    Op(
+        name="sum", symbol="sum", arity=1, optional=1, pattern=patterns.DISTRIBUTOR,
+        function=True, scalar=False,
+        rule="_tensor_only(a)", local=("0.0",),
+        tensor=TensorRule("_sum(a, b)", ("_dsum(g, a, b)", ""), "reduce"),
+        formulas=("1 for every element",),
+        tex=r"\sum a", tex_formulas=("1",),
+    ),
+    Op(
+        name="mean", symbol="mean", arity=1, optional=1, pattern=patterns.DISTRIBUTOR,
+        function=True, scalar=False,
+        rule="_tensor_only(a)", local=("0.0",),
+        tensor=TensorRule("_mean(a, b)", ("_dmean(g, a, b)", ""), "reduce"),
+        formulas=("1/n for every element",),
+        tex=r"\operatorname{mean}(a)", tex_formulas=(r"\frac{1}{n}",),
+    ),
+    Op(
+        name="softmax", symbol="softmax", arity=1, pattern=patterns.SOFTMAX,
+        function=True, scalar=False,
+        rule="_tensor_only(a)", local=("0.0",),
+        tensor=TensorRule("_softmax(a)", ("_dsoftmax(g, out)",), "same"),
+        formulas=("diag({out}) - {out}·{out}ᵀ",),
+        tex=r"\operatorname{softmax}(a)", tex_formulas=(r"\operatorname{diag}(out) - out\,out^\top",),
+    ),
+    Op(
+        name="logsumexp", symbol="logsumexp", arity=1, pattern=patterns.SOFTMAX,
+        function=True, scalar=False,
+        rule="_tensor_only(a)", local=("0.0",),
+        tensor=TensorRule("_logsumexp(a)", ("_dlogsumexp(g, a, out)",), "last"),
+        formulas=("softmax({0})",),
+        tex=r"\log \sum \exp(a)", tex_formulas=(r"\operatorname{softmax}(a)",),
     ),
 )  # fmt: skip
 
@@ -463,3 +569,7 @@ OP_NAMES: tuple[str, ...] = tuple(OPS)
 CODES: dict[str, int] = {name: code for code, name in enumerate(OP_NAMES)}
 
 FUNCTIONS: tuple[str, ...] = tuple(sorted(op.name for op in _TABLE if op.function))
+# The op codes of the ops for tensors only (Op.scalar False): a program with one of
+# them is run by the tensor engine. They come last in the table.
+TENSOR_ONLY: int = min(CODES[op.name] for op in _TABLE if not op.scalar)
+assert all(not OPS[name].scalar for name in OP_NAMES[TENSOR_ONLY:])

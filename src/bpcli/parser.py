@@ -133,6 +133,14 @@ class _Builder:
     mul = _binary("mul")
     div = _binary("div")
 
+    matmul = _binary("matmul")
+
+    def index(self, operand: Ref, _lsqb: Match[str], index: Ref, rsqb: Match[str]) -> Ref:
+        return self._node("index", (operand[0], index[0]), operand[1], rsqb.end())
+
+    def transpose(self, operand: Ref, dot_t: Match[str]) -> Ref:
+        return self._node("transpose", (operand[0],), operand[1], dot_t.end())
+
     def pow(self, base: Ref, *rest: Ref | Match[str]) -> Ref:
         exponent = rest[-1]
         if not isinstance(exponent, tuple):  # x²: the superscript is the exponent, a constant
@@ -238,12 +246,10 @@ class _Builder:
                 span=(start, name_end),
                 source=self.source,
             )
-        if op.arity is None and len(args) < 2:
-            raise ParseError(
-                f"{name} needs at least 2 arguments, got {len(args)}", span=span, source=self.source
-            )
-        if op.arity is not None and len(args) != op.arity:
+        if op.arity is not None and not op.arity <= len(args) <= op.arity + op.optional:
             wanted = "1 argument" if op.arity == 1 else f"{op.arity} arguments"
+            if op.optional:
+                wanted = f"{op.arity} to {op.arity + op.optional} arguments"
             raise ParseError(
                 f"{name} takes {wanted}, got {len(args)}", span=span, source=self.source
             )
@@ -589,6 +595,10 @@ _WHAT = {
     "MIDDLE_DOT": "'·'",
     "DOT_OPERATOR": "'⋅'",
     "DIVIDE": "'÷'",
+    "AT": "'@'",
+    "LSQB": "'['",
+    "RSQB": "']'",
+    "DOT_T": "'.T'",
     "EQUAL": "'='",
     "_SEP": "';' or a new line",
     "$END": "the end",
@@ -597,7 +607,7 @@ _OPERAND_START = {"NUMBER", "NAME", "LPAR"}
 _OPERAND_END = re.compile(r"[\w.)]$")
 
 
-_OPERATORS = {"PLUS", "MINUS", "STAR", "SLASH", "POW"}
+_OPERATORS = {"PLUS", "MINUS", "STAR", "SLASH", "POW", "AT"}
 _OPERATORS |= {"SUPERSCRIPT", "MINUS_SIGN", "TIMES", "MIDDLE_DOT", "DOT_OPERATOR", "DIVIDE"}
 # What a student may know from elsewhere, and bpcli writes otherwise.
 _SAME_AS = {"ln": ("log", "log is the natural logarithm")}

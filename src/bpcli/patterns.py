@@ -155,5 +155,9 @@ TANGENT = _rule("tangent")
 SQUASHING = _rule("squashing")
 SWITCH = _rule("switch")
 SIGN = _rule("sign")
+# vectors and matrices
+MATMUL = _rule("matrix multiplier")
+TRANSPOSE = _rule("transpose")
+SOFTMAX = _rule("softmax")
 
 PATTERNS: tuple[Pattern, ...] = tuple(v for v in list(globals().values()) if isinstance(v, Pattern))

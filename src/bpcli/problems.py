@@ -418,6 +418,8 @@ def _number(raw: Any, where: str) -> float:
     try:
         return to_float(raw)
     except NotANumber as exc:
+        if isinstance(raw, list):  # a vector or a matrix (issue 13)
+            raise _Bad(where, "check, key and quiz do not grade vectors and matrices yet") from None
         raise _Bad(where, exc.message(digits=True)) from None
 
 

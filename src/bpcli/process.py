@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from .result import Result
+    from .tensor import TensorResult
 
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1  # a check found wrong answers (check, batch, --gradcheck)
@@ -76,7 +77,9 @@ def json_text(data: Mapping[str, Any], ascii: bool = False) -> str:
 
 
 def write_json(
-    data: Result | Mapping[str, Any], nodes: bool = True, extra: Mapping[str, Any] | None = None
+    data: Result | TensorResult | Mapping[str, Any],
+    nodes: bool = True,
+    extra: Mapping[str, Any] | None = None,
 ) -> None:
     """One strict JSON object on one line of stdout, never through Rich: every `--json`.
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 import decimal
 import math
 import numbers
+import sys
 from collections.abc import Callable
-from typing import TypeGuard
+from typing import Any, TypeGuard
 
 
 class NotANumber(ValueError):
@@ -81,3 +82,102 @@ def _real(value: object) -> object:
 def _boolean(value: object) -> bool:
     """Python's bool, or NumPy's (which is not a Python bool, nor a number)."""
     return isinstance(value, bool) or type(value).__name__ in ("bool_", "bool")
+
+
+# ---- vectors and matrices --------------------------------------------------------------
+
+MAX_DIMENSIONS = 2  # numbers, vectors and matrices
+
+
+class NotATensor(ValueError):
+    """A value that is neither a number nor a vector or matrix bpcli takes; `reason`
+    says why, of the value as a whole or of the element at `where` (`[1][0]`)."""
+
+    def __init__(self, reason: str, where: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.where = where
+
+    def message(self, what: str) -> str:
+        """The reason, said of `what` ("the value of W")."""
+        if self.where:
+            return f"{what}: the element {self.where} {self.reason}"
+        return f"{what} {self.reason}"
+
+
+def is_array(value: object) -> bool:
+    """A list or tuple, or a NumPy array (checked without importing NumPy: an array can
+    exist only once NumPy is imported)."""
+    if isinstance(value, (list, tuple)):
+        return True
+    numpy = sys.modules.get("numpy")
+    return numpy is not None and isinstance(value, numpy.ndarray)
+
+
+def to_value(value: object) -> Any:
+    """`value` as bpcli computes with it: a finite float (as `to_float`), or a float64
+    NumPy array of 1 or 2 dimensions for a (nested) list, tuple or NumPy array of
+    finite numbers; a 0-d array is a number. Raises NotANumber for what is no array
+    and not a number, NotATensor for an array that is ragged, empty, has an element
+    that is not a number, or more than MAX_DIMENSIONS dimensions."""
+    if not is_array(value):
+        return to_float(value)
+    import numpy as np
+
+    if isinstance(value, np.ndarray):
+        if value.ndim == 0:
+            return to_float(value.item())
+        if value.dtype.kind not in "iuf":
+            raise NotATensor(f"must hold numbers, got an array of {value.dtype}")
+        shape = value.shape
+        _check_shape(shape)
+        array = value.astype(np.float64)
+        if not np.isfinite(array).all():
+            bad = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
+            raise NotATensor("is not finite", "".join(f"[{i}]" for i in bad))
+        return array
+    rows = _nested(value, "")
+    _check_shape(rows[0])
+    return np.array(rows[1], dtype=np.float64)
+
+
+def _check_shape(shape: tuple[int, ...]) -> None:
+    if len(shape) > MAX_DIMENSIONS:
+        raise NotATensor(
+            f"has {len(shape)} dimensions, shape {shape}: bpcli takes numbers, vectors"
+            " and matrices (at most 2 dimensions)"
+        )
+    if 0 in shape:
+        raise NotATensor("is empty: a vector or a matrix needs at least one number")
+
+
+def _nested(value: object, where: str) -> tuple[tuple[int, ...], Any]:
+    """(shape, nested list of floats) of a list of numbers or of lists; NotATensor where
+    it is ragged, empty, too deep, or holds what is not a number."""
+    if not isinstance(value, (list, tuple)):
+        try:
+            return (), to_float(value)
+        except NotANumber as exc:
+            raise NotATensor(exc.message(), where) from None
+    if not value:
+        if where:
+            raise NotATensor("is empty: every row needs at least one number", where)
+        raise NotATensor("is empty: a vector or a matrix needs at least one number")
+    items = [_nested(item, f"{where}[{i}]") for i, item in enumerate(value)]
+    shape = items[0][0]
+    if len(shape) >= MAX_DIMENSIONS:
+        raise NotATensor(
+            "is nested too deep: bpcli takes numbers, vectors and matrices (at most 2 dimensions)"
+        )
+    for i, (other, _) in enumerate(items):
+        if other != shape:
+            first = _said(shape)
+            raise NotATensor(
+                f"is ragged: {where}[{i}] is {_said(other)} but {where}[0] is {first}"
+                " (every row of a matrix has the same length)"
+            )
+    return (len(items), *shape), [data for _, data in items]
+
+
+def _said(shape: tuple[int, ...]) -> str:
+    return "a number" if not shape else f"a list of {shape[0]}"

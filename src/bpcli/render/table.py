@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.markup import escape
@@ -14,6 +15,9 @@ from .chart import DescentChart
 from .lines import Line, Lines, Stripped, cells
 from .numbers import DEFAULT_PRECISION, fmt
 from .theme import GRAD, VALUE
+
+if TYPE_CHECKING:
+    from ..tensor import TensorResult
 
 MAX_ROWS = 200  # a larger graph shows its first and last EDGE_ROWS rows
 EDGE_ROWS = 20
@@ -144,3 +148,66 @@ def _pack(pairs: list[Line], width: int) -> list[Line]:
         line += pair
         used += size
     return [*lines, line] if line else lines
+
+
+class TensorGradView:
+    """A run over vectors and matrices (a tensor.TensorResult): the node table with a shape
+    column, small tensors whole and larger ones summarised as NumPy prints them, the
+    output and each input's gradient (of its shape), and the update of every input."""
+
+    def __init__(
+        self, result: TensorResult, precision: int = DEFAULT_PRECISION, nodes: bool = True
+    ) -> None:
+        self.result = result
+        self.precision = precision
+        self.show_nodes = nodes
+
+    def _n(self, value: object) -> str:
+        from ..tensor import summary
+
+        return summary(value, self.precision)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        from ..tensor import show_shape
+
+        result = self.result
+        f = result.output_name
+        if self.show_nodes:
+            yield Text("computational graph", style="bold")
+            table = Table(box=None, pad_edge=False)
+            for column in ("node", "op", "text", "shape"):
+                table.add_column(column, overflow="fold")
+            table.add_column("value", justify="right", style=VALUE)
+            table.add_column(f"∂{f}/∂node", justify="right", style=GRAD)
+            for i, (name, op, _, text) in enumerate(result.graph.facts()):
+                table.add_row(
+                    escape(name),
+                    op,
+                    escape(text),
+                    Text(show_shape(result.shapes[i])),
+                    Text(self._n(result.values[i])),
+                    Text(self._n(result.grads[i])),
+                )
+            yield table
+            yield Text()
+        yield _assigned(f"{f} = ", self._n(result.output), VALUE, bold=True)
+        for name, grad in result.gradients.items():
+            yield _assigned(f"∂{f}/∂{name} = ", self._n(grad), GRAD)
+        update = result.update
+        if update is not None:
+            steps = f"{update.steps} step{'s' if update.steps > 1 else ''}"
+            yield Text()
+            yield Text(
+                f"update: x := x - α·∂{f}/∂x with α = {self._n(update.lr)}, {steps}", style="bold"
+            )
+            for name, value in update.inputs.items():
+                yield _assigned(f"{name} = ", self._n(value), VALUE)
+            yield _assigned(f"after the update: {f} = ", self._n(update.output), VALUE, bold=True)
+
+
+def _assigned(left: str, value: str, style: str, bold: bool = False) -> Text:
+    """`left` then a value of one or more lines, each line after the first under the first."""
+    indent = "\n" + " " * len(left)
+    return Text.assemble(
+        (escape(left), "bold" if bold else ""), (value.replace("\n", indent), style)
+    )

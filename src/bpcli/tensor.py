@@ -1,0 +1,857 @@
+"""The tensor engine: a program over vectors and matrices, forward and backward, with shapes.
+
+`api.evaluate` runs a program here when an input's value is a vector or a matrix,
+or the program uses an op that exists for tensors only (`@`, `sum`, an index):
+the scalar engine (`engine.py`) and its speed are untouched, and NumPy is
+imported only when this module is. Every rule is the op table's (`Op.tensor`):
+each op's NumPy forward rule and one vector-Jacobian product per input, compiled
+here once, as HIPS autograd's numpy_vjps.py writes them. A gradient always has
+its variable's shape: a vjp that gives the broadcast shape is summed back over
+the broadcast axes (`unbroadcast`, autograd's `unbroadcast_f`).
+
+Shapes are known before anything is computed: `shapes` walks the graph from the
+inputs' shapes, by each op's shape rule (`SHAPES`), and a mismatch is a
+DomainError with the caret under the operator and both shapes
+(`W @ x: (2, 3) @ (2,): inner sizes 3 and 2 differ`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .errors import DomainError, InputError
+from .graph import Graph
+from .ops import CODES, OP_NAMES, OPS, Conventions, Infinite, Op, TieRule, Undefined
+
+Shape = tuple[int, ...]
+Value = Any  # a float (a number) or a float64 ndarray of 1 or 2 dimensions
+SCHEMA_VERSION = 1
+VAR, CONST = CODES["var"], CODES["const"]
+
+
+# ---- the rules' helpers: what the op table's tensor rules call ----------------------------
+
+
+def _first_bad(mask: Any) -> str:
+    """The first element where `mask` holds, as `[i]` or `[i][j]` (empty for a number)."""
+    where = np.argwhere(mask)
+    return "".join(f"[{int(i)}]" for i in where[0]) if where.size else ""
+
+
+def _at(where: str) -> str:
+    return f" at {where}" if where else ""
+
+
+def _div(a: Any, b: Any) -> Any:
+    zero = np.asarray(b) == 0
+    if zero.any():
+        raise Undefined(f"division by zero{_at(_first_bad(zero))}")
+    return np.divide(a, b)
+
+
+def _pow(a: Any, b: Any) -> Any:
+    a, b = np.broadcast_arrays(np.asarray(a, dtype=float), np.asarray(b, dtype=float))
+    zero = (a == 0) & (b < 0)
+    if zero.any():
+        raise Undefined(f"0 to a negative power is a division by zero{_at(_first_bad(zero))}")
+    negative = (a < 0) & (b != np.round(b))
+    if negative.any():
+        raise Undefined(
+            "a negative base to a non-integer power is not a real number"
+            f"{_at(_first_bad(negative))}"
+        )
+    return np.power(a, b)
+
+
+def _dpow_base(g: Any, a: Any, b: Any, out: Any) -> Any:
+    a, b = np.broadcast_arrays(np.asarray(a, dtype=float), np.asarray(b, dtype=float))
+    infinite = (a == 0) & (b < 1) & (b != 0)
+    if infinite.any():
+        raise Infinite(f"the derivative of x ** y at x = 0 is infinite{_at(_first_bad(infinite))}")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        local = np.where(b == 0, 0.0, b * np.power(a, b - 1))
+    return g * local
+
+
+def _dpow_exponent(g: Any, a: Any, b: Any, out: Any) -> Any:
+    a = np.asarray(a, dtype=float)
+    negative = np.broadcast_to(a < 0, np.shape(out))
+    if negative.any():
+        raise Undefined(
+            "x ** y has no real derivative with respect to the exponent y when the base"
+            f" is negative{_at(_first_bad(negative))}"
+        )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        local = np.where(a > 0, out * np.log(np.where(a > 0, a, 1.0)), 0.0)
+    return g * local
+
+
+def _log(a: Any) -> Any:
+    bad = np.asarray(a) <= 0
+    if bad.any():
+        raise Undefined(f"log needs a positive input{_at(_first_bad(bad))}")
+    return np.log(a)
+
+
+def _sqrt(a: Any) -> Any:
+    bad = np.asarray(a) < 0
+    if bad.any():
+        raise Undefined(f"sqrt needs a non-negative input{_at(_first_bad(bad))}")
+    return np.sqrt(a)
+
+
+def _dsqrt(g: Any, out: Any) -> Any:
+    zero = np.asarray(out) == 0
+    if zero.any():
+        raise Infinite(f"the derivative of sqrt at 0 is infinite{_at(_first_bad(zero))}")
+    return g * 0.5 / out
+
+
+def _sigmoid(a: Any) -> Any:
+    e = np.exp(-np.abs(a))  # never overflows
+    return np.where(np.asarray(a) >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _max(args: tuple[Any, ...]) -> Any:
+    if len(args) == 1:  # max(s): the largest element
+        return np.max(args[0])
+    return np.maximum.reduce(np.broadcast_arrays(*args))
+
+
+def _min(args: tuple[Any, ...]) -> Any:
+    if len(args) == 1:
+        return np.min(args[0])
+    return np.minimum.reduce(np.broadcast_arrays(*args))
+
+
+def _route(g: Any, args: tuple[Any, ...], out: Any, i: int, tie: TieRule) -> Any:
+    """The router: each output element's gradient goes to the input(s) that won it, split
+    evenly among tied winners (`split`) or all to the first (`first`). Of one input,
+    max(s) and min(s) reduce it: the winners are its elements equal to the result."""
+    if len(args) == 1:
+        won = np.asarray(args[0]) == out
+        if tie == "first":
+            first = np.zeros(won.shape, dtype=bool)
+            first[np.unravel_index(int(np.argmax(won)), won.shape)] = True
+            won = first
+        return g * won / np.sum(won)
+    shape = np.shape(out)
+    wins = [np.broadcast_to(np.asarray(arg) == out, shape) for arg in args]
+    if tie == "first":
+        earlier = np.zeros(shape, dtype=bool)
+        for k in range(i):
+            earlier |= wins[k]
+        return g * (wins[i] & ~earlier)
+    return g * wins[i] / np.sum(wins, axis=0)
+
+
+def _matmul(a: Any, b: Any) -> Any:
+    return np.matmul(a, b)
+
+
+def _mm_a(g: Any, a: Any, b: Any) -> Any:
+    """∂/∂A of A @ B pulled back: g · Bᵀ (an outer product when B is a vector)."""
+    if np.ndim(b) == 1:
+        return np.outer(g, b) if np.ndim(a) == 2 else g * b
+    if np.ndim(a) == 1:
+        return b @ g
+    return g @ b.T
+
+
+def _mm_b(g: Any, a: Any, b: Any) -> Any:
+    """∂/∂B of A @ B pulled back: Aᵀ · g (an outer product when A is a vector)."""
+    if np.ndim(a) == 1:
+        return np.outer(a, g) if np.ndim(b) == 2 else g * a
+    return a.T @ g
+
+
+def _index(a: Any, b: Any) -> Any:
+    return np.asarray(a)[int(b)]
+
+
+def _dindex(g: Any, a: Any, b: Any) -> Any:
+    sent = np.zeros(np.shape(a))
+    sent[int(b)] = g
+    return sent
+
+
+def _transpose(a: Any) -> Any:
+    return np.transpose(a)
+
+
+def _axis(b: Any) -> int | None:
+    return None if b is None else int(b)
+
+
+def _sum(a: Any, b: Any) -> Any:
+    return np.sum(a, axis=_axis(b))
+
+
+def _dsum(g: Any, a: Any, b: Any) -> Any:
+    """Sum distributes: every element gets the upstream gradient of its row, column or all."""
+    axis = _axis(b)
+    return np.broadcast_to(g if axis is None else np.expand_dims(g, axis), np.shape(a))
+
+
+def _mean(a: Any, b: Any) -> Any:
+    return np.mean(a, axis=_axis(b))
+
+
+def _dmean(g: Any, a: Any, b: Any) -> Any:
+    axis = _axis(b)
+    n = np.size(a) if axis is None else np.shape(a)[axis]
+    return _dsum(g, a, b) / n
+
+
+def _softmax(a: Any) -> Any:
+    e = np.exp(a - np.max(a, axis=-1, keepdims=True))
+    return e / np.sum(e, axis=-1, keepdims=True)
+
+
+def _dsoftmax(g: Any, out: Any) -> Any:
+    return out * (g - np.sum(g * out, axis=-1, keepdims=True))
+
+
+def _logsumexp(a: Any) -> Any:
+    m = np.max(a, axis=-1, keepdims=True)
+    return np.squeeze(m, axis=-1) + np.log(np.sum(np.exp(a - m), axis=-1))
+
+
+def _dlogsumexp(g: Any, a: Any, out: Any) -> Any:
+    return np.expand_dims(g, -1) * _softmax(a)
+
+
+SCOPE: dict[str, Any] = {
+    "np": np, "_div": _div, "_pow": _pow, "_dpow_base": _dpow_base,
+    "_dpow_exponent": _dpow_exponent, "_log": _log, "_sqrt": _sqrt, "_dsqrt": _dsqrt,
+    "_sigmoid": _sigmoid, "_max": _max, "_min": _min, "_route": _route, "_matmul": _matmul,
+    "_mm_a": _mm_a, "_mm_b": _mm_b, "_index": _index, "_dindex": _dindex,
+    "_transpose": _transpose, "_sum": _sum, "_dsum": _dsum, "_mean": _mean, "_dmean": _dmean,
+    "_softmax": _softmax, "_dsoftmax": _dsoftmax, "_logsumexp": _logsumexp,
+    "_dlogsumexp": _dlogsumexp,
+}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    """An op's tensor rules as functions: forward(args) and one vjp(g, args, out, tie) per
+    input position (None: that input gets no gradient)."""
+
+    forward: Callable[[tuple[Any, ...]], Any]
+    vjps: tuple[Callable[..., Any] | None, ...]
+    variadic: bool
+
+
+def _function(params: str, expression: str) -> Callable[..., Any]:
+    source = f"def rule({params}):\n    return {expression}\n"
+    scope: dict[str, Any] = {}
+    exec(source, SCOPE, scope)  # the op table's text only, never a user's
+    return scope["rule"]  # type: ignore[no-any-return]
+
+
+def compile_op(op: Op) -> Compiled:
+    """The op's tensor rules, compiled (kept per op: patched ops in tests compile anew)."""
+    assert op.tensor is not None, f"{op.name} has no tensor rule"
+    rule = op.tensor
+    if op.arity is None:  # variadic: args is the tuple of inputs, one vjp for input i
+        forward = _function("args", rule.rule)
+        (vjp,) = rule.vjp
+        one = _function("g, args, out, i, tie", vjp)
+        return Compiled(forward, (one,), True)
+    unpack = "a, b = (*args, None)[:2]"
+    forward = _two(rule.rule, unpack)
+    vjps = tuple(_two(v, unpack, "g, args, out, tie") if v else None for v in rule.vjp)
+    return Compiled(forward, vjps, False)
+
+
+def _two(expression: str, unpack: str, params: str = "args") -> Callable[..., Any]:
+    source = f"def rule({params}):\n    {unpack}\n    return {expression}\n"
+    scope: dict[str, Any] = {}
+    exec(source, SCOPE, scope)  # the op table's text only, never a user's
+    return scope["rule"]  # type: ignore[no-any-return]
+
+
+_COMPILED: dict[int, tuple[Op, Compiled]] = {}
+
+
+def compiled(op: Op) -> Compiled:
+    kept = _COMPILED.get(id(op))
+    if kept is None or kept[0] is not op:
+        kept = _COMPILED[id(op)] = (op, compile_op(op))
+    return kept[1]
+
+
+def unbroadcast(grad: Any, shape: Shape) -> Any:
+    """A gradient of a broadcast shape summed back to `shape`: over the leading axes
+    broadcasting added, and over each axis where the input had size 1."""
+    grad = np.asarray(grad, dtype=float)
+    while grad.ndim > len(shape):
+        grad = grad.sum(axis=0)
+    for axis, size in enumerate(shape):
+        if size == 1 and grad.shape[axis] != 1:
+            grad = grad.sum(axis=axis, keepdims=True)
+    return grad
+
+
+# ---- shapes, before anything is computed ---------------------------------------------------
+
+
+def show_shape(shape: Shape) -> str:
+    return str(tuple(shape))
+
+
+class _Mismatch(Exception):
+    """A shape rule's refusal; the pass adds the node's text and operator position."""
+
+
+def _broadcast(shapes: list[Shape], known: list[Value | None]) -> Shape:
+    try:
+        return tuple(np.broadcast_shapes(*shapes))
+    except ValueError:
+        raise _Mismatch(
+            "shapes " + " and ".join(map(show_shape, shapes)) + " do not broadcast"
+            " (sizes must match or be 1, aligned from the right)"
+        ) from None
+
+
+def _same(shapes: list[Shape], known: list[Value | None]) -> Shape:
+    return shapes[0]
+
+
+def _router(shapes: list[Shape], known: list[Value | None]) -> Shape:
+    if len(shapes) == 1:
+        return ()
+    return _broadcast(shapes, known)
+
+
+def _matmul_shape(shapes: list[Shape], known: list[Value | None]) -> Shape:
+    a, b = shapes
+    if not a or not b:
+        raise _Mismatch("@ multiplies vectors and matrices; to scale by a number, use *")
+    inner_a = a[-1]
+    inner_b = b[0] if len(b) == 1 else b[-2]
+    if inner_a != inner_b:
+        raise _Mismatch(f"inner sizes {inner_a} and {inner_b} differ")
+    return a[:-1] + b[1:] if len(b) <= 2 else a[:-1] + b[:-2] + b[-1:]
+
+
+def _whole(value: Value | None, what: str) -> int:
+    if value is None or np.ndim(value) != 0:
+        raise _Mismatch(f"{what} must be a number or an input holding one")
+    number = float(value)
+    if not number.is_integer():
+        raise _Mismatch(f"{what} must be a whole number, got {number:g}")
+    return int(number)
+
+
+def _index_shape(shapes: list[Shape], known: list[Value | None]) -> Shape:
+    shape = shapes[0]
+    if not shape:
+        raise _Mismatch("a number has no elements to index: index a vector or a matrix")
+    if shapes[1]:
+        raise _Mismatch(f"the index must be a number, not of shape {show_shape(shapes[1])}")
+    i = _whole(known[1], "the index")
+    if not -shape[0] <= i < shape[0]:
+        raise _Mismatch(f"index {i} is out of range for {shape[0]} elements (0 to {shape[0] - 1})")
+    return shape[1:]
+
+
+def _transpose_shape(shapes: list[Shape], known: list[Value | None]) -> Shape:
+    return tuple(reversed(shapes[0]))
+
+
+def _reduce_shape(shapes: list[Shape], known: list[Value | None]) -> Shape:
+    shape = shapes[0]
+    if len(shapes) == 1:
+        return ()
+    if shapes[1]:
+        raise _Mismatch(f"the axis must be a number, not of shape {show_shape(shapes[1])}")
+    axis = _whole(known[1], "the axis")
+    if not -len(shape) <= axis < len(shape) or not shape:
+        raise _Mismatch(f"axis {axis} is out of range for shape {show_shape(shape)}")
+    return shape[: axis % len(shape)] + shape[axis % len(shape) + 1 :]
+
+
+def _last_shape(shapes: list[Shape], known: list[Value | None]) -> Shape:
+    return shapes[0][:-1]
+
+
+SHAPES: dict[str, Callable[[list[Shape], list[Value | None]], Shape]] = {
+    "broadcast": _broadcast, "same": _same, "router": _router, "matmul": _matmul_shape,
+    "index": _index_shape, "transpose": _transpose_shape, "reduce": _reduce_shape,
+    "last": _last_shape,
+}  # fmt: skip
+
+
+def _operator_span(graph: Graph, node_id: int) -> tuple[int, int]:
+    """Where the node's operator is written (`@` in `W @ x`), else the node's span."""
+    op = OPS[graph.op(node_id)]
+    inputs = graph.inputs(node_id)
+    if op.shown is not None and len(inputs) == 2 and op.symbol and op.symbol != "[]":
+        start, end = graph.ends[inputs[0]], graph.starts[inputs[1]]
+        at = graph.source.find(op.symbol, start, max(start, end))
+        if at >= 0:
+            return at, at + len(op.symbol)
+    return graph.starts[node_id], graph.ends[node_id]
+
+
+def shapes(graph: Graph, inputs: Mapping[str, Value]) -> list[Shape]:
+    """Every node's shape, from the inputs' values, by each op's shape rule; a DomainError
+    where the shapes do not fit the op, before anything is computed."""
+    result: list[Shape] = [()] * len(graph)
+    known: list[Value | None] = [None] * len(graph)  # leaves' values: an index, an axis
+    for node_id in range(len(graph)):
+        code = graph.codes[node_id]
+        if code == CONST:
+            known[node_id] = graph.consts[node_id]
+            continue
+        if code == VAR:
+            value = inputs[graph.name(node_id)]
+            known[node_id] = value
+            result[node_id] = tuple(np.shape(value))
+            continue
+        op = OPS[OP_NAMES[code]]
+        assert op.tensor is not None
+        ins = graph.inputs(node_id)
+        try:
+            result[node_id] = SHAPES[op.tensor.shape](
+                [result[j] for j in ins], [known[j] for j in ins]
+            )
+        except _Mismatch as exc:
+            shown = [show_shape(result[j]) for j in ins]
+            written = op.show(shown) if op.shown is not None else f"{op.symbol}({', '.join(shown)})"
+            raise DomainError(
+                f"{graph.text(node_id)}: {written}: {exc}",
+                span=_operator_span(graph, node_id),
+                source=graph.source,
+            ) from None
+    return result
+
+
+# ---- the passes ------------------------------------------------------------------------------
+
+
+def _failed(graph: Graph, node_id: int, message: str) -> DomainError:
+    return DomainError(
+        f"{message}, in `{graph.text(node_id)}`",
+        span=(graph.starts[node_id], graph.ends[node_id]),
+        source=graph.source,
+    )
+
+
+def _plain(value: Any) -> Value:
+    """A 0-d result as a float, an array as a float64 array; -0.0 as 0.0 (a relu's
+    blocked gradient is 0, not "-0")."""
+    array = np.asarray(value, dtype=float) + 0.0
+    return float(array) if array.ndim == 0 else array
+
+
+def forward(graph: Graph, inputs: Mapping[str, Value]) -> list[Value]:
+    """Every node's value (a float or an array), in topological order."""
+    values: list[Value] = list(graph.consts.tolist())
+    for name, node_id in graph.variables.items():
+        values[node_id] = inputs[name]
+    with np.errstate(all="ignore"):
+        for node_id in range(len(graph)):
+            code = graph.codes[node_id]
+            if code in (VAR, CONST):
+                continue
+            rules = compiled(OPS[OP_NAMES[code]])
+            args = _arguments(graph, node_id, values)
+            try:
+                out = _plain(rules.forward(args))
+            except Undefined as exc:
+                raise _failed(graph, node_id, str(exc)) from None
+            if not np.all(np.isfinite(out)):
+                name = graph.op(node_id)
+                raise _failed(graph, node_id, f"{name} overflows: a value is too large")
+            values[node_id] = out
+    return values
+
+
+def _arguments(graph: Graph, node_id: int, values: list[Value]) -> tuple[Any, ...]:
+    ins = graph.inputs(node_id)
+    args = tuple(values[j] for j in ins)
+    op = OPS[graph.op(node_id)]
+    if op.optional and op.arity is not None and len(args) < op.arity + op.optional:
+        args += (None,) * (op.arity + op.optional - len(args))
+    return args
+
+
+def backward(
+    graph: Graph,
+    values: list[Value],
+    conventions: Conventions = Conventions(),
+    dout: Value | None = None,
+) -> list[Value | None]:
+    """d(output)/d(node) for every node, each of its node's shape; None for constants (and
+    gates of constants only). The output is seeded with `dout` (1 for a number): the
+    upstream gradient of a layer, as CS231n's layer checks give it. Each use adds its
+    vjp (the copy gate), summed back over broadcast axes to its input's shape."""
+    n = len(graph)
+    grads: list[Any] = [None] * n
+    out_id = graph.output
+    grads[out_id] = 1.0 if dout is None else dout
+    fixed = graph.fixed
+    with np.errstate(all="ignore"):
+        for i in range(n - 1, -1, -1):
+            g = grads[i]
+            code = graph.codes[i]
+            if g is None or code in (VAR, CONST) or fixed[i]:
+                continue
+            op = OPS[OP_NAMES[code]]
+            rules = compiled(op)
+            ins = graph.inputs(i)
+            args = _arguments(graph, i, values)
+            for k, j in enumerate(ins):
+                if fixed[j]:
+                    continue
+                vjp = rules.vjps[0] if rules.variadic else rules.vjps[k]
+                if vjp is None:  # an index or an axis: no gradient flows into it
+                    sent: Any = np.zeros(np.shape(values[j]))
+                else:
+                    try:
+                        if rules.variadic:
+                            sent = vjp(g, args, values[i], k, conventions.max_tie)
+                        else:
+                            sent = vjp(g, args, values[i], conventions.max_tie)
+                    except Undefined as exc:
+                        raise _failed(graph, i, str(exc)) from None
+                    sent = unbroadcast(sent, np.shape(values[j]))
+                if not np.all(np.isfinite(sent)):
+                    raise _failed(graph, i, f"the gradient at {graph.name(j)} overflows")
+                grads[j] = _plain(sent) if grads[j] is None else _plain(grads[j] + sent)
+    result: list[Value | None] = []
+    for node_id in range(n):
+        if fixed[node_id] and node_id != out_id:
+            result.append(None)
+        elif grads[node_id] is None:  # the output does not depend on it: 0 of its shape
+            result.append(_plain(np.zeros(np.shape(values[node_id]))))
+        else:
+            result.append(_plain(grads[node_id]))
+    return result
+
+
+# ---- a run ------------------------------------------------------------------------------------
+
+
+def is_tensor(value: object) -> bool:
+    return isinstance(value, np.ndarray)
+
+
+def plain(value: Value | None) -> Any:
+    """A value as JSON holds it: a number, or nested lists."""
+    if value is None or isinstance(value, float):
+        return value
+    return np.asarray(value).tolist()
+
+
+@dataclass(frozen=True, slots=True)
+class TensorUpdate:
+    """Gradient descent on every input, tensors elementwise: where it ends, and the path."""
+
+    lr: float
+    steps: int
+    inputs: dict[str, Value]
+    output: Value
+    trajectory: tuple[tuple[int, dict[str, Value], Value], ...] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "lr": self.lr,
+            "steps": self.steps,
+            "inputs": {k: plain(v) for k, v in self.inputs.items()},
+            "output": plain(self.output),
+        }
+
+
+class TensorResult:
+    """A finished run of a tensor program: every node's value, gradient and shape."""
+
+    tensor = True  # what a view that cannot show tensors asks (`refuse_tensors`)
+
+    def __init__(
+        self,
+        graph: Graph,
+        inputs: dict[str, Value],
+        values: list[Value],
+        grads: list[Value | None],
+        node_shapes: list[Shape],
+        conventions: Conventions,
+        update: TensorUpdate | None = None,
+        dout: Value | None = None,
+    ) -> None:
+        self.graph = graph
+        self.inputs = inputs
+        self.values = values
+        self.grads = grads
+        self.shapes = node_shapes
+        self.conventions = conventions
+        self.update = update
+        self.dout = dout
+
+    @property
+    def expression(self) -> str:
+        return self.graph.source
+
+    @property
+    def output_name(self) -> str:
+        return self.graph.name(self.graph.output)
+
+    @property
+    def output(self) -> Value:
+        return self.values[self.graph.output]
+
+    @property
+    def gradients(self) -> dict[str, Value]:
+        return {name: self.grads[i] for name, i in self.graph.variables.items()}
+
+    def __repr__(self) -> str:
+        """One line, as a notebook shows it: the output, and each gradient's shape."""
+        f = self.output_name
+        shown = [
+            f"{f}={summary(self.output)}"
+            if not self.shapes[self.graph.output]
+            else f"{f}: {show_shape(self.shapes[self.graph.output])}"
+        ]
+        shown += [
+            f"∂{f}/∂{name}: {show_shape(self.shapes[i])}"
+            for name, i in self.graph.variables.items()
+        ]
+        return f"TensorResult({', '.join(shown)})"
+
+    def to_dict(self, nodes: bool = True) -> dict[str, Any]:
+        """The `--json` object: as a scalar run's, with tensors as nested lists and each
+        value's `shape` ([] for a number)."""
+        out = self.graph.output
+        data: dict[str, Any] = {"schema_version": SCHEMA_VERSION}
+        if nodes:
+            data["expression"] = self.expression
+        data["output"] = {
+            "name": self.output_name,
+            "value": plain(self.output),
+            "shape": list(self.shapes[out]),
+        }
+        data["inputs"] = {k: plain(v) for k, v in self.inputs.items()}
+        data["gradients"] = {k: plain(v) for k, v in self.gradients.items()}
+        data["shapes"] = {k: list(self.shapes[i]) for k, i in self.graph.variables.items()}
+        if self.dout is not None:
+            data["dout"] = plain(self.dout)
+        if nodes:
+            data["nodes"] = [
+                {
+                    "id": i,
+                    "name": name,
+                    "op": op,
+                    "inputs": list(ins),
+                    "text": text,
+                    "shape": list(self.shapes[i]),
+                    "value": plain(self.values[i]),
+                    "grad": plain(self.grads[i]),
+                    "pattern": OPS[op].pattern.name,
+                }
+                for i, (name, op, ins, text) in enumerate(self.graph.facts())
+            ]
+        data["conventions"] = self.conventions.to_dict()
+        if self.update is not None:
+            data["update"] = self.update.to_dict()
+            if self.update.trajectory is not None:
+                data["trajectory"] = [
+                    {"step": s, "inputs": {k: plain(v) for k, v in p.items()}, "output": plain(o)}
+                    for s, p, o in self.update.trajectory
+                ]
+        return data
+
+    def json_chunks(
+        self,
+        nodes: bool = True,
+        *,
+        compact: bool = False,
+        ascii: bool = False,
+        extra: Mapping[str, Any] | None = None,
+    ) -> Iterator[str]:
+        """The `--json` text (as Result.json_chunks gives a scalar run's), in one piece."""
+        separators = (",", ":") if compact else (", ", ": ")
+        data = self.to_dict(nodes) | dict(extra or {})
+        yield json.dumps(data, ensure_ascii=ascii, allow_nan=False, separators=separators)
+
+
+def scalar_output_needed(node_shapes: list[Shape], graph: Graph, dout: Value | None) -> None:
+    """grad needs a number to differentiate, or the upstream gradient of the output."""
+    shape = node_shapes[graph.output]
+    if dout is None:
+        if shape:
+            raise DomainError(
+                f"the output has shape {show_shape(shape)}: reduce it, e.g. sum(...), or give"
+                " the upstream gradient with --dout"
+            )
+        return
+    if tuple(np.shape(dout)) != shape:
+        raise DomainError(
+            f"--dout has shape {show_shape(tuple(np.shape(dout)))} but the output"
+            f" {graph.name(graph.output)} has shape {show_shape(shape)}: they must be the same"
+        )
+
+
+def evaluate(
+    graph: Graph,
+    inputs: dict[str, Value],
+    lr: float | None,
+    steps: int | None,
+    conventions: Conventions,
+    dout: Value | None = None,
+    max_steps: int = 100_000,
+) -> TensorResult:
+    """Shapes, forward, backward (and with `lr`, `steps` steps of gradient descent)."""
+    node_shapes = shapes(graph, inputs)
+    scalar_output_needed(node_shapes, graph, dout)
+    values = forward(graph, inputs)
+    grads = backward(graph, values, conventions, dout)
+    update = None
+    if lr is not None:
+        update = descend(graph, inputs, values, grads, lr, steps, conventions, dout, max_steps)
+    return TensorResult(graph, inputs, values, grads, node_shapes, conventions, update, dout)
+
+
+def descend(
+    graph: Graph,
+    inputs: dict[str, Value],
+    values: list[Value],
+    grads: list[Value | None],
+    lr: float,
+    steps: int | None,
+    conventions: Conventions,
+    dout: Value | None,
+    max_steps: int,
+) -> TensorUpdate:
+    """x := x - lr * df/dx for every input, a tensor elementwise (an index input stays)."""
+    count = 1 if steps is None else steps
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= max_steps:
+        raise InputError(
+            f"the number of steps must be a whole number from 1 to {max_steps:,}, got {count!r}"
+        )
+    moving = {name: i for name, i in graph.variables.items() if not _index_only(graph, i)}
+    point = dict(inputs)
+    path = [(0, dict(point), values[graph.output])]
+    for step in range(1, count + 1):
+        if step > 1:
+            grads = backward(graph, values, conventions, dout)
+        moved = dict(point)
+        for name, i in moving.items():
+            with np.errstate(all="ignore"):
+                new = _plain(np.asarray(point[name]) - lr * np.asarray(grads[i]))
+            if not np.all(np.isfinite(new)):
+                raise DomainError(
+                    f"at step {step} of gradient descent: the update of {name} overflows"
+                    " (is the learning rate too large?)"
+                )
+            moved[name] = new
+        point = moved
+        values = forward(graph, point)
+        path.append((step, dict(point), values[graph.output]))
+    trajectory = None if steps is None else tuple(path)
+    return TensorUpdate(lr, count, point, values[graph.output], trajectory)
+
+
+def _index_only(graph: Graph, node_id: int) -> bool:
+    """An input used only as an index or an axis (s[y]): a class label, not a weight."""
+    uses = [
+        (i, k) for i in range(len(graph)) for k, j in enumerate(graph.inputs(i)) if j == node_id
+    ]
+    return bool(uses) and all(
+        OPS[graph.op(i)].tensor is not None and k > 0 and not OPS[graph.op(i)].tensor.vjp[k]  # type: ignore[union-attr]
+        for i, k in uses
+    )
+
+
+# ---- gradient checking ---------------------------------------------------------------------
+
+SAMPLE = 20  # elements checked per input of more than this many, CS231n's grad_check_sparse
+
+
+@dataclass(frozen=True, slots=True)
+class TensorCheck:
+    """Central differences on every element of every input (a seeded sample of a large
+    one): the worst relative error, and whether every element is within `tolerance`."""
+
+    step: float
+    tolerance: float
+    worst: float
+    worst_at: str
+    checked: int
+    ok: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "tolerance": self.tolerance,
+            "checked": self.checked,
+            "worst_relative_error": self.worst,
+            "worst_at": self.worst_at,
+            "ok": self.ok,
+        }
+
+
+def gradcheck(result: TensorResult, step: float = 1e-6, tolerance: float = 1e-6) -> TensorCheck:
+    """Each analytic gradient element against (f(x+h) - f(x-h)) / 2h, with relative error
+    |a - n| / max(|a|, |n|) (0 where both are 0); a non-scalar output is reduced with the
+    upstream gradient, sum(dout * f), as the backward pass seeds it."""
+    graph = result.graph
+    rng = np.random.default_rng(0)
+
+    def loss(point: dict[str, Value]) -> float:
+        out = forward(graph, point)[graph.output]
+        if result.dout is None:
+            return float(out)
+        return float(np.sum(np.asarray(result.dout) * out))
+
+    worst, worst_at, checked = 0.0, "", 0
+    for name, node_id in graph.variables.items():
+        if _index_only(graph, node_id):
+            continue
+        value = np.asarray(result.inputs[name], dtype=float)
+        grad = np.asarray(result.grads[node_id], dtype=float)
+        flat = range(value.size)
+        if value.size > SAMPLE:
+            flat = sorted(rng.choice(value.size, SAMPLE, replace=False).tolist())  # type: ignore[assignment]
+        for k in flat:
+            where = np.unravel_index(k, value.shape) if value.shape else ()
+            h = step * max(1.0, abs(float(value[where])))
+            up, down = value.copy(), value.copy()
+            up[where] += h
+            down[where] -= h
+            numeric = (
+                loss(_with(result.inputs, name, up)) - loss(_with(result.inputs, name, down))
+            ) / (2 * h)
+            analytic = float(grad[where])
+            scale = max(abs(analytic), abs(numeric))
+            error = 0.0 if scale == 0 else abs(analytic - numeric) / scale
+            if scale < 1e-8:
+                error = abs(analytic - numeric)
+            checked += 1
+            if error > worst or not worst_at:
+                worst = max(worst, error)
+                worst_at = name + "".join(f"[{int(i)}]" for i in where)
+    return TensorCheck(step, tolerance, worst, worst_at, checked, worst <= tolerance)
+
+
+def _with(inputs: Mapping[str, Value], name: str, value: Any) -> dict[str, Value]:
+    point = dict(inputs)
+    point[name] = _plain(value)
+    return point
+
+
+def summary(value: Value | None, precision: int = 6) -> str:
+    """A value as a table shows it: a number, a small tensor whole, a large one as NumPy
+    summarises it."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return format(value, f".{precision}g")
+    with np.printoptions(precision=precision, suppress=True, threshold=24, edgeitems=2):
+        return np.array2string(np.asarray(value), separator=", ")
