@@ -1,4 +1,8 @@
-"""`python -m bench`: run the benchmarks, print the targets, write the report."""
+"""`python -m bench`: run the benchmarks, print the targets, write the report.
+
+Without options it is the full run docs/benchmarks.md (and its chart) is written by:
+every engine, shape and size, the command line and every view's growth.
+"""
 
 from __future__ import annotations
 
@@ -88,10 +92,21 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--growth-sizes",
         type=_growth_sizes,
-        help="uses of x in x + x + … + x where the graph views' growth is timed "
-        "(default 1e3,1e4,1e5; quick 1e2,1e3,1e4)",
+        help="nodes (or uses of x in x + x + … + x) where each view's growth is timed; "
+        "check and svg have their own (default 1e3,1e4,1e5; quick 1e2,1e3,1e4)",
     )
-    p.add_argument("--skip-growth", action="store_true", help="no growth of the graph views")
+    p.add_argument("--skip-growth", action="store_true", help="no growth of the views")
+    p.add_argument(
+        "--views",
+        type=_names(list(growth.VIEWS)),
+        default=list(growth.VIEWS),
+        help=f"the views whose growth is timed (default all: {','.join(growth.VIEWS)})",
+    )
+    p.add_argument(
+        "--growth-timeout",
+        type=float,
+        help="seconds for one view at one size; a slower size ends its series (40; quick 10)",
+    )
     return p
 
 
@@ -130,6 +145,9 @@ def settings_from(args: argparse.Namespace, argv: list[str]) -> Settings:
         e2e_size=e2e[-1],
         command=shlex.join(["python", "-m", "bench", *argv]),
         growth_sizes=[] if args.skip_growth else views,
+        growth_timeout=given(args.growth_timeout, growth.TIMEOUT_S, growth.QUICK_TIMEOUT_S),
+        quick=quick,
+        views=args.views,
     )
 
 

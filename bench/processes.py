@@ -16,12 +16,14 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from time import perf_counter
 
 LECTURE = ["grad", "(x+y)*z", "--x", "-2", "--y", "5", "--z", "-4", "--json"]
+TABLE = LECTURE[:-1]  # the table a student sees first
 LECTURE_GRADIENTS = {"x": -4.0, "y": -4.0, "z": 3.0}
+TABLE_ANSWER = "∂f/∂x = -4   ∂f/∂y = -4   ∂f/∂z = 3"  # the table's last line
 
 # The smallest Typer app: one command that prints its argument.
 MINIMAL_TYPER_APP = """import typer
@@ -62,11 +64,13 @@ class Finished:
 ROOT = Path(__file__).resolve().parent.parent  # the folder that holds the `bench` package
 
 
-def bench_env() -> dict[str, str]:
+def bench_env(unbuffered: bool = False) -> dict[str, str]:
     """The environment for a child: `bench` importable from anywhere, and no
     PYTHONUNBUFFERED (set on the machines here, not in a user's shell: it makes every
-    write to stdout a system call of its own)."""
+    write to stdout a system call of its own), unless `unbuffered` sets it."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = "1"
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     return env
 
@@ -107,41 +111,78 @@ def run_measured(
     return Finished(seconds, peak_kb / 1024, code, message)
 
 
-def _quick(args: list[str]) -> float:
+def _quick(args: list[str], env: dict[str, str] | None = None) -> float:
     start = perf_counter()
-    done = subprocess.run(args, capture_output=True, check=False, env=bench_env())
+    done = subprocess.run(args, capture_output=True, check=False, env=env or bench_env())
     seconds = perf_counter() - start
     if done.returncode != 0:
         raise RuntimeError(f"{args[0]} failed: {done.stderr.decode(errors='replace')[-300:]}")
     return seconds
 
 
+# What cold start times, in this order, in turn: name, what it is.
+COLD_COMMANDS = {
+    "bpcli": '`bpcli grad "(x+y)*z" --x -2 --y 5 --z -4 --json`',
+    "table": '`bpcli grad "(x+y)*z" --x -2 --y 5 --z -4` (the table)',
+    "typer": "a minimal Typer app printing its argument",
+    "python": "`python -c pass`",
+}
+
+
 @dataclass(frozen=True)
 class ColdStart:
     runs: int
-    bpcli: float  # medians, seconds
+    bpcli: float  # medians, seconds: `grad … --json`
     typer: float
     python: float  # `python -c pass`: the floor under both
     bpcli_samples: list[float]
+    table: float | None = None  # `grad …`: the table
+    unbuffered: dict[str, float] = field(default_factory=dict)  # the same, PYTHONUNBUFFERED=1
+
+    def medians(self) -> dict[str, float]:
+        found = {"bpcli": self.bpcli, "table": self.table, "typer": self.typer}
+        return {k: v for k, v in {**found, "python": self.python}.items() if v is not None}
 
 
 def cold_start(runs: int) -> ColdStart:
-    """`bpcli grad "(x+y)*z" … --json` against a minimal Typer app, run alternately."""
+    """`bpcli grad "(x+y)*z" …` as JSON and as the table against a minimal Typer app,
+    run in turn, without PYTHONUNBUFFERED (a user's shell) and with it (this machine)."""
     bpcli = str(bpcli_executable())
     done = subprocess.run([bpcli, *LECTURE], capture_output=True, text=True, check=True)
     gradients = json.loads(done.stdout)["gradients"]
     if gradients != LECTURE_GRADIENTS:
         raise RuntimeError(f"bpcli grad gave {gradients}, expected {LECTURE_GRADIENTS}")
+    table = subprocess.run([bpcli, *TABLE], capture_output=True, text=True, check=True)
+    if table.stdout.splitlines()[-1:] != [TABLE_ANSWER]:
+        raise RuntimeError(f"bpcli grad's table ends {table.stdout[-200:]!r}")
     with tempfile.TemporaryDirectory() as folder:
         app = Path(folder) / "minimal_typer_app.py"
         app.write_text(MINIMAL_TYPER_APP, encoding="utf-8")
-        samples: dict[str, list[float]] = {"bpcli": [], "typer": [], "python": []}
-        for _ in range(runs):
-            samples["bpcli"].append(_quick([bpcli, *LECTURE]))
-            samples["typer"].append(_quick([sys.executable, str(app), "hello"]))
-            samples["python"].append(_quick([sys.executable, "-c", "pass"]))
-    median = {name: statistics.median(values) for name, values in samples.items()}
-    return ColdStart(runs, median["bpcli"], median["typer"], median["python"], samples["bpcli"])
+        commands = {
+            "bpcli": [bpcli, *LECTURE],
+            "table": [bpcli, *TABLE],
+            "typer": [sys.executable, str(app), "hello"],
+            "python": [sys.executable, "-c", "pass"],
+        }
+        samples: list[dict[str, list[float]]] = []
+        for unbuffered in (False, True):
+            env = bench_env(unbuffered)
+            samples.append({name: [] for name in commands})
+            for _ in range(runs):
+                for name, args in commands.items():
+                    samples[-1][name].append(_quick(args, env))
+    median, unbuffered = (
+        {name: statistics.median(values) for name, values in found.items()} for found in samples
+    )
+    return ColdStart(
+        runs,
+        median["bpcli"],
+        median["typer"],
+        median["python"],
+        samples[0]["bpcli"],
+        median["table"],
+        unbuffered,
+    )
 
 
 @dataclass(frozen=True)

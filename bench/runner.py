@@ -47,6 +47,9 @@ class Settings:
     e2e_size: int = 1_000_000
     command: str = "python -m bench"
     growth_sizes: list[int] = field(default_factory=list)  # empty: not measured
+    growth_timeout: float = growth.TIMEOUT_S  # seconds for one view at one size
+    quick: bool = False  # the views' own sizes (check, svg) are their quick ones
+    views: list[str] = field(default_factory=lambda: list(growth.VIEWS))  # whose growth
 
 
 @dataclass
@@ -338,6 +341,11 @@ def bpcli_source() -> str:
     return where
 
 
+def _code_hash(source: str) -> str:
+    found = re.search(r"code hash (\w+)", source)
+    return found.group(1) if found else source
+
+
 def run(settings: Settings, log: Callable[[str], None]) -> Results:
     results = Results(settings, bpcli_source=bpcli_source())
     for size in settings.sizes:
@@ -353,12 +361,17 @@ def run(settings: Settings, log: Callable[[str], None]) -> Results:
     if settings.cli:
         run_cli(results, log)
     if settings.growth_sizes:
-        results.growth = growth.measure_views(settings.growth_sizes, settings.repeat)
-        for found in results.growth:
-            times = ", ".join(f"{s:.3g} s" for s in found.seconds)
-            log(f"growth {found.view}: {times}: exponent {found.exponent:.2f}")
+        results.growth = growth.measure_views(
+            settings.growth_sizes,
+            settings.repeat,
+            settings.growth_timeout,
+            quick=settings.quick,
+            log=log,
+            env=processes.bench_env(),
+            views=settings.views,
+        )
     after = bpcli_source()
-    if after != results.bpcli_source:
+    if _code_hash(after) != _code_hash(results.bpcli_source):  # a commit alone changes nothing
         note = (
             f"bpcli's code changed during this run ({results.bpcli_source} at the start, "
             f"{after} at the end): its rows mix versions; run again for one consistent table"

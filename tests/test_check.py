@@ -1208,3 +1208,25 @@ def test_a_json_handout_keeps_the_sets_numbers_as_written(bpcli, tmp_path):
     problem = json.loads(run.stdout)["problem"][0]
     assert problem["statement"] == "x is 1e-3"  # text is text
     assert problem["values"] == {"x": 2.5, "y": 0}
+
+
+def test_each_problem_of_the_set_is_worked_once_for_a_whole_class(monkeypatch):
+    """Grading a class: the set's passes are made once a problem, not once a student, and
+    every student still gets their own score (the hand-worked TOTALS above)."""
+    import bpcli.check as checking
+    from bpcli.check import check_submissions
+    from bpcli.problems import load_submission
+
+    worked: list[str] = []
+    result_of = checking.result_of
+
+    def counted(problem, max_tie=None):
+        worked.append(problem.id)
+        return result_of(problem, max_tie)
+
+    monkeypatch.setattr(checking, "result_of", counted)
+    answer_key = load(SET)
+    subs = [load_submission(path) for path in SUBMISSIONS]
+    report = check_submissions(answer_key, subs)
+    assert sorted(worked) == sorted(p.id for p in answer_key.problems)
+    assert {s.id: s.score for s in report.students} == pytest.approx(TOTALS)

@@ -1,8 +1,8 @@
-"""The fast path of `bpcli grad … --json` (entry.py) against the full command line.
+"""The fast path of `bpcli grad` (entry.py: --json and the table) against the full command line.
 
 Wherever the fast path answers, its output must be the full path's, byte for
 byte; wherever it does not, it must have written nothing (the full path then
-answers, errors included). And it must not import Typer, Rich or Lark.
+answers, errors included). And it must not import Typer (nor pydantic) or Lark, nor Rich for JSON.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bpcli.cli import app
-from bpcli.entry import GRAD_TAKES_VALUE, fast_batch, fast_grad_json
+from bpcli.entry import GRAD_TAKES_VALUE, fast_batch, fast_grad_json, fast_grad_table
 
 LECTURE = ["(x+y)*z", "--x", "-2", "--y", "5", "--z", "-4"]
 
@@ -36,8 +36,24 @@ ANSWERED = [
     ["lr * 2", "lr=1", "--json"],  # a variable named like an option, given as NAME=VALUE
 ]
 
+# The table a student sees first, with the options the fast path reads.
+TABLES = [
+    [*LECTURE],
+    ["(x+y)*z", "--x=-2", "y=5", "z=-4"],
+    ["q = x + y; f = q * z", *LECTURE[1:], "--lr", "0.1"],
+    ["q = x + y; f = q * z", *LECTURE[1:], "--lr=0.1", "--steps", "3"],
+    [*LECTURE, "--no-nodes"],
+    ["max(x, y) * z", "x=1", "y=1", "z=2", "--max-tie", "first"],
+    ["α * β_1 + 가", "α=2", "β_1=3", "가=-1e-3"],
+    ["+".join(["x"] * 300), "x=1"],  # more rows than the table shows
+]
+
 LEFT_TO_THE_FULL_PATH = [
-    [*LECTURE],  # a table, not JSON
+    [*LECTURE, "--precision", "3"],  # a table with an option the fast path does not read
+    [*LECTURE, "--explain"],
+    [*LECTURE, "--format", "markdown"],
+    [*LECTURE, "--gradcheck"],
+    ["(x+y)*z", "--x", "-2", "--y", "5"],  # z missing: the full path's error
     [*LECTURE, "--json", "--precision", "3"],
     [*LECTURE, "--json", "--explain"],
     [*LECTURE, "--json", "--gradcheck"],
@@ -70,18 +86,40 @@ def full(args: list[str]) -> tuple[int, str]:
 
 
 def fast(args: list[str], capsys) -> tuple[bool, str]:
-    answered = fast_grad_json(args)
+    answered = fast_grad_json(args) or fast_grad_table(args)  # as entry.run tries them
     return answered, capsys.readouterr().out
 
 
-@pytest.mark.parametrize("args", ANSWERED, ids=[" ".join(a) for a in ANSWERED])
+@pytest.mark.parametrize(
+    "args", ANSWERED + TABLES, ids=[" ".join(a)[:60] for a in ANSWERED + TABLES]
+)
 def test_answered_as_the_full_path_answers(args, capsys):
     answered, out = fast(args, capsys)
     assert answered
     code, expected = full(args)
     assert code == 0
     assert out == expected
-    json.loads(out)  # and it is one JSON object
+    if "--json" in args:
+        json.loads(out)  # and it is one JSON object
+
+
+def test_each_fast_path_answers_its_own_kind_only(capsys):
+    assert not fast_grad_json(LECTURE) and not fast_grad_table([*LECTURE, "--json"])
+    assert capsys.readouterr().out == ""
+
+
+def test_the_lecture_table(capsys):
+    answered, out = fast(["q = x + y; f = q * z", *LECTURE[1:], "--lr", "0.1"], capsys)
+    assert answered
+    lines = [line.split() for line in out.splitlines()]
+    assert lines[0] == ["computational", "graph"]
+    assert ["q", "add", "x", "+", "y", "3", "-4"] in lines
+    assert ["f", "=", "-12"] in lines
+    assert ["∂f/∂x", "=", "-4", "∂f/∂y", "=", "-4", "∂f/∂z", "=", "3"] in lines
+    # the lecture's update at α = 0.1: x -1.6, y 5.4, z -4.3, then f = -16.34
+    assert ["x", "-2", "-4", "-1.6"] in lines and ["y", "5", "-4", "5.4"] in lines
+    assert ["z", "-4", "3", "-4.3"] in lines
+    assert lines[-1] == ["after", "the", "update:", "f", "=", "-16.34"]
 
 
 def test_the_lecture_numbers(capsys):
@@ -145,6 +183,79 @@ def test_the_fast_path_imports_neither_typer_nor_rich_nor_lark():
     assert done.returncode == 0
     assert done.stderr.strip() == "[]"
     assert json.loads(done.stdout)["gradients"] == {"x": -4.0, "y": -4.0, "z": 3.0}
+
+
+@pytest.mark.integration
+def test_the_table_imports_rich_but_neither_typer_nor_lark():
+    done = run_script(
+        ["grad", *LECTURE],
+        "from bpcli.entry import run; run(); "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'typer', 'click', 'rich', 'pydantic', 'lark'}), file=sys.stderr)",
+    )
+    assert done.returncode == 0
+    assert done.stderr.strip() == "['rich']"
+    assert done.stdout.splitlines()[-1].split() == [
+        "∂f/∂x",
+        "=",
+        "-4",
+        "∂f/∂y",
+        "=",
+        "-4",
+        "∂f/∂z",
+        "=",
+        "3",
+    ]
+
+
+def in_a_terminal(args: list[str], code: str, columns: int) -> bytes:
+    """What the script writes to a terminal `columns` wide (a pseudo-terminal)."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import termios
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "NO_COLOR")}
+    env["TERM"] = "xterm-256color"
+    with subprocess.Popen(
+        [sys.executable, "-c", f"import sys; sys.argv[0] = 'bpcli'; {code}", *args],
+        stdout=follower,
+        stderr=subprocess.PIPE,
+        env=env,
+    ) as process:
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the terminal is gone: the script has ended
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        process.wait()
+    os.close(leader)
+    assert process.returncode == 0
+    return b"".join(chunks)
+
+
+TYPER = "from bpcli.cli import app; app(prog_name='bpcli')"
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(sys.platform == "win32", reason="a pseudo-terminal is POSIX")
+@pytest.mark.parametrize("args", TABLES[:4], ids=[" ".join(a)[:60] for a in TABLES[:4]])
+def test_the_table_is_the_same_in_a_terminal_and_through_a_pipe(args):
+    entry = "from bpcli.entry import run; run()"
+    shown = in_a_terminal(["grad", *args], entry, 80)
+    assert shown == in_a_terminal(["grad", *args], TYPER, 80)
+    assert b"\x1b[" in shown  # a terminal gets colours
+    piped, typer_piped = run_script(["grad", *args]), run_script(["grad", *args], TYPER)
+    assert (piped.returncode, piped.stdout, piped.stderr) == (0, typer_piped.stdout, "")
+    assert "\x1b[" not in piped.stdout
 
 
 @pytest.mark.integration

@@ -310,18 +310,29 @@ def check_submissions(
             truths.append(_invalid(problem))
         else:
             truths.append(with_tolerances(problem, tolerances))
+    passes: dict[int, Result | BpcliError] = {}  # by truth: made once for every submission
     students = []
     for sub in submissions:
         graded: list[Graded] = []
         notes = list(sub.notes)
-        for truth in truths:
+        for index, truth in enumerate(truths):
             if isinstance(truth, Graded):
                 graded.append(replace(truth, file=sub.file))
             elif sub.error is not None:
                 graded.append(Graded(truth.id, sub.file, 0.0, truth.points, error=sub.error))
             else:
                 entry = sub.entries.get(truth.id)
-                done = grade(truth, sub.file, all_or_nothing, max_tie, entry, submitted=True)
+                if index not in passes:
+                    passes[index] = _passes(truth, max_tie)
+                done = grade(
+                    truth,
+                    sub.file,
+                    all_or_nothing,
+                    max_tie,
+                    entry,
+                    submitted=True,
+                    passes=passes[index],
+                )
                 if entry is not None:
                     notes.extend(differences(truth, entry))
                     notes.extend(_not_asked(truth.id, entry, done))
@@ -402,13 +413,14 @@ def grade(
     entry: Entry | None = None,
     *,
     submitted: bool | None = None,
+    passes: Result | BpcliError | None = None,
 ) -> Graded:
     """Check one problem: against a submission's `entry` when grading (`submitted`, the
-    default when an entry is given; a missing entry answers nothing), else its own answers."""
-    try:
-        result = result_of(problem, max_tie)
-    except BpcliError as exc:
-        error = str(Invalid(file, problem.id, field_of(exc), str(exc)))
+    default when an entry is given; a missing entry answers nothing), else its own answers.
+    `passes`: the problem's `_passes`, if they are made already."""
+    result = _passes(problem, max_tie) if passes is None else passes
+    if isinstance(result, BpcliError):
+        error = str(Invalid(file, problem.id, field_of(result), str(result)))
         return Graded(problem.id, file, 0.0, problem.points, error=error)
     truth = _Truth(result, problem.tolerance)
     if submitted is None:
@@ -773,6 +785,14 @@ MISTAKES: dict[Pattern, Mistake] = {
 
 def _listed(names: dict[str, float]) -> str:
     return f"its inputs are {', '.join(names)}" if names else "it has no inputs"
+
+
+def _passes(problem: Problem, max_tie: TieRule | None) -> Result | BpcliError:
+    """The problem's passes (`result_of`), or why it has none."""
+    try:
+        return result_of(problem, max_tie)
+    except BpcliError as exc:
+        return exc
 
 
 def result_of(problem: Problem, max_tie: TieRule | None = None) -> Result:

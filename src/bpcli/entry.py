@@ -1,14 +1,16 @@
-"""The `bpcli` script: fast paths for `grad … --json` and `batch`, else the full command line.
+"""The `bpcli` script: fast paths for `grad` and `batch`, else the full command line.
 
-Grading scripts run `bpcli grad EXPR VALUES --json` thousands of times, where
-start-up is most of the time, and most of start-up is Typer (with pydantic)
-and Rich. So a plain `grad … --json` command line (its own options only among
---json, --no-nodes, --lr, --steps, --max-tie) is read here, with the same
-functions the full command line uses (`arguments`), and answered without
-importing either. Anything else goes to the Typer app in cli.py: help, other
-options, and every error, which the full path then reports itself (so an
-error costs a second reading, and looks exactly the same). The fast path
-gives the same output, byte for byte: a test runs the two side by side.
+Grading scripts run `bpcli grad EXPR VALUES --json` thousands of times, and a
+student's first `bpcli grad EXPR VALUES` is the table, where start-up is most of
+the time, and most of start-up is Typer (which imports pydantic to read a
+command's options) and Rich. So a plain `grad` command line (its own options
+only among --json, --no-nodes, --lr, --steps, --max-tie) is read here, with the
+same functions the full command line uses (`arguments`), and answered without
+Typer: as JSON without Rich either, as the table with Rich's table only.
+Anything else goes to the Typer app in cli.py: help, other options, and every
+error, which the full path then reports itself (so an error costs a second
+reading, and looks exactly the same). The fast path gives the same output,
+byte for byte: a test runs the two side by side.
 
 `batch` is the same: a plain `batch [FILE|-]` runs the full path's own code
 (`batch.answer_source` under `process.errors_to_exit_codes`) without Typer.
@@ -27,6 +29,7 @@ from .arguments import (
     MAX_NODES_OPTION,
     MAX_SIZE,
     MAX_TIE,
+    PRECISION,
     parse_number,
     read_program,
     split_own,
@@ -35,6 +38,7 @@ from .errors import InputError
 from .process import (
     EXIT_CHECK_FAILED,
     EXIT_INTERRUPTED,
+    console,
     errors_to_exit_codes,
     stdout_takes_unicode,
     write_json,
@@ -61,7 +65,7 @@ def run() -> None:
             with suppress(AttributeError, ValueError):
                 stream.reconfigure(errors=STAND_IN_ERRORS)  # type: ignore[union-attr]
     args = sys.argv[1:]
-    if args[:1] == ["grad"] and fast_grad_json(args[1:]):
+    if args[:1] == ["grad"] and (fast_grad_json(args[1:]) or fast_grad_table(args[1:])):
         return
     if args[:1] == ["batch"] and fast_batch(args[1:]):
         return
@@ -73,13 +77,22 @@ def run() -> None:
 def fast_grad_json(args: list[str]) -> bool:
     """Answer `grad` with these arguments if it is a plain --json run that works;
     False (having written nothing) to leave it to the full command line."""
+    return _fast_grad(args, as_json=True)
+
+
+def fast_grad_table(args: list[str]) -> bool:
+    """The same for the table a student sees first: a plain run without --json."""
+    return _fast_grad(args, as_json=False)
+
+
+def _fast_grad(args: list[str], as_json: bool) -> bool:
     try:
         own, free = split_own(args, GRAD_TAKES_VALUE)
     except InputError:  # the full path's to report
         return False
     options = _fast_options(own)
-    if options is None or "-" in free:  # stdin can be read only once
-        return False
+    if options is None or ("--json" in options) != as_json or "-" in free:
+        return False  # not this run; stdin can be read only once
     try:
         result = _answer(free, options)
     except Exception:  # every error is the full path's to report
@@ -89,13 +102,24 @@ def fast_grad_json(args: list[str]) -> bool:
         raise SystemExit(EXIT_INTERRUPTED) from None
     if result is None:
         return False
+    nodes = "--no-nodes" not in options
     with errors_to_exit_codes():  # a closed pipe, Ctrl-C: as on the full path
-        write_json(result, nodes="--no-nodes" not in options)
+        if as_json:
+            write_json(result, nodes=nodes)
+        else:
+            _write_table(result, nodes)
     return True
 
 
+def _write_table(result: Result, nodes: bool) -> None:
+    """The table, as the full path prints it (`grad` in cli.py)."""
+    from .render.table import GradView
+
+    console().print(GradView(result, PRECISION.default, nodes=nodes))
+
+
 def _fast_options(own: list[str]) -> dict[str, str] | None:
-    """grad's own options as {option: value}, or None unless they are a plain --json run."""
+    """grad's own options as {option: value}, or None unless they are a plain run."""
     options: dict[str, str] = {}
     i = 0
     while i < len(own):
@@ -109,7 +133,7 @@ def _fast_options(own: list[str]) -> dict[str, str] | None:
             return None
         options[name] = value
         i += 1
-    return options if "--json" in options else None
+    return options
 
 
 def _answer(free: list[str], options: dict[str, str]) -> Result | None:

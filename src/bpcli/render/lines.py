@@ -17,6 +17,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from itertools import accumulate
+from typing import TYPE_CHECKING
 
 from rich import box
 from rich.cells import cell_len
@@ -24,7 +25,8 @@ from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.segment import Segment
 from rich.style import Style
 
-from .walkthrough import Equation
+if TYPE_CHECKING:  # the walkthrough is not imported by the table (the first run's start-up)
+    from .walkthrough import Equation
 
 Piece = tuple[str, str]  # text and its style ("" for none)
 Line = list[Piece]
