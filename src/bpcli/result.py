@@ -100,7 +100,22 @@ class Update:
         return data
 
 
-class Result:
+class Named:
+    """What every finished pass says of its graph: the expression and the output's name
+    (a Result over numbers, a TensorResult over vectors and matrices)."""
+
+    graph: Graph
+
+    @property
+    def expression(self) -> str:
+        return self.graph.source
+
+    @property
+    def output_name(self) -> str:
+        return self.graph.name(self.graph.output)
+
+
+class Result(Named):
     """A finished forward and backward pass over a graph at given inputs."""
 
     def __init__(
@@ -118,14 +133,6 @@ class Result:
         self.grads = grads
         self.conventions = conventions
         self.update = update
-
-    @property
-    def expression(self) -> str:
-        return self.graph.source
-
-    @property
-    def output_name(self) -> str:
-        return self.graph.name(self.graph.output)
 
     @property
     def output(self) -> float:

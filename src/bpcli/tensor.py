@@ -27,6 +27,7 @@ import numpy as np
 from .errors import DomainError, InputError
 from .graph import Graph
 from .ops import CODES, OP_NAMES, OPS, Conventions, Infinite, Op, TieRule, Undefined
+from .result import Named
 
 Shape = tuple[int, ...]
 Value = Any  # a float (a number) or a float64 ndarray of 1 or 2 dimensions
@@ -570,7 +571,7 @@ class TensorUpdate:
         }
 
 
-class TensorResult:
+class TensorResult(Named):
     """A finished run of a tensor program: every node's value, gradient and shape."""
 
     tensor = True  # what a view that cannot show tensors asks (`refuse_tensors`)
@@ -594,14 +595,6 @@ class TensorResult:
         self.conventions = conventions
         self.update = update
         self.dout = dout
-
-    @property
-    def expression(self) -> str:
-        return self.graph.source
-
-    @property
-    def output_name(self) -> str:
-        return self.graph.name(self.graph.output)
 
     @property
     def output(self) -> Value:
