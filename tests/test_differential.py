@@ -33,6 +33,7 @@ import re
 import signal
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -422,7 +423,6 @@ lark = pytest.importorskip("lark", reason="the test extra installs Lark")
 from bpcli import parser as bpcli_parser  # noqa: E402
 from bpcli.errors import BpcliError  # noqa: E402
 from bpcli.graph import Graph  # noqa: E402
-from bpcli.tables import SOURCE_GRAMMAR  # noqa: E402
 
 
 class _LarkToken:
@@ -479,7 +479,11 @@ class _NewLinesInParentheses:
             yield token
 
 
-_GRAMMAR = SOURCE_GRAMMAR.read_text(encoding="utf-8")
+# the source tree's grammar, not the installed package's neighbour: the tests also run
+# inside the unpacked sdist against bpcli installed from it (.ci/run)
+_GRAMMAR = (Path(__file__).resolve().parent.parent / "grammar" / "expr.lark").read_text(
+    encoding="utf-8"
+)
 
 
 _FIELDS = "codes first second more starts ends consts fixed labels output variables source assigned"
