@@ -206,6 +206,8 @@ PIPED = {
     "key": ["key", str(DOCS / "homework.toml")],
     "key solutions": ["key", str(DOCS / "homework.toml"), "--solutions", "--format", "markdown"],
     "quiz": ["quiz", "--seed", "3", "--count", "3"],
+    **{f"help {name}".strip(): [*name.split(), "--help"]
+       for name in ("", "grad", "graph", "check", "key", "quiz", "batch")},
 }  # fmt: skip
 
 

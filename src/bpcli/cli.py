@@ -9,6 +9,7 @@ import os
 import re
 import sys
 from collections.abc import Callable
+from contextlib import redirect_stdout
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -63,12 +64,28 @@ def quiet_flags(params: list[Any]) -> list[Any]:
     return params
 
 
+def unpadded(write_help: Callable[[], None]) -> None:
+    """Rich's help, with no line padded to the width where stdout is a pipe or a file
+    (Rich pads the lines outside its panels with spaces to column 80)."""
+    if sys.stdout.isatty():
+        write_help()
+        return
+    buffer = io.StringIO()
+    with redirect_stdout(buffer):  # Rich's help console writes to sys.stdout
+        write_help()
+    sys.stdout.write("\n".join(line.rstrip() for line in buffer.getvalue().split("\n")))
+
+
 class BpcliCommand(TyperCommand):
-    """Typer's command with bpcli's help: no `<bool>` after a flag, and the usage line
-    writes each argument as its metavar says (`FILE...`, not `{FILE...}...`)."""
+    """Typer's command with bpcli's help: no `<bool>` after a flag, the usage line
+    writes each argument as its metavar says (`FILE...`, not `{FILE...}...`), and no
+    trailing spaces through a pipe."""
 
     def get_params(self, ctx: typer.Context) -> list[Any]:  # type: ignore[override]
         return quiet_flags(super().get_params(ctx))
+
+    def format_help(self, ctx: typer.Context, formatter: Any) -> None:  # type: ignore[override]
+        unpadded(lambda: super(BpcliCommand, self).format_help(ctx, formatter))
 
     def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
         try:
@@ -94,6 +111,9 @@ class BpcliGroup(TyperGroup):
 
     def get_params(self, ctx: typer.Context) -> list[Any]:  # type: ignore[override]
         return quiet_flags(super().get_params(ctx))
+
+    def format_help(self, ctx: typer.Context, formatter: Any) -> None:  # type: ignore[override]
+        unpadded(lambda: super(BpcliGroup, self).format_help(ctx, formatter))
 
     def main(  # type: ignore[override]
         self,
