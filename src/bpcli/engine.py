@@ -93,7 +93,8 @@ def _backward_body(op: Op) -> list[str]:
 
 
 def _loops() -> str:
-    computed = [code for code, name in enumerate(OP_NAMES) if code >= LEAVES]
+    # the ops of numbers: an op of vectors and matrices only (scalar=False) is tensor.py's
+    computed = [code for code, name in enumerate(OP_NAMES) if code >= LEAVES and OPS[name].scalar]
     assert all(OPS[OP_NAMES[code]].rule is not None for code in computed)
     forward = _dispatch(computed, _forward_body, " " * 12)
     backward = _dispatch(computed, _backward_body, " " * 12)

@@ -99,9 +99,8 @@ class Op:
 
     Tensors: `tensor` is the op on vectors and matrices (see TensorRule); every op has
     one. `scalar` False marks an op that exists for tensors only (`@`, `sum`, an index):
-    its `rule` and `local` are placeholders that the compiled scalar loops carry but
-    never run, since a program with such an op is run by the tensor engine
-    (`api.evaluate`). `optional` counts trailing arguments a call may leave out (the
+    it has no `rule` nor `local`, the compiled scalar loops have no branch for it, and
+    a program with such an op is run by the tensor engine (`api.evaluate`). `optional` counts trailing arguments a call may leave out (the
     axis of `sum(x, 0)`).
 
     The language: `symbol` is how it is written (`+`, `exp`); `function` says whether
@@ -357,11 +356,6 @@ def _sign(x: float) -> float:
     return 1.0 if x > 0 else -1.0 if x < 0 else 0.0
 
 
-def _tensor_only(*args: object) -> float:
-    """The scalar rule of an op that exists for tensors only: never run (see Op.scalar)."""
-    raise AssertionError("an op for tensors only is run by the tensor engine")
-
-
 # ---- the table -------------------------------------------------------------
 # One entry per op. Rules are over the inputs a, b and the node's value out; a rule
 # calls only what RULE_SCOPE names.
@@ -370,7 +364,7 @@ RULE_SCOPE: dict[str, Any] = {
     "exp": math.exp, "sin": math.sin, "cos": math.cos, "tan": math.tan, "tanh": math.tanh,
     "_div": _div, "_pow": _pow, "_log": _log, "_sqrt": _sqrt, "_sigmoid": _sigmoid,
     "_dpow_base": _dpow_base, "_dpow_exponent": _dpow_exponent, "_dsqrt": _dsqrt, "_sign": _sign,
-    "_vpow_base": _vpow_base, "_vpow_exponent": _vpow_exponent, "_tensor_only": _tensor_only,
+    "_vpow_base": _vpow_base, "_vpow_exponent": _vpow_exponent,
 }  # fmt: skip
 
 _TABLE: tuple[Op, ...] = (
@@ -510,14 +504,12 @@ _TABLE: tuple[Op, ...] = (
     # ---- vectors and matrices (scalar=False: run by the tensor engine only)
     Op(
         name="matmul", symbol="@", arity=2, pattern=patterns.MATMUL, scalar=False,
-        rule="_tensor_only(a, b)", local=("0.0", "0.0"),
         tensor=TensorRule("_matmul(a, b)", ("_mm_a(g, a, b)", "_mm_b(g, a, b)"), "matmul"),
         shown="{0} @ {1}", formulas=("{1}ᵀ", "{0}ᵀ"),
         tex=r"a b", tex_formulas=(r"b^\top", r"a^\top"),
     ),
     Op(
         name="index", symbol="[]", arity=2, pattern=patterns.ROUTER, scalar=False,
-        rule="_tensor_only(a, b)", local=("0.0", "0.0"),
         tensor=TensorRule("_index(a, b)", ("_dindex(g, a, b)", ""), "index"),
         shown="{0}[{1}]", formulas=("1 at [{1}], else 0", "0"),
         tex="a_{b}", tex_formulas=(r"1 \text{ at } b \text{, else } 0", "0"),
@@ -525,7 +517,6 @@ _TABLE: tuple[Op, ...] = (
     Op(
         name="transpose", symbol="transpose", arity=1, pattern=patterns.TRANSPOSE,
         function=True, scalar=False,
-        rule="_tensor_only(a)", local=("0.0",),
         tensor=TensorRule("_transpose(a)", ("_transpose(g)",), "transpose"),
         shown="{0}.T", formulas=("transpose back",),
         tex=r"a^\top", tex_formulas=(r"(\cdot)^\top",),
@@ -533,7 +524,6 @@ _TABLE: tuple[Op, ...] = (
     Op(
         name="sum", symbol="sum", arity=1, optional=1, pattern=patterns.DISTRIBUTOR,
         function=True, scalar=False,
-        rule="_tensor_only(a)", local=("0.0",),
         tensor=TensorRule("_sum(a, b)", ("_dsum(g, a, b)", ""), "reduce"),
         formulas=("1 for every element",),
         tex=r"\sum a", tex_formulas=("1",),
@@ -541,7 +531,6 @@ _TABLE: tuple[Op, ...] = (
     Op(
         name="mean", symbol="mean", arity=1, optional=1, pattern=patterns.DISTRIBUTOR,
         function=True, scalar=False,
-        rule="_tensor_only(a)", local=("0.0",),
         tensor=TensorRule("_mean(a, b)", ("_dmean(g, a, b)", ""), "reduce"),
         formulas=("1/n for every element",),
         tex=r"\operatorname{mean}(a)", tex_formulas=(r"\frac{1}{n}",),
@@ -549,7 +538,6 @@ _TABLE: tuple[Op, ...] = (
     Op(
         name="softmax", symbol="softmax", arity=1, pattern=patterns.SOFTMAX,
         function=True, scalar=False,
-        rule="_tensor_only(a)", local=("0.0",),
         tensor=TensorRule("_softmax(a)", ("_dsoftmax(g, out)",), "same"),
         formulas=("diag({out}) - {out}·{out}ᵀ",),
         tex=r"\operatorname{softmax}(a)", tex_formulas=(r"\operatorname{diag}(out) - out\,out^\top",),
@@ -557,7 +545,6 @@ _TABLE: tuple[Op, ...] = (
     Op(
         name="logsumexp", symbol="logsumexp", arity=1, pattern=patterns.SOFTMAX,
         function=True, scalar=False,
-        rule="_tensor_only(a)", local=("0.0",),
         tensor=TensorRule("_logsumexp(a)", ("_dlogsumexp(g, a, out)",), "last"),
         formulas=("softmax({0})",),
         tex=r"\log \sum \exp(a)", tex_formulas=(r"\operatorname{softmax}(a)",),
