@@ -160,11 +160,12 @@ def main(argv: list[str] | None = None) -> int:
         print(line, file=sys.stderr, flush=True)
 
     results = run(settings, log)
+    # Issue 16's stream targets (bench/streams.py), written and printed with the others.
+    if settings.cli:
+        results.streamed = streams.run(streams.Sizes.of(settings), log)
     chart = report.write(results, args.output)
-    # Issue 16's stream targets (bench/streams.py), printed with the others.
-    streamed = streams.run(streams.Sizes.of(settings), log) if settings.cli else []
     print()
-    for target in [*report.targets(results), *streamed]:
+    for target in report.targets(results):
         print(target)
     print(f"\nwrote {args.output} and {chart}")
     for line in results.mismatches:

@@ -92,7 +92,7 @@ def targets(results: Results) -> list[Target]:
     from . import floors  # issue 16's parser and engine targets (it imports this module)
 
     found += floors.targets(results)
-    return found
+    return found + results.streamed  # batch, --jobs and the JSON of every node
 
 
 def _growth_targets(results: Results) -> list[Target]:

@@ -19,6 +19,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from . import growth, processes, worker
 from .adapter import Answer
@@ -113,6 +114,7 @@ class Results:
     e2e_problem: str = ""
     cli_problems: list[str] = field(default_factory=list)
     growth: list[Growth] = field(default_factory=list)  # the views' growth exponents
+    streamed: list[Any] = field(default_factory=list)  # bench/streams.py's targets (Target)
     bpcli_source: str = ""  # which bpcli code was measured (see `bpcli_source`)
 
     def find(self, engine: str, shape: str, size: int) -> Measurement | None:
