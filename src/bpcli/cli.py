@@ -41,6 +41,7 @@ from .process import (
     errors_to_exit_codes,
     fail,
     json_text,
+    plain_text,
     refuse_to_replace,
     write_json,
     write_output,
@@ -544,9 +545,7 @@ def graph(
             if output is None:
                 console().print(tree)
                 return
-            buffer = io.StringIO()
-            console(file=buffer, width=120, color_system=None).print(tree)
-            write_output(output, buffer.getvalue().encode())
+            write_output(output, plain_text(tree, 120).encode())
             return
         if chosen == "mermaid":
             from .render.mermaid import MAX_EDGES, edge_count, to_mermaid

@@ -46,6 +46,17 @@ def console(**options: Any) -> Console:
     return _console_class()(highlight=False, force_jupyter=False, **options)
 
 
+def plain_text(renderable: object, width: int) -> str:
+    """What a terminal `width` columns wide would show of a Rich renderable, uncoloured:
+    for a file (`graph --output t.txt`) and for the notebook's views."""
+    import io
+
+    buffer = io.StringIO()
+    out = console(file=buffer, width=width, color_system=None, soft_wrap=False)
+    out.print(renderable, crop=False)  # the walkthrough lays out its own lines: a wider term stays
+    return buffer.getvalue()
+
+
 @cache
 def _console_class() -> type[Console]:
     from rich.console import Console

@@ -324,17 +324,19 @@ class Result(Named):
 
     def table(self, precision: int = DEFAULT_PRECISION, width: int = 80) -> str:
         """The table `bpcli grad` prints: a row per node, the answers, the update step."""
-        from .render.notebook import Shown, text
+        from .process import plain_text
+        from .render.notebook import Shown
         from .render.table import GradView
 
-        return Shown(text(GradView(self, precision), width))
+        return Shown(plain_text(GradView(self, precision), width))
 
     def explain(self, precision: int = DEFAULT_PRECISION, width: int = 80) -> str:
         """The walkthrough `bpcli grad --explain` prints, as text `width` columns wide."""
+        from .process import plain_text
         from .render.explain import ExplainView
-        from .render.notebook import Shown, text
+        from .render.notebook import Shown
 
-        return Shown(text(ExplainView(self, precision), width))
+        return Shown(plain_text(ExplainView(self, precision), width))
 
     def markdown(self, precision: int = DEFAULT_PRECISION) -> str:
         """The walkthrough in Markdown (`bpcli grad --format markdown`)."""
@@ -366,10 +368,11 @@ class Result(Named):
 
     def tree(self, precision: int = DEFAULT_PRECISION, width: int = 80) -> str:
         """The graph as a tree from the output (`bpcli graph --format tree`)."""
-        from .render.notebook import Shown, text
+        from .process import plain_text
+        from .render.notebook import Shown
         from .render.tree import to_tree
 
-        return Shown(text(to_tree(self.graph, self, precision), width))
+        return Shown(plain_text(to_tree(self.graph, self, precision), width))
 
     def svg(self, precision: int = DEFAULT_PRECISION) -> str:
         """The graph with every value and gradient as SVG, laid out and drawn by bpcli."""

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import html
-import io
 import re
 from typing import Any
 
@@ -105,16 +104,6 @@ def frame(page: str, height: int = PAGE_HEIGHT) -> str:
         f' sandbox="allow-scripts" style="width: 100%; height: {height}px;'
         ' border: 1px solid #d0d7de; border-radius: 6px;"></iframe>'
     )
-
-
-def text(renderable: object, width: int) -> str:
-    """What the terminal would show of a Rich renderable at `width` columns, uncoloured."""
-    from ..process import console
-
-    buffer = io.StringIO()
-    out = console(file=buffer, width=width, color_system=None, soft_wrap=False)
-    out.print(renderable, crop=False)  # the walkthrough lays out its own lines: a wider term stays
-    return buffer.getvalue()
 
 
 # ---- the picture ----------------------------------------------------------------------------
