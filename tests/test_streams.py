@@ -22,6 +22,7 @@ import pytest
 
 import bpcli
 from bpcli import api, batch
+from bpcli.ops import Conventions
 
 LECTURE_LINE = json.dumps(
     {"id": "lecture", "expr": "(x+y)*z", "values": {"x": -2, "y": 5, "z": -4}}
@@ -281,6 +282,60 @@ def test_a_large_graph_is_written_node_by_node_and_keeps_no_node_text():
     nodes = json.loads(text)["nodes"]
     assert len(nodes) == result_module.KEEP_TEXT + 1  # x, and an add a further term
     assert nodes[0]["grad"] == result_module.KEEP_TEXT + 1.0  # d/dx of x + … + x
+
+
+def test_a_large_graph_keeps_nothing_per_node_once_written():
+    """Writing a large graph's nodes keeps no per-node objects with the graph (names,
+    facts, local derivatives by node were lists of a million tuples and strings): only
+    its edges, as flat arrays, and what it had after the backward pass."""
+    from bpcli import result as result_module
+
+    big = bpcli.grad(sum_of_x(result_module.KEEP_TEXT + 1), {"x": 0.5})
+    before = set(big.graph.derived)
+    "".join(big.json_chunks())
+    assert set(big.graph.derived) - before == {"edges"}
+    edges = big.graph.derived["edges"]
+    columns = [edges.start, edges.uses_start, edges.order, edges.used_by]
+    assert all(isinstance(column, array.array) for column in columns)
+    assert len(edges.used_by) == 2 * result_module.KEEP_TEXT  # x + x + … + x: two a sum
+
+
+PROGRAMS = [  # copy gates, max and min ties, an infinite local gradient stopped by a zero
+    ("(x+y)*z", {"x": -2.0, "y": 5.0, "z": -4.0}),
+    ("a = x * y\nb = a + x\nf = b * a + max(x, y, a)", {"x": 2.0, "y": 2.0}),
+    ("max(x, y, x) + min(x, x) + x * x", {"x": 1.0, "y": 1.0}),
+    ("sqrt(x) * 0 + relu(y) + abs(y) + x / y", {"x": 0.0, "y": 0.0 + 1e-300}),
+    ("x / y * 1e-300 + 2 * 3", {"x": 5e-324, "y": 5e-324}),
+]
+
+
+@pytest.mark.parametrize("tie", ["split", "first"])
+@pytest.mark.parametrize(("source", "values"), PROGRAMS)
+def test_the_nodes_made_a_few_at_a_time_are_json_dumps_text(monkeypatch, source, values, tie):
+    """The nodes' text, made two nodes at a time and kept for none, is json.dumps' text
+    of the same object, to the byte, in every form; and a node's gradient is the sum of
+    what its uses send back (the copy gate), and its local derivatives are one per input."""
+    from bpcli import result as result_module
+
+    result = bpcli.grad(source, values, conventions=Conventions(max_tie=tie))
+    whole = {}
+    for compact in (False, True):
+        for ascii in (False, True):
+            whole[compact, ascii] = result.json_text(compact=compact, ascii=ascii)
+    monkeypatch.setattr(result_module, "NODES_AT_ONCE", 2)
+    monkeypatch.setattr(result_module, "KEEP_TEXT", 0)
+    again = bpcli.grad(source, values, conventions=Conventions(max_tie=tie))
+    for (compact, ascii), text in whole.items():
+        separators = (",", ":") if compact else (", ", ": ")
+        want = json.dumps(
+            again.to_dict(), ensure_ascii=ascii, allow_nan=False, separators=separators
+        )
+        assert "".join(again.json_chunks(compact=compact, ascii=ascii)) == want == text
+    for node in json.loads(whole[False, False])["nodes"]:
+        assert len(node["local"]) == len(node["inputs"])
+        sent = [use["grad"] for use in node["uses"]]
+        if node["uses"] and node["grad"] is not None and None not in sent:
+            assert sum(sent) == pytest.approx(node["grad"])
 
 
 def test_a_small_graph_keeps_its_node_text_for_the_next_evaluation():

@@ -14,19 +14,35 @@ from __future__ import annotations
 import itertools
 import linecache
 import math
+import operator
 import re
+from array import array
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from .errors import DomainError
-from .graph import Graph
-from .ops import CODES, OP_NAMES, OPS, PARAMETERS, RULE_SCOPE, Conventions, Infinite, Op, Undefined
+from .graph import NO_INPUT, Graph
+from .ops import (
+    CODES,
+    OP_NAMES,
+    OPS,
+    PARAMETERS,
+    RULE_SCOPE,
+    Conventions,
+    Infinite,
+    Op,
+    Undefined,
+)
 
 LEAVES = 2  # op codes below this are leaves (var, const): nothing to compute
 COLUMNS = ("first", "second")  # the graph's columns of input ids, in input order
 INDICES = ("j", "k")  # the loop's names for those ids
 assert CODES["var"] < LEAVES and CODES["const"] < LEAVES
+
+
+class _Slow(Exception):
+    """Raised inside the compiled flow loop: this node is for the exact rule."""
 
 
 class _Failed(Exception):
@@ -92,12 +108,52 @@ def _backward_body(op: Op) -> list[str]:
     return lines
 
 
+def _literal(expression: str) -> bool:
+    try:
+        float(expression)
+    except ValueError:
+        return False
+    return True
+
+
+def _flow_body(op: Op) -> list[str]:
+    """One gate's local derivatives and what each of its input edges sends back, where
+    both are plain numbers; anything else (a router, an undefined or infinite local
+    derivative, an upstream gradient that is None) is `_slow`'s, the exact rule."""
+    if op.arity is None:
+        return ["raise _Slow"]
+    lines = ["e = start[i]", "j = first[i]"] + (["k = second[i]"] if op.arity == 2 else [])
+    used = " ".join(op.local)
+    for p, index in zip(PARAMETERS[: op.arity], INDICES, strict=False):
+        if _uses(used, p):
+            lines.append(f"{p} = values[{index}]")
+    if _uses(used, "out"):
+        lines.append("out = values[i]")
+    locals_ = [f"l{n}" for n in range(op.arity)]
+    rules = list(zip(locals_, op.local, strict=True))
+    lines += [f"{name} = {expression}" for name, expression in rules]
+    computed = [name for name, expression in rules if not _literal(expression)]
+    if computed:
+        lines.append(f"if {' or '.join(f'{name} - {name}' for name in computed)}:  # inf or nan")
+        lines.append("    raise _Slow")
+    lines.append("g = grads[i]")
+    lines.append("if g is None:")
+    lines.append("    raise _Slow")
+    for n, (name, index, expression) in enumerate(zip(locals_, INDICES, op.local, strict=False)):
+        edge = "e" if n == 0 else f"e + {n}"
+        product = "g" if expression == "1.0" else "-g" if expression == "-1.0" else f"g * {name}"
+        lines.append(f"local[{edge}] = {name}")
+        lines.append(f"sent[{edge}] = None if fixed[{index}] else {product} if g else 0.0")
+    return lines
+
+
 def _loops() -> str:
     # the ops of numbers: an op of vectors and matrices only (scalar=False) is tensor.py's
     computed = [code for code, name in enumerate(OP_NAMES) if code >= LEAVES and OPS[name].scalar]
     assert all(OPS[OP_NAMES[code]].rule is not None for code in computed)
     forward = _dispatch(computed, _forward_body, " " * 12)
     backward = _dispatch(computed, _backward_body, " " * 12)
+    flowing = _dispatch(computed, _flow_body, " " * 12)
     return "\n".join(
         [
             "def forward_loop(codes, first, second, values, _arguments):",
@@ -134,6 +190,16 @@ def _loops() -> str:
             "    except (OverflowError, ZeroDivisionError):",
             "        raise _Failed(i, None) from None",
             "",
+            "",
+            "def flow_loop(codes, first, second, values, grads, fixed, start, local, sent, _slow):",
+            "    for i, code in enumerate(codes):",
+            f"        if code < {LEAVES}:",
+            "            continue",
+            "        try:",
+            *flowing,
+            "        except (_Slow, Undefined, OverflowError, ZeroDivisionError):",
+            "            _slow(i)",
+            "",
         ]
     )
 
@@ -148,23 +214,26 @@ def build() -> None:
     `linecache.checkcache` keeps it), as the interpreter does for its own `<stdin>`:
     a traceback through a loop then shows the line it failed on.
     """
-    global LOOPS, _forward_loop, _backward_loop
+    global LOOPS, _forward_loop, _backward_loop, _flow_loop
     LOOPS = _loops()
     linecache.cache[FILENAME] = (len(LOOPS), None, LOOPS.splitlines(keepends=True), FILENAME)
     scope: dict[str, Any] = {
         **RULE_SCOPE,
         "_Failed": _Failed,
+        "_Slow": _Slow,
         "Undefined": Undefined,
         "_forward": [OPS[name].forward for name in OP_NAMES],
     }
     exec(compile(LOOPS, FILENAME, "exec"), scope)  # our table's text only
     _forward_loop = scope["forward_loop"]
     _backward_loop = scope["backward_loop"]
+    _flow_loop = scope["flow_loop"]
 
 
 LOOPS: str
 _forward_loop: Callable[..., None]
 _backward_loop: Callable[..., None]
+_flow_loop: Callable[..., None]
 build()
 
 
@@ -343,38 +412,6 @@ def pullback(op: Op, k: int, args: tuple[float, ...], out: float, g: float, loca
         return math.inf
 
 
-def local_gradients(
-    graph: Graph, values: list[float], conventions: Conventions = Conventions()
-) -> list[tuple[float | None, ...]]:
-    """Every node's local derivatives d(node)/d(input), one per input; None where undefined
-    or too large for a float.
-
-    The backward pass needs only some of these; explanations and the JSON show them all.
-    """
-    key = ("partials", conventions)
-    if key not in graph.derived:  # the same for every evaluation of this graph
-        graph.derived[key] = [
-            (inputs, OPS[op].partials_for(len(inputs), conventions) if inputs else ())
-            for _, op, inputs, _ in graph.facts()
-        ]
-    result: list[tuple[float | None, ...]] = []
-    for i, (inputs, rules) in enumerate(graph.derived[key]):
-        if not inputs:
-            result.append(())
-            continue
-        args = tuple([values[j] for j in inputs])
-        out = values[i]
-        row: list[float | None] = []
-        for rule in rules:
-            try:
-                local = rule(args, out)
-            except (Undefined, OverflowError, ZeroDivisionError):
-                local = None
-            row.append(None if local is None or local - local else local)  # inf: undefined
-        result.append(tuple(row))
-    return result
-
-
 def infinite(
     graph: Graph, values: list[float], node_id: int, k: int, conventions: Conventions
 ) -> bool:
@@ -393,52 +430,167 @@ def infinite(
     return math.isinf(local)
 
 
+@dataclass(frozen=True, slots=True)
+class Edges:
+    """A graph's edges, as flat arrays (a few bytes an edge, made once a graph). Edges are
+    numbered by consumer: node i's input edges are `start[i]` to `start[i + 1] - 1`, in
+    input order. Node j's uses are `order[uses_start[j]]` to
+    `order[uses_start[j + 1] - 1]` (by consumer and then input position), and
+    `used_by` holds each use's consumer, in the same order."""
+
+    start: array[int]
+    uses_start: array[int]
+    order: array[int]
+    used_by: array[int]
+
+    def inputs(self, i: int) -> range:
+        """Node i's input edges."""
+        return range(self.start[i], self.start[i + 1])
+
+    def uses(self, j: int) -> range:
+        """Node j's uses."""
+        return range(self.uses_start[j], self.uses_start[j + 1])
+
+
+def edges(graph: Graph) -> Edges:
+    """The graph's Edges, made once and kept: by sorting the edges by their input, a
+    stable sort that keeps the uses of one input in edge order (which is consumer order)."""
+    made: Edges | None = graph.derived.get("edges")
+    if made is not None:
+        return made
+    n = len(graph)
+    if graph.more:
+        inputs = [j for i in range(n) for j in graph.inputs(i)]  # every edge's input
+        owner = [i for i in range(n) for _ in graph.inputs(i)]  # … and its consumer
+        arity = [len(graph.inputs(i)) for i in range(n)]
+    else:  # columns first and second, NO_INPUT where absent
+        pairs = list(itertools.chain.from_iterable(zip(graph.first, graph.second, strict=True)))
+        present = list(map(NO_INPUT.__ne__, pairs))
+        inputs = list(itertools.compress(pairs, present))
+        both = itertools.chain.from_iterable(zip(range(n), range(n), strict=True))
+        owner = list(itertools.compress(both, present))
+        arity = list(map(operator.add, present[::2], present[1::2]))
+    order = sorted(range(len(inputs)), key=inputs.__getitem__)  # the uses, in order: stable
+    counts = [0] * n
+    for j in inputs:
+        counts[j] += 1
+    start = array("i", itertools.accumulate(arity, initial=0))
+    uses_start = array("i", itertools.accumulate(counts, initial=0))
+    del counts, arity
+    used_by = array("i", map(owner.__getitem__, order))
+    made = graph.derived["edges"] = Edges(start, uses_start, array("i", order), used_by)
+    return made
+
+
+@dataclass(frozen=True, slots=True)
+class Flow:
+    """Every edge's local derivative d(node)/d(input) (`local`) and what it sends back
+    (`sent`), numbered as `edges` numbers them: two flat lists of numbers, whatever the
+    graph's shape (a list a node was most of a million-node answer's memory)."""
+
+    local: list[float | None]
+    sent: list[float | None]
+    edges: Edges
+
+    def local_row(self, i: int) -> tuple[float | None, ...]:
+        """Node i's local derivatives, one per input."""
+        start = self.edges.start
+        return tuple(self.local[start[i] : start[i + 1]])
+
+    def sends(self, i: int) -> tuple[float | None, ...]:
+        """What node i's input edges send back, in input order."""
+        return tuple(self.sent[self.edges.start[i] : self.edges.start[i + 1]])
+
+    def uses(self, j: int) -> tuple[tuple[int, float | None], ...]:
+        """Node j's uses as (consumer id, what that use sends back)."""
+        edges = self.edges
+        first, last = edges.uses_start[j], edges.uses_start[j + 1]
+        sent = map(self.sent.__getitem__, edges.order[first:last])
+        return tuple(zip(edges.used_by[first:last], sent, strict=True))
+
+
 def flow(
     graph: Graph,
     values: list[float],
     grads: list[float | None],
-    local: list[tuple[float | None, ...]],
-) -> tuple[list[tuple[float | None, ...]], list[list[tuple[int, float | None]]]]:
-    """What each edge sends back, twice: for every node, what each of its input edges
-    sends back (in input order), and each use of it as (consumer id, what that use
-    sends back). An edge sends what the backward pass sends (the op's pullback; a node
-    whose gradient is 0 sends 0); a constant gets None. Under the convention "zero
-    times infinite" a node that is not a constant may have the gradient None
-    (infinite or undefined): its edges send None, except an edge whose local
-    derivative is exactly 0, which sends 0; an edge whose local derivative is
-    undefined sends None. A node's gradient is the sum of what its uses send back
-    (the copy gate); the output's is the seed, 1."""
-    sends: list[tuple[float | None, ...]] = []
-    uses: list[list[tuple[int, float | None]]] = [[] for _ in range(len(graph))]
+    conventions: Conventions = Conventions(),
+) -> Flow:
+    """Every node's local derivatives d(node)/d(input), one per input (None where
+    undefined or too large for a float), and what each edge sends back. An edge sends
+    what the backward pass sends (the op's pullback; a node whose gradient is 0 sends
+    0); a constant gets None. Under the convention "zero times infinite" a node that is
+    not a constant may have the gradient None (infinite or undefined): its edges send
+    None, except an edge whose local derivative is exactly 0, which sends 0; an edge
+    whose local derivative is undefined sends None. A node's gradient is the sum of what
+    its uses send back (the copy gate); the output's is the seed, 1.
+
+    The backward pass needs only some of these; explanations and the JSON show them
+    all. Plain numbers go through a loop compiled from the op table; a node where a
+    rule is undefined, infinite or a router's is worked out rule by rule (`_flow_node`).
+    """
+    found = edges(graph)
+    size = found.start[len(graph)]
+    local: list[float | None] = [None] * size
+    sent: list[float | None] = [None] * size
+
+    def slow(i: int) -> None:
+        _flow_node(graph, i, values, grads, conventions, found, local, sent)
+
+    fixed = _fixed(graph)[0]
+    _flow_loop(
+        graph.codes, graph.first, graph.second, values, grads, fixed,
+        found.start, local, sent, slow,
+    )  # fmt: skip
+    return Flow(local, sent, found)
+
+
+def _flow_node(
+    graph: Graph,
+    i: int,
+    values: list[float],
+    grads: list[float | None],
+    conventions: Conventions,
+    found: Edges,
+    local: list[float | None],
+    sent: list[float | None],
+) -> None:
+    """Node i's local derivatives and sends, one rule at a time (see `flow`)."""
+    inputs = graph.inputs(i)
+    op = OPS[graph.op(i)]
+    rules = op.partials_for(len(inputs), conventions)
+    args = tuple([values[j] for j in inputs])
+    out = values[i]
+    upstream = grads[i]
     fixed = graph.fixed
-    for i, (_, op, inputs, _) in enumerate(graph.facts()):
-        upstream = grads[i]
-        rules = OPS[op]
-        row: list[float | None] = []
-        for k, (j, local_grad) in enumerate(zip(inputs, local[i], strict=True)):
-            sent: float | None
-            if fixed[j]:
-                sent = None
-            elif upstream is None:  # infinite: only an exact zero stops it
-                sent = 0.0 if local_grad == 0.0 else None
-            elif upstream == 0.0:
-                sent = 0.0
-            elif local_grad is None:  # too large alone, or undefined: as `pullback` sends it
-                args = tuple([values[n] for n in inputs])
-                try:
-                    local_k = rules.partials[k](args, values[i])  # not a router: never None
-                except Undefined:  # infinite: the backward pass recorded it
-                    sent = None
-                except OverflowError:
-                    sent = pullback(rules, k, args, values[i], upstream, math.inf)
-                else:
-                    sent = pullback(rules, k, args, values[i], upstream, local_k)
+    e = found.start[i]
+    for k, (j, rule) in enumerate(zip(inputs, rules, strict=True)):
+        local_grad: float | None
+        try:
+            local_grad = rule(args, out)
+        except (Undefined, OverflowError, ZeroDivisionError):
+            local_grad = None
+        if local_grad is not None and local_grad - local_grad:  # inf: undefined
+            local_grad = None
+        local[e + k] = local_grad
+        sending: float | None
+        if fixed[j]:
+            sending = None
+        elif upstream is None:  # infinite: only an exact zero stops it
+            sending = 0.0 if local_grad == 0.0 else None
+        elif upstream == 0.0:
+            sending = 0.0
+        elif local_grad is None:  # too large alone, or undefined: as `pullback` sends it
+            try:
+                local_k = op.partials[k](args, out)  # not a router: never None
+            except Undefined:  # infinite: the backward pass recorded it
+                sending = None
+            except OverflowError:
+                sending = pullback(op, k, args, out, upstream, math.inf)
             else:
-                sent = upstream * local_grad
-            row.append(sent)
-            uses[j].append((i, sent))
-        sends.append(tuple(row))
-    return sends, uses
+                sending = pullback(op, k, args, out, upstream, local_k)
+        else:
+            sending = upstream * local_grad
+        sent[e + k] = sending
 
 
 @dataclass(frozen=True, slots=True)

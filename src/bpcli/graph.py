@@ -12,6 +12,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any, overload
 
 from .ops import CODES, OP_NAMES
@@ -123,20 +124,28 @@ class Graph:
         return names
 
     def _generate_names(self) -> list[str]:
+        return list(self._names())
+
+    def iter_names(self) -> Iterator[str]:
+        """Every node's name in order, kept or made as they are read (a writer of a large
+        graph's nodes keeps none)."""
+        names: list[str] | None = self.derived.get("names")
+        return self._names() if names is None else iter(names)
+
+    def _names(self) -> Iterator[str]:
         """Every node's name: its label, or `{op}{k}` counting per op, skipping taken names."""
         taken = set(self.labels.values()) | set(self.assigned)
         counters = [0] * len(OP_NAMES)
-        names = []
+        labels = self.labels
         for node_id, code in enumerate(self.codes):
-            label = self.labels.get(node_id)
+            label = labels.get(node_id)
             if label is None:
                 while True:
                     counters[code] += 1
                     label = f"{OP_NAMES[code]}{counters[code]}"
                     if label not in taken:
                         break
-            names.append(label)
-        return names
+            yield label
 
     def facts(self) -> list[tuple[str, str, tuple[int, ...], str]]:
         """(name, op, inputs, text) of every node: what does not depend on the values.
@@ -178,13 +187,28 @@ class Graph:
     def text(self, node: Node | int, limit: int = TEXT_LIMIT) -> str:
         """A node's source text on one line, at most `limit` characters (ending in …)."""
         node_id = node if isinstance(node, int) else node.id
-        start, end = self.starts[node_id], self.ends[node_id]
-        # Slice only what can be shown: linear in the output, not the source.
-        raw = self.source[start : min(end, start + 4 * limit)]
-        text = visible(" ".join(raw.split()))
-        if len(text) > limit or end - start > 4 * limit:
-            text = text[: limit - 1].rstrip() + "…"
-        return text
+        return _text(self.source, self.starts[node_id], self.ends[node_id], limit)
+
+    def texts(self, first: int, last: int) -> list[str]:
+        """`text` of nodes `first` to `last` - 1."""
+        starts, ends = self.starts[first:last], self.ends[first:last]
+        return list(map(_text, repeat(self.source), starts, ends, repeat(TEXT_LIMIT)))
+
+
+def _text(source: str, start: int, end: int, limit: int) -> str:
+    size = end - start
+    # A short text, or the start of a long one, with no space to fold and nothing to
+    # make visible, is its source as it is (the lines below would make the same).
+    if size <= limit or size > 4 * limit:
+        raw = source[start : start + min(size, limit)]
+        if raw.isprintable() and "  " not in raw and raw[:1] != " " and raw[-1:] != " ":
+            return raw if size <= limit else raw[: limit - 1].rstrip() + "…"
+    # Slice only what can be shown: linear in the output, not the source.
+    raw = source[start : min(end, start + 4 * limit)]
+    text = visible(" ".join(raw.split()))
+    if len(text) > limit or size > 4 * limit:
+        text = text[: limit - 1].rstrip() + "…"
+    return text
 
 
 # Control characters (in a comment, say) shown as their Unicode pictures, one column

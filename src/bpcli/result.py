@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from functools import cached_property
 from itertools import repeat
 from json.encoder import encode_basestring, encode_basestring_ascii
-from typing import Any, NamedTuple
+from typing import Any
 
 from . import engine
 from .engine import Step
 from .graph import Graph
-from .ops import OPS, Conventions
+from .ops import OP_NAMES, OPS, Conventions
 from .render.numbers import DEFAULT_PRECISION
 
 SCHEMA_VERSION = 1
@@ -71,15 +71,6 @@ _PLAIN: dict[str, Callable[[Any], Any]] = {
     "local": list,
     "uses": lambda uses: [dict(zip(USE_FIELDS, use, strict=True)) for use in uses],
 }
-
-
-class Flow(NamedTuple):
-    """Every node's local derivatives, what each of its input edges sends back (aligned
-    with its inputs), and its uses as (consumer id, what that use sends back)."""
-
-    local: list[tuple[float | None, ...]]
-    sends: list[tuple[float | None, ...]]
-    uses: list[list[tuple[int, float | None]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +141,7 @@ class Result(Named):
 
     @cached_property
     def nodes(self) -> tuple[NodeResult, ...]:
-        local, _, uses = self._flow
+        flow = self._flow
         values, grads = self.values, self.grads
         nodes = []
         for i, (name, op, inputs, text) in enumerate(self.graph.facts()):
@@ -172,8 +163,8 @@ class Result(Named):
                     values[i],
                     grads[i],
                     rules.pattern.name,
-                    local[i],
-                    tuple(uses[i]),
+                    flow.local_row(i),
+                    flow.uses(i),
                     kink,
                     winners,
                 )
@@ -182,7 +173,8 @@ class Result(Named):
 
     def sent(self, node_id: int, k: int) -> float | None:
         """The gradient that node `node_id`'s k-th input edge sends back to that input."""
-        return self._flow.sends[node_id][k]
+        flow = self._flow
+        return flow.sent[flow.edges.start[node_id] + k]
 
     def infinite(self, node_id: int, k: int) -> bool:
         """Whether node `node_id`'s local derivative along its k-th input edge is infinite
@@ -190,9 +182,8 @@ class Result(Named):
         return engine.infinite(self.graph, self.values, node_id, k, self.conventions)
 
     @cached_property
-    def _flow(self) -> Flow:
-        local = engine.local_gradients(self.graph, self.values, self.conventions)
-        return Flow(local, *engine.flow(self.graph, self.values, self.grads, local))
+    def _flow(self) -> engine.Flow:
+        return engine.flow(self.graph, self.values, self.grads, self.conventions)
 
     def json_chunks(
         self,
@@ -204,7 +195,8 @@ class Result(Named):
     ) -> Iterator[str]:
         """The text of `json.dumps(self.to_dict(nodes) | extra, allow_nan=False)`, piece by
         piece (`compact`: with separators "," and ":"; `ascii`: ensure_ascii), to the byte:
-        the head, then with `nodes` `"nodes": [`, one piece a node and `]`, then the tail.
+        the head, then with `nodes` `"nodes": [`, the nodes' objects NODES_AT_ONCE a
+        piece and `]`, then the tail.
 
         Written node by node, so that a million-node answer never exists as one
         object; a graph of at most KEEP_TEXT nodes keeps its node text that does not
@@ -232,11 +224,9 @@ class Result(Named):
     def _nodes_text(self, form: _Form) -> str:
         """Every node's JSON object as one text, from the graph's template of them (the
         numbers as json.dumps writes a list of them, put in place by `%`)."""
-        template, order = _nodes_template(self.graph, form, self._flow.uses)
-        local, uses = self._flow.local, self._flow.uses
-        numbers = [*self.values, *self.grads, *itertools.chain.from_iterable(local)]
-        numbers += [g for row in uses for _, g in row]
-        text = _NUMBERS.encode(order(numbers))
+        flow = self._flow
+        template, order = _nodes_template(self.graph, form, flow.edges)
+        text = _NUMBERS.encode(order([*self.values, *self.grads, *flow.local, *flow.sent]))
         return template % tuple(text[1:-1].split(","))
 
     def _head_text(self, form: _Form, nodes: bool) -> str:
@@ -251,26 +241,34 @@ class Result(Named):
         return form.item + form.dumps(tail)[1:]
 
     def _node_texts(self, form: _Form) -> Iterator[str]:
-        """Each node's JSON object as text, in order (all but the first led by `item`)."""
-        columns: list[Iterable[str]] = []
-        for gap, name in zip(_graph_text(self.graph, form), (*_BY_VALUES, None), strict=True):
-            columns.append(gap)
-            if name is not None:
-                columns.append(self._texts(name, form))
-        return map("".join, zip(*columns, strict=True))  # a node's, in NODE_FIELDS' order
-
-    def _texts(self, name: str, form: _Form) -> Iterator[str]:
-        """The JSON text of field `name` (one that changes with the values) for every node."""
-        if name == "value":
-            return _number_texts(self.values)
-        if name == "grad":
-            return _number_texts(self.grads)
-        if name == "local":
-            local = self._flow.local
-            return _lists(local, _number_texts(list(itertools.chain.from_iterable(local))), form)
-        assert name == "uses"
-        uses = self._flow.uses
-        return _uses(uses, _number_texts([g for row in uses for _, g in row]), form)
+        """Each node's JSON object as text, in order (all but the first led by `item`),
+        made NODES_AT_ONCE nodes at a time, column by column: past KEEP_TEXT nodes
+        nothing of a node is kept once its text is written."""
+        graph, flow = self.graph, self._flow
+        start, uses_start = flow.edges.start, flow.edges.uses_start
+        names = graph.iter_names()
+        for first in range(0, len(graph), NODES_AT_ONCE):
+            last = min(first + NODES_AT_ONCE, len(graph))
+            fixed = _graph_text(graph, form, first, last, names)
+            local = _number_texts(flow.local[start[first] : start[last]])
+            uses_order = flow.edges.order[uses_start[first] : uses_start[last]]
+            sent = _number_texts(list(map(flow.sent.__getitem__, uses_order)))
+            used_by = flow.edges.used_by[uses_start[first] : uses_start[last]]
+            uses = _use_texts(used_by, sent, form)
+            changing = {
+                "value": _number_texts(self.values[first:last]),
+                "grad": _number_texts(self.grads[first:last]),
+                "local": _lists(_counts(start, first, last), local, form.item),
+                "uses": _lists(_counts(uses_start, first, last), uses, form.item),
+            }
+            columns: list[Iterable[str]] = []
+            for before, field in zip(form.before, NODE_FIELDS, strict=True):
+                columns += (repeat(before), fixed[field] if field in BY_GRAPH else changing[field])
+            columns.append(repeat("}"))
+            text = "".join(
+                itertools.chain.from_iterable(zip(*columns, strict=False))
+            )  # repeat() is endless
+            yield text if first else text[len(form.item) :]  # the first node follows the `[`
 
     def to_dict(self, nodes: bool = True) -> dict[str, Any]:
         """The `--json` object (schema_version 1). Without `nodes`, no per-node list and
@@ -389,69 +387,83 @@ class Result(Named):
         return PageText(to_html(self, precision))
 
 
-_BY_VALUES = tuple(name for name in NODE_FIELDS if name not in BY_GRAPH)
+# Result._node_texts writes the fields that change with the values in this order.
+assert tuple(name for name in NODE_FIELDS if name not in BY_GRAPH) == (
+    "value", "grad", "local", "uses",
+)  # fmt: skip
 _NUMBERS = json.JSONEncoder(allow_nan=False, separators=(",", ":"))  # a list of numbers
-NUMBERS_AT_ONCE = 4096
+NODES_AT_ONCE = 4096  # nodes whose text is made at a time
 
 
-def _lists(rows: Iterable[Sequence[Any]], texts: Iterator[str], form: _Form) -> Iterator[str]:
-    """Each row as a JSON list of the next of `texts`, one a member."""
-    item = form.item
-    for row in rows:
-        if len(row) == 1:
-            yield f"[{next(texts)}]"
-        else:
-            yield "[" + item.join([next(texts) for _ in row]) + "]"
+def _counts(start: Sequence[int], first: int, last: int) -> list[int]:
+    """How many entries each of nodes `first` to `last` - 1 has, from their offsets."""
+    return list(map(operator.sub, start[first + 1 : last + 1], start[first:last]))
 
 
-def _uses(
-    rows: Iterable[Sequence[tuple[int, Any]]], texts: Iterator[str], form: _Form
-) -> Iterator[str]:
-    """Each node's uses as a JSON list of {"node": c, "grad": the next of `texts`}."""
-    item, (node, grad) = form.item, form.use_keys
-    for row in rows:
-        if len(row) == 1:
-            yield f"[{{{node}{row[0][0]}{item}{grad}{next(texts)}}}]"
-        else:
-            yield "[" + item.join([f"{{{node}{c}{item}{grad}{next(texts)}}}" for c, _ in row]) + "]"
+def _lists(counts: list[int], texts: list[str], item: str) -> list[str]:
+    """Each node's entries as a JSON list, `counts` of `texts` a node in order: made as
+    one text, from a template of `[%s, %s]` for each node, and cut into the lists."""
+    templates = _list_templates(item, max(counts, default=0))
+    return ("".join(map(templates.__getitem__, counts)) % tuple(texts)).split("\0")[:-1]
 
 
-def _number_texts(numbers: list[Any]) -> Iterator[str]:
+@functools.cache
+def _list_templates(item: str, longest: int) -> list[str]:
+    """The template of a list of n entries, for n up to `longest`, each ending in a NUL
+    (which no JSON text holds: a control character is always escaped)."""
+    return ["[" + item.join(["%s"] * n) + "]\0" for n in range(longest + 1)]
+
+
+def _use_texts(used_by: Iterable[int], sent: list[str], form: _Form) -> list[str]:
+    """Each use as the JSON object {"node": consumer, "grad": what it sends back}."""
+    node, grad = form.use_keys
+    head, middle = "{" + node, form.item + grad
+    return [f"{head}{c}{middle}{g}}}" for c, g in zip(used_by, sent, strict=True)]
+
+
+def _number_texts(numbers: list[Any]) -> list[str]:
     """Each number's JSON text (null for None; never NaN or Infinity), as json.dumps
-    writes them: a few thousand at a time, as one list."""
-    for start in range(0, len(numbers), NUMBERS_AT_ONCE):
-        yield from _NUMBERS.encode(numbers[start : start + NUMBERS_AT_ONCE])[1:-1].split(",")
+    writes them, written as one list."""
+    if not numbers:
+        return []
+    return _NUMBERS.encode(numbers)[1:-1].split(",")
 
 
 def _nodes_template(
-    graph: Graph, form: _Form, uses: list[list[tuple[int, float | None]]]
+    graph: Graph, form: _Form, edges: engine.Edges
 ) -> tuple[str, Callable[[list[Any]], tuple[Any, ...]]]:
     """The text of every node's object with `%s` for each number that changes with the
     values, and what picks those numbers, in that order, from the list of the values,
-    the gradients, the local derivatives and what each use sends back (each in node
-    order). The uses' consumers are the graph's: the same at every evaluation."""
+    the gradients, the local derivatives and what each edge sends back, as engine.Flow
+    holds them. The uses' consumers are the graph's: the same at
+    every evaluation."""
     kept = ("json-template", form.item, form.key, form.ascii)
     made: tuple[str, Callable[[list[Any]], tuple[Any, ...]]] | None = graph.derived.get(kept)
     if made is not None:
         return made
     item, (node_key, grad_key) = form.item, form.use_keys
-    gaps = [[text.replace("%", "%%") for text in column] for column in _graph_text(graph, form)]
     n = len(graph)
-    local_at = 2 * n
-    use_at = local_at + sum(len(graph.inputs(i)) for i in range(n))
+    fixed = {
+        field: [text.replace("%", "%%") for text in texts]
+        for field, texts in _graph_text(graph, form, 0, n).items()
+    }
+    start, uses_start, used_by, uses = edges.start, edges.uses_start, edges.used_by, edges.order
+    local_at, use_at = 2 * n, 2 * n + start[n]
     pieces: list[str] = []
     order: list[int] = []
     for i in range(n):
-        inputs = len(graph.inputs(i))
-        order += (i, n + i, *range(local_at, local_at + inputs))
-        order += range(use_at, use_at + len(uses[i]))
-        local_at += inputs
-        use_at += len(uses[i])
-        sent = item.join(f"{{{node_key}{c}{item}{grad_key}%s}}" for c, _ in uses[i])
-        pieces += (
-            gaps[0][i], "%s", gaps[1][i], "%s", gaps[2][i],
-            "[", item.join(["%s"] * inputs), "]", gaps[3][i], "[", sent, "]", gaps[4][i],
-        )  # fmt: skip
+        inputs = start[i + 1] - start[i]
+        consumers = used_by[uses_start[i] : uses_start[i + 1]]
+        order += (i, n + i, *range(local_at + start[i], local_at + start[i + 1]))
+        order += [use_at + e for e in uses[uses_start[i] : uses_start[i + 1]]]
+        sent = item.join(f"{{{node_key}{c}{item}{grad_key}%s}}" for c in consumers)
+        changing = {
+            "value": "%s", "grad": "%s",
+            "local": "[" + item.join(["%s"] * inputs) + "]", "uses": "[" + sent + "]",
+        }  # fmt: skip
+        texts = tuple(fixed[f][i] if f in BY_GRAPH else changing[f] for f in NODE_FIELDS)
+        pieces.append(form.node % texts)
+    pieces[0] = pieces[0][len(item) :]  # the first node follows the `[`
     pick = operator.itemgetter(*order)  # at least two: a node's value and gradient
     made = graph.derived[kept] = ("".join(pieces), pick)
     return made
@@ -466,6 +478,7 @@ class _Form:
 
     item: str
     key: str
+    before: list[str]
 
     @classmethod
     @functools.cache
@@ -480,6 +493,13 @@ class _Form:
         )
         self._string = encode_basestring_ascii if ascii else encode_basestring
         self.use_keys = tuple(self.text(field) + self.key for field in USE_FIELDS)
+        # What comes before each field's text in a node's object, in NODE_FIELDS' order
+        # (every node but the first of a list leads with `item`); then "}".
+        leads = [self.item + "{"] + [self.item] * (len(NODE_FIELDS) - 1)
+        self.before = [
+            f"{lead}{self.text(f)}{self.key}" for lead, f in zip(leads, NODE_FIELDS, strict=True)
+        ]
+        self.node = "%s".join([*self.before, "}"])  # with %s for each field's text
 
     def dumps(self, value: Any) -> str:
         return self.encoder.encode(value)
@@ -489,50 +509,55 @@ class _Form:
         return self._string(value)
 
 
-def _graph_text(graph: Graph, form: _Form) -> list[Iterable[str]]:
-    """The node objects' text around the fields that change with the values: for each
-    gap (before the first such field, between two, after the last) the text of every
-    node there, as `{"id": 0, … "value": `, then `, "grad": `, …, then `]}`. Each node
-    but the first starts with `item`. Kept for a graph of at most KEEP_TEXT nodes, made
-    once per graph and form; a larger graph's is made node by node, as it is read."""
+def _graph_text(
+    graph: Graph, form: _Form, first: int, last: int, names: Iterator[str] | None = None
+) -> dict[str, list[str]]:
+    """The JSON text of each field the graph fixes (NODE_FIELDS' BY_GRAPH) for nodes
+    `first` to `last` - 1, field by field. A graph of at most KEEP_TEXT nodes keeps the
+    whole graph's, made once per graph and form; a larger one's is made for the nodes
+    asked, `names` giving their names in order."""
     kept = ("json", form.item, form.key, form.ascii)
-    made: list[Iterable[str]] | None = graph.derived.get(kept)
+    made: dict[str, list[str]] | None = graph.derived.get(kept)
+    if made is None and len(graph) <= KEEP_TEXT:
+        made = _field_texts(graph, form, 0, len(graph), graph.iter_names())
+        graph.derived[kept] = made
     if made is not None:
-        return made
-    item, key, dumps, string = form.item, form.key, form.dumps, form.text
-    facts = graph.facts()
-    op_text = {op: dumps(op) for op in OPS}
-    pattern_text = {op: dumps(rules.pattern.name) for op, rules in OPS.items()}
-    # Each field the graph fixes, as text, node by node (column by column: fast).
-    texts: dict[str, Iterator[str]] = {
-        "id": map(str, range(len(facts))),  # an int's JSON text
-        "name": map(string, map(operator.itemgetter(0), facts)),
-        "op": map(op_text.__getitem__, map(operator.itemgetter(1), facts)),
-        "inputs": ("[" + item.join(map(str, inputs)) + "]" for _, _, inputs, _ in facts),
-        "text": map(string, map(operator.itemgetter(3), facts)),
-        "pattern": map(pattern_text.__getitem__, map(operator.itemgetter(1), facts)),
+        if (first, last) == (0, len(graph)):
+            return made
+        return {field: texts[first:last] for field, texts in made.items()}
+    assert names is not None, "a large graph's names come from the caller, in order"
+    return _field_texts(graph, form, first, last, names)
+
+
+def _field_texts(
+    graph: Graph, form: _Form, first: int, last: int, names: Iterator[str]
+) -> dict[str, list[str]]:
+    string = form.text
+    codes = graph.codes[first:last]
+    texts = {  # column by column: fast
+        "id": list(map(str, range(first, last))),  # an int's JSON text
+        "name": list(map(string, itertools.islice(names, last - first))),
+        "op": list(map(_OP_TEXT.__getitem__, codes)),
+        "inputs": _inputs_texts(graph, first, last, form.item),
+        "text": list(map(string, graph.texts(first, last))),
+        "pattern": list(map(_PATTERN_TEXT.__getitem__, codes)),
     }
     assert texts.keys() == BY_GRAPH
-    gaps: list[list[str | Iterator[str]]] = [[item + "{"]]
-    for n, field in enumerate(NODE_FIELDS):
-        gaps[-1].append(("" if n == 0 else item) + dumps(field) + key)
-        if field in BY_GRAPH:
-            gaps[-1].append(texts[field])
-        else:
-            gaps.append([])
-    gaps[-1].append("}")
-    made = []
-    for n, gap in enumerate(gaps):
-        if all(isinstance(piece, str) for piece in gap):  # the same for every node
-            column: Iterable[str] = repeat("".join(gap), len(facts))  # type: ignore[arg-type]
-        else:
-            pieces = [repeat(piece) if isinstance(piece, str) else piece for piece in gap]
-            column = map("".join, zip(*pieces, strict=False))  # repeat() is endless
-        if n == 0:  # the first node follows the `[`
-            first = (text[len(item) :] for text in itertools.islice(column, 1))
-            column = itertools.chain(first, column)
-        made.append(column)
-    if len(facts) <= KEEP_TEXT:
-        made = [list(column) for column in made]
-        graph.derived[kept] = made
-    return made
+    return texts
+
+
+def _inputs_texts(graph: Graph, first: int, last: int, item: str) -> list[str]:
+    """The JSON list of each node's inputs, for nodes `first` to `last` - 1."""
+    rows = [
+        "[]" if a < 0 else f"[{a}]" if b < 0 else f"[{a}{item}{b}]"
+        for a, b in zip(graph.first[first:last], graph.second[first:last], strict=True)
+    ]
+    for i, inputs in graph.more.items():
+        if first <= i < last:
+            rows[i - first] = "[" + item.join(map(str, inputs)) + "]"
+    return rows
+
+
+# An op's name and its pattern's name as JSON text (ASCII, so the same in every form), by code.
+_OP_TEXT = [json.dumps(name) for name in OP_NAMES]
+_PATTERN_TEXT = [json.dumps(OPS[name].pattern.name) for name in OP_NAMES]
