@@ -169,7 +169,10 @@ def bind(graph: Graph, values: Values) -> dict[str, Any]:
             raise BindError(f"a value for {clipped(name)} is given twice")
         if name not in graph.variables:
             raise BindError(_unknown(graph, name))
-        given[name] = _value(f"the value of {clipped(name)}", value, BindError)
+        if type(value) is float and value - value == 0.0:  # a finite float: as it is
+            given[name] = value
+        else:
+            given[name] = _value(f"the value of {clipped(name)}", value, BindError)
     missing = [name for name in graph.variables if name not in given]
     if missing:
         listed = ", ".join(map(clipped, missing))

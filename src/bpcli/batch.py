@@ -734,7 +734,9 @@ def _values(values: object) -> dict[str, Any]:
         if not is_number(value) and not isinstance(value, list):
             raise RequestError(f"{need}; the value of {clipped(name)} is {_shown(value)}")
     return {
-        name: value if isinstance(value, list) else _float(f"the value of {clipped(name)}", value)
+        name: value
+        if type(value) is float or isinstance(value, list)
+        else _float(f"the value of {clipped(name)}", value)
         for name, value in values.items()
     }
 
@@ -754,7 +756,10 @@ def _conventions(max_tie: object) -> Conventions:
     rule = tie_rule("split" if max_tie is None else max_tie)
     if rule is None:
         raise RequestError(f'max_tie must be "split" or "first", got {_shown(max_tie)}')
-    return Conventions(max_tie=rule)
+    return _CONVENTIONS[rule]
+
+
+_CONVENTIONS = {rule: Conventions(max_tie=rule) for rule in ("split", "first")}  # made once
 
 
 def _unknown_keys(unknown: list[str]) -> str:

@@ -19,7 +19,7 @@ import re
 from array import array
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import DomainError
 from .graph import NO_INPUT, Graph
@@ -482,8 +482,7 @@ def edges(graph: Graph) -> Edges:
     return made
 
 
-@dataclass(frozen=True, slots=True)
-class Flow:
+class Flow(NamedTuple):
     """Every edge's local derivative d(node)/d(input) (`local`) and what it sends back
     (`sent`), numbered as `edges` numbers them: two flat lists of numbers, whatever the
     graph's shape (a list a node was most of a million-node answer's memory)."""
@@ -593,9 +592,9 @@ def _flow_node(
         sent[e + k] = sending
 
 
-@dataclass(frozen=True, slots=True)
-class Step:
-    """One point of a gradient-descent trajectory: the inputs and the output there."""
+class Step(NamedTuple):
+    """One point of a gradient-descent trajectory: the inputs and the output there (a
+    named tuple: a batch line with lr makes two)."""
 
     step: int
     inputs: dict[str, float]

@@ -124,19 +124,24 @@ class Result(Named):
         self.grads = grads
         self.conventions = conventions
         self.update = update
+        self._flows: engine.Flow | None = None
+        self._gradients: dict[str, float] | None = None
 
     @property
     def output(self) -> float:
         return self.values[self.graph.output]
 
-    @cached_property
+    @property
     def gradients(self) -> dict[str, float]:
-        """d(output)/d(input) for every input variable, in order of first appearance."""
-        grads = {}
-        for name, node_id in self.graph.variables.items():
-            grad = self.grads[node_id]
-            assert grad is not None
-            grads[name] = grad
+        """d(output)/d(input) for every input variable, in order of first appearance (made
+        once, and not as a cached_property: see _flow)."""
+        grads = self._gradients
+        if grads is None:
+            grads = self._gradients = {}
+            for name, node_id in self.graph.variables.items():
+                grad = self.grads[node_id]
+                assert grad is not None
+                grads[name] = grad
         return grads
 
     @cached_property
@@ -181,9 +186,14 @@ class Result(Named):
         (its JSON `local` is null; else it is undefined, or a number)."""
         return engine.infinite(self.graph, self.values, node_id, k, self.conventions)
 
-    @cached_property
+    @property
     def _flow(self) -> engine.Flow:
-        return engine.flow(self.graph, self.values, self.grads, self.conventions)
+        """Every edge's local derivative and what it sends back: made when first asked
+        (not as a cached_property, whose lock costs a batch line more than the rest)."""
+        flow = self._flows
+        if flow is None:
+            flow = self._flows = engine.flow(self.graph, self.values, self.grads, self.conventions)
+        return flow
 
     def json_chunks(
         self,
@@ -212,22 +222,70 @@ class Result(Named):
         yield self._tail_text(form, extra)
 
     def json_text(self, *, compact: bool = False, ascii: bool = False) -> str:
-        """`"".join(self.json_chunks(compact=compact, ascii=ascii))`, made faster in one piece."""
+        """`"".join(self.json_chunks(compact=compact, ascii=ascii))`, made faster in one piece:
+        for a graph of at most KEEP_TEXT nodes, from the graph's template of the whole
+        answer (the numbers as json.dumps writes a list of them, put in place by `%`)."""
         form = _Form.of(compact, ascii)
-        head = self._head_text(form, True)
-        if len(self.graph) <= KEEP_TEXT:
-            nodes = self._nodes_text(form)
-        else:
-            nodes = "".join(self._node_texts(form))
-        return f'{head}{form.item}"nodes"{form.key}[{nodes}]{self._tail_text(form, None)}'
+        if len(self.graph) > KEEP_TEXT:
+            head, nodes = self._head_text(form, True), "".join(self._node_texts(form))
+            return f'{head}{form.item}"nodes"{form.key}[{nodes}]{self._tail_text(form, None)}'
+        made = self._answer_template(form)
+        flow, update = self._flow, self.update
+        numbers = [*self.values, *self.grads, *flow.local, *flow.sent]
+        if made is None:  # a trajectory: its own tail
+            nodes, order = _nodes_template(self.graph, form, flow.edges)
+            text = _NUMBERS.encode(operator.itemgetter(*order)(numbers))
+            nodes %= tuple(text[1:-1].split(","))
+            head, tail = self._head_text(form, True), self._tail_text(form, None)
+            return f'{head}{form.item}"nodes"{form.key}[{nodes}]{tail}'
+        template, pick = made
+        if update is not None:
+            numbers += [update.lr, update.steps, *update.inputs.values(), update.output]
+        text = _NUMBERS.encode(numbers)
+        answer: str = template % pick(text[1:-1].split(","))
+        return answer
 
-    def _nodes_text(self, form: _Form) -> str:
-        """Every node's JSON object as one text, from the graph's template of them (the
-        numbers as json.dumps writes a list of them, put in place by `%`)."""
+    def _answer_template(self, form: _Form) -> tuple[str, Callable[[list[Any]], Any]] | None:
+        """The whole answer's text with `%s` for each number that changes with the values,
+        and what picks the numbers' texts, in that order, from those of json_text's list
+        of them: the nodes' numbers (see _nodes_template), then the update's (the output,
+        the inputs and the gradients are nodes' values and gradients: written once).
+        Made once per graph, form and shape of answer (the order the inputs were given
+        in, the conventions, whether there is an update); None for an answer with a
+        trajectory, whose tail is its own."""
+        update = self.update
+        if update is not None and update.trajectory is not None:
+            return None
+        shape = (tuple(self.inputs), self.conventions, None if update is None else update.every)
+        kept = ("json-answer", form.item, form.key, form.ascii, shape)
+        made: tuple[str, Callable[[list[Any]], Any]] | None = self.graph.derived.get(kept)
+        if made is not None:
+            return made
+        head, tail = self._head(True), self._tail()
+        head["output"]["value"] = _NUMBER
+        head["inputs"] = dict.fromkeys(head["inputs"], _NUMBER)
+        head["gradients"] = dict.fromkeys(head["gradients"], _NUMBER)
+        if update is not None:
+            tail["update"].update(lr=_NUMBER, steps=_NUMBER, output=_NUMBER)
+            tail["update"]["inputs"] = dict.fromkeys(update.inputs, _NUMBER)
+        nodes, order = _nodes_template(self.graph, form, self._flow.edges)
         flow = self._flow
-        template, order = _nodes_template(self.graph, form, flow.edges)
-        text = _NUMBERS.encode(order([*self.values, *self.grads, *flow.local, *flow.sent]))
-        return template % tuple(text[1:-1].split(","))
+        at = len(self.values) + len(self.grads) + len(flow.local) + len(flow.sent)
+        graph, n = self.graph, len(self.values)
+        if not all(name in graph.variables for name in self.inputs):
+            return None  # not a result of this graph's inputs: written as it is
+        given = [graph.variables[name] for name in self.inputs]
+        before = [graph.output, *given, *(n + node for node in graph.variables.values())]
+        after = 0 if update is None else 3 + len(update.inputs)
+        head_text, tail_text = (_placed(form.dumps(part)) for part in (head, tail))
+        if head_text.count("%s") != len(before) or tail_text.count("%s") != after:
+            return None  # cannot happen: no name or text writes as a lone NUL
+        template = (
+            f'{head_text[:-1]}{form.item}"nodes"{form.key}[{nodes}]{form.item}{tail_text[1:]}'
+        )
+        picks = [*before, *order, *range(at, at + after)]
+        made = self.graph.derived[kept] = (template, operator.itemgetter(*picks))
+        return made
 
     def _head_text(self, form: _Form, nodes: bool) -> str:
         """`{"schema_version": 1, …, "gradients": {…}`: the object up to its node list."""
@@ -392,6 +450,14 @@ assert tuple(name for name in NODE_FIELDS if name not in BY_GRAPH) == (
     "value", "grad", "local", "uses",
 )  # fmt: skip
 _NUMBERS = json.JSONEncoder(allow_nan=False, separators=(",", ":"))  # a list of numbers
+_NUMBER = "\0"  # where a template takes a number: as JSON, "\u0000" in every form
+
+
+def _placed(text: str) -> str:
+    """JSON text with each _NUMBER's text as `%s`, and every other `%` as `%%`."""
+    return text.replace("%", "%%").replace(json.dumps(_NUMBER), "%s")
+
+
 NODES_AT_ONCE = 4096  # nodes whose text is made at a time
 
 
@@ -429,16 +495,14 @@ def _number_texts(numbers: list[Any]) -> list[str]:
     return _NUMBERS.encode(numbers)[1:-1].split(",")
 
 
-def _nodes_template(
-    graph: Graph, form: _Form, edges: engine.Edges
-) -> tuple[str, Callable[[list[Any]], tuple[Any, ...]]]:
+def _nodes_template(graph: Graph, form: _Form, edges: engine.Edges) -> tuple[str, list[int]]:
     """The text of every node's object with `%s` for each number that changes with the
     values, and what picks those numbers, in that order, from the list of the values,
     the gradients, the local derivatives and what each edge sends back, as engine.Flow
-    holds them. The uses' consumers are the graph's: the same at
+    holds them (their positions in that list). The uses' consumers are the graph's: the same at
     every evaluation."""
     kept = ("json-template", form.item, form.key, form.ascii)
-    made: tuple[str, Callable[[list[Any]], tuple[Any, ...]]] | None = graph.derived.get(kept)
+    made: tuple[str, list[int]] | None = graph.derived.get(kept)
     if made is not None:
         return made
     item, (node_key, grad_key) = form.item, form.use_keys
@@ -464,8 +528,7 @@ def _nodes_template(
         texts = tuple(fixed[f][i] if f in BY_GRAPH else changing[f] for f in NODE_FIELDS)
         pieces.append(form.node % texts)
     pieces[0] = pieces[0][len(item) :]  # the first node follows the `[`
-    pick = operator.itemgetter(*order)  # at least two: a node's value and gradient
-    made = graph.derived[kept] = ("".join(pieces), pick)
+    made = graph.derived[kept] = ("".join(pieces), order)
     return made
 
 

@@ -42,6 +42,9 @@ class NotANumber(ValueError):
 
 def is_number(value: object) -> TypeGuard[int | float]:
     """An int or a float: true and false are not numbers, though Python's bool is an int."""
+    kind = type(value)
+    if kind is float or kind is int:  # the usual two, at once
+        return True
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
@@ -54,6 +57,8 @@ def to_float(value: object) -> float:
     0-d array (`np.array(2.5)`), as a notebook hands them over; NumPy's bool is
     not, like Python's.
     """
+    if type(value) is float and value - value == 0.0:  # finite: the usual case, at once
+        return value
     if not is_number(value):
         value = _real(value)
     try:
