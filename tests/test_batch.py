@@ -609,3 +609,46 @@ def test_the_corpus_through_a_process(pipe, jobs, unbuffered):
         done = subprocess.run([*args, str(CORPUS)], capture_output=True, env=env, timeout=120)
     assert (done.returncode, done.stderr) == (1, b"")  # some lines fail
     assert done.stdout == (DATA / "answers.jsonl").read_bytes()
+
+
+# ---- one expression, many values: the answer's template ---------------------------
+
+
+def test_lines_of_one_expression_with_different_values_are_each_their_own_answer():
+    """Lines that differ in their values only (a class's lecture lines) share the
+    graph's template of the answer, and each answer is still its own: json.dumps of
+    the API's object, the numbers worked by hand (f = (x+y)z: df/dx = df/dy = z,
+    df/dz = x + y; with lr 0.1, x - 0.1 z), whatever the order the values came in,
+    with and without lr, with steps (a trajectory), under either tie rule."""
+    lines = []
+    for i in range(6):
+        values = {"x": -2.0 - i, "y": 5.0, "z": -4.0}
+        if i % 2:
+            values = dict(reversed(values.items()))  # the inputs given in another order
+        request = {"id": i, "expr": "(x+y)*z", "values": values}
+        if i >= 2:
+            request["lr"] = 0.1
+        if i == 4:
+            request["steps"] = 2
+        if i == 5:
+            request["max_tie"] = "first"
+        lines.append(json.dumps(request) + "\n")
+    out, ok = answers(lines)
+    assert ok
+    for i, answer in enumerate(out):
+        result = answer["result"]
+        x = -2.0 - i
+        assert result["gradients"] == {"x": -4.0, "y": -4.0, "z": x + 5.0}
+        assert list(result["inputs"]) == ["x", "y", "z"]  # the expression's order
+        if i >= 2 and i != 4:  # one step
+            assert result["update"]["inputs"]["x"] == pytest.approx(x + 0.4)
+        assert ("trajectory" in result) == (i == 4)
+        request = json.loads(lines[i])
+        want = bpcli.grad(
+            "(x+y)*z",
+            request["values"],
+            lr=request.get("lr"),
+            steps=request.get("steps"),
+            conventions=bpcli.Conventions(max_tie=request.get("max_tie", "split")),
+        ).to_dict()
+        assert result == want
