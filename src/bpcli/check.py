@@ -843,7 +843,11 @@ def solve(problem: Problem, result: Result | TensorResult | None = None) -> Answ
 
 SHAPE = "{what} must have {owner}'s shape {shape} (a gradient has its variable's shape), not {got}"
 VALUE_SHAPE = "{what} has shape {shape}, not {got}"
-TRANSPOSED = "this is the transpose: {what} has {owner}'s shape {shape}, row for row"
+TRANSPOSED = (
+    "this is the transpose: {what} has {owner}'s shape {shape}, its element [i][j] the"
+    " derivative by {owner}[i][j]"
+)
+VALUE_TRANSPOSED = "this is the transpose: {what} has shape {shape}"
 NOT_SUMMED = (
     "{owner} {shape} was broadcast to {got}: {what} is that gradient summed over the"
     " broadcast {axes}, back to {owner}'s shape {shape}"
@@ -893,9 +897,14 @@ def compare(
 
     if g.shape != w.shape:
         if g.ndim == 2 and close(g.T, w):
-            return False, TRANSPOSED.format(**words)
+            return False, (TRANSPOSED if gradient else VALUE_TRANSPOSED).format(**words)
         summed = _broadcast_to(w.shape, g.shape)
-        if gradient and summed is not None and close(unbroadcast(g, w.shape), w):
+        if (
+            gradient
+            and summed is not None
+            and g.size > w.size
+            and close(unbroadcast(g, w.shape), w)
+        ):
             return False, NOT_SUMMED.format(axes=summed, **words)
         return False, (SHAPE if gradient else VALUE_SHAPE).format(**words)
     flat_g, flat_w = g.ravel().tolist(), w.ravel().tolist()
@@ -906,7 +915,7 @@ def compare(
     if g.ndim == 0:
         return False, rounded(flat_g[0], flat_w[0], tolerance)
     if g.ndim == 2 and g.shape[0] == g.shape[1] and close(g.T, w):
-        return False, TRANSPOSED.format(**words)
+        return False, (TRANSPOSED if gradient else VALUE_TRANSPOSED).format(**words)
     first = wrong[0]
     at = "".join(f"[{int(i)}]" for i in np.unravel_index(first, g.shape))
     hint = ELEMENTS.format(
