@@ -9,7 +9,10 @@ gradient gets a hint in the lecture's terms only when exactly one mistake
 model (the update step's sign, the upstream gradient left out, an add gate's
 split, a max gate as a distributor, the mul gate not swapped, a function's
 local gradient left out, one sign flipped at a named sub or neg gate, a copy
-gate's use missed) gives the submitted number.
+gate's use missed) gives the submitted number. A vector or matrix (nested lists) is
+graded elementwise, and its shape first: a wrong shape is wrong, with the shape the
+dimension analysis asks for (a gradient has its variable's shape), the transpose, or
+a broadcast gradient not summed back named when that is what was submitted.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from .check import result_of, solve
 from .errors import BpcliError, InputError
@@ -19,6 +19,9 @@ from .ops import OPS
 from .problems import Answer, Problem, ProblemSet, Value, dumps
 from .result import Result
 from .syntax import precedence
+
+if TYPE_CHECKING:
+    from .tensor import TensorResult
 
 DEFAULT_OPS = ("add", "mul", "max")
 VARIABLES = ("x", "y", "z", "w")
@@ -299,7 +302,7 @@ def _small(rng: SplitMix64) -> float:
     return (rng.below(13) - 6) / 2
 
 
-def _tensor_workable(result: Any) -> bool:
+def _tensor_workable(result: TensorResult) -> bool:
     """No element at a kink (a relu at 0, a max tie), and some gradient to find."""
     import numpy as np
 
