@@ -81,7 +81,11 @@ def test_a_transposed_gradient_is_said_to_be_the_transpose():
     )["grad.W"]
     assert not item.ok and item.hint.startswith("this is the transpose: ∂f/∂W has W's shape (2, 2)")
     wide = graded(KEY_TEXT.replace("G = [[1, 3, 5], [4, 6, 8]]", "G = [[1, 4], [3, 6], [5, 8]]"))
-    assert wide["grad.G"].hint.startswith("this is the transpose: ∂f/∂G has G's shape (2, 3)")
+    assert (
+        wide["grad.G"].hint == "this is the transpose: ∂f/∂G must have G's shape (2, 3), not (3, 2)"
+    )
+    q = graded(KEY_TEXT.replace("q = [0.22, 0.26]", "q = [[0.22], [0.26]]"))["nodes.q"]
+    assert q.hint == "q has shape (2,), not (2, 1)"
 
 
 def test_a_wrong_shape_is_wrong_with_both_shapes():
@@ -269,3 +273,13 @@ def test_batch_takes_dout_as_grad_does(bpcli):
     assert (wrong["ok"], wrong["error"]["type"]) == (False, "DomainError")
     assert bad["error"]["message"] == "line 4: dout must be a number or an array, got an object"
     assert out.code == 1
+
+
+def test_a_long_tensor_is_shown_cut_short_on_one_line():
+    from bpcli.render.numbers import fmt_value
+
+    assert fmt_value(list(range(1, 11))) == "[1, 2, 3, …, 8, 9, 10]"
+    assert fmt_value([[0.1, 1 / 3]] * 7, 3) == (
+        "[[0.1, 0.333], [0.1, 0.333], [0.1, 0.333], …, [0.1, 0.333], [0.1, 0.333], [0.1, 0.333]]"
+    )
+    assert fmt_value(-0.0) == "0" and fmt_value(None) == "—"

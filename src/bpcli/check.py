@@ -846,11 +846,14 @@ def solve(problem: Problem, result: Result | TensorResult | None = None) -> Answ
 
 SHAPE = "{what} must have {owner}'s shape {shape} (a gradient has its variable's shape), not {got}"
 VALUE_SHAPE = "{what} has shape {shape}, not {got}"
-TRANSPOSED = (
+# the transpose of the right answer: of another shape (both said), or of a square one
+TRANSPOSED = "this is the transpose: {what} must have {owner}'s shape {shape}, not {got}"
+VALUE_TRANSPOSED = "this is the transpose: {what} has shape {shape}, not {got}"
+SQUARE_TRANSPOSED = (
     "this is the transpose: {what} has {owner}'s shape {shape}, its element [i][j] the"
     " derivative by {owner}[i][j]"
 )
-VALUE_TRANSPOSED = "this is the transpose: {what} has shape {shape}"
+SQUARE_VALUE_TRANSPOSED = "this is the transpose of {what}"
 NOT_SUMMED = (
     "{owner} {shape} was broadcast to {got}: {what} is that gradient summed over the"
     " broadcast {axes}, back to {owner}'s shape {shape}"
@@ -918,7 +921,7 @@ def compare(
     if g.ndim == 0:
         return False, rounded(flat_g[0], flat_w[0], tolerance)
     if g.ndim == 2 and g.shape[0] == g.shape[1] and close(g.T, w):
-        return False, (TRANSPOSED if gradient else VALUE_TRANSPOSED).format(**words)
+        return False, (SQUARE_TRANSPOSED if gradient else SQUARE_VALUE_TRANSPOSED).format(**words)
     first = wrong[0]
     at = "".join(f"[{int(i)}]" for i in np.unravel_index(first, g.shape))
     hint = ELEMENTS.format(
