@@ -283,3 +283,45 @@ def test_a_long_tensor_is_shown_cut_short_on_one_line():
         "[[0.1, 0.333], [0.1, 0.333], [0.1, 0.333], …, [0.1, 0.333], [0.1, 0.333], [0.1, 0.333]]"
     )
     assert fmt_value(-0.0) == "0" and fmt_value(None) == "—"
+
+
+MULTILINE = """
+[[problem]]
+id = "1"
+expr = "q = W @ x; f = sum(q^2)"  # [ in a comment
+statement = "W [2 by 2] times x"
+ask = ["grad"]
+
+[problem.values]
+W = [
+  [0.1, 0.5],
+  [-0.3, 0.8],
+]
+x = [0.2, 0.4]
+
+[problem.answer]
+output = 0.116
+grad = { W = [
+  [0.088, 0.176],
+  [0.104, 0.208]
+], x = [-0.112, 0.636] }
+
+[[problem]]
+id = "2"
+expr = "sum(x)"
+values = { x = [1, 2] }
+answer = { grad = { x = [
+  1, 1] } }
+"""
+
+
+def test_the_handout_of_matrices_written_a_row_a_line_holds_no_answer(bpcli, tmp_path):
+    (tmp_path / "hw.toml").write_text(MULTILINE)
+    handout = bpcli("key", str(tmp_path / "hw.toml"), "--blank").stdout
+    assert "0.088" not in handout and "1, 1]" not in handout
+    assert "W = [\n  [0.1, 0.5],\n  [-0.3, 0.8],\n]\n" in handout  # the values as written
+    answered = handout.replace("grad = { W = ?, x = ? }", KEY_TEXT.split("\n")[5])
+    answered = answered.replace("output = ?\ngrad = { x = ? }", "output = 3\ngrad = { x = [1, 1] }")
+    sub = submission(answered, "kim.toml", "kim")
+    report = check_submissions(loads(MULTILINE), [sub])
+    assert report.all_right, [i for p in report.problems for i in p.items if not i.ok]

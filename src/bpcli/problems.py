@@ -491,18 +491,27 @@ def handout(problems: ProblemSet, fields: list[list[str]]) -> str:
         block: list[str] = []
         held: list[str] = []
         skipping = False
+        open_brackets, kept = 0, True  # a value written over lines (a matrix, a row a line)
         for line in lines[start:end]:
+            if open_brackets > 0:  # goes where the line that opened it went
+                open_brackets += _brackets(line)
+                if kept:
+                    block.append(line)
+                continue
+            open_brackets = _brackets(line)
             if _HEADER.match(line):
                 skipping = bool(_ANSWER_HEADER.match(line))
                 held = []  # comments inside an answer table go with it
                 if skipping:
                     continue
+            kept = False
             if skipping and _KEPT.match(line):
                 held.append(line)  # kept if nothing of the table follows: the next problem's
             elif skipping:
                 held = []
             elif not _ANSWER_KEY.match(line):
                 block.append(line)
+                kept = True
         block.extend(held)
         cut = len(block)
         while cut > 1 and _KEPT.match(block[cut - 1]):
@@ -513,6 +522,16 @@ def handout(problems: ProblemSet, fields: list[list[str]]) -> str:
         out.extend([*block[:cut], "", "[problem.answer]", *tables[k], *([""] if tail else [])])
         out.extend(tail)
     return "\n".join(out) + "\n"
+
+
+_QUOTED = re.compile(r""""(?:[^"\\]|\\.)*"|'[^']*'""")
+
+
+def _brackets(line: str) -> int:
+    """How many more brackets and braces the line opens than it closes, outside its
+    strings and its comment: above 0, its value goes on over the next lines."""
+    bare = _QUOTED.sub("", line).partition("#")[0]
+    return bare.count("[") + bare.count("{") - bare.count("]") - bare.count("}")
 
 
 def _blank_table(fields: list[str]) -> list[str]:
