@@ -325,3 +325,23 @@ def test_the_handout_of_matrices_written_a_row_a_line_holds_no_answer(bpcli, tmp
     sub = submission(answered, "kim.toml", "kim")
     report = check_submissions(loads(MULTILINE), [sub])
     assert report.all_right, [i for p in report.problems for i in p.items if not i.ok]
+
+
+@pytest.mark.integration
+def test_checking_numbers_does_not_import_numpy():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    docs = Path(__file__).resolve().parent.parent / "docs"
+    for args in (
+        ["check", "--problems", str(docs / "homework.toml"), str(docs / "submission.toml")],
+        ["key", str(docs / "homework.toml")],
+        ["quiz", "--seed", "1"],
+    ):
+        out = subprocess.run(
+            [sys.executable, "-X", "importtime", "-m", "bpcli", *args],
+            capture_output=True,
+            text=True,
+        )
+        assert out.returncode in (0, 1) and "numpy" not in out.stderr, args
