@@ -84,8 +84,17 @@ def test_a_transposed_gradient_is_said_to_be_the_transpose():
     assert (
         wide["grad.G"].hint == "this is the transpose: ∂f/∂G must have G's shape (2, 3), not (3, 2)"
     )
-    q = graded(KEY_TEXT.replace("q = [0.22, 0.26]", "q = [[0.22], [0.26]]"))["nodes.q"]
+    q = graded(KEY_TEXT.replace("q = [0.22, 0.26]", "q = [[0.22], [0.27]]"))["nodes.q"]
     assert q.hint == "q has shape (2,), not (2, 1)"
+
+
+def test_the_right_numbers_in_another_shape_are_said_to_be():
+    column = graded(KEY_TEXT.replace("q = [0.22, 0.26]", "q = [[0.22], [0.26]]"))["nodes.q"]
+    assert column.hint == "the right numbers in the wrong shape: q has shape (2,), not (2, 1)"
+    flat = KEY_TEXT.replace("[[0.088, 0.176], [0.104, 0.208]]", "[0.088, 0.176, 0.104, 0.208]")
+    assert graded(flat)["grad.W"].hint == (
+        "the right numbers in the wrong shape: ∂f/∂W must have W's shape (2, 2), not (4,)"
+    )
 
 
 def test_a_wrong_shape_is_wrong_with_both_shapes():
@@ -96,7 +105,9 @@ def test_a_wrong_shape_is_wrong_with_both_shapes():
     data = items["grad.x"].to_dict()
     assert (data["expected_shape"], data["got_shape"], data["ok"]) == ([2], [3], False)
     scalar = graded(KEY_TEXT.replace("output = 0.116", "output = [0.116]"))["output"]
-    assert scalar.hint == "f has shape (), not (1,)"
+    assert scalar.hint == "the right numbers in the wrong shape: f has shape (), not (1,)"
+    other = graded(KEY_TEXT.replace("output = 0.116", "output = [0.5, 0.116]"))["output"]
+    assert other.hint == "f has shape (), not (2,)"
 
 
 def test_a_bias_gradient_not_summed_over_the_rows():
@@ -140,13 +151,13 @@ def test_a_ragged_value_in_the_set_is_that_problem_s_error():
 def test_a_scalar_problem_given_a_list_says_the_shape():
     problems = loads('[[problem]]\nexpr = "x*y"\nvalues = { x = 2, y = 3 }\nask = ["grad"]\n')
     sub = submission(
-        '[[problem]]\nid = "1"\n[problem.answer]\ngrad = { x = [3], y = 2 }\n', "s", "s"
+        '[[problem]]\nid = "1"\n[problem.answer]\ngrad = { x = [3, 3], y = 2 }\n', "s", "s"
     )
     (problem,) = check_submissions(problems, [sub]).problems
     x, y = problem.items
     assert (x.ok, x.hint, y.ok) == (
         False,
-        "∂f/∂x must have x's shape () (a gradient has its variable's shape), not (1,)",
+        "∂f/∂x must have x's shape () (a gradient has its variable's shape), not (2,)",
         True,
     )
 

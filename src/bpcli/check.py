@@ -854,6 +854,10 @@ SQUARE_TRANSPOSED = (
     " derivative by {owner}[i][j]"
 )
 SQUARE_VALUE_TRANSPOSED = "this is the transpose of {what}"
+RESHAPED = (
+    "the right numbers in the wrong shape: {what} must have {owner}'s shape {shape}, not {got}"
+)
+VALUE_RESHAPED = "the right numbers in the wrong shape: {what} has shape {shape}, not {got}"
 NOT_SUMMED = (
     "{owner} {shape} was broadcast to {got}: {what} is that gradient summed over the"
     " broadcast {axes}, back to {owner}'s shape {shape}"
@@ -904,6 +908,8 @@ def compare(
     if g.shape != w.shape:
         if g.ndim == 2 and close(g.T, w):
             return False, (TRANSPOSED if gradient else VALUE_TRANSPOSED).format(**words)
+        if g.size == w.size and close(g.reshape(w.shape), w):  # a column for a vector
+            return False, (RESHAPED if gradient else VALUE_RESHAPED).format(**words)
         summed = _broadcast_to(w.shape, g.shape)
         if (
             gradient
