@@ -81,6 +81,18 @@ def _forward_body(op: Op) -> list[str]:
     return [*reads[: op.arity], f"v = {op.rule}"]
 
 
+def _reads(op: Op) -> list[str]:
+    """A gate's input ids, and the values its local derivatives read."""
+    lines = ["j = first[i]"] + (["k = second[i]"] if op.arity == 2 else [])
+    used = " ".join(op.local)
+    for p, index in zip(PARAMETERS[: op.arity or 0], INDICES, strict=False):
+        if _uses(used, p):
+            lines.append(f"{p} = values[{index}]")
+    if _uses(used, "out"):
+        lines.append("out = values[i]")
+    return lines
+
+
 def _backward_body(op: Op) -> list[str]:
     """One gate's backward step. A constant, or a gate of constants only (the graph's
     `fixed`), gets no gradient: no edge sends into one, so none is ever visited as a
@@ -90,13 +102,7 @@ def _backward_body(op: Op) -> list[str]:
     never evaluated (it may be undefined, or too large for a float)."""
     if op.arity is None:
         return ["_slow(i, code, g)"]
-    lines = ["j = first[i]"] + (["k = second[i]"] if op.arity == 2 else [])
-    used = " ".join(op.local)
-    for p, index in zip(PARAMETERS[: op.arity], INDICES, strict=False):
-        if _uses(used, p):
-            lines.append(f"{p} = values[{index}]")
-    if _uses(used, "out"):
-        lines.append("out = values[i]")
+    lines = _reads(op)
     for index, expression in zip(INDICES, op.local, strict=False):
         if expression == "1.0":
             step = f"grads[{index}] += g"
@@ -122,13 +128,7 @@ def _flow_body(op: Op) -> list[str]:
     derivative, an upstream gradient that is None) is `_slow`'s, the exact rule."""
     if op.arity is None:
         return ["raise _Slow"]
-    lines = ["e = start[i]", "j = first[i]"] + (["k = second[i]"] if op.arity == 2 else [])
-    used = " ".join(op.local)
-    for p, index in zip(PARAMETERS[: op.arity], INDICES, strict=False):
-        if _uses(used, p):
-            lines.append(f"{p} = values[{index}]")
-    if _uses(used, "out"):
-        lines.append("out = values[i]")
+    lines = ["e = start[i]", *_reads(op)]
     locals_ = [f"l{n}" for n in range(op.arity)]
     rules = list(zip(locals_, op.local, strict=True))
     lines += [f"{name} = {expression}" for name, expression in rules]
