@@ -52,11 +52,11 @@ def _limit_memory() -> None:
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_a_line_that_runs_out_of_memory_costs_that_line_only(jobs):
     """Under a 250 MB limit, a 20,000-node answer (about 5 MB of JSON, streamed) is
-    written whole; a 300,000-node line (about 500 MB) fails alone with a MemoryError
-    reply, and the lecture's line after it is still answered."""
+    written whole; a 1,500,000-node line (its graph alone about 250 MB) fails alone
+    with a MemoryError reply, and the lecture's line after it is still answered."""
     lines = [
         json.dumps({"id": "fits", "expr": sum_of_x(20_000), "values": {"x": 1}}),
-        json.dumps({"id": "too big", "expr": sum_of_x(300_000), "values": {"x": 1}}),
+        json.dumps({"id": "too big", "expr": sum_of_x(1_500_000), "values": {"x": 1}}),
         LECTURE_LINE,
     ]
     process = bpcli_process(
@@ -85,6 +85,25 @@ def test_a_line_that_runs_out_of_memory_costs_that_line_only(jobs):
         },
     }
     assert lecture["result"]["gradients"] == LECTURE_GRADS
+
+
+@pytest.mark.integration
+def test_grad_json_of_a_node_used_100000_times_fits_in_250_mb(tmp_path):
+    """x + x + … + x: x's uses are one JSON list of 100,000 entries, written in the
+    memory of its text (a template a list length, made up to the longest, was
+    quadratic: 20 GB)."""
+    program = tmp_path / "sum.txt"
+    program.write_text(sum_of_x(100_000), encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "bpcli", "grad", "--file", str(program), "--x", "0.5", "--json"],
+        capture_output=True,
+        env=ENV,
+        timeout=120,
+        preexec_fn=_limit_memory,
+    )
+    assert (done.returncode, done.stderr) == (0, b"")
+    nodes = json.loads(done.stdout)["nodes"]
+    assert len(nodes[0]["uses"]) == 100_000 and nodes[0]["grad"] == 100_000.0  # d/dx = terms
 
 
 def test_a_large_answer_is_written_in_pieces_that_make_the_same_line():

@@ -468,16 +468,10 @@ def _counts(start: Sequence[int], first: int, last: int) -> list[int]:
 
 def _lists(counts: list[int], texts: list[str], item: str) -> list[str]:
     """Each node's entries as a JSON list, `counts` of `texts` a node in order: made as
-    one text, from a template of `[%s, %s]` for each node, and cut into the lists."""
-    templates = _list_templates(item, max(counts, default=0))
+    one text, from a template of `[%s, %s]` for each node, and cut into the lists (at
+    a NUL, which no JSON text holds: a control character is always escaped)."""
+    templates = {n: "[" + item.join(["%s"] * n) + "]\0" for n in set(counts)}
     return ("".join(map(templates.__getitem__, counts)) % tuple(texts)).split("\0")[:-1]
-
-
-@functools.cache
-def _list_templates(item: str, longest: int) -> list[str]:
-    """The template of a list of n entries, for n up to `longest`, each ending in a NUL
-    (which no JSON text holds: a control character is always escaped)."""
-    return ["[" + item.join(["%s"] * n) + "]\0" for n in range(longest + 1)]
 
 
 def _use_texts(used_by: Iterable[int], sent: list[str], form: _Form) -> list[str]:
