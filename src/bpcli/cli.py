@@ -495,6 +495,14 @@ def graph(
         float | None,
         typer.Option("--lr", metavar="ALPHA", help="With --format html: end with the update step."),
     ] = None,
+    dout: Annotated[
+        str | None,
+        typer.Option(
+            "--dout",
+            metavar="ARRAY",
+            help="The upstream gradient of a vector or matrix output, of its shape (as grad's).",
+        ),
+    ] = None,
     precision: PrecisionOption = PRECISION.default,
     file: FileOption = FILE.default,
     max_tie: MaxTieOption = MAX_TIE.default,
@@ -503,11 +511,12 @@ def graph(
 ) -> None:
     """Draw the computational graph of EXPR; with input values, its values and gradients too.
 
-    Forward values are green, gradients red; every use of a node is an edge.
+    Forward values are green, gradients red; every use of a node is an edge. A vector
+    or matrix shows its shape too, and its values whole when small.
 
     Example: bpcli graph "(x+y)*z" --x -2 --y 5 --z -4 --format dot | dot -Tsvg > g.svg
     """
-    from .api import evaluate, needs_tensors, scalar_only
+    from .api import evaluate
 
     with errors_to_exit_codes():
         if fmt is not None and fmt not in GRAPH_FORMATS:
@@ -524,12 +533,15 @@ def graph(
             )
         if lr is not None and fmt != "html":
             raise InputError("--lr adds the update step to the HTML page: add --format html")
-        needed = values or fmt == "html"
+        if dout is not None and not values and program.variables:
+            raise InputError(
+                "--dout is the upstream gradient of a computation: give the input values"
+            )
+        upstream = None if dout is None else arguments.parse_dout(dout)
+        needed = values or fmt == "html" or upstream is not None
         result = None
         if needed:
-            result = scalar_only(evaluate(program, values, lr, conventions=conventions), "graph")
-        elif needs_tensors(program):
-            raise InputError("graph does not show tensors yet (vectors and matrices)")
+            result = evaluate(program, values, lr, conventions=conventions, dout=upstream)
         chosen = fmt or ("dot" if output or not sys.stdout.isatty() else "tree")
         if chosen == "html":
             from .graphviz import layout_json

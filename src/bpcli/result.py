@@ -11,13 +11,16 @@ from dataclasses import dataclass
 from functools import cached_property
 from itertools import repeat
 from json.encoder import encode_basestring, encode_basestring_ascii
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from . import engine
 from .engine import Step
 from .graph import Graph
 from .ops import OPS, Conventions
 from .render.numbers import DEFAULT_PRECISION
+
+if TYPE_CHECKING:
+    from .tensor import TensorResult
 
 SCHEMA_VERSION = 1
 
@@ -113,6 +116,47 @@ class Named:
     @property
     def output_name(self) -> str:
         return self.graph.name(self.graph.output)
+
+    # ---- the graph's views by name, for numbers and tensors alike (each imported when asked)
+
+    def _run(self) -> Result | TensorResult:
+        return cast("Result | TensorResult", self)
+
+    def dot(self, precision: int = DEFAULT_PRECISION) -> str:
+        """The graph in Graphviz DOT (`bpcli graph --format dot`)."""
+        from .render.dot import to_dot
+        from .render.notebook import Shown
+
+        return Shown(to_dot(self.graph, self._run(), precision))
+
+    def mermaid(self, precision: int = DEFAULT_PRECISION, fence: bool = False) -> str:
+        """The graph in Mermaid (`bpcli graph --format mermaid`, `--fence`)."""
+        from .render.mermaid import to_mermaid
+        from .render.notebook import Shown
+
+        return Shown(to_mermaid(self.graph, self._run(), precision, fence=fence))
+
+    def tree(self, precision: int = DEFAULT_PRECISION, width: int = 80) -> str:
+        """The graph as a tree from the output (`bpcli graph --format tree`)."""
+        from .process import plain_text
+        from .render.notebook import Shown
+        from .render.tree import to_tree
+
+        return Shown(plain_text(to_tree(self.graph, self._run(), precision), width))
+
+    def svg(self, precision: int = DEFAULT_PRECISION) -> str:
+        """The graph with every value and gradient as SVG, laid out and drawn by bpcli."""
+        from .render.notebook import SvgText, picture
+
+        return SvgText(picture(self._run(), precision))
+
+    def page(self, precision: int = DEFAULT_PRECISION) -> str:
+        """The step-through page (`bpcli graph --format html`), laid out by bpcli; in a
+        notebook it shows itself, stepping, in a frame."""
+        from .render.notebook import PageText
+        from .render.page import to_html
+
+        return PageText(to_html(self._run(), precision))
 
 
 class Result(Named):
@@ -351,42 +395,6 @@ class Result(Named):
         from .render.writeup import to_latex
 
         return Shown(to_latex(self, precision))
-
-    def dot(self, precision: int = DEFAULT_PRECISION) -> str:
-        """The graph in Graphviz DOT (`bpcli graph --format dot`)."""
-        from .render.dot import to_dot
-        from .render.notebook import Shown
-
-        return Shown(to_dot(self.graph, self, precision))
-
-    def mermaid(self, precision: int = DEFAULT_PRECISION, fence: bool = False) -> str:
-        """The graph in Mermaid (`bpcli graph --format mermaid`, `--fence`)."""
-        from .render.mermaid import to_mermaid
-        from .render.notebook import Shown
-
-        return Shown(to_mermaid(self.graph, self, precision, fence=fence))
-
-    def tree(self, precision: int = DEFAULT_PRECISION, width: int = 80) -> str:
-        """The graph as a tree from the output (`bpcli graph --format tree`)."""
-        from .process import plain_text
-        from .render.notebook import Shown
-        from .render.tree import to_tree
-
-        return Shown(plain_text(to_tree(self.graph, self, precision), width))
-
-    def svg(self, precision: int = DEFAULT_PRECISION) -> str:
-        """The graph with every value and gradient as SVG, laid out and drawn by bpcli."""
-        from .render.notebook import SvgText, picture
-
-        return SvgText(picture(self, precision))
-
-    def page(self, precision: int = DEFAULT_PRECISION) -> str:
-        """The step-through page (`bpcli graph --format html`), laid out by bpcli; in a
-        notebook it shows itself, stepping, in a frame."""
-        from .render.notebook import PageText
-        from .render.page import to_html
-
-        return PageText(to_html(self, precision))
 
 
 _BY_VALUES = tuple(name for name in NODE_FIELDS if name not in BY_GRAPH)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,7 @@ import numpy as np
 from .errors import DomainError, InputError
 from .graph import Graph
 from .ops import CODES, OP_NAMES, OPS, Conventions, Infinite, Op, TieRule, Undefined
+from .render.numbers import DEFAULT_PRECISION
 from .result import Named
 
 Shape = tuple[int, ...]
@@ -306,6 +308,11 @@ def show_shape(shape: Shape) -> str:
     return str(tuple(shape))
 
 
+def shape_equation(op: Op, shown: list[str]) -> str:
+    """The op written over its inputs' shapes: `(2, 3) @ (2,)`, `sum((2, 2))`."""
+    return op.show(shown) if op.shown is not None else f"{op.symbol}({', '.join(shown)})"
+
+
 class _Mismatch(Exception):
     """A shape rule's refusal; the pass adds the node's text and operator position."""
 
@@ -424,8 +431,7 @@ def shapes(graph: Graph, inputs: Mapping[str, Value]) -> list[Shape]:
                 [result[j] for j in ins], [known[j] for j in ins]
             )
         except _Mismatch as exc:
-            shown = [show_shape(result[j]) for j in ins]
-            written = op.show(shown) if op.shown is not None else f"{op.symbol}({', '.join(shown)})"
+            written = shape_equation(op, [show_shape(result[j]) for j in ins])
             raise DomainError(
                 f"{graph.text(node_id)}: {written}: {exc}",
                 span=_operator_span(graph, node_id),
@@ -489,11 +495,14 @@ def backward(
     values: list[Value],
     conventions: Conventions = Conventions(),
     dout: Value | None = None,
+    sends: list[list[Value | None]] | None = None,
 ) -> list[Value | None]:
     """d(output)/d(node) for every node, each of its node's shape; None for constants (and
     gates of constants only). The output is seeded with `dout` (1 for a number): the
     upstream gradient of a layer, as CS231n's layer checks give it. Each use adds its
-    vjp (the copy gate), summed back over broadcast axes to its input's shape."""
+    vjp (the copy gate), summed back over broadcast axes to its input's shape. Given
+    `sends` (a row per node, a slot per input), each use's vjp is also kept there,
+    where it is computed: what that edge sends back."""
     n = len(graph)
     grads: list[Any] = [None] * n
     out_id = graph.output
@@ -526,6 +535,8 @@ def backward(
                     sent = unbroadcast(sent, np.shape(values[j]))
                 if not np.all(np.isfinite(sent)):
                     raise _failed(graph, i, f"the gradient at {graph.name(j)} overflows")
+                if sends is not None:
+                    sends[i][k] = _plain(sent)
                 grads[j] = _plain(sent) if grads[j] is None else _plain(grads[j] + sent)
     result: list[Value | None] = []
     for node_id in range(n):
@@ -603,6 +614,49 @@ class TensorResult(Named):
     @property
     def gradients(self) -> dict[str, Value]:
         return {name: self.grads[i] for name, i in self.graph.variables.items()}
+
+    def sent(self, node_id: int, k: int) -> Value | None:
+        """What node `node_id`'s k-th input edge sends back to that input, of the input's
+        shape (None into a constant): the graph views write it on the edge."""
+        return self._sends[node_id][k]
+
+    @cached_property
+    def _sends(self) -> list[list[Value | None]]:
+        """Every edge's vjp, kept by a backward pass of its own (only a view asks)."""
+        graph = self.graph
+        sends: list[list[Value | None]] = [[None] * len(graph.inputs(i)) for i in range(len(graph))]
+        backward(graph, self.values, self.conventions, self.dout, sends)
+        fixed = graph.fixed
+        for i, row in enumerate(sends):  # a gate the output does not depend on sends 0
+            for k, j in enumerate(graph.inputs(i)):
+                if row[k] is None and not fixed[j]:
+                    row[k] = _plain(np.zeros(np.shape(self.values[j])))
+        return sends
+
+    # ---- in a notebook: the views that show tensors (the graph's are Named's) --------------
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        from .render.notebook import bundle
+
+        return bundle(self, include, exclude)
+
+    def table(self, precision: int = DEFAULT_PRECISION, width: int = 80) -> str:
+        """The table `bpcli grad` prints: a row per node with its shape, the answers, the
+        update."""
+        from .process import plain_text
+        from .render.notebook import Shown
+        from .render.table import TensorGradView
+
+        return Shown(plain_text(TensorGradView(self, precision), width))
+
+    def explain(self, precision: int = DEFAULT_PRECISION, width: int = 80) -> str:
+        raise InputError("explain does not show tensors yet (vectors and matrices)")
+
+    def markdown(self, precision: int = DEFAULT_PRECISION) -> str:
+        raise InputError("markdown does not show tensors yet (vectors and matrices)")
+
+    def latex(self, precision: int = DEFAULT_PRECISION) -> str:
+        raise InputError("latex does not show tensors yet (vectors and matrices)")
 
     def __repr__(self) -> str:
         """One line, as a notebook shows it: the output, and each gradient's shape."""
@@ -839,7 +893,7 @@ def _with(inputs: Mapping[str, Value], name: str, value: Any) -> dict[str, Value
     return point
 
 
-def summary(value: Value | None, precision: int = 6) -> str:
+def summary(value: Value | None, precision: int = DEFAULT_PRECISION) -> str:
     """A value as a table shows it: a number, a small tensor whole, a large one as NumPy
     summarises it."""
     if value is None:

@@ -18,12 +18,14 @@ import json
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from string import Template
+from typing import TYPE_CHECKING
 
+from ..ops import OPS
 from ..result import Result
 from .layout import Layout, Route, RunDot, layout
 from .notation import Plain
 from .numbers import DEFAULT_PRECISION
-from .picture import Box, box_size, boxes, sent_labels
+from .picture import Box, Run, box_size, boxes, flat, sent_labels, shape_text, texts
 from .theme import (
     GRAD_HEX,
     GRAD_HEX_DARK,
@@ -34,14 +36,20 @@ from .theme import (
 )
 from .walkthrough import (
     COMPUTE_STEP,
+    COPY_STEP,
     DESCENT_REASON,
     FORWARD_REASON,
+    GATE,
+    GATE_SEND,
     INPUTS,
     INPUTS_STEP,
     NO_INPUTS,
     START_REASON,
     START_STEP,
+    STEP_REASON,
     STEPPED,
+    UNREACHED,
+    UNREACHED_REASON,
     UPDATE_STEP,
     UPDATED,
     Gate,
@@ -49,10 +57,14 @@ from .walkthrough import (
     Walkthrough,
 )
 
+if TYPE_CHECKING:
+    from ..tensor import TensorResult
+
 CHAR_PX = 7.3  # px per character of the 12px monospace text in the boxes
 SMALL_CHAR_PX = 6.1  # … of the 10px subtitle
 LABEL_CHAR_PX = 6.7  # … of the 11px edge labels
 LABEL_FONT_PX = 11.0
+LABEL_LINE = 13.0  # px from one line of an edge's label to the next (a matrix's rows)
 LABEL_PAD = 3.0  # the label's background beyond its text, each side
 LINE = 15.0
 PAD = 8.0
@@ -80,8 +92,10 @@ def edge_key(target: int, k: int) -> str:
     return f"e{target}_{k}"
 
 
-def steps_of(result: Result, precision: int = DEFAULT_PRECISION) -> list[PageStep]:
+def steps_of(result: Run, precision: int = DEFAULT_PRECISION) -> list[PageStep]:
     """The page's steps, in order."""
+    if not isinstance(result, Result):
+        return _tensor_steps(result, precision)
     return _steps(Walkthrough(result, Plain(result.graph, precision)))
 
 
@@ -188,6 +202,149 @@ def _steps(w: Walkthrough) -> list[PageStep]:
     return steps
 
 
+def _tensor_steps(result: TensorResult, precision: int) -> list[PageStep]:
+    """A tensor run's steps, as the scalar walkthrough orders them (the forward pass node
+    by node, the backward pass gate by gate in reverse, each edge a step, a copy gate
+    adding its uses, the update), each line a value with its shape: until the walkthrough
+    explains tensors, the page shows what each step computes and of which shape."""
+    import numpy as np
+
+    from ..tensor import shape_equation, show_shape
+
+    graph = result.graph
+    write = texts(result, precision)
+
+    def value(v: object) -> str:
+        return flat(write(v))
+
+    def shaped(node_id: int) -> str:
+        return shape_text(result, node_id)
+
+    f = result.output_name
+    variables = list(graph.variables.values())
+    inputs = set(variables)
+    gates = [i for i in range(len(graph)) if graph.inputs(i)]
+    constants = [i for i in range(len(graph)) if not graph.inputs(i) and i not in inputs]
+    given = ", ".join(f"{name} = {value(v)}" for name, v in result.inputs.items())
+    steps = [
+        PageStep(
+            "forward",
+            INPUTS_STEP,
+            [INPUTS.format(inputs=given) if given else NO_INPUTS],
+            FORWARD_REASON,
+            values=variables + constants,
+            focus=variables,
+        )
+    ]
+    for i in gates:
+        name, op, ins, text = graph.name(i), OPS[graph.op(i)], graph.inputs(i), graph.text(i)
+        lines = [f"{name} = {text} = {value(result.values[i])}"]
+        if not graph.fixed[i]:
+            lines.append(f"{shape_equation(op, [shaped(j) for j in ins])} → {shaped(i)}")
+        steps.append(
+            PageStep(
+                "forward",
+                COMPUTE_STEP.format(node=name),
+                lines,
+                values=[i],
+                focus=[i],
+                edges=[edge_key(i, k) for k in range(len(ins))],
+            )
+        )
+    out = graph.output
+    steps.append(
+        PageStep(
+            "backward",
+            START_STEP.format(node=f),
+            [f"∂{f}/∂{f} = {value(result.grads[out])}"],
+            START_REASON,
+            grads=[out],
+            focus=[out],
+        )
+    )
+    live, fixed = graph.live(), graph.fixed
+    uses: list[list[tuple[int, int]]] = [[] for _ in range(len(graph))]  # (consumer, k)
+    for i in range(len(graph)):
+        if live[i]:
+            for k, j in enumerate(graph.inputs(i)):
+                uses[j].append((i, k))
+    for i in range(len(graph) - 1, -1, -1):
+        if not live[i] or fixed[i]:
+            continue
+        name = graph.name(i)
+        if len(uses[i]) > 1:
+            steps.append(
+                PageStep(
+                    "backward",
+                    COPY_STEP.format(node=name),
+                    [
+                        f"∂{f}/∂{name} = "
+                        + " + ".join(value(result.sent(c, k)) for c, k in uses[i]),
+                        f"∂{f}/∂{name} = {value(result.grads[i])}, of shape {shaped(i)}",
+                    ],
+                    grads=[i],
+                    focus=[i],
+                    edges=[edge_key(c, k) for c, k in uses[i]],
+                )
+            )
+        op = OPS[graph.op(i)]
+        heading = GATE.format(gate=f"{name} = {graph.text(i)}", op=op.name, pattern=op.pattern.name)
+        for k, j in enumerate(graph.inputs(i)):
+            sent = result.sent(i, k)
+            if fixed[j] or sent is None:
+                continue
+            key, to = edge_key(i, k), graph.name(j)
+            steps.append(
+                PageStep(
+                    "backward",
+                    GATE_SEND.format(op=op.name, pattern=op.pattern.name, input=to),
+                    [
+                        heading,
+                        f"upstream ∂{f}/∂{name} {shaped(i)}, downstream to {to}"
+                        f" {show_shape(np.shape(sent))}: the shape of {to}",
+                        f"{to} gets {value(sent)}",
+                    ],
+                    grads=[j] if len(uses[j]) == 1 else [],
+                    contributions=[key],
+                    focus=[i, j],
+                    edges=[key],
+                )
+            )
+    for name, i in graph.variables.items():
+        if not live[i]:
+            steps.append(
+                PageStep(
+                    "backward",
+                    UNREACHED.format(node=name),
+                    [f"∂{f}/∂{name} = {value(result.grads[i])}"],
+                    UNREACHED_REASON,
+                    grads=[i],
+                    focus=[i],
+                )
+            )
+    update = result.update
+    if update is not None:
+        rate = f"α = {value(update.lr)}"
+        lines = [
+            f"{name} := {name} - α × ∂{f}/∂{name} = {value(v)}" for name, v in update.inputs.items()
+        ]
+        after = f"{f} = {value(update.output)}"
+        if update.steps == 1:
+            lines.append(UPDATED.format(updated=after))
+        else:
+            lines.append(STEPPED.format(steps=update.steps, stepped=after))
+        steps.append(
+            PageStep(
+                "update",
+                UPDATE_STEP.format(rate=rate),
+                lines,
+                DESCENT_REASON.format(reason=STEP_REASON),
+                focus=variables,
+            )
+        )
+    return steps
+
+
 # ---- the picture -----------------------------------------------------------------------------
 
 
@@ -208,10 +365,20 @@ def _path(route: Route) -> str:
 
 
 def _label_size(text: str) -> tuple[float, float]:
-    return len(text) * LABEL_CHAR_PX + 2 * LABEL_PAD, LABEL_FONT_PX + 2 * LABEL_PAD
+    rows = text.split("\n")
+    width = max(len(row) for row in rows) * LABEL_CHAR_PX + 2 * LABEL_PAD
+    return width, LABEL_FONT_PX + (len(rows) - 1) * LABEL_LINE + 2 * LABEL_PAD
 
 
-def svg(result: Result, precision: int, run_dot: RunDot | None = None) -> tuple[str, Layout]:
+def _rows(text: str, x: float, step: float) -> str:
+    """A text's first line, then each further line (a matrix's rows) a tspan `step` below."""
+    first, *rest = text.split("\n")
+    return _e(first) + "".join(
+        f'<tspan x="{x:.1f}" dy="{step:.1f}">{_e(row)}</tspan>' for row in rest
+    )
+
+
+def svg(result: Run, precision: int, run_dot: RunDot | None = None) -> tuple[str, Layout]:
     drawn, edges = boxes(result.graph, result, precision)
     texts = sent_labels(edges)
     sizes = {edge: _label_size(text) for edge, text in texts.items()}
@@ -237,12 +404,14 @@ def svg(result: Result, precision: int, run_dot: RunDot | None = None) -> tuple[
         text = texts.get((route.target, route.k))
         if text is not None and route.label is not None:
             (x, y), (w, h) = route.label, sizes[route.target, route.k]
+            first = y - text.count("\n") * LABEL_LINE / 2  # the first line's centre
             labels.append(
                 f'<g class="label"><rect class="sent-bg" data-sent="{key}"'
                 f' x="{x - w / 2:.1f}" y="{y - h / 2:.1f}" width="{w:.1f}" height="{h:.1f}"'
                 f' rx="3" fill="#ffffff" stroke="{GRAD_HEX}" stroke-width="0.6"'
                 f' stroke-opacity="0.6"/><text class="sent" data-sent="{key}" x="{x:.1f}"'
-                f' y="{y:.1f}" text-anchor="middle" dominant-baseline="central">{_e(text)}</text>'
+                f' y="{first:.1f}" text-anchor="middle" dominant-baseline="central">'
+                f"{_rows(text, x, LABEL_LINE)}</text>"
                 "</g>"
             )
     for box, place in zip(drawn, placed.places, strict=True):
@@ -268,13 +437,14 @@ def svg(result: Result, precision: int, run_dot: RunDot | None = None) -> tuple[
             y += LINE
             parts.append(
                 f'<text class="value" data-value="{box.id}" x="{place.x:.1f}" y="{y:.1f}"'
-                f' text-anchor="middle">{_e(box.value)}</text>'
+                f' text-anchor="middle">{_rows(box.value, place.x, LINE)}</text>'
             )
+            y += box.value.count("\n") * LINE
         if box.grad is not None:
             y += LINE
             parts.append(
                 f'<text class="grad" data-grad="{box.id}" x="{place.x:.1f}" y="{y:.1f}"'
-                f' text-anchor="middle">∂ {_e(box.grad)}</text>'
+                f' text-anchor="middle">∂ {_rows(box.grad, place.x, LINE)}</text>'
             )
         parts.append("</g>")
         out.append("".join(parts))
@@ -301,16 +471,22 @@ STYLE = Template(_FILES.joinpath("page.css").read_text(encoding="utf-8")).substi
 SCRIPT = _FILES.joinpath("page.js").read_text(encoding="utf-8")
 
 
-def to_html(
-    result: Result, precision: int = DEFAULT_PRECISION, run_dot: RunDot | None = None
-) -> str:
+def to_html(result: Run, precision: int = DEFAULT_PRECISION, run_dot: RunDot | None = None) -> str:
     """The whole page, one file; laid out by dot through `run_dot` if it is given and can."""
     picture, placed = svg(result, precision, run_dot)
-    w = Walkthrough(result, Plain(result.graph, precision))
-    steps = _steps(w)
+    if isinstance(result, Result):
+        w = Walkthrough(result, Plain(result.graph, precision))
+        steps = _steps(w)
+        given = ", ".join(f"{n} = {v}" for n, v in w.inputs_text()) or "none"
+        output = f"{w.f} = {w.output}"
+    else:
+        steps = _tensor_steps(result, precision)
+        write = texts(result, precision)
+        pairs = [f"{n} = {flat(write(v))}" for n, v in result.inputs.items()]
+        given = ", ".join(pairs) or "none"
+        output = f"{result.output_name} = {flat(write(result.output))}"
     data = json.dumps([asdict(s) for s in steps], ensure_ascii=False)
     data = data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    given = ", ".join(f"{n} = {v}" for n, v in w.inputs_text()) or "none"
     engine = (
         "laid out by Graphviz's dot"
         if placed.engine == "graphviz"
@@ -334,7 +510,7 @@ def to_html(
 <header>
 <h1>Backpropagation through <code>{_e(result.expression)}</code></h1>
 <p class="meta">inputs: <span id="inputs">{_e(given)}</span> · output:
-<span id="output">{_e(w.f)} = {_e(w.output)}</span> ·
+<span id="output">{_e(output)}</span> ·
 values <span style="color: var(--value)">green</span>,
 gradients <span style="color: var(--grad)">red</span></p>
 </header>

@@ -19,9 +19,8 @@ from rich.tree import Tree
 
 from ..graph import Graph
 from ..ops import OPS
-from ..result import Result
-from .numbers import DEFAULT_PRECISION, fmt
-from .picture import label
+from .numbers import DEFAULT_PRECISION
+from .picture import Run, constant, flat, label, shape_text, shapes_unknown, texts
 from .theme import GRAD, VALUE
 
 MAX_DEPTH = 12  # levels of one tree: 48 columns of guides
@@ -42,13 +41,18 @@ class _Use(NamedTuple):
 
 
 def to_tree(
-    graph: Graph, result: Result | None = None, precision: int = DEFAULT_PRECISION
+    graph: Graph, result: Run | None = None, precision: int = DEFAULT_PRECISION
 ) -> RenderableType:
-    """The output's tree (and the trees that go on where it gets too deep)."""
-    nodes = result.nodes if result is not None else None
+    """The output's tree (and the trees that go on where it gets too deep); a tensor run's
+    nodes with their shapes, a matrix's rows side by side on the node's line."""
+    write = None if result is None else texts(result, precision)
     written: set[int] = set()  # the gates written out so far, in the printed order
     later: set[int] = set()  # the gates that go on in a tree below
     totalled: set[int] = set()  # the nodes whose whole gradient is shown
+    uses = [0] * len(graph)
+    for node in graph.nodes:
+        for source in node.inputs:
+            uses[source] += 1
 
     def line(use: _Use) -> str:
         node = graph.nodes[use.node]
@@ -57,21 +61,26 @@ def to_tree(
         if node.inputs:
             names = [label(graph, graph.nodes[i]) for i in node.inputs]
             text += f" = {escape(op.show(names))}  [dim]{escape(op.pattern.name)}[/]"
-        if nodes is None or result is None:
+        if write is None or result is None:
+            if not node.inputs and not constant(graph, node) and shapes_unknown(graph):
+                text += "  [dim](shape unknown: give its value)[/]"
             return text
-        here = nodes[use.node]
-        text += f"  [{VALUE}]{fmt(here.value, precision)}[/]"
-        if here.grad is None:
+        shape = shape_text(result, use.node)
+        if shape and not constant(graph, node):
+            text += f"  [dim]{escape(shape)}[/]"
+        text += f"  [{VALUE}]{escape(flat(write(result.values[use.node])))}[/]"
+        grad = result.grads[use.node]
+        if grad is None:
             return text
-        if len(here.uses) <= 1:
-            return text + f"  [{GRAD}]∂ {fmt(here.grad, precision)}[/]"
+        if uses[use.node] <= 1:
+            return text + f"  [{GRAD}]∂ {escape(flat(write(grad)))}[/]"
         parts = []
         if use.node not in totalled:
             totalled.add(use.node)
-            parts.append(f"[{GRAD}]∂ {fmt(here.grad, precision)}[/] in all")
+            parts.append(f"[{GRAD}]∂ {escape(flat(write(grad)))}[/] in all")
         if use.consumer is not None:
             sent = result.sent(use.consumer, use.k)
-            parts.append(f"[{GRAD}]∂ {fmt(sent, precision)}[/] from this use")
+            parts.append(f"[{GRAD}]∂ {escape(flat(write(sent)))}[/] from this use")
         if parts:
             text += "  " + ", ".join(parts)
         return text
