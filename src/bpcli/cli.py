@@ -49,7 +49,7 @@ from .process import (
 
 if TYPE_CHECKING:
     from .result import Update
-    from .tensor import TensorResult
+    from .tensor import TensorResult, TensorUpdate
 
 # Click's own errors (a usage error, a bad option value): whichever Click Typer brings.
 CLICK_ERROR: type[Exception] = next(
@@ -397,11 +397,13 @@ def _grad_tensors(
     for asked, what in (
         (explain, "--explain"),
         (fmt != "table", f"--format {fmt}"),
-        (plot, "--plot"),
     ):
         if asked:
             raise InputError(f"{what} does not show tensors yet (vectors and matrices)")
     checked = gradcheck(result, check_step) if check_grad else None
+    if plot is not None:  # first: if it fails, nothing else was written
+        assert result.update is not None
+        write_plot(result.update, result.output_name, plot)
     if as_json:
         write_json(
             result,
@@ -951,7 +953,7 @@ def emit(text: str, output: Path | None) -> None:
         write_output(output, text.encode())
 
 
-def write_plot(update: Update, output_name: str, path: Path) -> None:
+def write_plot(update: Update | TensorUpdate, output_name: str, path: Path) -> None:
     """The descent plot (`grad --plot`) into `path`, in the format its suffix names."""
     from .render.plot import FORMATS, descent_image
 

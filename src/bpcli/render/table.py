@@ -203,6 +203,9 @@ class TensorGradView:
             for name, value in update.inputs.items():
                 yield _assigned(f"{name} = ", self._n(value), VALUE)
             yield _assigned(f"after the update: {f} = ", self._n(update.output), VALUE, bold=True)
+            if update.trajectory is not None:  # the loss is a number: the chart is a run's
+                yield Text()
+                yield DescentChart(update, f, precision=self.precision)
 
 
 def _assigned(left: str, value: str, style: str, bold: bool = False) -> Text:
