@@ -649,14 +649,22 @@ class TensorResult(Named):
 
         return Shown(plain_text(TensorGradView(self, precision), width))
 
+    # The walkthrough's views do not show tensors yet: each says so (an InputError).
+
     def explain(self, precision: int = DEFAULT_PRECISION, width: int = 80) -> str:
-        raise InputError("explain does not show tensors yet (vectors and matrices)")
+        from .api import scalar_only
+
+        return scalar_only(self, "explain").explain(precision, width)
 
     def markdown(self, precision: int = DEFAULT_PRECISION) -> str:
-        raise InputError("markdown does not show tensors yet (vectors and matrices)")
+        from .api import scalar_only
+
+        return scalar_only(self, "markdown").markdown(precision)
 
     def latex(self, precision: int = DEFAULT_PRECISION) -> str:
-        raise InputError("latex does not show tensors yet (vectors and matrices)")
+        from .api import scalar_only
+
+        return scalar_only(self, "latex").latex(precision)
 
     def __repr__(self) -> str:
         """One line, as a notebook shows it: the output, and each gradient's shape."""
