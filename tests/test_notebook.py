@@ -283,6 +283,30 @@ def test_magic_errors_are_bpcli_messages_with_a_caret_not_tracebacks(ipython):
     assert "takes no cell" in cell
 
 
+TENSOR_LECTURE = "q = W @ x; f = sum(q^2)"
+MAGIC_VALUES = "--W '[[0.1, 0.5], [-0.3, 0.8]]' --x '[0.2, 0.4]'"
+
+
+def test_the_magic_takes_tensor_values(ipython):
+    (shown,) = _run(ipython, f'grad "{TENSOR_LECTURE}" {MAGIC_VALUES}').outputs
+    assert shown.data["text/plain"] == "TensorResult(f=0.116, ∂f/∂W: (2, 2), ∂f/∂x: (2,))"
+    assert "<th>shape</th>" in shown.data["text/html"]
+    (cell,) = _run(ipython, MAGIC_VALUES + " --lr 0.1", "q = W @ x\nf = sum(q^2)\n").outputs
+    assert "after the update" not in cell.data["text/plain"]  # the repr is one line
+    assert "<b>0.0715954</b>" in cell.data["text/html"]  # sum((W - 0.1·2qxᵀ)(x - 0.1·2Wᵀq))²
+    (page,) = _run(ipython, f'graph "{TENSOR_LECTURE}" {MAGIC_VALUES} --format html').outputs
+    assert page.data["text/html"].startswith("<iframe srcdoc=")
+    (layer,) = _run(ipython, f'grad "W @ x" {MAGIC_VALUES} --dout "[1, 0]"').outputs
+    assert layer.data["text/plain"].startswith("TensorResult(f: (2,)")
+
+
+def test_the_magic_says_what_does_not_show_tensors(ipython):
+    captured = _run(ipython, f'grad "{TENSOR_LECTURE}" {MAGIC_VALUES} --explain')
+    text = captured.stdout + captured.stderr
+    assert "explain does not show tensors yet" in text
+    assert "Traceback" not in text and not captured.outputs
+
+
 # ---- docs/lecture.ipynb, executed in a real kernel -------------------------------------------------
 
 

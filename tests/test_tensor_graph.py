@@ -10,7 +10,6 @@ import html
 import json
 import re
 import shutil
-import subprocess
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -23,7 +22,7 @@ from bpcli.render.mermaid import to_mermaid
 from bpcli.render.picture import SHAPES_UNKNOWN
 from conftest import unavailable
 from tensor_cases import COPY_TEXT, LECTURE_AT, LECTURE_TEXT, copy_gate, lecture, net, same
-from test_graph import MERMAID
+from test_graph import mermaid_parsed
 
 CASES = {"lecture": lecture, "copy-gate": copy_gate, "net": net}
 LECTURE_ARGS = ("--W", json.dumps(LECTURE_AT["W"]), "--x", json.dumps(LECTURE_AT["x"]))
@@ -154,22 +153,11 @@ def test_the_tree_of_a_node_used_twice_shows_each_use():
 
 @pytest.mark.integration
 def test_mermaid_parses_and_keeps_every_shape_value_and_gradient():
-    node = shutil.which("node")
-    if node is None or not (MERMAID / "node_modules" / "mermaid").is_dir():
-        unavailable("Mermaid's parser is not installed: npm ci --prefix tests/mermaid")
     cases = [lecture(), net()]
     results = [run_of(case) for case in cases]
     diagrams = [to_mermaid(r.graph, r) for r in results]
     diagrams.append(to_mermaid(bpcli.parse(LECTURE_TEXT)))  # the structure alone
-    done = subprocess.run(
-        [node, str(MERMAID / "validate.mjs"), "--batch"],
-        input=json.dumps(diagrams),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    checked = json.loads(done.stdout)
+    checked = mermaid_parsed(diagrams)
     assert all(c["ok"] for c in checked), checked
     for case, result, check in zip(cases, results, checked, strict=False):
         labels = check["labels"]
@@ -315,50 +303,6 @@ def test_the_page_view_steps_through_a_tensor_run():
     page = bpcli.grad(LECTURE_TEXT, LECTURE_AT, lr=0.1).page()
     assert str(page).startswith("<!DOCTYPE html>") and page._repr_html_().startswith("<iframe")
     assert "W = [[ 0.1, 0.5], [-0.3, 0.8]], x = [0.2, 0.4]" in str(page)
-
-
-@pytest.fixture(scope="module")
-def ipython():
-    pytest.importorskip("IPython")
-    from IPython.testing.globalipapp import get_ipython
-
-    shell = get_ipython()
-    shell.run_line_magic("load_ext", "bpcli")
-    return shell
-
-
-def magic(ipython, line: str, cell: str | None = None):
-    from IPython.utils.capture import capture_output
-
-    with capture_output() as captured:
-        if cell is None:
-            ipython.run_line_magic("bpcli", line)
-        else:
-            ipython.run_cell_magic("bpcli", line, cell)
-    return captured
-
-
-MAGIC_VALUES = "--W '[[0.1, 0.5], [-0.3, 0.8]]' --x '[0.2, 0.4]'"
-
-
-def test_the_magic_takes_tensor_values(ipython):
-    (shown,) = magic(ipython, f'grad "{LECTURE_TEXT}" {MAGIC_VALUES}').outputs
-    assert shown.data["text/plain"] == "TensorResult(f=0.116, ∂f/∂W: (2, 2), ∂f/∂x: (2,))"
-    assert "<th>shape</th>" in shown.data["text/html"]
-    (cell,) = magic(ipython, MAGIC_VALUES + " --lr 0.1", "q = W @ x\nf = sum(q^2)\n").outputs
-    assert "after the update" not in cell.data["text/plain"]  # the repr is one line
-    assert "<b>0.0715954</b>" in cell.data["text/html"]  # sum((W - 0.1·2qxᵀ)(x - 0.1·2Wᵀq))²
-    (page,) = magic(ipython, f'graph "{LECTURE_TEXT}" {MAGIC_VALUES} --format html').outputs
-    assert page.data["text/html"].startswith("<iframe srcdoc=")
-    (layer,) = magic(ipython, f'grad "W @ x" {MAGIC_VALUES} --dout "[1, 0]"').outputs
-    assert layer.data["text/plain"].startswith("TensorResult(f: (2,)")
-
-
-def test_the_magic_says_what_does_not_show_tensors(ipython):
-    captured = magic(ipython, f'grad "{LECTURE_TEXT}" {MAGIC_VALUES} --explain')
-    text = captured.stdout + captured.stderr
-    assert "explain does not show tensors yet" in text
-    assert "Traceback" not in text and not captured.outputs
 
 
 # ---- gradient descent: the chart and the plot ----------------------------------------------------
