@@ -61,7 +61,10 @@ def texts(result: Run, precision: int = DEFAULT_PRECISION) -> Callable[[Any], st
         return lambda value: fmt(value, precision)
     from ..tensor import summary
 
-    return lambda value: summary(value, precision)
+    def rows(value: Any) -> str:  # without the blank lines NumPy puts around a `...` row
+        return "\n".join(row for row in summary(value, precision).split("\n") if row.strip())
+
+    return rows
 
 
 def shape_text(result: Run | None, node_id: int) -> str:
