@@ -15,7 +15,8 @@ FONT = '<FONT COLOR="{}">{}</FONT>'  # text in a colour
 
 def _h(text: str) -> str:
     """Text escaped for an HTML-like label; a matrix's rows on lines of their own."""
-    return "<BR/>".join(html.escape(line, quote=True) for line in text.split("\n"))
+    escaped = html.escape(text, quote=True)
+    return escaped.replace("\n", "<BR/>") if "\n" in escaped else escaped
 
 
 def to_dot(graph: Graph, result: Run | None = None, precision: int = DEFAULT_PRECISION) -> str:

@@ -168,7 +168,7 @@ def _steps(result: Run) -> str:
 def _rows(result: Run, precision: int) -> list[tuple[str, ...] | None]:
     """The node table's rows (name, op, text, value, gradient; a tensor run's with the
     shape before the value); None where rows are left out."""
-    write = texts(result, precision)
+    write = texts(result)
     tensor = not isinstance(result, Result)
     n = len(result.graph)
     shown: list[int | None] = list(range(n))
@@ -183,16 +183,17 @@ def _rows(result: Run, precision: int) -> list[tuple[str, ...] | None]:
         name, op, _, text = facts[i]
         grad = result.grads[i]
         shape = (shape_text(result, i),) if tensor else ()
-        value = write(result.values[i])
-        rows.append((name, op, text, *shape, value, "—" if grad is None else write(grad)))
+        value = write(result.values[i], precision)
+        gradient = "—" if grad is None else write(grad, precision)
+        rows.append((name, op, text, *shape, value, gradient))
     return rows
 
 
 def _answers(result: Run, precision: int) -> list[tuple[str, str]]:
-    write = texts(result, precision)
+    write = texts(result)
     f = result.output_name
-    pairs = [(f, write(result.output))]
-    pairs += [(f"∂{f}/∂{x}", write(g)) for x, g in result.gradients.items()]
+    pairs = [(f, write(result.output, precision))]
+    pairs += [(f"∂{f}/∂{x}", write(g, precision)) for x, g in result.gradients.items()]
     return pairs
 
 
@@ -200,9 +201,9 @@ def _update(result: Run, precision: int) -> list[tuple[str, str]]:
     update = result.update
     if update is None:
         return []
-    write = texts(result, precision)
-    pairs = [(f"{x} :=", write(v)) for x, v in update.inputs.items()]
-    return [*pairs, (result.output_name, write(update.output))]
+    write = texts(result)
+    pairs = [(f"{x} :=", write(v, precision)) for x, v in update.inputs.items()]
+    return [*pairs, (result.output_name, write(update.output, precision))]
 
 
 def to_html(result: Run, precision: int = DEFAULT_PRECISION) -> str:

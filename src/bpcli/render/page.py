@@ -212,10 +212,10 @@ def _tensor_steps(result: TensorResult, precision: int) -> list[PageStep]:
     from ..tensor import shape_equation, show_shape
 
     graph = result.graph
-    write = texts(result, precision)
+    write = texts(result)
 
     def value(v: object) -> str:
-        return flat(write(v))
+        return flat(write(v, precision))
 
     def shaped(node_id: int) -> str:
         return shape_text(result, node_id)
@@ -365,6 +365,8 @@ def _path(route: Route) -> str:
 
 
 def _label_size(text: str) -> tuple[float, float]:
+    if "\n" not in text:
+        return len(text) * LABEL_CHAR_PX + 2 * LABEL_PAD, LABEL_FONT_PX + 2 * LABEL_PAD
     rows = text.split("\n")
     width = max(len(row) for row in rows) * LABEL_CHAR_PX + 2 * LABEL_PAD
     return width, LABEL_FONT_PX + (len(rows) - 1) * LABEL_LINE + 2 * LABEL_PAD
@@ -372,6 +374,8 @@ def _label_size(text: str) -> tuple[float, float]:
 
 def _rows(text: str, x: float, step: float) -> str:
     """A text's first line, then each further line (a matrix's rows) a tspan `step` below."""
+    if "\n" not in text:
+        return _e(text)
     first, *rest = text.split("\n")
     return _e(first) + "".join(
         f'<tspan x="{x:.1f}" dy="{step:.1f}">{_e(row)}</tspan>' for row in rest
@@ -481,10 +485,10 @@ def to_html(result: Run, precision: int = DEFAULT_PRECISION, run_dot: RunDot | N
         output = f"{w.f} = {w.output}"
     else:
         steps = _tensor_steps(result, precision)
-        write = texts(result, precision)
-        pairs = [f"{n} = {flat(write(v))}" for n, v in result.inputs.items()]
+        write = texts(result)
+        pairs = [f"{n} = {flat(write(v, precision))}" for n, v in result.inputs.items()]
         given = ", ".join(pairs) or "none"
-        output = f"{result.output_name} = {flat(write(result.output))}"
+        output = f"{result.output_name} = {flat(write(result.output, precision))}"
     data = json.dumps([asdict(s) for s in steps], ensure_ascii=False)
     data = data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     engine = (

@@ -53,15 +53,15 @@ class Edge:
     k: int = 0
 
 
-def texts(result: Run, precision: int = DEFAULT_PRECISION) -> Callable[[Any], str]:
-    """How a picture writes a value of `result`: a number to `precision` digits; of a
-    tensor run, a tensor as the table shows it (`tensor.summary`: whole when small, as
-    NumPy summarises it when large; a matrix a line per row)."""
+def texts(result: Run) -> Callable[[Any, int], str]:
+    """How a picture writes a value of `result` to a precision: a number to that many
+    digits (`fmt`); of a tensor run, a tensor as the table shows it (`tensor.summary`:
+    whole when small, as NumPy summarises it when large; a matrix a line per row)."""
     if isinstance(result, Result):
-        return lambda value: fmt(value, precision)
+        return fmt
     from ..tensor import summary
 
-    def rows(value: Any) -> str:  # without the blank lines NumPy puts around a `...` row
+    def rows(value: Any, precision: int) -> str:  # without NumPy's blank lines around `...`
         return "\n".join(row for row in summary(value, precision).split("\n") if row.strip())
 
     return rows
@@ -102,12 +102,13 @@ def boxes(
     """Boxes and edges of the graph, with values and gradients when there is a result,
     and each node's shape when it is a tensor run's. A value's text may have more than
     one line (a matrix's rows)."""
-    write = None if result is None else texts(result, precision)
+    write = None if result is None else texts(result)
+    tensor = result is not None and not isinstance(result, Result)
     out: list[Box] = []
     edges: list[Edge] = []
     for node in graph.nodes:
         op = OPS[node.op]
-        shape = shape_text(result, node.id)
+        shape = shape_text(result, node.id) if tensor else ""
         if not node.inputs:
             kind = "constant" if constant(graph, node) else "input"
             title = label(graph, node)
@@ -119,16 +120,16 @@ def boxes(
             subtitle = f"{named} · {op.pattern.name}"
         value = grad = None
         if result is not None and write is not None:
-            value = write(result.values[node.id])
+            value = write(result.values[node.id], precision)
             if value == title:  # a constant written as its value
                 value = None
             if result.grads[node.id] is not None:
-                grad = write(result.grads[node.id])
+                grad = write(result.grads[node.id], precision)
         out.append(Box(node.id, title, subtitle, value, grad, kind, node.id == graph.output))
     for node in graph.nodes:
         for k, source in enumerate(node.inputs):
             sent = None if result is None else result.sent(node.id, k)
-            shown = None if sent is None or write is None else write(sent)
+            shown = None if sent is None or write is None else write(sent, precision)
             edges.append(Edge(source, node.id, shown, k))
     return out, edges
 

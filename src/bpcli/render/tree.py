@@ -11,7 +11,8 @@ than MAX_DEPTH guides, so the text grows linearly with the graph, however deep.
 from __future__ import annotations
 
 from collections import deque
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from rich.console import Group, RenderableType
 from rich.markup import escape
@@ -19,6 +20,7 @@ from rich.tree import Tree
 
 from ..graph import Graph
 from ..ops import OPS
+from ..result import Result
 from .numbers import DEFAULT_PRECISION
 from .picture import Run, constant, flat, label, shape_text, shapes_unknown, texts
 from .theme import GRAD, VALUE
@@ -40,12 +42,22 @@ class _Use(NamedTuple):
     depth: int
 
 
+def _shown(result: Run, precision: int) -> Callable[[Any], str]:
+    """A value as the tree's markup writes it: a number as the table does; a tensor on one
+    line, escaped (its brackets are not markup)."""
+    write = texts(result)
+    if isinstance(result, Result):
+        return lambda value: write(value, precision)
+    return lambda value: escape(flat(write(value, precision)))
+
+
 def to_tree(
     graph: Graph, result: Run | None = None, precision: int = DEFAULT_PRECISION
 ) -> RenderableType:
     """The output's tree (and the trees that go on where it gets too deep); a tensor run's
     nodes with their shapes, a matrix's rows side by side on the node's line."""
-    write = None if result is None else texts(result, precision)
+    show = None if result is None else _shown(result, precision)
+    tensor = result is not None and not isinstance(result, Result)
     written: set[int] = set()  # the gates written out so far, in the printed order
     later: set[int] = set()  # the gates that go on in a tree below
     totalled: set[int] = set()  # the nodes whose whole gradient is shown
@@ -61,26 +73,25 @@ def to_tree(
         if node.inputs:
             names = [label(graph, graph.nodes[i]) for i in node.inputs]
             text += f" = {escape(op.show(names))}  [dim]{escape(op.pattern.name)}[/]"
-        if write is None or result is None:
+        if show is None or result is None:
             if not node.inputs and not constant(graph, node) and shapes_unknown(graph):
                 text += "  [dim](shape unknown: give its value)[/]"
             return text
-        shape = shape_text(result, use.node)
-        if shape and not constant(graph, node):
-            text += f"  [dim]{escape(shape)}[/]"
-        text += f"  [{VALUE}]{escape(flat(write(result.values[use.node])))}[/]"
+        if tensor and not constant(graph, node):
+            text += f"  [dim]{escape(shape_text(result, use.node))}[/]"
+        text += f"  [{VALUE}]{show(result.values[use.node])}[/]"
         grad = result.grads[use.node]
         if grad is None:
             return text
         if uses[use.node] <= 1:
-            return text + f"  [{GRAD}]∂ {escape(flat(write(grad)))}[/]"
+            return text + f"  [{GRAD}]∂ {show(grad)}[/]"
         parts = []
         if use.node not in totalled:
             totalled.add(use.node)
-            parts.append(f"[{GRAD}]∂ {escape(flat(write(grad)))}[/] in all")
+            parts.append(f"[{GRAD}]∂ {show(grad)}[/] in all")
         if use.consumer is not None:
             sent = result.sent(use.consumer, use.k)
-            parts.append(f"[{GRAD}]∂ {escape(flat(write(sent)))}[/] from this use")
+            parts.append(f"[{GRAD}]∂ {show(sent)}[/] from this use")
         if parts:
             text += "  " + ", ".join(parts)
         return text
