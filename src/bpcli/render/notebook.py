@@ -192,8 +192,8 @@ def _rows(result: Run, precision: int) -> list[tuple[str, ...] | None]:
 def _answers(result: Run, precision: int) -> list[tuple[str, str]]:
     write = texts(result)
     f = result.output_name
-    pairs = [(f, write(result.output, precision))]
-    pairs += [(f"∂{f}/∂{x}", write(g, precision)) for x, g in result.gradients.items()]
+    pairs = [(f, flat(write(result.output, precision)))]
+    pairs += [(f"∂{f}/∂{x}", flat(write(g, precision))) for x, g in result.gradients.items()]
     return pairs
 
 
@@ -202,8 +202,8 @@ def _update(result: Run, precision: int) -> list[tuple[str, str]]:
     if update is None:
         return []
     write = texts(result)
-    pairs = [(f"{x} :=", write(v, precision)) for x, v in update.inputs.items()]
-    return [*pairs, (result.output_name, write(update.output, precision))]
+    pairs = [(f"{x} :=", flat(write(v, precision))) for x, v in update.inputs.items()]
+    return [*pairs, (result.output_name, flat(write(update.output, precision)))]
 
 
 def to_html(result: Run, precision: int = DEFAULT_PRECISION) -> str:
@@ -265,9 +265,7 @@ def _cell(text: str) -> str:
 def to_markdown(result: Run, precision: int = DEFAULT_PRECISION) -> str:
     """The Result as Markdown, where a front end prefers it: the answers, then the table
     (a tensor run's with a shape column, a matrix's rows side by side)."""
-    answers = ", ".join(
-        f"{name} = **{flat(number)}**" for name, number in _answers(result, precision)
-    )
+    answers = ", ".join(f"{name} = **{number}**" for name, number in _answers(result, precision))
     f = result.output_name
     tensor = not isinstance(result, Result)
     shape = " shape |" if tensor else ""
@@ -287,9 +285,9 @@ def to_markdown(result: Run, precision: int = DEFAULT_PRECISION) -> str:
         out.append(f"| {_cell(name)} | {op} | `{_cell(source)}` |{cells} {flat(v)} | {flat(g)} |")
     update = _update(result, precision)
     if update:
-        pairs = ", ".join(f"{name} {flat(number)}" for name, number in update[:-1])
+        pairs = ", ".join(f"{name} {number}" for name, number in update[:-1])
         name, number = update[-1]
-        out += ["", f"After {_steps(result)}: {pairs}; {name} = **{flat(number)}**"]
+        out += ["", f"After {_steps(result)}: {pairs}; {name} = **{number}**"]
     return "\n".join(out) + "\n"
 
 
