@@ -138,7 +138,7 @@ def trajectory_every(steps: int, inputs: int) -> int:
 
 def scalar_only(result: Result | TensorResult, what: str, verb: str = "does not show") -> Result:
     """`result`, for a view or command that does not show vectors and matrices yet: a
-    tensor program's result is an InputError saying so ("graph does not show tensors
+    tensor program's result is an InputError saying so ("explain does not show tensors
     yet")."""
     if not isinstance(result, Result):
         raise InputError(f"{what} {verb} tensors yet (vectors and matrices)")
