@@ -89,6 +89,11 @@ DISTRIBUTOR = Pattern(
         "signed": "{headline} with a sign: each input gets the upstream gradient {upstream}"
         " times its sign: {gets}",
         "gets": "{input} gets {sent}",  # one item of {gets}, joined by ", "
+        # over vectors and matrices: a sum is an add gate over the elements of its input
+        "sum": "{headline}: sum adds up the elements of {input}, as an add gate adds its"
+        " inputs, so each element gets the upstream gradient {upstream} of its sum unchanged",
+        "mean": "{headline}: mean is a sum divided by {n}, so each element of {input} gets"
+        " the upstream gradient {upstream} of its mean divided by {n}",
     },
     hints={
         "split": "{op} gate {gate} is a {headline}: every input gets the whole upstream"
@@ -103,6 +108,8 @@ SWAP = Pattern(
         "swap": "{headline}: each input gets the upstream gradient times the other input's"
         " value ({gets})",
         "gets": "{input}: {product}",  # one item of {gets}, joined by ", "
+        "tensor": "{headline}, elementwise: each input gets the upstream gradient times the"
+        " other input's values, element by element ({gets})",
     },
     hints={
         "own value": "{op} gate {gate} is a {headline}: {node} gets the upstream gradient"
@@ -119,6 +126,19 @@ ROUTER = Pattern(
         " evenly among them (--max-tie first sends it all to the first)",
         "tie first": "{headline}: {winners} tie at {value}; the gradient {upstream} is sent to"
         " the first of them (--max-tie first)",
+        # over vectors and matrices
+        "reduce": "{headline}: {which}({input}) is its element {winner} = {value}, which gets"
+        " the whole gradient {upstream}; the other elements get 0",
+        "reduce tie split": "{headline}: the elements {winners} of {input} tie for the {which}"
+        " at {value}; the gradient {upstream} is split evenly among them (--max-tie first"
+        " sends it all to the first)",
+        "reduce tie first": "{headline}: the elements {winners} of {input} tie for the {which}"
+        " at {value}; the gradient {upstream} is sent to the first of them, {first}"
+        " (--max-tie first)",
+        "elementwise": "{headline}, elementwise: each element's gradient goes to the input"
+        " that is the {which} there; the others get 0",
+        "index": "{headline}: {element} picks one element of {input}, which gets the whole"
+        " gradient {upstream}; the other elements get 0, and the index gets no gradient",
     },
     hints={
         "withheld": "{op} gate {gate} is a {headline}: {node} wins ({value}), so it gets the"
@@ -156,7 +176,17 @@ SQUASHING = _rule("squashing")
 SWITCH = _rule("switch")
 SIGN = _rule("sign")
 # vectors and matrices
-MATMUL = _rule("matrix multiplier")
+MATMUL = Pattern(
+    "matrix multiplier",
+    reasons={
+        "rule": RULE,
+        "tensor": "{headline}, the swap multiplier for matrices: each input gets the upstream"
+        " gradient times the other input ({gets}), the other input transposed: that is the"
+        " one way to multiply them that gives the input's own shape",
+        "gets": "{input}: {product}",
+    },
+    hints={"local left out": LOCAL_LEFT_OUT},
+)
 TRANSPOSE = _rule("transpose")
 SOFTMAX = _rule("softmax")
 
