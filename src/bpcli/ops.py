@@ -532,7 +532,9 @@ _TABLE: tuple[Op, ...] = (
     ),
     Op(
         name="index", symbol="[]", arity=2, pattern=patterns.ROUTER, scalar=False,
-        tensor=TensorRule("_index(a, b)", ("_dindex(g, a, b)", ""), "index", reason="index"),
+        tensor=TensorRule(
+            "_index(a, b)", ("_dindex(g, a, b)", ""), "index", tex="{a}_{b}", reason="index"
+        ),
         shown="{0}[{1}]", formulas=("1 at [{1}], else 0", "0"),
         tex="a_{b}", tex_formulas=(r"1 \text{ at } b \text{, else } 0", "0"),
     ),

@@ -702,7 +702,7 @@ def _router_reason(w: Walkthrough, node: NodeResult, ins: list[NodeResult]) -> s
     return ROUTER.reason(key, winners=names, value=value, upstream=upstream)
 
 
-def _rule_reason(w: Walkthrough, node: NodeResult, ins: list[NodeResult]) -> str:
+def _rule_reason(w: Walkthrough, node: NodeResult, ins: list[NodeResult], words: str = "") -> str:
     pattern = OPS[node.op].pattern
     names = [w.m.label(i.id) for i in ins]
     formulas = w.m.formulas(node.op, names, w.name(node))
@@ -711,6 +711,8 @@ def _rule_reason(w: Walkthrough, node: NodeResult, ins: list[NodeResult]) -> str
         for i, formula in zip(ins, formulas, strict=True)
         if w.differentiated(i)
     ]
+    if words:  # over tensors, of an elementwise gate
+        return words.format(headline=pattern.headline, rules=RULES_JOIN.join(rules))
     return pattern.reason("rule", rules=RULES_JOIN.join(rules))
 
 
@@ -918,7 +920,9 @@ class TensorWalkthrough(Walkthrough):
             terms = [self.m.summed(gradient, axes, len(raw))]
             used = [values[key] for key in _FILLED.findall(said) if key in values]
             if self.small(*used) and sum(np.ndim(v) > 0 for v in used) <= 2:
-                local = self.m.group(number_formulas[k])
+                # bracketed where the formula is (`(2·[0.22, 0.26]^(2 - 1))`), not a value
+                grouped = self.m.group(formulas[k]) != formulas[k]
+                local = f"({number_formulas[k]})" if grouped else number_formulas[k]
                 text = self._fill(self._product(said, ndims, len(raw)), {**numbers, "local": local})
                 text = self.m.summed(text, axes, len(raw))
                 if text not in (terms[0], result):
@@ -1076,7 +1080,7 @@ def _tensor_distributor(
     upstream = _upstream(w, node)
     if rule.reason:  # sum, mean: an add gate over the elements of its input
         values = {"input": w.m.math(w.name(ins[0])), "upstream": upstream, "n": w.count(node)}
-        return DISTRIBUTOR.reason(rule.reason, **values)
+        return DISTRIBUTOR.tensor_reason(rule.reason, **values)
     if all(formula == "1" for formula in OPS[node.op].formulas):
         return DISTRIBUTOR.reason("unchanged", upstream=upstream)
     gets = _gets(w, node, ins, sent, DISTRIBUTOR, by_value=True)
@@ -1097,9 +1101,8 @@ def _gets(
     for k, gradient in sent.items():
         value = w.sent_value(node, k)
         text = w.m.math(w.sent(node, k) if by_value and w.small(value) else gradient)
-        items.append(
-            pattern.reason("gets", input=w.m.math(w.name(ins[k])), sent=text, product=text)
-        )
+        words = pattern.tensor_reasons.get("gets") or pattern.reasons["gets"]
+        items.append(words.format(input=w.m.math(w.name(ins[k])), sent=text, product=text))
     return LIST_JOIN.join(items)
 
 
@@ -1109,7 +1112,7 @@ def _tensor_swap(
     """mul elementwise, matmul as matrices: each input gets the upstream gradient times
     the other input (for matmul transposed: the pattern's own words say why)."""
     pattern = OPS[node.op].pattern
-    return pattern.reason("tensor", gets=_gets(w, node, ins, sent, pattern, by_value=False))
+    return pattern.tensor_reason("swap", gets=_gets(w, node, ins, sent, pattern, by_value=False))
 
 
 def _tensor_router(
@@ -1123,18 +1126,18 @@ def _tensor_router(
     source = w.m.math(w.name(ins[0]))
     if rule.reason:  # s[y]: one element picked
         element = w.m.math(f"{w.m.label(ins[0].id)}[{w.m.label(ins[1].id)}]")
-        return ROUTER.reason(rule.reason, element=element, input=source, upstream=upstream)
+        return ROUTER.tensor_reason(rule.reason, element=element, input=source, upstream=upstream)
     if len(ins) > 1:  # max(0, s): elementwise, each element's gradient to its winner
-        return ROUTER.reason("elementwise", which=OPS[node.op].symbol, upstream=upstream)
+        return ROUTER.tensor_reason("elementwise", which=OPS[node.op].symbol, upstream=upstream)
     won = [tuple(int(i) for i in at) for at in np.argwhere(np.asarray(ins[0].value) == node.value)]
     names = [w.m.math(w.m.label(ins[0].id) + "".join(f"[{i}]" for i in at)) for at in won]
     if len(won) == 1:
-        return ROUTER.reason(
+        return ROUTER.tensor_reason(
             "reduce", which=OPS[node.op].symbol, input=source, winner=names[0], value=value,
             upstream=upstream,
         )  # fmt: skip
     key = "reduce tie split" if w.result.conventions.max_tie == "split" else "reduce tie first"
-    return ROUTER.reason(
+    return ROUTER.tensor_reason(
         key, which=OPS[node.op].symbol, input=source, winners=LIST_JOIN.join(names),
         first=names[0], value=value, upstream=upstream,
     )  # fmt: skip
@@ -1143,7 +1146,11 @@ def _tensor_router(
 def _tensor_rule(
     w: TensorWalkthrough, node: NodeResult, ins: list[NodeResult], sent: dict[int, str]
 ) -> str:
-    return _rule_reason(w, node, ins)
+    """A gate whose reason is its rule: said to hold element by element, where it does."""
+    pattern = OPS[node.op].pattern
+    if w.numbers_only or "rule" not in pattern.tensor_reasons:
+        return _rule_reason(w, node, ins)
+    return _rule_reason(w, node, ins, pattern.tensor_reasons["rule"])
 
 
 TENSOR_REASONS: dict[Pattern, TensorReason] = {
