@@ -145,6 +145,14 @@ def test_the_lecture_command_line_explains_after_the_table(bpcli):
     assert all(line == line.rstrip() for line in run.stdout.splitlines())  # no trailing spaces
 
 
+def test_precision_sets_the_tensor_table_and_walkthrough(bpcli):
+    # mean([1, 2]) / 3 = 0.5: ∂f/∂x = [1/6, 1/6] = [0.1666…, 0.1666…]
+    run = bpcli("grad", "mean(x) / 3", "--x", "[1, 2]", "--precision", "3", "--explain")
+    assert run.code == 0, run.stderr
+    assert "∂f/∂x = [0.167, 0.167]" in run.stdout  # the table's answer
+    assert "[0.166667" not in run.stdout and "0.167" in run.stdout.split("╭─ 2.")[1]
+
+
 # ---- more programs: the two-layer net, a broadcast bias, a tensor used twice, softmax ----
 # Values chosen so that no relu input is 0 and no max ties (no kink: central differences hold).
 NET = "h = relu(W1 @ x + b1); s = W2 @ h + b2; f = sum(s^2)"

@@ -417,7 +417,7 @@ def _grad_tensors(
         from .render.table import TensorGradView
 
         out = console()
-        out.print(TensorGradView(result, nodes=not no_nodes))
+        out.print(TensorGradView(result, precision, nodes=not no_nodes))
         if explain:
             out.print()
             out.print(ExplainView(result, precision), crop=False)  # its lines fit

@@ -1017,13 +1017,6 @@ class TensorWalkthrough(Walkthrough):
     def new_output(self) -> str:
         return self.m.num(self._after()[1])
 
-    @property
-    def after_steps(self) -> tuple[int, str] | None:
-        update = self.tensors.update
-        if update is None or not update.trajectory or update.steps < 2:
-            return None
-        return update.steps, self.m.num(update.output)
-
     def moved(self) -> list[str]:
         """The inputs gradient descent moves (not one used only as an index)."""
         return self.tensor.moved_inputs(self.tensors.graph)
