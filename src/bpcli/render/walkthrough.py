@@ -751,7 +751,6 @@ class TensorWalkthrough(Walkthrough):
         self.tensors = result
         self.m = notation
         self.edges = tensor.edges(result)
-        self.numbers_only = False  # while a gate is written: whether it has no tensor
         self.nodes = self._nodes()
         self.f = notation.name(result.output_name)
         self.forward = [self._evaluation(n) for n in self.nodes if n.inputs]
@@ -791,6 +790,11 @@ class TensorWalkthrough(Walkthrough):
 
     def show_shape(self, shape: tuple[int, ...]) -> str:
         return self.tensor.show_shape(shape)
+
+    def of_numbers(self, node: NodeResult) -> bool:
+        """Whether a gate has no tensor, in or out: it is written as the scalar walkthrough
+        writes it (`·`, no shapes)."""
+        return not any(self.shape(i) for i in (node.id, *node.inputs))
 
     def small(self, *values: Any) -> bool:
         """Whether every value is small enough to be substituted into an equation."""
@@ -876,9 +880,10 @@ class TensorWalkthrough(Walkthrough):
             out = out.replace(" · ", " ⊗ ")
         return out
 
-    def _fill(self, template: str, values: Mapping[str, str]) -> str:
-        """The template in this notation's signs, its placeholders filled."""
-        if self.numbers_only:  # a gate of numbers: the scalar walkthrough's product sign
+    def _fill(self, template: str, values: Mapping[str, str], numbers: bool = False) -> str:
+        """The template in this notation's signs, its placeholders filled (of a gate of
+        `numbers` only, with the scalar walkthrough's product sign)."""
+        if numbers:
             template = template.replace(" ⊙ ", " · ")
         return _FILLED.sub(lambda m: values[m.group(1)], self.m.symbols(template))
 
@@ -887,8 +892,7 @@ class TensorWalkthrough(Walkthrough):
         op = OPS[node.op]
         ins = [self.nodes[i] for i in node.inputs]
         names = [self.m.label(i) for i in node.inputs]
-        # a gate of numbers only is written as the scalar walkthrough writes it
-        self.numbers_only = not any(self.shape(i) for i in (node.id, *node.inputs))
+        scalar = self.of_numbers(node)
         formulas = self.m.formulas(node.op, names, self.name(node))
         texts = [self._operand(i.value, k) for k, i in enumerate(ins)]
         number_formulas = self.m.formulas(node.op, texts, self.m.num(node.value))
@@ -915,7 +919,7 @@ class TensorWalkthrough(Walkthrough):
             said = self._said(node, k, formulas[k])
             raw = tuple(np.shape(edge.raw))
             axes = _summed(raw, self.shape(inp.id))
-            gradient = self._fill(said, {**symbols, "local": self.m.group(formulas[k])})
+            gradient = self._fill(said, {**symbols, "local": self.m.group(formulas[k])}, scalar)
             written[k] = gradient
             terms = [self.m.summed(gradient, axes, len(raw))]
             used = [values[key] for key in _FILLED.findall(said) if key in values]
@@ -923,13 +927,14 @@ class TensorWalkthrough(Walkthrough):
                 # bracketed where the formula is (`(2·[0.22, 0.26]^(2 - 1))`), not a value
                 grouped = self.m.group(formulas[k]) != formulas[k]
                 local = f"({number_formulas[k]})" if grouped else number_formulas[k]
-                text = self._fill(self._product(said, ndims, len(raw)), {**numbers, "local": local})
+                filled = {**numbers, "local": local}
+                text = self._fill(self._product(said, ndims, len(raw)), filled, scalar)
                 text = self.m.summed(text, axes, len(raw))
                 if text not in (terms[0], result):
                     terms.append(text)
             equation = Equation(self.d(inp), tuple(terms), result, sep)
             dims = broadcast = None
-            if not self.numbers_only:
+            if not scalar:
                 template = self._product(self._dims_template(node, k, said), ndims, len(raw))
                 dims = self._dims(node, inp, raw, template, f"{self.d(inp)} = {gradient}")
                 if axes:
@@ -1141,7 +1146,7 @@ def _tensor_rule(
 ) -> str:
     """A gate whose reason is its rule: said to hold element by element, where it does."""
     pattern = OPS[node.op].pattern
-    if w.numbers_only or "rule" not in pattern.tensor_reasons:
+    if w.of_numbers(node) or "rule" not in pattern.tensor_reasons:
         return _rule_reason(w, node, ins)
     return _rule_reason(w, node, ins, pattern.tensor_reasons["rule"])
 
