@@ -922,7 +922,11 @@ class TensorWalkthrough(Walkthrough):
             gradient = self._fill(said, {**symbols, "local": self.m.group(formulas[k])}, scalar)
             written[k] = gradient
             terms = [self.m.summed(gradient, axes, len(raw))]
-            used = [values[key] for key in _FILLED.findall(said) if key in values]
+            # the values the equation would substitute, the local formula's among them
+            keys = _FILLED.findall(said)
+            if "local" in keys:
+                keys += _FILLED.findall(OPS[node.op].formulas_for(len(ins))[k])
+            used = [values[key] for key in keys if key in values]
             if self.small(*used) and sum(np.ndim(v) > 0 for v in used) <= 2:
                 # bracketed where the formula is (`(2·[0.22, 0.26]^(2 - 1))`), not a value
                 grouped = self.m.group(formulas[k]) != formulas[k]
