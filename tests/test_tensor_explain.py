@@ -512,3 +512,104 @@ def test_the_write_ups_of_tensors_compile_and_read_right(tmp_path):
         assert expected in text, expected
     md = to_markdown(bpcli.grad(*LECTURE))
     assert "[U+" not in "".join(fragments) + md
+
+
+# ---- every op of the table, walked through ---------------------------------------------------
+# One small program per op that has a tensor rule (a new op adds its own: the test below
+# says which is missing); values keep clear of kinks and of each op's domain's edges.
+A = [[0.5, 1.5, 2.0], [1.0, 0.25, 3.0]]
+ROW = [0.5, 2.0, 1.5]
+OP_PROGRAMS = {
+    "add": ("sum(A + r)", {"A": A, "r": ROW}),
+    "sub": ("sum(A - r)", {"A": A, "r": ROW}),
+    "mul": ("sum(A * r)", {"A": A, "r": ROW}),
+    "div": ("sum(A / r)", {"A": A, "r": ROW}),
+    "neg": ("sum(-r)", {"r": ROW}),
+    "pow": ("sum(A ^ r)", {"A": A, "r": ROW}),
+    "exp": ("sum(exp(r))", {"r": ROW}),
+    "log": ("sum(log(A))", {"A": A}),
+    "sqrt": ("sum(sqrt(A))", {"A": A}),
+    "sin": ("sum(sin(r))", {"r": ROW}),
+    "cos": ("sum(cos(r))", {"r": ROW}),
+    "tan": ("sum(tan(r))", {"r": ROW}),
+    "tanh": ("sum(tanh(r))", {"r": ROW}),
+    "sigmoid": ("sum(sigmoid(r))", {"r": ROW}),
+    "relu": ("sum(relu(r - 1))", {"r": ROW}),
+    "abs": ("sum(abs(r - 1))", {"r": ROW}),
+    "max": ("max(r) + sum(max(A, r))", {"A": A, "r": ROW}),
+    "min": ("min(r) + sum(min(A, r))", {"A": A, "r": ROW}),
+    "matmul": ("sum(A @ r)", {"A": A, "r": ROW}),
+    "index": ("r[y] * 2", {"r": ROW, "y": 1}),
+    "transpose": ("sum(A.T @ v)", {"A": A, "v": [1.0, -2.0]}),
+    "sum": ("sum(sum(A, 0) * r)", {"A": A, "r": ROW}),
+    "mean": ("mean(mean(A, 1) * v)", {"A": A, "v": [1.0, -2.0]}),
+    "softmax": ("-log(softmax(r)[2])", {"r": ROW}),
+    "logsumexp": ("sum(logsumexp(A))", {"A": A}),
+}
+
+
+def test_every_op_with_a_tensor_rule_has_a_program_here():
+    from bpcli.ops import OPS
+
+    ops = {op.name for op in OPS.values() if op.tensor is not None}
+    assert ops == set(OP_PROGRAMS), ops ^ set(OP_PROGRAMS)
+
+
+def _numeric(text, values):
+    """Central differences of the program's output in every element of every input."""
+    graph = bpcli.parse(text)
+
+    def f(point):
+        return float(bpcli.tensor.forward(graph, bpcli.api.bind(graph, point))[graph.output])
+
+    return {
+        name: central(lambda v, name=name: f({**values, name: v}), value)
+        for name, value in values.items()
+    }
+
+
+@pytest.mark.parametrize("op", OP_PROGRAMS, ids=str)
+def test_each_ops_walkthrough_checks_every_shape_and_number(op):
+    text, values = OP_PROGRAMS[op]
+    shown = explain(text, values)
+    joined = logical_lines(shown)
+    for equation in walk_equations(text, values):
+        assert equation in joined, (equation, shown)
+    result = bpcli.grad(text, values)
+    steps = json_steps(result)
+    shapes = {n["name"]: n["shape"] for n in result.to_dict()["nodes"]}
+    uses: dict[str, int] = {}
+    for step in steps:
+        for item in step.get("inputs", []) if step["kind"] == "gate" else []:
+            uses[item["name"]] = uses.get(item["name"], 0) + 1
+    numeric = _numeric(text, values)
+    for step in steps:
+        if step["kind"] != "gate":
+            continue
+        for item in step["inputs"]:
+            down = item["downstream"]
+            # a gradient has its variable's shape: the value, its `shape`, the node's shape
+            assert list(np.shape(down["value"])) == down["shape"] == shapes[item["name"]]
+            if "dims" in item:  # said, not assumed: "…, the shape of x"
+                assert item["dims"].endswith(f"the shape of {item['name']}"), item["dims"]
+                shape = (
+                    "("
+                    + ", ".join(map(str, down["shape"]))
+                    + ("," if len(down["shape"]) == 1 else "")
+                    + ")"
+                )
+                assert item["dims"].endswith(f"{shape}, the shape of {item['name']}"), item["dims"]
+            used_once = item["name"] in numeric and uses[item["name"]] == 1
+            if used_once and "dims" in item:  # an input used once (not as an index: 0)
+                np.testing.assert_allclose(
+                    down["value"], numeric[item["name"]], rtol=1e-5, atol=1e-7
+                )
+
+
+@pytest.mark.integration
+def test_every_ops_write_ups_compile(tmp_path):
+    fragments = [to_latex(bpcli.grad(*program, lr=0.01)) for program in OP_PROGRAMS.values()]
+    markdown = [to_markdown(bpcli.grad(*program)) for program in OP_PROGRAMS.values()]
+    text = pdf_text(tmp_path, FRAGMENT_DOCUMENT % "\n".join(fragments))
+    assert text.count("Forward pass") == len(OP_PROGRAMS)
+    assert "[U+" not in "".join(fragments + markdown)
