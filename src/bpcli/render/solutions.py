@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..problems import Answer, Problem
+from ..problems import Answer, Problem, Value
 from ..result import Result
 from .layout import RunDot
 from .mermaid import MAX_EDGES, edge_count, to_mermaid
@@ -33,6 +33,12 @@ class Solved:
     answer: Answer
 
 
+def _number(value: Value) -> float:
+    """A value of a problem over numbers (the sheet is written for those only)."""
+    assert isinstance(value, float)
+    return value
+
+
 def _points(problem: Problem) -> str:
     points = fmt(problem.points)
     return f"{points} point" + ("" if problem.points == 1 else "s")
@@ -47,7 +53,7 @@ def solutions_markdown(
         tex = Tex(result.graph, precision)
         heading = f"## Problem {markdown_text(p.id)} ({_points(p)})"
         out += [heading, "", *_fenced(p.expr.strip("\n")), ""]
-        given = ", ".join(f"${tex.name(n)} = {tex.num(v)}$" for n, v in p.values.items())
+        given = ", ".join(f"${tex.name(n)} = {tex.num(_number(v))}$" for n, v in p.values.items())
         out.append(f"At {given}." if given else "No inputs.")
         if p.lr is not None:
             out[-1] += f" Learning rate $\\alpha = {tex.num(p.lr)}$."
@@ -60,7 +66,8 @@ def solutions_markdown(
         out.append(to_markdown(result, precision, level=3).rstrip("\n"))
         out += ["", "### Answers", "", "| item | answer |", "|---|---|"]
         out += [
-            f"| `{field}` | ${tex_number(fmt(v, precision))}$ |" for field, v in s.answer.items()
+            f"| `{field}` | ${tex_number(fmt(_number(v), precision))}$ |"
+            for field, v in s.answer.items()
         ]
         out.append("")
     return "\n".join(out)
@@ -120,7 +127,7 @@ def solutions_latex(
             ),
             r"\end{flushleft}",
         ]
-        given = ", ".join(f"${tex.name(n)} = {tex.num(v)}$" for n, v in p.values.items())
+        given = ", ".join(f"${tex.name(n)} = {tex.num(_number(v))}$" for n, v in p.values.items())
         line = f"At {given}." if given else "No inputs."
         if p.lr is not None:
             line += rf" Learning rate $\alpha = {tex.num(p.lr)}$."
@@ -134,7 +141,7 @@ def solutions_latex(
         out.append(to_latex(result, precision, heading="subsubsection*").rstrip("\n"))
         out += [r"\subsubsection*{Answers}", r"\begin{tabular}{ll}", r"item & answer \\ \hline"]
         out += [
-            rf"\texttt{{{tex_text(field)}}} & ${tex_number(fmt(v, precision))}$ \\"
+            rf"\texttt{{{tex_text(field)}}} & ${tex_number(fmt(_number(v), precision))}$ \\"
             for field, v in s.answer.items()
         ]
         out.append(r"\end{tabular}")
