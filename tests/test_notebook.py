@@ -300,11 +300,11 @@ def test_the_magic_takes_tensor_values(ipython):
     assert layer.data["text/plain"].startswith("TensorResult(f: (2,)")
 
 
-def test_the_magic_says_what_does_not_show_tensors(ipython):
-    captured = _run(ipython, f'grad "{TENSOR_LECTURE}" {MAGIC_VALUES} --explain')
-    text = captured.stdout + captured.stderr
-    assert "explain does not show tensors yet" in text
-    assert "Traceback" not in text and not captured.outputs
+def test_the_magic_walks_through_a_tensor_run(ipython):
+    result, walkthrough = _run(ipython, f'grad "{TENSOR_LECTURE}" {MAGIC_VALUES} --explain').outputs
+    assert result.data["text/plain"].startswith("TensorResult(f=0.116")
+    text = walkthrough.data["text/plain"]
+    assert "∂f/∂W = ∂f/∂q · xᵀ: (2,) ⊗ (2,) → (2, 2), the shape of W" in text
 
 
 # ---- docs/lecture.ipynb, executed in a real kernel -------------------------------------------------

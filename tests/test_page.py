@@ -623,16 +623,20 @@ def test_stepping_through_a_tensor_page(open_page, tmp_path):
         .filter(el => getComputedStyle(el).visibility === 'visible')
         .map(el => el.getAttribute('data-' + kind))"""
     assert page.inner_text("#step-title") == "the inputs"
-    assert panel(page) == ["inputs: W = [[ 0.1, 0.5], [-0.3, 0.8]], x = [0.2, 0.4]"]
+    assert panel(page) == ["inputs: W = [[0.1, 0.5], [-0.3, 0.8]], x = [0.2, 0.4]"]
     assert sorted(page.evaluate(visible, "value")) == ["0", "1"]  # W, x (the 2 is its title)
     assert page.evaluate(visible, "grad") == []
     page.keyboard.press("ArrowRight")
-    assert panel(page) == ["q = W @ x = [0.22, 0.26]", "(2, 2) @ (2,) → (2,)"]
+    assert panel(page) == [  # 0.1·0.2 + 0.5·0.4, -0.3·0.2 + 0.8·0.4
+        "q = W @ x = [[0.1, 0.5], [-0.3, 0.8]] @ [0.2, 0.4] = [0.22, 0.26]",
+        "q: (2, 2) @ (2,) → (2,)",
+    ]
     page.keyboard.press("End")
     count = int(page.inner_text("#step-number"))
     assert count == 9  # inputs, q, pow1, f; the start; four edges
     assert sorted(page.evaluate(visible, "grad")) == ["0", "1", "2", "4", "5"]
     assert len(page.evaluate(visible, "sent")) == 2 * 4  # each label's text and background
     assert panel(page)[0] == "q = W @ x: matmul gate, matrix multiplier"
-    assert panel(page)[2] == "x gets [-0.112, 0.636]"
+    assert panel(page)[2].endswith("= [-0.112, 0.636]")  # 2Wᵀq
+    assert panel(page)[3] == "∂f/∂x = Wᵀ · ∂f/∂q: (2, 2)ᵀ · (2,) → (2,), the shape of x"
     assert page.errors == []

@@ -138,8 +138,8 @@ def trajectory_every(steps: int, inputs: int) -> int:
 
 def scalar_only(result: Result | TensorResult, what: str, verb: str = "does not show") -> Result:
     """`result`, for a view or command that does not show vectors and matrices yet: a
-    tensor program's result is an InputError saying so ("explain does not show tensors
-    yet")."""
+    tensor program's result is an InputError saying so ("key --solutions does not write
+    tensors yet")."""
     if not isinstance(result, Result):
         raise InputError(f"{what} {verb} tensors yet (vectors and matrices)")
     return result

@@ -117,10 +117,37 @@ class Named:
     def output_name(self) -> str:
         return self.graph.name(self.graph.output)
 
-    # ---- the graph's views by name, for numbers and tensors alike (each imported when asked)
+    # ---- the views by name, for numbers and tensors alike (each imported when asked) ------
 
     def _run(self) -> Result | TensorResult:
         return cast("Result | TensorResult", self)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        from .render.notebook import bundle
+
+        return bundle(self._run(), include, exclude)
+
+    def explain(self, precision: int = DEFAULT_PRECISION, width: int = 80) -> str:
+        """The walkthrough `bpcli grad --explain` prints, as text `width` columns wide."""
+        from .process import plain_text
+        from .render.explain import ExplainView
+        from .render.notebook import Shown
+
+        return Shown(plain_text(ExplainView(self._run(), precision), width))
+
+    def markdown(self, precision: int = DEFAULT_PRECISION) -> str:
+        """The walkthrough in Markdown (`bpcli grad --format markdown`)."""
+        from .render.notebook import MarkdownText
+        from .render.writeup import to_markdown
+
+        return MarkdownText(to_markdown(self._run(), precision))
+
+    def latex(self, precision: int = DEFAULT_PRECISION) -> str:
+        """The walkthrough in LaTeX (`bpcli grad --format latex`)."""
+        from .render.notebook import Shown
+        from .render.writeup import to_latex
+
+        return Shown(to_latex(self._run(), precision))
 
     def dot(self, precision: int = DEFAULT_PRECISION) -> str:
         """The graph in Graphviz DOT (`bpcli graph --format dot`)."""
@@ -361,11 +388,6 @@ class Result(Named):
             raise KeyError(name)
         return self.nodes[node_id]
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        from .render.notebook import bundle
-
-        return bundle(self, include, exclude)
-
     def table(self, precision: int = DEFAULT_PRECISION, width: int = 80) -> str:
         """The table `bpcli grad` prints: a row per node, the answers, the update step."""
         from .process import plain_text
@@ -373,28 +395,6 @@ class Result(Named):
         from .render.table import GradView
 
         return Shown(plain_text(GradView(self, precision), width))
-
-    def explain(self, precision: int = DEFAULT_PRECISION, width: int = 80) -> str:
-        """The walkthrough `bpcli grad --explain` prints, as text `width` columns wide."""
-        from .process import plain_text
-        from .render.explain import ExplainView
-        from .render.notebook import Shown
-
-        return Shown(plain_text(ExplainView(self, precision), width))
-
-    def markdown(self, precision: int = DEFAULT_PRECISION) -> str:
-        """The walkthrough in Markdown (`bpcli grad --format markdown`)."""
-        from .render.notebook import MarkdownText
-        from .render.writeup import to_markdown
-
-        return MarkdownText(to_markdown(self, precision))
-
-    def latex(self, precision: int = DEFAULT_PRECISION) -> str:
-        """The walkthrough in LaTeX (`bpcli grad --format latex`)."""
-        from .render.notebook import Shown
-        from .render.writeup import to_latex
-
-        return Shown(to_latex(self, precision))
 
 
 _BY_VALUES = tuple(name for name in NODE_FIELDS if name not in BY_GRAPH)

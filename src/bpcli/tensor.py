@@ -18,6 +18,7 @@ DomainError with the caret under the operator and both shapes
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -308,11 +309,6 @@ def show_shape(shape: Shape) -> str:
     return str(tuple(shape))
 
 
-def shape_equation(op: Op, shown: list[str]) -> str:
-    """The op written over its inputs' shapes: `(2, 3) @ (2,)`, `sum((2, 2))`."""
-    return op.show(shown) if op.shown is not None else f"{op.symbol}({', '.join(shown)})"
-
-
 class _Mismatch(Exception):
     """A shape rule's refusal; the pass adds the node's text and operator position."""
 
@@ -431,7 +427,8 @@ def shapes(graph: Graph, inputs: Mapping[str, Value]) -> list[Shape]:
                 [result[j] for j in ins], [known[j] for j in ins]
             )
         except _Mismatch as exc:
-            written = shape_equation(op, [show_shape(result[j]) for j in ins])
+            shown = [show_shape(result[j]) for j in ins]
+            written = op.show(shown) if op.shown is not None else f"{op.symbol}({', '.join(shown)})"
             raise DomainError(
                 f"{graph.text(node_id)}: {written}: {exc}",
                 span=_operator_span(graph, node_id),
@@ -495,14 +492,11 @@ def backward(
     values: list[Value],
     conventions: Conventions = Conventions(),
     dout: Value | None = None,
-    sends: list[list[Value | None]] | None = None,
 ) -> list[Value | None]:
     """d(output)/d(node) for every node, each of its node's shape; None for constants (and
     gates of constants only). The output is seeded with `dout` (1 for a number): the
     upstream gradient of a layer, as CS231n's layer checks give it. Each use adds its
-    vjp (the copy gate), summed back over broadcast axes to its input's shape. Given
-    `sends` (a row per node, a slot per input), each use's vjp is also kept there,
-    where it is computed: what that edge sends back."""
+    vjp (the copy gate), summed back over broadcast axes to its input's shape."""
     n = len(graph)
     grads: list[Any] = [None] * n
     out_id = graph.output
@@ -521,22 +515,13 @@ def backward(
             for k, j in enumerate(ins):
                 if fixed[j]:
                     continue
-                vjp = rules.vjps[0] if rules.variadic else rules.vjps[k]
-                if vjp is None:  # an index or an axis: no gradient flows into it
+                raw = _pulled(graph, i, k, rules, g, args, values, conventions)
+                if raw is None:  # an index or an axis: no gradient flows into it
                     sent: Any = np.zeros(np.shape(values[j]))
                 else:
-                    try:
-                        if rules.variadic:
-                            sent = vjp(g, args, values[i], k, conventions.max_tie)
-                        else:
-                            sent = vjp(g, args, values[i], conventions.max_tie)
-                    except Undefined as exc:
-                        raise _failed(graph, i, str(exc)) from None
-                    sent = unbroadcast(sent, np.shape(values[j]))
+                    sent = unbroadcast(raw, np.shape(values[j]))
                 if not np.all(np.isfinite(sent)):
                     raise _failed(graph, i, f"the gradient at {graph.name(j)} overflows")
-                if sends is not None:
-                    sends[i][k] = _plain(sent)
                 grads[j] = _plain(sent) if grads[j] is None else _plain(grads[j] + sent)
     result: list[Value | None] = []
     for node_id in range(n):
@@ -547,6 +532,68 @@ def backward(
         else:
             result.append(_plain(grads[node_id]))
     return result
+
+
+def _pulled(
+    graph: Graph,
+    i: int,
+    k: int,
+    rules: Compiled,
+    g: Any,
+    args: tuple[Any, ...],
+    values: list[Value],
+    conventions: Conventions,
+) -> Any:
+    """What node i's k-th input edge pulls back from the upstream gradient `g`, by the
+    op's vjp, before it is summed back to the input's shape; None where no gradient
+    flows (an index, an axis)."""
+    vjp = rules.vjps[0] if rules.variadic else rules.vjps[k]
+    if vjp is None:
+        return None
+    try:
+        if rules.variadic:
+            return vjp(g, args, values[i], k, conventions.max_tie)
+        return vjp(g, args, values[i], conventions.max_tie)
+    except Undefined as exc:
+        raise _failed(graph, i, str(exc)) from None
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """What one input edge of a gate sends back, as a walkthrough shows it: `raw`, the
+    vjp's result (of the broadcast shape, or None where no gradient flows), and
+    `sent`, that summed back to the input's shape (autograd's unbroadcast)."""
+
+    raw: Value | None
+    sent: Value
+
+
+def edges(result: TensorResult) -> list[tuple[Edge | None, ...]]:
+    """Every node's input edges, in input order (None: the input is a constant), as the
+    backward pass computed them: what the walkthrough and `--json --explain` show."""
+    graph, values, grads = result.graph, result.values, result.grads
+    fixed = graph.fixed
+    out: list[tuple[Edge | None, ...]] = []
+    with np.errstate(all="ignore"):
+        for i in range(len(graph)):
+            code = graph.codes[i]
+            g = grads[i]
+            if code in (VAR, CONST) or g is None or fixed[i]:
+                out.append((None,) * len(graph.inputs(i)))
+                continue
+            rules = compiled(OPS[OP_NAMES[code]])
+            args = _arguments(graph, i, values)
+            row: list[Edge | None] = []
+            for k, j in enumerate(graph.inputs(i)):
+                if fixed[j]:
+                    row.append(None)
+                    continue
+                raw = _pulled(graph, i, k, rules, g, args, values, result.conventions)
+                shape = np.shape(values[j])
+                sent = np.zeros(shape) if raw is None else unbroadcast(raw, shape)
+                row.append(Edge(None if raw is None else _plain(raw), _plain(sent)))
+            out.append(tuple(row))
+    return out
 
 
 # ---- a run ------------------------------------------------------------------------------------
@@ -618,27 +665,14 @@ class TensorResult(Named):
     def sent(self, node_id: int, k: int) -> Value | None:
         """What node `node_id`'s k-th input edge sends back to that input, of the input's
         shape (None into a constant): the graph views write it on the edge."""
-        return self._sends[node_id][k]
+        edge = self._edges[node_id][k]
+        return None if edge is None else edge.sent
 
     @cached_property
-    def _sends(self) -> list[list[Value | None]]:
-        """Every edge's vjp, kept by a backward pass of its own (only a view asks)."""
-        graph = self.graph
-        sends: list[list[Value | None]] = [[None] * len(graph.inputs(i)) for i in range(len(graph))]
-        backward(graph, self.values, self.conventions, self.dout, sends)
-        fixed = graph.fixed
-        for i, row in enumerate(sends):  # a gate the output does not depend on sends 0
-            for k, j in enumerate(graph.inputs(i)):
-                if row[k] is None and not fixed[j]:
-                    row[k] = _plain(np.zeros(np.shape(self.values[j])))
-        return sends
+    def _edges(self) -> list[tuple[Edge | None, ...]]:
+        return edges(self)
 
-    # ---- in a notebook: the views that show tensors (the graph's are Named's) --------------
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        from .render.notebook import bundle
-
-        return bundle(self, include, exclude)
+    # ---- in a notebook (the views but the table are Named's, as a scalar run's) -------------
 
     def table(self, precision: int = DEFAULT_PRECISION, width: int = 80) -> str:
         """The table `bpcli grad` prints: a row per node with its shape, the answers, the
@@ -648,23 +682,6 @@ class TensorResult(Named):
         from .render.table import TensorGradView
 
         return Shown(plain_text(TensorGradView(self, precision), width))
-
-    # The walkthrough's views do not show tensors yet: each says so (an InputError).
-
-    def explain(self, precision: int = DEFAULT_PRECISION, width: int = 80) -> str:
-        from .api import scalar_only
-
-        return scalar_only(self, "explain").explain(precision, width)
-
-    def markdown(self, precision: int = DEFAULT_PRECISION) -> str:
-        from .api import scalar_only
-
-        return scalar_only(self, "markdown").markdown(precision)
-
-    def latex(self, precision: int = DEFAULT_PRECISION) -> str:
-        from .api import scalar_only
-
-        return scalar_only(self, "latex").latex(precision)
 
     def __repr__(self) -> str:
         """One line, as a notebook shows it: the output, and each gradient's shape."""
@@ -790,7 +807,7 @@ def descend(
         raise InputError(
             f"the number of steps must be a whole number from 1 to {max_steps:,}, got {count!r}"
         )
-    moving = {name: i for name, i in graph.variables.items() if not _index_only(graph, i)}
+    moving = {name: graph.variables[name] for name in moved_inputs(graph)}
     point = dict(inputs)
     path = [(0, dict(point), values[graph.output])]
     for step in range(1, count + 1):
@@ -811,6 +828,11 @@ def descend(
         path.append((step, dict(point), values[graph.output]))
     trajectory = None if steps is None else tuple(path)
     return TensorUpdate(lr, count, point, values[graph.output], trajectory)
+
+
+def moved_inputs(graph: Graph) -> list[str]:
+    """The inputs gradient descent moves: all but those used only as an index."""
+    return [name for name, i in graph.variables.items() if not _index_only(graph, i)]
 
 
 def _index_only(graph: Graph, node_id: int) -> bool:
@@ -901,12 +923,65 @@ def _with(inputs: Mapping[str, Value], name: str, value: Any) -> dict[str, Value
     return point
 
 
-def summary(value: Value | None, precision: int = DEFAULT_PRECISION) -> str:
+# A tensor of more than THRESHOLD elements is shown summarised, EDGE_ITEMS at each end of
+# every axis, as NumPy prints it: in the table and in the walkthrough alike.
+THRESHOLD = 24
+EDGE_ITEMS = 2
+
+
+def summary(value: Value | None, precision: int = 6) -> str:
     """A value as a table shows it: a number, a small tensor whole, a large one as NumPy
     summarises it."""
     if value is None:
         return ""
     if isinstance(value, float):
         return format(value, f".{precision}g")
-    with np.printoptions(precision=precision, suppress=True, threshold=24, edgeitems=2):
+    with np.printoptions(
+        precision=precision, suppress=True, threshold=THRESHOLD, edgeitems=EDGE_ITEMS
+    ):
         return np.array2string(np.asarray(value), separator=", ")
+
+
+def inline(value: Value, precision: int = 6) -> str:
+    """A tensor on one line, as the walkthrough writes it inside an equation: nested
+    brackets, each element as bpcli writes a number (`[[0.1, 0.5], [-0.3, 0.8]]`),
+    summarised as in the table (`[0, 1, ..., 28, 29]`)."""
+    from .render.numbers import fmt
+
+    def element(x: float) -> str:
+        return fmt(float(x), precision)
+
+    with np.printoptions(
+        threshold=THRESHOLD,
+        edgeitems=EDGE_ITEMS,
+        linewidth=sys.maxsize,
+        formatter={"float_kind": element},  # type: ignore[arg-type]
+    ):
+        text = np.array2string(np.asarray(value, dtype=float), separator=", ")
+    return " ".join(line.strip() for line in text.splitlines())
+
+
+def rows(value: Value) -> list[list[float | str]]:
+    """A tensor as the rows of a matrix (a vector is a column), summarised as in the
+    table: the elements left out are marked "h" along a row, "v" down a column and "d"
+    where both meet (a write-up's `\\cdots`, `\\vdots`, `\\ddots`)."""
+    array = np.asarray(value, dtype=float)
+    if array.ndim == 1:
+        array = array[:, None]
+    whole = array.size <= THRESHOLD
+    kept_rows = list(range(array.shape[0])) if whole else _kept(array.shape[0])
+    kept_columns = list(range(array.shape[1])) if whole else _kept(array.shape[1])
+    return [
+        [
+            ("d" if c is None else "v") if r is None else ("h" if c is None else float(array[r, c]))
+            for c in kept_columns
+        ]
+        for r in kept_rows
+    ]
+
+
+def _kept(size: int) -> list[int | None]:
+    """The indices a summary keeps of an axis of `size`, None where it leaves some out."""
+    if size <= 2 * EDGE_ITEMS:
+        return list(range(size))
+    return [*range(EDGE_ITEMS), None, *range(size - EDGE_ITEMS, size)]

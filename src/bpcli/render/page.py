@@ -18,14 +18,12 @@ import json
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from string import Template
-from typing import TYPE_CHECKING
 
-from ..ops import OPS
 from ..result import Result
 from .layout import Layout, Route, RunDot, layout
-from .notation import Plain
+from .notation import Plain, TensorPlain
 from .numbers import DEFAULT_PRECISION
-from .picture import Box, Run, box_size, boxes, flat, sent_labels, shape_text, texts
+from .picture import Box, Run, box_size, boxes, sent_labels
 from .theme import (
     GRAD_HEX,
     GRAD_HEX_DARK,
@@ -36,29 +34,21 @@ from .theme import (
 )
 from .walkthrough import (
     COMPUTE_STEP,
-    COPY_STEP,
     DESCENT_REASON,
     FORWARD_REASON,
-    GATE,
-    GATE_SEND,
     INPUTS,
     INPUTS_STEP,
     NO_INPUTS,
     START_REASON,
     START_STEP,
-    STEP_REASON,
     STEPPED,
-    UNREACHED,
-    UNREACHED_REASON,
     UPDATE_STEP,
     UPDATED,
     Gate,
     Unreached,
     Walkthrough,
+    walkthrough,
 )
-
-if TYPE_CHECKING:
-    from ..tensor import TensorResult
 
 CHAR_PX = 7.3  # px per character of the 12px monospace text in the boxes
 SMALL_CHAR_PX = 6.1  # … of the 10px subtitle
@@ -94,9 +84,13 @@ def edge_key(target: int, k: int) -> str:
 
 def steps_of(result: Run, precision: int = DEFAULT_PRECISION) -> list[PageStep]:
     """The page's steps, in order."""
-    if not isinstance(result, Result):
-        return _tensor_steps(result, precision)
-    return _steps(Walkthrough(result, Plain(result.graph, precision)))
+    return _steps(_walkthrough(result, precision))
+
+
+def _walkthrough(result: Run, precision: int) -> Walkthrough:
+    """The walkthrough in plain notation: of numbers, or of vectors and matrices."""
+    notation = Plain if isinstance(result, Result) else TensorPlain
+    return walkthrough(result, notation(result.graph, precision))
 
 
 def _steps(w: Walkthrough) -> list[PageStep]:
@@ -116,11 +110,12 @@ def _steps(w: Walkthrough) -> list[PageStep]:
     ]
     for evaluation in w.forward:
         node = evaluation.node
+        shapes = [] if evaluation.dims is None else [evaluation.dims.text()]  # tensors only
         steps.append(
             PageStep(
                 "forward",
                 COMPUTE_STEP.format(node=node.name),
-                [evaluation.equation.text()],
+                [evaluation.equation.text(), *shapes],
                 values=[node.id],
                 focus=[node.id],
                 edges=[edge_key(node.id, k) for k in range(len(node.inputs))],
@@ -143,11 +138,18 @@ def _steps(w: Walkthrough) -> list[PageStep]:
             for send in item.sends:
                 key = edge_key(gate.id, send.k)
                 done = [send.input.id] if len(w.uses(send.input)) == 1 else []
+                # over tensors: the gradient's shape, and any broadcasting undone
+                shapes = [p.text() for p in (send.dims, send.broadcast) if p is not None]
                 steps.append(
                     PageStep(
                         "backward",
                         item.send_title(send).text(),
-                        [item.heading.text(), item.chain(send).text(), send.equation.text()],
+                        [
+                            item.heading.text(),
+                            item.chain(send).text(),
+                            send.equation.text(),
+                            *shapes,
+                        ],
                         item.reason,
                         grads=done,
                         contributions=[key],
@@ -196,149 +198,6 @@ def _steps(w: Walkthrough) -> list[PageStep]:
                 w.phrase(UPDATE_STEP).text(),
                 lines,
                 w.phrase(DESCENT_REASON).text(),
-                focus=variables,
-            )
-        )
-    return steps
-
-
-def _tensor_steps(result: TensorResult, precision: int) -> list[PageStep]:
-    """A tensor run's steps, as the scalar walkthrough orders them (the forward pass node
-    by node, the backward pass gate by gate in reverse, each edge a step, a copy gate
-    adding its uses, the update), each line a value with its shape: until the walkthrough
-    explains tensors, the page shows what each step computes and of which shape."""
-    import numpy as np
-
-    from ..tensor import shape_equation, show_shape
-
-    graph = result.graph
-    write = texts(result)
-
-    def value(v: object) -> str:
-        return flat(write(v, precision))
-
-    def shaped(node_id: int) -> str:
-        return shape_text(result, node_id)
-
-    f = result.output_name
-    variables = list(graph.variables.values())
-    inputs = set(variables)
-    gates = [i for i in range(len(graph)) if graph.inputs(i)]
-    constants = [i for i in range(len(graph)) if not graph.inputs(i) and i not in inputs]
-    given = ", ".join(f"{name} = {value(v)}" for name, v in result.inputs.items())
-    steps = [
-        PageStep(
-            "forward",
-            INPUTS_STEP,
-            [INPUTS.format(inputs=given) if given else NO_INPUTS],
-            FORWARD_REASON,
-            values=variables + constants,
-            focus=variables,
-        )
-    ]
-    for i in gates:
-        name, op, ins, text = graph.name(i), OPS[graph.op(i)], graph.inputs(i), graph.text(i)
-        lines = [f"{name} = {text} = {value(result.values[i])}"]
-        if not graph.fixed[i]:
-            lines.append(f"{shape_equation(op, [shaped(j) for j in ins])} → {shaped(i)}")
-        steps.append(
-            PageStep(
-                "forward",
-                COMPUTE_STEP.format(node=name),
-                lines,
-                values=[i],
-                focus=[i],
-                edges=[edge_key(i, k) for k in range(len(ins))],
-            )
-        )
-    out = graph.output
-    steps.append(
-        PageStep(
-            "backward",
-            START_STEP.format(node=f),
-            [f"∂{f}/∂{f} = {value(result.grads[out])}"],
-            START_REASON,
-            grads=[out],
-            focus=[out],
-        )
-    )
-    live, fixed = graph.live(), graph.fixed
-    uses: list[list[tuple[int, int]]] = [[] for _ in range(len(graph))]  # (consumer, k)
-    for i in range(len(graph)):
-        if live[i]:
-            for k, j in enumerate(graph.inputs(i)):
-                uses[j].append((i, k))
-    for i in range(len(graph) - 1, -1, -1):
-        if not live[i] or fixed[i]:
-            continue
-        name = graph.name(i)
-        if len(uses[i]) > 1:
-            steps.append(
-                PageStep(
-                    "backward",
-                    COPY_STEP.format(node=name),
-                    [
-                        f"∂{f}/∂{name} = "
-                        + " + ".join(value(result.sent(c, k)) for c, k in uses[i]),
-                        f"∂{f}/∂{name} = {value(result.grads[i])}, of shape {shaped(i)}",
-                    ],
-                    grads=[i],
-                    focus=[i],
-                    edges=[edge_key(c, k) for c, k in uses[i]],
-                )
-            )
-        op = OPS[graph.op(i)]
-        heading = GATE.format(gate=f"{name} = {graph.text(i)}", op=op.name, pattern=op.pattern.name)
-        for k, j in enumerate(graph.inputs(i)):
-            sent = result.sent(i, k)
-            if fixed[j] or sent is None:
-                continue
-            key, to = edge_key(i, k), graph.name(j)
-            steps.append(
-                PageStep(
-                    "backward",
-                    GATE_SEND.format(op=op.name, pattern=op.pattern.name, input=to),
-                    [
-                        heading,
-                        f"upstream ∂{f}/∂{name} {shaped(i)}, downstream to {to}"
-                        f" {show_shape(np.shape(sent))}: the shape of {to}",
-                        f"{to} gets {value(sent)}",
-                    ],
-                    grads=[j] if len(uses[j]) == 1 else [],
-                    contributions=[key],
-                    focus=[i, j],
-                    edges=[key],
-                )
-            )
-    for name, i in graph.variables.items():
-        if not live[i]:
-            steps.append(
-                PageStep(
-                    "backward",
-                    UNREACHED.format(node=name),
-                    [f"∂{f}/∂{name} = {value(result.grads[i])}"],
-                    UNREACHED_REASON,
-                    grads=[i],
-                    focus=[i],
-                )
-            )
-    update = result.update
-    if update is not None:
-        rate = f"α = {value(update.lr)}"
-        lines = [
-            f"{name} := {name} - α × ∂{f}/∂{name} = {value(v)}" for name, v in update.inputs.items()
-        ]
-        after = f"{f} = {value(update.output)}"
-        if update.steps == 1:
-            lines.append(UPDATED.format(updated=after))
-        else:
-            lines.append(STEPPED.format(steps=update.steps, stepped=after))
-        steps.append(
-            PageStep(
-                "update",
-                UPDATE_STEP.format(rate=rate),
-                lines,
-                DESCENT_REASON.format(reason=STEP_REASON),
                 focus=variables,
             )
         )
@@ -478,17 +337,10 @@ SCRIPT = _FILES.joinpath("page.js").read_text(encoding="utf-8")
 def to_html(result: Run, precision: int = DEFAULT_PRECISION, run_dot: RunDot | None = None) -> str:
     """The whole page, one file; laid out by dot through `run_dot` if it is given and can."""
     picture, placed = svg(result, precision, run_dot)
-    if isinstance(result, Result):
-        w = Walkthrough(result, Plain(result.graph, precision))
-        steps = _steps(w)
-        given = ", ".join(f"{n} = {v}" for n, v in w.inputs_text()) or "none"
-        output = f"{w.f} = {w.output}"
-    else:
-        steps = _tensor_steps(result, precision)
-        write = texts(result)
-        pairs = [f"{n} = {flat(write(v, precision))}" for n, v in result.inputs.items()]
-        given = ", ".join(pairs) or "none"
-        output = f"{result.output_name} = {flat(write(result.output, precision))}"
+    w = _walkthrough(result, precision)
+    steps = _steps(w)
+    given = ", ".join(f"{n} = {v}" for n, v in w.inputs_text()) or "none"
+    output = f"{w.f} = {w.output}"
     data = json.dumps([asdict(s) for s in steps], ensure_ascii=False)
     data = data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     engine = (
