@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from test_tensor_explain import central
+
 try:
     import torch
 except ImportError:  # torch is not a test dependency: PyTorch checks run where it is
@@ -125,20 +127,6 @@ def net(seed: int = 8, hidden: int = 4, inputs: int = 3, classes: int = 2) -> Ca
     sent = {edge: grads[edge[0]] for edge in edges}
     plain = {k: v.tolist() for k, v in at.items()}
     return Case(NET_TEXT, plain, values, grads, _shapes(values), sent)
-
-
-def central(fn, value, h: float = 1e-6):
-    """(fn(v + h) - fn(v - h)) / 2h in every element of `value`."""
-    if np.ndim(value) == 0:
-        return float((fn(value + h) - fn(value - h)) / (2 * h))
-    base = np.asarray(value, dtype=float)
-    grad = np.zeros(base.shape)
-    for where in np.ndindex(base.shape):
-        up, down = base.copy(), base.copy()
-        up[where] += h
-        down[where] -= h
-        grad[where] = (fn(up) - fn(down)) / (2 * h)
-    return grad
 
 
 def by_torch(at: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

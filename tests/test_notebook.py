@@ -171,16 +171,25 @@ def test_a_big_graph_is_summarised_not_drawn():
         ("tree", ["graph", "--format", "tree"]),
     ],
 )
-def test_each_view_is_what_the_command_line_prints(bpcli, method, argv):
-    result = globals()["bpcli"].grad(LECTURE, AT)
-    run = bpcli(argv[0], LECTURE, "--x", "-2", "--y", "5", "--z", "-4", *argv[1:])
+@pytest.mark.parametrize(
+    "program, values, output",
+    [
+        (LECTURE, AT, "-12"),
+        ("q = W @ x; f = sum(q^2)", {"W": [[0.1, 0.5], [-0.3, 0.8]], "x": [0.2, 0.4]}, "0.116"),
+    ],
+    ids=["numbers", "tensors"],
+)
+def test_each_view_is_what_the_command_line_prints(bpcli, method, argv, program, values, output):
+    result = globals()["bpcli"].grad(program, values)
+    given = [f"--{name}={json.dumps(value)}" for name, value in values.items()]
+    run = bpcli(argv[0], program, *given, *argv[1:])
     assert run.code == 0, run.stderr
     text = getattr(result, method)()
     if method == "explain":  # grad --explain prints the table first
         assert run.stdout.endswith("\n" + text)
     else:
         assert text == run.stdout
-    assert "-12" in text
+    assert output in text
 
 
 def test_text_views_show_as_text_not_as_a_quoted_string(lecture):

@@ -277,30 +277,6 @@ def test_the_notebooks_picture_holds_every_value_gradient_and_edge():
     assert all(any(same(text, g) for text in sent) for g in case.sent.values())
 
 
-@pytest.mark.parametrize(
-    "method, argv",
-    [
-        ("table", ["grad"]),
-        ("explain", ["grad", "--explain"]),
-        ("markdown", ["grad", "--format", "markdown"]),
-        ("latex", ["grad", "--format", "latex"]),
-        ("dot", ["graph", "--format", "dot"]),
-        ("mermaid", ["graph", "--format", "mermaid"]),
-        ("tree", ["graph", "--format", "tree"]),
-    ],
-)
-def test_each_tensor_view_is_what_the_command_line_prints(bpcli, method, argv):
-    result = globals()["bpcli"].grad(LECTURE_TEXT, LECTURE_AT)
-    run = bpcli(argv[0], LECTURE_TEXT, *LECTURE_ARGS, *argv[1:])
-    assert run.code == 0, run.stderr
-    text = getattr(result, method)()
-    if method == "explain":  # grad --explain prints the table first
-        assert run.stdout.endswith("\n" + text)
-    else:
-        assert text == run.stdout
-    assert "0.116" in text
-
-
 def test_the_page_view_steps_through_a_tensor_run():
     page = bpcli.grad(LECTURE_TEXT, LECTURE_AT, lr=0.1).page()
     assert str(page).startswith("<!DOCTYPE html>") and page._repr_html_().startswith("<iframe")
