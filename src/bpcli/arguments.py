@@ -69,6 +69,16 @@ MAX_NODES_OPTION = Option(
     min=1,
 )
 
+# Every command's: the language of what bpcli writes for a person (i18n.py).
+LANG_OPTION = Option(
+    "--lang",
+    "lang",
+    None,
+    "ko|en",
+    "The language of what bpcli writes for people, Korean or English (JSON stays the same)."
+    " Default: BPCLI_LANG, else the locale (LANGUAGE, LC_ALL, LC_MESSAGES, LANG).",
+)
+
 # `bpcli grad`'s options, in the order --help lists them.
 GRAD_OPTIONS = (
     Option(

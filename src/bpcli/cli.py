@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import io
 import os
 import re
 import sys
-from collections.abc import Callable
-from contextlib import redirect_stdout
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, redirect_stdout
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -17,11 +18,12 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 from typer.core import TyperCommand, TyperGroup
 
-from . import __version__, arguments
+from . import __version__, arguments, i18n
 from .arguments import (
     FILE,
     GRAD_OPTIONS,
     HELP_FLAGS,
+    LANG_OPTION,
     MAX_NODES_OPTION,
     MAX_SIZE_OPTION,
     MAX_TIE,
@@ -65,6 +67,28 @@ def quiet_flags(params: list[Any]) -> list[Any]:
     return params
 
 
+# Click's own help option, said in bpcli's words where the language is not English.
+HELP_OPTION = i18n.N_("Show this message and exit.")
+
+
+@contextmanager
+def translated_help(command: Any) -> Iterator[None]:
+    """The command's help, its options' and (a group's) its commands', in the chosen
+    language while its help is written: Typer reads them when it writes the help, and
+    they were declared, in English, before --lang was read. Typer's own words (Usage,
+    Options, [default: …]) stay English: Typer takes no catalog."""
+    objects = [command, *command.params]
+    objects += list(getattr(command, "commands", {}).values())
+    saved = [(obj, obj.help) for obj in objects if getattr(obj, "help", None)]
+    for obj, text in saved:
+        obj.help = i18n.tr(text)
+    try:
+        yield
+    finally:
+        for obj, text in saved:
+            obj.help = text
+
+
 def unpadded(write_help: Callable[[], None]) -> None:
     """Rich's help, with no line padded to the width where stdout is a pipe or a file
     (Rich pads the lines outside its panels with spaces to column 80)."""
@@ -86,7 +110,8 @@ class BpcliCommand(TyperCommand):
         return quiet_flags(super().get_params(ctx))
 
     def format_help(self, ctx: typer.Context, formatter: Any) -> None:  # type: ignore[override]
-        unpadded(lambda: super(BpcliCommand, self).format_help(ctx, formatter))
+        with translated_help(self):
+            unpadded(lambda: super(BpcliCommand, self).format_help(ctx, formatter))
 
     def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
         try:
@@ -114,7 +139,8 @@ class BpcliGroup(TyperGroup):
         return quiet_flags(super().get_params(ctx))
 
     def format_help(self, ctx: typer.Context, formatter: Any) -> None:  # type: ignore[override]
-        unpadded(lambda: super(BpcliGroup, self).format_help(ctx, formatter))
+        with translated_help(self):
+            unpadded(lambda: super(BpcliGroup, self).format_help(ctx, formatter))
 
     def main(  # type: ignore[override]
         self,
@@ -161,7 +187,63 @@ def choices(metavar: str) -> Callable[[str], list[str]]:
     return complete
 
 
-app = typer.Typer(
+Command = TypeVar("Command", bound=Callable[..., None])
+
+
+def choose_language(value: str | None) -> None:
+    """--lang's callback, run first (eager) on every command, given or not: the language
+    of the run, from --lang, else from the environment (i18n.choose)."""
+    if value is not None and value not in i18n.LANGUAGES:
+        raise typer.BadParameter(
+            i18n.tr("it is ko or en, got {value!r}").format(value=value), param_hint="--lang"
+        )
+    i18n.use(i18n.choose(value))
+
+
+def with_language(command: Command) -> Command:
+    """`command` with the option every command has: --lang (LANG_OPTION), which its
+    callback reads and the command itself never sees."""
+    signature = inspect.signature(command, eval_str=True)
+    option = typer.Option(
+        LANG_OPTION.name,
+        metavar=LANG_OPTION.metavar,
+        help=LANG_OPTION.help,
+        callback=choose_language,
+        is_eager=True,
+        autocompletion=choices(LANG_OPTION.metavar),
+    )
+    lang = inspect.Parameter(
+        LANG_OPTION.param,
+        inspect.Parameter.KEYWORD_ONLY,
+        default=LANG_OPTION.default,
+        annotation=Annotated[str | None, option],
+    )
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> None:
+        kwargs.pop(LANG_OPTION.param, None)
+        command(*args, **kwargs)
+
+    run.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[*signature.parameters.values(), lang]
+    )
+    return run  # type: ignore[return-value]
+
+
+class BpcliTyper(typer.Typer):
+    """Typer whose every command takes --lang."""
+
+    def command(self, *args: Any, **kwargs: Any) -> Callable[[Command], Command]:
+        register = super().command(*args, **kwargs)
+
+        def registered(command: Command) -> Command:
+            register(with_language(command))
+            return command  # the module's name for it: the command as written
+
+        return registered
+
+
+app = BpcliTyper(
     name="bpcli",
     cls=BpcliGroup,
     no_args_is_help=True,
@@ -235,9 +317,6 @@ def typer_option(option: Option) -> Any:
         max=option.max,
         autocompletion=complete,
     )
-
-
-Command = TypeVar("Command", bound=Callable[..., None])
 
 
 def declared(options: tuple[Option, ...]) -> Callable[[Command], Command]:
@@ -325,6 +404,8 @@ def grad(
     from .api import evaluate
     from .result import Result
 
+    if as_json:  # for scripts: English, whatever the language (i18n.py)
+        i18n.use(i18n.SOURCE)
     with errors_to_exit_codes():
         refuse_to_replace("--plot", plot, [file])
         graph, values, conventions = read_program(ctx, file, max_tie, max_size, max_nodes)
@@ -677,6 +758,8 @@ def check(
     from .check import check as check_answers
     from .problems import Invalid, load, load_submission, overrides
 
+    if as_json:  # for scripts: English, whatever the language (i18n.py)
+        i18n.use(i18n.SOURCE)
     with errors_to_exit_codes():
         given: dict[str, float | None] = {"decimals": decimals, "sig_figs": sig_figs}
         given["rel_tol"] = None if rel_tol is None else arguments.parse_number("--rel-tol", rel_tol)
@@ -925,6 +1008,7 @@ def batch(
     """
     from .batch import answer_source
 
+    i18n.use(i18n.SOURCE)  # JSON for scripts: English, whatever the language (i18n.py)
     with errors_to_exit_codes():
         ok = answer_source(source, jobs, parse_size(max_size))
     if not ok:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Union
 
+from ..i18n import N_, tr
 from ..ops import OPS
 from ..patterns import COPY, DISTRIBUTOR, ROUTER, RULES_JOIN, SWAP, Pattern
 from ..result import NodeResult, Result
@@ -29,56 +30,58 @@ from .numbers import DEFAULT_PRECISION
 # heading (…_HEADING) are not. {inputs}, {output}, {updated} and {stepped} are equations
 # (`x = -2`), {rate} (`α = 0.1`), {gate} and {node} maths: see `Walkthrough.phrase`.
 
-FORWARD = "forward pass"
-BACKWARD = "backward pass"
-UPDATE = "update step"
-FORWARD_HEADING = "Forward pass"
-BACKWARD_HEADING = "Backward pass"
-UPDATE_HEADING = "Update step"
-INPUTS = "inputs: {inputs}"
-INPUTS_SENTENCE = "Inputs: {inputs}."
-OUTPUT = "output: {output}"
-OUTPUT_SENTENCE = "Output: {output}."
-RATE = "{rate}: {reason}"  # `α = 0.1: each input takes a step against its gradient`
-RATE_SENTENCE = "{rate}: {reason}."
-UPDATED = "after the update: {updated}"
-UPDATED_SENTENCE = "After the update: {updated}."
-STEPPED = "after {steps} steps: {stepped}"
-STEPPED_SENTENCE = "After {steps} steps: {stepped}."
-STEP_REASON = "each input takes a step against its gradient"
-NO_STEP_REASON = "there are no inputs, so nothing changes"
+FORWARD = N_("forward pass")
+BACKWARD = N_("backward pass")
+UPDATE = N_("update step")
+FORWARD_HEADING = N_("Forward pass")
+BACKWARD_HEADING = N_("Backward pass")
+UPDATE_HEADING = N_("Update step")
+INPUTS = N_("inputs: {inputs}")
+INPUTS_SENTENCE = N_("Inputs: {inputs}.")
+OUTPUT = N_("output: {output}")
+OUTPUT_SENTENCE = N_("Output: {output}.")
+RATE = N_("{rate}: {reason}")  # `α = 0.1: each input takes a step against its gradient`
+RATE_SENTENCE = N_("{rate}: {reason}.")
+UPDATED = N_("after the update: {updated}")
+UPDATED_SENTENCE = N_("After the update: {updated}.")
+STEPPED = N_("after {steps} steps: {stepped}")
+STEPPED_SENTENCE = N_("After {steps} steps: {stepped}.")
+STEP_REASON = N_("each input takes a step against its gradient")
+NO_STEP_REASON = N_("there are no inputs, so nothing changes")
 # the page's steps
-INPUTS_STEP = "the inputs"
-NO_INPUTS = "no inputs: every value is a constant"
-FORWARD_REASON = "the forward pass computes each node from its inputs, in topological order"
-COMPUTE_STEP = "compute {node}"
-START_STEP = "start at the output {node}"
-UPDATE_STEP = "update step, {rate}"
-DESCENT_REASON = "gradient descent: {reason}"
+INPUTS_STEP = N_("the inputs")
+NO_INPUTS = N_("no inputs: every value is a constant")
+FORWARD_REASON = N_("the forward pass computes each node from its inputs, in topological order")
+COMPUTE_STEP = N_("compute {node}")
+START_STEP = N_("start at the output {node}")
+UPDATE_STEP = N_("update step, {rate}")
+DESCENT_REASON = N_("gradient descent: {reason}")
 # the backward pass
 # Under the convention "infinite times zero": `the relu gate passes nothing back here,
 # so sqrt's infinite local gradient never reaches x`.
-STOPPED_REASON = (
+STOPPED_REASON = N_(
     "the {op} gate passes nothing back here, so {origin}'s infinite local gradient never"
     " reaches {inputs}"
 )
-STOPPED_UNDEFINED = (
+STOPPED_UNDEFINED = N_(
     "the {op} gate passes nothing back here, so {origin}'s undefined local gradient never"
     " reaches {inputs}"
 )
-GATE = "{gate}: {op} gate, {pattern}"  # `q = x + y: add gate, gradient distributor`
+GATE = N_("{gate}: {op} gate, {pattern}")  # `q = x + y: add gate, gradient distributor`
 # What each equation of a gate is, named once per gate with the gate's own symbols:
 # `downstream ∂f/∂x, ∂f/∂y = upstream ∂f/∂q · local ∂q/∂x, ∂q/∂y`.
-CHAIN = "downstream {downstream} = upstream {upstream} · local {local}"
-GATE_SEND = "{op} gate, {pattern}: to {input}"  # one edge of a gate, as a step of its own
-COPY_GATE = "{node}: copy gate, {pattern}"  # `x: copy gate, gradient adder`
-COPY_USES = "(used {uses} times)"  # after COPY_GATE
-COPY_STEP = "copy gate: {node} adds its uses"
-UNREACHED = "{node}: not used by the output"
-UNREACHED_REASON = "the output does not depend on it: nothing flows back to it"
-START = "the output: the backward pass starts here"  # after `∂f/∂f = 1`
-START_SENTENCE = "the output, where the backward pass starts"  # … in a sentence of its own
-START_REASON = "the backward pass starts at the output: its gradient with respect to itself is 1"
+CHAIN = N_("downstream {downstream} = upstream {upstream} · local {local}")
+GATE_SEND = N_("{op} gate, {pattern}: to {input}")  # one edge of a gate, as a step of its own
+COPY_GATE = N_("{node}: copy gate, {pattern}")  # `x: copy gate, gradient adder`
+COPY_USES = N_("(used {uses} times)")  # after COPY_GATE
+COPY_STEP = N_("copy gate: {node} adds its uses")
+UNREACHED = N_("{node}: not used by the output")
+UNREACHED_REASON = N_("the output does not depend on it: nothing flows back to it")
+START = N_("the output: the backward pass starts here")  # after `∂f/∂f = 1`
+START_SENTENCE = N_("the output, where the backward pass starts")  # … in a sentence of its own
+START_REASON = N_(
+    "the backward pass starts at the output: its gradient with respect to itself is 1"
+)
 LIST_JOIN = ", "  # the items of a list inside a sentence
 
 
@@ -120,7 +123,7 @@ class Phrase:
         """The phrase as (words, key, value) in order; key and value None after the last."""
         return [
             (literal, key, None if key is None else self.values[key])
-            for literal, key, _, _ in string.Formatter().parse(self.template)
+            for literal, key, _, _ in string.Formatter().parse(tr(self.template))
         ]
 
     def lay_out(
@@ -258,7 +261,7 @@ class Walkthrough:
                 node = self.nodes[node_id]
                 equation = Equation(self.d(node), (), self.m.num(node.grad))
                 heading = Phrase(UNREACHED, {"node": self.name(node)})
-                self.backward.append(Unreached(node, equation, UNREACHED_REASON, heading))
+                self.backward.append(Unreached(node, equation, tr(UNREACHED_REASON), heading))
         self.has_update = result.update is not None
         self.update = self._update() if result.update is not None else []
 
@@ -375,7 +378,7 @@ class Walkthrough:
             return ""
         origin, k = self._origin(node)
         template = STOPPED_REASON if self.result.infinite(origin.id, k) else STOPPED_UNDEFINED
-        return template.format(
+        return tr(template).format(
             op=node.op, origin=origin.op, inputs=LIST_JOIN.join(map(self.m.math, stopped))
         )
 
@@ -407,7 +410,7 @@ class Walkthrough:
 
     @property
     def update_reason(self) -> str:
-        return STEP_REASON if self.update else NO_STEP_REASON
+        return tr(STEP_REASON if self.update else NO_STEP_REASON)
 
     def phrase(self, template: str) -> Phrase:
         """One of the walkthrough's lines (INPUTS, OUTPUT, RATE, UPDATED, …) filled in."""
