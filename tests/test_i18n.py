@@ -7,8 +7,11 @@ from __future__ import annotations
 import ast
 import gettext
 import json
+import os
+import re
 import string
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -299,3 +302,153 @@ def test_batch_answers_are_byte_identical_in_both_languages(bpcli, monkeypatch):
     monkeypatch.setenv("BPCLI_LANG", "ko")
     korean = bpcli("batch", "--lang", "ko", input=lines)
     assert korean.stdout and (korean.code, korean.stdout) == (english.code, english.stdout)
+
+
+# ---- the lecture, in its own words -----------------------------------------------------------
+# Written by hand from the lecture's slides: "1. Forward pass: Output 계산", "2. Backward
+# pass: Gradient 계산", "add gate: gradient distributor", "mul gate: swap multiplier",
+# q = x + y = 3, f = qz = -12, ∂f/∂x = ∂f/∂y = -4, ∂f/∂z = 3; with Learning rate α = 0.1,
+# x = -1.6, y = 5.4, z = -4.3 and "업데이트 이후: (x + y)z = -16.34". A Korean letter takes
+# two columns: the boxes' right edges and the table's columns stay where they belong.
+
+LECTURE = ("grad", "(x+y)*z", "--x", "-2", "--y", "5", "--z", "-4", "--lang", "ko")
+
+LECTURE_TABLE = """\
+계산 그래프(computational graph)
+노드  연산  식        값  ∂f/∂노드
+x     var   x         -2        -4
+y     var   y          5        -4
+add1  add   x+y        3        -4
+z     var   z         -4         3
+f     mul   (x+y)*z  -12         1
+
+f = -12
+∂f/∂x = -4   ∂f/∂y = -4   ∂f/∂z = 3
+"""
+
+LECTURE_EXPLAIN = """\
+╭─ 1. Forward pass: Output 계산 ───────────────────────────────────────────────╮
+│ 입력: x = -2, y = 5, z = -4                                                  │
+│ add1 = x + y = -2 + 5      =   3                                             │
+│ f    = add1 · z = 3 · (-4) = -12                                             │
+│ 출력: f = -12                                                                │
+╰──────────────────────────────────────────────────────────────────────────────╯
+╭─ 2. Backward pass: Gradient 계산 ────────────────────────────────────────────╮
+│ ∂f/∂f = 1  (출력, 역전파(backward pass)의 시작. 하류 = 상류 · 국소           │
+│ 기울기(downstream = upstream · local gradient))                              │
+│                                                                              │
+│ f = add1 · z: mul gate, swap multiplier                                      │
+│   하류 기울기 ∂f/∂add1, ∂f/∂z = 상류 기울기 ∂f/∂f · 국소 기울기              │
+│   ∂(add1·z)/∂add1, ∂(add1·z)/∂z                                              │
+│   ∂f/∂add1 = ∂f/∂f · ∂(add1·z)/∂add1 = 1 · z = 1 · (-4) = -4                 │
+│   ∂f/∂z    = ∂f/∂f · ∂(add1·z)/∂z = 1 · add1 = 1 · 3    =  3                 │
+│   swap multiplier: 각 입력에는 상류 기울기에 다른 입력의 값을 곱한 값이      │
+│   전달된다 (add1: 1 · (-4), z: 1 · 3)                                        │
+│                                                                              │
+│ add1 = x + y: add gate, gradient distributor                                 │
+│   하류 기울기 ∂f/∂x, ∂f/∂y = 상류 기울기 ∂f/∂add1 · 국소 기울기 ∂add1/∂x,    │
+│   ∂add1/∂y                                                                   │
+│   ∂f/∂x = ∂f/∂add1 · ∂add1/∂x = -4 · 1 = -4                                  │
+│   ∂f/∂y = ∂f/∂add1 · ∂add1/∂y = -4 · 1 = -4                                  │
+│   gradient distributor: 모든 입력에 상류 기울기가 그대로 전달된다 (-4)       │
+╰──────────────────────────────────────────────────────────────────────────────╯
+"""
+
+LECTURE_UPDATE = """\
+업데이트: x := x - α·∂f/∂x, 학습률(learning rate) α = 0.1
+입력  값  ∂f/∂입력  새 값
+x     -2        -4   -1.6
+y      5        -4    5.4
+z     -4         3   -4.3
+
+업데이트 이후: f = -16.34
+"""
+
+LECTURE_UPDATE_EXPLAIN = """\
+╭─ 3. 업데이트 ────────────────────────────────────────────────────────────────╮
+│ 학습률(learning rate) α = 0.1: 각 입력이 기울기의 반대 방향으로 한 걸음      │
+│ 이동한다                                                                     │
+│ x := x - α × ∂f/∂x = -2 - 0.1 × (-4) = -1.6                                  │
+│ y := y - α × ∂f/∂y = 5 - 0.1 × (-4)  =  5.4                                  │
+│ z := z - α × ∂f/∂z = -4 - 0.1 × 3    = -4.3                                  │
+│ 업데이트 이후: f = -16.34                                                    │
+╰──────────────────────────────────────────────────────────────────────────────╯
+"""
+
+
+def test_the_lecture_example_explained_in_korean(bpcli):
+    run = bpcli(*LECTURE, "--explain")
+    assert run.code == 0
+    assert run.stdout == LECTURE_TABLE + "\n" + LECTURE_EXPLAIN
+
+
+def test_the_lecture_update_in_korean(bpcli):
+    run = bpcli(*LECTURE, "--lr", "0.1", "--explain")
+    assert run.stdout == (
+        LECTURE_TABLE + "\n" + LECTURE_UPDATE + "\n" + LECTURE_EXPLAIN + LECTURE_UPDATE_EXPLAIN
+    )
+
+
+def test_the_korean_table_is_aligned_in_cells():
+    """Each column of the Korean table starts at the same cell in every row, measured
+    as a terminal does (a Korean letter two cells)."""
+    from rich.cells import cell_len
+
+    lines = LECTURE_TABLE.splitlines()[1:7]
+    columns = []
+    for line in lines:
+        words = list(re.finditer(r"\S+", line))
+        starts = [cell_len(line[: w.start()]) for w in words[:3]]  # left-aligned
+        ends = [cell_len(line[: w.end()]) for w in words[3:]]  # right-aligned numbers
+        columns.append((starts, ends))
+    header = "노드  연산  식        값  ∂f/∂노드"
+    assert lines[0] == header
+    assert all(column == ([0, 6, 12], [24, 34]) for column in columns)
+
+
+def test_the_descent_in_korean(bpcli):
+    run = bpcli(*LECTURE, "--lr", "0.1", "--steps", "2", "--no-nodes")
+    assert run.stdout.splitlines()[2:6] == [
+        "",
+        "경사 하강법(gradient descent): 학습률(learning rate) α = 0.1, 2단계",
+        "단계      x     y      z         f",
+        "   0     -2     5     -4       -12",
+    ]
+    assert "2단계 이후: f = -21.8088" in run.stdout  # x, y, z after the second step: -1.17, …
+    assert "2단계 동안의 f" in run.stdout
+
+
+@pytest.mark.integration
+def test_the_lecture_from_the_script_is_the_same_as_in_process():
+    """The fast path (entry.py, no Typer) speaks Korean as the full command line does."""
+    env = {**os.environ, "COLUMNS": "80", "BPCLI_LANG": "ko"}
+    done = subprocess.run(
+        [sys.executable, "-m", "bpcli", *LECTURE[:-2]], capture_output=True, text=True, env=env
+    )
+    assert done.stdout == LECTURE_TABLE
+
+
+@pytest.mark.integration
+def test_a_korean_windows_console_gets_text_it_prints():
+    """cp949 holds Hangul: the walkthrough reaches it as Korean letters, never `\\u` escapes."""
+    env = {**os.environ, "COLUMNS": "80", "PYTHONIOENCODING": "cp949"}
+    done = subprocess.run(
+        [sys.executable, "-m", "bpcli", *LECTURE, "--explain", "--lr", "0.1"],
+        capture_output=True,
+        env=env,
+    )
+    assert done.returncode == 0
+    text = done.stdout.decode("cp949")
+    assert "\\u" not in text
+    assert "계산 그래프(computational graph)" in text
+    assert "업데이트 이후: f = -16.34" in text
+
+
+def test_help_in_korean(bpcli):
+    """What Typer lets bpcli translate: the command's help and its options'; Typer's own
+    words (Usage, Options) stay English."""
+    run = bpcli("grad", "--lang", "ko", "--help")
+    assert "주어진 입력값에서 EXPR의 순전파(forward pass)와 역전파(backward pass)를" in run.stdout
+    assert "이 도움말을 보여 주고" in run.stdout  # Click's own --help, in bpcli's words
+    english = bpcli("grad", "--help")
+    assert "Run the forward and backward pass of EXPR" in english.stdout

@@ -72,12 +72,12 @@ HELP_OPTION = i18n.N_("Show this message and exit.")
 
 
 @contextmanager
-def translated_help(command: Any) -> Iterator[None]:
+def translated_help(command: Any, ctx: typer.Context) -> Iterator[None]:
     """The command's help, its options' and (a group's) its commands', in the chosen
     language while its help is written: Typer reads them when it writes the help, and
     they were declared, in English, before --lang was read. Typer's own words (Usage,
     Options, [default: …]) stay English: Typer takes no catalog."""
-    objects = [command, *command.params]
+    objects = [command, *command.get_params(ctx)]
     objects += list(getattr(command, "commands", {}).values())
     saved = [(obj, obj.help) for obj in objects if getattr(obj, "help", None)]
     for obj, text in saved:
@@ -110,7 +110,7 @@ class BpcliCommand(TyperCommand):
         return quiet_flags(super().get_params(ctx))
 
     def format_help(self, ctx: typer.Context, formatter: Any) -> None:  # type: ignore[override]
-        with translated_help(self):
+        with translated_help(self, ctx):
             unpadded(lambda: super(BpcliCommand, self).format_help(ctx, formatter))
 
     def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
@@ -139,7 +139,7 @@ class BpcliGroup(TyperGroup):
         return quiet_flags(super().get_params(ctx))
 
     def format_help(self, ctx: typer.Context, formatter: Any) -> None:  # type: ignore[override]
-        with translated_help(self):
+        with translated_help(self, ctx):
             unpadded(lambda: super(BpcliGroup, self).format_help(ctx, formatter))
 
     def main(  # type: ignore[override]
