@@ -150,6 +150,7 @@ class BpcliGroup(TyperGroup):
         standalone_mode: bool = True,
         **extra: Any,
     ) -> Any:
+        i18n.use(i18n.choose(None))  # the environment's, until a command's --lang says
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, False, **extra)
         try:

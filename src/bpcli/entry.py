@@ -59,9 +59,6 @@ FAST_VALUES = ("--lr", "--steps", "--max-tie", LANG_OPTION.name)
 
 def run() -> None:
     """The `bpcli` script."""
-    from .i18n import choose, use
-
-    use(choose(None))  # the environment's; a command's --lang may choose again
     if not stdout_takes_unicode():  # a legacy code page: ∂ as d, ✓ as +, █ as #
         from .render.theme import STAND_IN_ERRORS
 
