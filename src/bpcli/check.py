@@ -23,6 +23,7 @@ from typing import Any
 
 from .api import grad, scalar_only
 from .errors import BindError, BpcliError, InputError
+from .i18n import N_, tr
 from .ops import OPS, Conventions, TieRule
 from .patterns import (
     COPY,
@@ -361,7 +362,9 @@ def _invalid(problem: Invalid) -> Graded:
 def _bounded(report: Report) -> Report:
     if not (math.isfinite(report.max_score) and math.isfinite(report.score)):
         # load() bounds each problem's points; a Problem made in Python is not bounded
-        raise InputError("the points add up to more than a float holds: give each problem fewer")
+        raise InputError(
+            tr("the points add up to more than a float holds: give each problem fewer")
+        )
     return report
 
 
@@ -802,7 +805,7 @@ def result_of(problem: Problem, max_tie: TieRule | None = None) -> Result:
     return scalar_only(
         grad(problem.expr, problem.values, lr=problem.lr, conventions=conventions),
         "check and key",
-        "do not grade",
+        N_("do not grade"),
     )
 
 

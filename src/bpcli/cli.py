@@ -34,6 +34,7 @@ from .arguments import (
 )
 from .errors import BpcliError, InputError
 from .graph import Graph
+from .i18n import tr
 from .ops import Conventions, TieRule
 from .process import (
     EXIT_BAD_INPUT,
@@ -411,14 +412,22 @@ def grad(
         refuse_to_replace("--plot", plot, [file])
         graph, values, conventions = read_program(ctx, file, max_tie, max_size, max_nodes)
         if steps is not None and lr is None:
-            raise InputError("--steps needs a learning rate: add --lr ALPHA")
+            raise InputError(tr("--steps needs a learning rate: add --lr ALPHA"))
         if plot is not None and steps is None:
-            raise InputError("--plot draws the steps of gradient descent: give --lr and --steps")
+            raise InputError(
+                tr("--plot draws the steps of gradient descent: give --lr and --steps")
+            )
         if fmt not in GRAD_FORMATS:
-            raise InputError(f"--format is table, markdown or latex, got {fmt!r}")
+            raise InputError(
+                tr("--format is table, markdown or latex, got {fmt!r}").format(fmt=fmt)
+            )
         if fmt != "table" and (as_json or check_grad):
             other = "--json" if as_json else "--gradcheck"
-            raise InputError(f"--format {fmt} writes the walkthrough; leave out {other}")
+            raise InputError(
+                tr("--format {fmt} writes the walkthrough; leave out {other}").format(
+                    fmt=fmt, other=other
+                )
+            )
         upstream = None if dout is None else arguments.parse_dout(dout)
         result = evaluate(graph, values, lr, steps, conventions=conventions, dout=upstream)
         if not isinstance(result, Result):
@@ -482,7 +491,9 @@ def _grad_tensors(
         (plot, "--plot"),
     ):
         if asked:
-            raise InputError(f"{what} does not show tensors yet (vectors and matrices)")
+            raise InputError(
+                tr("{what} does not show tensors yet (vectors and matrices)").format(what=what)
+            )
     checked = gradcheck(result, check_step) if check_grad else None
     if as_json:
         write_json(
@@ -534,14 +545,17 @@ def graph_output(output: Path, fmt: str | None) -> str | None:
             return fmt
         known = ", ".join(OUTPUT_SUFFIXES)
         raise InputError(
-            f"--output {output}: bpcli graph writes a file ending in {known}, not {suffix}"
+            tr(
+                "--output {output}: bpcli graph writes a file ending in {known}, not {suffix}"
+            ).format(output=output, known=known, suffix=suffix)
         )
     if fmt is not None and fmt != kind:
         own = [s for s, k in OUTPUT_SUFFIXES.items() if k == fmt]
         raise InputError(
-            f"--format {fmt} disagrees with --output {output}, which is written as"
-            f" {WRITTEN_AS[kind]}: leave out --format, or write to a file ending in"
-            f" {' or '.join(own)}"
+            tr(
+                "--format {fmt} disagrees with --output {output}, which is written as "
+                "{written_as}: leave out --format, or write to a file ending in {items}"
+            ).format(fmt=fmt, output=output, written_as=WRITTEN_AS[kind], items=" or ".join(own))
         )
     return kind
 
@@ -593,7 +607,9 @@ def graph(
 
     with errors_to_exit_codes():
         if fmt is not None and fmt not in GRAPH_FORMATS:
-            raise InputError(f"--format is dot, mermaid, tree or html, got {fmt!r}")
+            raise InputError(
+                tr("--format is dot, mermaid, tree or html, got {fmt!r}").format(fmt=fmt)
+            )
         written = graph_output(output, fmt) if output is not None else fmt
         image = written == "image"
         fmt = "dot" if image else written
@@ -601,17 +617,20 @@ def graph(
         program, values, conventions = read_program(ctx, file, max_tie, max_size, max_nodes)
         if fmt == "html" and program.variables and not values:
             raise InputError(
-                "the HTML page steps through a computation: give the input values, "
-                + " ".join(f"--{name} VALUE" for name in list(program.variables)[:4])
+                tr(
+                    "the HTML page steps through a computation: give the input values, {options}"
+                ).format(
+                    options=" ".join(f"--{name} VALUE" for name in list(program.variables)[:4])
+                )
             )
         if lr is not None and fmt != "html":
-            raise InputError("--lr adds the update step to the HTML page: add --format html")
+            raise InputError(tr("--lr adds the update step to the HTML page: add --format html"))
         needed = values or fmt == "html"
         result = None
         if needed:
             result = scalar_only(evaluate(program, values, lr, conventions=conventions), "graph")
         elif needs_tensors(program):
-            raise InputError("graph does not show tensors yet (vectors and matrices)")
+            raise InputError(tr("graph does not show tensors yet (vectors and matrices)"))
         chosen = fmt or ("dot" if output or not sys.stdout.isatty() else "tree")
         if chosen == "html":
             from .graphviz import layout_json
@@ -769,19 +788,31 @@ def check(
         for option, target in (("--gradescope", gradescope), ("--csv", csv_file)):
             if target is not None and problems is None:
                 raise InputError(
-                    f"{option} grades submissions against the instructor's set:"
-                    f" add --problems SET (without it, check compares a file with itself)"
+                    tr(
+                        "{option} grades submissions against the instructor's set: add "
+                        "--problems SET (without it, check compares a file with itself)"
+                    ).format(option=option)
                 )
             refuse_to_replace(option, target, [*files, problems])
         if gradescope is None and (visibility is not None or hide_expected):
             option = "--visibility" if visibility is not None else "--hide-expected"
-            raise InputError(f"{option} is for the Gradescope results: add --gradescope FILE")
+            raise InputError(
+                tr("{option} is for the Gradescope results: add --gradescope FILE").format(
+                    option=option
+                )
+            )
         if visibility is not None and visibility not in GRADESCOPE_VISIBILITY:
             raise InputError(
-                f"--visibility is {', '.join(GRADESCOPE_VISIBILITY)}, got {visibility!r}"
+                tr("--visibility is {items}, got {visibility!r}").format(
+                    items=", ".join(GRADESCOPE_VISIBILITY), visibility=visibility
+                )
             )
         if gradescope is not None and len(files) != 1:
-            raise InputError(f"--gradescope writes the results of one submission, got {len(files)}")
+            raise InputError(
+                tr("--gradescope writes the results of one submission, got {count}").format(
+                    count=len(files)
+                )
+            )
         rule = tie_option(max_tie)
         if problems is None:
             sets = [load(path) for path in files]
@@ -839,8 +870,10 @@ def key_format(output: Path) -> str | None:
         return None
     if kind is None:
         raise InputError(
-            f"--output {output}: the answer key is written as TOML or JSON, so its name"
-            f" ends in .toml or .json (a solution sheet, --solutions, in .md or .tex)"
+            tr(
+                "--output {output}: the answer key is written as TOML or JSON, so its name "
+                "ends in .toml or .json (a solution sheet, --solutions, in .md or .tex)"
+            ).format(output=output)
         )
     return kind
 
@@ -897,11 +930,13 @@ def key(
 
     with errors_to_exit_codes():
         if blank and solutions:
-            raise InputError("--blank writes the handout, --solutions the solution sheet: one")
+            raise InputError(tr("--blank writes the handout, --solutions the solution sheet: one"))
         if fmt is not None and not solutions:
-            raise InputError(f"--format {fmt} is for the solution sheet: add --solutions")
+            raise InputError(
+                tr("--format {fmt} is for the solution sheet: add --solutions").format(fmt=fmt)
+            )
         if fmt is not None and fmt not in SHEET_FORMATS:
-            raise InputError(f"--format is markdown or latex, got {fmt!r}")
+            raise InputError(tr("--format is markdown or latex, got {fmt!r}").format(fmt=fmt))
         refuse_to_replace("--output", output, [file])
         rule = tie_option(max_tie)
         kind = key_format(output) if output is not None and not solutions else None
@@ -927,8 +962,10 @@ def key(
         if blank:
             if kind is not None and kind != problems.format:
                 raise InputError(
-                    f"--output {output}: the handout keeps the set's own text, so it is"
-                    f" {problems.format.upper()} like {file}"
+                    tr(
+                        "--output {output}: the handout keeps the set's own text, so it is "
+                        "{upper} like {file}"
+                    ).format(output=output, upper=problems.format.upper(), file=file)
                 )
             fields = [asked_fields(problem, result) for problem, result, _ in sheets]
             emit(handout(problems, fields), output)
@@ -1032,13 +1069,15 @@ def write_plot(update: Update, output_name: str, path: Path) -> None:
     if image_format is None:
         known = ", ".join(FORMATS)
         raise InputError(
-            f"cannot tell the image format of {str(path)!r}: its name must end in {known}"
+            tr("cannot tell the image format of {path!r}: its name must end in {known}").format(
+                path=str(path), known=known
+            )
         )
     if update.trajectory is None:
-        raise InputError("a plot of gradient descent needs its steps: give --steps")
+        raise InputError(tr("a plot of gradient descent needs its steps: give --steps"))
     try:
         importlib.import_module("matplotlib")
     except ImportError:
-        raise InputError("writing a plot needs matplotlib: pip install matplotlib") from None
+        raise InputError(tr("writing a plot needs matplotlib: pip install matplotlib")) from None
     image = descent_image(update, output_name, image_format)
     write_output(path, image, what=f"the plot to {str(path)!r}")

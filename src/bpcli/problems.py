@@ -21,6 +21,7 @@ from typing import Any
 
 from .arguments import MAX_SIZE, Unreadable, parse_number, read_input
 from .errors import InputError
+from .i18n import tr
 from .ops import TieRule, tie_rule
 from .values import NotANumber, to_float
 
@@ -773,7 +774,7 @@ def _toml_string(text: str) -> str:
 
 def _toml_number(value: float) -> str:
     if not math.isfinite(value):
-        raise InputError(f"cannot write {value} to TOML")
+        raise InputError(tr("cannot write {value} to TOML").format(value=value))
     if value.is_integer() and abs(value) < 2**53:
         return str(int(value))
     return repr(value)
