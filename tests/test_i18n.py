@@ -452,3 +452,57 @@ def test_help_in_korean(bpcli):
     assert "이 도움말을 보여 주고" in run.stdout  # Click's own --help, in bpcli's words
     english = bpcli("grad", "--help")
     assert "Run the forward and backward pass of EXPR" in english.stdout
+
+
+LECTURE_PROBLEM = """\
+[[problem]]
+id = "1a"
+expr = "q = x + y; f = q * z"
+values = { x = -2, y = 5, z = -4 }
+lr = 0.1
+
+[problem.answer]
+output = -12
+grad = { x = -4, y = 4, z = 3 }
+new_output = -16.34
+"""
+
+
+def test_checks_report_in_korean_keeps_its_columns(bpcli, tmp_path, monkeypatch):
+    """The lecture's problem with ∂f/∂y's sign wrong (it is -4): the report's columns,
+    headed in Korean (two cells a letter), stay right-aligned under their headings."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "hw.toml").write_text(LECTURE_PROBLEM, encoding="utf-8")
+    run = bpcli("check", "hw.toml", "--lang", "ko")
+    assert run.code == 1
+    assert run.stdout == (
+        "자체 확인: 이 파일의 문제와 답을 비교\n"
+        "\n"
+        "문제 1a  hw.toml  0.8 / 1\n"
+        "  항목          제출    정답\n"
+        "  output         -12     -12  ✓ 맞음\n"
+        "  grad.x          -4      -4  ✓ 맞음\n"
+        "  grad.y           4      -4  ✗ 틀림\n"
+        "  grad.z           3       3  ✓ 맞음\n"
+        "  new_output  -16.34  -16.34  ✓ 맞음\n"
+        "\n"
+        "점수 0.8 / 1  (문제 1개 중 0개 모두 맞음)\n"
+    )
+
+
+def test_an_error_in_korean_keeps_its_caret_under_the_spot(bpcli):
+    run = bpcli("grad", "(x+y", "--x", "1", "--y", "2", "--lang", "ko")
+    assert run.code == 2
+    assert run.stderr == (
+        "error: 1행 5열: 식이 너무 일찍 끝났다: ')'이(가) 와야 한다\n  (x+y\n      ^\n"
+    )
+
+
+def test_quiz_in_korean_is_the_same_problem_set(bpcli):
+    """Only the comments a person reads change: the problems, the same seed's, do not."""
+    english = bpcli("quiz", "--seed", "7", "--count", "2")
+    korean = bpcli("quiz", "--seed", "7", "--count", "2", "--lang", "ko")
+    assert korean.stdout.splitlines()[1] == (
+        "# 각 [problem.answer] 테이블을 채운 뒤 (모든 ?를 바꿔라):  bpcli check FILE"
+    )
+    assert korean.stdout.splitlines()[2:] == english.stdout.splitlines()[2:]

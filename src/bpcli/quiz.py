@@ -97,8 +97,8 @@ def quiz(
         f"bpcli quiz --seed {seed} --count {count} --ops {','.join(ops)} --depth {depth}"
         + (" --key" if key else "")
         + "\n"
-        + ("The answers: check a submission with  bpcli check FILE" if key else
-           "Fill in each [problem.answer] table (replace every ?), then:  bpcli check FILE")
+        + (tr("The answers: check a submission with  bpcli check FILE") if key else
+           tr("Fill in each [problem.answer] table (replace every ?), then:  bpcli check FILE"))
     )  # fmt: skip
     valid = [p for p in problems if isinstance(p, Problem)]
     return dumps(ProblemSet("quiz", "toml", {}, list(valid)), header=header, hints=not key)
