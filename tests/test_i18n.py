@@ -506,3 +506,60 @@ def test_quiz_in_korean_is_the_same_problem_set(bpcli):
         "# 각 [problem.answer] 테이블을 채운 뒤 (모든 ?를 바꿔라):  bpcli check FILE"
     )
     assert korean.stdout.splitlines()[2:] == english.stdout.splitlines()[2:]
+
+
+# ---- the write-ups and the solution sheet ------------------------------------------------------
+
+
+def test_the_markdown_walkthrough_in_korean(bpcli):
+    run = bpcli(*LECTURE, "--lr", "0.1", "--explain", "--format", "markdown")
+    lines = run.stdout.splitlines()
+    assert lines[:3] == ["## Forward pass: Output 계산", "", "입력: $x = -2$, $y = 5$, $z = -4$."]
+    assert "## Backward pass: Gradient 계산" in lines
+    assert "**$\\mathit{add}_{1} = x + y$: add gate, gradient distributor**" in lines
+    assert lines[-1] == "업데이트 이후: $f = -16.34$."
+
+
+def _need_kotex() -> None:
+    from conftest import unavailable
+
+    done = subprocess.run(["kpsewhich", "kotex.sty"], capture_output=True, text=True)
+    if done.returncode != 0:
+        unavailable("kotex is not installed (Debian: texlive-lang-korean)")
+
+
+@pytest.mark.integration
+def test_the_korean_solution_sheet_compiles_and_reads_back(bpcli, tmp_path):
+    """key --solutions --format latex in Korean: ko.TeX in the preamble, pdflatex
+    compiles it, and pdftotext reads the lecture's words and numbers back."""
+    from latex import pdf_text
+
+    _need_kotex()
+    out = tmp_path / "key.tex"
+    problems = tmp_path / "hw.toml"
+    problems.write_text(LECTURE_PROBLEM, encoding="utf-8")
+    run = bpcli("key", str(problems), "--solutions", "--output", str(out), "--lang", "ko")
+    assert run.code == 0, run.stderr
+    document = out.read_text(encoding="utf-8")
+    assert "\\usepackage{kotex}" in document
+    text = pdf_text(tmp_path, document, "key").replace("−", "-")
+    for expected in [
+        "풀이: hw.toml",
+        "문제 1a (1점)",
+        "Forward pass: Output 계산",
+        "q = x + y = -2 + 5 = 3",
+        "Backward pass: Gradient 계산",
+        "mul gate, swap multiplier",
+        "add gate, gradient distributor",
+        "업데이트 이후: f = -16.34.",
+        "new_output -16.34",
+    ]:
+        assert expected in text, expected
+
+
+@pytest.mark.integration
+def test_the_english_solution_sheet_has_no_korean_package(bpcli, tmp_path):
+    problems = tmp_path / "hw.toml"
+    problems.write_text(LECTURE_PROBLEM, encoding="utf-8")
+    run = bpcli("key", str(problems), "--solutions", "--format", "latex")
+    assert "kotex" not in run.stdout and "\\section*{Solutions: hw.toml}" in run.stdout

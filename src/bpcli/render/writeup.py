@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from ..i18n import tr
 from ..result import Result
 from .notation import Tex, tex_text
 from .numbers import DEFAULT_PRECISION
@@ -78,12 +79,12 @@ def to_markdown(result: Result, precision: int = DEFAULT_PRECISION, level: int =
     """The walkthrough in Markdown; headings at `level` (##)."""
     w = Walkthrough(result, Tex(result.graph, precision))
     h = "#" * level
-    out: list[str] = [f"{h} {FORWARD_HEADING}", ""]
+    out: list[str] = [f"{h} {tr(FORWARD_HEADING)}", ""]
     if w.inputs_text():
         out += [_md(w.phrase(INPUTS_SENTENCE)), ""]
     out += _md_block([e.equation for e in w.forward])
-    out += [_md(w.phrase(OUTPUT_SENTENCE)), "", f"{h} {BACKWARD_HEADING}", ""]
-    out += [f"${w.start().text()}$: {START_SENTENCE}.", ""]
+    out += [_md(w.phrase(OUTPUT_SENTENCE)), "", f"{h} {tr(BACKWARD_HEADING)}", ""]
+    out += [f"${w.start().text()}$: {tr(START_SENTENCE)}.", ""]
     for step in w.backward:
         if isinstance(step, Gate):
             out += [f"**{_md(step.heading)}**", "", _md(step.chain()), ""]
@@ -96,7 +97,7 @@ def to_markdown(result: Result, precision: int = DEFAULT_PRECISION, level: int =
             out += _md_block([step.equation])
         out += [f"*{step.reason}*", ""]
     if w.has_update:
-        out += [f"{h} {UPDATE_HEADING}", ""]
+        out += [f"{h} {tr(UPDATE_HEADING)}", ""]
         out += [_md(w.phrase(RATE_SENTENCE)), ""]
         out += _md_block([d.equation for d in w.update])
         out += [_md(w.phrase(UPDATED_SENTENCE)), ""]
@@ -144,12 +145,12 @@ def to_latex(
 ) -> str:
     """The walkthrough as a LaTeX fragment: an `align*` per pass (needs amsmath)."""
     w = Walkthrough(result, Tex(result.graph, precision))
-    out: list[str] = [rf"\{heading}{{{tex_text(FORWARD_HEADING)}}}"]
+    out: list[str] = [rf"\{heading}{{{tex_text(tr(FORWARD_HEADING))}}}"]
     if w.inputs_text():
         out.append(_tex(w.phrase(INPUTS_SENTENCE)))
     out += _align([_row(e.equation) for e in w.forward])
-    out += [_tex(w.phrase(OUTPUT_SENTENCE)), "", rf"\{heading}{{{tex_text(BACKWARD_HEADING)}}}"]
-    rows = [_row(w.start()), rf"\intertext{{{tex_text(START)}}}"]
+    out += [_tex(w.phrase(OUTPUT_SENTENCE)), "", rf"\{heading}{{{tex_text(tr(BACKWARD_HEADING))}}}"]
+    rows = [_row(w.start()), rf"\intertext{{{tex_text(tr(START))}}}"]
     for step in w.backward:
         if isinstance(step, Gate):
             rows.append(rf"\intertext{{{_tex(step.heading)}}}")
@@ -164,7 +165,7 @@ def to_latex(
         rows.append(rf"\intertext{{\emph{{{latex_prose(step.reason)}}}}}")
     out += _align(rows)
     if w.has_update:
-        out += ["", rf"\{heading}{{{tex_text(UPDATE_HEADING)}}}"]
+        out += ["", rf"\{heading}{{{tex_text(tr(UPDATE_HEADING))}}}"]
         out.append(_tex(w.phrase(RATE_SENTENCE)))
         out += _align([_row(d.equation) for d in w.update])
         out.append(_tex(w.phrase(UPDATED_SENTENCE)))
