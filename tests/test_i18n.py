@@ -563,3 +563,71 @@ def test_the_english_solution_sheet_has_no_korean_package(bpcli, tmp_path):
     problems.write_text(LECTURE_PROBLEM, encoding="utf-8")
     run = bpcli("key", str(problems), "--solutions", "--format", "latex")
     assert "kotex" not in run.stdout and "\\section*{Solutions: hw.toml}" in run.stdout
+
+
+# ---- the page ------------------------------------------------------------------------------------
+
+from test_page import SHOWN, browser, open_page, panel, shown  # noqa: E402, F401  (fixtures)
+
+# The lecture in the page's panel, in Korean, by hand from the slides: the same equations,
+# the walkthrough's words around them.
+KOREAN_STEPS = [
+    ("Forward pass: Output 계산", ["입력: x = -2, y = 5, z = -4"]),
+    ("Forward pass: Output 계산", ["q = x + y = -2 + 5 = 3"]),
+    ("Forward pass: Output 계산", ["f = q · z = 3 · (-4) = -12"]),
+    ("Backward pass: Gradient 계산", ["∂f/∂f = 1"]),
+    ("Backward pass: Gradient 계산", ["f = q · z: mul gate, swap multiplier",
+                                      "하류 기울기 ∂f/∂q = 상류 기울기 ∂f/∂f · 국소 기울기 ∂(q·z)/∂q",
+                                      "∂f/∂q = ∂f/∂f · ∂(q·z)/∂q = 1 · z = 1 · (-4) = -4"]),
+    ("Backward pass: Gradient 계산", ["f = q · z: mul gate, swap multiplier",
+                                      "하류 기울기 ∂f/∂z = 상류 기울기 ∂f/∂f · 국소 기울기 ∂(q·z)/∂z",
+                                      "∂f/∂z = ∂f/∂f · ∂(q·z)/∂z = 1 · q = 1 · 3 = 3"]),
+    ("Backward pass: Gradient 계산", ["q = x + y: add gate, gradient distributor",
+                                      "하류 기울기 ∂f/∂x = 상류 기울기 ∂f/∂q · 국소 기울기 ∂q/∂x",
+                                      "∂f/∂x = ∂f/∂q · ∂q/∂x = -4 · 1 = -4"]),
+    ("Backward pass: Gradient 계산", ["q = x + y: add gate, gradient distributor",
+                                      "하류 기울기 ∂f/∂y = 상류 기울기 ∂f/∂q · 국소 기울기 ∂q/∂y",
+                                      "∂f/∂y = ∂f/∂q · ∂q/∂y = -4 · 1 = -4"]),
+    ("업데이트", ["x := x - α × ∂f/∂x = -2 - 0.1 × (-4) = -1.6",
+                "y := y - α × ∂f/∂y = 5 - 0.1 × (-4) = 5.4",
+                "z := z - α × ∂f/∂z = -4 - 0.1 × 3 = -4.3",
+                "업데이트 이후: f = -16.34"]),
+]  # fmt: skip
+
+
+def _korean_font() -> None:
+    from conftest import unavailable
+
+    done = subprocess.run(["fc-list", ":lang=ko", "family"], capture_output=True, text=True)
+    if not done.stdout.strip():
+        unavailable("no Korean font for the page's screenshot (Debian: fonts-nanum)")
+
+
+@pytest.mark.integration
+def test_the_korean_page_steps_through_the_lecture(bpcli, open_page, tmp_path):  # noqa: F811
+    """The page in Korean, stepped in Chromium as the English one is: the panel's words,
+    the phase, the buttons and the graph's numbers at every step; then a screenshot
+    with a Korean font."""
+    _korean_font()
+    out = tmp_path / "lecture.html"
+    run = bpcli("graph", "q = x + y; f = q * z", "--x", "-2", "--y", "5", "--z", "-4",
+                "--lr", "0.1", "--format", "html", "--output", str(out), "--lang", "ko")  # fmt: skip
+    assert run.code == 0, run.stderr
+    page = open_page(out)
+    assert page.evaluate("document.documentElement.lang") == "ko"
+    assert page.inner_text("h1") == "q = x + y; f = q * z의 Backpropagation"
+    assert page.inner_text("#all") == "모두 보기"
+    for i, ((phase, lines), (values, grads)) in enumerate(zip(KOREAN_STEPS, SHOWN, strict=True)):
+        if i:
+            page.keyboard.press("ArrowRight")
+        assert page.inner_text("#step-number") == str(i + 1)
+        assert page.inner_text(".counter").startswith(f"9단계 중 {i + 1}단계")
+        assert page.inner_text("#phase") == phase
+        assert panel(page) == lines
+        assert shown(page, "value") == values
+        assert shown(page, "grad") == grads
+    page.click("#all")
+    assert page.inner_text("#all") == "한 단계씩"
+    assert page.requests == [page.file_url] and page.errors == []
+    page.screenshot(path=str(tmp_path / "ko.png"), full_page=True)
+    assert (tmp_path / "ko.png").stat().st_size > 10_000
