@@ -121,7 +121,7 @@ def test_malformed_requests_are_request_errors_that_say_the_line(stream):
     assert error(out[5]) == (
         "RequestError",
         'line 7: unknown key "valeus" (did you mean "values"?);'
-        " a request has the keys id, expr, values, lr, steps, max_tie",
+        " a request has the keys id, expr, values, lr, steps, max_tie, dout",
     )
     assert error(out[10]) == (
         "RequestError",
@@ -190,7 +190,7 @@ def test_no_id_is_id_null():
         ('{"expr": "x", "values": {"x": 1}, "lr": "0.1"}', "RequestError", 'line 1: lr must be a number, got "0.1"'),
         ('{"expr": "x", "values": {"x": 1}, "lr": 1, "steps": "3"}', "RequestError", 'line 1: steps must be a whole number, got "3"'),
         ('{"expr": "x", "values": {"x": 1}, "max_tie": "last"}', "RequestError", 'line 1: max_tie must be "split" or "first", got "last"'),
-        ('{"expr": "x", "a": 1, "b": 2}', "RequestError", 'line 1: unknown keys "a", "b"; a request has the keys id, expr, values, lr, steps, max_tie'),
+        ('{"expr": "x", "a": 1, "b": 2}', "RequestError", 'line 1: unknown keys "a", "b"; a request has the keys id, expr, values, lr, steps, max_tie, dout'),
         ('{"expr": "x", "values": {"x": NaN}}', "RequestError", "line 1: not JSON: NaN is not a JSON number"),
         ('{"expr": "x", "values": {"x": -Infinity}}', "RequestError", "line 1: not JSON: -Infinity is not a JSON number"),
         ('{"expr": "x"', "RequestError", "line 1: not JSON at column 13: expecting ',' delimiter"),

@@ -92,6 +92,8 @@ EXIT_CODES = {
     "bpcli check --problems docs/homework.toml docs/submission.toml --json"
     " | jq -c '.students[] | [.student, .score, .max_score]'": 1,
     "bpcli check docs/submission.toml | head -n 1": 1,
+    "bpcli check --problems docs/matrix-homework.toml docs/matrix-submission.toml"
+    " | sed -n 5,22p": 1,
     "bpcli batch docs/requests.jsonl | jq -c 'if .ok then {id, grad: .result.gradients,"
     " after: .result.update.output} else {id, error: .error.message} end'": 1,
 }

@@ -1,7 +1,8 @@
 """`bpcli batch`: answer a stream of JSON Lines requests, one JSON line per request.
 
 A request: {"id": any JSON, "expr": "...", "values": {name: number}, "lr": number,
-"steps": n, "max_tie": "split" or "first"}; only "expr" is required. An answer:
+"steps": n, "max_tie": "split" or "first", "dout": the upstream gradient of a vector or
+matrix output}; only "expr" is required. An answer:
 {"id": …, "ok": true, "result": the `grad --json` object} or
 {"id": …, "ok": false, "error": {"type": …, "message": …, "line": n}}.
 
@@ -37,7 +38,7 @@ from .parser import parse
 from .result import Result
 from .values import NotANumber, is_number, to_float
 
-KEYS = ("id", "expr", "values", "lr", "steps", "max_tie")
+KEYS = ("id", "expr", "values", "lr", "steps", "max_tie", "dout")
 CACHE_SIZE = 1024  # parsed expressions kept; a long-running pipe must not grow without end
 MAX_ID_DEPTH = 100  # levels of arrays and objects in an id, which is echoed back
 
@@ -573,6 +574,9 @@ def answer(
         request = _load(text)
         request_id = _id(request)
         expr, values, lr, steps, conventions = _fields(request)
+        dout = _dout(request.get("dout"))
+        if dout is not None:  # not memoised: its lists are not hashable
+            memo = None
         key = None if memo is None else _memo_key(expr, values, lr, steps, conventions)
         if key is not None:
             known = memo.pop(key, None)  # type: ignore[union-attr]
@@ -582,7 +586,7 @@ def answer(
         graph = _parse(expr, cache)
         if len(graph) > STREAM_NODES:  # kept, its tables would outlive its answer
             cache.pop(expr, None)
-        result = evaluate(graph, values, lr, steps, conventions=conventions)
+        result = evaluate(graph, values, lr, steps, conventions=conventions, dout=dout)
         if key is not None and len(graph) <= MEMO_NODES:
             return {"id": request_id, "ok": True, "result": result, "key": key}
         return {"id": request_id, "ok": True, "result": result}
@@ -737,6 +741,14 @@ def _values(values: object) -> dict[str, Any]:
         name: value if isinstance(value, list) else _float(f"the value of {clipped(name)}", value)
         for name, value in values.items()
     }
+
+
+def _dout(dout: object) -> object:
+    """The upstream gradient, as `grad --dout` takes it: a number or nested lists, which
+    the API judges."""
+    if dout is not None and not is_number(dout) and not isinstance(dout, list):
+        raise RequestError(f"dout must be a number or an array, got {_shown(dout)}")
+    return dout
 
 
 def _float(what: str, value: int | float) -> float:

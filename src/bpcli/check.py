@@ -9,7 +9,10 @@ gradient gets a hint in the lecture's terms only when exactly one mistake
 model (the update step's sign, the upstream gradient left out, an add gate's
 split, a max gate as a distributor, the mul gate not swapped, a function's
 local gradient left out, one sign flipped at a named sub or neg gate, a copy
-gate's use missed) gives the submitted number.
+gate's use missed) gives the submitted number. A vector or matrix (nested lists) is
+graded elementwise, and its shape first: a wrong shape is wrong, with the shape the
+dimension analysis asks for (a gradient has its variable's shape), the transpose, or
+a broadcast gradient not summed back named when that is what was submitted.
 """
 
 from __future__ import annotations
@@ -19,9 +22,9 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .api import grad, scalar_only
+from .api import grad
 from .errors import BindError, BpcliError, InputError
 from .i18n import N_, tr, tr_n
 from .ops import OPS, Conventions, TieRule
@@ -44,22 +47,27 @@ from .problems import (
     ProblemSet,
     Submission,
     Tolerance,
+    Value,
     shown,
     tolerance_of,
 )
-from .render.numbers import fmt
+from .render.numbers import fmt, fmt_value
 from .result import NodeResult, Result
+
+if TYPE_CHECKING:
+    from .tensor import TensorResult
 
 SCHEMA_VERSION = 1
 
 
 @dataclass(frozen=True, slots=True)
 class Item:
-    """One answered item: `grad.x` submitted as `got`; `expected` None: there is no such thing."""
+    """One answered item: `grad.x` submitted as `got`; `expected` None: there is no such
+    thing. A vector or matrix is nested lists; its item's JSON also says both shapes."""
 
     field: str
-    expected: float | None
-    got: float | None
+    expected: Value | None
+    got: Value | None
     ok: bool
     hint: str | None = None
 
@@ -70,6 +78,9 @@ class Item:
             "got": self.got,
             "ok": self.ok,
         }
+        if isinstance(self.expected, list) or isinstance(self.got, list):
+            data["expected_shape"] = None if self.expected is None else _shape(self.expected)
+            data["got_shape"] = None if self.got is None else _shape(self.got)
         if self.hint is not None:
             data["hint"] = self.hint
         return data
@@ -268,9 +279,9 @@ def describe_item(item: Item, problem: Graded, hide_expected: bool = False) -> s
         return f"{item.field}: {verdict}: {MISSING}"
     if hide_expected:
         return f"{item.field}: {verdict}" + ("" if item.got is not None else ", not answered")
-    line = f"{item.field}: {verdict}, submitted {fmt(item.got)}"
+    line = f"{item.field}: {verdict}, submitted {fmt_value(item.got)}"
     if not item.ok:
-        line += f", expected {fmt(item.expected)}"
+        line += f", expected {fmt_value(item.expected)}"
     return line + (f" ({item.hint})" if item.hint else "")
 
 
@@ -311,7 +322,8 @@ def check_submissions(
             truths.append(_invalid(problem))
         else:
             truths.append(with_tolerances(problem, tolerances))
-    passes: dict[int, Result | BpcliError] = {}  # by truth: made once for every submission
+    # by truth: made once for every submission
+    passes: dict[int, Result | TensorResult | BpcliError] = {}
     students = []
     for sub in submissions:
         graded: list[Graded] = []
@@ -424,7 +436,7 @@ def grade(
     entry: Entry | None = None,
     *,
     submitted: bool | None = None,
-    passes: Result | BpcliError | None = None,
+    passes: Result | TensorResult | BpcliError | None = None,
 ) -> Graded:
     """Check one problem: against a submission's `entry` when grading (`submitted`, the
     default when an entry is given; a missing entry answers nothing), else its own answers.
@@ -433,7 +445,11 @@ def grade(
     if isinstance(result, BpcliError):
         error = str(Invalid(file, problem.id, field_of(result), str(result)))
         return Graded(problem.id, file, 0.0, problem.points, error=error)
-    truth = _Truth(result, problem.tolerance)
+    truth = (
+        _Truth(result, problem.tolerance)
+        if isinstance(result, Result)
+        else _TensorTruth(result, problem.tolerance)
+    )
     if submitted is None:
         submitted = entry is not None
     if submitted:
@@ -455,7 +471,7 @@ def grade(
     return Graded(problem.id, file, score, problem.points, items, missing=missing)
 
 
-def asked_fields(problem: Problem, result: Result) -> list[str]:
+def asked_fields(problem: Problem, result: Result | TensorResult) -> list[str]:
     """The items a problem asks for (`output`, `grad.x`, …), in the answer key's order."""
     key = solve(problem, result)
     kinds = problem.ask or tuple(k for k in ANSWER_KEYS if getattr(key, k) not in (None, {}))
@@ -464,8 +480,8 @@ def asked_fields(problem: Problem, result: Result) -> list[str]:
 
 def _asked(
     problem: Problem,
-    result: Result,
-    truth: _Truth,
+    result: Result | TensorResult,
+    truth: _Truth | _TensorTruth,
     answer: Answer,
     errors: dict[str, str],
     present: bool,
@@ -509,11 +525,14 @@ class _Truth:
         for name, node_id in result.graph.assigned.items():
             self.by_name.setdefault(name, result.nodes[node_id])
 
-    def item(self, field: str, got: float) -> Item:
+    def item(self, field: str, got: Value) -> Item:
         kind, _, name = field.partition(".")
         expected, missing = self.expected(kind, name)
         if expected is None:
             return Item(field, None, got, False, missing)
+        if isinstance(got, list):  # a vector or matrix for a number: a shape to say
+            ok, hint = compare(got, expected, self.tolerance, kind, name, self.result.output_name)
+            return Item(field, expected, got, ok, hint)
         ok = self.tolerance.close(got, expected)
         hint = None
         if not ok:
@@ -803,7 +822,7 @@ def _listed(names: dict[str, float]) -> str:
     return tr("its inputs are {inputs}").format(inputs=", ".join(names))
 
 
-def _passes(problem: Problem, max_tie: TieRule | None) -> Result | BpcliError:
+def _passes(problem: Problem, max_tie: TieRule | None) -> Result | TensorResult | BpcliError:
     """The problem's passes (`result_of`), or why it has none."""
     try:
         return result_of(problem, max_tie)
@@ -811,21 +830,20 @@ def _passes(problem: Problem, max_tie: TieRule | None) -> Result | BpcliError:
         return exc
 
 
-def result_of(problem: Problem, max_tie: TieRule | None = None) -> Result:
+def result_of(problem: Problem, max_tie: TieRule | None = None) -> Result | TensorResult:
     """The forward and backward pass a problem asks for (and its update step), under its
-    own max tie rule or, if given, `max_tie`."""
+    own max tie rule or, if given, `max_tie`: a TensorResult where a value is a vector
+    or a matrix."""
     conventions = Conventions(max_tie=max_tie or problem.max_tie)
-    return scalar_only(
-        grad(problem.expr, problem.values, lr=problem.lr, conventions=conventions),
-        "check and key",
-        N_("do not grade"),
-    )
+    return grad(problem.expr, problem.values, lr=problem.lr, conventions=conventions)
 
 
-def solve(problem: Problem, result: Result | None = None) -> Answer:
+def solve(problem: Problem, result: Result | TensorResult | None = None) -> Answer:
     """Every item a problem can ask for, answered right: the answer key."""
     if result is None:
         result = result_of(problem)
+    if not isinstance(result, Result):
+        return _solve_tensors(result)
     graph = result.graph
     named = [name for name, node_id in graph.assigned.items() if node_id != graph.output]
     nodes = {name: result.nodes[graph.assigned[name]] for name in named}
@@ -837,4 +855,183 @@ def solve(problem: Problem, result: Result | None = None) -> Answer:
         node_grads={name: node.grad for name, node in nodes.items() if node.grad is not None},
         update=dict(update.inputs) if update is not None else {},
         new_output=update.output if update is not None else None,
+    )
+
+
+# ---- vectors and matrices ---------------------------------------------------------------
+
+SHAPE = "{what} must have {owner}'s shape {shape} (a gradient has its variable's shape), not {got}"
+VALUE_SHAPE = "{what} has shape {shape}, not {got}"
+# the transpose of the right answer: of another shape (both said), or of a square one
+TRANSPOSED = "this is the transpose: {what} must have {owner}'s shape {shape}, not {got}"
+VALUE_TRANSPOSED = "this is the transpose: {what} has shape {shape}, not {got}"
+SQUARE_TRANSPOSED = (
+    "this is the transpose: {what} has {owner}'s shape {shape}, its element [i][j] the"
+    " derivative by {owner}[i][j]"
+)
+SQUARE_VALUE_TRANSPOSED = "this is the transpose of {what}"
+RESHAPED = (
+    "the right numbers in the wrong shape: {what} must have {owner}'s shape {shape}, not {got}"
+)
+VALUE_RESHAPED = "the right numbers in the wrong shape: {what} has shape {shape}, not {got}"
+NOT_SUMMED = (
+    "{owner} {shape} was broadcast to {got}: {what} is that gradient summed over the"
+    " broadcast {axes}, back to {owner}'s shape {shape}"
+)
+ELEMENTS = "{wrong} of {size} elements wrong; the first at {at}: submitted {got}, expected {want}"
+
+
+def _shape(value: Value) -> list[int]:
+    """The shape of a number ([]) or of nested lists, as the JSON writes shapes."""
+    shape = []
+    while isinstance(value, list):
+        shape.append(len(value))
+        value = value[0]
+    return shape
+
+
+def _said(kind: str, name: str, output: str) -> tuple[str, str, bool]:
+    """What an item is (`∂f/∂W`), whose shape it has (`W`), and whether it is a gradient."""
+    if kind in ("grad", "node_grads"):
+        return f"∂{output}/∂{name}", name, True
+    if kind == "update":
+        return f"the updated {name}", name, True
+    if kind == "new_output":
+        return f"the new {output}", output, False
+    return (output if kind == "output" else name), (output if kind == "output" else name), False
+
+
+def compare(
+    got: Value, want: Value, tolerance: Tolerance, kind: str, name: str, output: str
+) -> tuple[bool, str | None]:
+    """A submitted vector or matrix (or number) against the right one, elementwise under
+    `tolerance`: right, or wrong with a hint from the dimension analysis (the shape it
+    must have; the transpose; a broadcast gradient not summed back) or the first element
+    that is wrong."""
+    import numpy as np
+
+    from .tensor import show_shape, unbroadcast
+
+    g, w = np.asarray(got, dtype=float), np.asarray(want, dtype=float)
+    what, owner, gradient = _said(kind, name, output)
+    words = {"what": what, "owner": owner, "shape": show_shape(w.shape), "got": show_shape(g.shape)}
+
+    def close(a: Any, b: Any) -> bool:
+        return a.shape == b.shape and all(
+            map(tolerance.close, a.ravel().tolist(), b.ravel().tolist())
+        )
+
+    if g.shape != w.shape:
+        if g.ndim == 2 and close(g.T, w):
+            return False, (TRANSPOSED if gradient else VALUE_TRANSPOSED).format(**words)
+        if g.size == w.size and close(g.reshape(w.shape), w):  # a column for a vector
+            return False, (RESHAPED if gradient else VALUE_RESHAPED).format(**words)
+        summed = _broadcast_to(w.shape, g.shape)
+        if (
+            gradient
+            and summed is not None
+            and g.size > w.size
+            and close(unbroadcast(g, w.shape), w)
+        ):
+            return False, NOT_SUMMED.format(axes=summed, **words)
+        return False, (SHAPE if gradient else VALUE_SHAPE).format(**words)
+    flat_g, flat_w = g.ravel().tolist(), w.ravel().tolist()
+    pairs = enumerate(zip(flat_g, flat_w, strict=True))
+    wrong = [k for k, (a, b) in pairs if not tolerance.close(a, b)]
+    if not wrong:
+        return True, None
+    if g.ndim == 0:
+        return False, rounded(flat_g[0], flat_w[0], tolerance)
+    if g.ndim == 2 and g.shape[0] == g.shape[1] and close(g.T, w):
+        return False, (SQUARE_TRANSPOSED if gradient else SQUARE_VALUE_TRANSPOSED).format(**words)
+    first = wrong[0]
+    at = "".join(f"[{int(i)}]" for i in np.unravel_index(first, g.shape))
+    hint = ELEMENTS.format(
+        wrong=len(wrong), size=g.size, at=at, got=fmt(flat_g[first]), want=fmt(flat_w[first])
+    )
+    rounding = rounded(flat_g[first], flat_w[first], tolerance)
+    return False, hint if rounding is None else f"{hint}; {rounding}"
+
+
+def _broadcast_to(shape: tuple[int, ...], wide: tuple[int, ...]) -> str | None:
+    """Which axes broadcasting `shape` to `wide` adds ("rows", "columns", "axes"), or
+    None when `shape` does not broadcast to `wide`."""
+    if len(shape) > len(wide) or shape == wide:
+        return None
+    padded = (1,) * (len(wide) - len(shape)) + tuple(shape)
+    if any(s not in (1, w) for s, w in zip(padded, wide, strict=True)):
+        return None
+    added = [k for k, (s, w) in enumerate(zip(padded, wide, strict=True)) if s != w]
+    if len(wide) == 2 and added == [0]:
+        return "rows"
+    if len(wide) == 2 and added == [1]:
+        return "columns"
+    return "axes"
+
+
+class _TensorTruth:
+    """The right answers of a problem over vectors and matrices, looked up by item field,
+    each as nested lists (a number as a float)."""
+
+    def __init__(self, result: TensorResult, tolerance: Tolerance) -> None:
+        self.result = result
+        self.tolerance = tolerance
+        graph = result.graph
+        self.by_name = {graph.name(i): i for i in range(len(graph))}
+        for name, node_id in graph.assigned.items():
+            self.by_name.setdefault(name, node_id)
+
+    def item(self, field: str, got: Value) -> Item:
+        kind, _, name = field.partition(".")
+        expected, missing = self.expected(kind, name)
+        if expected is None:
+            return Item(field, None, got, False, missing)
+        ok, hint = compare(got, expected, self.tolerance, kind, name, self.result.output_name)
+        return Item(field, expected, got, ok, hint)
+
+    def expected(self, kind: str, name: str) -> tuple[Value | None, str | None]:
+        """The right answer, or None and why there is none."""
+        from .tensor import plain
+
+        result = self.result
+        if kind == "output":
+            return plain(result.output), None
+        if kind == "new_output":
+            assert result.update is not None
+            return plain(result.update.output), None
+        if kind in ("grad", "update"):
+            if name not in result.inputs:
+                return None, f"{name} is not an input of this problem ({_listed(result.inputs)})"
+            if kind == "grad":
+                return plain(result.gradients[name]), None
+            assert result.update is not None
+            return plain(result.update.inputs[name]), None
+        node = self.by_name.get(name)
+        if node is None:
+            return None, f"there is no node named {name} in this problem"
+        if kind == "nodes":
+            return plain(result.values[node]), None
+        if result.grads[node] is None:
+            return None, f"{name} is a constant: it has no gradient"
+        return plain(result.grads[node]), None
+
+
+def _solve_tensors(result: TensorResult) -> Answer:
+    """The answer key of a problem over vectors and matrices, as nested lists."""
+    from .tensor import plain
+
+    graph = result.graph
+    named = [name for name, node_id in graph.assigned.items() if node_id != graph.output]
+    update = result.update
+    return Answer(
+        output=plain(result.output),
+        grad={name: plain(value) for name, value in result.gradients.items()},
+        nodes={name: plain(result.values[graph.assigned[name]]) for name in named},
+        node_grads={
+            name: plain(result.grads[graph.assigned[name]])
+            for name in named
+            if result.grads[graph.assigned[name]] is not None
+        },
+        update={k: plain(v) for k, v in update.inputs.items()} if update is not None else {},
+        new_output=plain(update.output) if update is not None else None,
     )

@@ -974,10 +974,14 @@ def key(
             solved_set = replace(problems, format=kind or problems.format, problems=solved)
             emit(dumps(solved_set), output)
             return
+        from .api import scalar_only
         from .render.solutions import Solved, solutions_latex, solutions_markdown
 
         tex = output is not None and output.suffix.lower() == ".tex"
-        solved_sheets = [Solved(*sheet) for sheet in sheets]
+        solved_sheets = [
+            Solved(problem, scalar_only(result, "key --solutions", "does not write"), answer)
+            for problem, result, answer in sheets
+        ]
         if fmt == "latex" or (fmt is None and tex):
             from .graphviz import layout_json
 
@@ -1006,6 +1010,15 @@ def quiz(
     with_key: Annotated[
         bool, typer.Option("--key", metavar="", help="Fill in the answers.")
     ] = False,
+    tensors: Annotated[
+        bool,
+        typer.Option(
+            "--tensors",
+            metavar="",
+            help="Matrix problems: a 2×2 matrix and 2-vectors, W @ x + b and the like"
+            " (--depth is for problems over numbers).",
+        ),
+    ] = False,
     output: Annotated[
         Path | None,
         typer.Option("--output", metavar="FILE", help="Write to FILE (replacing it), not stdout."),
@@ -1021,7 +1034,7 @@ def quiz(
         if seed is None:
             seed = int.from_bytes(os.urandom(4), "big")
         names = [name.strip() for name in ops.split(",") if name.strip()]
-        emit(make_quiz(seed, count, names, depth, with_key), output)
+        emit(make_quiz(seed, count, names, depth, with_key, tensors), output)
 
 
 @app.command(cls=BpcliCommand)

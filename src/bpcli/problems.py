@@ -15,6 +15,7 @@ import math
 import os
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from .arguments import MAX_SIZE, Unreadable, parse_number, read_input
 from .errors import InputError
 from .i18n import N_, tr
 from .ops import TieRule, tie_rule
-from .values import NotANumber, to_float
+from .values import MAX_DIMENSIONS, NotANumber, NotATensor, to_float, to_value
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -53,6 +54,8 @@ DEFAULT_KEYS = (*TOLERANCE_KEYS, "max_tie")  # what [defaults] sets for every pr
 MAX_POINTS = 1_000_000  # a problem's points; any number of problems still adds up to a float
 MAX_REL_TOL = 1.0  # at 1, a relative tolerance already accepts every answer of the right sign
 TABLES = ("grad", "nodes", "node_grads", "update")  # answers that map a name to a number
+# A value or an answer: a number, or a vector or matrix as nested lists of floats (issue 13)
+Value = float | list[Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,18 +89,19 @@ class Tolerance:
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    """Submitted answers; an item not given is None (scalars) or absent (tables)."""
+    """Submitted answers; an item not given is None (scalars) or absent (tables). An
+    answer of a vector or matrix is nested lists (`Value`)."""
 
-    output: float | None = None
-    grad: dict[str, float] = field(default_factory=dict)
-    nodes: dict[str, float] = field(default_factory=dict)
-    node_grads: dict[str, float] = field(default_factory=dict)
-    update: dict[str, float] = field(default_factory=dict)
-    new_output: float | None = None
+    output: Value | None = None
+    grad: dict[str, Value] = field(default_factory=dict)
+    nodes: dict[str, Value] = field(default_factory=dict)
+    node_grads: dict[str, Value] = field(default_factory=dict)
+    update: dict[str, Value] = field(default_factory=dict)
+    new_output: Value | None = None
 
-    def items(self) -> list[tuple[str, float]]:
+    def items(self) -> list[tuple[str, Value]]:
         """Every answered item as (field, value): `output`, `grad.x`, `nodes.q`, …"""
-        items: list[tuple[str, float]] = []
+        items: list[tuple[str, Value]] = []
         for key in ANSWER_KEYS:
             value = getattr(self, key)
             if isinstance(value, dict):
@@ -111,7 +115,7 @@ class Answer:
 class Problem:
     id: str
     expr: str
-    values: dict[str, float]
+    values: dict[str, Value]
     points: float = 1.0
     lr: float | None = None
     tolerance: Tolerance = Tolerance()
@@ -366,7 +370,7 @@ def _answer(raw: Any, lr: float | None) -> Answer:
         if key not in raw:
             continue
         where = f"answer.{key}"
-        parts[key] = _table(raw[key], where) if key in TABLES else _number(raw[key], where)
+        parts[key] = _table(raw[key], where) if key in TABLES else _value(raw[key], where)
     return Answer(**parts)
 
 
@@ -421,14 +425,39 @@ def _settings(raw: Any, where: str) -> dict[str, float | str]:
     return found
 
 
-def _table(raw: Any, where: str) -> dict[str, float]:
+def _table(raw: Any, where: str) -> dict[str, Value]:
+    """A table of name = number, or = a vector or matrix (nested lists of numbers)."""
     if not isinstance(raw, dict):
         raise _Bad(where, tr("must be a table of name = number"))
     table = {}
     for name, value in raw.items():
         label = f"{where}.{shown(str(name))}"
-        table[_text(str(name), label)] = _number(value, label)
+        table[_text(str(name), label)] = _value(value, label)
     return table
+
+
+def _value(raw: Any, where: str, number: Callable[[Any, str], float] | None = None) -> Value:
+    """A number (`number` reads it: `_number` unless given), or a vector or matrix:
+    nested lists of numbers, each read by `number`, no deeper than a matrix, not ragged,
+    not empty (values.to_value's rules, with its words); else _Bad naming the element."""
+    read = _number if number is None else number
+    if not isinstance(raw, list):
+        return read(raw, where)
+
+    def walk(item: Any, at: str, depth: int) -> Any:
+        if not isinstance(item, list):
+            return read(item, f"{where}{at}")
+        if depth >= MAX_DIMENSIONS:  # before going deeper: a nesting may be very deep
+            raise _Bad(where, "is nested too deep: a value is a number, a vector or a matrix")
+        return [walk(x, f"{at}[{i}]", depth + 1) for i, x in enumerate(item)]
+
+    data = walk(raw, "", 0)
+    try:
+        to_value(data)
+    except NotATensor as exc:
+        reason = f"the element {exc.where} {exc.reason}" if exc.where else exc.reason
+        raise _Bad(where, reason) from None
+    return data  # type: ignore[no-any-return]
 
 
 def _text(raw: str, where: str) -> str:
@@ -456,10 +485,6 @@ def _number(raw: Any, where: str) -> float:
     try:
         return to_float(raw)
     except NotANumber as exc:
-        if isinstance(raw, list):  # a vector or a matrix (issue 13)
-            raise _Bad(
-                where, tr("check, key and quiz do not grade vectors and matrices yet")
-            ) from None
         raise _Bad(where, exc.message(digits=True)) from None
 
 
@@ -504,18 +529,27 @@ def handout(problems: ProblemSet, fields: list[list[str]]) -> str:
         block: list[str] = []
         held: list[str] = []
         skipping = False
+        open_brackets, kept = 0, True  # a value written over lines (a matrix, a row a line)
         for line in lines[start:end]:
+            if open_brackets > 0:  # goes where the line that opened it went
+                open_brackets += _brackets(line)
+                if kept:
+                    block.append(line)
+                continue
+            open_brackets = _brackets(line)
             if _HEADER.match(line):
                 skipping = bool(_ANSWER_HEADER.match(line))
                 held = []  # comments inside an answer table go with it
                 if skipping:
                     continue
+            kept = False
             if skipping and _KEPT.match(line):
                 held.append(line)  # kept if nothing of the table follows: the next problem's
             elif skipping:
                 held = []
             elif not _ANSWER_KEY.match(line):
                 block.append(line)
+                kept = True
         block.extend(held)
         cut = len(block)
         while cut > 1 and _KEPT.match(block[cut - 1]):
@@ -526,6 +560,16 @@ def handout(problems: ProblemSet, fields: list[list[str]]) -> str:
         out.extend([*block[:cut], "", "[problem.answer]", *tables[k], *([""] if tail else [])])
         out.extend(tail)
     return "\n".join(out) + "\n"
+
+
+_QUOTED = re.compile(r""""(?:[^"\\]|\\.)*"|'[^']*'""")
+
+
+def _brackets(line: str) -> int:
+    """How many more brackets and braces the line opens than it closes, outside its
+    strings and its comment: above 0, its value goes on over the next lines."""
+    bare = _QUOTED.sub("", line).partition("#")[0]
+    return bare.count("[") + bare.count("{") - bare.count("]") - bare.count("}")
 
 
 def _blank_table(fields: list[str]) -> list[str]:
@@ -700,7 +744,7 @@ def _entry(raw: Any, rest: dict[str, Any], lines: _Lines) -> Entry:
         if key not in raw:
             continue
         if key not in TABLES:
-            number, error = _lenient(raw[key], f"answer.{key}", lines)
+            number, error = _lenient_value(raw[key], f"answer.{key}", lines)
             if error is None:
                 parts[key] = number
             else:
@@ -712,7 +756,7 @@ def _entry(raw: Any, rest: dict[str, Any], lines: _Lines) -> Entry:
         table = {}
         for name, value in raw[key].items():
             label = f"{key}.{shown(str(name))}"
-            number, error = _lenient(value, f"answer.{label}", lines)
+            number, error = _lenient_value(value, f"answer.{label}", lines)
             if error is None:
                 table[shown(str(name))] = number
             else:
@@ -720,6 +764,30 @@ def _entry(raw: Any, rest: dict[str, Any], lines: _Lines) -> Entry:
         parts[key] = table
     ignored = tuple(shown(str(k))[:80] for k in raw if k not in ANSWER_KEYS)
     return Entry(Answer(**parts), errors, rest, ignored)
+
+
+def _lenient_value(raw: Any, where: str, lines: _Lines) -> tuple[Value | None, str | None]:
+    """A submitted number (as `_lenient`), or a vector or matrix of them; else why not."""
+    if not isinstance(raw, list):
+        return _lenient(raw, where, lines)
+
+    def number(item: Any, at: str) -> float:
+        got, error = _lenient(item, at, lines)
+        if error is not None:
+            raise _Unanswered(error)
+        assert got is not None
+        return got
+
+    try:
+        return _value(raw, where, number), None
+    except _Unanswered as unread:  # an element's own message, which says where it is
+        return None, str(unread)
+    except _Bad as bad:
+        return None, f"{bad.field}: {bad.message} ({lines.file})"
+
+
+class _Unanswered(Exception):
+    """An element of a submitted vector or matrix that is no number: its item's error."""
 
 
 def _lenient(raw: Any, where: str, lines: _Lines) -> tuple[float | None, str | None]:

@@ -11,15 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from .check import result_of, solve
 from .errors import BpcliError, InputError
 from .i18n import tr
 from .ops import OPS
-from .problems import Answer, Problem, ProblemSet, dumps
+from .problems import Answer, Problem, ProblemSet, Value, dumps
 from .result import Result
 from .syntax import precedence
+
+if TYPE_CHECKING:
+    from .tensor import TensorResult
 
 DEFAULT_OPS = ("add", "mul", "max")
 VARIABLES = ("x", "y", "z", "w")
@@ -76,14 +79,25 @@ class Expr:
 
 
 def quiz(
-    seed: int, count: int, ops: Sequence[str] = DEFAULT_OPS, depth: int = 2, key: bool = False
+    seed: int,
+    count: int,
+    ops: Sequence[str] = DEFAULT_OPS,
+    depth: int = 2,
+    key: bool = False,
+    tensors: bool = False,
 ) -> str:
-    """A problem set of `count` problems as TOML text; with `key`, the answers filled in."""
+    """A problem set of `count` problems as TOML text; with `key`, the answers filled in.
+    With `tensors`, small problems over 2×2 matrices and 2-vectors (`TEMPLATES`, those
+    whose gates are all among `ops`; `depth` is for problems over numbers)."""
     ops = _check_options(count, ops, depth)
     rng = SplitMix64(seed)
+    templates = _templates(ops) if tensors else ()
     problems: list[Problem | object] = []
     for number in range(1, count + 1):
-        problem = _problem(rng, number, ops, depth)
+        if tensors:
+            problem = _tensor_problem(rng, number, templates)
+        else:
+            problem = _problem(rng, number, ops, depth)
         if key:
             problem = Problem(
                 problem.id,
@@ -95,6 +109,7 @@ def quiz(
         problems.append(problem)
     header = (
         f"bpcli quiz --seed {seed} --count {count} --ops {','.join(ops)} --depth {depth}"
+        + (" --tensors" if tensors else "")
         + (" --key" if key else "")
         + "\n"
         + (tr("The answers: check a submission with  bpcli check FILE") if key else
@@ -138,7 +153,7 @@ def _problem(rng: SplitMix64, number: int, ops: Sequence[str], depth: int) -> Pr
         text = _program(rng, tree)
         names = _variables(tree)
         for _ in range(20):
-            values = {name: _value(rng) for name in names}
+            values: dict[str, Value] = {name: _value(rng) for name in names}
             lr = rng.choice(RATES) if rng.chance(1, 3) else None
             problem = Problem(str(number), text, values, lr=lr)
             if _workable(problem):
@@ -152,9 +167,11 @@ def _workable(problem: Problem) -> bool:
     """Defined everywhere, no kink (a relu at 0, a max tie) to argue about, and some
     gradient to find (not every input cut off by a max)."""
     try:
-        result: Result = result_of(problem)
+        result = result_of(problem)
     except BpcliError:
         return False
+    if not isinstance(result, Result):
+        return _tensor_workable(result)
     for node in result.nodes:
         kink = OPS[node.op].kink
         if kink is not None and kink(tuple(result.values[i] for i in node.inputs), node.value):
@@ -235,10 +252,12 @@ def _value(rng: SplitMix64) -> float:
 
 
 def _rounded(answer: Answer) -> Answer:
-    def r(value: float) -> float:
+    def r(value: Value) -> Value:
+        if isinstance(value, list):
+            return [r(item) for item in value]
         return float(f"{value:.12g}")
 
-    def rt(table: dict[str, float]) -> dict[str, float]:
+    def rt(table: dict[str, Value]) -> dict[str, Value]:
         return {name: r(value) for name, value in table.items()}
 
     return Answer(
@@ -249,3 +268,69 @@ def _rounded(answer: Answer) -> Answer:
         update=rt(answer.update),
         new_output=None if answer.new_output is None else r(answer.new_output),
     )
+
+
+# ---- vectors and matrices ------------------------------------------------------------------
+
+# The lecture's vectorised gates on a 2×2 matrix W (or A) and 2-vectors: each template
+# with the ops it uses beyond the tensor-only ones (matmul, sum, transpose), which
+# every tensor quiz may use; `--ops` keeps the templates whose other ops it names.
+TEMPLATES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("q = W @ x; f = sum(q * q)", ("mul",)),
+    ("q = W @ x; f = sum(q * v)", ("mul",)),
+    ("f = sum(W @ x + b)", ("add",)),
+    ("q = W @ x + b; f = sum(q * q)", ("add", "mul")),
+    ("h = max(W @ x + b, 0); f = sum(h * v)", ("add", "max", "mul")),
+    ("h = relu(W @ x + b); f = sum(h)", ("add", "relu")),
+    ("q = W.T @ x; f = sum(q * v)", ("mul",)),
+    ("f = sum((A * W) @ x)", ("mul",)),
+    ("f = x @ W @ v", ()),
+    ("q = W @ x - b; f = sum(q * q)", ("sub", "mul")),
+)
+MATRICES = ("W", "A")  # the templates' 2×2 inputs; every other input is a 2-vector
+
+
+def _templates(ops: Sequence[str]) -> tuple[str, ...]:
+    """The templates whose ops are all among `ops` (never none: x @ W @ v needs no op)."""
+    return tuple(text for text, used in TEMPLATES if all(op in ops for op in used))
+
+
+def _tensor_problem(rng: SplitMix64, number: int, templates: Sequence[str]) -> Problem:
+    from .parser import parse
+
+    for _ in range(ATTEMPTS):
+        text = rng.choice(templates)
+        values: dict[str, Value] = {}
+        for name in parse(text).variables:
+            rows = 2 if name in MATRICES else 1
+            drawn = [[_small(rng) for _ in range(2)] for _ in range(rows)]
+            values[name] = drawn if name in MATRICES else drawn[0]
+        lr = rng.choice(RATES) if rng.chance(1, 3) else None
+        problem = Problem(str(number), text, values, lr=lr)
+        if _workable(problem):
+            return problem
+    raise InputError("could not make a workable matrix problem")
+
+
+def _small(rng: SplitMix64) -> float:
+    """A whole number or a half, -3 to 3: small enough to multiply matrices by hand."""
+    return (rng.below(13) - 6) / 2
+
+
+def _tensor_workable(result: TensorResult) -> bool:
+    """No element at a kink (a relu at 0, a max tie), and some gradient to find."""
+    import numpy as np
+
+    values = result.values
+    graph = result.graph
+    for node_id in range(len(graph)):
+        kink = OPS[graph.op(node_id)].kink
+        inputs = graph.inputs(node_id)
+        if kink is None or not inputs:
+            continue
+        args = np.broadcast_arrays(*(np.asarray(values[i]) for i in inputs))
+        out = np.broadcast_to(np.asarray(values[node_id]), args[0].shape)
+        for k in np.ndindex(out.shape):
+            if kink(tuple(float(a[k]) for a in args), float(out[k])):
+                return False
+    return any(np.any(np.asarray(g) != 0) for g in result.gradients.values())

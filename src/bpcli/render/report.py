@@ -10,7 +10,7 @@ from rich.text import Text
 from ..check import MISSING, Graded, Report, Student
 from ..i18n import N_, tr
 from .lines import Stripped
-from .numbers import DEFAULT_PRECISION, fmt
+from .numbers import DEFAULT_PRECISION, fmt, fmt_value
 
 RIGHT = "green"
 WRONG = "red"
@@ -26,9 +26,11 @@ class ReportView:
     def __init__(self, report: Report, precision: int = DEFAULT_PRECISION) -> None:
         self.report = report
         self.precision = precision
+        self.width = 80  # the console's, once it renders
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         report = self.report
+        self.width = options.max_width
         if not report.self_check:
             yield from self.graded()
             return
@@ -61,12 +63,15 @@ class ReportView:
             return Group(head, Text(f"  {not_checked}", style=WRONG))
         if problem.missing:
             return Group(head, Text(f"  {tr(MISSING)}", style=WRONG))
+        shown = self.precision
         rows = [
-            (item.field, fmt(item.got, self.precision), fmt(item.expected, self.precision))
+            (item.field, fmt_value(item.got, shown), fmt_value(item.expected, shown))
             for item in problem.items
         ]
         header = (tr("item"), tr("submitted"), tr("expected"))
         widths = [max(cell_len(row[k]) for row in [header, *rows]) for k in range(3)]
+        if _tensors(problem) and sum(widths) + 15 > self.width:
+            return Group(head, *self.stacked(problem, rows))
 
         def line(cells: tuple[str, str, str]) -> str:
             field, got, expected = cells
@@ -82,6 +87,20 @@ class ReportView:
             if item.hint:
                 parts.append(_indented(item.hint, 4))
         return Group(*parts)
+
+    def stacked(self, problem: Graded, rows: list[tuple[str, str, str]]) -> list[RenderableType]:
+        """A problem's items over vectors and matrices, too wide for one line each: the
+        item and its verdict, then what was submitted and what is right, a line each."""
+        parts: list[RenderableType] = []
+        for item, (field, got, expected) in zip(problem.items, rows, strict=True):
+            mark = ("✓ right", RIGHT) if item.ok else ("✗ wrong", WRONG)
+            parts.append(Text.assemble(f"  {field}  ", mark))
+            parts.append(_indented(f"submitted {got}", 4))
+            if not item.ok:
+                parts.append(_indented(f"expected  {expected}", 4))
+            if item.hint:
+                parts.append(_indented(item.hint, 4))
+        return parts
 
     def score(self, score: float, max_score: float) -> str:
         return f"{fmt(score, self.precision)} / {fmt(max_score, self.precision)}"
@@ -148,3 +167,8 @@ def _right(text: str, width: int) -> str:
 def _indented(text: str, indent: int) -> RenderableType:
     """Dim text wrapped `indent` columns in, its lines not padded out to the width."""
     return Stripped(Padding(Text(text, style="dim"), (0, 0, 0, indent)))
+
+
+def _tensors(problem: Graded) -> bool:
+    """Whether any item of the problem is a vector or a matrix."""
+    return any(isinstance(i.got, list) or isinstance(i.expected, list) for i in problem.items)

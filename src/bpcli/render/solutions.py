@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..i18n import language, tr, tr_n
-from ..problems import Answer, Problem
+from ..problems import Answer, Problem, Value
 from ..result import Result
 from .layout import RunDot
 from .mermaid import MAX_EDGES, edge_count, to_mermaid
@@ -32,6 +32,12 @@ class Solved:
     problem: Problem
     result: Result
     answer: Answer
+
+
+def _number(value: Value) -> float:
+    """A value of a problem over numbers (the sheet is written for those only)."""
+    assert isinstance(value, float)
+    return value
 
 
 def _points(problem: Problem) -> str:
@@ -58,7 +64,7 @@ def solutions_markdown(
         tex = Tex(result.graph, precision)
         heading = "## " + _problem_heading(markdown_text(p.id), _points(p))
         out += [heading, "", *_fenced(p.expr.strip("\n")), ""]
-        given = ", ".join(f"${tex.name(n)} = {tex.num(v)}$" for n, v in p.values.items())
+        given = ", ".join(f"${tex.name(n)} = {tex.num(_number(v))}$" for n, v in p.values.items())
         out.append(tr("At {given}.").format(given=given) if given else tr("No inputs."))
         if p.lr is not None:
             out[-1] += tr(" Learning rate $\\alpha = {lr}$.").format(lr=tex.num(p.lr))
@@ -72,7 +78,8 @@ def solutions_markdown(
         out.append(to_markdown(result, precision, level=3).rstrip("\n"))
         out += ["", "### " + tr("Answers"), "", tr("| item | answer |"), "|---|---|"]
         out += [
-            f"| `{field}` | ${tex_number(fmt(v, precision))}$ |" for field, v in s.answer.items()
+            f"| `{field}` | ${tex_number(fmt(_number(v), precision))}$ |"
+            for field, v in s.answer.items()
         ]
         out.append("")
     return "\n".join(out)
@@ -135,7 +142,7 @@ def solutions_latex(
             ),
             r"\end{flushleft}",
         ]
-        given = ", ".join(f"${tex.name(n)} = {tex.num(v)}$" for n, v in p.values.items())
+        given = ", ".join(f"${tex.name(n)} = {tex.num(_number(v))}$" for n, v in p.values.items())
         line = tr("At {given}.").format(given=given) if given else tr("No inputs.")
         if p.lr is not None:
             line += tr(" Learning rate $\\alpha = {lr}$.").format(lr=tex.num(p.lr))
@@ -150,7 +157,7 @@ def solutions_latex(
         out += [_latex("subsubsection*", tr("Answers")), r"\begin{tabular}{ll}"]
         out.append(tr(r"item & answer \\ \hline"))
         out += [
-            rf"\texttt{{{tex_text(field)}}} & ${tex_number(fmt(v, precision))}$ \\"
+            rf"\texttt{{{tex_text(field)}}} & ${tex_number(fmt(_number(v), precision))}$ \\"
             for field, v in s.answer.items()
         ]
         out.append(r"\end{tabular}")
