@@ -431,7 +431,9 @@ def grad(
         upstream = None if dout is None else arguments.parse_dout(dout)
         result = evaluate(graph, values, lr, steps, conventions=conventions, dout=upstream)
         if not isinstance(result, Result):
-            _grad_tensors(result, explain, fmt, plot, check_grad, check_step, as_json, no_nodes)
+            _grad_tensors(
+                result, explain, fmt, plot, check_grad, check_step, as_json, no_nodes, precision
+            )
             return
         checked = None
         if check_grad:
@@ -480,32 +482,36 @@ def _grad_tensors(
     check_step: float,
     as_json: bool,
     no_nodes: bool,
+    precision: int,
 ) -> None:
     """grad of a program over vectors and matrices: the table (with shapes) or --json,
-    --gradcheck and the update; what does not show tensors yet says so (exit 2)."""
+    --explain and the write-ups, --gradcheck and the update; what does not show tensors
+    yet says so (exit 2)."""
     from .tensor import gradcheck
 
-    for asked, what in (
-        (explain, "--explain"),
-        (fmt != "table", f"--format {fmt}"),
-        (plot, "--plot"),
-    ):
-        if asked:
-            raise InputError(
-                tr("{what} does not show tensors yet (vectors and matrices)").format(what=what)
-            )
+    if plot is not None:
+        raise InputError(tr("--plot does not show tensors yet (vectors and matrices)"))
     checked = gradcheck(result, check_step) if check_grad else None
     if as_json:
-        write_json(
-            result,
-            nodes=not no_nodes,
-            extra=None if checked is None else {"gradcheck": checked.to_dict()},
-        )
+        extra: dict[str, object] = {} if checked is None else {"gradcheck": checked.to_dict()}
+        if explain:  # the walkthrough's steps as data
+            from .render.walkthrough import json_steps
+
+            extra["steps"] = json_steps(result, precision)
+        write_json(result, nodes=not no_nodes, extra=extra or None)
+    elif fmt != "table":
+        from .render.writeup import to_latex, to_markdown
+
+        sys.stdout.write((to_markdown if fmt == "markdown" else to_latex)(result, precision))
     else:
+        from .render.explain import ExplainView
         from .render.table import TensorGradView
 
         out = console()
-        out.print(TensorGradView(result, nodes=not no_nodes))
+        out.print(TensorGradView(result, precision, nodes=not no_nodes))
+        if explain:
+            out.print()
+            out.print(ExplainView(result, precision), crop=False)  # its lines fit
         if checked is not None:
             verdict = "ok" if checked.ok else "WRONG"
             out.print(

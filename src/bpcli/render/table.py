@@ -194,7 +194,7 @@ class TensorGradView:
                     Text(self._n(result.values[i])),
                     Text(self._n(result.grads[i])),
                 )
-            yield table
+            yield Stripped(table)  # no trailing spaces in a pipe or a file
             yield Text()
         yield _assigned(f"{f} = ", self._n(result.output), VALUE, bold=True)
         for name, grad in result.gradients.items():
