@@ -1,8 +1,8 @@
 """The messages of bpcli's source that the catalog translates, found in its syntax tree.
 
 A message is the literal argument of `tr`, `tr_n` (both forms) or `N_`; the
-`reasons` and `hints` of a `Pattern(...)` (translated in Pattern.reason and
-.hint); the `help=` of an option or argument, and an `Option(...)`'s help, in
+`reasons`, `hints` and `tensor_reasons` of a `Pattern(...)` (translated in
+Pattern.reason, .hint and .tensor_reason); the `help=` of an option or argument, and an `Option(...)`'s help, in
 cli.py and arguments.py; and the docstring of a command (`@app.command`,
 `@app.callback`), as Typer shows it (translated when the help is written).
 
@@ -65,7 +65,8 @@ def messages_of(path: Path) -> Iterator[Message]:
                 yield Message(first, _text(node.args[1]), where)
             elif called == "Pattern":
                 for keyword in node.keywords:
-                    if keyword.arg in ("reasons", "hints") and isinstance(keyword.value, ast.Dict):
+                    dicts = ("reasons", "hints", "tensor_reasons")
+                    if keyword.arg in dicts and isinstance(keyword.value, ast.Dict):
                         for value in keyword.value.values:
                             text = _text(value)
                             if text is not None:

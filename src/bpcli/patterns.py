@@ -47,7 +47,7 @@ class Pattern:
 
     def tensor_reason(self, key: str, **values: str) -> str:
         """The walkthrough's reason `key` over vectors and matrices, filled in."""
-        return self.tensor_reasons[key].format(headline=self.headline, **values)
+        return tr(self.tensor_reasons[key]).format(headline=self.headline, **values)
 
     def hint(self, key: str, **values: str) -> str:
         """`check`'s hint `key`, filled in (`{headline}` is the pattern's)."""
@@ -59,7 +59,7 @@ class Pattern:
 RULE = N_("{headline}: the local gradient is {rules}")
 RULES_JOIN = "; "
 # … over vectors and matrices, of a gate that works element by element
-ELEMENTWISE_RULE = "{headline}, elementwise: the local gradient is {rules}, element by element"
+ELEMENTWISE_RULE = N_("{headline}, elementwise: the local gradient is {rules}, element by element")
 
 
 # A function gate's mistake: the upstream gradient passed on without the local gradient.

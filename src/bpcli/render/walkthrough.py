@@ -723,7 +723,7 @@ def _rule_reason(w: Walkthrough, node: NodeResult, ins: list[NodeResult], words:
         if w.differentiated(i)
     ]
     if words:  # over tensors, of an elementwise gate
-        return words.format(headline=pattern.headline, rules=RULES_JOIN.join(rules))
+        return tr(words).format(headline=pattern.headline, rules=RULES_JOIN.join(rules))
     return pattern.reason("rule", rules=RULES_JOIN.join(rules))
 
 
