@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Union
 
 from ..graph import Graph, Node
+from ..i18n import N_, tr
 from ..ops import OPS
 from ..result import Result
 from ..syntax import number_text
@@ -77,7 +78,7 @@ def shape_text(result: Run | None, node_id: int) -> str:
     return show_shape(result.shapes[node_id])
 
 
-SHAPES_UNKNOWN = (
+SHAPES_UNKNOWN = N_(
     "a program over vectors and matrices: its shapes, values and gradients come with the"
     " input values (--NAME VALUE)"
 )
@@ -88,7 +89,7 @@ def shapes_unknown(graph: Graph) -> str | None:
     the inputs' (None for a program over numbers, whose picture stays as it was)."""
     from ..api import needs_tensors
 
-    return SHAPES_UNKNOWN if needs_tensors(graph) else None
+    return tr(SHAPES_UNKNOWN) if needs_tensors(graph) else None
 
 
 def flat(text: str) -> str:
