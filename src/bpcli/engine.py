@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 
 from .errors import DomainError
 from .graph import NO_INPUT, Graph
+from .i18n import tr
 from .ops import (
     CODES,
     OP_NAMES,
@@ -243,7 +244,11 @@ build()
 def _domain_error(graph: Graph, node_id: int, message: str) -> DomainError:
     span = (graph.starts[node_id], graph.ends[node_id])
     text = graph.text(node_id)
-    return DomainError(f"{message}, in `{text}`", span=span, source=graph.source)
+    return DomainError(
+        tr("{message}, in `{text}`").format(message=message, text=text),
+        span=span,
+        source=graph.source,
+    )
 
 
 def forward(graph: Graph, inputs: Mapping[str, float]) -> list[float]:
@@ -630,7 +635,9 @@ def descend(
                 new = point[name] - lr * grad
                 if not math.isfinite(new):
                     raise DomainError(
-                        f"the update of {name} overflows (is the learning rate too large?)"
+                        tr(
+                            "the update of {name} overflows (is the learning rate too large?)"
+                        ).format(name=name)
                     )
                 moved[name] = new
             values = forward(graph, moved)
@@ -641,5 +648,7 @@ def descend(
 
 def _at_step(exc: DomainError, step: int) -> DomainError:
     return DomainError(
-        f"at step {step} of gradient descent: {exc.message}", span=exc.span, source=exc.source
+        tr("at step {step} of gradient descent: {message}").format(step=step, message=exc.message),
+        span=exc.span,
+        source=exc.source,
     )

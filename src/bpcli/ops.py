@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from . import patterns
+from .i18n import tr
 from .patterns import Pattern
 
 Args = tuple[float, ...]
@@ -73,11 +74,29 @@ class TensorRule:
     shape (autograd's unbroadcast). `shape` names the rule that gives the node's shape
     from its inputs' before anything is computed (`tensor.SHAPES`). The names a rule
     calls are `tensor.SCOPE`'s; they are compiled there, when a tensor first appears,
-    so that NumPy is imported only then."""
+    so that NumPy is imported only then.
+
+    How a walkthrough writes the gate on tensors, where the scalar notation will not
+    do: `said` writes each input's downstream gradient (the vjp) over the upstream
+    gradient {g}, the inputs {0}, {1}, the node {out} and {n} (how many elements
+    one output element averages), in the signs ·, ⊙, ᵀ, diag that a LaTeX notation
+    writes its own way; where not given, the walkthrough writes {g} ⊙ (the local
+    formula), elementwise. `dims` writes, over the same placeholders (and {local}, the
+    shape of the local gradient of an elementwise op), the shapes whose product is
+    the downstream gradient: the dimension analysis, `(2, 2)ᵀ · (2,)`; where not
+    given, {g} ⊙ {local}. `tex` is the op on tensors in LaTeX where it differs from
+    the scalar one (`a \\odot b`: on matrices, `\\cdot` reads as a matrix product).
+    `reason` names the words of its pattern that a walkthrough gives this op on
+    tensors, where the pattern's are not the elementwise op's (a sum is a distributor
+    over the elements of one input: "sum")."""
 
     rule: str
     vjp: tuple[str, ...]
     shape: str = "broadcast"
+    said: tuple[str, ...] = ()
+    dims: tuple[str, ...] = ()
+    tex: str = ""
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)  # an entry names every field it sets
@@ -246,17 +265,20 @@ def _fmt(x: float) -> str:
 
 def _div(a: float, b: float) -> float:
     if b == 0:
-        raise Undefined(f"division by zero ({_fmt(a)} / 0)")
+        raise Undefined(tr("division by zero ({a} / 0)").format(a=_fmt(a)))
     return a / b
 
 
 def _pow(x: float, y: float) -> float:
     if x == 0 and y < 0:
-        raise Undefined(f"0 to a negative power is a division by zero (0 ** {_fmt(y)})")
+        raise Undefined(
+            tr("0 to a negative power is a division by zero (0 ** {y})").format(y=_fmt(y))
+        )
     if x < 0 and not y.is_integer():
         raise Undefined(
-            f"a negative base to a non-integer power is not a real number "
-            f"(({_fmt(x)}) ** {_fmt(y)})"
+            tr("a negative base to a non-integer power is not a real number (({x}) ** {y})").format(
+                x=_fmt(x), y=_fmt(y)
+            )
         )
     return float(x**y)
 
@@ -265,7 +287,7 @@ def _dpow_base(x: float, y: float, out: float) -> float:
     if y == 0:
         return 0.0
     if x == 0 and y < 1:
-        raise Infinite(f"the derivative of x ** {_fmt(y)} at x = 0 is infinite")
+        raise Infinite(tr("the derivative of x ** {y} at x = 0 is infinite").format(y=_fmt(y)))
     return float(y * x ** (y - 1))
 
 
@@ -287,26 +309,28 @@ def _dpow_exponent(x: float, y: float, out: float) -> float:
     if x == 0:
         return 0.0  # 0 ** y is 0 for every y > 0 (0 ** y with y <= 0 fails forward)
     raise Undefined(
-        f"x ** y has no real derivative with respect to the exponent y "
-        f"when the base is negative (x = {_fmt(x)})"
+        tr(
+            "x ** y has no real derivative with respect to the exponent y when the base is "
+            "negative (x = {x})"
+        ).format(x=_fmt(x))
     )
 
 
 def _log(x: float) -> float:
     if x <= 0:
-        raise Undefined(f"log needs a positive input, got {_fmt(x)}")
+        raise Undefined(tr("log needs a positive input, got {x}").format(x=_fmt(x)))
     return math.log(x)
 
 
 def _sqrt(x: float) -> float:
     if x < 0:
-        raise Undefined(f"sqrt needs a non-negative input, got {_fmt(x)}")
+        raise Undefined(tr("sqrt needs a non-negative input, got {x}").format(x=_fmt(x)))
     return math.sqrt(x)
 
 
 def _dsqrt(out: float) -> float:
     if out == 0:
-        raise Infinite("the derivative of sqrt at 0 is infinite")
+        raise Infinite(tr("the derivative of sqrt at 0 is infinite"))
     return 0.5 / out
 
 
@@ -391,7 +415,7 @@ _TABLE: tuple[Op, ...] = (
         rule="a * b", local=("b", "a"),
         shown="{0} * {1}", said="{0} · {1}", formulas=("{1}", "{0}"),
         tex=r"a \cdot b", tex_formulas=("b", "a"),
-        tensor=TensorRule("a * b", ("g * b", "g * a")),
+        tensor=TensorRule("a * b", ("g * b", "g * a"), tex=r"a \odot b"),
     ),
     Op(
         name="div", symbol="/", arity=2, pattern=patterns.DIVIDER,
@@ -504,41 +528,59 @@ _TABLE: tuple[Op, ...] = (
     # ---- vectors and matrices (scalar=False: run by the tensor engine only)
     Op(
         name="matmul", symbol="@", arity=2, pattern=patterns.MATMUL, scalar=False,
-        tensor=TensorRule("_matmul(a, b)", ("_mm_a(g, a, b)", "_mm_b(g, a, b)"), "matmul"),
+        tensor=TensorRule(
+            "_matmul(a, b)", ("_mm_a(g, a, b)", "_mm_b(g, a, b)"), "matmul",
+            said=("{g} · {1}ᵀ", "{0}ᵀ · {g}"),
+            dims=("{g} · {1}ᵀ", "{0}ᵀ · {g}"),
+        ),
         shown="{0} @ {1}", formulas=("{1}ᵀ", "{0}ᵀ"),
         tex=r"a b", tex_formulas=(r"b^\top", r"a^\top"),
     ),
     Op(
         name="index", symbol="[]", arity=2, pattern=patterns.ROUTER, scalar=False,
-        tensor=TensorRule("_index(a, b)", ("_dindex(g, a, b)", ""), "index"),
+        tensor=TensorRule(
+            "_index(a, b)", ("_dindex(g, a, b)", ""), "index", tex="{a}_{b}", reason="index"
+        ),
         shown="{0}[{1}]", formulas=("1 at [{1}], else 0", "0"),
         tex="a_{b}", tex_formulas=(r"1 \text{ at } b \text{, else } 0", "0"),
     ),
     Op(
         name="transpose", symbol="transpose", arity=1, pattern=patterns.TRANSPOSE,
         function=True, scalar=False,
-        tensor=TensorRule("_transpose(a)", ("_transpose(g)",), "transpose"),
+        tensor=TensorRule(
+            "_transpose(a)", ("_transpose(g)",), "transpose",
+            said=("{g}ᵀ",), dims=("{g}ᵀ",),
+        ),
         shown="{0}.T", formulas=("transpose back",),
         tex=r"a^\top", tex_formulas=(r"(\cdot)^\top",),
     ),
     Op(
         name="sum", symbol="sum", arity=1, optional=1, pattern=patterns.DISTRIBUTOR,
         function=True, scalar=False,
-        tensor=TensorRule("_sum(a, b)", ("_dsum(g, a, b)", ""), "reduce"),
+        tensor=TensorRule(
+            "_sum(a, b)", ("_dsum(g, a, b)", ""), "reduce",
+            said=("{g}", ""), dims=("{g}", ""), reason="sum",
+        ),
         formulas=("1 for every element",),
         tex=r"\sum a", tex_formulas=("1",),
     ),
     Op(
         name="mean", symbol="mean", arity=1, optional=1, pattern=patterns.DISTRIBUTOR,
         function=True, scalar=False,
-        tensor=TensorRule("_mean(a, b)", ("_dmean(g, a, b)", ""), "reduce"),
+        tensor=TensorRule(
+            "_mean(a, b)", ("_dmean(g, a, b)", ""), "reduce",
+            said=("{g} / {n}", ""), dims=("{g}", ""), reason="mean",
+        ),
         formulas=("1/n for every element",),
         tex=r"\operatorname{mean}(a)", tex_formulas=(r"\frac{1}{n}",),
     ),
     Op(
         name="softmax", symbol="softmax", arity=1, pattern=patterns.SOFTMAX,
         function=True, scalar=False,
-        tensor=TensorRule("_softmax(a)", ("_dsoftmax(g, out)",), "same"),
+        tensor=TensorRule(
+            "_softmax(a)", ("_dsoftmax(g, out)",), "same",
+            said=("(diag({out}) - {out}·{out}ᵀ) · {g}",), dims=("{g}",),
+        ),
         formulas=("diag({out}) - {out}·{out}ᵀ",),
         tex=r"\operatorname{softmax}(a)", tex_formulas=(r"\operatorname{diag}(out) - out\,out^\top",),
     ),

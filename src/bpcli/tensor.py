@@ -18,15 +18,19 @@ DomainError with the caret under the operator and both shapes
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 
 from .errors import DomainError, InputError
 from .graph import Graph
+from .i18n import tr
 from .ops import CODES, OP_NAMES, OPS, Conventions, Infinite, Op, TieRule, Undefined
+from .render.numbers import DEFAULT_PRECISION
 from .result import Named
 
 Shape = tuple[int, ...]
@@ -439,7 +443,7 @@ def shapes(graph: Graph, inputs: Mapping[str, Value]) -> list[Shape]:
 
 def _failed(graph: Graph, node_id: int, message: str) -> DomainError:
     return DomainError(
-        f"{message}, in `{graph.text(node_id)}`",
+        tr("{message}, in `{text}`").format(message=message, text=graph.text(node_id)),
         span=(graph.starts[node_id], graph.ends[node_id]),
         source=graph.source,
     )
@@ -512,18 +516,11 @@ def backward(
             for k, j in enumerate(ins):
                 if fixed[j]:
                     continue
-                vjp = rules.vjps[0] if rules.variadic else rules.vjps[k]
-                if vjp is None:  # an index or an axis: no gradient flows into it
+                raw = _pulled(graph, i, k, rules, g, args, values, conventions)
+                if raw is None:  # an index or an axis: no gradient flows into it
                     sent: Any = np.zeros(np.shape(values[j]))
                 else:
-                    try:
-                        if rules.variadic:
-                            sent = vjp(g, args, values[i], k, conventions.max_tie)
-                        else:
-                            sent = vjp(g, args, values[i], conventions.max_tie)
-                    except Undefined as exc:
-                        raise _failed(graph, i, str(exc)) from None
-                    sent = unbroadcast(sent, np.shape(values[j]))
+                    sent = unbroadcast(raw, np.shape(values[j]))
                 if not np.all(np.isfinite(sent)):
                     raise _failed(graph, i, f"the gradient at {graph.name(j)} overflows")
                 grads[j] = _plain(sent) if grads[j] is None else _plain(grads[j] + sent)
@@ -536,6 +533,68 @@ def backward(
         else:
             result.append(_plain(grads[node_id]))
     return result
+
+
+def _pulled(
+    graph: Graph,
+    i: int,
+    k: int,
+    rules: Compiled,
+    g: Any,
+    args: tuple[Any, ...],
+    values: list[Value],
+    conventions: Conventions,
+) -> Any:
+    """What node i's k-th input edge pulls back from the upstream gradient `g`, by the
+    op's vjp, before it is summed back to the input's shape; None where no gradient
+    flows (an index, an axis)."""
+    vjp = rules.vjps[0] if rules.variadic else rules.vjps[k]
+    if vjp is None:
+        return None
+    try:
+        if rules.variadic:
+            return vjp(g, args, values[i], k, conventions.max_tie)
+        return vjp(g, args, values[i], conventions.max_tie)
+    except Undefined as exc:
+        raise _failed(graph, i, str(exc)) from None
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """What one input edge of a gate sends back, as a walkthrough shows it: `raw`, the
+    vjp's result (of the broadcast shape, or None where no gradient flows), and
+    `sent`, that summed back to the input's shape (autograd's unbroadcast)."""
+
+    raw: Value | None
+    sent: Value
+
+
+def edges(result: TensorResult) -> list[tuple[Edge | None, ...]]:
+    """Every node's input edges, in input order (None: the input is a constant), as the
+    backward pass computed them: what the walkthrough and `--json --explain` show."""
+    graph, values, grads = result.graph, result.values, result.grads
+    fixed = graph.fixed
+    out: list[tuple[Edge | None, ...]] = []
+    with np.errstate(all="ignore"):
+        for i in range(len(graph)):
+            code = graph.codes[i]
+            g = grads[i]
+            if code in (VAR, CONST) or g is None or fixed[i]:
+                out.append((None,) * len(graph.inputs(i)))
+                continue
+            rules = compiled(OPS[OP_NAMES[code]])
+            args = _arguments(graph, i, values)
+            row: list[Edge | None] = []
+            for k, j in enumerate(graph.inputs(i)):
+                if fixed[j]:
+                    row.append(None)
+                    continue
+                raw = _pulled(graph, i, k, rules, g, args, values, result.conventions)
+                shape = np.shape(values[j])
+                sent = np.zeros(shape) if raw is None else unbroadcast(raw, shape)
+                row.append(Edge(None if raw is None else _plain(raw), _plain(sent)))
+            out.append(tuple(row))
+    return out
 
 
 # ---- a run ------------------------------------------------------------------------------------
@@ -603,6 +662,27 @@ class TensorResult(Named):
     @property
     def gradients(self) -> dict[str, Value]:
         return {name: self.grads[i] for name, i in self.graph.variables.items()}
+
+    def sent(self, node_id: int, k: int) -> Value | None:
+        """What node `node_id`'s k-th input edge sends back to that input, of the input's
+        shape (None into a constant): the graph views write it on the edge."""
+        edge = self._edges[node_id][k]
+        return None if edge is None else edge.sent
+
+    @cached_property
+    def _edges(self) -> list[tuple[Edge | None, ...]]:
+        return edges(self)
+
+    # ---- in a notebook (the views but the table are Named's, as a scalar run's) -------------
+
+    def table(self, precision: int = DEFAULT_PRECISION, width: int = 80) -> str:
+        """The table `bpcli grad` prints: a row per node with its shape, the answers, the
+        update."""
+        from .process import plain_text
+        from .render.notebook import Shown
+        from .render.table import TensorGradView
+
+        return Shown(plain_text(TensorGradView(self, precision), width))
 
     def __repr__(self) -> str:
         """One line, as a notebook shows it: the output, and each gradient's shape."""
@@ -680,14 +760,22 @@ def scalar_output_needed(node_shapes: list[Shape], graph: Graph, dout: Value | N
     if dout is None:
         if shape:
             raise DomainError(
-                f"the output has shape {show_shape(shape)}: reduce it, e.g. sum(...), or give"
-                " the upstream gradient with --dout"
+                tr(
+                    "the output has shape {show_shape}: reduce it, e.g. sum(...), or give "
+                    "the upstream gradient with --dout"
+                ).format(show_shape=show_shape(shape))
             )
         return
     if tuple(np.shape(dout)) != shape:
         raise DomainError(
-            f"--dout has shape {show_shape(tuple(np.shape(dout)))} but the output"
-            f" {graph.name(graph.output)} has shape {show_shape(shape)}: they must be the same"
+            tr(
+                "--dout has shape {given} but the output {name} has shape "
+                "{wanted}: they must be the same"
+            ).format(
+                given=show_shape(tuple(np.shape(dout))),
+                name=graph.name(graph.output),
+                wanted=show_shape(shape),
+            )
         )
 
 
@@ -726,9 +814,11 @@ def descend(
     count = 1 if steps is None else steps
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= max_steps:
         raise InputError(
-            f"the number of steps must be a whole number from 1 to {max_steps:,}, got {count!r}"
+            tr(
+                "the number of steps must be a whole number from 1 to {max_steps:,}, got {count!r}"
+            ).format(max_steps=max_steps, count=count)
         )
-    moving = {name: i for name, i in graph.variables.items() if not _index_only(graph, i)}
+    moving = {name: graph.variables[name] for name in moved_inputs(graph)}
     point = dict(inputs)
     path = [(0, dict(point), values[graph.output])]
     for step in range(1, count + 1):
@@ -740,8 +830,10 @@ def descend(
                 new = _plain(np.asarray(point[name]) - lr * np.asarray(grads[i]))
             if not np.all(np.isfinite(new)):
                 raise DomainError(
-                    f"at step {step} of gradient descent: the update of {name} overflows"
-                    " (is the learning rate too large?)"
+                    tr(
+                        "at step {step} of gradient descent: the update of {name} overflows "
+                        "(is the learning rate too large?)"
+                    ).format(step=step, name=name)
                 )
             moved[name] = new
         point = moved
@@ -749,6 +841,11 @@ def descend(
         path.append((step, dict(point), values[graph.output]))
     trajectory = None if steps is None else tuple(path)
     return TensorUpdate(lr, count, point, values[graph.output], trajectory)
+
+
+def moved_inputs(graph: Graph) -> list[str]:
+    """The inputs gradient descent moves: all but those used only as an index."""
+    return [name for name, i in graph.variables.items() if not _index_only(graph, i)]
 
 
 def _index_only(graph: Graph, node_id: int) -> bool:
@@ -839,6 +936,12 @@ def _with(inputs: Mapping[str, Value], name: str, value: Any) -> dict[str, Value
     return point
 
 
+# A tensor of more than THRESHOLD elements is shown summarised, EDGE_ITEMS at each end of
+# every axis, as NumPy prints it: in the table and in the walkthrough alike.
+THRESHOLD = 24
+EDGE_ITEMS = 2
+
+
 def summary(value: Value | None, precision: int = 6) -> str:
     """A value as a table shows it: a number, a small tensor whole, a large one as NumPy
     summarises it."""
@@ -846,5 +949,52 @@ def summary(value: Value | None, precision: int = 6) -> str:
         return ""
     if isinstance(value, float):
         return format(value, f".{precision}g")
-    with np.printoptions(precision=precision, suppress=True, threshold=24, edgeitems=2):
+    with np.printoptions(
+        precision=precision, suppress=True, threshold=THRESHOLD, edgeitems=EDGE_ITEMS
+    ):
         return np.array2string(np.asarray(value), separator=", ")
+
+
+def inline(value: Value, precision: int = 6) -> str:
+    """A tensor on one line, as the walkthrough writes it inside an equation: nested
+    brackets, each element as bpcli writes a number (`[[0.1, 0.5], [-0.3, 0.8]]`),
+    summarised as in the table (`[0, 1, ..., 28, 29]`)."""
+    from .render.numbers import fmt
+
+    def element(x: float) -> str:
+        return fmt(float(x), precision)
+
+    with np.printoptions(
+        threshold=THRESHOLD,
+        edgeitems=EDGE_ITEMS,
+        linewidth=sys.maxsize,
+        formatter={"float_kind": element},  # type: ignore[arg-type]
+    ):
+        text = np.array2string(np.asarray(value, dtype=float), separator=", ")
+    return " ".join(line.strip() for line in text.splitlines())
+
+
+def rows(value: Value) -> list[list[float | str]]:
+    """A tensor as the rows of a matrix (a vector is a column), summarised as in the
+    table: the elements left out are marked "h" along a row, "v" down a column and "d"
+    where both meet (a write-up's `\\cdots`, `\\vdots`, `\\ddots`)."""
+    array = np.asarray(value, dtype=float)
+    if array.ndim == 1:
+        array = array[:, None]
+    whole = array.size <= THRESHOLD
+    kept_rows = list(range(array.shape[0])) if whole else _kept(array.shape[0])
+    kept_columns = list(range(array.shape[1])) if whole else _kept(array.shape[1])
+    return [
+        [
+            ("d" if c is None else "v") if r is None else ("h" if c is None else float(array[r, c]))
+            for c in kept_columns
+        ]
+        for r in kept_rows
+    ]
+
+
+def _kept(size: int) -> list[int | None]:
+    """The indices a summary keeps of an axis of `size`, None where it leaves some out."""
+    if size <= 2 * EDGE_ITEMS:
+        return list(range(size))
+    return [*range(EDGE_ITEMS), None, *range(size - EDGE_ITEMS, size)]

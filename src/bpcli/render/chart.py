@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
 
 from ..engine import Step
+from ..i18n import tr_n
 from ..result import Update
 from .numbers import DEFAULT_PRECISION, fmt
 from .theme import VALUE
+
+if TYPE_CHECKING:
+    from ..tensor import TensorUpdate
 
 BLOCKS = " ▁▂▃▄▅▆▇█"  # a cell filled to 0/8 … 8/8
 EIGHTHS = len(BLOCKS) - 1
@@ -17,22 +23,29 @@ BAR = VALUE  # the output's values
 AXIS = "dim"
 
 
+def descent_steps(update: Update | TensorUpdate) -> tuple[Step, ...]:
+    """The recorded steps of a descent (a tensor run keeps each as (step, inputs, output),
+    its inputs vectors and matrices; its output, a loss, is a number as a scalar run's)."""
+    if update.trajectory is None:  # the caller draws a chart only of recorded steps
+        raise ValueError("a chart of gradient descent needs its steps (update.trajectory)")
+    return tuple(s if isinstance(s, Step) else Step(*s) for s in update.trajectory)
+
+
 class DescentChart:
     """The output over the steps as columns of block characters, between its max and min."""
 
     def __init__(
         self,
-        update: Update,
+        update: Update | TensorUpdate,
         output_name: str,
         height: int = 8,
         precision: int = DEFAULT_PRECISION,
     ) -> None:
-        if update.trajectory is None:  # the caller draws a chart only of recorded steps
-            raise ValueError("a chart of gradient descent needs its steps (update.trajectory)")
+        trajectory = descent_steps(update)
         if height < 2:
             raise ValueError(f"a chart needs a height of at least 2 rows, not {height}")
         self.update = update
-        self.trajectory: tuple[Step, ...] = update.trajectory
+        self.trajectory: tuple[Step, ...] = trajectory
         self.output_name = output_name
         self.height = height
         self.precision = precision
@@ -46,7 +59,8 @@ class DescentChart:
         levels = [self._level(outputs[i], lo, hi) for i in shown]
 
         steps = self.update.steps
-        title = f"{self.output_name} over {steps} step{'' if steps == 1 else 's'}"
+        title = tr_n("{name} over {steps} step", "{name} over {steps} steps", steps)
+        title = title.format(name=self.output_name, steps=steps)
         yield Text(title, style="bold")
         for row in reversed(range(self.height)):
             label = top if row == self.height - 1 else bottom if row == 0 else ""

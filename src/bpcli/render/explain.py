@@ -8,20 +8,24 @@ Rich: an equation only before an `=`, prose only at a space outside its maths.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.console import Console, ConsoleOptions, RenderResult
 
+from ..i18n import tr
 from ..result import Result
 from .lines import MATH_END, MATH_START, Boxed, Line, Prose, equation_lines
-from .notation import Plain
+from .notation import Plain, TensorPlain
 from .numbers import DEFAULT_PRECISION
 from .theme import GRAD, VALUE
 from .walkthrough import (
     BACKWARD,
     FORWARD,
     INPUTS,
+    MATHS,
     OUTPUT,
     RATE,
-    START,
+    SHAPES,
     STEPPED,
     UPDATE,
     UPDATED,
@@ -29,8 +33,12 @@ from .walkthrough import (
     Equation,
     Gate,
     Phrase,
-    Walkthrough,
+    TensorWalkthrough,
+    walkthrough,
 )
+
+if TYPE_CHECKING:
+    from ..tensor import TensorResult
 
 PATTERN = "bold cyan"
 REASON = "dim"
@@ -45,17 +53,22 @@ class Marked(Plain):
         return f"{MATH_START}{text}{MATH_END}"
 
 
+class TensorMarked(TensorPlain, Marked):
+    """Marked, over vectors and matrices."""
+
+
 class ExplainView:
     """The walkthrough: forward pass, backward pass, and the update step."""
 
-    def __init__(self, result: Result, precision: int = DEFAULT_PRECISION) -> None:
-        self.walk = Walkthrough(result, Marked(result.graph, precision))
+    def __init__(self, result: Result | TensorResult, precision: int = DEFAULT_PRECISION) -> None:
+        notation = TensorMarked if getattr(result, "tensor", False) else Marked
+        self.walk = walkthrough(result, notation(result.graph, precision))
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield Boxed(f"1. {FORWARD}", self.forward)
-        yield Boxed(f"2. {BACKWARD}", self.backward)
+        yield Boxed(f"1. {tr(FORWARD)}", self.forward)
+        yield Boxed(f"2. {tr(BACKWARD)}", self.backward)
         if self.walk.has_update:
-            yield Boxed(f"3. {UPDATE}", self.update)
+            yield Boxed(f"3. {tr(UPDATE)}", self.update)
 
     def forward(self, width: int) -> list[Line]:
         w = self.walk
@@ -63,11 +76,16 @@ class ExplainView:
         if w.inputs_text():
             lines += _phrase(w.phrase(INPUTS)).lines(width)
         lines += equation_lines([e.equation for e in w.forward], VALUE, width)
+        if isinstance(w, TensorWalkthrough):  # then each node's shape, and how it comes
+            lines += _phrase(w.shapes_phrase(SHAPES)).lines(width)
+            for e in w.forward:
+                assert e.dims is not None
+                lines += _phrase(e.dims).lines(width, INDENT)
         return lines + _phrase(w.phrase(OUTPUT)).lines(width)
 
     def backward(self, width: int) -> list[Line]:
         start = self.walk.start()
-        lines = Prose().equation(start, GRAD).words(f"  ({START})").lines(width)
+        lines = Prose().equation(start, GRAD).words(f"  ({tr(self.walk.start_words)})").lines(width)
         for step in self.walk.backward:
             lines.append([])
             if isinstance(step, Gate):
@@ -82,6 +100,9 @@ class ExplainView:
                 lines += _phrase(step.heading).lines(width)
                 equations = [step.equation]
             lines += _indented(equations, GRAD, width)
+            if isinstance(step, Gate):  # over tensors: the shapes, broadcasting undone
+                for phrase in (*step.dims, *step.broadcasts):
+                    lines += _phrase(phrase).lines(width, INDENT)
             lines += Prose().words(step.reason, REASON).lines(width, INDENT)
         return lines
 
@@ -122,6 +143,3 @@ def _phrase(phrase: Phrase, prose: Prose | None = None) -> Prose:
             else:
                 prose.words(item)
     return prose
-
-
-MATHS = ("gate", "node", "rate", "upstream", "downstream", "local")  # the phrases' maths

@@ -9,9 +9,11 @@ where the text goes.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from ..graph import Graph
-from ..ops import OPS, Op
+from ..i18n import language
+from ..ops import OPS, Op, fill_tex
 from ..syntax import SIGNED_NUMBER
 from .numbers import DEFAULT_PRECISION, fmt
 from .picture import constant, label
@@ -93,6 +95,11 @@ class Plain:
         """Maths inside prose."""
         return text
 
+    def symbols(self, text: str) -> str:
+        """The signs of the op table's tensor notation (`·`, `⊙`, `⊗`, `ᵀ`, `→`,
+        `diag`) in this notation: as they are in plain text."""
+        return text
+
 
 class Tex(Plain):
     """LaTeX maths: `\\frac{\\partial f}{\\partial x}`; names made safe for pdflatex."""
@@ -161,6 +168,100 @@ class Tex(Plain):
 
     def math(self, text: str) -> str:
         return f"${text}$"
+
+    def symbols(self, text: str) -> str:
+        return _TEX_SIGNS.sub(lambda m: TEX_SIGNS[m.group(0)], text)
+
+
+# The signs of the tensor notation, and what LaTeX writes for each.
+TEX_SIGNS = {
+    " · ": r" \cdot ", "·": r" \cdot ", " ⊙ ": r" \odot ", " ⊗ ": r" \otimes ",
+    "ᵀ": r"^{\top}", " → ": r" \to ", "diag(": r"\operatorname{diag}(",
+}  # fmt: skip
+_TEX_SIGNS = re.compile("|".join(map(re.escape, sorted(TEX_SIGNS, key=len, reverse=True))))
+
+
+# ---- vectors and matrices ----------------------------------------------------------------
+
+
+def _is_number(value: object) -> bool:
+    return value is None or isinstance(value, (float, int))
+
+
+class TensorPlain(Plain):
+    """Plain maths over vectors and matrices: a tensor written on one line, as the
+    table summarises it (`[[0.1, 0.5], [-0.3, 0.8]]`), and each op as the program
+    writes it (`W * x` elementwise, `W @ x` the matrix product), where a lecture's
+    `·` would read as a matrix product."""
+
+    hadamard = " ⊙ "
+
+    def num(self, value: Any) -> str:
+        if _is_number(value):
+            return super().num(value)
+        from ..tensor import inline
+
+        return inline(value, self.precision)
+
+    def show(self, op: str, inputs: list[str]) -> str:
+        return OPS[op].show(inputs)
+
+    def shapes(self, op: str, operands: list[str]) -> str:
+        """The op applied to its operands' shapes, `(2, 2) @ (2,)`: as the program
+        writes it, since `@` says what a product of shapes is."""
+        return OPS[op].show(operands)
+
+    def summed(self, text: str, axes: tuple[int, ...], ndim: int) -> str:
+        """A gradient summed over the `axes` broadcasting stretched (of its `ndim`), as
+        a program writes it: `sum(∂f/∂s, 0)`, or `sum(∂f/∂s)` over all of them."""
+        if not axes:
+            return text
+        if len(axes) == ndim:
+            return f"sum({text})"
+        return f"sum({text}, {', '.join(map(str, axes))})"
+
+
+class TensorTex(TensorPlain, Tex):
+    """LaTeX maths over vectors and matrices: a tensor as a `bmatrix` (a vector as a
+    column), summarised as the table summarises it, with `\\cdots`, `\\vdots` and
+    `\\ddots` for what it leaves out."""
+
+    hadamard = r" \odot "
+
+    def num(self, value: Any) -> str:
+        if _is_number(value):
+            return Tex.num(self, value)
+        from ..tensor import rows
+
+        lines = [" & ".join(self._element(x) for x in row) for row in rows(value)]
+        return r"\begin{bmatrix} " + r" \\ ".join(lines) + r" \end{bmatrix}"
+
+    def _element(self, x: float | str) -> str:
+        if isinstance(x, str):
+            return ELLIPSES[x]
+        return Tex.num(self, x)
+
+    def show(self, op: str, inputs: list[str]) -> str:
+        rule = OPS[op].tensor
+        if rule is not None and rule.tex:
+            return fill_tex(rule.tex, inputs, "")
+        return Tex.show(self, op, inputs)
+
+    def shapes(self, op: str, operands: list[str]) -> str:
+        spec = OPS[op]
+        if spec.call:
+            return rf"\operatorname{{{spec.symbol}}}({', '.join(operands)})"
+        return spec.show(operands).replace(".T", "^{\\top}")
+
+    def summed(self, text: str, axes: tuple[int, ...], ndim: int) -> str:
+        if not axes:
+            return text
+        if len(axes) == ndim:
+            return rf"\operatorname{{sum}}\left({text}\right)"
+        return rf"\operatorname{{sum}}\left({text}, {', '.join(map(str, axes))}\right)"
+
+
+ELLIPSES = {"h": r"\cdots", "v": r"\vdots", "d": r"\ddots"}  # what tensor.rows leaves out
 
 
 # ---- names and numbers that pdflatex can typeset -----------------------------------------
@@ -241,9 +342,12 @@ def tex_text(text: str) -> str:
     the signs `·`, `×`, `∂` as maths, and any other character pdflatex has no glyph
     for (control characters too) as `[U+XXXX]`."""
     text = _SPECIAL.sub(lambda m: _escape(m.group(1)), text)
+    hangul = language() == "ko"  # Korean is written for a document with ko.TeX (kotex)
     return "".join(
         char
         if char.isascii() and (char.isprintable() or char == "\t")
+        else char
+        if hangul and _HANGUL.fullmatch(char)
         else rf"\ensuremath{{\{GREEK[char]}}}"
         if char in GREEK
         else rf"\ensuremath{{{SIGNS[char]}}}"
@@ -254,3 +358,4 @@ def tex_text(text: str) -> str:
 
 
 SIGNS = {"·": r"\cdot", "×": r"\times", "∂": r"\partial"}  # maths signs in running text
+_HANGUL = re.compile("[\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3]")  # what kotex typesets

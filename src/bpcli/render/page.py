@@ -19,11 +19,12 @@ from dataclasses import asdict, dataclass, field
 from importlib import resources
 from string import Template
 
+from ..i18n import N_, SOURCE, language, tr
 from ..result import Result
 from .layout import Layout, Route, RunDot, layout
-from .notation import Plain
+from .notation import Plain, TensorPlain
 from .numbers import DEFAULT_PRECISION
-from .picture import Box, box_size, boxes, sent_labels
+from .picture import Box, Run, box_size, boxes, sent_labels
 from .theme import (
     GRAD_HEX,
     GRAD_HEX_DARK,
@@ -33,8 +34,10 @@ from .theme import (
     VALUE_HEX_PRINT,
 )
 from .walkthrough import (
+    BACKWARD,
     COMPUTE_STEP,
     DESCENT_REASON,
+    FORWARD,
     FORWARD_REASON,
     INPUTS,
     INPUTS_STEP,
@@ -42,17 +45,20 @@ from .walkthrough import (
     START_REASON,
     START_STEP,
     STEPPED,
+    UPDATE,
     UPDATE_STEP,
     UPDATED,
     Gate,
     Unreached,
     Walkthrough,
+    walkthrough,
 )
 
 CHAR_PX = 7.3  # px per character of the 12px monospace text in the boxes
 SMALL_CHAR_PX = 6.1  # … of the 10px subtitle
 LABEL_CHAR_PX = 6.7  # … of the 11px edge labels
 LABEL_FONT_PX = 11.0
+LABEL_LINE = 13.0  # px from one line of an edge's label to the next (a matrix's rows)
 LABEL_PAD = 3.0  # the label's background beyond its text, each side
 LINE = 15.0
 PAD = 8.0
@@ -80,9 +86,15 @@ def edge_key(target: int, k: int) -> str:
     return f"e{target}_{k}"
 
 
-def steps_of(result: Result, precision: int = DEFAULT_PRECISION) -> list[PageStep]:
+def steps_of(result: Run, precision: int = DEFAULT_PRECISION) -> list[PageStep]:
     """The page's steps, in order."""
-    return _steps(Walkthrough(result, Plain(result.graph, precision)))
+    return _steps(_walkthrough(result, precision))
+
+
+def _walkthrough(result: Run, precision: int) -> Walkthrough:
+    """The walkthrough in plain notation: of numbers, or of vectors and matrices."""
+    notation = Plain if isinstance(result, Result) else TensorPlain
+    return walkthrough(result, notation(result.graph, precision))
 
 
 def _steps(w: Walkthrough) -> list[PageStep]:
@@ -93,20 +105,21 @@ def _steps(w: Walkthrough) -> list[PageStep]:
     steps = [
         PageStep(
             "forward",
-            INPUTS_STEP,
-            [w.phrase(INPUTS).text() if w.inputs_text() else NO_INPUTS],
-            FORWARD_REASON,
+            tr(INPUTS_STEP),
+            [w.phrase(INPUTS).text() if w.inputs_text() else tr(NO_INPUTS)],
+            tr(FORWARD_REASON),
             values=variables + constants,
             focus=variables,
         )
     ]
     for evaluation in w.forward:
         node = evaluation.node
+        shapes = [] if evaluation.dims is None else [evaluation.dims.text()]  # tensors only
         steps.append(
             PageStep(
                 "forward",
-                COMPUTE_STEP.format(node=node.name),
-                [evaluation.equation.text()],
+                tr(COMPUTE_STEP).format(node=node.name),
+                [evaluation.equation.text(), *shapes],
                 values=[node.id],
                 focus=[node.id],
                 edges=[edge_key(node.id, k) for k in range(len(node.inputs))],
@@ -116,9 +129,9 @@ def _steps(w: Walkthrough) -> list[PageStep]:
     steps.append(
         PageStep(
             "backward",
-            START_STEP.format(node=w.f),
+            tr(START_STEP).format(node=w.f),
             [w.start().text()],
-            START_REASON,
+            tr(START_REASON),
             grads=[out],
             focus=[out],
         )
@@ -129,11 +142,18 @@ def _steps(w: Walkthrough) -> list[PageStep]:
             for send in item.sends:
                 key = edge_key(gate.id, send.k)
                 done = [send.input.id] if len(w.uses(send.input)) == 1 else []
+                # over tensors: the gradient's shape, and any broadcasting undone
+                shapes = [p.text() for p in (send.dims, send.broadcast) if p is not None]
                 steps.append(
                     PageStep(
                         "backward",
                         item.send_title(send).text(),
-                        [item.heading.text(), item.chain(send).text(), send.equation.text()],
+                        [
+                            item.heading.text(),
+                            item.chain(send).text(),
+                            send.equation.text(),
+                            *shapes,
+                        ],
                         item.reason,
                         grads=done,
                         contributions=[key],
@@ -208,10 +228,24 @@ def _path(route: Route) -> str:
 
 
 def _label_size(text: str) -> tuple[float, float]:
-    return len(text) * LABEL_CHAR_PX + 2 * LABEL_PAD, LABEL_FONT_PX + 2 * LABEL_PAD
+    if "\n" not in text:
+        return len(text) * LABEL_CHAR_PX + 2 * LABEL_PAD, LABEL_FONT_PX + 2 * LABEL_PAD
+    rows = text.split("\n")
+    width = max(len(row) for row in rows) * LABEL_CHAR_PX + 2 * LABEL_PAD
+    return width, LABEL_FONT_PX + (len(rows) - 1) * LABEL_LINE + 2 * LABEL_PAD
 
 
-def svg(result: Result, precision: int, run_dot: RunDot | None = None) -> tuple[str, Layout]:
+def _rows(text: str, x: float, step: float) -> str:
+    """A text's first line, then each further line (a matrix's rows) a tspan `step` below."""
+    if "\n" not in text:
+        return _e(text)
+    first, *rest = text.split("\n")
+    return _e(first) + "".join(
+        f'<tspan x="{x:.1f}" dy="{step:.1f}">{_e(row)}</tspan>' for row in rest
+    )
+
+
+def svg(result: Run, precision: int, run_dot: RunDot | None = None) -> tuple[str, Layout]:
     drawn, edges = boxes(result.graph, result, precision)
     texts = sent_labels(edges)
     sizes = {edge: _label_size(text) for edge, text in texts.items()}
@@ -237,12 +271,14 @@ def svg(result: Result, precision: int, run_dot: RunDot | None = None) -> tuple[
         text = texts.get((route.target, route.k))
         if text is not None and route.label is not None:
             (x, y), (w, h) = route.label, sizes[route.target, route.k]
+            first = y - text.count("\n") * LABEL_LINE / 2  # the first line's centre
             labels.append(
                 f'<g class="label"><rect class="sent-bg" data-sent="{key}"'
                 f' x="{x - w / 2:.1f}" y="{y - h / 2:.1f}" width="{w:.1f}" height="{h:.1f}"'
                 f' rx="3" fill="#ffffff" stroke="{GRAD_HEX}" stroke-width="0.6"'
                 f' stroke-opacity="0.6"/><text class="sent" data-sent="{key}" x="{x:.1f}"'
-                f' y="{y:.1f}" text-anchor="middle" dominant-baseline="central">{_e(text)}</text>'
+                f' y="{first:.1f}" text-anchor="middle" dominant-baseline="central">'
+                f"{_rows(text, x, LABEL_LINE)}</text>"
                 "</g>"
             )
     for box, place in zip(drawn, placed.places, strict=True):
@@ -268,13 +304,14 @@ def svg(result: Result, precision: int, run_dot: RunDot | None = None) -> tuple[
             y += LINE
             parts.append(
                 f'<text class="value" data-value="{box.id}" x="{place.x:.1f}" y="{y:.1f}"'
-                f' text-anchor="middle">{_e(box.value)}</text>'
+                f' text-anchor="middle">{_rows(box.value, place.x, LINE)}</text>'
             )
+            y += box.value.count("\n") * LINE
         if box.grad is not None:
             y += LINE
             parts.append(
                 f'<text class="grad" data-grad="{box.id}" x="{place.x:.1f}" y="{y:.1f}"'
-                f' text-anchor="middle">∂ {_e(box.grad)}</text>'
+                f' text-anchor="middle">∂ {_rows(box.grad, place.x, LINE)}</text>'
             )
         parts.append("</g>")
         out.append("".join(parts))
@@ -299,22 +336,71 @@ STYLE = Template(_FILES.joinpath("page.css").read_text(encoding="utf-8")).substi
 )
 
 SCRIPT = _FILES.joinpath("page.js").read_text(encoding="utf-8")
+# The words page.js writes itself, and what they become in another language: the
+# script's own English expressions, replaced by the translated ones (page.js stays
+# as it is, and the English page byte for byte).
+PHASE_WORDS = 'step.phase === "update" ? "update step" : step.phase + " pass"'
+SHOW_ALL = N_("Show all")
+STEP_THROUGH = N_("Step through")
+ALL_WORDS = 'all ? "Step through" : "Show all"'
 
 
-def to_html(
-    result: Result, precision: int = DEFAULT_PRECISION, run_dot: RunDot | None = None
-) -> str:
+def script() -> str:
+    """page.js, its words in the chosen language."""
+    if language() == SOURCE:
+        return SCRIPT
+    if PHASE_WORDS not in SCRIPT or ALL_WORDS not in SCRIPT:
+        raise AssertionError("page.js no longer writes the words render/page.py translates")
+    phases = {"forward": tr(FORWARD), "backward": tr(BACKWARD), "update": tr(UPDATE)}
+    step_through, show_all = (
+        json.dumps(tr(w), ensure_ascii=False) for w in (STEP_THROUGH, SHOW_ALL)
+    )
+    words = f"all ? {step_through} : {show_all}"
+    phase = f"({json.dumps(phases, ensure_ascii=False)})[step.phase]"
+    return SCRIPT.replace(PHASE_WORDS, phase).replace(ALL_WORDS, words)
+
+
+def to_html(result: Run, precision: int = DEFAULT_PRECISION, run_dot: RunDot | None = None) -> str:
     """The whole page, one file; laid out by dot through `run_dot` if it is given and can."""
     picture, placed = svg(result, precision, run_dot)
-    w = Walkthrough(result, Plain(result.graph, precision))
+    w = _walkthrough(result, precision)
     steps = _steps(w)
     data = json.dumps([asdict(s) for s in steps], ensure_ascii=False)
     data = data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    given = ", ".join(f"{n} = {v}" for n, v in w.inputs_text()) or "none"
+    given = ", ".join(f"{n} = {v}" for n, v in w.inputs_text()) or tr("none")
     engine = (
-        "laid out by Graphviz's dot"
+        tr("laid out by Graphviz's dot")
         if placed.engine == "graphviz"
-        else "laid out by bpcli by depth (install Graphviz for dot's layout)"
+        else tr("laid out by bpcli by depth (install Graphviz for dot's layout)")
+    )
+    expression = f"<code>{_e(result.expression)}</code>"
+    heading = tr("Backpropagation through {expression}").format(expression=expression)
+    meta = tr("inputs: {inputs} · output:\n{output} ·\nvalues {green},\ngradients {red}").format(
+        inputs=f'<span id="inputs">{_e(given)}</span>',
+        output=f'<span id="output">{_e(w.f)} = {_e(w.output)}</span>',
+        green=f'<span style="color: var(--value)">{_e(tr("green"))}</span>',
+        red=f'<span style="color: var(--grad)">{_e(tr("red"))}</span>',
+    )
+    counter = tr("step {number} of {count} ·\n{phase} ·").format(
+        number='<span id="step-number">1</span>',
+        count=len(steps),
+        phase=f'<span class="phase" id="phase">{_e(tr(FORWARD))}</span>',
+    )
+    keys = tr("keys: {next_key} next, {back_key} back,\n{first_key} first, {last_key} last")
+    keys = keys.format(
+        next_key="<kbd>→</kbd>",
+        back_key="<kbd>←</kbd>",
+        first_key="<kbd>Home</kbd>",
+        last_key="<kbd>End</kbd>",
+    )
+    footer = tr(
+        "Made by bpcli from {expression}; the graph is {engine}.\nThe numbers are those of"
+        " {command}, to {precision} significant digits."
+    ).format(
+        expression=expression,
+        engine=engine,
+        command="<code>bpcli grad --json</code>",
+        precision=precision,
     )
     items = []
     for step in steps:
@@ -322,7 +408,7 @@ def to_html(
         reason = f'<span class="reason">{_e(step.reason)}</span>' if step.reason else ""
         items.append(f"<li><strong>{_e(step.title)}</strong>{lines}{reason}</li>")
     return f"""<!DOCTYPE html>
-<html lang="en" class="nojs">
+<html lang="{language()}" class="nojs">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -332,43 +418,37 @@ def to_html(
 </head>
 <body>
 <header>
-<h1>Backpropagation through <code>{_e(result.expression)}</code></h1>
-<p class="meta">inputs: <span id="inputs">{_e(given)}</span> · output:
-<span id="output">{_e(w.f)} = {_e(w.output)}</span> ·
-values <span style="color: var(--value)">green</span>,
-gradients <span style="color: var(--grad)">red</span></p>
+<h1>{heading}</h1>
+<p class="meta">{meta}</p>
 </header>
 <main>
 <figure>
 {picture}
 </figure>
-<section class="panel" id="current" aria-label="current step">
-<div class="counter">step <span id="step-number">1</span> of {len(steps)} ·
-<span class="phase" id="phase">forward pass</span> ·
+<section class="panel" id="current" aria-label="{_e(tr("current step"))}">
+<div class="counter">{counter}
 <span id="step-title"></span></div>
 <div id="explanation" aria-live="polite"></div>
-<nav aria-label="step through">
-<button id="first" type="button" aria-keyshortcuts="Home">« first</button>
-<button id="back" type="button" aria-keyshortcuts="ArrowLeft">‹ back</button>
-<button id="next" type="button" aria-keyshortcuts="ArrowRight">next ›</button>
-<button id="last" type="button" aria-keyshortcuts="End">last »</button>
-<button id="all" type="button" aria-pressed="false">Show all</button>
+<nav aria-label="{_e(tr("step through"))}">
+<button id="first" type="button" aria-keyshortcuts="Home">{_e(tr("« first"))}</button>
+<button id="back" type="button" aria-keyshortcuts="ArrowLeft">{_e(tr("‹ back"))}</button>
+<button id="next" type="button" aria-keyshortcuts="ArrowRight">{_e(tr("next ›"))}</button>
+<button id="last" type="button" aria-keyshortcuts="End">{_e(tr("last »"))}</button>
+<button id="all" type="button" aria-pressed="false">{_e(tr(SHOW_ALL))}</button>
 </nav>
-<p class="counter counter-keys">keys: <kbd>→</kbd> next, <kbd>←</kbd> back,
-<kbd>Home</kbd> first, <kbd>End</kbd> last</p>
+<p class="counter counter-keys">{keys}</p>
 </section>
-<section id="all-steps" aria-label="every step">
-<h2>Every step</h2>
+<section id="all-steps" aria-label="{_e(tr("every step"))}">
+<h2>{_e(tr("Every step"))}</h2>
 <ol>
 {chr(10).join(items)}
 </ol>
 </section>
 </main>
-<footer>Made by bpcli from <code>{_e(result.expression)}</code>; the graph is {engine}.
-The numbers are those of <code>bpcli grad --json</code>, to {precision} significant digits.</footer>
+<footer>{footer}</footer>
 <script type="application/json" id="steps-data">{data}</script>
 <script>
-{SCRIPT}</script>
+{script()}</script>
 </body>
 </html>
 """

@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from ..i18n import tr, tr_n
 from ..result import NodeResult, Result
 from .chart import DescentChart
 from .lines import Line, Lines, Stripped, cells
@@ -38,7 +39,7 @@ class GradView:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         if self.show_nodes:
-            yield Text("computational graph", style="bold")
+            yield Text(tr("computational graph"), style="bold")
             yield Stripped(self.node_table())  # a cell folded onto a second line: no padding
             yield self.answers()
         else:
@@ -50,15 +51,16 @@ class GradView:
     def node_table(self) -> Table:
         f = self.result.output_name
         table = Table(box=None, pad_edge=False)
-        table.add_column("node")
-        table.add_column("op")
-        table.add_column("text", overflow="fold")
-        table.add_column("value", justify="right", style=VALUE)
-        table.add_column(f"∂{f}/∂node", justify="right", style=GRAD)
+        table.add_column(tr("node"))
+        table.add_column(tr("op"))
+        table.add_column(tr("text"), overflow="fold")
+        table.add_column(tr("value"), justify="right", style=VALUE)
+        table.add_column(tr("∂{f}/∂node").format(f=f), justify="right", style=GRAD)
         for row in self._rows():
             if row is None:
                 left_out = len(self.result.nodes) - 2 * EDGE_ROWS
-                table.add_row("…", "", f"{left_out} more nodes (--json lists them all)", "", "")
+                more = tr("{left_out} more nodes (--json lists them all)").format(left_out=left_out)
+                table.add_row("…", "", more, "", "")
                 continue
             table.add_row(
                 escape(row.name),
@@ -96,23 +98,27 @@ class GradView:
         assert update is not None
         f = self.result.output_name
         if update.trajectory is not None:
-            heading = f"gradient descent: α = {self._n(update.lr)}, {update.steps} steps"
+            heading = tr("gradient descent: α = {lr}, {steps} steps").format(
+                lr=self._n(update.lr), steps=update.steps
+            )
             table = Table(box=None, pad_edge=False)
-            table.add_column("step", justify="right")
+            table.add_column(tr("step"), justify="right")
             for name in self.result.inputs:
                 table.add_column(escape(name), justify="right")
             table.add_column(escape(f), justify="right", style=VALUE)
             for step in update.trajectory:
                 cells = [self._n(v) for v in step.inputs.values()]
                 table.add_row(str(step.step), *cells, self._n(step.output))
-            summary = f"after {update.steps} steps: {f} = "
+            summary = tr("after {steps} steps: {f} = ").format(steps=update.steps, f=f)
         else:
-            heading = f"update step: x := x - α·∂{f}/∂x with α = {self._n(update.lr)}"
+            heading = tr("update step: x := x - α·∂{f}/∂x with α = {lr}").format(
+                f=f, lr=self._n(update.lr)
+            )
             table = Table(box=None, pad_edge=False)
-            table.add_column("input")
-            table.add_column("value", justify="right", style=VALUE)
-            table.add_column(f"∂{f}/∂input", justify="right", style=GRAD)
-            table.add_column("new value", justify="right", style=VALUE)
+            table.add_column(tr("input"))
+            table.add_column(tr("value"), justify="right", style=VALUE)
+            table.add_column(tr("∂{f}/∂input").format(f=f), justify="right", style=GRAD)
+            table.add_column(tr("new value"), justify="right", style=VALUE)
             for name, value in self.result.inputs.items():
                 table.add_row(
                     escape(name),
@@ -120,7 +126,7 @@ class GradView:
                     self._n(self.result.gradients[name]),
                     self._n(update.inputs[name]),
                 )
-            summary = f"after the update: {f} = "
+            summary = tr("after the update: {f} = ").format(f=f)
         line = Text.assemble("\n", (escape(summary), "bold"), (self._n(update.output), VALUE))
         if update.trajectory is None:
             return Group(Text(heading, style="bold"), Stripped(table), line)
@@ -173,12 +179,12 @@ class TensorGradView:
         result = self.result
         f = result.output_name
         if self.show_nodes:
-            yield Text("computational graph", style="bold")
+            yield Text(tr("computational graph"), style="bold")
             table = Table(box=None, pad_edge=False)
-            for column in ("node", "op", "text", "shape"):
+            for column in (tr("node"), tr("op"), tr("text"), tr("shape")):
                 table.add_column(column, overflow="fold")
-            table.add_column("value", justify="right", style=VALUE)
-            table.add_column(f"∂{f}/∂node", justify="right", style=GRAD)
+            table.add_column(tr("value"), justify="right", style=VALUE)
+            table.add_column(tr("∂{f}/∂node").format(f=f), justify="right", style=GRAD)
             for i, (name, op, _, text) in enumerate(result.graph.facts()):
                 table.add_row(
                     escape(name),
@@ -188,26 +194,32 @@ class TensorGradView:
                     Text(self._n(result.values[i])),
                     Text(self._n(result.grads[i])),
                 )
-            yield table
+            yield Stripped(table)  # no trailing spaces in a pipe or a file
             yield Text()
         yield _assigned(f"{f} = ", self._n(result.output), VALUE, bold=True)
         for name, grad in result.gradients.items():
             yield _assigned(f"∂{f}/∂{name} = ", self._n(grad), GRAD)
         update = result.update
         if update is not None:
-            steps = f"{update.steps} step{'s' if update.steps > 1 else ''}"
-            yield Text()
-            yield Text(
-                f"update: x := x - α·∂{f}/∂x with α = {self._n(update.lr)}, {steps}", style="bold"
+            steps = tr_n(
+                "update: x := x - α·∂{f}/∂x with α = {lr}, {steps} step",
+                "update: x := x - α·∂{f}/∂x with α = {lr}, {steps} steps",
+                update.steps,
             )
+            yield Text()
+            yield Text(steps.format(f=f, lr=self._n(update.lr), steps=update.steps), style="bold")
             for name, value in update.inputs.items():
                 yield _assigned(f"{name} = ", self._n(value), VALUE)
-            yield _assigned(f"after the update: {f} = ", self._n(update.output), VALUE, bold=True)
+            after = tr("after the update: {f} = ").format(f=f)
+            yield _assigned(after, self._n(update.output), VALUE, bold=True)
+            if update.trajectory is not None:  # the loss is a number: the chart is a run's
+                yield Text()
+                yield DescentChart(update, f, precision=self.precision)
 
 
 def _assigned(left: str, value: str, style: str, bold: bool = False) -> Text:
     """`left` then a value of one or more lines, each line after the first under the first."""
-    indent = "\n" + " " * len(left)
+    indent = "\n" + " " * cells(left)
     return Text.assemble(
         (escape(left), "bold" if bold else ""), (value.replace("\n", indent), style)
     )

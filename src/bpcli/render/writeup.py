@@ -9,17 +9,22 @@ headings, `aligned`/`align*` blocks, the gates' patterns and reasons as prose.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
+from ..i18n import tr
 from ..result import Result
-from .notation import Tex, tex_text
+from .notation import TensorTex, Tex, tex_text
 from .numbers import DEFAULT_PRECISION
 from .walkthrough import (
     BACKWARD_HEADING,
+    DOUT_START,
     FORWARD_HEADING,
     INPUTS_SENTENCE,
+    MATHS,
     OUTPUT_SENTENCE,
     RATE_SENTENCE,
-    START,
+    SHAPES_SENTENCE,
     START_SENTENCE,
     STEPPED_SENTENCE,
     UPDATE_HEADING,
@@ -28,8 +33,38 @@ from .walkthrough import (
     Equation,
     Gate,
     Phrase,
+    TensorWalkthrough,
     Walkthrough,
+    walkthrough,
 )
+
+if TYPE_CHECKING:
+    from ..tensor import TensorResult
+
+
+def _walkthrough(result: Result | TensorResult, precision: int) -> Walkthrough:
+    """The walkthrough in LaTeX notation (matrices as `bmatrix`, over tensors)."""
+    notation = TensorTex if getattr(result, "tensor", False) else Tex
+    return walkthrough(result, notation(result.graph, precision))
+
+
+def _start_sentence(w: Walkthrough) -> str:
+    """What ∂f/∂f = 1 is, in a sentence (with --dout: the upstream gradient given)."""
+    return START_SENTENCE if w.start_words != DOUT_START else DOUT_START
+
+
+def _shapes(w: Walkthrough, phrase: Callable[[Phrase], str]) -> list[str]:
+    """Over tensors, after the forward equations: every input's shape, then how each
+    node's shape comes, one line each (empty for numbers)."""
+    if not isinstance(w, TensorWalkthrough):
+        return []
+    lines = [phrase(w.shapes_phrase(SHAPES_SENTENCE))]
+    return lines + [phrase(e.dims) for e in w.forward if e.dims is not None]
+
+
+def _gate_notes(step: Gate, phrase: Callable[[Phrase], str]) -> list[str]:
+    """A gate's shapes and broadcasting undone, over tensors (empty for numbers)."""
+    return [phrase(p) for p in (*step.dims, *step.broadcasts)]
 
 
 def _row(equation: Equation) -> str:
@@ -48,10 +83,13 @@ def _row(equation: Equation) -> str:
 
 LINE_WIDTH = 64  # characters shown in one line of an aligned block, about a page's width
 _COMMAND = re.compile(r"\\[a-zA-Z]+|[{}&]")
+_MATRIX = re.compile(r"\\begin\{bmatrix\}(.*?)\\end\{bmatrix\}")
 
 
 def _width(tex: str) -> int:
-    """About how many characters a line of LaTeX maths shows."""
+    """About how many characters a line of LaTeX maths shows (a matrix as wide as its
+    widest row)."""
+    tex = _MATRIX.sub(lambda m: "x" * max(map(_width, m.group(1).split(r"\\"))), tex)
     return len(_COMMAND.sub("", tex))
 
 
@@ -74,20 +112,24 @@ def _breakable(text: str) -> list[str]:
 # ---- Markdown ------------------------------------------------------------------------------
 
 
-def to_markdown(result: Result, precision: int = DEFAULT_PRECISION, level: int = 2) -> str:
+def to_markdown(
+    result: Result | TensorResult, precision: int = DEFAULT_PRECISION, level: int = 2
+) -> str:
     """The walkthrough in Markdown; headings at `level` (##)."""
-    w = Walkthrough(result, Tex(result.graph, precision))
+    w = _walkthrough(result, precision)
     h = "#" * level
-    out: list[str] = [f"{h} {FORWARD_HEADING}", ""]
+    out: list[str] = [f"{h} {tr(FORWARD_HEADING)}", ""]
     if w.inputs_text():
         out += [_md(w.phrase(INPUTS_SENTENCE)), ""]
     out += _md_block([e.equation for e in w.forward])
-    out += [_md(w.phrase(OUTPUT_SENTENCE)), "", f"{h} {BACKWARD_HEADING}", ""]
-    out += [f"${w.start().text()}$: {START_SENTENCE}.", ""]
+    out += [line for text in _shapes(w, _md) for line in (text, "")]
+    out += [_md(w.phrase(OUTPUT_SENTENCE)), "", f"{h} {tr(BACKWARD_HEADING)}", ""]
+    out += [f"${w.start().text()}$: {tr(_start_sentence(w))}.", ""]
     for step in w.backward:
         if isinstance(step, Gate):
             out += [f"**{_md(step.heading)}**", "", _md(step.chain()), ""]
             out += _md_block([send.equation for send in step.sends])
+            out += [line for text in _gate_notes(step, _md) for line in (text, "")]
         elif isinstance(step, CopyGate):
             out += [f"**{_md(step.heading)}** {_md(step.note)}", ""]
             out += _md_block([step.equation])
@@ -96,17 +138,13 @@ def to_markdown(result: Result, precision: int = DEFAULT_PRECISION, level: int =
             out += _md_block([step.equation])
         out += [f"*{step.reason}*", ""]
     if w.has_update:
-        out += [f"{h} {UPDATE_HEADING}", ""]
+        out += [f"{h} {tr(UPDATE_HEADING)}", ""]
         out += [_md(w.phrase(RATE_SENTENCE)), ""]
         out += _md_block([d.equation for d in w.update])
         out += [_md(w.phrase(UPDATED_SENTENCE)), ""]
         if w.after_steps is not None:
             out += [_md(w.phrase(STEPPED_SENTENCE)), ""]
     return "\n".join(out)
-
-
-# the placeholders of the walkthrough's phrases that are maths
-MATHS = ("gate", "node", "rate", "upstream", "downstream", "local")
 
 
 def _maths(equation: Equation) -> str:
@@ -140,21 +178,25 @@ def _md_block(equations: list[Equation]) -> list[str]:
 
 
 def to_latex(
-    result: Result, precision: int = DEFAULT_PRECISION, heading: str = "subsection*"
+    result: Result | TensorResult,
+    precision: int = DEFAULT_PRECISION,
+    heading: str = "subsection*",
 ) -> str:
     """The walkthrough as a LaTeX fragment: an `align*` per pass (needs amsmath)."""
-    w = Walkthrough(result, Tex(result.graph, precision))
-    out: list[str] = [rf"\{heading}{{{tex_text(FORWARD_HEADING)}}}"]
+    w = _walkthrough(result, precision)
+    out: list[str] = [rf"\{heading}{{{tex_text(tr(FORWARD_HEADING))}}}"]
     if w.inputs_text():
         out.append(_tex(w.phrase(INPUTS_SENTENCE)))
     out += _align([_row(e.equation) for e in w.forward])
-    out += [_tex(w.phrase(OUTPUT_SENTENCE)), "", rf"\{heading}{{{tex_text(BACKWARD_HEADING)}}}"]
-    rows = [_row(w.start()), rf"\intertext{{{tex_text(START)}}}"]
+    out += [line for text in _shapes(w, _tex) for line in (text, "")]
+    out += [_tex(w.phrase(OUTPUT_SENTENCE)), "", rf"\{heading}{{{tex_text(tr(BACKWARD_HEADING))}}}"]
+    rows = [_row(w.start()), rf"\intertext{{{tex_text(tr(w.start_words))}}}"]
     for step in w.backward:
         if isinstance(step, Gate):
             rows.append(rf"\intertext{{{_tex(step.heading)}}}")
             rows.append(rf"\intertext{{{_tex(step.chain())}}}")
             rows += [_row(send.equation) for send in step.sends]
+            rows += [rf"\intertext{{{text}}}" for text in _gate_notes(step, _tex)]
         elif isinstance(step, CopyGate):
             rows.append(rf"\intertext{{{_tex(step.heading)} {_tex(step.note)}}}")
             rows.append(_row(step.equation))
@@ -164,7 +206,7 @@ def to_latex(
         rows.append(rf"\intertext{{\emph{{{latex_prose(step.reason)}}}}}")
     out += _align(rows)
     if w.has_update:
-        out += ["", rf"\{heading}{{{tex_text(UPDATE_HEADING)}}}"]
+        out += ["", rf"\{heading}{{{tex_text(tr(UPDATE_HEADING))}}}"]
         out.append(_tex(w.phrase(RATE_SENTENCE)))
         out += _align([_row(d.equation) for d in w.update])
         out.append(_tex(w.phrase(UPDATED_SENTENCE)))
