@@ -391,8 +391,12 @@ def _matmul_shape(shapes: list[Shape], known: list[Value | None]) -> Shape:
     return a[:-1] + b[1:] if len(b) <= 2 else a[:-1] + b[:-2] + b[-1:]
 
 
-def _whole(value: Value | None, not_a_number: str, not_whole: str) -> int:
-    """`value` as a whole number, else the refusal `not_a_number` or `not_whole` ({number})."""
+def _whole(shape: Shape, value: Value | None, refusals: tuple[str, str, str]) -> int:
+    """An index's or an axis's `value` (of `shape`) as a whole number, else its refusal:
+    of another shape ({shape}), not a number, or not whole ({number})."""
+    of_shape, not_a_number, not_whole = refusals
+    if shape:
+        raise _Mismatch(tr(of_shape).format(shape=show_shape(shape)))
     if value is None or np.ndim(value) != 0:
         raise _Mismatch(tr(not_a_number))
     number = float(value)
@@ -401,21 +405,23 @@ def _whole(value: Value | None, not_a_number: str, not_whole: str) -> int:
     return int(number)
 
 
+_INDEX = (
+    N_("the index must be a number, not of shape {shape}"),
+    N_("the index must be a number or an input holding one"),
+    N_("the index must be a whole number, got {number:g}"),
+)
+_AXIS = (
+    N_("the axis must be a number, not of shape {shape}"),
+    N_("the axis must be a number or an input holding one"),
+    N_("the axis must be a whole number, got {number:g}"),
+)
+
+
 def _index_shape(shapes: list[Shape], known: list[Value | None]) -> Shape:
     shape = shapes[0]
     if not shape:
         raise _Mismatch(tr("a number has no elements to index: index a vector or a matrix"))
-    if shapes[1]:
-        raise _Mismatch(
-            tr("the index must be a number, not of shape {shape}").format(
-                shape=show_shape(shapes[1])
-            )
-        )
-    i = _whole(
-        known[1],
-        N_("the index must be a number or an input holding one"),
-        N_("the index must be a whole number, got {number:g}"),
-    )
+    i = _whole(shapes[1], known[1], _INDEX)
     if not -shape[0] <= i < shape[0]:
         raise _Mismatch(
             tr("index {i} is out of range for {size} elements (0 to {last})").format(
@@ -433,17 +439,7 @@ def _reduce_shape(shapes: list[Shape], known: list[Value | None]) -> Shape:
     shape = shapes[0]
     if len(shapes) == 1:
         return ()
-    if shapes[1]:
-        raise _Mismatch(
-            tr("the axis must be a number, not of shape {shape}").format(
-                shape=show_shape(shapes[1])
-            )
-        )
-    axis = _whole(
-        known[1],
-        N_("the axis must be a number or an input holding one"),
-        N_("the axis must be a whole number, got {number:g}"),
-    )
+    axis = _whole(shapes[1], known[1], _AXIS)
     if not -len(shape) <= axis < len(shape) or not shape:
         raise _Mismatch(
             tr("axis {axis} is out of range for shape {shape}").format(
