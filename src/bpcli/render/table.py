@@ -212,6 +212,9 @@ class TensorGradView:
                 yield _assigned(f"{name} = ", self._n(value), VALUE)
             after = tr("after the update: {f} = ").format(f=f)
             yield _assigned(after, self._n(update.output), VALUE, bold=True)
+            if update.trajectory is not None:  # the loss is a number: the chart is a run's
+                yield Text()
+                yield DescentChart(update, f, precision=self.precision)
 
 
 def _assigned(left: str, value: str, style: str, bold: bool = False) -> Text:
