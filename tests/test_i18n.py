@@ -558,6 +558,28 @@ def test_the_korean_solution_sheet_compiles_and_reads_back(bpcli, tmp_path):
 
 
 @pytest.mark.integration
+def test_the_korean_write_up_compiles_with_kotex(bpcli, tmp_path):
+    """grad --format latex in Korean is a fragment for a document with amsmath and ko.TeX
+    (the README says so): compiled, its Korean headings and numbers read back."""
+    from latex import FRAGMENT_DOCUMENT, pdf_text
+
+    _need_kotex()
+    run = bpcli(*LECTURE, "--lr", "0.1", "--explain", "--format", "latex")
+    assert run.code == 0, run.stderr
+    document = FRAGMENT_DOCUMENT.replace(
+        "\\usepackage{amsmath}", "\\usepackage{amsmath}\n\\usepackage{kotex}"
+    )
+    text = pdf_text(tmp_path, document % run.stdout, "writeup").replace("\u2212", "-")
+    for expected in [
+        "Forward pass: Output 계산",
+        "입력: x = -2, y = 5, z = -4.",
+        "Backward pass: Gradient 계산",
+        "업데이트 이후: f = -16.34.",
+    ]:
+        assert expected in text, expected
+
+
+@pytest.mark.integration
 def test_the_english_solution_sheet_has_no_korean_package(bpcli, tmp_path):
     problems = tmp_path / "hw.toml"
     problems.write_text(LECTURE_PROBLEM, encoding="utf-8")
