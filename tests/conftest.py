@@ -10,6 +10,8 @@ for _var in ("FORCE_COLOR", "PY_COLORS", "GITHUB_ACTIONS", "CLICOLOR_FORCE"):
     os.environ.pop(_var, None)
 os.environ["COLUMNS"] = "80"
 os.environ["NO_COLOR"] = "1"
+# English, whatever the machine's locale says: a test of Korean asks for it (--lang ko).
+os.environ["BPCLI_LANG"] = "en"
 
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -52,6 +54,15 @@ def _only_integration_tests_start_processes(request, monkeypatch):
         raise StartsAProcess(f"{request.node.nodeid} starts {args!r}: mark it integration")
 
     monkeypatch.setattr(subprocess.Popen, "__init__", refuse)
+
+
+@pytest.fixture(autouse=True)
+def _english_after_each_test():
+    """A test that chose Korean in this process (CliRunner, i18n.use) leaves English behind."""
+    yield
+    from bpcli import i18n
+
+    i18n.use("en")
 
 
 # ---- recursion: a shallow stack instead of the biggest inputs -----------------------------------

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from . import engine
 from .errors import BindError, InputError, clipped
 from .graph import Graph
+from .i18n import N_, tr, tr_n
 from .ops import TENSOR_ONLY, Conventions
 from .parser import named_constants, parse
 from .result import Result, Update
@@ -69,7 +70,7 @@ def evaluate(
     graph, given = _given_constants(graph, _with_named(values, named))
     inputs = bind(graph, given)
     if steps is not None and lr is None:
-        raise InputError("steps needs a learning rate (lr)")
+        raise InputError(tr("steps needs a learning rate (lr)"))
     if dout is not None or not _scalars(inputs) or needs_tensors(graph):
         from . import tensor
 
@@ -109,13 +110,21 @@ def _update(
     count = 1 if steps is None else steps
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_STEPS:
         raise InputError(
-            f"the number of steps must be a whole number from 1 to {MAX_STEPS:,}, got {count!r}"
+            tr(
+                "the number of steps must be a whole number from 1 to {max_steps:,}, got {count!r}"
+            ).format(max_steps=MAX_STEPS, count=count)
         )
     if count * len(graph) > MAX_STEP_NODES:
         raise InputError(
-            f"{count:,} steps of a {len(graph):,}-node graph are more than {MAX_STEP_NODES:,}"
-            f" node-steps, the limit (about ten seconds); take at most"
-            f" {MAX_STEP_NODES // len(graph):,} steps"
+            tr(
+                "{count:,} steps of a {nodes:,}-node graph are more than {max_step_nodes:,} "
+                "node-steps, the limit (about ten seconds); take at most {most:,} steps"
+            ).format(
+                count=count,
+                nodes=len(graph),
+                max_step_nodes=MAX_STEP_NODES,
+                most=MAX_STEP_NODES // len(graph),
+            )
         )
     every = trajectory_every(count, len(graph.variables))
     path = engine.descend(graph, values, grads, lr, count, conventions, every)
@@ -136,12 +145,16 @@ def trajectory_every(steps: int, inputs: int) -> int:
     return -(-steps // (points - 3))  # steps // k + 1 points, and step 1 and the last
 
 
-def scalar_only(result: Result | TensorResult, what: str, verb: str = "does not show") -> Result:
+def scalar_only(
+    result: Result | TensorResult, what: str, verb: str = N_("does not show")
+) -> Result:
     """`result`, for a view or command that does not show vectors and matrices yet: a
     tensor program's result is an InputError saying so ("graph does not show tensors
     yet")."""
     if not isinstance(result, Result):
-        raise InputError(f"{what} {verb} tensors yet (vectors and matrices)")
+        raise InputError(
+            tr("{what} {verb} tensors yet (vectors and matrices)").format(what=what, verb=tr(verb))
+        )
     return result
 
 
@@ -164,18 +177,17 @@ def bind(graph: Graph, values: Values) -> dict[str, Any]:
     given: dict[str, Any] = {}
     for name, value in pairs:
         if not isinstance(name, str):
-            raise BindError(f"a name must be text, got {clipped(repr(name))}")
+            raise BindError(tr("a name must be text, got {name}").format(name=clipped(repr(name))))
         if name in given:
-            raise BindError(f"a value for {clipped(name)} is given twice")
+            raise BindError(tr("a value for {name} is given twice").format(name=clipped(name)))
         if name not in graph.variables:
             raise BindError(_unknown(graph, name))
-        given[name] = _value(f"the value of {clipped(name)}", value, BindError)
+        given[name] = _value(tr("the value of {name}").format(name=clipped(name)), value, BindError)
     missing = [name for name in graph.variables if name not in given]
     if missing:
         listed = ", ".join(map(clipped, missing))
-        raise BindError(
-            f"missing a value for {listed}" if len(missing) == 1 else f"missing values for {listed}"
-        )
+        message = tr_n("missing a value for {names}", "missing values for {names}", len(missing))
+        raise BindError(message.format(names=listed))
     return {name: given[name] for name in graph.variables}
 
 
@@ -204,23 +216,31 @@ def _pairs(values: object) -> Iterator[tuple[str, object]]:
     """(name, value) pairs, or a BindError that says what values should be."""
     shape = "values must be a mapping of name to number, or (name, value) pairs"
     if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
-        raise BindError(f"{shape}, got {type(values).__name__}")
+        raise BindError(tr("{shape}, got {name}").format(shape=shape, name=type(values).__name__))
     for pair in values:
         if not isinstance(pair, (tuple, list)) or len(pair) != 2 or not isinstance(pair[0], str):
-            raise BindError(f"{shape}, got the item {clipped(repr(pair))}")
+            raise BindError(
+                tr("{shape}, got the item {pair}").format(shape=shape, pair=clipped(repr(pair)))
+            )
         yield pair[0], pair[1]
 
 
 def _unknown(graph: Graph, name: str) -> str:
+    shown = clipped(name)
     if graph.node_named(name) is not None:
-        return f"{clipped(name)} is computed by the expression, not an input: it takes no value"
-    message = f"{clipped(name)} is not an input of the expression"
+        return tr("{name} is computed by the expression, not an input: it takes no value").format(
+            name=shown
+        )
     guess = difflib.get_close_matches(name, list(graph.variables), n=1)
     if guess:
-        return f"{message}; did you mean {guess[0]}?"
+        return tr("{name} is not an input of the expression; did you mean {guess}?").format(
+            name=shown, guess=guess[0]
+        )
     if graph.variables:
-        return f"{message} (its inputs are {', '.join(map(clipped, graph.variables))})"
-    return f"{message} (it has no inputs)"
+        return tr("{name} is not an input of the expression (its inputs are {inputs})").format(
+            name=shown, inputs=", ".join(map(clipped, graph.variables))
+        )
+    return tr("{name} is not an input of the expression (it has no inputs)").format(name=shown)
 
 
 def _number(what: str, value: object, error: type[BindError] | type[InputError]) -> float:

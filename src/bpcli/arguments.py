@@ -21,6 +21,7 @@ from typing import Any, BinaryIO, NamedTuple
 
 from .errors import InputError, ParseError, clipped
 from .graph import Graph
+from .i18n import N_, tr
 from .ops import Conventions, TieRule, tie_rule
 from .parser import MAX_NODES, parse
 from .syntax import NAME, SIGNED_NUMBER
@@ -67,6 +68,16 @@ MAX_NODES_OPTION = Option(
     "N",
     "The most nodes an expression may have; an answer takes about 2 KB a node.",
     min=1,
+)
+
+# Every command's: the language of what bpcli writes for a person (i18n.py).
+LANG_OPTION = Option(
+    "--lang",
+    "lang",
+    None,
+    "ko|en",
+    "The language of what bpcli writes for people, Korean or English (JSON stays the same)."
+    " Default: BPCLI_LANG, else the locale (LANGUAGE, LC_ALL, LC_MESSAGES, LANG).",
 )
 
 # `bpcli grad`'s options, in the order --help lists them.
@@ -170,7 +181,7 @@ def split_own(args: list[str], takes_value: dict[str, bool]) -> tuple[list[str],
             break
         if name in takes_value:
             if name in own_names and name not in HELP_FLAGS:  # one rule, as for an input
-                raise InputError(f"{name} is given twice")
+                raise InputError(tr("{name} is given twice").format(name=name))
             own_names.add(name)
             own.append(arg)
             if takes_value[name] and not eq and i + 1 < len(args):
@@ -186,11 +197,17 @@ def parse_number(what: str, raw: str) -> float:
     """A finite decimal number as the grammar writes it, with an optional sign."""
     text = raw.strip()
     if not SIGNED_NUMBER.fullmatch(text):
-        raise InputError(f"{what} must be a number such as 2, -0.5 or 1e-3, got {clipped(raw)!r}")
+        raise InputError(
+            tr("{what} must be a number such as 2, -0.5 or 1e-3, got {raw!r}").format(
+                what=what, raw=clipped(raw)
+            )
+        )
     try:
         return to_float(float(text))
     except NotANumber:  # the text has a number's form, so the float can only be too large
-        raise InputError(f"{what} is too large for a float: {clipped(raw)}") from None
+        raise InputError(
+            tr("{what} is too large for a float: {raw}").format(what=what, raw=clipped(raw))
+        ) from None
 
 
 def is_array_text(raw: str) -> bool:
@@ -215,7 +232,9 @@ def parse_value(what: str, raw: str) -> Any:
         suffix = os.path.splitext(path)[1].lower()
         if suffix not in ARRAY_FILES:
             raise InputError(
-                f"{what}: {clipped(text)} must name a {', '.join(ARRAY_FILES)} file (by its suffix)"
+                tr("{what}: {text} must name a {items} file (by its suffix)").format(
+                    what=what, text=clipped(text), items=", ".join(ARRAY_FILES)
+                )
             )
         source = f"{what} ({clipped(path)})"
         if suffix == ".npy":
@@ -248,7 +267,11 @@ def _json_array(text: str, what: str) -> Any:
     try:
         return json.loads(text, parse_constant=_refuse_constant)
     except ValueError as exc:
-        raise InputError(f"{what} is not a number nor a JSON array such as [1, 2]: {exc}") from None
+        raise InputError(
+            tr("{what} is not a number nor a JSON array such as [1, 2]: {reason}").format(
+                what=what, reason=exc
+            )
+        ) from None
 
 
 def _csv(text: str, what: str) -> Any:
@@ -260,7 +283,11 @@ def _csv(text: str, what: str) -> Any:
         row = []
         for cell in line.split(","):
             if not SIGNED_NUMBER.fullmatch(cell.strip()):
-                raise InputError(f"{what}: line {n} has {clipped(cell.strip())!r}, not a number")
+                raise InputError(
+                    tr("{what}: line {n} has {strip!r}, not a number").format(
+                        what=what, n=n, strip=clipped(cell.strip())
+                    )
+                )
             row.append(float(cell))
         rows.append(row)
     return rows[0] if len(rows) == 1 else rows
@@ -274,11 +301,15 @@ def _read_npy(path: str, what: str) -> Any:
     except OSError as exc:
         raise InputError(f"{what}: {exc.strerror or exc}") from None
     if size > MAX_SIZE:
-        raise InputError(f"{what}: larger than {MAX_SIZE:,} bytes")
+        raise InputError(
+            tr("{what}: larger than {max_size:,} bytes").format(what=what, max_size=MAX_SIZE)
+        )
     try:
         return np.load(path, allow_pickle=False)
     except (OSError, ValueError) as exc:
-        raise InputError(f"{what}: not a NumPy .npy file ({exc})") from None
+        raise InputError(
+            tr("{what}: not a NumPy .npy file ({reason})").format(what=what, reason=exc)
+        ) from None
 
 
 def split_arguments(
@@ -302,30 +333,42 @@ def split_arguments(
             name = name[2:]
             shown = clipped(name)
             if not NAME.fullmatch(name):
-                raise InputError(f"{clipped(arg)} is not an option, and {shown!r} is not a name")
+                raise InputError(
+                    tr("{arg} is not an option, and {shown!r} is not a name").format(
+                        arg=clipped(arg), shown=shown
+                    )
+                )
             if not eq:
                 raw = args[i + 1] if i + 1 < len(args) else ""
                 i += 1
-            check_utf8(f"the value of {shown}", raw)
+            check_utf8(tr("the value of {name}").format(name=shown), raw)
             if is_array_text(raw):
-                values.append((name, parse_value(f"the value of {shown}", raw)))
+                values.append(
+                    (name, parse_value(tr("the value of {name}").format(name=shown), raw))
+                )
                 dashed.append(name)
                 i += 1
                 continue
             if not SIGNED_NUMBER.fullmatch(raw.strip()):
                 guess = difflib.get_close_matches(name, sorted(options), n=1)
                 if guess:
-                    raise InputError(f"--{shown} is not an option; did you mean --{guess[0]}?")
+                    raise InputError(
+                        tr("--{shown} is not an option; did you mean --{guess}?").format(
+                            shown=shown, guess=guess[0]
+                        )
+                    )
                 if not raw:
                     example = f": --{name} 1.5" if shown == name else ""
-                    raise InputError(f"--{shown} needs a value{example}")
-            values.append((name, parse_number(f"the value of {shown}", raw)))
+                    raise InputError(
+                        tr("--{shown} needs a value{example}").format(shown=shown, example=example)
+                    )
+            values.append((name, parse_number(tr("the value of {name}").format(name=shown), raw)))
             dashed.append(name)
         elif eq and NAME.fullmatch(name.strip()) and SIGNED_NUMBER.fullmatch(raw.strip()):
-            what = f"the value of {clipped(name.strip())}"
+            what = tr("the value of {name}").format(name=clipped(name.strip()))
             values.append((name.strip(), parse_number(what, raw)))
         elif eq and NAME.fullmatch(name.strip()) and is_array_text(raw):
-            what = f"the value of {clipped(name.strip())}"
+            what = tr("the value of {name}").format(name=clipped(name.strip()))
             values.append((name.strip(), parse_value(what, raw)))
         else:
             expressions.append(arg)
@@ -347,11 +390,13 @@ def parse_size(raw: str) -> int:
     found = _SIZE.fullmatch(raw.strip())
     if found is None or int(found.group(1)) == 0:
         raise InputError(
-            f"--max-size is a size such as 50MB, 512KiB or 100000, got {clipped(raw)!r}"
+            tr("--max-size is a size such as 50MB, 512KiB or 100000, got {raw!r}").format(
+                raw=clipped(raw)
+            )
         )
     size = int(found.group(1)) * _UNITS[(found.group(2) or "").upper()]
     if size > MAX_MAX_SIZE:
-        raise InputError(f"--max-size is at most 1000GB, got {clipped(raw)!r}")
+        raise InputError(tr("--max-size is at most 1000GB, got {raw!r}").format(raw=clipped(raw)))
     return size
 
 
@@ -368,37 +413,48 @@ def read_expression(
     command's own option names, for one given after `--`)."""
     sources = len(expressions) + (file is not None)
     if sources == 0:
-        raise InputError('no expression given: bpcli grad "(x+y)*z" --x -2 --y 5 --z -4')
+        raise InputError(tr('no expression given: bpcli grad "(x+y)*z" --x -2 --y 5 --z -4'))
     if sources > 1:
         for arg in expressions:  # `x=nan`, `x=0x10`, `x=`: a value that is not a number
             name, eq, raw = arg.partition("=")
             if eq and NAME.fullmatch(name.strip()) and not _OPERATOR.search(raw.lstrip("+-")):
-                check_utf8(f"the value of {clipped(name.strip())}", raw)
-                parse_number(f"the value of {clipped(name.strip())}", raw)
+                check_utf8(tr("the value of {name}").format(name=clipped(name.strip())), raw)
+                parse_number(tr("the value of {name}").format(name=clipped(name.strip())), raw)
         for arg in expressions:  # only after `--`: before it, an option is read as one
             if arg.startswith("--") and arg[2:].partition("=")[0] in options:
                 late = clipped(arg)
-                raise InputError(f"{late} is after --, which ends the options: put it before --")
+                raise InputError(
+                    tr("{late} is after --, which ends the options: put it before --").format(
+                        late=late
+                    )
+                )
         for arg, raw in pairwise(expressions):  # -x -2: one dash where two are meant
             name, value = clipped(arg[1:]), clipped(raw)
             one_dash = arg[:1] == "-" and arg[:2] != "--" and NAME.fullmatch(arg[1:])
             if one_dash and SIGNED_NUMBER.fullmatch(raw.strip()):
                 raise InputError(
-                    f"-{name} {value} is not an input's value: did you mean --{name} {value}?"
-                    f" (two dashes, or {name}={value})"
+                    tr(
+                        "-{name} {value} is not an input's value: did you mean --{name} "
+                        "{value}? (two dashes, or {name}={value})"
+                    ).format(name=name, value=value)
                 )
         given = [repr(clipped(e)) for e in expressions] + ([f"--file {file}"] if file else [])
         raise InputError(
-            f"give one expression, got {len(given)}: {', '.join(given)}"
-            " (quote an expression that has spaces)"
+            tr(
+                "give one expression, got {count}: {items} (quote an expression that has spaces)"
+            ).format(count=len(given), items=", ".join(given))
         )
     if file is not None:
         return read_text(file, str(file), max_size)
     if expressions[0] == "-":
-        return read_text(sys.stdin.buffer, "standard input", max_size)
-    check_utf8("the expression", expressions[0])
+        return read_text(sys.stdin.buffer, tr("standard input"), max_size)
+    check_utf8(tr("the expression"), expressions[0])
     if len(expressions[0].encode("utf-8")) > max_size:
-        raise InputError(f"the expression is larger than {max_size:,} bytes, the --max-size")
+        raise InputError(
+            tr("the expression is larger than {max_size:,} bytes, the --max-size").format(
+                max_size=max_size
+            )
+        )
     return expressions[0]
 
 
@@ -406,14 +462,18 @@ class Unreadable(Exception):
     """Why an input cannot be read, said without its name: the caller says where."""
 
 
-def read_input(source: Path | str | BinaryIO, max_size: int, limit: str = "the --max-size") -> str:
+def read_input(
+    source: Path | str | BinaryIO, max_size: int, limit: str = N_("the --max-size")
+) -> str:
     """The UTF-8 text of a file named on the command line, or of an open stream: at most
     `max_size` bytes are ever read into memory, whatever it is (a pipe, /dev/zero, a
     file that grows), or Unreadable saying why not (`limit` names the size refused)."""
     if isinstance(source, (Path, str)):
         with _open(source) as stream:
             return read_input(stream, max_size, limit)
-    too_large = Unreadable(f"larger than {max_size:,} bytes, {limit}")
+    too_large = Unreadable(
+        tr("larger than {max_size:,} bytes, {limit}").format(max_size=max_size, limit=tr(limit))
+    )
     with suppress(OSError, ValueError):  # a stream that is not a file descriptor
         status = os.fstat(source.fileno())
         if stat.S_ISREG(status.st_mode) and status.st_size > max_size:
@@ -428,7 +488,7 @@ def read_input(source: Path | str | BinaryIO, max_size: int, limit: str = "the -
             pieces.append(piece)
             total += len(piece)
     except OSError as exc:
-        raise Unreadable(f"cannot read it ({exc.strerror})") from None
+        raise Unreadable(tr("cannot read it ({reason})").format(reason=exc.strerror)) from None
     if total > max_size:
         raise too_large
     try:
@@ -440,7 +500,7 @@ def read_input(source: Path | str | BinaryIO, max_size: int, limit: str = "the -
 
 def not_utf8(start: int) -> str:
     """Why an input is refused whose first byte that is not UTF-8 is at offset `start`."""
-    return f"not UTF-8 text (byte {start + 1})"
+    return tr("not UTF-8 text (byte {byte})").format(byte=start + 1)
 
 
 def check_utf8(what: str, arg: str) -> None:
@@ -457,11 +517,11 @@ def _open(path: Path | str) -> BinaryIO:
     try:
         return open(path, "rb")  # the caller closes it
     except FileNotFoundError:
-        raise Unreadable("no such file") from None
+        raise Unreadable(tr("no such file")) from None
     except IsADirectoryError:
-        raise Unreadable("is a directory, not a file") from None
+        raise Unreadable(tr("is a directory, not a file")) from None
     except OSError as exc:
-        raise Unreadable(f"cannot read it ({exc.strerror})") from None
+        raise Unreadable(tr("cannot read it ({reason})").format(reason=exc.strerror)) from None
 
 
 def open_input(path: Path | str) -> BinaryIO:
@@ -488,16 +548,20 @@ def check_names(
     for name in variables:
         if name in options and name not in given:
             raise InputError(
-                f"missing a value for {name}: --{name} is bpcli's own option,"
-                f" so give the input as {name}=VALUE"
+                tr(
+                    "missing a value for {name}: --{name} is bpcli's own option, so give the "
+                    "input as {name}=VALUE"
+                ).format(name=name)
             )
     for name in dashed:
         if name not in variables:
             guess = difflib.get_close_matches(name, sorted(options), n=1)
             if guess:
                 raise InputError(
-                    f"--{clipped(name)} is neither an input of the expression nor an option;"
-                    f" did you mean --{guess[0]}?"
+                    tr(
+                        "--{name} is neither an input of the expression nor an option; did "
+                        "you mean --{guess}?"
+                    ).format(name=clipped(name), guess=guess[0])
                 )
 
 
@@ -505,7 +569,9 @@ def read_max_tie(max_tie: str) -> TieRule:
     """The tie rule --max-tie names, for every command that takes the option."""
     rule = tie_rule(max_tie)
     if rule is None:
-        raise InputError(f"--max-tie is split or first, got {clipped(max_tie)!r}")
+        raise InputError(
+            tr("--max-tie is split or first, got {max_tie!r}").format(max_tie=clipped(max_tie))
+        )
     return rule
 
 
@@ -538,7 +604,9 @@ def read_program(
 
             shown = clipped(text)
             raise InputError(
-                f"{shown!r} is not an expression: did you mean --file {quote(shown)}?"
+                tr("{shown!r} is not an expression: did you mean --file {quoted}?").format(
+                    shown=shown, quoted=quote(shown)
+                )
             ) from None
         raise
     check_names(graph.variables, values, dashed, options)

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from .api import grad
 from .errors import BindError, BpcliError, InputError
+from .i18n import N_, tr, tr_n
 from .ops import OPS, Conventions, TieRule
 from .patterns import (
     COPY,
@@ -260,7 +261,7 @@ def _number(value: float) -> str:
     return str(int(value)) if value.is_integer() else repr(value)
 
 
-MISSING = "not in the submission: every item it asks for is wrong"
+MISSING = N_("not in the submission: every item it asks for is wrong")
 
 
 def describe(problem: Graded, hide_expected: bool = False) -> list[str]:
@@ -352,7 +353,9 @@ def check_submissions(
         known = {p.id for p in problems.problems if isinstance(p, Problem)}
         for ident in sub.entries:
             if ident not in known:
-                notes.append(f"problem {ident}: not in the problem set; it scores nothing")
+                notes.append(
+                    tr("problem {id}: not in the problem set; it scores nothing").format(id=ident)
+                )
         students.append(Student(sub.student, sub.file, tuple(graded), tuple(notes), sub.error))
     return _bounded(Report(tuple(students), self_check=False, set_file=problems.file))
 
@@ -373,7 +376,9 @@ def _invalid(problem: Invalid) -> Graded:
 def _bounded(report: Report) -> Report:
     if not (math.isfinite(report.max_score) and math.isfinite(report.score)):
         # load() bounds each problem's points; a Problem made in Python is not bounded
-        raise InputError("the points add up to more than a float holds: give each problem fewer")
+        raise InputError(
+            tr("the points add up to more than a float holds: give each problem fewer")
+        )
     return report
 
 
@@ -387,11 +392,15 @@ def differences(problem: Problem, entry: Entry) -> list[str]:
         label = shown(str(key))[:80]
         if key not in theirs or not _same(value, theirs[key]):
             notes.append(
-                f"problem {problem.id}: the submission's {label} differs from the problem set;"
-                " graded against the set"
+                tr(
+                    "problem {id}: the submission's {label} differs from the problem set;"
+                    " graded against the set"
+                ).format(id=problem.id, label=label)
             )
     for key in entry.ignored:
-        notes.append(f"problem {problem.id}: answer.{key} is not an item; ignored")
+        notes.append(
+            tr("problem {id}: answer.{key} is not an item; ignored").format(id=problem.id, key=key)
+        )
     return notes
 
 
@@ -399,7 +408,9 @@ def _not_asked(ident: str, entry: Entry, graded: Graded) -> list[str]:
     """The submission's answers to items the set does not ask for: ignored, and said so."""
     asked = {item.field for item in graded.items}
     return [
-        f"problem {ident}: answer {shown(field)[:80]} is not asked for by the problem set; ignored"
+        tr("problem {id}: answer {field} is not asked for by the problem set; ignored").format(
+            id=ident, field=shown(field)[:80]
+        )
         for field, _ in entry.answer.items()
         if field not in asked
     ]
@@ -448,7 +459,7 @@ def grade(
     if submitted or problem.ask is not None:
         items = _asked(problem, result, truth, answer, errors, entry is not None)
     elif not answer.items():
-        items = (Item("answer", None, None, False, "no answers given"),)
+        items = (Item("answer", None, None, False, tr("no answers given")),)
     else:
         items = tuple(truth.item(field, got) for field, got in answer.items())
     right = sum(item.ok for item in items)
@@ -485,11 +496,12 @@ def _asked(
         if got is not None:
             items.append(truth.item(field, got))
         else:
-            why = error or ("not answered" if present else MISSING)
+            why = error or tr("not answered" if present else MISSING)
             items.append(Item(field, truth.expected(*_split(field))[0], None, False, why))
     if not items:
         kinds = ", ".join(problem.ask or ())
-        items.append(Item("answer", None, None, False, f"asks for {kinds}: none here"))
+        none_here = tr("asks for {kinds}: none here").format(kinds=kinds)
+        items.append(Item("answer", None, None, False, none_here))
     return tuple(items)
 
 
@@ -541,18 +553,20 @@ class _Truth:
             return result.update.output, None
         if kind in ("grad", "update"):
             if name not in result.inputs:
-                return None, f"{name} is not an input of this problem ({_listed(result.inputs)})"
+                return None, tr("{name} is not an input of this problem ({inputs})").format(
+                    name=name, inputs=_listed(result.inputs)
+                )
             if kind == "grad":
                 return result.gradients[name], None
             assert result.update is not None
             return result.update.inputs[name], None
         node = self.by_name.get(name)
         if node is None:
-            return None, f"there is no node named {name} in this problem"
+            return None, tr("there is no node named {name} in this problem").format(name=name)
         if kind == "nodes":
             return node.value, None
         if node.grad is None:
-            return None, f"{name} is a constant: it has no gradient"
+            return None, tr("{name} is a constant: it has no gradient").format(name=name)
         return node.grad, None
 
     def hint(self, node: NodeResult, got: float) -> str | None:
@@ -632,7 +646,7 @@ class _Truth:
         value, grad = self.result.inputs[name], self.result.gradients[name]
         if grad == 0 or not self.tolerance.close(got, value + update.lr * grad):
             return None
-        return UPDATE_SIGN.format(
+        return tr(UPDATE_SIGN).format(
             node=name,
             value=fmt(value),
             lr=fmt(update.lr),
@@ -659,7 +673,7 @@ def _use_mistakes(
     upstream = gate.grad or 0.0
     local = gate.local[position]
     if local is not None and upstream != 1:
-        message = UPSTREAM_LEFT_OUT.format(
+        message = tr(UPSTREAM_LEFT_OUT).format(
             local=fmt(local), sent=fmt(local * upstream), **_words(gate, node)
         )
         found.append((local, message))
@@ -670,7 +684,7 @@ def _words(gate: NodeResult, node: NodeResult) -> dict[str, str]:
     return {"op": gate.op, "gate": gate.name, "node": node.name, "upstream": fmt(gate.grad or 0)}
 
 
-ROUNDING = (
+ROUNDING = N_(
     "a rounding difference: {got} is the right answer {want} rounded to {places};"
     " this problem accepts {accepts}: write more digits"
 )
@@ -683,13 +697,13 @@ def rounded(got: float, want: float, tolerance: Tolerance) -> str | None:
         return None
     for places in range(MAX_PLACES + 1):
         if _equal(got, round(want, places)):
-            unit = "decimal" if places == 1 else "decimals"
-            return _rounding(got, want, f"{places} {unit}", tolerance)
+            unit = tr_n("{count} decimal", "{count} decimals", places).format(count=places)
+            return _rounding(got, want, unit, tolerance)
     exponent = math.floor(math.log10(abs(want))) if want else 0
     for figures in range(1, MAX_PLACES + 1):
         if _equal(got, round(want, figures - 1 - exponent)):
-            unit = "significant figure" if figures == 1 else "significant figures"
-            return _rounding(got, want, f"{figures} {unit}", tolerance)
+            unit = tr_n("{count} significant figure", "{count} significant figures", figures)
+            return _rounding(got, want, unit.format(count=figures), tolerance)
     return None
 
 
@@ -698,13 +712,13 @@ def _equal(a: float, b: float) -> bool:
 
 
 def _rounding(got: float, want: float, places: str, tolerance: Tolerance) -> str:
-    accepts = [f"a relative error up to {tolerance.rel_tol:g}"]
+    accepts = [tr("a relative error up to {rel_tol:g}").format(rel_tol=tolerance.rel_tol)]
     if tolerance.decimals is not None:
-        accepts.append(f"{tolerance.decimals} decimals")
+        accepts.append(tr("{count} decimals").format(count=tolerance.decimals))
     if tolerance.sig_figs is not None:
-        accepts.append(f"{tolerance.sig_figs} significant figures")
-    return ROUNDING.format(
-        got=fmt(got, 15), want=fmt(want), places=places, accepts=" or ".join(accepts)
+        accepts.append(tr("{count} significant figures").format(count=tolerance.sig_figs))
+    return tr(ROUNDING).format(
+        got=fmt(got, 15), want=fmt(want), places=places, accepts=tr(" or ").join(accepts)
     )
 
 
@@ -803,7 +817,9 @@ MISTAKES: dict[Pattern, Mistake] = {
 
 
 def _listed(names: dict[str, float]) -> str:
-    return f"its inputs are {', '.join(names)}" if names else "it has no inputs"
+    if not names:
+        return tr("it has no inputs")
+    return tr("its inputs are {inputs}").format(inputs=", ".join(names))
 
 
 def _passes(problem: Problem, max_tie: TieRule | None) -> Result | TensorResult | BpcliError:

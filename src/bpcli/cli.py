@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import io
 import os
 import re
 import sys
-from collections.abc import Callable
-from contextlib import redirect_stdout
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, redirect_stdout
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -17,11 +18,12 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 from typer.core import TyperCommand, TyperGroup
 
-from . import __version__, arguments
+from . import __version__, arguments, i18n
 from .arguments import (
     FILE,
     GRAD_OPTIONS,
     HELP_FLAGS,
+    LANG_OPTION,
     MAX_NODES_OPTION,
     MAX_SIZE_OPTION,
     MAX_TIE,
@@ -32,6 +34,7 @@ from .arguments import (
 )
 from .errors import BpcliError, InputError
 from .graph import Graph
+from .i18n import tr
 from .ops import Conventions, TieRule
 from .process import (
     EXIT_BAD_INPUT,
@@ -65,6 +68,28 @@ def quiet_flags(params: list[Any]) -> list[Any]:
     return params
 
 
+# Click's own help option, said in bpcli's words where the language is not English.
+HELP_OPTION = i18n.N_("Show this message and exit.")
+
+
+@contextmanager
+def translated_help(command: Any, ctx: typer.Context) -> Iterator[None]:
+    """The command's help, its options' and (a group's) its commands', in the chosen
+    language while its help is written: Typer reads them when it writes the help, and
+    they were declared, in English, before --lang was read. Typer's own words (Usage,
+    Options, [default: …]) stay English: Typer takes no catalog."""
+    objects = [command, *command.get_params(ctx)]
+    objects += list(getattr(command, "commands", {}).values())
+    saved = [(obj, obj.help) for obj in objects if getattr(obj, "help", None)]
+    for obj, text in saved:
+        obj.help = i18n.tr(text)
+    try:
+        yield
+    finally:
+        for obj, text in saved:
+            obj.help = text
+
+
 def unpadded(write_help: Callable[[], None]) -> None:
     """Rich's help, with no line padded to the width where stdout is a pipe or a file
     (Rich pads the lines outside its panels with spaces to column 80)."""
@@ -86,7 +111,8 @@ class BpcliCommand(TyperCommand):
         return quiet_flags(super().get_params(ctx))
 
     def format_help(self, ctx: typer.Context, formatter: Any) -> None:  # type: ignore[override]
-        unpadded(lambda: super(BpcliCommand, self).format_help(ctx, formatter))
+        with translated_help(self, ctx):
+            unpadded(lambda: super(BpcliCommand, self).format_help(ctx, formatter))
 
     def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
         try:
@@ -114,7 +140,8 @@ class BpcliGroup(TyperGroup):
         return quiet_flags(super().get_params(ctx))
 
     def format_help(self, ctx: typer.Context, formatter: Any) -> None:  # type: ignore[override]
-        unpadded(lambda: super(BpcliGroup, self).format_help(ctx, formatter))
+        with translated_help(self, ctx):
+            unpadded(lambda: super(BpcliGroup, self).format_help(ctx, formatter))
 
     def main(  # type: ignore[override]
         self,
@@ -124,6 +151,7 @@ class BpcliGroup(TyperGroup):
         standalone_mode: bool = True,
         **extra: Any,
     ) -> Any:
+        i18n.use(i18n.choose(None))  # the environment's, until a command's --lang says
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, False, **extra)
         try:
@@ -161,7 +189,63 @@ def choices(metavar: str) -> Callable[[str], list[str]]:
     return complete
 
 
-app = typer.Typer(
+Command = TypeVar("Command", bound=Callable[..., None])
+
+
+def choose_language(value: str | None) -> None:
+    """--lang's callback, run first (eager) on every command, given or not: the language
+    of the run, from --lang, else from the environment (i18n.choose)."""
+    if value is not None and value not in i18n.LANGUAGES:
+        raise typer.BadParameter(
+            i18n.tr("it is ko or en, got {value!r}").format(value=value), param_hint="--lang"
+        )
+    i18n.use(i18n.choose(value))
+
+
+def with_language(command: Command) -> Command:
+    """`command` with the option every command has: --lang (LANG_OPTION), which its
+    callback reads and the command itself never sees."""
+    signature = inspect.signature(command, eval_str=True)
+    option = typer.Option(
+        LANG_OPTION.name,
+        metavar=LANG_OPTION.metavar,
+        help=LANG_OPTION.help,
+        callback=choose_language,
+        is_eager=True,
+        autocompletion=choices(LANG_OPTION.metavar),
+    )
+    lang = inspect.Parameter(
+        LANG_OPTION.param,
+        inspect.Parameter.KEYWORD_ONLY,
+        default=LANG_OPTION.default,
+        annotation=Annotated[str | None, option],
+    )
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> None:
+        kwargs.pop(LANG_OPTION.param, None)
+        command(*args, **kwargs)
+
+    run.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[*signature.parameters.values(), lang]
+    )
+    return run  # type: ignore[return-value]
+
+
+class BpcliTyper(typer.Typer):
+    """Typer whose every command takes --lang."""
+
+    def command(self, *args: Any, **kwargs: Any) -> Callable[[Command], Command]:
+        register = super().command(*args, **kwargs)
+
+        def registered(command: Command) -> Command:
+            register(with_language(command))
+            return command  # the module's name for it: the command as written
+
+        return registered
+
+
+app = BpcliTyper(
     name="bpcli",
     cls=BpcliGroup,
     no_args_is_help=True,
@@ -235,9 +319,6 @@ def typer_option(option: Option) -> Any:
         max=option.max,
         autocompletion=complete,
     )
-
-
-Command = TypeVar("Command", bound=Callable[..., None])
 
 
 def declared(options: tuple[Option, ...]) -> Callable[[Command], Command]:
@@ -325,18 +406,28 @@ def grad(
     from .api import evaluate
     from .result import Result
 
+    if as_json:  # for scripts: English, whatever the language (i18n.py)
+        i18n.use(i18n.SOURCE)
     with errors_to_exit_codes():
         refuse_to_replace("--plot", plot, [file])
         graph, values, conventions = read_program(ctx, file, max_tie, max_size, max_nodes)
         if steps is not None and lr is None:
-            raise InputError("--steps needs a learning rate: add --lr ALPHA")
+            raise InputError(tr("--steps needs a learning rate: add --lr ALPHA"))
         if plot is not None and steps is None:
-            raise InputError("--plot draws the steps of gradient descent: give --lr and --steps")
+            raise InputError(
+                tr("--plot draws the steps of gradient descent: give --lr and --steps")
+            )
         if fmt not in GRAD_FORMATS:
-            raise InputError(f"--format is table, markdown or latex, got {fmt!r}")
+            raise InputError(
+                tr("--format is table, markdown or latex, got {fmt!r}").format(fmt=fmt)
+            )
         if fmt != "table" and (as_json or check_grad):
             other = "--json" if as_json else "--gradcheck"
-            raise InputError(f"--format {fmt} writes the walkthrough; leave out {other}")
+            raise InputError(
+                tr("--format {fmt} writes the walkthrough; leave out {other}").format(
+                    fmt=fmt, other=other
+                )
+            )
         upstream = None if dout is None else arguments.parse_dout(dout)
         result = evaluate(graph, values, lr, steps, conventions=conventions, dout=upstream)
         if not isinstance(result, Result):
@@ -399,7 +490,7 @@ def _grad_tensors(
     from .tensor import gradcheck
 
     if plot is not None:
-        raise InputError("--plot does not show tensors yet (vectors and matrices)")
+        raise InputError(tr("--plot does not show tensors yet (vectors and matrices)"))
     checked = gradcheck(result, check_step) if check_grad else None
     if as_json:
         extra: dict[str, object] = {} if checked is None else {"gradcheck": checked.to_dict()}
@@ -460,14 +551,17 @@ def graph_output(output: Path, fmt: str | None) -> str | None:
             return fmt
         known = ", ".join(OUTPUT_SUFFIXES)
         raise InputError(
-            f"--output {output}: bpcli graph writes a file ending in {known}, not {suffix}"
+            tr(
+                "--output {output}: bpcli graph writes a file ending in {known}, not {suffix}"
+            ).format(output=output, known=known, suffix=suffix)
         )
     if fmt is not None and fmt != kind:
         own = [s for s, k in OUTPUT_SUFFIXES.items() if k == fmt]
         raise InputError(
-            f"--format {fmt} disagrees with --output {output}, which is written as"
-            f" {WRITTEN_AS[kind]}: leave out --format, or write to a file ending in"
-            f" {' or '.join(own)}"
+            tr(
+                "--format {fmt} disagrees with --output {output}, which is written as "
+                "{written_as}: leave out --format, or write to a file ending in {items}"
+            ).format(fmt=fmt, output=output, written_as=WRITTEN_AS[kind], items=" or ".join(own))
         )
     return kind
 
@@ -519,7 +613,9 @@ def graph(
 
     with errors_to_exit_codes():
         if fmt is not None and fmt not in GRAPH_FORMATS:
-            raise InputError(f"--format is dot, mermaid, tree or html, got {fmt!r}")
+            raise InputError(
+                tr("--format is dot, mermaid, tree or html, got {fmt!r}").format(fmt=fmt)
+            )
         written = graph_output(output, fmt) if output is not None else fmt
         image = written == "image"
         fmt = "dot" if image else written
@@ -527,17 +623,20 @@ def graph(
         program, values, conventions = read_program(ctx, file, max_tie, max_size, max_nodes)
         if fmt == "html" and program.variables and not values:
             raise InputError(
-                "the HTML page steps through a computation: give the input values, "
-                + " ".join(f"--{name} VALUE" for name in list(program.variables)[:4])
+                tr(
+                    "the HTML page steps through a computation: give the input values, {options}"
+                ).format(
+                    options=" ".join(f"--{name} VALUE" for name in list(program.variables)[:4])
+                )
             )
         if lr is not None and fmt != "html":
-            raise InputError("--lr adds the update step to the HTML page: add --format html")
+            raise InputError(tr("--lr adds the update step to the HTML page: add --format html"))
         needed = values or fmt == "html"
         result = None
         if needed:
             result = scalar_only(evaluate(program, values, lr, conventions=conventions), "graph")
         elif needs_tensors(program):
-            raise InputError("graph does not show tensors yet (vectors and matrices)")
+            raise InputError(tr("graph does not show tensors yet (vectors and matrices)"))
         chosen = fmt or ("dot" if output or not sys.stdout.isatty() else "tree")
         if chosen == "html":
             from .graphviz import layout_json
@@ -685,6 +784,8 @@ def check(
     from .check import check as check_answers
     from .problems import Invalid, load, load_submission, overrides
 
+    if as_json:  # for scripts: English, whatever the language (i18n.py)
+        i18n.use(i18n.SOURCE)
     with errors_to_exit_codes():
         given: dict[str, float | None] = {"decimals": decimals, "sig_figs": sig_figs}
         given["rel_tol"] = None if rel_tol is None else arguments.parse_number("--rel-tol", rel_tol)
@@ -693,19 +794,31 @@ def check(
         for option, target in (("--gradescope", gradescope), ("--csv", csv_file)):
             if target is not None and problems is None:
                 raise InputError(
-                    f"{option} grades submissions against the instructor's set:"
-                    f" add --problems SET (without it, check compares a file with itself)"
+                    tr(
+                        "{option} grades submissions against the instructor's set: add "
+                        "--problems SET (without it, check compares a file with itself)"
+                    ).format(option=option)
                 )
             refuse_to_replace(option, target, [*files, problems])
         if gradescope is None and (visibility is not None or hide_expected):
             option = "--visibility" if visibility is not None else "--hide-expected"
-            raise InputError(f"{option} is for the Gradescope results: add --gradescope FILE")
+            raise InputError(
+                tr("{option} is for the Gradescope results: add --gradescope FILE").format(
+                    option=option
+                )
+            )
         if visibility is not None and visibility not in GRADESCOPE_VISIBILITY:
             raise InputError(
-                f"--visibility is {', '.join(GRADESCOPE_VISIBILITY)}, got {visibility!r}"
+                tr("--visibility is {items}, got {visibility!r}").format(
+                    items=", ".join(GRADESCOPE_VISIBILITY), visibility=visibility
+                )
             )
         if gradescope is not None and len(files) != 1:
-            raise InputError(f"--gradescope writes the results of one submission, got {len(files)}")
+            raise InputError(
+                tr("--gradescope writes the results of one submission, got {count}").format(
+                    count=len(files)
+                )
+            )
         rule = tie_option(max_tie)
         if problems is None:
             sets = [load(path) for path in files]
@@ -763,8 +876,10 @@ def key_format(output: Path) -> str | None:
         return None
     if kind is None:
         raise InputError(
-            f"--output {output}: the answer key is written as TOML or JSON, so its name"
-            f" ends in .toml or .json (a solution sheet, --solutions, in .md or .tex)"
+            tr(
+                "--output {output}: the answer key is written as TOML or JSON, so its name "
+                "ends in .toml or .json (a solution sheet, --solutions, in .md or .tex)"
+            ).format(output=output)
         )
     return kind
 
@@ -821,11 +936,13 @@ def key(
 
     with errors_to_exit_codes():
         if blank and solutions:
-            raise InputError("--blank writes the handout, --solutions the solution sheet: one")
+            raise InputError(tr("--blank writes the handout, --solutions the solution sheet: one"))
         if fmt is not None and not solutions:
-            raise InputError(f"--format {fmt} is for the solution sheet: add --solutions")
+            raise InputError(
+                tr("--format {fmt} is for the solution sheet: add --solutions").format(fmt=fmt)
+            )
         if fmt is not None and fmt not in SHEET_FORMATS:
-            raise InputError(f"--format is markdown or latex, got {fmt!r}")
+            raise InputError(tr("--format is markdown or latex, got {fmt!r}").format(fmt=fmt))
         refuse_to_replace("--output", output, [file])
         rule = tie_option(max_tie)
         kind = key_format(output) if output is not None and not solutions else None
@@ -851,8 +968,10 @@ def key(
         if blank:
             if kind is not None and kind != problems.format:
                 raise InputError(
-                    f"--output {output}: the handout keeps the set's own text, so it is"
-                    f" {problems.format.upper()} like {file}"
+                    tr(
+                        "--output {output}: the handout keeps the set's own text, so it is "
+                        "{upper} like {file}"
+                    ).format(output=output, upper=problems.format.upper(), file=file)
                 )
             fields = [asked_fields(problem, result) for problem, result, _ in sheets]
             emit(handout(problems, fields), output)
@@ -946,6 +1065,7 @@ def batch(
     """
     from .batch import answer_source
 
+    i18n.use(i18n.SOURCE)  # JSON for scripts: English, whatever the language (i18n.py)
     with errors_to_exit_codes():
         ok = answer_source(source, jobs, parse_size(max_size))
     if not ok:
@@ -968,13 +1088,15 @@ def write_plot(update: Update, output_name: str, path: Path) -> None:
     if image_format is None:
         known = ", ".join(FORMATS)
         raise InputError(
-            f"cannot tell the image format of {str(path)!r}: its name must end in {known}"
+            tr("cannot tell the image format of {path!r}: its name must end in {known}").format(
+                path=str(path), known=known
+            )
         )
     if update.trajectory is None:
-        raise InputError("a plot of gradient descent needs its steps: give --steps")
+        raise InputError(tr("a plot of gradient descent needs its steps: give --steps"))
     try:
         importlib.import_module("matplotlib")
     except ImportError:
-        raise InputError("writing a plot needs matplotlib: pip install matplotlib") from None
+        raise InputError(tr("writing a plot needs matplotlib: pip install matplotlib")) from None
     image = descent_image(update, output_name, image_format)
     write_output(path, image, what=f"the plot to {str(path)!r}")

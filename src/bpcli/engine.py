@@ -21,6 +21,7 @@ from typing import Any
 
 from .errors import DomainError
 from .graph import Graph
+from .i18n import tr
 from .ops import CODES, OP_NAMES, OPS, PARAMETERS, RULE_SCOPE, Conventions, Infinite, Op, Undefined
 
 LEAVES = 2  # op codes below this are leaves (var, const): nothing to compute
@@ -174,7 +175,11 @@ build()
 def _domain_error(graph: Graph, node_id: int, message: str) -> DomainError:
     span = (graph.starts[node_id], graph.ends[node_id])
     text = graph.text(node_id)
-    return DomainError(f"{message}, in `{text}`", span=span, source=graph.source)
+    return DomainError(
+        tr("{message}, in `{text}`").format(message=message, text=text),
+        span=span,
+        source=graph.source,
+    )
 
 
 def forward(graph: Graph, inputs: Mapping[str, float]) -> list[float]:
@@ -479,7 +484,9 @@ def descend(
                 new = point[name] - lr * grad
                 if not math.isfinite(new):
                     raise DomainError(
-                        f"the update of {name} overflows (is the learning rate too large?)"
+                        tr(
+                            "the update of {name} overflows (is the learning rate too large?)"
+                        ).format(name=name)
                     )
                 moved[name] = new
             values = forward(graph, moved)
@@ -490,5 +497,7 @@ def descend(
 
 def _at_step(exc: DomainError, step: int) -> DomainError:
     return DomainError(
-        f"at step {step} of gradient descent: {exc.message}", span=exc.span, source=exc.source
+        tr("at step {step} of gradient descent: {message}").format(step=step, message=exc.message),
+        span=exc.span,
+        source=exc.source,
     )

@@ -26,6 +26,7 @@ from .arguments import (
     FILE,
     GRAD_OPTIONS,
     HELP_FLAGS,
+    LANG_OPTION,
     MAX_NODES_OPTION,
     MAX_SIZE,
     MAX_TIE,
@@ -50,10 +51,10 @@ if TYPE_CHECKING:
 # grad's own options, and whether each takes a value, from the declarations the Typer
 # command is built from, to split a command line the way it does.
 GRAD_TAKES_VALUE = {option.name: not option.flag for option in GRAD_OPTIONS}
-GRAD_TAKES_VALUE |= dict.fromkeys(HELP_FLAGS, False)
-NAMES = {option.name[2:] for option in GRAD_OPTIONS}
+GRAD_TAKES_VALUE |= dict.fromkeys(HELP_FLAGS, False) | {LANG_OPTION.name: True}
+NAMES = {option.name[2:] for option in (*GRAD_OPTIONS, LANG_OPTION)}
 FAST_FLAGS = ("--json", "--no-nodes")
-FAST_VALUES = ("--lr", "--steps", "--max-tie")
+FAST_VALUES = ("--lr", "--steps", "--max-tie", LANG_OPTION.name)
 
 
 def run() -> None:
@@ -93,6 +94,8 @@ def _fast_grad(args: list[str], as_json: bool) -> bool:
     options = _fast_options(own)
     if options is None or ("--json" in options) != as_json or "-" in free:
         return False  # not this run; stdin can be read only once
+    if not _fast_language(options.get(LANG_OPTION.name)):
+        return False
     try:
         result = _answer(free, options)
     except Exception:  # every error is the full path's to report
@@ -116,6 +119,17 @@ def _write_table(result: Result, nodes: bool) -> None:
     from .render.table import GradView
 
     console().print(GradView(result, PRECISION.default, nodes=nodes))
+
+
+def _fast_language(lang: str | None) -> bool:
+    """The language --lang chooses, as the full path's --lang does; False for a value
+    that is not one (the full path's to report)."""
+    from .i18n import LANGUAGES, choose, use
+
+    if lang is not None and lang not in LANGUAGES:
+        return False
+    use(choose(lang))
+    return True
 
 
 def _fast_options(own: list[str]) -> dict[str, str] | None:
@@ -162,9 +176,11 @@ def fast_batch(args: list[str]) -> bool:
     to leave them (options, help) to the full command line. What it answers, and how it
     ends (exit 1 if a line failed, a bad file's error), is the full path's own code."""
     from .batch import answer_source
+    from .i18n import SOURCE, use
 
     if len(args) > 1 or any(arg.startswith("-") and arg != "-" for arg in args):
         return False
+    use(SOURCE)  # JSON for scripts: English, as the full path's batch
     with errors_to_exit_codes():
         ok = answer_source(args[0] if args else "-", 1, MAX_SIZE)
     if not ok:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .i18n import tr
+
 SHOWN = 40  # characters of a user's name or text that a message echoes
 
 
@@ -43,7 +45,9 @@ class BpcliError(Exception):
     def __str__(self) -> str:
         if self.line is None:
             return self.message
-        return f"line {self.line}, column {self.column}: {self.message}"
+        return tr("line {line}, column {column}: {message}").format(
+            line=self.line, column=self.column, message=self.message
+        )
 
 
 class ParseError(BpcliError):

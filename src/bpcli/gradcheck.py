@@ -53,6 +53,7 @@ from typing import Any, Literal
 from . import engine
 from .errors import DomainError, InputError
 from .graph import NO_INPUT, Graph, Node
+from .i18n import tr
 from .ops import OPS, Conventions, Undefined
 from .result import Result
 from .values import NotANumber, is_number, to_float
@@ -294,7 +295,9 @@ def _step(step: object) -> float:
         h = math.nan  # NaN, an infinity or past the float range: not a step
     if not h > 0:
         raise InputError(
-            f"the gradient-check step h must be a finite number greater than 0, got {step!r}"
+            tr(
+                "the gradient-check step h must be a finite number greater than 0, got {step!r}"
+            ).format(step=step)
         )
     return h
 

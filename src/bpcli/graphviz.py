@@ -19,6 +19,7 @@ import sys
 from collections.abc import Callable
 
 from .errors import InputError
+from .i18n import tr
 
 # Fewer network-simplex rounds (nslimit, nslimit1) and half the crossing-minimisation
 # passes (mclimit): without them dot spends a minute on 750 nodes where one input feeds
@@ -46,7 +47,11 @@ def timeout() -> float:
     except ValueError:
         seconds = float("nan")
     if not 0 < seconds < float("inf"):
-        raise InputError(f"{TIMEOUT_VARIABLE} is a number of seconds above 0, got {text!r}")
+        raise InputError(
+            tr("{timeout_variable} is a number of seconds above 0, got {text!r}").format(
+                timeout_variable=TIMEOUT_VARIABLE, text=text
+            )
+        )
     return seconds
 
 
@@ -119,18 +124,22 @@ def draw(dot_text: str, target: str, output_format: str, nodes: int) -> bytes:
     program = shutil.which("dot")
     if program is None:
         raise InputError(
-            f"drawing {target} needs Graphviz's dot program, which is not installed: {INSTALL}."
-            " Without it, --format dot writes the DOT text, and the step-through page"
-            " (--output page.html) is laid out by bpcli itself."
+            tr(
+                "drawing {target} needs Graphviz's dot program, which is not installed: "
+                "{install}. Without it, --format dot writes the DOT text, and the "
+                "step-through page (--output page.html) is laid out by bpcli itself."
+            ).format(target=target, install=INSTALL)
         )
     limits = nodes > EXACT_MAX_NODES
     image, failure = _run(program, dot_text, output_format, f"drawing {target}", limits)
     if failure:
         raise InputError(
-            f"{failure}. Instead: --format dot writes the DOT text (to draw with another"
-            " Graphviz layout, such as sfdp), a smaller graph draws faster, and the"
-            " step-through page (--output page.html) is laid out by bpcli itself when dot"
-            " cannot do it."
+            tr(
+                "{failure}. Instead: --format dot writes the DOT text (to draw with another "
+                "Graphviz layout, such as sfdp), a smaller graph draws faster, and the "
+                "step-through page (--output page.html) is laid out by bpcli itself when dot "
+                "cannot do it."
+            ).format(failure=failure)
         )
     return image
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from . import patterns
+from .i18n import tr
 from .patterns import Pattern
 
 Args = tuple[float, ...]
@@ -264,17 +265,20 @@ def _fmt(x: float) -> str:
 
 def _div(a: float, b: float) -> float:
     if b == 0:
-        raise Undefined(f"division by zero ({_fmt(a)} / 0)")
+        raise Undefined(tr("division by zero ({a} / 0)").format(a=_fmt(a)))
     return a / b
 
 
 def _pow(x: float, y: float) -> float:
     if x == 0 and y < 0:
-        raise Undefined(f"0 to a negative power is a division by zero (0 ** {_fmt(y)})")
+        raise Undefined(
+            tr("0 to a negative power is a division by zero (0 ** {y})").format(y=_fmt(y))
+        )
     if x < 0 and not y.is_integer():
         raise Undefined(
-            f"a negative base to a non-integer power is not a real number "
-            f"(({_fmt(x)}) ** {_fmt(y)})"
+            tr("a negative base to a non-integer power is not a real number (({x}) ** {y})").format(
+                x=_fmt(x), y=_fmt(y)
+            )
         )
     return float(x**y)
 
@@ -283,7 +287,7 @@ def _dpow_base(x: float, y: float, out: float) -> float:
     if y == 0:
         return 0.0
     if x == 0 and y < 1:
-        raise Infinite(f"the derivative of x ** {_fmt(y)} at x = 0 is infinite")
+        raise Infinite(tr("the derivative of x ** {y} at x = 0 is infinite").format(y=_fmt(y)))
     return float(y * x ** (y - 1))
 
 
@@ -305,26 +309,28 @@ def _dpow_exponent(x: float, y: float, out: float) -> float:
     if x == 0:
         return 0.0  # 0 ** y is 0 for every y > 0 (0 ** y with y <= 0 fails forward)
     raise Undefined(
-        f"x ** y has no real derivative with respect to the exponent y "
-        f"when the base is negative (x = {_fmt(x)})"
+        tr(
+            "x ** y has no real derivative with respect to the exponent y when the base is "
+            "negative (x = {x})"
+        ).format(x=_fmt(x))
     )
 
 
 def _log(x: float) -> float:
     if x <= 0:
-        raise Undefined(f"log needs a positive input, got {_fmt(x)}")
+        raise Undefined(tr("log needs a positive input, got {x}").format(x=_fmt(x)))
     return math.log(x)
 
 
 def _sqrt(x: float) -> float:
     if x < 0:
-        raise Undefined(f"sqrt needs a non-negative input, got {_fmt(x)}")
+        raise Undefined(tr("sqrt needs a non-negative input, got {x}").format(x=_fmt(x)))
     return math.sqrt(x)
 
 
 def _dsqrt(out: float) -> float:
     if out == 0:
-        raise Infinite("the derivative of sqrt at 0 is infinite")
+        raise Infinite(tr("the derivative of sqrt at 0 is infinite"))
     return 0.5 / out
 
 

@@ -22,6 +22,7 @@ from typing import Any, NoReturn
 from . import _tables
 from .errors import BindError, DomainError, InputError, ParseError
 from .graph import NO_INPUT, Graph
+from .i18n import N_, tr, tr_n
 from .ops import CODES, FUNCTIONS, OPS
 from .syntax import NAMED_CONSTANTS, superscript
 
@@ -102,8 +103,10 @@ class _Builder:
 
     def _too_many(self, at: int) -> NoReturn:
         raise InputError(
-            f"the expression has more than {self.max_nodes:,} nodes, the limit"
-            " (bpcli.parse's max_nodes; the command line's --max-nodes)",
+            tr(
+                "the expression has more than {max_nodes:,} nodes, the limit (bpcli.parse's "
+                "max_nodes; the command line's --max-nodes)"
+            ).format(max_nodes=self.max_nodes),
             span=(at, at + 1),
             source=self.source,
         )
@@ -183,7 +186,7 @@ class _Builder:
                 self.numbers[text] = value
         if value - value:  # inf
             raise DomainError(
-                f"the number {token.group()} is too large for a float",
+                tr("the number {group} is too large for a float").format(group=token.group()),
                 span=(start, end),
                 source=self.source,
             )
@@ -206,7 +209,9 @@ class _Builder:
             return self.assigned[name][0], start, end
         if name in FUNCTIONS:
             raise BindError(
-                f"{name} is a function: call it as {name}(…)", span=(start, end), source=self.source
+                tr("{name} is a function: call it as {name}(…)").format(name=name),
+                span=(start, end),
+                source=self.source,
             )
         if name not in self.variables:
             if name in NAMED_CONSTANTS and name not in self.inputs:
@@ -234,24 +239,33 @@ class _Builder:
         op = OPS.get(name)
         if name in _SAME_AS and name not in FUNCTIONS:
             raise ParseError(
-                f"unknown function {name!r}: did you mean {_SAME_AS[name][0]}?"
-                f" ({_SAME_AS[name][1]})",
+                tr("unknown function {name!r}: did you mean {instead}? ({note})").format(
+                    name=name, instead=_SAME_AS[name][0], note=tr(_SAME_AS[name][1])
+                ),
                 span=(start, name_end),
                 source=self.source,
             )
         if op is None or not op.function:
             raise ParseError(
-                f"unknown function {name!r}; the functions are {', '.join(FUNCTIONS)}"
-                f" (to multiply, write {name}*(…))",
+                tr(
+                    "unknown function {name!r}; the functions are {items} (to multiply, "
+                    "write {name}*(…))"
+                ).format(name=name, items=", ".join(FUNCTIONS)),
                 span=(start, name_end),
                 source=self.source,
             )
         if op.arity is not None and not op.arity <= len(args) <= op.arity + op.optional:
-            wanted = "1 argument" if op.arity == 1 else f"{op.arity} arguments"
+            wanted = tr_n("{count} argument", "{count} arguments", op.arity).format(count=op.arity)
             if op.optional:
-                wanted = f"{op.arity} to {op.arity + op.optional} arguments"
+                wanted = tr("{least} to {most} arguments").format(
+                    least=op.arity, most=op.arity + op.optional
+                )
             raise ParseError(
-                f"{name} takes {wanted}, got {len(args)}", span=span, source=self.source
+                tr("{name} takes {wanted}, got {count}").format(
+                    name=name, wanted=wanted, count=len(args)
+                ),
+                span=span,
+                source=self.source,
             )
         return self._node(name, tuple(arg[0] for arg in args), *span)
 
@@ -260,20 +274,30 @@ class _Builder:
         span = name_token.span()
         if name in FUNCTIONS:
             raise BindError(
-                f"{name} is a function and cannot be assigned", span=span, source=self.source
+                tr("{name} is a function and cannot be assigned").format(name=name),
+                span=span,
+                source=self.source,
             )
         if name in self.assigned:
             raise BindError(
-                f"{name} is assigned twice (first at {self._where(self.assigned[name][1])})",
+                tr("{name} is assigned twice (first at {where})").format(
+                    name=name, where=self._where(self.assigned[name][1])
+                ),
                 span=span,
                 source=self.source,
             )
         used = self.constants.get(name, self.variables.get(name))
         if used is not None:
-            kind = f"the constant {name}" if name in self.constants else "an input"
+            kind = (
+                tr("the constant {name}").format(name=name)
+                if name in self.constants
+                else tr("an input")
+            )
             raise BindError(
-                f"{name} is assigned here but was already used as {kind}"
-                f" (at {self._where(self.starts[used])}); assign a name before using it",
+                tr(
+                    "{name} is assigned here but was already used as {kind} (at {where}); "
+                    "assign a name before using it"
+                ).format(name=name, kind=kind, where=self._where(self.starts[used])),
                 span=span,
                 source=self.source,
             )
@@ -310,7 +334,7 @@ class _Builder:
     def _where(self, offset: int) -> str:
         line = self.source.count("\n", 0, offset) + 1
         column = offset - self.source.rfind("\n", 0, offset)
-        return f"line {line}, column {column}"
+        return tr("line {line}, column {column}").format(line=line, column=column)
 
 
 def named_constants(graph: Graph) -> dict[str, int]:
@@ -337,9 +361,11 @@ def parse(text: str, max_nodes: int = MAX_NODES, inputs: Collection[str] = ()) -
     nodes (a bound on memory: an answer takes about 2 KB a node).
     """
     if not isinstance(text, str):
-        raise ParseError(f"the expression must be text, not {type(text).__name__}")
+        raise ParseError(
+            tr("the expression must be text, not {name}").format(name=type(text).__name__)
+        )
     if not _has_statement(text):
-        raise ParseError("the expression is empty")
+        raise ParseError(tr("the expression is empty"))
     graph = _run(text, _Builder(text, max_nodes, inputs))
     assert isinstance(graph, Graph)
     return graph
@@ -579,8 +605,8 @@ def _has_statement(text: str) -> bool:
 # ---- syntax errors in words a student understands ---------------------------
 
 _WHAT = {
-    "NUMBER": "a number",
-    "NAME": "a name",
+    "NUMBER": N_("a number"),
+    "NAME": N_("a name"),
     "LPAR": "'('",
     "RPAR": "')'",
     "COMMA": "','",
@@ -588,8 +614,8 @@ _WHAT = {
     "MINUS": "'-'",
     "STAR": "'*'",
     "SLASH": "'/'",
-    "POW": "'**' or '^'",
-    "SUPERSCRIPT": "a superscript power such as ²",
+    "POW": N_("'**' or '^'"),
+    "SUPERSCRIPT": N_("a superscript power such as ²"),
     "MINUS_SIGN": "'−'",
     "TIMES": "'×'",
     "MIDDLE_DOT": "'·'",
@@ -600,8 +626,8 @@ _WHAT = {
     "RSQB": "']'",
     "DOT_T": "'.T'",
     "EQUAL": "'='",
-    "_SEP": "';' or a new line",
-    "$END": "the end",
+    "_SEP": N_("';' or a new line"),
+    "$END": N_("the end"),
 }
 _OPERAND_START = {"NUMBER", "NAME", "LPAR"}
 _OPERAND_END = re.compile(r"[\w.)]$")
@@ -610,23 +636,25 @@ _OPERAND_END = re.compile(r"[\w.)]$")
 _OPERATORS = {"PLUS", "MINUS", "STAR", "SLASH", "POW", "AT"}
 _OPERATORS |= {"SUPERSCRIPT", "MINUS_SIGN", "TIMES", "MIDDLE_DOT", "DOT_OPERATOR", "DIVIDE"}
 # What a student may know from elsewhere, and bpcli writes otherwise.
-_SAME_AS = {"ln": ("log", "log is the natural logarithm")}
+_SAME_AS = {"ln": ("log", N_("log is the natural logarithm"))}
 
 
 def _unexpected_character(text: str, pos: int) -> ParseError:
     """A character that is no part of the language, with the rewrite where there is one."""
     char = text[pos]
-    message = f"unexpected character {char!r}"
+    message = tr("unexpected character {char!r}").format(char=char)
     if char == "|":  # |x|, as written on paper
         close = text.find("|", pos + 1)
         inner = text[pos + 1 : close].strip() if close != -1 else ""
         shown = inner if inner and "\n" not in inner and len(inner) <= 40 else "…"
-        message += f": for an absolute value use abs({shown})"
+        message = tr(
+            "unexpected character {char!r}: for an absolute value use abs({shown})"
+        ).format(char=char, shown=shown)
     return ParseError(message, span=(pos, pos + 1), source=text)
 
 
 def _describe(kind: str) -> str:
-    return _WHAT.get(kind, kind)
+    return tr(_WHAT.get(kind, kind))
 
 
 def _syntax_error(token: Token, expected: list[str], text: str) -> ParseError:
@@ -634,20 +662,24 @@ def _syntax_error(token: Token, expected: list[str], text: str) -> ParseError:
         end = len(text.rstrip())
         wanted = _wanted(expected)
         return ParseError(
-            f"the expression ends too early: expected {wanted}", span=(end, end), source=text
+            tr("the expression ends too early: expected {wanted}").format(wanted=wanted),
+            span=(end, end),
+            source=text,
         )
     start, end = _span(token)
     if token.type == "_SEP" and token.value != ";":
         return ParseError(
-            f"the line ends too early: expected {_wanted(expected)}",
+            tr("the line ends too early: expected {wanted}").format(wanted=_wanted(expected)),
             span=(start, start + 1),
             source=text,
         )
     before = text[:start].rstrip()
     if token.type == "SUPERSCRIPT":
         return ParseError(
-            f"unexpected {token.value!r}: a superscript is a power of the name, number or"
-            " (…) right before it, as in x²",
+            tr(
+                "unexpected {value!r}: a superscript is a power of the name, number or (…) "
+                "right before it, as in x²"
+            ).format(value=token.value),
             span=(start, end),
             source=text,
         )
@@ -657,21 +689,27 @@ def _syntax_error(token: Token, expected: list[str], text: str) -> ParseError:
         left_text = "(…)" if left_text == ")" else left_text
         right_text = "(…)" if token.type == "LPAR" else token.value
         return ParseError(
-            f"missing operator before {token.value!r}: bpcli has no implicit multiplication;"
-            f" write {left_text}*{right_text}",
+            tr(
+                "missing operator before {value!r}: bpcli has no implicit multiplication; "
+                "write {left_text}*{right_text}"
+            ).format(value=token.value, left_text=left_text, right_text=right_text),
             span=(start, end),
             source=text,
         )
     if token.type == "RPAR" and "RPAR" not in expected and not set(expected) >= _OPERAND_START:
-        return ParseError("unmatched ')': there is no '(' to close", span=(start, end), source=text)
+        return ParseError(
+            tr("unmatched ')': there is no '(' to close"), span=(start, end), source=text
+        )
     if token.type == "EQUAL":
         return ParseError(
-            "'=' can only follow a name at the start of a statement, as in q = x + y",
+            tr("'=' can only follow a name at the start of a statement, as in q = x + y"),
             span=(start, end),
             source=text,
         )
     return ParseError(
-        f"unexpected {token.value!r}: expected {_wanted(expected)}",
+        tr("unexpected {value!r}: expected {wanted}").format(
+            value=token.value, wanted=_wanted(expected)
+        ),
         span=(start, end),
         source=text,
     )
@@ -680,12 +718,12 @@ def _syntax_error(token: Token, expected: list[str], text: str) -> ParseError:
 def _wanted(expected: list[str]) -> str:
     kinds = set(expected)
     if kinds >= _OPERAND_START:
-        return "a number, a name or '('"
+        return tr("a number, a name or '('")
     words = []
     if kinds >= _OPERATORS:
-        words.append("an operator")
+        words.append(tr("an operator"))
         kinds -= _OPERATORS | {"EQUAL", "LPAR"}
     words += [_describe(kind) for kind in sorted(kinds)]
     if len(words) <= 1:
-        return "".join(words) or "something else"
-    return ", ".join(words[:-1]) + " or " + words[-1]
+        return "".join(words) or tr("something else")
+    return tr("{items} or {last}").format(items=", ".join(words[:-1]), last=words[-1])

@@ -19,6 +19,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from .i18n import N_, tr
+
 
 @dataclass(frozen=True, eq=False)  # each pattern is itself: compared and hashed by identity
 class Pattern:
@@ -41,27 +43,27 @@ class Pattern:
 
     def reason(self, key: str, **values: str) -> str:
         """The walkthrough's reason `key`, filled in (`{headline}` is the pattern's)."""
-        return self.reasons[key].format(headline=self.headline, **values)
+        return tr(self.reasons[key]).format(headline=self.headline, **values)
 
     def tensor_reason(self, key: str, **values: str) -> str:
         """The walkthrough's reason `key` over vectors and matrices, filled in."""
-        return self.tensor_reasons[key].format(headline=self.headline, **values)
+        return tr(self.tensor_reasons[key]).format(headline=self.headline, **values)
 
     def hint(self, key: str, **values: str) -> str:
         """`check`'s hint `key`, filled in (`{headline}` is the pattern's)."""
-        return self.hints[key].format(headline=self.headline, **values)
+        return tr(self.hints[key]).format(headline=self.headline, **values)
 
 
 # A gate whose reason is its local derivatives, written out: "sine: the local gradient
 # is ∂s/∂x = cos(x)". {rules} is the local derivatives, one per input, joined by "; ".
-RULE = "{headline}: the local gradient is {rules}"
+RULE = N_("{headline}: the local gradient is {rules}")
 RULES_JOIN = "; "
 # … over vectors and matrices, of a gate that works element by element
-ELEMENTWISE_RULE = "{headline}, elementwise: the local gradient is {rules}, element by element"
+ELEMENTWISE_RULE = N_("{headline}, elementwise: the local gradient is {rules}, element by element")
 
 
 # A function gate's mistake: the upstream gradient passed on without the local gradient.
-LOCAL_LEFT_OUT = (
+LOCAL_LEFT_OUT = N_(
     "{op} gate {gate} ({headline}): {node} gets the upstream gradient {upstream} times the"
     " local gradient {local}; the local gradient was left out"
 )
@@ -79,11 +81,11 @@ def _rule(name: str, elementwise: bool = True) -> Pattern:
 
 # Mistakes that are no one gate's pattern: the chain rule's upstream factor, the update
 # step's direction.
-UPSTREAM_LEFT_OUT = (
+UPSTREAM_LEFT_OUT = N_(
     "{op} gate {gate}: {node} gets the upstream gradient {upstream} times the local gradient"
     " {local} = {sent}; the upstream gradient was left out"
 )
-UPDATE_SIGN = (
+UPDATE_SIGN = N_(
     "the update step goes against the gradient: {node} - lr · ∂f/∂{node} ="
     " {value} - {lr} · {grad} = {want}, not {value} + {lr} · {grad}"
 )

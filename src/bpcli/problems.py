@@ -22,6 +22,7 @@ from typing import Any
 
 from .arguments import MAX_SIZE, Unreadable, parse_number, read_input
 from .errors import InputError
+from .i18n import N_, tr
 from .ops import TieRule, tie_rule
 from .values import MAX_DIMENSIONS, NotANumber, NotATensor, to_float, to_value
 
@@ -147,7 +148,7 @@ class Invalid:
     def __str__(self) -> str:
         where = [self.file]
         if self.problem is not None:
-            where.append(f"problem {self.problem}")
+            where.append(tr("problem {problem}").format(problem=self.problem))
         if self.field is not None:
             where.append(self.field)
         return f"{': '.join(where)}: {self.message}"
@@ -205,9 +206,14 @@ def decode(text: str, kind: str) -> Any:
     try:
         return json.loads(text) if kind == "json" else tomllib.loads(text)
     except (ValueError, tomllib.TOMLDecodeError) as exc:
-        raise _Bad(None, f"not valid {kind.upper()}: {exc}") from None
+        raise _Bad(
+            None, tr("not valid {upper}: {reason}").format(upper=kind.upper(), reason=exc)
+        ) from None
     except RecursionError:  # both parsers recurse into nested arrays and tables
-        raise _Bad(None, f"not {kind.upper()} that bpcli can read: nested too deeply") from None
+        raise _Bad(
+            None,
+            tr("not {upper} that bpcli can read: nested too deeply").format(upper=kind.upper()),
+        ) from None
 
 
 def loads(text: str, name: str = "<problems>", kind: str = "toml") -> ProblemSet:
@@ -239,7 +245,7 @@ def loads(text: str, name: str = "<problems>", kind: str = "toml") -> ProblemSet
     for index, entry in enumerate(raw, start=1):
         problem = _problem(entry, index, defaults, name)
         if isinstance(problem, Problem) and problem.id in seen:
-            twice = "the same id is used twice"
+            twice = tr("the same id is used twice")
             problems.append(Invalid(name, problem.id, "id", twice, problem.points))
             continue
         if isinstance(problem, Problem):
@@ -259,27 +265,30 @@ def _problem(
     points = 1.0
     try:
         if not isinstance(entry, dict):
-            raise _Bad(None, "a problem must be a table")
+            raise _Bad(None, tr("a problem must be a table"))
         if "id" in entry:
             if not isinstance(entry["id"], (str, int)) or isinstance(entry["id"], bool):
-                raise _Bad("id", "must be text or a whole number")
+                raise _Bad("id", tr("must be text or a whole number"))
             ident = _text(str(entry["id"]), "id")
         if "points" in entry:
             points = _points(entry["points"])
         unknown = [key for key in entry if key not in PROBLEM_KEYS]
         if unknown:
-            raise _Bad(shown(unknown[0]), f"unknown key (the keys are {', '.join(PROBLEM_KEYS)})")
+            raise _Bad(
+                shown(unknown[0]),
+                tr("unknown key (the keys are {items})").format(items=", ".join(PROBLEM_KEYS)),
+            )
         if "expr" not in entry:
-            raise _Bad("expr", "missing: every problem needs an expression")
+            raise _Bad("expr", tr("missing: every problem needs an expression"))
         if not isinstance(entry["expr"], str):
-            raise _Bad("expr", "must be text")
+            raise _Bad("expr", tr("must be text"))
         expr = _text(entry["expr"], "expr")
         values = _table(entry.get("values", {}), "values")
         lr = _number(entry["lr"], "lr") if "lr" in entry else None
         own = _settings(entry, "")
         ask = _ask(entry["ask"], lr) if "ask" in entry else None
         if "statement" in entry and not isinstance(entry["statement"], str):
-            raise _Bad("statement", "must be text: the problem as the handout states it")
+            raise _Bad("statement", tr("must be text: the problem as the handout states it"))
         answer = _answer(entry.get("answer", {}), lr)
     except _Bad as bad:
         return Invalid(file, ident, bad.field, bad.message, points)
@@ -313,37 +322,49 @@ def _ask(raw: Any, lr: float | None) -> tuple[str, ...]:
     """The kinds of item a problem asks for: a list of answer keys."""
     kinds = ", ".join(ANSWER_KEYS)
     if not isinstance(raw, list) or not raw or not all(isinstance(k, str) for k in raw):
-        raise _Bad("ask", f"must be a list of the items asked for, some of {kinds}")
+        raise _Bad(
+            "ask", tr("must be a list of the items asked for, some of {kinds}").format(kinds=kinds)
+        )
     for kind in raw:
         if kind not in ANSWER_KEYS:
-            raise _Bad("ask", f"{shown(kind)!r} is not an item (the items are {kinds})")
+            raise _Bad(
+                "ask",
+                tr("{shown!r} is not an item (the items are {kinds})").format(
+                    shown=shown(kind), kinds=kinds
+                ),
+            )
         if lr is None and kind in ("update", "new_output"):
-            raise _Bad("ask", f"asks for {kind}, but the problem has no lr")
+            raise _Bad("ask", tr("asks for {kind}, but the problem has no lr").format(kind=kind))
     return tuple(dict.fromkeys(raw))
 
 
 def _points(raw: Any) -> float:
     points = _number(raw, "points")
     if points < 0:
-        raise _Bad("points", "must not be negative")
+        raise _Bad("points", tr("must not be negative"))
     if points > MAX_POINTS:
-        raise _Bad("points", f"must be at most {MAX_POINTS:,}, got {points!r}")
+        raise _Bad(
+            "points",
+            tr("must be at most {max_points:,}, got {points!r}").format(
+                max_points=MAX_POINTS, points=points
+            ),
+        )
     return points
 
 
 def _answer(raw: Any, lr: float | None) -> Answer:
     if not isinstance(raw, dict):
-        raise _Bad("answer", "must be a table")
+        raise _Bad("answer", tr("must be a table"))
     unknown = [key for key in raw if key not in ANSWER_KEYS]
     if unknown:
         raise _Bad(
             f"answer.{shown(unknown[0])}",
-            f"unknown answer (the answers are {', '.join(ANSWER_KEYS)})",
+            tr("unknown answer (the answers are {items})").format(items=", ".join(ANSWER_KEYS)),
         )
     if lr is None:
         for key in ("update", "new_output"):
             if key in raw:
-                raise _Bad(f"answer.{key}", "the problem has no lr, so there is no update step")
+                raise _Bad(f"answer.{key}", tr("the problem has no lr, so there is no update step"))
     parts: dict[str, Any] = {}
     for key in ANSWER_KEYS:
         if key not in raw:
@@ -356,12 +377,15 @@ def _answer(raw: Any, lr: float | None) -> Answer:
 def _settings(raw: Any, where: str) -> dict[str, float | str]:
     """The tolerances and the max tie rule of `[defaults]` (where "defaults") or a problem."""
     if not isinstance(raw, dict):
-        raise _Bad(where, "must be a table")
+        raise _Bad(where, tr("must be a table"))
     if where == "defaults":
         unknown = [key for key in raw if key not in DEFAULT_KEYS]
         if unknown:
             keys = ", ".join(DEFAULT_KEYS)
-            raise _Bad(f"defaults.{shown(unknown[0])}", f"unknown key (the keys are {keys})")
+            raise _Bad(
+                f"defaults.{shown(unknown[0])}",
+                tr("unknown key (the keys are {keys})").format(keys=keys),
+            )
     found: dict[str, float | str] = {}
     for key in TOLERANCE_KEYS:
         if key in raw and key in ROUNDING_KEYS:
@@ -369,25 +393,34 @@ def _settings(raw: Any, where: str) -> dict[str, float | str]:
             low, high = ROUNDING_KEYS[key]
             places = raw[key]
             if isinstance(places, bool) or not isinstance(places, int) or not low <= places <= high:
-                raise _Bad(label, f"must be a whole number from {low} to {high}, got {places!r}")
+                raise _Bad(
+                    label,
+                    tr("must be a whole number from {low} to {high}, got {places!r}").format(
+                        low=low, high=high, places=places
+                    ),
+                )
             found[key] = places
         elif key in raw:
             label = f"{where}.{key}" if where else key
             tolerance = _number(raw[key], label)
             if tolerance < 0:
-                raise _Bad(label, "must not be negative")
+                raise _Bad(label, tr("must not be negative"))
             if key == "rel_tol" and tolerance > MAX_REL_TOL:
                 raise _Bad(
                     label,
-                    f"must be at most {MAX_REL_TOL:g} (a relative tolerance of 1 already accepts"
-                    f" every answer of the right sign), got {tolerance!r}",
+                    tr(
+                        "must be at most {max_rel_tol:g} (a relative tolerance of 1 already "
+                        "accepts every answer of the right sign), got {tolerance!r}"
+                    ).format(max_rel_tol=MAX_REL_TOL, tolerance=tolerance),
                 )
             found[key] = tolerance
     if "max_tie" in raw:
         rule = tie_rule(raw["max_tie"])
         if rule is None:
             label = f"{where}.max_tie" if where else "max_tie"
-            raise _Bad(label, f'must be "split" or "first", got {raw["max_tie"]!r}')
+            raise _Bad(
+                label, tr('must be "split" or "first", got {raw!r}').format(raw=raw["max_tie"])
+            )
         found["max_tie"] = rule
     return found
 
@@ -395,7 +428,7 @@ def _settings(raw: Any, where: str) -> dict[str, float | str]:
 def _table(raw: Any, where: str) -> dict[str, Value]:
     """A table of name = number, or = a vector or matrix (nested lists of numbers)."""
     if not isinstance(raw, dict):
-        raise _Bad(where, "must be a table of name = number")
+        raise _Bad(where, tr("must be a table of name = number"))
     table = {}
     for name, value in raw.items():
         label = f"{where}.{shown(str(name))}"
@@ -430,7 +463,12 @@ def _value(raw: Any, where: str, number: Callable[[Any, str], float] | None = No
 def _text(raw: str, where: str) -> str:
     """Text that can be written out: JSON's `\\ud800` escape reads as a lone surrogate."""
     if shown(raw) != raw:
-        raise _Bad(where, f"is not Unicode text: it holds a lone surrogate ({shown(raw)[:80]})")
+        raise _Bad(
+            where,
+            tr("is not Unicode text: it holds a lone surrogate ({shown})").format(
+                shown=shown(raw)[:80]
+            ),
+        )
     return raw
 
 
@@ -457,7 +495,7 @@ _ANSWER_HEADER = re.compile(r"^\s*\[\s*problem\s*\.\s*answer\s*\]\s*(#.*)?$")
 _HEADER = re.compile(r"^\s*\[")
 _ANSWER_KEY = re.compile(r"^\s*answer\s*=")
 _KEPT = re.compile(r"^\s*(#.*)?$")  # a blank or comment line: it may introduce what follows
-HANDOUT = 'Replace each ? with your answer, then hand in this file (student = "your id").'
+HANDOUT = N_('Replace each ? with your answer, then hand in this file (student = "your id").')
 
 
 def handout(problems: ProblemSet, fields: list[list[str]]) -> str:
@@ -484,7 +522,7 @@ def handout(problems: ProblemSet, fields: list[list[str]]) -> str:
         return re.sub(f'"{nonce}:(\\d+)"', lambda m: written[int(m.group(1))], dumped) + "\n"
     lines = text.removeprefix("\ufeff").splitlines()
     starts = [n for n, line in enumerate(lines) if _PROBLEM_HEADER.match(line)]
-    out = [f"# {HANDOUT}"]
+    out = [f"# {tr(HANDOUT)}"]
     out.extend(lines[: starts[0]] if starts else lines)
     for k, start in enumerate(starts):
         end = starts[k + 1] if k + 1 < len(starts) else len(lines)
@@ -605,33 +643,53 @@ def submission(text: str, name: str, stem: str, kind: str = "toml") -> Submissio
     except _Bad as bad:
         return Submission(name, stem, {}, error=f"{name}: {bad.message}")
     if not isinstance(data, dict):
-        return Submission(name, stem, {}, error=f"{name}: the top level must be a table")
+        return Submission(
+            name, stem, {}, error=tr("{name}: the top level must be a table").format(name=name)
+        )
     student = data.get("student")
     notes = []
     if isinstance(student, str) and student.strip() and shown(student) == student:
         stem = student.strip()[:200]
     elif student is not None:
-        notes.append(f"{name}: student must be text; the file's name {stem} is the student's id")
+        notes.append(
+            tr("{name}: student must be text; the file's name {stem} is the student's id").format(
+                name=name, stem=stem
+            )
+        )
     for key in data:
         if key not in ("student", "problem"):
-            notes.append(f"{name}: {shown(str(key))[:80]} is ignored; graded against the set")
+            notes.append(
+                tr("{name}: {shown} is ignored; graded against the set").format(
+                    name=name, shown=shown(str(key))[:80]
+                )
+            )
     raw = data.get("problem", [])
     if not isinstance(raw, list):
         raw = []
     if not raw:
-        notes.append(f"{name}: no problems: every problem of the set scores 0")
+        notes.append(tr("{name}: no problems: every problem of the set scores 0").format(name=name))
     entries: dict[str, Entry] = {}
     for index, item in enumerate(raw, start=1):
         if not isinstance(item, dict):
-            notes.append(f"{name}: problem {index} is not a table; ignored")
+            notes.append(
+                tr("{name}: problem {index} is not a table; ignored").format(name=name, index=index)
+            )
             continue
         ident = item.get("id", str(index))
         if isinstance(ident, bool) or not isinstance(ident, (str, int)):
-            notes.append(f"{name}: problem {index} has an id that is not text; ignored")
+            notes.append(
+                tr("{name}: problem {index} has an id that is not text; ignored").format(
+                    name=name, index=index
+                )
+            )
             continue
         ident = shown(str(ident))
         if ident in entries:
-            notes.append(f"problem {ident}: answered twice; the first answers are graded")
+            notes.append(
+                tr("problem {ident}: answered twice; the first answers are graded").format(
+                    ident=ident
+                )
+            )
             continue
         rest = {k: v for k, v in item.items() if k not in ("id", "answer")}
         entries[ident] = _entry(item.get("answer", {}), rest, _Lines(name, text))
@@ -668,11 +726,11 @@ class _Lines:
     def of(self, raw: str) -> str:
         """`kim.toml, line 11`: the first line where the string `raw` is written."""
         if raw.startswith(_MARK):
-            return f"{self.file}, line {raw[len(_MARK) :]}"
+            return tr("{file}, line {line}").format(file=self.file, line=raw[len(_MARK) :])
         for quoted in (json.dumps(raw), f"'{raw}'"):
             for number, line in enumerate(self.lines, start=1):
                 if quoted in line:
-                    return f"{self.file}, line {number}"
+                    return tr("{file}, line {line}").format(file=self.file, line=number)
         return self.file
 
 
@@ -693,7 +751,7 @@ def _entry(raw: Any, rest: dict[str, Any], lines: _Lines) -> Entry:
                 errors[key] = error
             continue
         if not isinstance(raw[key], dict):
-            errors[key] = f"answer.{key} must be a table of name = number"
+            errors[key] = tr("answer.{key} must be a table of name = number").format(key=key)
             continue
         table = {}
         for name, value in raw[key].items():
@@ -738,18 +796,21 @@ def _lenient(raw: Any, where: str, lines: _Lines) -> tuple[float | None, str | N
     if isinstance(raw, str):
         text = raw.strip()
         if text == "?" or text.startswith(_MARK):
-            return None, f"{where}: replace the ? with your answer ({lines.of(raw)})"
+            return None, tr("{where}: replace the ? with your answer ({line})").format(
+                where=where, line=lines.of(raw)
+            )
         try:  # the grammar's numbers; a typographic minus, as slides write it, is a minus
             raw = parse_number(where, text.replace("\u2212", "-"))
         except InputError:
-            return None, (
-                f"{where}: write a number such as -0.5 without quotes, not {shown(raw)[:40]!r}"
-                f" ({lines.of(raw)})"
-            )
+            return None, tr(
+                "{where}: write a number such as -0.5 without quotes, not {raw!r} ({line})"
+            ).format(where=where, raw=shown(raw)[:40], line=lines.of(raw))
     try:
         return _number(raw, where), None
     except _Bad as bad:
-        return None, f"{where}: {bad.message}; write a number such as -0.5 ({lines.file})"
+        return None, tr("{where}: {message}; write a number such as -0.5 ({file})").format(
+            where=where, message=bad.message, file=lines.file
+        )
 
 
 # ---- writing ---------------------------------------------------------------------
@@ -843,7 +904,7 @@ def _toml_string(text: str) -> str:
 
 def _toml_number(value: float) -> str:
     if not math.isfinite(value):
-        raise InputError(f"cannot write {value} to TOML")
+        raise InputError(tr("cannot write {value} to TOML").format(value=value))
     if value.is_integer() and abs(value) < 2**53:
         return str(int(value))
     return repr(value)

@@ -18,6 +18,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from .errors import BpcliError, InputError
+from .i18n import tr
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -143,7 +144,11 @@ def write_output(path: Path, data: bytes, what: str | None = None) -> None:
                 os.unlink(temporary)
             raise
     except OSError as exc:
-        raise InputError(f"cannot write {what or path}: {exc.strerror or exc}") from None
+        raise InputError(
+            tr("cannot write {what}: {reason}").format(
+                what=what or path, reason=exc.strerror or exc
+            )
+        ) from None
 
 
 def refuse_to_replace(option: str, output: Path | None, inputs: Sequence[Path | None]) -> None:
@@ -154,8 +159,10 @@ def refuse_to_replace(option: str, output: Path | None, inputs: Sequence[Path | 
     for given in inputs:
         if given is not None and _same_file(output, given):
             raise InputError(
-                f"{option} {output} is the input {given}: writing it would replace the input;"
-                " give another file"
+                tr(
+                    "{option} {output} is the input {given}: writing it would replace the "
+                    "input; give another file"
+                ).format(option=option, output=output, given=given)
             )
 
 

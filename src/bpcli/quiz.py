@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from .check import result_of, solve
 from .errors import BpcliError, InputError
+from .i18n import tr
 from .ops import OPS
 from .problems import Answer, Problem, ProblemSet, Value, dumps
 from .result import Result
@@ -111,8 +112,8 @@ def quiz(
         + (" --tensors" if tensors else "")
         + (" --key" if key else "")
         + "\n"
-        + ("The answers: check a submission with  bpcli check FILE" if key else
-           "Fill in each [problem.answer] table (replace every ?), then:  bpcli check FILE")
+        + (tr("The answers: check a submission with  bpcli check FILE") if key else
+           tr("Fill in each [problem.answer] table (replace every ?), then:  bpcli check FILE"))
     )  # fmt: skip
     valid = [p for p in problems if isinstance(p, Problem)]
     return dumps(ProblemSet("quiz", "toml", {}, list(valid)), header=header, hints=not key)
@@ -120,15 +121,27 @@ def quiz(
 
 def _check_options(count: int, ops: Sequence[str], depth: int) -> tuple[str, ...]:
     if not 1 <= count <= MAX_COUNT:
-        raise InputError(f"--count is a whole number from 1 to {MAX_COUNT}, got {count}")
+        raise InputError(
+            tr("--count is a whole number from 1 to {max_count}, got {count}").format(
+                max_count=MAX_COUNT, count=count
+            )
+        )
     if not 1 <= depth <= MAX_DEPTH:
-        raise InputError(f"--depth is a whole number from 1 to {MAX_DEPTH}, got {depth}")
+        raise InputError(
+            tr("--depth is a whole number from 1 to {max_depth}, got {depth}").format(
+                max_depth=MAX_DEPTH, depth=depth
+            )
+        )
     known = [name for name, op in OPS.items() if op.forward is not None]
     for name in ops:
         if name not in known:
-            raise InputError(f"--ops: unknown op {name!r}; the ops are {', '.join(known)}")
+            raise InputError(
+                tr("--ops: unknown op {name!r}; the ops are {items}").format(
+                    name=name, items=", ".join(known)
+                )
+            )
     if not ops:
-        raise InputError("--ops needs at least one op")
+        raise InputError(tr("--ops needs at least one op"))
     return tuple(dict.fromkeys(ops))
 
 
@@ -145,7 +158,9 @@ def _problem(rng: SplitMix64, number: int, ops: Sequence[str], depth: int) -> Pr
             problem = Problem(str(number), text, values, lr=lr)
             if _workable(problem):
                 return problem
-    raise InputError(f"could not make a workable problem from the ops {', '.join(ops)}")
+    raise InputError(
+        tr("could not make a workable problem from the ops {items}").format(items=", ".join(ops))
+    )
 
 
 def _workable(problem: Problem) -> bool:

@@ -26,6 +26,7 @@ import numpy as np
 
 from .errors import DomainError, InputError
 from .graph import Graph
+from .i18n import tr
 from .ops import CODES, OP_NAMES, OPS, Conventions, Infinite, Op, TieRule, Undefined
 from .result import Named
 
@@ -439,7 +440,7 @@ def shapes(graph: Graph, inputs: Mapping[str, Value]) -> list[Shape]:
 
 def _failed(graph: Graph, node_id: int, message: str) -> DomainError:
     return DomainError(
-        f"{message}, in `{graph.text(node_id)}`",
+        tr("{message}, in `{text}`").format(message=message, text=graph.text(node_id)),
         span=(graph.starts[node_id], graph.ends[node_id]),
         source=graph.source,
     )
@@ -735,14 +736,22 @@ def scalar_output_needed(node_shapes: list[Shape], graph: Graph, dout: Value | N
     if dout is None:
         if shape:
             raise DomainError(
-                f"the output has shape {show_shape(shape)}: reduce it, e.g. sum(...), or give"
-                " the upstream gradient with --dout"
+                tr(
+                    "the output has shape {show_shape}: reduce it, e.g. sum(...), or give "
+                    "the upstream gradient with --dout"
+                ).format(show_shape=show_shape(shape))
             )
         return
     if tuple(np.shape(dout)) != shape:
         raise DomainError(
-            f"--dout has shape {show_shape(tuple(np.shape(dout)))} but the output"
-            f" {graph.name(graph.output)} has shape {show_shape(shape)}: they must be the same"
+            tr(
+                "--dout has shape {given} but the output {name} has shape "
+                "{wanted}: they must be the same"
+            ).format(
+                given=show_shape(tuple(np.shape(dout))),
+                name=graph.name(graph.output),
+                wanted=show_shape(shape),
+            )
         )
 
 
@@ -781,7 +790,9 @@ def descend(
     count = 1 if steps is None else steps
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= max_steps:
         raise InputError(
-            f"the number of steps must be a whole number from 1 to {max_steps:,}, got {count!r}"
+            tr(
+                "the number of steps must be a whole number from 1 to {max_steps:,}, got {count!r}"
+            ).format(max_steps=max_steps, count=count)
         )
     moving = {name: graph.variables[name] for name in moved_inputs(graph)}
     point = dict(inputs)
@@ -795,8 +806,10 @@ def descend(
                 new = _plain(np.asarray(point[name]) - lr * np.asarray(grads[i]))
             if not np.all(np.isfinite(new)):
                 raise DomainError(
-                    f"at step {step} of gradient descent: the update of {name} overflows"
-                    " (is the learning rate too large?)"
+                    tr(
+                        "at step {step} of gradient descent: the update of {name} overflows "
+                        "(is the learning rate too large?)"
+                    ).format(step=step, name=name)
                 )
             moved[name] = new
         point = moved

@@ -15,6 +15,8 @@ import sys
 from collections.abc import Callable
 from typing import Any, TypeGuard
 
+from .i18n import tr
+
 
 class NotANumber(ValueError):
     """A value that is not a number bpcli takes: not one at all, or too large for a float."""
@@ -30,14 +32,33 @@ class NotANumber(ValueError):
         """The reason, said of `what` ("the value of x must be a number, got '1'"), or
         without a subject for a caller that says where first ("must be a number, …")."""
         if not self.too_large:
-            return f"{what} must be a number, got {shown(self.value)}".lstrip()
+            if not what:
+                return tr("must be a number, got {value}").format(value=shown(self.value))
+            return tr("{what} must be a number, got {value}").format(
+                what=what, value=shown(self.value)
+            )
         # A whole number past the float range is not shown: it has hundreds of digits
         # (with `digits`, how many is said).
+        if isinstance(self.value, int) and digits:
+            count = len(str(abs(self.value)))
+            if not what:
+                return tr("too large for a float (a whole number of {count} digits)").format(
+                    count=count
+                )
+            return tr("{what} is too large for a float (a whole number of {count} digits)").format(
+                what=what, count=count
+            )
         if isinstance(self.value, int):
-            got = f" (a whole number of {len(str(abs(self.value)))} digits)" if digits else ""
-        else:
-            got = f" (got {shown(self.value)})"
-        return f"{what} is too large for a float{got}" if what else f"too large for a float{got}"
+            return (
+                tr("{what} is too large for a float").format(what=what)
+                if what
+                else tr("too large for a float")
+            )
+        if not what:
+            return tr("too large for a float (got {value})").format(value=shown(self.value))
+        return tr("{what} is too large for a float (got {value})").format(
+            what=what, value=shown(self.value)
+        )
 
 
 def is_number(value: object) -> TypeGuard[int | float]:

@@ -7,6 +7,7 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
 
 from ..engine import Step
+from ..i18n import tr_n
 from ..result import Update
 from .numbers import DEFAULT_PRECISION, fmt
 from .theme import VALUE
@@ -46,7 +47,8 @@ class DescentChart:
         levels = [self._level(outputs[i], lo, hi) for i in shown]
 
         steps = self.update.steps
-        title = f"{self.output_name} over {steps} step{'' if steps == 1 else 's'}"
+        title = tr_n("{name} over {steps} step", "{name} over {steps} steps", steps)
+        title = title.format(name=self.output_name, steps=steps)
         yield Text(title, style="bold")
         for row in reversed(range(self.height)):
             label = top if row == self.height - 1 else bottom if row == 0 else ""

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console, ConsoleOptions, RenderResult
 
+from ..i18n import tr
 from ..result import Result
 from .lines import MATH_END, MATH_START, Boxed, Line, Prose, equation_lines, line_cells
 from .notation import Plain, TensorPlain
@@ -64,10 +65,10 @@ class ExplainView:
         self.walk = walkthrough(result, notation(result.graph, precision))
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield Boxed(f"1. {FORWARD}", self.forward)
-        yield Boxed(f"2. {BACKWARD}", self.backward)
+        yield Boxed(f"1. {tr(FORWARD)}", self.forward)
+        yield Boxed(f"2. {tr(BACKWARD)}", self.backward)
         if self.walk.has_update:
-            yield Boxed(f"3. {UPDATE}", self.update)
+            yield Boxed(f"3. {tr(UPDATE)}", self.update)
 
     def forward(self, width: int) -> list[Line]:
         w = self.walk
@@ -84,7 +85,7 @@ class ExplainView:
 
     def backward(self, width: int) -> list[Line]:
         start = self.walk.start()
-        lines = Prose().equation(start, GRAD).words(f"  ({self.walk.start_words})").lines(width)
+        lines = Prose().equation(start, GRAD).words(f"  ({tr(self.walk.start_words)})").lines(width)
         for step in self.walk.backward:
             lines.append([])
             if isinstance(step, Gate):

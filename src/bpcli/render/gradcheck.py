@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..gradcheck import ACCEPTABLE, GOOD, GradCheck, InputCheck, Kink, Verdict
+from ..i18n import tr
 from .numbers import DEFAULT_PRECISION, fmt
 from .table import MAX_ROWS
 from .theme import GRAD
@@ -60,20 +61,17 @@ class GradCheckView:
 
     def parts(self) -> Iterator[RenderableType]:
         f = escape(self.f)
-        yield Text(
-            f"gradient check: numeric = ({self.f}(x+h) - {self.f}(x-h)) / 2h"
-            f" with h = {self._n(self.check.step)}",
-            style="bold",
-        )
+        heading = tr("gradient check: numeric = ({f}(x+h) - {f}(x-h)) / 2h with h = {h}")
+        yield Text(heading.format(f=self.f, h=self._n(self.check.step)), style="bold")
         if not self.check.inputs:
-            yield Text("there are no inputs to check")
+            yield Text(tr("there are no inputs to check"))
             return
         table = Table(box=None, pad_edge=False)
-        table.add_column("input")
-        table.add_column(f"analytic ∂{f}/∂input", justify="right", style=GRAD)
-        table.add_column("numeric", justify="right", style=GRAD)
-        table.add_column("relative error", justify="right")
-        table.add_column("verdict")
+        table.add_column(tr("input"))
+        table.add_column(tr("analytic ∂{f}/∂input").format(f=f), justify="right", style=GRAD)
+        table.add_column(tr("numeric"), justify="right", style=GRAD)
+        table.add_column(tr("relative error"), justify="right")
+        table.add_column(tr("verdict"))
         for row in self._rows():
             if isinstance(row, str):
                 table.add_row("…", "", "", "", row)
@@ -105,7 +103,10 @@ class GradCheckView:
         yield from (checks[i] for i in shown)
         left = len(checks) - len(shown)
         all_good = len(bad) == len(checks) - len(good)
-        yield f"{left} more inputs" + (", all good" if all_good else " (--json lists them all)")
+        if all_good:
+            yield tr("{left} more inputs, all good").format(left=left)
+        else:
+            yield tr("{left} more inputs (--json lists them all)").format(left=left)
 
     def notes(self) -> Iterator[Text]:
         """Warnings (an input at or near a kink, without a numeric gradient or with one too
@@ -138,22 +139,30 @@ class GradCheckView:
                 )
         yield from lines[:MAX_NOTES]
         if len(lines) > MAX_NOTES:
-            yield Text(f"… and {len(lines) - MAX_NOTES} more warnings (--json lists them all)")
+            more = tr("… and {count} more warnings (--json lists them all)")
+            yield Text(more.format(count=len(lines) - MAX_NOTES))
         if at:
             yield Text(
-                "At a kink the op has no derivative: backprop follows bpcli's convention there,"
-                " and the numeric gradient is not meaningful, so a mismatch is inconclusive."
+                tr(
+                    "At a kink the op has no derivative: backprop follows bpcli's convention"
+                    " there, and the numeric gradient is not meaningful, so a mismatch is"
+                    " inconclusive."
+                )
             )
         if near:
             yield Text(
-                f"Within h of a kink, {self.f}(x-h) and {self.f}(x+h) fall on its two sides and"
-                " the numeric gradient mixes them; a smaller h may help."
+                tr(
+                    "Within h of a kink, {f}(x-h) and {f}(x+h) fall on its two sides and the"
+                    " numeric gradient mixes them; a smaller h may help."
+                ).format(f=self.f)
             )
         if imprecise:
             yield Text(
-                f"Central differences are off by about |{self.f}|·ε/h from round-off and"
-                f" h²·|{self.f}'''|/6 from truncation: where that estimate could explain the"
-                " mismatch at every step tried, the check cannot tell, so it is inconclusive."
+                tr(
+                    "Central differences are off by about |{f}|·ε/h from round-off and"
+                    " h²·|{f}'''|/6 from truncation: where that estimate could explain the"
+                    " mismatch at every step tried, the check cannot tell, so it is inconclusive."
+                ).format(f=self.f)
             )
 
     def _kinks(self, kinks: list[Kink]) -> str:
@@ -173,15 +182,15 @@ class GradCheckView:
             f"{check.count(verdict)} {verdict}" for verdict in SEVERITY if check.count(verdict)
         )
         if not check.ok:
-            status, style = "failed", "bold red"
+            status, style = tr("gradient check failed: "), "bold red"
         elif all(c.verdict in ("good", "acceptable") for c in check.inputs.values()):
-            status, style = "passed", "bold green"
+            status, style = tr("gradient check passed: "), "bold green"
         else:
-            status, style = "found nothing wrong", "bold"
-        legend = (
-            f"verdicts by relative error: good < {GOOD:.0e} ≤ acceptable < {ACCEPTABLE:.0e} ≤ wrong"
-        )
-        return Text.assemble((f"gradient check {status}: ", style), counts, "\n", (legend, "dim"))
+            status, style = tr("gradient check found nothing wrong: "), "bold"
+        legend = tr(
+            "verdicts by relative error: good < {good:.0e} ≤ acceptable < {acceptable:.0e} ≤ wrong"
+        ).format(good=GOOD, acceptable=ACCEPTABLE)
+        return Text.assemble((status, style), counts, "\n", (legend, "dim"))
 
 
 def _warning(message: str) -> Text:

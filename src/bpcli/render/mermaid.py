@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..graph import Graph
+from ..i18n import tr
 from ..result import Result
 from .numbers import DEFAULT_PRECISION
 from .picture import boxes
@@ -46,9 +47,9 @@ def to_mermaid(
         if box.subtitle:
             parts.append(escape(box.subtitle))
         if box.value is not None:
-            parts.append(f"value {escape(box.value)}")
+            parts.append(tr("value {value}").format(value=escape(box.value)))
         if box.grad is not None:
-            parts.append(f"grad {escape(box.grad)}")
+            parts.append(tr("grad {grad}").format(grad=escape(box.grad)))
         left, right = SHAPES[box.kind]
         lines.append(f"  n{box.id}{left}{'<br/>'.join(parts)}{right}")
     for edge in edges:

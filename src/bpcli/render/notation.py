@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from ..graph import Graph
+from ..i18n import language
 from ..ops import OPS, Op, fill_tex
 from ..syntax import SIGNED_NUMBER
 from .numbers import DEFAULT_PRECISION, fmt
@@ -341,9 +342,12 @@ def tex_text(text: str) -> str:
     the signs `·`, `×`, `∂` as maths, and any other character pdflatex has no glyph
     for (control characters too) as `[U+XXXX]`."""
     text = _SPECIAL.sub(lambda m: _escape(m.group(1)), text)
+    hangul = language() == "ko"  # Korean is written for a document with ko.TeX (kotex)
     return "".join(
         char
         if char.isascii() and (char.isprintable() or char == "\t")
+        else char
+        if hangul and _HANGUL.fullmatch(char)
         else rf"\ensuremath{{\{GREEK[char]}}}"
         if char in GREEK
         else rf"\ensuremath{{{SIGNS[char]}}}"
@@ -354,3 +358,4 @@ def tex_text(text: str) -> str:
 
 
 SIGNS = {"·": r"\cdot", "×": r"\times", "∂": r"\partial"}  # maths signs in running text
+_HANGUL = re.compile("[\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3]")  # what kotex typesets

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from importlib import resources
 from string import Template
 
+from ..i18n import N_, SOURCE, language, tr
 from ..result import Result
 from .layout import Layout, Route, RunDot, layout
 from .notation import Plain
@@ -33,8 +34,10 @@ from .theme import (
     VALUE_HEX_PRINT,
 )
 from .walkthrough import (
+    BACKWARD,
     COMPUTE_STEP,
     DESCENT_REASON,
+    FORWARD,
     FORWARD_REASON,
     INPUTS,
     INPUTS_STEP,
@@ -42,6 +45,7 @@ from .walkthrough import (
     START_REASON,
     START_STEP,
     STEPPED,
+    UPDATE,
     UPDATE_STEP,
     UPDATED,
     Gate,
@@ -93,9 +97,9 @@ def _steps(w: Walkthrough) -> list[PageStep]:
     steps = [
         PageStep(
             "forward",
-            INPUTS_STEP,
-            [w.phrase(INPUTS).text() if w.inputs_text() else NO_INPUTS],
-            FORWARD_REASON,
+            tr(INPUTS_STEP),
+            [w.phrase(INPUTS).text() if w.inputs_text() else tr(NO_INPUTS)],
+            tr(FORWARD_REASON),
             values=variables + constants,
             focus=variables,
         )
@@ -105,7 +109,7 @@ def _steps(w: Walkthrough) -> list[PageStep]:
         steps.append(
             PageStep(
                 "forward",
-                COMPUTE_STEP.format(node=node.name),
+                tr(COMPUTE_STEP).format(node=node.name),
                 [evaluation.equation.text()],
                 values=[node.id],
                 focus=[node.id],
@@ -116,9 +120,9 @@ def _steps(w: Walkthrough) -> list[PageStep]:
     steps.append(
         PageStep(
             "backward",
-            START_STEP.format(node=w.f),
+            tr(START_STEP).format(node=w.f),
             [w.start().text()],
-            START_REASON,
+            tr(START_REASON),
             grads=[out],
             focus=[out],
         )
@@ -299,6 +303,28 @@ STYLE = Template(_FILES.joinpath("page.css").read_text(encoding="utf-8")).substi
 )
 
 SCRIPT = _FILES.joinpath("page.js").read_text(encoding="utf-8")
+# The words page.js writes itself, and what they become in another language: the
+# script's own English expressions, replaced by the translated ones (page.js stays
+# as it is, and the English page byte for byte).
+PHASE_WORDS = 'step.phase === "update" ? "update step" : step.phase + " pass"'
+SHOW_ALL = N_("Show all")
+STEP_THROUGH = N_("Step through")
+ALL_WORDS = 'all ? "Step through" : "Show all"'
+
+
+def script() -> str:
+    """page.js, its words in the chosen language."""
+    if language() == SOURCE:
+        return SCRIPT
+    if PHASE_WORDS not in SCRIPT or ALL_WORDS not in SCRIPT:
+        raise AssertionError("page.js no longer writes the words render/page.py translates")
+    phases = {"forward": tr(FORWARD), "backward": tr(BACKWARD), "update": tr(UPDATE)}
+    step_through, show_all = (
+        json.dumps(tr(w), ensure_ascii=False) for w in (STEP_THROUGH, SHOW_ALL)
+    )
+    words = f"all ? {step_through} : {show_all}"
+    phase = f"({json.dumps(phases, ensure_ascii=False)})[step.phase]"
+    return SCRIPT.replace(PHASE_WORDS, phase).replace(ALL_WORDS, words)
 
 
 def to_html(
@@ -310,11 +336,40 @@ def to_html(
     steps = _steps(w)
     data = json.dumps([asdict(s) for s in steps], ensure_ascii=False)
     data = data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    given = ", ".join(f"{n} = {v}" for n, v in w.inputs_text()) or "none"
+    given = ", ".join(f"{n} = {v}" for n, v in w.inputs_text()) or tr("none")
     engine = (
-        "laid out by Graphviz's dot"
+        tr("laid out by Graphviz's dot")
         if placed.engine == "graphviz"
-        else "laid out by bpcli by depth (install Graphviz for dot's layout)"
+        else tr("laid out by bpcli by depth (install Graphviz for dot's layout)")
+    )
+    expression = f"<code>{_e(result.expression)}</code>"
+    heading = tr("Backpropagation through {expression}").format(expression=expression)
+    meta = tr("inputs: {inputs} · output:\n{output} ·\nvalues {green},\ngradients {red}").format(
+        inputs=f'<span id="inputs">{_e(given)}</span>',
+        output=f'<span id="output">{_e(w.f)} = {_e(w.output)}</span>',
+        green=f'<span style="color: var(--value)">{_e(tr("green"))}</span>',
+        red=f'<span style="color: var(--grad)">{_e(tr("red"))}</span>',
+    )
+    counter = tr("step {number} of {count} ·\n{phase} ·").format(
+        number='<span id="step-number">1</span>',
+        count=len(steps),
+        phase=f'<span class="phase" id="phase">{_e(tr(FORWARD))}</span>',
+    )
+    keys = tr("keys: {next_key} next, {back_key} back,\n{first_key} first, {last_key} last")
+    keys = keys.format(
+        next_key="<kbd>→</kbd>",
+        back_key="<kbd>←</kbd>",
+        first_key="<kbd>Home</kbd>",
+        last_key="<kbd>End</kbd>",
+    )
+    footer = tr(
+        "Made by bpcli from {expression}; the graph is {engine}.\nThe numbers are those of"
+        " {command}, to {precision} significant digits."
+    ).format(
+        expression=expression,
+        engine=engine,
+        command="<code>bpcli grad --json</code>",
+        precision=precision,
     )
     items = []
     for step in steps:
@@ -322,7 +377,7 @@ def to_html(
         reason = f'<span class="reason">{_e(step.reason)}</span>' if step.reason else ""
         items.append(f"<li><strong>{_e(step.title)}</strong>{lines}{reason}</li>")
     return f"""<!DOCTYPE html>
-<html lang="en" class="nojs">
+<html lang="{language()}" class="nojs">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -332,43 +387,37 @@ def to_html(
 </head>
 <body>
 <header>
-<h1>Backpropagation through <code>{_e(result.expression)}</code></h1>
-<p class="meta">inputs: <span id="inputs">{_e(given)}</span> · output:
-<span id="output">{_e(w.f)} = {_e(w.output)}</span> ·
-values <span style="color: var(--value)">green</span>,
-gradients <span style="color: var(--grad)">red</span></p>
+<h1>{heading}</h1>
+<p class="meta">{meta}</p>
 </header>
 <main>
 <figure>
 {picture}
 </figure>
-<section class="panel" id="current" aria-label="current step">
-<div class="counter">step <span id="step-number">1</span> of {len(steps)} ·
-<span class="phase" id="phase">forward pass</span> ·
+<section class="panel" id="current" aria-label="{_e(tr("current step"))}">
+<div class="counter">{counter}
 <span id="step-title"></span></div>
 <div id="explanation" aria-live="polite"></div>
-<nav aria-label="step through">
-<button id="first" type="button" aria-keyshortcuts="Home">« first</button>
-<button id="back" type="button" aria-keyshortcuts="ArrowLeft">‹ back</button>
-<button id="next" type="button" aria-keyshortcuts="ArrowRight">next ›</button>
-<button id="last" type="button" aria-keyshortcuts="End">last »</button>
-<button id="all" type="button" aria-pressed="false">Show all</button>
+<nav aria-label="{_e(tr("step through"))}">
+<button id="first" type="button" aria-keyshortcuts="Home">{_e(tr("« first"))}</button>
+<button id="back" type="button" aria-keyshortcuts="ArrowLeft">{_e(tr("‹ back"))}</button>
+<button id="next" type="button" aria-keyshortcuts="ArrowRight">{_e(tr("next ›"))}</button>
+<button id="last" type="button" aria-keyshortcuts="End">{_e(tr("last »"))}</button>
+<button id="all" type="button" aria-pressed="false">{_e(tr(SHOW_ALL))}</button>
 </nav>
-<p class="counter counter-keys">keys: <kbd>→</kbd> next, <kbd>←</kbd> back,
-<kbd>Home</kbd> first, <kbd>End</kbd> last</p>
+<p class="counter counter-keys">{keys}</p>
 </section>
-<section id="all-steps" aria-label="every step">
-<h2>Every step</h2>
+<section id="all-steps" aria-label="{_e(tr("every step"))}">
+<h2>{_e(tr("Every step"))}</h2>
 <ol>
 {chr(10).join(items)}
 </ol>
 </section>
 </main>
-<footer>Made by bpcli from <code>{_e(result.expression)}</code>; the graph is {engine}.
-The numbers are those of <code>bpcli grad --json</code>, to {precision} significant digits.</footer>
+<footer>{footer}</footer>
 <script type="application/json" id="steps-data">{data}</script>
 <script>
-{SCRIPT}</script>
+{script()}</script>
 </body>
 </html>
 """

@@ -8,6 +8,7 @@ from rich.padding import Padding
 from rich.text import Text
 
 from ..check import MISSING, Graded, Report, Student
+from ..i18n import N_, tr
 from .lines import Stripped
 from .numbers import DEFAULT_PRECISION, fmt, fmt_value
 
@@ -15,7 +16,7 @@ RIGHT = "green"
 WRONG = "red"
 
 
-SELF_CHECK = "self-check: answers compared with this file's own problems"
+SELF_CHECK = N_("self-check: answers compared with this file's own problems")
 
 
 class ReportView:
@@ -33,36 +34,41 @@ class ReportView:
         if not report.self_check:
             yield from self.graded()
             return
-        yield Text(SELF_CHECK, style="bold")
+        yield Text(tr(SELF_CHECK), style="bold")
         yield Text()
         for problem in report.problems:
             yield self.problem(problem)
             yield Text()
         right = sum(1 for p in report.problems if p.passed)
         yield Text.assemble(
-            ("score ", "bold"),
+            (tr("score "), "bold"),
             (
                 f"{fmt(report.score, self.precision)} / {fmt(report.max_score, self.precision)}",
                 "bold",
             ),
-            f"  ({right} of {len(report.problems)} problems all right)",
+            tr("  ({right} of {count} problems all right)").format(
+                right=right, count=len(report.problems)
+            ),
         )
 
     def problem(self, problem: Graded) -> Group:
         score = f"{fmt(problem.score, self.precision)} / {fmt(problem.max_score, self.precision)}"
         head = Text.assemble(
-            (f"problem {problem.id}", "bold"), f"  {problem.file}  ", (score, "bold")
+            (tr("problem {id}").format(id=problem.id), "bold"),
+            f"  {problem.file}  ",
+            (score, "bold"),
         )
         if problem.error is not None:
-            return Group(head, Text(f"  not checked: {problem.error}", style=WRONG))
+            not_checked = tr("not checked: {error}").format(error=problem.error)
+            return Group(head, Text(f"  {not_checked}", style=WRONG))
         if problem.missing:
-            return Group(head, Text(f"  {MISSING}", style=WRONG))
+            return Group(head, Text(f"  {tr(MISSING)}", style=WRONG))
         shown = self.precision
         rows = [
             (item.field, fmt_value(item.got, shown), fmt_value(item.expected, shown))
             for item in problem.items
         ]
-        header = ("item", "submitted", "expected")
+        header = (tr("item"), tr("submitted"), tr("expected"))
         widths = [max(cell_len(row[k]) for row in [header, *rows]) for k in range(3)]
         if _tensors(problem) and sum(widths) + 15 > self.width:
             return Group(head, *self.stacked(problem, rows))
@@ -71,12 +77,12 @@ class ReportView:
             field, got, expected = cells
             return (
                 f"  {field}{' ' * (widths[0] - cell_len(field))}"
-                f"  {got:>{widths[1]}}  {expected:>{widths[2]}}"
+                f"  {_right(got, widths[1])}  {_right(expected, widths[2])}"
             )
 
         parts: list[RenderableType] = [head, Text(line(header), style="dim")]
         for item, cells in zip(problem.items, rows, strict=True):
-            mark = ("  ✓ right", RIGHT) if item.ok else ("  ✗ wrong", WRONG)
+            mark = (tr("  ✓ right"), RIGHT) if item.ok else (tr("  ✗ wrong"), WRONG)
             parts.append(Text.assemble(line(cells), mark))
             if item.hint:
                 parts.append(_indented(item.hint, 4))
@@ -101,16 +107,18 @@ class ReportView:
 
     def graded(self) -> RenderResult:
         report = self.report
-        yield Text(f"graded against the problem set {report.set_file}", style="bold")
+        graded = tr("graded against the problem set {file}").format(file=report.set_file)
+        yield Text(graded, style="bold")
         yield Text()
         for student in report.students:
             yield from self.student(student)
         yield from self.summary(report.students)
 
     def student(self, student: Student) -> RenderResult:
-        yield Text.assemble(("student ", "bold"), (student.id, "bold"), f"  {student.file}")
+        yield Text.assemble((tr("student "), "bold"), (student.id, "bold"), f"  {student.file}")
         if student.error is not None:
-            yield Text(f"  not graded: {student.error}", style=WRONG)
+            not_graded = tr("not graded: {error}").format(error=student.error)
+            yield Text(f"  {not_graded}", style=WRONG)
         for note in student.notes:
             yield _indented(note, 2)
         yield Text()
@@ -119,20 +127,22 @@ class ReportView:
                 yield self.problem(problem)
                 yield Text()
         yield Text.assemble(
-            (f"subtotal {student.id} ", "bold"),
+            (tr("subtotal {id} ").format(id=student.id), "bold"),
             (self.score(student.score, student.max_score), "bold"),
-            f"  ({student.right} of {len(student.problems)} problems all right)",
+            tr("  ({right} of {count} problems all right)").format(
+                right=student.right, count=len(student.problems)
+            ),
         )
         yield Text()
 
     def summary(self, students: tuple[Student, ...]) -> RenderResult:
-        header = ("student", "score", "max", "problems all right")
+        header = (tr("student"), tr("score"), tr("max"), tr("problems all right"))
         rows = [
             (
                 s.id,
                 fmt(s.score, self.precision),
                 fmt(s.max_score, self.precision),
-                f"{s.right} of {len(s.problems)}",
+                tr("{right} of {count}").format(right=s.right, count=len(s.problems)),
             )
             for s in students
         ]
@@ -140,13 +150,18 @@ class ReportView:
 
         def line(cells: tuple[str, str, str, str]) -> str:
             first = f"{cells[0]}{' ' * (widths[0] - cell_len(cells[0]))}"
-            rest = [f"{c:>{w}}" for c, w in zip(cells[1:], widths[1:], strict=True)]
+            rest = [_right(c, w) for c, w in zip(cells[1:], widths[1:], strict=True)]
             return "  ".join([first, *rest])
 
-        yield Text("summary", style="bold")
+        yield Text(tr("summary"), style="bold")
         yield Text(line(header), style="dim")
         for row in rows:
             yield Text(line(row))
+
+
+def _right(text: str, width: int) -> str:
+    """`text` right-aligned in `width` terminal cells (a Korean letter takes two)."""
+    return " " * (width - cell_len(text)) + text
 
 
 def _indented(text: str, indent: int) -> RenderableType:

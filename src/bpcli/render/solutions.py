@@ -14,6 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..i18n import language, tr, tr_n
 from ..problems import Answer, Problem, Value
 from ..result import Result
 from .layout import RunDot
@@ -41,30 +42,41 @@ def _number(value: Value) -> float:
 
 def _points(problem: Problem) -> str:
     points = fmt(problem.points)
-    return f"{points} point" + ("" if problem.points == 1 else "s")
+    many = 1 if problem.points == 1 else 2  # 2.5 points, 0 points: the plural
+    return tr_n("{points} point", "{points} points", many).format(points=points)
+
+
+def _problem_heading(ident: str, points: str) -> str:
+    return tr("Problem {id} ({points})").format(id=ident, points=points)
+
+
+def _latex(command: str, text: str) -> str:
+    """`\\command{text}`."""
+    return rf"\{command}{{{text}}}"
 
 
 def solutions_markdown(
     title: str, solved: Sequence[Solved], precision: int = DEFAULT_PRECISION
 ) -> str:
-    out = [f"# Solutions: {markdown_text(title)}", ""]
+    out = ["# " + tr("Solutions: {title}").format(title=markdown_text(title)), ""]
     for s in solved:
         p, result = s.problem, s.result
         tex = Tex(result.graph, precision)
-        heading = f"## Problem {markdown_text(p.id)} ({_points(p)})"
+        heading = "## " + _problem_heading(markdown_text(p.id), _points(p))
         out += [heading, "", *_fenced(p.expr.strip("\n")), ""]
         given = ", ".join(f"${tex.name(n)} = {tex.num(_number(v))}$" for n, v in p.values.items())
-        out.append(f"At {given}." if given else "No inputs.")
+        out.append(tr("At {given}.").format(given=given) if given else tr("No inputs."))
         if p.lr is not None:
-            out[-1] += f" Learning rate $\\alpha = {tex.num(p.lr)}$."
-        out += ["", "### Graph", ""]
+            out[-1] += tr(" Learning rate $\\alpha = {lr}$.").format(lr=tex.num(p.lr))
+        out += ["", "### " + tr("Graph"), ""]
         edges = edge_count(result.graph)
         if edges > MAX_EDGES:
-            out += [f"(Not drawn: {edges} edges, more than Mermaid draws.)", ""]
+            not_drawn = tr("(Not drawn: {edges} edges, more than Mermaid draws.)")
+            out += [not_drawn.format(edges=edges), ""]
         else:
             out += [to_mermaid(result.graph, result, precision, fence=True).rstrip("\n"), ""]
         out.append(to_markdown(result, precision, level=3).rstrip("\n"))
-        out += ["", "### Answers", "", "| item | answer |", "|---|---|"]
+        out += ["", "### " + tr("Answers"), "", tr("| item | answer |"), "|---|---|"]
         out += [
             f"| `{field}` | ${tex_number(fmt(_number(v), precision))}$ |"
             for field, v in s.answer.items()
@@ -101,6 +113,9 @@ PREAMBLE = r"""\documentclass[11pt]{article}
 \setlength{\parindent}{0pt}
 \setlength{\parskip}{0.5em}
 """
+# What a language needs in the preamble: Korean letters through ko.TeX (Debian's
+# texlive-lang-korean), which pdflatex typesets with its own fonts.
+LANGUAGE_PACKAGES = {"ko": "\\usepackage{kotex}\n"}
 
 
 def solutions_latex(
@@ -110,16 +125,16 @@ def solutions_latex(
     run_dot: RunDot | None = None,
 ) -> str:
     out = [
-        PREAMBLE.rstrip("\n"),
+        (PREAMBLE + LANGUAGE_PACKAGES.get(language(), "")).rstrip("\n"),
         r"\begin{document}",
-        rf"\section*{{Solutions: {tex_text(one_line(title))}}}",
+        _latex("section*", tr("Solutions: {title}").format(title=tex_text(one_line(title)))),
     ]
     for s in solved:
         p, result = s.problem, s.result
         tex = Tex(result.graph, precision)
         out += [
             "",
-            rf"\subsection*{{Problem {tex_text(one_line(p.id))} ({_points(p)})}}",
+            _latex("subsection*", _problem_heading(tex_text(one_line(p.id)), _points(p))),
             r"\begin{flushleft}\ttfamily",
             r" \\ ".join(
                 tex_text(line) if line.strip() else r"\mbox{}"
@@ -128,9 +143,9 @@ def solutions_latex(
             r"\end{flushleft}",
         ]
         given = ", ".join(f"${tex.name(n)} = {tex.num(_number(v))}$" for n, v in p.values.items())
-        line = f"At {given}." if given else "No inputs."
+        line = tr("At {given}.").format(given=given) if given else tr("No inputs.")
         if p.lr is not None:
-            line += rf" Learning rate $\alpha = {tex.num(p.lr)}$."
+            line += tr(" Learning rate $\\alpha = {lr}$.").format(lr=tex.num(p.lr))
         out += [
             line,
             "",
@@ -139,7 +154,8 @@ def solutions_latex(
             r"\end{center}",
         ]
         out.append(to_latex(result, precision, heading="subsubsection*").rstrip("\n"))
-        out += [r"\subsubsection*{Answers}", r"\begin{tabular}{ll}", r"item & answer \\ \hline"]
+        out += [_latex("subsubsection*", tr("Answers")), r"\begin{tabular}{ll}"]
+        out.append(tr(r"item & answer \\ \hline"))
         out += [
             rf"\texttt{{{tex_text(field)}}} & ${tex_number(fmt(_number(v), precision))}$ \\"
             for field, v in s.answer.items()

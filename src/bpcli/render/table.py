@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from ..i18n import tr, tr_n
 from ..result import NodeResult, Result
 from .chart import DescentChart
 from .lines import Line, Lines, Prose, Stripped, cells
@@ -38,7 +39,7 @@ class GradView:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         if self.show_nodes:
-            yield Text("computational graph", style="bold")
+            yield Text(tr("computational graph"), style="bold")
             yield Stripped(self.node_table())  # a cell folded onto a second line: no padding
             yield self.answers()
         else:
@@ -50,15 +51,16 @@ class GradView:
     def node_table(self) -> Table:
         f = self.result.output_name
         table = Table(box=None, pad_edge=False)
-        table.add_column("node")
-        table.add_column("op")
-        table.add_column("text", overflow="fold")
-        table.add_column("value", justify="right", style=VALUE)
-        table.add_column(f"∂{f}/∂node", justify="right", style=GRAD)
+        table.add_column(tr("node"))
+        table.add_column(tr("op"))
+        table.add_column(tr("text"), overflow="fold")
+        table.add_column(tr("value"), justify="right", style=VALUE)
+        table.add_column(tr("∂{f}/∂node").format(f=f), justify="right", style=GRAD)
         for row in self._rows():
             if row is None:
                 left_out = len(self.result.nodes) - 2 * EDGE_ROWS
-                table.add_row("…", "", f"{left_out} more nodes (--json lists them all)", "", "")
+                more = tr("{left_out} more nodes (--json lists them all)").format(left_out=left_out)
+                table.add_row("…", "", more, "", "")
                 continue
             table.add_row(
                 escape(row.name),
@@ -96,23 +98,27 @@ class GradView:
         assert update is not None
         f = self.result.output_name
         if update.trajectory is not None:
-            heading = f"gradient descent: α = {self._n(update.lr)}, {update.steps} steps"
+            heading = tr("gradient descent: α = {lr}, {steps} steps").format(
+                lr=self._n(update.lr), steps=update.steps
+            )
             table = Table(box=None, pad_edge=False)
-            table.add_column("step", justify="right")
+            table.add_column(tr("step"), justify="right")
             for name in self.result.inputs:
                 table.add_column(escape(name), justify="right")
             table.add_column(escape(f), justify="right", style=VALUE)
             for step in update.trajectory:
                 cells = [self._n(v) for v in step.inputs.values()]
                 table.add_row(str(step.step), *cells, self._n(step.output))
-            summary = f"after {update.steps} steps: {f} = "
+            summary = tr("after {steps} steps: {f} = ").format(steps=update.steps, f=f)
         else:
-            heading = f"update step: x := x - α·∂{f}/∂x with α = {self._n(update.lr)}"
+            heading = tr("update step: x := x - α·∂{f}/∂x with α = {lr}").format(
+                f=f, lr=self._n(update.lr)
+            )
             table = Table(box=None, pad_edge=False)
-            table.add_column("input")
-            table.add_column("value", justify="right", style=VALUE)
-            table.add_column(f"∂{f}/∂input", justify="right", style=GRAD)
-            table.add_column("new value", justify="right", style=VALUE)
+            table.add_column(tr("input"))
+            table.add_column(tr("value"), justify="right", style=VALUE)
+            table.add_column(tr("∂{f}/∂input").format(f=f), justify="right", style=GRAD)
+            table.add_column(tr("new value"), justify="right", style=VALUE)
             for name, value in self.result.inputs.items():
                 table.add_row(
                     escape(name),
@@ -120,7 +126,7 @@ class GradView:
                     self._n(self.result.gradients[name]),
                     self._n(update.inputs[name]),
                 )
-            summary = f"after the update: {f} = "
+            summary = tr("after the update: {f} = ").format(f=f)
         line = Text.assemble("\n", (escape(summary), "bold"), (self._n(update.output), VALUE))
         if update.trajectory is None:
             return Group(Text(heading, style="bold"), Stripped(table), line)
@@ -176,7 +182,7 @@ class TensorGradView:
         f = result.output_name
         width = options.max_width
         if self.show_nodes:
-            yield Text("computational graph", style="bold")
+            yield Text(tr("computational graph"), style="bold")
             table = self.node_table(width)
             if table is not None:
                 yield Stripped(table)  # no trailing spaces in a pipe or a file
@@ -188,15 +194,18 @@ class TensorGradView:
             yield self._assigned(f"∂{f}/∂{name} = ", grad, GRAD, width)
         update = result.update
         if update is not None:
-            steps = f"{update.steps} step{'s' if update.steps > 1 else ''}"
+            steps = tr_n(
+                "update: x := x - α·∂{f}/∂x with α = {lr}, {steps} step",
+                "update: x := x - α·∂{f}/∂x with α = {lr}, {steps} steps",
+                update.steps,
+            )
             lr = self._n(update.lr)[0]
             yield Text()
-            yield Text(f"update: x := x - α·∂{f}/∂x with α = {lr}, {steps}", style="bold")
+            yield Text(steps.format(f=f, lr=lr, steps=update.steps), style="bold")
             for name, value in update.inputs.items():
                 yield self._assigned(f"{name} = ", value, VALUE, width)
-            yield self._assigned(
-                f"after the update: {f} = ", update.output, VALUE, width, bold=True
-            )
+            after = tr("after the update: {f} = ").format(f=f)
+            yield self._assigned(after, update.output, VALUE, width, bold=True)
 
     def _facts(self) -> list[tuple[str, str, str, str]]:
         from ..tensor import show_shape
@@ -215,7 +224,14 @@ class TensorGradView:
         reads better then."""
         result = self.result
         f = result.output_name
-        header = ("node", "op", "text", "shape", "value", f"∂{f}/∂node")
+        header = (
+            tr("node"),
+            tr("op"),
+            tr("text"),
+            tr("shape"),
+            tr("value"),
+            tr("∂{f}/∂node").format(f=f),
+        )
         facts = self._facts()
         node_w, op_w, shape_w, text_full = (
             max(cells(header[h]), *(cells(row[k]) for row in facts))
@@ -249,11 +265,11 @@ class TensorGradView:
             ):
                 return None
         table = Table(box=None, pad_edge=False)
-        table.add_column("node", no_wrap=True)
-        table.add_column("op", no_wrap=True)
-        table.add_column("text", overflow="fold", max_width=text)
-        table.add_column("shape", no_wrap=True)
-        table.add_column("value", justify="right", style=VALUE, no_wrap=True, width=natural[0])
+        table.add_column(header[0], no_wrap=True)
+        table.add_column(header[1], no_wrap=True)
+        table.add_column(header[2], overflow="fold", max_width=text)
+        table.add_column(header[3], no_wrap=True)
+        table.add_column(header[4], justify="right", style=VALUE, no_wrap=True, width=natural[0])
         table.add_column(header[5], justify="right", style=GRAD, no_wrap=True, width=natural[1])
         for (name, op, shape, expr), value, grad in zip(facts, values, grads, strict=True):
             table.add_row(
@@ -277,7 +293,7 @@ class TensorGradView:
                 out.append([])
             head = Prose().words(f"{name}  {op}  {shape}", "bold").words(f"  {text}")
             out += head.lines(width)
-            labels = ("value", f"∂{f}/∂{name}")
+            labels = (tr("value"), f"∂{f}/∂{name}")
             wide = max(map(cells, labels))
             shown = zip(labels, (result.values[i], result.grads[i]), (VALUE, GRAD), strict=True)
             for label, v, style in shown:

@@ -18,6 +18,7 @@ from rich.markup import escape
 from rich.tree import Tree
 
 from ..graph import Graph
+from ..i18n import N_, tr
 from ..ops import OPS
 from ..result import Result
 from .numbers import DEFAULT_PRECISION, fmt
@@ -25,10 +26,10 @@ from .picture import label
 from .theme import GRAD, VALUE
 
 MAX_DEPTH = 12  # levels of one tree: 48 columns of guides
-ABOVE = "  [italic](shared, shown above)[/]"
-BELOW = "  [italic](shared, shown below)[/]"
-GOES_ON = "  [italic](continued below)[/]"
-GOES_ON_FROM = "  [italic](continued from above)[/]"
+ABOVE = N_("  [italic](shared, shown above)[/]")
+BELOW = N_("  [italic](shared, shown below)[/]")
+GOES_ON = N_("  [italic](continued below)[/]")
+GOES_ON_FROM = N_("  [italic](continued from above)[/]")
 
 
 class _Use(NamedTuple):
@@ -68,10 +69,12 @@ def to_tree(
         parts = []
         if use.node not in totalled:
             totalled.add(use.node)
-            parts.append(f"[{GRAD}]∂ {fmt(here.grad, precision)}[/] in all")
+            total = tr("[{style}]∂ {grad}[/] in all")
+            parts.append(total.format(style=GRAD, grad=fmt(here.grad, precision)))
         if use.consumer is not None:
             sent = result.sent(use.consumer, use.k)
-            parts.append(f"[{GRAD}]∂ {fmt(sent, precision)}[/] from this use")
+            use_grad = tr("[{style}]∂ {grad}[/] from this use")
+            parts.append(use_grad.format(style=GRAD, grad=fmt(sent, precision)))
         if parts:
             text += "  " + ", ".join(parts)
         return text
@@ -87,14 +90,14 @@ def to_tree(
             text = line(use)
             expand = gate and use.node not in written
             if use.branch is None:
-                text += GOES_ON_FROM if use.node != graph.output else ""
+                text += tr(GOES_ON_FROM) if use.node != graph.output else ""
             elif gate and use.node in later:
-                text += BELOW
+                text += tr(BELOW)
                 expand = False
             elif gate and not expand:
-                text += ABOVE
+                text += tr(ABOVE)
             elif expand and use.depth >= MAX_DEPTH:
-                text += GOES_ON
+                text += tr(GOES_ON)
                 later.add(use.node)
                 roots.append(use.node)
                 expand = False

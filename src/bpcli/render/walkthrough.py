@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Union
 
+from ..i18n import N_, tr
 from ..ops import OPS
 from ..patterns import COPY, DISTRIBUTOR, MATMUL, ROUTER, RULES_JOIN, SWAP, Pattern
 from ..result import NodeResult, Result
@@ -36,77 +37,87 @@ if TYPE_CHECKING:  # NumPy is imported only where a tensor appears
 # heading (…_HEADING) are not. {inputs}, {output}, {updated} and {stepped} are equations
 # (`x = -2`), {rate} (`α = 0.1`), {gate} and {node} maths: see `Walkthrough.phrase`.
 
-FORWARD = "forward pass"
-BACKWARD = "backward pass"
-UPDATE = "update step"
-FORWARD_HEADING = "Forward pass"
-BACKWARD_HEADING = "Backward pass"
-UPDATE_HEADING = "Update step"
-INPUTS = "inputs: {inputs}"
-INPUTS_SENTENCE = "Inputs: {inputs}."
-OUTPUT = "output: {output}"
-OUTPUT_SENTENCE = "Output: {output}."
-RATE = "{rate}: {reason}"  # `α = 0.1: each input takes a step against its gradient`
-RATE_SENTENCE = "{rate}: {reason}."
-UPDATED = "after the update: {updated}"
-UPDATED_SENTENCE = "After the update: {updated}."
-STEPPED = "after {steps} steps: {stepped}"
-STEPPED_SENTENCE = "After {steps} steps: {stepped}."
-STEP_REASON = "each input takes a step against its gradient"
-NO_STEP_REASON = "there are no inputs, so nothing changes"
+FORWARD = N_("forward pass")
+BACKWARD = N_("backward pass")
+UPDATE = N_("update step")
+FORWARD_HEADING = N_("Forward pass")
+BACKWARD_HEADING = N_("Backward pass")
+UPDATE_HEADING = N_("Update step")
+INPUTS = N_("inputs: {inputs}")
+INPUTS_SENTENCE = N_("Inputs: {inputs}.")
+OUTPUT = N_("output: {output}")
+OUTPUT_SENTENCE = N_("Output: {output}.")
+RATE = N_("{rate}: {reason}")  # `α = 0.1: each input takes a step against its gradient`
+RATE_SENTENCE = N_("{rate}: {reason}.")
+UPDATED = N_("after the update: {updated}")
+UPDATED_SENTENCE = N_("After the update: {updated}.")
+STEPPED = N_("after {steps} steps: {stepped}")
+STEPPED_SENTENCE = N_("After {steps} steps: {stepped}.")
+STEP_REASON = N_("each input takes a step against its gradient")
+NO_STEP_REASON = N_("there are no inputs, so nothing changes")
 # the page's steps
-INPUTS_STEP = "the inputs"
-NO_INPUTS = "no inputs: every value is a constant"
-FORWARD_REASON = "the forward pass computes each node from its inputs, in topological order"
-COMPUTE_STEP = "compute {node}"
-START_STEP = "start at the output {node}"
-UPDATE_STEP = "update step, {rate}"
-DESCENT_REASON = "gradient descent: {reason}"
+INPUTS_STEP = N_("the inputs")
+NO_INPUTS = N_("no inputs: every value is a constant")
+FORWARD_REASON = N_("the forward pass computes each node from its inputs, in topological order")
+COMPUTE_STEP = N_("compute {node}")
+START_STEP = N_("start at the output {node}")
+UPDATE_STEP = N_("update step, {rate}")
+DESCENT_REASON = N_("gradient descent: {reason}")
 # the backward pass
 # Under the convention "infinite times zero": `the relu gate passes nothing back here,
 # so sqrt's infinite local gradient never reaches x`.
-STOPPED_REASON = (
+STOPPED_REASON = N_(
     "the {op} gate passes nothing back here, so {origin}'s infinite local gradient never"
     " reaches {inputs}"
 )
-STOPPED_UNDEFINED = (
+STOPPED_UNDEFINED = N_(
     "the {op} gate passes nothing back here, so {origin}'s undefined local gradient never"
     " reaches {inputs}"
 )
-GATE = "{gate}: {op} gate, {pattern}"  # `q = x + y: add gate, gradient distributor`
+GATE = N_("{gate}: {op} gate, {pattern}")  # `q = x + y: add gate, gradient distributor`
 # What each equation of a gate is, named once per gate with the gate's own symbols:
 # `downstream ∂f/∂x, ∂f/∂y = upstream ∂f/∂q · local ∂q/∂x, ∂q/∂y`.
-CHAIN = "downstream {downstream} = upstream {upstream} · local {local}"
-GATE_SEND = "{op} gate, {pattern}: to {input}"  # one edge of a gate, as a step of its own
-COPY_GATE = "{node}: copy gate, {pattern}"  # `x: copy gate, gradient adder`
-COPY_USES = "(used {uses} times)"  # after COPY_GATE
-COPY_STEP = "copy gate: {node} adds its uses"
-UNREACHED = "{node}: not used by the output"
-UNREACHED_REASON = "the output does not depend on it: nothing flows back to it"
-START = "the output: the backward pass starts here"  # after `∂f/∂f = 1`
-START_SENTENCE = "the output, where the backward pass starts"  # … in a sentence of its own
-START_REASON = "the backward pass starts at the output: its gradient with respect to itself is 1"
+CHAIN = N_("downstream {downstream} = upstream {upstream} · local {local}")
+GATE_SEND = N_("{op} gate, {pattern}: to {input}")  # one edge of a gate, as a step of its own
+COPY_GATE = N_("{node}: copy gate, {pattern}")  # `x: copy gate, gradient adder`
+COPY_USES = N_("(used {uses} times)")  # after COPY_GATE
+COPY_STEP = N_("copy gate: {node} adds its uses")
+UNREACHED = N_("{node}: not used by the output")
+UNREACHED_REASON = N_("the output does not depend on it: nothing flows back to it")
+START = N_("the output: the backward pass starts here")  # after `∂f/∂f = 1`
+START_SENTENCE = N_("the output, where the backward pass starts")  # … in a sentence of its own
+START_REASON = N_(
+    "the backward pass starts at the output: its gradient with respect to itself is 1"
+)
 LIST_JOIN = ", "  # the items of a list inside a sentence
 # vectors and matrices: each node's shape, and each gradient's (the dimension analysis)
-SHAPES = "shapes: {shapes}"  # `shapes: W (2, 2), x (2,)`
-SHAPES_SENTENCE = "Shapes: {shapes}."
+SHAPES = N_("shapes: {shapes}")  # `shapes: W (2, 2), x (2,)`
+SHAPES_SENTENCE = N_("Shapes: {shapes}.")
 NODE_SHAPES = "{node}: {dims}"  # `q: (2, 2) @ (2,) → (2,)`
 # `∂f/∂W = ∂f/∂q · xᵀ: (2,) ⊗ (2,) → (2, 2), the shape of W`
-DIMS = "{gradient}: {dims}, the shape of {node}"
-DIMS_SUMMED = "{gradient}: {dims}, summed to {shape}, the shape of {node}"
+DIMS = N_("{gradient}: {dims}, the shape of {node}")
+DIMS_SUMMED = N_("{gradient}: {dims}, summed to {shape}, the shape of {node}")
 # Broadcasting undone: `b (3,) was broadcast over 4 rows: its gradient sums ∂f/∂add1
 # over those rows`; {gradient} is what the gate sends back before the sum.
 BROADCAST = {
-    "rows": "{node} {shape} was broadcast over {rows} rows: its gradient sums {gradient}"
-    " over those rows",
-    "columns": "{node} {shape} was broadcast over {columns} columns: its gradient sums"
-    " {gradient} over those columns",
-    "elements": "{node} {shape} was broadcast over {elements} elements: its gradient sums"
-    " {gradient} over those elements",
-    "both": "{node} {shape} was broadcast over {rows} rows and {columns} columns: its"
-    " gradient sums {gradient} over all {elements} elements",
+    "rows": N_(
+        "{node} {shape} was broadcast over {rows} rows: its gradient sums {gradient}"
+        " over those rows"
+    ),
+    "columns": N_(
+        "{node} {shape} was broadcast over {columns} columns: its gradient sums"
+        " {gradient} over those columns"
+    ),
+    "elements": N_(
+        "{node} {shape} was broadcast over {elements} elements: its gradient sums"
+        " {gradient} over those elements"
+    ),
+    "both": N_(
+        "{node} {shape} was broadcast over {rows} rows and {columns} columns: its"
+        " gradient sums {gradient} over all {elements} elements"
+    ),
 }
-DOUT_START = "the upstream gradient given with --dout: the backward pass starts here"
+DOUT_START = N_("the upstream gradient given with --dout: the backward pass starts here")
 NO_GRADIENT = "an index gets no gradient"
 # The placeholders of the walkthrough's phrases that are maths, in every view.
 MATHS = (
@@ -153,7 +164,7 @@ class Phrase:
         """The phrase as (words, key, value) in order; key and value None after the last."""
         return [
             (literal, key, None if key is None else self.values[key])
-            for literal, key, _, _ in string.Formatter().parse(self.template)
+            for literal, key, _, _ in string.Formatter().parse(tr(self.template))
         ]
 
     def lay_out(
@@ -311,7 +322,7 @@ class Walkthrough:
                 node = self.nodes[node_id]
                 equation = Equation(self.d(node), (), self.m.num(node.grad))
                 heading = Phrase(UNREACHED, {"node": self.name(node)})
-                backward.append(Unreached(node, equation, UNREACHED_REASON, heading))
+                backward.append(Unreached(node, equation, tr(UNREACHED_REASON), heading))
         return backward
 
     # ---- pieces ---------------------------------------------------------------------
@@ -432,7 +443,7 @@ class Walkthrough:
             return ""
         origin, k = self._origin(node)
         template = STOPPED_REASON if self.result.infinite(origin.id, k) else STOPPED_UNDEFINED
-        return template.format(
+        return tr(template).format(
             op=node.op, origin=origin.op, inputs=LIST_JOIN.join(map(self.m.math, stopped))
         )
 
@@ -474,7 +485,7 @@ class Walkthrough:
 
     @property
     def update_reason(self) -> str:
-        return STEP_REASON if self.update else NO_STEP_REASON
+        return tr(STEP_REASON if self.update else NO_STEP_REASON)
 
     def phrase(self, template: str) -> Phrase:
         """One of the walkthrough's lines (INPUTS, OUTPUT, RATE, UPDATED, …) filled in."""
@@ -712,7 +723,7 @@ def _rule_reason(w: Walkthrough, node: NodeResult, ins: list[NodeResult], words:
         if w.differentiated(i)
     ]
     if words:  # over tensors, of an elementwise gate
-        return words.format(headline=pattern.headline, rules=RULES_JOIN.join(rules))
+        return tr(words).format(headline=pattern.headline, rules=RULES_JOIN.join(rules))
     return pattern.reason("rule", rules=RULES_JOIN.join(rules))
 
 

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from ..i18n import tr
 from ..result import Result
 from .notation import TensorTex, Tex, tex_text
 from .numbers import DEFAULT_PRECISION
@@ -117,13 +118,13 @@ def to_markdown(
     """The walkthrough in Markdown; headings at `level` (##)."""
     w = _walkthrough(result, precision)
     h = "#" * level
-    out: list[str] = [f"{h} {FORWARD_HEADING}", ""]
+    out: list[str] = [f"{h} {tr(FORWARD_HEADING)}", ""]
     if w.inputs_text():
         out += [_md(w.phrase(INPUTS_SENTENCE)), ""]
     out += _md_block([e.equation for e in w.forward])
     out += [line for text in _shapes(w, _md) for line in (text, "")]
-    out += [_md(w.phrase(OUTPUT_SENTENCE)), "", f"{h} {BACKWARD_HEADING}", ""]
-    out += [f"${w.start().text()}$: {_start_sentence(w)}.", ""]
+    out += [_md(w.phrase(OUTPUT_SENTENCE)), "", f"{h} {tr(BACKWARD_HEADING)}", ""]
+    out += [f"${w.start().text()}$: {tr(_start_sentence(w))}.", ""]
     for step in w.backward:
         if isinstance(step, Gate):
             out += [f"**{_md(step.heading)}**", "", _md(step.chain()), ""]
@@ -137,7 +138,7 @@ def to_markdown(
             out += _md_block([step.equation])
         out += [f"*{step.reason}*", ""]
     if w.has_update:
-        out += [f"{h} {UPDATE_HEADING}", ""]
+        out += [f"{h} {tr(UPDATE_HEADING)}", ""]
         out += [_md(w.phrase(RATE_SENTENCE)), ""]
         out += _md_block([d.equation for d in w.update])
         out += [_md(w.phrase(UPDATED_SENTENCE)), ""]
@@ -183,13 +184,13 @@ def to_latex(
 ) -> str:
     """The walkthrough as a LaTeX fragment: an `align*` per pass (needs amsmath)."""
     w = _walkthrough(result, precision)
-    out: list[str] = [rf"\{heading}{{{tex_text(FORWARD_HEADING)}}}"]
+    out: list[str] = [rf"\{heading}{{{tex_text(tr(FORWARD_HEADING))}}}"]
     if w.inputs_text():
         out.append(_tex(w.phrase(INPUTS_SENTENCE)))
     out += _align([_row(e.equation) for e in w.forward])
     out += [line for text in _shapes(w, _tex) for line in (text, "")]
-    out += [_tex(w.phrase(OUTPUT_SENTENCE)), "", rf"\{heading}{{{tex_text(BACKWARD_HEADING)}}}"]
-    rows = [_row(w.start()), rf"\intertext{{{tex_text(w.start_words)}}}"]
+    out += [_tex(w.phrase(OUTPUT_SENTENCE)), "", rf"\{heading}{{{tex_text(tr(BACKWARD_HEADING))}}}"]
+    rows = [_row(w.start()), rf"\intertext{{{tex_text(tr(w.start_words))}}}"]
     for step in w.backward:
         if isinstance(step, Gate):
             rows.append(rf"\intertext{{{_tex(step.heading)}}}")
@@ -205,7 +206,7 @@ def to_latex(
         rows.append(rf"\intertext{{\emph{{{latex_prose(step.reason)}}}}}")
     out += _align(rows)
     if w.has_update:
-        out += ["", rf"\{heading}{{{tex_text(UPDATE_HEADING)}}}"]
+        out += ["", rf"\{heading}{{{tex_text(tr(UPDATE_HEADING))}}}"]
         out.append(_tex(w.phrase(RATE_SENTENCE)))
         out += _align([_row(d.equation) for d in w.update])
         out.append(_tex(w.phrase(UPDATED_SENTENCE)))
