@@ -225,3 +225,22 @@ def test_a_scalar_run_is_untouched():
 
     text = shown(GradView(bpcli.grad("(x+y)*z", {"x": -2, "y": 5, "z": -4})), 80)
     assert "f = -12\n∂f/∂x = -4   ∂f/∂y = -4   ∂f/∂z = 3\n" in text
+
+
+@pytest.mark.parametrize("width", (80, 120))
+def test_the_two_layer_net_walkthrough_keeps_the_console_width(width):
+    """Its boxes are the console's width; ∂f/∂W1 = ∂f/∂matmul1 · xᵀ's 4×3 value, each number
+    as NumPy works it out by hand, in order; at 80 columns, where it cannot be one line,
+    a line per row."""
+    walk = shown(ExplainView(bpcli.grad(NET, NET_VALUES)), width)
+    assert {len(line) for line in walk.splitlines()} == {width}, walk
+    backward = walk.split("2. backward pass")[1]
+    equation = backward.split("∂f/∂W1 = ∂f/∂matmul1 · xᵀ")[1].split("∂f/∂x")[0]
+    value = equation[equation.index("= [[") :]
+    expected = net_gradients()["W1"]
+    assert NUMBER.findall(value) == [six(float(g)) for g in expected.ravel()], walk
+    if width == 80:
+        rows = [line.strip("│ ") for line in value.splitlines() if "[" in line]
+        assert len(rows) == 4, walk
+        for row, numbers in zip(rows, expected, strict=True):
+            assert NUMBER.findall(row) == [six(float(g)) for g in numbers], walk

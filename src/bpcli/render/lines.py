@@ -233,7 +233,7 @@ def _broken(e: Equation, head: str, style: str, width: int) -> list[Line]:
 
 
 # A term too wide for its line, one with a tensor in it, may break after these.
-OPERATORS = (" × ", " - ", " + ", " · ", " ⊙ ", " @ ")
+OPERATORS = (" × ", " - ", " + ", " · ", " ⊙ ", " ⊗ ", " @ ", " / ")
 _OPERATOR = re.compile("|".join(re.escape(op) for op in OPERATORS))
 
 
@@ -264,15 +264,19 @@ def _tensor(term: str, width: int) -> list[str]:
     out = [""]
     for operand in operands:
         size = sum(cells(text) for text, _ in operand)
-        if out[-1] and cells(out[-1]) + size > width and size <= width:
-            out[-1] = out[-1].rstrip()  # on the next line, whole
+        if out[-1] and cells(out[-1]) + size > width:
+            out[-1] = out[-1].rstrip()  # an operand that does not fit starts the next line
             out.append("")
-        for text, tensor in operand:
+        for k, (text, tensor) in enumerate(operand):
             at = cells(out[-1])
-            if tensor is None or at + cells(text) <= width:
+            # a tensor's last line also holds the text after it (up to the next tensor)
+            after = next((t for t, v in operand[k + 1 : k + 2] if v is None), "").rstrip()
+            if tensor is None or at + cells(text) + cells(after) <= width:
                 out[-1] += text
                 continue
             laid = lines(tensor, max(width - at, 1), rows=False)
+            if cells(laid[-1]) + at + cells(after) > width:
+                laid = lines(tensor, max(width - at - cells(after), 1), rows=False)
             out[-1] += laid[0]
             out += [" " * at + line for line in laid[1:]]
     return out
