@@ -687,7 +687,7 @@ class TensorResult(Named):
         """One line, as a notebook shows it: the output, and each gradient's shape."""
         f = self.output_name
         shown = [
-            f"{f}={summary(self.output)}"
+            f"{f}={inline(self.output)}"
             if not self.shapes[self.graph.output]
             else f"{f}: {show_shape(self.shapes[self.graph.output])}"
         ]
@@ -939,15 +939,6 @@ def _with(inputs: Mapping[str, Value], name: str, value: Any) -> dict[str, Value
 # every axis, as NumPy prints it: in the table and in the walkthrough alike.
 THRESHOLD = 24
 EDGE_ITEMS = 2
-
-
-def summary(value: Value | None, precision: int = 6) -> str:
-    """A value as a table shows it: a number, a small tensor whole (a matrix a line per
-    row), a large one summarised as NumPy summarises it; each element as bpcli writes a
-    number (render/arrays.py lays it out, at any width)."""
-    from .render.arrays import value_lines
-
-    return "\n".join(value_lines(value, precision))
 
 
 def inline(value: Value, precision: int = 6) -> str:
