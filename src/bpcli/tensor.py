@@ -18,7 +18,6 @@ DomainError with the caret under the operator and both shapes
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -761,7 +760,7 @@ class TensorResult(Named):
         """One line, as a notebook shows it: the output, and each gradient's shape."""
         f = self.output_name
         shown = [
-            f"{f}={summary(self.output)}"
+            f"{f}={inline(self.output)}"
             if not self.shapes[self.graph.output]
             else f"{f}: {show_shape(self.shapes[self.graph.output])}"
         ]
@@ -1015,36 +1014,13 @@ THRESHOLD = 24
 EDGE_ITEMS = 2
 
 
-def summary(value: Value | None, precision: int = 6) -> str:
-    """A value as a table shows it: a number, a small tensor whole, a large one as NumPy
-    summarises it."""
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return format(value, f".{precision}g")
-    with np.printoptions(
-        precision=precision, suppress=True, threshold=THRESHOLD, edgeitems=EDGE_ITEMS
-    ):
-        return np.array2string(np.asarray(value), separator=", ")
-
-
 def inline(value: Value, precision: int = 6) -> str:
     """A tensor on one line, as the walkthrough writes it inside an equation: nested
     brackets, each element as bpcli writes a number (`[[0.1, 0.5], [-0.3, 0.8]]`),
     summarised as in the table (`[0, 1, ..., 28, 29]`)."""
-    from .render.numbers import fmt
+    from .render.arrays import cells_of, one_line
 
-    def element(x: float) -> str:
-        return fmt(float(x), precision)
-
-    with np.printoptions(
-        threshold=THRESHOLD,
-        edgeitems=EDGE_ITEMS,
-        linewidth=sys.maxsize,
-        formatter={"float_kind": element},  # type: ignore[arg-type]
-    ):
-        text = np.array2string(np.asarray(value, dtype=float), separator=", ")
-    return " ".join(line.strip() for line in text.splitlines())
+    return one_line(cells_of(value, precision))
 
 
 def rows(value: Value) -> list[list[float | str]]:

@@ -14,7 +14,7 @@ from rich.console import Console, ConsoleOptions, RenderResult
 
 from ..i18n import tr
 from ..result import Result
-from .lines import MATH_END, MATH_START, Boxed, Line, Prose, equation_lines
+from .lines import MATH_END, MATH_START, Boxed, Line, Prose, equation_lines, line_cells
 from .notation import Plain, TensorPlain
 from .numbers import DEFAULT_PRECISION
 from .theme import GRAD, VALUE
@@ -74,14 +74,14 @@ class ExplainView:
         w = self.walk
         lines: list[Line] = []
         if w.inputs_text():
-            lines += _phrase(w.phrase(INPUTS)).lines(width)
+            lines += _fitted(w.phrase(INPUTS), width)
         lines += equation_lines([e.equation for e in w.forward], VALUE, width)
         if isinstance(w, TensorWalkthrough):  # then each node's shape, and how it comes
             lines += _phrase(w.shapes_phrase(SHAPES)).lines(width)
             for e in w.forward:
                 assert e.dims is not None
                 lines += _phrase(e.dims).lines(width, INDENT)
-        return lines + _phrase(w.phrase(OUTPUT)).lines(width)
+        return lines + _fitted(w.phrase(OUTPUT), width)
 
     def backward(self, width: int) -> list[Line]:
         start = self.walk.start()
@@ -120,6 +120,36 @@ def _indented(equations: list[Equation], style: str, width: int) -> list[Line]:
     """A gate's equations, INDENT columns in."""
     pad = (" " * INDENT, "")
     return [[pad, *line] for line in equation_lines(equations, style, width - INDENT)]
+
+
+def _fitted(phrase: Phrase, width: int) -> list[Line]:
+    """A phrase as prose, or, where an equation in it is too wide for a line (a tensor's
+    value: `inputs: W = [[…]]`), its words with each equation laid out as equations are,
+    its tensor broken between elements."""
+    lines = _phrase(phrase).lines(width)
+    if all(line_cells(line) <= width for line in lines):
+        return lines
+    out: list[Line] = []
+    prose = Prose()
+    for literal, key, value in phrase.pieces():
+        prose.words(literal)
+        if key is None or value is None:
+            continue
+        items = value if isinstance(value, tuple) else (value,)
+        if not all(isinstance(item, Equation) for item in items):
+            _phrase(Phrase(f"{{{key}}}", {key: value}), prose)
+            continue
+        out += [_rstripped(line) for line in prose.lines(width)]
+        out += equation_lines([e for e in items if isinstance(e, Equation)], VALUE, width)
+        prose = Prose()
+    return out + prose.lines(width)
+
+
+def _rstripped(line: Line) -> Line:
+    """The line without the space a phrase's words leave before what follows them."""
+    if line and not line[-1][0].strip():
+        return line[:-1]
+    return [*line[:-1], (line[-1][0].rstrip(), line[-1][1])] if line else line
 
 
 def _phrase(phrase: Phrase, prose: Prose | None = None) -> Prose:
