@@ -61,11 +61,18 @@ CLICK_ERROR: type[Exception] = next(
 
 
 def quiet_flags(params: list[Any]) -> list[Any]:
-    """A flag (--help, --install-completion) shows no metavar in the help, as bpcli's own."""
+    """A flag (--help, --install-completion) shows no metavar in the help, as bpcli's own;
+    an argument shows its name only (`FILE...`), not Python's type of it (`<list[Path]>`)."""
     for param in params:
         if getattr(param, "is_flag", False) and param.metavar is None:
             param.metavar = ""
+        if param.param_type_name == "argument":
+            param.display_type_rich = _no_type
     return params
+
+
+def _no_type(ctx: typer.Context) -> None:
+    return None
 
 
 # Click's own help option, said in bpcli's words where the language is not English.
