@@ -190,14 +190,12 @@ def labelled(text: str) -> tuple[bpcli.Graph, bpcli.Result]:
     return graph, bpcli.evaluate(graph, {name: 1.5 for name in graph.variables})
 
 
-@pytest.fixture(scope="module")
-def mermaid_checked() -> dict[str, dict]:
-    """Mermaid's real parser on every diagram: text -> {"ok", "labels"} or {"ok", "error"}."""
+def mermaid_parsed(diagrams: list[str]) -> list[dict]:
+    """Mermaid's real parser on each diagram, in one Node process: {"ok", "labels"} or
+    {"ok", "error"} each."""
     node = shutil.which("node")
     if node is None or not (MERMAID / "node_modules" / "mermaid").is_dir():
         unavailable("Mermaid's parser is not installed: npm ci --prefix tests/mermaid")
-    diagrams = [*BROKEN_MERMAID, to_mermaid(bpcli.parse(STRUCTURE_ONLY))]
-    diagrams += [to_mermaid(*labelled(text)) for text in LABELLED]
     done = subprocess.run(
         [node, str(MERMAID / "validate.mjs"), "--batch"],
         input=json.dumps(diagrams),
@@ -208,7 +206,15 @@ def mermaid_checked() -> dict[str, dict]:
     assert done.returncode == 0, done.stderr
     results = json.loads(done.stdout)
     assert len(results) == len(diagrams)
-    return dict(zip(diagrams, results, strict=True))
+    return results
+
+
+@pytest.fixture(scope="module")
+def mermaid_checked() -> dict[str, dict]:
+    """Mermaid's real parser on every diagram: text -> {"ok", "labels"} or {"ok", "error"}."""
+    diagrams = [*BROKEN_MERMAID, to_mermaid(bpcli.parse(STRUCTURE_ONLY))]
+    diagrams += [to_mermaid(*labelled(text)) for text in LABELLED]
+    return dict(zip(diagrams, mermaid_parsed(diagrams), strict=True))
 
 
 @pytest.mark.integration

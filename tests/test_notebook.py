@@ -171,16 +171,25 @@ def test_a_big_graph_is_summarised_not_drawn():
         ("tree", ["graph", "--format", "tree"]),
     ],
 )
-def test_each_view_is_what_the_command_line_prints(bpcli, method, argv):
-    result = globals()["bpcli"].grad(LECTURE, AT)
-    run = bpcli(argv[0], LECTURE, "--x", "-2", "--y", "5", "--z", "-4", *argv[1:])
+@pytest.mark.parametrize(
+    "program, values, output",
+    [
+        (LECTURE, AT, "-12"),
+        ("q = W @ x; f = sum(q^2)", {"W": [[0.1, 0.5], [-0.3, 0.8]], "x": [0.2, 0.4]}, "0.116"),
+    ],
+    ids=["numbers", "tensors"],
+)
+def test_each_view_is_what_the_command_line_prints(bpcli, method, argv, program, values, output):
+    result = globals()["bpcli"].grad(program, values)
+    given = [f"--{name}={json.dumps(value)}" for name, value in values.items()]
+    run = bpcli(argv[0], program, *given, *argv[1:])
     assert run.code == 0, run.stderr
     text = getattr(result, method)()
     if method == "explain":  # grad --explain prints the table first
         assert run.stdout.endswith("\n" + text)
     else:
         assert text == run.stdout
-    assert "-12" in text
+    assert output in text
 
 
 def test_text_views_show_as_text_not_as_a_quoted_string(lecture):
@@ -283,6 +292,30 @@ def test_magic_errors_are_bpcli_messages_with_a_caret_not_tracebacks(ipython):
     assert "takes no cell" in cell
 
 
+TENSOR_LECTURE = "q = W @ x; f = sum(q^2)"
+MAGIC_VALUES = "--W '[[0.1, 0.5], [-0.3, 0.8]]' --x '[0.2, 0.4]'"
+
+
+def test_the_magic_takes_tensor_values(ipython):
+    (shown,) = _run(ipython, f'grad "{TENSOR_LECTURE}" {MAGIC_VALUES}').outputs
+    assert shown.data["text/plain"] == "TensorResult(f=0.116, ∂f/∂W: (2, 2), ∂f/∂x: (2,))"
+    assert "<th>shape</th>" in shown.data["text/html"]
+    (cell,) = _run(ipython, MAGIC_VALUES + " --lr 0.1", "q = W @ x\nf = sum(q^2)\n").outputs
+    assert "after the update" not in cell.data["text/plain"]  # the repr is one line
+    assert "<b>0.0715954</b>" in cell.data["text/html"]  # sum((W - 0.1·2qxᵀ)(x - 0.1·2Wᵀq))²
+    (page,) = _run(ipython, f'graph "{TENSOR_LECTURE}" {MAGIC_VALUES} --format html').outputs
+    assert page.data["text/html"].startswith("<iframe srcdoc=")
+    (layer,) = _run(ipython, f'grad "W @ x" {MAGIC_VALUES} --dout "[1, 0]"').outputs
+    assert layer.data["text/plain"].startswith("TensorResult(f: (2,)")
+
+
+def test_the_magic_walks_through_a_tensor_run(ipython):
+    result, walkthrough = _run(ipython, f'grad "{TENSOR_LECTURE}" {MAGIC_VALUES} --explain').outputs
+    assert result.data["text/plain"].startswith("TensorResult(f=0.116")
+    text = walkthrough.data["text/plain"]
+    assert "∂f/∂W = ∂f/∂q · xᵀ: (2,) ⊗ (2,) → (2, 2), the shape of W" in text
+
+
 # ---- docs/lecture.ipynb, executed in a real kernel -------------------------------------------------
 
 
@@ -332,6 +365,8 @@ def test_the_notebook_runs_and_shows_the_lecture(executed):
     assert "Result(f=-12, ∂f/∂x=-4, ∂f/∂y=-4, ∂f/∂z=3)" in every
     assert "(3.0, -4.0)" in every  # q's value and gradient
     assert "{'x': -1.6, 'y': 5.4, 'z': -4.3}, -16.34" in every  # the update step, by the API
+    assert "TensorResult(f=0.116, ∂f/∂W: (2, 2), ∂f/∂x: (2,))" in every  # CS231n's ‖Wx‖²
+    assert "W  (2, 2)  [[ 0.1, 0.5], [-0.3, 0.8]]  ∂ [[0.088, 0.176], [0.104, 0.208]]" in every
     magic = [c for c in fresh.cells if c.cell_type == "code" and c.source.startswith("%%bpcli")]
     (cell,) = magic
     shown = json.dumps(_cell_outputs(cell), ensure_ascii=False)

@@ -441,7 +441,8 @@ LABELS_AND_BOXES = """() => {
         const hit = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
         const label = el.closest('.label');  // the text and its background
         return {edge: el.dataset.sent, text: el.textContent, box: box(label),
-                text_box: box(el), on_top: label.contains(hit)};
+                background: box(label.querySelector('rect')), text_box: box(el),
+                on_top: label.contains(hit)};
     });
     return {labels, nodes: [...document.querySelectorAll('.node rect')].map(box)};
 }"""
@@ -478,8 +479,10 @@ def test_no_label_is_hidden_under_a_box(bpcli, open_page, tmp_path, expr, values
         hidden = [node for node in drawn["nodes"] if overlap(label["box"], node)]
         assert not hidden, (label, hidden)
         assert label["on_top"], label  # nothing drawn over the number
-        assert all(a <= b for a, b in zip(label["box"][:2], label["text_box"][:2], strict=True))
-        assert all(a >= b for a, b in zip(label["box"][2:], label["text_box"][2:], strict=True))
+        # the text within its background (the group's own box holds the text, always)
+        back = label["background"]
+        assert all(a <= b for a, b in zip(back[:2], label["text_box"][:2], strict=True))
+        assert all(a >= b for a, b in zip(back[2:], label["text_box"][2:], strict=True))
 
 
 READABLE_PX = 8.5  # the smallest label text, in CSS pixels, that still reads on a phone
@@ -526,3 +529,114 @@ def test_the_address_opens_a_step_and_follows_the_stepping(bpcli, open_page, tmp
     plain = open_page(path)  # no fragment: step 1, and the address left as it was
     assert plain.inner_text("#step-number") == "1" and plain.evaluate("location.hash") == ""
     assert page.requests == [page.file_url] and page.errors == []
+
+
+# ---- a tensor program's page: shapes, matrices a row a line, nothing hidden ------------------
+
+TENSOR_DRAWN = """() => {
+    const box = el => { const b = el.getBBox(); return [b.x, b.y, b.x + b.width, b.y + b.height]; };
+    const seen = el => {  // the element's centre, on screen: is it the topmost thing there?
+        el.scrollIntoView({block: 'center', inline: 'center'});
+        const r = el.getBoundingClientRect();
+        return document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
+    };
+    const labels = [...document.querySelectorAll('text.sent')].map(el => {
+        const label = el.closest('.label');
+        return {edge: el.dataset.sent, text: el.textContent, box: box(label),
+                background: box(label.querySelector('rect')), text_box: box(el),
+                on_top: label.contains(seen(el))};
+    });
+    const nodes = [...document.querySelectorAll('.node')].map(node => ({
+        id: Number(node.dataset.node), rect: box(node.querySelector('rect')),
+        texts: [...node.querySelectorAll(':scope > text')].map(el => ({
+            kind: el.classList[0], text: el.textContent, box: box(el),
+            on_top: node.contains(seen(el)),
+            visible: getComputedStyle(el).visibility === 'visible'})),
+    }));
+    return {labels, nodes};
+}"""
+
+
+def tensor_page(case, run_dot=None) -> str:
+    return to_html(bpcli.grad(case.text, case.at), run_dot=run_dot)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("engine", ["graphviz", "bpcli"])
+@pytest.mark.parametrize("which", ["lecture", "net"])
+def test_a_tensor_page_hides_no_number(open_page, tmp_path, which, engine):
+    """The lecture's ‖Wx‖² and the two-layer net, laid out by Graphviz and by bpcli:
+    every node shows its shape, value and gradient inside its box, every edge what it
+    sends back, each number whole, on top, and equal to the hand-worked (lecture) or
+    central-difference (net) one; a matrix a row a line."""
+    from bpcli.graphviz import layout_json
+    from tensor_cases import lecture, net, same
+
+    if engine == "graphviz" and shutil.which("dot") is None:
+        pytest.fail("Graphviz's dot is not installed (.ci/run installs it)")
+    case = {"lecture": lecture, "net": net}[which]()
+    graph = bpcli.parse(case.text)
+    out = tmp_path / "tensor.html"
+    out.write_text(tensor_page(case, layout_json if engine == "graphviz" else None), "utf-8")
+    page = open_page(out)
+    page.click("#all")
+    drawn = page.evaluate(TENSOR_DRAWN)
+    rects = [node["rect"] for node in drawn["nodes"]]
+    assert len(drawn["labels"]) == len(case.sent)
+    for label in drawn["labels"]:
+        target, k = map(int, label["edge"][1:].split("_"))
+        key = (graph.nodes[graph.inputs(target)[k]].name, graph.nodes[target].name)
+        assert same(label["text"], case.sent[key]), (key, label["text"])
+        assert not [rect for rect in rects if overlap(label["box"], rect)], label
+        assert label["on_top"], label
+        back, text = label["background"], label["text_box"]  # every line on its background
+        assert back[0] <= text[0] and back[1] <= text[1], label
+        assert back[2] >= text[2] and back[3] >= text[3], label
+    for node in drawn["nodes"]:
+        name = graph.nodes[node["id"]].name
+        texts = {text["kind"]: text for text in node["texts"]}
+        for text in node["texts"]:  # inside its own box, and nothing drawn over it
+            inner, rect = text["box"], node["rect"]
+            assert rect[0] <= inner[0] and inner[2] <= rect[2], (name, text)
+            assert rect[1] <= inner[1] and inner[3] <= rect[3], (name, text)
+            assert text["on_top"] and text["visible"], (name, text)
+        if name not in case.values:  # the constant 2
+            continue
+        shape = str(case.shapes[name])
+        assert shape in texts["sub"]["text"].split(" · ")[0], (name, texts["sub"])
+        assert same(texts["value"]["text"], case.values[name]), (name, texts["value"])
+        assert same(texts["grad"]["text"].removeprefix("∂ "), case.grads[name]), name
+    assert page.errors == [] and page.requests == [page.file_url]
+
+
+@pytest.mark.integration
+def test_stepping_through_a_tensor_page(open_page, tmp_path):
+    """The lecture's page steps as the scalar one does: the inputs' values first, then
+    one node's value a step, then the gradients edge by edge from the output back."""
+    from tensor_cases import lecture
+
+    case = lecture()
+    out = tmp_path / "lecture.html"
+    out.write_text(tensor_page(case), "utf-8")
+    page = open_page(out)
+    visible = """kind => [...document.querySelectorAll('[data-' + kind + ']')]
+        .filter(el => getComputedStyle(el).visibility === 'visible')
+        .map(el => el.getAttribute('data-' + kind))"""
+    assert page.inner_text("#step-title") == "the inputs"
+    assert panel(page) == ["inputs: W = [[0.1, 0.5], [-0.3, 0.8]], x = [0.2, 0.4]"]
+    assert sorted(page.evaluate(visible, "value")) == ["0", "1"]  # W, x (the 2 is its title)
+    assert page.evaluate(visible, "grad") == []
+    page.keyboard.press("ArrowRight")
+    assert panel(page) == [  # 0.1·0.2 + 0.5·0.4, -0.3·0.2 + 0.8·0.4
+        "q = W @ x = [[0.1, 0.5], [-0.3, 0.8]] @ [0.2, 0.4] = [0.22, 0.26]",
+        "q: (2, 2) @ (2,) → (2,)",
+    ]
+    page.keyboard.press("End")
+    count = int(page.inner_text("#step-number"))
+    assert count == 9  # inputs, q, pow1, f; the start; four edges
+    assert sorted(page.evaluate(visible, "grad")) == ["0", "1", "2", "4", "5"]
+    assert len(page.evaluate(visible, "sent")) == 2 * 4  # each label's text and background
+    assert panel(page)[0] == "q = W @ x: matmul gate, matrix multiplier"
+    assert panel(page)[2].endswith("= [-0.112, 0.636]")  # 2Wᵀq
+    assert panel(page)[3] == "∂f/∂x = Wᵀ · ∂f/∂q: (2, 2)ᵀ · (2,) → (2,), the shape of x"
+    assert page.errors == []

@@ -410,12 +410,8 @@ def test_the_command_line_errors_and_refusals():
         (["grad", "sum(x)", "--x", "[[1], [1, 2]]"], "the value of x is ragged"),
         (["grad", "sum(x)", "--x", "[]"], "the value of x is empty"),
         (["grad", "sum(x)", "--x", "@x.txt"], "must name a .json, .csv, .npy file"),
-        (
-            ["grad", "sum(x)", "--x", "[1, 2]", "--lr", "0.1", "--steps", "2", "--plot", "p.png"],
-            "--plot does not show tensors yet",
-        ),
-        (["graph", "sum(x)", "--x", "[1, 2]"], "graph does not show tensors yet"),
-        (["graph", "sum(x)"], "graph does not show tensors yet"),
+        (["graph", "W @ x", W, "--x", "[0.2, 0.4]"], "the output has shape (2,): reduce it"),
+        (["graph", "W @ x", "--dout", "[1, 0]"], "--dout is the upstream gradient of a"),
     ]
     for args, message in cases:
         out = run(*args)

@@ -149,8 +149,8 @@ def scalar_only(
     result: Result | TensorResult, what: str, verb: str = N_("does not show")
 ) -> Result:
     """`result`, for a view or command that does not show vectors and matrices yet: a
-    tensor program's result is an InputError saying so ("graph does not show tensors
-    yet")."""
+    tensor program's result is an InputError saying so ("key --solutions does not write
+    tensors yet")."""
     if not isinstance(result, Result):
         raise InputError(
             tr("{what} {verb} tensors yet (vectors and matrices)").format(what=what, verb=tr(verb))

@@ -52,7 +52,7 @@ from .process import (
 
 if TYPE_CHECKING:
     from .result import Update
-    from .tensor import TensorResult
+    from .tensor import TensorResult, TensorUpdate
 
 # Click's own errors (a usage error, a bad option value): whichever Click Typer brings.
 CLICK_ERROR: type[Exception] = next(
@@ -489,9 +489,10 @@ def _grad_tensors(
     yet says so (exit 2)."""
     from .tensor import gradcheck
 
-    if plot is not None:
-        raise InputError(tr("--plot does not show tensors yet (vectors and matrices)"))
     checked = gradcheck(result, check_step) if check_grad else None
+    if plot is not None:  # first: if it fails, nothing else was written
+        assert result.update is not None
+        write_plot(result.update, result.output_name, plot)
     if as_json:
         extra: dict[str, object] = {} if checked is None else {"gradcheck": checked.to_dict()}
         if explain:  # the walkthrough's steps as data
@@ -597,6 +598,14 @@ def graph(
         float | None,
         typer.Option("--lr", metavar="ALPHA", help="With --format html: end with the update step."),
     ] = None,
+    dout: Annotated[
+        str | None,
+        typer.Option(
+            "--dout",
+            metavar="ARRAY",
+            help="The upstream gradient of a vector or matrix output, of its shape (as grad's).",
+        ),
+    ] = None,
     precision: PrecisionOption = PRECISION.default,
     file: FileOption = FILE.default,
     max_tie: MaxTieOption = MAX_TIE.default,
@@ -605,11 +614,12 @@ def graph(
 ) -> None:
     """Draw the computational graph of EXPR; with input values, its values and gradients too.
 
-    Forward values are green, gradients red; every use of a node is an edge.
+    Forward values are green, gradients red; every use of a node is an edge. A vector
+    or matrix shows its shape too, and its values whole when small.
 
     Example: bpcli graph "(x+y)*z" --x -2 --y 5 --z -4 --format dot | dot -Tsvg > g.svg
     """
-    from .api import evaluate, needs_tensors, scalar_only
+    from .api import evaluate
 
     with errors_to_exit_codes():
         if fmt is not None and fmt not in GRAPH_FORMATS:
@@ -631,12 +641,15 @@ def graph(
             )
         if lr is not None and fmt != "html":
             raise InputError(tr("--lr adds the update step to the HTML page: add --format html"))
-        needed = values or fmt == "html"
+        if dout is not None and not values and program.variables:
+            raise InputError(
+                tr("--dout is the upstream gradient of a computation: give the input values")
+            )
+        upstream = None if dout is None else arguments.parse_dout(dout)
+        needed = values or fmt == "html" or upstream is not None
         result = None
         if needed:
-            result = scalar_only(evaluate(program, values, lr, conventions=conventions), "graph")
-        elif needs_tensors(program):
-            raise InputError(tr("graph does not show tensors yet (vectors and matrices)"))
+            result = evaluate(program, values, lr, conventions=conventions, dout=upstream)
         chosen = fmt or ("dot" if output or not sys.stdout.isatty() else "tree")
         if chosen == "html":
             from .graphviz import layout_json
@@ -1080,7 +1093,7 @@ def emit(text: str, output: Path | None) -> None:
         write_output(output, text.encode())
 
 
-def write_plot(update: Update, output_name: str, path: Path) -> None:
+def write_plot(update: Update | TensorUpdate, output_name: str, path: Path) -> None:
     """The descent plot (`grad --plot`) into `path`, in the format its suffix names."""
     from .render.plot import FORMATS, descent_image
 

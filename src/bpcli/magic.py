@@ -31,7 +31,7 @@ COMMANDS = ("grad", "graph", "check", "key", "quiz", "batch")
 # grad's options whose run a notebook shows as a Result: any other (--json, --format,
 # --plot, --gradcheck, --no-nodes) runs as in a terminal
 SHOWN_GRAD = frozenset(
-    {"lr", "steps", "explain", "precision", "file", "max_tie", "max_size", "max_nodes"}
+    {"lr", "steps", "explain", "precision", "file", "max_tie", "max_size", "max_nodes", "dout"}
 )
 
 
@@ -81,8 +81,8 @@ def _shown(command: str, args: list[str]) -> bool:
     import typer
     from typer.main import get_command
 
-    from . import cli
-    from .api import evaluate, scalar_only
+    from . import arguments, cli
+    from .api import evaluate
 
     display: Any = importlib.import_module("IPython.display").display
     if command not in ("grad", "graph"):
@@ -105,15 +105,16 @@ def _shown(command: str, args: list[str]) -> bool:
         ctx, params["file"], params["max_tie"], params["max_size"], params["max_nodes"]
     )
     steps = params.get("steps")
-    result = scalar_only(
-        evaluate(program, values, params["lr"], steps, conventions=conventions), f"%bpcli {command}"
-    )
+    dout = params.get("dout")
+    upstream = None if dout is None else arguments.parse_dout(dout)
+    result = evaluate(program, values, params["lr"], steps, conventions=conventions, dout=upstream)
     if command == "graph":
         display(result.page(params["precision"]))
         return True
+    explained = result.explain(params["precision"]) if params["explain"] else None
     display(result)
-    if params["explain"]:
-        display(result.explain(params["precision"]))
+    if explained is not None:
+        display(explained)
     return True
 
 

@@ -11,13 +11,16 @@ from dataclasses import dataclass
 from functools import cached_property
 from itertools import repeat
 from json.encoder import encode_basestring, encode_basestring_ascii
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from . import engine
 from .engine import Step
 from .graph import Graph
 from .ops import OPS, Conventions
 from .render.numbers import DEFAULT_PRECISION
+
+if TYPE_CHECKING:
+    from .tensor import TensorResult
 
 SCHEMA_VERSION = 1
 
@@ -113,6 +116,74 @@ class Named:
     @property
     def output_name(self) -> str:
         return self.graph.name(self.graph.output)
+
+    # ---- the views by name, for numbers and tensors alike (each imported when asked) ------
+
+    def _run(self) -> Result | TensorResult:
+        return cast("Result | TensorResult", self)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        from .render.notebook import bundle
+
+        return bundle(self._run(), include, exclude)
+
+    def explain(self, precision: int = DEFAULT_PRECISION, width: int = 80) -> str:
+        """The walkthrough `bpcli grad --explain` prints, as text `width` columns wide."""
+        from .process import plain_text
+        from .render.explain import ExplainView
+        from .render.notebook import Shown
+
+        return Shown(plain_text(ExplainView(self._run(), precision), width))
+
+    def markdown(self, precision: int = DEFAULT_PRECISION) -> str:
+        """The walkthrough in Markdown (`bpcli grad --format markdown`)."""
+        from .render.notebook import MarkdownText
+        from .render.writeup import to_markdown
+
+        return MarkdownText(to_markdown(self._run(), precision))
+
+    def latex(self, precision: int = DEFAULT_PRECISION) -> str:
+        """The walkthrough in LaTeX (`bpcli grad --format latex`)."""
+        from .render.notebook import Shown
+        from .render.writeup import to_latex
+
+        return Shown(to_latex(self._run(), precision))
+
+    def dot(self, precision: int = DEFAULT_PRECISION) -> str:
+        """The graph in Graphviz DOT (`bpcli graph --format dot`)."""
+        from .render.dot import to_dot
+        from .render.notebook import Shown
+
+        return Shown(to_dot(self.graph, self._run(), precision))
+
+    def mermaid(self, precision: int = DEFAULT_PRECISION, fence: bool = False) -> str:
+        """The graph in Mermaid (`bpcli graph --format mermaid`, `--fence`)."""
+        from .render.mermaid import to_mermaid
+        from .render.notebook import Shown
+
+        return Shown(to_mermaid(self.graph, self._run(), precision, fence=fence))
+
+    def tree(self, precision: int = DEFAULT_PRECISION, width: int = 80) -> str:
+        """The graph as a tree from the output (`bpcli graph --format tree`)."""
+        from .process import plain_text
+        from .render.notebook import Shown
+        from .render.tree import to_tree
+
+        return Shown(plain_text(to_tree(self.graph, self._run(), precision), width))
+
+    def svg(self, precision: int = DEFAULT_PRECISION) -> str:
+        """The graph with every value and gradient as SVG, laid out and drawn by bpcli."""
+        from .render.notebook import SvgText, picture
+
+        return SvgText(picture(self._run(), precision))
+
+    def page(self, precision: int = DEFAULT_PRECISION) -> str:
+        """The step-through page (`bpcli graph --format html`), laid out by bpcli; in a
+        notebook it shows itself, stepping, in a frame."""
+        from .render.notebook import PageText
+        from .render.page import to_html
+
+        return PageText(to_html(self._run(), precision))
 
 
 class Result(Named):
@@ -317,11 +388,6 @@ class Result(Named):
             raise KeyError(name)
         return self.nodes[node_id]
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        from .render.notebook import bundle
-
-        return bundle(self, include, exclude)
-
     def table(self, precision: int = DEFAULT_PRECISION, width: int = 80) -> str:
         """The table `bpcli grad` prints: a row per node, the answers, the update step."""
         from .process import plain_text
@@ -329,64 +395,6 @@ class Result(Named):
         from .render.table import GradView
 
         return Shown(plain_text(GradView(self, precision), width))
-
-    def explain(self, precision: int = DEFAULT_PRECISION, width: int = 80) -> str:
-        """The walkthrough `bpcli grad --explain` prints, as text `width` columns wide."""
-        from .process import plain_text
-        from .render.explain import ExplainView
-        from .render.notebook import Shown
-
-        return Shown(plain_text(ExplainView(self, precision), width))
-
-    def markdown(self, precision: int = DEFAULT_PRECISION) -> str:
-        """The walkthrough in Markdown (`bpcli grad --format markdown`)."""
-        from .render.notebook import MarkdownText
-        from .render.writeup import to_markdown
-
-        return MarkdownText(to_markdown(self, precision))
-
-    def latex(self, precision: int = DEFAULT_PRECISION) -> str:
-        """The walkthrough in LaTeX (`bpcli grad --format latex`)."""
-        from .render.notebook import Shown
-        from .render.writeup import to_latex
-
-        return Shown(to_latex(self, precision))
-
-    def dot(self, precision: int = DEFAULT_PRECISION) -> str:
-        """The graph in Graphviz DOT (`bpcli graph --format dot`)."""
-        from .render.dot import to_dot
-        from .render.notebook import Shown
-
-        return Shown(to_dot(self.graph, self, precision))
-
-    def mermaid(self, precision: int = DEFAULT_PRECISION, fence: bool = False) -> str:
-        """The graph in Mermaid (`bpcli graph --format mermaid`, `--fence`)."""
-        from .render.mermaid import to_mermaid
-        from .render.notebook import Shown
-
-        return Shown(to_mermaid(self.graph, self, precision, fence=fence))
-
-    def tree(self, precision: int = DEFAULT_PRECISION, width: int = 80) -> str:
-        """The graph as a tree from the output (`bpcli graph --format tree`)."""
-        from .process import plain_text
-        from .render.notebook import Shown
-        from .render.tree import to_tree
-
-        return Shown(plain_text(to_tree(self.graph, self, precision), width))
-
-    def svg(self, precision: int = DEFAULT_PRECISION) -> str:
-        """The graph with every value and gradient as SVG, laid out and drawn by bpcli."""
-        from .render.notebook import SvgText, picture
-
-        return SvgText(picture(self, precision))
-
-    def page(self, precision: int = DEFAULT_PRECISION) -> str:
-        """The step-through page (`bpcli graph --format html`), laid out by bpcli; in a
-        notebook it shows itself, stepping, in a frame."""
-        from .render.notebook import PageText
-        from .render.page import to_html
-
-        return PageText(to_html(self, precision))
 
 
 _BY_VALUES = tuple(name for name in NODE_FIELDS if name not in BY_GRAPH)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,7 @@ from .errors import DomainError, InputError
 from .graph import Graph
 from .i18n import tr
 from .ops import CODES, OP_NAMES, OPS, Conventions, Infinite, Op, TieRule, Undefined
+from .render.numbers import DEFAULT_PRECISION
 from .result import Named
 
 Shape = tuple[int, ...]
@@ -659,6 +661,27 @@ class TensorResult(Named):
     @property
     def gradients(self) -> dict[str, Value]:
         return {name: self.grads[i] for name, i in self.graph.variables.items()}
+
+    def sent(self, node_id: int, k: int) -> Value | None:
+        """What node `node_id`'s k-th input edge sends back to that input, of the input's
+        shape (None into a constant): the graph views write it on the edge."""
+        edge = self._edges[node_id][k]
+        return None if edge is None else edge.sent
+
+    @cached_property
+    def _edges(self) -> list[tuple[Edge | None, ...]]:
+        return edges(self)
+
+    # ---- in a notebook (the views but the table are Named's, as a scalar run's) -------------
+
+    def table(self, precision: int = DEFAULT_PRECISION, width: int = 80) -> str:
+        """The table `bpcli grad` prints: a row per node with its shape, the answers, the
+        update."""
+        from .process import plain_text
+        from .render.notebook import Shown
+        from .render.table import TensorGradView
+
+        return Shown(plain_text(TensorGradView(self, precision), width))
 
     def __repr__(self) -> str:
         """One line, as a notebook shows it: the output, and each gradient's shape."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
@@ -12,10 +14,21 @@ from ..result import Update
 from .numbers import DEFAULT_PRECISION, fmt
 from .theme import VALUE
 
+if TYPE_CHECKING:
+    from ..tensor import TensorUpdate
+
 BLOCKS = " ▁▂▃▄▅▆▇█"  # a cell filled to 0/8 … 8/8
 EIGHTHS = len(BLOCKS) - 1
 BAR = VALUE  # the output's values
 AXIS = "dim"
+
+
+def descent_steps(update: Update | TensorUpdate) -> tuple[Step, ...]:
+    """The recorded steps of a descent (a tensor run keeps each as (step, inputs, output),
+    its inputs vectors and matrices; its output, a loss, is a number as a scalar run's)."""
+    if update.trajectory is None:  # the caller draws a chart only of recorded steps
+        raise ValueError("a chart of gradient descent needs its steps (update.trajectory)")
+    return tuple(s if isinstance(s, Step) else Step(*s) for s in update.trajectory)
 
 
 class DescentChart:
@@ -23,17 +36,16 @@ class DescentChart:
 
     def __init__(
         self,
-        update: Update,
+        update: Update | TensorUpdate,
         output_name: str,
         height: int = 8,
         precision: int = DEFAULT_PRECISION,
     ) -> None:
-        if update.trajectory is None:  # the caller draws a chart only of recorded steps
-            raise ValueError("a chart of gradient descent needs its steps (update.trajectory)")
+        trajectory = descent_steps(update)
         if height < 2:
             raise ValueError(f"a chart needs a height of at least 2 rows, not {height}")
         self.update = update
-        self.trajectory: tuple[Step, ...] = update.trajectory
+        self.trajectory: tuple[Step, ...] = trajectory
         self.output_name = output_name
         self.height = height
         self.precision = precision

@@ -5,9 +5,8 @@ from __future__ import annotations
 import html
 
 from ..graph import Graph
-from ..result import Result
 from .numbers import DEFAULT_PRECISION
-from .picture import boxes, legend
+from .picture import Run, boxes, legend, shapes_unknown
 from .theme import GRAD_HEX, VALUE_HEX
 
 SHAPES = {"input": "box", "constant": "plaintext", "op": "ellipse"}
@@ -15,11 +14,15 @@ FONT = '<FONT COLOR="{}">{}</FONT>'  # text in a colour
 
 
 def _h(text: str) -> str:
-    return html.escape(text, quote=True)
+    """Text escaped for an HTML-like label; a matrix's rows on lines of their own."""
+    escaped = html.escape(text, quote=True)
+    return escaped.replace("\n", "<BR/>") if "\n" in escaped else escaped
 
 
-def to_dot(graph: Graph, result: Result | None = None, precision: int = DEFAULT_PRECISION) -> str:
-    """DOT text for `dot -Tsvg`; values (green) and gradients (red) when there is a result."""
+def to_dot(graph: Graph, result: Run | None = None, precision: int = DEFAULT_PRECISION) -> str:
+    """DOT text for `dot -Tsvg`; values (green) and gradients (red) when there is a result
+    (with each node's shape, for a tensor run); for a tensor program's structure alone,
+    a note that its shapes come with the input values."""
     drawn, edges = boxes(graph, result, precision)
     lines = [
         "digraph bpcli {",
@@ -48,6 +51,11 @@ def to_dot(graph: Graph, result: Result | None = None, precision: int = DEFAULT_
         lines += [
             '  graph [fontname="Helvetica", fontsize=10, labelloc=b];',
             f"  label=<{legend(graph, _h, FONT)}>;",
+        ]
+    elif (note := shapes_unknown(graph)) is not None:
+        lines += [
+            '  graph [fontname="Helvetica", fontsize=10, labelloc=b];',
+            f"  label=<{_h(note)}>;",
         ]
     lines.append("}")
     return "\n".join(lines) + "\n"

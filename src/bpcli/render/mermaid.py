@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from ..graph import Graph
 from ..i18n import tr
-from ..result import Result
 from .numbers import DEFAULT_PRECISION
-from .picture import boxes
+from .picture import Run, boxes, shapes_unknown
 
 MAX_EDGES = 500  # Mermaid's default maxEdges: it refuses larger flowcharts
 
@@ -29,19 +28,24 @@ STYLES = (
 
 
 def escape(text: str) -> str:
-    """Text safe inside a quoted Mermaid label: its special characters as entity codes."""
-    return text.translate(_ESCAPES)
+    """Text safe inside a quoted Mermaid label: its special characters as entity codes;
+    a matrix's rows on lines of their own."""
+    return text.translate(_ESCAPES).replace("\n", "<br/>")
 
 
 def to_mermaid(
     graph: Graph,
-    result: Result | None = None,
+    result: Run | None = None,
     precision: int = DEFAULT_PRECISION,
     fence: bool = False,
 ) -> str:
-    """`flowchart LR` text; with `fence`, inside a ```mermaid Markdown fence."""
+    """`flowchart LR` text; with `fence`, inside a ```mermaid Markdown fence. A tensor
+    program's structure alone says, in a comment, that its shapes come with the values."""
     drawn, edges = boxes(graph, result, precision)
     lines = ["flowchart LR"]
+    note = shapes_unknown(graph) if result is None else None
+    if note is not None:
+        lines.append(f"  %% {note}")
     for box in drawn:
         parts = [escape(box.title)]
         if box.subtitle:

@@ -26,6 +26,7 @@ from typing import Any
 
 from ..result import Result
 from .numbers import DEFAULT_PRECISION, fmt
+from .picture import Run, flat, shape_text, texts
 from .theme import GRAD_HEX, VALUE_HEX
 
 MAX_DRAWN = 150  # nodes: a bigger graph is not drawn inline (result.page() steps through it)
@@ -125,7 +126,7 @@ _STYLE = (
 _ID = re.compile(r'\b(id="|url\(#|aria-labelledby=")')
 
 
-def picture(result: Result, precision: int = DEFAULT_PRECISION) -> str:
+def picture(result: Run, precision: int = DEFAULT_PRECISION) -> str:
     """The graph with its values and gradients as one standalone SVG, laid out by bpcli.
 
     Its ids are prefixed with a digest of the picture, so that two pictures in one
@@ -145,8 +146,11 @@ def picture(result: Result, precision: int = DEFAULT_PRECISION) -> str:
 # ---- the result -----------------------------------------------------------------------------
 
 
-def one_line(result: Result, precision: int = DEFAULT_PRECISION) -> str:
-    """`Result(f=-12, ∂f/∂x=-4, ∂f/∂y=-4, ∂f/∂z=3)`: the output and the input gradients."""
+def one_line(result: Run, precision: int = DEFAULT_PRECISION) -> str:
+    """`Result(f=-12, ∂f/∂x=-4, ∂f/∂y=-4, ∂f/∂z=3)`: the output and the input gradients
+    (a tensor run's: the output and each gradient's shape, as its repr says)."""
+    if not isinstance(result, Result):
+        return repr(result)
     f = result.output_name
     parts = [f"{f}={fmt(result.output, precision)}"]
     parts += [f"∂{f}/∂{x}={fmt(g, precision)}" for x, g in result.gradients.items()]
@@ -155,45 +159,60 @@ def one_line(result: Result, precision: int = DEFAULT_PRECISION) -> str:
     return f"Result({', '.join(parts)})"
 
 
-def _steps(result: Result) -> str:
+def _steps(result: Run) -> str:
     assert result.update is not None
     count = result.update.steps
     return "1 step" if count == 1 else f"{count:,} steps"
 
 
-def _rows(result: Result, precision: int) -> list[tuple[str, ...] | None]:
-    """The node table's rows (name, op, text, value, gradient); None where rows are left out."""
-    nodes = result.nodes
-    shown: list[Any] = list(nodes)
-    if len(nodes) > MAX_ROWS:
-        shown = [*nodes[: MAX_ROWS // 2], None, *nodes[-(MAX_ROWS // 2) :]]
+def _rows(result: Run, precision: int) -> list[tuple[str, ...] | None]:
+    """The node table's rows (name, op, text, value, gradient; a tensor run's with the
+    shape before the value); None where rows are left out."""
+    write = texts(result)
+    tensor = not isinstance(result, Result)
+    n = len(result.graph)
+    shown: list[int | None] = list(range(n))
+    if n > MAX_ROWS:
+        shown = [*range(MAX_ROWS // 2), None, *range(n - MAX_ROWS // 2, n)]
+    facts = result.graph.facts()
     rows: list[tuple[str, ...] | None] = []
-    for n in shown:
-        if n is None:
+    for i in shown:
+        if i is None:
             rows.append(None)
             continue
-        rows.append((n.name, n.op, n.text, fmt(n.value, precision), fmt(n.grad, precision)))
+        name, op, _, text = facts[i]
+        grad = result.grads[i]
+        shape = (shape_text(result, i),) if tensor else ()
+        value = write(result.values[i], precision)
+        gradient = "—" if grad is None else write(grad, precision)
+        rows.append((name, op, text, *shape, value, gradient))
     return rows
 
 
-def _answers(result: Result, precision: int) -> list[tuple[str, str]]:
+def _answers(result: Run, precision: int) -> list[tuple[str, str]]:
+    write = texts(result)
     f = result.output_name
-    pairs = [(f, fmt(result.output, precision))]
-    pairs += [(f"∂{f}/∂{x}", fmt(g, precision)) for x, g in result.gradients.items()]
+    pairs = [(f, flat(write(result.output, precision)))]
+    pairs += [(f"∂{f}/∂{x}", flat(write(g, precision))) for x, g in result.gradients.items()]
     return pairs
 
 
-def _update(result: Result, precision: int) -> list[tuple[str, str]]:
+def _update(result: Run, precision: int) -> list[tuple[str, str]]:
     update = result.update
     if update is None:
         return []
-    pairs = [(f"{x} :=", fmt(v, precision)) for x, v in update.inputs.items()]
-    return [*pairs, (result.output_name, fmt(update.output, precision))]
+    write = texts(result)
+    pairs = [(f"{x} :=", flat(write(v, precision))) for x, v in update.inputs.items()]
+    return [*pairs, (result.output_name, flat(write(update.output, precision)))]
 
 
-def to_html(result: Result, precision: int = DEFAULT_PRECISION) -> str:
-    """The Result in a notebook: the picture, the answers, the table and the update."""
-    e = html.escape
+def to_html(result: Run, precision: int = DEFAULT_PRECISION) -> str:
+    """The Result in a notebook: the picture, the answers, the table and the update (a
+    tensor run's table with a shape column, a matrix a line per row)."""
+
+    def e(text: str) -> str:
+        return html.escape(text).replace("\n", "<br>")
+
     value, grad = f"color: {VALUE_HEX}", f"color: {GRAD_HEX}"
     answers = " &nbsp; ".join(
         f'{e(name)} = <b style="{value if i == 0 else grad}">{e(number)}</b>'
@@ -208,18 +227,22 @@ def to_html(result: Result, precision: int = DEFAULT_PRECISION) -> str:
             " result.page() steps through it</i></p>"
         )
     f = e(result.output_name)
+    tensor = not isinstance(result, Result)
+    shape = "<th>shape</th>" if tensor else ""
     out.append(
-        "<table><thead><tr><th>node</th><th>op</th><th>text</th><th>value</th>"
+        f"<table><thead><tr><th>node</th><th>op</th><th>text</th>{shape}<th>value</th>"
         f"<th>∂{f}/∂node</th></tr></thead><tbody>"
     )
     for row in _rows(result, precision):
         if row is None:
             left_out = len(result.graph) - MAX_ROWS
-            out.append(f'<tr><td colspan="5">… {left_out:,} more nodes</td></tr>')
+            columns = 6 if tensor else 5
+            out.append(f'<tr><td colspan="{columns}">… {left_out:,} more nodes</td></tr>')
             continue
-        name, op, source, v, g = map(e, row)
+        name, op, source, *shaped, v, g = map(e, row)
+        cells = "".join(f"<td>{s}</td>" for s in shaped)
         out.append(
-            f"<tr><td>{name}</td><td>{op}</td><td><code>{source}</code></td>"
+            f"<tr><td>{name}</td><td>{op}</td><td><code>{source}</code></td>{cells}"
             f'<td style="{value}; text-align: right">{v}</td>'
             f'<td style="{grad}; text-align: right">{g}</td></tr>'
         )
@@ -239,17 +262,27 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("`", "'")
 
 
-def to_markdown(result: Result, precision: int = DEFAULT_PRECISION) -> str:
-    """The Result as Markdown, where a front end prefers it: the answers, then the table."""
+def to_markdown(result: Run, precision: int = DEFAULT_PRECISION) -> str:
+    """The Result as Markdown, where a front end prefers it: the answers, then the table
+    (a tensor run's with a shape column, a matrix's rows side by side)."""
     answers = ", ".join(f"{name} = **{number}**" for name, number in _answers(result, precision))
     f = result.output_name
-    out = [answers, "", f"| node | op | text | value | ∂{f}/∂node |", "|---|---|---|--:|--:|"]
+    tensor = not isinstance(result, Result)
+    shape = " shape |" if tensor else ""
+    out = [
+        answers,
+        "",
+        f"| node | op | text |{shape} value | ∂{f}/∂node |",
+        "|---|---|---|" + ("---|" if tensor else "") + "--:|--:|",
+    ]
     for row in _rows(result, precision):
         if row is None:
-            out.append(f"| … | | {len(result.graph) - MAX_ROWS:,} more nodes | | |")
+            gap = " |" if tensor else ""
+            out.append(f"| … | | {len(result.graph) - MAX_ROWS:,} more nodes |{gap} | |")
             continue
-        name, op, source, v, g = row
-        out.append(f"| {_cell(name)} | {op} | `{_cell(source)}` | {v} | {g} |")
+        name, op, source, *shaped, v, g = row
+        cells = "".join(f" {s} |" for s in shaped)
+        out.append(f"| {_cell(name)} | {op} | `{_cell(source)}` |{cells} {flat(v)} | {flat(g)} |")
     update = _update(result, precision)
     if update:
         pairs = ", ".join(f"{name} {number}" for name, number in update[:-1])
@@ -258,7 +291,7 @@ def to_markdown(result: Result, precision: int = DEFAULT_PRECISION) -> str:
     return "\n".join(out) + "\n"
 
 
-def bundle(result: Result, include: Any = None, exclude: Any = None) -> Bundle:
+def bundle(result: Run, include: Any = None, exclude: Any = None) -> Bundle:
     """The MIME bundle a notebook shows (IPython's `_repr_mimebundle_`)."""
     data: Bundle = {
         "text/plain": one_line(result),

@@ -22,9 +22,9 @@ from string import Template
 from ..i18n import N_, SOURCE, language, tr
 from ..result import Result
 from .layout import Layout, Route, RunDot, layout
-from .notation import Plain
+from .notation import Plain, TensorPlain
 from .numbers import DEFAULT_PRECISION
-from .picture import Box, box_size, boxes, sent_labels
+from .picture import Box, Run, box_size, boxes, sent_labels
 from .theme import (
     GRAD_HEX,
     GRAD_HEX_DARK,
@@ -51,12 +51,14 @@ from .walkthrough import (
     Gate,
     Unreached,
     Walkthrough,
+    walkthrough,
 )
 
 CHAR_PX = 7.3  # px per character of the 12px monospace text in the boxes
 SMALL_CHAR_PX = 6.1  # … of the 10px subtitle
 LABEL_CHAR_PX = 6.7  # … of the 11px edge labels
 LABEL_FONT_PX = 11.0
+LABEL_LINE = 13.0  # px from one line of an edge's label to the next (a matrix's rows)
 LABEL_PAD = 3.0  # the label's background beyond its text, each side
 LINE = 15.0
 PAD = 8.0
@@ -84,9 +86,15 @@ def edge_key(target: int, k: int) -> str:
     return f"e{target}_{k}"
 
 
-def steps_of(result: Result, precision: int = DEFAULT_PRECISION) -> list[PageStep]:
+def steps_of(result: Run, precision: int = DEFAULT_PRECISION) -> list[PageStep]:
     """The page's steps, in order."""
-    return _steps(Walkthrough(result, Plain(result.graph, precision)))
+    return _steps(_walkthrough(result, precision))
+
+
+def _walkthrough(result: Run, precision: int) -> Walkthrough:
+    """The walkthrough in plain notation: of numbers, or of vectors and matrices."""
+    notation = Plain if isinstance(result, Result) else TensorPlain
+    return walkthrough(result, notation(result.graph, precision))
 
 
 def _steps(w: Walkthrough) -> list[PageStep]:
@@ -106,11 +114,12 @@ def _steps(w: Walkthrough) -> list[PageStep]:
     ]
     for evaluation in w.forward:
         node = evaluation.node
+        shapes = [] if evaluation.dims is None else [evaluation.dims.text()]  # tensors only
         steps.append(
             PageStep(
                 "forward",
                 tr(COMPUTE_STEP).format(node=node.name),
-                [evaluation.equation.text()],
+                [evaluation.equation.text(), *shapes],
                 values=[node.id],
                 focus=[node.id],
                 edges=[edge_key(node.id, k) for k in range(len(node.inputs))],
@@ -133,11 +142,18 @@ def _steps(w: Walkthrough) -> list[PageStep]:
             for send in item.sends:
                 key = edge_key(gate.id, send.k)
                 done = [send.input.id] if len(w.uses(send.input)) == 1 else []
+                # over tensors: the gradient's shape, and any broadcasting undone
+                shapes = [p.text() for p in (send.dims, send.broadcast) if p is not None]
                 steps.append(
                     PageStep(
                         "backward",
                         item.send_title(send).text(),
-                        [item.heading.text(), item.chain(send).text(), send.equation.text()],
+                        [
+                            item.heading.text(),
+                            item.chain(send).text(),
+                            send.equation.text(),
+                            *shapes,
+                        ],
                         item.reason,
                         grads=done,
                         contributions=[key],
@@ -212,10 +228,24 @@ def _path(route: Route) -> str:
 
 
 def _label_size(text: str) -> tuple[float, float]:
-    return len(text) * LABEL_CHAR_PX + 2 * LABEL_PAD, LABEL_FONT_PX + 2 * LABEL_PAD
+    if "\n" not in text:
+        return len(text) * LABEL_CHAR_PX + 2 * LABEL_PAD, LABEL_FONT_PX + 2 * LABEL_PAD
+    rows = text.split("\n")
+    width = max(len(row) for row in rows) * LABEL_CHAR_PX + 2 * LABEL_PAD
+    return width, LABEL_FONT_PX + (len(rows) - 1) * LABEL_LINE + 2 * LABEL_PAD
 
 
-def svg(result: Result, precision: int, run_dot: RunDot | None = None) -> tuple[str, Layout]:
+def _rows(text: str, x: float, step: float) -> str:
+    """A text's first line, then each further line (a matrix's rows) a tspan `step` below."""
+    if "\n" not in text:
+        return _e(text)
+    first, *rest = text.split("\n")
+    return _e(first) + "".join(
+        f'<tspan x="{x:.1f}" dy="{step:.1f}">{_e(row)}</tspan>' for row in rest
+    )
+
+
+def svg(result: Run, precision: int, run_dot: RunDot | None = None) -> tuple[str, Layout]:
     drawn, edges = boxes(result.graph, result, precision)
     texts = sent_labels(edges)
     sizes = {edge: _label_size(text) for edge, text in texts.items()}
@@ -241,12 +271,14 @@ def svg(result: Result, precision: int, run_dot: RunDot | None = None) -> tuple[
         text = texts.get((route.target, route.k))
         if text is not None and route.label is not None:
             (x, y), (w, h) = route.label, sizes[route.target, route.k]
+            first = y - text.count("\n") * LABEL_LINE / 2  # the first line's centre
             labels.append(
                 f'<g class="label"><rect class="sent-bg" data-sent="{key}"'
                 f' x="{x - w / 2:.1f}" y="{y - h / 2:.1f}" width="{w:.1f}" height="{h:.1f}"'
                 f' rx="3" fill="#ffffff" stroke="{GRAD_HEX}" stroke-width="0.6"'
                 f' stroke-opacity="0.6"/><text class="sent" data-sent="{key}" x="{x:.1f}"'
-                f' y="{y:.1f}" text-anchor="middle" dominant-baseline="central">{_e(text)}</text>'
+                f' y="{first:.1f}" text-anchor="middle" dominant-baseline="central">'
+                f"{_rows(text, x, LABEL_LINE)}</text>"
                 "</g>"
             )
     for box, place in zip(drawn, placed.places, strict=True):
@@ -272,13 +304,14 @@ def svg(result: Result, precision: int, run_dot: RunDot | None = None) -> tuple[
             y += LINE
             parts.append(
                 f'<text class="value" data-value="{box.id}" x="{place.x:.1f}" y="{y:.1f}"'
-                f' text-anchor="middle">{_e(box.value)}</text>'
+                f' text-anchor="middle">{_rows(box.value, place.x, LINE)}</text>'
             )
+            y += box.value.count("\n") * LINE
         if box.grad is not None:
             y += LINE
             parts.append(
                 f'<text class="grad" data-grad="{box.id}" x="{place.x:.1f}" y="{y:.1f}"'
-                f' text-anchor="middle">∂ {_e(box.grad)}</text>'
+                f' text-anchor="middle">∂ {_rows(box.grad, place.x, LINE)}</text>'
             )
         parts.append("</g>")
         out.append("".join(parts))
@@ -327,12 +360,10 @@ def script() -> str:
     return SCRIPT.replace(PHASE_WORDS, phase).replace(ALL_WORDS, words)
 
 
-def to_html(
-    result: Result, precision: int = DEFAULT_PRECISION, run_dot: RunDot | None = None
-) -> str:
+def to_html(result: Run, precision: int = DEFAULT_PRECISION, run_dot: RunDot | None = None) -> str:
     """The whole page, one file; laid out by dot through `run_dot` if it is given and can."""
     picture, placed = svg(result, precision, run_dot)
-    w = Walkthrough(result, Plain(result.graph, precision))
+    w = _walkthrough(result, precision)
     steps = _steps(w)
     data = json.dumps([asdict(s) for s in steps], ensure_ascii=False)
     data = data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")

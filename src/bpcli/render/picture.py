@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Union
 
 from ..graph import Graph, Node
+from ..i18n import N_, tr
 from ..ops import OPS
 from ..result import Result
 from ..syntax import number_text
 from .numbers import DEFAULT_PRECISION, fmt
 from .theme import GRAD_HEX, VALUE_HEX
+
+if TYPE_CHECKING:
+    from ..tensor import TensorResult
+
+Run = Union[Result, "TensorResult"]
 
 
 def constant(graph: Graph, node: Node) -> bool:
@@ -47,35 +54,84 @@ class Edge:
     k: int = 0
 
 
+def texts(result: Run) -> Callable[[Any, int], str]:
+    """How a picture writes a value of `result` to a precision: a number to that many
+    digits (`fmt`); of a tensor run, a tensor as the table shows it (`tensor.summary`:
+    whole when small, as NumPy summarises it when large; a matrix a line per row)."""
+    if isinstance(result, Result):
+        return fmt
+    from ..tensor import summary
+
+    def rows(value: Any, precision: int) -> str:  # without NumPy's blank lines around `...`
+        return "\n".join(row for row in summary(value, precision).split("\n") if row.strip())
+
+    return rows
+
+
+def shape_text(result: Run | None, node_id: int) -> str:
+    """A node's shape as a tensor run's pictures write it (`(2, 2)`, `()` for a number);
+    empty for a run over numbers and for the structure alone."""
+    if result is None or isinstance(result, Result):
+        return ""
+    from ..tensor import show_shape
+
+    return show_shape(result.shapes[node_id])
+
+
+SHAPES_UNKNOWN = N_(
+    "a program over vectors and matrices: its shapes, values and gradients come with the"
+    " input values (--NAME VALUE)"
+)
+
+
+def shapes_unknown(graph: Graph) -> str | None:
+    """What a picture of a tensor program's structure alone says under it: its shapes are
+    the inputs' (None for a program over numbers, whose picture stays as it was)."""
+    from ..api import needs_tensors
+
+    return tr(SHAPES_UNKNOWN) if needs_tensors(graph) else None
+
+
+def flat(text: str) -> str:
+    """A value's text on one line (a matrix's rows side by side), for a line of text."""
+    return " ".join(text.split())
+
+
 def boxes(
-    graph: Graph, result: Result | None, precision: int = DEFAULT_PRECISION
+    graph: Graph, result: Run | None, precision: int = DEFAULT_PRECISION
 ) -> tuple[list[Box], list[Edge]]:
-    """Boxes and edges of the graph, with values and gradients when there is a result."""
-    nodes = result.nodes if result is not None else None
+    """Boxes and edges of the graph, with values and gradients when there is a result,
+    and each node's shape when it is a tensor run's. A value's text may have more than
+    one line (a matrix's rows)."""
+    write = None if result is None else texts(result)
+    tensor = result is not None and not isinstance(result, Result)
     out: list[Box] = []
     edges: list[Edge] = []
     for node in graph.nodes:
         op = OPS[node.op]
+        shape = shape_text(result, node.id) if tensor else ""
         if not node.inputs:
             kind = "constant" if constant(graph, node) else "input"
             title = label(graph, node)
-            subtitle = ""
+            subtitle = "" if kind == "constant" else shape
         else:
             kind = "op"
             title = op.symbol
-            subtitle = f"{node.name} · {op.pattern.name}"
+            named = f"{node.name} {shape}" if shape else node.name
+            subtitle = f"{named} · {op.pattern.name}"
         value = grad = None
-        if nodes is not None:
-            value = fmt(nodes[node.id].value, precision)
+        if result is not None and write is not None:
+            value = write(result.values[node.id], precision)
             if value == title:  # a constant written as its value
                 value = None
-            if nodes[node.id].grad is not None:
-                grad = fmt(nodes[node.id].grad, precision)
+            if result.grads[node.id] is not None:
+                grad = write(result.grads[node.id], precision)
         out.append(Box(node.id, title, subtitle, value, grad, kind, node.id == graph.output))
     for node in graph.nodes:
         for k, source in enumerate(node.inputs):
             sent = None if result is None else result.sent(node.id, k)
-            edges.append(Edge(source, node.id, None if sent is None else fmt(sent, precision), k))
+            shown = None if sent is None or write is None else write(sent, precision)
+            edges.append(Edge(source, node.id, shown, k))
     return out, edges
 
 
@@ -91,11 +147,13 @@ def box_size(box: Box, char: float, small: float, line: float, pad: float) -> tu
     widths = [len(box.title) * char, len(box.subtitle) * small]
     lines = 1 + bool(box.subtitle)
     if box.value is not None:
-        widths.append(len(box.value) * char)
-        lines += 1
+        rows = box.value.split("\n")
+        widths += [len(row) * char for row in rows]
+        lines += len(rows)
     if box.grad is not None:
-        widths.append((len(box.grad) + 2) * char)
-        lines += 1
+        rows = box.grad.split("\n")
+        widths += [(len(row) + 2) * char for row in rows]
+        lines += len(rows)
     return max(max(widths) + 2 * pad, 3 * line), lines * line + pad
 
 

@@ -11,7 +11,8 @@ than MAX_DEPTH guides, so the text grows linearly with the graph, however deep.
 from __future__ import annotations
 
 from collections import deque
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from rich.console import Group, RenderableType
 from rich.markup import escape
@@ -21,8 +22,8 @@ from ..graph import Graph
 from ..i18n import N_, tr
 from ..ops import OPS
 from ..result import Result
-from .numbers import DEFAULT_PRECISION, fmt
-from .picture import label
+from .numbers import DEFAULT_PRECISION
+from .picture import Run, constant, flat, label, shape_text, shapes_unknown, texts
 from .theme import GRAD, VALUE
 
 MAX_DEPTH = 12  # levels of one tree: 48 columns of guides
@@ -42,14 +43,29 @@ class _Use(NamedTuple):
     depth: int
 
 
+def _shown(result: Run, precision: int) -> Callable[[Any], str]:
+    """A value as the tree's markup writes it: a number as the table does; a tensor on one
+    line, escaped (its brackets are not markup)."""
+    write = texts(result)
+    if isinstance(result, Result):
+        return lambda value: write(value, precision)
+    return lambda value: escape(flat(write(value, precision)))
+
+
 def to_tree(
-    graph: Graph, result: Result | None = None, precision: int = DEFAULT_PRECISION
+    graph: Graph, result: Run | None = None, precision: int = DEFAULT_PRECISION
 ) -> RenderableType:
-    """The output's tree (and the trees that go on where it gets too deep)."""
-    nodes = result.nodes if result is not None else None
+    """The output's tree (and the trees that go on where it gets too deep); a tensor run's
+    nodes with their shapes, a matrix's rows side by side on the node's line."""
+    show = None if result is None else _shown(result, precision)
+    tensor = result is not None and not isinstance(result, Result)
     written: set[int] = set()  # the gates written out so far, in the printed order
     later: set[int] = set()  # the gates that go on in a tree below
     totalled: set[int] = set()  # the nodes whose whole gradient is shown
+    uses = [0] * len(graph)
+    for node in graph.nodes:
+        for source in node.inputs:
+            uses[source] += 1
 
     def line(use: _Use) -> str:
         node = graph.nodes[use.node]
@@ -58,23 +74,27 @@ def to_tree(
         if node.inputs:
             names = [label(graph, graph.nodes[i]) for i in node.inputs]
             text += f" = {escape(op.show(names))}  [dim]{escape(op.pattern.name)}[/]"
-        if nodes is None or result is None:
+        if show is None or result is None:
+            if not node.inputs and not constant(graph, node) and shapes_unknown(graph):
+                text += f"  [dim]{escape(tr('(shape unknown: give its value)'))}[/]"
             return text
-        here = nodes[use.node]
-        text += f"  [{VALUE}]{fmt(here.value, precision)}[/]"
-        if here.grad is None:
+        if tensor and not constant(graph, node):
+            text += f"  [dim]{escape(shape_text(result, use.node))}[/]"
+        text += f"  [{VALUE}]{show(result.values[use.node])}[/]"
+        grad = result.grads[use.node]
+        if grad is None:
             return text
-        if len(here.uses) <= 1:
-            return text + f"  [{GRAD}]∂ {fmt(here.grad, precision)}[/]"
+        if uses[use.node] <= 1:
+            return text + f"  [{GRAD}]∂ {show(grad)}[/]"
         parts = []
         if use.node not in totalled:
             totalled.add(use.node)
             total = tr("[{style}]∂ {grad}[/] in all")
-            parts.append(total.format(style=GRAD, grad=fmt(here.grad, precision)))
+            parts.append(total.format(style=GRAD, grad=show(grad)))
         if use.consumer is not None:
             sent = result.sent(use.consumer, use.k)
             use_grad = tr("[{style}]∂ {grad}[/] from this use")
-            parts.append(use_grad.format(style=GRAD, grad=fmt(sent, precision)))
+            parts.append(use_grad.format(style=GRAD, grad=show(sent)))
         if parts:
             text += "  " + ", ".join(parts)
         return text
