@@ -12,7 +12,7 @@ import pytest
 from rich.console import Console
 
 import bpcli
-from bpcli.render.arrays import cells_of, lines, one_line, parse
+from bpcli.render.arrays import cells_of, lines, literals, one_line, parse
 from bpcli.render.explain import ExplainView
 from bpcli.render.table import TensorGradView
 
@@ -131,6 +131,41 @@ def test_the_lecture_table_at_80_columns():
     )
 
 
+def test_the_lecture_at_40_columns_is_a_block_per_node():
+    """Too narrow for the table's columns: each node its own lines, the same numbers (as
+    worked by hand above), a matrix a line per row, no constant's missing gradient."""
+    result = bpcli.grad(
+        "q = W @ x; f = sum(q^2)", {"W": [[0.1, 0.5], [-0.3, 0.8]], "x": [0.2, 0.4]}
+    )
+    assert shown(TensorGradView(result), 40).split("\n\nf = 0.116")[0] == (
+        "computational graph\n"
+        "W  var  (2, 2)  W\n"
+        "  value = [[ 0.1,  0.5],\n"
+        "           [-0.3,  0.8]]\n"
+        "  ∂f/∂W = [[0.088, 0.176],\n"
+        "           [0.104, 0.208]]\n"
+        "\n"
+        "x  var  (2,)  x\n"
+        "  value = [0.2, 0.4]\n"
+        "  ∂f/∂x = [-0.112, 0.636]\n"
+        "\n"
+        "q  matmul  (2,)  W @ x\n"
+        "  value = [0.22, 0.26]\n"
+        "  ∂f/∂q = [0.44, 0.52]\n"
+        "\n"
+        "const1  const  ()  2\n"
+        "  value = 2\n"
+        "\n"
+        "pow1  pow  (2,)  q^2\n"
+        "  value    = [0.0484, 0.0676]\n"
+        "  ∂f/∂pow1 = [1, 1]\n"
+        "\n"
+        "f  sum  ()  sum(q^2)\n"
+        "  value = 0.116\n"
+        "  ∂f/∂f = 1"
+    )
+
+
 def net_gradients():
     """The two-layer net's input gradients, by NumPy by hand (relu's inputs all > 0)."""
     W1, x, b1 = (np.array(NET_VALUES[k], dtype=float) for k in ("W1", "x", "b1"))
@@ -244,3 +279,15 @@ def test_the_two_layer_net_walkthrough_keeps_the_console_width(width):
         assert len(rows) == 4, walk
         for row, numbers in zip(rows, expected, strict=True):
             assert NUMBER.findall(row) == [six(float(g)) for g in numbers], walk
+
+
+def test_a_term_is_cut_only_around_the_tensors_written_in_it():
+    assert literals("softmax1[y] + [1, -2.5e-07]") == [
+        ("softmax1[y] + ", None),
+        ("[1, -2.5e-07]", ["1", "-2.5e-07"]),
+    ]
+    assert literals("[[1, 2], [3, 4]]ᵀ · [0, 1, ..., 28, 29]") == [
+        ("[[1, 2], [3, 4]]", [["1", "2"], ["3", "4"]]),
+        ("ᵀ · ", None),
+        ("[0, 1, ..., 28, 29]", ["0", "1", "...", "28", "29"]),
+    ]

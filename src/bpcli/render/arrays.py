@@ -100,6 +100,7 @@ def parse(text: str) -> Cells | None:
     return done
 
 
+_NUMBER = re.compile(r"-?(\d+(\.\d*)?(e[+-]\d+)?|inf)|nan")  # as `fmt` writes one
 _LITERAL = re.compile(r"\[[^\[\]]*(?:\[[^\[\]]*\][^\[\]]*)*\]")
 
 
@@ -110,8 +111,12 @@ def literals(text: str) -> list[tuple[str, Cells | None]]:
     at = 0
     for m in _LITERAL.finditer(text):
         tensor = parse(m.group())
-        if tensor is None or not isinstance(tensor, list) or not tensor:
-            continue
+        if (
+            not tensor
+            or not isinstance(tensor, list)
+            or not all(map(_NUMBER.fullmatch, _elements(tensor)))
+        ):
+            continue  # not a tensor's value: an index (`s[y]`), a list of names
         if m.start() > at:
             out.append((text[at : m.start()], None))
         out.append((m.group(), tensor))

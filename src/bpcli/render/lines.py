@@ -195,11 +195,13 @@ def _broken(e: Equation, head: str, style: str, width: int) -> list[Line]:
     start = cells(head)  # where the first term starts
     first, first_style = pieces[0]
     lines: list[Line] = []
-    wide = max(map(cells, _tensor(first, width - start)))  # a tensor: its widest line
+    rows = _tensor(first, width - start)  # a tensor's lines, else the term whole
+    wide = cells(first) if len(rows) == 1 else max(map(cells, rows))
     if start + wide > width and not e.addends and width > HANG + len(e.sep) + 1:
         lines.append([(e.lhs, "")])
         head = " " * HANG + e.sep + " "
         start = cells(head)
+        rows = _tensor(first, width - start)
     under = start - 2  # the column of the first `=`
     line: Line = [(head, "")]
     used = start
@@ -207,7 +209,6 @@ def _broken(e: Equation, head: str, style: str, width: int) -> list[Line]:
         done, line, used = _sum(e.addends, line, start, width)
         lines += done
     else:
-        rows = _tensor(first, width - start)
         for row in rows[:-1]:  # a tensor too wide for the line: between its elements
             line.append((row, first_style))
             lines.append(line)
@@ -222,12 +223,12 @@ def _broken(e: Equation, head: str, style: str, width: int) -> list[Line]:
             continue
         lines.append(line)
         line = [(" " * under + "= ", "")]
-        for row in _tensor(term, width - under - 2)[:-1]:
+        rows = _tensor(term, width - under - 2)
+        for row in rows[:-1]:
             lines.append([*line, (row, term_style)])
             line = [(" " * (under + 2), "")]
-        last = _tensor(term, width - under - 2)[-1]
-        line.append((last, term_style))
-        used = under + 2 + cells(last)
+        line.append((rows[-1], term_style))
+        used = under + 2 + (size if len(rows) == 1 else cells(rows[-1]))
     lines.append(line)
     return lines
 
@@ -242,7 +243,7 @@ def _tensor(term: str, width: int) -> list[str]:
     walkthrough's `[1.5, 2.25, 3]`): after an operator (` ⊙ `) where what follows does
     not fit, and a tensor between its elements, or its rows, as render/arrays.py lays
     it out, its lines under its first; any other term whole."""
-    if cells(term) <= width or "[" not in term:
+    if "[" not in term or cells(term) <= width:
         return [term]
     from .arrays import lines, literals
 

@@ -296,12 +296,16 @@ class TensorGradView:
                 out.append([])
             head = Prose().words(f"{name}  {op}  {shape}", "bold").words(f"  {text}")
             out += head.lines(width)
-            labels = (tr("value"), f"∂{f}/∂{name}")
-            wide = max(map(cells, labels))
-            shown = zip(labels, (result.values[i], result.grads[i]), (VALUE, GRAD), strict=True)
+            shown = [
+                (label, v, style)
+                for label, v, style in (
+                    (tr("value"), result.values[i], VALUE),
+                    (f"∂{f}/∂{name}", result.grads[i], GRAD),
+                )
+                if v is not None  # a constant's gradient is not computed
+            ]
+            wide = max(cells(label) for label, _, _ in shown)
             for label, v, style in shown:
-                if v is None:  # a constant's gradient is not computed
-                    continue
                 left = " " * INDENT + label + " " * (wide - cells(label)) + " = "
                 out += _hung(left, self._n(v, width - cells(left)), style)
         return out
