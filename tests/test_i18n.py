@@ -338,16 +338,16 @@ LECTURE_EXPLAIN = """\
 │ 기울기(downstream = upstream · local gradient))                              │
 │                                                                              │
 │ f = add1 · z: mul gate, swap multiplier                                      │
-│   하류 기울기 ∂f/∂add1, ∂f/∂z = 상류 기울기 ∂f/∂f · 국소 기울기              │
-│   ∂(add1·z)/∂add1, ∂(add1·z)/∂z                                              │
+│   하류 기울기 ∂f/∂add1, ∂f/∂z = 상류 기울기 ∂f/∂f ·                          │
+│   국소 기울기 ∂(add1·z)/∂add1, ∂(add1·z)/∂z                                  │
 │   ∂f/∂add1 = ∂f/∂f · ∂(add1·z)/∂add1 = 1 · z = 1 · (-4) = -4                 │
 │   ∂f/∂z    = ∂f/∂f · ∂(add1·z)/∂z = 1 · add1 = 1 · 3    =  3                 │
 │   swap multiplier: 각 입력에는 상류 기울기에 다른 입력의 값을 곱한 값이      │
 │   전달된다 (add1: 1 · (-4), z: 1 · 3)                                        │
 │                                                                              │
 │ add1 = x + y: add gate, gradient distributor                                 │
-│   하류 기울기 ∂f/∂x, ∂f/∂y = 상류 기울기 ∂f/∂add1 · 국소 기울기 ∂add1/∂x,    │
-│   ∂add1/∂y                                                                   │
+│   하류 기울기 ∂f/∂x, ∂f/∂y = 상류 기울기 ∂f/∂add1 ·                          │
+│   국소 기울기 ∂add1/∂x, ∂add1/∂y                                             │
 │   ∂f/∂x = ∂f/∂add1 · ∂add1/∂x = -4 · 1 = -4                                  │
 │   ∂f/∂y = ∂f/∂add1 · ∂add1/∂y = -4 · 1 = -4                                  │
 │   gradient distributor: 모든 입력에 상류 기울기가 그대로 전달된다 (-4)       │

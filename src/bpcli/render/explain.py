@@ -90,7 +90,7 @@ class ExplainView:
             lines.append([])
             if isinstance(step, Gate):
                 lines += _phrase(step.heading).lines(width)
-                lines += _phrase(step.chain()).lines(width, INDENT)
+                lines += _phrase(step.chain(), terms=True).lines(width, INDENT)
                 equations = [send.equation for send in step.sends]
             elif isinstance(step, CopyGate):
                 heading = _phrase(step.heading).words(" ")
@@ -152,15 +152,21 @@ def _rstripped(line: Line) -> Line:
     return [*line[:-1], (line[-1][0].rstrip(), line[-1][1])] if line else line
 
 
-def _phrase(phrase: Phrase, prose: Prose | None = None) -> Prose:
+def _phrase(phrase: Phrase, prose: Prose | None = None, terms: bool = False) -> Prose:
     """A phrase as prose: its pattern in the pattern's style, its maths kept whole, an
-    equation's result in green."""
+    equation's result in green. With `terms` (CHAIN's `downstream … = upstream … · local
+    …`), each term, its word and its list of maths, stays on one line where it fits one:
+    the line breaks before `= upstream` or after `·`, not between `local` and its
+    derivatives."""
     prose = prose or Prose()
     for literal, key, value in phrase.pieces():
+        # a term starts at its `=` (an equation breaks before `=`) or after a `·`
+        term = prose.length + max(literal.rfind("= "), literal.rfind("· ") + 2, 0)
         prose.words(literal)
         if key is None or value is None:
             continue
         items = value if isinstance(value, tuple) else (value,)
+        start = term if terms else prose.length
         for i, item in enumerate(items):
             if i:
                 prose.words(", ")
@@ -172,4 +178,6 @@ def _phrase(phrase: Phrase, prose: Prose | None = None) -> Prose:
                 prose.maths(item)
             else:
                 prose.words(item)
+        if key in MATHS and (terms or len(items) > 1):
+            prose.together(start)
     return prose

@@ -87,6 +87,7 @@ class Prose:
         self.pieces: Line = []
         self.length = 0
         self.keep: list[tuple[int, int]] = []  # the maths, never broken but before `=`
+        self.soft: list[tuple[int, int]] = []  # kept on one line where it fits one
 
     def _add(self, text: str, style: str) -> None:
         if text:
@@ -109,6 +110,12 @@ class Prose:
         self.keep.append((start, self.length))
         return self
 
+    def together(self, start: int) -> Prose:
+        """What was added since `start` (a list of maths: `∂q/∂x, ∂q/∂y`) stays on one
+        line where it fits one: the line breaks before the list, not inside it."""
+        self.soft.append((start, self.length))
+        return self
+
     def equation(self, e: Equation, style: str) -> Prose:
         """`lhs = result`, its result in `style`."""
         start = self.length
@@ -129,6 +136,9 @@ class Prose:
         inside = bytearray(len(plain) + 1)
         for a, b in self.keep:
             inside[a:b] = b"\x01" * (b - a)
+        for a, b in self.soft:
+            if c[b] - c[a] <= avail:
+                inside[a:b] = b"\x01" * (b - a)
         spaces = [m.start() for m in _SPACE.finditer(plain)]
         words = [i for i in spaces if not inside[i]]
         equals = [i for i in spaces if inside[i] and plain.startswith(" = ", i)]
