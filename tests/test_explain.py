@@ -89,8 +89,8 @@ def test_the_lectures_pattern_example():
 │   input's value (add1: 1 · 2)                                                │
 │                                                                              │
 │ add1 = mul1 + max1: add gate, gradient distributor                           │
-│   downstream ∂f/∂mul1, ∂f/∂max1 = upstream ∂f/∂add1 · local ∂add1/∂mul1,     │
-│   ∂add1/∂max1                                                                │
+│   downstream ∂f/∂mul1, ∂f/∂max1 = upstream ∂f/∂add1 ·                        │
+│   local ∂add1/∂mul1, ∂add1/∂max1                                             │
 │   ∂f/∂mul1 = ∂f/∂add1 · ∂add1/∂mul1 = 2 · 1 = 2                              │
 │   ∂f/∂max1 = ∂f/∂add1 · ∂add1/∂max1 = 2 · 1 = 2                              │
 │   gradient distributor: every input gets the upstream gradient 2 unchanged   │
@@ -202,7 +202,8 @@ def test_each_formula_computes_its_local_derivative(op):
     args = (1.3, 0.7)[: op.arity]
     out = op.forward(*args)
     scope = {**FLOATS, "a": args[0], "b": args[-1], "o": out}
-    for i, (formula, partial) in enumerate(zip(op.formulas, op.partials, strict=True)):
+    shown = op.formulas_for(op.arity)  # as the walkthrough shows them: {i} is input i
+    for i, (formula, partial) in enumerate(zip(shown, op.partials, strict=True)):
         value = eval(_python(formula, names, "o"), scope)  # test-only, on our own table
         assert value == pytest.approx(partial(args, out), rel=1e-12), (op.name, i, formula)
 
@@ -334,39 +335,39 @@ def test_the_neuron_at_60_columns():
 │ ∂f/∂f = 1  (the output: the backward pass starts here)   │
 │                                                          │
 │ f = 1 / add3: div gate, divider                          │
-│   downstream ∂f/∂add3 = upstream ∂f/∂f · local           │
-│   ∂(1/add3)/∂add3                                        │
+│   downstream ∂f/∂add3 = upstream ∂f/∂f ·                 │
+│   local ∂(1/add3)/∂add3                                  │
 │   ∂f/∂add3 = ∂f/∂f · ∂(1/add3)/∂add3 = 1 · (-f/add3)     │
 │            = 1 · (-0.534447) = -0.534447                 │
 │   divider: the local gradient is                         │
 │   ∂(1/add3)/∂add3 = -f/add3                              │
 │                                                          │
 │ add3 = 1 + exp1: add gate, gradient distributor          │
-│   downstream ∂f/∂exp1 = upstream ∂f/∂add3 · local        │
-│   ∂add3/∂exp1                                            │
+│   downstream ∂f/∂exp1 = upstream ∂f/∂add3 ·              │
+│   local ∂add3/∂exp1                                      │
 │   ∂f/∂exp1 = ∂f/∂add3 · ∂add3/∂exp1 = -0.534447 · 1      │
 │            = -0.534447                                   │
 │   gradient distributor: every input gets the upstream    │
 │   gradient -0.534447 unchanged                           │
 │                                                          │
 │ exp1 = exp(neg1): exp gate, exponential                  │
-│   downstream ∂f/∂neg1 = upstream ∂f/∂exp1 · local        │
-│   ∂exp1/∂neg1                                            │
+│   downstream ∂f/∂neg1 = upstream ∂f/∂exp1 ·              │
+│   local ∂exp1/∂neg1                                      │
 │   ∂f/∂neg1 = ∂f/∂exp1 · ∂exp1/∂neg1 = -0.534447 · exp1   │
 │            = -0.534447 · 0.367879 = -0.196612            │
 │   exponential: the local gradient is ∂exp1/∂neg1 = exp1  │
 │                                                          │
 │ neg1 = -add2: neg gate, gradient distributor             │
-│   downstream ∂f/∂add2 = upstream ∂f/∂neg1 · local        │
-│   ∂neg1/∂add2                                            │
+│   downstream ∂f/∂add2 = upstream ∂f/∂neg1 ·              │
+│   local ∂neg1/∂add2                                      │
 │   ∂f/∂add2 = ∂f/∂neg1 · ∂neg1/∂add2 = -0.196612 · (-1)   │
 │            = 0.196612                                    │
 """)
     assert (
         """\
 │ mul1 = w0 · x0: mul gate, swap multiplier                │
-│   downstream ∂f/∂w0, ∂f/∂x0 = upstream ∂f/∂mul1 · local  │
-│   ∂mul1/∂w0, ∂mul1/∂x0                                   │
+│   downstream ∂f/∂w0, ∂f/∂x0 = upstream ∂f/∂mul1 ·        │
+│   local ∂mul1/∂w0, ∂mul1/∂x0                             │
 │   ∂f/∂w0 = ∂f/∂mul1 · ∂mul1/∂w0 = 0.196612 · x0          │
 │          = 0.196612 · (-1) = -0.196612                   │
 │   ∂f/∂x0 = ∂f/∂mul1 · ∂mul1/∂x0 = 0.196612 · w0          │
@@ -392,8 +393,8 @@ def test_the_lecture_at_40_columns():
 │                                      │
 │ f = add1 · z: mul gate, swap         │
 │ multiplier                           │
-│   downstream ∂f/∂add1, ∂f/∂z =       │
-│   upstream ∂f/∂f · local             │
+│   downstream ∂f/∂add1, ∂f/∂z         │
+│   = upstream ∂f/∂f · local           │
 │   ∂(add1·z)/∂add1, ∂(add1·z)/∂z      │
 │   ∂f/∂add1 = ∂f/∂f · ∂(add1·z)/∂add1 │
 │            = 1 · z = 1 · (-4) = -4   │
@@ -406,9 +407,9 @@ def test_the_lecture_at_40_columns():
 │                                      │
 │ add1 = x + y: add gate, gradient     │
 │ distributor                          │
-│   downstream ∂f/∂x, ∂f/∂y = upstream │
-│   ∂f/∂add1 · local ∂add1/∂x,         │
-│   ∂add1/∂y                           │
+│   downstream ∂f/∂x, ∂f/∂y            │
+│   = upstream ∂f/∂add1 ·              │
+│   local ∂add1/∂x, ∂add1/∂y           │
 │   ∂f/∂x = ∂f/∂add1 · ∂add1/∂x        │
 │         = -4 · 1 = -4                │
 │   ∂f/∂y = ∂f/∂add1 · ∂add1/∂y        │

@@ -338,16 +338,16 @@ LECTURE_EXPLAIN = """\
 │ 기울기(downstream = upstream · local gradient))                              │
 │                                                                              │
 │ f = add1 · z: mul gate, swap multiplier                                      │
-│   하류 기울기 ∂f/∂add1, ∂f/∂z = 상류 기울기 ∂f/∂f · 국소 기울기              │
-│   ∂(add1·z)/∂add1, ∂(add1·z)/∂z                                              │
+│   하류 기울기 ∂f/∂add1, ∂f/∂z = 상류 기울기 ∂f/∂f ·                          │
+│   국소 기울기 ∂(add1·z)/∂add1, ∂(add1·z)/∂z                                  │
 │   ∂f/∂add1 = ∂f/∂f · ∂(add1·z)/∂add1 = 1 · z = 1 · (-4) = -4                 │
 │   ∂f/∂z    = ∂f/∂f · ∂(add1·z)/∂z = 1 · add1 = 1 · 3    =  3                 │
 │   swap multiplier: 각 입력에는 상류 기울기에 다른 입력의 값을 곱한 값이      │
 │   전달된다 (add1: 1 · (-4), z: 1 · 3)                                        │
 │                                                                              │
 │ add1 = x + y: add gate, gradient distributor                                 │
-│   하류 기울기 ∂f/∂x, ∂f/∂y = 상류 기울기 ∂f/∂add1 · 국소 기울기 ∂add1/∂x,    │
-│   ∂add1/∂y                                                                   │
+│   하류 기울기 ∂f/∂x, ∂f/∂y = 상류 기울기 ∂f/∂add1 ·                          │
+│   국소 기울기 ∂add1/∂x, ∂add1/∂y                                             │
 │   ∂f/∂x = ∂f/∂add1 · ∂add1/∂x = -4 · 1 = -4                                  │
 │   ∂f/∂y = ∂f/∂add1 · ∂add1/∂y = -4 · 1 = -4                                  │
 │   gradient distributor: 모든 입력에 상류 기울기가 그대로 전달된다 (-4)       │
@@ -558,6 +558,28 @@ def test_the_korean_solution_sheet_compiles_and_reads_back(bpcli, tmp_path):
 
 
 @pytest.mark.integration
+def test_the_korean_write_up_compiles_with_kotex(bpcli, tmp_path):
+    """grad --format latex in Korean is a fragment for a document with amsmath and ko.TeX
+    (the README says so): compiled, its Korean headings and numbers read back."""
+    from latex import FRAGMENT_DOCUMENT, pdf_text
+
+    _need_kotex()
+    run = bpcli(*LECTURE, "--lr", "0.1", "--explain", "--format", "latex")
+    assert run.code == 0, run.stderr
+    document = FRAGMENT_DOCUMENT.replace(
+        "\\usepackage{amsmath}", "\\usepackage{amsmath}\n\\usepackage{kotex}"
+    )
+    text = pdf_text(tmp_path, document % run.stdout, "writeup").replace("\u2212", "-")
+    for expected in [
+        "Forward pass: Output 계산",
+        "입력: x = -2, y = 5, z = -4.",
+        "Backward pass: Gradient 계산",
+        "업데이트 이후: f = -16.34.",
+    ]:
+        assert expected in text, expected
+
+
+@pytest.mark.integration
 def test_the_english_solution_sheet_has_no_korean_package(bpcli, tmp_path):
     problems = tmp_path / "hw.toml"
     problems.write_text(LECTURE_PROBLEM, encoding="utf-8")
@@ -631,3 +653,197 @@ def test_the_korean_page_steps_through_the_lecture(bpcli, open_page, tmp_path): 
     assert page.requests == [page.file_url] and page.errors == []
     page.screenshot(path=str(tmp_path / "ko.png"), full_page=True)
     assert (tmp_path / "ko.png").stat().st_size > 10_000
+
+
+# ---- no English left to a Korean reader ----------------------------------------------------------
+# A message a programmer wrote without tr() escapes the catalog tests above: it is found only
+# by reading bpcli's Korean output. So every error of the errors catalogue (which docs/errors.md
+# is made from) and the human output of a set of commands over vectors and matrices are run in
+# Korean, and what is left after removing what stays English by design (the `error:` prefix,
+# gate and pattern names, the lecture's pass headings, the glosses 한글(English) of a first
+# use, quoted user text and code, options, file names, metavariables, op and field names,
+# shell commands, the words of the operating system and of the JSON and TOML parsers) must
+# hold no English: no run of two English words, and no English word on a line without Korean.
+
+from errors_catalogue import CATALOGUE, Entry  # noqa: E402
+from test_errors_doc import is_batch, run  # noqa: E402
+
+HANGUL = re.compile(r"[가-힣]")
+BOX = re.compile(r"[│╭╮╰╯─┌┐└┘]")
+
+
+def _by_design() -> list[re.Pattern[str]]:
+    import errno
+
+    from bpcli.ops import OPS
+    from bpcli.patterns import PATTERNS
+
+    def words(items: object) -> str:
+        unique = sorted({str(w) for w in items if w}, key=len, reverse=True)  # type: ignore[attr-defined]
+        return "|".join(re.escape(w) for w in unique)
+
+    library = [os.strerror(code) for code in errno.errorcode] + [
+        "This file contains pickled (object) data. If you trust the file you can load it"
+        " unsafely using the `allow_pickle=` keyword argument or `pickle.load()`."
+    ]
+    A, Z = r"(?<![A-Za-z0-9_])", r"(?![A-Za-z0-9_])"  # a Korean particle may follow a word
+    return [
+        re.compile(r"^\s*(?:error|warning): ", re.M),
+        re.compile(words(library)),
+        re.compile(r"Expecting [^:]*: line \d+ column \d+ \(char \d+\)"),  # json's
+        re.compile(r"[A-Z][^:()]* \(at line \d+, column \d+\)"),  # tomllib's
+        re.compile(r"`[^`]*`|'[^'\n]*'|\"[^\"\n]*\""),  # code and user text
+        re.compile(r"(?<=[가-힣])\([^()]*\)"),  # 한글(English), a term's first use
+        re.compile(rf"{A}(?:{words(OPS)}) gate{Z}"),
+        re.compile(rf"{A}(?:{words(p.headline for p in PATTERNS)}){Z}"),
+        re.compile(r"(?:Forward pass: Output|Backward pass: Gradient)(?= 계산)"),  # the lecture's
+        re.compile(r"(?:sudo )?(?:apt|brew|pip) install [\w.-]+"),
+        re.compile(rf"bpcli (?:grad|graph|check|key|quiz|batch){Z}"),
+        re.compile(r"(?<![\w-])--?[A-Za-z][\w-]*"),  # options
+        re.compile(
+            r"[\w./-]*\.(?:toml|json|jsonl|csv|npy|bp|txt|svg|png|pdf|jpg|dot|gv|mmd|html?|tex|md)"
+            + Z
+        ),
+        re.compile(rf"{A}[A-Z][A-Z_-]+{Z}"),  # metavariables and acronyms: FILE, VALUE, JSON
+        re.compile(rf"{A}(?:output|grad|nodes|node_grads|update|new_output)(?:\.\w+)?{Z}"),
+        re.compile(rf"{A}[a-z]+\d+{Z}"),  # a node's name: matmul1
+        re.compile(rf"{A}(?:{words([*OPS, *(op.symbol for op in OPS.values())])}){Z}"),
+    ]
+
+
+BY_DESIGN = _by_design()
+ENGLISH_RUN = re.compile(r"[A-Za-z]{2,}(?:[ \t]+[A-Za-z]+(?:'s)?)*[ \t]+[A-Za-z]{2,}(?:'s)?")
+ENGLISH_WORD = re.compile(r"[A-Za-z]{3,}")
+
+
+def english_left(text: str) -> list[str]:
+    """The English a Korean reader of `text` is left with, beyond what stays English by
+    design: each run of two or more English words, and each line with an English word
+    and no Korean."""
+    text = "\n".join(BOX.sub("", line).strip() for line in text.splitlines())
+    for pattern in BY_DESIGN:
+        text = pattern.sub(" ", text)
+    runs = [" ".join(m.group().split()) for m in ENGLISH_RUN.finditer(text)]
+    lines = [
+        line.strip()
+        for line in text.splitlines()
+        if ENGLISH_WORD.search(line) and not HANGUL.search(line)
+    ]
+    return runs + [line for line in lines if not any(run in line for run in runs)]
+
+
+def test_english_left_finds_english_and_passes_over_what_stays_english():
+    """The check can fail: a sentence, a phrase and a lone word are found; the lecture's
+    terms, glosses, code, user text and the operating system's words are not."""
+    assert english_left("error: W @ x: (2, 2) @ (3,): inner sizes 2 and 3 differ") == [
+        "inner sizes"
+    ]
+    assert english_left("  output  ✓ right\n    submitted [1, 2]") == [
+        "✓ right",
+        "submitted [1, 2]",
+    ]
+    assert english_left("x의 값 is ragged: [1] is a list of 1") == ["is ragged", "is a list of"]
+    assert (
+        english_left(
+            "╭─ 2. Backward pass: Gradient 계산 ─╮\n"
+            "│ f = q · z: mul gate, swap multiplier │\n"
+            "│ 역전파(backward │\n│ pass)의 시작, 위치: `log(x)` │\n"
+            "error: notes.txt/e.bp: 읽을 수 없다 (Not a directory)\n"
+            "error: --jsn은(는) 옵션이 아니다; --json을(를) 뜻했는가? 'the value'\n"
+            "# bpcli quiz --seed 1 --ops add,mul,max --tensors\n"
+            "matmul1  matmul  W @ x   (2,)\n"
+            "f: sum((2,)) → ()  --x VALUE --y VALUE"
+        )
+        == []
+    )
+
+
+def _korean_message(entry: Entry, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("BPCLI_LANG", "ko")
+    i18n.use("ko")
+    return run(entry).message
+
+
+# Messages that stay English by design: Typer's (Click's) own usage errors, as --help's own
+# words do; those of a run for scripts, `bpcli batch` and --json, which are English whatever
+# the language (cli.py; JSON is byte-identical in both, stderr too); bpcli's internal error,
+# a bug report for its authors.
+def _english_by_design(entry: Entry) -> bool:
+    return (
+        entry.cls in ("UsageError", "internal")
+        or "--json" in entry.cli
+        or is_batch(entry)
+        or (entry.cli[:1] == ("batch",))
+        or entry.module == "batch.py"
+    )
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        pytest.param(e, marks=[pytest.mark.integration] if e.setup == "slow graphviz" else [])
+        for e in CATALOGUE
+        if not _english_by_design(e)
+    ],
+    ids=lambda e: f"{e.module}:{(e.cli or e.api)[-1][:40]}",
+)
+def test_every_error_in_korean_is_korean(entry, monkeypatch):
+    """Each error of the catalogue, in Korean, leaves no English but what stays English
+    by design (see english_left)."""
+    message = _korean_message(entry, monkeypatch)
+    assert message and english_left(message) == [], message
+
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+# A submission to docs/matrix-homework.toml with a mistake of each kind the dimension
+# analysis names: a square gradient transposed, a vector as a column, a number as a list,
+# one element wrong, a broadcast gradient not summed back, a gradient of the wrong shape.
+MISTAKES = """\
+student = "lee"
+
+[[problem]]
+id = "1"
+
+[problem.answer]
+output = [0.116]
+grad = { W = [[0.088, 0.104], [0.176, 0.208]], x = [[-0.112], [0.636]] }
+
+[[problem]]
+id = "2"
+
+[problem.answer]
+grad = { X = [[1, 1, 1], [2, 2, 9]], b = [[1, 1, 1], [2, 2, 2]], G = [1, 3, 5] }
+"""
+TENSOR_RUNS = {
+    "table, update, walkthrough": (
+        "grad", "q = W @ x; f = sum(relu(q) * v)", "--W", "[[1, 2], [3, -4]]", "--x", "[1, 2]",
+        "--v", "[0.5, -1]", "--lr", "0.1", "--explain",
+    ),
+    "descent": ("grad", "f = mean(transpose(W) @ x)", "--W", "[[1, 2], [3, 4]]", "--x", "[1, 2]",
+                "--lr", "0.1", "--steps", "3"),
+    "broadcast, max": ("grad", "f = sum(max(X + b, c))", "--X", "[[1, 2], [3, 4]]",
+                       "--b", "[1, -1]", "--c", "2", "--explain"),
+    "scalar max": ("grad", "f = max(x, y) * z", "--x", "3", "--y", "1", "--z", "2", "--explain"),
+    "check against the set": ("check", "--problems", str(DOCS / "matrix-homework.toml"),
+                              "mistakes.toml"),
+    "check the set itself": ("check", str(DOCS / "matrix-homework.toml")),
+    "quiz over tensors": ("quiz", "--tensors", "--seed", "3", "--count", "3", "--key"),
+    "key": ("key", str(DOCS / "matrix-homework.toml")),
+}  # fmt: skip
+TOML_OUTPUT = ("quiz", "key")  # a person reads only their comments
+
+
+@pytest.mark.parametrize("args", TENSOR_RUNS.values(), ids=TENSOR_RUNS.keys())
+def test_the_output_over_tensors_in_korean_is_korean(bpcli, args, tmp_path, monkeypatch):
+    """The human output of a tensor program (its table, update, descent and walkthrough),
+    of check's report and hints over vectors and matrices, and of quiz --tensors and key,
+    in Korean, leaves no English but what stays English by design (see english_left)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mistakes.toml").write_text(MISTAKES, encoding="utf-8")
+    run = bpcli(*args, "--lang", "ko")
+    assert run.code in (0, 1), run.stderr
+    text = run.stdout
+    if args[0] in TOML_OUTPUT:
+        text = "\n".join(line for line in text.splitlines() if line.startswith("#"))
+    assert HANGUL.search(text) or args[0] == "key", text
+    assert english_left(text) == [], text

@@ -366,7 +366,7 @@ def test_the_notebook_runs_and_shows_the_lecture(executed):
     assert "(3.0, -4.0)" in every  # q's value and gradient
     assert "{'x': -1.6, 'y': 5.4, 'z': -4.3}, -16.34" in every  # the update step, by the API
     assert "TensorResult(f=0.116, ∂f/∂W: (2, 2), ∂f/∂x: (2,))" in every  # CS231n's ‖Wx‖²
-    assert "W  (2, 2)  [[ 0.1, 0.5], [-0.3, 0.8]]  ∂ [[0.088, 0.176], [0.104, 0.208]]" in every
+    assert "W  (2, 2)  [[0.1, 0.5], [-0.3, 0.8]]  ∂ [[0.088, 0.176], [0.104, 0.208]]" in every
     magic = [c for c in fresh.cells if c.cell_type == "code" and c.source.startswith("%%bpcli")]
     (cell,) = magic
     shown = json.dumps(_cell_outputs(cell), ensure_ascii=False)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import numpy as np
 import pytest
@@ -20,7 +21,24 @@ from bpcli.render.explain import ExplainView
 from bpcli.render.walkthrough import CopyGate, Gate, json_steps
 from bpcli.render.writeup import to_latex, to_markdown
 from latex import FRAGMENT_DOCUMENT, pdf_text
-from test_explain import logical_lines
+from test_explain import logical_lines as scalar_logical_lines
+
+OPERATORS = (" ×", " -", " +", " ·", " ⊙", " ⊗", " @", " /")  # a tensor's term breaks after them
+
+
+def logical_lines(text: str) -> list[str]:
+    """As for scalars (an equation's `=` lines joined back), and a tensor broken between
+    its elements joined back too (a line inside an unclosed `[`, or after a line ending in
+    an operator, goes on the one above), its padding undone: `[[ 0.9, 0, 0.7],` and
+    `[ 0.4, …` give `[[0.9, 0, 0.7], [0.4, …`."""
+    out: list[str] = []
+    for line in scalar_logical_lines(text):
+        if out and (out[-1].count("[") > out[-1].count("]") or out[-1].endswith(OPERATORS)):
+            out[-1] += " " + line
+        else:
+            out.append(line)
+    return [re.sub(r"\[ +", "[", line) for line in out]
+
 
 try:
     import torch

@@ -92,7 +92,8 @@ def test_dot_shows_every_shape_value_gradient_and_edge(which):
 
 def test_dot_draws_a_matrix_a_row_a_line():
     text = run_of(lecture()).dot()
-    assert "[[ 0.1,  0.5],<BR/> [-0.3,  0.8]]" in text  # NumPy's own layout of W
+    assert "[[ 0.1,  0.5],<BR/> [-0.3,  0.8]]" in text  # a row a line, aligned as NumPy aligns
+    assert not re.search(r"\d\.[,\]]", text)  # never NumPy's `1.,` or `0.]`
 
 
 @pytest.mark.integration
@@ -134,6 +135,82 @@ def test_the_tree_shows_every_shape_value_and_gradient(which):
         assert same(found["value"], case.values[name]), line
         assert same(found["grad"], case.grads[name]), line
     assert seen == set(case.values)
+
+
+GUIDES = re.compile(r"^((?:│   |    )*)(├── |└── )?(.*)$")
+
+
+def tree_nodes(text: str) -> list[str]:
+    """Each node of a printed tree (or trees) as its lines' texts without their guides,
+    joined by two spaces: a new node starts at a branch (`├── `), or at a new tree's root,
+    a line without guides after a line with them."""
+    nodes: list[list[str]] = []
+    indented = True
+    for line in text.splitlines():
+        if not line:
+            continue
+        guides, branch, rest = GUIDES.match(line).groups()
+        if branch or (not guides and indented):
+            nodes.append([])
+        indented = bool(guides or branch)
+        nodes[-1].append(rest.strip())
+    return ["  ".join(lines) for lines in nodes]
+
+
+@pytest.mark.parametrize("width", [40, 60, 80, 120])
+@pytest.mark.parametrize("which", list(CASES))
+def test_the_tree_lays_out_each_value_for_the_width_left(which, width):
+    """At every width no line passes the width or ends in a space, and each node's lines
+    joined give its shape, value and gradient whole: every element, in order (a number
+    cut across two lines would count as two)."""
+    case = CASES[which]()
+    text = run_of(case).tree(width=width)
+    for line in text.splitlines():
+        assert len(line) <= width, (width, line)
+        assert line == line.rstrip(), (width, line)
+    seen = set()
+    for node in tree_nodes(text):
+        if node == "2  2":  # the constant: its number, and as its value
+            continue
+        if which == "copy-gate" and "from this use" in node:
+            continue  # test_the_tree_of_a_node_used_twice_shows_each_use: at 300 columns
+        found = TREE_LINE.match(node.replace("  (continued below)", ""))
+        assert found, (width, node)
+        name = found["name"]
+        seen.add(name)
+        assert found["shape"] == shape_text(case.shapes[name]), node
+        assert same(found["value"].replace("(continued from above)", ""), case.values[name])
+        assert same(found["grad"], case.grads[name]), node
+    assert seen == set(case.values) - ({"q"} if which == "copy-gate" else set())
+
+
+def test_the_lecture_tree_at_40_columns():
+    """CS231n's ‖Wx‖² (W = [[0.1, 0.5], [-0.3, 0.8]], x = [0.2, 0.4]), by hand: q = Wx =
+    [0.22, 0.26], q² = [0.0484, 0.0676], f = 0.116; ∂f/∂q = 2q = [0.44, 0.52], ∂f/∂W =
+    2q·xᵀ = [[0.088, 0.176], [0.104, 0.208]], ∂f/∂x = 2Wᵀq = [-0.112, 0.636]. A node
+    too wide for its line has its heading, then its value, then its gradient, a matrix
+    a line per row, its elements aligned."""
+    assert run_of(lecture()).tree(width=40) == (
+        "f = sum(pow1)  distributor  ()\n"
+        "0.116\n"
+        "∂ 1\n"
+        "└── pow1 = q^2  power rule  (2,)\n"
+        "    [0.0484, 0.0676]\n"
+        "    ∂ [1, 1]\n"
+        "    ├── q = W @ x  matrix multiplier\n"
+        "    │   (2,)\n"
+        "    │   [0.22, 0.26]\n"
+        "    │   ∂ [0.44, 0.52]\n"
+        "    │   ├── W  (2, 2)\n"
+        "    │   │   [[ 0.1,  0.5],\n"
+        "    │   │    [-0.3,  0.8]]\n"
+        "    │   │   ∂ [[0.088, 0.176],\n"
+        "    │   │      [0.104, 0.208]]\n"
+        "    │   └── x  (2,)\n"
+        "    │       [0.2, 0.4]\n"
+        "    │       ∂ [-0.112, 0.636]\n"
+        "    └── 2  2\n"
+    )
 
 
 def test_the_tree_of_a_node_used_twice_shows_each_use():

@@ -77,7 +77,7 @@ def evaluate(
         if dout is not None:
             dout = _value("the upstream gradient (dout)", dout, InputError)
         if lr is not None:
-            lr = _number("the learning rate", lr, InputError)
+            lr = _number(tr("the learning rate"), lr, InputError)
         return tensor.evaluate(graph, inputs, lr, steps, conventions, dout, MAX_STEPS)
     node_values = engine.forward(graph, inputs)
     grads = engine.backward(graph, node_values, conventions)
@@ -106,7 +106,7 @@ def _update(
     steps: int | None,
     conventions: Conventions,
 ) -> Update:
-    lr = _number("the learning rate", lr, InputError)
+    lr = _number(tr("the learning rate"), lr, InputError)
     count = 1 if steps is None else steps
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_STEPS:
         raise InputError(
@@ -218,7 +218,7 @@ def _given_constants(graph: Graph, values: Values) -> tuple[Graph, Values]:
 
 def _pairs(values: object) -> Iterator[tuple[str, object]]:
     """(name, value) pairs, or a BindError that says what values should be."""
-    shape = "values must be a mapping of name to number, or (name, value) pairs"
+    shape = tr("values must be a mapping of name to number, or (name, value) pairs")
     if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
         raise BindError(tr("{shape}, got {name}").format(shape=shape, name=type(values).__name__))
     for pair in values:

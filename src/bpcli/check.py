@@ -860,25 +860,39 @@ def solve(problem: Problem, result: Result | TensorResult | None = None) -> Answ
 
 # ---- vectors and matrices ---------------------------------------------------------------
 
-SHAPE = "{what} must have {owner}'s shape {shape} (a gradient has its variable's shape), not {got}"
-VALUE_SHAPE = "{what} has shape {shape}, not {got}"
+SHAPE = N_(
+    "{what} must have {owner}'s shape {shape} (a gradient has its variable's shape), not {got}"
+)
+VALUE_SHAPE = N_("{what} has shape {shape}, not {got}")
 # the transpose of the right answer: of another shape (both said), or of a square one
-TRANSPOSED = "this is the transpose: {what} must have {owner}'s shape {shape}, not {got}"
-VALUE_TRANSPOSED = "this is the transpose: {what} has shape {shape}, not {got}"
-SQUARE_TRANSPOSED = (
+TRANSPOSED = N_("this is the transpose: {what} must have {owner}'s shape {shape}, not {got}")
+VALUE_TRANSPOSED = N_("this is the transpose: {what} has shape {shape}, not {got}")
+SQUARE_TRANSPOSED = N_(
     "this is the transpose: {what} has {owner}'s shape {shape}, its element [i][j] the"
     " derivative by {owner}[i][j]"
 )
-SQUARE_VALUE_TRANSPOSED = "this is the transpose of {what}"
-RESHAPED = (
+SQUARE_VALUE_TRANSPOSED = N_("this is the transpose of {what}")
+RESHAPED = N_(
     "the right numbers in the wrong shape: {what} must have {owner}'s shape {shape}, not {got}"
 )
-VALUE_RESHAPED = "the right numbers in the wrong shape: {what} has shape {shape}, not {got}"
-NOT_SUMMED = (
-    "{owner} {shape} was broadcast to {got}: {what} is that gradient summed over the"
-    " broadcast {axes}, back to {owner}'s shape {shape}"
+VALUE_RESHAPED = N_("the right numbers in the wrong shape: {what} has shape {shape}, not {got}")
+NOT_SUMMED = {  # by the axes the broadcast added (_broadcast_to)
+    "rows": N_(
+        "{owner} {shape} was broadcast to {got}: {what} is that gradient summed over the"
+        " broadcast rows, back to {owner}'s shape {shape}"
+    ),
+    "columns": N_(
+        "{owner} {shape} was broadcast to {got}: {what} is that gradient summed over the"
+        " broadcast columns, back to {owner}'s shape {shape}"
+    ),
+    "axes": N_(
+        "{owner} {shape} was broadcast to {got}: {what} is that gradient summed over the"
+        " broadcast axes, back to {owner}'s shape {shape}"
+    ),
+}
+ELEMENTS = N_(
+    "{wrong} of {size} elements wrong; the first at {at}: submitted {got}, expected {want}"
 )
-ELEMENTS = "{wrong} of {size} elements wrong; the first at {at}: submitted {got}, expected {want}"
 
 
 def _shape(value: Value) -> list[int]:
@@ -895,9 +909,9 @@ def _said(kind: str, name: str, output: str) -> tuple[str, str, bool]:
     if kind in ("grad", "node_grads"):
         return f"∂{output}/∂{name}", name, True
     if kind == "update":
-        return f"the updated {name}", name, True
+        return tr("the updated {name}").format(name=name), name, True
     if kind == "new_output":
-        return f"the new {output}", output, False
+        return tr("the new {output}").format(output=output), output, False
     return (output if kind == "output" else name), (output if kind == "output" else name), False
 
 
@@ -923,9 +937,9 @@ def compare(
 
     if g.shape != w.shape:
         if g.ndim == 2 and close(g.T, w):
-            return False, (TRANSPOSED if gradient else VALUE_TRANSPOSED).format(**words)
+            return False, tr(TRANSPOSED if gradient else VALUE_TRANSPOSED).format(**words)
         if g.size == w.size and close(g.reshape(w.shape), w):  # a column for a vector
-            return False, (RESHAPED if gradient else VALUE_RESHAPED).format(**words)
+            return False, tr(RESHAPED if gradient else VALUE_RESHAPED).format(**words)
         summed = _broadcast_to(w.shape, g.shape)
         if (
             gradient
@@ -933,8 +947,8 @@ def compare(
             and g.size > w.size
             and close(unbroadcast(g, w.shape), w)
         ):
-            return False, NOT_SUMMED.format(axes=summed, **words)
-        return False, (SHAPE if gradient else VALUE_SHAPE).format(**words)
+            return False, tr(NOT_SUMMED[summed]).format(**words)
+        return False, tr(SHAPE if gradient else VALUE_SHAPE).format(**words)
     flat_g, flat_w = g.ravel().tolist(), w.ravel().tolist()
     pairs = enumerate(zip(flat_g, flat_w, strict=True))
     wrong = [k for k, (a, b) in pairs if not tolerance.close(a, b)]
@@ -943,10 +957,11 @@ def compare(
     if g.ndim == 0:
         return False, rounded(flat_g[0], flat_w[0], tolerance)
     if g.ndim == 2 and g.shape[0] == g.shape[1] and close(g.T, w):
-        return False, (SQUARE_TRANSPOSED if gradient else SQUARE_VALUE_TRANSPOSED).format(**words)
+        square = SQUARE_TRANSPOSED if gradient else SQUARE_VALUE_TRANSPOSED
+        return False, tr(square).format(**words)
     first = wrong[0]
     at = "".join(f"[{int(i)}]" for i in np.unravel_index(first, g.shape))
-    hint = ELEMENTS.format(
+    hint = tr(ELEMENTS).format(
         wrong=len(wrong), size=g.size, at=at, got=fmt(flat_g[first]), want=fmt(flat_w[first])
     )
     rounding = rounded(flat_g[first], flat_w[first], tolerance)

@@ -61,11 +61,18 @@ CLICK_ERROR: type[Exception] = next(
 
 
 def quiet_flags(params: list[Any]) -> list[Any]:
-    """A flag (--help, --install-completion) shows no metavar in the help, as bpcli's own."""
+    """A flag (--help, --install-completion) shows no metavar in the help, as bpcli's own;
+    an argument shows its name only (`FILE...`), not Python's type of it (`<list[Path]>`)."""
     for param in params:
         if getattr(param, "is_flag", False) and param.metavar is None:
             param.metavar = ""
+        if param.param_type_name == "argument":
+            param.display_type_rich = _no_type
     return params
+
+
+def _no_type(ctx: typer.Context) -> None:
+    return None
 
 
 # Click's own help option, said in bpcli's words where the language is not English.
@@ -163,7 +170,7 @@ class BpcliGroup(TyperGroup):
                 raise SystemExit(EXIT_BAD_INPUT) from None
             fail(InputError(usage_message(exc)))
         except typer.Abort:
-            sys.stderr.write("interrupted\n")
+            sys.stderr.write(tr("interrupted") + "\n")
             raise SystemExit(EXIT_INTERRUPTED) from None
         raise SystemExit(code if isinstance(code, int) else 0)
 
@@ -535,9 +542,9 @@ OUTPUT_SUFFIXES |= {".html": "html", ".htm": "html"} | dict.fromkeys(IMAGE_SUFFI
 WRITTEN_AS = {
     "dot": "DOT",
     "mermaid": "Mermaid",
-    "tree": "the tree",
-    "html": "the HTML page",
-    "image": "an image Graphviz draws from DOT",
+    "tree": i18n.N_("the tree"),
+    "html": i18n.N_("the HTML page"),
+    "image": i18n.N_("an image Graphviz draws from DOT"),
 }
 
 
@@ -562,7 +569,9 @@ def graph_output(output: Path, fmt: str | None) -> str | None:
             tr(
                 "--format {fmt} disagrees with --output {output}, which is written as "
                 "{written_as}: leave out --format, or write to a file ending in {items}"
-            ).format(fmt=fmt, output=output, written_as=WRITTEN_AS[kind], items=" or ".join(own))
+            ).format(
+                fmt=fmt, output=output, written_as=tr(WRITTEN_AS[kind]), items=tr(" or ").join(own)
+            )
         )
     return kind
 
@@ -998,7 +1007,9 @@ def key(
 
         tex = output is not None and output.suffix.lower() == ".tex"
         solved_sheets = [
-            Solved(problem, scalar_only(result, "key --solutions", "does not write"), answer)
+            Solved(
+                problem, scalar_only(result, "key --solutions", i18n.N_("does not write")), answer
+            )
             for problem, result, answer in sheets
         ]
         if fmt == "latex" or (fmt is None and tex):
@@ -1112,4 +1123,4 @@ def write_plot(update: Update | TensorUpdate, output_name: str, path: Path) -> N
     except ImportError:
         raise InputError(tr("writing a plot needs matplotlib: pip install matplotlib")) from None
     image = descent_image(update, output_name, image_format)
-    write_output(path, image, what=f"the plot to {str(path)!r}")
+    write_output(path, image, what=tr("the plot to {path!r}").format(path=str(path)))

@@ -264,7 +264,9 @@ def forward(graph: Graph, inputs: Mapping[str, float]) -> list[float]:
     try:
         _forward_loop(graph.codes, graph.first, graph.second, values, arguments)
     except _Failed as failed:
-        message = failed.message or f"{graph.op(failed.i)} overflows: the value is too large"
+        message = failed.message or tr("{op} overflows: the value is too large").format(
+            op=graph.op(failed.i)
+        )
         raise _domain_error(graph, failed.i, message) from None
     return values
 
@@ -342,7 +344,7 @@ def _fixed(graph: Graph) -> tuple[list[int], list[int]]:
 
 
 def _overflows(graph: Graph, node_id: int) -> str:
-    return f"the gradient at {graph.name(node_id)} overflows"
+    return tr("the gradient at {node} overflows").format(node=graph.name(node_id))
 
 
 def _exact(

@@ -291,7 +291,7 @@ def _step(step: object) -> float:
         h = to_float(step)
     except NotANumber as exc:
         if not is_number(step):
-            raise InputError(exc.message("the gradient-check step h")) from None
+            raise InputError(exc.message(tr("the gradient-check step h"))) from None
         h = math.nan  # NaN, an infinity or past the float range: not a step
     if not h > 0:
         raise InputError(

@@ -19,7 +19,7 @@ import sys
 from collections.abc import Callable
 
 from .errors import InputError
-from .i18n import tr
+from .i18n import N_, tr
 
 # Fewer network-simplex rounds (nslimit, nslimit1) and half the crossing-minimisation
 # passes (mclimit): without them dot spends a minute on 750 nodes where one input feeds
@@ -31,7 +31,7 @@ TIMEOUT_S = 20.0  # a slower dot is stopped
 TIMEOUT_VARIABLE = "BPCLI_DOT_TIMEOUT"  # seconds, to change TIMEOUT_S
 MEMORY_BYTES = 2 * 1024**3  # dot's address space, at most (POSIX); a small graph needs < 200 MB
 
-INSTALL = (
+INSTALL = N_(
     "sudo apt install graphviz (Debian, Ubuntu), brew install graphviz (macOS), "
     "or see graphviz.org/download"
 )
@@ -88,10 +88,10 @@ def _run(
             preexec_fn=_bounded_memory(memory),
         )
     except subprocess.TimeoutExpired:
-        return b"", (
-            f"Graphviz's dot did not finish {what} within {seconds:g} s"
-            f" (bpcli's limit; {TIMEOUT_VARIABLE} changes it)"
-        )
+        return b"", tr(
+            "Graphviz's dot did not finish {what} within {seconds:g} s"
+            " (bpcli's limit; {variable} changes it)"
+        ).format(what=what, seconds=seconds, variable=TIMEOUT_VARIABLE)
     except OSError as exc:
         return b"", f"Graphviz's dot could not be started {what}: {exc.strerror or exc}"
     said = done.stderr.decode(errors="replace").strip().splitlines()
@@ -128,10 +128,12 @@ def draw(dot_text: str, target: str, output_format: str, nodes: int) -> bytes:
                 "drawing {target} needs Graphviz's dot program, which is not installed: "
                 "{install}. Without it, --format dot writes the DOT text, and the "
                 "step-through page (--output page.html) is laid out by bpcli itself."
-            ).format(target=target, install=INSTALL)
+            ).format(target=target, install=tr(INSTALL))
         )
     limits = nodes > EXACT_MAX_NODES
-    image, failure = _run(program, dot_text, output_format, f"drawing {target}", limits)
+    image, failure = _run(
+        program, dot_text, output_format, tr("drawing {target}").format(target=target), limits
+    )
     if failure:
         raise InputError(
             tr(

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from . import patterns
-from .i18n import tr
+from .i18n import N_, tr
 from .patterns import Pattern
 
 Args = tuple[float, ...]
@@ -130,8 +130,9 @@ class Op:
     it in a walkthrough where that differs from `shown` (`{0} · {1}`, a product as
     the chain rule's products are written, where `shown` is what the parser reads
     back); `formulas` writes each local
-    derivative with the inputs as {0}, {1} and the node itself as {out}; a variadic op
-    has one formula with {i} for "this input". LaTeX: `tex` and `tex_formulas` are
+    derivative with the inputs as {0}, {1} and the node itself as {out}, or {i} for
+    "this input" (a variadic op has one formula, with {i}); a formula with words is a
+    message (N_), translated where it is shown, with {i} its one placeholder. LaTeX: `tex` and `tex_formulas` are
     the same, but braces are LaTeX's own, so there the inputs are written `a` and `b`
     and the node `out`, as in the rules (a variadic op: `a` is "this input", and `tex`
     is the command its call is written with, `\\max`); `tex_fraction` says the LaTeX
@@ -194,9 +195,9 @@ class Op:
     def formulas_for(self, n: int) -> tuple[str, ...]:
         """The local-derivative formulas of a node with n inputs, one per input."""
         if self.arity is not None:
-            return self.formulas
+            return tuple(tr(f).replace("{i}", f"{{{k}}}") for k, f in enumerate(self.formulas))
         (template,) = self.formulas
-        return tuple(template.replace("{i}", f"{{{i}}}") for i in range(n))
+        return tuple(tr(template).replace("{i}", f"{{{i}}}") for i in range(n))
 
     def show(self, inputs: list[str]) -> str:
         """The op applied to `inputs` as a student writes it: `x + y`, `tanh(x)`."""
@@ -499,7 +500,7 @@ _TABLE: tuple[Op, ...] = (
     Op(
         name="relu", symbol="relu", arity=1, pattern=patterns.SWITCH, function=True,
         rule="a if a > 0.0 else 0.0", local=("1.0 if a > 0.0 else 0.0",), kink=_at_zero,
-        formulas=("1 if {0} > 0, else 0",),
+        formulas=(N_("1 if {i} > 0, else 0"),),
         tex=r"\operatorname{relu}(a)", tex_formulas=(r"1 \text{ if } a > 0 \text{, else } 0",),
         tensor=TensorRule("np.maximum(a, 0.0)", ("g * (a > 0.0)",)),
     ),
@@ -514,14 +515,14 @@ _TABLE: tuple[Op, ...] = (
     Op(
         name="max", symbol="max", arity=None, pattern=patterns.ROUTER, function=True,
         rule="max(args)", router=_router, kink=_tie,
-        formulas=("1 if {i} is the max, else 0",),
+        formulas=(N_("1 if {i} is the max, else 0"),),
         tex=r"\max", tex_formulas=(r"1 \text{ if } a \text{ is the max, else } 0",),
         tensor=TensorRule("_max(args)", ("_route(g, args, out, i, tie)",), "router"),
     ),
     Op(
         name="min", symbol="min", arity=None, pattern=patterns.ROUTER, function=True,
         rule="min(args)", router=_router, kink=_tie,
-        formulas=("1 if {i} is the min, else 0",),
+        formulas=(N_("1 if {i} is the min, else 0"),),
         tex=r"\min", tex_formulas=(r"1 \text{ if } a \text{ is the min, else } 0",),
         tensor=TensorRule("_min(args)", ("_route(g, args, out, i, tie)",), "router"),
     ),
@@ -551,7 +552,7 @@ _TABLE: tuple[Op, ...] = (
             "_transpose(a)", ("_transpose(g)",), "transpose",
             said=("{g}ᵀ",), dims=("{g}ᵀ",),
         ),
-        shown="{0}.T", formulas=("transpose back",),
+        shown="{0}.T", formulas=(N_("transpose back"),),
         tex=r"a^\top", tex_formulas=(r"(\cdot)^\top",),
     ),
     Op(
@@ -561,7 +562,7 @@ _TABLE: tuple[Op, ...] = (
             "_sum(a, b)", ("_dsum(g, a, b)", ""), "reduce",
             said=("{g}", ""), dims=("{g}", ""), reason="sum",
         ),
-        formulas=("1 for every element",),
+        formulas=(N_("1 for every element"),),
         tex=r"\sum a", tex_formulas=("1",),
     ),
     Op(
@@ -571,7 +572,7 @@ _TABLE: tuple[Op, ...] = (
             "_mean(a, b)", ("_dmean(g, a, b)", ""), "reduce",
             said=("{g} / {n}", ""), dims=("{g}", ""), reason="mean",
         ),
-        formulas=("1/n for every element",),
+        formulas=(N_("1/n for every element"),),
         tex=r"\operatorname{mean}(a)", tex_formulas=(r"\frac{1}{n}",),
     ),
     Op(

@@ -195,7 +195,7 @@ def file_kind(path: Path) -> str:
 def read(path: Path) -> str:
     """A problem set's or a submission's text, bounded in size, or _Bad saying why not."""
     try:
-        return read_input(path, MAX_SIZE, "too large for a problem set")
+        return read_input(path, MAX_SIZE, N_("too large for a problem set"))
     except Unreadable as exc:
         raise _Bad(None, str(exc)) from None
 
@@ -222,24 +222,31 @@ def loads(text: str, name: str = "<problems>", kind: str = "toml") -> ProblemSet
     except _Bad as bad:
         return _broken(name, kind, bad.message)
     if not isinstance(data, dict):
-        return _broken(
-            name, kind, f"the top level must be {'an object' if kind == 'json' else 'a table'}"
+        top = (
+            N_("the top level must be an object")
+            if kind == "json"
+            else N_("the top level must be a table")
         )
+        return _broken(name, kind, tr(top))
     unknown = sorted(set(data) - set(TOP_KEYS))
     if unknown:
         return _broken(
-            name, kind, f"unknown key {unknown[0]!r} (the keys are {', '.join(TOP_KEYS)})"
+            name,
+            kind,
+            tr("unknown key {key!r} (the keys are {keys})").format(
+                key=unknown[0], keys=", ".join(TOP_KEYS)
+            ),
         )
     student = data.get("student")
     if student is not None and not isinstance(student, str):
-        return _broken(name, kind, "student must be text (the student's id)")
+        return _broken(name, kind, tr("student must be text (the student's id)"))
     try:
         defaults = _settings(data.get("defaults", {}), "defaults")
     except _Bad as bad:
         return ProblemSet(name, kind, {}, [Invalid(name, None, bad.field, bad.message)])
     raw = data.get("problem", [])
     if not isinstance(raw, list) or not raw:
-        return _broken(name, kind, "no problems: add [[problem]] tables")
+        return _broken(name, kind, tr("no problems: add [[problem]] tables"))
     problems: list[Problem | Invalid] = []
     seen: set[str] = set()
     for index, entry in enumerate(raw, start=1):
@@ -448,15 +455,14 @@ def _value(raw: Any, where: str, number: Callable[[Any, str], float] | None = No
         if not isinstance(item, list):
             return read(item, f"{where}{at}")
         if depth >= MAX_DIMENSIONS:  # before going deeper: a nesting may be very deep
-            raise _Bad(where, "is nested too deep: a value is a number, a vector or a matrix")
+            raise _Bad(where, tr("is nested too deep: a value is a number, a vector or a matrix"))
         return [walk(x, f"{at}[{i}]", depth + 1) for i, x in enumerate(item)]
 
     data = walk(raw, "", 0)
     try:
         to_value(data)
     except NotATensor as exc:
-        reason = f"the element {exc.where} {exc.reason}" if exc.where else exc.reason
-        raise _Bad(where, reason) from None
+        raise _Bad(where, exc.detail()) from None
     return data  # type: ignore[no-any-return]
 
 

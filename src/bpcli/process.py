@@ -198,7 +198,7 @@ def errors_to_exit_codes() -> Iterator[None]:
     except BpcliError as error:
         fail(error)
     except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
+        sys.stderr.write(tr("interrupted") + "\n")
         raise SystemExit(EXIT_INTERRUPTED) from None
     except BrokenPipeError:
         # The reader went away (`bpcli … | head -1`). Point stdout at /dev/null so

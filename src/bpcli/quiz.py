@@ -309,7 +309,7 @@ def _tensor_problem(rng: SplitMix64, number: int, templates: Sequence[str]) -> P
         problem = Problem(str(number), text, values, lr=lr)
         if _workable(problem):
             return problem
-    raise InputError("could not make a workable matrix problem")
+    raise InputError(tr("could not make a workable matrix problem"))
 
 
 def _small(rng: SplitMix64) -> float:

@@ -18,7 +18,6 @@ DomainError with the caret under the operator and both shapes
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -28,7 +27,7 @@ import numpy as np
 
 from .errors import DomainError, InputError
 from .graph import Graph
-from .i18n import tr
+from .i18n import N_, tr
 from .ops import CODES, OP_NAMES, OPS, Conventions, Infinite, Op, TieRule, Undefined
 from .render.numbers import DEFAULT_PRECISION
 from .result import Named
@@ -48,14 +47,17 @@ def _first_bad(mask: Any) -> str:
     return "".join(f"[{int(i)}]" for i in where[0]) if where.size else ""
 
 
-def _at(where: str) -> str:
-    return f" at {where}" if where else ""
+def _refusal(plain: str, located: str, mask: Any) -> str:
+    """A rule's refusal in the chosen language: `located` at the first element where
+    `mask` holds (`{at}`, as `[1]`), or `plain` for a number."""
+    where = _first_bad(mask)
+    return tr(located).format(at=where) if where else tr(plain)
 
 
 def _div(a: Any, b: Any) -> Any:
     zero = np.asarray(b) == 0
     if zero.any():
-        raise Undefined(f"division by zero{_at(_first_bad(zero))}")
+        raise Undefined(_refusal(N_("division by zero"), N_("division by zero at {at}"), zero))
     return np.divide(a, b)
 
 
@@ -63,12 +65,21 @@ def _pow(a: Any, b: Any) -> Any:
     a, b = np.broadcast_arrays(np.asarray(a, dtype=float), np.asarray(b, dtype=float))
     zero = (a == 0) & (b < 0)
     if zero.any():
-        raise Undefined(f"0 to a negative power is a division by zero{_at(_first_bad(zero))}")
+        raise Undefined(
+            _refusal(
+                N_("0 to a negative power is a division by zero"),
+                N_("0 to a negative power is a division by zero at {at}"),
+                zero,
+            )
+        )
     negative = (a < 0) & (b != np.round(b))
     if negative.any():
         raise Undefined(
-            "a negative base to a non-integer power is not a real number"
-            f"{_at(_first_bad(negative))}"
+            _refusal(
+                N_("a negative base to a non-integer power is not a real number"),
+                N_("a negative base to a non-integer power is not a real number at {at}"),
+                negative,
+            )
         )
     return np.power(a, b)
 
@@ -77,7 +88,13 @@ def _dpow_base(g: Any, a: Any, b: Any, out: Any) -> Any:
     a, b = np.broadcast_arrays(np.asarray(a, dtype=float), np.asarray(b, dtype=float))
     infinite = (a == 0) & (b < 1) & (b != 0)
     if infinite.any():
-        raise Infinite(f"the derivative of x ** y at x = 0 is infinite{_at(_first_bad(infinite))}")
+        raise Infinite(
+            _refusal(
+                N_("the derivative of x ** y at x = 0 is infinite"),
+                N_("the derivative of x ** y at x = 0 is infinite at {at}"),
+                infinite,
+            )
+        )
     with np.errstate(divide="ignore", invalid="ignore"):
         local = np.where(b == 0, 0.0, b * np.power(a, b - 1))
     return g * local
@@ -88,8 +105,17 @@ def _dpow_exponent(g: Any, a: Any, b: Any, out: Any) -> Any:
     negative = np.broadcast_to(a < 0, np.shape(out))
     if negative.any():
         raise Undefined(
-            "x ** y has no real derivative with respect to the exponent y when the base"
-            f" is negative{_at(_first_bad(negative))}"
+            _refusal(
+                N_(
+                    "x ** y has no real derivative with respect to the exponent y when the base"
+                    " is negative"
+                ),
+                N_(
+                    "x ** y has no real derivative with respect to the exponent y when the base"
+                    " is negative at {at}"
+                ),
+                negative,
+            )
         )
     with np.errstate(divide="ignore", invalid="ignore"):
         local = np.where(a > 0, out * np.log(np.where(a > 0, a, 1.0)), 0.0)
@@ -99,21 +125,37 @@ def _dpow_exponent(g: Any, a: Any, b: Any, out: Any) -> Any:
 def _log(a: Any) -> Any:
     bad = np.asarray(a) <= 0
     if bad.any():
-        raise Undefined(f"log needs a positive input{_at(_first_bad(bad))}")
+        raise Undefined(
+            _refusal(
+                N_("log needs a positive input"), N_("log needs a positive input at {at}"), bad
+            )
+        )
     return np.log(a)
 
 
 def _sqrt(a: Any) -> Any:
     bad = np.asarray(a) < 0
     if bad.any():
-        raise Undefined(f"sqrt needs a non-negative input{_at(_first_bad(bad))}")
+        raise Undefined(
+            _refusal(
+                N_("sqrt needs a non-negative input"),
+                N_("sqrt needs a non-negative input at {at}"),
+                bad,
+            )
+        )
     return np.sqrt(a)
 
 
 def _dsqrt(g: Any, out: Any) -> Any:
     zero = np.asarray(out) == 0
     if zero.any():
-        raise Infinite(f"the derivative of sqrt at 0 is infinite{_at(_first_bad(zero))}")
+        raise Infinite(
+            _refusal(
+                N_("the derivative of sqrt at 0 is infinite"),
+                N_("the derivative of sqrt at 0 is infinite at {at}"),
+                zero,
+            )
+        )
     return g * 0.5 / out
 
 
@@ -318,9 +360,14 @@ def _broadcast(shapes: list[Shape], known: list[Value | None]) -> Shape:
     try:
         return tuple(np.broadcast_shapes(*shapes))
     except ValueError:
+        listed = show_shape(shapes[0])
+        for shape in shapes[1:]:
+            listed = tr("{shapes} and {shape}").format(shapes=listed, shape=show_shape(shape))
         raise _Mismatch(
-            "shapes " + " and ".join(map(show_shape, shapes)) + " do not broadcast"
-            " (sizes must match or be 1, aligned from the right)"
+            tr(
+                "shapes {shapes} do not broadcast"
+                " (sizes must match or be 1, aligned from the right)"
+            ).format(shapes=listed)
         ) from None
 
 
@@ -337,32 +384,51 @@ def _router(shapes: list[Shape], known: list[Value | None]) -> Shape:
 def _matmul_shape(shapes: list[Shape], known: list[Value | None]) -> Shape:
     a, b = shapes
     if not a or not b:
-        raise _Mismatch("@ multiplies vectors and matrices; to scale by a number, use *")
+        raise _Mismatch(tr("@ multiplies vectors and matrices; to scale by a number, use *"))
     inner_a = a[-1]
     inner_b = b[0] if len(b) == 1 else b[-2]
     if inner_a != inner_b:
-        raise _Mismatch(f"inner sizes {inner_a} and {inner_b} differ")
+        raise _Mismatch(tr("inner sizes {a} and {b} differ").format(a=inner_a, b=inner_b))
     return a[:-1] + b[1:] if len(b) <= 2 else a[:-1] + b[:-2] + b[-1:]
 
 
-def _whole(value: Value | None, what: str) -> int:
+def _whole(shape: Shape, value: Value | None, refusals: tuple[str, str, str]) -> int:
+    """An index's or an axis's `value` (of `shape`) as a whole number, else its refusal:
+    of another shape ({shape}), not a number, or not whole ({number})."""
+    of_shape, not_a_number, not_whole = refusals
+    if shape:
+        raise _Mismatch(tr(of_shape).format(shape=show_shape(shape)))
     if value is None or np.ndim(value) != 0:
-        raise _Mismatch(f"{what} must be a number or an input holding one")
+        raise _Mismatch(tr(not_a_number))
     number = float(value)
     if not number.is_integer():
-        raise _Mismatch(f"{what} must be a whole number, got {number:g}")
+        raise _Mismatch(tr(not_whole).format(number=number))
     return int(number)
+
+
+_INDEX = (
+    N_("the index must be a number, not of shape {shape}"),
+    N_("the index must be a number or an input holding one"),
+    N_("the index must be a whole number, got {number:g}"),
+)
+_AXIS = (
+    N_("the axis must be a number, not of shape {shape}"),
+    N_("the axis must be a number or an input holding one"),
+    N_("the axis must be a whole number, got {number:g}"),
+)
 
 
 def _index_shape(shapes: list[Shape], known: list[Value | None]) -> Shape:
     shape = shapes[0]
     if not shape:
-        raise _Mismatch("a number has no elements to index: index a vector or a matrix")
-    if shapes[1]:
-        raise _Mismatch(f"the index must be a number, not of shape {show_shape(shapes[1])}")
-    i = _whole(known[1], "the index")
+        raise _Mismatch(tr("a number has no elements to index: index a vector or a matrix"))
+    i = _whole(shapes[1], known[1], _INDEX)
     if not -shape[0] <= i < shape[0]:
-        raise _Mismatch(f"index {i} is out of range for {shape[0]} elements (0 to {shape[0] - 1})")
+        raise _Mismatch(
+            tr("index {i} is out of range for {size} elements (0 to {last})").format(
+                i=i, size=shape[0], last=shape[0] - 1
+            )
+        )
     return shape[1:]
 
 
@@ -374,11 +440,13 @@ def _reduce_shape(shapes: list[Shape], known: list[Value | None]) -> Shape:
     shape = shapes[0]
     if len(shapes) == 1:
         return ()
-    if shapes[1]:
-        raise _Mismatch(f"the axis must be a number, not of shape {show_shape(shapes[1])}")
-    axis = _whole(known[1], "the axis")
+    axis = _whole(shapes[1], known[1], _AXIS)
     if not -len(shape) <= axis < len(shape) or not shape:
-        raise _Mismatch(f"axis {axis} is out of range for shape {show_shape(shape)}")
+        raise _Mismatch(
+            tr("axis {axis} is out of range for shape {shape}").format(
+                axis=axis, shape=show_shape(shape)
+            )
+        )
     return shape[: axis % len(shape)] + shape[axis % len(shape) + 1 :]
 
 
@@ -474,7 +542,9 @@ def forward(graph: Graph, inputs: Mapping[str, Value]) -> list[Value]:
                 raise _failed(graph, node_id, str(exc)) from None
             if not np.all(np.isfinite(out)):
                 name = graph.op(node_id)
-                raise _failed(graph, node_id, f"{name} overflows: a value is too large")
+                raise _failed(
+                    graph, node_id, tr("{op} overflows: a value is too large").format(op=name)
+                )
             values[node_id] = out
     return values
 
@@ -522,7 +592,9 @@ def backward(
                 else:
                     sent = unbroadcast(raw, np.shape(values[j]))
                 if not np.all(np.isfinite(sent)):
-                    raise _failed(graph, i, f"the gradient at {graph.name(j)} overflows")
+                    raise _failed(
+                        graph, i, tr("the gradient at {node} overflows").format(node=graph.name(j))
+                    )
                 grads[j] = _plain(sent) if grads[j] is None else _plain(grads[j] + sent)
     result: list[Value | None] = []
     for node_id in range(n):
@@ -688,7 +760,7 @@ class TensorResult(Named):
         """One line, as a notebook shows it: the output, and each gradient's shape."""
         f = self.output_name
         shown = [
-            f"{f}={summary(self.output)}"
+            f"{f}={inline(self.output)}"
             if not self.shapes[self.graph.output]
             else f"{f}: {show_shape(self.shapes[self.graph.output])}"
         ]
@@ -942,36 +1014,13 @@ THRESHOLD = 24
 EDGE_ITEMS = 2
 
 
-def summary(value: Value | None, precision: int = 6) -> str:
-    """A value as a table shows it: a number, a small tensor whole, a large one as NumPy
-    summarises it."""
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return format(value, f".{precision}g")
-    with np.printoptions(
-        precision=precision, suppress=True, threshold=THRESHOLD, edgeitems=EDGE_ITEMS
-    ):
-        return np.array2string(np.asarray(value), separator=", ")
-
-
 def inline(value: Value, precision: int = 6) -> str:
     """A tensor on one line, as the walkthrough writes it inside an equation: nested
     brackets, each element as bpcli writes a number (`[[0.1, 0.5], [-0.3, 0.8]]`),
     summarised as in the table (`[0, 1, ..., 28, 29]`)."""
-    from .render.numbers import fmt
+    from .render.arrays import cells_of, one_line
 
-    def element(x: float) -> str:
-        return fmt(float(x), precision)
-
-    with np.printoptions(
-        threshold=THRESHOLD,
-        edgeitems=EDGE_ITEMS,
-        linewidth=sys.maxsize,
-        formatter={"float_kind": element},  # type: ignore[arg-type]
-    ):
-        text = np.array2string(np.asarray(value, dtype=float), separator=", ")
-    return " ".join(line.strip() for line in text.splitlines())
+    return one_line(cells_of(value, precision))
 
 
 def rows(value: Value) -> list[list[float | str]]:

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, TypeGuard
 
-from .i18n import tr
+from .i18n import N_, tr
 
 
 class NotANumber(ValueError):
@@ -117,18 +117,35 @@ MAX_DIMENSIONS = 2  # numbers, vectors and matrices
 
 class NotATensor(ValueError):
     """A value that is neither a number nor a vector or matrix bpcli takes; `reason`
-    says why, of the value as a whole or of the element at `where` (`[1][0]`)."""
+    says why, of the value as a whole or of the element at `where` (`[1][0]`).
 
-    def __init__(self, reason: str, where: str = "") -> None:
+    The reason is a message (marked N_) without a subject, and `said` the same said of
+    `{what}`, each with the placeholders `fields`; both in the chosen language when
+    read. An element's reason comes already said (a NotANumber's), with no fields."""
+
+    def __init__(self, reason: str, said: str = "", where: str = "", **fields: object) -> None:
         super().__init__(reason)
-        self.reason = reason
+        self._reason, self._said, self.fields = reason, said, fields
         self.where = where
+
+    @property
+    def reason(self) -> str:
+        """Why, without a subject ("is empty: …"), for a caller that says where first."""
+        return tr(self._reason).format(**self.fields) if self._said else self._reason
+
+    def detail(self) -> str:
+        """Why, of the element where it is, without a subject ("the element [1] is …")."""
+        if self.where:
+            return tr("the element {where} {reason}").format(where=self.where, reason=self.reason)
+        return self.reason
 
     def message(self, what: str) -> str:
         """The reason, said of `what` ("the value of W")."""
         if self.where:
-            return f"{what}: the element {self.where} {self.reason}"
-        return f"{what} {self.reason}"
+            return tr("{what}: the element {where} {reason}").format(
+                what=what, where=self.where, reason=self.reason
+            )
+        return tr(self._said).format(what=what, **self.fields)
 
 
 def is_array(value: object) -> bool:
@@ -154,13 +171,17 @@ def to_value(value: object) -> Any:
         if value.ndim == 0:
             return to_float(value.item())
         if value.dtype.kind not in "iuf":
-            raise NotATensor(f"must hold numbers, got an array of {value.dtype}")
+            raise NotATensor(
+                N_("must hold numbers, got an array of {dtype}"),
+                N_("{what} must hold numbers, got an array of {dtype}"),
+                dtype=value.dtype,
+            )
         shape = value.shape
         _check_shape(shape)
         array = value.astype(np.float64)
         if not np.isfinite(array).all():
             bad = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
-            raise NotATensor("is not finite", "".join(f"[{i}]" for i in bad))
+            raise NotATensor(tr("is not finite"), where="".join(f"[{i}]" for i in bad))
         return array
     rows = _nested(value, "")
     _check_shape(rows[0])
@@ -170,11 +191,19 @@ def to_value(value: object) -> Any:
 def _check_shape(shape: tuple[int, ...]) -> None:
     if len(shape) > MAX_DIMENSIONS:
         raise NotATensor(
-            f"has {len(shape)} dimensions, shape {shape}: bpcli takes numbers, vectors"
-            " and matrices (at most 2 dimensions)"
+            N_(
+                "has {count} dimensions, shape {shape}: bpcli takes numbers, vectors"
+                " and matrices (at most 2 dimensions)"
+            ),
+            N_(
+                "{what} has {count} dimensions, shape {shape}: bpcli takes numbers, vectors"
+                " and matrices (at most 2 dimensions)"
+            ),
+            count=len(shape),
+            shape=shape,
         )
     if 0 in shape:
-        raise NotATensor("is empty: a vector or a matrix needs at least one number")
+        raise NotATensor(*_EMPTY)
 
 
 def _nested(value: object, where: str) -> tuple[tuple[int, ...], Any]:
@@ -184,26 +213,72 @@ def _nested(value: object, where: str) -> tuple[tuple[int, ...], Any]:
         try:
             return (), to_float(value)
         except NotANumber as exc:
-            raise NotATensor(exc.message(), where) from None
+            raise NotATensor(exc.message(), where=where) from None
     if not value:
         if where:
-            raise NotATensor("is empty: every row needs at least one number", where)
-        raise NotATensor("is empty: a vector or a matrix needs at least one number")
+            raise NotATensor(tr("is empty: every row needs at least one number"), where=where)
+        raise NotATensor(*_EMPTY)
     items = [_nested(item, f"{where}[{i}]") for i, item in enumerate(value)]
     shape = items[0][0]
     if len(shape) >= MAX_DIMENSIONS:
         raise NotATensor(
-            "is nested too deep: bpcli takes numbers, vectors and matrices (at most 2 dimensions)"
+            N_(
+                "is nested too deep: bpcli takes numbers, vectors and matrices"
+                " (at most 2 dimensions)"
+            ),
+            N_(
+                "{what} is nested too deep: bpcli takes numbers, vectors and matrices"
+                " (at most 2 dimensions)"
+            ),
         )
     for i, (other, _) in enumerate(items):
         if other != shape:
-            first = _said(shape)
+            kinds = (bool(other), bool(shape))
             raise NotATensor(
-                f"is ragged: {where}[{i}] is {_said(other)} but {where}[0] is {first}"
-                " (every row of a matrix has the same length)"
+                *_RAGGED[kinds],
+                row=f"{where}[{i}]",
+                first=f"{where}[0]",
+                size=other[0] if other else 0,
+                first_size=shape[0] if shape else 0,
             )
     return (len(items), *shape), [data for _, data in items]
 
 
-def _said(shape: tuple[int, ...]) -> str:
-    return "a number" if not shape else f"a list of {shape[0]}"
+_EMPTY = (
+    N_("is empty: a vector or a matrix needs at least one number"),
+    N_("{what} is empty: a vector or a matrix needs at least one number"),
+)
+# A ragged array's reason, by whether the row found and the first row are lists (the
+# whole sentence for each, as another language words it).
+_RAGGED = {
+    (True, True): (
+        N_(
+            "is ragged: {row} is a list of {size} but {first} is a list of {first_size}"
+            " (every row of a matrix has the same length)"
+        ),
+        N_(
+            "{what} is ragged: {row} is a list of {size} but {first} is a list of"
+            " {first_size} (every row of a matrix has the same length)"
+        ),
+    ),
+    (False, True): (
+        N_(
+            "is ragged: {row} is a number but {first} is a list of {first_size}"
+            " (every row of a matrix has the same length)"
+        ),
+        N_(
+            "{what} is ragged: {row} is a number but {first} is a list of {first_size}"
+            " (every row of a matrix has the same length)"
+        ),
+    ),
+    (True, False): (
+        N_(
+            "is ragged: {row} is a list of {size} but {first} is a number"
+            " (every row of a matrix has the same length)"
+        ),
+        N_(
+            "{what} is ragged: {row} is a list of {size} but {first} is a number"
+            " (every row of a matrix has the same length)"
+        ),
+    ),
+}

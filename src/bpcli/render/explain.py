@@ -14,7 +14,7 @@ from rich.console import Console, ConsoleOptions, RenderResult
 
 from ..i18n import tr
 from ..result import Result
-from .lines import MATH_END, MATH_START, Boxed, Line, Prose, equation_lines
+from .lines import MATH_END, MATH_START, Boxed, Line, Prose, equation_lines, line_cells
 from .notation import Plain, TensorPlain
 from .numbers import DEFAULT_PRECISION
 from .theme import GRAD, VALUE
@@ -74,14 +74,14 @@ class ExplainView:
         w = self.walk
         lines: list[Line] = []
         if w.inputs_text():
-            lines += _phrase(w.phrase(INPUTS)).lines(width)
+            lines += _fitted(w.phrase(INPUTS), width)
         lines += equation_lines([e.equation for e in w.forward], VALUE, width)
         if isinstance(w, TensorWalkthrough):  # then each node's shape, and how it comes
             lines += _phrase(w.shapes_phrase(SHAPES)).lines(width)
             for e in w.forward:
                 assert e.dims is not None
                 lines += _phrase(e.dims).lines(width, INDENT)
-        return lines + _phrase(w.phrase(OUTPUT)).lines(width)
+        return lines + _fitted(w.phrase(OUTPUT), width)
 
     def backward(self, width: int) -> list[Line]:
         start = self.walk.start()
@@ -90,7 +90,7 @@ class ExplainView:
             lines.append([])
             if isinstance(step, Gate):
                 lines += _phrase(step.heading).lines(width)
-                lines += _phrase(step.chain()).lines(width, INDENT)
+                lines += _phrase(step.chain(), terms=True).lines(width, INDENT)
                 equations = [send.equation for send in step.sends]
             elif isinstance(step, CopyGate):
                 heading = _phrase(step.heading).words(" ")
@@ -122,15 +122,51 @@ def _indented(equations: list[Equation], style: str, width: int) -> list[Line]:
     return [[pad, *line] for line in equation_lines(equations, style, width - INDENT)]
 
 
-def _phrase(phrase: Phrase, prose: Prose | None = None) -> Prose:
-    """A phrase as prose: its pattern in the pattern's style, its maths kept whole, an
-    equation's result in green."""
-    prose = prose or Prose()
+def _fitted(phrase: Phrase, width: int) -> list[Line]:
+    """A phrase as prose, or, where an equation in it is too wide for a line (a tensor's
+    value: `inputs: W = [[…]]`), its words with each equation laid out as equations are,
+    its tensor broken between elements."""
+    lines = _phrase(phrase).lines(width)
+    if all(line_cells(line) <= width for line in lines):
+        return lines
+    out: list[Line] = []
+    prose = Prose()
     for literal, key, value in phrase.pieces():
         prose.words(literal)
         if key is None or value is None:
             continue
         items = value if isinstance(value, tuple) else (value,)
+        if not all(isinstance(item, Equation) for item in items):
+            _phrase(Phrase(f"{{{key}}}", {key: value}), prose)
+            continue
+        out += [_rstripped(line) for line in prose.lines(width)]
+        out += equation_lines([e for e in items if isinstance(e, Equation)], VALUE, width)
+        prose = Prose()
+    return out + prose.lines(width)
+
+
+def _rstripped(line: Line) -> Line:
+    """The line without the space a phrase's words leave before what follows them."""
+    if line and not line[-1][0].strip():
+        return line[:-1]
+    return [*line[:-1], (line[-1][0].rstrip(), line[-1][1])] if line else line
+
+
+def _phrase(phrase: Phrase, prose: Prose | None = None, terms: bool = False) -> Prose:
+    """A phrase as prose: its pattern in the pattern's style, its maths kept whole, an
+    equation's result in green. With `terms` (CHAIN's `downstream … = upstream … · local
+    …`), each term, its word and its list of maths, stays on one line where it fits one:
+    the line breaks before `= upstream` or after `·`, not between `local` and its
+    derivatives."""
+    prose = prose or Prose()
+    for literal, key, value in phrase.pieces():
+        # a term starts at its `=` (an equation breaks before `=`) or after a `·`
+        term = prose.length + max(literal.rfind("= "), literal.rfind("· ") + 2, 0)
+        prose.words(literal)
+        if key is None or value is None:
+            continue
+        items = value if isinstance(value, tuple) else (value,)
+        start = term if terms else prose.length
         for i, item in enumerate(items):
             if i:
                 prose.words(", ")
@@ -142,4 +178,6 @@ def _phrase(phrase: Phrase, prose: Prose | None = None) -> Prose:
                 prose.maths(item)
             else:
                 prose.words(item)
+        if key in MATHS and (terms or len(items) > 1):
+            prose.together(start)
     return prose

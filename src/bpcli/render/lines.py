@@ -17,7 +17,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from itertools import accumulate
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich import box
 from rich.cells import cell_len
@@ -87,6 +87,7 @@ class Prose:
         self.pieces: Line = []
         self.length = 0
         self.keep: list[tuple[int, int]] = []  # the maths, never broken but before `=`
+        self.soft: list[tuple[int, int]] = []  # kept on one line where it fits one
 
     def _add(self, text: str, style: str) -> None:
         if text:
@@ -109,6 +110,12 @@ class Prose:
         self.keep.append((start, self.length))
         return self
 
+    def together(self, start: int) -> Prose:
+        """What was added since `start` (a list of maths: `∂q/∂x, ∂q/∂y`) stays on one
+        line where it fits one: the line breaks before the list, not inside it."""
+        self.soft.append((start, self.length))
+        return self
+
     def equation(self, e: Equation, style: str) -> Prose:
         """`lhs = result`, its result in `style`."""
         start = self.length
@@ -129,6 +136,9 @@ class Prose:
         inside = bytearray(len(plain) + 1)
         for a, b in self.keep:
             inside[a:b] = b"\x01" * (b - a)
+        for a, b in self.soft:
+            if c[b] - c[a] <= avail:
+                inside[a:b] = b"\x01" * (b - a)
         spaces = [m.start() for m in _SPACE.finditer(plain)]
         words = [i for i in spaces if not inside[i]]
         equals = [i for i in spaces if inside[i] and plain.startswith(" = ", i)]
@@ -195,10 +205,13 @@ def _broken(e: Equation, head: str, style: str, width: int) -> list[Line]:
     start = cells(head)  # where the first term starts
     first, first_style = pieces[0]
     lines: list[Line] = []
-    if start + cells(first) > width and not e.addends and width > HANG + len(e.sep) + 1:
+    rows = _tensor(first, width - start)  # a tensor's lines, else the term whole
+    wide = cells(first) if len(rows) == 1 else max(map(cells, rows))
+    if start + wide > width and not e.addends and width > HANG + len(e.sep) + 1:
         lines.append([(e.lhs, "")])
         head = " " * HANG + e.sep + " "
         start = cells(head)
+        rows = _tensor(first, width - start)
     under = start - 2  # the column of the first `=`
     line: Line = [(head, "")]
     used = start
@@ -206,19 +219,78 @@ def _broken(e: Equation, head: str, style: str, width: int) -> list[Line]:
         done, line, used = _sum(e.addends, line, start, width)
         lines += done
     else:
-        line.append((first, first_style))
-        used += cells(first)
+        for row in rows[:-1]:  # a tensor too wide for the line: between its elements
+            line.append((row, first_style))
+            lines.append(line)
+            line = [(" " * start, "")]
+        line.append((rows[-1], first_style))
+        used = start + cells(rows[-1])
     for term, term_style in pieces[1:]:
         size = cells(term)
         if used + 3 + size <= width:
             line += [(" = ", ""), (term, term_style)]
             used += 3 + size
-        else:
-            lines.append(line)
-            line = [(" " * under + "= ", ""), (term, term_style)]
-            used = under + 2 + size
+            continue
+        lines.append(line)
+        line = [(" " * under + "= ", "")]
+        rows = _tensor(term, width - under - 2)
+        for row in rows[:-1]:
+            lines.append([*line, (row, term_style)])
+            line = [(" " * (under + 2), "")]
+        line.append((rows[-1], term_style))
+        used = under + 2 + (size if len(rows) == 1 else cells(rows[-1]))
     lines.append(line)
     return lines
+
+
+# A term too wide for its line, one with a tensor in it, may break after these.
+OPERATORS = (" × ", " - ", " + ", " · ", " ⊙ ", " ⊗ ", " @ ", " / ")
+_OPERATOR = re.compile("|".join(re.escape(op) for op in OPERATORS))
+
+
+def _tensor(term: str, width: int) -> list[str]:
+    """A term as lines of at most `width` cells, where it has a tensor in it (the
+    walkthrough's `[1.5, 2.25, 3]`): after an operator (` ⊙ `) where what follows does
+    not fit, and a tensor between its elements, or its rows, as render/arrays.py lays
+    it out, its lines under its first; any other term whole."""
+    if "[" not in term or cells(term) <= width:
+        return [term]
+    from .arrays import lines, literals
+
+    pieces = literals(term)
+    if all(tensor is None for _, tensor in pieces):
+        return [term]
+    operands: list[list[tuple[str, Any]]] = [[]]  # the term cut after each operator
+    for text, tensor in pieces:
+        if tensor is not None:
+            operands[-1].append((text, tensor))
+            continue
+        at = 0
+        for m in _OPERATOR.finditer(text):
+            operands[-1].append((text[at : m.end()], None))
+            operands.append([])
+            at = m.end()
+        if at < len(text):
+            operands[-1].append((text[at:], None))
+    out = [""]
+    for operand in operands:
+        size = sum(cells(text) for text, _ in operand)
+        if out[-1] and cells(out[-1]) + size > width:
+            out[-1] = out[-1].rstrip()  # an operand that does not fit starts the next line
+            out.append("")
+        for k, (text, tensor) in enumerate(operand):
+            at = cells(out[-1])
+            # a tensor's last line also holds the text after it (up to the next tensor)
+            after = next((t for t, v in operand[k + 1 : k + 2] if v is None), "").rstrip()
+            if tensor is None or at + cells(text) + cells(after) <= width:
+                out[-1] += text
+                continue
+            laid = lines(tensor, max(width - at, 1), rows=False)
+            if cells(laid[-1]) + at + cells(after) > width:
+                laid = lines(tensor, max(width - at - cells(after), 1), rows=False)
+            out[-1] += laid[0]
+            out += [" " * at + line for line in laid[1:]]
+    return out
 
 
 def _sum(
@@ -294,11 +366,12 @@ class Boxed:
         lines = list(self.lay_out(inner))
         widths = [line_cells(line) for line in lines]
         # A single term wider than a line is never cut: the box grows to hold it, and
-        # its lines are laid out again for that width.
+        # its lines are laid out again for that width (as wide as the widest, again).
         if max(widths, default=0) > inner:
             inner = max(widths)
             lines = list(self.lay_out(inner))
             widths = [line_cells(line) for line in lines]
+            inner = max(inner, *widths)
         width = inner + 4
         title = f" {self.title} "
         rule = width - 2 - 1 - cells(title)

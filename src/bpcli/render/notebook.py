@@ -26,7 +26,7 @@ from typing import Any
 
 from ..result import Result
 from .numbers import DEFAULT_PRECISION, fmt
-from .picture import Run, flat, shape_text, texts
+from .picture import Run, inline_texts, shape_text, texts
 from .theme import GRAD_HEX, VALUE_HEX
 
 MAX_DRAWN = 150  # nodes: a bigger graph is not drawn inline (result.page() steps through it)
@@ -165,10 +165,11 @@ def _steps(result: Run) -> str:
     return "1 step" if count == 1 else f"{count:,} steps"
 
 
-def _rows(result: Run, precision: int) -> list[tuple[str, ...] | None]:
+def _rows(result: Run, precision: int, one_line: bool = False) -> list[tuple[str, ...] | None]:
     """The node table's rows (name, op, text, value, gradient; a tensor run's with the
-    shape before the value); None where rows are left out."""
-    write = texts(result)
+    shape before the value, a matrix a line per row or, `one_line`, on one line); None
+    where rows are left out."""
+    write = inline_texts(result) if one_line else texts(result)
     tensor = not isinstance(result, Result)
     n = len(result.graph)
     shown: list[int | None] = list(range(n))
@@ -190,10 +191,10 @@ def _rows(result: Run, precision: int) -> list[tuple[str, ...] | None]:
 
 
 def _answers(result: Run, precision: int) -> list[tuple[str, str]]:
-    write = texts(result)
+    write = inline_texts(result)
     f = result.output_name
-    pairs = [(f, flat(write(result.output, precision)))]
-    pairs += [(f"∂{f}/∂{x}", flat(write(g, precision))) for x, g in result.gradients.items()]
+    pairs = [(f, write(result.output, precision))]
+    pairs += [(f"∂{f}/∂{x}", write(g, precision)) for x, g in result.gradients.items()]
     return pairs
 
 
@@ -201,9 +202,9 @@ def _update(result: Run, precision: int) -> list[tuple[str, str]]:
     update = result.update
     if update is None:
         return []
-    write = texts(result)
-    pairs = [(f"{x} :=", flat(write(v, precision))) for x, v in update.inputs.items()]
-    return [*pairs, (result.output_name, flat(write(update.output, precision)))]
+    write = inline_texts(result)
+    pairs = [(f"{x} :=", write(v, precision)) for x, v in update.inputs.items()]
+    return [*pairs, (result.output_name, write(update.output, precision))]
 
 
 def to_html(result: Run, precision: int = DEFAULT_PRECISION) -> str:
@@ -275,14 +276,14 @@ def to_markdown(result: Run, precision: int = DEFAULT_PRECISION) -> str:
         f"| node | op | text |{shape} value | ∂{f}/∂node |",
         "|---|---|---|" + ("---|" if tensor else "") + "--:|--:|",
     ]
-    for row in _rows(result, precision):
+    for row in _rows(result, precision, one_line=True):
         if row is None:
             gap = " |" if tensor else ""
             out.append(f"| … | | {len(result.graph) - MAX_ROWS:,} more nodes |{gap} | |")
             continue
         name, op, source, *shaped, v, g = row
         cells = "".join(f" {s} |" for s in shaped)
-        out.append(f"| {_cell(name)} | {op} | `{_cell(source)}` |{cells} {flat(v)} | {flat(g)} |")
+        out.append(f"| {_cell(name)} | {op} | `{_cell(source)}` |{cells} {v} | {g} |")
     update = _update(result, precision)
     if update:
         pairs = ", ".join(f"{name} {number}" for name, number in update[:-1])

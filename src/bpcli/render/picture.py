@@ -56,16 +56,24 @@ class Edge:
 
 def texts(result: Run) -> Callable[[Any, int], str]:
     """How a picture writes a value of `result` to a precision: a number to that many
-    digits (`fmt`); of a tensor run, a tensor as the table shows it (`tensor.summary`:
-    whole when small, as NumPy summarises it when large; a matrix a line per row)."""
+    digits (`fmt`); of a tensor run, a tensor as render/arrays.py lays it out without a
+    width (whole when small, summarised as NumPy summarises it when large; a matrix a
+    line per row)."""
     if isinstance(result, Result):
         return fmt
-    from ..tensor import summary
+    from .arrays import value_lines
 
-    def rows(value: Any, precision: int) -> str:  # without NumPy's blank lines around `...`
-        return "\n".join(row for row in summary(value, precision).split("\n") if row.strip())
+    return lambda value, precision: "\n".join(value_lines(value, precision))
 
-    return rows
+
+def inline_texts(result: Run) -> Callable[[Any, int], str]:
+    """As `texts`, but a tensor on one line (`[[0.1, 0.5], [-0.3, 0.8]]`), for a line of
+    text: a table's cell, the answers."""
+    if isinstance(result, Result):
+        return fmt
+    from ..tensor import inline
+
+    return inline
 
 
 def shape_text(result: Run | None, node_id: int) -> str:
@@ -90,11 +98,6 @@ def shapes_unknown(graph: Graph) -> str | None:
     from ..api import needs_tensors
 
     return tr(SHAPES_UNKNOWN) if needs_tensors(graph) else None
-
-
-def flat(text: str) -> str:
-    """A value's text on one line (a matrix's rows side by side), for a line of text."""
-    return " ".join(text.split())
 
 
 def boxes(

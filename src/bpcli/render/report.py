@@ -93,11 +93,11 @@ class ReportView:
         item and its verdict, then what was submitted and what is right, a line each."""
         parts: list[RenderableType] = []
         for item, (field, got, expected) in zip(problem.items, rows, strict=True):
-            mark = ("✓ right", RIGHT) if item.ok else ("✗ wrong", WRONG)
+            mark = (tr("✓ right"), RIGHT) if item.ok else (tr("✗ wrong"), WRONG)
             parts.append(Text.assemble(f"  {field}  ", mark))
-            parts.append(_indented(f"submitted {got}", 4))
+            parts.append(_indented(tr("submitted {value}").format(value=got), 4))
             if not item.ok:
-                parts.append(_indented(f"expected  {expected}", 4))
+                parts.append(_indented(tr("expected  {value}").format(value=expected), 4))
             if item.hint:
                 parts.append(_indented(item.hint, 4))
         return parts

@@ -13,7 +13,7 @@ from rich.text import Text
 from ..i18n import tr, tr_n
 from ..result import NodeResult, Result
 from .chart import DescentChart
-from .lines import Line, Lines, Stripped, cells
+from .lines import Line, Lines, Prose, Stripped, cells
 from .numbers import DEFAULT_PRECISION, fmt
 from .theme import GRAD, VALUE
 
@@ -159,7 +159,11 @@ def _pack(pairs: list[Line], width: int) -> list[Line]:
 class TensorGradView:
     """A run over vectors and matrices (a tensor.TensorResult): the node table with a shape
     column, small tensors whole and larger ones summarised as NumPy prints them, the
-    output and each input's gradient (of its shape), and the update of every input."""
+    output and each input's gradient (of its shape), and the update of every input.
+
+    Every value is laid out here for the width its column gets (render/arrays.py: a
+    matrix a line per row, a row broken only between elements), so Rich never wraps
+    inside one; where the console is too narrow for the table, each node is a block."""
 
     def __init__(
         self, result: TensorResult, precision: int = DEFAULT_PRECISION, nodes: bool = True
@@ -168,37 +172,26 @@ class TensorGradView:
         self.precision = precision
         self.show_nodes = nodes
 
-    def _n(self, value: object) -> str:
-        from ..tensor import summary
+    def _n(self, value: object, width: int | None = None) -> list[str]:
+        from .arrays import value_lines
 
-        return summary(value, self.precision)
+        return value_lines(value, self.precision, width)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        from ..tensor import show_shape
-
         result = self.result
         f = result.output_name
+        width = options.max_width
         if self.show_nodes:
             yield Text(tr("computational graph"), style="bold")
-            table = Table(box=None, pad_edge=False)
-            for column in (tr("node"), tr("op"), tr("text"), tr("shape")):
-                table.add_column(column, overflow="fold")
-            table.add_column(tr("value"), justify="right", style=VALUE)
-            table.add_column(tr("∂{f}/∂node").format(f=f), justify="right", style=GRAD)
-            for i, (name, op, _, text) in enumerate(result.graph.facts()):
-                table.add_row(
-                    escape(name),
-                    op,
-                    escape(text),
-                    Text(show_shape(result.shapes[i])),
-                    Text(self._n(result.values[i])),
-                    Text(self._n(result.grads[i])),
-                )
-            yield Stripped(table)  # no trailing spaces in a pipe or a file
+            table = self.node_table(width)
+            if table is not None:
+                yield Stripped(table)  # no trailing spaces in a pipe or a file
+            else:
+                yield Lines(self.node_blocks)
             yield Text()
-        yield _assigned(f"{f} = ", self._n(result.output), VALUE, bold=True)
+        yield self._assigned(f"{f} = ", result.output, VALUE, width, bold=True)
         for name, grad in result.gradients.items():
-            yield _assigned(f"∂{f}/∂{name} = ", self._n(grad), GRAD)
+            yield self._assigned(f"∂{f}/∂{name} = ", grad, GRAD, width)
         update = result.update
         if update is not None:
             steps = tr_n(
@@ -206,20 +199,146 @@ class TensorGradView:
                 "update: x := x - α·∂{f}/∂x with α = {lr}, {steps} steps",
                 update.steps,
             )
+            lr = self._n(update.lr)[0]
             yield Text()
-            yield Text(steps.format(f=f, lr=self._n(update.lr), steps=update.steps), style="bold")
+            yield Text(steps.format(f=f, lr=lr, steps=update.steps), style="bold")
             for name, value in update.inputs.items():
-                yield _assigned(f"{name} = ", self._n(value), VALUE)
+                yield self._assigned(f"{name} = ", value, VALUE, width)
             after = tr("after the update: {f} = ").format(f=f)
-            yield _assigned(after, self._n(update.output), VALUE, bold=True)
+            yield self._assigned(after, update.output, VALUE, width, bold=True)
             if update.trajectory is not None:  # the loss is a number: the chart is a run's
                 yield Text()
                 yield DescentChart(update, f, precision=self.precision)
 
+    def _facts(self) -> list[tuple[str, str, str, str]]:
+        from ..tensor import show_shape
 
-def _assigned(left: str, value: str, style: str, bold: bool = False) -> Text:
-    """`left` then a value of one or more lines, each line after the first under the first."""
-    indent = "\n" + " " * cells(left)
-    return Text.assemble(
-        (escape(left), "bold" if bold else ""), (value.replace("\n", indent), style)
-    )
+        shapes = self.result.shapes
+        return [
+            (name, op, show_shape(shapes[i]), text)
+            for i, (name, op, _, text) in enumerate(self.result.graph.facts())
+        ]
+
+    def node_table(self, width: int) -> Table | None:
+        """The table at `width`: node, op and shape whole, the text folded down to
+        TEXT_MIN where the values need the room, the values laid out for what is left
+        (split between the two value columns so that the table is shortest). None where
+        that would cut a value into more than BROKEN times its lines: a block per node
+        reads better then."""
+        result = self.result
+        f = result.output_name
+        header = (
+            tr("node"),
+            tr("op"),
+            tr("text"),
+            tr("shape"),
+            tr("value"),
+            tr("∂{f}/∂node").format(f=f),
+        )
+        facts = self._facts()
+        node_w, op_w, shape_w, text_full = (
+            max(cells(header[h]), *(cells(row[k]) for row in facts))
+            for h, k in ((0, 0), (1, 1), (3, 2), (2, 3))
+        )
+        room = width - node_w - op_w - shape_w - GAP * (len(header) - 1)
+        whole = [self._n(v) for v in result.values], [self._n(g) for g in result.grads]
+        natural = [_widest(whole[0], header[4]), _widest(whole[1], header[5])]
+        text = min(text_full, max(room - sum(natural), TEXT_MIN))
+        budget = room - text
+        values, grads = whole
+        if sum(natural) > budget:
+            best: tuple[int, list[list[str]], list[list[str]]] | None = None
+            share = budget * natural[0] // max(sum(natural), 1)
+            for value_budget in sorted({budget - natural[1], natural[0], budget // 2, share}):
+                if value_budget < 1 or budget - value_budget < 1:
+                    continue
+                laid_values = [self._n(v, value_budget) for v in result.values]
+                laid_grads = [self._n(g, budget - value_budget) for g in result.grads]
+                tall = sum(map(max, map(len, laid_values), map(len, laid_grads)))
+                if best is None or tall < best[0]:
+                    best = (tall, laid_values, laid_grads)
+            if best is None:
+                return None
+            _, values, grads = best
+            natural = [_widest(values, header[4]), _widest(grads, header[5])]
+            laid = (*values, *grads)
+            if sum(natural) > budget or any(
+                len(cut) > BROKEN * len(one)
+                for cut, one in zip(laid, (*whole[0], *whole[1]), strict=True)
+            ):
+                return None
+        table = Table(box=None, pad_edge=False)
+        table.add_column(header[0], no_wrap=True)
+        table.add_column(header[1], no_wrap=True)
+        table.add_column(header[2], overflow="fold", max_width=text)
+        table.add_column(header[3], no_wrap=True)
+        table.add_column(header[4], justify="right", style=VALUE, no_wrap=True, width=natural[0])
+        table.add_column(header[5], justify="right", style=GRAD, no_wrap=True, width=natural[1])
+        for (name, op, shape, expr), value, grad in zip(facts, values, grads, strict=True):
+            table.add_row(
+                escape(name),
+                op,
+                escape(expr),
+                Text(shape),
+                _cell(value),
+                _cell(grad),
+            )
+        return table
+
+    def node_blocks(self, width: int) -> list[Line]:
+        """Each node as a block, where the table does not fit: its name, op, shape and
+        text, then its value and its gradient, each under the other."""
+        result = self.result
+        f = result.output_name
+        out: list[Line] = []
+        for i, (name, op, shape, text) in enumerate(self._facts()):
+            if i:
+                out.append([])
+            head = Prose().words(f"{name}  {op}  {shape}", "bold").words(f"  {text}")
+            out += head.lines(width)
+            shown = [
+                (label, v, style)
+                for label, v, style in (
+                    (tr("value"), result.values[i], VALUE),
+                    (f"∂{f}/∂{name}", result.grads[i], GRAD),
+                )
+                if v is not None  # a constant's gradient is not computed
+            ]
+            wide = max(cells(label) for label, _, _ in shown)
+            for label, v, style in shown:
+                left = " " * INDENT + label + " " * (wide - cells(label)) + " = "
+                out += _hung(left, self._n(v, width - cells(left)), style)
+        return out
+
+    def _assigned(
+        self, left: str, value: object, style: str, width: int, bold: bool = False
+    ) -> Lines:
+        """`left` then a value of one or more lines laid out for the width after it, each
+        line after the first under the first."""
+        laid = self._n(value, max(width - cells(left), 1))
+        return Lines(lambda _: _hung(left, laid, style, "bold" if bold else ""))
+
+
+GAP = 2  # between two columns of the node table (Rich's padding of a cell each side)
+TEXT_MIN = 12  # the text column folds down to this many cells before the values break
+BROKEN = 2  # a value broken into more than this many times its lines: a block per node
+INDENT = 2  # a node block's value lines, under its heading
+
+
+def _cell(laid: list[str]) -> Text:
+    """A value's lines as one cell, each as wide as the widest: right-justified as a
+    block, so a broken row's continuation stays under its first element."""
+    wide = max(map(cells, laid))
+    return Text("\n".join(line + " " * (wide - cells(line)) for line in laid))
+
+
+def _widest(laid: list[list[str]], header: str) -> int:
+    return max(cells(header), *(cells(line) for lines in laid for line in lines))
+
+
+def _hung(left: str, laid: list[str], style: str, left_style: str = "") -> list[Line]:
+    """`left` then `laid`'s lines, each after the first under the first."""
+    indent = " " * cells(left)
+    return [
+        [(left if k == 0 else indent, left_style), (line, style)] for k, line in enumerate(laid)
+    ]

@@ -6,6 +6,11 @@ than once shows, on each use, what that use sends back to it (x*x + x at x = 3:
 3, 3 and 1), and its whole gradient once, at its first use. A branch deeper than
 MAX_DEPTH goes on in a tree of its own below the first: lines never grow wider
 than MAX_DEPTH guides, so the text grows linearly with the graph, however deep.
+
+A tensor run's node is laid out for the columns its guides leave it: on one line where
+it fits, else its heading (name, pattern, shape) on a line and its value and gradients
+on the lines under it, each tensor laid out by render/arrays.py (a matrix a line per
+row, a row broken only between two elements), so Rich never has to wrap a number.
 """
 
 from __future__ import annotations
@@ -14,19 +19,26 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from rich.console import Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.markup import escape
+from rich.text import Text
 from rich.tree import Tree
 
 from ..graph import Graph
 from ..i18n import N_, tr
 from ..ops import OPS
 from ..result import Result
-from .numbers import DEFAULT_PRECISION
-from .picture import Run, constant, flat, label, shape_text, shapes_unknown, texts
+from .arrays import cells_of, lines, one_line
+from .numbers import DEFAULT_PRECISION, fmt
+from .picture import Run, constant, label, shape_text, shapes_unknown
 from .theme import GRAD, VALUE
 
 MAX_DEPTH = 12  # levels of one tree: 48 columns of guides
+GUIDE = 4  # the columns a level's guides take (`├── `)
+ROOM = 24  # a tensor run's tree leaves a node this many columns at least: fewer levels
+GAP = "  "  # between two parts of a node's line
+VALUE_TEXT = "[{style}]{grad}[/]"
+GRAD_TEXT = "[{style}]∂ {grad}[/]"
 ABOVE = N_("  [italic](shared, shown above)[/]")
 BELOW = N_("  [italic](shared, shown below)[/]")
 GOES_ON = N_("  [italic](continued below)[/]")
@@ -43,22 +55,90 @@ class _Use(NamedTuple):
     depth: int
 
 
-def _shown(result: Run, precision: int) -> Callable[[Any], str]:
-    """A value as the tree's markup writes it: a number as the table does; a tensor on one
-    line, escaped (its brackets are not markup)."""
-    write = texts(result)
-    if isinstance(result, Result):
-        return lambda value: write(value, precision)
-    return lambda value: escape(flat(write(value, precision)))
+class _Part(NamedTuple):
+    """A value or gradient on a node's line: its markup (`{grad}` where the value goes, in
+    `style`) and the value."""
+
+    template: str
+    style: str
+    value: Any
+
+
+def _joined(heading: list[str], parts: list[_Part], show: Callable[[Any], str]) -> str:
+    """A node's line, as markup: its heading, then its value and gradients side by side."""
+    text = GAP.join(heading)
+    for k, part in enumerate(parts):
+        text += (GAP if k < 2 else ", ") + part.template.format(
+            style=part.style, grad=show(part.value)
+        )
+    return text
+
+
+def _stripped(text: Text) -> Text:
+    return text[len(text.plain) - len(text.plain.lstrip()) :]
+
+
+def _block(heading: list[str], parts: list[_Part], precision: int, room: int) -> Text:
+    """A node's heading on its line (broken between its pieces where it must), then each
+    value and gradient on lines of at most `room` columns, as render/arrays.py lays out a
+    tensor (a number too wide for `room` alone passes it, whole)."""
+    out: list[Text] = []
+    line = Text()
+    for markup in heading:
+        piece = _stripped(Text.from_markup(markup))
+        if line.plain and line.cell_len + len(GAP) + piece.cell_len > room:
+            out.append(line)
+            line = Text()
+        line = Text.assemble(line, GAP, piece) if line.plain else piece
+    out.append(line)
+    for part in parts:
+        marked = Text.from_markup(part.template.format(style=part.style, grad="\0"))
+        at = marked.plain.index("\0")
+        before, after = marked[:at], marked[at + 1 :]
+        indent = before.cell_len
+        cells = cells_of(part.value, precision)
+        for k, row in enumerate(lines(cells, max(1, room - indent))):
+            out.append(Text.assemble(before if k == 0 else " " * indent, (row, part.style)))
+        if not after.plain.strip():
+            continue
+        if out[-1].cell_len + after.cell_len <= room:
+            out[-1].append_text(after)
+        else:
+            out.append(Text.assemble(" " * indent, _stripped(after)))
+    return Text("\n").join(out)
+
+
+class _TensorTree:
+    """A tensor run's tree, laid out for the width it is printed at."""
+
+    def __init__(self, graph: Graph, result: Run, precision: int) -> None:
+        self.graph, self.result, self.precision = graph, result, precision
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield _trees(self.graph, self.result, self.precision, options.max_width)
 
 
 def to_tree(
     graph: Graph, result: Run | None = None, precision: int = DEFAULT_PRECISION
 ) -> RenderableType:
     """The output's tree (and the trees that go on where it gets too deep); a tensor run's
-    nodes with their shapes, a matrix's rows side by side on the node's line."""
-    show = None if result is None else _shown(result, precision)
-    tensor = result is not None and not isinstance(result, Result)
+    nodes with their shapes, each node laid out for the columns left to it."""
+    if result is not None and not isinstance(result, Result):
+        return _TensorTree(graph, result, precision)
+    return _trees(graph, result, precision, None)
+
+
+def _trees(graph: Graph, result: Run | None, precision: int, width: int | None) -> RenderableType:
+    """The trees; `width` None: a run over numbers (or the structure alone), whose lines
+    are markup Rich lays out, as they always were."""
+    tensor = width is not None
+    if result is None:
+        show: Callable[[Any], str] | None = None
+    elif tensor:
+        show = lambda value: escape(one_line(cells_of(value, precision)))
+    else:
+        show = lambda value: fmt(value, precision)
+    depth_limit = MAX_DEPTH if width is None else max(1, min(MAX_DEPTH, (width - ROOM) // GUIDE))
     written: set[int] = set()  # the gates written out so far, in the printed order
     later: set[int] = set()  # the gates that go on in a tree below
     totalled: set[int] = set()  # the nodes whose whole gradient is shown
@@ -67,37 +147,49 @@ def to_tree(
         for source in node.inputs:
             uses[source] += 1
 
-    def line(use: _Use) -> str:
+    def pieces(use: _Use) -> tuple[list[str], list[_Part]]:
+        """A node's heading (markup pieces: its gate, pattern, shape) and the values and
+        gradients after it."""
         node = graph.nodes[use.node]
         op = OPS[node.op]
         text = escape(label(graph, node))
         if node.inputs:
             names = [label(graph, graph.nodes[i]) for i in node.inputs]
-            text += f" = {escape(op.show(names))}  [dim]{escape(op.pattern.name)}[/]"
-        if show is None or result is None:
+            text += f" = {escape(op.show(names))}"
+        heading = [text]
+        if node.inputs:
+            heading.append(f"[dim]{escape(op.pattern.name)}[/]")
+        if result is None:
             if not node.inputs and not constant(graph, node) and shapes_unknown(graph):
-                text += f"  [dim]{escape(tr('(shape unknown: give its value)'))}[/]"
-            return text
+                heading.append(f"[dim]{escape(tr('(shape unknown: give its value)'))}[/]")
+            return heading, []
         if tensor and not constant(graph, node):
-            text += f"  [dim]{escape(shape_text(result, use.node))}[/]"
-        text += f"  [{VALUE}]{show(result.values[use.node])}[/]"
+            heading.append(f"[dim]{escape(shape_text(result, use.node))}[/]")
+        parts = [_Part(VALUE_TEXT, VALUE, result.values[use.node])]
         grad = result.grads[use.node]
         if grad is None:
-            return text
+            return heading, parts
         if uses[use.node] <= 1:
-            return text + f"  [{GRAD}]∂ {show(grad)}[/]"
-        parts = []
+            return heading, [*parts, _Part(GRAD_TEXT, GRAD, grad)]
         if use.node not in totalled:
             totalled.add(use.node)
-            total = tr("[{style}]∂ {grad}[/] in all")
-            parts.append(total.format(style=GRAD, grad=show(grad)))
+            parts.append(_Part(tr("[{style}]∂ {grad}[/] in all"), GRAD, grad))
         if use.consumer is not None:
             sent = result.sent(use.consumer, use.k)
-            use_grad = tr("[{style}]∂ {grad}[/] from this use")
-            parts.append(use_grad.format(style=GRAD, grad=show(sent)))
-        if parts:
-            text += "  " + ", ".join(parts)
-        return text
+            parts.append(_Part(tr("[{style}]∂ {grad}[/] from this use"), GRAD, sent))
+        return heading, parts
+
+    def line(use: _Use, marker: str) -> str | Text:
+        heading, parts = pieces(use)
+        if show is None:
+            return GAP.join(heading) + marker
+        text = _joined(heading, parts, show) + marker
+        if width is None:
+            return text
+        room = width - GUIDE * use.depth
+        if Text.from_markup(text).cell_len <= room:
+            return text
+        return _block([*heading, marker] if marker else heading, parts, precision, room)
 
     trees: list[Tree] = []
     roots = deque([graph.output])
@@ -107,20 +199,21 @@ def to_tree(
         while stack:
             use = stack.pop()
             gate = bool(graph.nodes[use.node].inputs)
-            text = line(use)
+            marker = ""
             expand = gate and use.node not in written
             if use.branch is None:
-                text += tr(GOES_ON_FROM) if use.node != graph.output else ""
+                marker = tr(GOES_ON_FROM) if use.node != graph.output else ""
             elif gate and use.node in later:
-                text += tr(BELOW)
+                marker = tr(BELOW)
                 expand = False
             elif gate and not expand:
-                text += tr(ABOVE)
-            elif expand and use.depth >= MAX_DEPTH:
-                text += tr(GOES_ON)
+                marker = tr(ABOVE)
+            elif expand and use.depth >= depth_limit:
+                marker = tr(GOES_ON)
                 later.add(use.node)
                 roots.append(use.node)
                 expand = False
+            text = line(use, marker)
             if use.branch is None:
                 branch = Tree(text)
                 trees.append(branch)

@@ -1,0 +1,293 @@
+"""How a vector or matrix is written as lines at a width (render/arrays.py), in the table,
+the answers under it and the walkthrough: bpcli's numbers, a matrix a line per row, a row
+broken only between elements, never a line wider than the console."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import numpy as np
+import pytest
+from rich.console import Console
+
+import bpcli
+from bpcli.render.arrays import cells_of, lines, literals, one_line, parse
+from bpcli.render.explain import ExplainView
+from bpcli.render.table import TensorGradView
+
+WIDTHS = (40, 60, 80, 120)
+NUMBER = re.compile(r"(?<![\w.])-?(?:\d+\.?\d*(?:e[+-]\d+)?|inf|nan)")
+
+NET = "h = relu(W1 @ x + b1); s = W2 @ h + b2; f = sum(s^2)"
+NET_VALUES = {
+    "W1": [[1, 2, 3], [4, 5, 6], [7, 8, 9], [1, 1, 1]],
+    "x": [1, -1, 0.5],
+    "b1": [0.1, 0.2, 0.3, 0.4],
+    "W2": [[1, 0, 1, 0], [0, 1, 0, 1]],
+    "b2": [1, 2],
+}
+SCORES = [1.5, 2.25, 3, 4, 5, 6, 7, 8, 9, 10]
+SOFTMAX = ("f = -log(softmax(s)[y])", {"s": SCORES, "y": 3})
+
+
+def shown(view, width):
+    console = Console(file=io.StringIO(), width=width, color_system=None, highlight=False)
+    console.print(view)
+    return console.file.getvalue()
+
+
+def six(x: float) -> str:
+    """A number as bpcli writes it, worked out here: 6 significant digits, 0 for ±0."""
+    return "0" if x == 0 else format(x, ".6g")
+
+
+VALUES = {
+    "vector": np.array(SCORES),
+    "softmax": np.exp(SCORES) / np.exp(SCORES).sum(),
+    "matrix": np.array([[10.8, -10.8, 5.4], [10.2, -10.2, 5.1]]),
+    "wide matrix": np.arange(24.0).reshape(3, 8) * 1.25 - 7,
+    "long vector": np.linspace(-1, 1, 24) / 7,
+}
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("name", VALUES)
+def test_a_value_breaks_only_between_its_elements(name, width):
+    """No line passes the width; joined, the lines give every element in order, each as
+    bpcli writes a number; a matrix starts a line per row, under its first `[`."""
+    value = VALUES[name]
+    laid = lines(cells_of(value, 6), width)
+    assert all(len(line) <= width for line in laid), laid
+    assert all(line == line.rstrip() for line in laid)
+    assert NUMBER.findall(" ".join(laid)) == [six(float(x)) for x in value.ravel()]
+    if value.ndim == 2:
+        starts = [k for k, line in enumerate(laid) if line.lstrip().startswith("[")]
+        assert len(starts) == value.shape[0] and laid[0].startswith("[[")
+        assert all(laid[k].startswith(" [") for k in starts[1:])
+    # a row's continuation lines are under its first line: each element ends in a
+    # column where one of the first line's ends (elements padded alike, as NumPy does)
+    first: list[int] = []
+    for line in laid:
+        ends = [m.end() for m in re.finditer(r"[^\s,\[\]]+", line)]
+        if line.lstrip().startswith("["):
+            first = ends
+        elif not line.lstrip().startswith("..."):
+            assert set(ends) <= set(first) and line[: value.ndim].strip() == "", laid
+
+
+def test_a_large_tensor_is_summarised_at_numpys_thresholds():
+    """More than 24 elements: two at each end of an axis, `...` between (NumPy's
+    threshold and edge items), each as bpcli writes a number."""
+    assert one_line(cells_of(np.arange(30.0), 6)) == "[0, 1, ..., 28, 29]"
+    assert lines(cells_of(np.arange(24.0), 6), 200) == [
+        "[" + ", ".join(str(k) for k in range(24)) + "]"
+    ]
+    matrix = lines(cells_of(np.arange(50.0).reshape(5, 10), 6))
+    assert matrix == [
+        "[[ 0,  1, ...,  8,  9],",
+        " [10, 11, ..., 18, 19],",
+        " ...,",
+        " [30, 31, ..., 38, 39],",
+        " [40, 41, ..., 48, 49]]",
+    ]
+
+
+def test_precision_is_honoured_and_whole_numbers_read_as_bpcli_writes_them():
+    assert one_line(cells_of([1.0, 2.0, 3.0], 6)) == "[1, 2, 3]"  # not NumPy's [1., 2., 3.]
+    assert one_line(cells_of([[1 / 3, -0.0]], 3)) == "[[0.333, 0]]"
+
+
+def test_one_line_text_reads_back():
+    for value in VALUES.values():
+        cells = cells_of(value, 6)
+        assert parse(one_line(cells)) == cells
+    for text in ("1.5", "-638.257 ⊙ (1 at [3], else 0)", "[1, 2", "[1,2]", "[0.1, 0.2] + [1, 2]"):
+        assert parse(text) is None
+
+
+def test_the_lecture_table_at_80_columns():
+    """CS231n's ‖W·x‖², worked by hand: q = [0.1·0.2 + 0.5·0.4, -0.3·0.2 + 0.8·0.4] =
+    [0.22, 0.26], q² = [0.0484, 0.0676], f = 0.116; ∂f/∂q = 2q = [0.44, 0.52],
+    ∂f/∂W = 2q·xᵀ = [[0.088, 0.176], [0.104, 0.208]], ∂f/∂x = Wᵀ·2q = [-0.112, 0.636]."""
+    result = bpcli.grad(
+        "q = W @ x; f = sum(q^2)", {"W": [[0.1, 0.5], [-0.3, 0.8]], "x": [0.2, 0.4]}
+    )
+    assert shown(TensorGradView(result), 80) == (
+        "computational graph\n"
+        "node    op      text      shape              value          ∂f/∂node\n"
+        "W       var     W         (2, 2)    [[ 0.1,  0.5],  [[0.088, 0.176],\n"
+        "                                     [-0.3,  0.8]]   [0.104, 0.208]]\n"
+        "x       var     x         (2,)          [0.2, 0.4]   [-0.112, 0.636]\n"
+        "q       matmul  W @ x     (2,)        [0.22, 0.26]      [0.44, 0.52]\n"
+        "const1  const   2         ()                     2\n"
+        "pow1    pow     q^2       (2,)    [0.0484, 0.0676]            [1, 1]\n"
+        "f       sum     sum(q^2)  ()                 0.116                 1\n"
+        "\n"
+        "f = 0.116\n"
+        "∂f/∂W = [[0.088, 0.176],\n"
+        "         [0.104, 0.208]]\n"
+        "∂f/∂x = [-0.112, 0.636]\n"
+    )
+
+
+def test_the_lecture_at_40_columns_is_a_block_per_node():
+    """Too narrow for the table's columns: each node its own lines, the same numbers (as
+    worked by hand above), a matrix a line per row, no constant's missing gradient."""
+    result = bpcli.grad(
+        "q = W @ x; f = sum(q^2)", {"W": [[0.1, 0.5], [-0.3, 0.8]], "x": [0.2, 0.4]}
+    )
+    assert shown(TensorGradView(result), 40).split("\n\nf = 0.116")[0] == (
+        "computational graph\n"
+        "W  var  (2, 2)  W\n"
+        "  value = [[ 0.1,  0.5],\n"
+        "           [-0.3,  0.8]]\n"
+        "  ∂f/∂W = [[0.088, 0.176],\n"
+        "           [0.104, 0.208]]\n"
+        "\n"
+        "x  var  (2,)  x\n"
+        "  value = [0.2, 0.4]\n"
+        "  ∂f/∂x = [-0.112, 0.636]\n"
+        "\n"
+        "q  matmul  (2,)  W @ x\n"
+        "  value = [0.22, 0.26]\n"
+        "  ∂f/∂q = [0.44, 0.52]\n"
+        "\n"
+        "const1  const  ()  2\n"
+        "  value = 2\n"
+        "\n"
+        "pow1  pow  (2,)  q^2\n"
+        "  value    = [0.0484, 0.0676]\n"
+        "  ∂f/∂pow1 = [1, 1]\n"
+        "\n"
+        "f  sum  ()  sum(q^2)\n"
+        "  value = 0.116\n"
+        "  ∂f/∂f = 1"
+    )
+
+
+def net_gradients():
+    """The two-layer net's input gradients, by NumPy by hand (relu's inputs all > 0)."""
+    W1, x, b1 = (np.array(NET_VALUES[k], dtype=float) for k in ("W1", "x", "b1"))
+    W2, b2 = (np.array(NET_VALUES[k], dtype=float) for k in ("W2", "b2"))
+    z = W1 @ x + b1
+    assert (z > 0).all()
+    h = z
+    ds = 2 * (W2 @ h + b2)
+    dh = W2.T @ ds
+    return {"W1": np.outer(dh, x), "x": W1.T @ dh, "b1": dh, "W2": np.outer(ds, h), "b2": ds}
+
+
+def answers(text: str) -> dict[str, list[str]]:
+    """The numbers of each `∂f/∂name = …` answer under the table, its lines joined."""
+    out: dict[str, list[str]] = {}
+    name = None
+    for line in text.split("\n\n")[-1].splitlines():
+        m = re.match(r"∂f/∂(\w+) = (.*)", line)
+        if m:
+            name, line = m.group(1), m.group(2)
+            out[name] = []
+        elif not line.startswith(" "):
+            name = None
+        if name:
+            out[name] += NUMBER.findall(line)
+    return out
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_two_layer_net_fits_every_width(width):
+    result = bpcli.grad(NET, NET_VALUES)
+    text = shown(TensorGradView(result), width)
+    assert all(len(line) <= width for line in text.splitlines()), text
+    assert all(line == line.rstrip() for line in text.splitlines())
+    got = answers(text)
+    for name, grad in net_gradients().items():
+        assert got[name] == [six(float(g)) for g in grad.ravel()], (name, text)
+
+
+def test_the_two_layer_net_at_80_columns_is_a_table_with_matrix_rows():
+    text = shown(TensorGradView(bpcli.grad(NET, NET_VALUES)), 80)
+    assert "[1., 2., 3.]" not in text and "201. " not in text
+    assert "     [[1, 2, 3],   [[ 10.8, -10.8,   5.4],\n" in text
+    assert "∂f/∂W1 = [[ 10.8, -10.8,   5.4],\n          [ 10.2, -10.2,   5.1],\n" in text
+    assert "∂f/∂x = [137.4, 169.2, 201]\n" in text  # Wᵀ·dh, by hand: 1·10.8+4·10.2+…
+    assert not any(re.match(r"\s*[,\]]", line) for line in text.splitlines())
+
+
+def softmax_gradient():
+    p = np.exp(SCORES) / np.exp(SCORES).sum()
+    return p - np.eye(len(SCORES))[3]  # ∂(-log p[y])/∂s = p - onehot(y)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_a_ten_class_softmax_loss_fits_every_width(width):
+    result = bpcli.grad(*SOFTMAX)
+    table = shown(TensorGradView(result), width)
+    walk = shown(ExplainView(result), width)
+    assert all(len(line) <= width for line in table.splitlines()), table
+    assert all(line == line.rstrip() for line in table.splitlines())
+    # the box is the console's width; below 80 columns a formula alone (softmax's local
+    # gradient, 54 cells: a term, which breaks only before `=`) may widen it, as it did
+    # before, but never a value
+    if width >= 80:
+        assert {len(line) for line in walk.splitlines()} == {width}, walk
+    for line in walk.splitlines():
+        inside = line.strip("│╭╮╰╯─").strip()
+        assert len(inside) <= width - 4 or not re.search(r"\[ *-?\d", inside), walk
+    assert answers(table)["s"] == [six(g) for g in softmax_gradient()]
+    # the walkthrough's ∂f/∂s equation: its value broken between elements, in order
+    if width >= 80:
+        backward = walk.split("2. backward pass")[1]
+        equation = backward.split("· ∂f/∂softmax1")[1].split("∂f/∂s")[0]
+        value = equation[equation.index("= [") :]
+        assert NUMBER.findall(value) == [six(g) for g in softmax_gradient()], walk
+
+
+def test_the_softmax_walkthrough_box_is_the_console_width_at_80():
+    walk = shown(ExplainView(bpcli.grad(*SOFTMAX)), 80)
+    assert {len(line) for line in walk.splitlines() if line[:1] in "╭│╰"} == {80}
+    assert (
+        "│          = [0.000128608, 0.000272263, 0.000576382,  0.00156677,  0.00425892, │" in walk
+    )
+    assert (
+        "│               0.0115769,   0.0314694,   0.0855426,    0.232529,    0.632079] │" in walk
+    )
+
+
+def test_a_scalar_run_is_untouched():
+    """The scalar table is not the tensor view's: the lecture's numbers, as before."""
+    from bpcli.render.table import GradView
+
+    text = shown(GradView(bpcli.grad("(x+y)*z", {"x": -2, "y": 5, "z": -4})), 80)
+    assert "f = -12\n∂f/∂x = -4   ∂f/∂y = -4   ∂f/∂z = 3\n" in text
+
+
+@pytest.mark.parametrize("width", (80, 120))
+def test_the_two_layer_net_walkthrough_keeps_the_console_width(width):
+    """Its boxes are the console's width; ∂f/∂W1 = ∂f/∂matmul1 · xᵀ's 4×3 value, each number
+    as NumPy works it out by hand, in order; at 80 columns, where it cannot be one line,
+    a line per row."""
+    walk = shown(ExplainView(bpcli.grad(NET, NET_VALUES)), width)
+    assert {len(line) for line in walk.splitlines()} == {width}, walk
+    backward = walk.split("2. backward pass")[1]
+    equation = backward.split("∂f/∂W1 = ∂f/∂matmul1 · xᵀ")[1].split("∂f/∂x")[0]
+    value = equation[equation.index("= [[") :]
+    expected = net_gradients()["W1"]
+    assert NUMBER.findall(value) == [six(float(g)) for g in expected.ravel()], walk
+    if width == 80:
+        rows = [line.strip("│ ") for line in value.splitlines() if "[" in line]
+        assert len(rows) == 4, walk
+        for row, numbers in zip(rows, expected, strict=True):
+            assert NUMBER.findall(row) == [six(float(g)) for g in numbers], walk
+
+
+def test_a_term_is_cut_only_around_the_tensors_written_in_it():
+    assert literals("softmax1[y] + [1, -2.5e-07]") == [
+        ("softmax1[y] + ", None),
+        ("[1, -2.5e-07]", ["1", "-2.5e-07"]),
+    ]
+    assert literals("[[1, 2], [3, 4]]ᵀ · [0, 1, ..., 28, 29]") == [
+        ("[[1, 2], [3, 4]]", [["1", "2"], ["3", "4"]]),
+        ("ᵀ · ", None),
+        ("[0, 1, ..., 28, 29]", ["0", "1", "...", "28", "29"]),
+    ]
