@@ -714,16 +714,26 @@ def _by_design() -> list[re.Pattern[str]]:
 BY_DESIGN = _by_design()
 ENGLISH_RUN = re.compile(r"[A-Za-z]{2,}(?:[ \t]+[A-Za-z]+(?:'s)?)*[ \t]+[A-Za-z]{2,}(?:'s)?")
 ENGLISH_WORD = re.compile(r"[A-Za-z]{3,}")
+# One English word between two terms, `x gets 5`: a term stays English by design, so it is
+# removed first, to a mark that keeps its place (REMOVED).
+REMOVED = "\u25ca"
+ENGLISH_BETWEEN = re.compile(
+    rf"(?:(?<![A-Za-z0-9_])[A-Za-z]|[\])]|{REMOVED}) ([a-z]{{3,}})(?= [^\s가-힣])"
+)
 
 
 def english_left(text: str) -> list[str]:
     """The English a Korean reader of `text` is left with, beyond what stays English by
-    design: each run of two or more English words, and each line with an English word
-    and no Korean."""
+    design: each run of two or more English words, each English word between two terms
+    (`x gets 5`), and each line with an English word and no Korean."""
     text = "\n".join(BOX.sub("", line).strip() for line in text.splitlines())
+    marked = text
     for pattern in BY_DESIGN:
         text = pattern.sub(" ", text)
+        marked = pattern.sub(REMOVED, marked)
     runs = [" ".join(m.group().split()) for m in ENGLISH_RUN.finditer(text)]
+    between = [m.group(1) for m in ENGLISH_BETWEEN.finditer(marked)]
+    runs += [word for word in between if not any(word in run.split() for run in runs)]
     lines = [
         line.strip()
         for line in text.splitlines()
@@ -743,6 +753,8 @@ def test_english_left_finds_english_and_passes_over_what_stays_english():
         "submitted [1, 2]",
     ]
     assert english_left("x의 값 is ragged: [1] is a list of 1") == ["is ragged", "is a list of"]
+    assert english_left("곱한 값이 전달된다: s gets ∂L/∂sub1, index1 gets -7") == ["gets", "gets"]
+    assert english_left("상류 기울기 1: sum1 gets 1") == ["gets"]
     assert (
         english_left(
             "╭─ 2. Backward pass: Gradient 계산 ─╮\n"
@@ -847,3 +859,15 @@ def test_the_output_over_tensors_in_korean_is_korean(bpcli, args, tmp_path, monk
         text = "\n".join(line for line in text.splitlines() if line.startswith("#"))
     assert HANGUL.search(text) or args[0] == "key", text
     assert english_left(text) == [], text
+
+
+def test_what_a_signed_add_gate_sends_is_said_in_korean(bpcli, monkeypatch):
+    """A sub gate and a neg gate over vectors send each input the upstream gradient times its
+    sign: each input and what it gets is said in Korean too (issue 15: `s gets …`)."""
+    monkeypatch.setenv("COLUMNS", "200")  # a sentence on one line
+    run = bpcli("grad", "L = sum(max(0, s - s[y] + 1)) - 1", "--s", "[1, 0, 2]", "--y", "0",
+                "--explain", "--lang", "ko")  # fmt: skip
+    signed = [line for line in run.stdout.splitlines() if "부호 포함" in line]
+    assert len(signed) == 2, run.stdout
+    assert "s에는 [1, 0.5, 1], index1에는 -2.5" in signed[1]
+    assert [english_left(line) for line in signed] == [[], []]

@@ -1114,7 +1114,7 @@ def _gets(
     for k, gradient in sent.items():
         value = w.sent_value(node, k)
         text = w.m.math(w.sent(node, k) if by_value and w.small(value) else gradient)
-        words = pattern.tensor_reasons.get("gets") or pattern.reasons["gets"]
+        words = tr(pattern.tensor_reasons.get("gets") or pattern.reasons["gets"])
         items.append(words.format(input=w.m.math(w.name(ins[k])), sent=text, product=text))
     return LIST_JOIN.join(items)
 
