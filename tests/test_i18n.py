@@ -861,6 +861,18 @@ def test_the_output_over_tensors_in_korean_is_korean(bpcli, args, tmp_path, monk
     assert english_left(text) == [], text
 
 
+def test_the_dot_legend_in_korean(bpcli):
+    """The DOT picture's legend says what its colours mean in Korean, in the words of the
+    HTML page's legend (issue 15)."""
+    run = bpcli("graph", "q = W @ x; f = sum(q^2)", "--W", "[[0.1, 0.5], [-0.3, 0.8]]",
+                "--x", "[0.2, 0.4]", "--format", "dot", "--lang", "ko")  # fmt: skip
+    legend = [line for line in run.stdout.splitlines() if line.startswith("  label=<")]
+    assert len(legend) == 1, run.stdout
+    text = re.sub(r"<[^<>]*>", " ", legend[0].removeprefix("  label=<"))
+    assert "초록: 값" in text and "빨강: ∂f/∂노드 (" in text, text
+    assert english_left(text) == [], text
+
+
 def test_what_a_signed_add_gate_sends_is_said_in_korean(bpcli, monkeypatch):
     """A sub gate and a neg gate over vectors send each input the upstream gradient times its
     sign: each input and what it gets is said in Korean too (issue 15: `s gets …`)."""

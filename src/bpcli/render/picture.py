@@ -164,8 +164,15 @@ def legend(graph: Graph, escape: Callable[[str], str], coloured: str) -> str:
     """What the colours mean, as the pictures write it under the graph: `coloured` is
     the format's markup with two slots, a colour and the (escaped) text it colours."""
     f = label(graph, graph.nodes[graph.output])
-    value = coloured.format(VALUE_HEX, escape("green: value"))
+    value = coloured.format(
+        VALUE_HEX, escape(tr("{green}: {value}").format(green=tr("green"), value=tr("value")))
+    )
     grad = coloured.format(
-        GRAD_HEX, escape(f"red: ∂{f}/∂node (on an edge: what that use sends back)")
+        GRAD_HEX,
+        escape(
+            tr("{red}: {gradient} (on an edge: what that use sends back)").format(
+                red=tr("red"), gradient=tr("∂{f}/∂node").format(f=f)
+            )
+        ),
     )
     return f"{value}   {grad}"
