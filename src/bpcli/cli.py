@@ -521,14 +521,10 @@ def _grad_tensors(
             out.print()
             out.print(ExplainView(result, precision), crop=False)  # its lines fit
         if checked is not None:
-            verdict = "ok" if checked.ok else "WRONG"
-            out.print(
-                f"\ngradcheck {verdict}: {checked.checked} elements, worst relative error"
-                f" {checked.worst:.3g} at {checked.worst_at} (tolerance {checked.tolerance:g})",
-                markup=False,
-                highlight=False,
-                soft_wrap=True,
-            )
+            from .render.gradcheck import tensor_summary
+
+            out.print()
+            out.print(tensor_summary(checked, out.width), highlight=False, soft_wrap=True)
     if checked is not None and not checked.ok:
         raise SystemExit(EXIT_CHECK_FAILED)
 
