@@ -896,6 +896,27 @@ def test_the_tensor_gradcheck_line_is_translated_and_wrapped(bpcli, lang, monkey
         assert english_left(sentence) == [], sentence
 
 
+def test_korean_particles_read_right_after_a_value_and_a_size(bpcli, monkeypatch):
+    """No particle fallback after a value's name (W의 값은(는): 값 takes 은) or after a
+    number (3와(과): 3 takes 과), and an elementwise rule says element-wise once, in one
+    sentence (issue 15)."""
+    fallback = re.compile(r"\((?:은|는|이|가|을|를|와|과|으)\)")
+    errors = [
+        bpcli("grad", "W @ x", "--W", "[[1, 2], [3", "--x", "1", "--lang", "ko").stderr,
+        bpcli("grad", "W @ x", "--W", "abc", "--x", "1", "--lang", "ko").stderr,
+        bpcli("grad", "W @ x", "--W", "[[1, 0.5, 2], [-0.3, 0.8, 1]]", "--x", "[1, 2]",
+              "--lang", "ko").stderr,
+    ]  # fmt: skip
+    assert [e.startswith("error: ") and "W의 값" in e for e in errors[:2]] == [True, True]
+    assert "(2, 3) @ (2,)" in errors[2] and "3 ≠ 2" in errors[2], errors[2]
+    assert [fallback.findall(e) for e in errors] == [[], [], []], errors
+    monkeypatch.setenv("COLUMNS", "200")
+    run = bpcli("grad", "q = W @ x; f = sum(q^2)", "--W", "[[0.1, 0.5], [-0.3, 0.8]]",
+                "--x", "[0.2, 0.4]", "--explain", "--lang", "ko")  # fmt: skip
+    rule = [line for line in run.stdout.splitlines() if "∂pow1/∂q = 2·q^(2 - 1)" in line]
+    assert len(rule) == 1 and rule[0].count("원소") == 1, rule
+
+
 def test_what_a_signed_add_gate_sends_is_said_in_korean(bpcli, monkeypatch):
     """A sub gate and a neg gate over vectors send each input the upstream gradient times its
     sign: each input and what it gets is said in Korean too (issue 15: `s gets …`)."""
