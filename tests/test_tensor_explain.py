@@ -388,9 +388,11 @@ def test_mean_transpose_and_a_large_tensor():
 def test_the_upstream_gradient_given_with_dout_starts_the_backward_pass():
     result = bpcli.grad("s = W @ x", LECTURE[1], dout=[1.0, 0.0])
     text = " ".join(logical_lines(explain("s = W @ x", LECTURE[1], dout=[1.0, 0.0])))
-    assert "∂s/∂s = [1, 0] (the upstream gradient given with --dout" in text
+    # the gradients are of L = sum(dout ⊙ s), not of the vector s: ∂L/∂s = dout
+    assert "∂L/∂s = [1, 0] (the upstream gradient given with --dout" in text
     # by hand: ∂/∂W of [1, 0]·(W x) = [1, 0] ⊗ x = [[0.2, 0.4], [0, 0]]
-    assert "= [[0.2, 0.4], [0, 0]]" in text
+    assert "∂L/∂W = ∂L/∂s · xᵀ = [1, 0] ⊗ [0.2, 0.4] = [[0.2, 0.4], [0, 0]]" in text
+    assert "∂s/∂" not in text
     assert json_steps(result)[1]["grad"] == [1.0, 0.0]
 
 
