@@ -1144,7 +1144,14 @@ def _tensor_router(
         element = w.m.math(f"{w.m.label(ins[0].id)}[{w.m.label(ins[1].id)}]")
         return ROUTER.tensor_reason(rule.reason, element=element, input=source, upstream=upstream)
     if len(ins) > 1:  # max(0, s): elementwise, each element's gradient to its winner
-        return ROUTER.tensor_reason("elementwise", which=OPS[node.op].symbol, upstream=upstream)
+        shape = np.shape(node.value)
+        wins = sum(np.broadcast_to(np.asarray(i.value) == node.value, shape) for i in ins)
+        ties = ["".join(f"[{k}]" for k in at) for at in np.argwhere(wins > 1)]
+        if not ties or not shape:
+            return ROUTER.tensor_reason("elementwise", which=OPS[node.op].symbol, upstream=upstream)
+        tie = w.result.conventions.max_tie
+        key = "elementwise tie split" if tie == "split" else "elementwise tie first"
+        return ROUTER.tensor_reason(key, which=OPS[node.op].symbol, at=LIST_JOIN.join(ties))
     won = [tuple(int(i) for i in at) for at in np.argwhere(np.asarray(ins[0].value) == node.value)]
     names = [w.m.math(w.m.label(ins[0].id) + "".join(f"[{i}]" for i in at)) for at in won]
     if len(won) == 1:
