@@ -452,6 +452,10 @@ def test_help_in_korean(bpcli):
     assert "이 도움말을 보여 주고" in run.stdout  # Click's own --help, in bpcli's words
     english = bpcli("grad", "--help")
     assert "Run the forward and backward pass of EXPR" in english.stdout
+    # --help is eager: --lang after it counts too, and --lang=ko
+    for args in (("grad", "--help", "--lang", "ko"), ("grad", "--help", "--lang=ko")):
+        assert run.stdout == bpcli(*args).stdout
+    assert "Run the forward" in bpcli("grad", "--help", "--lang", "en").stdout
 
 
 LECTURE_PROBLEM = """\

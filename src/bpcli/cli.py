@@ -158,7 +158,9 @@ class BpcliGroup(TyperGroup):
         standalone_mode: bool = True,
         **extra: Any,
     ) -> Any:
-        i18n.use(i18n.choose(None))  # the environment's, until a command's --lang says
+        # --lang as the command line gives it, read before Click parses it: --help is
+        # eager, so `bpcli grad --help --lang ko` writes the help before --lang is seen
+        i18n.use(i18n.choose(_lang_flag(sys.argv[1:] if args is None else list(args))))
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, False, **extra)
         try:
@@ -173,6 +175,20 @@ class BpcliGroup(TyperGroup):
             sys.stderr.write(tr("interrupted") + "\n")
             raise SystemExit(EXIT_INTERRUPTED) from None
         raise SystemExit(code if isinstance(code, int) else 0)
+
+
+def _lang_flag(args: list[str]) -> str | None:
+    """The language `--lang X` or `--lang=X` names on a command line, if bpcli has it
+    (else None: the environment's, and Click says what is wrong with the option)."""
+    for i, arg in enumerate(args):
+        if arg == "--":
+            break
+        value = args[i + 1] if arg == "--lang" and i + 1 < len(args) else None
+        if arg.startswith("--lang="):
+            value = arg.partition("=")[2]
+        if value in i18n.LANGUAGES:
+            return value
+    return None
 
 
 def usage_message(exc: Exception) -> str:
