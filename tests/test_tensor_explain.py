@@ -388,10 +388,37 @@ def test_mean_transpose_and_a_large_tensor():
 def test_the_upstream_gradient_given_with_dout_starts_the_backward_pass():
     result = bpcli.grad("s = W @ x", LECTURE[1], dout=[1.0, 0.0])
     text = " ".join(logical_lines(explain("s = W @ x", LECTURE[1], dout=[1.0, 0.0])))
-    assert "∂s/∂s = [1, 0] (the upstream gradient given with --dout" in text
+    # the gradients are of L = sum(dout ⊙ s), not of the vector s: ∂L/∂s = dout
+    assert "∂L/∂s = [1, 0] (the upstream gradient given with --dout" in text
     # by hand: ∂/∂W of [1, 0]·(W x) = [1, 0] ⊗ x = [[0.2, 0.4], [0, 0]]
-    assert "= [[0.2, 0.4], [0, 0]]" in text
+    assert "∂L/∂W = ∂L/∂s · xᵀ = [1, 0] ⊗ [0.2, 0.4] = [[0.2, 0.4], [0, 0]]" in text
+    assert "∂s/∂" not in text
     assert json_steps(result)[1]["grad"] == [1.0, 0.0]
+
+
+def test_an_elementwise_max_says_where_it_ties_and_the_tie_rule_there():
+    """The multiclass SVM loss at s = [1, 0, 2], y = 0: s - s[0] + 1 = [1, 0, 2], so
+    max(0, ·) ties at element [1] (0 against 0): split, it sends 1/2 there, [1, 0.5, 1];
+    under --max-tie first the constant 0, the first input, takes it all, [1, 0, 1]."""
+    svm = "L = sum(max(0, s - s[y] + 1)) - 1"
+    values = {"s": [1, 0, 2], "y": 0}
+    split = " ".join(logical_lines(explain(svm, values)))
+    assert "= [1, 0.5, 1]" in split
+    assert (
+        "the others get 0. A tie at [1]: there the gradient is split evenly among the inputs"
+        " that tie (--max-tie first sends it all to the first)"
+    ) in split
+    first = " ".join(logical_lines(explain(svm, values, conventions=bpcli.Conventions("first"))))
+    assert "= [1, 0, 1]" in first
+    assert "A tie at [1]: there the gradient goes to the first of the inputs that tie" in first
+    # no tie, no note: s - s[0] + 1 = [1, -1, 3] at s = [1, -1, 3]
+    plain = " ".join(logical_lines(explain(svm, {"s": [1, -1, 3], "y": 0})))
+    assert "elementwise: each element's gradient goes to" in plain and "A tie" not in plain
+    # a matrix: ties at [0][0] and [1][1]
+    both = {"A": [[1, 2], [3, 4]], "B": [[1, 0], [5, 4]]}
+    assert "A tie at [0][0], [1][1]: there" in " ".join(
+        logical_lines(explain("f = sum(max(A, B))", both))
+    )
 
 
 # ---- --json --explain ------------------------------------------------------------------------

@@ -131,6 +131,39 @@ def test_the_lecture_table_at_80_columns():
     )
 
 
+def test_with_dout_the_gradients_are_of_the_scalar_sum_dout_times_q():
+    """q = W·x is a vector: ∂q/∂W would be a (2, 2, 2) tensor, so what --dout gives is
+    the gradient of L = sum(dout ⊙ q), CS231n's dW for an upstream dout. By hand, with
+    dout = [1, 2]: ∂L/∂W = dout·xᵀ = [[1·0.2, 1·0.4], [2·0.2, 2·0.4]] = [[0.2, 0.4],
+    [0.4, 0.8]], ∂L/∂x = Wᵀ·dout = [0.1 - 0.6, 0.5 + 1.6] = [-0.5, 2.1]; with lr 0.1
+    the update is x := x - α·∂L/∂x, and a graph that names L takes ℓ."""
+    values = {"W": [[0.1, 0.5], [-0.3, 0.8]], "x": [0.2, 0.4]}
+    result = bpcli.grad("q = W @ x", values, dout=[1, 2])
+    assert shown(TensorGradView(result), 80) == (
+        "computational graph\n"
+        "node  op      text   shape            value      ∂L/∂node\n"
+        "W     var     W      (2, 2)  [[ 0.1,  0.5],  [[0.2, 0.4],\n"
+        "                              [-0.3,  0.8]]   [0.4, 0.8]]\n"
+        "x     var     x      (2,)        [0.2, 0.4]   [-0.5, 2.1]\n"
+        "q     matmul  W @ x  (2,)      [0.22, 0.26]        [1, 2]\n"
+        "\n"
+        "q = [0.22, 0.26]\n"
+        "L = sum(dout ⊙ q), upstream ∂L/∂q = dout = [1, 2]\n"
+        "∂L/∂W = [[0.2, 0.4],\n"
+        "         [0.4, 0.8]]\n"
+        "∂L/∂x = [-0.5, 2.1]\n"
+    )
+    narrow = shown(TensorGradView(result), 30)
+    assert "  ∂L/∂W = [[0.2, 0.4],\n" in narrow and "  ∂L/∂q = [1, 2]\n" in narrow
+    assert "L = sum(dout ⊙ q),\nupstream ∂L/∂q = dout = [1, 2]\n" in narrow
+    assert "∂q/" not in narrow
+    stepped = shown(TensorGradView(bpcli.grad("q = W @ x", values, 0.1, dout=[1, 2])), 80)
+    assert "update: x := x - α·∂L/∂x with α = 0.1, 1 step\n" in stepped
+    named = shown(TensorGradView(bpcli.grad("L = W @ x", values, dout=[1, 2])), 80)
+    assert "ℓ = sum(dout ⊙ L), upstream ∂ℓ/∂L = dout = [1, 2]\n" in named
+    assert "∂ℓ/∂W = [[0.2, 0.4],\n" in named and "∂L/∂" not in named
+
+
 def test_the_lecture_at_40_columns_is_a_block_per_node():
     """Too narrow for the table's columns: each node its own lines, the same numbers (as
     worked by hand above), a matrix a line per row, no constant's missing gradient."""

@@ -170,6 +170,13 @@ ROUTER = Pattern(
         " (--max-tie first)",
         "elementwise": "{headline}, elementwise: each element's gradient goes to the input"
         " that is the {which} there; the others get 0",
+        "elementwise tie split": "{headline}, elementwise: each element's gradient goes to"
+        " the input that is the {which} there; the others get 0. A tie at {at}: there the"
+        " gradient is split evenly among the inputs that tie (--max-tie first sends it all"
+        " to the first)",
+        "elementwise tie first": "{headline}, elementwise: each element's gradient goes to"
+        " the input that is the {which} there; the others get 0. A tie at {at}: there the"
+        " gradient goes to the first of the inputs that tie (--max-tie first)",
         "index": "{headline}: {element} picks one element of {input}, which gets the whole"
         " gradient {upstream}; the other elements get 0, and the index gets no gradient",
     },

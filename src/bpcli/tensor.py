@@ -959,6 +959,16 @@ class TensorCheck:
         }
 
 
+def differentiated(result: TensorResult) -> str:
+    """The name a gradient is of: the output's, or with --dout the scalar the backward
+    pass differentiates, L = sum(dout ⊙ f) (∂f/∂W of a vector f would be a tensor of
+    more axes than W, not the W-shaped gradient shown). L, or ℓ where L is a name."""
+    if result.dout is None:
+        return result.output_name
+    names = set(result.graph.assigned) | set(result.graph.variables)
+    return "L" if "L" not in names else "ℓ"
+
+
 def gradcheck(result: TensorResult, step: float = 1e-6, tolerance: float = 1e-6) -> TensorCheck:
     """Each analytic gradient element against (f(x+h) - f(x-h)) / 2h, with relative error
     |a - n| / max(|a|, |n|) (0 where both are 0); a non-scalar output is reduced with the

@@ -181,6 +181,8 @@ class TensorGradView:
         result = self.result
         f = result.output_name
         width = options.max_width
+        from ..tensor import differentiated
+
         if self.show_nodes:
             yield Text(tr("computational graph"), style="bold")
             table = self.node_table(width)
@@ -190,8 +192,16 @@ class TensorGradView:
                 yield Lines(self.node_blocks)
             yield Text()
         yield self._assigned(f"{f} = ", result.output, VALUE, width, bold=True)
+        d = differentiated(result)
+        if result.dout is not None:  # what the gradients are of (differentiated)
+            seed = tr("{L} = sum(dout ⊙ {f}), upstream ∂{L}/∂{f} = dout = ").format(L=d, f=f)
+            if cells(seed) + _widest([self._n(result.dout)], "") > width:
+                sentence, _, rest = seed.partition(", ")
+                yield Text(sentence + ",")
+                seed = rest
+            yield self._assigned(seed, result.dout, GRAD, width)
         for name, grad in result.gradients.items():
-            yield self._assigned(f"∂{f}/∂{name} = ", grad, GRAD, width)
+            yield self._assigned(f"∂{d}/∂{name} = ", grad, GRAD, width)
         update = result.update
         if update is not None:
             steps = tr_n(
@@ -201,7 +211,7 @@ class TensorGradView:
             )
             lr = self._n(update.lr)[0]
             yield Text()
-            yield Text(steps.format(f=f, lr=lr, steps=update.steps), style="bold")
+            yield Text(steps.format(f=d, lr=lr, steps=update.steps), style="bold")
             for name, value in update.inputs.items():
                 yield self._assigned(f"{name} = ", value, VALUE, width)
             after = tr("after the update: {f} = ").format(f=f)
@@ -226,14 +236,16 @@ class TensorGradView:
         that would cut a value into more than BROKEN times its lines: a block per node
         reads better then."""
         result = self.result
-        f = result.output_name
+        from ..tensor import differentiated
+
+        d = differentiated(result)
         header = (
             tr("node"),
             tr("op"),
             tr("text"),
             tr("shape"),
             tr("value"),
-            tr("∂{f}/∂node").format(f=f),
+            tr("∂{f}/∂node").format(f=d),
         )
         facts = self._facts()
         node_w, op_w, shape_w, text_full = (
@@ -289,7 +301,9 @@ class TensorGradView:
         """Each node as a block, where the table does not fit: its name, op, shape and
         text, then its value and its gradient, each under the other."""
         result = self.result
-        f = result.output_name
+        from ..tensor import differentiated
+
+        d = differentiated(result)
         out: list[Line] = []
         for i, (name, op, shape, text) in enumerate(self._facts()):
             if i:
@@ -300,7 +314,7 @@ class TensorGradView:
                 (label, v, style)
                 for label, v, style in (
                     (tr("value"), result.values[i], VALUE),
-                    (f"∂{f}/∂{name}", result.grads[i], GRAD),
+                    (f"∂{d}/∂{name}", result.grads[i], GRAD),
                 )
                 if v is not None  # a constant's gradient is not computed
             ]

@@ -298,6 +298,7 @@ class Walkthrough:
         self.m = notation
         self.nodes = result.nodes
         self.f = notation.name(result.output_name)
+        self.df = self.f  # what each gradient is of, ∂df/∂node (tensor.differentiated)
         self.forward = [self._evaluation(n) for n in self.nodes if n.inputs]
         # The backward pass goes through the nodes the output depends on: a statement
         # whose result goes unused sends back 0, and the output's gradient is the seed.
@@ -339,7 +340,7 @@ class Walkthrough:
 
     def d(self, node: NodeResult) -> str:
         """∂f/∂node."""
-        return self.m.d(self.f, self.name(node))
+        return self.m.d(self.df, self.name(node))
 
     def inputs_text(self) -> list[tuple[str, str]]:
         """The inputs and their values: [("x", "-2"), …]."""
@@ -525,7 +526,7 @@ class Walkthrough:
             x = self.m.name(name)
             grad = self.result.gradients[name]
             terms = (
-                f"{x} - {self.m.alpha_times}{self.m.d(self.f, x)}",
+                f"{x} - {self.m.alpha_times}{self.m.d(self.df, x)}",
                 f"{self.m.num(value)} - {self.lr}{self.m.times}{self.m.factor(grad)}",
             )
             equation = Equation(x, terms, self.m.num(after[name]), self.m.assign)
@@ -764,6 +765,7 @@ class TensorWalkthrough(Walkthrough):
         self.edges = tensor.edges(result)
         self.nodes = self._nodes()
         self.f = notation.name(result.output_name)
+        self.df = notation.name(tensor.differentiated(result))
         self.forward = [self._evaluation(n) for n in self.nodes if n.inputs]
         self.live = result.graph.live()
         self._uses = {}
@@ -820,7 +822,8 @@ class TensorWalkthrough(Walkthrough):
     def start(self) -> Equation:
         """∂f/∂f = 1, or with --dout the upstream gradient given."""
         dout = self.tensors.dout
-        return Equation(self.m.d(self.f, self.f), (), "1" if dout is None else self.m.num(dout))
+        start = self.m.d(self.df, self.f)
+        return Equation(start, (), "1" if dout is None else self.m.num(dout))
 
     @property
     def start_words(self) -> str:
@@ -1048,7 +1051,7 @@ class TensorWalkthrough(Walkthrough):
             value = self.tensors.inputs[name]
             x = self.m.name(name)
             grad = self.tensors.gradients[name]
-            terms = [f"{x} - {self.m.alpha_times}{self.m.d(self.f, x)}"]
+            terms = [f"{x} - {self.m.alpha_times}{self.m.d(self.df, x)}"]
             if self.small(value):
                 terms.append(f"{self.m.num(value)} - {self.lr}{self.m.times}{self.m.factor(grad)}")
             equation = Equation(x, tuple(terms), self.m.num(after[name]), self.m.assign)
@@ -1141,7 +1144,14 @@ def _tensor_router(
         element = w.m.math(f"{w.m.label(ins[0].id)}[{w.m.label(ins[1].id)}]")
         return ROUTER.tensor_reason(rule.reason, element=element, input=source, upstream=upstream)
     if len(ins) > 1:  # max(0, s): elementwise, each element's gradient to its winner
-        return ROUTER.tensor_reason("elementwise", which=OPS[node.op].symbol, upstream=upstream)
+        shape = np.shape(node.value)
+        wins = sum(np.broadcast_to(np.asarray(i.value) == node.value, shape) for i in ins)
+        ties = ["".join(f"[{k}]" for k in at) for at in np.argwhere(wins > 1)]
+        if not ties or not shape:
+            return ROUTER.tensor_reason("elementwise", which=OPS[node.op].symbol, upstream=upstream)
+        tie = w.result.conventions.max_tie
+        key = "elementwise tie split" if tie == "split" else "elementwise tie first"
+        return ROUTER.tensor_reason(key, which=OPS[node.op].symbol, at=LIST_JOIN.join(ties))
     won = [tuple(int(i) for i in at) for at in np.argwhere(np.asarray(ins[0].value) == node.value)]
     names = [w.m.math(w.m.label(ins[0].id) + "".join(f"[{i}]" for i in at)) for at in won]
     if len(won) == 1:
