@@ -931,3 +931,23 @@ def test_what_a_signed_add_gate_sends_is_said_in_korean(bpcli, monkeypatch):
     assert len(signed) == 2, run.stdout
     assert "s에는 [1, 0.5, 1], index1에는 -2.5" in signed[1]
     assert [english_left(line) for line in signed] == [[], []]
+
+
+@pytest.mark.integration
+def test_gradescope_s_lines_in_korean(bpcli, tmp_path, monkeypatch):
+    """check --gradescope in Korean: each item's line and the summary are Korean
+    sentences (a student reads them on Gradescope); the lecture's problem with ∂f/∂y's
+    sign wrong (it is -4) and the node values not answered."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "hw.toml").write_text(LECTURE_PROBLEM, encoding="utf-8")
+    run = bpcli(
+        "check", "--problems", "hw.toml", "hw.toml", "--gradescope", "g.json", "--lang", "ko"
+    )
+    assert run.code == 1, run.stderr
+    assert "  update.x           —    -1.6  ✗ 틀림\n    답하지 않음\n" in run.stdout
+    results = json.loads((tmp_path / "g.json").read_text(encoding="utf-8"))
+    lines = {test["name"]: test["output"] for test in results["tests"]}
+    assert lines["problem 1a: grad.y"] == "grad.y: 틀림, 제출 4, 정답 -4"
+    assert lines["problem 1a: grad.x"] == "grad.x: 맞음, 제출 -4"
+    assert lines["problem 1a: update.x"] == "update.x: 틀림, 제출 —, 정답 -1.6 (답하지 않음)"
+    assert results["output"] == "문제 1개 중 0개 맞음; 점수 0.4 / 1"

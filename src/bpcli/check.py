@@ -237,9 +237,11 @@ class Report(_Scored):
                     }
                 )
         right = sum(1 for p in self.problems if p.passed)
-        summary = (
-            f"{right} of {len(self.problems)} problems right;"
-            f" score {fmt(self.score)} of {fmt(self.max_score)}"
+        summary = tr("{right} of {problems} problems right; score {score} of {max_score}").format(
+            right=right,
+            problems=len(self.problems),
+            score=fmt(self.score),
+            max_score=fmt(self.max_score),
         )
         return {
             "score": self.score,
@@ -267,22 +269,36 @@ MISSING = N_("not in the submission: every item it asks for is wrong")
 def describe(problem: Graded, hide_expected: bool = False) -> list[str]:
     """A problem's items as plain lines (for Gradescope's output)."""
     if problem.error is not None:
-        return [f"not checked: {problem.error}"]
+        return [tr("not checked: {error}").format(error=problem.error)]
     return [describe_item(item, problem, hide_expected) for item in problem.items]
+
+
+# Gradescope's line for an item, whole sentences in the chosen language
+ITEM_MISSING = (N_("{field}: right: {missing}"), N_("{field}: wrong: {missing}"))
+ITEM_HIDDEN = (N_("{field}: right"), N_("{field}: wrong"))
+ITEM_UNANSWERED = (N_("{field}: right, not answered"), N_("{field}: wrong, not answered"))
+ITEM_RIGHT = N_("{field}: right, submitted {got}")
+ITEM_WRONG = N_("{field}: wrong, submitted {got}, expected {expected}")
+ITEM_HINT = N_("{line} ({hint})")
 
 
 def describe_item(item: Item, problem: Graded, hide_expected: bool = False) -> str:
     """One item as a plain line; hiding the expected answers hides every number and hint
     (a right answer's number is the expected one, and hints name numbers too)."""
-    verdict = "right" if item.ok else "wrong"
+    field = item.field
     if problem.missing:
-        return f"{item.field}: {verdict}: {MISSING}"
+        return tr(ITEM_MISSING[not item.ok]).format(field=field, missing=tr(MISSING))
     if hide_expected:
-        return f"{item.field}: {verdict}" + ("" if item.got is not None else ", not answered")
-    line = f"{item.field}: {verdict}, submitted {fmt_value(item.got)}"
-    if not item.ok:
-        line += f", expected {fmt_value(item.expected)}"
-    return line + (f" ({item.hint})" if item.hint else "")
+        if item.got is None:
+            return tr(ITEM_UNANSWERED[not item.ok]).format(field=field)
+        return tr(ITEM_HIDDEN[not item.ok]).format(field=field)
+    got = fmt_value(item.got)
+    line = (
+        tr(ITEM_RIGHT).format(field=field, got=got)
+        if item.ok
+        else tr(ITEM_WRONG).format(field=field, got=got, expected=fmt_value(item.expected))
+    )
+    return tr(ITEM_HINT).format(line=line, hint=item.hint) if item.hint else line
 
 
 def check(
@@ -496,7 +512,7 @@ def _asked(
         if got is not None:
             items.append(truth.item(field, got))
         else:
-            why = error or tr("not answered" if present else MISSING)
+            why = error or (tr("not answered") if present else tr(MISSING))
             items.append(Item(field, truth.expected(*_split(field))[0], None, False, why))
     if not items:
         kinds = ", ".join(problem.ask or ())
