@@ -51,8 +51,9 @@ from .process import (
 )
 
 if TYPE_CHECKING:
-    from .result import Update
-    from .tensor import TensorResult, TensorUpdate
+    from .gradcheck import GradCheck
+    from .result import Result, Update
+    from .tensor import TensorCheck, TensorResult, TensorUpdate
 
 # Click's own errors (a usage error, a bad option value): whichever Click Typer brings.
 CLICK_ERROR: type[Exception] = next(
@@ -427,7 +428,6 @@ def grad(
     Example: bpcli grad "(x+y)*z" --x -2 --y 5 --z -4 --lr 0.1 --explain
     """
     from .api import evaluate
-    from .result import Result
 
     if as_json:  # for scripts: English, whatever the language (i18n.py)
         i18n.use(i18n.SOURCE)
@@ -453,51 +453,13 @@ def grad(
             )
         upstream = None if dout is None else arguments.parse_dout(dout)
         result = evaluate(graph, values, lr, steps, conventions=conventions, dout=upstream)
-        if not isinstance(result, Result):
-            _grad_tensors(
-                result, explain, fmt, plot, check_grad, check_step, as_json, no_nodes, precision
-            )
-            return
-        checked = None
-        if check_grad:
-            from .gradcheck import gradcheck
-
-            checked = gradcheck(result, check_step)
-        if plot is not None:  # first: if it fails, nothing else was written
-            assert result.update is not None
-            write_plot(result.update, result.output_name, plot)
-        if as_json:
-            extra: dict[str, object] | None = None
-            if checked is not None:
-                extra = {"gradcheck": checked.to_dict()}
-            if explain:  # the walkthrough's steps as data
-                from .render.walkthrough import json_steps
-
-                extra = {**(extra or {}), "steps": json_steps(result, precision)}
-            write_json(result, nodes=not no_nodes, extra=extra)
-        elif fmt != "table":
-            from .render.writeup import to_latex, to_markdown
-
-            sys.stdout.write((to_markdown if fmt == "markdown" else to_latex)(result, precision))
-        else:
-            from .render.explain import ExplainView
-            from .render.gradcheck import GradCheckView
-            from .render.table import GradView
-
-            out = console()
-            out.print(GradView(result, precision, nodes=not no_nodes))
-            if explain:
-                out.print()
-                out.print(ExplainView(result, precision), crop=False)  # its lines fit
-            if checked is not None:
-                out.print()
-                out.print(GradCheckView(checked, result.output_name, precision))
-    if checked is not None and not checked.ok:
-        raise SystemExit(EXIT_CHECK_FAILED)
+        _grad_output(
+            result, explain, fmt, plot, check_grad, check_step, as_json, no_nodes, precision
+        )
 
 
-def _grad_tensors(
-    result: TensorResult,
+def _grad_output(
+    result: Result | TensorResult,
     explain: bool,
     fmt: str,
     plot: Path | None,
@@ -507,12 +469,20 @@ def _grad_tensors(
     no_nodes: bool,
     precision: int,
 ) -> None:
-    """grad of a program over vectors and matrices: the table (with shapes) or --json,
-    --explain and the write-ups, --gradcheck and the update; what does not show tensors
-    yet says so (exit 2)."""
-    from .tensor import gradcheck
+    """What grad writes of a run, over numbers or tensors alike: the table (with shapes
+    over tensors) or --json, --explain and the write-ups, the plot and --gradcheck."""
+    from .result import Result
 
-    checked = gradcheck(result, check_step) if check_grad else None
+    checked: GradCheck | TensorCheck | None = None
+    if check_grad:
+        if isinstance(result, Result):
+            from .gradcheck import gradcheck
+
+            checked = gradcheck(result, check_step)
+        else:
+            from .tensor import gradcheck as tensor_gradcheck
+
+            checked = tensor_gradcheck(result, check_step)
     if plot is not None:  # first: if it fails, nothing else was written
         assert result.update is not None
         write_plot(result.update, result.output_name, plot)
@@ -529,18 +499,25 @@ def _grad_tensors(
         sys.stdout.write((to_markdown if fmt == "markdown" else to_latex)(result, precision))
     else:
         from .render.explain import ExplainView
-        from .render.table import TensorGradView
+        from .render.table import GradView, TensorGradView
 
         out = console()
-        out.print(TensorGradView(result, precision, nodes=not no_nodes))
+        if isinstance(result, Result):
+            out.print(GradView(result, precision, nodes=not no_nodes))
+        else:
+            out.print(TensorGradView(result, precision, nodes=not no_nodes))
         if explain:
             out.print()
             out.print(ExplainView(result, precision), crop=False)  # its lines fit
         if checked is not None:
-            from .render.gradcheck import tensor_summary
+            from .gradcheck import GradCheck
+            from .render.gradcheck import GradCheckView, tensor_summary
 
             out.print()
-            out.print(tensor_summary(checked, out.width), highlight=False, soft_wrap=True)
+            if isinstance(checked, GradCheck):
+                out.print(GradCheckView(checked, result.output_name, precision))
+            else:
+                out.print(tensor_summary(checked, out.width), highlight=False, soft_wrap=True)
     if checked is not None and not checked.ok:
         raise SystemExit(EXIT_CHECK_FAILED)
 
