@@ -98,6 +98,19 @@ def _with_named(values: Values | None, named: dict[str, object]) -> Values:
     return pairs + list(named.items())
 
 
+def step_count(steps: object, max_steps: int) -> int:
+    """How many steps of gradient descent `steps` asks for (None: one), or an InputError
+    for anything but a whole number from 1 to `max_steps`."""
+    count = 1 if steps is None else steps
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= max_steps:
+        raise InputError(
+            tr(
+                "the number of steps must be a whole number from 1 to {max_steps:,}, got {count!r}"
+            ).format(max_steps=max_steps, count=count)
+        )
+    return count
+
+
 def _update(
     graph: Graph,
     values: list[float],
@@ -107,13 +120,7 @@ def _update(
     conventions: Conventions,
 ) -> Update:
     lr = _number(tr("the learning rate"), lr, InputError)
-    count = 1 if steps is None else steps
-    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_STEPS:
-        raise InputError(
-            tr(
-                "the number of steps must be a whole number from 1 to {max_steps:,}, got {count!r}"
-            ).format(max_steps=MAX_STEPS, count=count)
-        )
+    count = step_count(steps, MAX_STEPS)
     if count * len(graph) > MAX_STEP_NODES:
         raise InputError(
             tr(

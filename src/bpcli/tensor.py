@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DomainError, InputError
+from .errors import DomainError
 from .graph import Graph
 from .i18n import N_, tr
 from .ops import CODES, OP_NAMES, OPS, Conventions, Infinite, Op, TieRule, Undefined
@@ -883,13 +883,9 @@ def descend(
     max_steps: int,
 ) -> TensorUpdate:
     """x := x - lr * df/dx for every input, a tensor elementwise (an index input stays)."""
-    count = 1 if steps is None else steps
-    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= max_steps:
-        raise InputError(
-            tr(
-                "the number of steps must be a whole number from 1 to {max_steps:,}, got {count!r}"
-            ).format(max_steps=max_steps, count=count)
-        )
+    from .api import step_count  # loaded already: tensor programs run from the API
+
+    count = step_count(steps, max_steps)
     moving = {name: graph.variables[name] for name in moved_inputs(graph)}
     point = dict(inputs)
     path = [(0, dict(point), values[graph.output])]
