@@ -835,3 +835,64 @@ def test_an_output_that_cannot_encode_a_glyph_gets_its_stand_in(encoding):
     assert panel and all(len(line) == len(panel[0]) for line in panel)
     marks = [line.split()[-2:] for line in report.splitlines() if line.endswith(("right", "wrong"))]
     assert ["+", "right"] in marks and ["x", "wrong"] in marks  # ✓ and ✗, in neither
+
+
+DOCS = ROOT / "docs"
+W, X = "[[0.1, 0.5], [-0.3, 0.8]]", "[0.2, 0.4]"
+# Every tensor view (the table, the update, the descent and its chart, the walkthrough,
+# gradcheck, the tree, check's report, quiz --tensors, key) over programs that use every
+# op of the table on vectors and matrices: the glyphs they write are what is checked.
+TENSOR_VIEWS = {
+    "lecture": ("grad", "q = W @ x; f = sum(q^2)", "--W", W, "--x", X, "--lr", "0.1",
+                "--steps", "3", "--explain", "--gradcheck"),
+    "net": ("grad", "h = relu(W1 @ x + b1); s = W2 @ h + b2; f = sum(s^2)", "--W1", W,
+            "--x", X, "--b1", "[0.1, -0.2]", "--W2", W, "--b2", "[0, 1]", "--lr", "0.1",
+            "--explain"),
+    "softmax": ("grad", "f = -log(softmax(W @ x)[1]) + logsumexp(x) + mean(transpose(W) @ x)",
+                "--W", W, "--x", X, "--explain", "--gradcheck"),
+    "max, min": ("grad", "f = sum(max(X + b, c)) + sum(min(X, c))", "--X", "[[1, 2], [3, 4]]",
+                 "--b", "[1, -1]", "--c", "2", "--explain"),
+    "elementwise": ("grad", "f = sum(exp(x) / sqrt(x) - sin(x) * cos(x) + tan(x) * tanh(x)"
+                    " + sigmoid(x) + abs(-x) + x^y + y^x)", "--x", X, "--y", "[1.5, 2]",
+                    "--explain"),
+    "dout, axis": ("grad", "q = W @ x + sum(W, 0) * mean(W, 1)", "--W", W, "--x", X,
+                   "--dout", "[1, 0]", "--explain"),
+    "tree": ("graph", "q = W @ x; f = sum(q^2)", "--W", W, "--x", X, "--format", "tree"),
+    "check": ("check", "--problems", str(DOCS / "matrix-homework.toml"),
+              str(DOCS / "matrix-submission.toml")),
+    "quiz": ("quiz", "--tensors", "--seed", "3", "--count", "3", "--key"),
+    "key": ("key", str(DOCS / "matrix-homework.toml")),
+}  # fmt: skip
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(("encoding", "lang"), [("ascii", "en"), ("cp949", "ko")])
+@pytest.mark.parametrize("args", TENSOR_VIEWS.values(), ids=TENSOR_VIEWS.keys())
+def test_the_tensor_views_keep_their_boxes_where_the_output_cannot_encode_a_glyph(
+    args, encoding, lang
+):
+    """⊙, ⊗, ᵀ and every other glyph of the tensor views get a stand-in of the same width
+    where stdout cannot encode them: no \\u escape, and every line is as wide (in terminal
+    cells, Rich's measure) as the line written in UTF-8, so no line runs past its box."""
+    from rich.cells import cell_len
+
+    utf8 = run_encoded("utf-8", *args, "--lang", lang).splitlines()
+    encoded = run_encoded(encoding, *args, "--lang", lang).splitlines()
+    assert "\\u" not in "\n".join(encoded), "\n".join(encoded)
+    assert len(encoded) == len(utf8)
+    wider = [(a, b) for a, b in zip(utf8, encoded, strict=True) if cell_len(a) != cell_len(b)]
+    assert wider == [], "\n".join(f"{a}\n{b}" for a, b in wider)
+
+
+def test_a_wider_stand_in_takes_its_columns_from_the_padding_after_it():
+    """x² is written x^2, a column more: the first padding after it on its line gives the
+    column (one space of it is left between words), so the border after stays put."""
+    from bpcli.render.theme import STAND_IN_ERRORS
+
+    def ascii(text: str) -> str:
+        return text.encode("ascii", STAND_IN_ERRORS).decode("ascii")
+
+    assert ascii("| x² ⊙ y   |\n| z    |") == "| x^2 o y  |\n| z    |"
+    assert ascii("| 1 - t²) · [1]²   |") == "| 1 - t^2) * [1]^2 |"
+    assert ascii("Wᵀ ⊗ x⁻¹    \n") == "W' x x^-1   \n"  # spaces that end the line: all
+    assert ascii("x² |") == "x^2 |"  # one space is all there is: it stays

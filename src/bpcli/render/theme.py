@@ -44,6 +44,11 @@ STAND_INS = {
     "≤": "<",
     "≥": ">",
     "→": ">",
+    # the tensor walkthrough: g ⊙ local elementwise, a ⊗ b an outer product, xᵀ transposed
+    # (Octave's and Julia's x')
+    "⊙": "o",
+    "⊗": "x",
+    "ᵀ": "'",
     "✓": "+",  # check's report: "+ right", "x wrong"
     "✗": "x",
     # the --steps chart: bars by eighths, and its axis
@@ -74,11 +79,31 @@ def _stand_in(match: re.Match[str]) -> str:
     return STAND_INS.get(char) or char.encode("ascii", "backslashreplace").decode("ascii")
 
 
+_PADDING = re.compile(r" {2,}| +$")  # on one line: spaces a wider stand-in may take
+
+
 def stand_ins(error: UnicodeError) -> tuple[str, int]:
-    """The codec error handler STAND_IN_ERRORS: the run the stream cannot encode, in ASCII."""
+    """The codec error handler STAND_IN_ERRORS: the run the stream cannot encode, in ASCII.
+
+    A stand-in wider than its glyph (a power `x²` as `x^2`) takes its extra columns
+    from the first padding after it on its line (two spaces or more, of which one is
+    left, or the spaces that end the line), so that what follows the padding, a box's
+    border or a table's next column, stays where Rich drew it."""
     if not isinstance(error, UnicodeEncodeError):
         raise error
-    return _RUN.sub(_stand_in, error.object[error.start : error.end]), error.end
+    text, end = error.object, error.end
+    written = _RUN.sub(_stand_in, text[error.start : end])
+    if len(written) == end - error.start:
+        return written, end
+    line_end = text.find("\n", end) % (len(text) + 1)  # -1: the text's end
+    padding = _PADDING.search(text, end, line_end)
+    if not padding:
+        return written, end
+    between = text[end : padding.start()]  # its own glyphs too, which may be wider
+    written += between.encode(error.encoding, STAND_IN_ERRORS).decode(error.encoding)
+    extra = len(written) - (padding.start() - error.start)
+    spare = len(padding.group()) - (padding.end() < line_end)
+    return written, padding.start() + max(0, min(extra, spare))
 
 
 codecs.register_error(STAND_IN_ERRORS, stand_ins)
