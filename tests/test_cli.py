@@ -896,3 +896,35 @@ def test_a_wider_stand_in_takes_its_columns_from_the_padding_after_it():
     assert ascii("| 1 - t²) · [1]²   |") == "| 1 - t^2) * [1]^2 |"
     assert ascii("Wᵀ ⊗ x⁻¹    \n") == "W' x x^-1   \n"  # spaces that end the line: all
     assert ascii("x² |") == "x^2 |"  # one space is all there is: it stays
+
+
+@pytest.mark.parametrize("width", [40, 80])
+@pytest.mark.parametrize("lang", ["en", "ko"])
+@pytest.mark.parametrize("command", [(), *((name,) for name in COMMANDS)])
+def test_the_help_cuts_no_word_at_40_or_80_columns(bpcli, command, lang, width, monkeypatch):
+    """Every command's --help, in English and Korean, at 40 and 80 columns: no line cut
+    short with `…` (Rich did so to a Korean line that filled its column, and to option
+    names and numbers in a narrow terminal), none wider than the terminal, and every
+    option name and every number of the help texts whole on one line."""
+    import typer.main
+    from rich.cells import cell_len
+
+    from bpcli import i18n
+    from bpcli.cli import app
+
+    monkeypatch.setenv("COLUMNS", str(width))
+    monkeypatch.setenv("BPCLI_LANG", lang)
+    run = bpcli(*command, "--help")
+    assert run.code == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert [line for line in lines if re.search(r"…\s*(│|$)", line)] == [], run.stdout
+    assert [line for line in lines if cell_len(line) > width] == [], run.stdout
+    group = typer.main.get_command(app)
+    cmd = group.commands[command[0]] if command else group  # type: ignore[attr-defined]
+    words = set(re.findall(r"[^\s│╭╮╰╯─]+", run.stdout))
+    i18n.use(lang)
+    for param in cmd.params:
+        for name in param.opts if param.param_type_name == "option" else ():
+            assert name in words or f"{name}," in words, (name, run.stdout)
+        numbers = re.findall(r"\d[\d,.]*\d", i18n.tr(getattr(param, "help", None) or ""))
+        assert all(any(n in w for w in words) for n in numbers), (numbers, run.stdout)

@@ -90,7 +90,7 @@ def translated_help(command: Any, ctx: typer.Context) -> Iterator[None]:
     objects += list(getattr(command, "commands", {}).values())
     saved = [(obj, obj.help) for obj in objects if getattr(obj, "help", None)]
     for obj, text in saved:
-        obj.help = i18n.tr(text)
+        obj.help = unwrapped(i18n.tr(text))
     try:
         yield
     finally:
@@ -98,14 +98,43 @@ def translated_help(command: Any, ctx: typer.Context) -> Iterator[None]:
             obj.help = text
 
 
+def unwrapped(text: str) -> str:
+    """A help text's paragraphs each on one line, for Rich to wrap at the terminal's
+    width: Typer keeps a docstring's own line breaks, which at 80 columns left a word
+    alone on a line (`… is an edge. A` / `vector`). A paragraph marked \\b stays as it is."""
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    return "\n\n".join(
+        p if p.startswith("\b") else " ".join(line.strip() for line in p.splitlines())
+        for p in paragraphs
+    )
+
+
+@contextmanager
+def uncut_tables() -> Iterator[None]:
+    """Typer's tables of options and commands drawn as render/help.py's HelpTable, which
+    cuts no word, option name or number short with `…` (Korean at 80 columns, anything
+    at 40)."""
+    import typer.rich_utils
+
+    from .render.help import HelpTable
+
+    saved = typer.rich_utils.Table
+    typer.rich_utils.Table = HelpTable  # type: ignore[misc]
+    try:
+        yield
+    finally:
+        typer.rich_utils.Table = saved  # type: ignore[misc]
+
+
 def unpadded(write_help: Callable[[], None]) -> None:
     """Rich's help, with no line padded to the width where stdout is a pipe or a file
-    (Rich pads the lines outside its panels with spaces to column 80)."""
+    (Rich pads the lines outside its panels with spaces to column 80), and no word cut."""
     if sys.stdout.isatty():
-        write_help()
+        with uncut_tables():
+            write_help()
         return
     buffer = io.StringIO()
-    with redirect_stdout(buffer):  # Rich's help console writes to sys.stdout
+    with redirect_stdout(buffer), uncut_tables():  # Rich's help console writes to sys.stdout
         write_help()
     sys.stdout.write("\n".join(line.rstrip() for line in buffer.getvalue().split("\n")))
 
