@@ -118,12 +118,12 @@ def uncut_tables() -> Iterator[None]:
 
     from .render.help import HelpTable
 
-    saved = typer.rich_utils.Table
-    typer.rich_utils.Table = HelpTable  # type: ignore[misc]
+    saved = typer.rich_utils.Table  # type: ignore[attr-defined]
+    typer.rich_utils.Table = HelpTable  # type: ignore[attr-defined]
     try:
         yield
     finally:
-        typer.rich_utils.Table = saved  # type: ignore[misc]
+        typer.rich_utils.Table = saved  # type: ignore[attr-defined]
 
 
 def unpadded(write_help: Callable[[], None]) -> None:

@@ -48,10 +48,8 @@ class HelpTable(Table):
                 part.overflow = "fold"
         widths = self._calculate_column_widths(console, options)
         spaces = self.padding[1] + self.padding[3]
-        word = max(
-            (Measurement.get(console, options, part).minimum for c in text._cells for part in _texts(c)),
-            default=0,
-        )  # fmt: skip
+        parts = [part for cell in text._cells for part in _texts(cell)]
+        word = max((Measurement.get(console, options, part).minimum for part in parts), default=0)
         needed = [_widest(console, options, column._cells) for column in names]
         if widths[-1] - spaces >= word and all(
             width >= need for width, need in zip(widths, needed, strict=False)
