@@ -698,7 +698,7 @@ def _by_design() -> list[re.Pattern[str]]:
         re.compile(r"[A-Z][^:()]* \(at line \d+, column \d+\)"),  # tomllib's
         re.compile(r"`[^`]*`|'[^'\n]*'|\"[^\"\n]*\""),  # code and user text
         re.compile(r"(?<=[가-힣])\([^()]*\)"),  # 한글(English), a term's first use
-        re.compile(rf"{A}(?:{words(OPS)}) gate{Z}"),
+        re.compile(rf"{A}(?:{words([*OPS, 'copy'])}) gate{Z}"),  # the lecture's gates
         re.compile(rf"{A}(?:{words(p.headline for p in PATTERNS)}){Z}"),
         re.compile(r"(?:Forward pass: Output|Backward pass: Gradient)(?= 계산)"),  # the lecture's
         re.compile(r"(?:sudo )?(?:apt|brew|pip) install [\w.-]+"),
@@ -951,3 +951,57 @@ def test_gradescope_s_lines_in_korean(bpcli, tmp_path, monkeypatch):
     assert lines["problem 1a: grad.x"] == "grad.x: 맞음, 제출 -4"
     assert lines["problem 1a: update.x"] == "update.x: 틀림, 제출 —, 정답 -1.6 (답하지 않음)"
     assert results["output"] == "문제 1개 중 0개 맞음; 점수 0.4 / 1"
+
+
+# The write-ups (--format markdown, latex) and the solution sheets (key --solutions) are
+# read as typeset: their markup is taken out (commands, environments, a name's \mathit,
+# Markdown's marks) and what a reader sees is checked as the terminal's output is.
+_TEX_NAME = re.compile(r"\\(?:mathit|operatorname|texttt|mathrm)\{[^{}]*\}")
+_TEX_KEPT = re.compile(r"\\(?:text|textbf|emph|intertext|subsection\*?|section\*?|ensuremath)\{")
+_TEX_COMMAND = re.compile(r"\\(?:begin|end)\{[^{}]*\}|\\[A-Za-z]+\*?|\\.")
+
+
+def typeset(text: str) -> str:
+    """The words of a LaTeX or Markdown write-up, as its reader sees them: a document's
+    body, without its TikZ pictures (the graph: names, numbers and drawing options)."""
+    text = text.partition("\\begin{document}")[2] or text
+    text = re.sub(r"\\begin\{tikzpicture\}.*?\\end\{tikzpicture\}", " ", text, flags=re.S)
+    text = re.sub(r"\\(?:definecolor|textcolor)(?:\{[^{}]*\})+", " ", text)  # colour names
+    text = _TEX_NAME.sub(" ", text)
+    text = _TEX_KEPT.sub(" ", text)
+    text = _TEX_COMMAND.sub(" ", text)
+    return re.sub(r"[{}$&^_*#|]", " ", text)
+
+
+def test_typeset_keeps_the_words_and_drops_the_markup():
+    worded = r"국소 기울기 $1 \cdot (1 \text{ if } z \text{ is the max, else } 0)$"
+    assert english_left(typeset(worded)) == ["if z is the"]  # max: an op's name
+    assert english_left(typeset(r"\intertext{$\mathit{relu}_{1}$: 국소 기울기 \frac{a}{b}}")) == []
+
+
+WRITEUPS = {
+    "max": ("grad", "2*(x*y + max(z, w))", "--x", "3", "--y", "-4", "--z", "2", "--w", "-1"),
+    "relu, min": ("grad", "relu(x) + min(x, y)", "--x", "3", "--y", "-4"),
+    "tensors": ("grad", "f = sum(max(W @ x, 0)) + sum(relu(x))", "--W", "[[1, 2], [3, -4]]",
+                "--x", "[1, 2]"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "latex"])
+@pytest.mark.parametrize("args", WRITEUPS.values(), ids=WRITEUPS.keys())
+def test_the_writeups_in_korean_are_korean(bpcli, args, fmt):
+    """grad --format markdown and latex in Korean: the local derivatives in words (max,
+    min, relu) are the catalog's, as the terminal says them, not the English LaTeX."""
+    run = bpcli(*args, "--format", fmt, "--lang", "ko")
+    assert run.code == 0, run.stderr
+    assert HANGUL.search(run.stdout)
+    assert english_left(typeset(run.stdout)) == [], run.stdout
+
+
+@pytest.mark.parametrize("fmt", ["markdown", pytest.param("latex", marks=pytest.mark.integration)])
+def test_the_solution_sheets_in_korean_are_korean(bpcli, fmt):
+    """key --solutions in Korean (homework.toml's max: `2 · (1 if z is the max, else 0)`);
+    the LaTeX sheet draws its graph with Graphviz."""
+    run = bpcli("key", str(DOCS / "homework.toml"), "--solutions", "--format", fmt, "--lang", "ko")
+    assert run.code == 0, run.stderr
+    assert english_left(typeset(run.stdout)) == [], run.stdout

@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from ..graph import Graph
-from ..i18n import language
+from ..i18n import language, tr
 from ..ops import OPS, Op, fill_tex
 from ..syntax import SIGNED_NUMBER
 from .numbers import DEFAULT_PRECISION, fmt
@@ -164,13 +164,38 @@ class Tex(Plain):
         return text if OPS[op].call else rf"\left({text}\right)"
 
     def formulas(self, op: str, inputs: list[str], out: str) -> tuple[str, ...]:
-        return OPS[op].formulas_tex(inputs, out)
+        """The op table's LaTeX formulas; a formula in words (`1 if {i} is the max, else
+        0`) in a language other than English is the catalog's, as the terminal says it,
+        its words set as text and the rest as maths."""
+        spec = OPS[op]
+        if all(tr(f) == f for f in spec.formulas):  # English, or only maths
+            return spec.formulas_tex(inputs, out)
+        return tuple(_worded_tex(f, inputs) for f in spec.formulas_for(len(inputs)))
 
     def math(self, text: str) -> str:
         return f"${text}$"
 
     def symbols(self, text: str) -> str:
         return _TEX_SIGNS.sub(lambda m: TEX_SIGNS[m.group(0)], text)
+
+
+# In a formula in words: a run of words (letters, and the brackets of a particle such as
+# 이(가)) with the spaces around it, set as text; the rest (names, numbers, signs) is maths.
+_WORDS = re.compile(r"(\s*(?:[^\W\d_]|[()])+(?:\s+(?:[^\W\d_]|[()])+)*\s*)")
+_INPUT = re.compile(r"\{(\d+)\}")
+
+
+def _worded_tex(formula: str, inputs: list[str]) -> str:
+    """`{0}이(가) 최댓값이면 1, 아니면 0` over z:
+    `z\\text{이(가) 최댓값이면 }1,\\text{ 아니면 }0`."""
+    parts = []
+    for k, piece in enumerate(_INPUT.split(formula)):
+        if k % 2:
+            parts.append(inputs[int(piece)])
+            continue
+        for j, run in enumerate(_WORDS.split(piece)):
+            parts.append(rf"\text{{{tex_text(run)}}}" if j % 2 else run.strip())
+    return "".join(parts)
 
 
 # The signs of the tensor notation, and what LaTeX writes for each.
