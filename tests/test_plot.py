@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import warnings
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -88,3 +89,26 @@ def test_no_trajectory(update, tmp_path):
     result = bpcli.grad("x*x", {"x": 1.0}, lr=0.1)
     with pytest.raises(InputError, match="--steps"):
         write_plot(result.update, "f", tmp_path / "descent.png")
+
+
+def test_the_plot_in_korean_is_korean_and_set_in_a_korean_font(mpl, update, tmp_path):
+    """--lang ko: the title and the axes' labels in Korean (they were English), set in a
+    font that has Hangul (Debian's fonts-nanum) where one is installed: DejaVu Sans,
+    matplotlib's own, draws each Korean letter as an empty box."""
+    from matplotlib import font_manager
+
+    from bpcli import i18n
+
+    i18n.use("ko")
+    path = tmp_path / "descent.svg"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "Glyph … missing from font(s)"
+        write_plot(update, "f", path)
+    text = svg_text(path)
+    assert "f의 경사 하강법: α = 0.1, 10단계" in text
+    assert {"입력", "단계"} <= set(text.split())
+    assert not {"inputs", "step", "gradient", "descent"} & set(text.split())
+    directories = [*font_manager.X11FontDirectories, *font_manager.OSXFontDirectories]
+    nanum = [f for f in font_manager.findSystemFonts(directories) if "NanumGothic" in f]
+    if nanum:
+        assert "NanumGothic" in path.read_text(encoding="utf-8")  # the SVG's font-family
