@@ -152,6 +152,14 @@ def test_error_caret_under_wide_characters():
     assert error_lines(caught.value)[1:] == ["  가격 * $", "         ^"]
 
 
+def test_error_caret_underlines_wide_characters_by_their_cells():
+    """log(가나다 - 라) is 16 terminal cells (each Korean letter takes two): 16 carets,
+    not 12 (one a character)."""
+    with pytest.raises(bpcli.DomainError) as caught:
+        bpcli.grad("log(가나다 - 라)", {"가나다": 1, "라": 2})
+    assert error_lines(caught.value)[1:] == ["  log(가나다 - 라)", "  " + "^" * 16]
+
+
 # ---- the summary line breaks only between whole `name = value` pairs ---------------------
 
 

@@ -29,5 +29,6 @@ def error_lines(error: BpcliError) -> list[str]:
     suffix = "…" if right < line_end else ""
     lines.append("  " + prefix + shown + suffix)
     pad = cell_len(prefix + visible(source[left:start].replace("\t", " ")))
-    lines.append("  " + " " * pad + "^" * min(width, WINDOW))
+    spot = visible(source[start : start + min(width, WINDOW)].replace("\t", " "))
+    lines.append("  " + " " * pad + "^" * max(1, cell_len(spot)))  # in cells: 가 takes two
     return lines
