@@ -928,3 +928,61 @@ def test_the_help_cuts_no_word_at_40_or_80_columns(bpcli, command, lang, width, 
             assert name in words or f"{name}," in words, (name, run.stdout)
         numbers = re.findall(r"\d[\d,.]*\d", i18n.tr(getattr(param, "help", None) or ""))
         assert all(any(n in w for w in words) for n in numbers), (numbers, run.stdout)
+
+
+# ---- messages that say what they mean (each was wrong in its own way) -----------------
+
+
+def test_an_element_too_large_in_a_file_is_said_in_a_sentence(bpcli, tmp_path):
+    (tmp_path / "big.csv").write_text("1e999,2\n", encoding="utf-8")
+    run = bpcli("grad", "sum(x)", "--x", f"@{tmp_path / 'big.csv'}")
+    assert run.code == 2
+    assert run.stderr.endswith(": the element [0] is too large for a float (got inf)\n")
+
+
+def test_the_kinds_of_array_file_are_listed_with_or(bpcli):
+    run = bpcli("grad", "sum(x)", "--x", "@/dev/null")
+    assert run.stderr == (
+        "error: the value of x: @/dev/null must name a .json, .csv or .npy file (by its suffix)\n"
+    )
+
+
+def _problem_set(tmp_path, text: str) -> str:
+    path = tmp_path / "hw.toml"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_a_learning_rate_that_overflows_is_said_of_lr_and_a_tolerance_as_written(bpcli, tmp_path):
+    hw = _problem_set(tmp_path, '[[problem]]\nexpr = "x*x"\nvalues = { x = 3 }\nlr = 1e308\n')
+    assert bpcli("key", hw).stderr.startswith(f"error: {hw}: problem 1: lr: at step 1 ")
+    hw = _problem_set(tmp_path, '[[problem]]\nexpr = "x*x"\nvalues = { x = 3 }\nrel_tol = 2\n')
+    assert bpcli("key", hw).stderr.endswith("right sign), got 2\n")  # not 2.0
+
+
+def test_a_quoted_array_answer_and_an_infinite_one_get_their_own_advice(
+    bpcli, tmp_path, monkeypatch
+):
+    """A quoted matrix is told to be a nested list (not "a number such as -0.5"); an answer
+    TOML reads as infinite says its line, as one written "nan" does."""
+    monkeypatch.chdir(tmp_path)
+    sub = "kim.toml"
+    (tmp_path / sub).write_text(
+        'student = "kim"\n\n[[problem]]\nid = "1"\n\n[problem.answer]\noutput = 1e400\n'
+        'grad = { W = "[[0.088, 0.176], [0.104, 0.208]]", x = [-0.112, 0.636] }\n',
+        encoding="utf-8",
+    )
+    run = bpcli("check", "--problems", str(DOCS / "matrix-homework.toml"), "kim.toml", "--json")
+    items = {i["field"]: i for i in json.loads(run.stdout)["problems"][0]["items"]}
+    assert items["grad.W"]["hint"] == (
+        "answer.grad.W: write a vector or matrix as a nested list such as [[1, -0.5], [0, 2]],"
+        f" without quotes, not '[[0.088, 0.176], [0.104, 0.208]]' ({sub}, line 8)"
+    )
+    assert items["output"]["hint"].endswith(f"({sub}, line 7)")
+
+
+def test_the_batch_help_names_every_request_key(bpcli):
+    from bpcli.batch import KEYS
+
+    text = " ".join(bpcli("batch", "--help").stdout.split())
+    assert all(f'"{key}": ' in text for key in KEYS), text

@@ -409,7 +409,7 @@ def test_the_command_line_errors_and_refusals():
         (["grad", "W @ x", W, "--x", "[1, 2, 3]"], "inner sizes 2 and 3 differ"),
         (["grad", "sum(x)", "--x", "[[1], [1, 2]]"], "the value of x is ragged"),
         (["grad", "sum(x)", "--x", "[]"], "the value of x is empty"),
-        (["grad", "sum(x)", "--x", "@x.txt"], "must name a .json, .csv, .npy file"),
+        (["grad", "sum(x)", "--x", "@x.txt"], "must name a .json, .csv or .npy file"),
         (["graph", "W @ x", W, "--x", "[0.2, 0.4]"], "the output has shape (2,): reduce it"),
         (["graph", "W @ x", "--dout", "[1, 0]"], "--dout is the upstream gradient of a"),
     ]

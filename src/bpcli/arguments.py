@@ -219,6 +219,13 @@ def is_array_text(raw: str) -> bool:
 ARRAY_FILES = (".json", ".csv", ".npy")
 
 
+def _either(words: list[str]) -> str:
+    """`a, b or c`: a list joined by the catalog's message for it."""
+    if len(words) == 1:
+        return words[0]
+    return tr("{items} or {last}").format(items=", ".join(words[:-1]), last=words[-1])
+
+
 def parse_value(what: str, raw: str) -> Any:
     """A vector or matrix: JSON text (`[[0.1, 0.5], [-0.3, 0.8]]`), or `@FILE` for a .json
     file of the same, a .csv file (one row: a vector; more: a matrix) or NumPy's .npy;
@@ -233,7 +240,7 @@ def parse_value(what: str, raw: str) -> Any:
         if suffix not in ARRAY_FILES:
             raise InputError(
                 tr("{what}: {text} must name a {items} file (by its suffix)").format(
-                    what=what, text=clipped(text), items=", ".join(ARRAY_FILES)
+                    what=what, text=clipped(text), items=_either(list(ARRAY_FILES))
                 )
             )
         source = f"{what} ({clipped(path)})"

@@ -527,8 +527,9 @@ def _split(field: str) -> tuple[str, str]:
 
 
 def field_of(exc: BpcliError) -> str:
-    """The problem's field an error is about: its values for a name error, else its expr."""
-    return "values" if isinstance(exc, BindError) else "expr"
+    """The problem's field an error is about: the one it names (lr), its values for a
+    name error, else its expr."""
+    return exc.field or ("values" if isinstance(exc, BindError) else "expr")
 
 
 class _Truth:

@@ -1098,8 +1098,9 @@ def batch(
 ) -> None:
     """Answer JSON Lines requests, one JSON line per request, in order, as each is ready.
 
-    A request: {"id": …, "expr": …, "values": {…}, "lr": …, "steps": …}. A bad
-    line costs that line only, running out of memory included (an answer takes
+    A request: {"id": …, "expr": …, "values": {…}, "lr": …, "steps": …,
+    "max_tie": "split"|"first", "dout": […]}, of which only expr is needed.
+    A bad line costs that line only, running out of memory included (an answer takes
     about 2 KB a node; an expression has at most 2,000,000); the exit code is 1
     if any line failed.
 

@@ -653,4 +653,5 @@ def _at_step(exc: DomainError, step: int) -> DomainError:
         tr("at step {step} of gradient descent: {message}").format(step=step, message=exc.message),
         span=exc.span,
         source=exc.source,
+        field="lr",  # where the learning rate took the inputs
     )

@@ -14,7 +14,9 @@ def clipped(text: str) -> str:
 
 
 class BpcliError(Exception):
-    """Bad input to bpcli. `span` is the (start, end) offset in `source`, when known."""
+    """Bad input to bpcli. `span` is the (start, end) offset in `source`, when known;
+    `field` the input it is about where that is not the expression or its values (a
+    problem set's `lr`, for a gradient descent that overflows)."""
 
     def __init__(
         self,
@@ -22,11 +24,13 @@ class BpcliError(Exception):
         *,
         span: tuple[int, int] | None = None,
         source: str | None = None,
+        field: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.span = span
         self.source = source
+        self.field = field
 
     @property
     def line(self) -> int | None:

@@ -418,7 +418,7 @@ def _settings(raw: Any, where: str) -> dict[str, float | str]:
                     tr(
                         "must be at most {max_rel_tol:g} (a relative tolerance of 1 already "
                         "accepts every answer of the right sign), got {tolerance!r}"
-                    ).format(max_rel_tol=MAX_REL_TOL, tolerance=tolerance),
+                    ).format(max_rel_tol=MAX_REL_TOL, tolerance=raw[key]),  # as written: 2
                 )
             found[key] = tolerance
     if "max_tie" in raw:
@@ -739,6 +739,20 @@ class _Lines:
                     return tr("{file}, line {line}").format(file=self.file, line=number)
         return self.file
 
+    def of_number(self, where: str) -> str:
+        """`kim.toml, line 7`: the first line where the item `where` (`answer.output`,
+        `answer.grad.x`) is given a number that is not a finite float (1e400, nan)."""
+        key = re.escape(where.rpartition(".")[2])
+        given = re.compile(rf"(?:^|[{{,\s\"']){key}[\"']?\s*[=:]\s*({_LITERAL})")
+        for number, line in enumerate(self.lines, start=1):
+            for found in given.finditer(line):
+                if not math.isfinite(float(found.group(1).replace("_", ""))):
+                    return tr("{file}, line {line}").format(file=self.file, line=number)
+        return self.file
+
+
+_LITERAL = r"[-+]?(?:inf|nan|\d[\d_]*(?:\.[\d_]*)?(?:[eE][-+]?[\d_]+)?)(?![\w.])"
+
 
 def _entry(raw: Any, rest: dict[str, Any], lines: _Lines) -> Entry:
     """A submission's answers, item by item: an item that is not a number costs itself."""
@@ -808,14 +822,20 @@ def _lenient(raw: Any, where: str, lines: _Lines) -> tuple[float | None, str | N
         try:  # the grammar's numbers; a typographic minus, as slides write it, is a minus
             raw = parse_number(where, text.replace("\u2212", "-"))
         except InputError:
-            return None, tr(
-                "{where}: write a number such as -0.5 without quotes, not {raw!r} ({line})"
-            ).format(where=where, raw=shown(raw)[:40], line=lines.of(raw))
+            message = (
+                tr(
+                    "{where}: write a vector or matrix as a nested list such as"
+                    " [[1, -0.5], [0, 2]], without quotes, not {raw!r} ({line})"
+                )
+                if text.startswith("[")  # a quoted array
+                else tr("{where}: write a number such as -0.5 without quotes, not {raw!r} ({line})")
+            )
+            return None, message.format(where=where, raw=shown(raw)[:40], line=lines.of(raw))
     try:
         return _number(raw, where), None
     except _Bad as bad:
         return None, tr("{where}: {message}; write a number such as -0.5 ({file})").format(
-            where=where, message=bad.message, file=lines.file
+            where=where, message=bad.message, file=lines.of_number(where)
         )
 
 

@@ -901,7 +901,8 @@ def descend(
                     tr(
                         "at step {step} of gradient descent: the update of {name} overflows "
                         "(is the learning rate too large?)"
-                    ).format(step=step, name=name)
+                    ).format(step=step, name=name),
+                    field="lr",
                 )
             moved[name] = new
         point = moved

@@ -60,6 +60,15 @@ class NotANumber(ValueError):
             what=what, value=shown(self.value)
         )
 
+    def predicate(self) -> str:
+        """The reason after an element's name ("the element [0] is too large for a float
+        (got inf)"): with its verb, which the reason after a colon leaves out."""
+        if not self.too_large:
+            return self.message()
+        if isinstance(self.value, int):
+            return tr("is too large for a float")
+        return tr("is too large for a float (got {value})").format(value=repr(self.value))
+
 
 def is_number(value: object) -> TypeGuard[int | float]:
     """An int or a float: true and false are not numbers, though Python's bool is an int."""
@@ -213,7 +222,7 @@ def _nested(value: object, where: str) -> tuple[tuple[int, ...], Any]:
         try:
             return (), to_float(value)
         except NotANumber as exc:
-            raise NotATensor(exc.message(), where=where) from None
+            raise NotATensor(exc.predicate(), where=where) from None
     if not value:
         if where:
             raise NotATensor(tr("is empty: every row needs at least one number"), where=where)
