@@ -986,3 +986,18 @@ def test_the_batch_help_names_every_request_key(bpcli):
 
     text = " ".join(bpcli("batch", "--help").stdout.split())
     assert all(f'"{key}": ' in text for key in KEYS), text
+
+
+def test_the_help_and_the_readme_state_both_limits_of_a_descent(bpcli, monkeypatch):
+    """--steps 200000 on x*x is refused by the step cap (api.MAX_STEPS), not by steps ×
+    nodes: the help and the README state both, with the numbers the API checks."""
+    from bpcli.api import MAX_STEP_NODES, MAX_STEPS
+
+    monkeypatch.setenv("COLUMNS", "200")
+    text = " ".join(bpcli("grad", "--help").stdout.split())
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    for where in (text, readme):
+        assert f"at most {MAX_STEPS:,} steps" in where
+        assert f"steps × nodes at most {MAX_STEP_NODES:,}" in where
+    run = bpcli("grad", "x*x", "--x", "1", "--lr", "0.1", "--steps", str(2 * MAX_STEPS))
+    assert run.code == 2 and f"from 1 to {MAX_STEPS:,}" in run.stderr

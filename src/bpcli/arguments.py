@@ -91,7 +91,8 @@ GRAD_OPTIONS = (
         None,
         "N",
         "Repeat the update N times and show the trajectory and its chart (needs --lr;"
-        " steps × nodes at most 10,000,000; past 1,000 steps, every k-th step is kept).",
+        " at most 100,000 steps, and steps × nodes at most 10,000,000; past 1,000 steps,"
+        " every k-th step is kept).",
         min=1,
     ),
     Option(
