@@ -383,3 +383,16 @@ def test_a_tex_output_file_in_capitals_is_latex(bpcli, tmp_path):
     out = tmp_path / "KEY.TEX"
     assert bpcli("key", str(DOCS / "homework.toml"), "--solutions", "--output", str(out)).code == 0
     assert out.read_text(encoding="utf-8").startswith(r"\documentclass")
+
+
+def test_an_index_is_written_in_brackets_not_as_a_second_subscript(bpcli):
+    """The two-layer net's loss picks softmax1[y]: LaTeX writes it as the lecture indexes,
+    `\\mathit{softmax}_{1}[y]`; `{\\mathit{softmax}_{1}}_{y}` set "softmax₁ᵧ", read "1y"."""
+    run = bpcli("grad", "--file", str(DOCS / "two-layer-net.txt"),
+                "--W1", "[[0.2, -0.5, 0.1], [1.5, 1.3, -0.1]]", "--x", "[1, 2, -1]",
+                "--b1", "[0, 0.1]", "--W2", "[[1, -1], [0.5, 0.5], [-0.3, 0.2]]",
+                "--b2", "[0, 0, 0.1]", "y=2", "--format", "latex")  # fmt: skip
+    assert run.code == 0, run.stderr
+    assert r"\mathit{index}_{1} &= \mathit{softmax}_{1}[y] = " in run.stdout
+    assert r"\end{bmatrix}[2] = 0.232977" in run.stdout  # p[2], the probability of class 2
+    assert "}_{y}" not in run.stdout

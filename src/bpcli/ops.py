@@ -540,10 +540,11 @@ _TABLE: tuple[Op, ...] = (
     Op(
         name="index", symbol="[]", arity=2, pattern=patterns.ROUTER, scalar=False,
         tensor=TensorRule(
-            "_index(a, b)", ("_dindex(g, a, b)", ""), "index", tex="{a}_{b}", reason="index"
+            "_index(a, b)", ("_dindex(g, a, b)", ""), "index", tex="a[b]", reason="index"
         ),
         shown="{0}[{1}]", formulas=("1 at [{1}], else 0", "0"),
-        tex="a_{b}", tex_formulas=(r"1 \text{ at } b \text{, else } 0", "0"),
+        # indexed as the lecture writes it: a subscript after softmax₁'s reads as "1y"
+        tex="a[b]", tex_formulas=(r"1 \text{ at } b \text{, else } 0", "0"),
     ),
     Op(
         name="transpose", symbol="transpose", arity=1, pattern=patterns.TRANSPOSE,
