@@ -1001,3 +1001,22 @@ def test_the_help_and_the_readme_state_both_limits_of_a_descent(bpcli, monkeypat
         assert f"steps × nodes at most {MAX_STEP_NODES:,}" in where
     run = bpcli("grad", "x*x", "--x", "1", "--lr", "0.1", "--steps", str(2 * MAX_STEPS))
     assert run.code == 2 and f"from 1 to {MAX_STEPS:,}" in run.stderr
+
+
+def test_the_upstream_gradient_is_named_as_it_can_be_given_here(bpcli, tmp_path):
+    """A problem set has no --dout (nor a dout field): its vector output is to be reduced;
+    a batch request gives it as "dout", and is told so; grad's --dout stays."""
+    hw = _problem_set(tmp_path, '[[problem]]\nexpr = "W @ x"\nvalues = { W = [[1, 2], [3, 4]], x = [1, 2] }\n')  # fmt: skip
+    assert bpcli("key", hw).stderr == (
+        f"error: {hw}: problem 1: expr: the output has shape (2,), and a problem asks for"
+        " the gradient of a number: reduce the output to one, e.g. sum(...)\n"
+    )
+    request = '{"expr": "W @ x", "values": {"W": [[1, 0], [0, 1]], "x": [1, 2]}%s}\n'
+    lines = bpcli("batch", input=request % "" + request % ', "dout": [1, 2, 3]').stdout
+    errors = [json.loads(line)["error"]["message"] for line in lines.splitlines()]
+    assert errors == [
+        'the output has shape (2,): reduce it, e.g. sum(...), or give the upstream gradient with "dout"',
+        '"dout" has shape (3,) but the output f has shape (2,): they must be the same',
+    ]
+    run = bpcli("grad", "W @ x", "--W", "[[1, 0], [0, 1]]", "--x", "[1, 2]", "--dout", "[1, 2, 3]")
+    assert run.stderr.startswith("error: --dout has shape (3,)")

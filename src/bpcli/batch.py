@@ -31,7 +31,7 @@ from typing import Any, BinaryIO
 
 from .api import evaluate
 from .arguments import open_input
-from .errors import BpcliError, RequestError, clipped
+from .errors import BpcliError, RequestError, clipped, upstream_given_as
 from .graph import Graph
 from .ops import Conventions, tie_rule
 from .parser import parse
@@ -586,7 +586,8 @@ def answer(
         graph = _parse(expr, cache)
         if len(graph) > STREAM_NODES:  # kept, its tables would outlive its answer
             cache.pop(expr, None)
-        result = evaluate(graph, values, lr, steps, conventions=conventions, dout=dout)
+        with upstream_given_as('"dout"'):  # a request's key, not grad's --dout
+            result = evaluate(graph, values, lr, steps, conventions=conventions, dout=dout)
         if key is not None and len(graph) <= MEMO_NODES:
             return {"id": request_id, "ok": True, "result": result, "key": key}
         return {"id": request_id, "ok": True, "result": result}

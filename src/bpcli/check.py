@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .api import grad
-from .errors import BindError, BpcliError, InputError
+from .errors import BindError, BpcliError, InputError, upstream_given_as
 from .i18n import N_, tr, tr_n
 from .ops import OPS, Conventions, TieRule
 from .patterns import (
@@ -852,7 +852,8 @@ def result_of(problem: Problem, max_tie: TieRule | None = None) -> Result | Tens
     own max tie rule or, if given, `max_tie`: a TensorResult where a value is a vector
     or a matrix."""
     conventions = Conventions(max_tie=max_tie or problem.max_tie)
-    return grad(problem.expr, problem.values, lr=problem.lr, conventions=conventions)
+    with upstream_given_as(None):  # a problem set gives no upstream gradient
+        return grad(problem.expr, problem.values, lr=problem.lr, conventions=conventions)
 
 
 def solve(problem: Problem, result: Result | TensorResult | None = None) -> Answer:

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DomainError
+from .errors import DomainError, upstream_option
 from .graph import Graph
 from .i18n import N_, tr
 from .ops import CODES, OP_NAMES, OPS, Conventions, Infinite, Op, TieRule, Undefined
@@ -829,21 +829,30 @@ class TensorResult(Named):
 def scalar_output_needed(node_shapes: list[Shape], graph: Graph, dout: Value | None) -> None:
     """grad needs a number to differentiate, or the upstream gradient of the output."""
     shape = node_shapes[graph.output]
+    option = upstream_option()  # --dout, a batch request's "dout", or none (a problem set)
     if dout is None:
+        if shape and option is None:
+            raise DomainError(
+                tr(
+                    "the output has shape {show_shape}, and a problem asks for the gradient "
+                    "of a number: reduce the output to one, e.g. sum(...)"
+                ).format(show_shape=show_shape(shape))
+            )
         if shape:
             raise DomainError(
                 tr(
                     "the output has shape {show_shape}: reduce it, e.g. sum(...), or give "
-                    "the upstream gradient with --dout"
-                ).format(show_shape=show_shape(shape))
+                    "the upstream gradient with {option}"
+                ).format(show_shape=show_shape(shape), option=option)
             )
         return
     if tuple(np.shape(dout)) != shape:
         raise DomainError(
             tr(
-                "--dout has shape {given} but the output {name} has shape "
+                "{option} has shape {given} but the output {name} has shape "
                 "{wanted}: they must be the same"
             ).format(
+                option=option,
                 given=show_shape(tuple(np.shape(dout))),
                 name=graph.name(graph.output),
                 wanted=show_shape(shape),
