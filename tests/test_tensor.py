@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -498,3 +499,32 @@ def test_batch_answers_tensor_requests_also_asked_twice(jobs):
         np.testing.assert_allclose(answer["result"]["gradients"]["x"], [-0.112, 0.636])
     assert (second["id"], bad["ok"], bad["error"]["type"]) == (2, False, "BindError")
     assert "ragged" in bad["error"]["message"]
+
+
+def test_a_npy_file_that_is_not_numpys_format_gets_bpclis_own_message(tmp_path, monkeypatch):
+    """np.load reads any file without the .npy signature as a pickle, and refused it in
+    pickle's words; a pickled object inside a .npy is refused, never unpickled."""
+    import pickle
+
+    from bpcli.arguments import parse_value
+    from bpcli.errors import InputError
+
+    monkeypatch.chdir(tmp_path)
+    np.save("ok.npy", np.array([[1.0, 2.0], [3.0, 4.0]]))
+    np.save("objects.npy", np.array([1, "a"], dtype=object), allow_pickle=True)
+    Path("text.npy").write_text("not numpy\n")
+    Path("pickle.npy").write_bytes(pickle.dumps([1.0, 2.0]))
+    np.savez("arrays.npz", a=np.ones(2))
+    Path("zip.npy").write_bytes(Path("arrays.npz").read_bytes())
+    np.testing.assert_array_equal(parse_value("the value of W", "@ok.npy"), [[1, 2], [3, 4]])
+    expected = "the value of W ({}): not a NumPy .npy file (it does not start as numpy.save writes one)"
+    for name in ("text.npy", "pickle.npy", "zip.npy"):
+        with pytest.raises(InputError) as caught:
+            parse_value("the value of W", "@" + name)
+        assert str(caught.value) == expected.format(name)
+    with pytest.raises(InputError) as caught:
+        parse_value("the value of W", "@objects.npy")
+    assert str(caught.value) == (
+        "the value of W (objects.npy): the .npy file holds Python objects, not numbers"
+        " (bpcli never loads pickled objects)"
+    )
