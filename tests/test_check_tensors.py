@@ -253,6 +253,19 @@ def test_a_tensor_quiz_is_small_and_its_key_is_right_by_central_differences(seed
             np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-6)
 
 
+@pytest.mark.parametrize("seed", range(10))
+def test_a_tensor_quiz_uses_each_template_once_until_they_run_out(seed):
+    from bpcli.quiz import DEFAULT_OPS, TEMPLATES
+
+    every = [text for text, used in TEMPLATES if set(used) <= set(DEFAULT_OPS)]
+    drawn = [p.expr for p in loads(quiz(seed, len(every) + 2, tensors=True)).problems]
+    assert sorted(drawn[: len(every)]) == sorted(every)  # every one, none twice
+    assert all(text in every for text in drawn[len(every) :])
+    few = [text for text, used in TEMPLATES if set(used) <= {"mul"}]  # --ops mul: four
+    drawn = [p.expr for p in loads(quiz(seed, 3, ("mul",), tensors=True)).problems]
+    assert len(set(drawn)) == 3 and set(drawn) <= set(few)
+
+
 def test_quiz_tensors_on_the_command_line(bpcli):
     first = bpcli("quiz", "--tensors", "--seed", "5", "--count", "2")
     assert (
