@@ -848,7 +848,9 @@ def dumps(problems: ProblemSet, header: str = "", hints: bool = False) -> str:
         lines.append("")
         lines.append("[problem.answer]")
         answer = _answer_dict(problem.answer)
-        lines.extend(f"{key} = {_toml_value(value)}" for key, value in answer.items())
+        lines.extend(
+            f"{key} = {_toml_value(value, problem.tolerance)}" for key, value in answer.items()
+        )
         if not answer and hints:
             lines.extend(f"# {line}" for line in blanks(problem))
         lines.append("")
@@ -908,20 +910,33 @@ def _toml_string(text: str) -> str:
     return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
-def _toml_number(value: float) -> str:
+def _toml_number(value: float, tolerance: Tolerance | None = None) -> str:
+    """`value` as the shortest decimal that reads back as it. An answer graded under
+    `tolerance` is the shortest decimal that rounds to it at 15 significant digits
+    (0.116, not float arithmetic's 0.11600000000000003) when the tolerance accepts that
+    as the value (an exact one, rel_tol and abs_tol 0, does not). A value of 15 digits
+    or fewer (0.1, -16.34) is written as it is either way."""
     if not math.isfinite(value):
         raise InputError(tr("cannot write {value} to TOML").format(value=value))
+    if tolerance is not None:
+        rounded = float(f"{value:.15g}")
+        if tolerance.close(rounded, value):
+            value = rounded
     if value.is_integer() and abs(value) < 2**53:
         return str(int(value))
     return repr(value)
 
 
-def _toml_value(value: Any) -> str:
+def _toml_value(value: Any, tolerance: Tolerance | None = None) -> str:
+    """A value as TOML; the numbers of an answer graded under `tolerance`, as
+    _toml_number writes them."""
     if isinstance(value, str):
         return _toml_string(value)
     if isinstance(value, list):
-        return f"[{', '.join(_toml_value(v) for v in value)}]"
+        return f"[{', '.join(_toml_value(v, tolerance) for v in value)}]"
     if isinstance(value, dict):
-        inner = ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items())
+        inner = ", ".join(
+            f"{_toml_key(k)} = {_toml_value(v, tolerance)}" for k, v in value.items()
+        )
         return f"{{ {inner} }}" if inner else "{}"
-    return _toml_number(float(value))
+    return _toml_number(float(value), tolerance)
