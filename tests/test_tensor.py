@@ -517,7 +517,9 @@ def test_a_npy_file_that_is_not_numpys_format_gets_bpclis_own_message(tmp_path, 
     np.savez("arrays.npz", a=np.ones(2))
     Path("zip.npy").write_bytes(Path("arrays.npz").read_bytes())
     np.testing.assert_array_equal(parse_value("the value of W", "@ok.npy"), [[1, 2], [3, 4]])
-    expected = "the value of W ({}): not a NumPy .npy file (it does not start as numpy.save writes one)"
+    expected = (
+        "the value of W ({}): not a NumPy .npy file (it does not start as numpy.save writes one)"
+    )
     for name in ("text.npy", "pickle.npy", "zip.npy"):
         with pytest.raises(InputError) as caught:
             parse_value("the value of W", "@" + name)

@@ -312,8 +312,9 @@ def _read_npy(path: str, what: str) -> Any:
             # np.load would read any other file as a pickle (and refuse it in pickle's words)
             if file.read(len(NPY_SIGNATURE)) != NPY_SIGNATURE:
                 raise InputError(
-                    tr("{what}: not a NumPy .npy file (it does not start as numpy.save writes one)")
-                    .format(what=what)
+                    tr(
+                        "{what}: not a NumPy .npy file (it does not start as numpy.save writes one)"
+                    ).format(what=what)
                 )
             file.seek(0)
             version = np.lib.format.read_magic(file)
@@ -334,8 +335,9 @@ def _read_npy(path: str, what: str) -> Any:
         raise InputError(f"{what}: {exc.strerror or exc}") from None
     except ValueError:  # NumPy's header or data, cut short or not NumPy's
         raise InputError(
-            tr("{what}: a damaged .npy file: it is cut short, or its header is not NumPy's")
-            .format(what=what)
+            tr("{what}: a damaged .npy file: it is cut short, or its header is not NumPy's").format(
+                what=what
+            )
         ) from None
 
 

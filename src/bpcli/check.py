@@ -47,6 +47,7 @@ from .problems import (
     ProblemSet,
     Submission,
     Tolerance,
+    Unread,
     Value,
     shown,
     tolerance_of,
@@ -499,7 +500,7 @@ def _asked(
     result: Result | TensorResult,
     truth: _Truth | _TensorTruth,
     answer: Answer,
-    errors: dict[str, str],
+    errors: dict[str, str | Unread],
     present: bool,
 ) -> tuple[Item, ...]:
     """Every item the problem asks for, answered or not: a required item left out is wrong."""
@@ -508,6 +509,8 @@ def _asked(
     for field in asked_fields(problem, result):
         kind = field.partition(".")[0]
         error = errors.get(field) or errors.get(kind)
+        if isinstance(error, Unread):
+            error = error.said(result.output_name)
         got = given.get(field)
         if got is not None:
             items.append(truth.item(field, got))
