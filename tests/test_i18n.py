@@ -947,7 +947,8 @@ def test_gradescope_s_lines_in_korean(bpcli, tmp_path, monkeypatch):
     assert "  update.x           —    -1.6  ✗ 틀림\n    답하지 않음\n" in run.stdout
     results = json.loads((tmp_path / "g.json").read_text(encoding="utf-8"))
     lines = {test["name"]: test["output"] for test in results["tests"]}
-    assert lines["problem 1a: grad.y"] == "grad.y: 틀림, 제출 4, 정답 -4"
-    assert lines["problem 1a: grad.x"] == "grad.x: 맞음, 제출 -4"
-    assert lines["problem 1a: update.x"] == "update.x: 틀림, 제출 —, 정답 -1.6 (답하지 않음)"
+    assert lines["문제 1a: grad.y"] == "grad.y: 틀림, 제출 4, 정답 -4"
+    assert lines["문제 1a: grad.x"] == "grad.x: 맞음, 제출 -4"
+    assert lines["문제 1a: update.x"] == "update.x: 틀림, 제출 —, 정답 -1.6 (답하지 않음)"
+    assert [english_left(name) for name in lines] == [[]] * len(lines)
     assert results["output"] == "문제 1개 중 0개 맞음; 점수 0.4 / 1"

@@ -204,14 +204,14 @@ class Report(_Scored):
         self, visibility: str = "visible", hide_expected: bool = False
     ) -> dict[str, Any]:
         """A Gradescope autograder results.json: one test per item asked, named by its
-        problem and item, scoring the item's share of its problem's points (their sum is
+        problem and item (in the chosen language: a student reads the names), scoring the item's share of its problem's points (their sum is
         the problem's score); with `hide_expected`, no right answer, no number, no hint."""
         tests: list[dict[str, Any]] = []
         for number, problem in enumerate(self.problems, start=1):
             if problem.error is not None or not problem.items:
                 tests.append(
                     {
-                        "name": f"problem {problem.id}",
+                        "name": tr("problem {id}").format(id=problem.id),
                         "number": str(number),
                         "score": problem.score,
                         "max_score": problem.max_score,
@@ -227,7 +227,7 @@ class Report(_Scored):
                 earned = share if item.ok and problem.score > 0 else 0.0
                 tests.append(
                     {
-                        "name": f"problem {problem.id}: {item.field}",
+                        "name": tr("problem {id}: {field}").format(id=problem.id, field=item.field),
                         "number": f"{number}.{k}",
                         "score": earned,
                         "max_score": share,
