@@ -669,7 +669,7 @@ def test_the_korean_page_steps_through_the_lecture(bpcli, open_page, tmp_path): 
 # shell commands, the words of the operating system and of the JSON and TOML parsers) must
 # hold no English: no run of two English words, and no English word on a line without Korean.
 
-from errors_catalogue import CATALOGUE, Entry  # noqa: E402
+from errors_catalogue import CATALOGUE, RUNS_DOT, Entry  # noqa: E402
 from test_errors_doc import is_batch, run  # noqa: E402
 
 HANGUL = re.compile(r"[가-힣]")
@@ -797,7 +797,7 @@ def _english_by_design(entry: Entry) -> bool:
 @pytest.mark.parametrize(
     "entry",
     [
-        pytest.param(e, marks=[pytest.mark.integration] if e.setup == "slow graphviz" else [])
+        pytest.param(e, marks=[pytest.mark.integration] if e.setup in RUNS_DOT else [])
         for e in CATALOGUE
         if not _english_by_design(e)
     ],
