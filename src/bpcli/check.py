@@ -204,8 +204,9 @@ class Report(_Scored):
         self, visibility: str = "visible", hide_expected: bool = False
     ) -> dict[str, Any]:
         """A Gradescope autograder results.json: one test per item asked, named by its
-        problem and item (in the chosen language: a student reads the names), scoring the item's share of its problem's points (their sum is
-        the problem's score); with `hide_expected`, no right answer, no number, no hint."""
+        problem and item (in the chosen language: a student reads the names), scoring the
+        item's share of its problem's points (their sum is the problem's score); with
+        `hide_expected`, no right answer, no number, no hint."""
         tests: list[dict[str, Any]] = []
         for number, problem in enumerate(self.problems, start=1):
             if problem.error is not None or not problem.items:
