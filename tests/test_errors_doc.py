@@ -268,7 +268,9 @@ happens, an example, and the exact message.
 
 - On the command line an error is `error: MESSAGE` on stderr, followed, when it
   is about a place in the expression, by that line with a caret `^` under the
-  place; the exit code is 2.
+  place; the exit code is 2. On a terminal a long MESSAGE is wrapped to its
+  width, between words (never inside a quoted `'x + y'`); in a pipe, and with
+  `--json` or `batch`, it is one line.
 - In Python it is raised: `str(exc)` is the message, after `line L, column C: `
   when it has a place; `exc.message`, `exc.span`, `exc.line` and `exc.column`
   hold the parts. Python examples run after `import bpcli`.
