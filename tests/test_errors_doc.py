@@ -211,9 +211,9 @@ def run_cli(entry: Entry, outcome: Outcome, patch: pytest.MonkeyPatch) -> None:
     caught: list[bpcli.BpcliError] = []
     fail = process.fail
 
-    def recording_fail(error: bpcli.BpcliError) -> Any:
+    def recording_fail(error: bpcli.BpcliError, for_scripts: bool = False) -> Any:
         caught.append(error)
-        return fail(error)
+        return fail(error, for_scripts)
 
     patch.setattr(process, "fail", recording_fail)
     stdin = printed(entry.stdin_python) if entry.stdin_python else entry.stdin
