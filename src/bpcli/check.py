@@ -1060,7 +1060,9 @@ def _solve_tensors(result: TensorResult) -> Answer:
     update = result.update
     return Answer(
         output=plain(result.output),
-        grad={name: plain(value) for name, value in result.gradients.items()},
+        grad={  # an index input has no gradient to ask for (tensor.index_inputs)
+            name: plain(value) for name, value in result.gradients.items() if value is not None
+        },
         nodes={name: plain(result.values[graph.assigned[name]]) for name in named},
         node_grads={
             name: plain(result.grads[graph.assigned[name]])

@@ -597,9 +597,10 @@ def backward(
                     )
                 grads[j] = _plain(sent) if grads[j] is None else _plain(grads[j] + sent)
     result: list[Value | None] = []
+    no_gradient = set(index_inputs(graph))
     for node_id in range(n):
-        if fixed[node_id] and node_id != out_id:
-            result.append(None)
+        if (fixed[node_id] and node_id != out_id) or node_id in no_gradient:
+            result.append(None)  # a constant; an index, which is not differentiable
         elif grads[node_id] is None:  # the output does not depend on it: 0 of its shape
             result.append(_plain(np.zeros(np.shape(values[node_id]))))
         else:
@@ -642,8 +643,9 @@ class Edge:
 
 
 def edges(result: TensorResult) -> list[tuple[Edge | None, ...]]:
-    """Every node's input edges, in input order (None: the input is a constant), as the
-    backward pass computed them: what the walkthrough and `--json --explain` show."""
+    """Every node's input edges, in input order (None: the input is a constant or an index
+    input, which have no gradient), as the backward pass computed them: what the
+    walkthrough and `--json --explain` show."""
     graph, values, grads = result.graph, result.values, result.grads
     fixed = graph.fixed
     out: list[tuple[Edge | None, ...]] = []
@@ -658,7 +660,7 @@ def edges(result: TensorResult) -> list[tuple[Edge | None, ...]]:
             args = _arguments(graph, i, values)
             row: list[Edge | None] = []
             for k, j in enumerate(graph.inputs(i)):
-                if fixed[j]:
+                if fixed[j] or grads[j] is None:  # a constant; an index input: no gradient
                     row.append(None)
                     continue
                 raw = _pulled(graph, i, k, rules, g, args, values, result.conventions)
@@ -765,7 +767,7 @@ class TensorResult(Named):
             else f"{f}: {show_shape(self.shapes[self.graph.output])}"
         ]
         shown += [
-            f"∂{f}/∂{name}: {show_shape(self.shapes[i])}"
+            f"∂{f}/∂{name}: {show_shape(self.shapes[i]) if self.grads[i] is not None else '—'}"
             for name, i in self.graph.variables.items()
         ]
         return f"TensorResult({', '.join(shown)})"
@@ -916,15 +918,25 @@ def moved_inputs(graph: Graph) -> list[str]:
     return [name for name, i in graph.variables.items() if not _index_only(graph, i)]
 
 
+def index_inputs(graph: Graph) -> list[int]:
+    """The inputs used only as an index or an axis: they have no gradient (None), as
+    PyTorch gives an integer index none; an index is not differentiable."""
+    return [i for i in graph.variables.values() if _index_only(graph, i)]
+
+
 def _index_only(graph: Graph, node_id: int) -> bool:
     """An input used only as an index or an axis (s[y]): a class label, not a weight."""
     uses = [
         (i, k) for i in range(len(graph)) for k, j in enumerate(graph.inputs(i)) if j == node_id
     ]
-    return bool(uses) and all(
-        OPS[graph.op(i)].tensor is not None and k > 0 and not OPS[graph.op(i)].tensor.vjp[k]  # type: ignore[union-attr]
-        for i, k in uses
-    )
+    return bool(uses) and all(_no_gradient_edge(OPS[graph.op(i)], k) for i, k in uses)
+
+
+def _no_gradient_edge(op: Op, k: int) -> bool:
+    """Whether an op's k-th input gets no gradient by its tensor rule (an index, an axis);
+    a variadic op (max(a, b, c)) has one rule for every input, and gives each one."""
+    rule = op.tensor
+    return rule is not None and op.arity is not None and k > 0 and not rule.vjp[k]
 
 
 # ---- gradient checking ---------------------------------------------------------------------
