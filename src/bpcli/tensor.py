@@ -915,21 +915,23 @@ def descend(
 
 def moved_inputs(graph: Graph) -> list[str]:
     """The inputs gradient descent moves: all but those used only as an index."""
-    return [name for name, i in graph.variables.items() if not _index_only(graph, i)]
+    fixed = set(index_inputs(graph))
+    return [name for name, i in graph.variables.items() if i not in fixed]
 
 
 def index_inputs(graph: Graph) -> list[int]:
-    """The inputs used only as an index or an axis: they have no gradient (None), as
-    PyTorch gives an integer index none; an index is not differentiable."""
-    return [i for i in graph.variables.values() if _index_only(graph, i)]
-
-
-def _index_only(graph: Graph, node_id: int) -> bool:
-    """An input used only as an index or an axis (s[y]): a class label, not a weight."""
-    uses = [
-        (i, k) for i in range(len(graph)) for k, j in enumerate(graph.inputs(i)) if j == node_id
-    ]
-    return bool(uses) and all(_no_gradient_edge(OPS[graph.op(i)], k) for i, k in uses)
+    """The inputs used only as an index or an axis (s[y]: a class label, not a weight):
+    they have no gradient (None), as PyTorch gives an integer index none; an index is
+    not differentiable. One pass over the edges."""
+    used: set[int] = set()
+    graded: set[int] = set()
+    for i in range(len(graph)):
+        op = OPS[graph.op(i)]
+        for k, j in enumerate(graph.inputs(i)):
+            used.add(j)
+            if not _no_gradient_edge(op, k):
+                graded.add(j)
+    return [i for i in graph.variables.values() if i in used and i not in graded]
 
 
 def _no_gradient_edge(op: Op, k: int) -> bool:
@@ -991,8 +993,9 @@ def gradcheck(result: TensorResult, step: float = 1e-6, tolerance: float = 1e-6)
         return float(np.sum(np.asarray(result.dout) * out))
 
     worst, worst_at, checked = 0.0, "", 0
+    indices = set(index_inputs(graph))
     for name, node_id in graph.variables.items():
-        if _index_only(graph, node_id):
+        if node_id in indices:
             continue
         value = np.asarray(result.inputs[name], dtype=float)
         grad = np.asarray(result.grads[node_id], dtype=float)
