@@ -573,6 +573,8 @@ def backward(
     out_id = graph.output
     grads[out_id] = 1.0 if dout is None else dout
     fixed = graph.fixed
+    indexed: set[int] = set()  # the nodes an edge sends no gradient (an index, an axis)
+    graded: set[int] = set()  # the nodes an edge sends one
     with np.errstate(all="ignore"):
         for i in range(n - 1, -1, -1):
             g = grads[i]
@@ -589,15 +591,18 @@ def backward(
                 raw = _pulled(graph, i, k, rules, g, args, values, conventions)
                 if raw is None:  # an index or an axis: no gradient flows into it
                     sent: Any = np.zeros(np.shape(values[j]))
+                    indexed.add(j)
                 else:
                     sent = unbroadcast(raw, np.shape(values[j]))
+                    graded.add(j)
                 if not np.all(np.isfinite(sent)):
                     raise _failed(
                         graph, i, tr("the gradient at {node} overflows").format(node=graph.name(j))
                     )
                 grads[j] = _plain(sent) if grads[j] is None else _plain(grads[j] + sent)
     result: list[Value | None] = []
-    no_gradient = set(index_inputs(graph))
+    # an input used only as an index: not differentiable, no gradient (index_inputs)
+    no_gradient = (indexed - graded) & set(graph.variables.values()) if indexed else set()
     for node_id in range(n):
         if (fixed[node_id] and node_id != out_id) or node_id in no_gradient:
             result.append(None)  # a constant; an index, which is not differentiable
