@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
 
 from .i18n import tr
 
@@ -12,23 +11,24 @@ SHOWN = 40  # characters of a user's name or text that a message echoes
 
 # How the upstream gradient of a vector or matrix output is given where an error is said:
 # grad's and graph's --dout (the default), a batch request's "dout", or not at all (a
-# problem set, whose problems ask for the gradient of a number).
-_UPSTREAM: ContextVar[str | None] = ContextVar("upstream", default="--dout")
+# problem set, whose problems ask for the gradient of a number). One a process, as the
+# language is (i18n.py): batch's workers are processes.
+_upstream: list[str | None] = ["--dout"]
 
 
 @contextmanager
 def upstream_given_as(name: str | None) -> Iterator[None]:
     """Within it, messages name the upstream gradient as `name` (None: it cannot be given)."""
-    token = _UPSTREAM.set(name)
+    _upstream.append(name)
     try:
         yield
     finally:
-        _UPSTREAM.reset(token)
+        _upstream.pop()
 
 
 def upstream_option() -> str | None:
     """How the upstream gradient is given here (see upstream_given_as)."""
-    return _UPSTREAM.get()
+    return _upstream[-1]
 
 
 def clipped(text: str) -> str:
