@@ -616,8 +616,6 @@ class _Form:
         ]
         self.node = "%s".join([*self.before, "}"])  # with %s for each field's text
 
-        self.uses_templates = _ByCount(self._uses_template)
-
     def dumps(self, value: Any) -> str:
         return self.encoder.encode(value)
 
@@ -659,6 +657,10 @@ class _Form:
 
     def local_template(self, count: int) -> bytes:
         return ("[" + self.item.join(["%a"] * count) + "]\0").encode()
+
+    @cached_property
+    def uses_templates(self) -> _ByCount:
+        return _ByCount(self._uses_template)
 
     def _uses_template(self, count: int) -> bytes:
         """The list of `count` uses, each {"node": consumer, "grad": sent}, and a NUL."""
