@@ -78,10 +78,12 @@ def _stripped(text: Text) -> Text:
     return text[len(text.plain) - len(text.plain.lstrip()) :]
 
 
-def _block(heading: list[str], parts: list[_Part], precision: int, room: int) -> Text:
+def _block(
+    heading: list[str], parts: list[_Part], lay: Callable[[Any, int], list[str]], room: int
+) -> Text:
     """A node's heading on its line (broken between its pieces where it must), then each
-    value and gradient on lines of at most `room` columns, as render/arrays.py lays out a
-    tensor (a number too wide for `room` alone passes it, whole)."""
+    value and gradient on lines of at most `room` columns as `lay` lays it out (a tensor
+    as render/arrays.py does; a number too wide for `room` alone passes it, whole)."""
     out: list[Text] = []
     line = Text()
     for markup in heading:
@@ -96,8 +98,7 @@ def _block(heading: list[str], parts: list[_Part], precision: int, room: int) ->
         at = marked.plain.index("\0")
         before, after = marked[:at], marked[at + 1 :]
         indent = before.cell_len
-        cells = cells_of(part.value, precision)
-        for k, row in enumerate(lines(cells, max(1, room - indent))):
+        for k, row in enumerate(lay(part.value, max(1, room - indent))):
             out.append(Text.assemble(before if k == 0 else " " * indent, (row, part.style)))
         if not after.plain.strip():
             continue
@@ -108,8 +109,8 @@ def _block(heading: list[str], parts: list[_Part], precision: int, room: int) ->
     return Text("\n").join(out)
 
 
-class _TensorTree:
-    """A tensor run's tree, laid out for the width it is printed at."""
+class _WideTree:
+    """A run's tree, laid out for the width it is printed at."""
 
     def __init__(self, graph: Graph, result: Run, precision: int) -> None:
         self.graph, self.result, self.precision = graph, result, precision
@@ -121,23 +122,28 @@ class _TensorTree:
 def to_tree(
     graph: Graph, result: Run | None = None, precision: int = DEFAULT_PRECISION
 ) -> RenderableType:
-    """The output's tree (and the trees that go on where it gets too deep); a tensor run's
-    nodes with their shapes, each node laid out for the columns left to it."""
-    if result is not None and not isinstance(result, Result):
-        return _TensorTree(graph, result, precision)
+    """The output's tree (and the trees that go on where it gets too deep); a run's nodes
+    (a tensor run's with their shapes) each laid out for the columns left to it."""
+    if result is not None:
+        return _WideTree(graph, result, precision)
     return _trees(graph, result, precision, None)
 
 
 def _trees(graph: Graph, result: Run | None, precision: int, width: int | None) -> RenderableType:
-    """The trees; `width` None: a run over numbers (or the structure alone), whose lines
-    are markup Rich lays out, as they always were."""
-    tensor = width is not None
+    """The trees; `width` None: the structure alone, whose lines are markup Rich lays
+    out, as they always were. A node too wide for the columns its guides leave it is a
+    block (`_block`): Rich would wrap it anywhere, `∂` on a line and its number on the
+    next, and leave spaces at the end of the lines."""
+    tensor = result is not None and not isinstance(result, Result)
+    lay: Callable[[Any, int], list[str]]
     if result is None:
         show: Callable[[Any], str] | None = None
     elif tensor:
         show = lambda value: escape(one_line(cells_of(value, precision)))
+        lay = lambda value, room: lines(cells_of(value, precision), room)
     else:
         show = lambda value: fmt(value, precision)
+        lay = lambda value, _: [fmt(value, precision)]  # no numpy for a run over numbers
     depth_limit = MAX_DEPTH if width is None else max(1, min(MAX_DEPTH, (width - ROOM) // GUIDE))
     written: set[int] = set()  # the gates written out so far, in the printed order
     later: set[int] = set()  # the gates that go on in a tree below
@@ -187,9 +193,10 @@ def _trees(graph: Graph, result: Run | None, precision: int, width: int | None) 
         if width is None:
             return text
         room = width - GUIDE * use.depth
-        if Text.from_markup(text).cell_len <= room:
-            return text
-        return _block([*heading, marker] if marker else heading, parts, precision, room)
+        parsed = Text.from_markup(text)  # once: the tree shows it as it is (no highlighting)
+        if parsed.cell_len <= room:
+            return parsed
+        return _block([*heading, marker] if marker else heading, parts, lay, room)
 
     trees: list[Tree] = []
     roots = deque([graph.output])
