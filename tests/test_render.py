@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import math
 import os
 import re
@@ -297,7 +298,7 @@ def test_seventeen_digits_are_shown_whole():
             assert _whole(format(node.grad, ".17g"), text)
 
 
-LONG = "hidden_layer_weight_first_a * x + hidden_layer_weight_first_b * y"
+LONG = "hidden_layer_weight_first_a*x+hidden_layer_weight_first_b*y"  # the 60 a text shows
 
 
 @pytest.mark.parametrize("width", [40, 60, 80, 120])
@@ -331,3 +332,54 @@ def test_a_descent_too_wide_for_its_table_is_a_block_per_step():
     for name, value in by_hand.items():
         assert f"{name} = {fmt(value)}" in shown
     assert max(map(cell_len, lines)) <= 40
+
+
+def _numbers(run: dict) -> list[float]:
+    """Every number a grad --json run holds that the table, its update and the tree show."""
+    out = [run["output"]["value"], *run["gradients"].values()]
+    out += [n[k] for n in run["nodes"] for k in ("value", "grad") if n[k] is not None]
+    update = run.get("update")
+    if update:
+        out += [*update["inputs"].values(), update["output"]]
+    for step in run.get("trajectory") or []:
+        out += [*step["inputs"].values(), step["output"]]
+    return out
+
+
+def _argv(expr: str, values: dict[str, float], *more: str) -> list[str]:
+    return [expr, *(f"{k}={v}" for k, v in values.items()), *more]
+
+
+LONG_AT = {"hidden_layer_weight_first_a": 1, "hidden_layer_weight_first_b": 2, "x": 3, "y": 4}
+SWEEP = {
+    "neuron": ("grad", _argv(NEURON, NEURON_AT)),
+    "neuron 17 digits": ("grad", _argv(NEURON, NEURON_ODD, "--precision", "17")),
+    "neuron descent": ("grad", _argv(NEURON, NEURON_AT, "--lr", "0.1", "--steps", "3")),
+    "lecture update": ("grad", _argv("(x+y)*z", LECTURE, "--lr", "0.1")),
+    "lecture descent": ("grad", _argv("(x+y)*z", LECTURE, "--lr", "0.1", "--steps", "3")),
+    "long names": ("grad", _argv(LONG, LONG_AT, "--lr", "0.1", "--precision", "17")),
+    "neuron tree": ("graph", _argv(NEURON, NEURON_AT, "--format", "tree")),
+    "tree 17 digits": ("graph", _argv(NEURON, NEURON_ODD, "--format", "tree", "--precision", "17")),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+@pytest.mark.parametrize("width", [40, 60, 80, 120])
+@pytest.mark.parametrize("case", SWEEP.values(), ids=SWEEP.keys())
+def test_the_scalar_views_at_every_width(case, width, lang, bpcli, monkeypatch):
+    command, argv = case
+    monkeypatch.setenv("COLUMNS", str(width))
+    shown = bpcli(command, *argv, "--lang", lang)
+    assert shown.code == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert max(map(cell_len, lines)) <= width
+    assert [line for line in lines if line != line.rstrip()] == []
+    assert "…" not in shown.stdout  # nothing cut
+    split = [line for line in lines if line.endswith(("=", "∂", " /", "∂f/∂", " -"))]
+    assert split == []  # no `label =` without its value, no `∂` without its number
+    precision = int(argv[argv.index("--precision") + 1]) if "--precision" in argv else 6
+    ran = bpcli("grad", *(a for a in argv if a not in ("--format", "tree")), "--json")
+    for number in _numbers(json.loads(ran.stdout)):
+        assert _whole(fmt(number, precision), shown.stdout), fmt(number, precision)
+    for name in [a.split("=")[0] for a in argv if "=" in a and not a.startswith("f =")]:
+        assert re.search(rf"(?<!\w){name}(?!\w)", shown.stdout), name  # whole, at least once

@@ -14,7 +14,7 @@ from rich.text import Text
 from ..i18n import tr, tr_n
 from ..result import NodeResult, Result
 from .chart import DescentChart
-from .lines import Line, Lines, Prose, Stripped, cells, worded
+from .lines import Line, Lines, Prose, Stripped, cells, line_cells, worded
 from .numbers import DEFAULT_PRECISION, fmt
 from .theme import GRAD, VALUE
 
@@ -454,11 +454,24 @@ def _blocks(
             out.append([])
         head = Prose().words(bold, "bold").words(rest)
         for line in head.lines(width):  # broken at one of two spaces: none left at its end
-            out.append([*line[:-1], (line[-1][0].rstrip(" "), line[-1][1])])
+            line = [*line[:-1], (line[-1][0].rstrip(" "), line[-1][1])]
+            if line_cells(line) <= width:
+                out.append(line)
+            else:  # one word wider than the line (a text without spaces): between tokens
+                text, style = "".join(t for t, _ in line), line[-1][1]
+                out += [[(folded, style)] for folded in _fold(text, width)]
         wide = max(cells(label) for label, _, _ in shown)
+        laid = [(label, lay(v, width - INDENT - wide - 3), style) for label, v, style in shown]
+        if any(INDENT + wide + 3 + cells(lines[0]) > width for _, lines, _ in laid):
+            wide = 0  # the labels' `=` aligned only where every value fits after them
         for label, v, style in shown:
-            left = " " * INDENT + label + " " * (wide - cells(label)) + " = "
-            out += _hung(left, lay(v, width - cells(left)), style)
+            left = " " * INDENT + label + " " * max(wide - cells(label), 0) + " = "
+            values = lay(v, width - cells(left))
+            if cells(left) + cells(values[0]) > width:  # even so: the value under its label
+                out.append([(left.rstrip(" "), "")])
+                left = " " * 2 * INDENT
+                values = lay(v, width - cells(left))
+            out += _hung(left, values, style)
     return out
 
 
