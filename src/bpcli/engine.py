@@ -644,11 +644,12 @@ def descend(
                 moved[name] = new
             values = forward(graph, moved)
         except DomainError as exc:
-            raise _at_step(exc, step + 1) from None
+            raise at_step(exc, step + 1) from None
     return trajectory
 
 
-def _at_step(exc: DomainError, step: int) -> DomainError:
+def at_step(exc: DomainError, step: int) -> DomainError:
+    """`exc` said where gradient descent met it (the scalar and the tensor descent)."""
     return DomainError(
         tr("at step {step} of gradient descent: {message}").format(step=step, message=exc.message),
         span=exc.span,
