@@ -964,7 +964,7 @@ def gradcheck(result: TensorResult, step: float = 1e-5) -> GradCheck:
     watched = [
         i for i in range(len(graph)) if graph.inputs(i) and live[i] and OPS[graph.op(i)].kink
     ]
-    sitting = {k: _sits(graph, i, result.values) for k, i in enumerate(watched)}
+    sitting = {k: sits(graph, i, result.values) for k, i in enumerate(watched)}
     at_point = frozenset(k for k, where in sitting.items() if where is not None)
     rng = np.random.default_rng(0)
 
@@ -1042,7 +1042,7 @@ def _element(graph: Graph, node_id: int, where: tuple[Any, ...]) -> str:
     return (text if graph.codes[node_id] == VAR else f"({text})") + _location(where)
 
 
-def _sits(graph: Graph, node_id: int, values: list[Value]) -> tuple[int, ...] | None:
+def sits(graph: Graph, node_id: int, values: list[Value]) -> tuple[int, ...] | None:
     """Where the kink node sits on its op's kink (`Op.kink`, the scalar rule applied
     element by element; of one input, max(s) and min(s) over its elements), as the first
     such element's index; None where it does not."""
