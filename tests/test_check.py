@@ -680,6 +680,28 @@ def test_an_unreadable_set_is_an_error_not_a_grade(bpcli, tmp_path):
     assert run.code == 2 and "none.toml: no such file" in run.stderr and run.stdout == ""
 
 
+def test_a_self_check_of_an_unreadable_file_is_not_graded_and_invents_no_problem(
+    bpcli, tmp_path, monkeypatch
+):
+    """As an unreadable submission graded against a set is "not graded" (exit 2), but
+    without a set there are no problems to score it 0 of: none is made up (it was
+    "problem -  0 / 1", a point out of nothing)."""
+    monkeypatch.chdir(tmp_path)
+    missing = "none.toml"
+    run = bpcli("check", missing)
+    assert run.code == 2 and f"error: {missing}: no such file" in run.stderr
+    assert f"not graded: {missing}: no such file" in run.stdout
+    assert "problem -" not in run.stdout and "score 0 / 0" in run.stdout
+    alone = json.loads(bpcli("check", str(HOMEWORK), "--json").stdout)
+    both = bpcli("check", missing, str(HOMEWORK), "--json")
+    data = json.loads(both.stdout)
+    assert both.code == 2 and data["max_score"] == alone["max_score"] > 0
+    assert data["problems"] == alone["problems"]  # the other file is checked as alone
+    assert [(s["error"], s["problems"], s["max_score"]) for s in data["students"][:1]] == [
+        (f"{missing}: no such file", [], 0)
+    ]
+
+
 def test_a_submission_cannot_change_what_is_asked_or_the_lr(tmp_path):
     from bpcli.check import check_submissions
     from bpcli.problems import submission

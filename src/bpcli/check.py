@@ -173,7 +173,21 @@ class Report(_Scored):
 
     @property
     def invalid(self) -> bool:
-        return any(p.error is not None for p in self.problems)
+        """A problem or a whole file could not be checked (the CLI's exit code 2)."""
+        return any(s.error is not None for s in self.students) or any(
+            p.error is not None for p in self.problems
+        )
+
+    @property
+    def errors(self) -> list[str]:
+        """What could not be checked, each once, in the report's order (for stderr)."""
+        found = [
+            error
+            for student in self.students
+            for error in (student.error, *(p.error for p in student.problems))
+            if error is not None
+        ]
+        return list(dict.fromkeys(found))
 
     @property
     def all_right(self) -> bool:
@@ -312,6 +326,11 @@ def check(
     `tolerances`, if given, override each problem's own. Each file is a student."""
     students = []
     for problems in sets:
+        ident = shown(problems.student or Path(problems.file).stem)
+        unread = _unread(problems)
+        if unread is not None:  # no problems to check: not graded, as a submission
+            students.append(Student(ident, problems.file, (), error=unread))
+            continue
         graded = []
         for problem in problems.problems:
             if isinstance(problem, Invalid):
@@ -319,8 +338,7 @@ def check(
             else:
                 problem = with_tolerances(problem, tolerances)
                 graded.append(grade(problem, problems.file, all_or_nothing, max_tie))
-        ident = problems.student or Path(problems.file).stem
-        students.append(Student(shown(ident), problems.file, tuple(graded)))
+        students.append(Student(ident, problems.file, tuple(graded)))
     return _bounded(Report(tuple(students)))
 
 
@@ -375,6 +393,15 @@ def check_submissions(
                 )
         students.append(Student(sub.student, sub.file, tuple(graded), tuple(notes), sub.error))
     return _bounded(Report(tuple(students), self_check=False, set_file=problems.file))
+
+
+def _unread(problems: ProblemSet) -> str | None:
+    """Why a file could not be read as a problem set at all (not found, not TOML, not a
+    table), or None: its problems are checked, each on its own."""
+    if len(problems.problems) != 1:
+        return None
+    first = problems.problems[0]
+    return str(first) if isinstance(first, Invalid) and first.problem is None else None
 
 
 def with_tolerances(problem: Problem, tolerances: Mapping[str, float | str] | None) -> Problem:

@@ -840,8 +840,7 @@ def check(
                 raise InputError(str(broken))
             subs = [load_submission(path) for path in files]
             report = check_submissions(answer_key, subs, all_or_nothing, rule, tolerances)
-        shown_errors = dict.fromkeys(p.error for p in report.problems if p.error is not None)
-        for error in shown_errors:
+        for error in report.errors:
             sys.stderr.write(f"error: {error}\n")
         if gradescope is not None:
             results = report.gradescope(visibility or "visible", hide_expected)

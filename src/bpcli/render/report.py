@@ -36,6 +36,11 @@ class ReportView:
             return
         yield Text(tr(SELF_CHECK), style="bold")
         yield Text()
+        for student in report.students:  # a file that could not be read: no problems
+            if student.error is not None:
+                not_graded = tr("not graded: {error}").format(error=student.error)
+                yield Text(not_graded, style=WRONG)
+                yield Text()
         for problem in report.problems:
             yield self.problem(problem)
             yield Text()
