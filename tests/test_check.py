@@ -654,6 +654,34 @@ def test_the_gradebook_csv_reads_back(bpcli, tmp_path):
     assert rows[1]["gates"] == "1"  # bob: 2 of 4 gradients of 2 points
 
 
+def test_a_student_in_two_files_is_warned_about_and_keeps_both_rows(bpcli, tmp_path):
+    """The same file twice, or two files saying student = "Kim, Min-jun": stderr and
+    --json name the files; the gradebook keeps a row per file (which one counts is the
+    TA's call: dropping one would lose a grade without a word)."""
+    first = SUBMISSIONS[0]
+    twin = tmp_path / "twin.toml"
+    other = tmp_path / "other.toml"
+    twin.write_text('student = "Kim, Min-jun"\n' + first.read_text().split("\n", 1)[1])
+    other.write_text('student = "Kim, Min-jun"\n[[problem]]\nid = "lecture"\n')
+    book = tmp_path / "g.csv"
+    run = bpcli("check", "--problems", str(SET), str(first), str(first), "--csv", str(book))
+    ident = "alice"  # as the file says: student = "alice"
+    assert f"warning: student {ident} is in 2 files: {first}, {first};" in run.stderr
+    rows = book.read_text().splitlines()
+    assert [row.split(",")[0] for row in rows] == ["student", ident, ident]
+    run = bpcli("check", "--problems", str(SET), str(twin), str(other), "--json")
+    warning = f"warning: student Kim, Min-jun is in 2 files: {twin}, {other};"
+    assert warning in run.stderr
+    data = json.loads(run.stdout)
+    assert data["duplicate_students"] == [
+        {"student": "Kim, Min-jun", "files": [str(twin), str(other)]}
+    ]
+    assert [s["student"] for s in data["students"]] == ["Kim, Min-jun", "Kim, Min-jun"]
+    alone = bpcli("check", "--problems", str(SET), str(twin), "--json")
+    assert "warning" not in alone.stderr
+    assert json.loads(alone.stdout)["duplicate_students"] == []
+
+
 def test_a_student_id_cannot_become_a_spreadsheet_formula(bpcli, tmp_path):
     sub = tmp_path / "sub.toml"
     sub.write_text('student = "=HYPERLINK(1)"\n[[problem]]\nid = "lecture"\n')

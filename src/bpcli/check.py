@@ -193,6 +193,25 @@ class Report(_Scored):
     def all_right(self) -> bool:
         return all(p.passed for p in self.problems)
 
+    @property
+    def duplicates(self) -> list[tuple[str, tuple[str, ...]]]:
+        """Each student id that more than one file gives (the same file twice, or two
+        files saying the same `student`), with those files, in the report's order."""
+        files: dict[str, list[str]] = {}
+        for student in self.students:
+            files.setdefault(student.id, []).append(student.file)
+        return [(ident, tuple(given)) for ident, given in files.items() if len(given) > 1]
+
+    def warnings(self) -> list[str]:
+        """What a TA must look at though nothing failed: a student graded twice (the
+        gradebook keeps a row per file: which one counts is the TA's call, not bpcli's)."""
+        return [
+            tr(
+                "student {id} is in {count} files: {files}; the gradebook has a row for each"
+            ).format(id=ident, count=len(files), files=", ".join(files))
+            for ident, files in self.duplicates
+        ]
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema_version": SCHEMA_VERSION,
@@ -202,6 +221,9 @@ class Report(_Scored):
             "max_score": self.max_score,
             "problems": [p.to_dict() for p in self.problems],
             "students": [s.to_dict() for s in self.students],
+            "duplicate_students": [
+                {"student": ident, "files": list(files)} for ident, files in self.duplicates
+            ],
         }
 
     def gradebook(self) -> list[list[str]]:

@@ -842,6 +842,8 @@ def check(
             report = check_submissions(answer_key, subs, all_or_nothing, rule, tolerances)
         for error in report.errors:
             sys.stderr.write(f"error: {error}\n")
+        for warning in report.warnings():
+            sys.stderr.write(f"warning: {warning}\n")
         if gradescope is not None:
             results = report.gradescope(visibility or "visible", hide_expected)
             write_output(gradescope, (json_text(results) + "\n").encode())
