@@ -150,6 +150,7 @@ def test_check_json_report(bpcli):
         "max_score",
         "problems",
         "students",
+        "duplicate_students",
     ]
     assert report["mode"] == "self-check" and report["problem_set"] is None
     assert report["schema_version"] == 1
@@ -1280,3 +1281,45 @@ def test_each_problem_of_the_set_is_worked_once_for_a_whole_class(monkeypatch):
     report = check_submissions(answer_key, subs)
     assert sorted(worked) == sorted(p.id for p in answer_key.problems)
     assert {s.id: s.score for s in report.students} == pytest.approx(TOTALS)
+
+
+PRECISE = """
+[[problem]]
+id = "1"
+expr = "x * y + z + w + v + u"
+values = { x = 0.11, y = 0.17, z = 0, w = 0, v = 0, u = 0 }
+[problem.answer]
+output = 0.0187
+grad = { x = 0.17, y = 0.11, z = 1, u = 2 }
+"""
+
+
+def test_precision_17_shows_what_was_submitted_as_written_and_no_noise_in_scores(
+    bpcli, tmp_path, monkeypatch
+):
+    """0.0187 as the file writes it, not 0.018700000000000001 (the float's 17 digits);
+    4 of 5 items right is 0.8, not 0.80000000000000004; --precision still governs what
+    bpcli computes (0.11·0.17 is the float 0.018700000000000001)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "hw.toml").write_text(PRECISE)
+    lines = bpcli("check", "hw.toml", "--precision", "17").stdout.splitlines()
+    assert lines[2] == "problem 1  hw.toml  0.8 / 1"
+    output = next(line.split() for line in lines if line.strip().startswith("output"))
+    assert output[:3] == ["output", "0.0187", format(0.11 * 0.17, ".17g")]
+    grad_x = next(line.split() for line in lines if line.strip().startswith("grad.x"))
+    assert grad_x[1] == "0.17"
+    assert "score 0.8 / 1  (0 of 1 problems all right)" in lines
+    third = PRECISE.replace("u = 2", "u = 2, v = 5")  # 4 of 6 right: 2/3 to 17 digits at most
+    (tmp_path / "hw.toml").write_text(third)
+    lines = bpcli("check", "hw.toml", "--precision", "17").stdout.splitlines()
+    assert lines[2] == f"problem 1  hw.toml  {4 / 6!r} / 1"
+
+
+def test_the_shortest_form_reads_back_as_the_number():
+    from bpcli.render.numbers import fmt_shortest
+
+    assert [fmt_shortest(v) for v in (0.0187, 0.8, 4.0, 1e-300, 0.1 + 0.2, 0.0)] == [
+        "0.0187", "0.8", "4", "1e-300", "0.30000000000000004", "0"
+    ]  # fmt: skip
+    assert fmt_shortest(2 / 3, 6) == "0.666667" and fmt_shortest(0.75, 6) == "0.75"
+    assert [fmt_shortest(v, 6) for v in (10.0, 120.0, 1e8)] == ["10", "120", "1e+08"]

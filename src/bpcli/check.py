@@ -329,7 +329,7 @@ def describe_item(item: Item, problem: Graded, hide_expected: bool = False) -> s
         if item.got is None:
             return tr(ITEM_UNANSWERED[not item.ok]).format(field=field)
         return tr(ITEM_HIDDEN[not item.ok]).format(field=field)
-    got = fmt_value(item.got)
+    got = fmt_value(item.got, written=True)  # as the student wrote it
     line = (
         tr(ITEM_RIGHT).format(field=field, got=got)
         if item.ok
