@@ -544,6 +544,8 @@ PROBLEM_SET_ERRORS = [
           '[defaults]\nrel_tol = -1e-3\n\n[[problem]]\nexpr = "x"\n'),
     check("problems.py", "A relative tolerance above 1 (at 1 it already accepts every answer of the right sign).",
           '[defaults]\nrel_tol = 2\n\n[[problem]]\nexpr = "x"\n'),
+    check("problems.py", "An absolute tolerance above 0.5 (at 0.5 it already accepts whatever rounds to the right whole number; 1e300 would accept any answer).",
+          '[defaults]\nabs_tol = 1e300\n\n[[problem]]\nexpr = "x"\n'),
     check("problems.py", '`max_tie` that is neither `"split"` nor `"first"` (in `[defaults]` or a problem).',
           '[[problem]]\nexpr = "max(x, y)"\nvalues = { x = 1, y = 1 }\nmax_tie = "last"\n'),
     check("problems.py", "A problem that is not a table.",

@@ -13,7 +13,7 @@ import pytest
 
 from bpcli.check import check, grade, solve
 from bpcli.errors import InputError
-from bpcli.problems import Problem, load, loads, tomllib
+from bpcli.problems import Invalid, Problem, ProblemSet, load, loads, tomllib
 from bpcli.quiz import SplitMix64, quiz
 
 DATA = Path(__file__).parent / "data"
@@ -855,6 +855,7 @@ def test_the_command_line_replaces_the_sets_tolerance(bpcli, tmp_path):
         (("--rel-tol", "nan"), "--rel-tol must be a number"),
         (("--rel-tol", "2"), "--rel-tol: must be at most 1"),
         (("--abs-tol", "-1"), "--abs-tol: must not be negative"),
+        (("--abs-tol", "1e300"), "--abs-tol: must be at most 0.5"),  # it gave full marks
         (("--decimals", "16"), "--decimals: must be a whole number from 0 to 15, got 16"),
         (("--sig-figs", "0"), "--sig-figs: must be a whole number from 1 to 17, got 0"),
     ],
@@ -862,6 +863,21 @@ def test_the_command_line_replaces_the_sets_tolerance(bpcli, tmp_path):
 def test_bad_tolerance_options(bpcli, options, message):
     run = bpcli("check", "--problems", str(SET), str(SUBMISSIONS[0]), *options)
     assert run.code == 2 and message in run.stderr and run.stdout == ""
+
+
+def test_an_absolute_tolerance_is_at_most_half_a_unit():
+    """abs_tol 0.5 accepts what rounds to the right whole number (2.4 or 2.5 for 2, not
+    2.6); more would accept a wrong whole number, and 1e300 any answer (issue 17, as
+    rel_tol is bounded at 1)."""
+    answer = "[problem.answer]\noutput = {got}\n"
+    base = "[[problem]]\nexpr = 'x'\nvalues = {{ x = 2 }}\nabs_tol = {tol}\n" + answer
+    for got, ok in ((2.4, True), (2.5, True), (2.6, False)):
+        (problem,) = loads(base.format(tol=0.5, got=got)).problems
+        assert check([ProblemSet("t", "toml", {}, [problem])]).all_right is ok, got
+    for tol in (0.6, 1e300):
+        (problem,) = loads(base.format(tol=tol, got=3)).problems
+        assert isinstance(problem, Invalid)
+        assert "problem 1: abs_tol: must be at most 0.5" in str(problem), str(problem)
 
 
 def test_bad_rounding_settings_cost_their_problem():
