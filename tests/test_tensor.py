@@ -474,6 +474,11 @@ def test_tensor_descent_that_overflows_says_at_which_step(bpcli):
     assert "at step 1 of gradient descent: pow overflows: a value is too large" in run.stderr
     scalar = bpcli("grad", "x^2", "--x", "1", "--lr", "1e200", "--steps", "5")
     assert "at step 1 of gradient descent: pow overflows" in scalar.stderr
+    # -1e308 - 1e308·1 is past the float range: the update itself, in the same words
+    update = bpcli("grad", "sum(x)", "--x", "[-1e308, 0]", "--lr", "1e308")
+    words = "at step 1 of gradient descent: the update of x overflows"
+    assert update.code == 2 and words in update.stderr
+    assert words in bpcli("grad", "x", "--x", "-1e308", "--lr", "1e308").stderr
 
 
 # ---- the command line ----------------------------------------------------------------------------

@@ -636,16 +636,19 @@ def descend(
                 assert grad is not None
                 new = point[name] - lr * grad
                 if not math.isfinite(new):
-                    raise DomainError(
-                        tr(
-                            "the update of {name} overflows (is the learning rate too large?)"
-                        ).format(name=name)
-                    )
+                    raise update_overflows(name)
                 moved[name] = new
             values = forward(graph, moved)
         except DomainError as exc:
             raise at_step(exc, step + 1) from None
     return trajectory
+
+
+def update_overflows(name: str) -> DomainError:
+    """An update step x - lr·∂f/∂x past the float range (the scalar and the tensor descent)."""
+    return DomainError(
+        tr("the update of {name} overflows (is the learning rate too large?)").format(name=name)
+    )
 
 
 def at_step(exc: DomainError, step: int) -> DomainError:

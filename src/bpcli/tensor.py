@@ -887,7 +887,7 @@ def descend(
 ) -> TensorUpdate:
     """x := x - lr * df/dx for every input, a tensor elementwise (an index input stays)."""
     from .api import step_count  # loaded already: tensor programs run from the API
-    from .engine import at_step
+    from .engine import at_step, update_overflows
 
     count = step_count(steps, max_steps)
     moving = {name: graph.variables[name] for name in moved_inputs(graph)}
@@ -902,11 +902,7 @@ def descend(
                 with np.errstate(all="ignore"):
                     new = _plain(np.asarray(point[name]) - lr * np.asarray(grads[i]))
                 if not np.all(np.isfinite(new)):
-                    raise DomainError(
-                        tr(
-                            "the update of {name} overflows (is the learning rate too large?)"
-                        ).format(name=name)
-                    )
+                    raise update_overflows(name)
                 moved[name] = new
             values = forward(graph, moved)
         except DomainError as exc:  # where it failed, as the scalar descent says it
