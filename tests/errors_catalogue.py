@@ -656,7 +656,7 @@ TENSOR_ERRORS = [
         "grad 'sum(sqrt(x))' --x '[1, 0]'"),
     cli("DomainError", "tensor.py", "An element too large for a float.",
         "grad 'sum(exp(x))' --x '[1, 1000]'"),
-    cli("DomainError", "tensor.py", "An update step too large for a float in an element of a vector or matrix.",
+    cli("DomainError", "engine.py", "An update step too large for a float in an element of a vector or matrix (one check for numbers and tensors: engine.update_overflows).",
         "grad 'sum(x * x)' --x '[1, 2]' --lr 1e308"),
     api("InputError", "api.py", "A number of steps out of range, for a program over vectors and matrices.",
         'bpcli.grad("sum(x)", x=[1.0], lr=0.1, steps=0)'),
