@@ -40,6 +40,10 @@ on it at the given point (`kink`), or when the step from x - h to x + h crosses
 a kink, that is a kink node's local derivatives differ at the points stepped
 to (the notes' "a winner changed"; `near_kink`). A mismatch there is
 "inconclusive", not "wrong".
+
+The check of one input is `judge`, over a probe that evaluates f with that input
+moved: the tensor check (`tensor.gradcheck`) judges each element of a vector or
+matrix with it, so both give the same verdict by the same rules.
 """
 
 from __future__ import annotations
