@@ -12,7 +12,10 @@ local gradient left out, one sign flipped at a named sub or neg gate, a copy
 gate's use missed) gives the submitted number. A vector or matrix (nested lists) is
 graded elementwise, and its shape first: a wrong shape is wrong, with the shape the
 dimension analysis asks for (a gradient has its variable's shape), the transpose, or
-a broadcast gradient not summed back named when that is what was submitted.
+a broadcast gradient not summed back named when that is what was submitted; of the
+right shape, a mistake named when exactly one model gives every element (the other
+input of @ multiplied untransposed, W for Wᵀ; a tie sent by the other tie rule), or
+a rounding when every wrong element is the right one rounded.
 """
 
 from __future__ import annotations
