@@ -13,6 +13,7 @@ listed at the top of grammar/expr.lark.
 
 from __future__ import annotations
 
+import gc
 import re
 from array import array
 from collections.abc import Callable, Collection
@@ -175,21 +176,12 @@ class _Builder:
         return inner[0], lpar.start(), rpar.end()
 
     def const(self, token: Match[str]) -> Ref:
-        start, end = token.span()
-        text = token[0]
         # Programs repeat their numbers (0.5, 2, a learning rate): reading one is the
         # dearest step of a constant, so the first few thousand are kept.
-        value = self.numbers.get(text)
+        value = self.numbers.get(token[0])
         if value is None:
-            value = float(text)
-            if len(self.numbers) < NUMBERS_KEPT:
-                self.numbers[text] = value
-        if value - value:  # inf
-            raise DomainError(
-                tr("the number {group} is too large for a float").format(group=token.group()),
-                span=(start, end),
-                source=self.source,
-            )
+            value = self._number(token)
+        start, end = token.span()
         node_id = len(self.codes)
         if node_id >= self.max_nodes:
             self._too_many(start)
@@ -201,6 +193,20 @@ class _Builder:
         self.ends.append(end)
         self.consts.append(value)
         return node_id, start, end
+
+    def _number(self, token: Match[str]) -> float:
+        """A number's value, read from its text (and kept, while few are)."""
+        text = token[0]
+        value = float(text)
+        if value - value:  # inf
+            raise DomainError(
+                tr("the number {group} is too large for a float").format(group=text),
+                span=token.span(),
+                source=self.source,
+            )
+        if len(self.numbers) < NUMBERS_KEPT:
+            self.numbers[text] = value
+        return value
 
     def var(self, token: Match[str]) -> Ref:
         name = token.group()
@@ -366,7 +372,13 @@ def parse(text: str, max_nodes: int = MAX_NODES, inputs: Collection[str] = ()) -
         )
     if not _has_statement(text):
         raise ParseError(tr("the expression is empty"))
-    graph = _run(text, _Builder(text, max_nodes, inputs))
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        graph = _run(text, _Builder(text, max_nodes, inputs))
+    finally:
+        if collecting:
+            gc.enable()
     assert isinstance(graph, Graph)
     return graph
 
@@ -403,13 +415,17 @@ def _kinds() -> list[int]:
 
 
 _KINDS = _kinds()
+# A text without a new line needs no count of open parentheses: there they are
+# terminals like any other, which spares the lexer's special case on every one.
+_PLAIN_KINDS = [k - _SPECIAL if k - _SPECIAL in (_LPAR, _RPAR) else k for k in _KINDS]
 
-# How a rule's reduction builds its value (see tables._reduction), fastest first: the
-# builder's method on its one child, on the first and last of three (a binary operator,
-# an assignment), on all its children, or on some of them; then the rare ones: on
+# How a rule's reduction builds its value (see tables._reduction), commonest first: the
+# builder's method on its one child (a number, a name), on the first and last of three
+# (a binary operator, an assignment), on both of two (a sign), on all of three
+# (parentheses), on all its children, or on some of them; then the rare ones: on
 # children some of which are lists to splice; a `?rule`'s one child; a list spliced
 # into the parent. And the driver's own two: accept, and fail.
-_ONE, _OUTER, _ALL, _SOME, _SPLICED, _PASS, _LIST, _ACCEPT, _FAIL = range(9)
+_ONE, _OUTER, _PAIR, _TRIPLE, _ALL, _SOME, _SPLICED, _PASS, _LIST, _ACCEPT, _FAIL = range(11)
 _NONTERMINALS = sorted({origin for origin, *_ in _tables.RULES})
 _N = {name: n for n, name in enumerate(_NONTERMINALS)}
 
@@ -457,7 +473,7 @@ def _plans() -> list[Plan]:
         if how == "call" and (any(splice for _, splice in kept) or not size):
             code = _SPLICED
         elif how == "call" and picks == tuple(range(size)):
-            code = _ONE if size == 1 else _ALL
+            code = {1: _ONE, 2: _PAIR, 3: _TRIPLE}.get(size, _ALL)
         elif how == "call":
             code = _OUTER if picks == (0, 2) and size == 3 else _SOME
         plans.append((code, size, gotos[_N[origin]], callback, kept if code >= _SPLICED else picks))
@@ -478,19 +494,22 @@ def _run(text: str, builder: _Builder) -> Any:
     parentheses dropped. A token on the value stack is its `re.Match`. A reduction
     leaves its value where its first child was, and its state likewise. The common
     reductions are inline; the rare ones (once a statement, once an argument list) go
-    through `_reduce`.
+    through `_reduce`. The plans are listed backwards, so that a reduction's action,
+    ~rule, indexes them as it is.
     """
     rows = _ACTIONS
     plans: list[tuple[int, int, list[Any], Any, tuple[Any, ...]]] = [
         (code, size, gotos, getattr(builder, callback) if callback else None, picks)
-        for code, size, gotos, callback, picks in _PLANS
+        for code, size, gotos, callback, picks in reversed(_PLANS)
     ]
-    kinds = _KINDS
+    kinds = _KINDS if "\n" in text else _PLAIN_KINDS
     special, skip, junk, lpar, rpar = _SPECIAL, _SKIP, _JUNK, _LPAR, _RPAR
-    one, outer, every, some, accept = _ONE, _OUTER, _ALL, _SOME, _ACCEPT
+    one, outer, pair, triple, every, some = _ONE, _OUTER, _PAIR, _TRIPLE, _ALL, _SOME
+    accept = _ACCEPT
     state = _tables.START
     states = [-1, state]  # -1: below the start, so that states[-2] always exists
     values: list[Any] = []
+    push_state, push_value, pop_value = states.append, values.append, values.pop
     depth = 0
     for match in _LEXER.finditer(text):
         t = kinds[match.lastindex]  # type: ignore[index]
@@ -506,20 +525,24 @@ def _run(text: str, builder: _Builder) -> Any:
                 depth -= 1
             elif depth > 0 and match.group() != ";":
                 continue  # a new line inside parentheses continues the line
-        while True:
-            action = rows[state][t]
-            if action >= 0:
-                states.append(action)
-                values.append(match)
-                state = action
-                break
-            code, size, gotos, method, picks = plans[~action]
+        action = rows[state][t]
+        while action < 0:
+            code, size, gotos, method, picks = plans[action]
             if code == one:
                 values[-1] = method(values[-1])
             elif code == outer:
-                last = values.pop()
+                last = pop_value()
                 del values[-1]
                 values[-1] = method(values[-1], last)
+                del states[-2:]
+            elif code == pair:
+                last = pop_value()
+                values[-1] = method(values[-1], last)
+                del states[-1]
+            elif code == triple:
+                last = pop_value()
+                middle = pop_value()
+                values[-1] = method(values[-1], middle, last)
                 del states[-2:]
             elif code == every:
                 children = values[-size:]
@@ -537,6 +560,10 @@ def _run(text: str, builder: _Builder) -> Any:
                 _reduce(code, size, method, picks, values, states, match, text)
             state = gotos[states[-2]][t]
             states[-1] = state
+            action = rows[state][t]
+        push_state(action)
+        push_value(match)
+        state = action
     raise AssertionError("the lexer always ends with the end token")  # pragma: no cover
 
 
