@@ -385,39 +385,24 @@ def parse(text: str, max_nodes: int = MAX_NODES, inputs: Collection[str] = ()) -
 
 # ---- the driver: the grammar's lexer and LALR(1) tables, run ------------------------------
 #
-# Both run on small integers, made here at import from the tables' names: a terminal is
-# its index in `_LOOKAHEADS`; an action is a state to shift to (>= 0) or ~rule (< 0),
-# where the rules past the grammar's are the driver's own: accept, and fail.
+# Both run on small integers, made here at import from the tables' names: a lookahead is
+# the number of the lexer's group that marks it, a match's `lastindex`; an action is a
+# state to shift to (>= 0) or ~rule (< 0), where the rules past the grammar's are the
+# driver's own: accept, and fail; or, past every state, one the lexer takes itself.
 
 # The lexer is one regular expression, made from the grammar's terminals by
 # tables.master_pattern: an alternative per terminal, marked by an empty group of its
 # name; then one character no terminal matches, then the end of the text (unnamed).
 _LEXER = re.compile(_tables.LEXER)
 _IGNORE = frozenset(_tables.IGNORE)
-_LOOKAHEADS = [name for name, _ in _tables.TERMINALS if name not in _IGNORE] + ["$END"]
-_T = {name: t for t, name in enumerate(_LOOKAHEADS)}
-_END_T = _T["$END"]
-# The lexer's kind of each group, by group number: a terminal, or one of these, the
-# terminals the lexer itself acts on (parentheses and new lines) offset by _SPECIAL.
-_SPECIAL = len(_LOOKAHEADS)
-_SKIP = 2 * _SPECIAL  # whitespace, comments
-_JUNK = 2 * _SPECIAL + 1  # the last alternative: a character no terminal matches
+_T = {name: group for name, group in _LEXER.groupindex.items() if name not in _IGNORE}
+_T["$END"] = _END_T = _LEXER.groups
 _LPAR, _RPAR, _SEP = (_T[name] for name in ("LPAR", "RPAR", "_SEP"))
-
-
-def _kinds() -> list[int]:
-    kinds = [_JUNK] * (_LEXER.groups + 1)  # a group inside a terminal never closes last
-    kinds[_LEXER.groups] = _END_T
-    for name, group in _LEXER.groupindex.items():
-        t = _T.get(name, _SKIP)
-        kinds[group] = t + _SPECIAL if t in (_LPAR, _RPAR, _SEP) else t
-    return kinds
-
-
-_KINDS = _kinds()
-# A text without a new line needs no count of open parentheses: there they are
-# terminals like any other, which spares the lexer's special case on every one.
-_PLAIN_KINDS = [k - _SPECIAL if k - _SPECIAL in (_LPAR, _RPAR) else k for k in _KINDS]
+# The lexer's own actions: an ignored terminal (white space, a comment), a character
+# no terminal matches, and, in a text with new lines, the terminals whose count
+# decides whether a new line ends a statement: parentheses and new lines.
+_SPECIAL = len(_tables.STATES)
+_SKIP, _JUNK, _OPEN, _CLOSE, _NEW_LINE = range(_SPECIAL, _SPECIAL + 5)
 
 # How a rule's reduction builds its value (see tables._reduction), commonest first: the
 # builder's method on its one child (a number, a name), on the first and last of three
@@ -431,11 +416,15 @@ _N = {name: n for n, name in enumerate(_NONTERMINALS)}
 
 
 def _actions() -> list[list[int]]:
-    """Each state's action by lookahead; a missing one fails, the end state accepts."""
+    """Each state's action by lookahead; a missing one fails, the end state accepts.
+    Every group that marks no lookahead is the lexer's: an ignored terminal's, the
+    unmatched character's (a group inside a terminal never closes last)."""
     accept, fail = ~len(_tables.RULES), ~(len(_tables.RULES) + 1)
+    ignored = {_LEXER.groupindex[name] for name in _IGNORE}
     rows = []
     for s, actions in enumerate(_tables.STATES):
-        row = [fail] * len(_LOOKAHEADS)
+        row = [_SKIP if group in ignored else fail for group in range(_LEXER.groups + 1)]
+        row[_END_T - 1] = _JUNK
         for symbol, (action, arg) in actions.items():
             if symbol in _T:
                 row[_T[symbol]] = arg if action == 0 else ~arg
@@ -443,6 +432,15 @@ def _actions() -> list[list[int]]:
             row[_END_T] = accept
         rows.append(row)
     return rows
+
+
+def _with_new_lines(rows: list[list[int]]) -> list[list[int]]:
+    """The rows for a text with new lines: there the lexer counts parentheses, to drop
+    a new line inside them. A text without one spares that on every parenthesis."""
+    lines = [row[:] for row in rows]
+    for row in lines:
+        row[_LPAR], row[_RPAR], row[_SEP] = _OPEN, _CLOSE, _NEW_LINE
+    return lines
 
 
 def _gotos() -> list[list[list[int] | None]]:
@@ -453,7 +451,7 @@ def _gotos() -> list[list[list[int] | None]]:
         units = _tables.UNITS.get(s, {})
         for symbol, (_, target) in actions.items():
             if symbol in _N:
-                row = [target] * len(_LOOKAHEADS)
+                row = [target] * (_LEXER.groups + 1)
                 for lookahead, landed in units.get(symbol, {}).items():
                     row[_T[lookahead]] = landed
                 gotos[_N[symbol]][s] = row
@@ -483,6 +481,7 @@ def _plans() -> list[Plan]:
 
 
 _ACTIONS = _actions()
+_LINES = _with_new_lines(_ACTIONS)
 _PLANS = _plans()
 
 
@@ -497,13 +496,12 @@ def _run(text: str, builder: _Builder) -> Any:
     through `_reduce`. The plans are listed backwards, so that a reduction's action,
     ~rule, indexes them as it is.
     """
-    rows = _ACTIONS
     plans: list[tuple[int, int, list[Any], Any, tuple[Any, ...]]] = [
         (code, size, gotos, getattr(builder, callback) if callback else None, picks)
         for code, size, gotos, callback, picks in reversed(_PLANS)
     ]
-    kinds = _KINDS if "\n" in text else _PLAIN_KINDS
-    special, skip, junk, lpar, rpar = _SPECIAL, _SKIP, _JUNK, _LPAR, _RPAR
+    plain, rows = _ACTIONS, _LINES if "\n" in text else _ACTIONS
+    special, skip, junk, paren_open, paren_close = _SPECIAL, _SKIP, _JUNK, _OPEN, _CLOSE
     one, outer, pair, triple, every, some = _ONE, _OUTER, _PAIR, _TRIPLE, _ALL, _SOME
     accept = _ACCEPT
     state = _tables.START
@@ -512,20 +510,20 @@ def _run(text: str, builder: _Builder) -> Any:
     push_state, push_value, pop_value = states.append, values.append, values.pop
     depth = 0
     for match in _LEXER.finditer(text):
-        t = kinds[match.lastindex]  # type: ignore[index]
-        if t >= special:
-            if t == skip:
+        t = match.lastindex
+        action = rows[state][t]  # type: ignore[index]
+        if action >= special:
+            if action == skip:
                 continue
-            if t == junk:
+            if action == junk:
                 raise _unexpected_character(text, match.start())
-            t -= special
-            if t == lpar:
+            if action == paren_open:
                 depth += 1
-            elif t == rpar:
+            elif action == paren_close:
                 depth -= 1
             elif depth > 0 and match.group() != ";":
                 continue  # a new line inside parentheses continues the line
-        action = rows[state][t]
+            action = plain[state][t]  # type: ignore[index]
         while action < 0:
             code, size, gotos, method, picks = plans[action]
             if code == one:
@@ -560,7 +558,7 @@ def _run(text: str, builder: _Builder) -> Any:
                 _reduce(code, size, method, picks, values, states, match, text)
             state = gotos[states[-2]][t]
             states[-1] = state
-            action = rows[state][t]
+            action = plain[state][t]  # type: ignore[index]
         push_state(action)
         push_value(match)
         state = action
