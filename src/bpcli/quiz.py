@@ -88,14 +88,18 @@ def quiz(
 ) -> str:
     """A problem set of `count` problems as TOML text; with `key`, the answers filled in.
     With `tensors`, small problems over 2×2 matrices and 2-vectors (`TEMPLATES`, those
-    whose gates are all among `ops`; `depth` is for problems over numbers)."""
+    whose gates are all among `ops`, each drawn once until all are used; `depth` is for
+    problems over numbers)."""
     ops = _check_options(count, ops, depth)
     rng = SplitMix64(seed)
     templates = _templates(ops) if tensors else ()
     problems: list[Problem | object] = []
+    unused: list[str] = []  # the templates not yet drawn: each once, until they run out
     for number in range(1, count + 1):
         if tensors:
-            problem = _tensor_problem(rng, number, templates)
+            unused = unused or list(templates)
+            problem = _tensor_problem(rng, number, unused)
+            unused.remove(problem.expr)
         else:
             problem = _problem(rng, number, ops, depth)
         if key:
@@ -108,8 +112,8 @@ def quiz(
             )
         problems.append(problem)
     header = (
-        f"bpcli quiz --seed {seed} --count {count} --ops {','.join(ops)} --depth {depth}"
-        + (" --tensors" if tensors else "")
+        f"bpcli quiz --seed {seed} --count {count} --ops {','.join(ops)}"
+        + (" --tensors" if tensors else f" --depth {depth}")
         + (" --key" if key else "")
         + "\n"
         + (tr("The answers: check a submission with  bpcli check FILE") if key else
@@ -286,6 +290,7 @@ TEMPLATES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("f = sum((A * W) @ x)", ("mul",)),
     ("f = x @ W @ v", ()),
     ("q = W @ x - b; f = sum(q * q)", ("sub", "mul")),
+    ("f = sum(relu(W @ x))", ("relu",)),
 )
 MATRICES = ("W", "A")  # the templates' 2×2 inputs; every other input is a 2-vector
 
