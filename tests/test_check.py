@@ -13,7 +13,7 @@ import pytest
 
 from bpcli.check import check, grade, solve
 from bpcli.errors import InputError
-from bpcli.problems import Problem, load, loads, tomllib
+from bpcli.problems import Invalid, Problem, ProblemSet, load, loads, tomllib
 from bpcli.quiz import SplitMix64, quiz
 
 DATA = Path(__file__).parent / "data"
@@ -150,6 +150,7 @@ def test_check_json_report(bpcli):
         "max_score",
         "problems",
         "students",
+        "duplicate_students",
     ]
     assert report["mode"] == "self-check" and report["problem_set"] is None
     assert report["schema_version"] == 1
@@ -698,6 +699,34 @@ def test_the_gradebook_csv_reads_back(bpcli, tmp_path):
     assert rows[1]["gates"] == "1"  # bob: 2 of 4 gradients of 2 points
 
 
+def test_a_student_in_two_files_is_warned_about_and_keeps_both_rows(bpcli, tmp_path):
+    """The same file twice, or two files saying student = "Kim, Min-jun": stderr and
+    --json name the files; the gradebook keeps a row per file (which one counts is the
+    TA's call: dropping one would lose a grade without a word)."""
+    first = SUBMISSIONS[0]
+    twin = tmp_path / "twin.toml"
+    other = tmp_path / "other.toml"
+    twin.write_text('student = "Kim, Min-jun"\n' + first.read_text().split("\n", 1)[1])
+    other.write_text('student = "Kim, Min-jun"\n[[problem]]\nid = "lecture"\n')
+    book = tmp_path / "g.csv"
+    run = bpcli("check", "--problems", str(SET), str(first), str(first), "--csv", str(book))
+    ident = "alice"  # as the file says: student = "alice"
+    assert f"warning: student {ident} is in 2 files: {first}, {first};" in run.stderr
+    rows = book.read_text().splitlines()
+    assert [row.split(",")[0] for row in rows] == ["student", ident, ident]
+    run = bpcli("check", "--problems", str(SET), str(twin), str(other), "--json")
+    warning = f"warning: student Kim, Min-jun is in 2 files: {twin}, {other};"
+    assert warning in run.stderr
+    data = json.loads(run.stdout)
+    assert data["duplicate_students"] == [
+        {"student": "Kim, Min-jun", "files": [str(twin), str(other)]}
+    ]
+    assert [s["student"] for s in data["students"]] == ["Kim, Min-jun", "Kim, Min-jun"]
+    alone = bpcli("check", "--problems", str(SET), str(twin), "--json")
+    assert "warning" not in alone.stderr
+    assert json.loads(alone.stdout)["duplicate_students"] == []
+
+
 def test_a_student_id_cannot_become_a_spreadsheet_formula(bpcli, tmp_path):
     sub = tmp_path / "sub.toml"
     sub.write_text('student = "=HYPERLINK(1)"\n[[problem]]\nid = "lecture"\n')
@@ -722,6 +751,28 @@ def test_self_check_says_so_and_roster_outputs_need_the_set(bpcli, tmp_path):
 def test_an_unreadable_set_is_an_error_not_a_grade(bpcli, tmp_path):
     run = bpcli("check", "--problems", str(tmp_path / "none.toml"), str(SUBMISSIONS[0]))
     assert run.code == 2 and "none.toml: no such file" in run.stderr and run.stdout == ""
+
+
+def test_a_self_check_of_an_unreadable_file_is_not_graded_and_invents_no_problem(
+    bpcli, tmp_path, monkeypatch
+):
+    """As an unreadable submission graded against a set is "not graded" (exit 2), but
+    without a set there are no problems to score it 0 of: none is made up (it was
+    "problem -  0 / 1", a point out of nothing)."""
+    monkeypatch.chdir(tmp_path)
+    missing = "none.toml"
+    run = bpcli("check", missing)
+    assert run.code == 2 and f"error: {missing}: no such file" in run.stderr
+    assert f"not graded: {missing}: no such file" in run.stdout
+    assert "problem -" not in run.stdout and "score 0 / 0" in run.stdout
+    alone = json.loads(bpcli("check", str(HOMEWORK), "--json").stdout)
+    both = bpcli("check", missing, str(HOMEWORK), "--json")
+    data = json.loads(both.stdout)
+    assert both.code == 2 and data["max_score"] == alone["max_score"] > 0
+    assert data["problems"] == alone["problems"]  # the other file is checked as alone
+    assert [(s["error"], s["problems"], s["max_score"]) for s in data["students"][:1]] == [
+        (f"{missing}: no such file", [], 0)
+    ]
 
 
 def test_a_submission_cannot_change_what_is_asked_or_the_lr(tmp_path):
@@ -848,6 +899,7 @@ def test_the_command_line_replaces_the_sets_tolerance(bpcli, tmp_path):
         (("--rel-tol", "nan"), "--rel-tol must be a number"),
         (("--rel-tol", "2"), "--rel-tol: must be at most 1"),
         (("--abs-tol", "-1"), "--abs-tol: must not be negative"),
+        (("--abs-tol", "1e300"), "--abs-tol: must be at most 0.5"),  # it gave full marks
         (("--decimals", "16"), "--decimals: must be a whole number from 0 to 15, got 16"),
         (("--sig-figs", "0"), "--sig-figs: must be a whole number from 1 to 17, got 0"),
     ],
@@ -855,6 +907,21 @@ def test_the_command_line_replaces_the_sets_tolerance(bpcli, tmp_path):
 def test_bad_tolerance_options(bpcli, options, message):
     run = bpcli("check", "--problems", str(SET), str(SUBMISSIONS[0]), *options)
     assert run.code == 2 and message in run.stderr and run.stdout == ""
+
+
+def test_an_absolute_tolerance_is_at_most_half_a_unit():
+    """abs_tol 0.5 accepts what rounds to the right whole number (2.4 or 2.5 for 2, not
+    2.6); more would accept a wrong whole number, and 1e300 any answer (issue 17, as
+    rel_tol is bounded at 1)."""
+    answer = "[problem.answer]\noutput = {got}\n"
+    base = "[[problem]]\nexpr = 'x'\nvalues = {{ x = 2 }}\nabs_tol = {tol}\n" + answer
+    for got, ok in ((2.4, True), (2.5, True), (2.6, False)):
+        (problem,) = loads(base.format(tol=0.5, got=got)).problems
+        assert check([ProblemSet("t", "toml", {}, [problem])]).all_right is ok, got
+    for tol in (0.6, 1e300):
+        (problem,) = loads(base.format(tol=tol, got=3)).problems
+        assert isinstance(problem, Invalid)
+        assert "problem 1: abs_tol: must be at most 0.5" in str(problem), str(problem)
 
 
 def test_bad_rounding_settings_cost_their_problem():
@@ -1274,3 +1341,45 @@ def test_each_problem_of_the_set_is_worked_once_for_a_whole_class(monkeypatch):
     report = check_submissions(answer_key, subs)
     assert sorted(worked) == sorted(p.id for p in answer_key.problems)
     assert {s.id: s.score for s in report.students} == pytest.approx(TOTALS)
+
+
+PRECISE = """
+[[problem]]
+id = "1"
+expr = "x * y + z + w + v + u"
+values = { x = 0.11, y = 0.17, z = 0, w = 0, v = 0, u = 0 }
+[problem.answer]
+output = 0.0187
+grad = { x = 0.17, y = 0.11, z = 1, u = 2 }
+"""
+
+
+def test_precision_17_shows_what_was_submitted_as_written_and_no_noise_in_scores(
+    bpcli, tmp_path, monkeypatch
+):
+    """0.0187 as the file writes it, not 0.018700000000000001 (the float's 17 digits);
+    4 of 5 items right is 0.8, not 0.80000000000000004; --precision still governs what
+    bpcli computes (0.11·0.17 is the float 0.018700000000000001)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "hw.toml").write_text(PRECISE)
+    lines = bpcli("check", "hw.toml", "--precision", "17").stdout.splitlines()
+    assert lines[2] == "problem 1  hw.toml  0.8 / 1"
+    output = next(line.split() for line in lines if line.strip().startswith("output"))
+    assert output[:3] == ["output", "0.0187", format(0.11 * 0.17, ".17g")]
+    grad_x = next(line.split() for line in lines if line.strip().startswith("grad.x"))
+    assert grad_x[1] == "0.17"
+    assert "score 0.8 / 1  (0 of 1 problems all right)" in lines
+    third = PRECISE.replace("u = 2", "u = 2, v = 5")  # 4 of 6 right: 2/3 to 17 digits at most
+    (tmp_path / "hw.toml").write_text(third)
+    lines = bpcli("check", "hw.toml", "--precision", "17").stdout.splitlines()
+    assert lines[2] == f"problem 1  hw.toml  {4 / 6!r} / 1"
+
+
+def test_the_shortest_form_reads_back_as_the_number():
+    from bpcli.render.numbers import fmt_shortest
+
+    assert [fmt_shortest(v) for v in (0.0187, 0.8, 4.0, 1e-300, 0.1 + 0.2, 0.0)] == [
+        "0.0187", "0.8", "4", "1e-300", "0.30000000000000004", "0"
+    ]  # fmt: skip
+    assert fmt_shortest(2 / 3, 6) == "0.666667" and fmt_shortest(0.75, 6) == "0.75"
+    assert [fmt_shortest(v, 6) for v in (10.0, 120.0, 1e8)] == ["10", "120", "1e+08"]

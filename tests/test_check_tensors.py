@@ -406,3 +406,74 @@ def test_checking_numbers_does_not_import_numpy():
             text=True,
         )
         assert out.returncode in (0, 1) and "numpy" not in out.stderr, args
+
+
+# ---- the mistakes a tensor gradient's hint names ------------------------------------------
+
+MISTAKES = """
+[[problem]]
+id = "tie"
+expr = "sum(max(W @ x, 0))"
+values = { W = [[1, 2], [3, 4]], x = [1, -0.5] }
+ask = ["grad"]
+
+[[problem]]
+id = "Wx"
+expr = "sum(W @ x)"
+values = { W = [[1, 2], [3, 4]], x = [1, -1] }
+ask = ["grad"]
+
+[[problem]]
+id = "Wxv"
+expr = "sum((W @ x) * v)"
+values = { W = [[1, 2], [3, 4]], x = [1, -1], v = [1, -1] }
+ask = ["grad"]
+
+[[problem]]
+id = "xW"
+expr = "sum((x @ W) * v)"
+values = { W = [[1, 2], [3, 4]], x = [1, -1], v = [1, -1] }
+ask = ["grad"]
+"""
+
+
+def hint_for(problem: str, x: list[float]) -> str | None:
+    answer = f'[[problem]]\nid = "{problem}"\nanswer = {{ grad = {{ x = {x} }} }}\n'
+    report = check_submissions(loads(MISTAKES), [submission(answer, "kim.toml", "kim")])
+    (graded,) = [p for p in report.problems if p.id == problem]
+    (item,) = [i for i in graded.items if i.field == "grad.x"]
+    assert not item.ok
+    return item.hint
+
+
+def test_a_tie_is_named_and_a_rounding_must_hold_for_every_wrong_element():
+    """W @ x = [1·1 + 2·(-0.5), 3·1 + 4·(-0.5)] = [0, 1]: max(·, 0) ties at element [0],
+    where the split rule sends 0.5 on, so ∂f/∂x = Wᵀ [0.5, 1] = [3.5, 5]. [4, 6] is
+    Wᵀ [1, 1], the whole gradient to the first of the tie: not 3.5 rounded (6 is not 5
+    rounded)."""
+    hint = hint_for("tie", [4, 6])
+    assert "rounding" not in hint
+    assert hint.startswith("max gate max1 is a gradient router with a tie at max(W @ x, 0)[0]")
+    assert "W @ x, 0 tie at 0, so there the gradient is split evenly among them" in hint
+    # one element wrong, and it is 3.5 rounded: the rounding hint stays
+    assert "4 is the right answer 3.5 rounded to 0 decimals" in hint_for("tie", [4, 5])
+
+
+@pytest.mark.parametrize(
+    ("problem", "x", "right", "wrong"),
+    [
+        ("Wx", [3, 7], "Wᵀ · g", "W · g"),  # Wᵀ·1 = [4, 6]; W·1 = [3, 7]
+        ("Wxv", [-1, -1], "Wᵀ · g", "W · g"),  # Wᵀ·v = [-2, -2]; W·v = [-1, -1]
+        ("xW", [-2, -2], "g · Wᵀ", "g · W"),  # (x @ W): W·v = [-1, -1]; Wᵀ·v = [-2, -2]
+    ],
+)
+def test_the_other_input_of_matmul_multiplied_untransposed_is_named(problem, x, right, wrong):
+    hint = hint_for(problem, x)
+    assert hint.startswith("W used instead of Wᵀ: x is an input of "), hint
+    assert f"so it gets {right} (g is the upstream gradient" in hint and hint.endswith(wrong)
+
+
+def test_no_mistake_hint_for_an_answer_no_model_gives():
+    assert hint_for("Wx", [5, 5]) == (
+        "2 of 2 elements wrong; the first at [0]: submitted 5, expected 4"
+    )

@@ -879,26 +879,26 @@ def test_the_dot_legend_in_korean(bpcli):
 
 
 @pytest.mark.parametrize("lang", ["en", "ko"])
-def test_the_tensor_gradcheck_line_is_translated_and_wrapped(bpcli, lang, monkeypatch):
-    """grad --gradcheck over a matrix and a vector (4 + 2 elements): its sentence in the
-    language chosen, broken at spaces to the console's width, no space at a line's end
-    (issue 15: it was English, and 84 columns on one line at 80)."""
+def test_the_tensor_gradcheck_is_translated_and_wrapped(bpcli, lang, monkeypatch):
+    """grad --gradcheck over a matrix and a vector (4 + 2 elements): the scalar check's
+    report, a row per element, in the language chosen, broken to the console's width, no
+    space at a line's end (issue 15: it was English, and 84 columns on one line at 80)."""
     from bpcli.render.lines import cells
 
-    monkeypatch.setenv("COLUMNS", "50")  # narrower than the sentence, whatever its numbers
+    monkeypatch.setenv("COLUMNS", "50")  # narrower than the heading, whatever its numbers
     run = bpcli("grad", "f = sum(relu(W @ x))", "--W", "[[0.1, 0.5], [-0.3, 0.8]]",
                 "--x", "[0.2, 0.4]", "--gradcheck", "--lang", lang)  # fmt: skip
     assert run.code == 0, run.stderr
-    lines = ("gradcheck ok: " + run.stdout.split("gradcheck ok: ")[1]).splitlines()
+    heading = "gradient check: " if lang == "en" else "기울기 확인(gradient check): "
+    lines = (heading + run.stdout.split(heading)[1]).splitlines()
     assert len(lines) > 1 and all(cells(line) <= 50 for line in lines), lines
     assert all(line == line.rstrip() for line in lines), lines
-    sentence = " ".join(lines).removeprefix("gradcheck ok: ")
-    if lang == "en":
-        assert sentence.startswith("6 elements, worst relative error ")
-        assert sentence.endswith(" (tolerance 1e-06)")
-    else:
-        assert sentence.startswith("원소 6개, ") and sentence.endswith(" (허용 오차 1e-06)")
-        assert english_left(sentence) == [], sentence
+    rows = [line.split()[0] for line in lines if line.startswith(("W[", "x["))]
+    assert rows == ["W[0][0]", "W[0][1]", "W[1][0]", "W[1][1]", "x[0]", "x[1]"]
+    passed = "gradient check passed: 6 good" if lang == "en" else "기울기 확인 통과: 6 good"
+    assert passed in lines, lines
+    if lang == "ko":
+        assert english_left("\n".join([*lines[:2], passed])) == [], lines
 
 
 def test_korean_particles_read_right_after_a_value_and_a_size(bpcli, monkeypatch):

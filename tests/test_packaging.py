@@ -181,3 +181,54 @@ def test_no_install_hint_can_fetch_a_strangers_package():
     assert found == []
     unpublished = [p.name for p in texts if "pip install bpcli-backprop" in p.read_text("utf-8")]
     assert unpublished == []  # not on PyPI: whoever registers the name would be installed
+
+
+def test_the_lexer_has_a_group_for_each_terminal_and_no_other():
+    """A terminal's own groups (NUMBER's) are made non-capturing: only the marks are read,
+    and each group makes every token's match bigger."""
+    lexer = re.compile(_tables.LEXER)
+    names = [name for name, _ in _tables.TERMINALS]
+    assert sorted(lexer.groupindex) == sorted(names)
+    assert lexer.groups == len(names) + 2  # and the unmatched character, and the end
+
+
+@pytest.mark.parametrize(
+    ("pattern", "made"),
+    [
+        (
+            r"([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?",
+            r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?",
+        ),
+        (r"[(]x", r"[(]x"),
+        (r"\((a)\)", r"\((?:a)\)"),
+        (r"[]()](b)", r"[]()](?:b)"),
+        (r"[^](](c)", r"[^](](?:c)"),
+        (r"[\](](d)", r"[\](](?:d)"),
+        (r"\\(e)", r"\\(?:e)"),
+        (r"(?:f)(?=g)(?!h)", r"(?:f)(?=g)(?!h)"),
+    ],
+)
+def test_a_terminals_own_groups_are_made_non_capturing(pattern, made):
+    assert tables._without_groups(pattern) == made
+
+
+def test_a_terminal_with_a_named_group_is_refused():
+    with pytest.raises(AssertionError, match="named groups"):
+        tables._without_groups(r"(?P<x>a)")
+
+
+def test_the_common_terminals_are_tried_first_and_rivals_keep_larks_order():
+    """The lexer tries tables.COMMON first (NAME, whose first characters no set lists,
+    is found not to start like any of them), and terminals that can start alike stay in
+    Lark's order: "**" before "*", a number before ".T", white space before a new line."""
+    tried = re.findall(r"\(\?P<(\w+)>\)", _tables.LEXER)
+    assert tried[: len(tables.COMMON)] == list(tables.COMMON)
+    for first, then in [("POW", "STAR"), ("NUMBER", "DOT_T"), ("WHITESPACE", "_SEP")]:
+        assert tried.index(first) < tried.index(then)
+
+
+def test_a_set_too_big_to_list_is_asked_character_by_character():
+    name = dict(_tables.TERMINALS)["NAME"]
+    assert not tables._overlap(tables._first_characters(name), frozenset(map(ord, "²⁻(0")))
+    assert tables._overlap(tables._first_characters(name), frozenset(map(ord, "(é")))
+    assert tables._overlap(tables._first_characters(name), tables._first_characters(name))

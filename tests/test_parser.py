@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import math
 
 import pytest
@@ -439,3 +441,19 @@ def test_a_program_of_a_hundred_thousand_statements():
     assert len(graph.assigned) == 100_000
     result = bpcli.evaluate(graph, {"x": 2.0})
     assert result.output == 2.0 + 99_999 and result.gradients == {"x": 1.0}
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+@pytest.mark.parametrize("text", ["(x+y)*z", "(x+y", "1e999*x"])
+def test_the_parse_leaves_the_garbage_collector_as_it_found_it(text, enabled):
+    """The parse makes no reference cycles and switches the collector off while it runs
+    (tracing its growing stacks was a twentieth of the time): it is back as it was
+    after a graph and after an error alike."""
+    was = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        with contextlib.suppress(ParseError, DomainError):
+            bpcli.parse(text)
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()

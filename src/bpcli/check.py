@@ -12,7 +12,10 @@ local gradient left out, one sign flipped at a named sub or neg gate, a copy
 gate's use missed) gives the submitted number. A vector or matrix (nested lists) is
 graded elementwise, and its shape first: a wrong shape is wrong, with the shape the
 dimension analysis asks for (a gradient has its variable's shape), the transpose, or
-a broadcast gradient not summed back named when that is what was submitted.
+a broadcast gradient not summed back named when that is what was submitted; of the
+right shape, a mistake named when exactly one model gives every element (the other
+input of @ multiplied untransposed, W for Wᵀ; a tie sent by the other tie rule), or
+a rounding when every wrong element is the right one rounded.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from .ops import OPS, Conventions, TieRule
 from .patterns import (
     COPY,
     DISTRIBUTOR,
+    MATMUL,
     PATTERNS,
     ROUTER,
     SWAP,
@@ -173,11 +177,44 @@ class Report(_Scored):
 
     @property
     def invalid(self) -> bool:
-        return any(p.error is not None for p in self.problems)
+        """A problem or a whole file could not be checked (the CLI's exit code 2)."""
+        return any(s.error is not None for s in self.students) or any(
+            p.error is not None for p in self.problems
+        )
+
+    @property
+    def errors(self) -> list[str]:
+        """What could not be checked, each once, in the report's order (for stderr)."""
+        found = [
+            error
+            for student in self.students
+            for error in (student.error, *(p.error for p in student.problems))
+            if error is not None
+        ]
+        return list(dict.fromkeys(found))
 
     @property
     def all_right(self) -> bool:
         return all(p.passed for p in self.problems)
+
+    @property
+    def duplicates(self) -> list[tuple[str, tuple[str, ...]]]:
+        """Each student id that more than one file gives (the same file twice, or two
+        files saying the same `student`), with those files, in the report's order."""
+        files: dict[str, list[str]] = {}
+        for student in self.students:
+            files.setdefault(student.id, []).append(student.file)
+        return [(ident, tuple(given)) for ident, given in files.items() if len(given) > 1]
+
+    def warnings(self) -> list[str]:
+        """What a TA must look at though nothing failed: a student graded twice (the
+        gradebook keeps a row per file: which one counts is the TA's call, not bpcli's)."""
+        return [
+            tr(
+                "student {id} is in {count} files: {files}; the gradebook has a row for each"
+            ).format(id=ident, count=len(files), files=", ".join(files))
+            for ident, files in self.duplicates
+        ]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -188,6 +225,9 @@ class Report(_Scored):
             "max_score": self.max_score,
             "problems": [p.to_dict() for p in self.problems],
             "students": [s.to_dict() for s in self.students],
+            "duplicate_students": [
+                {"student": ident, "files": list(files)} for ident, files in self.duplicates
+            ],
         }
 
     def gradebook(self) -> list[list[str]]:
@@ -294,7 +334,7 @@ def describe_item(item: Item, problem: Graded, hide_expected: bool = False) -> s
         if item.got is None:
             return tr(ITEM_UNANSWERED[not item.ok]).format(field=field)
         return tr(ITEM_HIDDEN[not item.ok]).format(field=field)
-    got = fmt_value(item.got)
+    got = fmt_value(item.got, written=True)  # as the student wrote it
     line = (
         tr(ITEM_RIGHT).format(field=field, got=got)
         if item.ok
@@ -313,6 +353,11 @@ def check(
     `tolerances`, if given, override each problem's own. Each file is a student."""
     students = []
     for problems in sets:
+        ident = shown(problems.student or Path(problems.file).stem)
+        unread = _unread(problems)
+        if unread is not None:  # no problems to check: not graded, as a submission
+            students.append(Student(ident, problems.file, (), error=unread))
+            continue
         graded = []
         for problem in problems.problems:
             if isinstance(problem, Invalid):
@@ -320,8 +365,7 @@ def check(
             else:
                 problem = with_tolerances(problem, tolerances)
                 graded.append(grade(problem, problems.file, all_or_nothing, max_tie))
-        ident = problems.student or Path(problems.file).stem
-        students.append(Student(shown(ident), problems.file, tuple(graded)))
+        students.append(Student(ident, problems.file, tuple(graded)))
     return _bounded(Report(tuple(students)))
 
 
@@ -376,6 +420,15 @@ def check_submissions(
                 )
         students.append(Student(sub.student, sub.file, tuple(graded), tuple(notes), sub.error))
     return _bounded(Report(tuple(students), self_check=False, set_file=problems.file))
+
+
+def _unread(problems: ProblemSet) -> str | None:
+    """Why a file could not be read as a problem set at all (not found, not TOML, not a
+    table), or None: its problems are checked, each on its own."""
+    if len(problems.problems) != 1:
+        return None
+    first = problems.problems[0]
+    return str(first) if isinstance(first, Invalid) and first.problem is None else None
 
 
 def with_tolerances(problem: Problem, tolerances: Mapping[str, float | str] | None) -> Problem:
@@ -986,8 +1039,11 @@ def compare(
     hint = tr(ELEMENTS).format(
         wrong=len(wrong), size=g.size, at=at, got=fmt(flat_g[first]), want=fmt(flat_w[first])
     )
-    rounding = rounded(flat_g[first], flat_w[first], tolerance)
-    return False, hint if rounding is None else f"{hint}; {rounding}"
+    # a rounding only when every wrong element is one: 4 for 3.5 beside 6 for 5 is not
+    roundings = [rounded(flat_g[k], flat_w[k], tolerance) for k in wrong]
+    if any(rounding is None for rounding in roundings):
+        return False, hint
+    return False, f"{hint}; {roundings[0]}"
 
 
 def _broadcast_to(shape: tuple[int, ...], wide: tuple[int, ...]) -> str | None:
@@ -1024,7 +1080,37 @@ class _TensorTruth:
         if expected is None:
             return Item(field, None, got, False, missing)
         ok, hint = compare(got, expected, self.tolerance, kind, name, self.result.output_name)
+        if not ok and kind in ("grad", "node_grads") and _shape(got) == _shape(expected):
+            hint = self.hint(name, got) or hint
         return Item(field, expected, got, ok, hint)
+
+    def hint(self, name: str, got: Value) -> str | None:
+        """Name the mistake that gives `got` for the gradient of node `name`, as the
+        scalar check does: each mistake model computes the gradient it would give, and a
+        hint is given only when exactly one model gives every element of `got`: a use by
+        @ multiplied by the other input untransposed, a tie sent by the other tie rule."""
+        import numpy as np
+
+        result = self.result
+        node = self.by_name[name]
+        grad = np.asarray(result.grads[node], dtype=float)
+        submitted = np.asarray(got, dtype=float)
+
+        def gives(wrong: Any) -> bool:
+            wrong = np.asarray(wrong, dtype=float)
+            return (
+                wrong.shape == submitted.shape
+                and not np.array_equal(wrong, grad)
+                and all(map(self.tolerance.close, submitted.ravel(), wrong.ravel()))
+            )
+
+        found = [
+            message
+            for wrong, message in _tensor_mistakes(result, node, grad)
+            if wrong is not None and gives(wrong)
+        ]
+        distinct = list(dict.fromkeys(found))
+        return distinct[0] if len(distinct) == 1 else None
 
     def expected(self, kind: str, name: str) -> tuple[Value | None, str | None]:
         """The right answer, or None and why there is none."""
@@ -1051,6 +1137,104 @@ class _TensorTruth:
         if result.grads[node] is None:
             return None, f"{name} is a constant: it has no gradient"
         return plain(result.grads[node]), None
+
+
+UNTRANSPOSED = N_(
+    "{matrix} used instead of {matrix}ᵀ: {node} is an input of {text}, so it gets {right}"
+    " (g is the upstream gradient of {text}, the other input transposed), not {wrong}"
+)
+TENSOR_TIE = {
+    "split": N_(
+        "{op} gate {gate} is a gradient router with a tie at {at}: {winners} tie at"
+        " {value}, so there the gradient is split evenly among them; sending it all to the"
+        " first of them (max_tie first) gives the answer submitted"
+    ),
+    "first": N_(
+        "{op} gate {gate} is a gradient router with a tie at {at}: {winners} tie at"
+        " {value}, and under max_tie first the gradient there goes to the first of them,"
+        " {first}; splitting it evenly among them gives the answer submitted"
+    ),
+}
+
+
+def _tensor_mistakes(result: TensorResult, node: int, grad: Any) -> list[tuple[Any | None, str]]:
+    """The gradients of `node` that a mistake gives, each with its hint: the models of
+    `_TensorTruth.hint`."""
+    import numpy as np
+
+    from .tensor import backward, sits
+
+    graph, values = result.graph, result.values
+    found: list[tuple[Any | None, str]] = []
+    for i in range(len(graph)):
+        if OPS[graph.op(i)].pattern is not MATMUL or result.grads[i] is None:
+            continue
+        for k, j in enumerate(graph.inputs(i)):
+            if j != node:
+                continue
+            a, b = (np.asarray(values[m], dtype=float) for m in graph.inputs(i))
+            other = b if k == 0 else a
+            if other.ndim != 2 or other.shape[0] != other.shape[1]:
+                continue  # a vector, or a matrix whose untransposed product does not fit
+            g = np.asarray(result.grads[i], dtype=float)
+            sent = np.asarray(result.sent(i, k), dtype=float)
+            wrong_sent = (g @ other) if k == 0 else (other @ g)
+            if wrong_sent.shape != sent.shape:
+                continue
+            matrix = graph.text(graph.inputs(i)[1 - k])
+            right, wrong = (
+                (f"g · {matrix}ᵀ", f"g · {matrix}")
+                if k == 0
+                else (f"{matrix}ᵀ · g", f"{matrix} · g")
+            )
+            message = tr(UNTRANSPOSED).format(
+                matrix=matrix, node=graph.name(node), text=graph.text(i), right=right, wrong=wrong
+            )
+            found.append((grad - sent + wrong_sent, message))
+    rule = result.conventions.max_tie
+    for i in range(len(graph)):
+        if OPS[graph.op(i)].router is None or not graph.inputs(i):
+            continue
+        at = sits(graph, i, values)
+        if at is None:
+            continue
+        other_rule: TieRule = "first" if rule == "split" else "split"
+        conventions = replace(result.conventions, max_tie=other_rule)
+        other_grads = backward(graph, values, conventions, result.dout)
+        words = _tie_words(graph, i, values, at)
+        found.append((other_grads[node], tr(TENSOR_TIE[rule]).format(**words)))
+        break  # the first tie is named: the other rule changes every tie at once
+    return found
+
+
+def _tie_words(graph: Any, i: int, values: list[Any], at: tuple[int, ...]) -> dict[str, str]:
+    """The words of TENSOR_TIE: the router `i`, where it ties, who ties, at what value."""
+    import numpy as np
+
+    ins = graph.inputs(i)
+    out = float(np.asarray(values[i], dtype=float)[at])
+    where = "".join(f"[{k}]" for k in at)
+    if len(ins) == 1:  # max(s): the elements of s equal to the largest
+        s = np.asarray(values[ins[0]], dtype=float)
+        text = graph.text(ins[0])
+        tied = [text + "".join(f"[{int(k)}]" for k in e) for e in np.argwhere(s == out)]
+        where = f"{graph.text(i)}"
+    else:
+        shape = np.shape(values[i])
+        tied = [
+            graph.text(j)
+            for j in ins
+            if float(np.broadcast_to(np.asarray(values[j], dtype=float), shape)[at]) == out
+        ]
+        where = f"{graph.text(i)}{where}" if where else graph.text(i)
+    return {
+        "op": graph.op(i),
+        "gate": graph.name(i),
+        "at": where,
+        "winners": ", ".join(tied),
+        "value": fmt(out),
+        "first": tied[0],
+    }
 
 
 def _solve_tensors(result: TensorResult) -> Answer:

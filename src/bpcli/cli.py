@@ -53,7 +53,7 @@ from .process import (
 if TYPE_CHECKING:
     from .gradcheck import GradCheck
     from .result import Result, Update
-    from .tensor import TensorCheck, TensorResult, TensorUpdate
+    from .tensor import TensorResult, TensorUpdate
 
 # Click's own errors (a usage error, a bad option value): whichever Click Typer brings.
 CLICK_ERROR: type[Exception] = next(
@@ -502,16 +502,19 @@ def _grad_output(
     over tensors) or --json, --explain and the write-ups, the plot and --gradcheck."""
     from .result import Result
 
-    checked: GradCheck | TensorCheck | None = None
+    checked: GradCheck | None = None
+    checked_of = result.output_name  # what the gradients are of: with --dout, L
     if check_grad:
         if isinstance(result, Result):
             from .gradcheck import gradcheck
 
             checked = gradcheck(result, check_step)
         else:
+            from .tensor import differentiated
             from .tensor import gradcheck as tensor_gradcheck
 
             checked = tensor_gradcheck(result, check_step)
+            checked_of = differentiated(result)
     if plot is not None:  # first: if it fails, nothing else was written
         assert result.update is not None
         write_plot(result.update, result.output_name, plot)
@@ -539,14 +542,10 @@ def _grad_output(
             out.print()
             out.print(ExplainView(result, precision), crop=False)  # its lines fit
         if checked is not None:
-            from .gradcheck import GradCheck
-            from .render.gradcheck import GradCheckView, tensor_summary
+            from .render.gradcheck import GradCheckView
 
             out.print()
-            if isinstance(checked, GradCheck):
-                out.print(GradCheckView(checked, result.output_name, precision))
-            else:
-                out.print(tensor_summary(checked, out.width), highlight=False, soft_wrap=True)
+            out.print(GradCheckView(checked, checked_of, precision))
     if checked is not None and not checked.ok:
         raise SystemExit(EXIT_CHECK_FAILED)
 
@@ -870,9 +869,10 @@ def check(
                 raise InputError(str(broken))
             subs = [load_submission(path) for path in files]
             report = check_submissions(answer_key, subs, all_or_nothing, rule, tolerances)
-        shown_errors = dict.fromkeys(p.error for p in report.problems if p.error is not None)
-        for error in shown_errors:
+        for error in report.errors:
             sys.stderr.write(f"error: {error}\n")
+        for warning in report.warnings():
+            sys.stderr.write(f"warning: {warning}\n")
         if gradescope is not None:
             results = report.gradescope(visibility or "visible", hide_expected)
             write_output(gradescope, (json_text(results) + "\n").encode())

@@ -636,19 +636,23 @@ def descend(
                 assert grad is not None
                 new = point[name] - lr * grad
                 if not math.isfinite(new):
-                    raise DomainError(
-                        tr(
-                            "the update of {name} overflows (is the learning rate too large?)"
-                        ).format(name=name)
-                    )
+                    raise update_overflows(name)
                 moved[name] = new
             values = forward(graph, moved)
         except DomainError as exc:
-            raise _at_step(exc, step + 1) from None
+            raise at_step(exc, step + 1) from None
     return trajectory
 
 
-def _at_step(exc: DomainError, step: int) -> DomainError:
+def update_overflows(name: str) -> DomainError:
+    """An update step x - lr·∂f/∂x past the float range (the scalar and the tensor descent)."""
+    return DomainError(
+        tr("the update of {name} overflows (is the learning rate too large?)").format(name=name)
+    )
+
+
+def at_step(exc: DomainError, step: int) -> DomainError:
+    """`exc` said where gradient descent met it (the scalar and the tensor descent)."""
     return DomainError(
         tr("at step {step} of gradient descent: {message}").format(step=step, message=exc.message),
         span=exc.span,

@@ -40,14 +40,18 @@ on it at the given point (`kink`), or when the step from x - h to x + h crosses
 a kink, that is a kink node's local derivatives differ at the points stepped
 to (the notes' "a winner changed"; `near_kink`). A mismatch there is
 "inconclusive", not "wrong".
+
+The check of one input is `judge`, over a probe that evaluates f with that input
+moved: the tensor check (`tensor.gradcheck`) judges each element of a vector or
+matrix with it, so both give the same verdict by the same rules.
 """
 
 from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from . import engine
@@ -124,7 +128,7 @@ class InputCheck:
 @dataclass(frozen=True, slots=True)
 class Estimate:
     """A numeric gradient with step `step`, the two parts of its estimated error, and the
-    kink nodes whose side changes between the points stepped to."""
+    kinks (positions among those watched) whose side changes between the points stepped to."""
 
     step: float
     numeric: float
@@ -176,11 +180,14 @@ class Kink:
 
 @dataclass(frozen=True, slots=True)
 class GradCheck:
-    """The check of every input, in the graph's order, and the kinks that matter."""
+    """The check of every input, in the graph's order, and the kinks that matter. Over
+    tensors every element is an input (`x[0]`), and `sampled` says of which inputs a
+    seeded sample was checked: {name: (elements checked, elements)}."""
 
     step: float
     inputs: dict[str, InputCheck]
     kinks: tuple[Kink, ...]
+    sampled: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -192,13 +199,19 @@ class GradCheck:
 
     def to_dict(self) -> dict[str, Any]:
         """The `gradcheck` object of `--json`: strict JSON (None for what is unavailable)."""
-        return {
+        data: dict[str, Any] = {
             "step": self.step,
             "thresholds": {"good": GOOD, "acceptable": ACCEPTABLE, "margin": MARGIN},
             "inputs": {name: check.to_dict() for name, check in self.inputs.items()},
             "kinks": [kink.to_dict() for kink in self.kinks],
             "ok": self.ok,
         }
+        if self.sampled:  # over tensors only: a scalar run's object is as it was
+            data["sampled"] = {
+                name: {"checked": checked, "elements": total}
+                for name, (checked, total) in self.sampled.items()
+            }
+        return data
 
 
 def relative_error(analytic: float, numeric: float) -> float:
@@ -226,7 +239,7 @@ def classify(error: float, kink: bool = False) -> Verdict:
 def gradcheck(result: Result, step: float = DEFAULT_STEP) -> GradCheck:
     """Check every input's gradient in `result` by central differences with step `step`
     (and, for a mismatch, the steps around it: see the module's docstring)."""
-    h = _step(step)
+    h = check_step(step)
     graph = result.graph
     conventions = result.conventions
     live = graph.live()
@@ -251,29 +264,18 @@ def gradcheck(result: Result, step: float = DEFAULT_STEP) -> GradCheck:
                 if reach[node.id]:
                     sits[node.id].append(name)
                     on_kink = True
-        analytic = result.gradients[name]
-        estimate = _numeric(result, name, h, elsewhere, conventions, noise)
-        if isinstance(estimate, str):
-            checks[name] = InputCheck(
-                name, analytic, None, None, "undefined", on_kink, False, estimate, h
-            )
-            continue
-        for node_id in estimate.crossed:
-            crosses.setdefault(node_id, []).append(name)
-        near = bool(estimate.crossed)
-        clash = None
-        if not (on_kink or near) and relative_error(analytic, estimate.numeric) >= ACCEPTABLE:
-            tried = [estimate]
-            scale = max(1.0, abs(result.inputs[name]))
-            for factor in STEP_FACTORS:
-                step = h * factor * (scale if factor > 1 else 1.0)
-                other = _numeric(result, name, step, elsewhere, conventions, noise)
-                if not isinstance(other, str) and not other.crossed:
-                    tried.append(other)
-            # the smallest estimated error where the estimate holds; the first of equals: h
-            estimate = min(tried, key=lambda e: (not e.smooth, e.error))
-            clash = _clash([e for e in tried if e.smooth])
-        checks[name] = _check(name, analytic, estimate, on_kink, near, clash)
+
+        def probe(t: float, name: str = name) -> tuple[float, Sides]:
+            values = engine.forward(graph, {**result.inputs, name: t})
+            sides = tuple(_branch(node, values, conventions) for node in elsewhere)
+            return values[graph.output], sides
+
+        check, crossed = judge(
+            name, result.inputs[name], result.gradients[name], h, probe, noise, on_kink
+        )
+        checks[name] = check
+        for k in crossed:
+            crosses.setdefault(elsewhere[k].id, []).append(name)
 
     kinks = [_kink(graph, node, result.values, True, sits[node.id]) for node in at_point]
     kinks += [
@@ -286,7 +288,7 @@ def gradcheck(result: Result, step: float = DEFAULT_STEP) -> GradCheck:
     return GradCheck(h, checks, tuple(kinks))
 
 
-def _step(step: object) -> float:
+def check_step(step: object) -> float:
     try:
         h = to_float(step)
     except NotANumber as exc:
@@ -380,27 +382,69 @@ def _roundoff(result: Result) -> float:
     """The rounding error of one forward pass's output, to first order: ε·Σ|v·∂f/∂v| over
     the computed nodes (constants and gates of constants only are the same at every point)."""
     graph, values, grads = result.graph, result.values, result.grads
-    total = math.fsum(
+    return roundoff(
         abs(values[i] * g)
         for i, g in enumerate(grads)
         if g is not None and graph.first[i] != NO_INPUT
     )
-    return EPSILON * total
+
+
+def roundoff(terms: Iterable[float]) -> float:
+    """ε·Σ|v·∂f/∂v| from the terms |v·∂f/∂v| of the computed nodes (over a tensor node,
+    the sum over its elements): the rounding error of one evaluation of f."""
+    return EPSILON * math.fsum(terms)
+
+
+Sides = tuple[Hashable, ...]
+"""Which side of its kink each kink node watched is on, at a point (its local derivatives)."""
+Probe = Callable[[float], tuple[float, Sides]]
+"""f, and the sides of the kinks watched, with one input (or one element) moved to t; a
+DomainError where f is undefined there."""
+
+
+def judge(
+    name: str,
+    x: float,
+    analytic: float,
+    h: float,
+    probe: Probe,
+    noise: float,
+    on_kink: bool = False,
+    base: Sides | None = None,
+    at_point: frozenset[int] = frozenset(),
+) -> tuple[InputCheck, tuple[int, ...]]:
+    """The check of one input (a number, or one element of a tensor) whose value is `x`:
+    its numeric gradient with step h, and for a mismatch the steps around it, and the
+    verdict (see the module's docstring), with the positions of the kinks watched whose
+    side changes between the points stepped to. `noise` is the rounding error of one
+    evaluation of f (`_roundoff`). With `base`, the sides at x itself: a kink whose side
+    there differs counts as crossed too; one of the positions `at_point` (sitting on its
+    kink at x) makes the input sit on a kink, the others put it within h of one."""
+    estimate = _numeric(name, x, h, probe, noise, base)
+    if isinstance(estimate, str):
+        return InputCheck(name, analytic, None, None, "undefined", on_kink, False, estimate, h), ()
+    crossed = estimate.crossed
+    on_kink = on_kink or any(k in at_point for k in crossed)
+    near = any(k not in at_point for k in crossed)
+    clash = None
+    if not (on_kink or near) and relative_error(analytic, estimate.numeric) >= ACCEPTABLE:
+        tried = [estimate]
+        scale = max(1.0, abs(x))
+        for factor in STEP_FACTORS:
+            step = h * factor * (scale if factor > 1 else 1.0)
+            other = _numeric(name, x, step, probe, noise, base)
+            if not isinstance(other, str) and not other.crossed:
+                tried.append(other)
+        # the smallest estimated error where the estimate holds; the first of equals: h
+        estimate = min(tried, key=lambda e: (not e.smooth, e.error))
+        clash = _clash([e for e in tried if e.smooth])
+    return _check(name, analytic, estimate, on_kink, near, clash), crossed
 
 
 def _numeric(
-    result: Result,
-    name: str,
-    h: float,
-    kink_nodes: Sequence[Node],
-    conventions: Conventions,
-    noise: float,
+    name: str, x: float, h: float, probe: Probe, noise: float, base: Sides | None = None
 ) -> Estimate | str:
-    """The numeric gradient with step h and its estimated error, or why it is unavailable.
-
-    `noise` is the rounding error of one evaluation of f (`_roundoff`).
-    """
-    x = result.inputs[name]
+    """The numeric gradient with step h and its estimated error, or why it is unavailable."""
     plus, minus = x + h, x - h
     if not (math.isfinite(plus) and math.isfinite(minus)):
         return f"{name} ± h overflows"
@@ -409,25 +453,25 @@ def _numeric(
         return f"h = {h:g} is too small to move {name} = {x:g}: {name} ± h rounds to it"
     half = x + h / 2, x - h / 2
     points = ((f"{name} + h", plus), (f"{name} - h", minus), ("", half[0]), ("", half[1]))
-    values: list[list[float]] = []
+    outputs: list[float] = []
+    sides: list[Sides] = [] if base is None else [base]
     for shown, point in points:
         try:
-            values.append(engine.forward(result.graph, {**result.inputs, name: point}))
+            out, side = probe(point)
         except DomainError as exc:
             if not shown:  # only the error estimate needs x ± h/2: it is unknown
                 break
             return f"f is undefined at {shown} = {point:g}: {exc.message}"
-    out = result.graph.output
-    numeric = (values[0][out] - values[1][out]) / width
+        outputs.append(out)
+        sides.append(side)
+    numeric = (outputs[0] - outputs[1]) / width
     if not math.isfinite(numeric):
         return f"the numeric gradient of {name} overflows"
     truncation = math.inf
-    if len(values) == 4 and half[0] != half[1]:
-        halved = (values[2][out] - values[3][out]) / (half[0] - half[1])
+    if len(outputs) == 4 and half[0] != half[1]:
+        halved = (outputs[2] - outputs[3]) / (half[0] - half[1])
         truncation = abs(numeric - halved) * 4 / 3
-    crossed = tuple(
-        node.id for node in kink_nodes if len({_branch(node, v, conventions) for v in values}) > 1
-    )
+    crossed = tuple(k for k in range(len(sides[0])) if len({side[k] for side in sides}) > 1)
     return Estimate(h, numeric, 2 * noise / width, truncation, crossed)
 
 

@@ -13,6 +13,7 @@ listed at the top of grammar/expr.lark.
 
 from __future__ import annotations
 
+import gc
 import re
 from array import array
 from collections.abc import Callable, Collection
@@ -175,21 +176,12 @@ class _Builder:
         return inner[0], lpar.start(), rpar.end()
 
     def const(self, token: Match[str]) -> Ref:
-        start, end = token.span()
-        text = token[0]
         # Programs repeat their numbers (0.5, 2, a learning rate): reading one is the
         # dearest step of a constant, so the first few thousand are kept.
-        value = self.numbers.get(text)
+        value = self.numbers.get(token[0])
         if value is None:
-            value = float(text)
-            if len(self.numbers) < NUMBERS_KEPT:
-                self.numbers[text] = value
-        if value - value:  # inf
-            raise DomainError(
-                tr("the number {group} is too large for a float").format(group=token.group()),
-                span=(start, end),
-                source=self.source,
-            )
+            value = self._number(token)
+        start, end = token.span()
         node_id = len(self.codes)
         if node_id >= self.max_nodes:
             self._too_many(start)
@@ -201,6 +193,20 @@ class _Builder:
         self.ends.append(end)
         self.consts.append(value)
         return node_id, start, end
+
+    def _number(self, token: Match[str]) -> float:
+        """A number's value, read from its text (and kept, while few are)."""
+        text = token[0]
+        value = float(text)
+        if value - value:  # inf
+            raise DomainError(
+                tr("the number {group} is too large for a float").format(group=text),
+                span=token.span(),
+                source=self.source,
+            )
+        if len(self.numbers) < NUMBERS_KEPT:
+            self.numbers[text] = value
+        return value
 
     def var(self, token: Match[str]) -> Ref:
         name = token.group()
@@ -366,60 +372,59 @@ def parse(text: str, max_nodes: int = MAX_NODES, inputs: Collection[str] = ()) -
         )
     if not _has_statement(text):
         raise ParseError(tr("the expression is empty"))
-    graph = _run(text, _Builder(text, max_nodes, inputs))
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        graph = _run(text, _Builder(text, max_nodes, inputs))
+    finally:
+        if collecting:
+            gc.enable()
     assert isinstance(graph, Graph)
     return graph
 
 
 # ---- the driver: the grammar's lexer and LALR(1) tables, run ------------------------------
 #
-# Both run on small integers, made here at import from the tables' names: a terminal is
-# its index in `_LOOKAHEADS`; an action is a state to shift to (>= 0) or ~rule (< 0),
-# where the rules past the grammar's are the driver's own: accept, and fail.
+# Both run on small integers, made here at import from the tables' names: a lookahead is
+# the number of the lexer's group that marks it, a match's `lastindex`; an action is a
+# state to shift to (>= 0) or ~rule (< 0), where the rules past the grammar's are the
+# driver's own: accept, and fail; or, past every state, one the lexer takes itself.
 
 # The lexer is one regular expression, made from the grammar's terminals by
 # tables.master_pattern: an alternative per terminal, marked by an empty group of its
 # name; then one character no terminal matches, then the end of the text (unnamed).
 _LEXER = re.compile(_tables.LEXER)
 _IGNORE = frozenset(_tables.IGNORE)
-_LOOKAHEADS = [name for name, _ in _tables.TERMINALS if name not in _IGNORE] + ["$END"]
-_T = {name: t for t, name in enumerate(_LOOKAHEADS)}
-_END_T = _T["$END"]
-# The lexer's kind of each group, by group number: a terminal, or one of these, the
-# terminals the lexer itself acts on (parentheses and new lines) offset by _SPECIAL.
-_SPECIAL = len(_LOOKAHEADS)
-_SKIP = 2 * _SPECIAL  # whitespace, comments
-_JUNK = 2 * _SPECIAL + 1  # the last alternative: a character no terminal matches
+_T = {name: group for name, group in _LEXER.groupindex.items() if name not in _IGNORE}
+_T["$END"] = _END_T = _LEXER.groups
 _LPAR, _RPAR, _SEP = (_T[name] for name in ("LPAR", "RPAR", "_SEP"))
+# The lexer's own actions: an ignored terminal (white space, a comment), a character
+# no terminal matches, and, in a text with new lines, the terminals whose count
+# decides whether a new line ends a statement: parentheses and new lines.
+_SPECIAL = len(_tables.STATES)
+_SKIP, _JUNK, _OPEN, _CLOSE, _NEW_LINE = range(_SPECIAL, _SPECIAL + 5)
 
-
-def _kinds() -> list[int]:
-    kinds = [_JUNK] * (_LEXER.groups + 1)  # a group inside a terminal never closes last
-    kinds[_LEXER.groups] = _END_T
-    for name, group in _LEXER.groupindex.items():
-        t = _T.get(name, _SKIP)
-        kinds[group] = t + _SPECIAL if t in (_LPAR, _RPAR, _SEP) else t
-    return kinds
-
-
-_KINDS = _kinds()
-
-# How a rule's reduction builds its value (see tables._reduction), fastest first: the
-# builder's method on its one child, on the first and last of three (a binary operator,
-# an assignment), on all its children, or on some of them; then the rare ones: on
+# How a rule's reduction builds its value (see tables._reduction), commonest first: the
+# builder's method on its one child (a number, a name), on the first and last of three
+# (a binary operator, an assignment), on both of two (a sign), on all of three
+# (parentheses), on all its children, or on some of them; then the rare ones: on
 # children some of which are lists to splice; a `?rule`'s one child; a list spliced
 # into the parent. And the driver's own two: accept, and fail.
-_ONE, _OUTER, _ALL, _SOME, _SPLICED, _PASS, _LIST, _ACCEPT, _FAIL = range(9)
+_ONE, _OUTER, _PAIR, _TRIPLE, _ALL, _SOME, _SPLICED, _PASS, _LIST, _ACCEPT, _FAIL = range(11)
 _NONTERMINALS = sorted({origin for origin, *_ in _tables.RULES})
 _N = {name: n for n, name in enumerate(_NONTERMINALS)}
 
 
 def _actions() -> list[list[int]]:
-    """Each state's action by lookahead; a missing one fails, the end state accepts."""
+    """Each state's action by lookahead; a missing one fails, the end state accepts.
+    Every group that marks no lookahead is the lexer's: an ignored terminal's, the
+    unmatched character's (a group inside a terminal never closes last)."""
     accept, fail = ~len(_tables.RULES), ~(len(_tables.RULES) + 1)
+    ignored = {_LEXER.groupindex[name] for name in _IGNORE}
     rows = []
     for s, actions in enumerate(_tables.STATES):
-        row = [fail] * len(_LOOKAHEADS)
+        row = [_SKIP if group in ignored else fail for group in range(_LEXER.groups + 1)]
+        row[_END_T - 1] = _JUNK
         for symbol, (action, arg) in actions.items():
             if symbol in _T:
                 row[_T[symbol]] = arg if action == 0 else ~arg
@@ -427,6 +432,15 @@ def _actions() -> list[list[int]]:
             row[_END_T] = accept
         rows.append(row)
     return rows
+
+
+def _with_new_lines(rows: list[list[int]]) -> list[list[int]]:
+    """The rows for a text with new lines: there the lexer counts parentheses, to drop
+    a new line inside them. A text without one spares that on every parenthesis."""
+    lines = [row[:] for row in rows]
+    for row in lines:
+        row[_LPAR], row[_RPAR], row[_SEP] = _OPEN, _CLOSE, _NEW_LINE
+    return lines
 
 
 def _gotos() -> list[list[list[int] | None]]:
@@ -437,7 +451,7 @@ def _gotos() -> list[list[list[int] | None]]:
         units = _tables.UNITS.get(s, {})
         for symbol, (_, target) in actions.items():
             if symbol in _N:
-                row = [target] * len(_LOOKAHEADS)
+                row = [target] * (_LEXER.groups + 1)
                 for lookahead, landed in units.get(symbol, {}).items():
                     row[_T[lookahead]] = landed
                 gotos[_N[symbol]][s] = row
@@ -457,7 +471,7 @@ def _plans() -> list[Plan]:
         if how == "call" and (any(splice for _, splice in kept) or not size):
             code = _SPLICED
         elif how == "call" and picks == tuple(range(size)):
-            code = _ONE if size == 1 else _ALL
+            code = {1: _ONE, 2: _PAIR, 3: _TRIPLE}.get(size, _ALL)
         elif how == "call":
             code = _OUTER if picks == (0, 2) and size == 3 else _SOME
         plans.append((code, size, gotos[_N[origin]], callback, kept if code >= _SPLICED else picks))
@@ -467,6 +481,7 @@ def _plans() -> list[Plan]:
 
 
 _ACTIONS = _actions()
+_LINES = _with_new_lines(_ACTIONS)
 _PLANS = _plans()
 
 
@@ -478,48 +493,54 @@ def _run(text: str, builder: _Builder) -> Any:
     parentheses dropped. A token on the value stack is its `re.Match`. A reduction
     leaves its value where its first child was, and its state likewise. The common
     reductions are inline; the rare ones (once a statement, once an argument list) go
-    through `_reduce`.
+    through `_reduce`. The plans are listed backwards, so that a reduction's action,
+    ~rule, indexes them as it is.
     """
-    rows = _ACTIONS
     plans: list[tuple[int, int, list[Any], Any, tuple[Any, ...]]] = [
         (code, size, gotos, getattr(builder, callback) if callback else None, picks)
-        for code, size, gotos, callback, picks in _PLANS
+        for code, size, gotos, callback, picks in reversed(_PLANS)
     ]
-    kinds = _KINDS
-    special, skip, junk, lpar, rpar = _SPECIAL, _SKIP, _JUNK, _LPAR, _RPAR
-    one, outer, every, some, accept = _ONE, _OUTER, _ALL, _SOME, _ACCEPT
+    plain, rows = _ACTIONS, _LINES if "\n" in text else _ACTIONS
+    special, skip, junk, paren_open, paren_close = _SPECIAL, _SKIP, _JUNK, _OPEN, _CLOSE
+    one, outer, pair, triple, every, some = _ONE, _OUTER, _PAIR, _TRIPLE, _ALL, _SOME
+    accept = _ACCEPT
     state = _tables.START
     states = [-1, state]  # -1: below the start, so that states[-2] always exists
     values: list[Any] = []
+    push_state, push_value, pop_value = states.append, values.append, values.pop
     depth = 0
     for match in _LEXER.finditer(text):
-        t = kinds[match.lastindex]  # type: ignore[index]
-        if t >= special:
-            if t == skip:
+        t = match.lastindex
+        action = rows[state][t]  # type: ignore[index]
+        if action >= special:
+            if action == skip:
                 continue
-            if t == junk:
+            if action == junk:
                 raise _unexpected_character(text, match.start())
-            t -= special
-            if t == lpar:
+            if action == paren_open:
                 depth += 1
-            elif t == rpar:
+            elif action == paren_close:
                 depth -= 1
             elif depth > 0 and match.group() != ";":
                 continue  # a new line inside parentheses continues the line
-        while True:
-            action = rows[state][t]
-            if action >= 0:
-                states.append(action)
-                values.append(match)
-                state = action
-                break
-            code, size, gotos, method, picks = plans[~action]
+            action = plain[state][t]  # type: ignore[index]
+        while action < 0:
+            code, size, gotos, method, picks = plans[action]
             if code == one:
                 values[-1] = method(values[-1])
             elif code == outer:
-                last = values.pop()
+                last = pop_value()
                 del values[-1]
                 values[-1] = method(values[-1], last)
+                del states[-2:]
+            elif code == pair:
+                last = pop_value()
+                values[-1] = method(values[-1], last)
+                del states[-1]
+            elif code == triple:
+                last = pop_value()
+                middle = pop_value()
+                values[-1] = method(values[-1], middle, last)
                 del states[-2:]
             elif code == every:
                 children = values[-size:]
@@ -537,6 +558,10 @@ def _run(text: str, builder: _Builder) -> Any:
                 _reduce(code, size, method, picks, values, states, match, text)
             state = gotos[states[-2]][t]
             states[-1] = state
+            action = plain[state][t]  # type: ignore[index]
+        push_state(action)
+        push_value(match)
+        state = action
     raise AssertionError("the lexer always ends with the end token")  # pragma: no cover
 
 

@@ -53,6 +53,9 @@ ROUNDING_KEYS = {"decimals": (0, 15), "sig_figs": (1, 17)}  # whole numbers, in 
 DEFAULT_KEYS = (*TOLERANCE_KEYS, "max_tie")  # what [defaults] sets for every problem
 MAX_POINTS = 1_000_000  # a problem's points; any number of problems still adds up to a float
 MAX_REL_TOL = 1.0  # at 1, a relative tolerance already accepts every answer of the right sign
+# at 0.5, an absolute tolerance accepts whatever rounds to the right whole number (as
+# decimals = 0); past it, a wrong whole number (3 for 2), and 1e300 accepts any answer
+MAX_ABS_TOL = 0.5
 TABLES = ("grad", "nodes", "node_grads", "update")  # answers that map a name to a number
 # A value or an answer: a number, or a vector or matrix as nested lists of floats (issue 13)
 Value = float | list[Any]
@@ -482,6 +485,15 @@ def _settings(raw: Any, where: str) -> dict[str, float | str]:
                         "must be at most {max_rel_tol:g} (a relative tolerance of 1 already "
                         "accepts every answer of the right sign), got {tolerance!r}"
                     ).format(max_rel_tol=MAX_REL_TOL, tolerance=raw[key]),  # as written: 2
+                )
+            if key == "abs_tol" and tolerance > MAX_ABS_TOL:
+                raise _Bad(
+                    label,
+                    tr(
+                        "must be at most {max_abs_tol:g} (an absolute tolerance of 0.5 already "
+                        "accepts whatever rounds to the right whole number: for answers written "
+                        "coarser, use rel_tol or sig_figs), got {tolerance!r}"
+                    ).format(max_abs_tol=MAX_ABS_TOL, tolerance=tolerance),
                 )
             found[key] = tolerance
     if "max_tie" in raw:

@@ -119,35 +119,89 @@ def generate(grammar: str) -> str:
     return header + body.rstrip() + "\n"
 
 
+# The terminals most programs are made of, tried first, in this order, where the
+# grammar leaves the order free (see master_pattern): each token then costs the lexer
+# fewer alternatives that fail. Only the speed depends on this list, not the tokens.
+COMMON = (
+    *("LPAR", "RPAR", "PLUS", "MINUS", "POW", "STAR", "SLASH"),
+    *("NUMBER", "NAME", "WHITESPACE", "_SEP"),
+)
+
+
 def master_pattern(terminals: list[tuple[str, str]]) -> str:
     """The lexer: one regular expression, an alternative per terminal, each marked at its
     end by an empty group named after it; then any one character (no terminal matches
-    it: an error) and the end of the text (the end token), both unnamed.
+    it: an error) and the end of the text (the end token), both unnamed. A group inside
+    a terminal's own pattern is made non-capturing: every group makes each token's
+    match object bigger, and only the marks are read.
 
     The first alternative that matches wins, so Lark's order decides between terminals
     that can start with the same character ("**" before "*"). Terminals that cannot
-    start alike never compete for the same text, so their order is free: those whose
-    pattern begins with a plain character or a set of characters go first, since the
-    regular-expression engine skips such an alternative after one look at the current
-    character (an empty group at the start would stop that, hence the marks at the end).
+    start alike never compete for the same text, so their order is free: the COMMON
+    ones go first, then those whose pattern begins with a plain character or a set of
+    characters, since the regular-expression engine skips such an alternative after
+    one look at the current character (an empty group at the start would stop that,
+    hence the marks at the end).
     """
     firsts = [_first_characters(pattern) for _, pattern in terminals]
     placed: list[int] = []
     waiting = list(range(len(terminals)))
+
+    def rank(i: int) -> tuple[int, bool, int]:
+        name, pattern = terminals[i]
+        common = COMMON.index(name) if name in COMMON else len(COMMON)
+        return common, not _skippable(pattern), i
+
     while waiting:
         ready = [
             i for i in waiting if not any(_overlap(firsts[i], firsts[j]) for j in waiting if j < i)
         ]
-        chosen = min(ready, key=lambda i: (not _skippable(terminals[i][1]), i))
+        chosen = min(ready, key=rank)
         placed.append(chosen)
         waiting.remove(chosen)
-    alternatives = [f"(?:{terminals[i][1]})(?P<{terminals[i][0]}>)" for i in placed]
+    alternatives = [
+        f"(?:{_without_groups(terminals[i][1])})(?P<{terminals[i][0]}>)" for i in placed
+    ]
     return "|".join([*alternatives, r"(?s:(.))", r"(\Z)"])
 
 
+def _without_groups(pattern: str) -> str:
+    """The pattern with each capturing group made non-capturing: a `(` that is not
+    escaped, not in a set of characters and not followed by `?` becomes `(?:`."""
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        step = 1
+        if pattern[i] == "\\":
+            step = 2  # an escaped character, whatever it is
+        elif pattern[i] == "[":
+            step = _set_end(pattern, i) + 1 - i
+        elif pattern[i] == "(" and not pattern.startswith("?", i + 1):
+            out.append("(?:")
+            i += 1
+            continue
+        out.append(pattern[i : i + step])
+        i += step
+    made = "".join(out)
+    assert _sre_parse.parse(made).state.groups == 1, f"{pattern}: named groups are not supported"
+    return made
+
+
+def _set_end(pattern: str, start: int) -> int:
+    """Where the set of characters that begins at `start` ends: its closing `]`."""
+    i = start + 1
+    i += pattern.startswith("^", i)
+    i += pattern.startswith("]", i)  # a "]" first in a set is a member
+    while pattern[i] != "]":
+        i += 2 if pattern[i] == "\\" else 1
+    return i
+
+
 # A pattern's possible first characters, from Python's own parser of regular
-# expressions; None where that is not simply known (a class such as \w, a negated
-# set, a lookaround), which keeps the pattern in place.
+# expressions: a set of them; or, for a pattern that begins with a set too big to
+# list (with a class such as \w, or negated), that set as an expression of its own,
+# which tells of any one character whether it is in; None where that is not simply
+# known (a lookaround, a group that may be empty), which keeps the pattern in place.
 try:
     from re import _constants as _sre  # type: ignore[attr-defined,unused-ignore]
     from re import _parser as _sre_parse  # type: ignore[attr-defined,unused-ignore]
@@ -156,11 +210,17 @@ except ImportError:  # Python 3.10
     import sre_parse as _sre_parse  # type: ignore[no-redef,unused-ignore]
 
 
-def _first_characters(pattern: str) -> frozenset[int] | None:
+Firsts = frozenset[int] | re.Pattern[str] | None
+
+
+def _first_characters(pattern: str) -> Firsts:
     try:
-        first, nullable = _firsts(list(_sre_parse.parse(pattern)))
+        items = list(_sre_parse.parse(pattern))
+        first, nullable = _firsts(items)
     except (re.error, ValueError, TypeError):
         return None
+    if first is None and items[0][0] is _sre.IN and pattern.startswith("["):
+        return re.compile(pattern[: _set_end(pattern, 0) + 1])
     return None if nullable else first
 
 
@@ -201,8 +261,14 @@ def _firsts(items: list[Any]) -> tuple[frozenset[int] | None, bool]:
     return frozenset(found), True
 
 
-def _overlap(a: frozenset[int] | None, b: frozenset[int] | None) -> bool:
-    return a is None or b is None or bool(a & b)
+def _overlap(a: Firsts, b: Firsts) -> bool:
+    if isinstance(a, frozenset) and isinstance(b, frozenset):
+        return bool(a & b)
+    if isinstance(a, frozenset) and isinstance(b, re.Pattern):
+        return any(b.match(chr(char)) for char in a)
+    if isinstance(b, frozenset) and isinstance(a, re.Pattern):
+        return any(a.match(chr(char)) for char in b)
+    return True  # not simply known: they may
 
 
 def _skippable(pattern: str) -> bool:

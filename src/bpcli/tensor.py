@@ -21,7 +21,7 @@ import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -31,6 +31,9 @@ from .i18n import N_, tr
 from .ops import CODES, OP_NAMES, OPS, Conventions, Infinite, Op, TieRule, Undefined
 from .render.numbers import DEFAULT_PRECISION
 from .result import Named
+
+if TYPE_CHECKING:
+    from .gradcheck import GradCheck
 
 Shape = tuple[int, ...]
 Value = Any  # a float (a number) or a float64 ndarray of 1 or 2 dimensions
@@ -900,29 +903,27 @@ def descend(
 ) -> TensorUpdate:
     """x := x - lr * df/dx for every input, a tensor elementwise (an index input stays)."""
     from .api import step_count  # loaded already: tensor programs run from the API
+    from .engine import at_step, update_overflows
 
     count = step_count(steps, max_steps)
     moving = {name: graph.variables[name] for name in moved_inputs(graph)}
     point = dict(inputs)
     path = [(0, dict(point), values[graph.output])]
     for step in range(1, count + 1):
-        if step > 1:
-            grads = backward(graph, values, conventions, dout)
-        moved = dict(point)
-        for name, i in moving.items():
-            with np.errstate(all="ignore"):
-                new = _plain(np.asarray(point[name]) - lr * np.asarray(grads[i]))
-            if not np.all(np.isfinite(new)):
-                raise DomainError(
-                    tr(
-                        "at step {step} of gradient descent: the update of {name} overflows "
-                        "(is the learning rate too large?)"
-                    ).format(step=step, name=name),
-                    field="lr",
-                )
-            moved[name] = new
+        try:
+            if step > 1:
+                grads = backward(graph, values, conventions, dout)
+            moved = dict(point)
+            for name, i in moving.items():
+                with np.errstate(all="ignore"):
+                    new = _plain(np.asarray(point[name]) - lr * np.asarray(grads[i]))
+                if not np.all(np.isfinite(new)):
+                    raise update_overflows(name)
+                moved[name] = new
+            values = forward(graph, moved)
+        except DomainError as exc:  # where it failed, as the scalar descent says it
+            raise at_step(exc, step) from None
         point = moved
-        values = forward(graph, point)
         path.append((step, dict(point), values[graph.output]))
     trajectory = None if steps is None else tuple(path)
     return TensorUpdate(lr, count, point, values[graph.output], trajectory)
@@ -961,29 +962,6 @@ def _no_gradient_edge(op: Op, k: int) -> bool:
 SAMPLE = 20  # elements checked per input of more than this many, CS231n's grad_check_sparse
 
 
-@dataclass(frozen=True, slots=True)
-class TensorCheck:
-    """Central differences on every element of every input (a seeded sample of a large
-    one): the worst relative error, and whether every element is within `tolerance`."""
-
-    step: float
-    tolerance: float
-    worst: float
-    worst_at: str
-    checked: int
-    ok: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "step": self.step,
-            "tolerance": self.tolerance,
-            "checked": self.checked,
-            "worst_relative_error": self.worst,
-            "worst_at": self.worst_at,
-            "ok": self.ok,
-        }
-
-
 def differentiated(result: TensorResult) -> str:
     """The name a gradient is of: the output's, or with --dout the scalar the backward
     pass differentiates, L = sum(dout ⊙ f) (∂f/∂W of a vector f would be a tensor of
@@ -994,48 +972,132 @@ def differentiated(result: TensorResult) -> str:
     return "L" if "L" not in names else "ℓ"
 
 
-def gradcheck(result: TensorResult, step: float = 1e-6, tolerance: float = 1e-6) -> TensorCheck:
-    """Each analytic gradient element against (f(x+h) - f(x-h)) / 2h, with relative error
-    |a - n| / max(|a|, |n|) (0 where both are 0); a non-scalar output is reduced with the
-    upstream gradient, sum(dout * f), as the backward pass seeds it."""
+def gradcheck(result: TensorResult, step: float = 1e-5) -> GradCheck:
+    """Every element of every input (a seeded sample of a large one) checked as the scalar
+    check checks an input, by `gradcheck.judge`: one element moved at a time, the same
+    steps, error estimate, kinks and verdicts, each element an input named `x[0]`,
+    `W[1][0]`. A non-scalar output is reduced with the upstream gradient, sum(dout * f),
+    as the backward pass seeds it. A kink is an element of a relu, abs, max or min node
+    where the op's kink rule holds (`Op.kink`, element by element); an element sits on
+    it when moving that element changes the side the node is on (its vjp of ones)."""
+    from .gradcheck import GradCheck, Kink, Sides, check_step, judge, roundoff
+
+    h = check_step(step)
     graph = result.graph
+    live = graph.live()
+    watched = [
+        i for i in range(len(graph)) if graph.inputs(i) and live[i] and OPS[graph.op(i)].kink
+    ]
+    sitting = {k: sits(graph, i, result.values) for k, i in enumerate(watched)}
+    at_point = frozenset(k for k, where in sitting.items() if where is not None)
     rng = np.random.default_rng(0)
 
-    def loss(point: dict[str, Value]) -> float:
-        out = forward(graph, point)[graph.output]
+    def loss(values: list[Value]) -> float:
+        out = values[graph.output]
         if result.dout is None:
             return float(out)
         return float(np.sum(np.asarray(result.dout) * out))
 
-    worst, worst_at, checked = 0.0, "", 0
+    def sides(values: list[Value]) -> Sides:
+        return tuple(_side(graph, i, values, result.conventions) for i in watched)
+
+    noise = roundoff(
+        float(np.sum(np.abs(np.asarray(v) * np.asarray(g))))
+        for v, g, code in zip(result.values, result.grads, graph.codes, strict=True)
+        if g is not None and code not in (VAR, CONST)
+    )
+    base = sides(result.values)
+    checks = {}
+    reached: dict[int, list[str]] = {}
+    sampled: dict[str, tuple[int, int]] = {}
     indices = set(index_inputs(graph))
     for name, node_id in graph.variables.items():
         if node_id in indices:
             continue
         value = np.asarray(result.inputs[name], dtype=float)
         grad = np.asarray(result.grads[node_id], dtype=float)
-        flat = range(value.size)
+        flat: list[int] = list(range(value.size))
         if value.size > SAMPLE:
-            flat = sorted(rng.choice(value.size, SAMPLE, replace=False).tolist())  # type: ignore[assignment]
+            flat = sorted(rng.choice(value.size, SAMPLE, replace=False).tolist())
+            sampled[name] = (SAMPLE, value.size)
         for k in flat:
             where = np.unravel_index(k, value.shape) if value.shape else ()
-            h = step * max(1.0, abs(float(value[where])))
-            up, down = value.copy(), value.copy()
-            up[where] += h
-            down[where] -= h
-            numeric = (
-                loss(_with(result.inputs, name, up)) - loss(_with(result.inputs, name, down))
-            ) / (2 * h)
-            analytic = float(grad[where])
-            scale = max(abs(analytic), abs(numeric))
-            error = 0.0 if scale == 0 else abs(analytic - numeric) / scale
-            if scale < 1e-8:
-                error = abs(analytic - numeric)
-            checked += 1
-            if error > worst or not worst_at:
-                worst = max(worst, error)
-                worst_at = name + "".join(f"[{int(i)}]" for i in where)
-    return TensorCheck(step, tolerance, worst, worst_at, checked, worst <= tolerance)
+            label = name + _location(where)
+
+            def probe(
+                t: float, name: str = name, value: Any = value, where: Any = where
+            ) -> tuple[float, Sides]:
+                moved = value.copy()
+                moved[where] = t
+                values = forward(graph, _with(result.inputs, name, moved))
+                return loss(values), sides(values)
+
+            x, analytic = float(value[where]), float(grad[where])
+            check, crossed = judge(label, x, analytic, h, probe, noise, False, base, at_point)
+            checks[label] = check
+            for position in crossed:
+                reached.setdefault(position, []).append(label)
+    kinks = []
+    for k, i in enumerate(watched):
+        if k not in reached:
+            continue
+        spot = sitting[k]
+        args = tuple(
+            (_element(graph, j, spot if np.ndim(result.values[j]) else ()),
+             float(np.asarray(result.values[j])[spot]))
+            for j in graph.inputs(i)
+            if graph.codes[j] != CONST and spot is not None and np.ndim(result.values[i]) != 0
+        )  # fmt: skip
+        node = graph.nodes[i]
+        kinks.append(
+            Kink(i, node.name, node.op, graph.text(i), k in at_point, args, tuple(reached[k]))
+        )
+    return GradCheck(h, checks, tuple(kinks), sampled)
+
+
+def _location(where: tuple[Any, ...]) -> str:
+    return "".join(f"[{int(i)}]" for i in where)
+
+
+def _element(graph: Graph, node_id: int, where: tuple[Any, ...]) -> str:
+    """A node's element as the source would index it: `x[0]`, `(W @ x + b)[0]`."""
+    text = graph.text(node_id)
+    if not where:
+        return text
+    return (text if graph.codes[node_id] == VAR else f"({text})") + _location(where)
+
+
+def sits(graph: Graph, node_id: int, values: list[Value]) -> tuple[int, ...] | None:
+    """Where the kink node sits on its op's kink (`Op.kink`, the scalar rule applied
+    element by element; of one input, max(s) and min(s) over its elements), as the first
+    such element's index; None where it does not."""
+    op = OPS[graph.op(node_id)]
+    assert op.kink is not None
+    args = [np.asarray(values[j], dtype=float) for j in graph.inputs(node_id)]
+    out = np.asarray(values[node_id], dtype=float)
+    if op.arity is None and len(args) == 1:
+        return () if op.kink(tuple(args[0].flat), float(out)) else None
+    spread = np.broadcast_arrays(*args, out)
+    for where in np.ndindex(out.shape):
+        if op.kink(tuple(float(a[where]) for a in spread[:-1]), float(out[where])):
+            return tuple(int(i) for i in where)
+    return None
+
+
+def _side(graph: Graph, node_id: int, values: list[Value], conventions: Conventions) -> Any:
+    """Which side of its kink a node is on, element by element: what each input edge sends
+    back of an upstream gradient of ones (None where the rule refuses)."""
+    rules = compiled(OPS[graph.op(node_id)])
+    args = _arguments(graph, node_id, values)
+    ones = np.ones(np.shape(values[node_id]))
+    side = []
+    for k in range(len(graph.inputs(node_id))):
+        try:
+            raw = _pulled(graph, node_id, k, rules, ones, args, values, conventions)
+        except DomainError:
+            raw = None
+        side.append(None if raw is None else np.asarray(_plain(raw)).tobytes())
+    return tuple(side)
 
 
 def _with(inputs: Mapping[str, Value], name: str, value: Any) -> dict[str, Value]:

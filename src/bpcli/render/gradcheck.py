@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.markup import escape
@@ -12,13 +11,9 @@ from rich.text import Text
 
 from ..gradcheck import ACCEPTABLE, GOOD, GradCheck, InputCheck, Kink, Verdict
 from ..i18n import tr
-from .lines import Prose
 from .numbers import DEFAULT_PRECISION, fmt
 from .table import MAX_ROWS
 from .theme import GRAD
-
-if TYPE_CHECKING:
-    from ..tensor import TensorCheck
 
 VERDICT_STYLES: dict[Verdict, str] = {
     "good": "green",
@@ -142,6 +137,15 @@ class GradCheckView:
                         f" numeric gradient has the smallest estimated error ({error})",
                     )
                 )
+        for name, (checked, total) in self.check.sampled.items():
+            lines.append(
+                Text.assemble(
+                    ("note: ", "bold"),
+                    tr(
+                        "{name} has {total} elements: a seeded sample of {checked} was checked"
+                    ).format(name=name, total=total, checked=checked),
+                )
+            )
         yield from lines[:MAX_NOTES]
         if len(lines) > MAX_NOTES:
             more = tr("… and {count} more warnings (--json lists them all)")
@@ -196,23 +200,6 @@ class GradCheckView:
             "verdicts by relative error: good < {good:.0e} ≤ acceptable < {acceptable:.0e} ≤ wrong"
         ).format(good=GOOD, acceptable=ACCEPTABLE)
         return Text.assemble((status, style), counts, "\n", (legend, "dim"))
-
-
-def tensor_summary(check: TensorCheck, width: int) -> Text:
-    """`grad --gradcheck` over vectors and matrices in one sentence, broken at its spaces
-    to `width` (no space left at a line's end); the verdict stays `ok` or `WRONG`, as the
-    verdict words of the scalar report stay English."""
-    sentence = tr(
-        "gradcheck {verdict}: {elements} elements, worst relative error {worst}"
-        " at {at} (tolerance {tolerance})"
-    ).format(
-        verdict="ok" if check.ok else "WRONG",
-        elements=check.checked,
-        worst=format(check.worst, ".3g"),
-        at=check.worst_at,
-        tolerance=format(check.tolerance, "g"),
-    )
-    return Text("\n").join(Text.assemble(*line) for line in Prose().words(sentence).lines(width))
 
 
 def _warning(message: str) -> Text:

@@ -10,7 +10,7 @@ from rich.text import Text
 from ..check import MISSING, Graded, Report, Student
 from ..i18n import N_, tr
 from .lines import Stripped
-from .numbers import DEFAULT_PRECISION, fmt, fmt_value
+from .numbers import DEFAULT_PRECISION, fmt_shortest, fmt_value
 
 RIGHT = "green"
 WRONG = "red"
@@ -36,6 +36,11 @@ class ReportView:
             return
         yield Text(tr(SELF_CHECK), style="bold")
         yield Text()
+        for student in report.students:  # a file that could not be read: no problems
+            if student.error is not None:
+                not_graded = tr("not graded: {error}").format(error=student.error)
+                yield Text(not_graded, style=WRONG)
+                yield Text()
         for problem in report.problems:
             yield self.problem(problem)
             yield Text()
@@ -43,7 +48,7 @@ class ReportView:
         yield Text.assemble(
             (tr("score "), "bold"),
             (
-                f"{fmt(report.score, self.precision)} / {fmt(report.max_score, self.precision)}",
+                self.score(report.score, report.max_score),
                 "bold",
             ),
             tr("  ({right} of {count} problems all right)").format(
@@ -52,7 +57,7 @@ class ReportView:
         )
 
     def problem(self, problem: Graded) -> Group:
-        score = f"{fmt(problem.score, self.precision)} / {fmt(problem.max_score, self.precision)}"
+        score = self.score(problem.score, problem.max_score)
         head = Text.assemble(
             (tr("problem {id}").format(id=problem.id), "bold"),
             f"  {problem.file}  ",
@@ -65,7 +70,7 @@ class ReportView:
             return Group(head, Text(f"  {tr(MISSING)}", style=WRONG))
         shown = self.precision
         rows = [
-            (item.field, fmt_value(item.got, shown), fmt_value(item.expected, shown))
+            (item.field, fmt_value(item.got, written=True), fmt_value(item.expected, shown))
             for item in problem.items
         ]
         header = (tr("item"), tr("submitted"), tr("expected"))
@@ -103,7 +108,8 @@ class ReportView:
         return parts
 
     def score(self, score: float, max_score: float) -> str:
-        return f"{fmt(score, self.precision)} / {fmt(max_score, self.precision)}"
+        """Scores to --precision digits, but never float noise (0.8, not 0.80000000000000004)."""
+        return f"{fmt_shortest(score, self.precision)} / {fmt_shortest(max_score, self.precision)}"
 
     def graded(self) -> RenderResult:
         report = self.report
@@ -140,8 +146,8 @@ class ReportView:
         rows = [
             (
                 s.id,
-                fmt(s.score, self.precision),
-                fmt(s.max_score, self.precision),
+                fmt_shortest(s.score, self.precision),
+                fmt_shortest(s.max_score, self.precision),
                 tr("{right} of {count}").format(right=s.right, count=len(s.problems)),
             )
             for s in students
