@@ -32,8 +32,9 @@ SOFTMAX = ("f = -log(softmax(s)[y])", {"s": SCORES, "y": 3})
 
 
 def shown(view, width):
+    """The view as printed at `width`, uncropped: a line too wide is seen, not cut."""
     console = Console(file=io.StringIO(), width=width, color_system=None, highlight=False)
-    console.print(view)
+    console.print(view, crop=False)
     return console.file.getvalue()
 
 
@@ -259,11 +260,9 @@ def test_a_ten_class_softmax_loss_fits_every_width(width):
     walk = shown(ExplainView(result), width)
     assert all(len(line) <= width for line in table.splitlines()), table
     assert all(line == line.rstrip() for line in table.splitlines())
-    # the box is the console's width; below 80 columns a formula alone (softmax's local
-    # gradient, 54 cells: a term, which breaks only before `=`) may widen it, as it did
-    # before, but never a value
-    if width >= 80:
-        assert {len(line) for line in walk.splitlines()} == {width}, walk
+    # the box is the console's width at every width: a formula alone too wide for a line
+    # (softmax's local gradient, 54 cells) breaks after an operator, never inside a symbol
+    assert {len(line) for line in walk.splitlines()} == {width}, walk
     for line in walk.splitlines():
         inside = line.strip("│╭╮╰╯─").strip()
         assert len(inside) <= width - 4 or not re.search(r"\[ *-?\d", inside), walk
@@ -324,3 +323,45 @@ def test_a_term_is_cut_only_around_the_tensors_written_in_it():
         ("ᵀ · ", None),
         ("[0, 1, ..., 28, 29]", ["0", "1", "...", "28", "29"]),
     ]
+
+
+# The README's two-layer net with the softmax loss (docs/two-layer-net.txt)
+DOCS_NET = "h = relu(W1 @ x + b1); s = W2 @ h + b2; loss = -log(softmax(s)[y])"
+DOCS_VALUES = {
+    "W1": [[0.2, -0.5, 0.1], [1.5, 1.3, -0.1]],
+    "x": [1, 2, -1],
+    "b1": [0, 0.1],
+    "W2": [[1, -1], [0.5, 0.5], [-0.3, 0.2]],
+    "b2": [0, 0, 0.1],
+    "y": 2,
+}
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_softmax_rule_breaks_between_its_terms_at_every_width(width):
+    """softmax's local gradient has no value in it: where it does not fit, it breaks after
+    an operator (its box stays the console's width), never inside a symbol; ∂loss/∂s is
+    softmax(s) - onehot(y), by NumPy, s = W2·relu(W1·x + b1) + b2 worked out here."""
+    v = {k: np.array(x, dtype=float) for k, x in DOCS_VALUES.items() if k != "y"}
+    s = v["W2"] @ np.maximum(v["W1"] @ v["x"] + v["b1"], 0) + v["b2"]
+    want = np.exp(s) / np.exp(s).sum() - np.eye(3)[2]
+    walk = shown(ExplainView(bpcli.grad(DOCS_NET, DOCS_VALUES, lr=0.1)), width)
+    assert {len(line) for line in walk.splitlines()} == {width}, walk
+    gate = walk.split("softmax gate")[1].split("│ s = matmul2 + b2")[0]
+    inside = [line[2:-2].rstrip() for line in gate.splitlines()[1:]]
+    if width == 40:  # laid out by hand: after `-` and `·`, the value between elements
+        at = inside.index("  ∂loss/∂s")
+        assert inside[at : at + 6] == [
+            "  ∂loss/∂s",
+            "    = (diag(softmax1) -",
+            "      softmax1·softmax1ᵀ) ·",
+            "      ∂loss/∂softmax1",
+            "    = [0.00121038,   0.765813,",
+            "        -0.767023]",
+        ], walk
+    joined = re.sub(r"\[ +", "[", " ".join(" ".join(inside).split()))
+    rule = "∂loss/∂s = (diag(softmax1) - softmax1·softmax1ᵀ) · ∂loss/∂softmax1 = "
+    value = joined.split(rule)[1].split("]")[0]
+    assert NUMBER.findall(value) == [six(float(g)) for g in want], walk
+    local = "∂softmax1/∂s = diag(softmax1) - softmax1·softmax1ᵀ"  # the reason's rule, whole
+    assert local in joined, walk
