@@ -9,6 +9,7 @@ import re
 
 import numpy as np
 import pytest
+from rich.cells import cell_len
 from rich.console import Console
 
 import bpcli
@@ -137,7 +138,7 @@ def test_with_dout_the_gradients_are_of_the_scalar_sum_dout_times_q():
     the gradient of L = sum(dout ⊙ q), CS231n's dW for an upstream dout. By hand, with
     dout = [1, 2]: ∂L/∂W = dout·xᵀ = [[1·0.2, 1·0.4], [2·0.2, 2·0.4]] = [[0.2, 0.4],
     [0.4, 0.8]], ∂L/∂x = Wᵀ·dout = [0.1 - 0.6, 0.5 + 1.6] = [-0.5, 2.1]; with lr 0.1
-    the update is x := x - α·∂L/∂x, and a graph that names L takes ℓ."""
+    the update is θ := θ - α·∂L/∂θ, and a graph that names L takes ℓ."""
     values = {"W": [[0.1, 0.5], [-0.3, 0.8]], "x": [0.2, 0.4]}
     result = bpcli.grad("q = W @ x", values, dout=[1, 2])
     assert shown(TensorGradView(result), 80) == (
@@ -159,7 +160,7 @@ def test_with_dout_the_gradients_are_of_the_scalar_sum_dout_times_q():
     assert "L = sum(dout ⊙ q),\nupstream ∂L/∂q = dout = [1, 2]\n" in narrow
     assert "∂q/" not in narrow
     stepped = shown(TensorGradView(bpcli.grad("q = W @ x", values, 0.1, dout=[1, 2])), 80)
-    assert "update: x := x - α·∂L/∂x with α = 0.1, 1 step\n" in stepped
+    assert "update, 1 step: θ := θ - α·∂L/∂θ for θ ∈ {W, x}, α = 0.1\n" in stepped
     named = shown(TensorGradView(bpcli.grad("L = W @ x", values, dout=[1, 2])), 80)
     assert "ℓ = sum(dout ⊙ L), upstream ∂ℓ/∂L = dout = [1, 2]\n" in named
     assert "∂ℓ/∂W = [[0.2, 0.4],\n" in named and "∂L/∂" not in named
@@ -365,3 +366,37 @@ def test_the_softmax_rule_breaks_between_its_terms_at_every_width(width):
     assert NUMBER.findall(value) == [six(float(g)) for g in want], walk
     local = "∂softmax1/∂s = diag(softmax1) - softmax1·softmax1ᵀ"  # the reason's rule, whole
     assert local in joined, walk
+
+
+def test_the_update_heading_says_the_rule_for_the_actual_inputs():
+    """Not `x := x - α·∂f/∂x` (x reads as the input x, and W and b are not x): the rule
+    once, by θ, for the inputs it moves (not y, an index); ϑ where θ is a name. The new
+    values by hand: W - 0.1·∂loss/∂W, ∂loss/∂W1 = [[0, 0, 0], [0.228291, …]] (README)."""
+    text = shown(TensorGradView(bpcli.grad(DOCS_NET, DOCS_VALUES, lr=0.1)), 80)
+    update = text.split("\n\nupdate")[1]
+    assert update.startswith(
+        ", 1 step: θ := θ - α·∂loss/∂θ for θ ∈ {W1, x, b1, W2, b2}, α = 0.1\n"
+        "W1 = [[       0.2,       -0.5,        0.1],\n"
+        "      [   1.47717,    1.25434, -0.0771709]]\n"
+    ), text  # 1.5 - 0.1·0.228291, 1.3 - 0.1·0.456583, -0.1 + 0.1·0.228291
+    assert "x := x" not in text
+    values = {"θ": [1.0, 2.0], "x": [3.0, -1.0]}
+    named = shown(TensorGradView(bpcli.grad("f = sum(θ * x)", values, lr=0.5, steps=2)), 80)
+    # ∂f/∂θ = x, ∂f/∂x = θ: θ, x = [1, 2], [3, -1] → [-0.5, 2.5], [2.5, -2] → [-1.75, 3.5]
+    assert "update, 2 steps: ϑ := ϑ - α·∂f/∂ϑ for ϑ ∈ {θ, x}, α = 0.5\n" in named
+    assert "θ = [-1.75, 3.5]\n" in named
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("lang", ("en", "ko"))
+def test_the_update_heading_fits_every_width_without_trailing_spaces(width, lang):
+    """Rich wrapped the heading at 40 columns inside `α = 0.1`, leaving a space at the end
+    of the line; bpcli breaks it between words, its maths whole."""
+    from bpcli import i18n
+
+    i18n.use(lang)
+    text = shown(TensorGradView(bpcli.grad(DOCS_NET, DOCS_VALUES, lr=0.1, steps=3)), width)
+    lines = text.splitlines()
+    assert all(cell_len(line) <= width and line == line.rstrip() for line in lines), text
+    rules = [line for line in lines if "α = 0.1" in line]
+    assert len(rules) == 1 and "θ := θ - α·∂loss/∂θ" in text, text

@@ -965,6 +965,14 @@ def differentiated(result: TensorResult) -> str:
     return "L" if "L" not in names else "ℓ"
 
 
+def parameter(result: TensorResult) -> str:
+    """The symbol that stands for each input in the update rule said once for all of them,
+    θ := θ - α·∂f/∂θ (not x, which reads as the input x): θ, or ϑ where θ is a name (θ′
+    never is: ′ is not a letter)."""
+    names = set(result.graph.assigned) | set(result.graph.variables)
+    return next(s for s in ("θ", "ϑ", "θ′") if s not in names)
+
+
 def gradcheck(result: TensorResult, step: float = 1e-6, tolerance: float = 1e-6) -> TensorCheck:
     """Each analytic gradient element against (f(x+h) - f(x-h)) / 2h, with relative error
     |a - n| / max(|a|, |n|) (0 where both are 0); a non-scalar output is reduced with the

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import string
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -204,14 +205,25 @@ class TensorGradView:
             yield self._assigned(f"∂{d}/∂{name} = ", grad, GRAD, width)
         update = result.update
         if update is not None:
-            steps = tr_n(
-                "update: x := x - α·∂{f}/∂x with α = {lr}, {steps} step",
-                "update: x := x - α·∂{f}/∂x with α = {lr}, {steps} steps",
+            from ..tensor import moved_inputs, parameter
+
+            # the rule once for every input, by a symbol of its own (x would read as the
+            # input x), and which inputs it moves
+            heading = tr_n(
+                "update, {steps} step: {rule} for {inputs}, {rate}",
+                "update, {steps} steps: {rule} for {inputs}, {rate}",
                 update.steps,
             )
-            lr = self._n(update.lr)[0]
+            theta = parameter(result)
+            moved = moved_inputs(result.graph)
+            maths = {
+                "rule": f"{theta} := {theta} - α·∂{d}/∂{theta}",
+                "inputs": f"{theta} ∈ {{{', '.join(moved)}}}" if moved else f"{theta} ∈ ∅",
+                "rate": f"α = {self._n(update.lr)[0]}",
+                "steps": str(update.steps),
+            }
             yield Text()
-            yield Text(steps.format(f=d, lr=lr, steps=update.steps), style="bold")
+            yield Lines(_sentence(heading, maths, "bold").lines)
             for name, value in update.inputs.items():
                 yield self._assigned(f"{name} = ", value, VALUE, width)
             after = tr("after the update: {f} = ").format(f=f)
@@ -348,6 +360,17 @@ def _cell(laid: list[str]) -> Text:
 
 def _widest(laid: list[list[str]], header: str) -> int:
     return max(cells(header), *(cells(line) for lines in laid for line in lines))
+
+
+def _sentence(template: str, maths: dict[str, str], style: str = "") -> Prose:
+    """A translated sentence with its placeholders filled by `maths`, each kept whole on
+    a line (`α = 0.1`, never `α =` then `0.1`), its lines broken between its words."""
+    prose = Prose()
+    for literal, key, _, _ in string.Formatter().parse(template):
+        prose.words(literal, style)
+        if key is not None:
+            prose.maths(maths[key], style)
+    return prose
 
 
 def _hung(left: str, laid: list[str], style: str, left_style: str = "") -> list[Line]:
