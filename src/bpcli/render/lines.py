@@ -13,6 +13,7 @@ pieces, and draws its own boxes.
 from __future__ import annotations
 
 import re
+import string
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
@@ -160,7 +161,10 @@ class Prose:
             if start >= n:
                 break
             end = n if c[n] - c[start] <= avail else _best_break(c, start, avail, breaks)
-            out.append(pad + _slice(self.pieces, starts, start, end))
+            cut = end
+            while cut > start and plain[cut - 1] == " ":  # `a  b` broken: no space left
+                cut -= 1
+            out.append(pad + _slice(self.pieces, starts, start, cut))
             start = end
         return out
 
@@ -346,6 +350,25 @@ def _sum(
         used += size
     line.append((" ".join(words), ""))
     return done, line, used
+
+
+def sentence(template: str, maths: dict[str, str], style: str = "") -> Prose:
+    """A translated sentence with its placeholders filled by `maths`, each kept whole on
+    a line (`α = 0.1`, never `α =` then `0.1`), its lines broken between its words."""
+    prose = Prose()
+    for literal, key, _, _ in string.Formatter().parse(template):
+        prose.words(literal, style)
+        if key is not None:
+            prose.maths(maths[key], style)
+    return prose
+
+
+def hung(left: str, laid: list[str], style: str, left_style: str = "") -> list[Line]:
+    """`left` then `laid`'s lines, each after the first under the first."""
+    indent = " " * cells(left)
+    return [
+        [(left if k == 0 else indent, left_style), (line, style)] for k, line in enumerate(laid)
+    ]
 
 
 def _style(name: str, console: Console, styles: dict[str, Style]) -> Style:

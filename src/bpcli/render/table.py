@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import string
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -14,7 +13,7 @@ from rich.text import Text
 from ..i18n import tr, tr_n
 from ..result import NodeResult, Result
 from .chart import DescentChart
-from .lines import Line, Lines, Prose, Stripped, cells
+from .lines import Line, Lines, Prose, Stripped, cells, hung, sentence
 from .numbers import DEFAULT_PRECISION, fmt
 from .theme import GRAD, VALUE
 
@@ -197,8 +196,8 @@ class TensorGradView:
         if result.dout is not None:  # what the gradients are of (differentiated)
             seed = tr("{L} = sum(dout ⊙ {f}), upstream ∂{L}/∂{f} = dout = ").format(L=d, f=f)
             if cells(seed) + _widest([self._n(result.dout)], "") > width:
-                sentence, _, rest = seed.partition(", ")
-                yield Text(sentence + ",")
+                said, _, rest = seed.partition(", ")
+                yield Text(said + ",")
                 seed = rest
             yield self._assigned(seed, result.dout, GRAD, width)
         for name, grad in result.gradients.items():
@@ -223,7 +222,7 @@ class TensorGradView:
                 "steps": str(update.steps),
             }
             yield Text()
-            yield Lines(_sentence(heading, maths, "bold").lines)
+            yield Lines(sentence(heading, maths, "bold").lines)
             for name, value in update.inputs.items():
                 yield self._assigned(f"{name} = ", value, VALUE, width)
             after = tr("after the update: {f} = ").format(f=f)
@@ -333,7 +332,7 @@ class TensorGradView:
             wide = max(cells(label) for label, _, _ in shown)
             for label, v, style in shown:
                 left = " " * INDENT + label + " " * (wide - cells(label)) + " = "
-                out += _hung(left, self._n(v, width - cells(left)), style)
+                out += hung(left, self._n(v, width - cells(left)), style)
         return out
 
     def _assigned(
@@ -342,7 +341,7 @@ class TensorGradView:
         """`left` then a value of one or more lines laid out for the width after it, each
         line after the first under the first."""
         laid = self._n(value, max(width - cells(left), 1))
-        return Lines(lambda _: _hung(left, laid, style, "bold" if bold else ""))
+        return Lines(lambda _: hung(left, laid, style, "bold" if bold else ""))
 
 
 GAP = 2  # between two columns of the node table (Rich's padding of a cell each side)
@@ -360,22 +359,3 @@ def _cell(laid: list[str]) -> Text:
 
 def _widest(laid: list[list[str]], header: str) -> int:
     return max(cells(header), *(cells(line) for lines in laid for line in lines))
-
-
-def _sentence(template: str, maths: dict[str, str], style: str = "") -> Prose:
-    """A translated sentence with its placeholders filled by `maths`, each kept whole on
-    a line (`α = 0.1`, never `α =` then `0.1`), its lines broken between its words."""
-    prose = Prose()
-    for literal, key, _, _ in string.Formatter().parse(template):
-        prose.words(literal, style)
-        if key is not None:
-            prose.maths(maths[key], style)
-    return prose
-
-
-def _hung(left: str, laid: list[str], style: str, left_style: str = "") -> list[Line]:
-    """`left` then `laid`'s lines, each after the first under the first."""
-    indent = " " * cells(left)
-    return [
-        [(left if k == 0 else indent, left_style), (line, style)] for k, line in enumerate(laid)
-    ]
