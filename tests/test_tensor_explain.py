@@ -397,6 +397,43 @@ def test_the_upstream_gradient_given_with_dout_starts_the_backward_pass():
     assert json_steps(result)[1]["grad"] == [1.0, 0.0]
 
 
+def test_with_dout_every_view_says_what_the_gradients_are_of():
+    """∂L/∂W with L = sum(dout ⊙ s) defined where it is used, in every view (the write-ups
+    said ∂L without saying what L is; DOT, the notebook and the page said ∂s/∂… or that
+    the output's gradient is 1). By hand: ∂L/∂W = dout ⊗ x, ∂L/∂x = Wᵀ·dout."""
+    from bpcli.render.dot import to_dot
+    from bpcli.render.mermaid import to_mermaid
+    from bpcli.render.page import steps_of
+
+    result = bpcli.grad("s = W @ x", LECTURE[1], dout=[1.0, 0.0])
+    text = " ".join(logical_lines(explain("s = W @ x", LECTURE[1], dout=[1.0, 0.0])))
+    assert (
+        "∂L/∂s = [1, 0] (the upstream gradient given with --dout, of L = sum(dout ⊙ s): the"
+        " backward pass starts here)"
+    ) in text
+    markdown, latex = to_markdown(result), to_latex(result)
+    assert (
+        r"given with --dout, of $L = \operatorname{sum}(\mathrm{dout} \odot s)$: the backward"
+    ) in markdown
+    assert r"of $L = \operatorname{sum}(\mathrm{dout} \odot s)$: the backward" in latex
+    assert r"\frac{\partial L}{\partial W}" in latex and r"\frac{\partial s}" not in latex
+    start = next(step for step in steps_of(result) if step.phase == "backward")
+    assert start.reason.startswith("the upstream gradient given with --dout, of L = sum(dout")
+    dot = to_dot(result.graph, result)
+    assert "red: ∂L/∂node, of L = sum(dout ⊙ s)" in dot and "∂s/∂" not in dot
+    assert "  %% grad: ∂L/∂node, of L = sum(dout ⊙ s)\n" in to_mermaid(result.graph, result)
+    bundle = result._repr_mimebundle_()
+    for mime in ("text/plain", "text/html", "text/markdown"):
+        assert "∂s/∂" not in bundle[mime], (mime, bundle[mime])
+    assert "L = sum(dout ⊙ s), upstream ∂L/∂s = dout = **[1, 0]**" in bundle["text/markdown"]
+    assert "∂L/∂W = **[[0.2, 0.4], [0, 0]]**, ∂L/∂x = **[0.1, 0.5]**" in bundle["text/markdown"]
+    assert "| ∂L/∂node |" in bundle["text/markdown"] and "<th>∂L/∂node</th>" in bundle["text/html"]
+    assert (
+        bundle["text/plain"]
+        == "TensorResult(s: (2,), L = sum(dout ⊙ s), ∂L/∂W: (2, 2), ∂L/∂x: (2,))"
+    )
+
+
 def test_an_elementwise_max_says_where_it_ties_and_the_tie_rule_there():
     """The multiclass SVM loss at s = [1, 0, 2], y = 0: s - s[0] + 1 = [1, 0, 2], so
     max(0, ·) ties at element [1] (0 against 0): split, it sends 1/2 there, [1, 0.5, 1];

@@ -92,8 +92,8 @@ class ExplainView:
         return lines + _fitted(w.phrase(OUTPUT), width, self.prose)
 
     def backward(self, width: int) -> list[Line]:
-        said = f"  ({tr(self.walk.start_words)})"
-        lines = self.prose().equation(self.walk.start(), GRAD).words(said).lines(width)
+        start = self.prose().equation(self.walk.start(), GRAD).words("  (")
+        lines = _phrase(self.walk.start_phrase(), start).words(")").lines(width)
         for step in self.walk.backward:
             lines.append([])
             if isinstance(step, Gate):

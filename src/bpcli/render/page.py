@@ -42,7 +42,6 @@ from .walkthrough import (
     INPUTS,
     INPUTS_STEP,
     NO_INPUTS,
-    START_REASON,
     START_STEP,
     STEPPED,
     UPDATE,
@@ -131,7 +130,7 @@ def _steps(w: Walkthrough) -> list[PageStep]:
             "backward",
             tr(START_STEP).format(node=w.f),
             [w.start().text()],
-            tr(START_REASON),
+            w.start_reason().text(),
             grads=[out],
             focus=[out],
         )

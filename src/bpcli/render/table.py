@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from ..i18n import tr, tr_n
+from ..i18n import N_, tr, tr_n
 from ..result import NodeResult, Result
 from .chart import DescentChart
 from .lines import Line, Lines, Prose, Stripped, cells, hung, sentence
@@ -20,6 +20,8 @@ from .theme import GRAD, VALUE
 if TYPE_CHECKING:
     from ..tensor import TensorResult
 
+# With --dout: what the gradients are of, and what the backward pass starts with.
+DOUT_SEED = N_("{L} = sum(dout ⊙ {f}), upstream ∂{L}/∂{f} = dout = ")
 MAX_ROWS = 200  # a larger graph shows its first and last EDGE_ROWS rows
 EDGE_ROWS = 20
 
@@ -194,7 +196,7 @@ class TensorGradView:
         yield self._assigned(f"{f} = ", result.output, VALUE, width, bold=True)
         d = differentiated(result)
         if result.dout is not None:  # what the gradients are of (differentiated)
-            seed = tr("{L} = sum(dout ⊙ {f}), upstream ∂{L}/∂{f} = dout = ").format(L=d, f=f)
+            seed = tr(DOUT_SEED).format(L=d, f=f)
             if cells(seed) + _widest([self._n(result.dout)], "") > width:
                 said, _, rest = seed.partition(", ")
                 yield Text(said + ",")
