@@ -23,7 +23,17 @@ from bpcli.render.writeup import to_latex, to_markdown
 from latex import FRAGMENT_DOCUMENT, pdf_text
 from test_explain import logical_lines as scalar_logical_lines
 
-OPERATORS = (" ×", " -", " +", " ·", " ⊙", " ⊗", " @", " /")  # a tensor's term breaks after them
+OPERATORS = (
+    " ×",
+    " -",
+    " +",
+    " ·",
+    " ⊙",
+    " ⊗",
+    " @",
+    " /",
+    " *",
+)  # a tensor's term breaks after them
 
 
 def logical_lines(text: str) -> list[str]:

@@ -400,3 +400,41 @@ def test_the_update_heading_fits_every_width_without_trailing_spaces(width, lang
     assert all(cell_len(line) <= width and line == line.rstrip() for line in lines), text
     rules = [line for line in lines if "α = 0.1" in line]
     assert len(rules) == 1 and "θ := θ - α·∂loss/∂θ" in text, text
+
+
+COPIED = "f = sum(relu(W @ x + b) * (W @ x))"  # W @ x twice, W and x copy gates of matrices
+COPIED_VALUES = {
+    "W": [[0.523, -0.231, 0.871], [1.402, 0.355, -0.618], [-0.94, 1.208, 0.311],
+          [0.264, -1.777, 0.59]],
+    "x": [-1.246, -0.732, -0.544],
+    "b": [1.12, 1.3, 0.4, 2.5],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_a_copy_gate_of_matrices_and_an_elementwise_product_keep_the_width(width):
+    """A copy gate's addends, 4×3 matrices, each a line per row, its rows broken between
+    elements (its box was 125 columns wide at 80); `[…] * […]` breaks after its `*`; the
+    inputs' matrix a line per row, never cut inside the sentence. ∂f/∂W by NumPy: with
+    m = Wx and a = m + b (no element at relu's kink), f = Σ relu(a)·m, so
+    ∂f/∂m = [a > 0]·m + relu(a) and ∂f/∂W = ∂f/∂m ⊗ x."""
+    v = {k: np.array(x) for k, x in COPIED_VALUES.items()}
+    m = v["W"] @ v["x"]
+    a = m + v["b"]
+    assert np.all(np.abs(a) > 1e-3)
+    want = np.outer((a > 0) * m + np.maximum(a, 0), v["x"])
+    walk = shown(ExplainView(bpcli.grad(COPIED, COPIED_VALUES)), width)
+    assert {len(line) for line in walk.splitlines()} == {width}, walk
+    inside = [line[2:-2].rstrip() for line in walk.splitlines()]
+    copy = walk.split("W: copy gate")[1].split("the gradients that flow back")[0]
+    total = " ".join(line[2:-2] for line in copy.splitlines()).split(" = ")[-1]
+    assert NUMBER.findall(total) == [six(float(g)) for g in want.ravel()], walk
+    if width == 40:
+        assert "W = [[0.523, -0.231, 0.871]," not in walk  # a line per row, padded
+        at = inside.index("inputs:")
+        assert inside[at + 1 : at + 5] == [
+            "W = [[ 0.523, -0.231,  0.871],",
+            "     [ 1.402,  0.355, -0.618],",
+            "     [ -0.94,  1.208,  0.311],",
+            "     [ 0.264, -1.777,   0.59]]",
+        ], walk

@@ -93,6 +93,7 @@ class Prose:
         self.length = 0
         self.keep: list[tuple[int, int]] = []  # the maths, never broken but before `=`
         self.soft: list[tuple[int, int]] = []  # kept on one line where it fits one
+        self.whole: list[tuple[int, int]] = []  # equations: a tensor in one never broken
 
     def _add(self, text: str, style: str) -> None:
         if text:
@@ -127,6 +128,7 @@ class Prose:
         self._add(f"{e.lhs} {e.sep} ", "")
         self._add(e.result, style)
         self.keep.append((start, self.length))
+        self.whole.append((start, self.length))
         return self
 
     def lines(self, width: int, indent: int = 0) -> list[Line]:
@@ -148,39 +150,52 @@ class Prose:
         words = [i for i in spaces if not inside[i]]
         equals = [i for i in spaces if inside[i] and plain.startswith(" = ", i)]
         breaks: tuple[list[int], ...] = (words, equals)
+        opened: dict[int, int] = {}  # a break between a tensor's elements: its row's `[`
         if self.operators:
-            breaks += (
-                [i for i in spaces if inside[i] and plain[i - 2 : i + 1] in OPERATORS],
-                _between_elements(plain, [i for i in spaces if inside[i]]),
-            )
+            for a, b in self.whole:  # an equation's tensor: laid out by the view instead
+                inside[a:b] = b"\x02" * (b - a)
+            opened = _between_elements(plain, [i for i in spaces if inside[i] == 1])
+            operators = [i for i in spaces if inside[i] and plain[i - 2 : i + 1] in OPERATORS]
+            breaks += (operators, list(opened))
         out: list[Line] = []
         start, n = 0, len(plain)
+        hang = 0  # a tensor's continuation: under its row's first element
         while start < n:
             while start < n and plain[start] == " ":
                 start += 1
             if start >= n:
                 break
-            end = n if c[n] - c[start] <= avail else _best_break(c, start, avail, breaks)
+            room = max(avail - hang, 1)
+            end = n if c[n] - c[start] <= room else _best_break(c, start, room, breaks)
             cut = end
             while cut > start and plain[cut - 1] == " ":  # `a  b` broken: no space left
                 cut -= 1
-            out.append(pad + _slice(self.pieces, starts, start, cut))
+            under: Line = [(" " * hang, "")] if hang else []
+            out.append(pad + under + _slice(self.pieces, starts, start, cut))
+            row = opened.get(end)
+            if row is None:
+                hang = 0
+            elif row >= start:  # the row opened on this line
+                hang += c[row + 1] - c[start]
             start = end
         return out
 
 
-def _between_elements(plain: str, spaces: list[int]) -> list[int]:
+def _between_elements(plain: str, spaces: list[int]) -> dict[int, int]:
     """Of `spaces`, those between two elements of a tensor written on one line (after the
-    `,` of `[0.1, 0.5]`, not of a shape's `(2, 3)`)."""
-    out = []
-    depth = at = 0
+    `,` of `[0.1, 0.5]`, not of a shape's `(2, 3)`), each with where its row's `[` is."""
+    out: dict[int, int] = {}
+    rows: list[int] = []  # the `[` open at each space
+    at = 0
     for i in spaces:
-        if plain[i - 1] != ",":
-            continue
-        depth += plain.count("[", at, i) - plain.count("]", at, i)
+        for k in range(at, i):
+            if plain[k] == "[":
+                rows.append(k)
+            elif plain[k] == "]" and rows:
+                rows.pop()
         at = i
-        if depth > 0:
-            out.append(i)
+        if plain[i - 1] == "," and rows:
+            out[i] = rows[-1]
     return out
 
 
@@ -280,7 +295,7 @@ def _broken(e: Equation, head: str, style: str, width: int, operators: bool) -> 
 
 # A term too wide for its line, one with a tensor in it (or any, with `operators`), may
 # break after these.
-OPERATORS = (" × ", " - ", " + ", " · ", " ⊙ ", " ⊗ ", " @ ", " / ")
+OPERATORS = (" × ", " - ", " + ", " · ", " ⊙ ", " ⊗ ", " @ ", " / ", " * ")
 _OPERATOR = re.compile("|".join(re.escape(op) for op in OPERATORS))
 
 
@@ -334,7 +349,9 @@ def _sum(
     addends: Sequence[str], line: Line, start: int, width: int
 ) -> tuple[list[Line], Line, int]:
     """A sum too wide for one line, broken before its `+` and `-`, each continuation
-    under its first addend: the lines done, the last line (to go on) and its width."""
+    under its first addend (an addend too wide for a line alone, a copy gate's matrix,
+    between its elements: `_term`): the lines done, the last line (to go on) and its
+    width."""
     done: list[Line] = []
     used = start
     words: list[str] = []
@@ -346,8 +363,13 @@ def _sum(
             line, words, used = [(" " * start, "")], [], start
         elif k:
             used += 1
-        words.append(addend)
-        used += size
+        rows = _term(addend, width - used) if used + size > width else [addend]
+        for row in rows[:-1]:
+            line.append((" ".join([*words, row]), ""))
+            done.append(line)
+            line, words = [(" " * used, "")], []
+        words.append(rows[-1])
+        used += cells(rows[-1]) if len(rows) > 1 else size
     line.append((" ".join(words), ""))
     return done, line, used
 
