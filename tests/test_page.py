@@ -642,16 +642,6 @@ def test_stepping_through_a_tensor_page(open_page, tmp_path):
     assert page.errors == []
 
 
-# The README's two-layer net with the softmax loss (docs/two-layer-net.txt): ten ranks from
-# the inputs on the left to the loss on the right, each box and label holding a matrix.
-NET_FILE_VALUES = {
-    "W1": [[0.2, -0.5, 0.1], [1.5, 1.3, -0.1]],
-    "x": [1, 2, -1],
-    "b1": [0, 0.1],
-    "W2": [[1, -1], [0.5, 0.5], [-0.3, 0.2]],
-    "b2": [0, 0, 0.1],
-    "y": 2,
-}
 IN_VIEW = """() => {
     const figure = document.querySelector('figure'), frame = figure.getBoundingClientRect();
     const svg = figure.querySelector('svg');
@@ -676,8 +666,11 @@ def test_a_graph_wider_than_the_window_says_why_and_brings_each_step_into_view(
     page does not), a note under it says why, and every step scrolls the figure so that
     the nodes it is about are in view (the loss at the right end, the inputs at the left)."""
     from bpcli import i18n
+    from tensor_cases import SOFTMAX_NET_AT as NET_FILE_VALUES
 
     i18n.use(lang)
+    # the README's two-layer net with the softmax loss: ten ranks from the inputs on the
+    # left to the loss on the right, each box and label holding a matrix
     text = (DOCS / "two-layer-net.txt").read_text()
     out = tmp_path / "net.html"
     out.write_text(to_html(bpcli.grad(text, NET_FILE_VALUES)), encoding="utf-8")

@@ -16,6 +16,7 @@ import bpcli
 from bpcli.render.arrays import cells_of, lines, literals, one_line, parse
 from bpcli.render.explain import ExplainView
 from bpcli.render.table import TensorGradView
+from tensor_cases import SOFTMAX_NET_AT, SOFTMAX_NET_TEXT
 
 WIDTHS = (40, 60, 80, 120)
 NUMBER = re.compile(r"(?<![\w.])-?(?:\d+\.?\d*(?:e[+-]\d+)?|inf|nan)")
@@ -327,15 +328,7 @@ def test_a_term_is_cut_only_around_the_tensors_written_in_it():
 
 
 # The README's two-layer net with the softmax loss (docs/two-layer-net.txt)
-DOCS_NET = "h = relu(W1 @ x + b1); s = W2 @ h + b2; loss = -log(softmax(s)[y])"
-DOCS_VALUES = {
-    "W1": [[0.2, -0.5, 0.1], [1.5, 1.3, -0.1]],
-    "x": [1, 2, -1],
-    "b1": [0, 0.1],
-    "W2": [[1, -1], [0.5, 0.5], [-0.3, 0.2]],
-    "b2": [0, 0, 0.1],
-    "y": 2,
-}
+DOCS_NET, DOCS_VALUES = SOFTMAX_NET_TEXT, SOFTMAX_NET_AT
 
 
 @pytest.mark.parametrize("width", WIDTHS)
