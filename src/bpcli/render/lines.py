@@ -170,8 +170,8 @@ class Prose:
             cut = end
             while cut > start and plain[cut - 1] == " ":  # `a  b` broken: no space left
                 cut -= 1
-            under: Line = [(" " * hang, "")] if hang else []
-            out.append(pad + under + _slice(self.pieces, starts, start, cut))
+            line = _slice(self.pieces, starts, start, cut)
+            out.append(pad + [(" " * hang, ""), *line] if hang else pad + line)
             row = opened.get(end)
             if row is None:
                 hang = 0
