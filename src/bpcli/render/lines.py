@@ -171,7 +171,7 @@ class Prose:
             while cut > start and plain[cut - 1] == " ":  # `a  b` broken: no space left
                 cut -= 1
             line = _slice(self.pieces, starts, start, cut)
-            out.append(pad + [(" " * hang, ""), *line] if hang else pad + line)
+            out.append([*pad, (" " * hang, ""), *line] if hang else pad + line)
             row = opened.get(end)
             if row is None:
                 hang = 0
