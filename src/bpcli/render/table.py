@@ -130,10 +130,12 @@ class GradView:
                 )
             summary = tr("after the update: {f} = ").format(f=f)
         line = Text.assemble("\n", (escape(summary), "bold"), (self._n(update.output), VALUE))
+        # broken between words by bpcli: Rich left a space at the end of a wrapped line
+        head = Lines(Prose().words(heading, "bold").lines)
         if update.trajectory is None:
-            return Group(Text(heading, style="bold"), Stripped(table), line)
+            return Group(head, Stripped(table), line)
         chart = DescentChart(update, self.result.output_name, precision=self.precision)
-        return Group(Text(heading, style="bold"), Stripped(table), line, Text(), chart)
+        return Group(head, Stripped(table), line, Text(), chart)
 
 
 PAIRS_GAP = "   "  # between two `∂f/∂x = -4` of the summary line
