@@ -211,7 +211,10 @@ def _answers(result: Run, precision: int) -> list[tuple[str, str]]:
         from .table import DOUT_SEED
 
         pairs.append((tr(DOUT_SEED).format(L=d, f=f).removesuffix(" = "), write(dout, precision)))
-    pairs += [(f"∂{d}/∂{x}", write(g, precision)) for x, g in result.gradients.items()]
+    pairs += [  # an index input has no gradient: —
+        (f"∂{d}/∂{x}", "—" if g is None else write(g, precision))
+        for x, g in result.gradients.items()
+    ]
     return pairs
 
 
