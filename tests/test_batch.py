@@ -16,6 +16,7 @@ import pytest
 import bpcli
 from bpcli import batch
 from bpcli.arguments import MAX_SIZE
+from bpcli.ops import OPS
 
 LECTURE_REQUEST = '{"id": 1, "expr": "(x+y)*z", "values": {"x": -2, "y": 5, "z": -4}, "lr": 0.1}'
 
@@ -748,13 +749,36 @@ def varied_requests() -> bytes:
 VARIED_MD5 = "6d0219c296d1fe19a586daec8a574613"  # bpcli batch's answers to them at main 1bddf90, before batch's fast path
 
 
-def varied_answers(fast: bool = True) -> str:
+def varied_answers() -> str:
     written: list[str] = []
     blocks = batch.read_blocks(io.BytesIO(varied_requests()), MAX_SIZE)
     batch.run_blocks(blocks, types.SimpleNamespace(write=written.append))  # type: ignore[arg-type]
     return "".join(written)
 
 
-def test_varied_lines_are_answered_byte_for_byte_as_before():
+@pytest.mark.parametrize("fast", [True, False])
+def test_varied_lines_are_answered_byte_for_byte_as_before(monkeypatch, fast):
+    """With the fast path (most lines) and without it (every line the general path's)."""
+    monkeypatch.setattr(batch, "FAST", fast)
     text = varied_answers()
     assert hashlib.md5(text.encode("utf-8")).hexdigest() == VARIED_MD5
+
+
+def test_the_fast_path_answers_most_varied_lines_and_every_op_of_fixed_arity(monkeypatch):
+    """So that the test above tests it: lines of every op but the routers (max, min, whose
+    rule is the tie convention's) and those for tensors only are answered by it."""
+    answered: list[str] = []
+    real = batch._fast
+
+    def fast(line: batch.Line, cache: batch.Cache) -> str | None:
+        text = real(line, cache)
+        if text is not None:
+            answered.append(json.loads(text)["result"]["expression"])
+        return text
+
+    monkeypatch.setattr(batch, "_fast", fast)
+    varied_answers()
+    assert len(answered) > 900
+    ops = {node.op for expr in set(answered) for node in bpcli.parse(expr).nodes}
+    scalar = {op.name for op in OPS.values() if op.scalar and op.arity is not None}
+    assert ops == scalar

@@ -21,21 +21,24 @@ import io
 import itertools
 import json
 import math
+import operator
 import os
+import re
 import stat
 import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from json.encoder import encode_basestring_ascii
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Literal, cast
 
+from . import engine
 from .api import evaluate
 from .arguments import open_input
 from .errors import BpcliError, RequestError, clipped
 from .graph import Graph
 from .ops import Conventions, tie_rule
 from .parser import parse
-from .result import Result
+from .result import Result, Update, _Form
 from .values import NotANumber, is_number, to_float
 
 KEYS = ("id", "expr", "values", "lr", "steps", "max_tie", "dout")
@@ -283,6 +286,11 @@ def _answer_lines(
     """Answer each (number, line) through `write`, one after another; whether all succeeded."""
     ok = True
     for number, line in numbered:
+        if FAST:
+            known = _fast(line, cache)
+            if known is not None:
+                write(known)
+                continue
         response = respond(line, number, cache, memo)
         if response is not None:
             text, line_ok = response
@@ -311,6 +319,10 @@ def respond(
     With a `memo`, a request asked again (its id aside) is answered with the text
     its first answer had.
     """
+    if FAST:
+        text = _fast(line, cache)
+        if text is not None:
+            return text, True
     reply = answer(line, number, cache, memo)
     if reply is None:
         return None
@@ -794,6 +806,140 @@ def _shown(value: object) -> str:
         return "an object"
     text = json.dumps(value, ensure_ascii=False)
     return clipped(text)
+
+
+# ---- the common request, answered by its graph's straight-line passes ---------------
+
+FAST = True  # False: every line takes the general path (the tests compare the two)
+_FAST_KEYS = frozenset(("id", "expr", "values", "lr"))
+_NUMBER_KINDS = frozenset((float, int))
+_SCAN: Callable[[str, int], tuple[Any, int]]
+_SCAN = json.JSONDecoder(parse_constant=_no_constant).scan_once  # type: ignore[attr-defined]
+_FORM = _Form.of(True, True)  # batch's JSON: compact, ASCII
+
+
+def _fast(line: Line, cache: Cache) -> str | None:
+    """The answer to a request of the usual shape, {"id": a number, a string or null,
+    "expr": an expression parsed before, "values": a finite number for each of its inputs,
+    "lr": a finite number or null}, as its text: from the graph's straight-line passes
+    (`engine.straight_line`) and its template of the answer, filled with each number's
+    repr, as json_text fills it. None for anything else, or where the passes meet
+    anything but plain finite numbers: the general path answers that line (and says
+    what is wrong, if anything is), so every answer and every message is its own."""
+    try:
+        if type(line) is bytes:
+            text = line.decode("utf-8")
+        elif type(line) is str:
+            line.encode("utf-8")  # lone surrogates, as surrogateescape makes of bad bytes
+            text = line.removesuffix("\n")
+        else:
+            return None
+        request, end = _SCAN(text, 0)
+    except Exception:  # not JSON, not UTF-8, a BOM, a space first: the general path's
+        return None
+    if end != len(text) or type(request) is not dict or not request.keys() <= _FAST_KEYS:
+        return None
+    expr, values = request.get("expr"), request.get("values")
+    if type(expr) is not str or type(values) is not dict:
+        return None
+    graph = cache.get(expr)
+    if type(graph) is not Graph:
+        return None  # not parsed yet, or failed to parse
+    variables = graph.variables
+    if len(values) != len(variables):
+        return None
+    try:
+        inputs = [values[name] for name in variables]
+        kinds = set(map(type, inputs))
+        if not kinds <= _NUMBER_KINDS:  # true, false, text, a vector: the general path's
+            return None
+        if int in kinds:
+            inputs = list(map(float, inputs))
+        lr = request.get("lr")
+        if type(lr) is not float and lr is not None:
+            if type(lr) is not int:
+                return None
+            lr = float(lr)
+    except (KeyError, OverflowError):  # a name that is not an input; an int past floats
+        return None
+    total = sum(inputs, 0.0 if lr is None else lr)
+    if total - total:  # an infinity (1e400 reads as inf), or a sum too large: general
+        return None
+    request_id = request.get("id")
+    if request_id is not None and type(request_id) is not int and type(request_id) is not str:
+        return None
+    plan: Plan | Literal[False] | None = graph.derived.get(_PLAN[lr is None])
+    if plan is None:
+        plan = _plan(graph, inputs, lr)
+    if not plan:
+        return None
+    run, template, pick = plan
+    numbers = run(inputs, lr)
+    if numbers is None:
+        return None
+    numbers.append(lr)
+    cache[expr] = cache.pop(expr)  # the most recently used goes last
+    return f"{_head(request_id)}{template % pick(numbers)}}}\n"
+
+
+_PLAN = {True: ("batch plan", "no lr"), False: ("batch plan", "lr")}
+Plan = tuple[Callable[[list[float], float | None], list[Any] | None], str, Callable[..., Any]]
+
+
+def _plan(graph: Graph, inputs: list[float], lr: float | None) -> Plan | Literal[False] | None:
+    """How `_fast` answers a request for this graph with or without lr: the graph's
+    straight-line passes, and its template of the answer (Result's, made once per graph)
+    with each number's place as `%r`, the numbers that never change (the one step, a
+    constant's gradient: null) in their places, and what picks the numbers from the
+    passes' list, in their order. Made from these inputs' answer (the template does
+    not depend on the numbers); None if these passes fail (made at the next line),
+    False if the graph has none (kept)."""
+    key = _PLAN[lr is None]
+    straight = engine.straight_line(graph)
+    if straight is None:
+        graph.derived[key] = False
+        return False
+    numbers = straight.run(inputs, lr)
+    if numbers is None:
+        return None
+    n, size = len(graph), len(engine.edges(graph).order)
+    at = 2 * n + 2 * size  # where json_text's list of numbers has the update's
+    update = None
+    if lr is not None:
+        moved = dict(zip(graph.variables, cast("list[float]", numbers[at:-1]), strict=True))
+        update = Update(lr, 1, moved, cast(float, numbers[-1]))
+    point = dict(zip(graph.variables, inputs, strict=True))
+    values = cast("list[float]", numbers[:n])
+    result = Result(graph, point, values, numbers[n : 2 * n], _CONVENTIONS["split"], update)
+    made = result._answer_template(_FORM)
+    if made is None:
+        graph.derived[key] = False
+        return False
+    template, pick = made
+    slots = iter(pick(list(range(at + 3 + len(graph.variables)))))  # their places in that list
+    pieces, order = [], []
+    for piece in re.split("(%%|%s)", template):
+        if piece != "%s":
+            pieces.append(piece)
+            continue
+        place = next(slots)
+        if place == at + 1:  # the update's steps: one
+            pieces.append("1")
+            continue
+        place = len(numbers) if place == at else place if place < at else place - 2  # lr last
+        place = straight.same.get(place, place)
+        if place in straight.nones:
+            pieces.append("null")
+        elif place in straight.known:
+            pieces.append(repr(straight.known[place]).replace("%", "%%"))
+        else:
+            pieces.append("%r")
+            order.append(place)
+    if len(order) < 2:  # itemgetter of one number gives it alone: not worth a case
+        graph.derived[key] = False
+        return False
+    plan = graph.derived[key] = (straight.run, "".join(pieces), operator.itemgetter(*order))
+    return plan
 
 
 # ---- parsing, once per distinct expression ------------------------------------------
