@@ -782,3 +782,16 @@ def test_the_fast_path_answers_most_varied_lines_and_every_op_of_fixed_arity(mon
     ops = {node.op for expr in set(answered) for node in bpcli.parse(expr).nodes}
     scalar = {op.name for op in OPS.values() if op.scalar and op.arity is not None}
     assert ops == scalar
+
+
+def test_a_line_the_fast_path_fails_on_is_answered_the_general_way(monkeypatch):
+    """Out of memory (or a bug) in the fast path costs nothing: the general path answers."""
+
+    def broken(line: batch.Line, cache: batch.Cache) -> str | None:
+        raise MemoryError
+
+    monkeypatch.delenv("BPCLI_TRACEBACK", raising=False)
+    monkeypatch.setattr(batch, "_fast", broken)
+    out, ok = answers([LECTURE_REQUEST, LECTURE_REQUEST])
+    assert ok
+    assert [a["result"]["gradients"] for a in out] == [{"x": -4.0, "y": -4.0, "z": 3.0}] * 2

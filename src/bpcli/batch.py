@@ -10,12 +10,14 @@ Each line is answered on its own: a bad line costs that line only, so one typo
 in a file of thousands does not lose the rest; so does a line that runs out of
 memory ("type": "MemoryError") or meets a bug ("InternalError"). Answers keep the input's order
 and go out in large writes, and at once whenever no more input is waiting, so a script can
-talk to bpcli through a pipe. A request asked again (its id aside) is answered with the
-text of its first answer.
+talk to bpcli through a pipe. The usual request (a number for each input, with or without
+lr) is answered by its graph's passes compiled into straight-line code (`_fast`); any
+other request asked again (its id aside) is answered with the text of its first answer.
 """
 
 from __future__ import annotations
 
+import collections
 import difflib
 import io
 import itertools
@@ -283,11 +285,17 @@ def _answer_lines(
     memo: Memo | None,
     write: Callable[[str], None],
 ) -> bool:
-    """Answer each (number, line) through `write`, one after another; whether all succeeded."""
+    """Answer each (number, line) through `write`, one after another; whether all succeeded.
+    The usual request is `_fast`'s; any other, or one it leaves, is `respond`'s."""
     ok = True
     for number, line in numbered:
         if FAST:
-            known = _fast(line, cache)
+            try:
+                known = _fast(line, cache)
+            except Exception:  # out of memory, or a bug: the general path answers the line
+                if os.environ.get("BPCLI_TRACEBACK"):
+                    raise
+                known = None
             if known is not None:
                 write(known)
                 continue
@@ -319,10 +327,6 @@ def respond(
     With a `memo`, a request asked again (its id aside) is answered with the text
     its first answer had.
     """
-    if FAST:
-        text = _fast(line, cache)
-        if text is not None:
-            return text, True
     reply = answer(line, number, cache, memo)
     if reply is None:
         return None
@@ -873,17 +877,24 @@ def _fast(line: Line, cache: Cache) -> str | None:
         plan = _plan(graph, inputs, lr)
     if not plan:
         return None
-    run, template, pick = plan
+    run, template, pick, again = plan
     numbers = run(inputs, lr)
     if numbers is None:
         return None
     numbers.append(lr)
+    if again is not None:
+        numbers += map(repr, again(numbers))
     cache[expr] = cache.pop(expr)  # the most recently used goes last
     return f"{_head(request_id)}{template % pick(numbers)}}}\n"
 
 
 _PLAN = {True: ("batch plan", "no lr"), False: ("batch plan", "lr")}
-Plan = tuple[Callable[[list[float], float | None], list[Any] | None], str, Callable[..., Any]]
+Plan = tuple[
+    Callable[[list[float], float | None], list[Any] | None],
+    str,
+    Callable[..., Any],
+    Callable[..., Any] | None,
+]
 
 
 def _plan(graph: Graph, inputs: list[float], lr: float | None) -> Plan | Literal[False] | None:
@@ -917,7 +928,7 @@ def _plan(graph: Graph, inputs: list[float], lr: float | None) -> Plan | Literal
         return False
     template, pick = made
     slots = iter(pick(list(range(at + 3 + len(graph.variables)))))  # their places in that list
-    pieces, order = [], []
+    pieces: list[str | int] = []  # the template's text, and the places of its numbers
     for piece in re.split("(%%|%s)", template):
         if piece != "%s":
             pieces.append(piece)
@@ -933,12 +944,23 @@ def _plan(graph: Graph, inputs: list[float], lr: float | None) -> Plan | Literal
         elif place in straight.known:
             pieces.append(repr(straight.known[place]).replace("%", "%%"))
         else:
-            pieces.append("%r")
-            order.append(place)
+            pieces.append(place)
+    # a number written more than once (an input's value, its gradient, the output) is
+    # written once, as its repr at the end of the list, and put in its places as text
+    counts = collections.Counter(piece for piece in pieces if isinstance(piece, int))
+    twice = [place for place, count in counts.items() if count > 1]
+    if len(twice) < 2:
+        twice = []
+    at_end = {place: len(numbers) + 1 + k for k, place in enumerate(twice)}  # after lr
+    order = [at_end.get(piece, piece) for piece in pieces if isinstance(piece, int)]
     if len(order) < 2:  # itemgetter of one number gives it alone: not worth a case
         graph.derived[key] = False
         return False
-    plan = graph.derived[key] = (straight.run, "".join(pieces), operator.itemgetter(*order))
+    text = "".join(
+        piece if isinstance(piece, str) else "%s" if piece in at_end else "%r" for piece in pieces
+    )
+    again = operator.itemgetter(*twice) if twice else None
+    plan = graph.derived[key] = (straight.run, text, operator.itemgetter(*order), again)
     return plan
 
 
