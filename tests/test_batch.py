@@ -756,10 +756,12 @@ def varied_answers() -> str:
     return "".join(written)
 
 
-@pytest.mark.parametrize("fast", [True, False])
-def test_varied_lines_are_answered_byte_for_byte_as_before(monkeypatch, fast):
-    """With the fast path (most lines) and without it (every line the general path's)."""
+@pytest.mark.parametrize(("fast", "after"), [(True, 0), (True, batch.FAST_AFTER), (False, 0)])
+def test_varied_lines_are_answered_byte_for_byte_as_before(monkeypatch, fast, after):
+    """With the fast path from a graph's second line (most lines), from its usual point,
+    and without it (every line the general path's)."""
     monkeypatch.setattr(batch, "FAST", fast)
+    monkeypatch.setattr(batch, "FAST_AFTER", after)
     text = varied_answers()
     assert hashlib.md5(text.encode("utf-8")).hexdigest() == VARIED_MD5
 
@@ -777,6 +779,7 @@ def test_the_fast_path_answers_most_varied_lines_and_every_op_of_fixed_arity(mon
         return text
 
     monkeypatch.setattr(batch, "_fast", fast)
+    monkeypatch.setattr(batch, "FAST_AFTER", 0)
     varied_answers()
     assert len(answered) > 900
     ops = {node.op for expr in set(answered) for node in bpcli.parse(expr).nodes}
@@ -795,3 +798,25 @@ def test_a_line_the_fast_path_fails_on_is_answered_the_general_way(monkeypatch):
     out, ok = answers([LECTURE_REQUEST, LECTURE_REQUEST])
     assert ok
     assert [a["result"]["gradients"] for a in out] == [{"x": -4.0, "y": -4.0, "z": 3.0}] * 2
+
+
+def test_a_graph_is_compiled_once_it_has_been_answered_enough(monkeypatch):
+    """Compiling costs what hundreds of answers do: a graph of 5 nodes is answered the
+    general way FAST_AFTER times a node first (line 1 parses it), then the fast way."""
+    monkeypatch.setattr(batch, "FAST_AFTER", 2)
+    fast: list[int] = []
+    real = batch._fast
+
+    def spy(line: batch.Line, cache: batch.Cache) -> str | None:
+        text = real(line, cache)
+        if text is not None:
+            fast.append(json.loads(text)["id"])
+        return text
+
+    monkeypatch.setattr(batch, "_fast", spy)
+    lines = [LECTURE_SHAPED.format(i, -2 - i) for i in range(1, 16)]
+    out, ok = answers(lines)
+    assert ok and [a["id"] for a in out] == list(range(1, 16))
+    assert fast == list(range(12, 16))  # lines 2 to 11 are the graph's uses 1 to 10
+    for i, answer in enumerate(out, start=1):  # df/dz = x + y = 3 - i, by hand
+        assert answer["result"]["gradients"] == {"x": -4.0, "y": -4.0, "z": 3.0 - i}

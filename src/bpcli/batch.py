@@ -815,6 +815,7 @@ def _shown(value: object) -> str:
 # ---- the common request, answered by its graph's straight-line passes ---------------
 
 FAST = True  # False: every line takes the general path (the tests compare the two)
+FAST_AFTER = 8  # a graph's passes are compiled after this many answers a node (at most 400)
 _FAST_KEYS = frozenset(("id", "expr", "values", "lr"))
 _NUMBER_KINDS = frozenset((float, int))
 _SCAN: Callable[[str, int], tuple[Any, int]]
@@ -872,8 +873,14 @@ def _fast(line: Line, cache: Cache) -> str | None:
     request_id = request.get("id")
     if request_id is not None and type(request_id) is not int and type(request_id) is not str:
         return None
-    plan: Plan | Literal[False] | None = graph.derived.get(_PLAN[lr is None])
+    key = _PLAN[lr is None]
+    plan: Plan | Literal[False] | None = graph.derived.get(key)
     if plan is None:
+        # compiled once it has paid for itself (compiling costs about what 400 answers a
+        # node save): until then, or if it cannot be, the general path answers
+        uses = graph.derived[key, "uses"] = graph.derived.get((key, "uses"), 0) + 1
+        if uses <= min(FAST_AFTER * len(graph), 400):
+            return None
         plan = _plan(graph, inputs, lr)
     if not plan:
         return None
