@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import random
 import types
 from collections.abc import Iterable
@@ -448,8 +449,24 @@ def test_lines_past_the_limit_are_answered_as_before(capsys):
 
 
 @pytest.mark.integration
-def test_the_corpus_with_two_workers(capsys):
+def test_the_corpus_with_two_workers(capsys, monkeypatch):
+    monkeypatch.setattr(batch, "FAN_OUT", 0)  # a small file: fanned out all the same
     assert corpus_answers(capsys, jobs=2) == (DATA / "answers.jsonl").read_text(encoding="utf-8")
+
+
+def test_jobs_fan_out_only_where_they_can_win(tmp_path, monkeypatch):
+    """At most one worker a CPU bpcli may use; one process for a file of a few blocks."""
+    small, large = tmp_path / "small.jsonl", tmp_path / "large.jsonl"
+    small.write_bytes(b"\n" * (batch.FAN_OUT - 1))
+    large.write_bytes(b"\n" * batch.FAN_OUT)
+    monkeypatch.setattr(batch.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    read, write = os.pipe()
+    with small.open("rb") as a, large.open("rb") as b, os.fdopen(read, "rb") as pipe:
+        assert [batch.fan_out(a, 4), batch.fan_out(b, 4), batch.fan_out(pipe, 4)] == [1, 2, 2]
+        assert batch.fan_out(b, 1) == 1
+        monkeypatch.setattr(batch.os, "sched_getaffinity", lambda pid: {0}, raising=False)
+        assert [batch.fan_out(b, 4), batch.fan_out(pipe, 4)] == [1, 1]
+    os.close(write)
 
 
 def test_every_answer_is_json_dumps_of_its_result():
@@ -820,3 +837,9 @@ def test_a_graph_is_compiled_once_it_has_been_answered_enough(monkeypatch):
     assert fast == list(range(12, 16))  # lines 2 to 11 are the graph's uses 1 to 10
     for i, answer in enumerate(out, start=1):  # df/dz = x + y = 3 - i, by hand
         assert answer["result"]["gradients"] == {"x": -4.0, "y": -4.0, "z": 3.0 - i}
+
+
+def test_the_help_says_where_jobs_do_not_fan_out(bpcli):
+    text = " ".join(bpcli("batch", "--help").stdout.replace("│", " ").split())
+    assert f"none for a file under {batch.FAN_OUT >> 10} KB" in text
+    assert "at most one a CPU" in text

@@ -62,10 +62,11 @@ def answer_source(source: str, jobs: int, limit: int) -> bool:
 
     def answer_all(stream: BinaryIO) -> bool:
         out = Output(waits=not _is_file(stream))
-        if jobs == 1:
+        workers = fan_out(stream, jobs)
+        if workers == 1:
             ok = run_blocks(read_blocks(stream, limit, out.before_waiting), out)
         else:
-            ok = run_parallel(stream, limit, out, jobs)
+            ok = run_parallel(stream, limit, out, workers)
         out.flush()
         return ok
 
@@ -77,6 +78,27 @@ def answer_source(source: str, jobs: int, limit: int) -> bool:
 
 FLUSH_AT = 1 << 16  # characters of answers gathered before they are written to stdout
 READ_SIZE = 1 << 16  # bytes of requests read at a time
+FAN_OUT = 4 * READ_SIZE  # a smaller file is answered by one process (see fan_out)
+
+
+def fan_out(stream: BinaryIO, jobs: int) -> int:
+    """How many worker processes `--jobs` gets where they can win: at most one a CPU that
+    bpcli may run on, and none (one process) for a file of less than FAN_OUT bytes, whose
+    few blocks take less time to answer than starting the workers and sharing them out."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        cpus = os.cpu_count() or 1
+    jobs = min(jobs, cpus)
+    if jobs > 1 and _is_file(stream):
+        try:
+            if os.fstat(stream.fileno()).st_size < FAN_OUT:
+                return 1
+        except (OSError, ValueError):
+            pass
+    return max(jobs, 1)
+
+
 BUFFER = 1 << 20  # bytes the binary stdout holds
 
 
