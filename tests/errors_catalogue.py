@@ -106,6 +106,22 @@ def _bad_dot_timeout(patch: Any) -> None:
     patch.setenv("BPCLI_DOT_TIMEOUT", "soon")
 
 
+def _stand_in_dot(script: str, mode: int = 0o755) -> Callable[[Any], None]:
+    """A `dot` that runs the POSIX sh `script`, found by bpcli in place of Graphviz's:
+    the failures of dot's that are hard to cause on purpose."""
+
+    def setup(patch: Any) -> None:
+        from pathlib import Path
+
+        program = Path("bin", "dot").resolve()  # in the example's own directory
+        program.parent.mkdir()
+        program.write_text(f"#!/bin/sh\n{script}\n", encoding="utf-8")
+        program.chmod(mode)
+        patch.setattr("bpcli.graphviz.shutil.which", lambda name: str(program))
+
+    return setup
+
+
 def _no_matplotlib(patch: Any) -> None:
     import sys
 
@@ -136,6 +152,23 @@ SETUPS: dict[str, tuple[str, Callable[[Any], None]]] = {
     "no graphviz": ("Graphviz's dot program is not installed", _no_graphviz),
     "slow graphviz": ("BPCLI_DOT_TIMEOUT=0.05: dot gets 0.05 s", _slow_graphviz),
     "bad dot timeout": ("BPCLI_DOT_TIMEOUT=soon", _bad_dot_timeout),
+    "dot killed": (
+        "a stand-in for Graphviz's dot that is killed (kill -9), as the kernel's"
+        " out-of-memory killer kills dot",
+        _stand_in_dot("kill -9 $$"),
+    ),
+    "dot fails": (
+        "a stand-in for Graphviz's dot that says 'Error: syntax error in line 1' and exits 1",
+        _stand_in_dot("echo 'Error: syntax error in line 1' >&2; exit 1"),
+    ),
+    "dot writes nothing": (
+        "a stand-in for Graphviz's dot that writes nothing and exits 0",
+        _stand_in_dot("exit 0"),
+    ),
+    "dot cannot start": (
+        "a stand-in for Graphviz's dot that may not be run (its file is not executable)",
+        _stand_in_dot("exit 0", mode=0o644),
+    ),
     "no matplotlib": ("matplotlib is not installed", _no_matplotlib),
     "planted bug": ("a bug planted in bpcli.api.evaluate by the test", _planted_bug),
     "interrupted": (
@@ -147,6 +180,9 @@ SETUPS: dict[str, tuple[str, Callable[[Any], None]]] = {
         _nothing_workable,
     ),
 }
+
+# the setups whose examples start a process (dot, or a stand-in for it)
+RUNS_DOT = ("slow graphviz", "dot killed", "dot fails", "dot writes nothing", "dot cannot start")
 
 # ---- the catalogue --------------------------------------------------------------------
 
@@ -361,6 +397,14 @@ INPUT_ERRORS = [
     cli("InputError", "graphviz.py", "`bpcli graph --output` an image that Graphviz's dot cannot draw in time (BPCLI_DOT_TIMEOUT seconds, 20 by default) or in its memory (2 GB), or any other failure of dot's (here `x + x + … + x`, 80 terms: a node used many times slows dot's layout).",
         "graph --file sum.bp x=1 --output g.svg", setup="slow graphviz",
         files={"sum.bp": Python('print(" + ".join(["x"] * 80))')}),
+    cli("InputError", "graphviz.py", "`bpcli graph --output` an image when Graphviz's dot is killed (by the kernel, out of memory).",
+        "graph 'x*y' --output g.svg", setup="dot killed"),
+    cli("InputError", "graphviz.py", "`bpcli graph --output` an image when Graphviz's dot fails with an error.",
+        "graph 'x*y' --output g.svg", setup="dot fails"),
+    cli("InputError", "graphviz.py", "`bpcli graph --output` an image when Graphviz's dot writes no picture.",
+        "graph 'x*y' --output g.svg", setup="dot writes nothing"),
+    cli("InputError", "graphviz.py", "`bpcli graph --output` an image when Graphviz's dot cannot be started.",
+        "graph 'x*y' --output g.svg", setup="dot cannot start"),
     cli("InputError", "graphviz.py", "BPCLI_DOT_TIMEOUT, the seconds dot may take, that is not a number above 0.",
         "graph 'x*y' --output g.svg", setup="bad dot timeout"),
     cli("InputError", "process.py", "An output file that cannot be written (here its directory does not exist).",
@@ -636,6 +680,13 @@ TENSOR_ERRORS = [
         "grad 'sum(x)' --x @x.npy", files={"x.npy": Sparse(50_000_001)}),
     cli("InputError", "arguments.py", "A .npy file that is not NumPy's format.",
         "grad 'sum(x)' --x @x.npy", files={"x.npy": "not numpy\n"}),
+    cli("InputError", "arguments.py", "A .npy file of Python objects (pickled), not numbers: never loaded.",
+        "grad 'sum(x)' --x @x.npy",
+        files={"x.npy": b"\x93NUMPY\x01\x007\x00{'descr': '|O', 'fortran_order': False, 'shape': (2,)}\n"}),
+    cli("InputError", "arguments.py", "A .npy file cut short after NumPy's signature.",
+        "grad 'sum(x)' --x @x.npy", files={"x.npy": b"\x93NUMPY\x01\x00"}),
+    cli("InputError", "arguments.py", "A .npy name that is a directory.",
+        "grad 'sum(x)' --x @x.npy", files={"x.npy": Dir()}),
     cli("DomainError", "tensor.py", "A division by zero in an element of a vector or matrix.",
         "grad 'sum(x / y)' --x '[1, 2]' --y '[1, 0]'"),
     cli("DomainError", "tensor.py", "An element 0 raised to a negative power.",

@@ -209,6 +209,50 @@ def test_key_then_check_is_all_right(bpcli, tmp_path):
     assert bpcli("check", str(tmp_path / "key.toml")).code == 0
 
 
+# CS231n's vectorised example, by hand: q = W x = [0.22, 0.26], f = |q|^2 = 0.116,
+# df/dW = 2 q x^T, df/dx = 2 W^T q
+CS231N = (
+    "[[problem]]\nid = 'v'\nexpr = 'q = W @ x; f = sum(q * q)'\n"
+    "values = { W = [[0.1, 0.5], [-0.3, 0.8]], x = [0.2, 0.4] }\n"
+)
+LECTURE_SET = "[[problem]]\nid = 's'\nexpr = 'q = x + y; f = q * z'\nvalues = { x = -2, y = 5, z = -4 }\nlr = 0.1\n"
+
+
+def test_a_key_is_written_to_15_significant_digits_and_grades_the_hand_worked_answers():
+    from bpcli.check import check_submissions
+    from bpcli.problems import ProblemSet, dumps, submission
+
+    def key(text):
+        problems = loads(text)
+        answered = [replace(p, answer=solve(p)) for p in problems.problems]
+        return dumps(ProblemSet("key", "toml", problems.defaults, answered))
+
+    vector = key(CS231N)
+    assert "output = 0.116\n" in vector  # float arithmetic: 0.11600000000000003
+    assert "grad = { W = [[0.088, 0.176], [0.104, 0.208]], x = [-0.112, 0.636] }" in vector
+    assert "nodes = { q = [0.22, 0.26] }" in vector
+    assert check([loads(vector)]).all_right  # the key, graded against bpcli's own numbers
+    by_hand = CS231N + (
+        "[problem.answer]\noutput = 0.116\n"
+        "grad = { W = [[0.088, 0.176], [0.104, 0.208]], x = [-0.112, 0.636] }\n"
+        "nodes = { q = [0.22, 0.26] }\nnode_grads = { q = [0.44, 0.52] }\n"  # df/dq = 2 q
+    )
+    assert check([loads(by_hand)]).all_right
+    assert check_submissions(loads(vector), [submission(by_hand, "s.toml", "s")]).all_right
+    # exact values are written as they were: the lecture's numbers, by hand
+    assert key(LECTURE_SET).split("[problem.answer]\n")[1] == (
+        "output = -12\ngrad = { x = -4, y = -4, z = 3 }\nnodes = { q = 3 }\n"
+        "node_grads = { q = -4 }\nupdate = { x = -1.6, y = 5.4, z = -4.3 }\n"
+        "new_output = -16.34\n"
+    )
+    # the inputs are never rounded, and an exact tolerance keeps every digit
+    noisy = CS231N.replace("x = [0.2, 0.4]", "x = [0.30000000000000004, 0.4]")
+    assert "x = [0.30000000000000004, 0.4] }" in key(noisy)
+    exact = "[defaults]\nrel_tol = 0\nabs_tol = 0\n" + CS231N
+    assert "output = 0.11600000000000003\n" in key(exact)
+    assert check([loads(key(exact))]).all_right
+
+
 def test_key_of_json_is_json(bpcli, tmp_path):
     source = tmp_path / "q.json"
     source.write_text(

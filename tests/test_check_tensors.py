@@ -121,11 +121,11 @@ def test_a_bias_gradient_not_summed_over_the_rows():
 @pytest.mark.parametrize(
     ("answer", "message"),
     [
-        ("[[1, 1], [2]]", "answer.grad.X: is ragged"),
+        ("[[1, 1], [2]]", "answer.grad.X: the submitted ∂f/∂X is ragged: [1] is a list of 1"),
         ('[[1, "one", 1], [2, 2, 2]]', "answer.grad.X[0][1]: write a number such as -0.5"),
-        ("[[[1]]]", "answer.grad.X: is nested too deep"),
-        ("[" * 50 + "]" * 50, "answer.grad.X: is nested too deep"),
-        ("[]", "answer.grad.X: is empty"),
+        ("[[[1]]]", "answer.grad.X: the submitted ∂f/∂X is nested too deep"),
+        ("[" * 50 + "]" * 50, "answer.grad.X: the submitted ∂f/∂X is nested too deep"),
+        ("[]", "answer.grad.X: the submitted ∂f/∂X is empty"),
         ("true", "answer.grad.X: must be a number"),
     ],
 )
@@ -133,6 +133,30 @@ def test_a_bad_array_costs_that_item_only(answer, message):
     items = graded(KEY_TEXT.replace("X = [[1, 1, 1], [2, 2, 2]]", f"X = {answer}"))
     assert not items["grad.X"].ok and items["grad.X"].hint.startswith(message)
     assert items["grad.b"].ok and items["grad.G"].ok
+
+
+def test_a_bad_answer_array_says_what_it_is_in_a_submission_and_in_a_self_check():
+    nodes = graded(KEY_TEXT.replace("q = [0.22, 0.26]", "q = [[0.22], 0.26]"))
+    assert nodes["nodes.q"].hint == (
+        "answer.nodes.q: the submitted q is ragged: [1] is a number but [0] is a list of 1"
+        " (every row of a matrix has the same length) (kim.toml)"
+    )
+    answered = SET.replace('ask = ["grad"]\n', "lr = 0.5\n") + (
+        "[problem.answer]\nupdate = { X = [[1, 1], [2]] }\nnew_output = [[1], []]\n"
+    )
+    update = str(loads(answered, "hw.toml").problems[1])
+    assert update.startswith(
+        "hw.toml: problem 2: answer.update.X: the submitted updated X is ragged: [1] is a"
+        " list of 1 but [0] is a list of 2"
+    )
+    new = answered.replace("update = { X = [[1, 1], [2]] }\n", "")
+    assert str(loads(new, "hw.toml").problems[1]).startswith(
+        "hw.toml: problem 2: answer.new_output: the element [1] is empty"
+    )
+    new = new.replace("[[1], []]", "[]")
+    assert str(loads(new, "hw.toml").problems[1]).startswith(
+        "hw.toml: problem 2: answer.new_output: the submitted new f is empty"
+    )
 
 
 def test_a_submission_nested_past_the_reader_s_depth_is_its_file_s_error():
@@ -251,6 +275,19 @@ def test_a_tensor_quiz_is_small_and_its_key_is_right_by_central_differences(seed
                 downs = _numpy_program(problem.expr, {**problem.values, name: down})
                 numeric[where] = (ups - downs) / 2e-6
             np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_a_tensor_quiz_uses_each_template_once_until_they_run_out(seed):
+    from bpcli.quiz import DEFAULT_OPS, TEMPLATES
+
+    every = [text for text, used in TEMPLATES if set(used) <= set(DEFAULT_OPS)]
+    drawn = [p.expr for p in loads(quiz(seed, len(every) + 2, tensors=True)).problems]
+    assert sorted(drawn[: len(every)]) == sorted(every)  # every one, none twice
+    assert all(text in every for text in drawn[len(every) :])
+    few = [text for text, used in TEMPLATES if set(used) <= {"mul"}]  # --ops mul: four
+    drawn = [p.expr for p in loads(quiz(seed, 3, ("mul",), tensors=True)).problems]
+    assert len(set(drawn)) == 3 and set(drawn) <= set(few)
 
 
 def test_quiz_tensors_on_the_command_line(bpcli):

@@ -835,3 +835,94 @@ def test_an_output_that_cannot_encode_a_glyph_gets_its_stand_in(encoding):
     assert panel and all(len(line) == len(panel[0]) for line in panel)
     marks = [line.split()[-2:] for line in report.splitlines() if line.endswith(("right", "wrong"))]
     assert ["+", "right"] in marks and ["x", "wrong"] in marks  # ✓ and ✗, in neither
+
+
+# ---- an error on a terminal ----------------------------------------------------------------
+
+UNKNOWN_FUNCTION = (
+    "error: line 1, column 1: unknown function 'foo'; the functions are abs, cos, exp, log,"
+    " logsumexp, max, mean, min, pow, relu, sigmoid, sin, softmax, sqrt, sum, tan, tanh,"
+    " transpose (to multiply, write foo*(…))"
+)
+
+
+def _on_a_terminal(args: list[str], columns: int, cwd: Path | None = None) -> tuple[int, str]:
+    """bpcli's exit code and stderr, run with stderr on a pseudo-terminal `columns` wide."""
+    import pty
+
+    leader, follower = pty.openpty()
+    env = {k: v for k, v in _env().items() if k != "TERM"}
+    env.update(COLUMNS=str(columns), NO_COLOR="1")
+    done = subprocess.run(
+        [sys.executable, "-m", "bpcli", *args],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=follower,
+        env=env,
+        cwd=cwd,
+        timeout=120,
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # Linux: EIO once the terminal's other end is closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    text = b"".join(chunks).decode().replace("\r\n", "\n")
+    return done.returncode, re.sub(r"\x1b\[[0-9;]*m", "", text)
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(sys.platform == "win32", reason="a POSIX pseudo-terminal")
+def test_a_long_error_is_wrapped_to_the_terminal_never_inside_a_word_or_a_quotation(tmp_path):
+    args = ["grad", "foo(x + y)", "x=1", "y=2"]
+    code, shown = _on_a_terminal(args, 40)
+    *message, source, caret = shown.rstrip("\n").split("\n")
+    assert code == 2 and (source, caret) == ("  foo(x + y)", "  ^^^")  # never wrapped
+    assert message == [
+        "error: line 1, column 1: unknown",  # 32 columns: " function" makes 41
+        "       function 'foo'; the functions are",  # 40
+        "       abs, cos, exp, log, logsumexp,",
+        "       max, mean, min, pow, relu,",
+        "       sigmoid, sin, softmax, sqrt, sum,",  # 40
+        "       tan, tanh, transpose (to",
+        "       multiply, write foo*(…))",
+    ]
+    (tmp_path / "x.csv").write_text("1, one two\n", encoding="utf-8")
+    quoted = _on_a_terminal(["grad", "sum(x)", "--x", "@x.csv"], 47, tmp_path)[1]
+    assert quoted.split("\n")[:2] == [
+        "error: the value of x (x.csv): line 1 has",  # 41 columns; with " 'one": 46
+        "       'one two', not a number",
+    ]
+    # in a pipe, and for scripts, the message is one line, however long
+    piped = subprocess.run(
+        [sys.executable, "-m", "bpcli", *args], capture_output=True, text=True, env=_env()
+    )
+    assert piped.stderr.split("\n")[0] == UNKNOWN_FUNCTION
+    scripted = _on_a_terminal([*args, "--json"], 40)[1]
+    assert scripted.split("\n")[0] == UNKNOWN_FUNCTION
+
+
+def test_a_quotation_is_never_split_and_a_word_never_broken():
+    from bpcli.render.error import wrapped
+
+    line = "error: the value 'x + y + z' of bpcli's input, and a_very_long_name_that_overflows"
+    assert wrapped(line, 20) == [
+        "error: the value",
+        "       'x + y + z'",  # with " of": 21 columns
+        "       of bpcli's",
+        "       input, and",
+        "       a_very_long_name_that_overflows",  # alone on its line, not broken
+    ]
+    assert wrapped(line, 200) == [line]
+    korean = "error: 식이 너무 일찍 끝났다 (여기에 와야 하는 것: ')')"  # Hangul: 2 columns each
+    assert wrapped(korean, 30) == [
+        "error: 식이 너무 일찍 끝났다",
+        "       (여기에 와야 하는 것:",
+        "       ')')",
+    ]

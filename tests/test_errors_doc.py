@@ -211,9 +211,9 @@ def run_cli(entry: Entry, outcome: Outcome, patch: pytest.MonkeyPatch) -> None:
     caught: list[bpcli.BpcliError] = []
     fail = process.fail
 
-    def recording_fail(error: bpcli.BpcliError) -> Any:
+    def recording_fail(error: bpcli.BpcliError, for_scripts: bool = False) -> Any:
         caught.append(error)
-        return fail(error)
+        return fail(error, for_scripts)
 
     patch.setattr(process, "fail", recording_fail)
     stdin = printed(entry.stdin_python) if entry.stdin_python else entry.stdin
@@ -268,7 +268,9 @@ happens, an example, and the exact message.
 
 - On the command line an error is `error: MESSAGE` on stderr, followed, when it
   is about a place in the expression, by that line with a caret `^` under the
-  place; the exit code is 2.
+  place; the exit code is 2. On a terminal a long MESSAGE is wrapped to its
+  width, between words (never inside a quoted `'x + y'`); in a pipe, and with
+  `--json` or `batch`, it is one line.
 - In Python it is raised: `str(exc)` is the message, after `line L, column C: `
   when it has a place; `exc.message`, `exc.span`, `exc.line` and `exc.column`
   hold the parts. Python examples run after `import bpcli`.

@@ -498,7 +498,7 @@ def test_an_error_in_korean_keeps_its_caret_under_the_spot(bpcli):
     run = bpcli("grad", "(x+y", "--x", "1", "--y", "2", "--lang", "ko")
     assert run.code == 2
     assert run.stderr == (
-        "error: 1행 5열: 식이 너무 일찍 끝났다: ')'이(가) 와야 한다\n  (x+y\n      ^\n"
+        "error: 1행 5열: 식이 너무 일찍 끝났다 (여기에 와야 하는 것: ')')\n  (x+y\n      ^\n"
     )
 
 
@@ -669,7 +669,7 @@ def test_the_korean_page_steps_through_the_lecture(bpcli, open_page, tmp_path): 
 # shell commands, the words of the operating system and of the JSON and TOML parsers) must
 # hold no English: no run of two English words, and no English word on a line without Korean.
 
-from errors_catalogue import CATALOGUE, Entry  # noqa: E402
+from errors_catalogue import CATALOGUE, RUNS_DOT, Entry  # noqa: E402
 from test_errors_doc import is_batch, run  # noqa: E402
 
 HANGUL = re.compile(r"[가-힣]")
@@ -797,7 +797,7 @@ def _english_by_design(entry: Entry) -> bool:
 @pytest.mark.parametrize(
     "entry",
     [
-        pytest.param(e, marks=[pytest.mark.integration] if e.setup == "slow graphviz" else [])
+        pytest.param(e, marks=[pytest.mark.integration] if e.setup in RUNS_DOT else [])
         for e in CATALOGUE
         if not _english_by_design(e)
     ],
@@ -808,6 +808,7 @@ def test_every_error_in_korean_is_korean(entry, monkeypatch):
     by design (see english_left)."""
     message = _korean_message(entry, monkeypatch)
     assert message and english_left(message) == [], message
+    assert BOTH_FORMS.findall(message) == [], message  # 이(가): each in the form it takes
 
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
@@ -921,6 +922,54 @@ def test_korean_particles_read_right_after_a_value_and_a_size(bpcli, monkeypatch
     assert len(rule) == 1 and rule[0].count("원소") == 1, rule
 
 
+BOTH_FORMS = re.compile("|".join(re.escape(both) for both in i18n.PARTICLES))
+
+
+# How Korean reads the word before a particle (a hand-made list: the readings are
+# Korean's, 엑스 for x, 삼 for 3, 십 for 10, 영점이육 for 0.26), and the form it takes
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("x이(가)", "x가"),  # 엑스
+        ("W1은(는)", "W1은"),  # 더블유일
+        ("2을(를)", "2를"),  # 이
+        ("3을(를)", "3을"),  # 삼
+        ("-4은(는)", "-4는"),  # 마이너스 사
+        ("10(으)로", "10으로"),  # 십
+        ("1(으)로", "1로"),  # 일: ㄹ takes 로
+        ("6(으)로", "6으로"),  # 육
+        ("3000이(가)", "3000이"),  # 삼천
+        ("[0.22, 0.26]을(를)", "[0.22, 0.26]을"),  # ... 영점이육: the bracket is not read
+        ("(2, 3)이(가)", "(2, 3)이"),  # 삼
+        ("x[0]은(는)", "x[0]은"),  # 영
+        ("max(x)은(는)", "max(x)는"),
+        ("-0.5(이)라는", "-0.5라는"),  # 영점오
+        ("학습률이(가)", "학습률이"),
+        ("학습률(으)로", "학습률로"),  # ㄹ
+        ("기울기을(를)", "기울기를"),
+        ("∂f/∂W을(를)", "∂f/∂W를"),  # 더블유
+        ("learning_rate이(가)", "learning_rate가"),  # 레이트
+        ("sum이(가)", "sum이"),  # 섬
+        ("relu은(는)", "relu는"),  # 렐루
+        ("g.svg과(와)", "g.svg와"),  # 에스브이지
+        ("hw.toml(으)로", "hw.toml로"),  # 토믈
+        ("JSON이(가)", "JSON이"),  # 제이슨
+        ("'dot'은(는)", "'dot'은(는)"),  # 닷 or 도트: not sure, both forms stay
+        ("은(는)", "은(는)"),
+    ],
+)
+def test_a_particle_takes_the_form_the_word_before_it_ends_in(text, said):
+    assert i18n.particles(text) == said
+
+
+def test_a_korean_message_writes_each_particle_in_the_form_its_value_takes():
+    i18n.use("ko")  # English again after the test (conftest)
+    message = i18n.tr("index {i} is out of range for {size} elements (0 to {last})")
+    assert "{i}은(는)" in message  # the catalog writes both forms
+    assert message.format(i=5, size=3, last=2).startswith("인덱스 5는 원소 3개의")
+    assert message.format(i=3, size=3, last=2).startswith("인덱스 3은 원소 3개의")
+
+
 def test_what_a_signed_add_gate_sends_is_said_in_korean(bpcli, monkeypatch):
     """A sub gate and a neg gate over vectors send each input the upstream gradient times its
     sign: each input and what it gets is said in Korean too (issue 15: `s gets …`)."""
@@ -947,7 +996,8 @@ def test_gradescope_s_lines_in_korean(bpcli, tmp_path, monkeypatch):
     assert "  update.x           —    -1.6  ✗ 틀림\n    답하지 않음\n" in run.stdout
     results = json.loads((tmp_path / "g.json").read_text(encoding="utf-8"))
     lines = {test["name"]: test["output"] for test in results["tests"]}
-    assert lines["problem 1a: grad.y"] == "grad.y: 틀림, 제출 4, 정답 -4"
-    assert lines["problem 1a: grad.x"] == "grad.x: 맞음, 제출 -4"
-    assert lines["problem 1a: update.x"] == "update.x: 틀림, 제출 —, 정답 -1.6 (답하지 않음)"
+    assert lines["문제 1a: grad.y"] == "grad.y: 틀림, 제출 4, 정답 -4"
+    assert lines["문제 1a: grad.x"] == "grad.x: 맞음, 제출 -4"
+    assert lines["문제 1a: update.x"] == "update.x: 틀림, 제출 —, 정답 -1.6 (답하지 않음)"
+    assert [english_left(name) for name in lines] == [[]] * len(lines)
     assert results["output"] == "문제 1개 중 0개 맞음; 점수 0.4 / 1"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -245,7 +246,7 @@ def test_the_svm_and_softmax_losses(classes, data):
     want = p.copy()
     want[y] -= 1  # CS231n: dL/ds = p - onehot(y)
     np.testing.assert_allclose(soft.gradients["s"], want, rtol=1e-10, atol=1e-12)
-    assert soft.gradients["y"] == 0.0  # a class label gets no gradient
+    assert soft.gradients["y"] is None  # a class label gets no gradient (an index: none)
     if torch is not None:
         t = by_torch(lambda s: torch.clamp(s - s[y] + 1, min=0).sum() - 1, {"s": s})
         np.testing.assert_allclose(svm.gradients["s"], t["s"], atol=1e-12)
@@ -498,3 +499,73 @@ def test_batch_answers_tensor_requests_also_asked_twice(jobs):
         np.testing.assert_allclose(answer["result"]["gradients"]["x"], [-0.112, 0.636])
     assert (second["id"], bad["ok"], bad["error"]["type"]) == (2, False, "BindError")
     assert "ragged" in bad["error"]["message"]
+
+
+def test_a_npy_file_that_is_not_numpys_format_gets_bpclis_own_message(tmp_path, monkeypatch):
+    """np.load reads any file without the .npy signature as a pickle, and refused it in
+    pickle's words; a pickled object inside a .npy is refused, never unpickled."""
+    import pickle
+
+    from bpcli.arguments import parse_value
+    from bpcli.errors import InputError
+
+    monkeypatch.chdir(tmp_path)
+    np.save("ok.npy", np.array([[1.0, 2.0], [3.0, 4.0]]))
+    np.save("objects.npy", np.array([1, "a"], dtype=object), allow_pickle=True)
+    Path("text.npy").write_text("not numpy\n")
+    Path("pickle.npy").write_bytes(pickle.dumps([1.0, 2.0]))
+    np.savez("arrays.npz", a=np.ones(2))
+    Path("zip.npy").write_bytes(Path("arrays.npz").read_bytes())
+    np.testing.assert_array_equal(parse_value("the value of W", "@ok.npy"), [[1, 2], [3, 4]])
+    expected = (
+        "the value of W ({}): not a NumPy .npy file (it does not start as numpy.save writes one)"
+    )
+    for name in ("text.npy", "pickle.npy", "zip.npy"):
+        with pytest.raises(InputError) as caught:
+            parse_value("the value of W", "@" + name)
+        assert str(caught.value) == expected.format(name)
+    with pytest.raises(InputError) as caught:
+        parse_value("the value of W", "@objects.npy")
+    assert str(caught.value) == (
+        "the value of W (objects.npy): the .npy file holds Python objects, not numbers"
+        " (bpcli never loads pickled objects)"
+    )
+
+
+def test_an_index_input_has_no_gradient_in_every_view():
+    """x[i] with i an input: an index is not differentiable, so i has no gradient (PyTorch's
+    i.grad is None for an integer index), where it showed ∂f/∂i = 0. By hand: f = 2·x[1],
+    ∂f/∂x = [0, 2, 0]; x := x - 0.1·∂f/∂x = [1, 1.8, 3], i stays 1."""
+    from bpcli.check import solve
+    from bpcli.problems import loads
+
+    result = bpcli.grad("f = x[i] * 2", x=[1, 2, 3], i=1, lr=0.1)
+    np.testing.assert_array_equal(result.gradients["x"], [0, 2, 0])
+    assert result.gradients["i"] is None
+    data = result.to_dict()
+    assert data["gradients"] == {"x": [0.0, 2.0, 0.0], "i": None}  # JSON null, as a constant's
+    assert [node["grad"] for node in data["nodes"] if node["name"] in ("i", "const1")] == [None] * 2
+    assert data["update"]["inputs"] == {"x": [1.0, 1.8, 3.0], "i": 1.0}
+    table = str(result.table())
+    assert "∂f/∂i = — (i is an index: not differentiable, so no gradient)" in table
+    rows = [line.split() for line in table.splitlines()]
+    assert [row[-1] for row in rows if row[:2] == ["i", "var"]] == ["—"]  # its ∂f/∂node cell
+    assert "∂f/∂i" not in str(result.explain()).replace("∂f/∂index1", "")
+    assert "n1 -> n2;" in result.dot()  # no gradient written on the index's edge
+    key = solve(
+        loads("[[problem]]\nexpr = 'x[i] * 2'\nvalues = { x = [1, 2, 3], i = 1 }").problems[0]
+    )
+    assert key.grad == {"x": [0.0, 2.0, 0.0]}  # no grad.i to ask for
+    # an input used as an index and in the sum too keeps its gradient there (1)
+    assert bpcli.grad("x[i] + i", x=[1, 2, 3], i=1).gradients["i"] == 1.0
+
+
+def test_gradient_descent_over_a_variadic_max_of_vectors():
+    """max(x, y, z) has one tensor rule for all its inputs: descent asked it for the
+    rule of input 1 and failed (IndexError, exit 3). By hand: the winners are y[0], z[1]."""
+    result = bpcli.grad("sum(max(x, y, z))", x=[1, 2], y=[3, 0], z=[0, 5], lr=0.1)
+    assert {k: list(v) for k, v in result.update.inputs.items()} == {
+        "x": [1.0, 2.0],
+        "y": [2.9, 0.0],
+        "z": [0.0, 4.9],
+    }

@@ -293,6 +293,9 @@ def _csv(text: str, what: str) -> Any:
     return rows[0] if len(rows) == 1 else rows
 
 
+NPY_SIGNATURE = b"\x93NUMPY"  # how every .npy file begins (NumPy's format, version 1 to 3)
+
+
 def _read_npy(path: str, what: str) -> Any:
     import numpy as np
 
@@ -305,10 +308,36 @@ def _read_npy(path: str, what: str) -> Any:
             tr("{what}: larger than {max_size:,} bytes").format(what=what, max_size=MAX_SIZE)
         )
     try:
-        return np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
+        with open(path, "rb") as file:
+            # np.load would read any other file as a pickle (and refuse it in pickle's words)
+            if file.read(len(NPY_SIGNATURE)) != NPY_SIGNATURE:
+                raise InputError(
+                    tr(
+                        "{what}: not a NumPy .npy file (it does not start as numpy.save writes one)"
+                    ).format(what=what)
+                )
+            file.seek(0)
+            version = np.lib.format.read_magic(file)
+            if version == (1, 0):
+                dtype = np.lib.format.read_array_header_1_0(file)[2]
+            else:
+                dtype = np.lib.format.read_array_header_2_0(file)[2]
+            if dtype.hasobject:  # pickled Python objects: loading them could run any code
+                raise InputError(
+                    tr(
+                        "{what}: the .npy file holds Python objects, not numbers"
+                        " (bpcli never loads pickled objects)"
+                    ).format(what=what)
+                )
+            file.seek(0)
+            return np.lib.format.read_array(file, allow_pickle=False)
+    except OSError as exc:
+        raise InputError(f"{what}: {exc.strerror or exc}") from None
+    except ValueError:  # NumPy's header or data, cut short or not NumPy's
         raise InputError(
-            tr("{what}: not a NumPy .npy file ({reason})").format(what=what, reason=exc)
+            tr("{what}: a damaged .npy file: it is cut short, or its header is not NumPy's").format(
+                what=what
+            )
         ) from None
 
 

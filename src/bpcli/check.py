@@ -47,6 +47,7 @@ from .problems import (
     ProblemSet,
     Submission,
     Tolerance,
+    Unread,
     Value,
     shown,
     tolerance_of,
@@ -203,14 +204,15 @@ class Report(_Scored):
         self, visibility: str = "visible", hide_expected: bool = False
     ) -> dict[str, Any]:
         """A Gradescope autograder results.json: one test per item asked, named by its
-        problem and item, scoring the item's share of its problem's points (their sum is
-        the problem's score); with `hide_expected`, no right answer, no number, no hint."""
+        problem and item (in the chosen language: a student reads the names), scoring the
+        item's share of its problem's points (their sum is the problem's score); with
+        `hide_expected`, no right answer, no number, no hint."""
         tests: list[dict[str, Any]] = []
         for number, problem in enumerate(self.problems, start=1):
             if problem.error is not None or not problem.items:
                 tests.append(
                     {
-                        "name": f"problem {problem.id}",
+                        "name": tr("problem {id}").format(id=problem.id),
                         "number": str(number),
                         "score": problem.score,
                         "max_score": problem.max_score,
@@ -226,7 +228,7 @@ class Report(_Scored):
                 earned = share if item.ok and problem.score > 0 else 0.0
                 tests.append(
                     {
-                        "name": f"problem {problem.id}: {item.field}",
+                        "name": tr("problem {id}: {field}").format(id=problem.id, field=item.field),
                         "number": f"{number}.{k}",
                         "score": earned,
                         "max_score": share,
@@ -499,7 +501,7 @@ def _asked(
     result: Result | TensorResult,
     truth: _Truth | _TensorTruth,
     answer: Answer,
-    errors: dict[str, str],
+    errors: dict[str, str | Unread],
     present: bool,
 ) -> tuple[Item, ...]:
     """Every item the problem asks for, answered or not: a required item left out is wrong."""
@@ -508,6 +510,8 @@ def _asked(
     for field in asked_fields(problem, result):
         kind = field.partition(".")[0]
         error = errors.get(field) or errors.get(kind)
+        if isinstance(error, Unread):
+            error = error.said(result.output_name)
         got = given.get(field)
         if got is not None:
             items.append(truth.item(field, got))
@@ -1056,7 +1060,9 @@ def _solve_tensors(result: TensorResult) -> Answer:
     update = result.update
     return Answer(
         output=plain(result.output),
-        grad={name: plain(value) for name, value in result.gradients.items()},
+        grad={  # an index input has no gradient to ask for (tensor.index_inputs)
+            name: plain(value) for name, value in result.gradients.items() if value is not None
+        },
         nodes={name: plain(result.values[graph.assigned[name]]) for name in named},
         node_grads={
             name: plain(result.grads[graph.assigned[name]])

@@ -431,7 +431,7 @@ def grad(
 
     if as_json:  # for scripts: English, whatever the language (i18n.py)
         i18n.use(i18n.SOURCE)
-    with errors_to_exit_codes():
+    with errors_to_exit_codes(for_scripts=as_json):
         refuse_to_replace("--plot", plot, [file])
         graph, values, conventions = read_program(ctx, file, max_tie, max_size, max_nodes)
         if steps is not None and lr is None:
@@ -797,7 +797,7 @@ def check(
 
     if as_json:  # for scripts: English, whatever the language (i18n.py)
         i18n.use(i18n.SOURCE)
-    with errors_to_exit_codes():
+    with errors_to_exit_codes(for_scripts=as_json):
         given: dict[str, float | None] = {"decimals": decimals, "sig_figs": sig_figs}
         given["rel_tol"] = None if rel_tol is None else arguments.parse_number("--rel-tol", rel_tol)
         given["abs_tol"] = None if abs_tol is None else arguments.parse_number("--abs-tol", abs_tol)
@@ -1086,7 +1086,7 @@ def batch(
     from .batch import answer_source
 
     i18n.use(i18n.SOURCE)  # JSON for scripts: English, whatever the language (i18n.py)
-    with errors_to_exit_codes():
+    with errors_to_exit_codes(for_scripts=True):
         ok = answer_source(source, jobs, parse_size(max_size))
     if not ok:
         raise SystemExit(EXIT_CHECK_FAILED)

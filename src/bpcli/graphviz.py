@@ -16,7 +16,8 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from .errors import InputError
 from .i18n import N_, tr
@@ -68,15 +69,45 @@ def _bounded_memory(limit: int) -> Callable[[], None] | None:
     return cap
 
 
+# How dot can fail, each a whole sentence about drawing {target} (said by _Failure.said)
+TIMED_OUT = N_(
+    "Graphviz's dot did not finish drawing {target} within {seconds:g} s"
+    " (bpcli's limit; {variable} changes it)"
+)
+NOT_STARTED = N_("Graphviz's dot could not be started drawing {target}: {reason}")
+KILLED = N_(
+    "Graphviz's dot was killed by {signal} drawing {target}, after it said {said}"
+    " (bpcli lets it use {cap} of memory at most)"
+)
+KILLED_SILENT = N_(
+    "Graphviz's dot was killed by {signal} drawing {target}, after it said nothing"
+    " (bpcli lets it use {cap} of memory at most)"
+)
+FAILED = N_("Graphviz's dot failed drawing {target} (exit code {code}) and said {said}")
+FAILED_SILENT = N_("Graphviz's dot failed drawing {target} (exit code {code}) and said nothing")
+EMPTY = N_("Graphviz's dot wrote nothing drawing {target} and said {said}")
+EMPTY_SILENT = N_("Graphviz's dot wrote nothing drawing {target} and said nothing")
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """How dot failed: one of the messages above, and its fields but the target."""
+
+    message: str
+    fields: Mapping[str, object]
+
+    def said(self, target: str) -> str:
+        return tr(self.message).format(target=target, **self.fields)
+
+
 def _run(
     program: str,
     dot_text: str,
     output_format: str,
-    what: str,
     limits: bool,
     memory: int = MEMORY_BYTES,
-) -> tuple[bytes, str]:
-    """dot's output, and what went wrong ("" when nothing did)."""
+) -> tuple[bytes, _Failure | None]:
+    """dot's output, and how it failed (None when it did not)."""
     seconds = timeout()
     argv = [program, f"-T{output_format}", *(LAYOUT_LIMITS if limits else ())]
     try:
@@ -88,33 +119,29 @@ def _run(
             preexec_fn=_bounded_memory(memory),
         )
     except subprocess.TimeoutExpired:
-        return b"", tr(
-            "Graphviz's dot did not finish {what} within {seconds:g} s"
-            " (bpcli's limit; {variable} changes it)"
-        ).format(what=what, seconds=seconds, variable=TIMEOUT_VARIABLE)
+        return b"", _Failure(TIMED_OUT, {"seconds": seconds, "variable": TIMEOUT_VARIABLE})
     except OSError as exc:
-        return b"", f"Graphviz's dot could not be started {what}: {exc.strerror or exc}"
-    said = done.stderr.decode(errors="replace").strip().splitlines()
-    quoted = f'"{said[-1].strip()}"' if said else "nothing"
-    cap = f"{memory / 1024**3:g} GB"
+        return b"", _Failure(NOT_STARTED, {"reason": exc.strerror or exc})
+    lines = done.stderr.decode(errors="replace").strip().splitlines()
+    said: dict[str, object] = {"said": f'"{lines[-1].strip()}"'} if lines else {}
     if done.returncode < 0:
-        name = _signal_name(-done.returncode)
-        return b"", (
-            f"Graphviz's dot was killed by {name} {what}, after it said {quoted}"
-            f" (bpcli lets it use {cap} of memory at most)"
-        )
+        cap = f"{memory / 1024**3:g} GB"
+        fields: dict[str, object] = {"signal": _signal_name(-done.returncode), "cap": cap}
+        fields.update(said)
+        return b"", _Failure(KILLED if said else KILLED_SILENT, fields)
     if done.returncode > 0:
-        return b"", f"Graphviz's dot failed {what} (exit code {done.returncode}) and said {quoted}"
+        failed = {"code": done.returncode, **said}
+        return b"", _Failure(FAILED if said else FAILED_SILENT, failed)
     if not done.stdout:
-        return b"", f"Graphviz's dot wrote nothing {what} and said {quoted}"
-    return done.stdout, ""
+        return b"", _Failure(EMPTY if said else EMPTY_SILENT, said)
+    return done.stdout, None
 
 
 def _signal_name(number: int) -> str:
     try:
         return signal.Signals(number).name
     except ValueError:
-        return f"signal {number}"
+        return tr("signal {number}").format(number=number)
 
 
 def draw(dot_text: str, target: str, output_format: str, nodes: int) -> bytes:
@@ -131,17 +158,15 @@ def draw(dot_text: str, target: str, output_format: str, nodes: int) -> bytes:
             ).format(target=target, install=tr(INSTALL))
         )
     limits = nodes > EXACT_MAX_NODES
-    image, failure = _run(
-        program, dot_text, output_format, tr("drawing {target}").format(target=target), limits
-    )
-    if failure:
+    image, failure = _run(program, dot_text, output_format, limits)
+    if failure is not None:
         raise InputError(
             tr(
                 "{failure}. Instead: --format dot writes the DOT text (to draw with another "
                 "Graphviz layout, such as sfdp), a smaller graph draws faster, and the "
                 "step-through page (--output page.html) is laid out by bpcli itself when dot "
                 "cannot do it."
-            ).format(failure=failure)
+            ).format(failure=failure.said(target))
         )
     return image
 
@@ -152,5 +177,5 @@ def layout_json(dot_text: str) -> bytes | None:
     program = shutil.which("dot")
     if program is None:
         return None
-    output, failure = _run(program, dot_text, "json", "laying out the graph", limits=True)
-    return None if failure else output
+    output, failure = _run(program, dot_text, "json", limits=True)
+    return None if failure is not None else output

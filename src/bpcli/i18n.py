@@ -104,6 +104,109 @@ def language_of(locale_name: str) -> str | None:
     return code if code in LANGUAGES else None
 
 
+# ---- Korean particles ------------------------------------------------------------------------
+
+# A Korean particle takes one form after a final consonant and another after a vowel
+# (x가, W1은, 3을, 2를). The catalog writes both, 이(가), after a placeholder; a message is
+# a `Korean` text, whose `format` puts in the form that the value before it takes, read
+# as Korean reads it: a Hangul syllable, a number (3 삼, 10 십, 0.5 영점오), a letter by
+# its name (x 엑스, l 엘), an abbreviation letter by letter (JSON, TOML), an English word by
+# its ending where that is sure (rate 레이트, sum 섬). Where it is not (dot 닷 or 도트),
+# both forms stay, as the translating guide writes them.
+PARTICLES = {  # both forms: (after a final consonant, after a vowel)
+    "이(가)": ("이", "가"),
+    "은(는)": ("은", "는"),
+    "을(를)": ("을", "를"),
+    "과(와)": ("과", "와"),
+    "(으)로": ("으로", "로"),  # 로 after ㄹ too: 1로 (일), 학습률로
+    "(이)라": ("이라", "라"),
+}
+# patterns compiled when Korean first needs them (re's cache): English never does
+_PARTICLE = "|".join(re.escape(both) for both in PARTICLES)
+_CLOSERS = ")]}'\"`’”»」』>"  # read is what they close: (2, 3) as 3, 'x' as x
+_NUMBER = r"(\.?)([0-9]+)$"
+_WORD = r"[A-Za-z]+$"
+VOWEL, CONSONANT, RIEUL = "vowel", "consonant", "ㄹ"
+_DIGITS = {  # 영 일 이 삼 사 오 육 칠 팔 구
+    "0": CONSONANT, "1": RIEUL, "2": VOWEL, "3": CONSONANT, "4": VOWEL,
+    "5": VOWEL, "6": CONSONANT, "7": RIEUL, "8": RIEUL, "9": VOWEL,
+}  # fmt: skip
+# the letters whose names end in a consonant (엘 알 엠 엔); the others' end in a vowel
+_LETTERS = {"l": RIEUL, "r": RIEUL, "m": CONSONANT, "n": CONSONANT}
+
+
+class Korean(str):
+    """A Korean message: `format` writes each particle after a placeholder in its form."""
+
+    __slots__ = ()
+
+    def format(self, *args: object, **kwargs: object) -> str:
+        return particles(str.format(self, *args, **kwargs))
+
+
+def particles(text: str) -> str:
+    """`text` with each particle written in both forms, 이(가), in the one the word before
+    it takes (x가), where that word's last sound is sure."""
+    if "(" not in text:
+        return text
+
+    def form(match: re.Match[str]) -> str:
+        sound = last_sound(text[: match.start()])
+        if sound is None:
+            return match.group()
+        after_consonant, after_vowel = PARTICLES[match.group()]
+        if sound == VOWEL or (sound == RIEUL and after_consonant == "으로"):
+            return after_vowel
+        return after_consonant
+
+    return re.sub(_PARTICLE, form, text)
+
+
+def last_sound(text: str) -> str | None:
+    """How the end of `text` sounds in Korean: VOWEL, CONSONANT, RIEUL (ㄹ), or None where
+    that is not sure (an English word such as dot, a symbol)."""
+    text = text.rstrip(_CLOSERS)
+    if not text:
+        return None
+    last = text[-1]
+    if "가" <= last <= "힣":
+        final = (ord(last) - ord("가")) % 28
+        return VOWEL if final == 0 else RIEUL if final == 8 else CONSONANT
+    number = re.search(_NUMBER, text)
+    if number is not None:
+        return _number_sound(number.group(2), decimals=bool(number.group(1)))
+    word = re.search(_WORD, text)
+    return None if word is None else _word_sound(word.group())
+
+
+def _number_sound(digits: str, decimals: bool) -> str:
+    """A number's last sound: digits after the point are read one by one (0.5 영점오),
+    a whole number by its last place (10 십, 200 이백, 3000 삼천, 10000 만, 10¹² 조)."""
+    zeros = len(digits) - len(digits.rstrip("0"))
+    if decimals or zeros == 0 or zeros == len(digits):
+        return _DIGITS[digits[-1]]
+    return VOWEL if 12 <= zeros < 16 else CONSONANT  # 십 백 천 만 억: a consonant; 조
+
+
+def _word_sound(word: str) -> str | None:
+    """A word in Latin letters: a letter or an abbreviation by the letters' names (x 엑스,
+    JSON 제이에스오엔, svg: no vowel), an English word by its ending where that is sure."""
+    lower = word.lower()
+    if len(word) == 1 or (word.isupper() and len(word) <= 4) or not set(lower) & set("aeiou"):
+        return _LETTERS.get(lower[-1], VOWEL)  # svg 에스브이지, html 에이치티엠엘
+    word = lower
+    last = word[-1]
+    if word.endswith("ng") or last in "mn":
+        return CONSONANT  # -ng 잉, sum 섬, mean 민
+    if last == "l":
+        return RIEUL  # mul 멀
+    if last == "e":  # a silent e: name 네임, file 파일, rate 레이트, tree 트리
+        return _LETTERS.get(word[-2], VOWEL) if word[-2] in "lmn" else VOWEL
+    if last in "aiouywrsxzfvh":
+        return VOWEL  # relu 렐루, max 맥스, power 파워, tanh 탄에이치
+    return None  # b c d g k p q t j: dot is 닷 or 도트
+
+
 # ---- the PO reader ---------------------------------------------------------------------------
 
 _ESCAPES = {"n": "\n", "t": "\t", '"': '"', "\\": "\\", "r": "\r"}
@@ -131,11 +234,15 @@ def read_catalog(chosen: str) -> tuple[dict[str, str], dict[str, tuple[str, ...]
             continue
         msgid = entry["msgid"]
         if "msgid_plural" in entry:
-            forms = tuple(entry[k] for k in sorted(entry) if k.startswith("msgstr["))
+            forms = tuple(
+                Korean(entry[k]) if chosen == "ko" else entry[k]
+                for k in sorted(entry)
+                if k.startswith("msgstr[")
+            )
             if forms and all(forms):
                 plurals[msgid] = forms
         elif entry.get("msgstr"):
-            messages[msgid] = entry["msgstr"]
+            messages[msgid] = Korean(entry["msgstr"]) if chosen == "ko" else entry["msgstr"]
     return messages, plurals
 
 

@@ -171,6 +171,62 @@ class _Bad(Exception):
         self.message = message
 
 
+class _BadArray(_Bad):
+    """A vector or matrix bpcli does not take (ragged, empty, too deep): `reason` can say
+    it of a subject (`the submitted ∂f/∂W is ragged: …`), as `message` cannot."""
+
+    def __init__(self, field: str, reason: NotATensor) -> None:
+        super().__init__(field, reason.detail())
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Unread:
+    """A submitted answer's vector or matrix that could not be read, as `_BadArray` tells
+    it: said of its item when the item is graded (`said`), when its subject, ∂f/∂W, is
+    known (the problem's output names it)."""
+
+    field: str  # answer.grad.W
+    reason: NotATensor
+    file: str
+
+    def said(self, output: str) -> str:
+        """Why, of the item in a problem whose output is `output`, with its field and file."""
+        kind, _, name = self.field.removeprefix("answer.").partition(".")
+        return f"{self.field}: {_said_of(self.reason, submitted(kind, name, output))} ({self.file})"
+
+
+def submitted(kind: str, name: str, output: str) -> str:
+    """A submitted answer's item as a subject (`the submitted ∂f/∂W`): of the answer
+    `kind` for the input or node `name`, in a problem whose output is `output`."""
+    if kind in ("grad", "node_grads"):
+        return tr("the submitted {what}").format(what=f"∂{output}/∂{name}")
+    if kind == "update":
+        return tr("the submitted updated {name}").format(name=name)
+    if kind == "new_output":
+        return tr("the submitted new {output}").format(output=output)
+    return tr("the submitted {what}").format(what=output if kind == "output" else name)
+
+
+def _subject(field: str, expr: str) -> str | None:
+    """The answer `field` (`answer.grad.W`) of the problem `expr` as a subject (None for
+    an expression that does not parse, whose error comes first)."""
+    from .errors import BpcliError
+    from .parser import parse
+
+    try:
+        graph = parse(expr)
+    except BpcliError:
+        return None
+    kind, _, name = field.removeprefix("answer.").partition(".")
+    return submitted(kind, name, graph.name(graph.output))
+
+
+def _said_of(reason: NotATensor, subject: str) -> str:
+    """An array's reason, said of `subject`; of its element if it names one."""
+    return reason.detail() if reason.where else reason.message(subject)
+
+
 # ---- reading ---------------------------------------------------------------------
 
 
@@ -297,6 +353,13 @@ def _problem(
         if "statement" in entry and not isinstance(entry["statement"], str):
             raise _Bad("statement", tr("must be text: the problem as the handout states it"))
         answer = _answer(entry.get("answer", {}), lr)
+    except _BadArray as bad:
+        message = bad.message
+        where = bad.field or ""
+        subject = _subject(where, expr) if where.startswith("answer.") else None
+        if subject is not None:
+            message = _said_of(bad.reason, subject)
+        return Invalid(file, ident, bad.field, message, points)
     except _Bad as bad:
         return Invalid(file, ident, bad.field, bad.message, points)
     settings = {**defaults, **own}
@@ -443,6 +506,12 @@ def _table(raw: Any, where: str) -> dict[str, Value]:
     return table
 
 
+_TOO_DEEP = (
+    N_("is nested too deep: a value is a number, a vector or a matrix"),
+    N_("{what} is nested too deep: a value is a number, a vector or a matrix"),
+)
+
+
 def _value(raw: Any, where: str, number: Callable[[Any, str], float] | None = None) -> Value:
     """A number (`number` reads it: `_number` unless given), or a vector or matrix:
     nested lists of numbers, each read by `number`, no deeper than a matrix, not ragged,
@@ -455,14 +524,14 @@ def _value(raw: Any, where: str, number: Callable[[Any, str], float] | None = No
         if not isinstance(item, list):
             return read(item, f"{where}{at}")
         if depth >= MAX_DIMENSIONS:  # before going deeper: a nesting may be very deep
-            raise _Bad(where, tr("is nested too deep: a value is a number, a vector or a matrix"))
+            raise _BadArray(where, NotATensor(*_TOO_DEEP))
         return [walk(x, f"{at}[{i}]", depth + 1) for i, x in enumerate(item)]
 
     data = walk(raw, "", 0)
     try:
         to_value(data)
     except NotATensor as exc:
-        raise _Bad(where, exc.detail()) from None
+        raise _BadArray(where, exc) from None
     return data  # type: ignore[no-any-return]
 
 
@@ -614,7 +683,7 @@ class Entry:
     kind -> why), and everything else it holds, to be compared with the set and ignored."""
 
     answer: Answer
-    errors: dict[str, str]
+    errors: dict[str, str | Unread]
     rest: dict[str, Any]
     ignored: tuple[str, ...] = ()  # answer keys that are no items
 
@@ -745,7 +814,7 @@ def _entry(raw: Any, rest: dict[str, Any], lines: _Lines) -> Entry:
     if not isinstance(raw, dict):
         return Entry(Answer(), {kind: "answer must be a table" for kind in ANSWER_KEYS}, rest)
     parts: dict[str, Any] = {}
-    errors: dict[str, str] = {}
+    errors: dict[str, str | Unread] = {}
     for key in ANSWER_KEYS:
         if key not in raw:
             continue
@@ -772,7 +841,7 @@ def _entry(raw: Any, rest: dict[str, Any], lines: _Lines) -> Entry:
     return Entry(Answer(**parts), errors, rest, ignored)
 
 
-def _lenient_value(raw: Any, where: str, lines: _Lines) -> tuple[Value | None, str | None]:
+def _lenient_value(raw: Any, where: str, lines: _Lines) -> tuple[Value | None, str | Unread | None]:
     """A submitted number (as `_lenient`), or a vector or matrix of them; else why not."""
     if not isinstance(raw, list):
         return _lenient(raw, where, lines)
@@ -788,6 +857,8 @@ def _lenient_value(raw: Any, where: str, lines: _Lines) -> tuple[Value | None, s
         return _value(raw, where, number), None
     except _Unanswered as unread:  # an element's own message, which says where it is
         return None, str(unread)
+    except _BadArray as bad:  # said of its subject when graded: Unread.said
+        return None, Unread(where, bad.reason, lines.file)
     except _Bad as bad:
         return None, f"{bad.field}: {bad.message} ({lines.file})"
 
@@ -848,7 +919,9 @@ def dumps(problems: ProblemSet, header: str = "", hints: bool = False) -> str:
         lines.append("")
         lines.append("[problem.answer]")
         answer = _answer_dict(problem.answer)
-        lines.extend(f"{key} = {_toml_value(value)}" for key, value in answer.items())
+        lines.extend(
+            f"{key} = {_toml_value(value, problem.tolerance)}" for key, value in answer.items()
+        )
         if not answer and hints:
             lines.extend(f"# {line}" for line in blanks(problem))
         lines.append("")
@@ -908,20 +981,31 @@ def _toml_string(text: str) -> str:
     return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
-def _toml_number(value: float) -> str:
+def _toml_number(value: float, tolerance: Tolerance | None = None) -> str:
+    """`value` as the shortest decimal that reads back as it. An answer graded under
+    `tolerance` is the shortest decimal that rounds to it at 15 significant digits
+    (0.116, not float arithmetic's 0.11600000000000003) when the tolerance accepts that
+    as the value (an exact one, rel_tol and abs_tol 0, does not). A value of 15 digits
+    or fewer (0.1, -16.34) is written as it is either way."""
     if not math.isfinite(value):
         raise InputError(tr("cannot write {value} to TOML").format(value=value))
+    if tolerance is not None:
+        rounded = float(f"{value:.15g}")
+        if tolerance.close(rounded, value):
+            value = rounded
     if value.is_integer() and abs(value) < 2**53:
         return str(int(value))
     return repr(value)
 
 
-def _toml_value(value: Any) -> str:
+def _toml_value(value: Any, tolerance: Tolerance | None = None) -> str:
+    """A value as TOML; the numbers of an answer graded under `tolerance`, as
+    _toml_number writes them."""
     if isinstance(value, str):
         return _toml_string(value)
     if isinstance(value, list):
-        return f"[{', '.join(_toml_value(v) for v in value)}]"
+        return f"[{', '.join(_toml_value(v, tolerance) for v in value)}]"
     if isinstance(value, dict):
-        inner = ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items())
+        inner = ", ".join(f"{_toml_key(k)} = {_toml_value(v, tolerance)}" for k, v in value.items())
         return f"{{ {inner} }}" if inner else "{}"
-    return _toml_number(float(value))
+    return _toml_number(float(value), tolerance)

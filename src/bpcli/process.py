@@ -173,30 +173,34 @@ def _same_file(first: Path, second: Path) -> bool:
         return os.path.realpath(first) == os.path.realpath(second)
 
 
-def fail(error: BpcliError) -> NoReturn:
-    """bpcli's own error: its message (and where in the source), and exit 2."""
+def fail(error: BpcliError, for_scripts: bool = False) -> NoReturn:
+    """bpcli's own error: its message (and where in the source), and exit 2. On a
+    terminal the message is wrapped to its width (render.error.wrapped); in a pipe, or
+    `for_scripts` (--json, batch), it is one line, as a script reads it."""
     from rich.text import Text
 
-    from .render.error import error_lines
+    from .render.error import error_lines, wrapped
 
     err = console(stderr=True, soft_wrap=True)
     first, *rest = error_lines(error)
+    message = wrapped(first, err.width) if err.is_terminal and not for_scripts else [first]
     with suppress(BrokenPipeError):  # stderr closed too: the exit code still says it
-        err.print(Text.assemble(("error:", "bold red"), first[len("error:") :]))
-        for line in rest:
+        err.print(Text.assemble(("error:", "bold red"), message[0][len("error:") :]))
+        for line in [*message[1:], *rest]:  # the source line and its caret: never wrapped
             err.print(Text(line))
     raise SystemExit(EXIT_BAD_INPUT)
 
 
 @contextmanager
-def errors_to_exit_codes() -> Iterator[None]:
+def errors_to_exit_codes(for_scripts: bool = False) -> Iterator[None]:
     """bpcli's errors: a message and exit 2. Ctrl-C: exit 130. A closed pipe: a quiet exit.
-    Anything else is a bug in bpcli: one line and exit 3 (BPCLI_TRACEBACK=1 shows it)."""
+    Anything else is a bug in bpcli: one line and exit 3 (BPCLI_TRACEBACK=1 shows it).
+    `for_scripts`: a run whose output is for scripts (--json, batch), as `fail` takes it."""
     try:
         yield
         sys.stdout.flush()  # here, where a closed pipe is caught, not at the interpreter's exit
     except BpcliError as error:
-        fail(error)
+        fail(error, for_scripts)
     except KeyboardInterrupt:
         sys.stderr.write(tr("interrupted") + "\n")
         raise SystemExit(EXIT_INTERRUPTED) from None

@@ -88,14 +88,18 @@ def quiz(
 ) -> str:
     """A problem set of `count` problems as TOML text; with `key`, the answers filled in.
     With `tensors`, small problems over 2×2 matrices and 2-vectors (`TEMPLATES`, those
-    whose gates are all among `ops`; `depth` is for problems over numbers)."""
+    whose gates are all among `ops`, each drawn once until all are used; `depth` is for
+    problems over numbers)."""
     ops = _check_options(count, ops, depth)
     rng = SplitMix64(seed)
     templates = _templates(ops) if tensors else ()
     problems: list[Problem | object] = []
+    unused: list[str] = []  # the templates not yet drawn: each once, until they run out
     for number in range(1, count + 1):
         if tensors:
-            problem = _tensor_problem(rng, number, templates)
+            unused = unused or list(templates)
+            problem = _tensor_problem(rng, number, unused)
+            unused.remove(problem.expr)
         else:
             problem = _problem(rng, number, ops, depth)
         if key:

@@ -573,6 +573,8 @@ def backward(
     out_id = graph.output
     grads[out_id] = 1.0 if dout is None else dout
     fixed = graph.fixed
+    indexed: set[int] = set()  # the nodes an edge sends no gradient (an index, an axis)
+    graded: set[int] = set()  # the nodes an edge sends one
     with np.errstate(all="ignore"):
         for i in range(n - 1, -1, -1):
             g = grads[i]
@@ -589,17 +591,21 @@ def backward(
                 raw = _pulled(graph, i, k, rules, g, args, values, conventions)
                 if raw is None:  # an index or an axis: no gradient flows into it
                     sent: Any = np.zeros(np.shape(values[j]))
+                    indexed.add(j)
                 else:
                     sent = unbroadcast(raw, np.shape(values[j]))
+                    graded.add(j)
                 if not np.all(np.isfinite(sent)):
                     raise _failed(
                         graph, i, tr("the gradient at {node} overflows").format(node=graph.name(j))
                     )
                 grads[j] = _plain(sent) if grads[j] is None else _plain(grads[j] + sent)
     result: list[Value | None] = []
+    # an input used only as an index: not differentiable, no gradient (index_inputs)
+    no_gradient = (indexed - graded) & set(graph.variables.values()) if indexed else set()
     for node_id in range(n):
-        if fixed[node_id] and node_id != out_id:
-            result.append(None)
+        if (fixed[node_id] and node_id != out_id) or node_id in no_gradient:
+            result.append(None)  # a constant; an index, which is not differentiable
         elif grads[node_id] is None:  # the output does not depend on it: 0 of its shape
             result.append(_plain(np.zeros(np.shape(values[node_id]))))
         else:
@@ -642,8 +648,9 @@ class Edge:
 
 
 def edges(result: TensorResult) -> list[tuple[Edge | None, ...]]:
-    """Every node's input edges, in input order (None: the input is a constant), as the
-    backward pass computed them: what the walkthrough and `--json --explain` show."""
+    """Every node's input edges, in input order (None: the input is a constant or an index
+    input, which have no gradient), as the backward pass computed them: what the
+    walkthrough and `--json --explain` show."""
     graph, values, grads = result.graph, result.values, result.grads
     fixed = graph.fixed
     out: list[tuple[Edge | None, ...]] = []
@@ -658,7 +665,7 @@ def edges(result: TensorResult) -> list[tuple[Edge | None, ...]]:
             args = _arguments(graph, i, values)
             row: list[Edge | None] = []
             for k, j in enumerate(graph.inputs(i)):
-                if fixed[j]:
+                if fixed[j] or grads[j] is None:  # a constant; an index input: no gradient
                     row.append(None)
                     continue
                 raw = _pulled(graph, i, k, rules, g, args, values, result.conventions)
@@ -765,7 +772,7 @@ class TensorResult(Named):
             else f"{f}: {show_shape(self.shapes[self.graph.output])}"
         ]
         shown += [
-            f"∂{f}/∂{name}: {show_shape(self.shapes[i])}"
+            f"∂{f}/∂{name}: {show_shape(self.shapes[i]) if self.grads[i] is not None else '—'}"
             for name, i in self.graph.variables.items()
         ]
         return f"TensorResult({', '.join(shown)})"
@@ -913,18 +920,30 @@ def descend(
 
 def moved_inputs(graph: Graph) -> list[str]:
     """The inputs gradient descent moves: all but those used only as an index."""
-    return [name for name, i in graph.variables.items() if not _index_only(graph, i)]
+    fixed = set(index_inputs(graph))
+    return [name for name, i in graph.variables.items() if i not in fixed]
 
 
-def _index_only(graph: Graph, node_id: int) -> bool:
-    """An input used only as an index or an axis (s[y]): a class label, not a weight."""
-    uses = [
-        (i, k) for i in range(len(graph)) for k, j in enumerate(graph.inputs(i)) if j == node_id
-    ]
-    return bool(uses) and all(
-        OPS[graph.op(i)].tensor is not None and k > 0 and not OPS[graph.op(i)].tensor.vjp[k]  # type: ignore[union-attr]
-        for i, k in uses
-    )
+def index_inputs(graph: Graph) -> list[int]:
+    """The inputs used only as an index or an axis (s[y]: a class label, not a weight):
+    they have no gradient (None), as PyTorch gives an integer index none; an index is
+    not differentiable. One pass over the edges."""
+    used: set[int] = set()
+    graded: set[int] = set()
+    for i in range(len(graph)):
+        op = OPS[graph.op(i)]
+        for k, j in enumerate(graph.inputs(i)):
+            used.add(j)
+            if not _no_gradient_edge(op, k):
+                graded.add(j)
+    return [i for i in graph.variables.values() if i in used and i not in graded]
+
+
+def _no_gradient_edge(op: Op, k: int) -> bool:
+    """Whether an op's k-th input gets no gradient by its tensor rule (an index, an axis);
+    a variadic op (max(a, b, c)) has one rule for every input, and gives each one."""
+    rule = op.tensor
+    return rule is not None and op.arity is not None and k > 0 and not rule.vjp[k]
 
 
 # ---- gradient checking ---------------------------------------------------------------------
@@ -979,8 +998,9 @@ def gradcheck(result: TensorResult, step: float = 1e-6, tolerance: float = 1e-6)
         return float(np.sum(np.asarray(result.dout) * out))
 
     worst, worst_at, checked = 0.0, "", 0
+    indices = set(index_inputs(graph))
     for name, node_id in graph.variables.items():
-        if _index_only(graph, node_id):
+        if node_id in indices:
             continue
         value = np.asarray(result.inputs[name], dtype=float)
         grad = np.asarray(result.grads[node_id], dtype=float)

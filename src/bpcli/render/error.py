@@ -8,6 +8,7 @@ from ..errors import BpcliError
 from ..graph import visible
 
 WINDOW = 70  # columns of a long line shown around the error
+QUOTES = "'\"`"
 
 
 def error_lines(error: BpcliError) -> list[str]:
@@ -31,3 +32,56 @@ def error_lines(error: BpcliError) -> list[str]:
     pad = cell_len(prefix + visible(source[left:start].replace("\t", " ")))
     lines.append("  " + " " * pad + "^" * min(width, WINDOW))
     return lines
+
+
+def wrapped(line: str, width: int, indent: int = len("error: ")) -> list[str]:
+    """`line` (`error: …`) in lines of at most `width` columns, broken at spaces only,
+    never inside a word or a quoted expression (`'x + y'`), which may overflow alone;
+    each line after the first indented by `indent` columns, under the message."""
+    if cell_len(line) <= width:
+        return [line]
+    lines: list[str] = []
+    current = ""
+    for gap, unit in _units(line):
+        if current and cell_len(current + gap + unit) > width:
+            lines.append(current)
+            current = " " * indent + unit
+        else:
+            current += gap + unit
+    lines.append(current)
+    return lines
+
+
+def _units(line: str) -> list[tuple[str, str]]:
+    """The words of `line`, each with the spaces before it; a quotation that opens at a
+    word's start and closes at a word's end is one word ('x + y', but not bpcli's)."""
+    units = []
+    i = 0
+    while i < len(line):
+        start = i
+        while i < len(line) and line[i] == " ":
+            i += 1
+        gap, begin = line[start:i], i
+        while i < len(line) and line[i] != " ":
+            if line[i] in QUOTES and (i == begin or line[i - 1] in "([{"):
+                close = _closing(line, i)
+                if close != -1:
+                    i = close + 1
+                    continue
+            i += 1
+        if i > begin:
+            units.append((gap, line[begin:i]))
+    return units
+
+
+def _closing(line: str, start: int) -> int:
+    """Where the quote at `start` closes: the same quote at the end of a word (before a
+    space, punctuation or the end), or -1."""
+    quote = line[start]
+    at = line.find(quote, start + 1)
+    while at != -1:
+        after = line[at + 1 : at + 2]
+        if not after or not (after.isalnum() or after == "_"):
+            return at
+        at = line.find(quote, at + 1)
+    return -1

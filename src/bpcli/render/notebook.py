@@ -194,7 +194,10 @@ def _answers(result: Run, precision: int) -> list[tuple[str, str]]:
     write = inline_texts(result)
     f = result.output_name
     pairs = [(f, write(result.output, precision))]
-    pairs += [(f"∂{f}/∂{x}", write(g, precision)) for x, g in result.gradients.items()]
+    pairs += [  # an index input has no gradient: —
+        (f"∂{f}/∂{x}", "—" if g is None else write(g, precision))
+        for x, g in result.gradients.items()
+    ]
     return pairs
 
 

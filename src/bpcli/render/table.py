@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from ..i18n import tr, tr_n
+from ..i18n import N_, tr, tr_n
 from ..result import NodeResult, Result
 from .chart import DescentChart
 from .lines import Line, Lines, Prose, Stripped, cells
@@ -156,6 +156,12 @@ def _pack(pairs: list[Line], width: int) -> list[Line]:
     return [*lines, line] if line else lines
 
 
+# An input used only as an index (x[i]'s i) has no gradient: tensor.index_inputs
+NO_GRADIENT_MESSAGE = N_(
+    "∂{L}/∂{name} = — ({name} is an index: not differentiable, so no gradient)"
+)
+
+
 class TensorGradView:
     """A run over vectors and matrices (a tensor.TensorResult): the node table with a shape
     column, small tensors whole and larger ones summarised as NumPy prints them, the
@@ -201,6 +207,9 @@ class TensorGradView:
                 seed = rest
             yield self._assigned(seed, result.dout, GRAD, width)
         for name, grad in result.gradients.items():
+            if grad is None:  # an index input: tensor.index_inputs
+                yield Lines(Prose().words(tr(NO_GRADIENT_MESSAGE).format(L=d, name=name)).lines)
+                continue
             yield self._assigned(f"∂{d}/∂{name} = ", grad, GRAD, width)
         update = result.update
         if update is not None:
@@ -253,7 +262,7 @@ class TensorGradView:
             for h, k in ((0, 0), (1, 1), (3, 2), (2, 3))
         )
         room = width - node_w - op_w - shape_w - GAP * (len(header) - 1)
-        whole = [self._n(v) for v in result.values], [self._n(g) for g in result.grads]
+        whole = [self._n(v) for v in result.values], [self._grad(i) for i in range(len(facts))]
         natural = [_widest(whole[0], header[4]), _widest(whole[1], header[5])]
         text = min(text_full, max(room - sum(natural), TEXT_MIN))
         budget = room - text
@@ -265,7 +274,7 @@ class TensorGradView:
                 if value_budget < 1 or budget - value_budget < 1:
                     continue
                 laid_values = [self._n(v, value_budget) for v in result.values]
-                laid_grads = [self._n(g, budget - value_budget) for g in result.grads]
+                laid_grads = [self._grad(i, budget - value_budget) for i in range(len(facts))]
                 tall = sum(map(max, map(len, laid_values), map(len, laid_grads)))
                 if best is None or tall < best[0]:
                     best = (tall, laid_values, laid_grads)
@@ -323,6 +332,14 @@ class TensorGradView:
                 left = " " * INDENT + label + " " * (wide - cells(label)) + " = "
                 out += _hung(left, self._n(v, width - cells(left)), style)
         return out
+
+    def _grad(self, node_id: int, width: int | None = None) -> list[str]:
+        """A node's gradient as the table shows it: — for an index input, which has none
+        (blank for a constant, whose gradient is not computed)."""
+        grad = self.result.grads[node_id]
+        if grad is None and node_id in self.result.graph.variables.values():
+            return ["—"]
+        return self._n(grad, width)
 
     def _assigned(
         self, left: str, value: object, style: str, width: int, bold: bool = False
