@@ -290,6 +290,19 @@ def test_a_tensor_quiz_uses_each_template_once_until_they_run_out(seed):
     assert len(set(drawn)) == 3 and set(drawn) <= set(few)
 
 
+def test_a_tensor_quiz_of_one_op_has_that_op_and_no_depth():
+    # --ops relu: a ReLU problem (and x @ W @ v, which needs no op), never a template with
+    # an op not asked for; --depth is for problems over numbers, so the header omits it.
+    text = quiz(1, 4, ("relu",), tensors=True)
+    drawn = {p.expr for p in loads(text).problems}
+    assert any("relu" in expr for expr in drawn) and drawn <= {
+        "f = sum(relu(W @ x))",
+        "f = x @ W @ v",
+    }
+    assert text.splitlines()[0] == "# bpcli quiz --seed 1 --count 4 --ops relu --tensors"
+    assert "--depth 2" in quiz(1, 1).splitlines()[0]
+
+
 def test_quiz_tensors_on_the_command_line(bpcli):
     first = bpcli("quiz", "--tensors", "--seed", "5", "--count", "2")
     assert (

@@ -109,6 +109,24 @@ def test_lists_tuples_and_numpy_arrays_are_the_same_value():
         np.testing.assert_allclose(r.gradients["x"], [2.0, 4.0])
 
 
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")  # np.matrix's own
+def test_a_masked_element_is_refused_and_subclasses_compute_as_plain_arrays():
+    # A masked element would drop out of the value (numpy's sum skips it) but not of the
+    # gradient: refused, naming the element.
+    masked = np.ma.masked_array([1.0, 2.0], mask=[False, True])
+    with pytest.raises(BindError, match=r"the value of x: the element \[1\] is masked"):
+        bpcli.grad("sum(x)", {"x": masked})
+    # Nothing masked: the plain values. By hand: sum(x*x) = 1 + 4, gradient 2x.
+    r = bpcli.grad("sum(x * x)", {"x": np.ma.masked_array([1.0, 2.0], mask=[False, False])})
+    assert r.output == 5.0 and type(r.gradients["x"]) is np.ndarray
+    # np.matrix's `*` is a matrix product; bpcli's `*` is elementwise whatever it is given:
+    # sum(x*x) over [[1, 2], [3, 4]] is 1 + 4 + 9 + 16 = 30 (the matrix product's sum is 54).
+    r = bpcli.grad("sum(x * x)", {"x": np.matrix([[1.0, 2.0], [3.0, 4.0]])})
+    assert r.output == 30.0
+    np.testing.assert_array_equal(r.gradients["x"], [[2.0, 4.0], [6.0, 8.0]])
+    assert type(r.gradients["x"]) is np.ndarray
+
+
 def test_a_0d_array_stays_a_number_on_the_scalar_path():
     r = bpcli.grad("x * y", {"x": np.array(2.0), "y": 3})
     assert not isinstance(r, TensorResult) and r.gradients == {"x": 3.0, "y": 2.0}

@@ -112,8 +112,8 @@ def quiz(
             )
         problems.append(problem)
     header = (
-        f"bpcli quiz --seed {seed} --count {count} --ops {','.join(ops)} --depth {depth}"
-        + (" --tensors" if tensors else "")
+        f"bpcli quiz --seed {seed} --count {count} --ops {','.join(ops)}"
+        + (" --tensors" if tensors else f" --depth {depth}")
         + (" --key" if key else "")
         + "\n"
         + (tr("The answers: check a submission with  bpcli check FILE") if key else
@@ -290,6 +290,7 @@ TEMPLATES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("f = sum((A * W) @ x)", ("mul",)),
     ("f = x @ W @ v", ()),
     ("q = W @ x - b; f = sum(q * q)", ("sub", "mul")),
+    ("f = sum(relu(W @ x))", ("relu",)),
 )
 MATRICES = ("W", "A")  # the templates' 2×2 inputs; every other input is a 2-vector
 

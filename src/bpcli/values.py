@@ -178,7 +178,19 @@ def to_value(value: object) -> Any:
             )
         shape = value.shape
         _check_shape(shape)
-        array = value.astype(np.float64)
+        masked = np.ma.getmaskarray(value) if isinstance(value, np.ma.MaskedArray) else None
+        if masked is not None and masked.any():
+            where = "".join(f"[{int(i)}]" for i in np.argwhere(masked)[0])
+            raise NotATensor(
+                tr(
+                    "is masked: bpcli computes with every element; fill the masked ones"
+                    " (.filled(0)) or leave them out"
+                ),
+                where=where,
+            )
+        # A plain float64 ndarray: a subclass (a masked array, np.matrix, whose `*` is a
+        # matrix product) would change what the ops mean.
+        array = np.array(value, dtype=np.float64, subok=False)
         if not np.isfinite(array).all():
             bad = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
             raise NotATensor(tr("is not finite"), where="".join(f"[{i}]" for i in bad))
