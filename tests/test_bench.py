@@ -588,6 +588,11 @@ def test_stream_targets_say_pass_or_the_gap():
     assert lines[3].endswith("peak 850 MB (target <400): GAP: 2.12x over")
     assert lines[4].endswith("9.00 s against 4.00 s, 2.25x (target ≤2.0x): GAP: 1.12x over")
     assert streams.targets(None, None, None) == []
+    timed = streams.Nodes(10**6, 9.0, 350.0, 4.0, 190.0, nodes_cpu=6.0, plain_cpu=3.0)
+    line = str(streams.targets(None, None, timed)[1])
+    assert line.endswith(
+        "9.00 s against 4.00 s, 2.25x (CPU 6.00 s against 3.00 s, 2.00x) (target ≤2.0x): GAP: 1.12x over"
+    )
 
 
 def test_stream_answers_are_checked_against_the_lecture(tmp_path):

@@ -273,6 +273,48 @@ def test_generated_names_are_unique_and_avoid_user_names():
     assert "add2" in names and names[-1] == "f"
 
 
+def test_a_generated_name_skips_exactly_the_names_taken():
+    """add2 is an input, so the second add is add3; add01 and mul0 are not names bpcli
+    generates (k counts from 1, written without leading zeros), so mul counts on."""
+    graph = bpcli.parse("add2 + x*y + x*y + add01*mul0")
+    names = ["add2", "x", "y", "mul1", "add1", "mul2", "add3", "add01", "mul0", "mul3", "f"]
+    assert list(graph.iter_names()) == names
+    for size in (1, 2, 3, 4096):  # made a few nodes at a time: the counts go on
+        numbers = [k for _, chunk, _ in graph.name_numbers(size) for k in chunk]
+        assert numbers == [0, 0, 0, 1, 1, 2, 3, 0, 0, 3, 0]  # 0: a node with a label
+
+
+def test_each_nodes_text_made_column_by_column_is_its_text():
+    """graph.texts and text_columns (all of a chunk's nodes at once, where nothing needs
+    folding) give each node's text as graph.text does, node by node."""
+    sources = [
+        "(x+y)*z",
+        "\n  q = x + y  \n  f = q * z  \n\n",
+        "f = (x +\n     y) * z",
+        "f = (x +\t# tab, é, 한글, \x01\n y) * (x\n - y)",
+        "(" * 70 + "x" + "*2+1)" * 70,  # bare: no space, no newline
+        "(" * 70 + "x" + "*2+1)" * 70 + "\n",
+        "(" * 70 + "x" + " * 2 + 1)" * 70,  # long texts whose 60th character is a space
+        " + ".join(["x"] * 100),
+        " + ".join([f"x{i}" for i in range(40)]) + " + " + "y" * 300,
+        "a = x * 2\n" + "\n".join(f"b{i} = a * b{i - 1} + {i}" for i in range(1, 40)),
+        "(" + " +\n".join(f"x{i}" for i in range(30)) + ") * y",
+        "무게 * 입력 + " + " + ".join(["편향"] * 50),
+    ]
+    for source in sources:
+        graph = bpcli.parse(source)
+        want = [graph.text(i) for i in range(len(graph))]
+        assert graph.texts(0, len(graph)) == want, source
+        for size in (1, 3, 4096):
+            made = [
+                text + "…" if cut else text
+                for texts, cuts in graph.text_columns(size=size)
+                for text, cut in zip(texts, cuts, strict=True)
+            ]
+            assert made == want, (source, size)
+        assert graph.texts(2, 5) == want[2:5]
+
+
 def test_the_output_is_not_called_f_when_f_is_an_input():
     graph = bpcli.parse("f*2")
     assert graph.nodes[graph.output].name == "mul1"

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import io
+import json
+import math
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from rich.cells import cell_len
 from rich.console import Console
 
 import bpcli
@@ -223,3 +227,159 @@ def test_no_line_ends_with_a_space_in_a_pipe(argv):
     assert run.stdout.strip()
     trailing = [line for line in run.stdout.splitlines() if line != line.rstrip()]
     assert trailing == []
+
+
+# ---- the scalar views at narrow widths and long numbers --------------------------------------
+# The neuron of the lecture, f = σ(w0*x0 + w1*x1 + w2), worked by hand with math: z = 1,
+# f = σ(1), ∂f/∂z = f(1 - f), each input's gradient the other factor of its product times it.
+
+NEURON = "f = 1 / (1 + exp(-(w0*x0 + w1*x1 + w2)))"
+NEURON_AT = {"w0": 2.0, "x0": -1.0, "w1": -3.0, "x1": -2.0, "w2": -3.0}
+NEURON_ODD = {"w0": 2.1, "x0": -1.3, "w1": -3.7, "x1": -2.9, "w2": -3.3}
+
+
+def neuron_by_hand(w0, x0, w1, x1, w2):
+    """Every node's value and gradient, in the table's order (the constants' gradient None)."""
+    z = w0 * x0 + w1 * x1 + w2
+    e = math.exp(-z)
+    f = 1 / (1 + e)
+    dz = f * (1 - f)
+    de = -1 / (1 + e) ** 2
+    return [
+        (1, None), (1, None), (w0, x0 * dz), (x0, w0 * dz), (w0 * x0, dz), (w1, x1 * dz),
+        (x1, w1 * dz), (w1 * x1, dz), (w0 * x0 + w1 * x1, dz), (w2, dz), (z, dz), (-z, -dz),
+        (e, de), (1 + e, de), (f, 1),
+    ]  # fmt: skip
+
+
+def _whole(number, text):
+    """Whether `number` is in `text` as a whole token (not the start of a longer number)."""
+    return re.search(rf"(?<![\w.]){re.escape(number)}(?![\w.])", text) is not None
+
+
+@pytest.mark.parametrize("width", [40, 60, 80, 120])
+def test_the_neuron_table_never_cuts_a_number(width):
+    text = render(GradView(bpcli.grad(NEURON, NEURON_AT)), width)
+    lines = text.splitlines()
+    assert "…" not in text
+    assert max(map(cell_len, lines)) <= width
+    assert [line for line in lines if line != line.rstrip()] == []
+    for value, grad in neuron_by_hand(**NEURON_AT):
+        assert _whole(fmt(value), text), fmt(value)
+        assert grad is None or _whole(fmt(grad), text), fmt(grad)
+    assert _whole("0.731059", text) and _whole("-0.534447", text)  # f, ∂f/∂exp1, by hand
+
+
+def test_the_text_column_gives_way_first_broken_between_tokens():
+    lines = render(GradView(bpcli.grad(NEURON, NEURON_AT)), 60).splitlines()
+    # the widest number (9 cells) sets its column; the text folds at a space
+    assert lines[lines.index("computational graph") + 14 :][:2] == [
+        "exp1    exp    exp(-(w0*x0 + w1*x1 +     0.367879  -0.534447",
+        "               w2))",
+    ]
+    assert [line for line in lines if line.endswith("(w") or line.lstrip().startswith("0*")] == []
+
+
+def test_where_the_table_cannot_fit_each_node_is_a_block():
+    lines = render(GradView(bpcli.grad(NEURON, NEURON_AT)), 40).splitlines()
+    at = lines.index("exp1  exp  exp(-(w0*x0 + w1*x1 + w2))")
+    assert lines[at + 1 : at + 3] == ["  value    = 0.367879", "  ∂f/∂exp1 = -0.534447"]
+
+
+def test_seventeen_digits_are_shown_whole():
+    result = bpcli.grad(NEURON, NEURON_ODD)
+    text = render(GradView(result, precision=17), 80)
+    assert "…" not in text
+    for (value, grad), node in zip(neuron_by_hand(**NEURON_ODD), result.nodes, strict=True):
+        assert math.isclose(node.value, value, rel_tol=1e-12)
+        assert _whole(format(node.value, ".17g"), text)
+        if grad is not None:
+            assert math.isclose(node.grad, grad, rel_tol=1e-12)
+            assert _whole(format(node.grad, ".17g"), text)
+
+
+LONG = "hidden_layer_weight_first_a*x+hidden_layer_weight_first_b*y"  # the 60 a text shows
+
+
+@pytest.mark.parametrize("width", [40, 60, 80, 120])
+def test_a_long_name_is_never_cut(width):
+    values = {"hidden_layer_weight_first_a": 1, "hidden_layer_weight_first_b": 2, "x": 3, "y": 4}
+    text = render(GradView(bpcli.grad(LONG, values)), width)
+    for name in ("hidden_layer_weight_first_a", "hidden_layer_weight_first_b"):
+        rows = [line for line in text.splitlines() if line.startswith(name)]
+        assert rows, name  # its own row (or block), the name whole at its start
+    # by hand: ∂f/∂a = x = 3, ∂f/∂b = y = 4, f = 1*3 + 2*4 = 11
+    assert "∂f/∂hidden_layer_weight_first_a = 3" in text
+    assert "∂f/∂hidden_layer_weight_first_b = 4" in text
+    assert "f = 11" in text.splitlines()
+
+
+def test_the_update_heading_keeps_alpha_with_its_value_at_40():
+    text = render(GradView(bpcli.grad("(x+y)*z", LECTURE, lr=0.1)), 40)
+    assert "update step: x := x - α·∂f/∂x with\nα = 0.1\n" in text
+    assert "after the update: f = -16.34\n" in text  # by hand, the lecture's new f
+
+
+def test_a_descent_too_wide_for_its_table_is_a_block_per_step():
+    result = bpcli.grad(NEURON, NEURON_AT, lr=0.1, steps=1)
+    lines = render(GradView(result, nodes=False), 40).splitlines()
+    # step 1 by hand: each input moves by -0.1 times its gradient
+    by_hand = {n: v - 0.1 * g for n, v, (_, g) in zip(
+        ("w0", "x0", "w1", "x1", "w2"), NEURON_AT.values(),
+        [neuron_by_hand(**NEURON_AT)[k] for k in (2, 3, 5, 6, 9)], strict=True)}  # fmt: skip
+    at = lines.index("step 1")
+    shown = " ".join(lines[at + 1 : at + 4])
+    for name, value in by_hand.items():
+        assert f"{name} = {fmt(value)}" in shown
+    assert max(map(cell_len, lines)) <= 40
+
+
+def _numbers(run: dict) -> list[float]:
+    """Every number a grad --json run holds that the table, its update and the tree show."""
+    out = [run["output"]["value"], *run["gradients"].values()]
+    out += [n[k] for n in run["nodes"] for k in ("value", "grad") if n[k] is not None]
+    update = run.get("update")
+    if update:
+        out += [*update["inputs"].values(), update["output"]]
+    for step in run.get("trajectory") or []:
+        out += [*step["inputs"].values(), step["output"]]
+    return out
+
+
+def _argv(expr: str, values: dict[str, float], *more: str) -> list[str]:
+    return [expr, *(f"{k}={v}" for k, v in values.items()), *more]
+
+
+LONG_AT = {"hidden_layer_weight_first_a": 1, "hidden_layer_weight_first_b": 2, "x": 3, "y": 4}
+SWEEP = {
+    "neuron": ("grad", _argv(NEURON, NEURON_AT)),
+    "neuron 17 digits": ("grad", _argv(NEURON, NEURON_ODD, "--precision", "17")),
+    "neuron descent": ("grad", _argv(NEURON, NEURON_AT, "--lr", "0.1", "--steps", "3")),
+    "lecture update": ("grad", _argv("(x+y)*z", LECTURE, "--lr", "0.1")),
+    "lecture descent": ("grad", _argv("(x+y)*z", LECTURE, "--lr", "0.1", "--steps", "3")),
+    "long names": ("grad", _argv(LONG, LONG_AT, "--lr", "0.1", "--precision", "17")),
+    "neuron tree": ("graph", _argv(NEURON, NEURON_AT, "--format", "tree")),
+    "tree 17 digits": ("graph", _argv(NEURON, NEURON_ODD, "--format", "tree", "--precision", "17")),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+@pytest.mark.parametrize("width", [40, 60, 80, 120])
+@pytest.mark.parametrize("case", SWEEP.values(), ids=SWEEP.keys())
+def test_the_scalar_views_at_every_width(case, width, lang, bpcli, monkeypatch):
+    command, argv = case
+    monkeypatch.setenv("COLUMNS", str(width))
+    shown = bpcli(command, *argv, "--lang", lang)
+    assert shown.code == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert max(map(cell_len, lines)) <= width
+    assert [line for line in lines if line != line.rstrip()] == []
+    assert "…" not in shown.stdout  # nothing cut
+    split = [line for line in lines if line.endswith(("=", "∂", " /", "∂f/∂", " -"))]
+    assert split == []  # no `label =` without its value, no `∂` without its number
+    precision = int(argv[argv.index("--precision") + 1]) if "--precision" in argv else 6
+    ran = bpcli("grad", *(a for a in argv if a not in ("--format", "tree")), "--json")
+    for number in _numbers(json.loads(ran.stdout)):
+        assert _whole(fmt(number, precision), shown.stdout), fmt(number, precision)
+    for name in [a.split("=")[0] for a in argv if "=" in a and not a.startswith("f =")]:
+        assert re.search(rf"(?<!\w){name}(?!\w)", shown.stdout), name  # whole, at least once

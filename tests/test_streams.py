@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import array
 import fcntl
+import itertools
 import json
 import os
 import resource
@@ -23,6 +24,7 @@ import pytest
 import bpcli
 from bpcli import api, batch
 from bpcli.ops import Conventions
+from json_programs import PROGRAMS as VARIED
 
 LECTURE_LINE = json.dumps(
     {"id": "lecture", "expr": "(x+y)*z", "values": {"x": -2, "y": 5, "z": -4}}
@@ -355,6 +357,47 @@ def test_the_nodes_made_a_few_at_a_time_are_json_dumps_text(monkeypatch, source,
         sent = [use["grad"] for use in node["uses"]]
         if node["uses"] and node["grad"] is not None and None not in sent:
             assert sum(sent) == pytest.approx(node["grad"])
+
+
+@pytest.mark.parametrize("lr", [None, 0.1])
+@pytest.mark.parametrize(("source", "values", "tie"), VARIED, ids=lambda x: str(x)[:30])
+def test_every_form_of_a_varied_programs_json_is_json_dumps_text(
+    monkeypatch, source, values, tie, lr
+):
+    """Each program's `--json` text in every form (compact or not, ASCII or not), with
+    and without its nodes and an extra field, whole and streamed a few nodes at a time,
+    as text and as UTF-8 bytes, is json.dumps' text of its to_dict(), to the byte (the
+    writer makes it from columns, json.dumps from one object a node)."""
+    from bpcli import result as result_module
+
+    try:
+        result = bpcli.grad(source, values, lr, conventions=Conventions(max_tie=tie))
+    except bpcli.BpcliError:  # a descent that overflows: nothing to write
+        assert lr is not None
+        return
+    extra = {"problem": "ü 1"}
+    objects = {nodes: result.to_dict(nodes) for nodes in (True, False)}
+    forms = [(compact, ascii) for compact in (False, True) for ascii in (False, True)]
+    if len(result.graph) > 1_000:  # --json's form and batch's: a large one takes long
+        forms = [(False, False), (True, True)]
+    wanted = {}
+    for (compact, ascii), (nodes, more) in itertools.product(
+        forms, [(True, {}), (True, extra), (False, extra)]
+    ):
+        separators = (",", ":") if compact else (", ", ": ")
+        wanted[compact, ascii, nodes, bool(more)] = json.dumps(
+            objects[nodes] | more, ensure_ascii=ascii, allow_nan=False, separators=separators
+        )
+    few = 3 if len(result.graph) < 1_000 else 1_000  # a few nodes a piece: past the first
+    for at_once, kept in ((result_module.NODES_AT_ONCE, result_module.KEEP_TEXT), (few, 0)):
+        monkeypatch.setattr(result_module, "NODES_AT_ONCE", at_once)
+        monkeypatch.setattr(result_module, "KEEP_TEXT", kept)
+        for (compact, ascii, nodes, more), want in wanted.items():
+            options = {"compact": compact, "ascii": ascii, "extra": extra if more else None}
+            assert "".join(result.json_chunks(nodes, **options)) == want
+            assert b"".join(result.json_bytes(nodes, **options)) == want.encode()
+            if nodes and not more:
+                assert result.json_text(compact=compact, ascii=ascii) == want
 
 
 def test_a_small_graph_keeps_its_node_text_for_the_next_evaluation():

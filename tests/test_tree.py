@@ -5,12 +5,14 @@ grows linearly with the graph."""
 from __future__ import annotations
 
 import io
+import math
 import re
 
 from rich.console import Console
 
 import bpcli
 from bpcli.render.tree import MAX_DEPTH, to_tree
+from conftest import LECTURE
 
 
 def tree_lines(text: str, values: dict[str, float] | None = None, width: int = 200) -> list[str]:
@@ -104,3 +106,31 @@ def test_a_chain_thousands_deep_prints_lines_of_bounded_width():
     assert len(lines) == depth + 3 + goes_on  # each node once (the sines, s, x and 2),
     # and the root of each tree below once more
     assert sum(map(len, lines)) < 120 * len(lines)
+
+
+# ---- a run over numbers laid out for the width --------------------------------------------
+
+
+def test_the_neuron_at_40_columns_keeps_each_gradient_whole():
+    # f = σ(w0*x0 + w1*x1 + w2) at the lecture's point: z = 1, ∂f/∂z = σ(1)(1 - σ(1))
+    values = {"w0": 2, "x0": -1, "w1": -3, "x1": -2, "w2": -3}
+    dz = (1 / (1 + math.exp(-1))) * (1 - 1 / (1 + math.exp(-1)))
+    lines = tree_lines("f = 1 / (1 + exp(-(w0*x0 + w1*x1 + w2)))", values, width=40)
+    assert max(map(len, lines)) <= 40
+    assert [line for line in lines if line != line.rstrip()] == []
+    text = "\n".join(lines)
+    assert "∂\n" not in text and "∂ \n" not in text
+    for grad in (dz, -dz, 2 * dz, -2 * dz, -3 * dz):  # w2, w0 (x0 dz), x0, w1, x1
+        assert re.search(rf"∂ {re.escape(format(grad, '.6g'))}(?![\d])", text), grad
+    assert "└── w2  -3  ∂ 0.196612" in lines  # a leaf that fits is on one line
+
+
+def test_a_run_over_numbers_is_the_same_at_80_columns_where_every_line_fits():
+    # the lecture's f = (x+y)z, by hand: q = 3, f = -12, ∂f/∂q = z = -4, ∂f/∂z = q = 3
+    assert tree_lines("q = x + y; f = q * z", LECTURE, width=80) == [
+        "f = q * z  swap multiplier  -12  ∂ 1",
+        "├── q = x + y  distributor  3  ∂ -4",
+        "│   ├── x  -2  ∂ -4",
+        "│   └── y  5  ∂ -4",
+        "└── z  -4  ∂ 3",
+    ]

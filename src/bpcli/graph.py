@@ -9,16 +9,20 @@ tens of megabytes and the engine's loops index plain lists. `graph.nodes` gives
 
 from __future__ import annotations
 
+import operator
+import re
 from array import array
+from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import repeat
+from itertools import compress, count, filterfalse, repeat
 from typing import Any, overload
 
 from .ops import CODES, OP_NAMES
 
 TEXT_LIMIT = 60
 NO_INPUT = -1
+NAMES_AT_ONCE = 4096  # nodes whose names are made at a time
 
 
 REPR_SOURCE = 60  # characters of the source a Graph's repr shows
@@ -134,18 +138,37 @@ class Graph:
 
     def _names(self) -> Iterator[str]:
         """Every node's name: its label, or `{op}{k}` counting per op, skipping taken names."""
-        taken = set(self.labels.values()) | set(self.assigned)
-        counters = [0] * len(OP_NAMES)
+        for first, numbers, labelled in self.name_numbers():
+            codes = self.codes[first : first + len(numbers)]
+            names = list(map(operator.add, map(OP_NAMES.__getitem__, codes), map(str, numbers)))
+            for i in labelled:
+                names[i - first] = self.labels[i]
+            yield from names
+
+    def name_numbers(self, size: int = NAMES_AT_ONCE) -> Iterator[tuple[int, list[int], list[int]]]:
+        """Every node's generated name `{op}{k}` as its number k, `size` nodes at a time:
+        (first, the numbers of nodes first, first + 1, …, the ids among them that have
+        a label, whose number is 0). k counts the op's nodes without a label from 1 and
+        skips a number whose name is taken (an input, an assigned name or a label)."""
         labels = self.labels
-        for node_id, code in enumerate(self.codes):
-            label = labels.get(node_id)
-            if label is None:
-                while True:
-                    counters[code] += 1
-                    label = f"{OP_NAMES[code]}{counters[code]}"
-                    if label not in taken:
-                        break
-            yield label
+        taken = set(labels.values()) | set(self.assigned)
+        skipped = _taken_numbers(taken)
+        # one counter per op, and one that gives the labelled nodes 0
+        counters: list[Iterator[int]] = [
+            filterfalse(skip.__contains__, count(1)) for skip in skipped
+        ]
+        counters.append(repeat(0))
+        unnamed = len(OP_NAMES)
+        labelled = sorted(labels)
+        at = 0
+        for first in range(0, len(self.codes), size):
+            last = first + size
+            codes = self.codes[first:last]
+            end = bisect_left(labelled, last, at)
+            here, at = labelled[at:end], end
+            for i in here:
+                codes[i - first] = unnamed
+            yield first, list(map(next, map(counters.__getitem__, codes))), here
 
     def facts(self) -> list[tuple[str, str, tuple[int, ...], str]]:
         """(name, op, inputs, text) of every node: what does not depend on the values.
@@ -191,24 +214,94 @@ class Graph:
 
     def texts(self, first: int, last: int) -> list[str]:
         """`text` of nodes `first` to `last` - 1."""
-        starts, ends = self.starts[first:last], self.ends[first:last]
-        return list(map(_text, repeat(self.source), starts, ends, repeat(TEXT_LIMIT)))
+        parts, cut = next(self.text_columns(first, last, last - first), ([], []))
+        return [text + "…" if shown else text for text, shown in zip(parts, cut, strict=True)]
+
+    def text_columns(
+        self, first: int = 0, last: int | None = None, size: int = NAMES_AT_ONCE
+    ) -> Iterator[tuple[list[str], list[int]]]:
+        """`text` of nodes `first` to `last` - 1, `size` nodes at a time, as two columns:
+        each text without the ellipsis that ends a cut one, and whether it is cut
+        (nonzero). Made column by column where a text is its source as it is (nothing
+        to fold or make visible), which what the whole source holds may settle at once."""
+        source, limit = self.source, TEXT_LIMIT
+        body = source.strip()  # every node's source is in it: a node starts and ends a token
+        printable = body.isprintable() or body.replace("\n", " ").isprintable()
+        spaced = " " in body
+        bare = printable and not spaced and "\n" not in body  # every text as it is
+        del body
+        shown = _BARE if bare else _SHOWN
+        last = len(self.codes) if last is None else last
+        for at in range(first, last, size):
+            starts = self.starts[at : min(at + size, last)].tolist()
+            ends = self.ends[at : at + len(starts)].tolist()
+            sizes = list(map(operator.sub, ends, starts))
+            cut = list(map(_KINDS.get, sizes, repeat(_LONG)))
+            # a short one shows all its source, a long one its start (bare: what shows)
+            cuts = map(operator.add, starts, map(shown.get, sizes, repeat(shown[None])))
+            raws = list(map(source.__getitem__, map(slice, starts, cuts)))
+            if not bare:
+                joined = "\0".join(raws)  # no NUL is printable
+                plain = "\n" not in joined if printable else _printable(joined)
+                if spaced and plain:
+                    plain = "  " not in joined and "\0 " not in joined and joined[:1] != " "
+                if not plain:  # text by text
+                    parts = list(map(_text_parts, repeat(source), starts, ends, repeat(limit)))
+                    yield [text for text, _ in parts], [cut for _, cut in parts]
+                    continue
+                if spaced and (" \0" in joined or joined[-1:] == " "):  # a short one folds
+                    for k in compress(range(len(cut)), map(str.endswith, raws, repeat(" "))):
+                        if not cut[k]:
+                            raws[k], cut[k] = _text_parts(source, starts[k], ends[k], limit)
+                if _LONG in cut:  # a long one shows its start, to one character short
+                    for k in compress(range(len(cut)), map(_LONG.__eq__, cut)):
+                        raws[k] = raws[k][: limit - 1].rstrip()
+            if _FOLDED in cut:  # folding its spaces may make it short again
+                for k in compress(range(len(cut)), map(_FOLDED.__eq__, cut)):
+                    raws[k], cut[k] = _text_parts(source, starts[k], ends[k], limit)
+            yield raws, cut
 
 
 def _text(source: str, start: int, end: int, limit: int) -> str:
+    text, cut = _text_parts(source, start, end, limit)
+    return text + "…" if cut else text
+
+
+def _text_parts(source: str, start: int, end: int, limit: int) -> tuple[str, bool]:
+    """A node's text without its ellipsis, and whether it is cut (it then ends in …)."""
     size = end - start
     # A short text, or the start of a long one, with no space to fold and nothing to
     # make visible, is its source as it is (the lines below would make the same).
     if size <= limit or size > 4 * limit:
         raw = source[start : start + min(size, limit)]
-        if raw.isprintable() and "  " not in raw and raw[:1] != " " and raw[-1:] != " ":
-            return raw if size <= limit else raw[: limit - 1].rstrip() + "…"
+        # (a long one's last character is not shown: a space there changes nothing)
+        if raw.isprintable() and "  " not in raw and raw[:1] != " ":
+            if size > limit:
+                return raw[: limit - 1].rstrip(), True
+            if raw[-1:] != " ":
+                return raw, False
     # Slice only what can be shown: linear in the output, not the source.
     raw = source[start : min(end, start + 4 * limit)]
     text = visible(" ".join(raw.split()))
     if len(text) > limit or size > 4 * limit:
-        text = text[: limit - 1].rstrip() + "…"
-    return text
+        return text[: limit - 1].rstrip(), True
+    return text, False
+
+
+# How much of a node's source its text shows, by size (None: a long one's): the limit's
+# worth, whose start is checked and shown; for a bare source (see text_columns), the text.
+_SHOWN: dict[int | None, int] = {size: size for size in range(TEXT_LIMIT + 1)} | {None: TEXT_LIMIT}
+_BARE = _SHOWN | {None: TEXT_LIMIT - 1}
+# A node's text is short (0), folded from between the limit and 4 limits of source (_FOLDED:
+# folding spaces may make it short again), or the cut start of a longer one (_LONG).
+_FOLDED, _LONG = 1, 2
+_KINDS = dict.fromkeys(range(TEXT_LIMIT + 1), 0) | dict.fromkeys(
+    range(TEXT_LIMIT + 1, 4 * TEXT_LIMIT + 1), _FOLDED
+)
+
+
+def _printable(joined: str) -> bool:
+    return joined.replace("\0", "|").isprintable()
 
 
 # Control characters (in a comment, say) shown as their Unicode pictures, one column
@@ -221,6 +314,20 @@ _PICTURES |= {code: 0xFFFD for code in range(0x80, 0xA0)}
 def visible(text: str) -> str:
     """`text` with each control character replaced by a visible one of the same width."""
     return text.translate(_PICTURES)
+
+
+def _taken_numbers(taken: set[str]) -> list[set[int]]:
+    """For each op, the numbers k whose generated name `{op}{k}` is in `taken`."""
+    skipped: list[set[int]] = [set() for _ in OP_NAMES]
+    for name in filter(_GENERATED.fullmatch, taken):
+        for code, op in enumerate(OP_NAMES):
+            if name.startswith(op) and _NUMBER.fullmatch(name, len(op)):
+                skipped[code].add(int(name[len(op) :]))
+    return skipped
+
+
+_GENERATED = re.compile("(?:" + "|".join(map(re.escape, OP_NAMES)) + ")[1-9][0-9]*")
+_NUMBER = re.compile("[1-9][0-9]*")  # k of a generated name, as str(k) writes it
 
 
 class NodeView(Sequence[Node]):

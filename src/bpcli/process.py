@@ -103,12 +103,29 @@ def write_json(
     chunks: Iterable[str]
     if isinstance(data, Mapping):
         chunks = (json_text(data, ascii),)
+    elif (stream := _utf8_bytes()) is not None and hasattr(data, "json_bytes"):
+        # a Result makes its text as UTF-8 bytes: written as they are, past the text layer
+        sys.stdout.flush()
+        errors = getattr(sys.stdout, "errors", None) or "strict"
+        for piece in data.json_bytes(nodes=nodes, ascii=ascii, extra=extra, errors=errors):
+            stream.write(piece)
+        chunks = ()
     else:
         chunks = data.json_chunks(nodes=nodes, ascii=ascii, extra=extra)
     for chunk in chunks:
         sys.stdout.write(chunk)
     sys.stdout.write("\n")
     sys.stdout.flush()
+
+
+def _utf8_bytes() -> Any:
+    """The binary stream under stdout where stdout writes UTF-8, else None."""
+    try:
+        if codecs.lookup(sys.stdout.encoding).name == "utf-8":
+            return sys.stdout.buffer
+    except (LookupError, AttributeError, TypeError):
+        pass
+    return None
 
 
 def write_output(path: Path, data: bytes, what: str | None = None) -> None:

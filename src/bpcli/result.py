@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import bisect
 import functools
-import itertools
 import json
+import math
 import operator
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import repeat
@@ -277,38 +278,50 @@ class Result(Named):
         """The text of `json.dumps(self.to_dict(nodes) | extra, allow_nan=False)`, piece by
         piece (`compact`: with separators "," and ":"; `ascii`: ensure_ascii), to the byte:
         the head, then with `nodes` `"nodes": [`, the nodes' objects NODES_AT_ONCE a
-        piece and `]`, then the tail.
+        piece and `]`, then the tail (json_bytes' pieces, as text).
 
         Written node by node, so that a million-node answer never exists as one
         object; a graph of at most KEEP_TEXT nodes keeps its node text that does not
         change with the values (NODE_FIELDS' BY_GRAPH), so that a batch of one
         expression encodes fast, and a larger one makes it node by node as it goes.
         """
+        pieces = self.json_bytes(
+            nodes, compact=compact, ascii=ascii, extra=extra, errors="surrogatepass"
+        )
+        return (piece.decode("utf-8", "surrogatepass") for piece in pieces)
+
+    def json_bytes(
+        self,
+        nodes: bool = True,
+        *,
+        compact: bool = False,
+        ascii: bool = False,
+        extra: Mapping[str, Any] | None = None,
+        errors: str = "strict",
+    ) -> Iterator[bytes]:
+        """json_chunks' pieces encoded in UTF-8 (with `errors`, as a stream that writes
+        UTF-8 would encode them): what `--json` writes, made as bytes, never as text."""
         form = _Form.of(compact, ascii)
-        yield self._head_text(form, nodes)
+        yield self._head_text(form, nodes).encode("utf-8", errors)
         if nodes:
-            yield f'{form.item}"nodes"{form.key}['
-            yield from self._node_texts(form)
-            yield "]"
-        yield self._tail_text(form, extra)
+            yield f'{form.item}"nodes"{form.key}['.encode()
+            if len(self.graph) > KEEP_TEXT:
+                yield from self._node_bytes(form, errors)
+            else:
+                yield self._nodes_text(form).encode("utf-8", errors)
+            yield b"]"
+        yield self._tail_text(form, extra).encode("utf-8", errors)
 
     def json_text(self, *, compact: bool = False, ascii: bool = False) -> str:
         """`"".join(self.json_chunks(compact=compact, ascii=ascii))`, made faster in one piece:
         for a graph of at most KEEP_TEXT nodes, from the graph's template of the whole
         answer (the numbers as json.dumps writes a list of them, put in place by `%`)."""
         form = _Form.of(compact, ascii)
-        if len(self.graph) > KEEP_TEXT:
-            head, nodes = self._head_text(form, True), "".join(self._node_texts(form))
-            return f'{head}{form.item}"nodes"{form.key}[{nodes}]{self._tail_text(form, None)}'
-        made = self._answer_template(form)
+        made = None if len(self.graph) > KEEP_TEXT else self._answer_template(form)
+        if made is None:  # a large graph, or a trajectory: its own tail
+            return "".join(self.json_chunks(compact=compact, ascii=ascii))
         flow, update = self._flow, self.update
         numbers = [*self.values, *self.grads, *flow.local, *flow.sent]
-        if made is None:  # a trajectory: its own tail
-            nodes, order = _nodes_template(self.graph, form, flow.edges)
-            text = _NUMBERS.encode(operator.itemgetter(*order)(numbers))
-            nodes %= tuple(text[1:-1].split(","))
-            head, tail = self._head_text(form, True), self._tail_text(form, None)
-            return f'{head}{form.item}"nodes"{form.key}[{nodes}]{tail}'
         template, pick = made
         if update is not None:
             numbers += [update.lr, update.steps, *update.inputs.values(), update.output]
@@ -369,35 +382,73 @@ class Result(Named):
             tail.update(extra)
         return form.item + form.dumps(tail)[1:]
 
-    def _node_texts(self, form: _Form) -> Iterator[str]:
-        """Each node's JSON object as text, in order (all but the first led by `item`),
-        made NODES_AT_ONCE nodes at a time, column by column: past KEEP_TEXT nodes
-        nothing of a node is kept once its text is written."""
-        graph, flow = self.graph, self._flow
-        start, uses_start = flow.edges.start, flow.edges.uses_start
-        names = graph.iter_names()
-        for first in range(0, len(graph), NODES_AT_ONCE):
-            last = min(first + NODES_AT_ONCE, len(graph))
-            fixed = _graph_text(graph, form, first, last, names)
-            local = _number_texts(flow.local[start[first] : start[last]])
-            uses_order = flow.edges.order[uses_start[first] : uses_start[last]]
-            sent = _number_texts(list(map(flow.sent.__getitem__, uses_order)))
-            used_by = flow.edges.used_by[uses_start[first] : uses_start[last]]
-            uses = _use_texts(used_by, sent, form)
-            changing = {
-                "value": _number_texts(self.values[first:last]),
-                "grad": _number_texts(self.grads[first:last]),
-                "local": _lists(_counts(start, first, last), local, form.item),
-                "uses": _lists(_counts(uses_start, first, last), uses, form.item),
-            }
-            columns: list[Iterable[str]] = []
-            for before, field in zip(form.before, NODE_FIELDS, strict=True):
-                columns += (repeat(before), fixed[field] if field in BY_GRAPH else changing[field])
-            columns.append(repeat("}"))
-            text = "".join(
-                itertools.chain.from_iterable(zip(*columns, strict=False))
-            )  # repeat() is endless
-            yield text if first else text[len(form.item) :]  # the first node follows the `[`
+    def _nodes_text(self, form: _Form) -> str:
+        """Every node's JSON object, as a list's items: from the graph's template of
+        them (kept), the numbers as json.dumps writes a list of them, put in place by `%`."""
+        flow = self._flow
+        nodes, order = _nodes_template(self.graph, form, flow.edges)
+        numbers = [*self.values, *self.grads, *flow.local, *flow.sent]
+        text = _NUMBERS.encode(operator.itemgetter(*order)(numbers))
+        made: str = nodes % tuple(text[1:-1].split(","))
+        return made
+
+    def _node_bytes(self, form: _Form, errors: str) -> Iterator[bytes]:
+        """Every node's JSON object in UTF-8, as a list's items (all but the first led by
+        `item`), NODES_AT_ONCE nodes a piece, keeping nothing of a node once written.
+
+        Each piece is one `%` of bytes: the nodes' templates (one for each op, whether
+        the node has a label, whether its text is cut, whether it has more than two
+        inputs: form.templates) joined, filled from columns made for all its nodes at
+        once: the ids, the names' numbers or labels, the inputs, the texts, the values
+        and gradients as json.dumps writes them, and each node's local derivatives and
+        uses as text made by one `%` of their own (a node's count of them varies).
+        """
+        graph, flow, values, grads = self.graph, self._flow, self.values, self.grads
+        edges, templates, item = flow.edges, form.templates, form.item
+        start, uses_start = edges.start, edges.uses_start
+        many = sorted(graph.more)  # the nodes of more than two inputs (max, min)
+        at = 0
+        args: list[Any] = []
+        chunks = zip(
+            graph.name_numbers(NODES_AT_ONCE), graph.text_columns(size=NODES_AT_ONCE), strict=True
+        )
+        for (first, names, labelled), (texts, cut) in chunks:
+            last = first + len(names)
+            codes = graph.codes[first:last]
+            keys = list(map(operator.add, codes, map(_CUT_KEY.__getitem__, cut)))
+            local_templates = list(map(form.local_templates.__getitem__, codes))
+            named: list[Any] = names  # a label's text in place of its node's 0
+            inputs: list[Any] = graph.first[first:last]  # more than two: their text
+            seconds: list[Any] = graph.second[first:last]
+            for i in labelled:
+                keys[i - first] += _LABELLED_KEY
+                named[i - first] = form.string(graph.labels[i], errors)
+            end = bisect.bisect_left(many, last, at)
+            for i in many[at:end]:
+                keys[i - first] += _MORE_KEY
+                inputs[i - first] = ("[" + item.join(map(str, graph.more[i])) + "]").encode()
+                seconds[i - first] = b""
+                local_templates[i - first] = form.local_template(len(graph.more[i]))
+            at = end
+            local = _numbers(flow.local[start[first] : start[last]])
+            local_lists = b"".join(local_templates) % tuple(local)
+            u0, u1 = uses_start[first], uses_start[last]
+            counts = map(operator.sub, uses_start[first + 1 : last + 1], uses_start[first:last])
+            uses: list[Any] = [None] * (2 * (u1 - u0))
+            uses[0::2] = edges.used_by[u0:u1]
+            uses[1::2] = _number_bytes(list(map(flow.sent.__getitem__, edges.order[u0:u1])))
+            use_lists = b"".join(map(form.uses_templates.__getitem__, counts)) % tuple(uses)
+            columns = (
+                range(first, last), named, inputs, seconds, form.strings(texts, errors),
+                _numbers(values[first:last]), _number_bytes(grads[first:last]),
+                local_lists.split(b"\0")[:-1], use_lists.split(b"\0")[:-1],
+            )  # fmt: skip
+            width = len(columns)
+            args[:] = repeat(None, width * len(names))
+            for k, column in enumerate(columns):
+                args[k::width] = column
+            text = b"".join(map(templates.__getitem__, keys)) % tuple(args)
+            yield text if first else text[len(item) :]  # the first node follows the `[`
 
     def to_dict(self, nodes: bool = True) -> dict[str, Any]:
         """The `--json` object (schema_version 1). Without `nodes`, no per-node list and
@@ -469,32 +520,31 @@ def _placed(text: str) -> str:
 NODES_AT_ONCE = 4096  # nodes whose text is made at a time
 
 
-def _counts(start: Sequence[int], first: int, last: int) -> list[int]:
-    """How many entries each of nodes `first` to `last` - 1 has, from their offsets."""
-    return list(map(operator.sub, start[first + 1 : last + 1], start[first:last]))
+def _numbers(numbers: list[Any]) -> list[Any]:
+    """`numbers`, where each one's repr is its JSON text (every one a finite number, as
+    the engine makes them: `%a` writes them); else each one's JSON text as a _Json."""
+    try:
+        total = sum(numbers)  # inf or nan where one is, else finite (or an overflow)
+    except TypeError:  # a None
+        return list(map(_Json, _number_bytes(numbers)))
+    if total - total == 0 or all(map(math.isfinite, numbers)):
+        return numbers
+    return list(map(_Json, _number_bytes(numbers)))  # json.dumps' error
 
 
-def _lists(counts: list[int], texts: list[str], item: str) -> list[str]:
-    """Each node's entries as a JSON list, `counts` of `texts` a node in order: made as
-    one text, from a template of `[%s, %s]` for each node, and cut into the lists (at
-    a NUL, which no JSON text holds: a control character is always escaped)."""
-    templates = {n: "[" + item.join(["%s"] * n) + "]\0" for n in set(counts)}
-    return ("".join(map(templates.__getitem__, counts)) % tuple(texts)).split("\0")[:-1]
+class _Json(bytes):
+    """JSON text that `%a` writes as it is."""
+
+    def __repr__(self) -> str:
+        return self.decode()
 
 
-def _use_texts(used_by: Iterable[int], sent: list[str], form: _Form) -> list[str]:
-    """Each use as the JSON object {"node": consumer, "grad": what it sends back}."""
-    node, grad = form.use_keys
-    head, middle = "{" + node, form.item + grad
-    return [f"{head}{c}{middle}{g}}}" for c, g in zip(used_by, sent, strict=True)]
-
-
-def _number_texts(numbers: list[Any]) -> list[str]:
+def _number_bytes(numbers: list[Any]) -> list[bytes]:
     """Each number's JSON text (null for None; never NaN or Infinity), as json.dumps
     writes them, written as one list."""
     if not numbers:
         return []
-    return _NUMBERS.encode(numbers)[1:-1].split(",")
+    return _NUMBERS.encode(numbers).encode()[1:-1].split(b",")
 
 
 def _nodes_template(graph: Graph, form: _Form, edges: engine.Edges) -> tuple[str, list[int]]:
@@ -511,7 +561,7 @@ def _nodes_template(graph: Graph, form: _Form, edges: engine.Edges) -> tuple[str
     n = len(graph)
     fixed = {
         field: [text.replace("%", "%%") for text in texts]
-        for field, texts in _graph_text(graph, form, 0, n).items()
+        for field, texts in _graph_text(graph, form).items()
     }
     start, uses_start, used_by, uses = edges.start, edges.uses_start, edges.used_by, edges.order
     local_at, use_at = 2 * n, 2 * n + start[n]
@@ -569,57 +619,130 @@ class _Form:
     def dumps(self, value: Any) -> str:
         return self.encoder.encode(value)
 
+    # ---- Result._node_bytes' templates (made when a large graph is first written) --------
+
+    @cached_property
+    def templates(self) -> list[bytes]:
+        """A node's object with `%` for each of its columns, by key (see _CUT_KEY)."""
+        return [self._node_template(key) for key in range(_KEYS)]
+
+    def _node_template(self, key: int) -> bytes:
+        code, labelled = key % len(OP_NAMES), key // _LABELLED_KEY % 2
+        cut, more = key // _CUT_KEY[1] % 2, key // _MORE_KEY
+        op = OP_NAMES[code]
+        arity = OPS[op].arity
+        ellipsis = self.text("…")[1:-1] if cut else ""
+        fields = {
+            "id": "%d",
+            "name": "%b" if labelled else _literal(self.text(op)[:-1]) + '%d"',
+            "op": _literal(self.text(op)),
+            # [a, b], [a] or [] from two columns of input ids, or the text of more
+            "inputs": "%b%b"
+            if more
+            else _INPUTS.get(2 if arity is None else arity, f"[%d{self.item}%d]"),
+            "text": f'"%b{ellipsis}"',
+            "value": "%a",
+            "grad": "%b",
+            "pattern": _literal(self.text(OPS[op].pattern.name)),
+            "local": "%b",
+            "uses": "%b",
+        }
+        text = "".join(f"{b}{fields[f]}" for b, f in zip(self.before, NODE_FIELDS, strict=True))
+        return f"{text}}}".encode()
+
+    @cached_property
+    def local_templates(self) -> list[bytes]:
+        """By op code: the list of a node's local derivatives, one per input, and a NUL."""
+        return [self.local_template(2 if op.arity is None else op.arity) for op in OPS.values()]
+
+    def local_template(self, count: int) -> bytes:
+        return ("[" + self.item.join(["%a"] * count) + "]\0").encode()
+
+    @cached_property
+    def uses_templates(self) -> _ByCount:
+        return _ByCount(self._uses_template)
+
+    def _uses_template(self, count: int) -> bytes:
+        """The list of `count` uses, each {"node": consumer, "grad": sent}, and a NUL."""
+        node, grad = self.use_keys
+        use = f"{{{node}%d{self.item}{grad}%b}}"
+        return ("[" + self.item.join([use] * count) + "]\0").encode()
+
+    def string(self, value: str, errors: str) -> bytes:
+        """A string's JSON text, in UTF-8."""
+        return self.text(value).encode("utf-8", errors)
+
+    def strings(self, values: list[str], errors: str) -> list[bytes]:
+        """Each string's JSON text without its quotes, in UTF-8: all at once where none
+        needs escaping (a NUL parts them: none is in a node's text)."""
+        joined = "\0".join(values)
+        if (
+            '"' not in joined  # a node's text holds no control character (graph.visible)
+            and "\\" not in joined
+            and (not self.ascii or joined.isascii())
+            and joined.count("\0") == len(values) - 1
+        ):
+            return joined.encode("utf-8", errors).split(b"\0")
+        return [self.text(value)[1:-1].encode("utf-8", errors) for value in values]
+
     def text(self, value: str) -> str:
         """A string's JSON text."""
         return self._string(value)
 
 
-def _graph_text(
-    graph: Graph, form: _Form, first: int, last: int, names: Iterator[str] | None = None
-) -> dict[str, list[str]]:
-    """The JSON text of each field the graph fixes (NODE_FIELDS' BY_GRAPH) for nodes
-    `first` to `last` - 1, field by field. A graph of at most KEEP_TEXT nodes keeps the
-    whole graph's, made once per graph and form; a larger one's is made for the nodes
-    asked, `names` giving their names in order."""
+class _ByCount(dict[int, bytes]):
+    """Templates by count, each made when first asked for."""
+
+    def __init__(self, make: Callable[[int], bytes]) -> None:
+        super().__init__()
+        self.make = make
+
+    def __missing__(self, count: int) -> bytes:
+        made = self[count] = self.make(count)
+        return made
+
+
+def _literal(text: str) -> str:
+    return text.replace("%", "%%")
+
+
+# A node's template key in Result._node_bytes: its op code, plus these for a node with
+# a label, a cut text, more than two inputs.
+_LABELLED_KEY = len(OP_NAMES)
+_CUT_KEY = [0, 2 * len(OP_NAMES), 2 * len(OP_NAMES)]  # by graph.text_columns' cut: 0, 1 or 2
+_MORE_KEY = 4 * len(OP_NAMES)
+_KEYS = 8 * len(OP_NAMES)
+_INPUTS = {0: "[]%.0a%.0a", 1: "[%d]%.0a"}  # the absent input columns hold -1: not shown
+
+
+def _graph_text(graph: Graph, form: _Form) -> dict[str, list[str]]:
+    """The JSON text of each field the graph fixes (NODE_FIELDS' BY_GRAPH) for every
+    node, field by field: made once per graph and form, and kept (a graph of at most
+    KEEP_TEXT nodes; a larger one's is made as it is written, see _node_bytes)."""
     kept = ("json", form.item, form.key, form.ascii)
     made: dict[str, list[str]] | None = graph.derived.get(kept)
-    if made is None and len(graph) <= KEEP_TEXT:
-        made = _field_texts(graph, form, 0, len(graph), graph.iter_names())
-        graph.derived[kept] = made
-    if made is not None:
-        if (first, last) == (0, len(graph)):
-            return made
-        return {field: texts[first:last] for field, texts in made.items()}
-    assert names is not None, "a large graph's names come from the caller, in order"
-    return _field_texts(graph, form, first, last, names)
+    if made is None:
+        string, codes, n = form.text, graph.codes, len(graph)
+        made = graph.derived[kept] = {  # column by column: fast
+            "id": list(map(str, range(n))),  # an int's JSON text
+            "name": list(map(string, graph.iter_names())),
+            "op": list(map(_OP_TEXT.__getitem__, codes)),
+            "inputs": _inputs_texts(graph, form.item),
+            "text": list(map(string, graph.texts(0, n))),
+            "pattern": list(map(_PATTERN_TEXT.__getitem__, codes)),
+        }
+        assert made.keys() == BY_GRAPH
+    return made
 
 
-def _field_texts(
-    graph: Graph, form: _Form, first: int, last: int, names: Iterator[str]
-) -> dict[str, list[str]]:
-    string = form.text
-    codes = graph.codes[first:last]
-    texts = {  # column by column: fast
-        "id": list(map(str, range(first, last))),  # an int's JSON text
-        "name": list(map(string, itertools.islice(names, last - first))),
-        "op": list(map(_OP_TEXT.__getitem__, codes)),
-        "inputs": _inputs_texts(graph, first, last, form.item),
-        "text": list(map(string, graph.texts(first, last))),
-        "pattern": list(map(_PATTERN_TEXT.__getitem__, codes)),
-    }
-    assert texts.keys() == BY_GRAPH
-    return texts
-
-
-def _inputs_texts(graph: Graph, first: int, last: int, item: str) -> list[str]:
-    """The JSON list of each node's inputs, for nodes `first` to `last` - 1."""
+def _inputs_texts(graph: Graph, item: str) -> list[str]:
+    """The JSON list of each node's inputs."""
     rows = [
         "[]" if a < 0 else f"[{a}]" if b < 0 else f"[{a}{item}{b}]"
-        for a, b in zip(graph.first[first:last], graph.second[first:last], strict=True)
+        for a, b in zip(graph.first, graph.second, strict=True)
     ]
     for i, inputs in graph.more.items():
-        if first <= i < last:
-            rows[i - first] = "[" + item.join(map(str, inputs)) + "]"
+        rows[i] = "[" + item.join(map(str, inputs)) + "]"
     return rows
 
 

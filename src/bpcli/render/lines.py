@@ -408,3 +408,19 @@ def _rstrip(line: list[Segment]) -> list[Segment]:
         last = segments[-1]
         segments[-1] = Segment(last.text.rstrip(), last.style, last.control)
     return segments
+
+
+# Maths inside a translated sentence, found by its operators: `α = 0.1`, `4 / 4`,
+# `x := x - α·∂f/∂x` (each operator between two spaces, its operands without).
+_WORDED = re.compile(r"[^ ]+(?: (?::=|=|-|\+|/) [^ ]+)+")
+
+
+def worded(pieces: Sequence[Piece]) -> Prose:
+    """A sentence (the pieces of it, each in its style) broken between its words, its
+    maths kept whole on a line: `with α =` then `0.1` never happens."""
+    prose = Prose()
+    for text, style in pieces:
+        prose.words(text, style)
+    plain = "".join(text for text, _ in prose.pieces)
+    prose.keep += [m.span() for m in _WORDED.finditer(plain)]
+    return prose

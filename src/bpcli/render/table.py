@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from rich.console import Console, ConsoleOptions, Group, RenderResult
+from rich.console import Console, ConsoleOptions, Group, JustifyMethod, RenderResult
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
@@ -13,7 +14,7 @@ from rich.text import Text
 from ..i18n import N_, tr, tr_n
 from ..result import NodeResult, Result
 from .chart import DescentChart
-from .lines import Line, Lines, Prose, Stripped, cells
+from .lines import Line, Lines, Prose, Stripped, cells, line_cells, worded
 from .numbers import DEFAULT_PRECISION, fmt
 from .theme import GRAD, VALUE
 
@@ -40,7 +41,11 @@ class GradView:
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         if self.show_nodes:
             yield Text(tr("computational graph"), style="bold")
-            yield Stripped(self.node_table())  # a cell folded onto a second line: no padding
+            table = self.node_table(options.max_width)
+            if table is not None:
+                yield Stripped(table)  # a cell folded onto a second line: no padding
+            else:
+                yield Lines(self.node_blocks)
             yield self.answers()
         else:
             yield self.answers(gap=False)
@@ -48,28 +53,55 @@ class GradView:
             yield Text()
             yield self.update_view()
 
-    def node_table(self) -> Table:
+    def node_table(self, width: int = 80) -> Table | None:
+        """The table at `width`: the name, op, value and gradient columns whole (a name or
+        a number is never cut), the text broken between its tokens into what is left.
+        None where the text would get fewer than TEXT_MIN cells, or fewer than its widest
+        token: a block per node then, as the tensor table does."""
         f = self.result.output_name
+        header = (tr("node"), tr("op"), tr("text"), tr("value"), tr("∂{f}/∂node").format(f=f))
+        rows = list(self._rows())
+        shown = [
+            (row.name, row.op, row.text, self._n(row.value), self._n(row.grad))
+            for row in rows
+            if row is not None
+        ]
+        node_w, op_w, text_full, value_w, grad_w = (
+            max(cells(header[k]), *(cells(row[k]) for row in shown)) for k in range(5)
+        )
+        room = width - node_w - op_w - value_w - grad_w - GAP * (len(header) - 1)
+        widest_token = max(cells(token) for row in shown for token in _tokens(row[2]))
+        text_w = min(text_full, room)
+        if text_w < max(min(TEXT_MIN, text_full), widest_token, cells(header[2])):
+            return None
         table = Table(box=None, pad_edge=False)
-        table.add_column(tr("node"))
-        table.add_column(tr("op"))
-        table.add_column(tr("text"), overflow="fold")
-        table.add_column(tr("value"), justify="right", style=VALUE)
-        table.add_column(tr("∂{f}/∂node").format(f=f), justify="right", style=GRAD)
-        for row in self._rows():
+        table.add_column(header[0], no_wrap=True, width=node_w)
+        table.add_column(header[1], no_wrap=True, width=op_w)
+        table.add_column(header[2], no_wrap=True, width=text_w)
+        table.add_column(header[3], justify="right", style=VALUE, no_wrap=True, width=value_w)
+        table.add_column(header[4], justify="right", style=GRAD, no_wrap=True, width=grad_w)
+        facts = iter(shown)
+        for row in rows:
             if row is None:
                 left_out = len(self.result.nodes) - 2 * EDGE_ROWS
                 more = tr("{left_out} more nodes (--json lists them all)").format(left_out=left_out)
-                table.add_row("…", "", more, "", "")
+                table.add_row("…", "", "\n".join(_fold(more, text_w)), "", "")
                 continue
-            table.add_row(
-                escape(row.name),
-                row.op,
-                escape(row.text),
-                self._n(row.value),
-                self._n(row.grad),
-            )
+            name, op, text, value, grad = next(facts)
+            table.add_row(Text(name), op, Text("\n".join(_fold(text, text_w))), value, grad)
         return table
+
+    def node_blocks(self, width: int) -> list[Line]:
+        """Each node as a block, where the table does not fit (tensor table's layout)."""
+        nodes = self.result.nodes
+        return _node_blocks(
+            [(n.name, n.op, "", n.text) for n in nodes],
+            [n.value for n in nodes],
+            [n.grad for n in nodes],
+            self.result.output_name,
+            lambda value, _: [self._n(value)],  # type: ignore[arg-type]
+            width,
+        )
 
     def _rows(self) -> Iterator[NodeResult | None]:
         nodes = self.result.nodes
@@ -83,55 +115,111 @@ class GradView:
     def answers(self, gap: bool = True) -> Group:
         result = self.result
         f = result.output_name
-        output = Text.assemble(
-            "\n" if gap else "", (f"{f} = ", "bold"), (self._n(result.output), VALUE)
-        )
+        pair: Line = [(f"{f} = ", "bold"), (self._n(result.output), VALUE)]
+        output = Lines(lambda width: _pack([pair], width))  # never `f =` then its value
         pairs = [
             [(f"∂{f}/∂{name} = ", ""), (self._n(grad), GRAD)]
             for name, grad in result.gradients.items()
         ]
         grads = Lines(lambda width: _pack(pairs, width))
-        return Group(output, grads) if result.gradients else Group(output)
+        shown = (output, grads) if result.gradients else (output,)
+        return Group(Text(), *shown) if gap else Group(*shown)
 
     def update_view(self) -> Group:
         update = self.result.update
         assert update is not None
         f = self.result.output_name
+        table: _Whole
         if update.trajectory is not None:
             heading = tr("gradient descent: α = {lr}, {steps} steps").format(
                 lr=self._n(update.lr), steps=update.steps
             )
-            table = Table(box=None, pad_edge=False)
-            table.add_column(tr("step"), justify="right")
-            for name in self.result.inputs:
-                table.add_column(escape(name), justify="right")
-            table.add_column(escape(f), justify="right", style=VALUE)
-            for step in update.trajectory:
-                cells = [self._n(v) for v in step.inputs.values()]
-                table.add_row(str(step.step), *cells, self._n(step.output))
+            step = tr("step")
+            names = [*self.result.inputs, f]
+            rows = [
+                [str(s.step), *(self._n(v) for v in (*s.inputs.values(), s.output))]
+                for s in update.trajectory
+            ]
+            columns: list[tuple[str, str, JustifyMethod]] = [(step, "", "right")]
+            columns += [*((n, "", "right") for n in names[:-1]), (f, VALUE, "right")]
+            table = _Whole(columns, rows, lambda width: _steps(step, names, rows, width))
             summary = tr("after {steps} steps: {f} = ").format(steps=update.steps, f=f)
         else:
             heading = tr("update step: x := x - α·∂{f}/∂x with α = {lr}").format(
                 f=f, lr=self._n(update.lr)
             )
-            table = Table(box=None, pad_edge=False)
-            table.add_column(tr("input"))
-            table.add_column(tr("value"), justify="right", style=VALUE)
-            table.add_column(tr("∂{f}/∂input").format(f=f), justify="right", style=GRAD)
-            table.add_column(tr("new value"), justify="right", style=VALUE)
-            for name, value in self.result.inputs.items():
-                table.add_row(
-                    escape(name),
-                    self._n(value),
-                    self._n(self.result.gradients[name]),
-                    self._n(update.inputs[name]),
+            labels = (tr("value"), tr("∂{f}/∂input").format(f=f), tr("new value"))
+            styles = (VALUE, GRAD, VALUE)
+            rows = [
+                [name, self._n(value), self._n(self.result.gradients[name]), self._n(new)]
+                for (name, value), new in zip(
+                    self.result.inputs.items(), update.inputs.values(), strict=True
                 )
+            ]
+            blocks = [
+                (
+                    name,
+                    "",
+                    [*zip((labels[0], f"∂{f}/∂{name}", labels[2]), shown, styles, strict=True)],
+                )
+                for name, *shown in rows
+            ]
+            columns = [(tr("input"), "", "left")]
+            columns += [(h, k, "right") for h, k in zip(labels, styles, strict=True)]
+            table = _Whole(columns, rows, lambda width: _blocks(blocks, width))
             summary = tr("after the update: {f} = ").format(f=f)
-        line = Text.assemble("\n", (escape(summary), "bold"), (self._n(update.output), VALUE))
+        # the sentences broken between words, `α = 0.1` and `f = -16.34` kept whole
+        title = Lines(worded([(heading, "bold")]).lines)
+        line = Lines(worded([(summary, "bold"), (self._n(update.output), VALUE)]).lines)
         if update.trajectory is None:
-            return Group(Text(heading, style="bold"), Stripped(table), line)
+            return Group(title, table, Text(), line)
         chart = DescentChart(update, self.result.output_name, precision=self.precision)
-        return Group(Text(heading, style="bold"), Stripped(table), line, Text(), chart)
+        return Group(title, table, Text(), line, Text(), chart)
+
+
+class _Whole:
+    """A table of `columns` (header, style, justify) whose cells are never cut, at the
+    width it is given; where they do not fit side by side, `blocks` lays the same rows
+    out instead."""
+
+    def __init__(
+        self,
+        columns: Sequence[tuple[str, str, JustifyMethod]],
+        rows: Sequence[Sequence[str]],
+        blocks: Callable[[int], list[Line]],
+    ) -> None:
+        self.columns, self.rows, self.blocks = columns, rows, blocks
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        widths = [
+            max(cells(header), *(cells(row[k]) for row in self.rows))
+            for k, (header, _, _) in enumerate(self.columns)
+        ]
+        if sum(widths) + GAP * (len(widths) - 1) > options.max_width:
+            yield Lines(self.blocks)
+            return
+        table = Table(box=None, pad_edge=False)
+        for (header, style, justify), wide in zip(self.columns, widths, strict=True):
+            table.add_column(Text(header), justify=justify, style=style, no_wrap=True, width=wide)
+        for row in self.rows:
+            table.add_row(*map(Text, row))
+        yield Stripped(table)  # no trailing spaces in a pipe or a file
+
+
+def _steps(
+    step: str, names: Sequence[str], rows: Sequence[Sequence[str]], width: int
+) -> list[Line]:
+    """The descent's steps where their table does not fit: `step 1`, then its inputs'
+    values and the output's as `name = value` pairs (`_pack`)."""
+    out: list[Line] = []
+    pad = (" " * INDENT, "")
+    for number, *shown in rows:
+        out.append([(f"{step} {number}", "bold")])
+        pairs: list[Line] = [
+            [(f"{n} = ", ""), (v, VALUE)] for n, v in zip(names, shown, strict=True)
+        ]
+        out += [[pad, *line] for line in _pack(pairs, width - INDENT)]
+    return out
 
 
 PAIRS_GAP = "   "  # between two `∂f/∂x = -4` of the summary line
@@ -307,31 +395,12 @@ class TensorGradView:
         return table
 
     def node_blocks(self, width: int) -> list[Line]:
-        """Each node as a block, where the table does not fit: its name, op, shape and
-        text, then its value and its gradient, each under the other."""
+        """Each node as a block, where the table does not fit (`_node_blocks`)."""
         result = self.result
         from ..tensor import differentiated
 
         d = differentiated(result)
-        out: list[Line] = []
-        for i, (name, op, shape, text) in enumerate(self._facts()):
-            if i:
-                out.append([])
-            head = Prose().words(f"{name}  {op}  {shape}", "bold").words(f"  {text}")
-            out += head.lines(width)
-            shown = [
-                (label, v, style)
-                for label, v, style in (
-                    (tr("value"), result.values[i], VALUE),
-                    (f"∂{d}/∂{name}", result.grads[i], GRAD),
-                )
-                if v is not None  # a constant's gradient is not computed
-            ]
-            wide = max(cells(label) for label, _, _ in shown)
-            for label, v, style in shown:
-                left = " " * INDENT + label + " " * (wide - cells(label)) + " = "
-                out += _hung(left, self._n(v, width - cells(left)), style)
-        return out
+        return _node_blocks(self._facts(), result.values, result.grads, d, self._n, width)
 
     def _grad(self, node_id: int, width: int | None = None) -> list[str]:
         """A node's gradient as the table shows it: — for an index input, which has none
@@ -354,6 +423,105 @@ GAP = 2  # between two columns of the node table (Rich's padding of a cell each 
 TEXT_MIN = 12  # the text column folds down to this many cells before the values break
 BROKEN = 2  # a value broken into more than this many times its lines: a block per node
 INDENT = 2  # a node block's value lines, under its heading
+
+
+def _node_blocks(
+    facts: Sequence[tuple[str, str, str, str]],
+    values: Sequence[object],
+    grads: Sequence[object],
+    d: str,
+    lay: Callable[[object, int], list[str]],
+    width: int,
+) -> list[Line]:
+    """Each node as a block, where a node table does not fit: its name, op, shape (a
+    tensor run's) and text, then its value and its gradient, each under the other,
+    laid out by `lay` for the width after its label."""
+    return _blocks(
+        [
+            (
+                "  ".join(filter(None, (name, op, shape))),
+                f"  {text}",
+                [
+                    (label, v, style)
+                    for label, v, style in (
+                        (tr("value"), values[i], VALUE),
+                        (f"∂{d}/∂{name}", grads[i], GRAD),
+                    )
+                    if v is not None  # a constant's gradient is not computed
+                ],
+            )
+            for i, (name, op, shape, text) in enumerate(facts)
+        ],
+        width,
+        lay,
+    )
+
+
+def _blocks(
+    items: Sequence[tuple[str, str, Sequence[tuple[str, object, str]]]],
+    width: int,
+    lay: Callable[[object, int], list[str]] = lambda value, _: [str(value)],
+) -> list[Line]:
+    """Blocks of a heading (its first part bold) broken between words, then `label =
+    value` lines, the labels' `=` aligned, each value laid out by `lay` for the width
+    after its label: what a table too wide for the console shows instead."""
+    out: list[Line] = []
+    for i, (bold, rest, shown) in enumerate(items):
+        if i:
+            out.append([])
+        head = Prose().words(bold, "bold").words(rest)
+        for line in head.lines(width):  # broken at one of two spaces: none left at its end
+            line = [*line[:-1], (line[-1][0].rstrip(" "), line[-1][1])]
+            if line_cells(line) <= width:
+                out.append(line)
+            else:  # one word wider than the line (a text without spaces): between tokens
+                text, style = "".join(t for t, _ in line), line[-1][1]
+                out += [[(folded, style)] for folded in _fold(text, width)]
+        wide = max(cells(label) for label, _, _ in shown)
+        laid = [(label, lay(v, width - INDENT - wide - 3), style) for label, v, style in shown]
+        if any(INDENT + wide + 3 + cells(lines[0]) > width for _, lines, _ in laid):
+            wide = 0  # the labels' `=` aligned only where every value fits after them
+        for label, v, style in shown:
+            left = " " * INDENT + label + " " * max(wide - cells(label), 0) + " = "
+            values = lay(v, width - cells(left))
+            if cells(left) + cells(values[0]) > width:  # even so: the value under its label
+                out.append([(left.rstrip(" "), "")])
+                left = " " * 2 * INDENT
+                values = lay(v, width - cells(left))
+            out += _hung(left, values, style)
+    return out
+
+
+_TOKEN = re.compile(r"\d[\d.]*(?:[eE][-+]?\d+)?|\w+|\S")  # a number, a name, a sign
+
+
+def _tokens(text: str) -> list[str]:
+    return _TOKEN.findall(text)
+
+
+def _fold(text: str, width: int) -> list[str]:
+    """`text` (a node's expression) in lines of at most `width` cells, broken at a space
+    where it can be, else between two tokens: never inside a name or a number (one wider
+    than `width` has a line of its own, longer)."""
+    out: list[str] = []
+    line = ""
+    for word in text.split(" "):
+        joined = f"{line} {word}" if line else word
+        if cells(joined) <= width:
+            line = joined
+            continue
+        if line:
+            out.append(line)
+        line = ""
+        if cells(word) <= width:
+            line = word
+            continue
+        for token in _tokens(word):
+            if line and cells(line + token) > width:
+                out.append(line)
+                line = ""
+            line += token
+    return [*out, line] if line or not out else out
 
 
 def _cell(laid: list[str]) -> Text:

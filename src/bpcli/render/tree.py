@@ -17,8 +17,10 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any, NamedTuple
 
+from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.markup import escape
 from rich.text import Text
@@ -74,30 +76,51 @@ def _joined(heading: list[str], parts: list[_Part], show: Callable[[Any], str]) 
     return text
 
 
+def _cells(heading: list[str], parts: list[_Part], plain: Callable[[Any], str]) -> int:
+    """The columns `_joined`'s line takes, from its pieces' (each parsed once, not each
+    line: a graph has many)."""
+    used = sum(_markup(piece).cell_len for piece in heading) + len(GAP) * (len(heading) - 1)
+    for k, part in enumerate(parts):
+        before, after = _around(part.template, part.style)
+        used += (len(GAP) if k < 2 else 2) + before.cell_len + after.cell_len
+        used += cell_len(plain(part.value))
+    return used
+
+
 def _stripped(text: Text) -> Text:
     return text[len(text.plain) - len(text.plain.lstrip()) :]
 
 
-def _block(heading: list[str], parts: list[_Part], precision: int, room: int) -> Text:
+def _block(
+    heading: list[str],
+    parts: list[_Part],
+    lay: Callable[[Any, int], list[str]],
+    room: int,
+    pack: bool = False,
+) -> Text:
     """A node's heading on its line (broken between its pieces where it must), then each
-    value and gradient on lines of at most `room` columns, as render/arrays.py lays out a
-    tensor (a number too wide for `room` alone passes it, whole)."""
+    value and gradient on lines of at most `room` columns as `lay` lays it out (a tensor
+    as render/arrays.py does; a number too wide for `room` alone passes it, whole); with
+    `pack` (numbers), side by side where they fit, as on a node's line."""
     out: list[Text] = []
     line = Text()
     for markup in heading:
-        piece = _stripped(Text.from_markup(markup))
+        piece = _stripped(_markup(markup))
         if line.plain and line.cell_len + len(GAP) + piece.cell_len > room:
             out.append(line)
             line = Text()
         line = Text.assemble(line, GAP, piece) if line.plain else piece
     out.append(line)
-    for part in parts:
-        marked = Text.from_markup(part.template.format(style=part.style, grad="\0"))
-        at = marked.plain.index("\0")
-        before, after = marked[:at], marked[at + 1 :]
+    for n, part in enumerate(parts):
+        before, after = _around(part.template, part.style)
         indent = before.cell_len
-        cells = cells_of(part.value, precision)
-        for k, row in enumerate(lines(cells, max(1, room - indent))):
+        laid = lay(part.value, max(1, room - indent))
+        if pack and n and len(laid) == 1:
+            whole = Text.assemble(GAP if n < 2 else ", ", before, (laid[0], part.style), after)
+            if out[-1].cell_len + whole.cell_len <= room:
+                out[-1].append_text(whole)
+                continue
+        for k, row in enumerate(laid):
             out.append(Text.assemble(before if k == 0 else " " * indent, (row, part.style)))
         if not after.plain.strip():
             continue
@@ -108,8 +131,22 @@ def _block(heading: list[str], parts: list[_Part], precision: int, room: int) ->
     return Text("\n").join(out)
 
 
-class _TensorTree:
-    """A tensor run's tree, laid out for the width it is printed at."""
+@lru_cache(maxsize=256)
+def _markup(markup: str) -> Text:
+    """A heading piece's Text (a pattern's name repeats: parsed once; never changed)."""
+    return Text.from_markup(markup)
+
+
+@lru_cache(maxsize=64)
+def _around(template: str, style: str) -> tuple[Text, Text]:
+    """What a part's template puts before and after its value (never changed)."""
+    marked = Text.from_markup(template.format(style=style, grad="\0"))
+    at = marked.plain.index("\0")
+    return marked[:at], marked[at + 1 :]
+
+
+class _WideTree:
+    """A run's tree, laid out for the width it is printed at."""
 
     def __init__(self, graph: Graph, result: Run, precision: int) -> None:
         self.graph, self.result, self.precision = graph, result, precision
@@ -121,23 +158,30 @@ class _TensorTree:
 def to_tree(
     graph: Graph, result: Run | None = None, precision: int = DEFAULT_PRECISION
 ) -> RenderableType:
-    """The output's tree (and the trees that go on where it gets too deep); a tensor run's
-    nodes with their shapes, each node laid out for the columns left to it."""
-    if result is not None and not isinstance(result, Result):
-        return _TensorTree(graph, result, precision)
+    """The output's tree (and the trees that go on where it gets too deep); a run's nodes
+    (a tensor run's with their shapes) each laid out for the columns left to it."""
+    if result is not None:
+        return _WideTree(graph, result, precision)
     return _trees(graph, result, precision, None)
 
 
 def _trees(graph: Graph, result: Run | None, precision: int, width: int | None) -> RenderableType:
-    """The trees; `width` None: a run over numbers (or the structure alone), whose lines
-    are markup Rich lays out, as they always were."""
-    tensor = width is not None
+    """The trees; `width` None: the structure alone, whose lines are markup Rich lays
+    out, as they always were. A node too wide for the columns its guides leave it is a
+    block (`_block`): Rich would wrap it anywhere, `∂` on a line and its number on the
+    next, and leave spaces at the end of the lines."""
+    tensor = result is not None and not isinstance(result, Result)
+    lay: Callable[[Any, int], list[str]]
+    plain: Callable[[Any], str]  # a value as shown, not markup: for its width
     if result is None:
         show: Callable[[Any], str] | None = None
     elif tensor:
-        show = lambda value: escape(one_line(cells_of(value, precision)))
+        plain = lambda value: one_line(cells_of(value, precision))
+        show = lambda value: escape(plain(value))
+        lay = lambda value, room: lines(cells_of(value, precision), room)
     else:
-        show = lambda value: fmt(value, precision)
+        show = plain = lambda value: fmt(value, precision)
+        lay = lambda value, _: [fmt(value, precision)]  # no numpy for a run over numbers
     depth_limit = MAX_DEPTH if width is None else max(1, min(MAX_DEPTH, (width - ROOM) // GUIDE))
     written: set[int] = set()  # the gates written out so far, in the printed order
     later: set[int] = set()  # the gates that go on in a tree below
@@ -187,9 +231,10 @@ def _trees(graph: Graph, result: Run | None, precision: int, width: int | None) 
         if width is None:
             return text
         room = width - GUIDE * use.depth
-        if Text.from_markup(text).cell_len <= room:
+        if _cells(heading, parts, plain) + (_markup(marker).cell_len if marker else 0) <= room:
             return text
-        return _block([*heading, marker] if marker else heading, parts, precision, room)
+        heading = [*heading, marker] if marker else heading
+        return _block(heading, parts, lay, room, pack=not tensor)
 
     trees: list[Tree] = []
     roots = deque([graph.output])
