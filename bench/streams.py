@@ -38,7 +38,7 @@ LECTURE_UPDATE = {"x": -1.6, "y": 5.4, "z": -4.3}  # x - 0.1 * df/dx, worked by 
 DISTINCT_LINE = (
     '{{"id": {0}, "expr": "(x+y)*z", "values": {{"x": {1}, "y": 5, "z": -4}}, "lr": 0.1}}\n'
 )
-DISTINCT = "file, no two lines alike"
+DISTINCT = ", no two lines alike"  # the end of those settings' names
 
 TARGET_LINES_PER_S = 50_000
 TARGET_JOBS_RATIO = 1.6
@@ -140,20 +140,23 @@ def throughput(sizes: Sizes, folder: Path) -> Throughput:
     source = requests(folder / "lecture.jsonl", sizes.lines)
     different = requests(folder / "distinct.jsonl", sizes.lines, distinct=True)
     answers = folder / "answers.jsonl"
-    settings = [(pipe, unbuffered) for pipe in (False, True) for unbuffered in (False, True)]
+    settings = [
+        (distinct, pipe, unbuffered)
+        for distinct in (False, True)
+        for pipe in (False, True)
+        for unbuffered in (False, True)
+    ]
     times: dict[str, list[float]] = {}
     cpu: dict[str, list[float]] = {}
     for _ in range(sizes.repeat):  # interleaved
-        for pipe, unbuffered in settings:
+        for distinct, pipe, unbuffered in settings:
             name = ("pipe" if pipe else "file") + (", PYTHONUNBUFFERED=1" if unbuffered else "")
-            seconds, cpu_seconds = batch_seconds(source, answers, pipe=pipe, unbuffered=unbuffered)
-            check_answers(answers, sizes.lines)
+            name += DISTINCT if distinct else ""
+            lines = different if distinct else source
+            seconds, cpu_seconds = batch_seconds(lines, answers, pipe=pipe, unbuffered=unbuffered)
+            check_answers(answers, sizes.lines, distinct=distinct)
             times.setdefault(name, []).append(seconds)
             cpu.setdefault(name, []).append(cpu_seconds)
-        seconds, cpu_seconds = batch_seconds(different, answers, pipe=False, unbuffered=False)
-        check_answers(answers, sizes.lines, distinct=True)
-        times.setdefault(DISTINCT, []).append(seconds)
-        cpu.setdefault(DISTINCT, []).append(cpu_seconds)
 
     def rates(found: dict[str, list[float]]) -> dict[str, float]:
         return {name: sizes.lines / max(statistics.median(t), 1e-9) for name, t in found.items()}
@@ -248,7 +251,11 @@ def targets(through: Throughput | None, fan: Jobs | None, big: Nodes | None) -> 
     if through is not None:
         for name, rate in through.per_second.items():
             cpu = through.per_cpu_second.get(name)
-            what = "lecture lines with lr" if name != DISTINCT else "lecture-shaped lines with lr"
+            what = (
+                "lecture-shaped lines with lr"
+                if name.endswith(DISTINCT)
+                else "lecture lines with lr"
+            )
             text = (
                 f"batch, {through.lines:,} {what}, {name}: {rate:,.0f} lines/s"
                 + ("" if cpu is None else f" ({cpu:,.0f} per CPU-second)")

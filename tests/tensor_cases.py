@@ -25,6 +25,16 @@ except ImportError:  # torch is not a test dependency: PyTorch checks run where 
 LECTURE_TEXT = "q = W @ x; f = sum(q^2)"
 LECTURE_AT = {"W": [[0.1, 0.5], [-0.3, 0.8]], "x": [0.2, 0.4]}
 NET_TEXT = "h = relu(W1 @ x + b1); s = W2 @ h + b2; f = sum(s^2)"
+# The README's two-layer net with the softmax loss (docs/two-layer-net.txt), at its values
+SOFTMAX_NET_TEXT = "h = relu(W1 @ x + b1); s = W2 @ h + b2; loss = -log(softmax(s)[y])"
+SOFTMAX_NET_AT = {
+    "W1": [[0.2, -0.5, 0.1], [1.5, 1.3, -0.1]],
+    "x": [1, 2, -1],
+    "b1": [0, 0.1],
+    "W2": [[1, -1], [0.5, 0.5], [-0.3, 0.2]],
+    "b2": [0, 0, 0.1],
+    "y": 2,
+}
 COPY_TEXT = "q = W @ x; f = sum(q^2) + sum(q)"
 
 

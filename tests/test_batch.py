@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import os
+import random
+import types
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -13,6 +17,7 @@ import pytest
 import bpcli
 from bpcli import batch
 from bpcli.arguments import MAX_SIZE
+from bpcli.ops import OPS
 
 LECTURE_REQUEST = '{"id": 1, "expr": "(x+y)*z", "values": {"x": -2, "y": 5, "z": -4}, "lr": 0.1}'
 
@@ -444,8 +449,24 @@ def test_lines_past_the_limit_are_answered_as_before(capsys):
 
 
 @pytest.mark.integration
-def test_the_corpus_with_two_workers(capsys):
+def test_the_corpus_with_two_workers(capsys, monkeypatch):
+    monkeypatch.setattr(batch, "FAN_OUT", 0)  # a small file: fanned out all the same
     assert corpus_answers(capsys, jobs=2) == (DATA / "answers.jsonl").read_text(encoding="utf-8")
+
+
+def test_jobs_fan_out_only_where_they_can_win(tmp_path, monkeypatch):
+    """At most one worker a CPU bpcli may use; one process for a file of a few blocks."""
+    small, large = tmp_path / "small.jsonl", tmp_path / "large.jsonl"
+    small.write_bytes(b"\n" * (batch.FAN_OUT - 1))
+    large.write_bytes(b"\n" * batch.FAN_OUT)
+    monkeypatch.setattr(batch.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    read, write = os.pipe()
+    with small.open("rb") as a, large.open("rb") as b, os.fdopen(read, "rb") as pipe:
+        assert [batch.fan_out(a, 4), batch.fan_out(b, 4), batch.fan_out(pipe, 4)] == [1, 2, 2]
+        assert batch.fan_out(b, 1) == 1
+        monkeypatch.setattr(batch.os, "sched_getaffinity", lambda pid: {0}, raising=False)
+        assert [batch.fan_out(b, 4), batch.fan_out(pipe, 4)] == [1, 1]
+    os.close(write)
 
 
 def test_every_answer_is_json_dumps_of_its_result():
@@ -652,3 +673,173 @@ def test_lines_of_one_expression_with_different_values_are_each_their_own_answer
             conventions=bpcli.Conventions(max_tie=request.get("max_tie", "split")),
         ).to_dict()
         assert result == want
+
+
+LECTURE_SHAPED = (
+    '{{"id": {0}, "expr": "(x+y)*z", "values": {{"x": {1}, "y": 5, "z": -4}}, "lr": 0.1}}'
+)
+
+
+# ---- byte for byte as before, on lines that differ: a generated corpus ------------------
+
+
+def varied_requests() -> bytes:
+    """Requests that differ line by line (seeded, so the same every run): every scalar op,
+    constants, fan-out, programs, pi given, ints and floats, -0.0, huge and tiny exponents,
+    infinities and overflows, ties, steps, lr, dout, tensors, odd ids and spacing, and bad
+    lines among them."""
+    rng = random.Random(16)
+    exprs = [
+        "(x+y)*z", "x*y", "x+y", "x-y", "x/y", "-x*y", "x**y", "x^2 + y", "exp(x)*y",
+        "log(x)+y", "sqrt(x)*y", "sin(x)*cos(y)", "tan(x)+y", "tanh(x)*y", "sigmoid(x*y)",
+        "relu(x)*y", "abs(x)+y", "max(x, y)", "min(x, y, 2)", "x*(2+3)", "2*3", "x*x + x",
+        "q = x + y\nf = q * z", "pi*x + y", "α*β + 한", "x/3 + 0.1*y", "(x+y)*(x-y)",
+        "exp(-x)/(1+exp(-x))*y", "x", "2 - x*y",
+    ]  # fmt: skip
+    special = [0, 0.0, -0.0, 1, -1, 2**53 + 1, 10**20, 1e308, -1e308, 5e-324, 1e-300, 1e22,
+               0.1, 700.0, 1000, -745.5, 3.0, 10**400]  # fmt: skip
+
+    def number() -> object:
+        kind = rng.random()
+        if kind < 0.3:
+            return rng.choice(special)
+        if kind < 0.5:
+            return rng.randint(-50, 50)
+        if kind < 0.75:
+            return rng.uniform(-10, 10)
+        return rng.choice((-1, 1)) * rng.random() * 10.0 ** rng.randint(-320, 308)
+
+    def text(value: object) -> str:
+        return "1e400" if value == 10**400 else json.dumps(value)
+
+    lines = ['\ufeff{"id": 0, "expr": "(x+y)*z", "values": {"x": -2, "y": 5, "z": -4}, "lr": 0.1}']
+    for i in range(1, 400):  # the lecture's lines, x = -2 - i
+        lines.append(LECTURE_SHAPED.format(i, -2 - i))
+    for i in range(400, 2400):
+        expr = rng.choice(exprs)
+        names = {"pi*x + y": ["pi", "x", "y"], "α*β + 한": ["α", "β", "한"]}.get(
+            expr, ["x", "y", "z"]
+        )
+        used = [n for n in names if n in expr] if expr != "2*3" else []
+        if "q = " in expr:
+            used = ["x", "y", "z"]
+        if rng.random() < 0.2:
+            rng.shuffle(used)
+        if rng.random() < 0.05 and used:
+            used = used[:-1]  # a value missing
+        if rng.random() < 0.03:
+            used = [*used, "w"]  # one too many
+        values = ", ".join(f"{json.dumps(n)}: {text(number())}" for n in used)
+        parts = [f'"id": {json.dumps(rng.choice([i, str(i), f"é{i}", None, [i], True, 2.5]))}']
+        parts.append(f'"expr": {json.dumps(expr)}')
+        if rng.random() < 0.95:
+            parts.append(f'"values": {{{values}}}')
+        draw = rng.random()
+        if draw < 0.5:
+            parts.append(f'"lr": {text(rng.choice([0.1, 0.01, 1, 0, -0.0, 1e300, rng.random()]))}')
+        if draw < 0.1:
+            parts.append(f'"steps": {rng.choice([1, 2, 3, 2.0, 0, "2"])}')
+        elif 0.5 <= draw < 0.55:
+            parts.append('"steps": 2')
+        if rng.random() < 0.08:
+            parts.append(f'"max_tie": {json.dumps(rng.choice(["first", "split", "last"]))}')
+        if rng.random() < 0.03:
+            parts.append(f'"dout": {rng.choice(["2.0", "[1, 2]", "-0.5"])}')
+        if rng.random() < 0.03:
+            parts.append(rng.choice(['"valeus": 1', '"x": 2']))
+        if rng.random() < 0.1:
+            rng.shuffle(parts)
+        sep = rng.choice([", ", ",", " , "])
+        line = "{" + sep.join(parts) + "}"
+        if rng.random() < 0.03:
+            line = rng.choice([" " + line, line + " ", line + "\r", line[:-3], "[1]", "", "nul"])
+        lines.append(line)
+        if rng.random() < 0.05:
+            lines.append(line)  # asked again
+    for i in range(40):  # vectors and matrices
+        x = [rng.randint(-5, 5) for _ in range(3)]
+        lines.append(json.dumps({"id": f"t{i}", "expr": "sum(x*y)", "values": {"x": x, "y": 2.5}}))
+        lines.append(json.dumps({"id": f"m{i}", "expr": "x*y", "values": {"x": [x], "y": i}}))
+    return "\n".join(lines).encode("utf-8") + b"\n"
+
+
+VARIED_MD5 = "6d0219c296d1fe19a586daec8a574613"  # bpcli batch's answers to them at main 1bddf90, before batch's fast path
+
+
+def varied_answers() -> str:
+    written: list[str] = []
+    blocks = batch.read_blocks(io.BytesIO(varied_requests()), MAX_SIZE)
+    batch.run_blocks(blocks, types.SimpleNamespace(write=written.append))  # type: ignore[arg-type]
+    return "".join(written)
+
+
+@pytest.mark.parametrize(("fast", "after"), [(True, 0), (True, batch.FAST_AFTER), (False, 0)])
+def test_varied_lines_are_answered_byte_for_byte_as_before(monkeypatch, fast, after):
+    """With the fast path from a graph's second line (most lines), from its usual point,
+    and without it (every line the general path's)."""
+    monkeypatch.setattr(batch, "FAST", fast)
+    monkeypatch.setattr(batch, "FAST_AFTER", after)
+    text = varied_answers()
+    assert hashlib.md5(text.encode("utf-8")).hexdigest() == VARIED_MD5
+
+
+def test_the_fast_path_answers_most_varied_lines_and_every_op_of_fixed_arity(monkeypatch):
+    """So that the test above tests it: lines of every op but the routers (max, min, whose
+    rule is the tie convention's) and those for tensors only are answered by it."""
+    answered: list[str] = []
+    real = batch._fast
+
+    def fast(line: batch.Line, cache: batch.Cache) -> str | None:
+        text = real(line, cache)
+        if text is not None:
+            answered.append(json.loads(text)["result"]["expression"])
+        return text
+
+    monkeypatch.setattr(batch, "_fast", fast)
+    monkeypatch.setattr(batch, "FAST_AFTER", 0)
+    varied_answers()
+    assert len(answered) > 900
+    ops = {node.op for expr in set(answered) for node in bpcli.parse(expr).nodes}
+    scalar = {op.name for op in OPS.values() if op.scalar and op.arity is not None}
+    assert ops == scalar
+
+
+def test_a_line_the_fast_path_fails_on_is_answered_the_general_way(monkeypatch):
+    """Out of memory (or a bug) in the fast path costs nothing: the general path answers."""
+
+    def broken(line: batch.Line, cache: batch.Cache) -> str | None:
+        raise MemoryError
+
+    monkeypatch.delenv("BPCLI_TRACEBACK", raising=False)
+    monkeypatch.setattr(batch, "_fast", broken)
+    out, ok = answers([LECTURE_REQUEST, LECTURE_REQUEST])
+    assert ok
+    assert [a["result"]["gradients"] for a in out] == [{"x": -4.0, "y": -4.0, "z": 3.0}] * 2
+
+
+def test_a_graph_is_compiled_once_it_has_been_answered_enough(monkeypatch):
+    """Compiling costs what hundreds of answers do: a graph of 5 nodes is answered the
+    general way FAST_AFTER times a node first (line 1 parses it), then the fast way."""
+    monkeypatch.setattr(batch, "FAST_AFTER", 2)
+    fast: list[int] = []
+    real = batch._fast
+
+    def spy(line: batch.Line, cache: batch.Cache) -> str | None:
+        text = real(line, cache)
+        if text is not None:
+            fast.append(json.loads(text)["id"])
+        return text
+
+    monkeypatch.setattr(batch, "_fast", spy)
+    lines = [LECTURE_SHAPED.format(i, -2 - i) for i in range(1, 16)]
+    out, ok = answers(lines)
+    assert ok and [a["id"] for a in out] == list(range(1, 16))
+    assert fast == list(range(12, 16))  # lines 2 to 11 are the graph's uses 1 to 10
+    for i, answer in enumerate(out, start=1):  # df/dz = x + y = 3 - i, by hand
+        assert answer["result"]["gradients"] == {"x": -4.0, "y": -4.0, "z": 3.0 - i}
+
+
+def test_the_help_says_where_jobs_do_not_fan_out(bpcli):
+    text = " ".join(bpcli("batch", "--help").stdout.replace("│", " ").split())
+    assert f"none for a file under {batch.FAN_OUT >> 10} KB" in text
+    assert "at most one a CPU" in text

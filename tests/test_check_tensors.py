@@ -477,3 +477,64 @@ def test_no_mistake_hint_for_an_answer_no_model_gives():
     assert hint_for("Wx", [5, 5]) == (
         "2 of 2 elements wrong; the first at [0]: submitted 5, expected 4"
     )
+
+
+# ---- the report at a terminal's width ------------------------------------------------------
+
+WIDE_SET = """
+[[problem]]
+id = "1"
+expr = "f = sum(W @ x)"
+values = { W = [[1, 0, 2, 1], [0.5, -1, 0, 3]], x = [1.25, -2.5, 3.75, -5.125] }
+ask = ["grad"]
+"""
+# by hand: ∂f/∂W[i][j] = x[j], each row x; ∂f/∂x = Wᵀ·[1, 1] = W's column sums
+WIDE_ANSWER = """student = "kim"
+[[problem]]
+id = "1"
+[problem.answer]
+grad = { W = [[1.25, -2.5, 3.75, -5.125], [1.25, -2.5, 3.75, 5.125]], x = [1.5, -1, 2, 4] }
+"""
+
+
+@pytest.mark.parametrize("width", (40, 60, 80, 120))
+@pytest.mark.parametrize("lang", ("en", "ko"))
+def test_the_report_fits_every_width_with_no_trailing_space(bpcli, homework, monkeypatch, width,
+                                                            lang):  # fmt: skip
+    """Rich wrapped the headings and values at 40 columns: a space left at a line's end,
+    `1.33333 /` then `2`, a matrix row broken anywhere; bpcli breaks them itself."""
+    from rich.cells import cell_len
+
+    monkeypatch.setenv("COLUMNS", str(width))
+    (homework / "wide.toml").write_text(WIDE_SET)
+    (homework / "lee.toml").write_text(WIDE_ANSWER)
+    for args in (("hw.toml", "kim.toml"), ("wide.toml", "lee.toml")):
+        text = bpcli("check", "--lang", lang, "--problems", *args).stdout
+        lines = text.splitlines()
+        assert all(cell_len(line) <= width and line == line.rstrip() for line in lines), text
+        # a score (`1.66667 / 2`) is never cut: no line ends or starts inside one
+        assert not any(line.endswith(" /") or line.startswith("/ ") for line in lines), text
+
+
+def test_at_40_columns_a_matrix_is_a_row_a_line_broken_between_elements(
+    bpcli, homework, monkeypatch
+):
+    """Each matrix through render/arrays.py: a line per row, a row too wide broken only
+    between two elements, its continuation under its first; the expected values by hand."""
+    monkeypatch.setenv("COLUMNS", "40")
+    (homework / "wide.toml").write_text(WIDE_SET)
+    (homework / "lee.toml").write_text(WIDE_ANSWER)
+    text = bpcli("check", "--problems", "wide.toml", "lee.toml").stdout
+    assert (
+        "problem 1  lee.toml  0.5 / 1\n"
+        "  grad.W  ✗ wrong\n"
+        "    submitted [[  1.25,   -2.5,   3.75,\n"
+        "                -5.125],\n"
+        "               [  1.25,   -2.5,   3.75,\n"
+        "                 5.125]]\n"
+        "    expected  [[  1.25,   -2.5,   3.75,\n"
+        "                -5.125],\n"
+        "               [  1.25,   -2.5,   3.75,\n"
+        "                -5.125]]\n"
+    ) in text, text
+    assert "  grad.x  ✓ right\n    submitted [1.5, -1, 2, 4]\n" in text

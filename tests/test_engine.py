@@ -10,6 +10,7 @@ import traceback
 import pytest
 import sympy
 from hypothesis import assume, event, given
+from hypothesis import strategies as st
 
 import bpcli
 from bpcli import Conventions, DomainError, engine
@@ -462,3 +463,76 @@ def test_the_loops_give_the_exact_paths_numbers_bit_for_bit(case):
     for name, node in graph.variables.items():
         want, err = ref.grads[name], ref.grad_err[name]
         assert abs(grads[node] - want) <= max(1e-9 * abs(want), 1000 * err), name
+
+
+# ---- one graph's passes as straight-line code (batch's fast path) --------------------------
+
+
+def _passes(graph: bpcli.Graph, inputs: list[float], lr: float | None) -> list[float | None]:
+    """What forward, backward, flow and one step of descend give, as straight_line lists them."""
+    values = engine.forward(graph, dict(zip(graph.variables, inputs, strict=True)))
+    grads = engine.backward(graph, values)
+    flow = engine.flow(graph, values, grads)
+    numbers = [*values, *grads, *flow.local, *flow.sent]
+    if lr is not None:
+        last = engine.descend(graph, values, grads, lr, 1)[-1]
+        numbers += [*last.inputs.values(), last.output]
+    return numbers
+
+
+def test_the_straight_line_of_the_lecture_by_hand():
+    """f = (x+y)z at x=-2, y=5, z=-4: q = 3, f = -12; df/dq = z = -4, df/dz = q = 3, and x
+    and y get q's -4 through the add; mul's local derivatives are z and q, add's 1 and 1;
+    with lr 0.1: x=-1.6, y=5.4, z=-4.3, f = 3.8 * -4.3."""
+    graph = bpcli.parse("(x+y)*z")  # nodes x, y, q = x+y, z, f; edges x→q, y→q, q→f, z→f
+    straight = engine.straight_line(graph)
+    assert straight is not None
+    numbers = straight.run([-2.0, 5.0, -4.0], 0.1)
+    assert numbers is not None
+    values, grads, local, sent = numbers[:5], numbers[5:10], numbers[10:14], numbers[14:18]
+    assert values == [-2.0, 5.0, 3.0, -4.0, -12.0]
+    assert grads == [-4.0, -4.0, -4.0, 3.0, 1.0]
+    assert local == [1.0, 1.0, -4.0, 3.0]
+    assert sent == [-4.0, -4.0, -4.0, 3.0]
+    assert numbers[18:21] == pytest.approx([-1.6, 5.4, -4.3], abs=1e-12)
+    assert numbers[21] == pytest.approx(3.8 * -4.3, abs=1e-12)
+    assert straight.run([-2.0, 5.0, -4.0], None) == numbers[:18]
+    # what never changes: f's gradient, add's local derivatives; mul's are z's and q's values
+    assert straight.known == {9: 1.0, 10: 1.0, 11: 1.0}
+    assert straight.same == {12: 3, 13: 2}
+    assert straight.nones == frozenset()
+
+
+def test_the_straight_line_leaves_what_is_not_plain_numbers_to_the_passes():
+    for text, values in [("log(x)", [0.0]), ("exp(x)*y", [1000.0, 1.0]), ("sqrt(x)", [0.0])]:
+        straight = engine.straight_line(bpcli.parse(text))
+        assert straight is not None
+        assert straight.run(values, None) is None, text
+    assert engine.straight_line(bpcli.parse("max(x, y)")) is None  # a tie rule's
+    assert engine.straight_line(bpcli.parse("x*(2+3)")).nones == {6, 7, 8, 14, 15, 17}  # type: ignore[union-attr]
+
+
+@given(cases(max_statements=3, depth=3), st.sampled_from([None, 0.1, -0.0, 3.0, 1e300]))
+def test_the_straight_line_gives_the_passes_numbers_bit_for_bit(case, lr):
+    """Random programs: where the straight line gives numbers, they are the passes' to the
+    bit (repr tells -0.0 from 0.0); where the passes fail, it gives None; and what it says
+    never changes is so."""
+    graph = bpcli.parse(case.text)
+    straight = engine.straight_line(graph)
+    if straight is None:
+        assert any(OPS[graph.op(i)].arity is None for i in range(len(graph)))
+        return
+    inputs = [case.point[name] for name in graph.variables]
+    numbers = straight.run(inputs, lr)
+    try:
+        expected = _passes(graph, inputs, lr)
+    except DomainError:
+        assert numbers is None
+        return
+    event("straight line: " + ("left to the passes" if numbers is None else "numbers"))
+    if numbers is None:
+        return
+    assert list(map(repr, numbers)) == list(map(repr, expected))
+    assert all(numbers[p] is None for p in straight.nones)
+    assert all(repr(numbers[p]) == repr(x) for p, x in straight.known.items())
+    assert all(numbers[p] is numbers[q] for p, q in straight.same.items())

@@ -640,3 +640,58 @@ def test_stepping_through_a_tensor_page(open_page, tmp_path):
     assert panel(page)[2].endswith("= [-0.112, 0.636]")  # 2Wᵀq
     assert panel(page)[3] == "∂f/∂x = Wᵀ · ∂f/∂q: (2, 2)ᵀ · (2,) → (2,), the shape of x"
     assert page.errors == []
+
+
+IN_VIEW = """() => {
+    const figure = document.querySelector('figure'), frame = figure.getBoundingClientRect();
+    const svg = figure.querySelector('svg');
+    const focus = [...document.querySelectorAll('.node.focus')].map(el => {
+        const r = el.getBoundingClientRect();
+        return [r.left - frame.left, r.right - frame.left];
+    });
+    return {page: document.documentElement.scrollWidth, figure: figure.clientWidth,
+            graph: figure.scrollWidth, least: parseFloat(svg.style.minWidth),
+            note: document.getElementById('wide').hidden ? null : document.getElementById('wide').textContent,
+            focus};
+}"""
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_a_graph_wider_than_the_window_says_why_and_brings_each_step_into_view(
+    open_page, tmp_path, lang
+):
+    """At 1280 px the two-layer net cannot fit: at the least zoom that keeps its labels
+    readable (MIN_ZOOM) it is still wider than the window, so its figure scrolls (the
+    page does not), a note under it says why, and every step scrolls the figure so that
+    the nodes it is about are in view (the loss at the right end, the inputs at the left)."""
+    from bpcli import i18n
+    from tensor_cases import SOFTMAX_NET_AT as NET_FILE_VALUES
+
+    i18n.use(lang)
+    # the README's two-layer net with the softmax loss: ten ranks from the inputs on the
+    # left to the loss on the right, each box and label holding a matrix
+    text = (DOCS / "two-layer-net.txt").read_text()
+    out = tmp_path / "net.html"
+    out.write_text(to_html(bpcli.grad(text, NET_FILE_VALUES)), encoding="utf-8")
+    page = open_page(out, width=1280)
+    seen = page.evaluate(IN_VIEW)
+    assert seen["page"] <= 1280, seen  # the page itself never scrolls sideways
+    assert seen["least"] > seen["figure"] and seen["graph"] > seen["figure"], seen
+    assert seen["note"] and ("too small to read" in seen["note"] or "읽을 수 없다" in seen["note"])
+    count = len(steps_of(bpcli.grad(text, NET_FILE_VALUES)))
+    for step in range(count):
+        seen = page.evaluate(IN_VIEW)
+        left = min(a for a, _ in seen["focus"])
+        right = max(b for _, b in seen["focus"])
+        if right - left <= seen["figure"]:  # all of the step's nodes in view
+            assert left >= 0 and right <= seen["figure"], (step, seen)
+        else:  # the inputs, spread over the whole graph: from the first
+            assert 0 <= left <= seen["figure"], (step, seen)
+        page.keyboard.press("ArrowRight")
+    page.screenshot(path=str(tmp_path / "net.png"))
+    assert page.errors == []
+    lecture_page = tmp_path / "lecture.html"
+    lecture_page.write_text(to_html(lecture()), encoding="utf-8")
+    narrow = open_page(lecture_page, width=1280).evaluate(IN_VIEW)
+    assert narrow["note"] is None and narrow["graph"] <= narrow["figure"], narrow

@@ -61,6 +61,18 @@ def test_lecture_update_step():
     )
 
 
+@pytest.mark.parametrize("steps", [None, 3])
+def test_the_update_heading_at_40_columns_ends_no_line_in_a_space(steps):
+    """Rich wrapped `update step: x := x - α·∂f/∂x with α = 0.1` at 40 columns leaving a
+    space at the end of its first line; the lecture's numbers (x := -2 + 0.4 = -1.6) stay."""
+    options = {"steps": steps} if steps else {}
+    text = render(GradView(bpcli.grad("(x+y)*z", LECTURE, lr=0.1, **options)), width=40)
+    assert all(line == line.rstrip() and len(line) <= 40 for line in text.splitlines()), text
+    if steps is None:
+        assert "update step: x := x - α·∂f/∂x with\nα = 0.1\n" in text  # α = 0.1 kept whole
+        assert "x         -2         -4       -1.6\n" in text
+
+
 def test_trajectory_table():
     result = bpcli.grad("(x+y)*z", LECTURE, lr=0.1, steps=2)
     text = render(GradView(result))

@@ -9,12 +9,14 @@ import re
 
 import numpy as np
 import pytest
+from rich.cells import cell_len
 from rich.console import Console
 
 import bpcli
 from bpcli.render.arrays import cells_of, lines, literals, one_line, parse
 from bpcli.render.explain import ExplainView
 from bpcli.render.table import TensorGradView
+from tensor_cases import SOFTMAX_NET_AT, SOFTMAX_NET_TEXT
 
 WIDTHS = (40, 60, 80, 120)
 NUMBER = re.compile(r"(?<![\w.])-?(?:\d+\.?\d*(?:e[+-]\d+)?|inf|nan)")
@@ -32,8 +34,9 @@ SOFTMAX = ("f = -log(softmax(s)[y])", {"s": SCORES, "y": 3})
 
 
 def shown(view, width):
+    """The view as printed at `width`, uncropped: a line too wide is seen, not cut."""
     console = Console(file=io.StringIO(), width=width, color_system=None, highlight=False)
-    console.print(view)
+    console.print(view, crop=False)
     return console.file.getvalue()
 
 
@@ -136,7 +139,7 @@ def test_with_dout_the_gradients_are_of_the_scalar_sum_dout_times_q():
     the gradient of L = sum(dout ⊙ q), CS231n's dW for an upstream dout. By hand, with
     dout = [1, 2]: ∂L/∂W = dout·xᵀ = [[1·0.2, 1·0.4], [2·0.2, 2·0.4]] = [[0.2, 0.4],
     [0.4, 0.8]], ∂L/∂x = Wᵀ·dout = [0.1 - 0.6, 0.5 + 1.6] = [-0.5, 2.1]; with lr 0.1
-    the update is x := x - α·∂L/∂x, and a graph that names L takes ℓ."""
+    the update is θ := θ - α·∂L/∂θ, and a graph that names L takes ℓ."""
     values = {"W": [[0.1, 0.5], [-0.3, 0.8]], "x": [0.2, 0.4]}
     result = bpcli.grad("q = W @ x", values, dout=[1, 2])
     assert shown(TensorGradView(result), 80) == (
@@ -158,7 +161,7 @@ def test_with_dout_the_gradients_are_of_the_scalar_sum_dout_times_q():
     assert "L = sum(dout ⊙ q),\nupstream ∂L/∂q = dout = [1, 2]\n" in narrow
     assert "∂q/" not in narrow
     stepped = shown(TensorGradView(bpcli.grad("q = W @ x", values, 0.1, dout=[1, 2])), 80)
-    assert "update: x := x - α·∂L/∂x with α = 0.1, 1 step\n" in stepped
+    assert "update, 1 step: θ := θ - α·∂L/∂θ for θ ∈ {W, x}, α = 0.1\n" in stepped
     named = shown(TensorGradView(bpcli.grad("L = W @ x", values, dout=[1, 2])), 80)
     assert "ℓ = sum(dout ⊙ L), upstream ∂ℓ/∂L = dout = [1, 2]\n" in named
     assert "∂ℓ/∂W = [[0.2, 0.4],\n" in named and "∂L/∂" not in named
@@ -259,11 +262,9 @@ def test_a_ten_class_softmax_loss_fits_every_width(width):
     walk = shown(ExplainView(result), width)
     assert all(len(line) <= width for line in table.splitlines()), table
     assert all(line == line.rstrip() for line in table.splitlines())
-    # the box is the console's width; below 80 columns a formula alone (softmax's local
-    # gradient, 54 cells: a term, which breaks only before `=`) may widen it, as it did
-    # before, but never a value
-    if width >= 80:
-        assert {len(line) for line in walk.splitlines()} == {width}, walk
+    # the box is the console's width at every width: a formula alone too wide for a line
+    # (softmax's local gradient, 54 cells) breaks after an operator, never inside a symbol
+    assert {len(line) for line in walk.splitlines()} == {width}, walk
     for line in walk.splitlines():
         inside = line.strip("│╭╮╰╯─").strip()
         assert len(inside) <= width - 4 or not re.search(r"\[ *-?\d", inside), walk
@@ -324,3 +325,109 @@ def test_a_term_is_cut_only_around_the_tensors_written_in_it():
         ("ᵀ · ", None),
         ("[0, 1, ..., 28, 29]", ["0", "1", "...", "28", "29"]),
     ]
+
+
+# The README's two-layer net with the softmax loss (docs/two-layer-net.txt)
+DOCS_NET, DOCS_VALUES = SOFTMAX_NET_TEXT, SOFTMAX_NET_AT
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_softmax_rule_breaks_between_its_terms_at_every_width(width):
+    """softmax's local gradient has no value in it: where it does not fit, it breaks after
+    an operator (its box stays the console's width), never inside a symbol; ∂loss/∂s is
+    softmax(s) - onehot(y), by NumPy, s = W2·relu(W1·x + b1) + b2 worked out here."""
+    v = {k: np.array(x, dtype=float) for k, x in DOCS_VALUES.items() if k != "y"}
+    s = v["W2"] @ np.maximum(v["W1"] @ v["x"] + v["b1"], 0) + v["b2"]
+    want = np.exp(s) / np.exp(s).sum() - np.eye(3)[2]
+    walk = shown(ExplainView(bpcli.grad(DOCS_NET, DOCS_VALUES, lr=0.1)), width)
+    assert {len(line) for line in walk.splitlines()} == {width}, walk
+    gate = walk.split("softmax gate")[1].split("│ s = matmul2 + b2")[0]
+    inside = [line[2:-2].rstrip() for line in gate.splitlines()[1:]]
+    if width == 40:  # laid out by hand: after `-` and `·`, the value between elements
+        at = inside.index("  ∂loss/∂s")
+        assert inside[at : at + 6] == [
+            "  ∂loss/∂s",
+            "    = (diag(softmax1) -",
+            "      softmax1·softmax1ᵀ) ·",
+            "      ∂loss/∂softmax1",
+            "    = [0.00121038,   0.765813,",
+            "        -0.767023]",
+        ], walk
+    joined = re.sub(r"\[ +", "[", " ".join(" ".join(inside).split()))
+    rule = "∂loss/∂s = (diag(softmax1) - softmax1·softmax1ᵀ) · ∂loss/∂softmax1 = "
+    value = joined.split(rule)[1].split("]")[0]
+    assert NUMBER.findall(value) == [six(float(g)) for g in want], walk
+    local = "∂softmax1/∂s = diag(softmax1) - softmax1·softmax1ᵀ"  # the reason's rule, whole
+    assert local in joined, walk
+
+
+def test_the_update_heading_says_the_rule_for_the_actual_inputs():
+    """Not `x := x - α·∂f/∂x` (x reads as the input x, and W and b are not x): the rule
+    once, by θ, for the inputs it moves (not y, an index); ϑ where θ is a name. The new
+    values by hand: W - 0.1·∂loss/∂W, ∂loss/∂W1 = [[0, 0, 0], [0.228291, …]] (README)."""
+    text = shown(TensorGradView(bpcli.grad(DOCS_NET, DOCS_VALUES, lr=0.1)), 80)
+    update = text.split("\n\nupdate")[1]
+    assert update.startswith(
+        ", 1 step: θ := θ - α·∂loss/∂θ for θ ∈ {W1, x, b1, W2, b2}, α = 0.1\n"
+        "W1 = [[       0.2,       -0.5,        0.1],\n"
+        "      [   1.47717,    1.25434, -0.0771709]]\n"
+    ), text  # 1.5 - 0.1·0.228291, 1.3 - 0.1·0.456583, -0.1 + 0.1·0.228291
+    assert "x := x" not in text
+    values = {"θ": [1.0, 2.0], "x": [3.0, -1.0]}
+    named = shown(TensorGradView(bpcli.grad("f = sum(θ * x)", values, lr=0.5, steps=2)), 80)
+    # ∂f/∂θ = x, ∂f/∂x = θ: θ, x = [1, 2], [3, -1] → [-0.5, 2.5], [2.5, -2] → [-1.75, 3.5]
+    assert "update, 2 steps: ϑ := ϑ - α·∂f/∂ϑ for ϑ ∈ {θ, x}, α = 0.5\n" in named
+    assert "θ = [-1.75, 3.5]\n" in named
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("lang", ("en", "ko"))
+def test_the_update_heading_fits_every_width_without_trailing_spaces(width, lang):
+    """Rich wrapped the heading at 40 columns inside `α = 0.1`, leaving a space at the end
+    of the line; bpcli breaks it between words, its maths whole."""
+    from bpcli import i18n
+
+    i18n.use(lang)
+    text = shown(TensorGradView(bpcli.grad(DOCS_NET, DOCS_VALUES, lr=0.1, steps=3)), width)
+    lines = text.splitlines()
+    assert all(cell_len(line) <= width and line == line.rstrip() for line in lines), text
+    rules = [line for line in lines if "α = 0.1" in line]
+    assert len(rules) == 1 and "θ := θ - α·∂loss/∂θ" in text, text
+
+
+COPIED = "f = sum(relu(W @ x + b) * (W @ x))"  # W @ x twice, W and x copy gates of matrices
+COPIED_VALUES = {
+    "W": [[0.523, -0.231, 0.871], [1.402, 0.355, -0.618], [-0.94, 1.208, 0.311],
+          [0.264, -1.777, 0.59]],
+    "x": [-1.246, -0.732, -0.544],
+    "b": [1.12, 1.3, 0.4, 2.5],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_a_copy_gate_of_matrices_and_an_elementwise_product_keep_the_width(width):
+    """A copy gate's addends, 4×3 matrices, each a line per row, its rows broken between
+    elements (its box was 125 columns wide at 80); `[…] * […]` breaks after its `*`; the
+    inputs' matrix a line per row, never cut inside the sentence. ∂f/∂W by NumPy: with
+    m = Wx and a = m + b (no element at relu's kink), f = Σ relu(a)·m, so
+    ∂f/∂m = [a > 0]·m + relu(a) and ∂f/∂W = ∂f/∂m ⊗ x."""
+    v = {k: np.array(x) for k, x in COPIED_VALUES.items()}
+    m = v["W"] @ v["x"]
+    a = m + v["b"]
+    assert np.all(np.abs(a) > 1e-3)
+    want = np.outer((a > 0) * m + np.maximum(a, 0), v["x"])
+    walk = shown(ExplainView(bpcli.grad(COPIED, COPIED_VALUES)), width)
+    assert {len(line) for line in walk.splitlines()} == {width}, walk
+    inside = [line[2:-2].rstrip() for line in walk.splitlines()]
+    copy = walk.split("W: copy gate")[1].split("the gradients that flow back")[0]
+    total = " ".join(line[2:-2] for line in copy.splitlines()).split(" = ")[-1]
+    assert NUMBER.findall(total) == [six(float(g)) for g in want.ravel()], walk
+    if width == 40:
+        assert "W = [[0.523, -0.231, 0.871]," not in walk  # a line per row, padded
+        at = inside.index("inputs:")
+        assert inside[at + 1 : at + 5] == [
+            "W = [[ 0.523, -0.231,  0.871],",
+            "     [ 1.402,  0.355, -0.618],",
+            "     [ -0.94,  1.208,  0.311],",
+            "     [ 0.264, -1.777,   0.59]]",
+        ], walk

@@ -10,32 +10,37 @@ Each line is answered on its own: a bad line costs that line only, so one typo
 in a file of thousands does not lose the rest; so does a line that runs out of
 memory ("type": "MemoryError") or meets a bug ("InternalError"). Answers keep the input's order
 and go out in large writes, and at once whenever no more input is waiting, so a script can
-talk to bpcli through a pipe. A request asked again (its id aside) is answered with the
-text of its first answer.
+talk to bpcli through a pipe. The usual request (a number for each input, with or without
+lr) is answered by its graph's passes compiled into straight-line code (`_fast`); any
+other request asked again (its id aside) is answered with the text of its first answer.
 """
 
 from __future__ import annotations
 
+import collections
 import difflib
 import io
 import itertools
 import json
 import math
+import operator
 import os
+import re
 import stat
 import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from json.encoder import encode_basestring_ascii
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Literal, cast
 
+from . import engine
 from .api import evaluate
 from .arguments import open_input
 from .errors import BpcliError, RequestError, clipped, upstream_given_as
 from .graph import Graph
 from .ops import Conventions, tie_rule
 from .parser import parse
-from .result import Result
+from .result import Result, Update, _Form
 from .values import NotANumber, is_number, to_float
 
 KEYS = ("id", "expr", "values", "lr", "steps", "max_tie", "dout")
@@ -57,10 +62,11 @@ def answer_source(source: str, jobs: int, limit: int) -> bool:
 
     def answer_all(stream: BinaryIO) -> bool:
         out = Output(waits=not _is_file(stream))
-        if jobs == 1:
+        workers = fan_out(stream, jobs)
+        if workers == 1:
             ok = run_blocks(read_blocks(stream, limit, out.before_waiting), out)
         else:
-            ok = run_parallel(stream, limit, out, jobs)
+            ok = run_parallel(stream, limit, out, workers)
         out.flush()
         return ok
 
@@ -72,6 +78,27 @@ def answer_source(source: str, jobs: int, limit: int) -> bool:
 
 FLUSH_AT = 1 << 16  # characters of answers gathered before they are written to stdout
 READ_SIZE = 1 << 16  # bytes of requests read at a time
+FAN_OUT = 4 * READ_SIZE  # a smaller file is answered by one process (see fan_out)
+
+
+def fan_out(stream: BinaryIO, jobs: int) -> int:
+    """How many worker processes `--jobs` gets where they can win: at most one a CPU that
+    bpcli may run on, and none (one process) for a file of less than FAN_OUT bytes, whose
+    few blocks take less time to answer than starting the workers and sharing them out."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        cpus = os.cpu_count() or 1
+    jobs = min(jobs, cpus)
+    if jobs > 1 and _is_file(stream):
+        try:
+            if os.fstat(stream.fileno()).st_size < FAN_OUT:
+                return 1
+        except (OSError, ValueError):
+            pass
+    return max(jobs, 1)
+
+
 BUFFER = 1 << 20  # bytes the binary stdout holds
 
 
@@ -280,9 +307,20 @@ def _answer_lines(
     memo: Memo | None,
     write: Callable[[str], None],
 ) -> bool:
-    """Answer each (number, line) through `write`, one after another; whether all succeeded."""
+    """Answer each (number, line) through `write`, one after another; whether all succeeded.
+    The usual request is `_fast`'s; any other, or one it leaves, is `respond`'s."""
     ok = True
     for number, line in numbered:
+        if FAST:
+            try:
+                known = _fast(line, cache)
+            except Exception:  # out of memory, or a bug: the general path answers the line
+                if os.environ.get("BPCLI_TRACEBACK"):
+                    raise
+                known = None
+            if known is not None:
+                write(known)
+                continue
         response = respond(line, number, cache, memo)
         if response is not None:
             text, line_ok = response
@@ -795,6 +833,165 @@ def _shown(value: object) -> str:
         return "an object"
     text = json.dumps(value, ensure_ascii=False)
     return clipped(text)
+
+
+# ---- the common request, answered by its graph's straight-line passes ---------------
+
+FAST = True  # False: every line takes the general path (the tests compare the two)
+FAST_AFTER = 8  # a graph's passes are compiled after this many answers a node (at most 400)
+_FAST_KEYS = frozenset(("id", "expr", "values", "lr"))
+_NUMBER_KINDS = frozenset((float, int))
+_SCAN: Callable[[str, int], tuple[Any, int]]
+_SCAN = json.JSONDecoder(parse_constant=_no_constant).scan_once  # type: ignore[attr-defined]
+_FORM = _Form.of(True, True)  # batch's JSON: compact, ASCII
+
+
+def _fast(line: Line, cache: Cache) -> str | None:
+    """The answer to a request of the usual shape, {"id": a number, a string or null,
+    "expr": an expression parsed before, "values": a finite number for each of its inputs,
+    "lr": a finite number or null}, as its text: from the graph's straight-line passes
+    (`engine.straight_line`) and its template of the answer, filled with each number's
+    repr, as json_text fills it. None for anything else, or where the passes meet
+    anything but plain finite numbers: the general path answers that line (and says
+    what is wrong, if anything is), so every answer and every message is its own."""
+    try:
+        if type(line) is bytes:
+            text = line.decode("utf-8")
+        elif type(line) is str:
+            line.encode("utf-8")  # lone surrogates, as surrogateescape makes of bad bytes
+            text = line.removesuffix("\n")
+        else:
+            return None
+        request, end = _SCAN(text, 0)
+    except Exception:  # not JSON, not UTF-8, a BOM, a space first: the general path's
+        return None
+    if end != len(text) or type(request) is not dict or not request.keys() <= _FAST_KEYS:
+        return None
+    expr, values = request.get("expr"), request.get("values")
+    if type(expr) is not str or type(values) is not dict:
+        return None
+    graph = cache.get(expr)
+    if type(graph) is not Graph:
+        return None  # not parsed yet, or failed to parse
+    variables = graph.variables
+    if len(values) != len(variables):
+        return None
+    try:
+        inputs = [values[name] for name in variables]
+        kinds = set(map(type, inputs))
+        if not kinds <= _NUMBER_KINDS:  # true, false, text, a vector: the general path's
+            return None
+        if int in kinds:
+            inputs = list(map(float, inputs))
+        lr = request.get("lr")
+        if type(lr) is not float and lr is not None:
+            if type(lr) is not int:
+                return None
+            lr = float(lr)
+    except (KeyError, OverflowError):  # a name that is not an input; an int past floats
+        return None
+    total = sum(inputs, 0.0 if lr is None else lr)
+    if total - total:  # an infinity (1e400 reads as inf), or a sum too large: general
+        return None
+    request_id = request.get("id")
+    if request_id is not None and type(request_id) is not int and type(request_id) is not str:
+        return None
+    key = _PLAN[lr is None]
+    plan: Plan | Literal[False] | None = graph.derived.get(key)
+    if plan is None:
+        # compiled once it has paid for itself (compiling costs about what 400 answers a
+        # node save): until then, or if it cannot be, the general path answers
+        uses = graph.derived[key, "uses"] = graph.derived.get((key, "uses"), 0) + 1
+        if uses <= min(FAST_AFTER * len(graph), 400):
+            return None
+        plan = _plan(graph, inputs, lr)
+    if not plan:
+        return None
+    run, template, pick, again = plan
+    numbers = run(inputs, lr)
+    if numbers is None:
+        return None
+    numbers.append(lr)
+    if again is not None:
+        numbers += map(repr, again(numbers))
+    cache[expr] = cache.pop(expr)  # the most recently used goes last
+    return f"{_head(request_id)}{template % pick(numbers)}}}\n"
+
+
+_PLAN = {True: ("batch plan", "no lr"), False: ("batch plan", "lr")}
+Plan = tuple[
+    Callable[[list[float], float | None], list[Any] | None],
+    str,
+    Callable[..., Any],
+    Callable[..., Any] | None,
+]
+
+
+def _plan(graph: Graph, inputs: list[float], lr: float | None) -> Plan | Literal[False] | None:
+    """How `_fast` answers a request for this graph with or without lr: the graph's
+    straight-line passes, and its template of the answer (Result's, made once per graph)
+    with each number's place as `%r`, the numbers that never change (the one step, a
+    constant's gradient: null) in their places, and what picks the numbers from the
+    passes' list, in their order. Made from these inputs' answer (the template does
+    not depend on the numbers); None if these passes fail (made at the next line),
+    False if the graph has none (kept)."""
+    key = _PLAN[lr is None]
+    straight = engine.straight_line(graph)
+    if straight is None:
+        graph.derived[key] = False
+        return False
+    numbers = straight.run(inputs, lr)
+    if numbers is None:
+        return None
+    n, size = len(graph), len(engine.edges(graph).order)
+    at = 2 * n + 2 * size  # where json_text's list of numbers has the update's
+    update = None
+    if lr is not None:
+        moved = dict(zip(graph.variables, cast("list[float]", numbers[at:-1]), strict=True))
+        update = Update(lr, 1, moved, cast(float, numbers[-1]))
+    point = dict(zip(graph.variables, inputs, strict=True))
+    values = cast("list[float]", numbers[:n])
+    result = Result(graph, point, values, numbers[n : 2 * n], _CONVENTIONS["split"], update)
+    made = result._answer_template(_FORM)
+    if made is None:
+        graph.derived[key] = False
+        return False
+    template, pick = made
+    slots = iter(pick(list(range(at + 3 + len(graph.variables)))))  # their places in that list
+    pieces: list[str | int] = []  # the template's text, and the places of its numbers
+    for piece in re.split("(%%|%s)", template):
+        if piece != "%s":
+            pieces.append(piece)
+            continue
+        place = next(slots)
+        if place == at + 1:  # the update's steps: one
+            pieces.append("1")
+            continue
+        place = len(numbers) if place == at else place if place < at else place - 2  # lr last
+        place = straight.same.get(place, place)
+        if place in straight.nones:
+            pieces.append("null")
+        elif place in straight.known:
+            pieces.append(repr(straight.known[place]).replace("%", "%%"))
+        else:
+            pieces.append(place)
+    # a number written more than once (an input's value, its gradient, the output) is
+    # written once, as its repr at the end of the list, and put in its places as text
+    counts = collections.Counter(piece for piece in pieces if isinstance(piece, int))
+    twice = [place for place, count in counts.items() if count > 1]
+    if len(twice) < 2:
+        twice = []
+    at_end = {place: len(numbers) + 1 + k for k, place in enumerate(twice)}  # after lr
+    order = [at_end.get(piece, piece) for piece in pieces if isinstance(piece, int)]
+    if len(order) < 2:  # itemgetter of one number gives it alone: not worth a case
+        graph.derived[key] = False
+        return False
+    text = "".join(
+        piece if isinstance(piece, str) else "%s" if piece in at_end else "%r" for piece in pieces
+    )
+    again = operator.itemgetter(*twice) if twice else None
+    plan = graph.derived[key] = (straight.run, text, operator.itemgetter(*order), again)
+    return plan
 
 
 # ---- parsing, once per distinct expression ------------------------------------------

@@ -1092,7 +1092,14 @@ def batch(
     ] = "-",
     jobs: Annotated[
         int,
-        typer.Option("--jobs", min=1, max=256, metavar="N", help="Answer with N worker processes."),
+        typer.Option(
+            "--jobs",
+            min=1,
+            max=256,
+            metavar="N",
+            help="Answer with N worker processes: at most one a CPU, and none for a file under"
+            " 256 KB, which one process answers faster.",
+        ),
     ] = 1,
     max_size: MaxSizeOption = MAX_SIZE_OPTION.default,
 ) -> None:

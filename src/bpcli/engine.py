@@ -659,3 +659,180 @@ def at_step(exc: DomainError, step: int) -> DomainError:
         source=exc.source,
         field="lr",  # where the learning rate took the inputs
     )
+
+
+# ---- one graph's passes as straight-line code (batch: one graph, many points) -------------
+
+
+class StraightLine(NamedTuple):
+    """A graph's forward pass, backward pass, every edge's local derivative and send, and
+    (given a learning rate) one step of gradient descent and the forward pass there,
+    compiled from the op table into one function of straight-line code for this graph:
+    no loop, no dispatch, every value a local variable.
+
+    `run(inputs, lr)`, the inputs' values in the order of `graph.variables`, gives the
+    numbers `forward`, `backward`, `flow` and `descend` (one step) give, as one list:
+    every node's value, every node's gradient, every edge's local derivative, every
+    edge's send (numbered as `edges` numbers them), and with `lr` the inputs after the
+    step and the output there; or None wherever those passes would meet anything but
+    plain finite numbers (an error, an infinity, an undefined local derivative), for
+    them to decide. `nones` are the positions that are always None (a constant's
+    gradient, what an edge sends to a constant); `known` those that are always the same
+    number (the output's gradient, 1; a local derivative that is a constant of the
+    table); `same` those that always hold the number of another (a local derivative
+    that is an input's value: `b`, `a` of mul); `source` is the function's text."""
+
+    run: Callable[[list[float], float | None], list[float | None] | None]
+    nones: frozenset[int]
+    known: dict[int, float]
+    same: dict[int, int]
+    source: str
+
+
+STRAIGHT_NODES = 1_000  # a larger graph is not compiled: about 0.4 ms a node to compile
+
+
+def straight_line(graph: Graph) -> StraightLine | None:
+    """The graph's StraightLine, compiled once and kept; None for a graph that has a
+    gate of two or more inputs (max, min: their rule is the tie convention's), an op for
+    tensors only, or more than STRAIGHT_NODES nodes."""
+    made: StraightLine | bool | None = graph.derived.get("straight line", False)
+    if made is False:
+        made = graph.derived["straight line"] = _straight_line(graph)
+    return made  # type: ignore[return-value]
+
+
+def _straight_line(graph: Graph) -> StraightLine | None:
+    codes, first, second, fixed = graph.codes, graph.first, graph.second, graph.fixed
+    n = len(codes)
+    ops = [OPS[OP_NAMES[code]] for code in codes]
+    if n > STRAIGHT_NODES or graph.more:
+        return None
+    if any(
+        code >= LEAVES and (op.arity is None or not op.scalar)
+        for code, op in zip(codes, ops, strict=True)
+    ):
+        return None
+    order = list(graph.variables.values())  # the inputs' nodes, in the inputs' order
+    if sorted(order) != [i for i in range(n) if codes[i] == CODES["var"]]:
+        return None
+    start = edges(graph).start
+    size = start[n]
+
+    def of(i: int) -> tuple[int, ...]:
+        """Node i's inputs."""
+        return (first[i], second[i])[: ops[i].arity or 0]
+
+    def reads(i: int, used: str, v: str) -> list[str]:
+        """The names a rule or local derivative of node i reads, from the values `v`."""
+        found = []
+        for parameter, j in zip(PARAMETERS, of(i), strict=False):
+            if _uses(used, parameter):
+                found.append(f"{parameter} = {v}{j}")
+        if _uses(used, "out"):
+            found.append(f"out = {v}{i}")
+        return found
+
+    def forward(v: str, given: list[str]) -> list[str]:
+        """The forward pass into v0, v1, … (as `forward` computes it, node by node)."""
+        lines = []
+        for i, code in enumerate(codes):
+            if code == CODES["var"]:
+                lines.append(f"{v}{i} = {given[order.index(i)]}")
+            elif code == CODES["const"]:
+                lines.append(f"{v}{i} = C[{i}]")
+            else:
+                rule = ops[i].rule
+                assert rule is not None
+                lines += [*reads(i, rule, v), f"{v}{i} = {rule}"]
+                lines.append(f"if {v}{i} - {v}{i}: return None  # inf or nan")
+        return lines
+
+    inputs = [f"x{k}" for k in range(len(order))]
+    lines = [f"{', '.join(inputs)}, = inputs" if inputs else "", *forward("v", inputs)]
+    # backward: as `backward` adds each use's gradient, in reverse order; a constant (or a
+    # gate of constants only) gets none, and one whose gradient is exactly 0 sends none
+    grad = [None if fixed[i] and i != graph.output else f"g{i}" for i in range(n)]
+    lines += [f"{name} = 0.0" for i, name in enumerate(grad) if name and i != graph.output]
+    lines.append(f"g{graph.output} = 1.0")
+    if not fixed[graph.output]:
+        for i in range(n - 1, -1, -1):
+            if codes[i] < LEAVES or fixed[i]:
+                continue
+            op, g = ops[i], f"g{i}"
+            body = [f"if {g} - {g}: return None", *reads(i, " ".join(op.local), "v")]
+            for j, expression in zip(of(i), op.local, strict=True):
+                if fixed[j]:
+                    continue
+                if expression == "1.0":
+                    body.append(f"g{j} += {g}")
+                elif expression == "-1.0":
+                    body.append(f"g{j} -= {g}")
+                else:
+                    body.append(f"g{j} += {g} * ({expression})")
+            lines += [f"if {g}:", *("    " + line for line in body)]
+    lines.append(f"if {' or '.join(f'g{j} - g{j}' for j in order) or '0'}: return None")
+    # each edge's local derivative and what it sends back, as `flow` finds them
+    known, same = {n + graph.output: 1.0}, {}
+    for i in range(n):
+        if codes[i] < LEAVES:
+            continue
+        op = ops[i]
+        lines += reads(i, " ".join(op.local), "v")
+        computed = []
+        for k, expression in enumerate(op.local):
+            lines.append(f"l{start[i] + k} = {expression}")
+            place = 2 * n + start[i] + k
+            if _literal(expression):
+                known[place] = float(expression)
+                continue
+            computed.append(f"l{start[i] + k}")
+            parameters = dict(zip(PARAMETERS, of(i), strict=False)) | {"out": i}
+            if expression in parameters:  # the value of an input, or of the node itself
+                same[place] = parameters[expression]
+        if computed:
+            lines.append(f"if {' or '.join(f'{name} - {name}' for name in computed)}: return None")
+        for k, (j, expression) in enumerate(zip(of(i), op.local, strict=True)):
+            e = start[i] + k
+            if fixed[j]:
+                lines.append(f"s{e} = None")
+                continue
+            g = f"g{i}"
+            product = (
+                g if expression == "1.0" else f"-{g}" if expression == "-1.0" else f"{g} * l{e}"
+            )
+            lines.append(f"s{e} = {product} if {g} else 0.0")
+    numbers = [
+        *(f"v{i}" for i in range(n)),
+        *(name or "None" for name in grad),
+        *(f"l{e}" for e in range(size)),
+        *(f"s{e}" for e in range(size)),
+    ]
+    lines += ["if lr is None:", f"    return [{', '.join(numbers)}]"]
+    # one step of gradient descent, and the forward pass at the new point
+    moved = [f"u{k}" for k in range(len(order))]
+    for name, x, j in zip(moved, inputs, order, strict=True):
+        lines += [f"{name} = {x} - lr * g{j}", f"if {name} - {name}: return None"]
+    lines += forward("w", moved)
+    lines.append(f"return [{', '.join([*numbers, *moved, f'w{graph.output}'])}]")
+    source = "\n".join(
+        [
+            "def run(inputs, lr):",
+            "    try:",
+            *("        " + line for line in lines),
+            "    except (Undefined, ArithmeticError, ValueError):",
+            "        return None",
+            "",
+        ]
+    )
+    scope: dict[str, Any] = {**RULE_SCOPE, "Undefined": Undefined, "C": tuple(graph.consts)}
+    exec(compile(source, STRAIGHT_FILENAME, "exec"), scope)  # our table's text and node ids only
+    nones = {n + i for i in range(n) if grad[i] is None}
+    for i in range(n):
+        for k, j in enumerate(of(i)):
+            if fixed[j]:
+                nones.add(2 * n + size + start[i] + k)
+    return StraightLine(scope["run"], frozenset(nones), known, same, source)
+
+
+STRAIGHT_FILENAME = "<bpcli.engine straight line>"

@@ -774,8 +774,11 @@ class TensorResult(Named):
             if not self.shapes[self.graph.output]
             else f"{f}: {show_shape(self.shapes[self.graph.output])}"
         ]
+        d = differentiated(self)  # with --dout, L = sum(dout ⊙ f), said as the table says it
+        if self.dout is not None:
+            shown.append(loss_text(d, f))
         shown += [
-            f"∂{f}/∂{name}: {show_shape(self.shapes[i]) if self.grads[i] is not None else '—'}"
+            f"∂{d}/∂{name}: {show_shape(self.shapes[i]) if self.grads[i] is not None else '—'}"
             for name, i in self.graph.variables.items()
         ]
         return f"TensorResult({', '.join(shown)})"
@@ -970,6 +973,20 @@ def differentiated(result: TensorResult) -> str:
         return result.output_name
     names = set(result.graph.assigned) | set(result.graph.variables)
     return "L" if "L" not in names else "ℓ"
+
+
+def loss_text(loss: str, output: str) -> str:
+    """With --dout, the number the gradients are of, in plain text: `L = sum(dout ⊙ q)`
+    (the LaTeX write-up's is render/notation.TensorTex.loss)."""
+    return f"{loss} = sum(dout ⊙ {output})"
+
+
+def parameter(result: TensorResult) -> str:
+    """The symbol that stands for each input in the update rule said once for all of them,
+    θ := θ - α·∂f/∂θ (not x, which reads as the input x): θ, or ϑ where θ is a name (θ′
+    never is: ′ is not a letter)."""
+    names = set(result.graph.assigned) | set(result.graph.variables)
+    return next(s for s in ("θ", "ϑ", "θ′") if s not in names)
 
 
 def gradcheck(result: TensorResult, step: float = 1e-5) -> GradCheck:

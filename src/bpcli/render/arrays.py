@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from typing import Any, Union
 
-from .numbers import fmt
+from .numbers import fmt, fmt_shortest
 
 SKIP = "..."  # what a summary leaves out, as NumPy writes it
 SEP = ", "
@@ -28,9 +28,10 @@ SEP = ", "
 Cells = Union[str, list["Cells"]]  # noqa: UP007 (3.10): an element's text, or a list of them
 
 
-def cells_of(value: Any, precision: int) -> Cells:
+def cells_of(value: Any, precision: int, written: bool = False) -> Cells:
     """A number's text, or a tensor's nested lists of its elements' texts, summarised
-    when it has more than THRESHOLD elements."""
+    when it has more than THRESHOLD elements; `written`: each number as it was written
+    (`fmt_shortest`), whatever the precision: what a student submitted."""
     import numpy as np
 
     from ..tensor import EDGE_ITEMS, THRESHOLD
@@ -40,7 +41,7 @@ def cells_of(value: Any, precision: int) -> Cells:
 
     def walk(a: Any) -> Cells:
         if a.ndim == 0:
-            return fmt(float(a), precision)
+            return fmt_shortest(float(a)) if written else fmt(float(a), precision)
         n = a.shape[0]
         if whole or n <= 2 * EDGE_ITEMS:
             return [walk(a[i]) for i in range(n)]

@@ -50,7 +50,7 @@ def to_dot(graph: Graph, result: Run | None = None, precision: int = DEFAULT_PRE
     if result is not None:
         lines += [
             '  graph [fontname="Helvetica", fontsize=10, labelloc=b];',
-            f"  label=<{legend(graph, _h, FONT)}>;",
+            f"  label=<{legend(graph, _h, FONT, result)}>;",
         ]
     elif (note := shapes_unknown(graph)) is not None:
         lines += [

@@ -8,6 +8,7 @@ Rich: an equation only before an `=`, prose only at a space outside its maths.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from rich.console import Console, ConsoleOptions, RenderResult
@@ -61,8 +62,15 @@ class ExplainView:
     """The walkthrough: forward pass, backward pass, and the update step."""
 
     def __init__(self, result: Result | TensorResult, precision: int = DEFAULT_PRECISION) -> None:
-        notation = TensorMarked if getattr(result, "tensor", False) else Marked
+        tensor = getattr(result, "tensor", False)
+        notation = TensorMarked if tensor else Marked
         self.walk = walkthrough(result, notation(result.graph, precision))
+        # A tensor walkthrough's formulas also break after an operator where they must
+        # (softmax's local gradient is wider than a 40-column line); a scalar one's never.
+        self.operators = bool(tensor)
+
+    def prose(self) -> Prose:
+        return Prose(self.operators)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         yield Boxed(f"1. {tr(FORWARD)}", self.forward)
@@ -74,63 +82,63 @@ class ExplainView:
         w = self.walk
         lines: list[Line] = []
         if w.inputs_text():
-            lines += _fitted(w.phrase(INPUTS), width)
-        lines += equation_lines([e.equation for e in w.forward], VALUE, width)
+            lines += _fitted(w.phrase(INPUTS), width, self.prose)
+        lines += equation_lines([e.equation for e in w.forward], VALUE, width, self.operators)
         if isinstance(w, TensorWalkthrough):  # then each node's shape, and how it comes
-            lines += _phrase(w.shapes_phrase(SHAPES)).lines(width)
+            lines += _phrase(w.shapes_phrase(SHAPES), self.prose()).lines(width)
             for e in w.forward:
                 assert e.dims is not None
-                lines += _phrase(e.dims).lines(width, INDENT)
-        return lines + _fitted(w.phrase(OUTPUT), width)
+                lines += _phrase(e.dims, self.prose()).lines(width, INDENT)
+        return lines + _fitted(w.phrase(OUTPUT), width, self.prose)
 
     def backward(self, width: int) -> list[Line]:
-        start = self.walk.start()
-        lines = Prose().equation(start, GRAD).words(f"  ({tr(self.walk.start_words)})").lines(width)
+        start = self.prose().equation(self.walk.start(), GRAD).words("  (")
+        lines = _phrase(self.walk.start_phrase(), start).words(")").lines(width)
         for step in self.walk.backward:
             lines.append([])
             if isinstance(step, Gate):
-                lines += _phrase(step.heading).lines(width)
-                lines += _phrase(step.chain(), terms=True).lines(width, INDENT)
+                lines += _phrase(step.heading, self.prose()).lines(width)
+                lines += _phrase(step.chain(), self.prose(), terms=True).lines(width, INDENT)
                 equations = [send.equation for send in step.sends]
             elif isinstance(step, CopyGate):
-                heading = _phrase(step.heading).words(" ")
+                heading = _phrase(step.heading, self.prose()).words(" ")
                 lines += _phrase(step.note, heading).lines(width)
                 equations = [step.equation]
             else:
-                lines += _phrase(step.heading).lines(width)
+                lines += _phrase(step.heading, self.prose()).lines(width)
                 equations = [step.equation]
-            lines += _indented(equations, GRAD, width)
+            lines += self._indented(equations, GRAD, width)
             if isinstance(step, Gate):  # over tensors: the shapes, broadcasting undone
                 for phrase in (*step.dims, *step.broadcasts):
-                    lines += _phrase(phrase).lines(width, INDENT)
-            lines += Prose().words(step.reason, REASON).lines(width, INDENT)
+                    lines += _phrase(phrase, self.prose()).lines(width, INDENT)
+            lines += self.prose().words(step.reason, REASON).lines(width, INDENT)
         return lines
 
     def update(self, width: int) -> list[Line]:
         w = self.walk
-        lines = _phrase(w.phrase(RATE)).lines(width)
-        lines += equation_lines([d.equation for d in w.update], VALUE, width)
-        lines += _phrase(w.phrase(UPDATED)).lines(width)
+        lines = _phrase(w.phrase(RATE), self.prose()).lines(width)
+        lines += equation_lines([d.equation for d in w.update], VALUE, width, self.operators)
+        lines += _phrase(w.phrase(UPDATED), self.prose()).lines(width)
         if w.after_steps is not None:
-            lines += _phrase(w.phrase(STEPPED)).lines(width)
+            lines += _phrase(w.phrase(STEPPED), self.prose()).lines(width)
         return lines
 
+    def _indented(self, equations: list[Equation], style: str, width: int) -> list[Line]:
+        """A gate's equations, INDENT columns in."""
+        pad = (" " * INDENT, "")
+        laid = equation_lines(equations, style, width - INDENT, self.operators)
+        return [[pad, *line] for line in laid]
 
-def _indented(equations: list[Equation], style: str, width: int) -> list[Line]:
-    """A gate's equations, INDENT columns in."""
-    pad = (" " * INDENT, "")
-    return [[pad, *line] for line in equation_lines(equations, style, width - INDENT)]
 
-
-def _fitted(phrase: Phrase, width: int) -> list[Line]:
-    """A phrase as prose, or, where an equation in it is too wide for a line (a tensor's
-    value: `inputs: W = [[…]]`), its words with each equation laid out as equations are,
-    its tensor broken between elements."""
-    lines = _phrase(phrase).lines(width)
+def _fitted(phrase: Phrase, width: int, new: Callable[[], Prose]) -> list[Line]:
+    """A phrase as prose (each a `new()` one), or, where an equation in it is too wide
+    for a line (a tensor's value: `inputs: W = [[…]]`), its words with each equation laid
+    out as equations are, its tensor broken between elements."""
+    lines = _phrase(phrase, new()).lines(width)
     if all(line_cells(line) <= width for line in lines):
         return lines
     out: list[Line] = []
-    prose = Prose()
+    prose = new()
     for literal, key, value in phrase.pieces():
         prose.words(literal)
         if key is None or value is None:
@@ -140,8 +148,9 @@ def _fitted(phrase: Phrase, width: int) -> list[Line]:
             _phrase(Phrase(f"{{{key}}}", {key: value}), prose)
             continue
         out += [_rstripped(line) for line in prose.lines(width)]
-        out += equation_lines([e for e in items if isinstance(e, Equation)], VALUE, width)
-        prose = Prose()
+        equations = [e for e in items if isinstance(e, Equation)]
+        out += equation_lines(equations, VALUE, width, prose.operators)
+        prose = new()
     return out + prose.lines(width)
 
 

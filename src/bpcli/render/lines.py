@@ -13,6 +13,7 @@ pieces, and draws its own boxes.
 from __future__ import annotations
 
 import re
+import string
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
@@ -81,13 +82,18 @@ def _slice(pieces: Sequence[Piece], starts: Sequence[int], a: int, b: int) -> Li
 
 class Prose:
     """Words and maths, broken into lines at a space outside the maths (inside it,
-    where it alone is too wide for a line, only before an `=`)."""
+    where it alone is too wide for a line, only before an `=`; with `operators`, then
+    after an operator, ` · `, ` - `, then between a tensor's elements: a tensor
+    walkthrough's formula with no value in it, softmax's local gradient, or a vector in
+    a reason, is otherwise wider than a 40-column line)."""
 
-    def __init__(self) -> None:
+    def __init__(self, operators: bool = False) -> None:
+        self.operators = operators
         self.pieces: Line = []
         self.length = 0
         self.keep: list[tuple[int, int]] = []  # the maths, never broken but before `=`
         self.soft: list[tuple[int, int]] = []  # kept on one line where it fits one
+        self.whole: list[tuple[int, int]] = []  # equations: a tensor in one never broken
 
     def _add(self, text: str, style: str) -> None:
         if text:
@@ -122,6 +128,7 @@ class Prose:
         self._add(f"{e.lhs} {e.sep} ", "")
         self._add(e.result, style)
         self.keep.append((start, self.length))
+        self.whole.append((start, self.length))
         return self
 
     def lines(self, width: int, indent: int = 0) -> list[Line]:
@@ -142,35 +149,76 @@ class Prose:
         spaces = [m.start() for m in _SPACE.finditer(plain)]
         words = [i for i in spaces if not inside[i]]
         equals = [i for i in spaces if inside[i] and plain.startswith(" = ", i)]
+        breaks: tuple[list[int], ...] = (words, equals)
+        opened: dict[int, int] = {}  # a break between a tensor's elements: its row's `[`
+        if self.operators:
+            for a, b in self.whole:  # an equation's tensor: laid out by the view instead
+                inside[a:b] = b"\x02" * (b - a)
+            opened = _between_elements(plain, [i for i in spaces if inside[i] == 1])
+            operators = [i for i in spaces if inside[i] and plain[i - 2 : i + 1] in OPERATORS]
+            breaks += (operators, list(opened))
         out: list[Line] = []
         start, n = 0, len(plain)
+        hang = 0  # a tensor's continuation: under its row's first element
         while start < n:
             while start < n and plain[start] == " ":
                 start += 1
             if start >= n:
                 break
-            end = n if c[n] - c[start] <= avail else _best_break(c, start, avail, words, equals)
-            out.append(pad + _slice(self.pieces, starts, start, end))
+            room = max(avail - hang, 1)
+            end = n if c[n] - c[start] <= room else _best_break(c, start, room, breaks)
+            cut = end
+            while cut > start and plain[cut - 1] == " ":  # `a  b` broken: no space left
+                cut -= 1
+            line = _slice(self.pieces, starts, start, cut)
+            out.append([*pad, (" " * hang, ""), *line] if hang else pad + line)
+            row = opened.get(end)
+            if row is None:
+                hang = 0
+            elif row >= start:  # the row opened on this line
+                hang += c[row + 1] - c[start]
             start = end
         return out
 
 
-def _best_break(c: list[int], start: int, avail: int, words: list[int], equals: list[int]) -> int:
-    """Where a line from `start` ends: at the furthest space between words that fits, else
-    before the furthest `=` inside maths that fits, else at the first break at all."""
+def _between_elements(plain: str, spaces: list[int]) -> dict[int, int]:
+    """Of `spaces`, those between two elements of a tensor written on one line (after the
+    `,` of `[0.1, 0.5]`, not of a shape's `(2, 3)`), each with where its row's `[` is."""
+    out: dict[int, int] = {}
+    rows: list[int] = []  # the `[` open at each space
+    at = 0
+    for i in spaces:
+        for k in range(at, i):
+            if plain[k] == "[":
+                rows.append(k)
+            elif plain[k] == "]" and rows:
+                rows.pop()
+        at = i
+        if plain[i - 1] == "," and rows:
+            out[i] = rows[-1]
+    return out
+
+
+def _best_break(c: list[int], start: int, avail: int, kinds: Sequence[list[int]]) -> int:
+    """Where a line from `start` ends: at the furthest break of the first kind that fits
+    (a space between words, else before an `=` inside maths, else after an operator
+    there, else between a tensor's elements), else at the first break at all."""
     limit = bisect_right(c, c[start] + avail) - 1  # text[start:limit] fits
-    for breaks in (words, equals):
+    for breaks in kinds:
         k = bisect_right(breaks, limit) - 1
         if k >= 0 and breaks[k] > start:
             return breaks[k]
-    later = [b[i] for b in (words, equals) if (i := bisect_right(b, start)) < len(b)]
+    later = [b[i] for b in kinds if (i := bisect_right(b, start)) < len(b)]
     return min(later) if later else len(c) - 1
 
 
-def equation_lines(equations: Sequence[Equation], style: str, width: int) -> list[Line]:
+def equation_lines(
+    equations: Sequence[Equation], style: str, width: int, operators: bool = False
+) -> list[Line]:
     """Rows `lhs = a = b = result`, the first `=` of each aligned. Where every row fits,
     the results are right-aligned in a column; else each equation is broken before an
-    `=` (never inside a term), its continuation lines' `=` under its first `=`."""
+    `=` (inside a term only between a tensor's elements, or with `operators` after an
+    operator too: `_term`), its continuation lines' `=` under its first `=`."""
     if not equations:
         return []
     lhs = max(cells(e.lhs) for e in equations)
@@ -185,7 +233,7 @@ def equation_lines(equations: Sequence[Equation], style: str, width: int) -> lis
     for e, text in zip(equations, joined, strict=True):
         head = f"{e.lhs}{' ' * (lhs - cells(e.lhs))} {e.sep}{' ' * (sep - len(e.sep))} "
         if widest > width:
-            lines += _broken(e, head, style, width)
+            lines += _broken(e, head, style, width, operators)
         elif e.terms:
             pad, gap = " " * (terms - cells(text)), " " * (result - cells(e.result))
             lines.append([(f"{head}{text}{pad} = {gap}", ""), (e.result, style)])
@@ -197,7 +245,7 @@ def equation_lines(equations: Sequence[Equation], style: str, width: int) -> lis
 HANG = 2  # the indent of an equation's `=` lines under a left-hand side too wide for them
 
 
-def _broken(e: Equation, head: str, style: str, width: int) -> list[Line]:
+def _broken(e: Equation, head: str, style: str, width: int, operators: bool) -> list[Line]:
     """One equation broken only before an `=` (a long sum also before its `+` or `-`):
     `lhs = a` then `= b` under its `=`; where even `lhs = a` is too wide, the left-hand
     side alone, then its `=` lines indented by HANG."""
@@ -205,13 +253,15 @@ def _broken(e: Equation, head: str, style: str, width: int) -> list[Line]:
     start = cells(head)  # where the first term starts
     first, first_style = pieces[0]
     lines: list[Line] = []
-    rows = _tensor(first, width - start)  # a tensor's lines, else the term whole
+    rows = _term(first, width - start)  # a tensor's lines, else the term whole
     wide = cells(first) if len(rows) == 1 else max(map(cells, rows))
     if start + wide > width and not e.addends and width > HANG + len(e.sep) + 1:
         lines.append([(e.lhs, "")])
         head = " " * HANG + e.sep + " "
         start = cells(head)
-        rows = _tensor(first, width - start)
+        rows = _term(first, width - start)
+    if operators:  # a formula too wide for its line even so: after an operator too
+        rows = _term(first, width - start, operators)
     under = start - 2  # the column of the first `=`
     line: Line = [(head, "")]
     used = start
@@ -233,7 +283,7 @@ def _broken(e: Equation, head: str, style: str, width: int) -> list[Line]:
             continue
         lines.append(line)
         line = [(" " * under + "= ", "")]
-        rows = _tensor(term, width - under - 2)
+        rows = _term(term, width - under - 2, operators)
         for row in rows[:-1]:
             lines.append([*line, (row, term_style)])
             line = [(" " * (under + 2), "")]
@@ -243,22 +293,24 @@ def _broken(e: Equation, head: str, style: str, width: int) -> list[Line]:
     return lines
 
 
-# A term too wide for its line, one with a tensor in it, may break after these.
-OPERATORS = (" × ", " - ", " + ", " · ", " ⊙ ", " ⊗ ", " @ ", " / ")
+# A term too wide for its line, one with a tensor in it (or any, with `operators`), may
+# break after these.
+OPERATORS = (" × ", " - ", " + ", " · ", " ⊙ ", " ⊗ ", " @ ", " / ", " * ")
 _OPERATOR = re.compile("|".join(re.escape(op) for op in OPERATORS))
 
 
-def _tensor(term: str, width: int) -> list[str]:
+def _term(term: str, width: int, operators: bool = False) -> list[str]:
     """A term as lines of at most `width` cells, where it has a tensor in it (the
-    walkthrough's `[1.5, 2.25, 3]`): after an operator (` ⊙ `) where what follows does
-    not fit, and a tensor between its elements, or its rows, as render/arrays.py lays
-    it out, its lines under its first; any other term whole."""
-    if "[" not in term or cells(term) <= width:
+    walkthrough's `[1.5, 2.25, 3]`), or any with `operators`: after an operator (` ⊙ `)
+    where what follows does not fit, and a tensor between its elements, or its rows, as
+    render/arrays.py lays it out, its lines under its first; any other term whole. A
+    symbol or a number is never cut: where one does not fit, its line is longer."""
+    if cells(term) <= width or ("[" not in term and not operators):
         return [term]
     from .arrays import lines, literals
 
     pieces = literals(term)
-    if all(tensor is None for _, tensor in pieces):
+    if not operators and all(tensor is None for _, tensor in pieces):
         return [term]
     operands: list[list[tuple[str, Any]]] = [[]]  # the term cut after each operator
     for text, tensor in pieces:
@@ -297,7 +349,9 @@ def _sum(
     addends: Sequence[str], line: Line, start: int, width: int
 ) -> tuple[list[Line], Line, int]:
     """A sum too wide for one line, broken before its `+` and `-`, each continuation
-    under its first addend: the lines done, the last line (to go on) and its width."""
+    under its first addend (an addend too wide for a line alone, a copy gate's matrix,
+    between its elements: `_term`): the lines done, the last line (to go on) and its
+    width."""
     done: list[Line] = []
     used = start
     words: list[str] = []
@@ -309,10 +363,34 @@ def _sum(
             line, words, used = [(" " * start, "")], [], start
         elif k:
             used += 1
-        words.append(addend)
-        used += size
+        rows = _term(addend, width - used) if used + size > width else [addend]
+        for row in rows[:-1]:
+            line.append((" ".join([*words, row]), ""))
+            done.append(line)
+            line, words = [(" " * used, "")], []
+        words.append(rows[-1])
+        used += cells(rows[-1]) if len(rows) > 1 else size
     line.append((" ".join(words), ""))
     return done, line, used
+
+
+def sentence(template: str, maths: dict[str, str], style: str = "") -> Prose:
+    """A translated sentence with its placeholders filled by `maths`, each kept whole on
+    a line (`α = 0.1`, never `α =` then `0.1`), its lines broken between its words."""
+    prose = Prose()
+    for literal, key, _, _ in string.Formatter().parse(template):
+        prose.words(literal, style)
+        if key is not None:
+            prose.maths(maths[key], style)
+    return prose
+
+
+def hung(left: str, laid: list[str], style: str, left_style: str = "") -> list[Line]:
+    """`left` then `laid`'s lines, each after the first under the first."""
+    indent = " " * cells(left)
+    return [
+        [(left if k == 0 else indent, left_style), (line, style)] for k, line in enumerate(laid)
+    ]
 
 
 def _style(name: str, console: Console, styles: dict[str, Style]) -> Style:

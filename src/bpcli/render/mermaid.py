@@ -46,6 +46,12 @@ def to_mermaid(
     note = shapes_unknown(graph) if result is None else None
     if note is not None:
         lines.append(f"  %% {note}")
+    if result is not None and getattr(result, "dout", None) is not None:
+        from ..tensor import differentiated, loss_text
+
+        d, f = differentiated(result), result.output_name  # type: ignore[arg-type]
+        said = tr("grad: ∂{L}/∂node, of {loss}").format(L=d, loss=loss_text(d, f))
+        lines.append(f"  %% {said}")
     for box in drawn:
         parts = [escape(box.title)]
         if box.subtitle:

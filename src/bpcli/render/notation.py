@@ -236,6 +236,12 @@ class TensorPlain(Plain):
         writes it, since `@` says what a product of shapes is."""
         return OPS[op].show(operands)
 
+    def loss(self, loss: str, output: str) -> str:
+        """With --dout, the number the gradients are of: `L = sum(dout ⊙ q)`."""
+        from ..tensor import loss_text
+
+        return loss_text(loss, output)
+
     def summed(self, text: str, axes: tuple[int, ...], ndim: int) -> str:
         """A gradient summed over the `axes` broadcasting stretched (of its `ndim`), as
         a program writes it: `sum(∂f/∂s, 0)`, or `sum(∂f/∂s)` over all of them."""
@@ -277,6 +283,9 @@ class TensorTex(TensorPlain, Tex):
         if spec.call:
             return rf"\operatorname{{{spec.symbol}}}({', '.join(operands)})"
         return spec.show(operands).replace(".T", "^{\\top}")
+
+    def loss(self, loss: str, output: str) -> str:
+        return rf"{loss} = \operatorname{{sum}}(\mathrm{{dout}} \odot {output})"
 
     def summed(self, text: str, axes: tuple[int, ...], ndim: int) -> str:
         if not axes:

@@ -24,6 +24,7 @@ import html
 import re
 from typing import Any
 
+from ..i18n import tr
 from ..result import Result
 from .numbers import DEFAULT_PRECISION, fmt
 from .picture import Run, inline_texts, shape_text, texts
@@ -190,12 +191,28 @@ def _rows(result: Run, precision: int, one_line: bool = False) -> list[tuple[str
     return rows
 
 
+def _of(result: Run) -> str:
+    """What the gradients are of: the output, or with --dout L (tensor.differentiated)."""
+    if isinstance(result, Result):
+        return result.output_name
+    from ..tensor import differentiated
+
+    return differentiated(result)
+
+
 def _answers(result: Run, precision: int) -> list[tuple[str, str]]:
+    """The output, with --dout what L is and the upstream gradient given (as the table
+    says it), then each input's gradient."""
     write = inline_texts(result)
-    f = result.output_name
+    f, d = result.output_name, _of(result)
     pairs = [(f, write(result.output, precision))]
+    dout = getattr(result, "dout", None)
+    if dout is not None:
+        from .table import DOUT_SEED
+
+        pairs.append((tr(DOUT_SEED).format(L=d, f=f).removesuffix(" = "), write(dout, precision)))
     pairs += [  # an index input has no gradient: —
-        (f"∂{f}/∂{x}", "—" if g is None else write(g, precision))
+        (f"∂{d}/∂{x}", "—" if g is None else write(g, precision))
         for x, g in result.gradients.items()
     ]
     return pairs
@@ -230,7 +247,7 @@ def to_html(result: Run, precision: int = DEFAULT_PRECISION) -> str:
             f"<p><i>a graph of {len(result.graph):,} nodes is not drawn here:"
             " result.page() steps through it</i></p>"
         )
-    f = e(result.output_name)
+    f = e(_of(result))
     tensor = not isinstance(result, Result)
     shape = "<th>shape</th>" if tensor else ""
     out.append(
@@ -270,7 +287,7 @@ def to_markdown(result: Run, precision: int = DEFAULT_PRECISION) -> str:
     """The Result as Markdown, where a front end prefers it: the answers, then the table
     (a tensor run's with a shape column, a matrix's rows side by side)."""
     answers = ", ".join(f"{name} = **{number}**" for name, number in _answers(result, precision))
-    f = result.output_name
+    f = _of(result)
     tensor = not isinstance(result, Result)
     shape = " shape |" if tensor else ""
     out = [

@@ -25,6 +25,28 @@
       box.appendChild(reason);
     }
   }
+  // A graph wider than the window scrolls inside its figure (it is never shrunk below
+  // page.py's MIN_ZOOM): the note under it says so, and each step scrolls its nodes into
+  // view, so that what a step is about is never off to the side.
+  var figure = document.querySelector("figure");
+  function wide() {
+    return figure !== null && figure.scrollWidth > figure.clientWidth + 1;
+  }
+  function note() { $("wide").hidden = !wide(); }
+  function reveal() {
+    if (!wide()) { return; }
+    var frame = figure.getBoundingClientRect(), left = Infinity, right = -Infinity;
+    each(".node.focus", function (el) {
+      var r = el.getBoundingClientRect();
+      left = Math.min(left, r.left);
+      right = Math.max(right, r.right);
+    });
+    if (left === Infinity || (left >= frame.left && right <= frame.right)) { return; }
+    var start = left - frame.left + figure.scrollLeft;  // centred, or from its left end
+    var spare = figure.clientWidth - (right - left);
+    figure.scrollLeft = Math.max(0, spare > 0 ? start - spare / 2 : start - 16);
+  }
+  window.addEventListener("resize", note);
   // The address names the step shown (`page.html#step-5`): a link or a reload opens it.
   function fromHash() {
     var match = /^#step-(\d+)$/.exec(location.hash);
@@ -72,6 +94,8 @@
     $("next").disabled = $("last").disabled = all || current === last;
     $("all").setAttribute("aria-pressed", all ? "true" : "false");
     $("all").textContent = all ? "Step through" : "Show all";
+    note();
+    if (!all) { reveal(); }
   }
   $("first").addEventListener("click", function () { show(0); });
   $("back").addEventListener("click", function () { show(current - 1); });

@@ -42,7 +42,6 @@ from .walkthrough import (
     INPUTS,
     INPUTS_STEP,
     NO_INPUTS,
-    START_REASON,
     START_STEP,
     STEPPED,
     UPDATE,
@@ -131,7 +130,7 @@ def _steps(w: Walkthrough) -> list[PageStep]:
             "backward",
             tr(START_STEP).format(node=w.f),
             [w.start().text()],
-            tr(START_REASON),
+            w.start_reason().text(),
             grads=[out],
             focus=[out],
         )
@@ -341,6 +340,11 @@ SCRIPT = _FILES.joinpath("page.js").read_text(encoding="utf-8")
 # as it is, and the English page byte for byte).
 PHASE_WORDS = 'step.phase === "update" ? "update step" : step.phase + " pass"'
 SHOW_ALL = N_("Show all")
+# Under a graph wider than the window (shown by the script only then): why it scrolls.
+WIDE = N_(
+    "The graph is wider than the window: scroll it sideways (each step brings its nodes into"
+    " view). Shrunk to fit, its numbers would be too small to read."
+)
 STEP_THROUGH = N_("Step through")
 ALL_WORDS = 'all ? "Step through" : "Show all"'
 
@@ -425,6 +429,7 @@ def to_html(result: Run, precision: int = DEFAULT_PRECISION, run_dot: RunDot | N
 <figure>
 {picture}
 </figure>
+<p class="wide" id="wide" hidden>{_e(tr(WIDE))}</p>
 <section class="panel" id="current" aria-label="{_e(tr("current step"))}">
 <div class="counter">{counter}
 <span id="step-title"></span></div>

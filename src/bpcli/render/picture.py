@@ -160,19 +160,25 @@ def box_size(box: Box, char: float, small: float, line: float, pad: float) -> tu
     return max(max(widths) + 2 * pad, 3 * line), lines * line + pad
 
 
-def legend(graph: Graph, escape: Callable[[str], str], coloured: str) -> str:
+def legend(
+    graph: Graph, escape: Callable[[str], str], coloured: str, result: Run | None = None
+) -> str:
     """What the colours mean, as the pictures write it under the graph: `coloured` is
-    the format's markup with two slots, a colour and the (escaped) text it colours."""
+    the format's markup with two slots, a colour and the (escaped) text it colours. With
+    --dout, the gradients are of L = sum(dout ⊙ q), and it says so."""
     f = label(graph, graph.nodes[graph.output])
     value = coloured.format(
         VALUE_HEX, escape(tr("{green}: {value}").format(green=tr("green"), value=tr("value")))
     )
-    grad = coloured.format(
-        GRAD_HEX,
-        escape(
-            tr("{red}: {gradient} (on an edge: what that use sends back)").format(
-                red=tr("red"), gradient=tr("∂{f}/∂node").format(f=f)
-            )
-        ),
-    )
-    return f"{value}   {grad}"
+    if result is None or getattr(result, "dout", None) is None:
+        said = tr("{red}: {gradient} (on an edge: what that use sends back)").format(
+            red=tr("red"), gradient=tr("∂{f}/∂node").format(f=f)
+        )
+    else:
+        from ..tensor import differentiated, loss_text
+
+        d = differentiated(result)  # type: ignore[arg-type]
+        said = tr("{red}: {gradient}, of {loss} (on an edge: what that use sends back)").format(
+            red=tr("red"), gradient=tr("∂{f}/∂node").format(f=d), loss=loss_text(d, f)
+        )
+    return f"{value}   {coloured.format(GRAD_HEX, escape(said))}"

@@ -14,13 +14,15 @@ from rich.text import Text
 from ..i18n import N_, tr, tr_n
 from ..result import NodeResult, Result
 from .chart import DescentChart
-from .lines import Line, Lines, Prose, Stripped, cells, line_cells, worded
+from .lines import Line, Lines, Prose, Stripped, cells, hung, line_cells, sentence, worded
 from .numbers import DEFAULT_PRECISION, fmt
 from .theme import GRAD, VALUE
 
 if TYPE_CHECKING:
     from ..tensor import TensorResult
 
+# With --dout: what the gradients are of, and what the backward pass starts with.
+DOUT_SEED = N_("{L} = sum(dout ⊙ {f}), upstream ∂{L}/∂{f} = dout = ")
 MAX_ROWS = 200  # a larger graph shows its first and last EDGE_ROWS rows
 EDGE_ROWS = 20
 
@@ -288,10 +290,10 @@ class TensorGradView:
         yield self._assigned(f"{f} = ", result.output, VALUE, width, bold=True)
         d = differentiated(result)
         if result.dout is not None:  # what the gradients are of (differentiated)
-            seed = tr("{L} = sum(dout ⊙ {f}), upstream ∂{L}/∂{f} = dout = ").format(L=d, f=f)
+            seed = tr(DOUT_SEED).format(L=d, f=f)
             if cells(seed) + _widest([self._n(result.dout)], "") > width:
-                sentence, _, rest = seed.partition(", ")
-                yield Text(sentence + ",")
+                said, _, rest = seed.partition(", ")
+                yield Text(said + ",")
                 seed = rest
             yield self._assigned(seed, result.dout, GRAD, width)
         for name, grad in result.gradients.items():
@@ -301,14 +303,25 @@ class TensorGradView:
             yield self._assigned(f"∂{d}/∂{name} = ", grad, GRAD, width)
         update = result.update
         if update is not None:
-            steps = tr_n(
-                "update: x := x - α·∂{f}/∂x with α = {lr}, {steps} step",
-                "update: x := x - α·∂{f}/∂x with α = {lr}, {steps} steps",
+            from ..tensor import moved_inputs, parameter
+
+            # the rule once for every input, by a symbol of its own (x would read as the
+            # input x), and which inputs it moves
+            heading = tr_n(
+                "update, {steps} step: {rule} for {inputs}, {rate}",
+                "update, {steps} steps: {rule} for {inputs}, {rate}",
                 update.steps,
             )
-            lr = self._n(update.lr)[0]
+            theta = parameter(result)
+            moved = moved_inputs(result.graph)
+            maths = {
+                "rule": f"{theta} := {theta} - α·∂{d}/∂{theta}",
+                "inputs": f"{theta} ∈ {{{', '.join(moved)}}}" if moved else f"{theta} ∈ ∅",
+                "rate": f"α = {self._n(update.lr)[0]}",
+                "steps": str(update.steps),
+            }
             yield Text()
-            yield Text(steps.format(f=d, lr=lr, steps=update.steps), style="bold")
+            yield Lines(sentence(heading, maths, "bold").lines)
             for name, value in update.inputs.items():
                 yield self._assigned(f"{name} = ", value, VALUE, width)
             after = tr("after the update: {f} = ").format(f=f)
@@ -416,7 +429,7 @@ class TensorGradView:
         """`left` then a value of one or more lines laid out for the width after it, each
         line after the first under the first."""
         laid = self._n(value, max(width - cells(left), 1))
-        return Lines(lambda _: _hung(left, laid, style, "bold" if bold else ""))
+        return Lines(lambda _: hung(left, laid, style, "bold" if bold else ""))
 
 
 GAP = 2  # between two columns of the node table (Rich's padding of a cell each side)
@@ -488,7 +501,7 @@ def _blocks(
                 out.append([(left.rstrip(" "), "")])
                 left = " " * 2 * INDENT
                 values = lay(v, width - cells(left))
-            out += _hung(left, values, style)
+            out += hung(left, values, style)
     return out
 
 
@@ -533,11 +546,3 @@ def _cell(laid: list[str]) -> Text:
 
 def _widest(laid: list[list[str]], header: str) -> int:
     return max(cells(header), *(cells(line) for lines in laid for line in lines))
-
-
-def _hung(left: str, laid: list[str], style: str, left_style: str = "") -> list[Line]:
-    """`left` then `laid`'s lines, each after the first under the first."""
-    indent = " " * cells(left)
-    return [
-        [(left if k == 0 else indent, left_style), (line, style)] for k, line in enumerate(laid)
-    ]

@@ -117,12 +117,13 @@ BROADCAST = {
         " gradient sums {gradient} over all {elements} elements"
     ),
 }
-DOUT_START = N_("the upstream gradient given with --dout: the backward pass starts here")
+# With --dout: what the gradients are of, defined where ∂L/∂q = dout is first written.
+DOUT_START = N_("the upstream gradient given with --dout, of {loss}: the backward pass starts here")
 NO_GRADIENT = "an index gets no gradient"
 # The placeholders of the walkthrough's phrases that are maths, in every view.
 MATHS = (
     "gate", "node", "rate", "upstream", "downstream", "local", "shapes", "dims", "gradient",
-    "shape",
+    "shape", "loss",
 )  # fmt: skip
 
 
@@ -354,10 +355,13 @@ class Walkthrough:
         """∂f/∂f = 1: where the backward pass starts."""
         return Equation(self.m.d(self.f, self.f), (), "1")
 
-    @property
-    def start_words(self) -> str:
-        """What `start()` is (START)."""
-        return START
+    def start_phrase(self, sentence: bool = False) -> Phrase:
+        """What `start()` is: START (START_SENTENCE in a sentence of its own)."""
+        return Phrase(START_SENTENCE if sentence else START, {})
+
+    def start_reason(self) -> Phrase:
+        """Why the backward pass starts with `start()` (the page's step): START_REASON."""
+        return Phrase(START_REASON, {})
 
     # ---- forward ----------------------------------------------------------------------
 
@@ -825,9 +829,16 @@ class TensorWalkthrough(Walkthrough):
         start = self.m.d(self.df, self.f)
         return Equation(start, (), "1" if dout is None else self.m.num(dout))
 
-    @property
-    def start_words(self) -> str:
-        return START if self.tensors.dout is None else DOUT_START
+    def start_phrase(self, sentence: bool = False) -> Phrase:
+        """With --dout, DOUT_START: the upstream gradient given, and L = sum(dout ⊙ q), the
+        number whose gradients these are (tensor.differentiated)."""
+        if self.tensors.dout is None:
+            return super().start_phrase(sentence)
+        return Phrase(DOUT_START, {"loss": self.m.loss(self.df, self.f)})
+
+    def start_reason(self) -> Phrase:
+        """With --dout, not `its gradient with respect to itself is 1`: DOUT_START."""
+        return super().start_reason() if self.tensors.dout is None else self.start_phrase()
 
     def shapes_phrase(self, template: str) -> Phrase:
         """SHAPES (or its sentence): every input's shape, `W (2, 2)`."""

@@ -18,14 +18,12 @@ from .notation import TensorTex, Tex, tex_text
 from .numbers import DEFAULT_PRECISION
 from .walkthrough import (
     BACKWARD_HEADING,
-    DOUT_START,
     FORWARD_HEADING,
     INPUTS_SENTENCE,
     MATHS,
     OUTPUT_SENTENCE,
     RATE_SENTENCE,
     SHAPES_SENTENCE,
-    START_SENTENCE,
     STEPPED_SENTENCE,
     UPDATE_HEADING,
     UPDATED_SENTENCE,
@@ -46,11 +44,6 @@ def _walkthrough(result: Result | TensorResult, precision: int) -> Walkthrough:
     """The walkthrough in LaTeX notation (matrices as `bmatrix`, over tensors)."""
     notation = TensorTex if getattr(result, "tensor", False) else Tex
     return walkthrough(result, notation(result.graph, precision))
-
-
-def _start_sentence(w: Walkthrough) -> str:
-    """What ∂f/∂f = 1 is, in a sentence (with --dout: the upstream gradient given)."""
-    return START_SENTENCE if w.start_words != DOUT_START else DOUT_START
 
 
 def _shapes(w: Walkthrough, phrase: Callable[[Phrase], str]) -> list[str]:
@@ -124,7 +117,7 @@ def to_markdown(
     out += _md_block([e.equation for e in w.forward])
     out += [line for text in _shapes(w, _md) for line in (text, "")]
     out += [_md(w.phrase(OUTPUT_SENTENCE)), "", f"{h} {tr(BACKWARD_HEADING)}", ""]
-    out += [f"${w.start().text()}$: {tr(_start_sentence(w))}.", ""]
+    out += [f"${w.start().text()}$: {_md(w.start_phrase(sentence=True))}.", ""]
     for step in w.backward:
         if isinstance(step, Gate):
             out += [f"**{_md(step.heading)}**", "", _md(step.chain()), ""]
@@ -190,7 +183,7 @@ def to_latex(
     out += _align([_row(e.equation) for e in w.forward])
     out += [line for text in _shapes(w, _tex) for line in (text, "")]
     out += [_tex(w.phrase(OUTPUT_SENTENCE)), "", rf"\{heading}{{{tex_text(tr(BACKWARD_HEADING))}}}"]
-    rows = [_row(w.start()), rf"\intertext{{{tex_text(tr(w.start_words))}}}"]
+    rows = [_row(w.start()), rf"\intertext{{{_tex(w.start_phrase())}}}"]
     for step in w.backward:
         if isinstance(step, Gate):
             rows.append(rf"\intertext{{{_tex(step.heading)}}}")
