@@ -25,7 +25,7 @@ from .errors import BindError, DomainError, InputError, ParseError
 from .graph import NO_INPUT, Graph
 from .i18n import N_, tr, tr_n
 from .ops import CODES, FUNCTIONS, OPS
-from .syntax import NAMED_CONSTANTS, superscript
+from .syntax import NAMED_CONSTANTS, composed, superscript
 
 # An operand while parsing: (node id, start, end). The span can be wider than
 # the node's own, e.g. with the parentheses around it.
@@ -372,6 +372,7 @@ def parse(text: str, max_nodes: int = MAX_NODES, inputs: Collection[str] = ()) -
         )
     if not _has_statement(text):
         raise ParseError(tr("the expression is empty"))
+    text = composed(text)
     collecting = gc.isenabled()
     gc.disable()
     try:
