@@ -217,3 +217,18 @@ def test_a_node_says_whether_it_sits_on_a_kink_and_who_won(text, values, kinks, 
     nodes = {node.name: node for node in bpcli.grad(text, values).nodes}
     assert {name: nodes[name].kink for name in kinks} == kinks
     assert {name: nodes[name].winners for name in winners} == winners
+
+
+def test_a_name_pasted_decomposed_is_the_name_typed():
+    # macOS pastes Hangul and accents decomposed (NFD): 가 as U+1100 U+1161, é as e + U+0301.
+    # Either way round it is one name; by hand, d(2·v)/dv = 2 and d(v·v)/dv = 2v.
+    import unicodedata
+
+    nfd = unicodedata.normalize("NFD", "가")
+    assert nfd != "가" and len(nfd) == 2
+    for expr, given in (("가 * 2", nfd), (f"{nfd} * 2", "가"), (f"{nfd} * 2", nfd)):
+        r = bpcli.grad(expr, {given: 1.5})
+        assert (r.output, r.gradients) == (3.0, {"가": 2.0})
+    accent = unicodedata.normalize("NFD", "é")
+    r = bpcli.grad(f"{accent} * {accent}", {"é": 3.0})
+    assert (r.output, r.gradients) == (9.0, {"é": 6.0})

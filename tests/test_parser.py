@@ -369,8 +369,9 @@ def error(text: str) -> bpcli.BpcliError:
     ("text", "kind", "message", "column"),
     [
         ("2x", ParseError, "missing operator before 'x': bpcli has no implicit multiplication; write 2*x", 2),
-        ("x y", ParseError, "missing operator before 'y': bpcli has no implicit multiplication; write x*y", 3),
-        ("(x)(y)", ParseError, "missing operator before '(': bpcli has no implicit multiplication; write (…)*(…)", 4),
+        ("x y", ParseError, "missing operator before 'y': bpcli has no implicit multiplication; write x*y (elementwise), or x @ y for a matrix product", 3),
+        ("(x)(y)", ParseError, "missing operator before '(': bpcli has no implicit multiplication; write (…)*(…) (elementwise), or (…) @ (…) for a matrix product", 4),
+        ("x 2", ParseError, "missing operator before '2': bpcli has no implicit multiplication; write x*2", 3),
         ("x +", ParseError, "the expression ends too early: expected a number, a name or '('", 4),
         ("(x+y", ParseError, "the expression ends too early: expected ')'", 5),
         ("x)", ParseError, "unmatched ')': there is no '(' to close", 2),

@@ -347,6 +347,10 @@ def test_a_shape_mismatch_is_an_error_under_the_operator():
         ("x[5]", {"x": [1.0, 2.0]}, "index 5 is out of range"),
         ("x[0.5]", {"x": [1.0, 2.0]}, "whole number"),
         ("sum(x, 2)", {"x": [[1.0]]}, "axis 2 is out of range"),
+        # past 2**53 the float typed is shown as it reads, not int()'s digits of it
+        ("x[99999999999999999999999]", {"x": [1.0, 2.0]}, r"index 1e\+23 is out of range"),
+        ("sum(x, 1e30)", {"x": [1.0, 2.0]}, r"axis 1e\+30 is out of range"),
+        ("x[9007199254740992]", {"x": [1.0, 2.0]}, "index 9007199254740992 is out"),
         ("2 @ x", {"x": [1.0]}, "use \\*"),
     ],
 )

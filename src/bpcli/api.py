@@ -12,6 +12,7 @@ from .graph import Graph
 from .i18n import N_, tr, tr_n
 from .ops import TENSOR_ONLY, Conventions
 from .parser import named_constants, parse
+from .syntax import composed
 from .result import Result, Update
 from .syntax import NAMED_CONSTANTS
 from .values import NotANumber, NotATensor, is_array, to_float, to_value
@@ -185,6 +186,8 @@ def bind(graph: Graph, values: Values) -> dict[str, Any]:
     for name, value in pairs:
         if not isinstance(name, str):
             raise BindError(tr("a name must be text, got {name}").format(name=clipped(repr(name))))
+        if name not in graph.variables:
+            name = composed(name)  # as the parser reads the expression's names
         if name in given:
             raise BindError(tr("a value for {name} is given twice").format(name=clipped(name)))
         if name not in graph.variables:

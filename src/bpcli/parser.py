@@ -25,7 +25,7 @@ from .errors import BindError, DomainError, InputError, ParseError
 from .graph import NO_INPUT, Graph
 from .i18n import N_, tr, tr_n
 from .ops import CODES, FUNCTIONS, OPS
-from .syntax import NAMED_CONSTANTS, superscript
+from .syntax import NAMED_CONSTANTS, SIGNED_NUMBER, composed, superscript
 
 # An operand while parsing: (node id, start, end). The span can be wider than
 # the node's own, e.g. with the parentheses around it.
@@ -372,6 +372,7 @@ def parse(text: str, max_nodes: int = MAX_NODES, inputs: Collection[str] = ()) -
         )
     if not _has_statement(text):
         raise ParseError(tr("the expression is empty"))
+    text = composed(text)
     collecting = gc.isenabled()
     gc.disable()
     try:
@@ -713,11 +714,20 @@ def _syntax_error(token: Token, expected: list[str], text: str) -> ParseError:
         left_text = left.group(0) if left else before[-1:]
         left_text = "(…)" if left_text == ")" else left_text
         right_text = "(…)" if token.type == "LPAR" else token.value
-        return ParseError(
-            tr(
+        message = N_(
+            "missing operator before {value!r}: bpcli has no implicit multiplication; "
+            "write {left_text}*{right_text}"
+        )
+        if token.type != "NUMBER" and not SIGNED_NUMBER.fullmatch(left_text):
+            # two operands that may be matrices (W x): * is elementwise, and the product
+            # a lecture writes side by side is @
+            message = N_(
                 "missing operator before {value!r}: bpcli has no implicit multiplication; "
-                "write {left_text}*{right_text}"
-            ).format(value=token.value, left_text=left_text, right_text=right_text),
+                "write {left_text}*{right_text} (elementwise), or {left_text} @ {right_text}"
+                " for a matrix product"
+            )
+        return ParseError(
+            tr(message).format(value=token.value, left_text=left_text, right_text=right_text),
             span=(start, end),
             source=text,
         )

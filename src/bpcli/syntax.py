@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from functools import cache
 from typing import NamedTuple
 
@@ -23,6 +24,13 @@ NAME = re.compile(_TERMINALS["NAME"])
 # `pi*x` and `e**x` need no value, `bpcli grad "e*x" --e 2 --x 1` has two inputs.
 NAMED_CONSTANTS = {"pi": math.pi, "e": math.e}
 _SUPERSCRIPT_DIGITS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
+
+
+def composed(text: str) -> str:
+    """`text` in Unicode's composed form (NFC): a name pasted decomposed (macOS pastes
+    가 as ᄀ + ᅡ, é as e + ◌́) is the same name as when typed, and a combining accent
+    joins its letter, so the NAME terminal reads it."""
+    return text if text.isascii() else unicodedata.normalize("NFC", text)
 
 
 def superscript(text: str) -> float:

@@ -421,6 +421,12 @@ _AXIS = (
 )
 
 
+def _whole_text(number: int) -> str:
+    """A whole number as its float reads: 1e+23, not the 99999999999999991611392 that
+    int() makes of 1e23 (past 2**53 a float is no longer the number typed)."""
+    return str(number) if abs(number) <= 2**53 else f"{float(number):g}"
+
+
 def _index_shape(shapes: list[Shape], known: list[Value | None]) -> Shape:
     shape = shapes[0]
     if not shape:
@@ -429,7 +435,7 @@ def _index_shape(shapes: list[Shape], known: list[Value | None]) -> Shape:
     if not -shape[0] <= i < shape[0]:
         raise _Mismatch(
             tr("index {i} is out of range for {size} elements (0 to {last})").format(
-                i=i, size=shape[0], last=shape[0] - 1
+                i=_whole_text(i), size=shape[0], last=shape[0] - 1
             )
         )
     return shape[1:]
@@ -447,7 +453,7 @@ def _reduce_shape(shapes: list[Shape], known: list[Value | None]) -> Shape:
     if not -len(shape) <= axis < len(shape) or not shape:
         raise _Mismatch(
             tr("axis {axis} is out of range for shape {shape}").format(
-                axis=axis, shape=show_shape(shape)
+                axis=_whole_text(axis), shape=show_shape(shape)
             )
         )
     return shape[: axis % len(shape)] + shape[axis % len(shape) + 1 :]
