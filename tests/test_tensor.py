@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import bpcli
+import bpcli as bpcli_api
 from bpcli import BindError, DomainError
 from bpcli.ops import TensorRule
 from bpcli.tensor import TensorResult, gradcheck
@@ -694,3 +695,20 @@ def test_gradient_descent_over_a_variadic_max_of_vectors():
         "y": [2.9, 0.0],
         "z": [0.0, 4.9],
     }
+
+
+def test_a_descent_with_dout_charts_the_number_it_descends(bpcli):
+    # q = W @ x with dout [1, 0]: L = q[0]. By hand: 5 at step 0; W and x move by
+    # 0.1 · ([[1, 2], [0, 0]], [1, 2]) to W[0] = x = [0.9, 1.8], L = 0.81 + 3.24 = 4.05;
+    # then W[0] = x = [0.81, 1.62], L = 0.6561 + 2.6244 = 3.2805.
+    from bpcli.render.chart import descent_steps
+
+    result = bpcli_api.grad(
+        "q = W @ x", {"W": [[1, 2], [3, 4]], "x": [1, 2]}, dout=[1, 0], lr=0.1, steps=2
+    )
+    losses = [step.output for step in descent_steps(result.update)]
+    assert losses == pytest.approx([5.0, 4.05, 3.2805])
+    np.testing.assert_allclose(result.update.trajectory[-1][2], [3.2805, 8.91])  # q kept
+    args = ("grad", "q = W @ x", "--W", "[[1,2],[3,4]]", "--x", "[1,2]", "--dout", "[1, 0]")
+    done = bpcli(*args, "--lr", "0.1", "--steps", "2")  # was an internal error (exit 3)
+    assert done.code == 0 and "L over 2 steps" in done.stdout, done.stderr

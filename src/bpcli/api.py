@@ -12,9 +12,8 @@ from .graph import Graph
 from .i18n import N_, tr, tr_n
 from .ops import TENSOR_ONLY, Conventions
 from .parser import named_constants, parse
-from .syntax import composed
 from .result import Result, Update
-from .syntax import NAMED_CONSTANTS
+from .syntax import NAMED_CONSTANTS, composed
 from .values import NotANumber, NotATensor, is_array, to_float, to_value
 
 if TYPE_CHECKING:

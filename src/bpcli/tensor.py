@@ -708,6 +708,9 @@ class TensorUpdate:
     inputs: dict[str, Value]
     output: Value
     trajectory: tuple[tuple[int, dict[str, Value], Value], ...] | None = None
+    # with --dout, the number descended at each recorded step, L = sum(dout ⊙ q): what a
+    # chart of the descent draws (the trajectory keeps q itself, as --json writes it)
+    losses: tuple[float, ...] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -935,7 +938,10 @@ def descend(
         point = moved
         path.append((step, dict(point), values[graph.output]))
     trajectory = None if steps is None else tuple(path)
-    return TensorUpdate(lr, count, point, values[graph.output], trajectory)
+    losses = None
+    if trajectory is not None and dout is not None:
+        losses = tuple(float(np.sum(np.asarray(dout) * out)) for _, _, out in trajectory)
+    return TensorUpdate(lr, count, point, values[graph.output], trajectory, losses)
 
 
 def moved_inputs(graph: Graph) -> list[str]:

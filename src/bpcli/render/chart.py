@@ -25,9 +25,13 @@ AXIS = "dim"
 
 def descent_steps(update: Update | TensorUpdate) -> tuple[Step, ...]:
     """The recorded steps of a descent (a tensor run keeps each as (step, inputs, output),
-    its inputs vectors and matrices; its output, a loss, is a number as a scalar run's)."""
+    its inputs vectors and matrices; its output, a loss, is a number as a scalar run's;
+    with --dout, the number descended is L = sum(dout ⊙ q), the update's `losses`)."""
     if update.trajectory is None:  # the caller draws a chart only of recorded steps
         raise ValueError("a chart of gradient descent needs its steps (update.trajectory)")
+    losses = getattr(update, "losses", None)  # with --dout: L = sum(dout ⊙ q), a number
+    if losses is not None:
+        return tuple(Step(s, p, loss) for (s, p, _), loss in zip(update.trajectory, losses))
     return tuple(s if isinstance(s, Step) else Step(*s) for s in update.trajectory)
 
 

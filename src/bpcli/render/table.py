@@ -328,7 +328,7 @@ class TensorGradView:
             yield self._assigned(after, update.output, VALUE, width, bold=True)
             if update.trajectory is not None:  # the loss is a number: the chart is a run's
                 yield Text()
-                yield DescentChart(update, f, precision=self.precision)
+                yield DescentChart(update, d, precision=self.precision)
 
     def _facts(self) -> list[tuple[str, str, str, str]]:
         from ..tensor import show_shape
