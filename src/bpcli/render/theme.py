@@ -49,6 +49,12 @@ STAND_INS = {
     "⊙": "o",
     "⊗": "x",
     "ᵀ": "'",
+    # the tensor update's rule said once for every input: θ := θ - α·∂f/∂θ for θ ∈ {W, x}
+    # (ϑ where θ is a name), as t := t - a*df/dt for t E {W, x}: one column each
+    "θ": "t",
+    "ϑ": "t",
+    "∈": "E",
+    "∅": "0",
     "✓": "+",  # check's report: "+ right", "x wrong"
     "✗": "x",
     # the --steps chart: bars by eighths, and its axis
