@@ -31,7 +31,8 @@ def descent_steps(update: Update | TensorUpdate) -> tuple[Step, ...]:
         raise ValueError("a chart of gradient descent needs its steps (update.trajectory)")
     losses = getattr(update, "losses", None)  # with --dout: L = sum(dout ⊙ q), a number
     if losses is not None:
-        return tuple(Step(s, p, loss) for (s, p, _), loss in zip(update.trajectory, losses))
+        recorded = zip(update.trajectory, losses, strict=True)
+        return tuple(Step(s, p, loss) for (s, p, _), loss in recorded)
     return tuple(s if isinstance(s, Step) else Step(*s) for s in update.trajectory)
 
 
