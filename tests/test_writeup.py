@@ -260,6 +260,22 @@ def test_solutions_markdown_for_the_homework(bpcli, tmp_path):
 
 
 @pytest.mark.integration
+def test_the_solution_sheet_is_written_only_to_a_file_named_for_it(bpcli, tmp_path):
+    # sol.pdf used to get Markdown text that no PDF viewer opens
+    homework = str(DOCS / "homework.toml")
+    pdf = tmp_path / "sol.pdf"
+    run = bpcli("key", homework, "--solutions", "--output", str(pdf))
+    assert run.code == 2 and "ends in .md or .tex" in run.stderr and not pdf.exists()
+    md = tmp_path / "sol.md"
+    run = bpcli("key", homework, "--solutions", "--format", "latex", "--output", str(md))
+    assert run.code == 2 and "--format says latex" in run.stderr and not md.exists()
+    for name, start in (("sol.md", "# Solutions: homework.toml\n"), ("sol.tex", "\\documentclass")):
+        run = bpcli("key", homework, "--solutions", "--output", str(tmp_path / name))
+        assert run.code == 0, run.stderr
+        assert (tmp_path / name).read_text(encoding="utf-8").startswith(start)
+
+
+@pytest.mark.integration
 def test_solutions_latex_compiles(bpcli, tmp_path):
     out = tmp_path / "key.tex"
     run = bpcli("key", str(DOCS / "homework.toml"), "--solutions", "--output", str(out))

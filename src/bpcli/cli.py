@@ -924,6 +924,31 @@ def key_format(output: Path) -> str | None:
     return kind
 
 
+SHEET_SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".tex": "latex"}
+
+
+def sheet_format(output: Path | None, fmt: str | None) -> str:
+    """The solution sheet's format: --format, else the --output file's suffix (.tex is
+    LaTeX), else Markdown. A file named for something else (sol.pdf) is refused: the
+    sheet is text, and a .pdf holding Markdown opens in no PDF viewer."""
+    kind = None if output is None else SHEET_SUFFIXES.get(output.suffix.lower())
+    a_file = output is not None and not (output.exists() and not output.is_file())
+    if a_file and kind is None:
+        raise InputError(
+            tr(
+                "--output {output}: the solution sheet is Markdown or LaTeX text, so its "
+                "name ends in .md or .tex (make a PDF from the .tex with pdflatex)"
+            ).format(output=output)
+        )
+    if fmt is not None and kind is not None and kind != fmt:
+        raise InputError(
+            tr("--output {output} is {kind}, but --format says {fmt}: give one").format(
+                output=output, kind=kind, fmt=fmt
+            )
+        )
+    return fmt or kind or "markdown"
+
+
 @app.command(cls=BpcliCommand)
 def key(
     file: Annotated[Path, typer.Argument(metavar="FILE", help="A problem set, TOML or JSON.")],
@@ -986,6 +1011,7 @@ def key(
         refuse_to_replace("--output", output, [file])
         rule = tie_option(max_tie)
         kind = key_format(output) if output is not None and not solutions else None
+        sheet = sheet_format(output, fmt) if solutions else None
         problems = load(file)
         solved: list[Problem | Invalid] = []
         sheets = []
@@ -1023,14 +1049,13 @@ def key(
         from .api import scalar_only
         from .render.solutions import Solved, solutions_latex, solutions_markdown
 
-        tex = output is not None and output.suffix.lower() == ".tex"
         solved_sheets = [
             Solved(
                 problem, scalar_only(result, "key --solutions", i18n.N_("does not write")), answer
             )
             for problem, result, answer in sheets
         ]
-        if fmt == "latex" or (fmt is None and tex):
+        if sheet == "latex":
             from .graphviz import layout_json
 
             emit(solutions_latex(file.name, solved_sheets, precision, layout_json), output)
