@@ -491,6 +491,40 @@ def test_graph_and_grad_do_not_write_over_the_program_file(bpcli, tmp_path):
         assert program.read_text() == "x*y\n"
 
 
+@pytest.mark.integration
+def test_output_to_dev_stdout_reaches_a_pipe(tmp_path):
+    """`--output /dev/stdout | …`: /dev/stdout into a pipe resolves to pipe:[…], which is
+    no path; it was 'cannot write /dev/stdout: No such file or directory', exit 2."""
+    homework = Path(__file__).parent.parent / "docs" / "homework.toml"
+    for extra in ([], ["--solutions", "--format", "latex"]):
+        run = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "bpcli",
+                "key",
+                str(homework),
+                *extra,
+                "--output",
+                "/dev/stdout",
+            ],
+            capture_output=True,
+            text=True,
+        )
+        assert run.returncode == 0, run.stderr
+        assert run.stdout.startswith("\\documentclass" if extra else "[defaults]")
+    # a link to a file not there yet is still followed: the file it names is made
+    link = tmp_path / "key-link.toml"
+    link.symlink_to(tmp_path / "key.toml")
+    run = subprocess.run(
+        [sys.executable, "-m", "bpcli", "key", str(homework), "--output", str(link)],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0 and link.is_symlink(), run.stderr
+    assert (tmp_path / "key.toml").read_text(encoding="utf-8").startswith("[defaults]")
+
+
 def test_an_existing_output_is_replaced_with_its_mode_and_link_kept(bpcli, tmp_path):
     """--output and --gradescope say they replace the file: it is replaced whole."""
     source = tmp_path / "hw.toml"

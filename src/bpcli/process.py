@@ -136,7 +136,10 @@ def write_output(path: Path, data: bytes, what: str | None = None) -> None:
     import tempfile  # here, not at the top: the fast paths' start-up time
 
     try:
-        target = os.path.realpath(path)
+        # /dev/stdout into a pipe is /proc/self/fd/1 -> pipe:[…], which realpath cannot
+        # name: what is not a regular file is asked of the path itself
+        special = os.path.exists(path) and not os.path.isfile(path)
+        target = path if special else os.path.realpath(path)
         if os.path.exists(target) and not os.path.isfile(target):
             with open(target, "wb") as stream:
                 stream.write(data)
