@@ -619,3 +619,19 @@ def test_a_broken_slope_buried_in_round_off_is_inconclusive_not_passed(patch_op)
     assert x.verdict == "inconclusive"
     assert x.reason is not None and "estimated error" in x.reason
     assert check.inputs["y"].verdict != "wrong"  # d/da is right
+
+
+@pytest.mark.parametrize("width", [40, 60, 80, 120])
+def test_the_check_never_cuts_a_number_or_a_verdict(width):
+    # At 40 columns the table cut its headers and verdicts ("inconc…", "analyt…"); where
+    # its columns do not fit, each input is a block. The lecture's gradients by hand:
+    # df/dx = df/dy = z = -4, df/dz = x + y = 3, each good.
+    text = render(gradcheck(bpcli.grad("(x+y)*z", LECTURE)), width=width)
+    lines = text.splitlines()
+    assert all(len(line) <= width and line == line.rstrip() for line in lines), text
+    assert "…" not in text, text
+    assert text.count("good") >= 3 and "-4" in text and "3" in text
+    assert "h = 1e-05" in text, text  # the heading's maths kept whole on a line
+    table = any(line.split() == ["x", "-4", "-4", "0", "good"] for line in lines)
+    assert table or ("  verdict" in text and text.count("= good") == 3), text
+    assert table == (width >= 60), text  # blocks only where the columns do not fit

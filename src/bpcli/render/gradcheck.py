@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
-from rich.markup import escape
-from rich.table import Table
+from rich.console import Console, ConsoleOptions, Group, JustifyMethod, RenderableType, RenderResult
 from rich.text import Text
 
 from ..gradcheck import ACCEPTABLE, GOOD, GradCheck, InputCheck, Kink, Verdict
 from ..i18n import tr
+from .lines import Lines, worded
 from .numbers import DEFAULT_PRECISION, fmt
-from .table import MAX_ROWS
+from .table import MAX_ROWS, Whole, as_blocks
 from .theme import GRAD
 
 VERDICT_STYLES: dict[Verdict, str] = {
@@ -60,29 +59,35 @@ class GradCheckView:
             yield text
 
     def parts(self) -> Iterator[RenderableType]:
-        f = escape(self.f)
         heading = tr("gradient check: numeric = ({f}(x+h) - {f}(x-h)) / 2h with h = {h}")
-        yield Text(heading.format(f=self.f, h=self._n(self.check.step)), style="bold")
+        # broken between words, `h = 1e-05` kept whole
+        yield Lines(worded([(heading.format(f=self.f, h=self._n(self.check.step)), "bold")]).lines)
         if not self.check.inputs:
             yield Text(tr("there are no inputs to check"))
             return
-        table = Table(box=None, pad_edge=False)
-        table.add_column(tr("input"))
-        table.add_column(tr("analytic ∂{f}/∂input").format(f=f), justify="right", style=GRAD)
-        table.add_column(tr("numeric"), justify="right", style=GRAD)
-        table.add_column(tr("relative error"), justify="right")
-        table.add_column(tr("verdict"))
+        analytic = tr("analytic ∂{f}/∂input").format(f=self.f)  # a Text: no markup
+        labels = (analytic, tr("numeric"), tr("relative error"), tr("verdict"))
+        rows: list[list[str | Text]] = []
+        shown: list[tuple[str, str, list[tuple[str, object, str]]]] = []
         for row in self._rows():
-            if isinstance(row, str):
-                table.add_row("…", "", "", "", row)
+            if isinstance(row, str):  # the inputs left out past MAX_ROWS
+                rows.append(["…", "", "", "", row])
+                shown.append(("…", "  " + row, []))
                 continue
-            table.add_row(
-                escape(row.name),
+            cells = [
                 self._n(row.analytic),
                 self._n(row.numeric),
                 relative_error(row.relative_error),
-                Text(row.verdict, style=VERDICT_STYLES[row.verdict]),
-            )
+            ]
+            styles = (GRAD, GRAD, "", VERDICT_STYLES[row.verdict])
+            rows.append([row.name, *cells, Text(row.verdict, style=styles[3])])
+            values = [*cells, row.verdict]
+            shown.append((row.name, "", [*zip(labels, values, styles, strict=True)]))
+        columns: list[tuple[str, str, JustifyMethod]] = [(tr("input"), "", "left")]
+        columns += [(analytic, GRAD, "right"), (tr("numeric"), GRAD, "right")]
+        columns += [(tr("relative error"), "", "right"), (tr("verdict"), "", "left")]
+        # never a number or verdict cut: where the columns do not fit, a block an input
+        table = Whole(columns, rows, lambda width: as_blocks(shown, width))
         yield table
         notes = list(self.notes())
         if notes:

@@ -131,7 +131,7 @@ class GradView:
         update = self.result.update
         assert update is not None
         f = self.result.output_name
-        table: _Whole
+        table: Whole
         if update.trajectory is not None:
             heading = tr("gradient descent: α = {lr}, {steps} steps").format(
                 lr=self._n(update.lr), steps=update.steps
@@ -144,7 +144,7 @@ class GradView:
             ]
             columns: list[tuple[str, str, JustifyMethod]] = [(step, "", "right")]
             columns += [*((n, "", "right") for n in names[:-1]), (f, VALUE, "right")]
-            table = _Whole(columns, rows, lambda width: _steps(step, names, rows, width))
+            table = Whole(columns, rows, lambda width: _steps(step, names, rows, width))
             summary = tr("after {steps} steps: {f} = ").format(steps=update.steps, f=f)
         else:
             heading = tr("update step: x := x - α·∂{f}/∂x with α = {lr}").format(
@@ -168,7 +168,7 @@ class GradView:
             ]
             columns = [(tr("input"), "", "left")]
             columns += [(h, k, "right") for h, k in zip(labels, styles, strict=True)]
-            table = _Whole(columns, rows, lambda width: _blocks(blocks, width))
+            table = Whole(columns, rows, lambda width: as_blocks(blocks, width))
             summary = tr("after the update: {f} = ").format(f=f)
         # the sentences broken between words, `α = 0.1` and `f = -16.34` kept whole
         title = Lines(worded([(heading, "bold")]).lines)
@@ -179,7 +179,7 @@ class GradView:
         return Group(title, table, Text(), line, Text(), chart)
 
 
-class _Whole:
+class Whole:
     """A table of `columns` (header, style, justify) whose cells are never cut, at the
     width it is given; where they do not fit side by side, `blocks` lays the same rows
     out instead."""
@@ -187,14 +187,15 @@ class _Whole:
     def __init__(
         self,
         columns: Sequence[tuple[str, str, JustifyMethod]],
-        rows: Sequence[Sequence[str]],
+        rows: Sequence[Sequence[str | Text]],
         blocks: Callable[[int], list[Line]],
     ) -> None:
+        """A cell is text, or a Text of its own style (a verdict's colour)."""
         self.columns, self.rows, self.blocks = columns, rows, blocks
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         widths = [
-            max(cells(header), *(cells(row[k]) for row in self.rows))
+            max(cells(header), *(cells(str(row[k])) for row in self.rows))
             for k, (header, _, _) in enumerate(self.columns)
         ]
         if sum(widths) + GAP * (len(widths) - 1) > options.max_width:
@@ -204,7 +205,7 @@ class _Whole:
         for (header, style, justify), wide in zip(self.columns, widths, strict=True):
             table.add_column(Text(header), justify=justify, style=style, no_wrap=True, width=wide)
         for row in self.rows:
-            table.add_row(*map(Text, row))
+            table.add_row(*(cell if isinstance(cell, Text) else Text(cell) for cell in row))
         yield Stripped(table)  # no trailing spaces in a pipe or a file
 
 
@@ -449,7 +450,7 @@ def _node_blocks(
     """Each node as a block, where a node table does not fit: its name, op, shape (a
     tensor run's) and text, then its value and its gradient, each under the other,
     laid out by `lay` for the width after its label."""
-    return _blocks(
+    return as_blocks(
         [
             (
                 "  ".join(filter(None, (name, op, shape))),
@@ -470,7 +471,7 @@ def _node_blocks(
     )
 
 
-def _blocks(
+def as_blocks(
     items: Sequence[tuple[str, str, Sequence[tuple[str, object, str]]]],
     width: int,
     lay: Callable[[object, int], list[str]] = lambda value, _: [str(value)],
@@ -490,6 +491,8 @@ def _blocks(
             else:  # one word wider than the line (a text without spaces): between tokens
                 text, style = "".join(t for t, _ in line), line[-1][1]
                 out += [[(folded, style)] for folded in _fold(text, width)]
+        if not shown:  # a heading alone (the rows a long list leaves out)
+            continue
         wide = max(cells(label) for label, _, _ in shown)
         laid = [(label, lay(v, width - INDENT - wide - 3), style) for label, v, style in shown]
         if any(INDENT + wide + 3 + cells(lines[0]) > width for _, lines, _ in laid):
