@@ -902,6 +902,14 @@ def evaluate(
     return TensorResult(graph, inputs, values, grads, node_shapes, conventions, update, dout)
 
 
+def descended(out: Value, dout: Value | None) -> float:
+    """The number the gradients are of: the output, or with --dout L = sum(dout ⊙ q),
+    as the backward pass seeds it (what a descent lowers and a gradient check moves)."""
+    if dout is None:
+        return float(out)
+    return float(np.sum(np.asarray(dout) * out))
+
+
 def descend(
     graph: Graph,
     inputs: dict[str, Value],
@@ -940,7 +948,7 @@ def descend(
     trajectory = None if steps is None else tuple(path)
     losses = None
     if trajectory is not None and dout is not None:
-        losses = tuple(float(np.sum(np.asarray(dout) * out)) for _, _, out in trajectory)
+        losses = tuple(descended(out, dout) for _, _, out in trajectory)
     return TensorUpdate(lr, count, point, values[graph.output], trajectory, losses)
 
 
@@ -1022,10 +1030,7 @@ def gradcheck(result: TensorResult, step: float = 1e-5) -> GradCheck:
     rng = np.random.default_rng(0)
 
     def loss(values: list[Value]) -> float:
-        out = values[graph.output]
-        if result.dout is None:
-            return float(out)
-        return float(np.sum(np.asarray(result.dout) * out))
+        return descended(values[graph.output], result.dout)
 
     def sides(values: list[Value]) -> Sides:
         return tuple(_side(graph, i, values, result.conventions) for i in watched)
