@@ -136,14 +136,13 @@ def write_output(path: Path, data: bytes, what: str | None = None) -> None:
     import tempfile  # here, not at the top: the fast paths' start-up time
 
     try:
-        # /dev/stdout into a pipe is /proc/self/fd/1 -> pipe:[…], which realpath cannot
-        # name: what is not a regular file is asked of the path itself
-        special = os.path.exists(path) and not os.path.isfile(path)
-        target = path if special else os.path.realpath(path)
-        if os.path.exists(target) and not os.path.isfile(target):
-            with open(target, "wb") as stream:
+        # asked of the path itself: /dev/stdout into a pipe is /proc/self/fd/1 ->
+        # pipe:[…], which realpath cannot name
+        if os.path.exists(path) and not os.path.isfile(path):
+            with open(path, "wb") as stream:
                 stream.write(data)
             return
+        target = os.path.realpath(path)  # a regular file, or none yet: through its links
         if os.path.exists(target):
             mode = stat.S_IMODE(os.stat(target).st_mode)
         else:
