@@ -9,7 +9,7 @@ import io
 import os
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, redirect_stdout
 from dataclasses import replace
 from pathlib import Path
@@ -911,16 +911,25 @@ def tie_option(max_tie: str | None) -> TieRule | None:
 def key_format(output: Path) -> str | None:
     """The answer key's format, from the suffix of the file it is written to (None, the
     problem set's own, for what is not a file: /dev/stdout, a named pipe)."""
-    kind = KEY_SUFFIXES.get(output.suffix.lower())
+    return _named_format(
+        output,
+        KEY_SUFFIXES,
+        i18n.N_(
+            "--output {output}: the answer key is written as TOML or JSON, so its name "
+            "ends in .toml or .json (a solution sheet, --solutions, in .md or .tex)"
+        ),
+    )
+
+
+def _named_format(output: Path, suffixes: Mapping[str, str], refusal: str) -> str | None:
+    """The format a file's suffix names; None for what is not a regular file (/dev/stdout,
+    a named pipe: no suffix to read); `refusal` (a message of {output}) for a file whose
+    suffix names none."""
+    kind = suffixes.get(output.suffix.lower())
     if kind is None and output.exists() and not output.is_file():
         return None
     if kind is None:
-        raise InputError(
-            tr(
-                "--output {output}: the answer key is written as TOML or JSON, so its name "
-                "ends in .toml or .json (a solution sheet, --solutions, in .md or .tex)"
-            ).format(output=output)
-        )
+        raise InputError(tr(refusal).format(output=output))
     return kind
 
 
@@ -931,15 +940,13 @@ def sheet_format(output: Path | None, fmt: str | None) -> str:
     """The solution sheet's format: --format, else the --output file's suffix (.tex is
     LaTeX), else Markdown. A file named for something else (sol.pdf) is refused: the
     sheet is text, and a .pdf holding Markdown opens in no PDF viewer."""
-    kind = None if output is None else SHEET_SUFFIXES.get(output.suffix.lower())
-    a_file = output is not None and not (output.exists() and not output.is_file())
-    if a_file and kind is None:
-        raise InputError(
-            tr(
-                "--output {output}: the solution sheet is Markdown or LaTeX text, so its "
-                "name ends in .md or .tex (make a PDF from the .tex with pdflatex)"
-            ).format(output=output)
+    kind = None
+    if output is not None:
+        refusal = i18n.N_(
+            "--output {output}: the solution sheet is Markdown or LaTeX text, so its "
+            "name ends in .md or .tex (make a PDF from the .tex with pdflatex)"
         )
+        kind = _named_format(output, SHEET_SUFFIXES, refusal)
     if fmt is not None and kind is not None and kind != fmt:
         raise InputError(
             tr("--output {output} is {kind}, but --format says {fmt}: give one").format(
