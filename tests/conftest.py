@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 # Before typer is imported anywhere: never force colour or a terminal in tests.
@@ -45,8 +46,17 @@ class StartsAProcess(AssertionError):
     pass
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _matplotlib_s_font_cache():
+    """matplotlib lists the system's fonts with fontconfig's fc-list (a process) the first
+    time it is used on a machine, and keeps the list: made here, once, before any test,
+    so that a core test that draws (--plot) starts no process on a new machine."""
+    with contextlib.suppress(ImportError):  # no plot extra: its tests say so
+        import matplotlib.font_manager  # noqa: F401 - makes the cache where there is none
+
+
 @pytest.fixture(autouse=True)
-def _only_integration_tests_start_processes(request, monkeypatch):
+def _only_integration_tests_start_processes(request, monkeypatch, _matplotlib_s_font_cache):
     if request.node.get_closest_marker("integration") is not None:
         return
 
