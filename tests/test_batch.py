@@ -449,9 +449,67 @@ def test_lines_past_the_limit_are_answered_as_before(capsys):
 
 
 @pytest.mark.integration
-def test_the_corpus_with_two_workers(capsys, monkeypatch):
+@pytest.mark.parametrize("read_size", [batch.READ_SIZE, 64])  # blocks of a few lines each
+def test_the_corpus_with_two_workers(capfd, monkeypatch, read_size):
+    """Two workers, writing to stdout's descriptor in turn, block by block."""
     monkeypatch.setattr(batch, "FAN_OUT", 0)  # a small file: fanned out all the same
-    assert corpus_answers(capsys, jobs=2) == (DATA / "answers.jsonl").read_text(encoding="utf-8")
+    monkeypatch.setattr(batch, "READ_SIZE", read_size)
+    monkeypatch.setattr(batch.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    fanned = []
+    monkeypatch.setattr(batch, "run_parallel", lambda *a: fanned.append(a[-1]) or parallel(*a))
+    assert corpus_answers(capfd, jobs=2) == (DATA / "answers.jsonl").read_text(encoding="utf-8")
+    assert fanned == [2]
+
+
+parallel = batch.run_parallel
+
+
+def _fan_out_corpus(monkeypatch, answer_block):
+    """The corpus through two workers in blocks of a few lines, with `answer_block` in
+    place of batch._answer_block (the workers are forked: they run it too)."""
+    monkeypatch.setattr(batch, "FAN_OUT", 0)
+    monkeypatch.setattr(batch, "READ_SIZE", 256)
+    monkeypatch.setattr(batch.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setattr(batch, "_answer_block", answer_block)
+    return batch.answer_source(str(CORPUS), 2, MAX_SIZE)
+
+
+answer_block = batch._answer_block
+
+
+@pytest.mark.integration
+def test_a_worker_s_bug_ends_the_run_with_that_bug(capfd, monkeypatch):
+    """A bug in a worker (here, at its third block) is raised in the parent, as one
+    process raises it (the CLI reports it as an internal error, exit 3); the other
+    worker is stopped; no answer is written twice or out of order."""
+
+    def buggy(block, number, cache, memo, write):
+        if number > 10:
+            raise ZeroDivisionError("a planted bug")
+        return answer_block(block, number, cache, memo, write)
+
+    with pytest.raises(ZeroDivisionError, match="a planted bug"):
+        _fan_out_corpus(monkeypatch, buggy)
+    written = capfd.readouterr().out
+    expected = (DATA / "answers.jsonl").read_text(encoding="utf-8")
+    assert written and expected.startswith(written)
+
+
+@pytest.mark.integration
+def test_a_worker_killed_ends_the_run_and_says_so(capfd, monkeypatch):
+    """A worker killed (the kernel's out-of-memory killer sends SIGKILL) ends the run
+    with an error that says so, and does not leave the parent waiting for its turn."""
+    import signal
+
+    def killed(block, number, cache, memo, write):
+        if number > 10:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return answer_block(block, number, cache, memo, write)
+
+    with pytest.raises(RuntimeError, match="ended with exit code -9"):
+        _fan_out_corpus(monkeypatch, killed)
+    expected = (DATA / "answers.jsonl").read_text(encoding="utf-8")
+    assert expected.startswith(capfd.readouterr().out)
 
 
 def test_jobs_fan_out_only_where_they_can_win(tmp_path, monkeypatch):

@@ -284,6 +284,27 @@ def test_a_closed_pipe_is_a_quiet_exit_0(args):
     assert (done.returncode, done.stderr) == (0, b"")
 
 
+@pytest.mark.integration
+def test_a_closed_pipe_with_two_workers_is_a_quiet_exit_0(tmp_path):
+    """`bpcli batch --jobs 2 big.jsonl | head -1`: the workers meet the closed pipe
+    (each writes stdout itself) and the parent exits quietly, as one process does."""
+    requests = tmp_path / "many.jsonl"
+    requests.write_text((LECTURE_LINE + "\n") * 20_000)  # past FAN_OUT: fanned out
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "bpcli", "batch", "--jobs", "2", str(requests)],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            env=ENV,
+            timeout=60,
+        )
+    finally:
+        os.close(write)
+    assert (done.returncode, done.stderr) == (0, b"")
+
+
 # ---- grad --json of a large graph: node by node, keeping no text ----------------------
 
 

@@ -18,6 +18,7 @@ other request asked again (its id aside) is answered with the text of its first 
 from __future__ import annotations
 
 import collections
+import contextlib
 import difflib
 import io
 import itertools
@@ -27,11 +28,11 @@ import operator
 import os
 import re
 import stat
+import struct
 import sys
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from json.encoder import encode_basestring_ascii
-from typing import Any, BinaryIO, Literal, cast
+from typing import Any, BinaryIO, Literal, NoReturn, cast
 
 from . import engine
 from .api import evaluate
@@ -62,7 +63,7 @@ def answer_source(source: str, jobs: int, limit: int) -> bool:
 
     def answer_all(stream: BinaryIO) -> bool:
         out = Output(waits=not _is_file(stream))
-        workers = fan_out(stream, jobs)
+        workers = fan_out(stream, jobs) if out.binary is not None else 1
         if workers == 1:
             ok = run_blocks(read_blocks(stream, limit, out.before_waiting), out)
         else:
@@ -84,12 +85,16 @@ FAN_OUT = 4 * READ_SIZE  # a smaller file is answered by one process (see fan_ou
 def fan_out(stream: BinaryIO, jobs: int) -> int:
     """How many worker processes `--jobs` gets where they can win: at most one a CPU that
     bpcli may run on, and none (one process) for a file of less than FAN_OUT bytes, whose
-    few blocks take less time to answer than starting the workers and sharing them out."""
+    few blocks take less time to answer than starting the workers and sharing them out,
+    nor where processes cannot be forked (Windows). The workers write to stdout's file
+    descriptor: where it has none (a test's captured stdout), one process answers."""
     try:
         cpus = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # not Linux
         cpus = os.cpu_count() or 1
     jobs = min(jobs, cpus)
+    if jobs > 1 and not hasattr(os, "fork"):
+        return 1
     if jobs > 1 and _is_file(stream):
         try:
             if os.fstat(stream.fileno()).st_size < FAN_OUT:
@@ -442,70 +447,158 @@ def _out_of_memory(request_id: object, number: int) -> dict[str, Any]:
 
 
 def run_parallel(stream: BinaryIO, limit: int, out: Output, jobs: int) -> bool:
-    """`run_blocks`, with the blocks answered by `jobs` worker processes.
+    """`run_blocks`, with the blocks answered by `jobs` worker processes, in turn.
 
-    A worker gets a block's bytes as read (about READ_SIZE of them, numbered in
-    turn) and, where stdout is a file descriptor, writes its answers there itself
-    when the block before has been written: the parent only reads and hands out,
-    and the answers, about twelve times the requests' bytes, cross no second pipe.
-    Elsewhere the worker sends them back for the parent to write. At most two
-    blocks per worker are in flight, so a stream of any length is never read whole
-    into memory. Before a read that would wait (a client that writes a line and
-    waits for its answer), every block handed out is answered and written first.
-    The workers ignore Ctrl-C: the parent alone reports it and stops them; a
-    worker writes whole lines (see `_write_lines`), so the reader gets whole lines.
+    Block k (about READ_SIZE bytes of whole lines, as read) goes to worker k mod `jobs`
+    through a pipe of that worker's own, and the worker writes its answers to stdout
+    itself once block k - 1's are written: a baton passes from worker to worker round
+    a ring of pipes. The parent only reads and hands out; no answer crosses a second
+    pipe, and no block waits for the parent. A worker's pipe holds a few blocks, so
+    the parent's write waits while that worker is behind, and a stream of any length
+    is never read whole into memory. An answered block is written as soon as its turn
+    comes, whether or not the parent is waiting to read: a client that writes a line
+    and waits gets its answer. The workers ignore Ctrl-C: the parent alone reports
+    it and stops them; a worker writes whole lines (see `_write_lines`), so the reader
+    gets whole lines. A worker that fails ends the run with its error, the others
+    stopped: a closed stdout (BrokenPipeError) as anywhere in bpcli.
     """
     import multiprocessing
-    from concurrent.futures import Future, ProcessPoolExecutor
+    import select
 
-    direct = out.binary is not None
     out.flush()
-    turn = multiprocessing.Condition()
-    written = multiprocessing.RawValue("q", 0)  # the blocks written to stdout so far
-    pending: deque[Future[tuple[bytes, bool]]] = deque()
-    ok = True
+    context = multiprocessing.get_context("fork")
+    tasks = [os.pipe() for _ in range(jobs)]
+    batons = [os.pipe() for _ in range(jobs)]  # worker w reads batons[w], passes to w + 1
+    reports = [context.Pipe(duplex=False) for _ in range(jobs)]
+    every = [fd for pair in tasks + batons for fd in pair]
+    os.write(batons[0][1], b".")  # block 0 is written first
+    pipe = _stdout_pipe()
+    workers = []
+    for w in range(jobs):
+        own = (tasks[w][0], batons[w][0], batons[(w + 1) % jobs][1])
+        worker = context.Process(
+            target=_work, args=(own, every, limit, pipe, reports[w][1]), daemon=True
+        )
+        worker.start()
+        workers.append(worker)
+    for fd in every:
+        if fd not in {write for _, write in tasks}:
+            os.close(fd)
+    for _, sender in reports:
+        sender.close()
+    hands = [write for _, write in tasks]
+    for fd in hands:
+        os.set_blocking(fd, False)
+        _widen(fd)
+    ended = [worker.sentinel for worker in workers]
 
-    def write_next() -> None:
-        nonlocal ok
-        data, block_ok = pending.popleft().result()
-        if data:
-            out.write_bytes(data)
-        ok = ok and block_ok
+    said: dict[int, tuple[bool, BaseException | None]] = {}  # the workers' reports
 
-    def before_waiting(stream: BinaryIO) -> None:
-        if out.waits and not _ready(stream):
-            while pending:
-                write_next()
-            out.flush()
+    def failed() -> NoReturn:
+        _failed(workers, reports, said)
 
-    pool = ProcessPoolExecutor(
-        max_workers=jobs,
-        initializer=_start_worker,
-        initargs=(turn, written, _stdout_pipe() if direct else None),
-    )
+    def hand(fd: int, data: bytes) -> None:
+        """Write all of `data` into a worker's pipe, waiting while it is full; a worker
+        that ends meanwhile ends the run."""
+        view, at = memoryview(data), 0
+        while at < len(data):
+            try:
+                at += os.write(fd, view[at:])
+                continue
+            except BlockingIOError:
+                pass
+            except BrokenPipeError:  # the worker is gone: its report says why
+                failed()
+            if select.select(ended, [fd], [])[0]:
+                failed()
+
     done = False
     try:
         number = 0
-        for index, block in enumerate(read_blocks(stream, limit, before_waiting)):
-            count = 1 if isinstance(block, TooLong) else block.count(b"\n") + 1
-            where = index if direct else None
-            pending.append(pool.submit(_answer_worker_block, block, number, where))
+        for index, block in enumerate(read_blocks(stream, limit)):
+            if isinstance(block, TooLong):
+                count, data = 1, _HEAD.pack(number, -1)
+            else:
+                count, data = block.count(b"\n") + 1, _HEAD.pack(number, len(block)) + block
+            hand(hands[index % jobs], data)
             number += count
-            while len(pending) > 2 * jobs or (pending and pending[0].done()):
-                write_next()
-        while pending:
-            write_next()
+        for fd in hands:
+            os.close(fd)
+        hands = []
+        waiting = dict(zip(ended, range(jobs), strict=True))
+        while waiting:  # every worker ends with its report
+            for sentinel in select.select(list(waiting), [], [])[0]:
+                w = waiting.pop(sentinel)
+                workers[w].join()
+                said[w] = _report(reports[w][0])
+                if said[w][1] is not None or workers[w].exitcode != 0:
+                    failed()
         done = True
-        return ok
+        return all(worker_ok for worker_ok, _ in said.values())
     finally:
-        if not done:
-            # Ctrl-C or a closed pipe: drop what is queued rather than answer it first, and
-            # stop the workers now (one may be deep in a long line; there is no public way).
-            # Then wait for the pool's own thread: left running, its exit races the
-            # interpreter's and prints "Bad file descriptor" (1 run in 40 seen).
-            for process in list((pool._processes or {}).values()):
-                process.terminate()
-        pool.shutdown(wait=True, cancel_futures=not done)
+        for fd in hands:
+            os.close(fd)
+        if not done:  # Ctrl-C, a closed pipe, a failure: stop the workers now
+            for worker in workers:
+                worker.terminate()
+        for worker in workers:
+            worker.join()
+
+
+_HEAD = struct.Struct("qq")  # a block's first line number - 1, and its size (-1: a TooLong)
+PIPE_SIZE = 4 * READ_SIZE  # bytes a worker's pipe of blocks holds (where it can be set)
+
+
+def _widen(fd: int) -> None:
+    """Let a worker's pipe hold a few blocks (Linux; elsewhere the pipe stays as it is)."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
+    except (ImportError, AttributeError, OSError):
+        pass
+
+
+class _Ended(Exception):
+    """In a worker: the worker before it in the ring ended, so this one's turn never comes."""
+
+
+def _report(receiver: Any) -> tuple[bool, BaseException | None]:
+    """A worker's last word: (every line answered, None or its failure); a worker that
+    ended without one (killed by a signal) failed."""
+    try:
+        found: tuple[bool, BaseException | None] = receiver.recv()
+    except (EOFError, OSError):
+        return False, None
+    return found
+
+
+def _failed(
+    workers: list[Any], reports: list[Any], said: dict[int, tuple[bool, BaseException | None]]
+) -> NoReturn:
+    """A worker failed: stop them all, and raise the first cause: a worker's own error
+    or death before a closed stdout, before a worker that stopped because another had."""
+    import signal
+
+    for worker in workers:
+        worker.terminate()
+    causes: list[tuple[bool, BaseException]] = []
+    for w, worker in enumerate(workers):
+        worker.join()
+        if w not in said:
+            said[w] = _report(reports[w][0]) if reports[w][0].poll() else (False, None)
+        failure = said[w][1]
+        if isinstance(failure, _Ended):
+            continue
+        if failure is None and worker.exitcode not in (0, -signal.SIGTERM):
+            failure = RuntimeError(
+                f"a worker process of --jobs ended with exit code {worker.exitcode}"
+            )
+        if failure is not None:
+            causes.append((isinstance(failure, BrokenPipeError), failure))
+    if not causes:
+        causes.append((False, RuntimeError("a worker process of --jobs ended early")))
+    raise min(causes, key=lambda cause: cause[0])[1]
 
 
 def _stdout_pipe() -> bool:
@@ -513,16 +606,47 @@ def _stdout_pipe() -> bool:
     return not _is_file(sys.stdout)  # type: ignore[arg-type]
 
 
-_worker: dict[str, Any] = {}  # a worker's turn to write, and how it writes
-
-
-def _start_worker(turn: Any, written: Any, pipe: bool | None) -> None:
-    """In a worker: Ctrl-C goes to the whole process group, and the parent handles it."""
+def _work(own: tuple[int, int, int], every: list[int], limit: int, pipe: bool, report: Any) -> None:
+    """A worker: answer the blocks from its pipe, each written to stdout in its turn,
+    then report (every line answered, None or the failure) to the parent."""
     import signal
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _worker.update(turn=turn, written=written, pipe=pipe)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the whole process group
+    tasks_fd, baton_in, baton_out = own
+    for fd in every:
+        if fd not in own:
+            os.close(fd)
     _keep_freed_memory()
+    cache: Cache = {}  # each worker parses an expression once
+    memo: Memo = {}
+    ok, failure = True, None
+    piece = PIPE_PIECE if pipe else FLUSH_AT
+    # kept open until the worker exits: its report comes first (a closed pipe would
+    # fail the parent's next write before the report is there to say why)
+    tasks = open(tasks_fd, "rb", buffering=PIPE_SIZE)  # noqa: SIM115
+    try:
+        while head := tasks.read(_HEAD.size):
+            number, size = _HEAD.unpack(head)
+            block: Block = TooLong(limit) if size < 0 else tasks.read(size)
+            answers: list[str] = []
+            _, block_ok = _answer_block(block, number, cache, memo, answers.append)
+            ok = ok and block_ok
+            groups = list(_groups(answers))  # made before the turn: the others work on
+            if not os.read(baton_in, 1):
+                raise _Ended
+            try:
+                fd = sys.stdout.fileno()
+                for data in groups:
+                    _write_lines(fd, data, piece)
+            finally:
+                with contextlib.suppress(BrokenPipeError):  # the next one has ended
+                    os.write(baton_out, b".")
+    except BaseException as exc:  # reported to the parent, which raises it
+        failure = exc
+    try:
+        report.send((ok, failure))
+    except Exception:  # an error that cannot be pickled: its text
+        report.send((ok, RuntimeError(f"{type(failure).__name__}: {failure}")))
 
 
 def _keep_freed_memory() -> None:
@@ -538,31 +662,7 @@ def _keep_freed_memory() -> None:
         pass
 
 
-_worker_cache: Cache = {}  # each worker process parses an expression once
-_worker_memo: Memo = {}
 PIPE_PIECE = 4096  # POSIX's PIPE_BUF: a write to a pipe of at most this many bytes is whole
-
-
-def _answer_worker_block(block: Block, number: int, index: int | None) -> tuple[bytes, bool]:
-    """A worker's answers to block `index`, whose first line is line `number` + 1: written
-    to stdout in its turn (and b"" returned), or, with no index, returned as UTF-8."""
-    answers: list[str] = []
-    _, ok = _answer_block(block, number, _worker_cache, _worker_memo, answers.append)
-    if index is None:
-        return "".join(answers).encode("utf-8"), ok
-    groups = list(_groups(answers))  # made before the turn: the other worker works on
-    turn, written = _worker["turn"], _worker["written"]
-    with turn:
-        while written.value != index:
-            turn.wait()
-        try:
-            fd = sys.stdout.fileno()
-            for data in groups:
-                _write_lines(fd, data, PIPE_PIECE if _worker["pipe"] else FLUSH_AT)
-        finally:
-            written.value = index + 1
-            turn.notify_all()
-    return b"", ok
 
 
 def _groups(answers: list[str]) -> Iterator[bytes]:
