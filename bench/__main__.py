@@ -16,6 +16,7 @@ from . import growth, report, streams
 from .engines import ENGINES
 from .graphs import SHAPES
 from .runner import ROOT, Settings, run
+from .worker import MAX_RUNS
 
 DEFAULT_ENGINES = ("bpcli", "torch", "micrograd", "sympy", "python")
 QUICK_SIZES = (100, 1_000)
@@ -65,6 +66,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--engines", type=_names(list(ENGINES)), default=list(DEFAULT_ENGINES))
     p.add_argument("--shapes", type=_names(SHAPES), default=list(SHAPES))
     p.add_argument("--repeat", type=int, help="runs per job, the median is shown (default 3)")
+    p.add_argument(
+        "--least-seconds",
+        type=float,
+        help="a quicker job runs more times, until it has taken this long, up to "
+        f"{MAX_RUNS} runs, so that its median stands above the noise (default 0.5; quick 0)",
+    )
     p.add_argument(
         "--quick",
         action="store_true",
@@ -135,6 +142,7 @@ def settings_from(args: argparse.Namespace, argv: list[str]) -> Settings:
         shapes=args.shapes,
         repeat=int(given(args.repeat, 3, 1)),
         budget=given(args.budget, 20.0, 5.0),
+        least_seconds=given(args.least_seconds, 0.5, 0.0),
         timeout=given(args.timeout, 120.0, 60.0),
         timeouts={"sympy": 45.0, **args.timeouts},
         max_nodes={"sympy": 1_000, **{k: int(v) for k, v in args.max_nodes.items()}},

@@ -38,6 +38,7 @@ class Settings:
     shapes: list[str]
     repeat: int = 3
     budget: float = 20.0  # seconds of repeats per job: slow jobs run fewer times
+    least_seconds: float = 0.0  # … and quick ones more, until they have taken this long
     timeout: float = 120.0  # seconds per job
     timeouts: dict[str, float] = field(default_factory=dict)  # per engine
     max_nodes: dict[str, int] = field(default_factory=dict)  # per engine: larger is skipped
@@ -136,6 +137,7 @@ def run_job(
         "text": str(text_file) if engine == "bpcli" else None,
         "repeat": settings.repeat,
         "budget": settings.budget,
+        "least_seconds": settings.least_seconds,
         "result": str(result_file),
         "timeout": timeout,
     }

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # bench/ sits next to src/, it is not installed
 
 from bench import __main__ as bench_main  # noqa: E402
-from bench import engines, graphs, growth, report, runner, streams  # noqa: E402
+from bench import engines, graphs, growth, report, runner, streams, worker  # noqa: E402
 from bench.check import compare  # noqa: E402
 from bench.graphs import ADD, CONST, MUL, NONE, SIGMOID, TANH, VAR, Tape  # noqa: E402
 
@@ -230,6 +230,7 @@ def test_the_runner_runs_on_tiny_sizes(tmp_path, capsys):
     output = tmp_path / "docs" / "benchmarks.md"
     argv = ["--sizes", "30,60", "--shapes", "chain,neuron", "--engines"]
     argv += ["bpcli,sympy,torch,micrograd,python", "--repeat", "2", "--cold-runs", "1"]
+    argv += ["--least-seconds", "0"]
     argv += ["--batch-lines", "20", "--e2e-size", "40", "--output", str(output)]
     argv += ["--growth-sizes", "10,100,1000", "--views", "dot,batch"]
     assert bench_main.main(argv) == 0
@@ -400,6 +401,23 @@ def test_a_job_past_its_time_limit_is_stopped_and_located(tmp_path):
     assert result["status"] == "timeout" and result["after"] == 2.0
     assert str(result["error"]).startswith("timed out after 2 s, in ")
     assert ".py:" in str(result["error"])  # the innermost frames of its stack
+
+
+@pytest.mark.integration
+def test_a_quick_job_runs_until_it_has_taken_least_seconds(tmp_path):
+    """A 100-node chain takes about a millisecond a run: at --repeat 1 it is one run,
+    too few for a median; with least_seconds it runs on, up to MAX_RUNS times."""
+    tape = graphs.chain(100)
+    tape.save(tmp_path / "tape.bin")
+    (tmp_path / "expr.txt").write_text(graphs.to_bpcli(tape), encoding="utf-8")
+    counts = []
+    for least in (0.0, 0.3):
+        settings = runner.Settings([100], ["bpcli"], ["chain"], repeat=1, least_seconds=least)
+        result = runner.run_job(
+            "bpcli", tmp_path / "tape.bin", tmp_path / "expr.txt", settings, tmp_path
+        )
+        counts.append(len(result["runs"]))
+    assert counts == [1, worker.MAX_RUNS]
 
 
 @pytest.mark.integration
