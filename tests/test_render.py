@@ -162,6 +162,37 @@ def test_error_caret_in_a_long_line_is_cut_on_both_sides():
     assert shown[caret.index("^")] == "$"
 
 
+def test_error_window_of_a_long_korean_line_is_counted_in_cells():
+    """Korean letters take two cells: the window is WINDOW cells (half of it before the
+    spot), not WINDOW letters, which were 140 cells, past an 80-column terminal."""
+    from rich.cells import cell_len
+
+    from bpcli.render.error import WINDOW
+
+    text = "가나다라마바사아자차카타파하" * 6 + " + (x +* y)" + " + 가나다" * 20
+    with pytest.raises(ParseError) as caught:
+        bpcli.parse(text)
+    _, shown, caret = error_lines(caught.value)
+    assert shown.startswith("  …") and shown.endswith("…")
+    assert cell_len(shown) <= 2 + 1 + WINDOW + 1
+    at = caret.index("^")  # cells before the caret = cells of what is shown before '*'
+    assert cell_len(shown[: shown.index("+*") + 1]) == at
+    assert WINDOW // 2 - 1 <= at - 3 <= WINDOW // 2
+
+
+def test_a_wide_spot_shows_a_window_of_its_line_not_the_whole_line():
+    """A node that spans a line of 600,000 characters: its first WINDOW cells, with
+    carets under them (the whole line was written to stderr)."""
+    from bpcli.render.error import WINDOW
+
+    text = "log(-(x" + "+x" * 300_000 + "))"
+    with pytest.raises(bpcli.DomainError) as caught:
+        bpcli.grad(text, {"x": 1})
+    _, shown, caret = error_lines(caught.value)
+    assert shown == "  " + text[:WINDOW] + "…"
+    assert caret == "  " + "^" * WINDOW
+
+
 def test_error_caret_under_wide_characters():
     with pytest.raises(ParseError) as caught:
         bpcli.parse("가격 * $")

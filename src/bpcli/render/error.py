@@ -12,7 +12,9 @@ QUOTES = "'\"`"
 
 
 def error_lines(error: BpcliError) -> list[str]:
-    """`error: …` and, for an error in the source, the line with a caret under the spot."""
+    """`error: …` and, for an error in the source, the line with a caret under the spot:
+    of a long line, WINDOW terminal cells around the spot's start (Korean letters take
+    two), however wide the spot (a node may span a line of a million characters)."""
     lines = [f"error: {error}"]
     if error.span is None or error.source is None:
         return lines
@@ -22,17 +24,33 @@ def error_lines(error: BpcliError) -> list[str]:
     line_end = source.find("\n", start)
     if line_end == -1:
         line_end = len(source)
-    width = max(1, min(end, line_end) - start)
-    left = max(line_start, start - WINDOW // 2)
-    right = min(line_end, max(left + WINDOW, start + width))
-    shown = visible(source[left:right].replace("\t", " "))
+    left = _reach(source, start, line_start, WINDOW // 2, -1)
+    right = max(_reach(source, left, line_end, WINDOW, 1), min(start + 1, line_end))
     prefix = "…" if left > line_start else ""
     suffix = "…" if right < line_end else ""
-    lines.append("  " + prefix + shown + suffix)
-    pad = cell_len(prefix + visible(source[left:start].replace("\t", " ")))
-    spot = visible(source[start : start + min(width, WINDOW)].replace("\t", " "))
+    lines.append("  " + prefix + _shown(source[left:right]) + suffix)
+    pad = cell_len(prefix + _shown(source[left:start]))
+    spot = _shown(source[start : min(end, right)])
     lines.append("  " + " " * pad + "^" * max(1, cell_len(spot)))  # in cells: 가 takes two
     return lines
+
+
+def _shown(text: str) -> str:
+    return visible(text.replace("\t", " "))
+
+
+def _reach(source: str, at: int, stop: int, cells: int, step: int) -> int:
+    """How far from `at` towards `stop` (step -1: back, 1: on) text of at most `cells`
+    terminal cells goes, with at most 4 characters a cell (marks that take none)."""
+    taken, limit = 0, 4 * cells
+    while at != stop and limit:
+        character = source[at - 1] if step < 0 else source[at]
+        taken += cell_len(_shown(character))
+        if taken > cells:
+            break
+        at += step
+        limit -= 1
+    return at
 
 
 def wrapped(line: str, width: int, indent: int = len("error: ")) -> list[str]:
