@@ -635,3 +635,15 @@ def test_the_check_never_cuts_a_number_or_a_verdict(width):
     table = any(line.split() == ["x", "-4", "-4", "0", "good"] for line in lines)
     assert table or ("  verdict" in text and text.count("= good") == 3), text
     assert table == (width >= 60), text  # blocks only where the columns do not fit
+
+
+@pytest.mark.parametrize("width", range(28, 82, 2))
+def test_the_verdicts_legend_never_breaks_inside_a_comparison(width):
+    """`good < 1e-07 ≤ acceptable < 1e-04 ≤ wrong` breaks at a `≤` only: at 34, 38, 56
+    and 60 columns a line had ended in `good <` or `acceptable <`."""
+    text = render(gradcheck(bpcli.grad("(x+y)*z", LECTURE)), width=width)
+    legend = text[text.index("verdicts by relative error") :].splitlines()
+    expected = "verdicts by relative error: good < 1e-07 ≤ acceptable < 1e-04 ≤ wrong"
+    assert " ".join(legend) == expected
+    for line in legend:
+        assert len(line) <= width and not line.endswith("<") and not line.startswith("<")

@@ -94,7 +94,7 @@ class GradCheckView:
             yield Text()
             yield from notes
         yield Text()
-        yield self.summary()
+        yield from self.summary()
 
     def _rows(self) -> Iterator[InputCheck | str]:
         """Every input; past MAX_ROWS, those that are not good and then the first good ones."""
@@ -190,7 +190,9 @@ class GradCheckView:
         args = ", ".join(f"{text} = {self._n(value)}" for text, value in kink.args)
         return f"{kink.text} at {args}" if args else kink.text
 
-    def summary(self) -> Text:
+    def summary(self) -> Iterator[Lines]:
+        """The verdicts counted, and what each verdict means: broken between words,
+        never inside a comparison (`good < 1e-07` is one)."""
         check = self.check
         counts = ", ".join(
             f"{check.count(verdict)} {verdict}" for verdict in SEVERITY if check.count(verdict)
@@ -204,7 +206,8 @@ class GradCheckView:
         legend = tr(
             "verdicts by relative error: good < {good:.0e} ≤ acceptable < {acceptable:.0e} ≤ wrong"
         ).format(good=GOOD, acceptable=ACCEPTABLE)
-        return Text.assemble((status, style), counts, "\n", (legend, "dim"))
+        yield Lines(worded([(status, style), (counts, "")]).lines)
+        yield Lines(worded([(legend, "dim")]).lines)
 
 
 def _warning(message: str) -> Text:

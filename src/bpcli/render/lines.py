@@ -490,7 +490,7 @@ def _rstrip(line: list[Segment]) -> list[Segment]:
 
 # Maths inside a translated sentence, found by its operators: `α = 0.1`, `4 / 4`,
 # `x := x - α·∂f/∂x` (each operator between two spaces, its operands without).
-_WORDED = re.compile(r"[^ ]+(?: (?::=|=|-|\+|/) [^ ]+)+")
+_WORDED = re.compile(r"[^ ]+(?: (?::=|=|-|\+|/|<) [^ ]+)+")
 
 
 def worded(pieces: Sequence[Piece]) -> Prose:
