@@ -95,9 +95,26 @@ def test_the_page_fetches_nothing():
 
 @pytest.mark.integration
 def test_hostile_source_text_stays_text():
-    page = to_html(bpcli.grad("x * 2 # </script><script>alert(1)</script> & <b>", {"x": 1}))
+    # a comment inside parentheses is part of the node's text, which the page shows
+    hostile = "(x # </script><script>alert(1)</script> & <b>\n) * 2"
+    page = to_html(bpcli.grad(hostile, {"x": 1}))
     assert page.count("<script") == 2 and "<b>" not in page
     assert "&lt;/script&gt;&lt;script&gt;alert(1)" in page
+
+
+def test_the_page_is_titled_by_the_program_without_its_comments():
+    """A file's comment line is not code: the title and the heading show the program's
+    statements on one line; a one-line expression stays as typed."""
+    source = "# A two-layer net\nh = relu(W @ x)\n\nloss = sum(h)  # the loss\n"
+    page = to_html(bpcli.grad(source, {"W": [[1.0, -1.0]], "x": [2.0, 1.0]}))
+    program = "h = relu(W @ x); loss = sum(h)"
+    assert f"<title>bpcli: {program}</title>" in page
+    assert f"Backpropagation through <code>{program}</code>" in page
+    assert "A two-layer net" not in page
+    page = to_html(bpcli.grad("(x + y) *  z", {"x": -2, "y": 5, "z": -4}))
+    assert "<title>bpcli: (x + y) *  z</title>" in page
+    page = to_html(bpcli.grad("q = x + y\nq * z", {"x": -2, "y": 5, "z": -4}))
+    assert "<title>bpcli: q = x + y; q * z</title>" in page
 
 
 def test_without_graphviz_bpcli_lays_it_out(bpcli, tmp_path, monkeypatch):

@@ -207,6 +207,20 @@ class Graph:
             value,
         )
 
+    def program(self) -> str:
+        """The program on one line, as a heading shows it: as typed where it is one line
+        with no comment; else its statements, `name = text`, then the output's text
+        where no statement names it, each in full, joined by `; ` (no comment, no new
+        line: a page's title showed a file's comment line as if it were code)."""
+        source = self.source.strip()
+        if "\n" not in source and "#" not in source:
+            return source
+        limit = len(self.source) + 1
+        shown = [f"{name} = {self.text(node, limit)}" for name, node in self.assigned.items()]
+        if self.output not in self.assigned.values():
+            shown.append(self.text(self.output, limit))
+        return "; ".join(shown)
+
     def text(self, node: Node | int, limit: int = TEXT_LIMIT) -> str:
         """A node's source text on one line, at most `limit` characters (ending in …)."""
         node_id = node if isinstance(node, int) else node.id

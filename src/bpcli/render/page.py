@@ -255,7 +255,7 @@ def svg(result: Run, precision: int, run_dot: RunDot | None = None) -> tuple[str
         f' width="{placed.width * ZOOM:.0f}" height="{placed.height * ZOOM:.0f}"'
         f' style="min-width: {placed.width * MIN_ZOOM:.0f}px"'
         f' aria-labelledby="graph-title">',
-        f'<title id="graph-title">computational graph of {_e(result.expression)}</title>',
+        f'<title id="graph-title">computational graph of {_e(result.graph.program())}</title>',
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="9"'
         ' markerHeight="9" markerUnits="userSpaceOnUse" orient="auto"><path d="M0,0 L10,5 L0,10 z"'
         ' class="arrowhead"/></marker></defs>',
@@ -377,7 +377,7 @@ def to_html(result: Run, precision: int = DEFAULT_PRECISION, run_dot: RunDot | N
         if placed.engine == "graphviz"
         else tr("laid out by bpcli by depth (install Graphviz for dot's layout)")
     )
-    expression = f"<code>{_e(result.expression)}</code>"
+    expression = f"<code>{_e(result.graph.program())}</code>"
     heading = tr("Backpropagation through {expression}").format(expression=expression)
     meta = tr("inputs: {inputs} · output:\n{output} ·\nvalues {green},\ngradients {red}").format(
         inputs=f'<span id="inputs">{_e(given)}</span>',
@@ -416,7 +416,7 @@ def to_html(result: Run, precision: int = DEFAULT_PRECISION, run_dot: RunDot | N
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>bpcli: {_e(result.expression)}</title>
+<title>bpcli: {_e(result.graph.program())}</title>
 <style>
 {STYLE}</style>
 </head>
