@@ -86,14 +86,16 @@ def fan_out(stream: BinaryIO, jobs: int) -> int:
     """How many worker processes `--jobs` gets where they can win: at most one a CPU that
     bpcli may run on, and none (one process) for a file of less than FAN_OUT bytes, whose
     few blocks take less time to answer than starting the workers and sharing them out,
-    nor where processes cannot be forked (Windows). The workers write to stdout's file
-    descriptor: where it has none (a test's captured stdout), one process answers."""
+    nor where processes cannot be forked safely (Windows has no fork; on macOS a forked
+    process may crash in a system library that started a thread). The workers write to
+    stdout's file descriptor: where it has none (a test's captured stdout), one process
+    answers."""
     try:
         cpus = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # not Linux
         cpus = os.cpu_count() or 1
     jobs = min(jobs, cpus)
-    if jobs > 1 and not hasattr(os, "fork"):
+    if jobs > 1 and (not hasattr(os, "fork") or sys.platform == "darwin"):
         return 1
     if jobs > 1 and _is_file(stream):
         try:
