@@ -400,10 +400,10 @@ _T = {name: group for name, group in _LEXER.groupindex.items() if name not in _I
 _T["$END"] = _END_T = _LEXER.groups
 _LPAR, _RPAR, _SEP = (_T[name] for name in ("LPAR", "RPAR", "_SEP"))
 # The lexer's own actions: an ignored terminal (white space, a comment), a character
-# no terminal matches, and, in a text with new lines, the terminals whose count
-# decides whether a new line ends a statement: parentheses and new lines.
+# no terminal matches, and, in a text with new lines, a separator (a new line or ";"),
+# which ends a statement unless it is a new line inside parentheses.
 _SPECIAL = len(_tables.STATES)
-_SKIP, _JUNK, _OPEN, _CLOSE, _NEW_LINE = range(_SPECIAL, _SPECIAL + 5)
+_SKIP, _JUNK, _NEW_LINE = range(_SPECIAL, _SPECIAL + 3)
 
 # How a rule's reduction builds its value (see tables._reduction), commonest first: the
 # builder's method on its one child (a number, a name), on the first and last of three
@@ -436,11 +436,11 @@ def _actions() -> list[list[int]]:
 
 
 def _with_new_lines(rows: list[list[int]]) -> list[list[int]]:
-    """The rows for a text with new lines: there the lexer counts parentheses, to drop
-    a new line inside them. A text without one spares that on every parenthesis."""
+    """The rows for a text with new lines: there the lexer looks at each separator, to
+    drop a new line inside parentheses. A text without one spares that on every `;`."""
     lines = [row[:] for row in rows]
     for row in lines:
-        row[_LPAR], row[_RPAR], row[_SEP] = _OPEN, _CLOSE, _NEW_LINE
+        row[_SEP] = _NEW_LINE
     return lines
 
 
@@ -502,14 +502,14 @@ def _run(text: str, builder: _Builder) -> Any:
         for code, size, gotos, callback, picks in reversed(_PLANS)
     ]
     plain, rows = _ACTIONS, _LINES if "\n" in text else _ACTIONS
-    special, skip, junk, paren_open, paren_close = _SPECIAL, _SKIP, _JUNK, _OPEN, _CLOSE
+    special, skip, junk = _SPECIAL, _SKIP, _JUNK
     one, outer, pair, triple, every, some = _ONE, _OUTER, _PAIR, _TRIPLE, _ALL, _SOME
     accept = _ACCEPT
     state = _tables.START
     states = [-1, state]  # -1: below the start, so that states[-2] always exists
     values: list[Any] = []
     push_state, push_value, pop_value = states.append, values.append, values.pop
-    depth = 0
+    depth = counted = 0  # the parentheses open at `counted`, the end of the last new line
     for match in _LEXER.finditer(text):
         t = match.lastindex
         action = rows[state][t]  # type: ignore[index]
@@ -518,12 +518,12 @@ def _run(text: str, builder: _Builder) -> Any:
                 continue
             if action == junk:
                 raise _unexpected_character(text, match.start())
-            if action == paren_open:
-                depth += 1
-            elif action == paren_close:
-                depth -= 1
-            elif depth > 0 and match.group() != ";":
-                continue  # a new line inside parentheses continues the line
+            at, end = match.span()
+            if text[at] != ";":
+                depth += _opened(text, counted, at)
+                counted = end
+                if depth > 0:
+                    continue  # a new line inside parentheses continues the line
             action = plain[state][t]  # type: ignore[index]
         while action < 0:
             code, size, gotos, method, picks = plans[action]
@@ -564,6 +564,17 @@ def _run(text: str, builder: _Builder) -> Any:
         push_value(match)
         state = action
     raise AssertionError("the lexer always ends with the end token")  # pragma: no cover
+
+
+def _opened(text: str, start: int, end: int) -> int:
+    """How many more parentheses open than close in text[start:end], a stretch the
+    parser has read up to a new line: counted there, and not on every parenthesis,
+    since a "(" or ")" outside a comment is always its own token, and a comment runs
+    to the end of the line."""
+    comment = text.find("#", start, end)
+    if comment != -1:
+        end = comment
+    return text.count("(", start, end) - text.count(")", start, end)
 
 
 def _reduce(
