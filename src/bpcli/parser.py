@@ -38,6 +38,7 @@ OUTPUT_NAME = "f"  # the lecture's name for the output, used when it is free
 MAX_NODES = 2_000_000
 CONST = CODES["const"]
 NUMBERS_KEPT = 4096
+ROOM = 64  # the nodes the builder's array columns have room for at first
 
 
 class Token:
@@ -70,9 +71,17 @@ class _Builder:
         self.first: list[int] = []
         self.second: list[int] = []
         self.more: dict[int, tuple[int, ...]] = {}
+        # The array columns are written through memoryviews, into room made ahead
+        # (`_make_room`): an array's append converts its number twice, by the
+        # general-purpose argument parser, a memoryview's store once and directly; it
+        # was 7 % of a parse. start() cuts the columns to the nodes made.
         self.starts: array[int] = array("q")
         self.ends: array[int] = array("q")
-        self.consts: array[float] = array("d")
+        self.consts: array[float] = array("d")  # 0 where nothing is written
+        self.views: tuple[memoryview, ...] = ()  # made with the first room
+        self.starts_view = self.ends_view = memoryview(b"")
+        self.consts_view: Any = self.starts_view  # typeshed's items are ints
+        self.room = 0  # the nodes the array columns have room for
         self.fixed = bytearray()  # see Graph: 1 for a node that depends on no input
         self.labels: dict[int, str] = {}
         self.variables: dict[str, int] = {}
@@ -83,8 +92,8 @@ class _Builder:
         self, op: str, inputs: tuple[int, ...], start: int, end: int, value: float = 0.0
     ) -> Ref:
         node_id = len(self.codes)
-        if node_id >= self.max_nodes:
-            self._too_many(start)
+        if node_id >= self.room:
+            self._make_room(start)
         self.codes.append(CODES[op])
         self.first.append(inputs[0] if inputs else NO_INPUT)
         self.second.append(inputs[1] if len(inputs) > 1 else NO_INPUT)
@@ -97,10 +106,27 @@ class _Builder:
             fixed.append(all(fixed[j] for j in inputs))
         else:
             fixed.append(op != "var")  # a constant is fixed, an input is not
-        self.starts.append(start)
-        self.ends.append(end)
-        self.consts.append(value)
+        self.starts_view[node_id] = start
+        self.ends_view[node_id] = end
+        self.consts_view[node_id] = value
         return node_id, start, end
+
+    def _make_room(self, at: int) -> None:
+        """Room in the array columns for as many nodes again as there are (up to
+        max_nodes), or the error past max_nodes."""
+        count = len(self.codes)
+        if count >= self.max_nodes:
+            self._too_many(at)
+        more = min(max(count, ROOM), self.max_nodes - count)
+        zeros = bytes(8 * more)
+        for view in self.views:
+            view.release()
+        self.starts.frombytes(zeros)
+        self.ends.frombytes(zeros)
+        self.consts.frombytes(zeros)
+        self.views = memoryview(self.starts), memoryview(self.ends), memoryview(self.consts)
+        self.starts_view, self.ends_view, self.consts_view = self.views
+        self.room = count + more
 
     def _too_many(self, at: int) -> NoReturn:
         raise InputError(
@@ -118,15 +144,14 @@ class _Builder:
 
         def method(self: _Builder, left: Ref, right: Ref) -> Ref:
             node_id = len(self.codes)
-            if node_id >= self.max_nodes:
-                self._too_many(left[1])
+            if node_id >= self.room:
+                self._make_room(left[1])
             self.codes.append(code)
             self.first.append(left[0])
             self.second.append(right[0])
             self.fixed.append(self.fixed[left[0]] & self.fixed[right[0]])
-            self.starts.append(left[1])
-            self.ends.append(right[2])
-            self.consts.append(0.0)
+            self.starts_view[node_id] = left[1]
+            self.ends_view[node_id] = right[2]
             return node_id, left[1], right[2]
 
         method.__name__ = op
@@ -156,8 +181,8 @@ class _Builder:
         start = minus.start()
         if self._is_literal(node_id):
             # -4 is one constant, not neg(4)
-            self.consts[node_id] = -self.consts[node_id]
-            self.starts[node_id] = start
+            self.consts_view[node_id] = -self.consts_view[node_id]
+            self.starts_view[node_id] = start
             return node_id, start, end
         return self._node("neg", (node_id,), start, end)
 
@@ -183,15 +208,15 @@ class _Builder:
             value = self._number(token)
         start, end = token.span()
         node_id = len(self.codes)
-        if node_id >= self.max_nodes:
-            self._too_many(start)
+        if node_id >= self.room:
+            self._make_room(start)
         self.codes.append(CONST)
         self.first.append(NO_INPUT)
         self.second.append(NO_INPUT)
         self.fixed.append(1)
-        self.starts.append(start)
-        self.ends.append(end)
-        self.consts.append(value)
+        self.starts_view[node_id] = start
+        self.ends_view[node_id] = end
+        self.consts_view[node_id] = value
         return node_id, start, end
 
     def _number(self, token: Match[str]) -> float:
@@ -321,6 +346,10 @@ class _Builder:
         if output not in labels and free:
             labels[output] = OUTPUT_NAME
         assigned = {name: ref[0] for name, ref in self.assigned.items()}
+        count = len(self.codes)
+        for view in self.views:
+            view.release()
+        del self.starts[count:], self.ends[count:], self.consts[count:]
         return Graph(
             self.codes,
             self.first,
