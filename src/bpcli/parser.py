@@ -39,6 +39,7 @@ MAX_NODES = 2_000_000
 CONST = CODES["const"]
 NUMBERS_KEPT = 4096
 ROOM = 64  # the nodes the builder's array columns have room for at first
+STACK_ROOM = 64  # … and the parser's stacks
 
 
 class Token:
@@ -417,8 +418,10 @@ def parse(text: str, max_nodes: int = MAX_NODES, inputs: Collection[str] = ()) -
 #
 # Both run on small integers, made here at import from the tables' names: a lookahead is
 # the number of the lexer's group that marks it, a match's `lastindex`; an action is a
-# state to shift to (>= 0) or ~rule (< 0), where the rules past the grammar's are the
-# driver's own: accept, and fail; or, past every state, one the lexer takes itself.
+# state to shift to (below _SHIFTS, the number of states), or _SHIFTS + rule, where the
+# rules past the grammar's are the driver's own: accept, and fail; or, past those, one
+# the lexer takes itself. (All are non-negative: a list indexed by a negative number
+# runs CPython's generic subscript, not its fast one.)
 
 # The lexer is one regular expression, made from the grammar's terminals by
 # tables.master_pattern: an alternative per terminal, marked by an empty group of its
@@ -431,7 +434,8 @@ _LPAR, _RPAR, _SEP = (_T[name] for name in ("LPAR", "RPAR", "_SEP"))
 # The lexer's own actions: an ignored terminal (white space, a comment), a character
 # no terminal matches, and, in a text with new lines, a separator (a new line or ";"),
 # which ends a statement unless it is a new line inside parentheses.
-_SPECIAL = len(_tables.STATES)
+_SHIFTS = len(_tables.STATES)
+_SPECIAL = _SHIFTS + len(_tables.RULES) + 2
 _SKIP, _JUNK, _NEW_LINE = range(_SPECIAL, _SPECIAL + 3)
 
 # How a rule's reduction builds its value (see tables._reduction), commonest first: the
@@ -449,7 +453,7 @@ def _actions() -> list[list[int]]:
     """Each state's action by lookahead; a missing one fails, the end state accepts.
     Every group that marks no lookahead is the lexer's: an ignored terminal's, the
     unmatched character's (a group inside a terminal never closes last)."""
-    accept, fail = ~len(_tables.RULES), ~(len(_tables.RULES) + 1)
+    accept, fail = _SHIFTS + len(_tables.RULES), _SHIFTS + len(_tables.RULES) + 1
     ignored = {_LEXER.groupindex[name] for name in _IGNORE}
     rows = []
     for s, actions in enumerate(_tables.STATES):
@@ -457,7 +461,7 @@ def _actions() -> list[list[int]]:
         row[_END_T - 1] = _JUNK
         for symbol, (action, arg) in actions.items():
             if symbol in _T:
-                row[_T[symbol]] = arg if action == 0 else ~arg
+                row[_T[symbol]] = arg if action == 0 else _SHIFTS + arg
         if s == _tables.END:
             row[_END_T] = accept
         rows.append(row)
@@ -520,28 +524,44 @@ def _run(text: str, builder: _Builder) -> Any:
 
     The lexer runs inside the loop: `finditer` with the master expression (its last
     match is the empty one at the end of the text, the end token), a new line inside
-    parentheses dropped. A token on the value stack is its `re.Match`. A reduction
-    leaves its value where its first child was, and its state likewise. The common
-    reductions are inline; the rare ones (once a statement, once an argument list) go
-    through `_reduce`. The plans are listed backwards, so that a reduction's action,
-    ~rule, indexes them as it is.
+    parentheses dropped. A token on the value stack is its `re.Match`. The stacks are
+    lists with room made ahead and `top` their last entry, indexed from the front
+    (CPython's fast list subscripts take no negative index) and never cut; `states[k]`
+    is the state `values[k]` was shifted in, where a reduction to `values[k]` reads
+    its goto, and the state now is `state`. So a reduction of one child moves nothing,
+    and one of more does one sum (above 256, each sum is a new int). A reduction leaves
+    its value where its first child was. The common reductions are inline; the
+    rare ones (once a statement, once an argument list) go through `_reduce`. The
+    plans are indexed by the action (the first _SHIFTS, for no rule, unused). Each
+    test of an action is written so that its jump is short (a shift before the
+    reductions, a break at the top of their loop): a comparison whose jump needs an
+    EXTENDED_ARG is never specialized.
     """
-    plans: list[tuple[int, int, list[Any], Any, tuple[Any, ...]]] = [
+    plans: list[tuple[int, int, list[Any], Any, tuple[Any, ...]]] = [_PLANS[-1]] * _SHIFTS
+    plans += [
         (code, size, gotos, getattr(builder, callback) if callback else None, picks)
-        for code, size, gotos, callback, picks in reversed(_PLANS)
+        for code, size, gotos, callback, picks in _PLANS
     ]
     plain, rows = _ACTIONS, _LINES if "\n" in text else _ACTIONS
-    special, skip, junk = _SPECIAL, _SKIP, _JUNK
+    shifts, special, skip, junk = _SHIFTS, _SPECIAL, _SKIP, _JUNK
     one, outer, pair, triple, every, some = _ONE, _OUTER, _PAIR, _TRIPLE, _ALL, _SOME
     accept = _ACCEPT
     state = _tables.START
-    states = [-1, state]  # -1: below the start, so that states[-2] always exists
-    values: list[Any] = []
-    push_state, push_value, pop_value = states.append, values.append, values.pop
+    states: list[int] = [state] * STACK_ROOM  # entry 0 is below the first token
+    values: list[Any] = [None] * STACK_ROOM
+    top, room = 0, STACK_ROOM
     depth = counted = 0  # the parentheses open at `counted`, the end of the last new line
     for match in _LEXER.finditer(text):
         t = match.lastindex
         action = rows[state][t]  # type: ignore[index]
+        if action < shifts:
+            top += 1
+            if top == room:
+                room = _more_room(states, values)
+            states[top] = state
+            values[top] = match
+            state = action
+            continue
         if action >= special:
             if action == skip:
                 continue
@@ -554,45 +574,62 @@ def _run(text: str, builder: _Builder) -> Any:
                 if depth > 0:
                     continue  # a new line inside parentheses continues the line
             action = plain[state][t]  # type: ignore[index]
-        while action < 0:
+        while True:
+            if action < shifts:
+                break
             code, size, gotos, method, picks = plans[action]
             if code == one:
-                values[-1] = method(values[-1])
+                values[top] = method(values[top])
             elif code == outer:
-                last = pop_value()
-                del values[-1]
-                values[-1] = method(values[-1], last)
-                del states[-2:]
+                last = values[top]
+                top -= 2
+                values[top] = method(values[top], last)
             elif code == pair:
-                last = pop_value()
-                values[-1] = method(values[-1], last)
-                del states[-1]
+                last = values[top]
+                top -= 1
+                values[top] = method(values[top], last)
             elif code == triple:
-                last = pop_value()
-                middle = pop_value()
-                values[-1] = method(values[-1], middle, last)
-                del states[-2:]
+                last = values[top]
+                middle = values[top - 1]
+                top -= 2
+                values[top] = method(values[top], middle, last)
             elif code == every:
-                children = values[-size:]
-                del values[1 - size :]
-                values[-1] = method(*children)
-                del states[1 - size :]
+                top -= size - 1
+                values[top] = method(*values[top : top + size])
             elif code == some:
-                children = values[-size:]
-                del values[1 - size :]
-                values[-1] = method(*[children[i] for i in picks])
-                del states[1 - size :]
+                top -= size - 1
+                children = values[top : top + size]
+                values[top] = method(*[children[i] for i in picks])
             elif code == accept:
-                return values[-1]
+                return values[top]
             else:
-                _reduce(code, size, method, picks, values, states, match, text)
-            state = gotos[states[-2]][t]
-            states[-1] = state
+                if code == _FAIL:
+                    raise _syntax_error(_token(match, text), _expected(state), text)
+                if size:
+                    top -= size - 1
+                else:  # a rule of no children: its value is shifted in this state
+                    top += 1
+                    if top == room:
+                        room = _more_room(states, values)
+                    states[top] = state
+                values[top] = _reduce(code, method, picks, values[top : top + size])
+            state = gotos[states[top]][t]
             action = plain[state][t]  # type: ignore[index]
-        push_state(action)
-        push_value(match)
+        top += 1
+        if top == room:
+            room = _more_room(states, values)
+        states[top] = state
+        values[top] = match
         state = action
     raise AssertionError("the lexer always ends with the end token")  # pragma: no cover
+
+
+def _more_room(states: list[int], values: list[Any]) -> int:
+    """The parser's stacks, made as long again: the room they have now."""
+    room = len(values)
+    states += [0] * room
+    values += [None] * room
+    return 2 * room
 
 
 def _opened(text: str, start: int, end: int) -> int:
@@ -608,27 +645,14 @@ def _opened(text: str, start: int, end: int) -> int:
 
 def _reduce(
     code: int,
-    size: int,
     method: Callable[..., Any] | None,
     kept: tuple[tuple[int, bool], ...],
-    values: list[Any],
-    states: list[int],
-    match: re.Match[str],
-    text: str,
-) -> None:
-    """A reduction off the fast path: replaces its children by its value, and their
-    states by one (which the driver then sets: the goto)."""
-    if code == _FAIL:
-        raise _syntax_error(_token(match, text), _expected(states[-1]), text)
-    cut = len(values) - size
-    children = values[cut:]
-    del values[cut:]
-    del states[len(states) - size :]
-    states.append(-1)
+    children: list[Any],
+) -> Any:
+    """A reduction off the fast path: its value, made from its children."""
     if code == _PASS:
         ((i, _),) = kept
-        values.append(children[i])
-        return
+        return children[i]
     args: list[Any] = []
     # A spliced child is a list made by a rule of its own and held by nobody else:
     # the first one is extended in place, so that a long left-recursive repetition
@@ -641,10 +665,9 @@ def _reduce(
         else:
             args.append(children[i])
     if code == _LIST:
-        values.append(args)
-        return
+        return args
     assert method is not None
-    values.append(method(*args))
+    return method(*args)
 
 
 def _token(match: re.Match[str], text: str) -> Token:
