@@ -83,7 +83,9 @@ class _Builder:
         self.starts_view = self.ends_view = memoryview(b"")
         self.consts_view: Any = self.starts_view  # typeshed's items are ints
         self.room = 0  # the nodes the array columns have room for
-        self.fixed = bytearray()  # see Graph: 1 for a node that depends on no input
+        # See Graph: 1 for a node that depends on no input. A list while parsing (its
+        # subscripts are CPython's fast ones, a bytearray's are not), made one by start().
+        self.fixed: list[int] = []
         self.labels: dict[int, str] = {}
         self.variables: dict[str, int] = {}
         self.assigned: dict[str, Ref] = {}
@@ -104,9 +106,9 @@ class _Builder:
         if len(inputs) == 1:
             fixed.append(fixed[inputs[0]])
         elif inputs:
-            fixed.append(all(fixed[j] for j in inputs))
+            fixed.append(int(all(fixed[j] for j in inputs)))
         else:
-            fixed.append(op != "var")  # a constant is fixed, an input is not
+            fixed.append(int(op != "var"))  # a constant is fixed, an input is not
         self.starts_view[node_id] = start
         self.ends_view[node_id] = end
         self.consts_view[node_id] = value
@@ -144,16 +146,19 @@ class _Builder:
         code = CODES[op]
 
         def method(self: _Builder, left: Ref, right: Ref) -> Ref:
+            a, start, _ = left
+            b, _, end = right
             node_id = len(self.codes)
             if node_id >= self.room:
-                self._make_room(left[1])
+                self._make_room(start)
             self.codes.append(code)
-            self.first.append(left[0])
-            self.second.append(right[0])
-            self.fixed.append(self.fixed[left[0]] & self.fixed[right[0]])
-            self.starts_view[node_id] = left[1]
-            self.ends_view[node_id] = right[2]
-            return node_id, left[1], right[2]
+            self.first.append(a)
+            self.second.append(b)
+            fixed = self.fixed
+            fixed.append(fixed[a] & fixed[b])
+            self.starts_view[node_id] = start
+            self.ends_view[node_id] = end
+            return node_id, start, end
 
         method.__name__ = op
         return method
@@ -180,20 +185,15 @@ class _Builder:
     def neg(self, minus: Match[str], operand: Ref) -> Ref:
         node_id, _, end = operand
         start = minus.start()
-        if self._is_literal(node_id):
-            # -4 is one constant, not neg(4)
+        # -4 is one constant, not neg(4): an unnamed constant just made, where folding
+        # the sign changes nothing else. (Tested in an `if`, each comparison is
+        # CPython's fast one for ints.)
+        codes = self.codes
+        if codes[node_id] == CONST and node_id == len(codes) - 1 and node_id not in self.labels:
             self.consts_view[node_id] = -self.consts_view[node_id]
             self.starts_view[node_id] = start
             return node_id, start, end
         return self._node("neg", (node_id,), start, end)
-
-    def _is_literal(self, node_id: int) -> bool:
-        """An unnamed constant just made: folding a sign into it changes nothing else."""
-        return (
-            self.codes[node_id] == CONST
-            and node_id not in self.labels
-            and node_id == len(self.codes) - 1
-        )
 
     def pos(self, plus: Match[str], operand: Ref) -> Ref:
         return operand[0], plus.start(), operand[2]
@@ -359,7 +359,7 @@ class _Builder:
             self.starts,
             self.ends,
             self.consts,
-            self.fixed,
+            bytearray(self.fixed),
             labels,
             output,
             self.variables,
