@@ -515,6 +515,7 @@ def _plans() -> list[Plan]:
 
 
 _ACTIONS = _actions()
+_NONES = (None,) * max(size for _, size, *_ in _tables.RULES)
 _LINES = _with_new_lines(_ACTIONS)
 _PLANS = _plans()
 
@@ -578,27 +579,39 @@ def _run(text: str, builder: _Builder) -> Any:
             if action < shifts:
                 break
             code, size, gotos, method, picks = plans[action]
+            # What a reduction leaves above the top is let go (None), or deep nesting,
+            # which unwinds the stack, would keep a few values of every level.
             if code == one:
                 values[top] = method(values[top])
             elif code == outer:
                 last = values[top]
-                top -= 2
+                values[top] = None
+                top -= 1
+                values[top] = None
+                top -= 1
                 values[top] = method(values[top], last)
             elif code == pair:
                 last = values[top]
+                values[top] = None
                 top -= 1
                 values[top] = method(values[top], last)
             elif code == triple:
                 last = values[top]
-                middle = values[top - 1]
-                top -= 2
+                values[top] = None
+                top -= 1
+                middle = values[top]
+                values[top] = None
+                top -= 1
                 values[top] = method(values[top], middle, last)
             elif code == every:
                 top -= size - 1
-                values[top] = method(*values[top : top + size])
+                children = values[top : top + size]
+                values[top + 1 : top + size] = _NONES[: size - 1]
+                values[top] = method(*children)
             elif code == some:
                 top -= size - 1
                 children = values[top : top + size]
+                values[top + 1 : top + size] = _NONES[: size - 1]
                 values[top] = method(*[children[i] for i in picks])
             elif code == accept:
                 return values[top]
@@ -607,12 +620,15 @@ def _run(text: str, builder: _Builder) -> Any:
                     raise _syntax_error(_token(match, text), _expected(state), text)
                 if size:
                     top -= size - 1
+                    children = values[top : top + size]
+                    values[top + 1 : top + size] = _NONES[: size - 1]
                 else:  # a rule of no children: its value is shifted in this state
                     top += 1
                     if top == room:
                         room = _more_room(states, values)
                     states[top] = state
-                values[top] = _reduce(code, method, picks, values[top : top + size])
+                    children = []
+                values[top] = _reduce(code, method, picks, children)
             state = gotos[states[top]][t]
             action = plain[state][t]  # type: ignore[index]
         top += 1
