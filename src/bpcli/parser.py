@@ -39,6 +39,8 @@ MAX_NODES = 2_000_000
 CONST = CODES["const"]
 NUMBERS_KEPT = 4096
 ROOM = 64  # the nodes the builder's array columns have room for at first
+ROOM_STEP = 16384  # … and the most they are given at a time
+_ZEROS = memoryview(bytes(8 * ROOM_STEP))
 STACK_ROOM = 64  # … and the parser's stacks
 
 
@@ -115,13 +117,15 @@ class _Builder:
         return node_id, start, end
 
     def _make_room(self, at: int) -> None:
-        """Room in the array columns for as many nodes again as there are (up to
-        max_nodes), or the error past max_nodes."""
+        """Room in the array columns for as many nodes again as there are, at most
+        ROOM_STEP more (up to max_nodes), or the error past max_nodes. The zeros come
+        from one buffer made at import: a new one of megabytes each time, freed at
+        once, had the C allocator keep more of the process's memory on every parse."""
         count = len(self.codes)
         if count >= self.max_nodes:
             self._too_many(at)
-        more = min(max(count, ROOM), self.max_nodes - count)
-        zeros = bytes(8 * more)
+        more = min(max(count, ROOM), ROOM_STEP, self.max_nodes - count)
+        zeros = _ZEROS[: 8 * more]
         for view in self.views:
             view.release()
         self.starts.frombytes(zeros)
@@ -430,7 +434,7 @@ _LEXER = re.compile(_tables.LEXER)
 _IGNORE = frozenset(_tables.IGNORE)
 _T = {name: group for name, group in _LEXER.groupindex.items() if name not in _IGNORE}
 _T["$END"] = _END_T = _LEXER.groups
-_LPAR, _RPAR, _SEP = (_T[name] for name in ("LPAR", "RPAR", "_SEP"))
+_SEP = _T["_SEP"]
 # The lexer's own actions: an ignored terminal (white space, a comment), a character
 # no terminal matches, and, in a text with new lines, a separator (a new line or ";"),
 # which ends a statement unless it is a new line inside parentheses.
@@ -530,13 +534,13 @@ def _run(text: str, builder: _Builder) -> Any:
     (CPython's fast list subscripts take no negative index) and never cut; `states[k]`
     is the state `values[k]` was shifted in, where a reduction to `values[k]` reads
     its goto, and the state now is `state`. So a reduction of one child moves nothing,
-    and one of more does one sum (above 256, each sum is a new int). A reduction leaves
-    its value where its first child was. The common reductions are inline; the
-    rare ones (once a statement, once an argument list) go through `_reduce`. The
-    plans are indexed by the action (the first _SHIFTS, for no rule, unused). Each
-    test of an action is written so that its jump is short (a shift before the
-    reductions, a break at the top of their loop): a comparison whose jump needs an
-    EXTENDED_ARG is never specialized.
+    and one of n children moves `top` n - 1 times (above 256, each a new int). A
+    reduction leaves its value where its first child was, and None above it. The
+    common reductions are inline; the rare ones (once a statement, once an argument
+    list) go through `_reduce`. The plans are indexed by the action (the first
+    _SHIFTS, for no rule, unused). Each test of an action is written so that its jump
+    is short (a shift before the reductions, a break at the top of their loop): a
+    comparison whose jump needs an EXTENDED_ARG is never specialized.
     """
     plans: list[tuple[int, int, list[Any], Any, tuple[Any, ...]]] = [_PLANS[-1]] * _SHIFTS
     plans += [
