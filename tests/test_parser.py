@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import hashlib
+import json
 import math
+import sys
+from pathlib import Path
+from typing import Any
 
 import pytest
 import sympy
 
 import bpcli
 from bpcli import BindError, DomainError, ParseError
+from bpcli.graph import Graph
 from bpcli.ops import OPS
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # bench/ sits next to src/, it is not installed
+
+from bench.graphs import generate, to_bpcli  # noqa: E402
 
 FUNCTIONS = sorted(name for name, op in OPS.items() if op.function)  # by name, in the message
 
@@ -458,3 +469,86 @@ def test_the_parse_leaves_the_garbage_collector_as_it_found_it(text, enabled):
         assert gc.isenabled() is enabled
     finally:
         (gc.enable if was else gc.disable)()
+
+
+# ---- the graph, column by column, as the parser built it before its rework ----------
+#
+# The digests below were recorded with bpcli at commit 2b38afd, before issue 16.3 reworked
+# the driver's stacks, its tables' actions, the lexer's new lines and the builder's
+# columns: a parse that still agrees with them builds every column, name and error
+# exactly as that one did.
+
+
+def _columns_digest(graph: Graph) -> str:
+    h = hashlib.md5()
+    columns = (graph.codes, graph.first, graph.second, graph.starts, graph.ends, graph.consts)
+    for column in (*columns, graph.fixed):
+        h.update(repr(list(column)).encode())
+    kinds = [type(c).__name__ + getattr(c, "typecode", "") for c in (*columns, graph.fixed)]
+    names = (graph.labels, graph.variables, graph.assigned)
+    for part in (
+        sorted(graph.more.items()),
+        *(list(n.items()) for n in names),
+        graph.output,
+        kinds,
+    ):
+        h.update(repr(part).encode())
+    return h.hexdigest()
+
+
+def _outcome(text: str, **options: Any) -> str:
+    try:
+        return _columns_digest(bpcli.parse(text, **options))
+    except bpcli.BpcliError as exc:
+        return f"{type(exc).__name__}: {exc} {exc.span}"
+
+
+@pytest.mark.parametrize(
+    ("shape", "digest"),
+    [
+        ("chain", "fac53d04aa2bbcb599e4a0aec140f887"),
+        ("tree", "78d78fe9cf9c010d246aa2191675a684"),
+        ("dag", "46c0cfeb46a4c4e64f2cb559d0bb5840"),
+        ("constants", "c068c57481b3fd3beb09579ad18f634f"),
+        ("neuron", "6f34d22a623c5c1f5268427fb8db0386"),
+    ],
+)
+def test_the_benchmark_shapes_parse_to_the_recorded_columns(shape, digest):
+    text = to_bpcli(generate(shape, 10_000))
+    assert text.endswith("\n")  # a text with a new line: the lexer watches each one
+    assert _columns_digest(bpcli.parse(text)) == digest
+    assert _columns_digest(bpcli.parse(text.rstrip("\n"))) == digest
+
+
+def test_the_batch_requests_parse_to_the_recorded_columns_and_errors():
+    texts = []
+    for line in (
+        (ROOT / "tests/data/batch/requests.jsonl").read_text("utf-8-sig", "replace").splitlines()
+    ):
+        try:
+            request = json.loads(line)
+        except (ValueError, RecursionError):  # the file's broken and hostile lines
+            continue
+        if isinstance(request, dict) and isinstance(request.get("expr"), str):
+            texts.append(request["expr"])
+    assert len(texts) > 50
+    seen = [_outcome(text) for text in texts]
+    assert hashlib.md5(repr(seen).encode()).hexdigest() == "ade703e7122ef98b5c31dc9a5af327e1"
+
+
+_ERRORS = [
+    "x+\n", "(x+y\n", "(x+\ny)", "(x;y)", "x\n+y", "(x # (\n+1)", "(x # )\n+1)", "x # (\n)",
+    "(x\r\n+1) # ((\n", "(\n(\nx\n)\n)\n", "(x\n;y)", "x)\n", "((x)\n", "max(x,\ny)\n",
+    "x y", "2x", "x(2)", "=x", "a=1;a=2", "²", "ln(x)", "foo(x)", "max(x)", "x|y|",
+    "1e999", "x & y", "x;;y", "(x+y;", "[x]", "x[1", "max(x,y,)", "1.2.3", "pi = 3; pi",
+]  # fmt: skip
+for _n in (1, 63, 64, 65, 127, 128, 129, 1000):  # around the stacks' growth
+    _ERRORS += ["-" * _n + "x)", "(" * _n + "x", "x" + "^-x" * _n + "^", ";" * _n + "x" + ";" * _n]
+    _ERRORS += ["\n" * _n + "x" + "\n" * _n, "max(" + "x," * _n + ")"]
+    _ERRORS += ["(" * _n + "\n" * _n + "x" + ")" * _n + "("]
+
+
+def test_syntax_errors_new_lines_and_limits_are_the_recorded_ones():
+    seen = [_outcome(text) for text in _ERRORS] + [_outcome(t, max_nodes=5) for t in _ERRORS]
+    seen += [_outcome(text, inputs=("pi",)) for text in _ERRORS]
+    assert hashlib.md5(repr(seen).encode()).hexdigest() == "b018037de345da562f0d3743cac8c5ab"

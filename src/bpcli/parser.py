@@ -38,6 +38,10 @@ OUTPUT_NAME = "f"  # the lecture's name for the output, used when it is free
 MAX_NODES = 2_000_000
 CONST = CODES["const"]
 NUMBERS_KEPT = 4096
+ROOM = 64  # the nodes the builder's array columns have room for at first
+ROOM_STEP = 16384  # … and the most they are given at a time
+_ZEROS = memoryview(bytes(8 * ROOM_STEP))
+STACK_ROOM = 64  # … and the parser's stacks
 
 
 class Token:
@@ -70,10 +74,20 @@ class _Builder:
         self.first: list[int] = []
         self.second: list[int] = []
         self.more: dict[int, tuple[int, ...]] = {}
+        # The array columns are written through memoryviews, into room made ahead
+        # (`_make_room`): an array's append converts its number twice, by the
+        # general-purpose argument parser, a memoryview's store once and directly; it
+        # was 7 % of a parse. start() cuts the columns to the nodes made.
         self.starts: array[int] = array("q")
         self.ends: array[int] = array("q")
-        self.consts: array[float] = array("d")
-        self.fixed = bytearray()  # see Graph: 1 for a node that depends on no input
+        self.consts: array[float] = array("d")  # 0 where nothing is written
+        self.views: tuple[memoryview, ...] = ()  # made with the first room
+        self.starts_view = self.ends_view = memoryview(b"")
+        self.consts_view: Any = self.starts_view  # typeshed's items are ints
+        self.room = 0  # the nodes the array columns have room for
+        # See Graph: 1 for a node that depends on no input. A list while parsing (its
+        # subscripts are CPython's fast ones, a bytearray's are not), made one by start().
+        self.fixed: list[int] = []
         self.labels: dict[int, str] = {}
         self.variables: dict[str, int] = {}
         self.assigned: dict[str, Ref] = {}
@@ -83,8 +97,8 @@ class _Builder:
         self, op: str, inputs: tuple[int, ...], start: int, end: int, value: float = 0.0
     ) -> Ref:
         node_id = len(self.codes)
-        if node_id >= self.max_nodes:
-            self._too_many(start)
+        if node_id >= self.room:
+            self._make_room(start)
         self.codes.append(CODES[op])
         self.first.append(inputs[0] if inputs else NO_INPUT)
         self.second.append(inputs[1] if len(inputs) > 1 else NO_INPUT)
@@ -94,13 +108,32 @@ class _Builder:
         if len(inputs) == 1:
             fixed.append(fixed[inputs[0]])
         elif inputs:
-            fixed.append(all(fixed[j] for j in inputs))
+            fixed.append(int(all(fixed[j] for j in inputs)))
         else:
-            fixed.append(op != "var")  # a constant is fixed, an input is not
-        self.starts.append(start)
-        self.ends.append(end)
-        self.consts.append(value)
+            fixed.append(int(op != "var"))  # a constant is fixed, an input is not
+        self.starts_view[node_id] = start
+        self.ends_view[node_id] = end
+        self.consts_view[node_id] = value
         return node_id, start, end
+
+    def _make_room(self, at: int) -> None:
+        """Room in the array columns for as many nodes again as there are, at most
+        ROOM_STEP more (up to max_nodes), or the error past max_nodes. The zeros come
+        from one buffer made at import: a new one of megabytes each time, freed at
+        once, had the C allocator keep more of the process's memory on every parse."""
+        count = len(self.codes)
+        if count >= self.max_nodes:
+            self._too_many(at)
+        more = min(max(count, ROOM), ROOM_STEP, self.max_nodes - count)
+        zeros = _ZEROS[: 8 * more]
+        for view in self.views:
+            view.release()
+        self.starts.frombytes(zeros)
+        self.ends.frombytes(zeros)
+        self.consts.frombytes(zeros)
+        self.views = memoryview(self.starts), memoryview(self.ends), memoryview(self.consts)
+        self.starts_view, self.ends_view, self.consts_view = self.views
+        self.room = count + more
 
     def _too_many(self, at: int) -> NoReturn:
         raise InputError(
@@ -117,17 +150,19 @@ class _Builder:
         code = CODES[op]
 
         def method(self: _Builder, left: Ref, right: Ref) -> Ref:
+            a, start, _ = left
+            b, _, end = right
             node_id = len(self.codes)
-            if node_id >= self.max_nodes:
-                self._too_many(left[1])
+            if node_id >= self.room:
+                self._make_room(start)
             self.codes.append(code)
-            self.first.append(left[0])
-            self.second.append(right[0])
-            self.fixed.append(self.fixed[left[0]] & self.fixed[right[0]])
-            self.starts.append(left[1])
-            self.ends.append(right[2])
-            self.consts.append(0.0)
-            return node_id, left[1], right[2]
+            self.first.append(a)
+            self.second.append(b)
+            fixed = self.fixed
+            fixed.append(fixed[a] & fixed[b])
+            self.starts_view[node_id] = start
+            self.ends_view[node_id] = end
+            return node_id, start, end
 
         method.__name__ = op
         return method
@@ -154,20 +189,15 @@ class _Builder:
     def neg(self, minus: Match[str], operand: Ref) -> Ref:
         node_id, _, end = operand
         start = minus.start()
-        if self._is_literal(node_id):
-            # -4 is one constant, not neg(4)
-            self.consts[node_id] = -self.consts[node_id]
-            self.starts[node_id] = start
+        # -4 is one constant, not neg(4): an unnamed constant just made, where folding
+        # the sign changes nothing else. (Tested in an `if`, each comparison is
+        # CPython's fast one for ints.)
+        codes = self.codes
+        if codes[node_id] == CONST and node_id == len(codes) - 1 and node_id not in self.labels:
+            self.consts_view[node_id] = -self.consts_view[node_id]
+            self.starts_view[node_id] = start
             return node_id, start, end
         return self._node("neg", (node_id,), start, end)
-
-    def _is_literal(self, node_id: int) -> bool:
-        """An unnamed constant just made: folding a sign into it changes nothing else."""
-        return (
-            self.codes[node_id] == CONST
-            and node_id not in self.labels
-            and node_id == len(self.codes) - 1
-        )
 
     def pos(self, plus: Match[str], operand: Ref) -> Ref:
         return operand[0], plus.start(), operand[2]
@@ -183,15 +213,15 @@ class _Builder:
             value = self._number(token)
         start, end = token.span()
         node_id = len(self.codes)
-        if node_id >= self.max_nodes:
-            self._too_many(start)
+        if node_id >= self.room:
+            self._make_room(start)
         self.codes.append(CONST)
         self.first.append(NO_INPUT)
         self.second.append(NO_INPUT)
         self.fixed.append(1)
-        self.starts.append(start)
-        self.ends.append(end)
-        self.consts.append(value)
+        self.starts_view[node_id] = start
+        self.ends_view[node_id] = end
+        self.consts_view[node_id] = value
         return node_id, start, end
 
     def _number(self, token: Match[str]) -> float:
@@ -321,6 +351,10 @@ class _Builder:
         if output not in labels and free:
             labels[output] = OUTPUT_NAME
         assigned = {name: ref[0] for name, ref in self.assigned.items()}
+        count = len(self.codes)
+        for view in self.views:
+            view.release()
+        del self.starts[count:], self.ends[count:], self.consts[count:]
         return Graph(
             self.codes,
             self.first,
@@ -329,7 +363,7 @@ class _Builder:
             self.starts,
             self.ends,
             self.consts,
-            self.fixed,
+            bytearray(self.fixed),
             labels,
             output,
             self.variables,
@@ -388,8 +422,10 @@ def parse(text: str, max_nodes: int = MAX_NODES, inputs: Collection[str] = ()) -
 #
 # Both run on small integers, made here at import from the tables' names: a lookahead is
 # the number of the lexer's group that marks it, a match's `lastindex`; an action is a
-# state to shift to (>= 0) or ~rule (< 0), where the rules past the grammar's are the
-# driver's own: accept, and fail; or, past every state, one the lexer takes itself.
+# state to shift to (below _SHIFTS, the number of states), or _SHIFTS + rule, where the
+# rules past the grammar's are the driver's own: accept, and fail; or, past those, one
+# the lexer takes itself. (All are non-negative: a list indexed by a negative number
+# runs CPython's generic subscript, not its fast one.)
 
 # The lexer is one regular expression, made from the grammar's terminals by
 # tables.master_pattern: an alternative per terminal, marked by an empty group of its
@@ -398,12 +434,13 @@ _LEXER = re.compile(_tables.LEXER)
 _IGNORE = frozenset(_tables.IGNORE)
 _T = {name: group for name, group in _LEXER.groupindex.items() if name not in _IGNORE}
 _T["$END"] = _END_T = _LEXER.groups
-_LPAR, _RPAR, _SEP = (_T[name] for name in ("LPAR", "RPAR", "_SEP"))
+_SEP = _T["_SEP"]
 # The lexer's own actions: an ignored terminal (white space, a comment), a character
-# no terminal matches, and, in a text with new lines, the terminals whose count
-# decides whether a new line ends a statement: parentheses and new lines.
-_SPECIAL = len(_tables.STATES)
-_SKIP, _JUNK, _OPEN, _CLOSE, _NEW_LINE = range(_SPECIAL, _SPECIAL + 5)
+# no terminal matches, and, in a text with new lines, a separator (a new line or ";"),
+# which ends a statement unless it is a new line inside parentheses.
+_SHIFTS = len(_tables.STATES)
+_SPECIAL = _SHIFTS + len(_tables.RULES) + 2
+_SKIP, _JUNK, _NEW_LINE = range(_SPECIAL, _SPECIAL + 3)
 
 # How a rule's reduction builds its value (see tables._reduction), commonest first: the
 # builder's method on its one child (a number, a name), on the first and last of three
@@ -420,7 +457,7 @@ def _actions() -> list[list[int]]:
     """Each state's action by lookahead; a missing one fails, the end state accepts.
     Every group that marks no lookahead is the lexer's: an ignored terminal's, the
     unmatched character's (a group inside a terminal never closes last)."""
-    accept, fail = ~len(_tables.RULES), ~(len(_tables.RULES) + 1)
+    accept, fail = _SHIFTS + len(_tables.RULES), _SHIFTS + len(_tables.RULES) + 1
     ignored = {_LEXER.groupindex[name] for name in _IGNORE}
     rows = []
     for s, actions in enumerate(_tables.STATES):
@@ -428,7 +465,7 @@ def _actions() -> list[list[int]]:
         row[_END_T - 1] = _JUNK
         for symbol, (action, arg) in actions.items():
             if symbol in _T:
-                row[_T[symbol]] = arg if action == 0 else ~arg
+                row[_T[symbol]] = arg if action == 0 else _SHIFTS + arg
         if s == _tables.END:
             row[_END_T] = accept
         rows.append(row)
@@ -436,11 +473,11 @@ def _actions() -> list[list[int]]:
 
 
 def _with_new_lines(rows: list[list[int]]) -> list[list[int]]:
-    """The rows for a text with new lines: there the lexer counts parentheses, to drop
-    a new line inside them. A text without one spares that on every parenthesis."""
+    """The rows for a text with new lines: there the lexer looks at each separator, to
+    drop a new line inside parentheses. A text without one spares that on every `;`."""
     lines = [row[:] for row in rows]
     for row in lines:
-        row[_LPAR], row[_RPAR], row[_SEP] = _OPEN, _CLOSE, _NEW_LINE
+        row[_SEP] = _NEW_LINE
     return lines
 
 
@@ -482,6 +519,7 @@ def _plans() -> list[Plan]:
 
 
 _ACTIONS = _actions()
+_NONES = (None,) * max(size for _, size, *_ in _tables.RULES)
 _LINES = _with_new_lines(_ACTIONS)
 _PLANS = _plans()
 
@@ -491,104 +529,150 @@ def _run(text: str, builder: _Builder) -> Any:
 
     The lexer runs inside the loop: `finditer` with the master expression (its last
     match is the empty one at the end of the text, the end token), a new line inside
-    parentheses dropped. A token on the value stack is its `re.Match`. A reduction
-    leaves its value where its first child was, and its state likewise. The common
-    reductions are inline; the rare ones (once a statement, once an argument list) go
-    through `_reduce`. The plans are listed backwards, so that a reduction's action,
-    ~rule, indexes them as it is.
+    parentheses dropped. A token on the value stack is its `re.Match`. The stacks are
+    lists with room made ahead and `top` their last entry, indexed from the front
+    (CPython's fast list subscripts take no negative index) and never cut; `states[k]`
+    is the state `values[k]` was shifted in, where a reduction to `values[k]` reads
+    its goto, and the state now is `state`. So a reduction of one child moves nothing,
+    and one of n children moves `top` n - 1 times (above 256, each a new int). A
+    reduction leaves its value where its first child was, and None above it. The
+    common reductions are inline; the rare ones (once a statement, once an argument
+    list) go through `_reduce`. The plans are indexed by the action (the first
+    _SHIFTS, for no rule, unused). Each test of an action is written so that its jump
+    is short (a shift before the reductions, a break at the top of their loop): a
+    comparison whose jump needs an EXTENDED_ARG is never specialized.
     """
-    plans: list[tuple[int, int, list[Any], Any, tuple[Any, ...]]] = [
+    plans: list[tuple[int, int, list[Any], Any, tuple[Any, ...]]] = [_PLANS[-1]] * _SHIFTS
+    plans += [
         (code, size, gotos, getattr(builder, callback) if callback else None, picks)
-        for code, size, gotos, callback, picks in reversed(_PLANS)
+        for code, size, gotos, callback, picks in _PLANS
     ]
     plain, rows = _ACTIONS, _LINES if "\n" in text else _ACTIONS
-    special, skip, junk, paren_open, paren_close = _SPECIAL, _SKIP, _JUNK, _OPEN, _CLOSE
+    shifts, special, skip, junk = _SHIFTS, _SPECIAL, _SKIP, _JUNK
     one, outer, pair, triple, every, some = _ONE, _OUTER, _PAIR, _TRIPLE, _ALL, _SOME
     accept = _ACCEPT
     state = _tables.START
-    states = [-1, state]  # -1: below the start, so that states[-2] always exists
-    values: list[Any] = []
-    push_state, push_value, pop_value = states.append, values.append, values.pop
-    depth = 0
+    states: list[int] = [state] * STACK_ROOM  # entry 0 is below the first token
+    values: list[Any] = [None] * STACK_ROOM
+    top, room = 0, STACK_ROOM
+    depth = counted = 0  # the parentheses open at `counted`, the end of the last new line
     for match in _LEXER.finditer(text):
         t = match.lastindex
         action = rows[state][t]  # type: ignore[index]
+        if action < shifts:
+            top += 1
+            if top == room:
+                room = _more_room(states, values)
+            states[top] = state
+            values[top] = match
+            state = action
+            continue
         if action >= special:
             if action == skip:
                 continue
             if action == junk:
                 raise _unexpected_character(text, match.start())
-            if action == paren_open:
-                depth += 1
-            elif action == paren_close:
-                depth -= 1
-            elif depth > 0 and match.group() != ";":
-                continue  # a new line inside parentheses continues the line
+            at, end = match.span()
+            if text[at] != ";":
+                depth += _opened(text, counted, at)
+                counted = end
+                if depth > 0:
+                    continue  # a new line inside parentheses continues the line
             action = plain[state][t]  # type: ignore[index]
-        while action < 0:
+        while True:
+            if action < shifts:
+                break
             code, size, gotos, method, picks = plans[action]
+            # What a reduction leaves above the top is let go (None), or deep nesting,
+            # which unwinds the stack, would keep a few values of every level.
             if code == one:
-                values[-1] = method(values[-1])
+                values[top] = method(values[top])
             elif code == outer:
-                last = pop_value()
-                del values[-1]
-                values[-1] = method(values[-1], last)
-                del states[-2:]
+                last = values[top]
+                values[top] = None
+                top -= 1
+                values[top] = None
+                top -= 1
+                values[top] = method(values[top], last)
             elif code == pair:
-                last = pop_value()
-                values[-1] = method(values[-1], last)
-                del states[-1]
+                last = values[top]
+                values[top] = None
+                top -= 1
+                values[top] = method(values[top], last)
             elif code == triple:
-                last = pop_value()
-                middle = pop_value()
-                values[-1] = method(values[-1], middle, last)
-                del states[-2:]
+                last = values[top]
+                values[top] = None
+                top -= 1
+                middle = values[top]
+                values[top] = None
+                top -= 1
+                values[top] = method(values[top], middle, last)
             elif code == every:
-                children = values[-size:]
-                del values[1 - size :]
-                values[-1] = method(*children)
-                del states[1 - size :]
+                top -= size - 1
+                children = values[top : top + size]
+                values[top + 1 : top + size] = _NONES[: size - 1]
+                values[top] = method(*children)
             elif code == some:
-                children = values[-size:]
-                del values[1 - size :]
-                values[-1] = method(*[children[i] for i in picks])
-                del states[1 - size :]
+                top -= size - 1
+                children = values[top : top + size]
+                values[top + 1 : top + size] = _NONES[: size - 1]
+                values[top] = method(*[children[i] for i in picks])
             elif code == accept:
-                return values[-1]
+                return values[top]
             else:
-                _reduce(code, size, method, picks, values, states, match, text)
-            state = gotos[states[-2]][t]
-            states[-1] = state
+                if code == _FAIL:
+                    raise _syntax_error(_token(match, text), _expected(state), text)
+                if size:
+                    top -= size - 1
+                    children = values[top : top + size]
+                    values[top + 1 : top + size] = _NONES[: size - 1]
+                else:  # a rule of no children: its value is shifted in this state
+                    top += 1
+                    if top == room:
+                        room = _more_room(states, values)
+                    states[top] = state
+                    children = []
+                values[top] = _reduce(code, method, picks, children)
+            state = gotos[states[top]][t]
             action = plain[state][t]  # type: ignore[index]
-        push_state(action)
-        push_value(match)
+        top += 1
+        if top == room:
+            room = _more_room(states, values)
+        states[top] = state
+        values[top] = match
         state = action
     raise AssertionError("the lexer always ends with the end token")  # pragma: no cover
 
 
+def _more_room(states: list[int], values: list[Any]) -> int:
+    """The parser's stacks, made as long again: the room they have now."""
+    room = len(values)
+    states += [0] * room
+    values += [None] * room
+    return 2 * room
+
+
+def _opened(text: str, start: int, end: int) -> int:
+    """How many more parentheses open than close in text[start:end], a stretch the
+    parser has read up to a new line: counted there, and not on every parenthesis,
+    since a "(" or ")" outside a comment is always its own token, and a comment runs
+    to the end of the line."""
+    comment = text.find("#", start, end)
+    if comment != -1:
+        end = comment
+    return text.count("(", start, end) - text.count(")", start, end)
+
+
 def _reduce(
     code: int,
-    size: int,
     method: Callable[..., Any] | None,
     kept: tuple[tuple[int, bool], ...],
-    values: list[Any],
-    states: list[int],
-    match: re.Match[str],
-    text: str,
-) -> None:
-    """A reduction off the fast path: replaces its children by its value, and their
-    states by one (which the driver then sets: the goto)."""
-    if code == _FAIL:
-        raise _syntax_error(_token(match, text), _expected(states[-1]), text)
-    cut = len(values) - size
-    children = values[cut:]
-    del values[cut:]
-    del states[len(states) - size :]
-    states.append(-1)
+    children: list[Any],
+) -> Any:
+    """A reduction off the fast path: its value, made from its children."""
     if code == _PASS:
         ((i, _),) = kept
-        values.append(children[i])
-        return
+        return children[i]
     args: list[Any] = []
     # A spliced child is a list made by a rule of its own and held by nobody else:
     # the first one is extended in place, so that a long left-recursive repetition
@@ -601,10 +685,9 @@ def _reduce(
         else:
             args.append(children[i])
     if code == _LIST:
-        values.append(args)
-        return
+        return args
     assert method is not None
-    values.append(method(*args))
+    return method(*args)
 
 
 def _token(match: re.Match[str], text: str) -> Token:
