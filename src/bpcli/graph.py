@@ -153,9 +153,10 @@ class Graph:
         labels = self.labels
         taken = set(labels.values()) | set(self.assigned)
         skipped = _taken_numbers(taken)
-        # one counter per op, and one that gives the labelled nodes 0
+        # one counter per op (that skips nothing where no name is taken: most of them),
+        # and one that gives the labelled nodes 0
         counters: list[Iterator[int]] = [
-            filterfalse(skip.__contains__, count(1)) for skip in skipped
+            filterfalse(skip.__contains__, count(1)) if skip else count(1) for skip in skipped
         ]
         counters.append(repeat(0))
         unnamed = len(OP_NAMES)
