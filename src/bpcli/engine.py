@@ -443,12 +443,15 @@ class Edges:
     numbered by consumer: node i's input edges are `start[i]` to `start[i + 1] - 1`, in
     input order. Node j's uses are `order[uses_start[j]]` to
     `order[uses_start[j + 1] - 1]` (by consumer and then input position), and
-    `used_by` holds each use's consumer, in the same order."""
+    `used_by` holds each use's consumer, in the same order. `chained` says that no node
+    has two uses and each use is the edge of its own number (`order[u] == u`), as in a
+    chain: what the uses send back is then what the edges send, in the same order."""
 
     start: array[int]
     uses_start: array[int]
     order: array[int]
     used_by: array[int]
+    chained: bool = False
 
     def inputs(self, i: int) -> range:
         """Node i's input edges."""
@@ -488,16 +491,18 @@ def edges(graph: Graph) -> Edges:
     for j in inputs:
         counts[j] += 1
     uses_start = array("i", itertools.accumulate(counts, initial=0))
-    del counts
+    chained = False
     if inputs == sorted(inputs):  # the uses are the edges, in the same order
         order = array("i", range(len(inputs)))
         used_by = array("i", owner)
+        chained = max(counts, default=0) <= 1
     else:
         ordered = sorted(range(len(inputs)), key=inputs.__getitem__)  # the uses: stable
         consumers = list(owner)
         used_by = array("i", map(consumers.__getitem__, ordered))
         order = array("i", ordered)
-    made = graph.derived["edges"] = Edges(start, uses_start, order, used_by)
+    del counts
+    made = graph.derived["edges"] = Edges(start, uses_start, order, used_by, chained)
     return made
 
 

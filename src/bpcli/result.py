@@ -418,10 +418,16 @@ class Result(Named):
         for (first, names, labelled), (texts, cut) in chunks:
             last = first + len(names)
             u0, u1 = uses_start[first], uses_start[last]
-            counts = list(
-                map(operator.sub, uses_start[first + 1 : last + 1], uses_start[first:last])
-            )
-            sends = list(map(flow.sent.__getitem__, edges.order[u0:u1]))
+            if edges.chained:  # the uses are the edges, in order
+                sends = flow.sent[u0:u1]
+            else:
+                sends = list(map(flow.sent.__getitem__, edges.order[u0:u1]))
+            if edges.chained and u1 - u0 == len(names):  # none has two: one use each
+                counts = [1] * len(names)
+            else:
+                counts = list(
+                    map(operator.sub, uses_start[first + 1 : last + 1], uses_start[first:last])
+                )
             piece_grads = grads[first:last]
             grad_texts = _number_bytes(piece_grads)
             consumers: Any
