@@ -412,6 +412,8 @@ class Result(Named):
         many = sorted(graph.more)  # the nodes of more than two inputs (max, min)
         at = 0
         args: list[Any] = []
+        joined_keys: list[int] = []  # the keys of the last piece's templates, and those joined
+        joined = b""
         chunks = zip(
             graph.name_numbers(NODES_AT_ONCE), graph.text_columns(size=NODES_AT_ONCE), strict=True
         )
@@ -471,10 +473,13 @@ class Result(Named):
                 consumers, use_texts,
             )  # fmt: skip
             width = len(columns)
-            args[:] = repeat(None, width * len(names))
+            if len(args) != width * len(names):  # else every place is filled below
+                args[:] = repeat(None, width * len(names))
             for k, column in enumerate(columns):
                 args[k::width] = column
-            text = b"".join(map(templates.__getitem__, keys)) % tuple(args)
+            if keys != joined_keys:  # a long chain's pieces have the same: joined once
+                joined_keys, joined = keys, b"".join(map(templates.__getitem__, keys))
+            text = joined % tuple(args)
             yield text if first else text[len(item) :]  # the first node follows the `[`
 
     def to_dict(self, nodes: bool = True) -> dict[str, Any]:
