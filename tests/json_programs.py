@@ -54,6 +54,7 @@ PROGRAMS: list[tuple[str, dict[str, float], str]] = [
     ("t = sin(x) * 2\nu = exp(t) - 3\nf = -(u / 4) + cos(y) * max(a, b, c) - min(d, e, w)", {"x": 0.5, "y": 1.5, "a": 1.0, "b": 3.0, "c": 3.0, "d": -1.0, "e": 2.0, "w": -1.0}, "split"),
     ("m = y * -1e-200\nf = m * 1e-200 + sqrt(x) * 0 + 2 * 3", {"x": 0.0, "y": 3.0}, "split"),
     ("m = y * -1e-200\nf = m * 1e-200 * 3 + 2", {"y": 3.0}, "split"),  # a chain's edges
+    ('f=(x*2+y)*x#"a\\b"', {"x": 1.5, "y": -2.0}, "split"),  # bare, but a quote and a \
     ("f = (x * 2) * (y + 1)\ng = f + z", {"x": 1.0, "y": -1.0, "z": 0.5}, "first"),
     (_chain(6), {"x": 0.5}, "split"),
     (_chain(40), {"x": 0.5}, "split"),

@@ -414,9 +414,9 @@ class Result(Named):
         args: list[Any] = []
         joined_keys: list[int] = []  # the keys of the last piece's templates, and those joined
         joined = b""
-        chunks = zip(
-            graph.name_numbers(NODES_AT_ONCE), graph.text_columns(size=NODES_AT_ONCE), strict=True
-        )
+        texts_of = graph.text_columns(size=NODES_AT_ONCE, encoded=True)
+        plain = '"' not in graph.source and "\\" not in graph.source  # texts as they are
+        chunks = zip(graph.name_numbers(NODES_AT_ONCE), texts_of, strict=True)
         for (first, names, labelled), (texts, cut) in chunks:
             last = first + len(names)
             u0, u1 = uses_start[first], uses_start[last]
@@ -468,7 +468,7 @@ class Result(Named):
             local = _numbers(flow.local[start[first] : start[last]])
             local_lists = b"".join(local_templates) % tuple(local)
             columns = (
-                range(first, last), named, inputs, seconds, form.strings(texts, errors),
+                range(first, last), named, inputs, seconds, form.strings(texts, errors, plain),
                 _numbers(values[first:last]), grad_texts, local_lists.split(b"\0")[:-1],
                 consumers, use_texts,
             )  # fmt: skip
@@ -719,9 +719,16 @@ class _Form:
         """A string's JSON text, in UTF-8."""
         return self.text(value).encode("utf-8", errors)
 
-    def strings(self, values: list[str], errors: str) -> list[bytes]:
+    def strings(self, values: list[str] | list[bytes], errors: str, plain: bool) -> list[bytes]:
         """Each string's JSON text without its quotes, in UTF-8: all at once where none
-        needs escaping (a NUL parts them: none is in a node's text)."""
+        needs escaping (a NUL parts them: none is in a node's text). Strings given as
+        their UTF-8 bytes (ASCII) are their text where `plain` (no quote or backslash
+        in the source they are from)."""
+        if values and isinstance(values[0], bytes):
+            if plain:
+                return values
+            values = [value.decode("ascii") for value in values]
+        values = cast("list[str]", values)
         joined = "\0".join(values)
         if (
             '"' not in joined  # a node's text holds no control character (graph.visible)
