@@ -414,6 +414,8 @@ class Result(Named):
         args: list[Any] = []
         joined_keys: list[int] = []  # the keys of the last piece's templates, and those joined
         joined = b""
+        local_codes: list[int] = []  # … and the op codes of its local derivatives' templates
+        local_joined = b""
         texts_of = graph.text_columns(size=NODES_AT_ONCE, encoded=True)
         plain = '"' not in graph.source and "\\" not in graph.source  # texts as they are
         chunks = zip(graph.name_numbers(NODES_AT_ONCE), texts_of, strict=True)
@@ -451,7 +453,6 @@ class Result(Named):
             keys = list(map(operator.add, codes, map(cut_keys.__getitem__, cut)))
             if one and u1 - u0 != len(names):
                 keys = list(map(operator.add, keys, map(_ONE_KEY.__getitem__, counts)))
-            local_templates = list(map(form.local_templates.__getitem__, codes))
             named: list[Any] = names  # a label's text in place of its node's 0
             inputs: list[Any] = graph.first[first:last]  # more than two: their text
             seconds: list[Any] = graph.second[first:last]
@@ -459,14 +460,19 @@ class Result(Named):
                 keys[i - first] += _LABELLED_KEY
                 named[i - first] = form.string(graph.labels[i], errors)
             end = bisect.bisect_left(many, last, at)
+            if end > at or codes != local_codes:  # else the last piece's local templates
+                local_templates = list(map(form.local_templates.__getitem__, codes))
+                for i in many[at:end]:
+                    local_templates[i - first] = form.local_template(len(graph.more[i]))
+                local_codes = [] if end > at else codes  # (its own, where it has a max)
+                local_joined = b"".join(local_templates)
             for i in many[at:end]:
                 keys[i - first] += _MORE_KEY
                 inputs[i - first] = ("[" + item.join(map(str, graph.more[i])) + "]").encode()
                 seconds[i - first] = b""
-                local_templates[i - first] = form.local_template(len(graph.more[i]))
             at = end
             local = _numbers(flow.local[start[first] : start[last]])
-            local_lists = b"".join(local_templates) % tuple(local)
+            local_lists = local_joined % tuple(local)
             columns = (
                 range(first, last), named, inputs, seconds, form.strings(texts, errors, plain),
                 _numbers(values[first:last]), grad_texts, local_lists.split(b"\0")[:-1],
