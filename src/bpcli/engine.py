@@ -17,7 +17,7 @@ import math
 import operator
 import re
 from array import array
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -471,6 +471,7 @@ def edges(graph: Graph) -> Edges:
     if made is not None:
         return made
     n = len(graph)
+    owner: Iterable[int]
     if graph.more:
         inputs = [j for i in range(n) for j in graph.inputs(i)]  # every edge's input
         owner = [i for i in range(n) for _ in graph.inputs(i)]  # … and its consumer
@@ -480,10 +481,9 @@ def edges(graph: Graph) -> Edges:
         pairs[0::2], pairs[1::2] = graph.first, graph.second
         present = [j != NO_INPUT for j in pairs]
         inputs = list(itertools.compress(pairs, present))
-        ids = list(range(n))
-        pairs[0::2], pairs[1::2] = ids, ids  # each pair's consumer, twice
-        owner = list(itertools.compress(pairs, present))
-        del pairs, ids
+        del pairs
+        both = itertools.chain.from_iterable(zip(range(n), range(n), strict=True))
+        owner = itertools.compress(both, present)  # read once, below (no list kept)
         arity = list(map(operator.add, present[::2], present[1::2]))
     start = array("i", itertools.accumulate(arity, initial=0))
     del arity
@@ -498,7 +498,8 @@ def edges(graph: Graph) -> Edges:
         chained = max(counts, default=0) <= 1
     else:
         ordered = sorted(range(len(inputs)), key=inputs.__getitem__)  # the uses: stable
-        used_by = array("i", map(owner.__getitem__, ordered))
+        consumers = list(owner)
+        used_by = array("i", map(consumers.__getitem__, ordered))
         order = array("i", ordered)
     del counts
     made = graph.derived["edges"] = Edges(start, uses_start, order, used_by, chained)
