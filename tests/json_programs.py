@@ -49,6 +49,13 @@ PROGRAMS: list[tuple[str, dict[str, float], str]] = [
     ("f = (x +   # a comment with \"quotes\", a \\ and 100 %\n   y) * z", {"x": 1.0, "y": 2.0, "z": 3.0}, "split"),
     ("f = (x +\t# tab, é, 한글, \x01 and \x7f\n y) * (x\n - y)", {"x": 1.0, "y": 2.0}, "split"),
     ("f = (x + # % %s %d %%\n y)", {"x": 1.0, "y": 2.0}, "split"),
+    # trees (each node used once, sending back its gradient) with labels, a variadic
+    # max and min, a send of -0.0 whose node's gradient is 0.0, and sends of null
+    ("t = sin(x) * 2\nu = exp(t) - 3\nf = -(u / 4) + cos(y) * max(a, b, c) - min(d, e, w)", {"x": 0.5, "y": 1.5, "a": 1.0, "b": 3.0, "c": 3.0, "d": -1.0, "e": 2.0, "w": -1.0}, "split"),
+    ("m = y * -1e-200\nf = m * 1e-200 + sqrt(x) * 0 + 2 * 3", {"x": 0.0, "y": 3.0}, "split"),
+    ("m = y * -1e-200\nf = m * 1e-200 * 3 + 2", {"y": 3.0}, "split"),  # a chain's edges
+    ('f=(x*2+y)*x#"a\\b"', {"x": 1.5, "y": -2.0}, "split"),  # bare, but a quote and a \
+    ("f = (x * 2) * (y + 1)\ng = f + z", {"x": 1.0, "y": -1.0, "z": 0.5}, "first"),
     (_chain(6), {"x": 0.5}, "split"),
     (_chain(40), {"x": 0.5}, "split"),
     ("(" + " +\n".join(f"x{i}" for i in range(30)) + ") * y", {**{f"x{i}": float(i) for i in range(30)}, "y": 2.0}, "split"),

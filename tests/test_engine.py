@@ -536,3 +536,41 @@ def test_the_straight_line_gives_the_passes_numbers_bit_for_bit(case, lr):
     assert all(numbers[p] is None for p in straight.nones)
     assert all(repr(numbers[p]) == repr(x) for p, x in straight.known.items())
     assert all(numbers[p] is numbers[q] for p, q in straight.same.items())
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "uses_start", "order", "used_by", "chained"),
+    [
+        # x0 c1 mul2 c3 add4: edges 0→2, 1→2, 2→4, 3→4, in order of their inputs already
+        ("x * 2 + 3", [0, 0, 0, 2, 2, 4], [0, 1, 2, 3, 4, 4], [0, 1, 2, 3], [2, 2, 4, 4], True),
+        ("x * x", [0, 0, 2], [0, 2, 2], [0, 1], [1, 1], False),  # in order, but x used twice
+        # x0 y1 add2 z3 w4 add5 mul6: mul6's first input, add2, comes before z and w
+        (
+            "(x + y) * (z + w)",
+            [0, 0, 0, 2, 2, 2, 4, 6],
+            [0, 1, 2, 3, 4, 5, 6, 6],
+            [0, 1, 4, 2, 3, 5],
+            [2, 2, 6, 5, 5, 6],
+            False,
+        ),
+        # x0 y1 max2 (x, y, x) mul3 (max2, x): x's uses by consumer, then input position
+        (
+            "max(x, y, x) * x",
+            [0, 0, 0, 3, 5],
+            [0, 3, 4, 5, 5],
+            [0, 2, 4, 1, 3],
+            [2, 2, 3, 2, 3],
+            False,
+        ),
+    ],
+)
+def test_edges_by_hand(text, start, uses_start, order, used_by, chained):
+    """Edges numbered by consumer, and each node's uses by consumer and input position,
+    worked out by hand, whether the edges come in order of their inputs (a chain) or not;
+    and whether they are a chain's (no node used twice, the uses the edges in order)."""
+    found = engine.edges(bpcli.parse(text))
+    assert found.start.tolist() == start
+    assert found.uses_start.tolist() == uses_start
+    assert found.order.tolist() == order
+    assert found.used_by.tolist() == used_by
+    assert found.chained is chained

@@ -325,6 +325,18 @@ def test_each_nodes_text_made_column_by_column_is_its_text():
                 for text, cut in zip(texts, cuts, strict=True)
             ]
             assert made == want, (source, size)
+            encoded = [
+                (
+                    text + (b"\xe2\x80\xa6" if isinstance(text, bytes) else "…") if cut else text,
+                    type(text),
+                )
+                for texts, cuts in graph.text_columns(size=size, encoded=True)
+                for text, cut in zip(texts, cuts, strict=True)
+            ]  # bytes where every text is its source as it is, and that source ASCII
+            body = source.strip()  # a bare source: nothing to fold or make visible
+            bare = body.isprintable() and " " not in body
+            kind = bytes if bare and source.isascii() else str
+            assert encoded == [(text.encode() if kind is bytes else text, kind) for text in want]
         assert graph.texts(2, 5) == want[2:5]
 
 

@@ -425,3 +425,27 @@ def test_a_small_graph_keeps_its_node_text_for_the_next_evaluation():
     small = bpcli.grad("(x+y)*z", {"x": -2, "y": 5, "z": -4})
     "".join(small.json_chunks())
     assert [key for key in small.graph.derived if key[0] == "json"] == [("json", ", ", ": ", False)]
+
+
+@pytest.mark.parametrize(
+    ("counts", "sends", "grads", "same"),
+    [
+        ([1, 1, 0], [2.0, None], [2.0, None, 1.0], True),  # a chain's piece, with its output
+        ([1, 1], [2.0, -3.5], [2.0, -3.5], True),
+        ([1], [-0.0], [0.0], False),  # 0.0 + -0.0 is 0.0: written "0.0", the use "-0.0"
+        ([1], [0.0], [0.0], False),  # no zero at all: it is not asked which zero a use sent
+        ([2, 0], [1.0, 1.0], [2.0, 1.0], False),  # a copy gate: two uses
+        ([1, 1], [1.0, None], [1.0, 0.5], False),
+        ([0, 1], [0.5], [1.0, 0.5], True),
+        ([], [], [], True),
+    ],
+)
+def test_a_use_is_written_from_its_gradient_only_where_they_are_the_same_text(
+    counts, sends, grads, same
+):
+    from bpcli import result as result_module
+
+    assert result_module._sends_are_grads(counts, sends, grads) is same
+    if same:  # then each use's number is written as its node's gradient is
+        one_use = [g for g, c in zip(grads, counts, strict=True) if c]
+        assert [json.dumps(s) for s in sends] == [json.dumps(g) for g in one_use]

@@ -17,7 +17,7 @@ import math
 import operator
 import re
 from array import array
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -443,12 +443,15 @@ class Edges:
     numbered by consumer: node i's input edges are `start[i]` to `start[i + 1] - 1`, in
     input order. Node j's uses are `order[uses_start[j]]` to
     `order[uses_start[j + 1] - 1]` (by consumer and then input position), and
-    `used_by` holds each use's consumer, in the same order."""
+    `used_by` holds each use's consumer, in the same order. `chained` says that no node
+    has two uses and each use is the edge of its own number (`order[u] == u`), as in a
+    chain: what the uses send back is then what the edges send, in the same order."""
 
     start: array[int]
     uses_start: array[int]
     order: array[int]
     used_by: array[int]
+    chained: bool = False
 
     def inputs(self, i: int) -> range:
         """Node i's input edges."""
@@ -461,31 +464,45 @@ class Edges:
 
 def edges(graph: Graph) -> Edges:
     """The graph's Edges, made once and kept: by sorting the edges by their input, a
-    stable sort that keeps the uses of one input in edge order (which is consumer order)."""
+    stable sort that keeps the uses of one input in edge order (which is consumer order).
+    Where the edges are in order of their inputs already (a chain: each gate's inputs
+    are the nodes just before it), that order is the uses' order, and no sort is made."""
     made: Edges | None = graph.derived.get("edges")
     if made is not None:
         return made
     n = len(graph)
+    owner: Iterable[int]
     if graph.more:
         inputs = [j for i in range(n) for j in graph.inputs(i)]  # every edge's input
         owner = [i for i in range(n) for _ in graph.inputs(i)]  # … and its consumer
         arity = [len(graph.inputs(i)) for i in range(n)]
     else:  # columns first and second, NO_INPUT where absent
-        pairs = list(itertools.chain.from_iterable(zip(graph.first, graph.second, strict=True)))
-        present = list(map(NO_INPUT.__ne__, pairs))
+        pairs = [NO_INPUT] * (2 * n)
+        pairs[0::2], pairs[1::2] = graph.first, graph.second
+        present = [j != NO_INPUT for j in pairs]
         inputs = list(itertools.compress(pairs, present))
+        del pairs
         both = itertools.chain.from_iterable(zip(range(n), range(n), strict=True))
-        owner = list(itertools.compress(both, present))
+        owner = itertools.compress(both, present)  # read once, below (no list kept)
         arity = list(map(operator.add, present[::2], present[1::2]))
-    order = sorted(range(len(inputs)), key=inputs.__getitem__)  # the uses, in order: stable
+    start = array("i", itertools.accumulate(arity, initial=0))
+    del arity
     counts = [0] * n
     for j in inputs:
         counts[j] += 1
-    start = array("i", itertools.accumulate(arity, initial=0))
     uses_start = array("i", itertools.accumulate(counts, initial=0))
-    del counts, arity
-    used_by = array("i", map(owner.__getitem__, order))
-    made = graph.derived["edges"] = Edges(start, uses_start, array("i", order), used_by)
+    chained = False
+    if inputs == sorted(inputs):  # the uses are the edges, in the same order
+        order = array("i", range(len(inputs)))
+        used_by = array("i", owner)
+        chained = max(counts, default=0) <= 1
+    else:
+        ordered = sorted(range(len(inputs)), key=inputs.__getitem__)  # the uses: stable
+        consumers = list(owner)
+        used_by = array("i", map(consumers.__getitem__, ordered))
+        order = array("i", ordered)
+    del counts
+    made = graph.derived["edges"] = Edges(start, uses_start, order, used_by, chained)
     return made
 
 

@@ -16,7 +16,7 @@ from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import compress, count, filterfalse, repeat
-from typing import Any, overload
+from typing import Any, Literal, overload
 
 from .ops import CODES, OP_NAMES
 
@@ -153,9 +153,10 @@ class Graph:
         labels = self.labels
         taken = set(labels.values()) | set(self.assigned)
         skipped = _taken_numbers(taken)
-        # one counter per op, and one that gives the labelled nodes 0
+        # one counter per op (that skips nothing where no name is taken: most of them),
+        # and one that gives the labelled nodes 0
         counters: list[Iterator[int]] = [
-            filterfalse(skip.__contains__, count(1)) for skip in skipped
+            filterfalse(skip.__contains__, count(1)) if skip else count(1) for skip in skipped
         ]
         counters.append(repeat(0))
         unnamed = len(OP_NAMES)
@@ -231,13 +232,41 @@ class Graph:
         parts, cut = next(self.text_columns(first, last, last - first), ([], []))
         return [text + "…" if shown else text for text, shown in zip(parts, cut, strict=True)]
 
+    @overload
     def text_columns(
-        self, first: int = 0, last: int | None = None, size: int = NAMES_AT_ONCE
-    ) -> Iterator[tuple[list[str], list[int]]]:
+        self,
+        first: int = 0,
+        last: int | None = None,
+        size: int = NAMES_AT_ONCE,
+        *,
+        encoded: Literal[False] = False,
+    ) -> Iterator[tuple[list[str], list[int]]]: ...
+
+    @overload
+    def text_columns(
+        self,
+        first: int = 0,
+        last: int | None = None,
+        size: int = NAMES_AT_ONCE,
+        *,
+        encoded: bool,
+    ) -> Iterator[tuple[list[str] | list[bytes], list[int]]]: ...
+
+    def text_columns(
+        self,
+        first: int = 0,
+        last: int | None = None,
+        size: int = NAMES_AT_ONCE,
+        *,
+        encoded: bool = False,
+    ) -> Iterator[tuple[list[Any], list[int]]]:
         """`text` of nodes `first` to `last` - 1, `size` nodes at a time, as two columns:
         each text without the ellipsis that ends a cut one, and whether it is cut
         (nonzero). Made column by column where a text is its source as it is (nothing
-        to fold or make visible), which what the whole source holds may settle at once."""
+        to fold or make visible), which what the whole source holds may settle at once.
+        `encoded`: where that is every text and the source is ASCII, each text as its
+        bytes, sliced from the source's (what encoding each one would give): a writer
+        of UTF-8 then makes no text to encode."""
         source, limit = self.source, TEXT_LIMIT
         body = source.strip()  # every node's source is in it: a node starts and ends a token
         printable = body.isprintable() or body.replace("\n", " ").isprintable()
@@ -245,6 +274,9 @@ class Graph:
         bare = printable and not spaced and "\n" not in body  # every text as it is
         del body
         shown = _BARE if bare else _SHOWN
+        sliced: str | bytes = source
+        if encoded and bare and source.isascii():
+            sliced = source.encode("ascii")
         last = len(self.codes) if last is None else last
         for at in range(first, last, size):
             starts = self.starts[at : min(at + size, last)].tolist()
@@ -253,7 +285,7 @@ class Graph:
             cut = list(map(_KINDS.get, sizes, repeat(_LONG)))
             # a short one shows all its source, a long one its start (bare: what shows)
             cuts = map(operator.add, starts, map(shown.get, sizes, repeat(shown[None])))
-            raws = list(map(source.__getitem__, map(slice, starts, cuts)))
+            raws: list[Any] = list(map(sliced.__getitem__, map(slice, starts, cuts)))
             if not bare:
                 joined = "\0".join(raws)  # no NUL is printable
                 plain = "\n" not in joined if printable else _printable(joined)
@@ -273,6 +305,8 @@ class Graph:
             if _FOLDED in cut:  # folding its spaces may make it short again
                 for k in compress(range(len(cut)), map(_FOLDED.__eq__, cut)):
                     raws[k], cut[k] = _text_parts(source, starts[k], ends[k], limit)
+                    if sliced is not source:
+                        raws[k] = raws[k].encode("ascii")
             yield raws, cut
 
 

@@ -10,7 +10,7 @@ import operator
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from itertools import repeat
+from itertools import compress, repeat
 from json.encoder import encode_basestring, encode_basestring_ascii
 from typing import TYPE_CHECKING, Any, cast
 
@@ -398,25 +398,61 @@ class Result(Named):
 
         Each piece is one `%` of bytes: the nodes' templates (one for each op, whether
         the node has a label, whether its text is cut, whether it has more than two
-        inputs: form.templates) joined, filled from columns made for all its nodes at
-        once: the ids, the names' numbers or labels, the inputs, the texts, the values
-        and gradients as json.dumps writes them, and each node's local derivatives and
-        uses as text made by one `%` of their own (a node's count of them varies).
+        inputs, whether its one use is written from its gradient: form.templates)
+        joined, filled from columns made for all its nodes at once: the ids, the names'
+        numbers or labels, the inputs, the texts, the values and gradients as json.dumps
+        writes them, each node's local derivatives as text made by one `%` of their own
+        (a node's count of them varies), and its uses: in a piece where every node has at
+        most one use and each sends back exactly its gradient (a chain, a tree), the
+        consumer and the gradient's text again; else each node's uses as text of their own.
         """
         graph, flow, values, grads = self.graph, self._flow, self.values, self.grads
         edges, templates, item = flow.edges, form.templates, form.item
-        start, uses_start = edges.start, edges.uses_start
+        start, uses_start, used_by = edges.start, edges.uses_start, edges.used_by
         many = sorted(graph.more)  # the nodes of more than two inputs (max, min)
         at = 0
         args: list[Any] = []
-        chunks = zip(
-            graph.name_numbers(NODES_AT_ONCE), graph.text_columns(size=NODES_AT_ONCE), strict=True
-        )
+        joined_keys: list[int] = []  # the keys of the last piece's templates, and those joined
+        joined = b""
+        local_codes: list[int] = []  # … and the op codes of its local derivatives' templates
+        local_joined = b""
+        texts_of = graph.text_columns(size=NODES_AT_ONCE, encoded=True)
+        plain = '"' not in graph.source and "\\" not in graph.source  # texts as they are
+        chunks = zip(graph.name_numbers(NODES_AT_ONCE), texts_of, strict=True)
         for (first, names, labelled), (texts, cut) in chunks:
             last = first + len(names)
+            u0, u1 = uses_start[first], uses_start[last]
+            if edges.chained:  # the uses are the edges, in order
+                sends = flow.sent[u0:u1]
+            else:
+                sends = list(map(flow.sent.__getitem__, edges.order[u0:u1]))
+            if edges.chained and u1 - u0 == len(names):  # none has two: one use each
+                counts = [1] * len(names)
+            else:
+                counts = list(
+                    map(operator.sub, uses_start[first + 1 : last + 1], uses_start[first:last])
+                )
+            piece_grads = grads[first:last]
+            grad_texts = _number_bytes(piece_grads)
+            consumers: Any
+            one = _sends_are_grads(counts, sends, piece_grads)
+            if not one:  # each node's uses as text of their own
+                uses: list[Any] = [None] * (2 * (u1 - u0))
+                uses[0::2] = used_by[u0:u1]
+                uses[1::2] = _number_bytes(sends)
+                use_lists = b"".join(map(form.uses_templates.__getitem__, counts)) % tuple(uses)
+                consumers, use_texts = [None] * len(names), use_lists.split(b"\0")[:-1]
+            elif u1 - u0 == len(names):  # one use each: its consumer, its gradient's text
+                consumers, use_texts = used_by[u0:u1], grad_texts
+            else:  # … and some have none (the output, a result left unused)
+                taken = iter(used_by[u0:u1])
+                consumers = [next(taken) if count else None for count in counts]
+                use_texts = [t if c else b"[]" for t, c in zip(grad_texts, counts, strict=True)]
             codes = graph.codes[first:last]
-            keys = list(map(operator.add, codes, map(_CUT_KEY.__getitem__, cut)))
-            local_templates = list(map(form.local_templates.__getitem__, codes))
+            cut_keys = _CUT_ONE_KEY if one and u1 - u0 == len(names) else _CUT_KEY
+            keys = list(map(operator.add, codes, map(cut_keys.__getitem__, cut)))
+            if one and u1 - u0 != len(names):
+                keys = list(map(operator.add, keys, map(_ONE_KEY.__getitem__, counts)))
             named: list[Any] = names  # a label's text in place of its node's 0
             inputs: list[Any] = graph.first[first:last]  # more than two: their text
             seconds: list[Any] = graph.second[first:last]
@@ -424,30 +460,32 @@ class Result(Named):
                 keys[i - first] += _LABELLED_KEY
                 named[i - first] = form.string(graph.labels[i], errors)
             end = bisect.bisect_left(many, last, at)
+            if end > at or codes != local_codes:  # else the last piece's local templates
+                local_templates = list(map(form.local_templates.__getitem__, codes))
+                for i in many[at:end]:
+                    local_templates[i - first] = form.local_template(len(graph.more[i]))
+                local_codes = [] if end > at else codes  # (its own, where it has a max)
+                local_joined = b"".join(local_templates)
             for i in many[at:end]:
                 keys[i - first] += _MORE_KEY
                 inputs[i - first] = ("[" + item.join(map(str, graph.more[i])) + "]").encode()
                 seconds[i - first] = b""
-                local_templates[i - first] = form.local_template(len(graph.more[i]))
             at = end
             local = _numbers(flow.local[start[first] : start[last]])
-            local_lists = b"".join(local_templates) % tuple(local)
-            u0, u1 = uses_start[first], uses_start[last]
-            counts = map(operator.sub, uses_start[first + 1 : last + 1], uses_start[first:last])
-            uses: list[Any] = [None] * (2 * (u1 - u0))
-            uses[0::2] = edges.used_by[u0:u1]
-            uses[1::2] = _number_bytes(list(map(flow.sent.__getitem__, edges.order[u0:u1])))
-            use_lists = b"".join(map(form.uses_templates.__getitem__, counts)) % tuple(uses)
+            local_lists = local_joined % tuple(local)
             columns = (
-                range(first, last), named, inputs, seconds, form.strings(texts, errors),
-                _numbers(values[first:last]), _number_bytes(grads[first:last]),
-                local_lists.split(b"\0")[:-1], use_lists.split(b"\0")[:-1],
+                range(first, last), named, inputs, seconds, form.strings(texts, errors, plain),
+                _numbers(values[first:last]), grad_texts, local_lists.split(b"\0")[:-1],
+                consumers, use_texts,
             )  # fmt: skip
             width = len(columns)
-            args[:] = repeat(None, width * len(names))
+            if len(args) != width * len(names):  # else every place is filled below
+                args[:] = repeat(None, width * len(names))
             for k, column in enumerate(columns):
                 args[k::width] = column
-            text = b"".join(map(templates.__getitem__, keys)) % tuple(args)
+            if keys != joined_keys:  # a long chain's pieces have the same: joined once
+                joined_keys, joined = keys, b"".join(map(templates.__getitem__, keys))
+            text = joined % tuple(args)
             yield text if first else text[len(item) :]  # the first node follows the `[`
 
     def to_dict(self, nodes: bool = True) -> dict[str, Any]:
@@ -547,6 +585,17 @@ def _number_bytes(numbers: list[Any]) -> list[bytes]:
     return _NUMBERS.encode(numbers).encode()[1:-1].split(b",")
 
 
+def _sends_are_grads(counts: list[int], sends: list[Any], grads: list[Any]) -> bool:
+    """Whether each of these nodes has at most one use (`counts`), and what each use
+    sends back (`sends`, in use order) is its node's gradient (`grads`), so that the
+    text of a use's number is its gradient's. A gradient is 0.0 plus what its one use
+    sends: the same number, written the same, but where that is -0.0 (its gradient
+    0.0), which is why no send may be zero; None (a constant's) is null in both."""
+    if len(sends) == len(counts):
+        return 0 not in counts and sends == grads and 0 not in sends
+    return max(counts, default=0) <= 1 and sends == list(compress(grads, counts)) and 0 not in sends
+
+
 def _nodes_template(graph: Graph, form: _Form, edges: engine.Edges) -> tuple[str, list[int]]:
     """The text of every node's object with `%s` for each number that changes with the
     values, and what picks those numbers, in that order, from the list of the values,
@@ -628,7 +677,7 @@ class _Form:
 
     def _node_template(self, key: int) -> bytes:
         code, labelled = key % len(OP_NAMES), key // _LABELLED_KEY % 2
-        cut, more = key // _CUT_KEY[1] % 2, key // _MORE_KEY
+        cut, more, one = key // _CUT_KEY[1] % 2, key // _MORE_KEY % 2, key // _ONE_KEY[1]
         op = OP_NAMES[code]
         arity = OPS[op].arity
         ellipsis = self.text("…")[1:-1] if cut else ""
@@ -645,7 +694,11 @@ class _Form:
             "grad": "%b",
             "pattern": _literal(self.text(OPS[op].pattern.name)),
             "local": "%b",
-            "uses": "%b",
+            # its one use from two columns, the consumer and its gradient's text; or,
+            # the consumer column empty, the text of its uses
+            "uses": f"[{{{self.use_keys[0]}%d{self.item}{self.use_keys[1]}%b}}]"
+            if one
+            else "%.0a%b",
         }
         text = "".join(f"{b}{fields[f]}" for b, f in zip(self.before, NODE_FIELDS, strict=True))
         return f"{text}}}".encode()
@@ -672,9 +725,16 @@ class _Form:
         """A string's JSON text, in UTF-8."""
         return self.text(value).encode("utf-8", errors)
 
-    def strings(self, values: list[str], errors: str) -> list[bytes]:
+    def strings(self, values: list[str] | list[bytes], errors: str, plain: bool) -> list[bytes]:
         """Each string's JSON text without its quotes, in UTF-8: all at once where none
-        needs escaping (a NUL parts them: none is in a node's text)."""
+        needs escaping (a NUL parts them: none is in a node's text). Strings given as
+        their UTF-8 bytes (ASCII) are their text where `plain` (no quote or backslash
+        in the source they are from)."""
+        if values and isinstance(values[0], bytes):
+            if plain:
+                return values
+            values = [value.decode("ascii") for value in values]
+        values = cast("list[str]", values)
         joined = "\0".join(values)
         if (
             '"' not in joined  # a node's text holds no control character (graph.visible)
@@ -707,11 +767,13 @@ def _literal(text: str) -> str:
 
 
 # A node's template key in Result._node_bytes: its op code, plus these for a node with
-# a label, a cut text, more than two inputs.
+# a label, a cut text, more than two inputs, one use written from its gradient.
 _LABELLED_KEY = len(OP_NAMES)
 _CUT_KEY = [0, 2 * len(OP_NAMES), 2 * len(OP_NAMES)]  # by graph.text_columns' cut: 0, 1 or 2
 _MORE_KEY = 4 * len(OP_NAMES)
-_KEYS = 8 * len(OP_NAMES)
+_ONE_KEY = [0, 8 * len(OP_NAMES)]  # by the node's count of uses, 0 or 1
+_CUT_ONE_KEY = [key + _ONE_KEY[1] for key in _CUT_KEY]
+_KEYS = 16 * len(OP_NAMES)
 _INPUTS = {0: "[]%.0a%.0a", 1: "[%d]%.0a"}  # the absent input columns hold -1: not shown
 
 
