@@ -106,6 +106,9 @@ def batch_seconds(
     if unbuffered:
         env["PYTHONUNBUFFERED"] = "1"
     command = [str(bpcli_executable()), "batch", *(["--jobs", str(jobs)] if jobs > 1 else [])]
+    # The last run's answers (200 MB for --jobs) written to disk first: else the
+    # kernel writes them back during this run, on the cores it is timed on.
+    os.sync()
     before = _children_cpu()
     with answers.open("wb") as out:
         start = perf_counter()
