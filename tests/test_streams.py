@@ -7,6 +7,7 @@ with a timeout, so that a regression fails rather than hangs.
 from __future__ import annotations
 
 import array
+import contextlib
 import fcntl
 import itertools
 import json
@@ -69,8 +70,13 @@ def test_a_line_that_runs_out_of_memory_costs_that_line_only(jobs):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         preexec_fn=_limit_memory,
+        start_new_session=True,  # its workers too are stopped if it hangs
     )
-    out, err = process.communicate("\n".join(lines).encode() + b"\n", timeout=120)
+    try:
+        out, err = process.communicate("\n".join(lines).encode() + b"\n", timeout=120)
+    finally:
+        with contextlib.suppress(ProcessLookupError):  # left running, they held a core
+            os.killpg(process.pid, signal.SIGKILL)
     assert err == b""  # no internal error, no traceback
     assert process.returncode == 1  # a line failed
     fits, too_big, lecture = (json.loads(line) for line in out.splitlines())
