@@ -143,14 +143,6 @@ class Output:
             else:
                 self._send(text.encode("utf-8"))
 
-    def write_bytes(self, data: bytes) -> None:
-        """Answers' text in UTF-8, written after what is gathered."""
-        if self.binary is None:
-            self.write(data.decode("utf-8"))
-        else:
-            self.send()
-            self._send(data)
-
     def _send(self, data: bytes) -> None:
         assert self.binary is not None
         start = 0
@@ -483,12 +475,12 @@ def run_parallel(stream: BinaryIO, limit: int, out: Output, jobs: int) -> bool:
         )
         worker.start()
         workers.append(worker)
+    hands = [write for _, write in tasks]  # the parent keeps these ends only
     for fd in every:
-        if fd not in {write for _, write in tasks}:
+        if fd not in hands:
             os.close(fd)
     for _, sender in reports:
         sender.close()
-    hands = [write for _, write in tasks]
     for fd in hands:
         os.set_blocking(fd, False)
         _widen(fd)
@@ -566,13 +558,17 @@ class _Ended(Exception):
 
 
 def _report(receiver: Any) -> tuple[bool, BaseException | None]:
-    """A worker's last word: (every line answered, None or its failure); a worker that
-    ended without one (killed by a signal) failed."""
+    """An ended worker's last word: (every line answered, None or its failure); a worker
+    that ended without one (killed by a signal) failed. Polled, never waited for: the
+    other workers, forked with every pipe open, hold this one's end too, so a worker
+    that sent nothing leaves no end of file to read."""
     try:
-        found: tuple[bool, BaseException | None] = receiver.recv()
+        if receiver.poll():
+            found: tuple[bool, BaseException | None] = receiver.recv()
+            return found
     except (EOFError, OSError):
-        return False, None
-    return found
+        pass
+    return False, None
 
 
 def _failed(
@@ -588,7 +584,7 @@ def _failed(
     for w, worker in enumerate(workers):
         worker.join()
         if w not in said:
-            said[w] = _report(reports[w][0]) if reports[w][0].poll() else (False, None)
+            said[w] = _report(reports[w][0])
         failure = said[w][1]
         if isinstance(failure, _Ended):
             continue
