@@ -303,15 +303,35 @@ def test_batch_answers_as_the_full_path_answers(capsys):
 
 
 @pytest.mark.parametrize(
-    "args", [["--jobs", "2"], ["-h"], ["a.jsonl", "b.jsonl"], ["--max-size", "1KB"]]
+    "args",
+    [
+        ["-h"],
+        ["a.jsonl", "b.jsonl"],
+        ["--max-size", "1KB"],
+        *(["--jobs", value] for value in ("0", "257", "x", "2.0", "-1", "١")),
+        ["--jobs=0"],
+        ["--jobs"],
+    ],
 )
 def test_batch_options_are_left_to_the_full_path(args, capsys):
+    """Every option but a --jobs the full path takes; a --jobs it refuses is its to
+    report (with the same words as any other bad value)."""
     assert not fast_batch(args)
     assert capsys.readouterr().out == ""
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("args", [["batch", "missing.jsonl"], ["batch", "-"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["batch", "missing.jsonl"],
+        ["batch", "-"],
+        ["batch", "--jobs", "2", "-"],
+        ["batch", "-", "--jobs=2"],
+        ["batch", "--jobs", "0", "-"],
+        ["batch", "--jobs", "300", "-"],
+    ],
+)
 def test_batch_ends_as_the_full_path_ends(args, tmp_path):
     line = '{"id": 1, "expr": "(x+y)*z", "values": {"x": -2, "y": 5, "z": -4}}\n'
     via_entry = run_script(args, cwd=tmp_path, input=line)
@@ -322,6 +342,23 @@ def test_batch_ends_as_the_full_path_ends(args, tmp_path):
         via_typer.returncode, via_typer.stdout, via_typer.stderr,
     )  # fmt: skip
     assert via_entry.returncode in (0, 2)
+
+
+@pytest.mark.integration
+def test_batch_with_jobs_starts_without_typer(tmp_path):
+    """`batch --jobs N` is the fast path's too: its workers start after the parent, and
+    the full path's start (Typer, pydantic) was the one part of a run they cannot share."""
+    requests = tmp_path / "many.jsonl"
+    requests.write_bytes(REQUESTS.read_bytes() * 400)  # past FAN_OUT: fanned out
+    done = run_script(
+        ["batch", "--jobs", "2", str(requests)],
+        "from bpcli.entry import run\ntry:\n    run()\nexcept SystemExit: pass\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'typer', 'click', 'pydantic'}), file=sys.stderr)",
+    )
+    assert done.stderr == "[]\n"
+    expected = CliRunner().invoke(app, ["batch", str(requests)], prog_name="bpcli").stdout
+    assert done.stdout == expected
 
 
 @pytest.mark.integration

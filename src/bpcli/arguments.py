@@ -44,6 +44,14 @@ class Option(NamedTuple):  # not a dataclass: this is on the fast path, and 5x c
     min: int | None = None
     max: int | None = None
 
+    def takes(self, raw: str) -> bool:
+        """Whether `raw` is a whole number in the option's range (as Typer would take it;
+        what is not, is the full command line's to refuse)."""
+        if not (raw.isascii() and raw.isdigit()):
+            return False
+        value = int(raw)
+        return (self.min is None or value >= self.min) and (self.max is None or value <= self.max)
+
 
 PRECISION = Option("--precision", "precision", 6, "N", "Significant digits shown.", min=1, max=17)
 FILE = Option("--file", "file", None, "PATH", "Read the expression from a file.")
@@ -68,6 +76,17 @@ MAX_NODES_OPTION = Option(
     "N",
     "The most nodes an expression may have; an answer takes about 2 KB a node.",
     min=1,
+)
+
+JOBS = Option(
+    "--jobs",
+    "jobs",
+    1,
+    "N",
+    "Answer with N worker processes: at most one a CPU, and none for a file under"
+    " 256 KB, which one process answers faster.",
+    min=1,
+    max=256,
 )
 
 # Every command's: the language of what bpcli writes for a person (i18n.py).

@@ -23,6 +23,7 @@ from .arguments import (
     FILE,
     GRAD_OPTIONS,
     HELP_FLAGS,
+    JOBS,
     LANG_OPTION,
     MAX_NODES_OPTION,
     MAX_SIZE_OPTION,
@@ -1122,17 +1123,7 @@ def batch(
     source: Annotated[
         str, typer.Argument(metavar="[FILE|-]", help="JSON Lines requests; - or nothing: stdin.")
     ] = "-",
-    jobs: Annotated[
-        int,
-        typer.Option(
-            "--jobs",
-            min=1,
-            max=256,
-            metavar="N",
-            help="Answer with N worker processes: at most one a CPU, and none for a file under"
-            " 256 KB, which one process answers faster.",
-        ),
-    ] = 1,
+    jobs: Annotated[int, typer_option(JOBS)] = JOBS.default,
     max_size: MaxSizeOption = MAX_SIZE_OPTION.default,
 ) -> None:
     """Answer JSON Lines requests, one JSON line per request, in order, as each is ready.

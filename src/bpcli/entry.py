@@ -26,6 +26,7 @@ from .arguments import (
     FILE,
     GRAD_OPTIONS,
     HELP_FLAGS,
+    JOBS,
     LANG_OPTION,
     MAX_NODES_OPTION,
     MAX_SIZE,
@@ -172,17 +173,31 @@ def _answer(free: list[str], options: dict[str, str]) -> Result | None:
 
 
 def fast_batch(args: list[str]) -> bool:
-    """Answer `batch` with these arguments if they are a plain `batch [FILE|-]`; False
-    to leave them (options, help) to the full command line. What it answers, and how it
-    ends (exit 1 if a line failed, a bad file's error), is the full path's own code."""
+    """Answer `batch` with these arguments if they are a plain `batch [--jobs N]
+    [FILE|-]`; False to leave them (other options, help, a --jobs the full path must
+    refuse) to the full command line. What it answers, and how it ends (exit 1 if a line
+    failed, a bad file's error), is the full path's own code. (`--jobs` is here because
+    its workers start after the parent: the full path's start, twice this one's, would
+    be the one part of a run they cannot share.)"""
     from .batch import answer_source
     from .i18n import SOURCE, use
 
-    if len(args) > 1 or any(arg.startswith("-") and arg != "-" for arg in args):
+    jobs, free = JOBS.default, []
+    rest = iter(args)
+    for arg in rest:
+        name, eq, raw = arg.partition("=")
+        if name != JOBS.name:
+            free.append(arg)
+            continue
+        raw = raw if eq else next(rest, "")
+        if not JOBS.takes(raw):
+            return False  # the full path's to report
+        jobs = int(raw)
+    if len(free) > 1 or any(arg.startswith("-") and arg != "-" for arg in free):
         return False
     use(SOURCE)  # JSON for scripts: English, as the full path's batch
     with errors_to_exit_codes():
-        ok = answer_source(args[0] if args else "-", 1, MAX_SIZE)
+        ok = answer_source(free[0] if free else "-", jobs, MAX_SIZE)
     if not ok:
         raise SystemExit(EXIT_CHECK_FAILED)
     return True
