@@ -32,7 +32,7 @@ import struct
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from json.encoder import encode_basestring_ascii
-from typing import Any, BinaryIO, Literal, NoReturn, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal, NoReturn, cast
 
 from . import engine
 from .api import evaluate
@@ -43,6 +43,9 @@ from .ops import Conventions, tie_rule
 from .parser import parse
 from .result import Result, Update, _Form
 from .values import NotANumber, is_number, to_float
+
+if TYPE_CHECKING:
+    from .tensor import TensorResult
 
 KEYS = ("id", "expr", "values", "lr", "steps", "max_tie", "dout")
 CACHE_SIZE = 1024  # parsed expressions kept; a long-running pipe must not grow without end
@@ -351,6 +354,7 @@ def respond(
     reply = answer(line, number, cache, memo)
     if reply is None:
         return None
+    request_id = reply["id"]
     try:
         result = reply.get("result")
         if isinstance(result, Result) and len(result.graph) > STREAM_NODES:
@@ -364,10 +368,12 @@ def respond(
             return f"{_head(reply['id'])}{body}}}\n", True
         return encode(reply), reply["ok"] is True
     except MemoryError:
-        cache.clear()
-        if memo is not None:
-            memo.clear()
-        return encode(_out_of_memory(reply["id"], number)), False
+        pass  # answered below, with the memory back (see OUT_OF_MEMORY)
+    del reply  # and its result
+    cache.clear()
+    if memo is not None:
+        memo.clear()
+    return encode(_out_of_memory(request_id, number)), False
 
 
 Memo = dict[tuple[Any, ...], str]
@@ -427,9 +433,21 @@ def _pieces(
                 block, size, begun = [], 0, True
         block.append("}\n")
         yield "".join(block)
+        return
     except MemoryError:
-        block = []
-        yield ("\n" if begun else "") + encode(_out_of_memory(request_id, number))
+        pass  # answered below, with the memory back (see OUT_OF_MEMORY)
+    del block, first, rest  # the answer's pieces, and its result
+    yield ("\n" if begun else "") + encode(_out_of_memory(request_id, number))
+
+
+# OUT_OF_MEMORY: a line that runs out of memory is answered after its `except MemoryError`
+# block has ended, never inside it. Inside it, the exception's traceback still holds
+# every frame it left, and their graphs and lists: the memory is still used up. And
+# CPython 3.11 to 3.13 loop for ever when they cannot allocate the int of an instruction
+# offset above 256 while unwinding into a `with` block or out of an `except` block
+# (python/cpython#132508): so the handlers only `pass`, and the `with` around a request's
+# passes sits at the top of a short function of its own (_run). A test reads the
+# exception tables of the answer path's functions (tests/test_streams.py).
 
 
 def _out_of_memory(request_id: object, number: int) -> dict[str, Any]:
@@ -719,12 +737,8 @@ def answer(
             if known is not None:
                 memo[key] = known  # type: ignore[index]  # the most recently used goes last
                 return {"id": request_id, "ok": True, "result": known}
-        graph = _parse(expr, cache)
-        if len(graph) > STREAM_NODES:  # kept, its tables would outlive its answer
-            cache.pop(expr, None)
-        with upstream_given_as('"dout"'):  # a request's key, not grad's --dout
-            result = evaluate(graph, values, lr, steps, conventions=conventions, dout=dout)
-        if key is not None and len(graph) <= MEMO_NODES:
+        result = _run(expr, values, lr, steps, conventions, dout, cache)
+        if key is not None and len(result.graph) <= MEMO_NODES:
             return {"id": request_id, "ok": True, "result": result, "key": key}
         return {"id": request_id, "ok": True, "result": result}
     except RequestError as exc:
@@ -732,13 +746,33 @@ def answer(
     except BpcliError as exc:
         return _failure(request_id, type(exc).__name__, str(exc), number)
     except MemoryError:
-        cache.clear()  # a huge graph parsed for this line must not stay to fail the next
-        return _out_of_memory(request_id, number)
+        pass  # answered below, with the memory back (see OUT_OF_MEMORY)
     except Exception as exc:
         if os.environ.get("BPCLI_TRACEBACK"):
             raise
         message = f"line {number}: internal error, a bug in bpcli: {type(exc).__name__}: {exc}"
         return _failure(request_id, "InternalError", message, number)
+    cache.clear()  # a huge graph parsed for this line must not stay to fail the next
+    return _out_of_memory(request_id, number)
+
+
+def _run(
+    expr: str,
+    values: dict[str, float],
+    lr: float | None,
+    steps: int | None,
+    conventions: Conventions,
+    dout: Any,
+    cache: Cache,
+) -> Result | TensorResult:
+    """A request's passes. A function of its own (see OUT_OF_MEMORY): its `with`
+    covers only the first instructions of a short function, and its graph goes with its
+    frame."""
+    graph = _parse(expr, cache)
+    if len(graph) > STREAM_NODES:  # kept, its tables would outlive its answer
+        cache.pop(expr, None)
+    with upstream_given_as('"dout"'):  # a request's key, not grad's --dout
+        return evaluate(graph, values, lr, steps, conventions=conventions, dout=dout)
 
 
 def encode(reply: dict[str, Any]) -> str:
