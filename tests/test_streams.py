@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 
 import bpcli
-from bpcli import api, batch, engine, graph, ops, parser, result, values
+from bpcli import api, batch, engine, graph, ops, parser, result, tensor, values
 from bpcli.ops import Conventions
 from json_programs import PROGRAMS as VARIED
 
@@ -59,7 +59,7 @@ def _limit_memory(limit: int = MEMORY_LIMIT) -> None:
 # request's answer runs, no `with` block may cover such an offset, and a MemoryError
 # handler only passes (the reply is made once its traceback is gone).
 ANSWER_PATH = (batch.answer, batch._run, batch.respond, batch._pieces, batch._answer_lines)
-PASSES = (api, engine, graph, ops, parser, result, values)
+PASSES = (api, engine, graph, ops, parser, result, tensor, values)
 SMALL_INTS = 256  # CPython keeps the ints up to 256 made; a larger one is allocated
 
 

@@ -533,28 +533,28 @@ def _plain(value: Any) -> Value:
     return float(array) if array.ndim == 0 else array
 
 
+@np.errstate(all="ignore")  # a decorator, not a with: see batch.OUT_OF_MEMORY
 def forward(graph: Graph, inputs: Mapping[str, Value]) -> list[Value]:
     """Every node's value (a float or an array), in topological order."""
     values: list[Value] = list(graph.consts.tolist())
     for name, node_id in graph.variables.items():
         values[node_id] = inputs[name]
-    with np.errstate(all="ignore"):
-        for node_id in range(len(graph)):
-            code = graph.codes[node_id]
-            if code in (VAR, CONST):
-                continue
-            rules = compiled(OPS[OP_NAMES[code]])
-            args = _arguments(graph, node_id, values)
-            try:
-                out = _plain(rules.forward(args))
-            except Undefined as exc:
-                raise _failed(graph, node_id, str(exc)) from None
-            if not np.all(np.isfinite(out)):
-                name = graph.op(node_id)
-                raise _failed(
-                    graph, node_id, tr("{op} overflows: a value is too large").format(op=name)
-                )
-            values[node_id] = out
+    for node_id in range(len(graph)):
+        code = graph.codes[node_id]
+        if code in (VAR, CONST):
+            continue
+        rules = compiled(OPS[OP_NAMES[code]])
+        args = _arguments(graph, node_id, values)
+        try:
+            out = _plain(rules.forward(args))
+        except Undefined as exc:
+            raise _failed(graph, node_id, str(exc)) from None
+        if not np.all(np.isfinite(out)):
+            name = graph.op(node_id)
+            raise _failed(
+                graph, node_id, tr("{op} overflows: a value is too large").format(op=name)
+            )
+        values[node_id] = out
     return values
 
 
@@ -567,6 +567,7 @@ def _arguments(graph: Graph, node_id: int, values: list[Value]) -> tuple[Any, ..
     return args
 
 
+@np.errstate(all="ignore")  # a decorator, not a with: see batch.OUT_OF_MEMORY
 def backward(
     graph: Graph,
     values: list[Value],
@@ -584,31 +585,30 @@ def backward(
     fixed = graph.fixed
     indexed: set[int] = set()  # the nodes an edge sends no gradient (an index, an axis)
     graded: set[int] = set()  # the nodes an edge sends one
-    with np.errstate(all="ignore"):
-        for i in range(n - 1, -1, -1):
-            g = grads[i]
-            code = graph.codes[i]
-            if g is None or code in (VAR, CONST) or fixed[i]:
+    for i in range(n - 1, -1, -1):
+        g = grads[i]
+        code = graph.codes[i]
+        if g is None or code in (VAR, CONST) or fixed[i]:
+            continue
+        op = OPS[OP_NAMES[code]]
+        rules = compiled(op)
+        ins = graph.inputs(i)
+        args = _arguments(graph, i, values)
+        for k, j in enumerate(ins):
+            if fixed[j]:
                 continue
-            op = OPS[OP_NAMES[code]]
-            rules = compiled(op)
-            ins = graph.inputs(i)
-            args = _arguments(graph, i, values)
-            for k, j in enumerate(ins):
-                if fixed[j]:
-                    continue
-                raw = _pulled(graph, i, k, rules, g, args, values, conventions)
-                if raw is None:  # an index or an axis: no gradient flows into it
-                    sent: Any = np.zeros(np.shape(values[j]))
-                    indexed.add(j)
-                else:
-                    sent = unbroadcast(raw, np.shape(values[j]))
-                    graded.add(j)
-                if not np.all(np.isfinite(sent)):
-                    raise _failed(
-                        graph, i, tr("the gradient at {node} overflows").format(node=graph.name(j))
-                    )
-                grads[j] = _plain(sent) if grads[j] is None else _plain(grads[j] + sent)
+            raw = _pulled(graph, i, k, rules, g, args, values, conventions)
+            if raw is None:  # an index or an axis: no gradient flows into it
+                sent: Any = np.zeros(np.shape(values[j]))
+                indexed.add(j)
+            else:
+                sent = unbroadcast(raw, np.shape(values[j]))
+                graded.add(j)
+            if not np.all(np.isfinite(sent)):
+                raise _failed(
+                    graph, i, tr("the gradient at {node} overflows").format(node=graph.name(j))
+                )
+            grads[j] = _plain(sent) if grads[j] is None else _plain(grads[j] + sent)
     result: list[Value | None] = []
     # an input used only as an index: not differentiable, no gradient (index_inputs)
     no_gradient = (indexed - graded) & set(graph.variables.values()) if indexed else set()
@@ -656,6 +656,7 @@ class Edge:
     sent: Value
 
 
+@np.errstate(all="ignore")  # a decorator, not a with: see batch.OUT_OF_MEMORY
 def edges(result: TensorResult) -> list[tuple[Edge | None, ...]]:
     """Every node's input edges, in input order (None: the input is a constant or an index
     input, which have no gradient), as the backward pass computed them: what the
@@ -663,25 +664,24 @@ def edges(result: TensorResult) -> list[tuple[Edge | None, ...]]:
     graph, values, grads = result.graph, result.values, result.grads
     fixed = graph.fixed
     out: list[tuple[Edge | None, ...]] = []
-    with np.errstate(all="ignore"):
-        for i in range(len(graph)):
-            code = graph.codes[i]
-            g = grads[i]
-            if code in (VAR, CONST) or g is None or fixed[i]:
-                out.append((None,) * len(graph.inputs(i)))
+    for i in range(len(graph)):
+        code = graph.codes[i]
+        g = grads[i]
+        if code in (VAR, CONST) or g is None or fixed[i]:
+            out.append((None,) * len(graph.inputs(i)))
+            continue
+        rules = compiled(OPS[OP_NAMES[code]])
+        args = _arguments(graph, i, values)
+        row: list[Edge | None] = []
+        for k, j in enumerate(graph.inputs(i)):
+            if fixed[j] or grads[j] is None:  # a constant; an index input: no gradient
+                row.append(None)
                 continue
-            rules = compiled(OPS[OP_NAMES[code]])
-            args = _arguments(graph, i, values)
-            row: list[Edge | None] = []
-            for k, j in enumerate(graph.inputs(i)):
-                if fixed[j] or grads[j] is None:  # a constant; an index input: no gradient
-                    row.append(None)
-                    continue
-                raw = _pulled(graph, i, k, rules, g, args, values, result.conventions)
-                shape = np.shape(values[j])
-                sent = np.zeros(shape) if raw is None else unbroadcast(raw, shape)
-                row.append(Edge(None if raw is None else _plain(raw), _plain(sent)))
-            out.append(tuple(row))
+            raw = _pulled(graph, i, k, rules, g, args, values, result.conventions)
+            shape = np.shape(values[j])
+            sent = np.zeros(shape) if raw is None else unbroadcast(raw, shape)
+            row.append(Edge(None if raw is None else _plain(raw), _plain(sent)))
+        out.append(tuple(row))
     return out
 
 
@@ -910,6 +910,12 @@ def descended(out: Value, dout: Value | None) -> float:
     return float(np.sum(np.asarray(dout) * out))
 
 
+@np.errstate(all="ignore")  # a decorator, not a with: see batch.OUT_OF_MEMORY
+def _stepped(value: Value, lr: float, grad: Value) -> Value:
+    """A value moved one step of gradient descent (the caller checks it is finite)."""
+    return _plain(np.asarray(value) - lr * np.asarray(grad))
+
+
 def descend(
     graph: Graph,
     inputs: dict[str, Value],
@@ -935,8 +941,7 @@ def descend(
                 grads = backward(graph, values, conventions, dout)
             moved = dict(point)
             for name, i in moving.items():
-                with np.errstate(all="ignore"):
-                    new = _plain(np.asarray(point[name]) - lr * np.asarray(grads[i]))
+                new = _stepped(point[name], lr, grads[i])
                 if not np.all(np.isfinite(new)):
                     raise update_overflows(name)
                 moved[name] = new
