@@ -54,6 +54,24 @@ def _limit_memory(limit: int = MEMORY_LIMIT) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
+@pytest.mark.integration
+@pytest.mark.parametrize("json_flag", [["--json"], []])
+def test_grad_that_runs_out_of_memory_says_so_with_exit_2(tmp_path, json_flag):
+    """Not "a bug in bpcli" (exit 3): the input is too large for the memory given."""
+    program = tmp_path / "sum.txt"
+    program.write_text(sum_of_x(1_500_000), encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "bpcli", "grad", "--file", str(program), "--x", "1", *json_flag],
+        capture_output=True,
+        env=ENV,
+        timeout=120,
+        preexec_fn=_limit_memory,
+        start_new_session=True,
+    )
+    assert done.returncode == 2
+    assert done.stderr == b"error: out of memory: give bpcli more memory, or a smaller input\n"
+
+
 # batch.OUT_OF_MEMORY: CPython 3.11 to 3.13 loop for ever, unwinding, when they cannot
 # allocate an int for an instruction offset above 256 (python/cpython#132508). Where a
 # request's answer runs, no `with` block may cover such an offset, and a MemoryError

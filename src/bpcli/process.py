@@ -22,6 +22,7 @@ from .i18n import tr
 
 if TYPE_CHECKING:
     from pathlib import Path
+    from types import TracebackType
 
     from rich.console import Console
 
@@ -213,13 +214,21 @@ def fail(error: BpcliError, for_scripts: bool = False) -> NoReturn:
 @contextmanager
 def errors_to_exit_codes(for_scripts: bool = False) -> Iterator[None]:
     """bpcli's errors: a message and exit 2. Ctrl-C: exit 130. A closed pipe: a quiet exit.
-    Anything else is a bug in bpcli: one line and exit 3 (BPCLI_TRACEBACK=1 shows it).
-    `for_scripts`: a run whose output is for scripts (--json, batch), as `fail` takes it."""
+    Running out of memory (under a limit such as `ulimit -v`): a message and exit 2, an
+    input too large for the memory given. Anything else is a bug in bpcli: one line and
+    exit 3 (BPCLI_TRACEBACK=1 shows it). `for_scripts`: a run whose output is for
+    scripts (--json, batch), as `fail` takes it."""
     try:
         yield
         sys.stdout.flush()  # here, where a closed pipe is caught, not at the interpreter's exit
     except BpcliError as error:
         fail(error, for_scripts)
+    except MemoryError as exc:
+        # Said in words, once the frames the work failed in let go of their lists: the
+        # exception's traceback keeps them (and contextlib's exit, the traceback).
+        _let_go(exc.__traceback__)
+        message = tr("out of memory: give bpcli more memory, or a smaller input")
+        fail(InputError(message), for_scripts)
     except KeyboardInterrupt:
         sys.stderr.write(tr("interrupted") + "\n")
         raise SystemExit(EXIT_INTERRUPTED) from None
@@ -237,3 +246,14 @@ def errors_to_exit_codes(for_scripts: bool = False) -> Iterator[None]:
             "Please report it with the command that caused it.\n"
         )
         raise SystemExit(EXIT_INTERNAL_ERROR) from None
+
+
+def _let_go(trace: TracebackType | None) -> None:
+    """Clear the locals of every frame in `trace` that has ended (the ones still running,
+    the command's and this one's, keep theirs)."""
+    while trace is not None:
+        try:  # noqa: SIM105 (no with block here: see batch.OUT_OF_MEMORY)
+            trace.tb_frame.clear()
+        except RuntimeError:  # a frame still running
+            pass
+        trace = trace.tb_next
