@@ -1,7 +1,8 @@
 """Issue 16's targets for the streams users wait on: batch lines/s (from a file and through
 a pipe, with and without PYTHONUNBUFFERED), what `--jobs 2` gains over `--jobs 1`, and
 `grad --json` with every node on the long chain (peak memory, and time against
-`--no-nodes`). Each is a whole `bpcli` process, as a user runs it; the runs of one
+`--no-nodes`), and `grad --explain` on a node used 4,000 times (under 1 s, issue 16's
+target 4). Each is a whole `bpcli` process, as a user runs it; the runs of one
 target are interleaved, so that a busy machine slows both sides of a ratio alike.
 
 `python -m bench.streams [--quick]` runs these alone; `python -m bench` runs them too.
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import statistics
 import subprocess
@@ -23,6 +25,7 @@ from pathlib import Path
 from time import perf_counter
 
 from .graphs import generate, to_bpcli
+from .growth import sum_of_uses
 from .processes import LECTURE_GRADIENTS, bench_env, bpcli_executable, run_measured
 from .report import Target, _at_least, _at_most
 from .runner import Settings
@@ -44,6 +47,7 @@ TARGET_LINES_PER_S = 50_000
 TARGET_JOBS_RATIO = 1.6
 TARGET_NODES_MB = 400
 TARGET_NODES_TIME = 2.0  # times `--no-nodes`
+TARGET_EXPLAIN_S = 1.0  # `grad --explain` on a node used EXPLAIN_USES times, the whole command
 
 
 @dataclass(frozen=True)
@@ -52,16 +56,19 @@ class Sizes:
     jobs_lines: int = 200_000  # --jobs 2 against --jobs 1
     chain: int = 1_000_000  # grad --json with nodes
     repeat: int = 3
+    uses: int = 4_000  # grad --explain on x + x + … + x
 
     @classmethod
     def of(cls, settings: Settings) -> Sizes:
         """The runner's sizes: its batch lines (twice, and ten times for --jobs), its
-        end-to-end chain, its repeats."""
+        end-to-end chain, its repeats, and the issue's 4,000 uses (fewer, if the chain is
+        shorter: a quick run)."""
         lines = settings.batch_lines
-        return cls(2 * lines, 10 * lines, settings.e2e_size, settings.repeat)
+        uses = min(cls.uses, settings.e2e_size)
+        return cls(2 * lines, 10 * lines, settings.e2e_size, settings.repeat, uses)
 
 
-QUICK = Sizes(lines=300, jobs_lines=600, chain=1_000, repeat=1)
+QUICK = Sizes(lines=300, jobs_lines=600, chain=1_000, repeat=1, uses=100)
 JOBS_PAIRS = 3  # --jobs 1 and --jobs 2 runs, interleaved, at the least
 
 
@@ -251,7 +258,45 @@ def nodes(sizes: Sizes, folder: Path) -> Nodes:
     )  # fmt: skip
 
 
-def targets(through: Throughput | None, fan: Jobs | None, big: Nodes | None) -> list[Target]:
+@dataclass(frozen=True)
+class Explain:
+    uses: int
+    seconds: float  # the median wall time of the whole command
+    cpu: float  # … and its CPU time (the process and its launcher's start)
+
+
+EXPLAIN_ROW = re.compile(
+    r"^x\s+var\s+x\s+1\s+(\d+)\s*$", re.MULTILINE
+)  # node, op, text, value, grad
+
+
+def explain(sizes: Sizes, folder: Path) -> Explain:
+    """`bpcli grad --file … --x 1 --explain` on x + x + … + x, whose ∂f/∂x is the count of
+    its uses (each add sends its upstream 1 to x: the copy gate sums them)."""
+    program = folder / "uses.txt"
+    program.write_text(sum_of_uses(sizes.uses), encoding="utf-8")
+    shown = folder / "explain.txt"
+    walls, cpus = [], []
+    for _ in range(sizes.repeat):
+        before = _children_cpu()
+        args = [str(bpcli_executable()), "grad", "--file", str(program), "--x=1", "--explain"]
+        done = run_measured(args, shown, timeout=600)
+        cpus.append(_children_cpu() - before)
+        if done.code != 0:
+            raise RuntimeError(f"bpcli grad --explain failed ({done.code}): {done.stderr[-300:]}")
+        walls.append(done.seconds)
+        found = EXPLAIN_ROW.search(shown.read_text(encoding="utf-8"))
+        if found is None or int(found[1]) != sizes.uses:
+            raise RuntimeError(f"bpcli grad --explain did not give ∂f/∂x = {sizes.uses}")
+    return Explain(sizes.uses, statistics.median(walls), statistics.median(cpus))
+
+
+def targets(
+    through: Throughput | None,
+    fan: Jobs | None,
+    big: Nodes | None,
+    told: Explain | None = None,
+) -> list[Target]:
     """The lines `python -m bench` prints: PASS, or the gap."""
     found = []
     if through is not None:
@@ -293,6 +338,12 @@ def targets(through: Throughput | None, fan: Jobs | None, big: Nodes | None) -> 
             + f" (target ≤{TARGET_NODES_TIME}x)"
         )
         found.append(Target("16.5", text, _at_most(big.ratio, TARGET_NODES_TIME)))
+    if told is not None:
+        text = (
+            f"grad --explain on a node used {told.uses:,} times, the whole command:"
+            f" {told.seconds:.2f} s (CPU {told.cpu:.2f} s) (target <{TARGET_EXPLAIN_S:g} s)"
+        )
+        found.append(Target("16.4", text, _at_most(told.seconds, TARGET_EXPLAIN_S)))
     return found
 
 
@@ -306,12 +357,18 @@ def _cpu_text(big: Nodes) -> str:
 
 
 def run(sizes: Sizes, log: Callable[[str], None]) -> list[Target]:
-    """Measure all three; a measurement that fails says so in its place."""
-    through = fan = big = None
+    """Measure all four; a measurement that fails says so in its place."""
+    through = fan = big = told = None
     problems = []
+    measures: tuple[tuple[str, Callable[[Sizes, Path], object]], ...] = (
+        ("batch", throughput),
+        ("--jobs", jobs),
+        ("nodes", nodes),
+        ("--explain", explain),
+    )
     with tempfile.TemporaryDirectory(prefix="bench-streams-") as name:
         folder = Path(name)
-        for label, measure in (("batch", throughput), ("--jobs", jobs), ("nodes", nodes)):
+        for label, measure in measures:
             log(f"streams: {label}")
             try:
                 found = measure(sizes, folder)
@@ -322,9 +379,11 @@ def run(sizes: Sizes, log: Callable[[str], None]) -> list[Target]:
                 through = found
             elif isinstance(found, Jobs):
                 fan = found
-            else:
+            elif isinstance(found, Nodes):
                 big = found
-    return targets(through, fan, big) + problems
+            elif isinstance(found, Explain):
+                told = found
+    return targets(through, fan, big, told) + problems
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -606,6 +606,10 @@ def test_stream_targets_say_pass_or_the_gap():
     assert lines[3].endswith("peak 850 MB (target <400): GAP: 2.12x over")
     assert lines[4].endswith("9.00 s against 4.00 s, 2.25x (target ≤2.0x): GAP: 1.12x over")
     assert streams.targets(None, None, None) == []
+    told = streams.targets(None, None, None, streams.Explain(4_000, seconds=1.3, cpu=1.1))
+    assert str(told[0]).endswith(
+        "a node used 4,000 times, the whole command: 1.30 s (CPU 1.10 s) (target <1 s): GAP: 1.30x over"
+    )
     timed = streams.Nodes(10**6, 9.0, 350.0, 4.0, 190.0, nodes_cpu=6.0, plain_cpu=3.0)
     line = str(streams.targets(None, None, timed)[1])
     assert line.endswith(
@@ -629,8 +633,9 @@ def test_stream_answers_are_checked_against_the_lecture(tmp_path):
 
 @pytest.mark.integration
 def test_the_stream_targets_run_at_tiny_sizes():
-    found = streams.run(streams.Sizes(lines=20, jobs_lines=40, chain=100, repeat=1), lambda _: None)
-    assert [t.number for t in found] == ["16.1"] * 8 + ["16.2", "16.5", "16.5"]
+    sizes = streams.Sizes(lines=20, jobs_lines=40, chain=100, repeat=1, uses=30)
+    found = streams.run(sizes, lambda _: None)
+    assert [t.number for t in found] == ["16.1"] * 8 + ["16.2", "16.5", "16.5", "16.4"]
     # the figures no reused answer helps: from a file and through a pipe, buffered or not
     assert ["no two lines alike" in t.text for t in found[:8]] == [False] * 4 + [True] * 4
     for target in found:
@@ -640,7 +645,7 @@ def test_the_stream_targets_run_at_tiny_sizes():
 def test_stream_sizes_follow_the_runners_settings():
     args = bench_main.parser().parse_args(["--batch-lines", "20", "--e2e-size", "40"])
     sizes = streams.Sizes.of(bench_main.settings_from(args, []))
-    assert sizes == streams.Sizes(lines=40, jobs_lines=200, chain=40, repeat=3)
+    assert sizes == streams.Sizes(lines=40, jobs_lines=200, chain=40, repeat=3, uses=40)
     default = streams.Sizes.of(bench_main.settings_from(bench_main.parser().parse_args([]), []))
     assert default == streams.Sizes()  # the issue's: 40,000 lines, 200,000 for --jobs, 10^6
 
