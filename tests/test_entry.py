@@ -34,6 +34,7 @@ ANSWERED = [
     ["α * β_1 + 가", "α=2", "β_1=3", "가=-1e-3", "--json"],
     ["# a comment\nx*x\n", "x=3", "--json"],
     ["lr * 2", "lr=1", "--json"],  # a variable named like an option, given as NAME=VALUE
+    [*LECTURE, "--json", "--explain"],  # the walkthrough's steps as data
 ]
 
 # The table a student sees first, with the options the fast path reads.
@@ -46,19 +47,21 @@ TABLES = [
     ["max(x, y) * z", "x=1", "y=1", "z=2", "--max-tie", "first"],
     ["α * β_1 + 가", "α=2", "β_1=3", "가=-1e-3"],
     ["+".join(["x"] * 300), "x=1"],  # more rows than the table shows
+    [*LECTURE, "--explain"],  # and the walkthrough
+    ["q = x + y; f = q * z", *LECTURE[1:], "--lr", "0.1", "--explain"],
+    ["max(x, y) * z", "x=1", "y=1", "z=2", "--explain", "--lang", "ko"],
 ]
 
 LEFT_TO_THE_FULL_PATH = [
     [*LECTURE, "--precision", "3"],  # a table with an option the fast path does not read
-    [*LECTURE, "--explain"],
     [*LECTURE, "--format", "markdown"],
     [*LECTURE, "--gradcheck"],
     ["(x+y)*z", "--x", "-2", "--y", "5"],  # z missing: the full path's error
     [*LECTURE, "--json", "--precision", "3"],
-    [*LECTURE, "--json", "--explain"],
     [*LECTURE, "--json", "--gradcheck"],
     ["-", "x=1", "--json"],  # standard input can be read once
-    ["--file", "expr.txt", "x=1", "--json"],
+    ["--file", "-", "x=1", "--json"],
+    ["--file", "no such file.txt", "x=1", "--json"],  # the full path's error
     [*LECTURE, "--json", "--json"],
     [*LECTURE, "--json=1"],
     [*LECTURE, "--json", "-h"],
@@ -88,6 +91,17 @@ def full(args: list[str]) -> tuple[int, str]:
 def fast(args: list[str], capsys) -> tuple[bool, str]:
     answered = fast_grad_json(args) or fast_grad_table(args)  # as entry.run tries them
     return answered, capsys.readouterr().out
+
+
+@pytest.mark.parametrize("as_json", [["--json"], [], ["--explain"]])
+def test_a_program_from_a_file_is_answered_as_the_full_path_answers(as_json, tmp_path, capsys):
+    program = tmp_path / "lecture.txt"
+    program.write_text("q = x + y\nf = q * z\n", encoding="utf-8")
+    args = ["--file", str(program), *LECTURE[1:], *as_json]
+    answered, out = fast(args, capsys)
+    assert answered
+    assert (0, out) == full(args)
+    assert "-12" in out  # f = (x+y)z = 3 · -4, the lecture's
 
 
 @pytest.mark.parametrize(

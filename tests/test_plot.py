@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 import bpcli
-from bpcli.cli import write_plot
+from bpcli.process import write_plot
 from bpcli.errors import InputError
 from conftest import LECTURE
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import importlib
 import inspect
 import io
 import os
@@ -13,7 +12,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, redirect_stdout
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from typer.core import TyperCommand, TyperGroup
@@ -47,14 +46,10 @@ from .process import (
     json_text,
     plain_text,
     refuse_to_replace,
+    write_grad,
     write_json,
     write_output,
 )
-
-if TYPE_CHECKING:
-    from .gradcheck import GradCheck
-    from .result import Result, Update
-    from .tensor import TensorResult, TensorUpdate
 
 # Click's own errors (a usage error, a bad option value): whichever Click Typer brings.
 CLICK_ERROR: type[Exception] = next(
@@ -483,72 +478,7 @@ def grad(
             )
         upstream = None if dout is None else arguments.parse_dout(dout)
         result = evaluate(graph, values, lr, steps, conventions=conventions, dout=upstream)
-        _grad_output(
-            result, explain, fmt, plot, check_grad, check_step, as_json, no_nodes, precision
-        )
-
-
-def _grad_output(
-    result: Result | TensorResult,
-    explain: bool,
-    fmt: str,
-    plot: Path | None,
-    check_grad: bool,
-    check_step: float,
-    as_json: bool,
-    no_nodes: bool,
-    precision: int,
-) -> None:
-    """What grad writes of a run, over numbers or tensors alike: the table (with shapes
-    over tensors) or --json, --explain and the write-ups, the plot and --gradcheck."""
-    from .result import Result
-
-    checked: GradCheck | None = None
-    checked_of = result.output_name  # what the gradients are of: with --dout, L
-    if check_grad:
-        if isinstance(result, Result):
-            from .gradcheck import gradcheck
-
-            checked = gradcheck(result, check_step)
-        else:
-            from .tensor import differentiated
-            from .tensor import gradcheck as tensor_gradcheck
-
-            checked = tensor_gradcheck(result, check_step)
-            checked_of = differentiated(result)
-    if plot is not None:  # first: if it fails, nothing else was written
-        assert result.update is not None
-        write_plot(result.update, result.output_name, plot)
-    if as_json:
-        extra: dict[str, object] = {} if checked is None else {"gradcheck": checked.to_dict()}
-        if explain:  # the walkthrough's steps as data
-            from .render.walkthrough import json_steps
-
-            extra["steps"] = json_steps(result, precision)
-        write_json(result, nodes=not no_nodes, extra=extra or None)
-    elif fmt != "table":
-        from .render.writeup import to_latex, to_markdown
-
-        sys.stdout.write((to_markdown if fmt == "markdown" else to_latex)(result, precision))
-    else:
-        from .render.explain import ExplainView
-        from .render.table import GradView, TensorGradView
-
-        out = console()
-        if isinstance(result, Result):
-            out.print(GradView(result, precision, nodes=not no_nodes))
-        else:
-            out.print(TensorGradView(result, precision, nodes=not no_nodes))
-        if explain:
-            out.print()
-            out.print(ExplainView(result, precision), crop=False)  # its lines fit
-        if checked is not None:
-            from .render.gradcheck import GradCheckView
-
-            out.print()
-            out.print(GradCheckView(checked, checked_of, precision))
-    if checked is not None and not checked.ok:
-        raise SystemExit(EXIT_CHECK_FAILED)
+        write_grad(result, explain, fmt, plot, check_grad, check_step, as_json, no_nodes, precision)
 
 
 GRAPH_FORMATS = ("dot", "mermaid", "tree", "html")
@@ -1151,25 +1081,3 @@ def emit(text: str, output: Path | None) -> None:
         sys.stdout.write(text)
     else:
         write_output(output, text.encode())
-
-
-def write_plot(update: Update | TensorUpdate, output_name: str, path: Path) -> None:
-    """The descent plot (`grad --plot`) into `path`, in the format its suffix names."""
-    from .render.plot import FORMATS, descent_image
-
-    image_format = FORMATS.get(path.suffix.lower())
-    if image_format is None:
-        known = ", ".join(FORMATS)
-        raise InputError(
-            tr("cannot tell the image format of {path!r}: its name must end in {known}").format(
-                path=str(path), known=known
-            )
-        )
-    if update.trajectory is None:
-        raise InputError(tr("a plot of gradient descent needs its steps: give --steps"))
-    try:
-        importlib.import_module("matplotlib")
-    except ImportError:
-        raise InputError(tr("writing a plot needs matplotlib: pip install matplotlib")) from None
-    image = descent_image(update, output_name, image_format)
-    write_output(path, image, what=tr("the plot to {path!r}").format(path=str(path)))

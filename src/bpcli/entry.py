@@ -4,15 +4,16 @@ Grading scripts run `bpcli grad EXPR VALUES --json` thousands of times, and a
 student's first `bpcli grad EXPR VALUES` is the table, where start-up is most of
 the time, and most of start-up is Typer (which imports pydantic to read a
 command's options) and Rich. So a plain `grad` command line (its own options
-only among --json, --no-nodes, --lr, --steps, --max-tie) is read here, with the
-same functions the full command line uses (`arguments`), and answered without
-Typer: as JSON without Rich either, as the table with Rich's table only.
+only among --json, --no-nodes, --explain, --lr, --steps, --max-tie, --file) is read
+here, with the same functions the full command line uses (`arguments`), and answered
+without Typer, by the full path's own writer (`process.write_grad`): as JSON without
+Rich either, as the table (and the walkthrough) with Rich's console only.
 Anything else goes to the Typer app in cli.py: help, other options, and every
 error, which the full path then reports itself (so an error costs a second
 reading, and looks exactly the same). The fast path gives the same output,
 byte for byte: a test runs the two side by side.
 
-`batch` is the same: a plain `batch [FILE|-]` runs the full path's own code
+`batch` is the same: a plain `batch [--jobs N] [FILE|-]` runs the full path's own code
 (`batch.answer_source` under `process.errors_to_exit_codes`) without Typer.
 """
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import sys
 from contextlib import suppress
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .arguments import (
@@ -40,10 +42,9 @@ from .errors import InputError
 from .process import (
     EXIT_CHECK_FAILED,
     EXIT_INTERRUPTED,
-    console,
     errors_to_exit_codes,
     stdout_takes_unicode,
-    write_json,
+    write_grad,
 )
 
 if TYPE_CHECKING:
@@ -53,9 +54,10 @@ if TYPE_CHECKING:
 # command is built from, to split a command line the way it does.
 GRAD_TAKES_VALUE = {option.name: not option.flag for option in GRAD_OPTIONS}
 GRAD_TAKES_VALUE |= dict.fromkeys(HELP_FLAGS, False) | {LANG_OPTION.name: True}
+GRAD_DEFAULTS = {option.param: option.default for option in GRAD_OPTIONS}
 NAMES = {option.name[2:] for option in (*GRAD_OPTIONS, LANG_OPTION)}
-FAST_FLAGS = ("--json", "--no-nodes")
-FAST_VALUES = ("--lr", "--steps", "--max-tie", LANG_OPTION.name)
+FAST_FLAGS = ("--json", "--no-nodes", "--explain")
+FAST_VALUES = ("--lr", "--steps", "--max-tie", "--file", LANG_OPTION.name)
 
 
 def run() -> None:
@@ -93,10 +95,16 @@ def _fast_grad(args: list[str], as_json: bool) -> bool:
     except InputError:  # the full path's to report
         return False
     options = _fast_options(own)
-    if options is None or ("--json" in options) != as_json or "-" in free:
-        return False  # not this run; stdin can be read only once
+    if options is None or ("--json" in options) != as_json:
+        return False  # not this run
+    if "-" in free or options.get("--file") == "-":
+        return False  # stdin can be read only once
     if not _fast_language(options.get(LANG_OPTION.name)):
         return False
+    if as_json:  # for scripts: English, whatever the language (as the full path's)
+        from .i18n import SOURCE, use
+
+        use(SOURCE)
     try:
         result = _answer(free, options)
     except Exception:  # every error is the full path's to report
@@ -106,20 +114,13 @@ def _fast_grad(args: list[str], as_json: bool) -> bool:
         raise SystemExit(EXIT_INTERRUPTED) from None
     if result is None:
         return False
-    nodes = "--no-nodes" not in options
-    with errors_to_exit_codes():  # a closed pipe, Ctrl-C: as on the full path
-        if as_json:
-            write_json(result, nodes=nodes)
-        else:
-            _write_table(result, nodes)
+    explain, no_nodes = "--explain" in options, "--no-nodes" in options
+    with errors_to_exit_codes(for_scripts=as_json):  # a closed pipe, Ctrl-C: as on the full path
+        write_grad(
+            result, explain, "table", None, False, GRAD_DEFAULTS["check_step"], as_json,
+            no_nodes, PRECISION.default,
+        )  # fmt: skip
     return True
-
-
-def _write_table(result: Result, nodes: bool) -> None:
-    """The table, as the full path prints it (`grad` in cli.py)."""
-    from .render.table import GradView
-
-    console().print(GradView(result, PRECISION.default, nodes=nodes))
 
 
 def _fast_language(lang: str | None) -> bool:
@@ -163,8 +164,9 @@ def _answer(free: list[str], options: dict[str, str]) -> Result | None:
             return None
         steps = int(raw)
     tie = options.get("--max-tie", MAX_TIE.default)
+    file = Path(options["--file"]) if "--file" in options else FILE.default
     graph, values, conventions = read_program(
-        free, NAMES, FILE.default, tie, MAX_SIZE, MAX_NODES_OPTION.default
+        free, NAMES, file, tie, MAX_SIZE, MAX_NODES_OPTION.default
     )
     result = evaluate(graph, values, lr, steps, conventions=conventions)
     from .result import Result

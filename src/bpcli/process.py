@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import errno
+import importlib
 import json
 import os
 import stat
@@ -26,8 +27,9 @@ if TYPE_CHECKING:
 
     from rich.console import Console
 
-    from .result import Result
-    from .tensor import TensorResult
+    from .gradcheck import GradCheck
+    from .result import Result, Update
+    from .tensor import TensorResult, TensorUpdate
 
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1  # a check found wrong answers (check, batch, --gradcheck)
@@ -257,3 +259,89 @@ def _let_go(trace: TracebackType | None) -> None:
         except RuntimeError:  # a frame still running
             pass
         trace = trace.tb_next
+
+
+def write_grad(
+    result: Result | TensorResult,
+    explain: bool,
+    fmt: str,
+    plot: Path | None,
+    check_grad: bool,
+    check_step: float,
+    as_json: bool,
+    no_nodes: bool,
+    precision: int,
+) -> None:
+    """What grad writes of a run, over numbers or tensors alike: the table (with shapes
+    over tensors) or --json, --explain and the write-ups, the plot and --gradcheck (the
+    full command line's `grad` and the fast path's both write it here)."""
+    from .result import Result
+
+    checked: GradCheck | None = None
+    checked_of = result.output_name  # what the gradients are of: with --dout, L
+    if check_grad:
+        if isinstance(result, Result):
+            from .gradcheck import gradcheck
+
+            checked = gradcheck(result, check_step)
+        else:
+            from .tensor import differentiated
+            from .tensor import gradcheck as tensor_gradcheck
+
+            checked = tensor_gradcheck(result, check_step)
+            checked_of = differentiated(result)
+    if plot is not None:  # first: if it fails, nothing else was written
+        assert result.update is not None
+        write_plot(result.update, result.output_name, plot)
+    if as_json:
+        extra: dict[str, object] = {} if checked is None else {"gradcheck": checked.to_dict()}
+        if explain:  # the walkthrough's steps as data
+            from .render.walkthrough import json_steps
+
+            extra["steps"] = json_steps(result, precision)
+        write_json(result, nodes=not no_nodes, extra=extra or None)
+    elif fmt != "table":
+        from .render.writeup import to_latex, to_markdown
+
+        sys.stdout.write((to_markdown if fmt == "markdown" else to_latex)(result, precision))
+    else:
+        from .render.explain import ExplainView
+        from .render.table import GradView, TensorGradView
+
+        out = console()
+        if isinstance(result, Result):
+            out.print(GradView(result, precision, nodes=not no_nodes))
+        else:
+            out.print(TensorGradView(result, precision, nodes=not no_nodes))
+        if explain:
+            out.print()
+            out.print(ExplainView(result, precision), crop=False)  # its lines fit
+        if checked is not None:
+            from .render.gradcheck import GradCheckView
+
+            out.print()
+            out.print(GradCheckView(checked, checked_of, precision))
+    if checked is not None and not checked.ok:
+        raise SystemExit(EXIT_CHECK_FAILED)
+
+
+def write_plot(update: Update | TensorUpdate, output_name: str, path: Path) -> None:
+    """The descent plot (`grad --plot`) into `path`, in the format its suffix names."""
+    from .render.plot import FORMATS, descent_image
+
+    image_format = FORMATS.get(path.suffix.lower())
+    if image_format is None:
+        known = ", ".join(FORMATS)
+        raise InputError(
+            tr("cannot tell the image format of {path!r}: its name must end in {known}").format(
+                path=str(path), known=known
+            )
+        )
+    if update.trajectory is None:
+        raise InputError(tr("a plot of gradient descent needs its steps: give --steps"))
+    try:
+        importlib.import_module("matplotlib")
+    except ImportError:
+        raise InputError(tr("writing a plot needs matplotlib: pip install matplotlib")) from None
+    image = descent_image(update, output_name, image_format)
+    write_output(path, image, what=tr("the plot to {path!r}").format(path=str(path)))

@@ -1,6 +1,6 @@
 """Gradient descent as an image: the output, and each input, over the steps (matplotlib).
 
-The view draws and returns the image's bytes; the command line (`cli.write_plot`)
+The view draws and returns the image's bytes; the command line (`process.write_plot`)
 picks the format from the file's name, checks that matplotlib is installed and
 writes the file.
 """
