@@ -305,7 +305,6 @@ def write_grad(
 
         sys.stdout.write((to_markdown if fmt == "markdown" else to_latex)(result, precision))
     else:
-        from .render.explain import ExplainView
         from .render.table import GradView, TensorGradView
 
         out = console()
@@ -314,6 +313,8 @@ def write_grad(
         else:
             out.print(TensorGradView(result, precision, nodes=not no_nodes))
         if explain:
+            from .render.explain import ExplainView
+
             out.print()
             out.print(ExplainView(result, precision), crop=False)  # its lines fit
         if checked is not None:
