@@ -417,7 +417,10 @@ def _segments(
     line: Line, left: str, right: str, gap: int, console: Console, styles: dict[str, Style]
 ) -> Iterable[Segment]:
     """A line as few segments as its styles allow: `left`, its pieces, `gap` spaces,
-    then `right`."""
+    then `right`; one segment where the console writes no styles (a pipe, a file)."""
+    if console.color_system is None:  # (no bold either: Style.render writes nothing)
+        yield Segment(left + "".join([piece for piece, _ in line]) + " " * gap + right)
+        return
     text = left
     for piece, name in line:
         if name:
