@@ -306,6 +306,48 @@ def test_a_traceback_from_inside_a_loop_shows_its_line():
     assert f"in forward_loop\n    {shown}\n" in text  # the line, under its file and number
 
 
+# ---- the loops check once, after the loop; the checked pass finds the node ----------------
+
+
+@pytest.mark.parametrize(
+    ("text", "x", "message", "span"),
+    [
+        # an infinity that a later op makes finite again: tanh(inf) = 1, sigmoid(inf) = 1
+        ("tanh(x * 1e308 * 10)", 1.0, "mul overflows: the value is too large, in `x * 1e308 * 10`", (5, 19)),
+        ("sigmoid(x * 1e308 * 10) + x", 1.0, "mul overflows: the value is too large, in `x * 1e308 * 10`", (8, 22)),
+        ("max(x * 1e308 * 10, 1) * x", 1.0, "mul overflows: the value is too large, in `x * 1e308 * 10`", (4, 18)),
+        # a nan (inf - inf), and a rule that raises on an infinity (sin(inf): ValueError)
+        ("x*1e308*10 - x*1e308*10", 1.0, "mul overflows: the value is too large, in `x*1e308*10`", (0, 10)),
+        ("sin(x * 1e308 * 10) + x", 1.0, "mul overflows: the value is too large, in `x * 1e308 * 10`", (4, 18)),
+        ("relu(x + 1) * 2", math.nan, "add overflows: the value is too large, in `x + 1`", (5, 10)),
+        # a rule that raises first, before any infinity
+        ("tanh(exp(1000)) + x", 1.0, "exp overflows: the value is too large, in `exp(1000)`", (5, 14)),
+        # backward: an infinite gradient that an exact 0 makes nan, and one that reaches x
+        ("1e200*(1e200*relu(x))", -0.5, "the gradient at relu1 overflows, in `relu(x)`", (13, 20)),
+        ("sqrt(relu(x)) * 1e200 * 1e200", -1.0, "the gradient at sqrt1 overflows, in `sqrt(relu(x))`", (0, 13)),
+    ],
+)  # fmt: skip
+def test_the_first_node_that_fails_is_the_error(text, x, message, span):
+    graph = bpcli.parse(text)
+    with pytest.raises(DomainError) as info:
+        engine.backward(graph, engine.forward(graph, {"x": x}))
+    assert (info.value.message, info.value.span) == (message, span)
+
+
+def test_values_whose_sum_overflows_are_no_error():
+    # every value is finite, their sum is not: the checked loop finds no node that fails
+    graph = bpcli.parse("1e308 * x - 1e308")
+    values = engine.forward(graph, {"x": 1.0})
+    assert values == [1e308, 1.0, 1e308, 1e308, 0.0]
+    assert engine.backward(graph, values) == [None, 1e308, 1.0, None, 1.0]
+
+
+def test_an_infinite_input_is_no_error_of_the_forward_pass():
+    # the sum of the values is infinite, the checked loop finds no gate that fails
+    graph = bpcli.parse("tanh(x)")
+    assert engine.forward(graph, {"x": math.inf}) == [math.inf, 1.0]
+
+
 # ---- an infinite local gradient times an exact zero (issue 17) ----------------------------
 # PyTorch's answers at these points (torch 2.x, float64): sqrt(relu(x)) at -1, x**relu(x)
 # at -2, relu(x)**0.5 at -1 and max(sqrt(x), 1) at 0 all have d/dx = 0.
