@@ -469,6 +469,23 @@ def test_a_statement_with_constants_by_hand():
     assert engine.backward(graph, values) == grads  # the second pass reads the kept lists
 
 
+@pytest.mark.parametrize(
+    ("text", "constants", "none"),
+    [
+        ("x*2 + 3", [1, 3], [1, 3]),
+        ("x²*-4 + e", [1, 3, 5], [1, 3, 5]),  # a superscript, a folded sign, a named constant
+        ("x ** (1+1)", [1, 2], [1, 2, 3]),  # a gate of constants only gets None too
+        ("f = 2 * 3", [0, 1], [0, 1]),  # df/df = 1 for a constant output
+        ("f = 2", [0], []),
+    ],
+)  # fmt: skip
+def test_the_parsers_constants_and_the_nodes_that_get_no_gradient(text, constants, none):
+    graph = bpcli.parse(text)
+    assert graph.constant_ids == constants
+    grads = engine.backward(graph, engine.forward(graph, {"x": 3.0} if "x" in text else {}))
+    assert [i for i, grad in enumerate(grads) if grad is None] == none
+
+
 def _exact_gradients(graph: bpcli.Graph, values: list[float]) -> list[float]:
     """The slow exact path's gradients (one rule at a time), from the seed."""
     fixed = list(graph.fixed)

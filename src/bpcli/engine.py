@@ -374,13 +374,17 @@ def backward(
 def _fixed(graph: Graph) -> tuple[list[int], list[int]]:
     """The graph's `fixed` as a list (it reads faster than a bytearray in the loop's edge
     checks), and the fixed nodes but the output (df/df is 1 even when f is constant):
-    made once a graph, so that a constant costs a backward pass one store of None."""
+    made once a graph, so that a constant costs a backward pass one store of None. Where
+    the constants are all the fixed nodes (no gate of constants only, and the output is
+    not one), they are the parser's `constant_ids`, and no scan finds them."""
     made: tuple[list[int], list[int]] | None = graph.derived.get("fixed")
     if made is None:
         fixed = list(graph.fixed)
-        ids = list(itertools.compress(range(len(fixed)), fixed))
-        if fixed[graph.output]:
-            ids.remove(graph.output)
+        ids = graph.constant_ids
+        if len(ids) != graph.fixed.count(1) or fixed[graph.output]:
+            ids = list(itertools.compress(range(len(fixed)), fixed))
+            if fixed[graph.output]:
+                ids.remove(graph.output)
         made = graph.derived["fixed"] = (fixed, ids)
     return made
 
