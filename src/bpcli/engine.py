@@ -82,9 +82,12 @@ def _common_first(
         lines.append(f"{indent}{'elif' if n else 'if'} code == {code}:")
         lines += [f"{indent}    {line}" for line in body(OPS[OP_NAMES[code]])]
     if leaf:
-        lines += [f"{indent}elif code < {LEAVES}:", f"{indent}    {leaf}"]
-    rest = _dispatch([code for code in codes if code not in common], body, indent + "    ")
-    return [*lines, f"{indent}else:", *rest] if lines else [line[4:] for line in rest]
+        lines += [f"{indent}{'elif' if lines else 'if'} code < {LEAVES}:", f"{indent}    {leaf}"]
+    rest = [code for code in codes if code not in common]
+    if not rest:
+        return lines
+    tree = _dispatch(rest, body, indent + "    ")
+    return [*lines, f"{indent}else:", *tree] if lines else [line[4:] for line in tree]
 
 
 def _uses(expression: str, name: str) -> bool:
