@@ -306,6 +306,66 @@ def test_a_traceback_from_inside_a_loop_shows_its_line():
     assert f"in forward_loop\n    {shown}\n" in text  # the line, under its file and number
 
 
+# ---- the loops check once, after the loop; the checked pass finds the node ----------------
+
+
+@pytest.mark.parametrize(
+    ("text", "x", "message", "span"),
+    [
+        # an infinity that a later op makes finite again: tanh(inf) = 1, sigmoid(inf) = 1
+        ("tanh(x * 1e308 * 10)", 1.0, "mul overflows: the value is too large, in `x * 1e308 * 10`", (5, 19)),
+        ("sigmoid(x * 1e308 * 10) + x", 1.0, "mul overflows: the value is too large, in `x * 1e308 * 10`", (8, 22)),
+        ("max(x * 1e308 * 10, 1) * x", 1.0, "mul overflows: the value is too large, in `x * 1e308 * 10`", (4, 18)),
+        # a nan (inf - inf), and a rule that raises on an infinity (sin(inf): ValueError)
+        ("x*1e308*10 - x*1e308*10", 1.0, "mul overflows: the value is too large, in `x*1e308*10`", (0, 10)),
+        ("sin(x * 1e308 * 10) + x", 1.0, "mul overflows: the value is too large, in `x * 1e308 * 10`", (4, 18)),
+        ("relu(x + 1) * 2", math.nan, "add overflows: the value is too large, in `x + 1`", (5, 10)),
+        # a rule that raises first, before any infinity
+        ("tanh(exp(1000)) + x", 1.0, "exp overflows: the value is too large, in `exp(1000)`", (5, 14)),
+        # backward: an infinite gradient that an exact 0 makes nan, and one that reaches x
+        ("1e200*(1e200*relu(x))", -0.5, "the gradient at relu1 overflows, in `relu(x)`", (13, 20)),
+        ("sqrt(relu(x)) * 1e200 * 1e200", -1.0, "the gradient at sqrt1 overflows, in `sqrt(relu(x))`", (0, 13)),
+    ],
+)  # fmt: skip
+def test_the_first_node_that_fails_is_the_error(text, x, message, span):
+    graph = bpcli.parse(text)
+    with pytest.raises(DomainError) as info:
+        engine.backward(graph, engine.forward(graph, {"x": x}))
+    assert (info.value.message, info.value.span) == (message, span)
+
+
+def test_values_whose_sum_overflows_are_no_error():
+    # every value is finite, their sum is not: the checked loop finds no node that fails
+    graph = bpcli.parse("1e308 * x - 1e308")
+    values = engine.forward(graph, {"x": 1.0})
+    assert values == [1e308, 1.0, 1e308, 1e308, 0.0]
+    assert engine.backward(graph, values) == [None, 1e308, 1.0, None, 1.0]
+
+
+def test_an_infinite_input_is_no_error_of_the_forward_pass():
+    # the sum of the values is infinite, the checked loop finds no gate that fails
+    graph = bpcli.parse("tanh(x)")
+    assert engine.forward(graph, {"x": math.inf}) == [math.inf, 1.0]
+
+
+@pytest.mark.parametrize("common", [(), ("sub", "exp", "max"), tuple(OPS)])
+def test_the_loops_give_the_same_numbers_whichever_ops_are_tested_first(monkeypatch, common):
+    import dataclasses
+
+    text = "t = tanh(x*0.37 - y/2); f = max(exp(-t), sigmoid(y)) + relu(x)**2 + sqrt(abs(y))"
+    point = {"x": 0.5, "y": -0.25}
+    before = bpcli.grad(text, point)
+    for name, op in OPS.items():
+        monkeypatch.setitem(OPS, name, dataclasses.replace(op, common=name in common))
+    try:
+        engine.build()
+        after = bpcli.grad(text, point)
+    finally:
+        monkeypatch.undo()
+        engine.build()
+    assert (after.output, after.gradients) == (before.output, before.gradients)
+
+
 # ---- an infinite local gradient times an exact zero (issue 17) ----------------------------
 # PyTorch's answers at these points (torch 2.x, float64): sqrt(relu(x)) at -1, x**relu(x)
 # at -2, relu(x)**0.5 at -1 and max(sqrt(x), 1) at 0 all have d/dx = 0.
@@ -425,6 +485,23 @@ def test_a_statement_with_constants_by_hand():
     assert [graph.consts[i] for i in constants] == [0.37, -1.2]
     assert [grads[i] for i in constants] == [None, None]
     assert engine.backward(graph, values) == grads  # the second pass reads the kept lists
+
+
+@pytest.mark.parametrize(
+    ("text", "constants", "none"),
+    [
+        ("x*2 + 3", [1, 3], [1, 3]),
+        ("x²*-4 + e", [1, 3, 5], [1, 3, 5]),  # a superscript, a folded sign, a named constant
+        ("x ** (1+1)", [1, 2], [1, 2, 3]),  # a gate of constants only gets None too
+        ("f = 2 * 3", [0, 1], [0, 1]),  # df/df = 1 for a constant output
+        ("f = 2", [0], []),
+    ],
+)  # fmt: skip
+def test_the_parsers_constants_and_the_nodes_that_get_no_gradient(text, constants, none):
+    graph = bpcli.parse(text)
+    assert graph.constant_ids == constants
+    grads = engine.backward(graph, engine.forward(graph, {"x": 3.0} if "x" in text else {}))
+    assert [i for i, grad in enumerate(grads) if grad is None] == none
 
 
 def _exact_gradients(graph: bpcli.Graph, values: list[float]) -> list[float]:

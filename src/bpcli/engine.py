@@ -1,12 +1,12 @@
-"""Forward and backward passes as two loops over the graph, and gradient descent.
+"""Forward and backward passes as loops over the graph, and gradient descent.
 
-All maths comes from the op table. The two loops are compiled once, when this
+All maths comes from the op table. The loops are compiled once, when this
 module is imported, from the table's rule expressions: each op's forward rule
-and local derivatives are written inline in the loop, under a binary dispatch
-on the op code, so a node costs a few list reads and no function call. Nothing
-here names an op; `LOOPS` is the generated source, for reading, and it is
-registered with `linecache` under `FILENAME`, so a traceback from inside a loop
-shows the line.
+and local derivatives are written inline in the loop, under a dispatch on the
+op code (a test each for the table's common ops, then a binary search), so a
+node costs a few list reads and no function call. Nothing here names an op;
+`LOOPS` is the generated source, for reading, and it is registered with
+`linecache` under `FILENAME`, so a traceback from inside a loop shows the line.
 """
 
 from __future__ import annotations
@@ -68,6 +68,26 @@ def _dispatch(codes: list[int], body: Callable[[Op], list[str]], indent: str) ->
         f"{indent}else:",
         *_dispatch(codes[middle:], body, indent + "    "),
     ]
+
+
+def _common_first(
+    codes: list[int], body: Callable[[Op], list[str]], indent: str, leaf: str = ""
+) -> list[str]:
+    """`if code == c: … elif …` for the table's common ops, in table order, one comparison
+    each (most of a program's gates are these), then `leaf`'s line where given (for a
+    leaf), then `_dispatch` halving the rest."""
+    common = [code for code in codes if OPS[OP_NAMES[code]].common]
+    lines = []
+    for n, code in enumerate(common):
+        lines.append(f"{indent}{'elif' if n else 'if'} code == {code}:")
+        lines += [f"{indent}    {line}" for line in body(OPS[OP_NAMES[code]])]
+    if leaf:
+        lines += [f"{indent}{'elif' if lines else 'if'} code < {LEAVES}:", f"{indent}    {leaf}"]
+    rest = [code for code in codes if code not in common]
+    if not rest:
+        return lines
+    tree = _dispatch(rest, body, indent + "    ")
+    return [*lines, f"{indent}else:", *tree] if lines else [line[4:] for line in tree]
 
 
 def _uses(expression: str, name: str) -> bool:
@@ -152,18 +172,28 @@ def _loops() -> str:
     # the ops of numbers: an op of vectors and matrices only (scalar=False) is tensor.py's
     computed = [code for code, name in enumerate(OP_NAMES) if code >= LEAVES and OPS[name].scalar]
     assert all(OPS[OP_NAMES[code]].rule is not None for code in computed)
-    forward = _dispatch(computed, _forward_body, " " * 12)
-    backward = _dispatch(computed, _backward_body, " " * 12)
+    forward = _common_first(computed, _forward_body, " " * 8)
+    checked = _common_first(computed, _forward_body, " " * 12)
+    leaf = "continue  # an input: checked afterwards"
+    backward = _common_first(computed, _backward_body, " " * 12, leaf)
     flowing = _dispatch(computed, _flow_body, " " * 12)
     return "\n".join(
         [
             "def forward_loop(codes, first, second, values, _arguments):",
+            "    for i, code in enumerate(codes):",
+            f"        if code < {LEAVES}:",
+            "            continue",
+            *forward,
+            "        values[i] = v",
+            "",
+            "",
+            "def checked_forward_loop(codes, first, second, values, _arguments):",
             "    i = 0",
             "    try:",
             "        for i, code in enumerate(codes):",
             f"            if code < {LEAVES}:",
             "                continue",
-            *forward,
+            *checked,
             "            if v - v:  # inf or nan",
             "                raise _Failed(i, None)",
             "            values[i] = v",
@@ -181,10 +211,6 @@ def _loops() -> str:
             "            if not g:  # sends zero, or a constant (fixed): skip the gate",
             "                continue",
             "            code = codes[i]",
-            f"            if code < {LEAVES}:  # an input: checked afterwards",
-            "                continue",
-            "            if g - g:  # inf or nan",
-            "                raise _Failed(i, None)",
             *backward,
             "    except Undefined as exc:",
             "        raise _Failed(i, str(exc)) from None",
@@ -215,7 +241,7 @@ def build() -> None:
     `linecache.checkcache` keeps it), as the interpreter does for its own `<stdin>`:
     a traceback through a loop then shows the line it failed on.
     """
-    global LOOPS, _forward_loop, _backward_loop, _flow_loop
+    global LOOPS, _forward_loop, _checked_forward_loop, _backward_loop, _flow_loop
     LOOPS = _loops()
     linecache.cache[FILENAME] = (len(LOOPS), None, LOOPS.splitlines(keepends=True), FILENAME)
     scope: dict[str, Any] = {
@@ -227,12 +253,14 @@ def build() -> None:
     }
     exec(compile(LOOPS, FILENAME, "exec"), scope)  # our table's text only
     _forward_loop = scope["forward_loop"]
+    _checked_forward_loop = scope["checked_forward_loop"]
     _backward_loop = scope["backward_loop"]
     _flow_loop = scope["flow_loop"]
 
 
 LOOPS: str
 _forward_loop: Callable[..., None]
+_checked_forward_loop: Callable[..., None]
 _backward_loop: Callable[..., None]
 _flow_loop: Callable[..., None]
 build()
@@ -252,7 +280,13 @@ def _domain_error(graph: Graph, node_id: int, message: str) -> DomainError:
 
 
 def forward(graph: Graph, inputs: Mapping[str, float]) -> list[float]:
-    """Every node's value, in topological order. `inputs` holds every variable."""
+    """Every node's value, in topological order. `inputs` holds every variable.
+
+    The loop checks no node: a value that is infinite or not a number stays in its
+    node's slot (even where a later op makes it finite again, tanh(inf) = 1), so it
+    shows in the sum of all the values, and a rule that meets one may raise (sin(inf)).
+    Either way the checked loop runs again from the start and stops at the first node
+    that fails, with its error; a sum that overflows alone finds none there."""
     values = graph.consts.tolist()
     for name, node_id in graph.variables.items():
         values[node_id] = inputs[name]
@@ -261,8 +295,16 @@ def forward(graph: Graph, inputs: Mapping[str, float]) -> list[float]:
         """The input values of a gate of two or more inputs (max, min)."""
         return [values[j] for j in graph.inputs(i)]
 
+    columns = (graph.codes, graph.first, graph.second, values, arguments)
     try:
-        _forward_loop(graph.codes, graph.first, graph.second, values, arguments)
+        _forward_loop(*columns)
+        total = sum(values)
+        if not total - total:
+            return values
+    except (Undefined, ArithmeticError, ValueError):
+        pass  # the checked loop says where
+    try:
+        _checked_forward_loop(*columns)
     except _Failed as failed:
         message = failed.message or tr("{op} overflows: the value is too large").format(
             op=graph.op(failed.i)
@@ -305,6 +347,9 @@ def backward(
         try:
             if not fixed[graph.output]:
                 _backward_loop(codes, graph.first, graph.second, values, grads, fixed, slow)
+            # The loop checks no gradient: one that is infinite or not a number reaches an
+            # input, since a gate that is not fixed sends to each input that is not, and
+            # infinity or nan times any local derivative, added to anything, stays so.
             for node_id in graph.variables.values():
                 if grads[node_id] - grads[node_id]:
                     raise _Failed(node_id, None)
@@ -332,13 +377,17 @@ def backward(
 def _fixed(graph: Graph) -> tuple[list[int], list[int]]:
     """The graph's `fixed` as a list (it reads faster than a bytearray in the loop's edge
     checks), and the fixed nodes but the output (df/df is 1 even when f is constant):
-    made once a graph, so that a constant costs a backward pass one store of None."""
+    made once a graph, so that a constant costs a backward pass one store of None. Where
+    the constants are all the fixed nodes (no gate of constants only, and the output is
+    not one), they are the parser's `constant_ids`, and no scan finds them."""
     made: tuple[list[int], list[int]] | None = graph.derived.get("fixed")
     if made is None:
         fixed = list(graph.fixed)
-        ids = list(itertools.compress(range(len(fixed)), fixed))
-        if fixed[graph.output]:
-            ids.remove(graph.output)
+        ids = graph.constant_ids
+        if len(ids) != graph.fixed.count(1) or fixed[graph.output]:
+            ids = list(itertools.compress(range(len(fixed)), fixed))
+            if fixed[graph.output]:
+                ids.remove(graph.output)
         made = graph.derived["fixed"] = (fixed, ids)
     return made
 

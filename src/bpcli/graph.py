@@ -57,7 +57,9 @@ class Graph:
     holds the names the program gave (variables, assignments, the output);
     other nodes get generated names (`add1`, `mul2`, …) when asked.
     `variables` maps each input's name to its node; `assigned` each name given
-    by a statement `name = …` to its node, in order.
+    by a statement `name = …` to its node, in order. `constant_ids` lists the
+    constants' ids in order, as the parser makes them (the backward pass gives each
+    None without a scan of `fixed`); empty where not known.
     """
 
     codes: list[int]
@@ -73,6 +75,7 @@ class Graph:
     variables: dict[str, int]
     source: str
     assigned: dict[str, int] = field(default_factory=dict)
+    constant_ids: list[int] = field(default_factory=list)
     derived: dict[object, Any] = field(default_factory=dict, repr=False)  # made once, kept
 
     def __len__(self) -> int:

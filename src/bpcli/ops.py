@@ -114,7 +114,9 @@ class Op:
     finite where the product does (`g / a`, not `g * (1.0 / a)`, which overflows at
     a = 5e-324): where a local derivative alone is too large for a float, the engine
     sends this instead of g times it (`engine.pullback`); `local` stays what the fast
-    loop multiplies, and what explanations and the JSON show.
+    loop multiplies, and what explanations and the JSON show. `common` marks the few
+    ops most programs are mostly made of (sums, products, a squashing function): the
+    compiled loops test for these first, one comparison each, and the rest after them.
 
     Tensors: `tensor` is the op on vectors and matrices (see TensorRule); every op has
     one. `scalar` False marks an op that exists for tensors only (`@`, `sum`, an index):
@@ -147,6 +149,7 @@ class Op:
     local: tuple[str, ...] = ()
     vjp: tuple[str, ...] = ()
     kink: Callable[[Args, float], bool] | None = None
+    common: bool = False
     router: Callable[[int, TieRule], tuple[Partial, ...]] | None = None
     function: bool = False
     shown: str | None = None
@@ -399,7 +402,7 @@ _TABLE: tuple[Op, ...] = (
     # ---- arithmetic
     Op(
         name="add", symbol="+", arity=2, pattern=patterns.DISTRIBUTOR,
-        rule="a + b", local=("1.0", "1.0"),
+        rule="a + b", local=("1.0", "1.0"), common=True,
         shown="{0} + {1}", formulas=("1", "1"),
         tex="a + b", tex_formulas=("1", "1"),
         tensor=TensorRule("a + b", ("g", "g")),
@@ -413,7 +416,7 @@ _TABLE: tuple[Op, ...] = (
     ),
     Op(
         name="mul", symbol="*", arity=2, pattern=patterns.SWAP,
-        rule="a * b", local=("b", "a"),
+        rule="a * b", local=("b", "a"), common=True,
         shown="{0} * {1}", said="{0} · {1}", formulas=("{1}", "{0}"),
         tex=r"a \cdot b", tex_formulas=("b", "a"),
         tensor=TensorRule("a * b", ("g * b", "g * a"), tex=r"a \odot b"),
@@ -485,14 +488,14 @@ _TABLE: tuple[Op, ...] = (
     ),
     Op(
         name="tanh", symbol="tanh", arity=1, pattern=patterns.SQUASHING, function=True,
-        rule="tanh(a)", local=("1.0 - out * out",),
+        rule="tanh(a)", local=("1.0 - out * out",), common=True,
         formulas=("1 - {out}²",),
         tex=r"\tanh(a)", tex_formulas=(r"1 - {out}^2",),
         tensor=TensorRule("np.tanh(a)", ("g * (1.0 - out * out)",)),
     ),
     Op(
         name="sigmoid", symbol="sigmoid", arity=1, pattern=patterns.SQUASHING, function=True,
-        rule="_sigmoid(a)", local=("out * (1.0 - out)",),
+        rule="_sigmoid(a)", local=("out * (1.0 - out)",), common=True,
         formulas=("{out}·(1 - {out})",),
         tex=r"\sigma(a)", tex_formulas=(r"out \cdot (1 - out)",),
         tensor=TensorRule("_sigmoid(a)", ("g * out * (1.0 - out)",)),

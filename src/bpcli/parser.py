@@ -88,6 +88,7 @@ class _Builder:
         # See Graph: 1 for a node that depends on no input. A list while parsing (its
         # subscripts are CPython's fast ones, a bytearray's are not), made one by start().
         self.fixed: list[int] = []
+        self.constant_ids: list[int] = []  # See Graph
         self.labels: dict[int, str] = {}
         self.variables: dict[str, int] = {}
         self.assigned: dict[str, Ref] = {}
@@ -111,6 +112,8 @@ class _Builder:
             fixed.append(int(all(fixed[j] for j in inputs)))
         else:
             fixed.append(int(op != "var"))  # a constant is fixed, an input is not
+            if op == "const":
+                self.constant_ids.append(node_id)
         self.starts_view[node_id] = start
         self.ends_view[node_id] = end
         self.consts_view[node_id] = value
@@ -219,6 +222,7 @@ class _Builder:
         self.first.append(NO_INPUT)
         self.second.append(NO_INPUT)
         self.fixed.append(1)
+        self.constant_ids.append(node_id)
         self.starts_view[node_id] = start
         self.ends_view[node_id] = end
         self.consts_view[node_id] = value
@@ -369,6 +373,7 @@ class _Builder:
             self.variables,
             self.source,
             assigned,
+            self.constant_ids,
         )
 
     def _where(self, offset: int) -> str:
