@@ -9,8 +9,8 @@ import xml.etree.ElementTree as ET
 import pytest
 
 import bpcli
-from bpcli.process import write_plot
 from bpcli.errors import InputError
+from bpcli.process import write_plot
 from conftest import LECTURE
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
