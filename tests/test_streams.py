@@ -502,3 +502,19 @@ def test_a_use_is_written_from_its_gradient_only_where_they_are_the_same_text(
     if same:  # then each use's number is written as its node's gradient is
         one_use = [g for g, c in zip(grads, counts, strict=True) if c]
         assert [json.dumps(s) for s in sends] == [json.dumps(g) for g in one_use]
+
+
+@pytest.mark.parametrize(
+    "grads",
+    [
+        [1.0, 2.0, None, 1.0] * 8,  # repeating: each distinct one written once
+        [0.0, -0.0, 1.0, 1.0] * 8,  # a zero: its sign kept (0.0 == -0.0 in a set)
+        [0.5 + k for k in range(12)] + [None] * 4,  # too many distinct ones
+        [5e-324, 1.7976931348623157e308, -2.5] * 5,
+        [],
+    ],
+)
+def test_a_pieces_gradients_are_each_written_as_json_dumps_writes_it(grads):
+    from bpcli import result as result_module
+
+    assert result_module._grad_texts(grads) == [json.dumps(g).encode() for g in grads]

@@ -471,15 +471,15 @@ def edges(graph: Graph) -> Edges:
     if made is not None:
         return made
     n = len(graph)
-    owner: list[int]
-    ids: Sequence[int]
+    owner: Sequence[int]
+    ids: array[int]
     arity: Sequence[int]
     present: Sequence[int]
     if graph.more:
         inputs = [j for i in range(n) for j in graph.inputs(i)]  # every edge's input
         owner = [i for i in range(n) for _ in graph.inputs(i)]  # … and its consumer
         arity = [len(graph.inputs(i)) for i in range(n)]
-        ids = range(n)
+        ids = array("i")  # (the uses' order made below from a range)
     else:  # columns first and second, NO_INPUT where absent
         pairs = [NO_INPUT] * (2 * n)
         pairs[0::2], pairs[1::2] = graph.first, graph.second
@@ -490,10 +490,10 @@ def edges(graph: Graph) -> Edges:
             inputs = list(itertools.compress(pairs, present))
             arity = bytes(map(operator.add, present[::2], present[1::2]))
         del pairs
-        ids = list(range(n))  # each id made once: for both of its columns, and for order
-        both = [0] * (2 * n)
+        ids = array("i", range(n))  # as an array, not a million ints kept at once
+        both = array("i", [0]) * (2 * n)  # each id twice, for its columns first and second
         both[0::2] = both[1::2] = ids
-        owner = list(itertools.compress(both, present))
+        owner = array("i", itertools.compress(both, present))  # each edge's consumer
         del both
     start = array("i", itertools.accumulate(arity, initial=0))
     del arity
@@ -503,7 +503,7 @@ def edges(graph: Graph) -> Edges:
     uses_start = array("i", itertools.accumulate(counts, initial=0))
     chained = False
     if inputs == sorted(inputs):  # the uses are the edges, in the same order
-        order = array("i", ids[: len(inputs)] if len(inputs) <= n else range(len(inputs)))
+        order = ids[: len(inputs)] if len(inputs) <= len(ids) else array("i", range(len(inputs)))
         used_by = array("i", owner)
         chained = max(counts, default=0) <= 1
     else:

@@ -434,7 +434,7 @@ class Result(Named):
                     map(operator.sub, uses_start[first + 1 : last + 1], uses_start[first:last])
                 )
             piece_grads = grads[first:last]
-            grad_texts = _number_bytes(piece_grads)
+            grad_texts = _grad_texts(piece_grads)
             consumers: Any
             one = _sends_are_grads(counts, sends, piece_grads)
             if not one:  # each node's uses as text of their own
@@ -637,6 +637,18 @@ class _Json(bytes):
 def _texts(numbers: list[float]) -> list[bytes]:
     """Each number's JSON text, as _numbers gives it to `%a`: a list of its own."""
     return (b"%a\0" * len(numbers) % tuple(_numbers(numbers))).split(b"\0")[:-1]
+
+
+def _grad_texts(grads: list[float | None]) -> list[bytes]:
+    """Each gradient's JSON text, as _number_bytes writes them: where a piece's gradients
+    repeat (an add passes its gradient on unchanged, a chain's products of a few
+    constants cycle), each distinct one is written once. Not where one is a zero, whose
+    two signs a set keeps as one (0.0 == -0.0); a gradient is a float, or None."""
+    distinct = set(grads)
+    if 4 * len(distinct) > len(grads) or 0.0 in distinct:
+        return _number_bytes(grads)
+    texts = dict(zip(distinct, _number_bytes(list(distinct)), strict=True))
+    return list(map(texts.__getitem__, grads))
 
 
 def _number_bytes(numbers: list[Any]) -> list[bytes]:
