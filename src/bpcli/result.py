@@ -450,16 +450,8 @@ class Result(Named):
                 consumers = [next(taken) if count else None for count in counts]
                 use_texts = [t if c else b"[]" for t, c in zip(grad_texts, counts, strict=True)]
             codes = graph.codes[first:last]
-            cut_keys = _CUT_ONE_KEY if one and u1 - u0 == len(names) else _CUT_KEY
-            keys = list(map(operator.add, codes, map(cut_keys.__getitem__, cut)))
-            if one and u1 - u0 != len(names):
-                keys = list(map(operator.add, keys, map(_ONE_KEY.__getitem__, counts)))
-            named: list[Any] = names  # a label's text in place of its node's 0
             inputs: list[Any] = graph.first[first:last]  # more than two: their text
             seconds: list[Any] = graph.second[first:last]
-            for i in labelled:
-                keys[i - first] += _LABELLED_KEY
-                named[i - first] = form.string(graph.labels[i], errors)
             end = bisect.bisect_left(many, last, at)
             before, value_texts = value_texts, _texts(values[first:last])
             locals_ = (
@@ -467,10 +459,18 @@ class Result(Named):
                 if end > at
                 else self._in_place_columns(first, codes, (inputs, seconds), value_texts, before)
             )
+            cut_keys = _CUT_ONE_KEY if one and u1 - u0 == len(names) else _CUT_KEY
             if locals_ is None:  # each node's local derivatives as text of their own
                 locals_ = self._local_columns(form, first, last, many[at:end])
-            else:  # in place
-                keys = list(map(operator.add, keys, repeat(_IN_PLACE_KEY, len(keys))))
+            else:  # … or in place
+                cut_keys = [key + _IN_PLACE_KEY for key in cut_keys]
+            keys = list(map(operator.add, codes, map(cut_keys.__getitem__, cut)))
+            if one and u1 - u0 != len(names):
+                keys = list(map(operator.add, keys, map(_ONE_KEY.__getitem__, counts)))
+            named: list[Any] = names  # a label's text in place of its node's 0
+            for i in labelled:
+                keys[i - first] += _LABELLED_KEY
+                named[i - first] = form.string(graph.labels[i], errors)
             for i in many[at:end]:
                 keys[i - first] += _MORE_KEY
                 inputs[i - first] = ("[" + form.item.join(map(str, graph.more[i])) + "]").encode()
@@ -537,7 +537,7 @@ class Result(Named):
                 if source is None:  # the node's own value
                     ids = list(map(operator.add, at, repeat(first)))
                 else:
-                    ids = list(compress(inputs[source], mask))
+                    ids = list(map(inputs[source].__getitem__, at))
                 if min(ids) < offset:
                     return None
                 texts = map(window.__getitem__, map(operator.sub, ids, repeat(offset)))
