@@ -639,6 +639,16 @@ def test_the_straight_line_gives_the_passes_numbers_bit_for_bit(case, lr):
             [2, 2, 3, 2, 3],
             False,
         ),
+        # x0 max1 (x) y2 min3 (y, x) add4 (max1, min3): a max of one input, where the op
+        # table's arity (a router's: two) is not what the columns hold
+        (
+            "max(x) + min(y, x)",
+            [0, 0, 1, 1, 3, 5],
+            [0, 2, 3, 4, 5, 5],
+            [0, 2, 3, 1, 4],
+            [1, 3, 4, 3, 4],
+            False,
+        ),
     ],
 )
 def test_edges_by_hand(text, start, uses_start, order, used_by, chained):

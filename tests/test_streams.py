@@ -507,6 +507,53 @@ def test_every_form_of_a_varied_programs_json_is_json_dumps_text(
                 assert result.json_text(compact=compact, ascii=ascii) == want
 
 
+IN_PLACE = [  # ops whose local derivatives are literals or values: add, sub, neg, mul, exp
+    ("exp(x * -0.0) - -x * (y + 2) * y", {"x": 0.5, "y": -0.0}),
+    ("a = x * y\nb = a - x\nc = -b * exp(b)\nf = c * a + x * 1e308", {"x": 1.5, "y": -2.0}),
+]
+
+
+@pytest.mark.parametrize("at_once", [1, 2, 3, 5])
+@pytest.mark.parametrize(("source", "values"), IN_PLACE)
+def test_local_derivatives_written_in_place_are_json_dumps_text(
+    monkeypatch, source, values, at_once
+):
+    """Where every op of a piece has local derivatives that are literals of the table or
+    values, they are written in place from the values' texts: json.dumps' text to the
+    byte, whether an input is in the piece, the one before or further back (then as
+    lists of their own); and each is what the calculus says (d(ab)/da = b, d(e^a)/da
+    = e^a, 1 and -1 for a sum and a difference)."""
+    from bpcli import result as result_module
+
+    result = bpcli.grad(source, values)
+    monkeypatch.setattr(result_module, "NODES_AT_ONCE", at_once)
+    monkeypatch.setattr(result_module, "KEEP_TEXT", 0)
+    in_place = []
+    columns = result_module.Result._in_place_columns
+
+    def spy(self, *args):
+        made = columns(self, *args)
+        in_place.append(made is not None)
+        return made
+
+    monkeypatch.setattr(result_module.Result, "_in_place_columns", spy)
+    for compact in (False, True):
+        separators = (",", ":") if compact else (", ", ": ")
+        text = "".join(result.json_chunks(compact=compact, ascii=compact))
+        assert text == json.dumps(
+            result.to_dict(), ensure_ascii=compact, allow_nan=False, separators=separators
+        )
+    assert any(in_place)
+    nodes = json.loads(text)["nodes"]
+    for node in nodes:
+        inputs = [nodes[j]["value"] for j in node["inputs"]]
+        expected = {
+            "add": [1.0, 1.0], "sub": [1.0, -1.0], "neg": [-1.0],
+            "mul": inputs[::-1], "exp": [node["value"]],
+        }.get(node["op"], [])  # fmt: skip
+        assert node["local"] == expected
+
+
 def test_a_small_graph_keeps_its_node_text_for_the_next_evaluation():
     small = bpcli.grad("(x+y)*z", {"x": -2, "y": 5, "z": -4})
     "".join(small.json_chunks())
@@ -535,3 +582,19 @@ def test_a_use_is_written_from_its_gradient_only_where_they_are_the_same_text(
     if same:  # then each use's number is written as its node's gradient is
         one_use = [g for g, c in zip(grads, counts, strict=True) if c]
         assert [json.dumps(s) for s in sends] == [json.dumps(g) for g in one_use]
+
+
+@pytest.mark.parametrize(
+    "grads",
+    [
+        [1.0, 2.0, None, 1.0] * 8,  # repeating: each distinct one written once
+        [0.0, -0.0, 1.0, 1.0] * 8,  # a zero: its sign kept (0.0 == -0.0 in a set)
+        [0.5 + k for k in range(12)] + [None] * 4,  # too many distinct ones
+        [5e-324, 1.7976931348623157e308, -2.5] * 5,
+        [],
+    ],
+)
+def test_a_pieces_gradients_are_each_written_as_json_dumps_writes_it(grads):
+    from bpcli import result as result_module
+
+    assert result_module._grad_texts(grads) == [json.dumps(g).encode() for g in grads]

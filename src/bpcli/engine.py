@@ -17,7 +17,7 @@ import math
 import operator
 import re
 from array import array
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -520,20 +520,30 @@ def edges(graph: Graph) -> Edges:
     if made is not None:
         return made
     n = len(graph)
-    owner: Iterable[int]
+    owner: Sequence[int]
+    ids: array[int]
+    arity: Sequence[int]
+    present: Sequence[int]
     if graph.more:
         inputs = [j for i in range(n) for j in graph.inputs(i)]  # every edge's input
         owner = [i for i in range(n) for _ in graph.inputs(i)]  # … and its consumer
         arity = [len(graph.inputs(i)) for i in range(n)]
+        ids = array("i")  # (the uses' order made below from a range)
     else:  # columns first and second, NO_INPUT where absent
         pairs = [NO_INPUT] * (2 * n)
         pairs[0::2], pairs[1::2] = graph.first, graph.second
-        present = [j != NO_INPUT for j in pairs]
+        arity, present = _arity(graph.codes)
         inputs = list(itertools.compress(pairs, present))
+        if NO_INPUT in inputs or len(inputs) != 2 * n - pairs.count(NO_INPUT):
+            present = bytes([j != NO_INPUT for j in pairs])  # not as the table says: read
+            inputs = list(itertools.compress(pairs, present))
+            arity = bytes(map(operator.add, present[::2], present[1::2]))
         del pairs
-        both = itertools.chain.from_iterable(zip(range(n), range(n), strict=True))
-        owner = itertools.compress(both, present)  # read once, below (no list kept)
-        arity = list(map(operator.add, present[::2], present[1::2]))
+        ids = array("i", range(n))  # as an array, not a million ints kept at once
+        both = array("i", [0]) * (2 * n)  # each id twice, for its columns first and second
+        both[0::2] = both[1::2] = ids
+        owner = array("i", itertools.compress(both, present))  # each edge's consumer
+        del both
     start = array("i", itertools.accumulate(arity, initial=0))
     del arity
     counts = [0] * n
@@ -542,7 +552,7 @@ def edges(graph: Graph) -> Edges:
     uses_start = array("i", itertools.accumulate(counts, initial=0))
     chained = False
     if inputs == sorted(inputs):  # the uses are the edges, in the same order
-        order = array("i", range(len(inputs)))
+        order = ids[: len(inputs)] if len(inputs) <= len(ids) else array("i", range(len(inputs)))
         used_by = array("i", owner)
         chained = max(counts, default=0) <= 1
     else:
@@ -553,6 +563,22 @@ def edges(graph: Graph) -> Edges:
     del counts
     made = graph.derived["edges"] = Edges(start, uses_start, order, used_by, chained)
     return made
+
+
+def _arity(codes: list[int]) -> tuple[bytes, bytearray]:
+    """Each node's count of inputs as its op's arity says (2 for a router's, max or min,
+    which may have fewer), and whether its columns first and second hold one, the two
+    interleaved: made from the op codes at once, for edges to check against the columns."""
+    ops = bytes(codes)
+    present = bytearray(2 * len(ops))
+    present[0::2] = ops.translate(_HAS_FIRST)
+    present[1::2] = ops.translate(_HAS_SECOND)
+    return ops.translate(_ARITY), present
+
+
+_ARITY = bytes(2 if op.arity is None else op.arity for op in OPS.values()).ljust(256, b"\0")
+_HAS_FIRST = bytes(min(arity, 1) for arity in _ARITY)  # (translation tables, by op code)
+_HAS_SECOND = bytes(arity // 2 for arity in _ARITY)
 
 
 class Flow(NamedTuple):

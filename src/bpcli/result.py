@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, cast
 from . import engine
 from .engine import Step
 from .graph import Graph
-from .ops import OP_NAMES, OPS, Conventions
+from .ops import OP_NAMES, OPS, Conventions, Op
 from .render.numbers import DEFAULT_PRECISION
 
 if TYPE_CHECKING:
@@ -398,24 +398,25 @@ class Result(Named):
 
         Each piece is one `%` of bytes: the nodes' templates (one for each op, whether
         the node has a label, whether its text is cut, whether it has more than two
-        inputs, whether its one use is written from its gradient: form.templates)
-        joined, filled from columns made for all its nodes at once: the ids, the names'
-        numbers or labels, the inputs, the texts, the values and gradients as json.dumps
-        writes them, each node's local derivatives as text made by one `%` of their own
-        (a node's count of them varies), and its uses: in a piece where every node has at
-        most one use and each sends back exactly its gradient (a chain, a tree), the
-        consumer and the gradient's text again; else each node's uses as text of their own.
+        inputs, whether its one use is written from its gradient, whether its local
+        derivatives are written in place: form.templates) joined, filled from columns
+        made for all its nodes at once: the ids, the names' numbers or labels, the
+        inputs, the texts, the values and gradients as json.dumps writes them, the local
+        derivatives (two columns: in place where the piece's ops allow, _in_place_columns,
+        else each node's list of them, _local_columns), and its uses: in a piece where
+        every node has at most one use and each sends back exactly its gradient (a
+        chain, a tree), the consumer and the gradient's text again; else each node's
+        uses as text of their own.
         """
         graph, flow, values, grads = self.graph, self._flow, self.values, self.grads
-        edges, templates, item = flow.edges, form.templates, form.item
-        start, uses_start, used_by = edges.start, edges.uses_start, edges.used_by
+        edges, templates = flow.edges, form.templates
+        uses_start, used_by = edges.uses_start, edges.used_by
         many = sorted(graph.more)  # the nodes of more than two inputs (max, min)
         at = 0
         args: list[Any] = []
         joined_keys: list[int] = []  # the keys of the last piece's templates, and those joined
         joined = b""
-        local_codes: list[int] = []  # … and the op codes of its local derivatives' templates
-        local_joined = b""
+        value_texts: list[bytes] = []  # … and its values' texts
         texts_of = graph.text_columns(size=NODES_AT_ONCE, encoded=True)
         plain = '"' not in graph.source and "\\" not in graph.source  # texts as they are
         chunks = zip(graph.name_numbers(NODES_AT_ONCE), texts_of, strict=True)
@@ -433,7 +434,7 @@ class Result(Named):
                     map(operator.sub, uses_start[first + 1 : last + 1], uses_start[first:last])
                 )
             piece_grads = grads[first:last]
-            grad_texts = _number_bytes(piece_grads)
+            grad_texts = _grad_texts(piece_grads)
             consumers: Any
             one = _sends_are_grads(counts, sends, piece_grads)
             if not one:  # each node's uses as text of their own
@@ -449,34 +450,35 @@ class Result(Named):
                 consumers = [next(taken) if count else None for count in counts]
                 use_texts = [t if c else b"[]" for t, c in zip(grad_texts, counts, strict=True)]
             codes = graph.codes[first:last]
+            inputs: list[Any] = graph.first[first:last]  # more than two: their text
+            seconds: list[Any] = graph.second[first:last]
+            end = bisect.bisect_left(many, last, at)
+            before, value_texts = value_texts, _texts(values[first:last])
+            locals_ = (
+                None
+                if end > at
+                else self._in_place_columns(first, codes, (inputs, seconds), value_texts, before)
+            )
             cut_keys = _CUT_ONE_KEY if one and u1 - u0 == len(names) else _CUT_KEY
+            if locals_ is None:  # each node's local derivatives as text of their own
+                locals_ = self._local_columns(form, first, last, many[at:end])
+            else:  # … or in place
+                cut_keys = [key + _IN_PLACE_KEY for key in cut_keys]
             keys = list(map(operator.add, codes, map(cut_keys.__getitem__, cut)))
             if one and u1 - u0 != len(names):
                 keys = list(map(operator.add, keys, map(_ONE_KEY.__getitem__, counts)))
             named: list[Any] = names  # a label's text in place of its node's 0
-            inputs: list[Any] = graph.first[first:last]  # more than two: their text
-            seconds: list[Any] = graph.second[first:last]
             for i in labelled:
                 keys[i - first] += _LABELLED_KEY
                 named[i - first] = form.string(graph.labels[i], errors)
-            end = bisect.bisect_left(many, last, at)
-            if end > at or codes != local_codes:  # else the last piece's local templates
-                local_templates = list(map(form.local_templates.__getitem__, codes))
-                for i in many[at:end]:
-                    local_templates[i - first] = form.local_template(len(graph.more[i]))
-                local_codes = [] if end > at else codes  # (its own, where it has a max)
-                local_joined = b"".join(local_templates)
             for i in many[at:end]:
                 keys[i - first] += _MORE_KEY
-                inputs[i - first] = ("[" + item.join(map(str, graph.more[i])) + "]").encode()
+                inputs[i - first] = ("[" + form.item.join(map(str, graph.more[i])) + "]").encode()
                 seconds[i - first] = b""
             at = end
-            local = _numbers(flow.local[start[first] : start[last]])
-            local_lists = local_joined % tuple(local)
             columns = (
                 range(first, last), named, inputs, seconds, form.strings(texts, errors, plain),
-                _numbers(values[first:last]), grad_texts, local_lists.split(b"\0")[:-1],
-                consumers, use_texts,
+                value_texts, grad_texts, *locals_, consumers, use_texts,
             )  # fmt: skip
             width = len(columns)
             if len(args) != width * len(names):  # else every place is filled below
@@ -486,7 +488,62 @@ class Result(Named):
             if keys != joined_keys:  # a long chain's pieces have the same: joined once
                 joined_keys, joined = keys, b"".join(map(templates.__getitem__, keys))
             text = joined % tuple(args)
-            yield text if first else text[len(item) :]  # the first node follows the `[`
+            yield text if first else text[len(form.item) :]  # the first node follows the `[`
+
+    def _local_columns(
+        self, form: _Form, first: int, last: int, many: list[int]
+    ) -> tuple[list[bytes], list[bytes]]:
+        """The local derivatives of nodes `first` to `last` - 1 as two columns: each
+        node's list of them as text, made by one `%` of their own (a node's count of them
+        varies; `many`, the nodes of more than two inputs among them), and nothing."""
+        start, codes = self._flow.edges.start, self.graph.codes[first:last]
+        local_templates = list(map(form.local_templates.__getitem__, codes))
+        for i in many:
+            local_templates[i - first] = form.local_template(len(self.graph.more[i]))
+        local = _numbers(self._flow.local[start[first] : start[last]])
+        local_lists = b"".join(local_templates) % tuple(local)
+        return local_lists.split(b"\0")[:-1], [b""] * len(codes)
+
+    def _in_place_columns(
+        self,
+        first: int,
+        codes: list[int],
+        inputs: tuple[list[int], list[int]],
+        value_texts: list[bytes],
+        before: list[bytes],
+    ) -> tuple[list[bytes], list[bytes]] | None:
+        """Where every node of the piece that starts at `first` has an op whose local
+        derivatives are literals of the table or a value (an input's, `a`, `b`, or its
+        own, `out`: the engine's local derivative there is that value itself), the texts
+        of those values, in the order the node's template in place takes them, as two
+        columns (empty where a node takes fewer): the values' texts are made once, and a
+        literal's text is the template's. `inputs` are the piece's columns of first and
+        second input ids, `value_texts` its values' texts and `before` the last piece's;
+        None where an op's are not, or a value is one of a node before those."""
+        present = set(codes)
+        if not all(map(_IN_PLACE.__getitem__, present)):
+            return None
+        n, offset = len(codes), first - len(before)
+        window = before + value_texts  # the values' texts of nodes `offset` on
+        columns = ([b""] * n, [b""] * n)
+        ops = bytes(codes)
+        for code in present:
+            sources = _VALUES_TAKEN[code]
+            if not sources:
+                continue
+            mask = ops.translate(_ONLY[code])  # 1 for a node of this op
+            at = list(compress(range(n), mask))
+            for column, source in zip(columns, sources, strict=False):
+                if source is None:  # the node's own value
+                    ids = list(map(operator.add, at, repeat(first)))
+                else:
+                    ids = list(map(inputs[source].__getitem__, at))
+                if min(ids) < offset:
+                    return None
+                texts = map(window.__getitem__, map(operator.sub, ids, repeat(offset)))
+                for k, text in zip(at, texts, strict=True):
+                    column[k] = text
+        return columns
 
     def to_dict(self, nodes: bool = True) -> dict[str, Any]:
         """The `--json` object (schema_version 1). Without `nodes`, no per-node list and
@@ -575,6 +632,23 @@ class _Json(bytes):
 
     def __repr__(self) -> str:
         return self.decode()
+
+
+def _texts(numbers: list[float]) -> list[bytes]:
+    """Each number's JSON text, as _numbers gives it to `%a`: a list of its own."""
+    return (b"%a\0" * len(numbers) % tuple(_numbers(numbers))).split(b"\0")[:-1]
+
+
+def _grad_texts(grads: list[float | None]) -> list[bytes]:
+    """Each gradient's JSON text, as _number_bytes writes them: where a piece's gradients
+    repeat (an add passes its gradient on unchanged, a chain's products of a few
+    constants cycle), each distinct one is written once. Not where one is a zero, whose
+    two signs a set keeps as one (0.0 == -0.0); a gradient is a float, or None."""
+    distinct = set(grads)
+    if 4 * len(distinct) > len(grads) or 0.0 in distinct:
+        return _number_bytes(grads)
+    texts = dict(zip(distinct, _number_bytes(list(distinct)), strict=True))
+    return list(map(texts.__getitem__, grads))
 
 
 def _number_bytes(numbers: list[Any]) -> list[bytes]:
@@ -671,15 +745,24 @@ class _Form:
     # ---- Result._node_bytes' templates (made when a large graph is first written) --------
 
     @cached_property
-    def templates(self) -> list[bytes]:
+    def templates(self) -> _ByCount:
         """A node's object with `%` for each of its columns, by key (see _CUT_KEY)."""
-        return [self._node_template(key) for key in range(_KEYS)]
+        return _ByCount(self._node_template)
 
     def _node_template(self, key: int) -> bytes:
         code, labelled = key % len(OP_NAMES), key // _LABELLED_KEY % 2
-        cut, more, one = key // _CUT_KEY[1] % 2, key // _MORE_KEY % 2, key // _ONE_KEY[1]
+        cut, more, one = key // _CUT_KEY[1] % 2, key // _MORE_KEY % 2, key // _ONE_KEY[1] % 2
         op = OP_NAMES[code]
         arity = OPS[op].arity
+        # the local derivatives from two columns: in place (the literals' text, a value's
+        # text from a column), or their list's text and nothing
+        local = "%b%.0b"
+        if key // _IN_PLACE_KEY:
+            taken = [
+                _literal(_NUMBERS.encode(float(e))) if engine._literal(e) else "%b"
+                for e in OPS[op].local
+            ]
+            local = "[" + self.item.join(taken) + "]" + "%.0b" * (2 - taken.count("%b"))
         ellipsis = self.text("…")[1:-1] if cut else ""
         fields = {
             "id": "%d",
@@ -690,10 +773,10 @@ class _Form:
             if more
             else _INPUTS.get(2 if arity is None else arity, f"[%d{self.item}%d]"),
             "text": f'"%b{ellipsis}"',
-            "value": "%a",
+            "value": "%b",
             "grad": "%b",
             "pattern": _literal(self.text(OPS[op].pattern.name)),
-            "local": "%b",
+            "local": local,
             # its one use from two columns, the consumer and its gradient's text; or,
             # the consumer column empty, the text of its uses
             "uses": f"[{{{self.use_keys[0]}%d{self.item}{self.use_keys[1]}%b}}]"
@@ -773,7 +856,28 @@ _CUT_KEY = [0, 2 * len(OP_NAMES), 2 * len(OP_NAMES)]  # by graph.text_columns' c
 _MORE_KEY = 4 * len(OP_NAMES)
 _ONE_KEY = [0, 8 * len(OP_NAMES)]  # by the node's count of uses, 0 or 1
 _CUT_ONE_KEY = [key + _ONE_KEY[1] for key in _CUT_KEY]
-_KEYS = 16 * len(OP_NAMES)
+_IN_PLACE_KEY = 16 * len(OP_NAMES)  # … and one whose local derivatives are in place
+
+
+def _taken(op: Op) -> tuple[int | None, ...] | None:
+    """Where an op's local derivatives that are a value take it from, in order: its
+    input 0 or 1, or None, the node itself; None where
+    one is neither a literal nor a value (nor is any of a router's)."""
+    if op.arity is None:
+        return None
+    taken = []
+    for expression in op.local:
+        if expression in _SOURCES:
+            taken.append(_SOURCES[expression])
+        elif not engine._literal(expression):
+            return None
+    return tuple(taken)
+
+
+_SOURCES = {"a": 0, "b": 1, "out": None}  # where a parameter's value is: which input, or the node
+_VALUES_TAKEN = [_taken(OPS[name]) for name in OP_NAMES]  # by op code
+_IN_PLACE = [taken is not None for taken in _VALUES_TAKEN]
+_ONLY = [bytes(k == code for k in range(256)) for code in range(len(OP_NAMES))]  # translations
 _INPUTS = {0: "[]%.0a%.0a", 1: "[%d]%.0a"}  # the absent input columns hold -1: not shown
 
 
