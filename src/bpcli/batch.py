@@ -636,33 +636,96 @@ def _work(own: tuple[int, int, int], every: list[int], limit: int, pipe: bool, r
     cache: Cache = {}  # each worker parses an expression once
     memo: Memo = {}
     ok, failure = True, None
-    piece = PIPE_PIECE if pipe else FLUSH_AT
-    # kept open until the worker exits: its report comes first (a closed pipe would
-    # fail the parent's next write before the report is there to say why)
-    tasks = open(tasks_fd, "rb", buffering=PIPE_SIZE)  # noqa: SIM115
+    # the tasks' pipe is kept open until the worker exits: its report comes first (a
+    # closed pipe would fail the parent's next write before the report is there to say why)
     try:
-        while head := tasks.read(_HEAD.size):
-            number, size = _HEAD.unpack(head)
-            block: Block = TooLong(limit) if size < 0 else tasks.read(size)
+        turns = _Turns(baton_in, baton_out, sys.stdout.fileno(), PIPE_PIECE if pipe else FLUSH_AT)
+        for number, block in _tasks(tasks_fd, limit, turns):
             answers: list[str] = []
             _, block_ok = _answer_block(block, number, cache, memo, answers.append)
             ok = ok and block_ok
-            groups = list(_groups(answers))  # made before the turn: the others work on
-            if not os.read(baton_in, 1):
-                raise _Ended
-            try:
-                fd = sys.stdout.fileno()
-                for data in groups:
-                    _write_lines(fd, data, piece)
-            finally:
-                with contextlib.suppress(BrokenPipeError):  # the next one has ended
-                    os.write(baton_out, b".")
+            turns.add(list(_groups(answers)))
+        turns.finish()
     except BaseException as exc:  # reported to the parent, which raises it
         failure = exc
     try:
         report.send((ok, failure))
     except Exception:  # an error that cannot be pickled: its text
         report.send((ok, RuntimeError(f"{type(failure).__name__}: {failure}")))
+
+
+def _tasks(fd: int, limit: int, turns: _Turns) -> Iterator[tuple[int, Block]]:
+    """The blocks the parent hands a worker through its pipe `fd`, each as (the number of
+    the line before it, the block). While no whole block has come, the answers waiting
+    for their turn are written as it comes (a reader may be waiting for them)."""
+    buffer = bytearray()
+    while True:
+        if len(buffer) >= _HEAD.size:
+            number, size = _HEAD.unpack_from(buffer)
+            end = _HEAD.size + max(size, 0)
+            if len(buffer) >= end:
+                block: Block = TooLong(limit) if size < 0 else bytes(buffer[_HEAD.size : end])
+                del buffer[:end]
+                yield number, block
+                continue
+        turns.wait_for(fd)
+        data = os.read(fd, PIPE_SIZE)
+        if not data:  # the parent has handed out every block
+            return
+        buffer += data
+
+
+AHEAD = 4  # answered blocks a worker holds while it waits for their turn
+
+
+class _Turns:
+    """A worker's answered blocks, each written to stdout when its turn comes: a byte (the
+    baton) from the worker before it in the ring says that the block before is written;
+    once this one is, the byte goes on to the next worker. Waiting for its turn, a
+    worker answers its next block (up to AHEAD of them): the two never wait for each
+    other in step, block by block."""
+
+    def __init__(self, baton_in: int, baton_out: int, fd: int, piece: int) -> None:
+        self.baton_in, self.baton_out, self.fd, self.piece = baton_in, baton_out, fd, piece
+        self.waiting: collections.deque[list[bytes]] = collections.deque()
+
+    def add(self, groups: list[bytes]) -> None:
+        """An answered block's text: written at once if its turn has come."""
+        import select
+
+        self.waiting.append(groups)
+        while self.waiting and (
+            len(self.waiting) > AHEAD or select.select([self.baton_in], [], [], 0)[0]
+        ):
+            self._take_turn()
+
+    def wait_for(self, fd: int) -> None:
+        """Until `fd` has something to read, write each waiting block as its turn comes."""
+        import select
+
+        while self.waiting:
+            ready = select.select([fd, self.baton_in], [], [])[0]
+            if self.baton_in in ready:
+                self._take_turn()
+            if fd in ready:
+                return
+
+    def finish(self) -> None:
+        """Write every waiting block, each in its turn."""
+        while self.waiting:
+            self._take_turn()
+
+    def _take_turn(self) -> None:
+        """Wait for the baton, write the oldest waiting block, and pass the baton on."""
+        if not os.read(self.baton_in, 1):
+            raise _Ended
+        groups = self.waiting.popleft()
+        try:
+            for data in groups:
+                _write_lines(self.fd, data, self.piece)
+        finally:
+            with contextlib.suppress(BrokenPipeError):  # the next one has ended
+                os.write(self.baton_out, b".")
 
 
 def _keep_freed_memory() -> None:
