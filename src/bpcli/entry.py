@@ -19,6 +19,7 @@ byte for byte: a test runs the two side by side.
 
 from __future__ import annotations
 
+import os
 import sys
 from contextlib import suppress
 from pathlib import Path
@@ -97,8 +98,8 @@ def _fast_grad(args: list[str], as_json: bool) -> bool:
     options = _fast_options(own)
     if options is None or ("--json" in options) != as_json:
         return False  # not this run
-    if "-" in free or options.get("--file") == "-":
-        return False  # stdin can be read only once
+    if "-" in free or ("--file" in options and not os.path.isfile(options["--file"])):
+        return False  # stdin, a pipe, a device can be read only once (and a file that is not)
     if not _fast_language(options.get(LANG_OPTION.name)):
         return False
     if as_json:  # for scripts: English, whatever the language (as the full path's)
