@@ -239,7 +239,7 @@ def test_the_runner_runs_on_tiny_sizes(tmp_path, capsys):
     assert "## Targets" in text and "## Machine" in text and "python -m bench --sizes 30,60" in text
     for number in ("1", "2", "3", "4", "5", "16.4", "16.5"):
         assert any(line.startswith(f"{number}. ") for line in printed.out.splitlines())
-    growths = [line for line in printed.out.splitlines() if line.startswith("16.4. ")]
+    growths = [line for line in printed.out.splitlines() if line.startswith("16.4. growth")]
     assert [line.split(", 10 to 1,000 ")[0] for line in growths] == [
         "16.4. growth: graph --format dot on chain",
         "16.4. growth: graph --format dot on dag",
@@ -250,6 +250,8 @@ def test_the_runner_runs_on_tiny_sizes(tmp_path, capsys):
         "16.4. growth: batch on lines",
     ]
     assert all("(target ≤1.15): " in line for line in growths)
+    explained = [line for line in printed.out.splitlines() if "grad --explain on a node" in line]
+    assert len(explained) == 1 and explained[0].startswith("16.4. ")
     assert "## How each view grows" in text and "| `batch` | lines | 10, 100, 1,000 lines |" in text
     said = printed.out.splitlines()
     colds = [line for line in said if line.partition(". ")[2].startswith("cold start")]
