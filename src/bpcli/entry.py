@@ -115,12 +115,18 @@ def _fast_grad(args: list[str], as_json: bool) -> bool:
         raise SystemExit(EXIT_INTERRUPTED) from None
     if result is None:
         return False
-    explain, no_nodes = "--explain" in options, "--no-nodes" in options
     with errors_to_exit_codes(for_scripts=as_json):  # a closed pipe, Ctrl-C: as on the full path
         write_grad(
-            result, explain, "table", None, False, GRAD_DEFAULTS["check_step"], as_json,
-            no_nodes, PRECISION.default,
-        )  # fmt: skip
+            result,
+            explain="--explain" in options,
+            fmt="table",
+            plot=None,
+            check_grad=False,
+            check_step=GRAD_DEFAULTS["check_step"],
+            as_json=as_json,
+            no_nodes="--no-nodes" in options,
+            precision=PRECISION.default,
+        )
     return True
 
 
