@@ -664,7 +664,8 @@ def _tasks(fd: int, limit: int, turns: _Turns) -> Iterator[tuple[int, Block]]:
             number, size = _HEAD.unpack_from(buffer)
             end = _HEAD.size + max(size, 0)
             if len(buffer) >= end:
-                block: Block = TooLong(limit) if size < 0 else bytes(buffer[_HEAD.size : end])
+                with memoryview(buffer) as view:  # one copy of the block, not two
+                    block: Block = TooLong(limit) if size < 0 else bytes(view[_HEAD.size : end])
                 del buffer[:end]
                 yield number, block
                 continue
@@ -686,25 +687,24 @@ class _Turns:
     other in step, block by block."""
 
     def __init__(self, baton_in: int, baton_out: int, fd: int, piece: int) -> None:
+        from select import select
+
         self.baton_in, self.baton_out, self.fd, self.piece = baton_in, baton_out, fd, piece
         self.waiting: collections.deque[list[bytes]] = collections.deque()
+        self.select = select
 
     def add(self, groups: list[bytes]) -> None:
         """An answered block's text: written at once if its turn has come."""
-        import select
-
         self.waiting.append(groups)
         while self.waiting and (
-            len(self.waiting) > AHEAD or select.select([self.baton_in], [], [], 0)[0]
+            len(self.waiting) > AHEAD or self.select([self.baton_in], [], [], 0)[0]
         ):
             self._take_turn()
 
     def wait_for(self, fd: int) -> None:
         """Until `fd` has something to read, write each waiting block as its turn comes."""
-        import select
-
         while self.waiting:
-            ready = select.select([fd, self.baton_in], [], [])[0]
+            ready = self.select([fd, self.baton_in], [], [])[0]
             if self.baton_in in ready:
                 self._take_turn()
             if fd in ready:
