@@ -226,11 +226,10 @@ def errors_to_exit_codes(for_scripts: bool = False) -> Iterator[None]:
     except BpcliError as error:
         fail(error, for_scripts)
     except MemoryError as exc:
-        # Said in words, once the frames the work failed in let go of their lists: the
-        # exception's traceback keeps them (and contextlib's exit, the traceback).
+        # Said in words below, after this block (batch.OUT_OF_MEMORY), once the frames the
+        # work failed in let go of their lists: the exception's traceback keeps them (and
+        # contextlib's exit keeps the traceback).
         _let_go(exc.__traceback__)
-        message = tr("out of memory: give bpcli more memory, or a smaller input")
-        fail(InputError(message), for_scripts)
     except KeyboardInterrupt:
         sys.stderr.write(tr("interrupted") + "\n")
         raise SystemExit(EXIT_INTERRUPTED) from None
@@ -248,6 +247,9 @@ def errors_to_exit_codes(for_scripts: bool = False) -> Iterator[None]:
             "Please report it with the command that caused it.\n"
         )
         raise SystemExit(EXIT_INTERNAL_ERROR) from None
+    else:
+        return
+    fail(InputError(tr("out of memory: give bpcli more memory, or a smaller input")), for_scripts)
 
 
 def _let_go(trace: TracebackType | None) -> None:
