@@ -144,6 +144,13 @@ def _interrupted(patch: Any) -> None:
     patch.setattr("bpcli.api.evaluate", evaluate)
 
 
+def _out_of_memory(patch: Any) -> None:
+    def evaluate(*args: object, **kwargs: object) -> None:
+        raise MemoryError
+
+    patch.setattr("bpcli.api.evaluate", evaluate)
+
+
 def _nothing_workable(patch: Any) -> None:
     patch.setattr("bpcli.quiz._workable", lambda problem: False)
 
@@ -174,6 +181,11 @@ SETUPS: dict[str, tuple[str, Callable[[Any], None]]] = {
     "interrupted": (
         "Ctrl-C pressed while bpcli works (the test raises KeyboardInterrupt)",
         _interrupted,
+    ),
+    "out of memory": (
+        "memory runs out while bpcli works (the test raises MemoryError; under a limit such"
+        " as `ulimit -v` it is real)",
+        _out_of_memory,
     ),
     "nothing workable": (
         "every random problem rejected (the test patches bpcli.quiz._workable)",
@@ -478,6 +490,8 @@ INPUT_ERRORS = [
         "grad 'x*x' x=1 --lr 0.1 --steps 3 --plot descent.svg", setup="no matplotlib"),
     cli("InputError", "process.py", "--plot to a file that cannot be written.",
         "grad 'x*x' x=1 --lr 0.1 --steps 3 --plot nodir/descent.svg"),
+    cli("InputError", "process.py", "Memory ran out: the input is too large for the memory bpcli was given (a `batch` line answers with a MemoryError and costs that line only).",
+        "grad 'x*x' x=1", setup="out of memory"),
 ]  # fmt: skip
 
 REQUEST_ERRORS = [

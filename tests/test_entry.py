@@ -160,6 +160,27 @@ def test_a_large_expression(capsys):
     assert answered and out == full(args)[1]
 
 
+@pytest.mark.parametrize("as_json", [True, False])
+def test_out_of_memory_is_said_at_once_not_run_again_on_the_full_path(as_json, monkeypatch, capsys):
+    """The full path would only run out of memory again, twice the wait for the same
+    message: the fast path says it itself, exit 2 (test_streams runs it under a limit)."""
+    import bpcli.entry
+
+    tried = []
+
+    def out_of_memory(*args):
+        tried.append(args)
+        raise MemoryError
+
+    monkeypatch.setattr(bpcli.entry, "_answer", out_of_memory)
+    with pytest.raises(SystemExit) as ended:
+        (fast_grad_json if as_json else fast_grad_table)([*LECTURE, *(["--json"] * as_json)])
+    assert ended.value.code == 2 and len(tried) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == "error: out of memory: give bpcli more memory, or a smaller input\n"
+
+
 def test_grad_options_are_the_commands():
     """GRAD_TAKES_VALUE (which options take a value) is what the Typer command declares."""
     import typer.main

@@ -324,8 +324,6 @@ NPY_SIGNATURE = b"\x93NUMPY"  # how every .npy file begins (NumPy's format, vers
 
 
 def _read_npy(path: str, what: str) -> Any:
-    import numpy as np
-
     try:
         size = os.stat(path).st_size
     except OSError as exc:
@@ -335,29 +333,8 @@ def _read_npy(path: str, what: str) -> Any:
             tr("{what}: larger than {max_size:,} bytes").format(what=what, max_size=MAX_SIZE)
         )
     try:
-        with open(path, "rb") as file:
-            # np.load would read any other file as a pickle (and refuse it in pickle's words)
-            if file.read(len(NPY_SIGNATURE)) != NPY_SIGNATURE:
-                raise InputError(
-                    tr(
-                        "{what}: not a NumPy .npy file (it does not start as numpy.save writes one)"
-                    ).format(what=what)
-                )
-            file.seek(0)
-            version = np.lib.format.read_magic(file)
-            if version == (1, 0):
-                dtype = np.lib.format.read_array_header_1_0(file)[2]
-            else:
-                dtype = np.lib.format.read_array_header_2_0(file)[2]
-            if dtype.hasobject:  # pickled Python objects: loading them could run any code
-                raise InputError(
-                    tr(
-                        "{what}: the .npy file holds Python objects, not numbers"
-                        " (bpcli never loads pickled objects)"
-                    ).format(what=what)
-                )
-            file.seek(0)
-            return np.lib.format.read_array(file, allow_pickle=False)
+        with open(path, "rb") as file:  # a short block (batch.OUT_OF_MEMORY)
+            return _npy_array(file, what)
     except OSError as exc:
         raise InputError(f"{what}: {exc.strerror or exc}") from None
     except ValueError:  # NumPy's header or data, cut short or not NumPy's
@@ -366,6 +343,34 @@ def _read_npy(path: str, what: str) -> Any:
                 what=what
             )
         ) from None
+
+
+def _npy_array(file: BinaryIO, what: str) -> Any:
+    """The array of an open .npy file, refusing what is not one, or holds objects."""
+    import numpy as np
+
+    # np.load would read any other file as a pickle (and refuse it in pickle's words)
+    if file.read(len(NPY_SIGNATURE)) != NPY_SIGNATURE:
+        raise InputError(
+            tr("{what}: not a NumPy .npy file (it does not start as numpy.save writes one)").format(
+                what=what
+            )
+        )
+    file.seek(0)
+    version = np.lib.format.read_magic(file)
+    if version == (1, 0):
+        dtype = np.lib.format.read_array_header_1_0(file)[2]
+    else:
+        dtype = np.lib.format.read_array_header_2_0(file)[2]
+    if dtype.hasobject:  # pickled Python objects: loading them could run any code
+        raise InputError(
+            tr(
+                "{what}: the .npy file holds Python objects, not numbers"
+                " (bpcli never loads pickled objects)"
+            ).format(what=what)
+        )
+    file.seek(0)
+    return np.lib.format.read_array(file, allow_pickle=False)
 
 
 def split_arguments(

@@ -446,8 +446,9 @@ def _pieces(
 # CPython 3.11 to 3.13 loop for ever when they cannot allocate the int of an instruction
 # offset above 256 while unwinding into a `with` block or out of an `except` block
 # (python/cpython#132508): so the handlers only `pass`, and the `with` around a request's
-# passes sits at the top of a short function of its own (_run). A test reads the
-# exception tables of the answer path's functions (tests/test_streams.py).
+# passes sits at the top of a short function of its own (_run); a command's body runs in
+# process.guarded. A test reads the exception table of every function of bpcli
+# (tests/test_streams.py).
 
 
 def _out_of_memory(request_id: object, number: int) -> dict[str, Any]:

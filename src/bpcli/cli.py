@@ -43,6 +43,7 @@ from .process import (
     console,
     errors_to_exit_codes,
     fail,
+    guarded,
     json_text,
     plain_text,
     refuse_to_replace,
@@ -456,7 +457,8 @@ def grad(
 
     if as_json:  # for scripts: English, whatever the language (i18n.py)
         i18n.use(i18n.SOURCE)
-    with errors_to_exit_codes(for_scripts=as_json):
+
+    def work() -> None:  # the body, in a frame of its own (process.guarded)
         refuse_to_replace("--plot", plot, [file])
         graph, values, conventions = read_program(ctx, file, max_tie, max_size, max_nodes)
         if steps is not None and lr is None:
@@ -479,6 +481,8 @@ def grad(
         upstream = None if dout is None else arguments.parse_dout(dout)
         result = evaluate(graph, values, lr, steps, conventions=conventions, dout=upstream)
         write_grad(result, explain, fmt, plot, check_grad, check_step, as_json, no_nodes, precision)
+
+    guarded(work, for_scripts=as_json)
 
 
 GRAPH_FORMATS = ("dot", "mermaid", "tree", "html")
@@ -578,17 +582,17 @@ def graph(
     """
     from .api import evaluate
 
-    with errors_to_exit_codes():
+    def work() -> None:  # the body, in a frame of its own (process.guarded)
         if fmt is not None and fmt not in GRAPH_FORMATS:
             raise InputError(
                 tr("--format is dot, mermaid, tree or html, got {fmt!r}").format(fmt=fmt)
             )
         written = graph_output(output, fmt) if output is not None else fmt
         image = written == "image"
-        fmt = "dot" if image else written
+        drawn = "dot" if image else written  # the text an image is drawn from: DOT
         refuse_to_replace("--output", output, [file])
         program, values, conventions = read_program(ctx, file, max_tie, max_size, max_nodes)
-        if fmt == "html" and program.variables and not values:
+        if drawn == "html" and program.variables and not values:
             raise InputError(
                 tr(
                     "the HTML page steps through a computation: give the input values, {options}"
@@ -596,18 +600,18 @@ def graph(
                     options=" ".join(f"--{name} VALUE" for name in list(program.variables)[:4])
                 )
             )
-        if lr is not None and fmt != "html":
+        if lr is not None and drawn != "html":
             raise InputError(tr("--lr adds the update step to the HTML page: add --format html"))
         if dout is not None and not values and program.variables:
             raise InputError(
                 tr("--dout is the upstream gradient of a computation: give the input values")
             )
         upstream = None if dout is None else arguments.parse_dout(dout)
-        needed = values or fmt == "html" or upstream is not None
+        needed = values or drawn == "html" or upstream is not None
         result = None
         if needed:
             result = evaluate(program, values, lr, conventions=conventions, dout=upstream)
-        chosen = fmt or ("dot" if output or not sys.stdout.isatty() else "tree")
+        chosen = drawn or ("dot" if output or not sys.stdout.isatty() else "tree")
         if chosen == "html":
             from .graphviz import layout_json
             from .render.page import to_html
@@ -648,6 +652,8 @@ def graph(
             write_output(output, draw(text, str(output), kind, len(program.nodes)))
         else:
             write_output(output, text.encode())
+
+    guarded(work)
 
 
 @app.command(cls=BpcliCommand)
@@ -750,13 +756,14 @@ def check(
 
     Example: bpcli check --problems hw.toml subs/*.toml --csv grades.csv
     """
-    from .check import GRADESCOPE_VISIBILITY, check_submissions
+    from .check import GRADESCOPE_VISIBILITY, Report, check_submissions
     from .check import check as check_answers
     from .problems import Invalid, load, load_submission, overrides
 
     if as_json:  # for scripts: English, whatever the language (i18n.py)
         i18n.use(i18n.SOURCE)
-    with errors_to_exit_codes(for_scripts=as_json):
+
+    def work() -> Report:  # the body, in a frame of its own (process.guarded)
         given: dict[str, float | None] = {"decimals": decimals, "sig_figs": sig_figs}
         given["rel_tol"] = None if rel_tol is None else arguments.parse_number("--rel-tol", rel_tol)
         given["abs_tol"] = None if abs_tol is None else arguments.parse_number("--abs-tol", abs_tol)
@@ -815,6 +822,9 @@ def check(
             from .render.report import ReportView
 
             console().print(ReportView(report, precision))
+        return report
+
+    report = guarded(work, for_scripts=as_json)
     if report.invalid:
         raise SystemExit(EXIT_BAD_INPUT)
     if not report.all_right:
@@ -937,7 +947,7 @@ def key(
     from .check import asked_fields, field_of, result_of, solve
     from .problems import Invalid, Problem, dumps, handout, load
 
-    with errors_to_exit_codes():
+    def work() -> None:  # the body, in a frame of its own (process.guarded)
         if blank and solutions:
             raise InputError(tr("--blank writes the handout, --solutions the solution sheet: one"))
         if fmt is not None and not solutions:
@@ -999,6 +1009,8 @@ def key(
             emit(solutions_latex(file.name, solved_sheets, precision, layout_json), output)
         else:
             emit(solutions_markdown(file.name, solved_sheets, precision), output)
+
+    guarded(work)
 
 
 @app.command(cls=BpcliCommand)

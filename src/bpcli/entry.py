@@ -14,7 +14,7 @@ reading, and looks exactly the same). The fast path gives the same output,
 byte for byte: a test runs the two side by side.
 
 `batch` is the same: a plain `batch [--jobs N] [FILE|-]` runs the full path's own code
-(`batch.answer_source` under `process.errors_to_exit_codes`) without Typer.
+(`batch.answer_source`, guarded by `process.errors_to_exit_codes`) without Typer.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import sys
 from contextlib import suppress
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,7 +44,9 @@ from .errors import InputError
 from .process import (
     EXIT_CHECK_FAILED,
     EXIT_INTERRUPTED,
-    errors_to_exit_codes,
+    fail,
+    guarded,
+    out_of_memory,
     stdout_takes_unicode,
     write_grad,
 )
@@ -106,27 +109,34 @@ def _fast_grad(args: list[str], as_json: bool) -> bool:
         from .i18n import SOURCE, use
 
         use(SOURCE)
+    result: Result | None = None
     try:
         result = _answer(free, options)
-    except Exception:  # every error is the full path's to report
+    except MemoryError:  # said below, once its traceback has let go (batch.OUT_OF_MEMORY)
+        pass
+    except Exception:  # every other error is the full path's to report
         return False
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         raise SystemExit(EXIT_INTERRUPTED) from None
-    if result is None:
-        return False
-    with errors_to_exit_codes(for_scripts=as_json):  # a closed pipe, Ctrl-C: as on the full path
-        write_grad(
-            result,
-            explain="--explain" in options,
-            fmt="table",
-            plot=None,
-            check_grad=False,
-            check_step=GRAD_DEFAULTS["check_step"],
-            as_json=as_json,
-            no_nodes="--no-nodes" in options,
-            precision=PRECISION.default,
-        )
+    else:
+        if result is None:
+            return False
+    if result is None:  # out of memory: the full path would only run out again
+        fail(out_of_memory(), for_scripts=as_json)
+    written = partial(
+        write_grad,
+        result,
+        explain="--explain" in options,
+        fmt="table",
+        plot=None,
+        check_grad=False,
+        check_step=GRAD_DEFAULTS["check_step"],
+        as_json=as_json,
+        no_nodes="--no-nodes" in options,
+        precision=PRECISION.default,
+    )
+    guarded(written, for_scripts=as_json)  # a closed pipe, Ctrl-C: as on the full path
     return True
 
 
@@ -205,8 +215,7 @@ def fast_batch(args: list[str]) -> bool:
     if len(free) > 1 or any(arg.startswith("-") and arg != "-" for arg in free):
         return False
     use(SOURCE)  # JSON for scripts: English, as the full path's batch
-    with errors_to_exit_codes():
-        ok = answer_source(free[0] if free else "-", jobs, MAX_SIZE)
+    ok = guarded(partial(answer_source, free[0] if free else "-", jobs, MAX_SIZE))
     if not ok:
         raise SystemExit(EXIT_CHECK_FAILED)
     return True

@@ -69,40 +69,45 @@ def descent_image(update: Update | TensorUpdate, output_name: str, image_format:
     matplotlib and the update's steps."""
     if update.trajectory is None:
         raise ValueError("a plot of gradient descent needs the update's steps")
-    trajectory = descent_steps(update)
     import matplotlib
+
+    fonts = _fonts()
+    with matplotlib.rc_context(
+        {"svg.hashsalt": "bpcli", "svg.fonttype": "none", "font.family": fonts}
+    ):  # a short block (batch.OUT_OF_MEMORY): the drawing is a function of its own
+        return _drawn_image(update, output_name, image_format)
+
+
+def _drawn_image(update: Update | TensorUpdate, output_name: str, image_format: str) -> bytes:
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
+    trajectory = descent_steps(update)
     steps = [step.step for step in trajectory]
     drawn = [[_drawn(name, v) for name, v in step.inputs.items()] for step in trajectory]
     names = [name for name, _ in drawn[0]]
     marker = "." if len(steps) <= 50 else None  # dots only while they stay apart
-    fonts = _fonts()
-    with matplotlib.rc_context(
-        {"svg.hashsalt": "bpcli", "svg.fonttype": "none", "font.family": fonts}
-    ):
-        figure = Figure(figsize=(6.4, 6.4), layout="constrained")
-        top, bottom = figure.subplots(2, 1, sharex=True)
-        top.plot(steps, [step.output for step in trajectory], marker=marker, color="black")
-        top.set_ylabel(output_name)
-        top.grid(alpha=0.3)
-        lines = [
-            bottom.plot(steps, [point[k][1] for point in drawn], marker=marker)[0]
-            for k in range(len(names))
-        ]
-        if lines:  # handles given outright: labels starting with "_" would be left out
-            bottom.legend(lines, names, fontsize="small", ncols=(len(names) + 7) // 8)
-        bottom.set_ylabel(tr("inputs"))
-        bottom.set_xlabel(tr("step"))
-        bottom.grid(alpha=0.3)
-        bottom.xaxis.set_major_locator(MaxNLocator(integer=True))
-        title = tr_n(
-            "gradient descent on {name}: α = {lr}, {steps} step",
-            "gradient descent on {name}: α = {lr}, {steps} steps",
-            update.steps,
-        )
-        figure.suptitle(title.format(name=output_name, lr=fmt(update.lr), steps=update.steps))
-        image = io.BytesIO()
-        figure.savefig(image, format=image_format, metadata=METADATA[image_format])
+    figure = Figure(figsize=(6.4, 6.4), layout="constrained")
+    top, bottom = figure.subplots(2, 1, sharex=True)
+    top.plot(steps, [step.output for step in trajectory], marker=marker, color="black")
+    top.set_ylabel(output_name)
+    top.grid(alpha=0.3)
+    lines = [
+        bottom.plot(steps, [point[k][1] for point in drawn], marker=marker)[0]
+        for k in range(len(names))
+    ]
+    if lines:  # handles given outright: labels starting with "_" would be left out
+        bottom.legend(lines, names, fontsize="small", ncols=(len(names) + 7) // 8)
+    bottom.set_ylabel(tr("inputs"))
+    bottom.set_xlabel(tr("step"))
+    bottom.grid(alpha=0.3)
+    bottom.xaxis.set_major_locator(MaxNLocator(integer=True))
+    title = tr_n(
+        "gradient descent on {name}: α = {lr}, {steps} step",
+        "gradient descent on {name}: α = {lr}, {steps} steps",
+        update.steps,
+    )
+    figure.suptitle(title.format(name=output_name, lr=fmt(update.lr), steps=update.steps))
+    image = io.BytesIO()
+    figure.savefig(image, format=image_format, metadata=METADATA[image_format])
     return image.getvalue()
