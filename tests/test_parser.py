@@ -360,6 +360,16 @@ def test_text_is_short_and_on_one_line():
     assert "\n" not in shown
 
 
+def test_a_comment_inside_a_node_is_not_its_text():
+    """A comment runs to the end of its line; inside parentheses the expression goes
+    on after it, and the node's text is the expression's alone."""
+    graph = bpcli.parse("(x +  # the sum of the two\n y) * z  # the output\n")
+    assert graph.texts(0, len(graph.nodes)) == ["x", "y", "x + y", "z", "(x + y) * z"]
+    long = "(" + "".join(f"x{i} +  # term {i}\n" for i in range(20)) + "y)"
+    shown = bpcli.parse(long).text(bpcli.parse(long).output)
+    assert "#" not in shown and shown.startswith("x0 + x1 + x2") and shown.endswith("…")
+
+
 def test_a_deep_expression_parses_without_recursion(shallow_stack):
     depth = 8 * shallow_stack  # 2 nodes a level: (… * a + b)
     text = "(" * depth + "x" + "*a+b)" * depth

@@ -18,9 +18,13 @@ from dataclasses import dataclass, field
 from itertools import compress, count, filterfalse, repeat
 from typing import Any, Literal, overload
 
+from . import _tables
 from .ops import CODES, OP_NAMES
 
 TEXT_LIMIT = 60
+# A comment (the grammar's, to the end of its line) inside a node's source, as in
+# `(x +  # the sum\n y) * z`, is not part of the node's text.
+_COMMENT = re.compile(dict(_tables.TERMINALS)["COMMENT"])
 NO_INPUT = -1
 NAMES_AT_ONCE = 4096  # nodes whose names are made at a time
 
@@ -333,6 +337,8 @@ def _text_parts(source: str, start: int, end: int, limit: int) -> tuple[str, boo
                 return raw, False
     # Slice only what can be shown: linear in the output, not the source.
     raw = source[start : min(end, start + 4 * limit)]
+    if "#" in raw:
+        raw = _COMMENT.sub("", raw)
     text = visible(" ".join(raw.split()))
     if len(text) > limit or size > 4 * limit:
         return text[: limit - 1].rstrip(), True
