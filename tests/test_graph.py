@@ -20,6 +20,7 @@ from bpcli.render.mermaid import escape, to_mermaid
 from bpcli.render.picture import boxes
 from bpcli.render.tree import to_tree
 from conftest import LECTURE, unavailable
+from hostile import markup_in_texts
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -87,10 +88,12 @@ def test_structure_alone_without_values():
     ],
 )
 def test_hostile_labels_still_give_valid_dot(text):
-    graph = bpcli.parse(text)
-    values = {name: 1.5 for name in graph.variables}
-    result = bpcli.evaluate(graph, values)
-    dot_svg(to_dot(graph, result))
+    with markup_in_texts():  # tests/hostile.py
+        graph = bpcli.parse(text)
+        values = {name: 1.5 for name in graph.variables}
+        result = bpcli.evaluate(graph, values)
+        dot = to_dot(graph, result)
+    dot_svg(dot)
 
 
 # ---- Mermaid ---------------------------------------------------------------------
@@ -119,8 +122,11 @@ def test_mermaid_escapes_every_special_character():
 
 
 def test_mermaid_labels_never_hold_raw_quotes_or_angle_brackets():
-    graph = bpcli.parse('(x # "<quoted>" & #hash\n) * -4 + 1e-3')
-    text = to_mermaid(graph, bpcli.evaluate(graph, {"x": 1}))
+    with markup_in_texts():  # tests/hostile.py
+        graph = bpcli.parse('(x # "<quoted>" & #hash\n) * -4 + 1e-3')
+        text = to_mermaid(graph, bpcli.evaluate(graph, {"x": 1}))
+    assert '"quotes"' not in text and "&lt;" not in text  # the markup is there, escaped
+    assert "#quot;quotes#quot;" in text
     labels = re.findall(r'\["(.*?)"\]|\(\("(.*?)"\)\)|\|"(.*?)"\|', text)
     assert len(labels) == len(graph.nodes) + 2  # and the two edges that carry a gradient
     for label in labels:
@@ -213,7 +219,8 @@ def mermaid_parsed(diagrams: list[str]) -> list[dict]:
 def mermaid_checked() -> dict[str, dict]:
     """Mermaid's real parser on every diagram: text -> {"ok", "labels"} or {"ok", "error"}."""
     diagrams = [*BROKEN_MERMAID, to_mermaid(bpcli.parse(STRUCTURE_ONLY))]
-    diagrams += [to_mermaid(*labelled(text)) for text in LABELLED]
+    with markup_in_texts():  # tests/hostile.py
+        diagrams += [to_mermaid(*labelled(text)) for text in LABELLED]
     return dict(zip(diagrams, mermaid_parsed(diagrams), strict=True))
 
 
@@ -228,11 +235,12 @@ def test_mermaids_parser_rejects_broken_text(mermaid_checked):
 @pytest.mark.integration
 @pytest.mark.parametrize("text", LABELLED)
 def test_mermaid_parses_and_keeps_every_label(mermaid_checked, text):
-    graph, result = labelled(text)
-    checked = mermaid_checked[to_mermaid(graph, result)]
+    with markup_in_texts():  # tests/hostile.py
+        graph, result = labelled(text)
+        checked = mermaid_checked[to_mermaid(graph, result)]
+        drawn, _ = boxes(graph, result)
     assert checked["ok"], checked["error"]
     stored = checked["labels"]
-    drawn, _ = boxes(graph, result)
     assert len(stored) == len(drawn) == len(graph.nodes)
     for box in drawn:
         want = [box.title]

@@ -21,6 +21,7 @@ from bpcli.render.error import error_lines
 from bpcli.render.numbers import fmt
 from bpcli.render.table import GradView
 from conftest import LECTURE
+from hostile import markup_in_texts
 
 
 def render(renderable, width=80):
@@ -128,6 +129,9 @@ def test_markup_in_names_and_text_is_shown_literally():
     result = bpcli.grad("(x # [bold]hi[/bold]\n)*2", {"x": 1})
     shown = render(GradView(result))
     assert "(x )*2" in shown and "hi" not in shown
+    with markup_in_texts():  # and markup in a text (tests/hostile.py) shows as it is
+        shown = render(GradView(bpcli.grad("(x\n)*2", {"x": 1})), width=400)
+    assert "[bold]x[/bold]" in shown
 
 
 def test_error_with_caret():
