@@ -49,6 +49,11 @@ def _char_cells(char: str) -> int:
     return cell_len(char)
 
 
+def narrow(text: str) -> bool:
+    """Whether each character of `text` takes one cell, as Rich measures it."""
+    return _NARROW.fullmatch(text) is not None
+
+
 def cells(text: str) -> int:
     """How many terminal cells `text` takes (a Korean letter takes two)."""
     if text.isascii() or _NARROW.fullmatch(text):
