@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import re
+import sys
+from pathlib import Path
 
 import pytest
 from rich.console import Console
 
 import bpcli
+from bpcli import i18n
 from bpcli.ops import OPS
 from bpcli.render.explain import ExplainView
 from conftest import LECTURE
 from strategies import FLOATS
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # bench/ sits next to src/, it is not installed
+
+from bench.growth import program  # noqa: E402
 
 
 def explain(text, values, width=80, **options):
@@ -634,3 +643,36 @@ def test_korean_names_take_two_columns_each():
     assert {cell_len(line) for line in text.splitlines()} == {40}
     assert "│ 가격 = x · 2 = 3 · 2    = 6" in text
     assert "∂f/∂x = ∂f/∂가격 · ∂가격/∂x = 1 · 2 = 2" in " ".join(logical_lines(text))
+
+
+# ---- the text, byte for byte, as it was before its layout was made cheaper ----------------
+#
+# The digests below were recorded with bpcli at commit f4eb37f: a walkthrough that still
+# agrees with them breaks the same lines, aligns the same equations and writes the same
+# boxes and styles, in a pipe and in a terminal (colour), in English and Korean.
+
+
+@pytest.mark.parametrize(
+    ("program_text", "values", "lr", "width", "colour", "lang", "digest"),
+    [
+        ("(x+y)*z", LECTURE, None, 80, False, "en", "5b467f344a2b89b9226bc7883ac24150"),
+        ("(x+y)*z", LECTURE, 0.1, 40, False, "ko", "f940af9caa13d0944137cb17491c782f"),
+        ("x*x + x + max(x, y) + tanh(x)/y", {"x": 3, "y": 2}, 0.1, 80, True, "en",
+         "9481bc2f7246652522833e4ce41dba95"),
+        ("uses", 300, None, 80, False, "en", "75db782e10e1029fe5690ea2b144c941"),
+        ("uses", 300, None, 80, False, "ko", "c0df140644d0c0b6734139383711385f"),
+        ("dag", 100, 0.1, 100, False, "en", "96ff6293221e742d662af93dbbc41d7a"),
+    ],
+)  # fmt: skip
+def test_the_walkthrough_is_the_recorded_text(
+    program_text, values, lr, width, colour, lang, digest
+):
+    i18n.use(lang)
+    if program_text in ("uses", "dag"):  # the benchmark's shapes, of that size
+        program_text, values = program(program_text, values)
+    result = bpcli.grad(program_text, values, lr=lr)
+    out = io.StringIO()
+    system = "truecolor" if colour else None  # (and no NO_COLOR, which the tests set)
+    screen = Console(file=out, width=width, color_system=system, no_color=False, highlight=False)
+    screen.print(ExplainView(result), crop=False)
+    assert hashlib.md5(out.getvalue().encode()).hexdigest() == digest

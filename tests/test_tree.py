@@ -4,15 +4,25 @@ grows linearly with the graph."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import math
 import re
+import sys
+from pathlib import Path
 
+import pytest
 from rich.console import Console
 
 import bpcli
+from bpcli import i18n
 from bpcli.render.tree import MAX_DEPTH, to_tree
 from conftest import LECTURE
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # bench/ sits next to src/, it is not installed
+
+from bench.growth import program  # noqa: E402
 
 
 def tree_lines(text: str, values: dict[str, float] | None = None, width: int = 200) -> list[str]:
@@ -134,3 +144,36 @@ def test_a_run_over_numbers_is_the_same_at_80_columns_where_every_line_fits():
         "│   └── y  5  ∂ -4",
         "└── z  -4  ∂ 3",
     ]
+
+
+# ---- the text, byte for byte, as it was before the tree drew its own guides -------------
+#
+# The digests below were recorded with bpcli at commit f4eb37f, when the tree was Rich's
+# Tree, each label laid out by Rich: a tree that still agrees with them draws the same
+# guides, breaks the same nodes into blocks, and writes the same styles, in a pipe
+# (no colour) and in a terminal (colour), in English and Korean.
+
+
+@pytest.mark.parametrize(
+    ("shape", "size", "values", "width", "colour", "lang", "digest"),
+    [
+        ("dag", 300, True, 120, False, "en", "6aa77630b3564b257a8007d8cacbb22f"),
+        ("dag", 300, True, 60, False, "ko", "5d99ab53b935b7526dfd038d973144ac"),
+        ("dag", 300, True, 80, True, "en", "8a07ae3f5760c1318670ba2003c48d0f"),
+        ("dag", 300, False, 80, False, "en", "36a17be3f96cd52b9209cc37022f2f8e"),
+        ("chain", 300, True, 100, False, "en", "b278eb9cafc6e7092e389c2594c6cec4"),
+        ("uses", 100, True, 80, False, "ko", "b3b93e2625799f1304b998ba68369a4d"),
+    ],
+)
+def test_the_tree_of_a_benchmark_graph_is_the_recorded_text(
+    shape, size, values, width, colour, lang, digest
+):
+    i18n.use(lang)
+    text, inputs = program(shape, size)
+    graph = bpcli.parse(text)
+    result = bpcli.evaluate(graph, inputs) if values else None
+    out = io.StringIO()
+    system = "truecolor" if colour else None  # (and no NO_COLOR, which the tests set)
+    screen = Console(file=out, width=width, color_system=system, no_color=False, highlight=False)
+    screen.print(to_tree(graph, result))
+    assert hashlib.md5(out.getvalue().encode()).hexdigest() == digest

@@ -13,7 +13,6 @@ listed at the top of grammar/expr.lark.
 
 from __future__ import annotations
 
-import gc
 import re
 from array import array
 from collections.abc import Callable, Collection
@@ -25,6 +24,7 @@ from .errors import BindError, DomainError, InputError, ParseError
 from .graph import NO_INPUT, Graph
 from .i18n import N_, tr, tr_n
 from .ops import CODES, FUNCTIONS, OPS
+from .process import collector_paused
 from .syntax import NAMED_CONSTANTS, SIGNED_NUMBER, composed, superscript
 
 # An operand while parsing: (node id, start, end). The span can be wider than
@@ -412,13 +412,8 @@ def parse(text: str, max_nodes: int = MAX_NODES, inputs: Collection[str] = ()) -
     if not _has_statement(text):
         raise ParseError(tr("the expression is empty"))
     text = composed(text)
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with collector_paused():
         graph = _run(text, _Builder(text, max_nodes, inputs))
-    finally:
-        if collecting:
-            gc.enable()
     assert isinstance(graph, Graph)
     return graph
 

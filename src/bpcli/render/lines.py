@@ -49,6 +49,11 @@ def _char_cells(char: str) -> int:
     return cell_len(char)
 
 
+def narrow(text: str) -> bool:
+    """Whether each character of `text` takes one cell, as Rich measures it."""
+    return _NARROW.fullmatch(text) is not None
+
+
 def cells(text: str) -> int:
     """How many terminal cells `text` takes (a Korean letter takes two)."""
     if text.isascii() or _NARROW.fullmatch(text):
@@ -64,7 +69,11 @@ def _cumulative(text: str) -> list[int]:
 
 
 def line_cells(line: Line) -> int:
-    return sum(cells(text) for text, _ in line)
+    return cells(_text(line))
+
+
+def _text(line: Line) -> str:
+    return "".join([text for text, _ in line])
 
 
 def _slice(pieces: Sequence[Piece], starts: Sequence[int], a: int, b: int) -> Line:
@@ -102,6 +111,9 @@ class Prose:
 
     def words(self, text: str, style: str = "") -> Prose:
         """Text whose maths (between MATH_START and MATH_END) is kept whole."""
+        if MATH_START not in text:  # most words have none
+            self._add(text, style)
+            return self
         at = 0
         for m in _MATHS.finditer(text):
             self._add(text[at : m.start()], style)
@@ -132,12 +144,11 @@ class Prose:
         return self
 
     def lines(self, width: int, indent: int = 0) -> list[Line]:
-        plain = "".join(text for text, _ in self.pieces).lstrip(" ")
+        plain = "".join([text for text, _ in self.pieces])
         avail = max(width - indent, 1)
         pad: Line = [(" " * indent, "")] if indent else []
-        if cells(plain) <= avail and plain == "".join(t for t, _ in self.pieces):
+        if not plain.startswith(" ") and cells(plain) <= avail:
             return [pad + self.pieces] if plain else []  # the common case: one line
-        plain = "".join(text for text, _ in self.pieces)
         starts = list(accumulate((len(t) for t, _ in self.pieces), initial=0))
         c = _cumulative(plain)
         inside = bytearray(len(plain) + 1)
@@ -221,21 +232,26 @@ def equation_lines(
     operator too: `_term`), its continuation lines' `=` under its first `=`."""
     if not equations:
         return []
-    lhs = max(cells(e.lhs) for e in equations)
-    sep = max(len(e.sep) for e in equations)
+    lefts = [cells(e.lhs) for e in equations]
     joined = [" = ".join(e.terms) for e in equations]
-    terms = max((cells(j) for j, e in zip(joined, equations, strict=True) if e.terms), default=0)
-    result = max((cells(e.result) for e in equations if e.terms), default=0)
+    spans = [cells(j) for j in joined]
+    results = [cells(e.result) for e in equations]
+    lhs = max(lefts)
+    sep = max(len(e.sep) for e in equations)
+    with_terms = [k for k, e in enumerate(equations) if e.terms]
+    terms = max((spans[k] for k in with_terms), default=0)
+    result = max((results[k] for k in with_terms), default=0)
     widest = max(
-        lhs + 1 + sep + 1 + (terms + 3 + result if e.terms else cells(e.result)) for e in equations
+        lhs + 1 + sep + 1 + (terms + 3 + result if e.terms else results[k])
+        for k, e in enumerate(equations)
     )
     lines: list[Line] = []
-    for e, text in zip(equations, joined, strict=True):
-        head = f"{e.lhs}{' ' * (lhs - cells(e.lhs))} {e.sep}{' ' * (sep - len(e.sep))} "
+    for k, (e, text) in enumerate(zip(equations, joined, strict=True)):
+        head = f"{e.lhs}{' ' * (lhs - lefts[k])} {e.sep}{' ' * (sep - len(e.sep))} "
         if widest > width:
             lines += _broken(e, head, style, width, operators)
         elif e.terms:
-            pad, gap = " " * (terms - cells(text)), " " * (result - cells(e.result))
+            pad, gap = " " * (terms - spans[k]), " " * (result - results[k])
             lines.append([(f"{head}{text}{pad} = {gap}", ""), (e.result, style)])
         else:
             lines.append([(head, ""), (e.result, style)])
@@ -445,13 +461,15 @@ class Boxed:
         b = box.ROUNDED.substitute(options)  # ASCII where the output cannot take it, as Panel
         inner = options.max_width - 4  # a border and a space on each side
         lines = list(self.lay_out(inner))
-        widths = [line_cells(line) for line in lines]
+        texts = [_text(line) for line in lines]
+        widths = [cells(text) for text in texts]
         # A single term wider than a line is never cut: the box grows to hold it, and
         # its lines are laid out again for that width (as wide as the widest, again).
         if max(widths, default=0) > inner:
             inner = max(widths)
             lines = list(self.lay_out(inner))
-            widths = [line_cells(line) for line in lines]
+            texts = [_text(line) for line in lines]
+            widths = [cells(text) for text in texts]
             inner = max(inner, *widths)
         width = inner + 4
         title = f" {self.title} "
@@ -462,8 +480,12 @@ class Boxed:
             yield Segment(b.top_left + b.top + title + b.top * rule + b.top_right + "\n")
         styles: dict[str, Style] = {}
         left, right = b.mid_left + " ", " " + b.mid_right + "\n"
-        for line, used in zip(lines, widths, strict=True):
-            yield from _segments(line, left, right, inner - used, console, styles)
+        bare = console.color_system is None  # then a line is one segment: its text
+        for line, text, used in zip(lines, texts, widths, strict=True):
+            if bare:
+                yield Segment(f"{left}{text}{' ' * (inner - used)}{right}")
+            else:
+                yield from _segments(line, left, right, inner - used, console, styles)
         yield Segment(b.bottom_left + b.bottom * (width - 2) + b.bottom_right + "\n")
 
 

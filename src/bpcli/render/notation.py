@@ -32,9 +32,16 @@ class Plain:
     def __init__(self, graph: Graph, precision: int = DEFAULT_PRECISION) -> None:
         self.graph = graph
         self.precision = precision
+        self._labels: dict[int, str] = {}  # a node is written where each of its uses is
+        self._numbers: dict[float, str] = {}  # (0.0 and -0.0, both "0", share a key)
 
     def num(self, value: float | None) -> str:
-        return fmt(value, self.precision) if value is not None else "undefined"
+        if type(value) is not float:  # (an int, a NumPy scalar: not kept)
+            return fmt(value, self.precision) if value is not None else "undefined"
+        text = self._numbers.get(value)  # a walkthrough writes each number many times
+        if text is None:
+            text = self._numbers[value] = fmt(value, self.precision)
+        return text
 
     def operand(self, value: float | None) -> str:
         """A number substituted into a product: `1 · (-4)`."""
@@ -50,7 +57,10 @@ class Plain:
 
     def label(self, node_id: int) -> str:
         """How a node is written where it is used: its name, or a constant's number."""
-        return label(self.graph, self.graph.nodes[node_id])
+        text = self._labels.get(node_id)
+        if text is None:
+            text = self._labels[node_id] = label(self.graph, self.graph.nodes[node_id])
+        return text
 
     def d(self, top: str, bottom: str) -> str:
         return f"∂{top}/∂{bottom}"

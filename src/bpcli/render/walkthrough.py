@@ -17,6 +17,7 @@ import re
 import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Union
 
 from ..i18n import N_, tr
@@ -165,7 +166,7 @@ class Phrase:
         """The phrase as (words, key, value) in order; key and value None after the last."""
         return [
             (literal, key, None if key is None else self.values[key])
-            for literal, key, _, _ in string.Formatter().parse(tr(self.template))
+            for literal, key in _parsed(tr(self.template))
         ]
 
     def lay_out(
@@ -192,6 +193,13 @@ class Phrase:
             else:
                 parts.append(value(key, v))
         return "".join(parts)
+
+
+@lru_cache(maxsize=256)
+def _parsed(template: str) -> tuple[tuple[str, str | None], ...]:
+    """A phrase's words and placeholders (a walkthrough has few phrases, used thousands of
+    times)."""
+    return tuple((literal, key) for literal, key, _, _ in string.Formatter().parse(template))
 
 
 @dataclass(frozen=True, slots=True)
