@@ -355,19 +355,8 @@ def write_grad(
 
         sys.stdout.write((to_markdown if fmt == "markdown" else to_latex)(result, precision))
     else:
-        from .render.table import GradView, TensorGradView
-
         out = console()
-        with collector_paused():
-            if isinstance(result, Result):
-                out.print(GradView(result, precision, nodes=not no_nodes))
-            else:
-                out.print(TensorGradView(result, precision, nodes=not no_nodes))
-            if explain:
-                from .render.explain import ExplainView
-
-                out.print()
-                out.print(ExplainView(result, precision), crop=False)  # its lines fit
+        _print_table(out, result, precision, not no_nodes, explain)
         if checked is not None:
             from .render.gradcheck import GradCheckView
 
@@ -375,6 +364,25 @@ def write_grad(
             out.print(GradCheckView(checked, checked_of, precision))
     if checked is not None and not checked.ok:
         raise SystemExit(EXIT_CHECK_FAILED)
+
+
+@collector_paused()  # the many small objects of its layout, none in a reference cycle
+def _print_table(
+    out: Console, result: Result | TensorResult, precision: int, nodes: bool, explain: bool
+) -> None:
+    """The table of a run (with shapes over tensors), and --explain's walkthrough."""
+    from .render.table import GradView, TensorGradView
+    from .result import Result
+
+    if isinstance(result, Result):
+        out.print(GradView(result, precision, nodes=nodes))
+    else:
+        out.print(TensorGradView(result, precision, nodes=nodes))
+    if explain:
+        from .render.explain import ExplainView
+
+        out.print()
+        out.print(ExplainView(result, precision), crop=False)  # its lines fit
 
 
 def write_plot(update: Update | TensorUpdate, output_name: str, path: Path) -> None:

@@ -23,11 +23,10 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from rich._loop import loop_first, loop_last
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.markup import escape
@@ -99,7 +98,7 @@ class Drawn:
         bare = console.color_system is None and not pad
         new_line = Segment.line()
         levels = [going]
-        stack = [iter(loop_last([self.root]))]
+        stack = [_with_last([self.root])]
         while stack:
             try:
                 last, node = next(stack[-1])
@@ -127,20 +126,25 @@ class Drawn:
                 laid = widths.get(width)
                 if laid is None:
                     laid = widths[width] = options.update(width=width, highlight=False, height=None)
-                for first, line in loop_first(
-                    console.render_lines(Styled(node.label, style), laid, pad=pad)
-                ):
+                laid_lines = console.render_lines(Styled(node.label, style), laid, pad=pad)
+                for k, line in enumerate(laid_lines):
                     if prefix:
                         yield Segment(guides, guides_style)
                     yield from line
                     yield new_line
-                    if first and prefix:
+                    if k == 0 and prefix:
                         prefix[-1] = space if last else going
                         guides = "".join(prefix)
             if node.children:
                 levels[-1] = space if last else going
                 levels.append(end if len(node.children) == 1 else fork)
-                stack.append(iter(loop_last(node.children)))
+                stack.append(_with_last(node.children))
+
+
+def _with_last(branches: list[Branch]) -> Iterator[tuple[bool, Branch]]:
+    """Each branch, and whether it is the last of its list (whose guide ends there)."""
+    last = len(branches) - 1
+    return zip(map(last.__eq__, range(len(branches))), branches, strict=True)
 
 
 # Rich measures each line again as it prints it: a look-up per character, unless each
@@ -352,6 +356,7 @@ def to_tree(
     return _trees(graph, result, precision, None)
 
 
+@collector_paused()  # thousands of branches, none in a reference cycle
 def _trees(graph: Graph, result: Run | None, precision: int, width: int | None) -> RenderableType:
     """The trees; `width` None: the structure alone, whose lines are markup Rich lays
     out, as they always were. A node too wide for the columns its guides leave it is a
@@ -437,38 +442,37 @@ def _trees(graph: Graph, result: Run | None, precision: int, width: int | None) 
 
     trees: list[Branch] = []
     roots = deque([graph.output])
-    with collector_paused():  # thousands of branches, none in a reference cycle
-        while roots:
-            top = roots.popleft()
-            stack = [_Use(top, None, None, 0, 0)]  # no recursion: graphs can be 100,000 deep
-            while stack:
-                use = stack.pop()
-                gate = bool(graph.inputs(use.node))
-                marker = ""
-                expand = gate and use.node not in written
-                if use.branch is None:
-                    marker = tr(GOES_ON_FROM) if use.node != graph.output else ""
-                elif gate and use.node in later:
-                    marker = tr(BELOW)
-                    expand = False
-                elif gate and not expand:
-                    marker = tr(ABOVE)
-                elif expand and use.depth >= depth_limit:
-                    marker = tr(GOES_ON)
-                    later.add(use.node)
-                    roots.append(use.node)
-                    expand = False
-                branch = line(use, marker)
-                if use.branch is None:
-                    trees.append(branch)
-                else:
-                    use.branch.children.append(branch)
-                if expand:
-                    written.add(use.node)
-                    later.discard(use.node)
-                    inputs = graph.inputs(use.node)
-                    stack.extend(
-                        _Use(i, branch, use.node, k, use.depth + 1)
-                        for k, i in reversed(list(enumerate(inputs)))
-                    )
+    while roots:
+        top = roots.popleft()
+        stack = [_Use(top, None, None, 0, 0)]  # no recursion: graphs can be 100,000 deep
+        while stack:
+            use = stack.pop()
+            gate = bool(graph.inputs(use.node))
+            marker = ""
+            expand = gate and use.node not in written
+            if use.branch is None:
+                marker = tr(GOES_ON_FROM) if use.node != graph.output else ""
+            elif gate and use.node in later:
+                marker = tr(BELOW)
+                expand = False
+            elif gate and not expand:
+                marker = tr(ABOVE)
+            elif expand and use.depth >= depth_limit:
+                marker = tr(GOES_ON)
+                later.add(use.node)
+                roots.append(use.node)
+                expand = False
+            branch = line(use, marker)
+            if use.branch is None:
+                trees.append(branch)
+            else:
+                use.branch.children.append(branch)
+            if expand:
+                written.add(use.node)
+                later.discard(use.node)
+                inputs = graph.inputs(use.node)
+                stack.extend(
+                    _Use(i, branch, use.node, k, use.depth + 1)
+                    for k, i in reversed(list(enumerate(inputs)))
+                )
     return Drawn(trees[0]) if len(trees) == 1 else Group(*map(Drawn, trees))
