@@ -600,3 +600,40 @@ def test_a_pieces_gradients_are_each_written_as_json_dumps_writes_it(grads):
     from bpcli import result as result_module
 
     assert result_module._grad_texts(grads) == [json.dumps(g).encode() for g in grads]
+
+
+CHAINS = [  # each node used once: (program, values, whether every use sends its gradient)
+    ("exp(-(((x * 0.5 + 0.25) * 2.0 - 1.5) * 0.1)) * 3.0", {"x": 0.7}, True),
+    ("(((x * 0.5 + 0.25) * 0.0) * -2.0 + 1.0) * 4.0", {"x": -0.7}, False),  # sends -0.0
+    ("relu(x * 0.5 + 0.25) * 2.0", {"x": 0.7}, False),  # a use's consumer: relu, d = 1
+]
+
+
+@pytest.mark.parametrize("at_once", [1, 2, 3, 5])
+@pytest.mark.parametrize(("source", "values", "settled"), CHAINS)
+def test_a_chains_uses_written_without_the_flow_are_json_dumps_text(
+    monkeypatch, source, values, settled, at_once
+):
+    """In a chain of ops whose sends are `g * b`, `g` or `-g`, with no zero gradient and
+    None only at the constants, each use is written from its node's gradient without
+    what the flow sends being made or read: json.dumps' text of to_dict() (whose uses
+    are the flow's) to the byte; a zero gradient (whose send may be -0.0) or a consumer
+    of another op (relu) reads the flow, and is the same text."""
+    from bpcli import result as result_module
+
+    result = bpcli.grad(source, values)
+    assert engine.edges(result.graph).chained
+    monkeypatch.setattr(result_module, "NODES_AT_ONCE", at_once)
+    monkeypatch.setattr(result_module, "KEEP_TEXT", 0)
+    read = []
+    sends = result_module.Result._sends
+
+    def spy(self, *args):
+        read.append(args)
+        return sends(self, *args)
+
+    monkeypatch.setattr(result_module.Result, "_sends", spy)
+    text = b"".join(result.json_bytes()).decode()
+    if at_once >= 3:  # (fewer: an input two pieces back takes the flow's local derivative)
+        assert (result._flows is None) is settled and bool(read) is not settled
+    assert text == json.dumps(bpcli.grad(source, values).to_dict(), allow_nan=False)

@@ -515,20 +515,21 @@ def edges(graph: Graph) -> Edges:
     """The graph's Edges, made once and kept: by sorting the edges by their input, a
     stable sort that keeps the uses of one input in edge order (which is consumer order).
     Where the edges are in order of their inputs already (a chain: each gate's inputs
-    are the nodes just before it), that order is the uses' order, and no sort is made."""
+    are the nodes just before it), that order is the uses' order, and no sort is made.
+    The arrays are unsigned (_IDS): an unsigned array stores an int without the
+    argument parsing a signed one does, which was a third of a chain's edges' time."""
     made: Edges | None = graph.derived.get("edges")
     if made is not None:
         return made
     n = len(graph)
-    owner: Sequence[int]
     ids: array[int]
     arity: Sequence[int]
     present: Sequence[int]
     if graph.more:
         inputs = [j for i in range(n) for j in graph.inputs(i)]  # every edge's input
-        owner = [i for i in range(n) for _ in graph.inputs(i)]  # … and its consumer
+        owner = array(_IDS, [i for i in range(n) for _ in graph.inputs(i)])  # … its consumer
         arity = [len(graph.inputs(i)) for i in range(n)]
-        ids = array("i")  # (the uses' order made below from a range)
+        ids = array(_IDS)  # (the uses' order made below from a range)
     else:  # columns first and second, NO_INPUT where absent
         pairs = [NO_INPUT] * (2 * n)
         pairs[0::2], pairs[1::2] = graph.first, graph.second
@@ -539,30 +540,33 @@ def edges(graph: Graph) -> Edges:
             inputs = list(itertools.compress(pairs, present))
             arity = bytes(map(operator.add, present[::2], present[1::2]))
         del pairs
-        ids = array("i", range(n))  # as an array, not a million ints kept at once
-        both = array("i", [0]) * (2 * n)  # each id twice, for its columns first and second
+        ids = array(_IDS, range(n))  # as an array, not a million ints kept at once
+        both = array(_IDS, [0]) * (2 * n)  # each id twice, for its columns first and second
         both[0::2] = both[1::2] = ids
-        owner = array("i", itertools.compress(both, present))  # each edge's consumer
+        owner = array(_IDS, itertools.compress(both, present))  # each edge's consumer
         del both
-    start = array("i", itertools.accumulate(arity, initial=0))
+    start = array(_IDS, itertools.accumulate(arity, initial=0))
     del arity
     counts = [0] * n
     for j in inputs:
         counts[j] += 1
-    uses_start = array("i", itertools.accumulate(counts, initial=0))
+    uses_start = array(_IDS, itertools.accumulate(counts, initial=0))
     chained = False
     if inputs == sorted(inputs):  # the uses are the edges, in the same order
-        order = ids[: len(inputs)] if len(inputs) <= len(ids) else array("i", range(len(inputs)))
-        used_by = array("i", owner)
+        order = ids[: len(inputs)] if len(inputs) <= len(ids) else array(_IDS, range(len(inputs)))
+        used_by = owner
         chained = max(counts, default=0) <= 1
     else:
         ordered = sorted(range(len(inputs)), key=inputs.__getitem__)  # the uses: stable
         consumers = list(owner)
-        used_by = array("i", map(consumers.__getitem__, ordered))
-        order = array("i", ordered)
+        used_by = array(_IDS, map(consumers.__getitem__, ordered))
+        order = array(_IDS, ordered)
     del counts
     made = graph.derived["edges"] = Edges(start, uses_start, order, used_by, chained)
     return made
+
+
+_IDS = "I"  # the typecode of the Edges' arrays: ids and edge numbers, never negative
 
 
 def _arity(codes: list[int]) -> tuple[bytes, bytearray]:

@@ -406,10 +406,13 @@ class Result(Named):
         else each node's list of them, _local_columns), and its uses: in a piece where
         every node has at most one use and each sends back exactly its gradient (a
         chain, a tree), the consumer and the gradient's text again; else each node's
-        uses as text of their own.
+        uses as text of their own. In a chain whose piece writes its local derivatives
+        in place, where the flow's contract settles that each use sends its gradient
+        (_sent_as_grads), the flow is not made (a third of a million-node chain's
+        writing was the flow and its edges); elsewhere it is, when first read.
         """
-        graph, flow, values, grads = self.graph, self._flow, self.values, self.grads
-        edges, templates = flow.edges, form.templates
+        graph, values, grads = self.graph, self.values, self.grads
+        edges, templates = engine.edges(graph), form.templates
         uses_start, used_by = edges.uses_start, edges.used_by
         many = sorted(graph.more)  # the nodes of more than two inputs (max, min)
         at = 0
@@ -423,10 +426,6 @@ class Result(Named):
         for (first, names, labelled), (texts, cut) in chunks:
             last = first + len(names)
             u0, u1 = uses_start[first], uses_start[last]
-            if edges.chained:  # the uses are the edges, in order
-                sends = flow.sent[u0:u1]
-            else:
-                sends = list(map(flow.sent.__getitem__, edges.order[u0:u1]))
             if edges.chained and u1 - u0 == len(names):  # none has two: one use each
                 counts = [1] * len(names)
             else:
@@ -435,8 +434,22 @@ class Result(Named):
                 )
             piece_grads = grads[first:last]
             grad_texts = _grad_texts(piece_grads)
+            codes = graph.codes[first:last]
+            inputs: list[Any] = graph.first[first:last]  # more than two: their text
+            seconds: list[Any] = graph.second[first:last]
+            end = bisect.bisect_left(many, last, at)
+            before, value_texts = value_texts, _texts(values[first:last])
+            locals_ = (
+                None
+                if end > at
+                else self._in_place_columns(first, codes, (inputs, seconds), value_texts, before)
+            )
             consumers: Any
-            one = _sends_are_grads(counts, sends, piece_grads)
+            if locals_ is not None and u1 > u0 and _sent_as_grads(graph, edges, first, last, grads):
+                one, sends = True, []  # not read: what each use sends is its gradient
+            else:
+                sends = self._sends(u0, u1)
+                one = _sends_are_grads(counts, sends, piece_grads)
             if not one:  # each node's uses as text of their own
                 uses: list[Any] = [None] * (2 * (u1 - u0))
                 uses[0::2] = used_by[u0:u1]
@@ -449,16 +462,6 @@ class Result(Named):
                 taken = iter(used_by[u0:u1])
                 consumers = [next(taken) if count else None for count in counts]
                 use_texts = [t if c else b"[]" for t, c in zip(grad_texts, counts, strict=True)]
-            codes = graph.codes[first:last]
-            inputs: list[Any] = graph.first[first:last]  # more than two: their text
-            seconds: list[Any] = graph.second[first:last]
-            end = bisect.bisect_left(many, last, at)
-            before, value_texts = value_texts, _texts(values[first:last])
-            locals_ = (
-                None
-                if end > at
-                else self._in_place_columns(first, codes, (inputs, seconds), value_texts, before)
-            )
             cut_keys = _CUT_ONE_KEY if one and u1 - u0 == len(names) else _CUT_KEY
             if locals_ is None:  # each node's local derivatives as text of their own
                 locals_ = self._local_columns(form, first, last, many[at:end])
@@ -489,6 +492,14 @@ class Result(Named):
                 joined_keys, joined = keys, b"".join(map(templates.__getitem__, keys))
             text = joined % tuple(args)
             yield text if first else text[len(form.item) :]  # the first node follows the `[`
+
+    def _sends(self, u0: int, u1: int) -> list[float | None]:
+        """What uses `u0` to `u1` - 1 send back, in use order (from the flow: made here
+        when first asked, so that a writer that does not read it does not make it)."""
+        flow = self._flow
+        if flow.edges.chained:  # the uses are the edges, in order
+            return flow.sent[u0:u1]
+        return list(map(flow.sent.__getitem__, flow.edges.order[u0:u1]))
 
     def _local_columns(
         self, form: _Form, first: int, last: int, many: list[int]
@@ -657,6 +668,25 @@ def _number_bytes(numbers: list[Any]) -> list[bytes]:
     if not numbers:
         return []
     return _NUMBERS.encode(numbers).encode()[1:-1].split(b",")
+
+
+def _sent_as_grads(
+    graph: Graph, edges: engine.Edges, first: int, last: int, grads: list[Any]
+) -> bool:
+    """Whether what each use of nodes `first` to `last` - 1 sends back is, to the bit,
+    its node's gradient, as the flow's contract settles it without the flow: in a chain
+    (no node used twice) a node's gradient is 0.0 plus what its one use sends, the same
+    number unless that is a zero (-0.0 gives 0.0), so none may be zero; a constant gets
+    None and has None, so None only at the fixed nodes, the consumers' too; and every
+    op up to the last consumer one whose sends the backward pass and the flow work out
+    from the same expression of the table (`g * b`, `g`, `-g`: _SENT_AS_GRADS)."""
+    if not edges.chained:
+        return False
+    consumer = edges.used_by[edges.uses_start[last] - 1]  # the piece's last use's
+    span = grads[first : consumer + 1]
+    if 0.0 in span[: last - first] or span.count(None) != graph.fixed.count(1, first, consumer + 1):
+        return False
+    return all(map(_SENT_AS_GRADS.__getitem__, set(graph.codes[first : consumer + 1])))
 
 
 def _sends_are_grads(counts: list[int], sends: list[Any], grads: list[Any]) -> bool:
@@ -877,6 +907,11 @@ def _taken(op: Op) -> tuple[int | None, ...] | None:
 _SOURCES = {"a": 0, "b": 1, "out": None}  # where a parameter's value is: which input, or the node
 _VALUES_TAKEN = [_taken(OPS[name]) for name in OP_NAMES]  # by op code
 _IN_PLACE = [taken is not None for taken in _VALUES_TAKEN]
+# … and of those the scalar ops, one local derivative an input (the tensor ops have none)
+_SENT_AS_GRADS = [
+    in_place and len(OPS[name].local) == (OPS[name].arity or 0)
+    for name, in_place in zip(OP_NAMES, _IN_PLACE, strict=True)
+]
 _ONLY = [bytes(k == code for k in range(256)) for code in range(len(OP_NAMES))]  # translations
 _INPUTS = {0: "[]%.0a%.0a", 1: "[%d]%.0a"}  # the absent input columns hold -1: not shown
 
