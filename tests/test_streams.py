@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 
 import bpcli
-from bpcli import api, batch
+from bpcli import api, batch, engine
 from bpcli.ops import Conventions
 from json_programs import PROGRAMS as VARIED
 
