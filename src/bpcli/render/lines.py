@@ -49,16 +49,12 @@ def _char_cells(char: str) -> int:
     return cell_len(char)
 
 
-def narrow(text: str) -> bool:
-    """Whether each character of `text` takes one cell, as Rich measures it."""
-    return _NARROW.fullmatch(text) is not None
-
-
 def cells(text: str) -> int:
-    """How many terminal cells `text` takes (a Korean letter takes two)."""
+    """How many terminal cells `text` takes (a Korean letter takes two), as Rich measures
+    it: without a look-up per character where each takes one."""
     if text.isascii() or _NARROW.fullmatch(text):
         return len(text)
-    return sum(_char_cells(char) for char in text)
+    return cell_len(text)
 
 
 def _cumulative(text: str) -> list[int]:

@@ -42,7 +42,7 @@ from ..ops import OPS
 from ..process import collector_paused
 from ..result import Result
 from .arrays import cells_of, lines, one_line
-from .lines import narrow
+from .lines import cells
 from .numbers import DEFAULT_PRECISION, fmt
 from .picture import Run, constant, label, shape_text, shapes_unknown
 from .theme import GRAD, VALUE
@@ -161,7 +161,7 @@ def _fits(row: str, width: int) -> bool:
     """Whether Rich would print a label's line as it is, on one line `width` cells wide
     (measured without a look-up per character where each takes one cell: Rich measures
     each line again as it prints it)."""
-    return "\t" not in row and _cells(row) <= width
+    return "\t" not in row and cells(row) <= width
 
 
 class _Use(NamedTuple):
@@ -191,11 +191,6 @@ def _joined(heading: list[str], parts: list[_Part], show: Callable[[Any], str]) 
             style=part.style, grad=show(part.value)
         )
     return text
-
-
-def _cells(text: str) -> int:
-    """The columns `text` takes (without a look-up per character where each takes one)."""
-    return len(text) if narrow(text) else cell_len(text)
 
 
 class Marked:
@@ -274,14 +269,14 @@ def _block(
     as render/arrays.py does; a number too wide for `room` alone passes it, whole); with
     `pack` (numbers), side by side where they fit, as on a node's line."""
     out: list[list[Fragment]] = []
-    cells: list[int] = []  # each line's width
+    widths: list[int] = []  # each line's width
     line: list[Fragment] = []
     used, written = 0, False  # the line's width, and whether it has any text yet
     for markup in heading:
         piece = _heading_piece(markup)
         if written and used + len(GAP) + piece.cell_len > room:
             out.append(line)
-            cells.append(used)
+            widths.append(used)
             line, used, written = [], 0, False
         if written:
             line += [GAP, piece]
@@ -289,7 +284,7 @@ def _block(
         else:
             line, used, written = [piece], piece.cell_len, bool(piece.plain)
     out.append(line)
-    cells.append(used)
+    widths.append(used)
     for n, part in enumerate(parts):
         before, after = _around(part.template, part.style)
         indent = before.cell_len
@@ -297,22 +292,22 @@ def _block(
         if pack and n and len(laid) == 1:
             sep = GAP if n < 2 else ", "
             size = len(sep) + indent + cell_len(laid[0]) + after.cell_len
-            if cells[-1] + size <= room:
+            if widths[-1] + size <= room:
                 out[-1] += [sep, before, (laid[0], part.style), after]
-                cells[-1] += size
+                widths[-1] += size
                 continue
         for k, row in enumerate(laid):
             out.append([before if k == 0 else " " * indent, (row, part.style)])
-            cells.append(indent + cell_len(row))
+            widths.append(indent + cell_len(row))
         if not after.plain.strip():
             continue
-        if cells[-1] + after.cell_len <= room:
+        if widths[-1] + after.cell_len <= room:
             out[-1].append(after)
-            cells[-1] += after.cell_len
+            widths[-1] += after.cell_len
         else:
             rest = _stripped(after)
             out.append([" " * indent, rest])
-            cells.append(indent + rest.cell_len)
+            widths.append(indent + rest.cell_len)
     return Block(out)
 
 
@@ -434,7 +429,7 @@ def _trees(graph: Graph, result: Run | None, precision: int, width: int | None) 
         if show is None:
             return Branch(GAP.join(heading) + marker, _plain(heading_text, [], str, marker))
         text = _plain(heading_text, parts, plain, marker)
-        if width is not None and _cells(text) > width - GUIDE * use.depth:
+        if width is not None and cells(text) > width - GUIDE * use.depth:
             heading = [*heading, marker] if marker else heading
             block = _block(heading, parts, lay, width - GUIDE * use.depth, pack=not tensor)
             return Branch(block, block.plain)
