@@ -109,21 +109,20 @@ def _fast_grad(args: list[str], as_json: bool) -> bool:
         from .i18n import SOURCE, use
 
         use(SOURCE)
-    result: Result | None = None
+    ran_out = False
     try:
         result = _answer(free, options)
     except MemoryError:  # said below, once its traceback has let go (batch.OUT_OF_MEMORY)
-        pass
+        ran_out = True
     except Exception:  # every other error is the full path's to report
         return False
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         raise SystemExit(EXIT_INTERRUPTED) from None
-    else:
-        if result is None:
-            return False
-    if result is None:  # out of memory: the full path would only run out again
+    if ran_out:  # the full path would only run out again
         fail(out_of_memory(), for_scripts=as_json)
+    if result is None:
+        return False
     written = partial(
         write_grad,
         result,
