@@ -221,9 +221,10 @@ def _page(graph: Any, result: Any) -> str:
 
 
 def _svg(graph: Any, result: Any) -> bytes:
-    from bpcli.graphviz import draw
+    from bpcli.graphviz import picture
+    from bpcli.render.numbers import DEFAULT_PRECISION
 
-    return draw(_dot(graph, result), "graph.svg", "svg", len(graph.nodes))
+    return picture(graph, result, DEFAULT_PRECISION, "graph.svg", "svg")
 
 
 def _table(graph: Any, result: Any) -> str:

@@ -64,12 +64,13 @@ def graph_of_a_sum(
 
 
 @pytest.mark.integration
-def test_a_graph_dot_is_slow_on_stops_at_the_timeout_with_exit_2(tmp_path):
-    # 200 uses of x: dot's layout takes about 20 s even with the layout limits, and
-    # minutes without them; bpcli stops it at BPCLI_DOT_TIMEOUT seconds.
-    run = graph_of_a_sum(tmp_path, 200, "g.svg", timeout="0.5")
+def test_a_slow_dot_layout_stops_at_the_timeout_with_exit_2(tmp_path):
+    # 40 uses of x: within the bounds where dot lays the graph out (its edges carry
+    # labels), but dot takes a few tenths of a second on them; bpcli stops it at
+    # BPCLI_DOT_TIMEOUT seconds.
+    run = graph_of_a_sum(tmp_path, 40, "g.svg", timeout="0.05")
     assert run.returncode == 2, run.stderr
-    assert run.stderr.startswith("error: Graphviz's dot did not finish drawing g.svg within 0.5 s")
+    assert run.stderr.startswith("error: Graphviz's dot did not finish drawing g.svg within 0.05 s")
     assert all(advice in run.stderr for advice in ADVICE), run.stderr
     assert "internal error" not in run.stderr
     assert not (tmp_path / "g.svg").exists()
@@ -172,21 +173,99 @@ def drawn_directly(dot_text: str, *flags: str) -> bytes:
     return done.stdout
 
 
+LIMITS = ("-Gnslimit=1", "-Gnslimit1=1", "-Gmclimit=0.5")
+
+
+def picture(program: str, values: dict[str, float]) -> tuple[bpcli.Result, bytes]:
+    result = bpcli.grad(program, values)
+    return result, graphviz.picture(result.graph, result, 6, "g.svg", "svg")
+
+
 @pytest.mark.integration
 def test_a_small_graph_is_drawn_with_dot_full_layout():
     # Graphviz 2.43 draws this one differently under the layout limits
-    result = bpcli.grad("max(x, y)*sin(x*y) + exp(-x)/y", {"x": 0.5, "y": 0.7})
-    text = to_dot(result.graph, result)
-    drawn = graphviz.draw(text, "g.svg", "svg", len(result.graph.nodes))
-    assert drawn == drawn_directly(text)
+    result, drawn = picture("max(x, y)*sin(x*y) + exp(-x)/y", {"x": 0.5, "y": 0.7})
+    assert drawn == drawn_directly(to_dot(result.graph, result))
 
 
 @pytest.mark.integration
-def test_a_big_graph_is_drawn_with_the_layout_limits():
-    result = bpcli.grad(" + ".join(["x"] * 60), {"x": 1.0})  # 60 nodes, 60 uses of x
-    text = to_dot(result.graph, result)
-    drawn = graphviz.draw(text, "g.svg", "svg", len(result.graph.nodes))
-    assert drawn == drawn_directly(text, "-Gnslimit=1", "-Gnslimit1=1", "-Gmclimit=0.5")
+def test_a_bigger_graph_dot_is_quick_on_is_drawn_with_the_layout_limits():
+    # 40 uses of x (40 nodes past EXACT_MAX_NODES): the most the labelled bounds let dot lay out
+    result, drawn = picture(" + ".join(["x"] * 40) + " + y", {"x": 1.0, "y": 2.0})
+    assert len(result.graph.nodes) > graphviz.EXACT_MAX_NODES
+    assert drawn == drawn_directly(to_dot(result.graph, result), *LIMITS)
+
+
+def shapes(svg: bytes) -> tuple[dict[str, tuple[float, float, float, float]], list[str], list[str]]:
+    """From Graphviz's SVG: each node's box (left, top, right, bottom: its shape's, or
+    its text's for a plaintext node), its edges ("n0->n2"), and every text drawn."""
+    import re
+    import xml.etree.ElementTree as ET
+
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    root = ET.fromstring(svg)
+    boxes, edges = {}, []
+    for group in root.iter("{http://www.w3.org/2000/svg}g"):
+        kind, title = group.get("class"), group.findtext("s:title", namespaces=ns)
+        if kind == "edge":
+            edges.append(title)
+        if kind != "node":
+            continue
+        points: list[tuple[float, float]] = []
+        for shape in group.findall("s:ellipse", ns):
+            cx, cy, rx, ry = (float(shape.get(a)) for a in ("cx", "cy", "rx", "ry"))
+            points += [(cx - rx, cy - ry), (cx + rx, cy + ry)]
+        for shape in group.findall("s:polygon", ns):
+            points += [
+                (float(x), float(y))
+                for x, y in re.findall(r"(-?[\d.]+),(-?[\d.]+)", shape.get("points"))
+            ]
+        if not points:  # a constant: plaintext, its lines of text centred on its place
+            for text in group.findall("s:text", ns):
+                x, y = float(text.get("x")), float(text.get("y"))
+                points += [(x - 3, y - 10), (x + 3, y + 2)]
+        xs, ys = [p[0] for p in points], [p[1] for p in points]
+        boxes[title] = (min(xs), min(ys), max(xs), max(ys))
+    texts = ["".join(t.itertext()) for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    return boxes, edges, texts
+
+
+@pytest.mark.integration
+def test_a_graph_too_big_for_dot_is_laid_out_by_bpcli_and_drawn_by_graphviz():
+    # 200 uses of x and 3 of a constant: dot's layout took about 20 s with the limits
+    # and minutes without; laid out by depth, Graphviz draws it in a fraction of a second
+    program = " + ".join(["x"] * 200) + " + 2*y + 2*y*y"
+    result, drawn = picture(program, {"x": 1.0, "y": 3.0})
+    boxes, edges, texts = shapes(drawn)
+    graph = result.graph
+    assert sorted(boxes) == sorted(f"n{node.id}" for node in graph.nodes)
+    wanted = sorted(f"n{s}->n{node.id}" for node in graph.nodes for s in node.inputs)
+    assert sorted(edges) == wanted
+    for edge in edges:  # inputs on the left, the output on the right, as dot draws it
+        source, target = edge.split("->")
+        assert boxes[source][2] < boxes[target][0], edge
+    ordered = sorted(boxes.values())
+    for i, (_, top, right, bottom) in enumerate(ordered):  # no two boxes overlap
+        for other in ordered[i + 1 :]:
+            if other[0] >= right:
+                break
+            assert other[1] >= bottom or other[3] <= top, (ordered[i], other)
+    # every use's gradient is written on its edge: 1 for each x, 2y = 6 and 2 + 4y = 14 for y
+    assert texts.count("1") >= 200 and "6" in texts and "14" in texts
+    assert "∂ 200" in texts  # x's whole gradient, on its box
+    assert any(t.startswith("green: value") for t in texts)  # the legend
+
+
+@pytest.mark.integration
+def test_a_graphviz_that_cannot_measure_leaves_the_layout_to_dot(tmp_path, monkeypatch):
+    # a dot whose JSON is not JSON (an old or broken Graphviz): dot lays the graph out,
+    # with the limits, as it did before bpcli could lay it out itself
+    dot = real_dot()
+    fake_dot(
+        tmp_path, monkeypatch, f'case "$*" in *json*) echo "not json";; *) exec {dot} "$@";; esac'
+    )
+    result, drawn = picture(" + ".join(["x"] * 41), {"x": 1.0})
+    assert drawn == drawn_directly(to_dot(result.graph, result), *LIMITS)
 
 
 @pytest.mark.integration

@@ -638,18 +638,19 @@ def graph(
                     f"warning: Mermaid draws at most {MAX_EDGES} edges and this graph has"
                     f" {edges}; --format dot draws any size\n"
                 )
+        elif image:
+            from .graphviz import picture
+
+            assert output is not None
+            kind = output.suffix.lower()[1:]
+            write_output(output, picture(program, result, precision, str(output), kind))
+            return
         else:
             from .render.dot import to_dot
 
             text = to_dot(program, result, precision)
         if output is None:
             sys.stdout.write(text)
-        elif image:
-            from .graphviz import draw
-
-            assert output is not None
-            kind = output.suffix.lower()[1:]
-            write_output(output, draw(text, str(output), kind, len(program.nodes)))
         else:
             write_output(output, text.encode())
 

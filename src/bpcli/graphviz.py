@@ -6,7 +6,8 @@ before the kernel killed it. So dot runs here with layout limits for a graph
 past a handful of nodes (`nslimit`, `mclimit`: fewer network-simplex and
 crossing-minimisation rounds), a timeout and a cap on its memory, and every way
 it can fail (not installed, too slow, killed, an error) is an InputError whose
-message says what to do instead.
+message says what to do instead. A graph past the bounds where dot's layout is quick
+(`picture`) is not laid out by dot at all: bpcli places it, and Graphviz only draws.
 """
 
 from __future__ import annotations
@@ -18,9 +19,14 @@ import subprocess
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .errors import InputError
 from .i18n import N_, tr
+
+if TYPE_CHECKING:
+    from .graph import Graph
+    from .render.picture import Run
 
 # Fewer network-simplex rounds (nslimit, nslimit1) and half the crossing-minimisation
 # passes (mclimit): without them dot spends a minute on 750 nodes where one input feeds
@@ -104,12 +110,12 @@ def _run(
     program: str,
     dot_text: str,
     output_format: str,
-    limits: bool,
+    flags: tuple[str, ...] = (),
     memory: int = MEMORY_BYTES,
 ) -> tuple[bytes, _Failure | None]:
     """dot's output, and how it failed (None when it did not)."""
     seconds = timeout()
-    argv = [program, f"-T{output_format}", *(LAYOUT_LIMITS if limits else ())]
+    argv = [program, f"-T{output_format}", *flags]
     try:
         done = subprocess.run(
             argv,
@@ -144,10 +150,46 @@ def _signal_name(number: int) -> str:
         return tr("signal {number}").format(number=number)
 
 
+def picture(
+    graph: Graph, result: Run | None, precision: int, target: str, output_format: str
+) -> bytes:
+    """The picture `target` (`g.svg`, `g.png`, `g.pdf`) of the graph, with the values and
+    gradients of `result` if there is one, as `graph --format dot` writes it: laid out by
+    dot where dot is quick on it (render/layout.py's `small_for_dot`, the bounds the
+    page's picture uses); a bigger graph is laid out by bpcli in columns by depth, as on
+    the page, and drawn by Graphviz where bpcli placed it (`neato -n2`: no layout of
+    its own, so a graph of any size is drawn in time that grows with its size)."""
+    from .render.dot import to_dot, to_measure
+    from .render.layout import layout, measured, small_for_dot
+
+    nodes = len(graph.nodes)
+    if small_for_dot(graph, nodes, result is not None):
+        return draw(to_dot(graph, result, precision), target, output_format, nodes)
+    program = _program(target)
+    text, labelled = to_measure(graph, result, precision)
+    flags = (*PLACED, "-Npos=0,0")
+    sizes = measured(_drawn(program, text, "json", flags, target), nodes, len(labelled))
+    if sizes is None:  # a Graphviz that cannot tell the sizes: its own layout, bounded
+        return draw(to_dot(graph, result, precision), target, output_format, nodes)
+    boxes, label_sizes = sizes
+    placed = layout(graph, boxes, None, dict(zip(labelled, label_sizes, strict=True)))
+    text = to_dot(graph, result, precision, placed)
+    return _drawn(program, text, output_format, PLACED, target)
+
+
+PLACED = ("-Kneato", "-n2")  # draw each node and edge where the DOT places it, no layout
+
+
 def draw(dot_text: str, target: str, output_format: str, nodes: int) -> bytes:
     """The picture `target` (`g.svg`, `g.png`, `g.pdf`) of a graph of `nodes` nodes,
     drawn by dot from `dot_text`; dot's full layout for a small graph, else with
     LAYOUT_LIMITS."""
+    limits = LAYOUT_LIMITS if nodes > EXACT_MAX_NODES else ()
+    return _drawn(_program(target), dot_text, output_format, limits, target)
+
+
+def _program(target: str) -> str:
+    """Where dot is, or an InputError that says how to install it."""
     program = shutil.which("dot")
     if program is None:
         raise InputError(
@@ -157,8 +199,14 @@ def draw(dot_text: str, target: str, output_format: str, nodes: int) -> bytes:
                 "step-through page (--output page.html) is laid out by bpcli itself."
             ).format(target=target, install=tr(INSTALL))
         )
-    limits = nodes > EXACT_MAX_NODES
-    image, failure = _run(program, dot_text, output_format, limits)
+    return program
+
+
+def _drawn(
+    program: str, dot_text: str, output_format: str, flags: tuple[str, ...], target: str
+) -> bytes:
+    """dot's output, or an InputError that says how it failed and what to do instead."""
+    image, failure = _run(program, dot_text, output_format, flags)
     if failure is not None:
         raise InputError(
             tr(
@@ -177,5 +225,5 @@ def layout_json(dot_text: str) -> bytes | None:
     program = shutil.which("dot")
     if program is None:
         return None
-    output, failure = _run(program, dot_text, "json", limits=True)
+    output, failure = _run(program, dot_text, "json", LAYOUT_LIMITS)
     return None if failure is not None else output

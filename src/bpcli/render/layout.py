@@ -8,8 +8,9 @@ edges routed around nodes as splines); without it, if dot fails, or for a
 bigger graph, bpcli places the nodes itself, in columns by depth (an input at
 0, a gate one past its deepest input) ordered to keep edges short, with each
 edge a curve from its source to its target. Both give the same `Layout`
-(points, y downwards), which the HTML page and the TikZ picture draw. The
-boxes' sizes are the caller's: the layout only places them.
+(points, y downwards), which the HTML page and the TikZ picture draw, and which
+`graph --output g.svg` hands Graphviz to draw for a graph too big for dot's layout.
+The boxes' sizes are the caller's: the layout only places them.
 
 An edge may carry a label (the gradient it sends back) of a size the caller
 gives: the layout places it too, where no box is. dot lays each label out as
@@ -24,6 +25,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 from ..graph import Graph
 
@@ -118,7 +120,7 @@ def layout(
     (target, k); an edge not in `labels` has none): with dot's layout, through
     `run_dot`, when it is given and gives one; else bpcli's own."""
     labels = labels or {}
-    if run_dot is not None and _small_for_dot(graph, len(sizes), bool(labels)):
+    if run_dot is not None and small_for_dot(graph, len(sizes), bool(labels)):
         placed = _graphviz(graph, sizes, labels, run_dot(dot_text(graph, sizes, labels)))
         if placed is not None:
             return placed
@@ -128,8 +130,9 @@ def layout(
 # ---- Graphviz ----------------------------------------------------------------------------
 
 
-def _small_for_dot(graph: Graph, nodes: int, labelled: bool) -> bool:
-    """Whether dot lays the graph out in a second or two (see DOT_MAX_NODES)."""
+def small_for_dot(graph: Graph, nodes: int, labelled: bool) -> bool:
+    """Whether dot lays the graph out in a second or two (see DOT_MAX_NODES): the page's
+    picture and `graph --output g.svg` (graphviz.py's `picture`) both ask."""
     if not labelled:
         return nodes <= DOT_MAX_NODES
     if nodes > DOT_MAX_LABELLED_NODES:
@@ -160,6 +163,24 @@ def dot_text(graph: Graph, sizes: list[Size], labels: Labels | None = None) -> s
             lines.append(f'  n{source} -> n{node.id} [id="e{node.id}_{k}"{label}];')
     lines.append("}")
     return "\n".join(lines)
+
+
+def measured(output: bytes | None, nodes: int, labels: int) -> tuple[list[Size], list[Size]] | None:
+    """The sizes Graphviz gives the boxes (`n{id}`) and the edge labels (`l{j}`) of a DOT
+    text that it drew where each was put (render/dot.py's `to_measure`, through
+    `neato -n2 -Npos=0,0 -Tjson`): the boxes by node id, the labels by j. None when the
+    output is not such JSON (an old or broken Graphviz)."""
+    found: dict[str, list[Size | None]] = {"n": [None] * nodes, "l": [None] * labels}
+    try:
+        data: Any = json.loads(output or b"null")
+        for obj in data["objects"]:
+            name = obj["name"]
+            found[name[0]][int(name[1:])] = (72 * float(obj["width"]), 72 * float(obj["height"]))
+    except (ValueError, TypeError, KeyError, IndexError):
+        return None
+    boxes = [size for size in found["n"] if size is not None]
+    sent = [size for size in found["l"] if size is not None]
+    return (boxes, sent) if (len(boxes), len(sent)) == (nodes, labels) else None
 
 
 def _cell(size: Size) -> str:
