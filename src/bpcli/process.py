@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 from .errors import BpcliError, InputError
 from .i18n import tr
 
+T = TypeVar("T")
+
 if TYPE_CHECKING:
     from pathlib import Path
     from types import TracebackType
@@ -64,6 +66,15 @@ def collector_paused() -> Iterator[None]:
     finally:
         if collecting:
             gc.enable()
+
+
+def paused(items: Iterable[T]) -> Iterator[T]:
+    """`items`, each made with the cycle collector paused (`collector_paused`), and back
+    on once they are all made or the caller stops: for a view's segments, made while
+    Rich takes them one by one. A big tree's segments were made with every branch
+    held, and each collection traced them all: 4 times the time at 10^5 nodes."""
+    with collector_paused():
+        yield from items
 
 
 def plain_text(renderable: object, width: int) -> str:
@@ -285,9 +296,6 @@ def out_of_memory() -> InputError:
     """What a run that ran out of memory says (exit 2: an input too large for the memory
     given); `fail` writes it."""
     return InputError(tr("out of memory: give bpcli more memory, or a smaller input"))
-
-
-T = TypeVar("T")
 
 
 def guarded(work: Callable[[], T], for_scripts: bool = False) -> T:

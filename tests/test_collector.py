@@ -1,0 +1,64 @@
+"""The cycle collector is paused while a view makes its many small objects, and back on
+afterwards however the view ends (process.collector_paused, process.paused)."""
+
+from __future__ import annotations
+
+import gc
+import io
+
+import pytest
+
+import bpcli
+from bpcli.process import collector_paused, console, paused
+from bpcli.render.tree import to_tree
+
+
+@pytest.fixture(autouse=True)
+def _collecting():
+    gc.enable()
+    yield
+    gc.enable()
+
+
+def test_the_collector_is_back_on_after_a_pause_and_after_an_error():
+    with collector_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(ZeroDivisionError), collector_paused():
+        1 / 0
+    assert gc.isenabled()
+
+
+def test_a_pause_leaves_a_collector_that_was_off_off():
+    gc.disable()
+    with collector_paused():
+        pass
+    assert not gc.isenabled()
+
+
+def test_paused_items_are_made_with_the_collector_off_and_it_is_on_once_they_end():
+    seen = []
+
+    def items():
+        for k in range(3):
+            seen.append(gc.isenabled())
+            yield k
+
+    assert list(paused(items())) == [0, 1, 2]
+    assert seen == [False, False, False] and gc.isenabled()
+
+
+def test_the_collector_is_on_again_when_the_caller_stops_early():
+    taken = paused(iter(range(10)))
+    assert next(taken) == 0 and not gc.isenabled()
+    taken.close()  # as when Rich's print fails part way, or a generator is dropped
+    assert gc.isenabled()
+
+
+def test_the_collector_is_off_while_every_tree_is_drawn_and_on_afterwards():
+    # 50 uses of x at 60 columns: the tree goes deep, and on in trees of their own below
+    result = bpcli.grad(" + ".join(["x"] * 50), {"x": 1.0})
+    out = console(file=io.StringIO(), width=60, color_system=None)
+    seen = [gc.isenabled() for _ in out.render(to_tree(result.graph, result))]
+    assert len(seen) > 100 and not any(seen)
+    assert gc.isenabled()
