@@ -62,3 +62,40 @@ def test_the_collector_is_off_while_every_tree_is_drawn_and_on_afterwards():
     seen = [gc.isenabled() for _ in out.render(to_tree(result.graph, result))]
     assert len(seen) > 100 and not any(seen)
     assert gc.isenabled()
+
+
+def test_every_view_is_made_with_the_collector_paused():
+    # every call into bpcli's render package while a view is made, watched from inside
+    import sys
+    from pathlib import Path
+
+    from bpcli.render import dot, explain, mermaid, page, table, writeup
+
+    render = str(Path(dot.__file__).parent)
+    result = bpcli.grad("(x+y)*z", {"x": -2.0, "y": 5.0, "z": -4.0}, lr=0.1)
+    grad_view, explain_view = table.GradView(result), explain.ExplainView(result)
+    tree_view = to_tree(result.graph, result)
+    views = {
+        "dot": lambda: dot.to_dot(result.graph, result),
+        "mermaid": lambda: mermaid.to_mermaid(result.graph, result),
+        "page": lambda: page.to_html(result),
+        "markdown": lambda: writeup.to_markdown(result),
+        "latex": lambda: writeup.to_latex(result),
+        "table": lambda: list(console(file=io.StringIO()).render(grad_view)),
+        "explain": lambda: list(console(file=io.StringIO()).render(explain_view)),
+        "tree": lambda: list(console(file=io.StringIO()).render(tree_view)),
+    }
+    for name, view in views.items():
+        seen: list[bool] = []
+
+        def watch(frame, event, _arg, seen=seen):
+            if event == "call" and frame.f_code.co_filename.startswith(render):
+                seen.append(gc.isenabled())
+
+        sys.setprofile(watch)
+        try:
+            view()
+        finally:
+            sys.setprofile(None)
+        assert len(seen) > 10 and not any(seen), (name, seen.count(True), len(seen))
+        assert gc.isenabled(), name

@@ -11,6 +11,7 @@ import html
 from typing import TYPE_CHECKING
 
 from ..graph import Graph
+from ..process import collector_paused
 from .numbers import DEFAULT_PRECISION
 from .picture import Box, Run, boxes, legend, shapes_unknown
 from .theme import GRAD_HEX, VALUE_HEX
@@ -36,6 +37,7 @@ HEADER = (
 )
 
 
+@collector_paused()  # the many small strings of a big graph's text, none in a cycle
 def to_dot(
     graph: Graph,
     result: Run | None = None,

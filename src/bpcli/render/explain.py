@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console, ConsoleOptions, RenderResult
 
 from ..i18n import tr
+from ..process import made_paused
 from ..result import Result
 from .lines import MATH_END, MATH_START, Boxed, Line, Prose, equation_lines, line_cells
 from .notation import Plain, TensorPlain
@@ -72,6 +73,7 @@ class ExplainView:
     def prose(self) -> Prose:
         return Prose(self.operators)
 
+    @made_paused
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         yield Boxed(f"1. {tr(FORWARD)}", self.forward)
         yield Boxed(f"2. {tr(BACKWARD)}", self.backward)

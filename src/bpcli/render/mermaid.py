@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..graph import Graph
 from ..i18n import tr
+from ..process import collector_paused
 from .numbers import DEFAULT_PRECISION
 from .picture import Run, boxes, shapes_unknown
 
@@ -33,6 +34,7 @@ def escape(text: str) -> str:
     return text.translate(_ESCAPES).replace("\n", "<br/>")
 
 
+@collector_paused()  # the many small strings of a big graph's text, none in a cycle
 def to_mermaid(
     graph: Graph,
     result: Run | None = None,

@@ -20,6 +20,7 @@ from importlib import resources
 from string import Template
 
 from ..i18n import N_, SOURCE, language, tr
+from ..process import collector_paused
 from ..result import Result
 from .layout import Layout, Route, RunDot, layout
 from .notation import Plain, TensorPlain
@@ -364,6 +365,7 @@ def script() -> str:
     return SCRIPT.replace(PHASE_WORDS, phase).replace(ALL_WORDS, words)
 
 
+@collector_paused()  # the many small strings of a big graph's text, none in a cycle
 def to_html(result: Run, precision: int = DEFAULT_PRECISION, run_dot: RunDot | None = None) -> str:
     """The whole page, one file; laid out by dot through `run_dot` if it is given and can."""
     picture, placed = svg(result, precision, run_dot)

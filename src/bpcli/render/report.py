@@ -8,6 +8,7 @@ from rich.text import Text
 
 from ..check import MISSING, Graded, Report, Student
 from ..i18n import N_, tr
+from ..process import made_paused
 from .lines import Lines, Prose, hung, sentence
 from .numbers import DEFAULT_PRECISION, fmt_shortest, fmt_value
 
@@ -27,6 +28,7 @@ class ReportView:
         self.precision = precision
         self.width = 80  # the console's, once it renders
 
+    @made_paused
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         report = self.report
         self.width = options.max_width

@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..i18n import N_, tr, tr_n
+from ..process import made_paused
 from ..result import NodeResult, Result
 from .chart import DescentChart
 from .lines import Line, Lines, Prose, Stripped, cells, hung, line_cells, sentence, worded
@@ -40,6 +41,7 @@ class GradView:
     def _n(self, value: float | None) -> str:
         return fmt(value, self.precision)
 
+    @made_paused
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         if self.show_nodes:
             yield Text(tr("computational graph"), style="bold")
@@ -274,6 +276,7 @@ class TensorGradView:
 
         return value_lines(value, self.precision, width)
 
+    @made_paused
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         result = self.result
         f = result.output_name

@@ -39,7 +39,7 @@ from rich.tree import Tree
 from ..graph import Graph
 from ..i18n import N_, tr
 from ..ops import OPS
-from ..process import paused
+from ..process import made_paused
 from ..result import Result
 from .arrays import cells_of, lines, one_line
 from .lines import cells
@@ -341,12 +341,10 @@ class _Tree:
     def __init__(self, graph: Graph, result: Run | None, precision: int) -> None:
         self.graph, self.result, self.precision = graph, result, precision
 
+    @made_paused
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        return paused(self._laid_out(options.max_width))
-
-    def _laid_out(self, width: int) -> Iterator[RenderableType]:
         run = self.result
-        yield _trees(self.graph, run, self.precision, None if run is None else width)
+        yield _trees(self.graph, run, self.precision, None if run is None else options.max_width)
 
 
 def to_tree(

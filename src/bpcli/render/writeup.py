@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..i18n import tr
+from ..process import collector_paused
 from ..result import Result
 from .notation import TensorTex, Tex, tex_text
 from .numbers import DEFAULT_PRECISION
@@ -105,6 +106,7 @@ def _breakable(text: str) -> list[str]:
 # ---- Markdown ------------------------------------------------------------------------------
 
 
+@collector_paused()  # the many small strings of a big graph's text, none in a cycle
 def to_markdown(
     result: Result | TensorResult, precision: int = DEFAULT_PRECISION, level: int = 2
 ) -> str:
@@ -170,6 +172,7 @@ def _md_block(equations: list[Equation]) -> list[str]:
 # ---- LaTeX ------------------------------------------------------------------------------------
 
 
+@collector_paused()  # the many small strings of a big graph's text, none in a cycle
 def to_latex(
     result: Result | TensorResult,
     precision: int = DEFAULT_PRECISION,
