@@ -481,28 +481,35 @@ def _with_new_lines(rows: list[list[int]]) -> list[list[int]]:
     return lines
 
 
-def _gotos() -> list[list[list[int] | None]]:
+def _landings(actions: list[list[int]]) -> list[list[list[tuple[int, int]] | None]]:
     """`[nonterminal][state][lookahead]`: where a reduction lands, past the unit rules
-    the table generator collapsed (its `UNITS`)."""
-    gotos: list[list[list[int] | None]] = [[None] * len(_tables.STATES) for _ in _NONTERMINALS]
-    for s, actions in enumerate(_tables.STATES):
+    the table generator collapsed (its `UNITS`), with the action there on that
+    lookahead, so that a reduction looks up both at once."""
+    landings: list[list[list[tuple[int, int]] | None]] = [
+        [None] * len(_tables.STATES) for _ in _NONTERMINALS
+    ]
+    for s, state_actions in enumerate(_tables.STATES):
         units = _tables.UNITS.get(s, {})
-        for symbol, (_, target) in actions.items():
+        for symbol, (_, target) in state_actions.items():
             if symbol in _N:
                 row = [target] * (_LEXER.groups + 1)
                 for lookahead, landed in units.get(symbol, {}).items():
                     row[_T[lookahead]] = landed
-                gotos[_N[symbol]][s] = row
-    return gotos
+                landings[_N[symbol]][s] = [
+                    (landed, actions[landed][t]) for t, landed in enumerate(row)
+                ]
+    return landings
 
 
-Plan = tuple[int, int, list[Any], str, tuple[Any, ...]]
+# (how, its landings, what it calls): what it calls is the builder's method for the
+# commonest reductions (_ONE to _TRIPLE), else (size, the method or None, the kept children).
+Plan = tuple[int, list[Any], Any]
 
 
-def _plans() -> list[Plan]:
-    """Each rule as (how, size, its gotos, the builder's method, the kept children)."""
-    gotos = _gotos()
-    plans: list[Plan] = []
+def _plans(actions: list[list[int]]) -> list[tuple[int, list[Any], str, int, tuple[Any, ...]]]:
+    """Each rule as (how, its landings, the builder's method, size, the kept children)."""
+    landings = _landings(actions)
+    plans: list[tuple[int, list[Any], str, int, tuple[Any, ...]]] = []
     for origin, size, how, callback, kept in _tables.RULES:
         picks = tuple(i for i, _ in kept)
         code = _LIST if how == "splice" else _PASS
@@ -512,16 +519,17 @@ def _plans() -> list[Plan]:
             code = {1: _ONE, 2: _PAIR, 3: _TRIPLE}.get(size, _ALL)
         elif how == "call":
             code = _OUTER if picks == (0, 2) and size == 3 else _SOME
-        plans.append((code, size, gotos[_N[origin]], callback, kept if code >= _SPLICED else picks))
-    plans.append((_ACCEPT, 0, [], "", ()))
-    plans.append((_FAIL, 0, [], "", ()))
+        kept_now = kept if code >= _SPLICED else picks
+        plans.append((code, landings[_N[origin]], callback, size, kept_now))
+    plans.append((_ACCEPT, [], "", 0, ()))
+    plans.append((_FAIL, [], "", 0, ()))
     return plans
 
 
 _ACTIONS = _actions()
 _NONES = (None,) * max(size for _, size, *_ in _tables.RULES)
 _LINES = _with_new_lines(_ACTIONS)
-_PLANS = _plans()
+_PLANS = _plans(_ACTIONS)
 
 
 def _run(text: str, builder: _Builder) -> Any:
@@ -542,11 +550,10 @@ def _run(text: str, builder: _Builder) -> Any:
     is short (a shift before the reductions, a break at the top of their loop): a
     comparison whose jump needs an EXTENDED_ARG is never specialized.
     """
-    plans: list[tuple[int, int, list[Any], Any, tuple[Any, ...]]] = [_PLANS[-1]] * _SHIFTS
-    plans += [
-        (code, size, gotos, getattr(builder, callback) if callback else None, picks)
-        for code, size, gotos, callback, picks in _PLANS
-    ]
+    plans: list[Plan] = [(_FAIL, [], None)] * _SHIFTS
+    for code, landings, callback, size, picks in _PLANS:
+        method = getattr(builder, callback) if callback else None
+        plans.append((code, landings, method if code <= _TRIPLE else (size, method, picks)))
     plain, rows = _ACTIONS, _LINES if "\n" in text else _ACTIONS
     shifts, special, skip, junk = _SHIFTS, _SPECIAL, _SKIP, _JUNK
     one, outer, pair, triple, every, some = _ONE, _OUTER, _PAIR, _TRIPLE, _ALL, _SOME
@@ -582,7 +589,7 @@ def _run(text: str, builder: _Builder) -> Any:
         while True:
             if action < shifts:
                 break
-            code, size, gotos, method, picks = plans[action]
+            code, landings, method = plans[action]
             # What a reduction leaves above the top is let go (None), or deep nesting,
             # which unwinds the stack, would keep a few values of every level.
             if code == one:
@@ -608,11 +615,13 @@ def _run(text: str, builder: _Builder) -> Any:
                 top -= 1
                 values[top] = method(values[top], middle, last)
             elif code == every:
+                size = method[0]
                 top -= size - 1
                 children = values[top : top + size]
                 values[top + 1 : top + size] = _NONES[: size - 1]
-                values[top] = method(*children)
+                values[top] = method[1](*children)
             elif code == some:
+                size, method, picks = method
                 top -= size - 1
                 children = values[top : top + size]
                 values[top + 1 : top + size] = _NONES[: size - 1]
@@ -622,6 +631,7 @@ def _run(text: str, builder: _Builder) -> Any:
             else:
                 if code == _FAIL:
                     raise _syntax_error(_token(match, text), _expected(state), text)
+                size, method, picks = method
                 if size:
                     top -= size - 1
                     children = values[top : top + size]
@@ -633,8 +643,7 @@ def _run(text: str, builder: _Builder) -> Any:
                     states[top] = state
                     children = []
                 values[top] = _reduce(code, method, picks, children)
-            state = gotos[states[top]][t]
-            action = plain[state][t]  # type: ignore[index]
+            state, action = landings[states[top]][t]
         top += 1
         if top == room:
             room = _more_room(states, values)
