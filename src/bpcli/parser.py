@@ -82,7 +82,8 @@ class _Builder:
         self.ends: array[int] = array("q")
         self.consts: array[float] = array("d")  # 0 where nothing is written
         self.views: tuple[memoryview, ...] = ()  # made with the first room
-        self.starts_view = self.ends_view = memoryview(b"")
+        # … and before it, empty but writable: a store past their end fails as the room does
+        self.starts_view = self.ends_view = memoryview(bytearray())
         self.consts_view: Any = self.starts_view  # typeshed's items are ints
         self.room = 0  # the nodes the array columns have room for
         # See Graph: 1 for a node that depends on no input. A list while parsing (its
@@ -156,15 +157,17 @@ class _Builder:
             a, start, _ = left
             b, _, end = right
             node_id = len(self.codes)
-            if node_id >= self.room:
+            try:  # the first store, past the room made, fails: then room is made
+                self.starts_view[node_id] = start
+            except IndexError:
                 self._make_room(start)
+                self.starts_view[node_id] = start
+            self.ends_view[node_id] = end
             self.codes.append(code)
             self.first.append(a)
             self.second.append(b)
             fixed = self.fixed
             fixed.append(fixed[a] & fixed[b])
-            self.starts_view[node_id] = start
-            self.ends_view[node_id] = end
             return node_id, start, end
 
         method.__name__ = op
@@ -216,16 +219,18 @@ class _Builder:
             value = self._number(token)
         start, end = token.span()
         node_id = len(self.codes)
-        if node_id >= self.room:
+        try:
+            self.starts_view[node_id] = start
+        except IndexError:
             self._make_room(start)
+            self.starts_view[node_id] = start
+        self.ends_view[node_id] = end
+        self.consts_view[node_id] = value
         self.codes.append(CONST)
         self.first.append(NO_INPUT)
         self.second.append(NO_INPUT)
         self.fixed.append(1)
         self.constant_ids.append(node_id)
-        self.starts_view[node_id] = start
-        self.ends_view[node_id] = end
-        self.consts_view[node_id] = value
         return node_id, start, end
 
     def _number(self, token: Match[str]) -> float:
@@ -535,10 +540,11 @@ _PLANS = _plans(_ACTIONS)
 def _run(text: str, builder: _Builder) -> Any:
     """Shift and reduce the tokens through the tables, calling the builder's methods.
 
-    The lexer runs inside the loop: `finditer` with the master expression (its last
-    match is the empty one at the end of the text, the end token), a new line inside
+    The lexer runs inside the loop: a search with the master expression at a time (its
+    last match is the empty one at the end of the text, the end token), a new line inside
     parentheses dropped. A token on the value stack is its `re.Match`. The stacks are
-    lists with room made ahead and `top` their last entry, indexed from the front
+    lists with room made ahead (grown where a store past their end fails: a `try` costs
+    nothing until then) and `top` their last entry, indexed from the front
     (CPython's fast list subscripts take no negative index) and never cut; `states[k]`
     is the state `values[k]` was shifted in, where a reduction to `values[k]` reads
     its goto, and the state now is `state`. So a reduction of one child moves nothing,
@@ -561,16 +567,22 @@ def _run(text: str, builder: _Builder) -> Any:
     state = _tables.START
     states: list[int] = [state] * STACK_ROOM  # entry 0 is below the first token
     values: list[Any] = [None] * STACK_ROOM
-    top, room = 0, STACK_ROOM
+    top = 0
     depth = counted = 0  # the parentheses open at `counted`, the end of the last new line
-    for match in _LEXER.finditer(text):
+    # The tokens one by one (what finditer runs, without its test of each for None: the
+    # end token is the last one asked for).
+    search: Callable[[], Match[str]] = _LEXER.scanner(text).search  # type: ignore[attr-defined]
+    while True:
+        match = search()
         t = match.lastindex
         action = rows[state][t]  # type: ignore[index]
         if action < shifts:
             top += 1
-            if top == room:
-                room = _more_room(states, values)
-            states[top] = state
+            try:
+                states[top] = state
+            except IndexError:  # the stacks are full (a try costs nothing until it fails)
+                _more_room(states, values)
+                states[top] = state
             values[top] = match
             state = action
             continue
@@ -638,27 +650,27 @@ def _run(text: str, builder: _Builder) -> Any:
                     values[top + 1 : top + size] = _NONES[: size - 1]
                 else:  # a rule of no children: its value is shifted in this state
                     top += 1
-                    if top == room:
-                        room = _more_room(states, values)
+                    if top == len(states):
+                        _more_room(states, values)
                     states[top] = state
                     children = []
                 values[top] = _reduce(code, method, picks, children)
             state, action = landings[states[top]][t]
         top += 1
-        if top == room:
-            room = _more_room(states, values)
-        states[top] = state
+        try:
+            states[top] = state
+        except IndexError:
+            _more_room(states, values)
+            states[top] = state
         values[top] = match
         state = action
-    raise AssertionError("the lexer always ends with the end token")  # pragma: no cover
 
 
-def _more_room(states: list[int], values: list[Any]) -> int:
-    """The parser's stacks, made as long again: the room they have now."""
+def _more_room(states: list[int], values: list[Any]) -> None:
+    """The parser's stacks, made as long again."""
     room = len(values)
     states += [0] * room
     values += [None] * room
-    return 2 * room
 
 
 def _opened(text: str, start: int, end: int) -> int:
