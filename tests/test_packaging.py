@@ -212,6 +212,35 @@ def test_a_terminals_own_groups_are_made_non_capturing(pattern, made):
     assert tables._without_groups(pattern) == made
 
 
+@pytest.mark.parametrize(
+    ("pattern", "made"),
+    [
+        (r"(?:[0-9]+)(?:[eE][+-]?[0-9]+)?", r"(?:[0-9]+)(?:[eE][+-]?[0-9]+|)"),
+        (r"(?:(?:a)?b)?c", r"(?:(?:a|)b|)c"),
+        (r"(?:a|b)?", r"(?:a|b|)"),
+        (r"(?:\))?[(?:]x?", r"(?:\)|)[(?:]x?"),
+        (r"(?:a)??(?:b)?+(?=c)?(?:d)*", r"(?:a)??(?:b)?+(?=c)?(?:d)*"),  # as written
+    ],
+)
+def test_an_optional_group_is_made_a_branch_with_the_empty_text(pattern, made):
+    assert tables._optional_as_empty_branch(pattern) == made
+
+
+def test_the_lexers_number_matches_what_the_grammars_does():
+    """The grammar's NUMBER, by Python's engine, against the lexer's version of it."""
+    grammar = (Path(__file__).resolve().parent.parent / "grammar" / "expr.lark").read_text("utf-8")
+    written = re.search(r"^NUMBER: /(.*)/$", grammar, re.MULTILINE)
+    assert written is not None
+    made = tables._optional_as_empty_branch(tables._without_groups(written.group(1)))
+    assert made != written.group(1)
+    texts = ["1", "1.", ".5", "1e3", "1e", "1e+", "1E-30x", "2.5e+3.1", "..", "e3", "3ee3", "1.2.3"]
+    for text in texts:
+        for at in range(len(text) + 1):
+            expected = re.compile(written.group(1)).match(text, at)
+            got = re.compile(made).match(text, at)
+            assert (got and got.span()) == (expected and expected.span()), (text, at)
+
+
 def test_a_terminal_with_a_named_group_is_refused():
     with pytest.raises(AssertionError, match="named groups"):
         tables._without_groups(r"(?P<x>a)")

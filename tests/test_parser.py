@@ -377,6 +377,37 @@ def test_a_deep_expression_parses_without_recursion(shallow_stack):
     assert len(graph.nodes) == 2 * depth + 3  # x, a, b once each, plus mul and add a level
 
 
+@pytest.mark.parametrize("count", [1, 2, 32, 33, 64, 65, 8192, 8193, 16384, 16390])
+def test_numbers_and_sums_past_the_room_made_for_them(count):
+    """The builder makes room for its columns as it goes (64 nodes, then as many again,
+    at most 16,384 at a time) and finds it full where a store fails: a sum of one-digit
+    numbers is laid out by hand, the kth number at 2k, each sum from 0 to its number."""
+    text = "+".join(str(k % 10) for k in range(count))
+    graph = bpcli.parse(text)
+    number_ids = [0] + [2 * k - 1 for k in range(1, count)]
+    assert len(graph.codes) == 2 * count - 1
+    assert [graph.op(i) for i in number_ids] == ["const"] * count
+    assert [graph.consts[i] for i in number_ids] == [float(k % 10) for k in range(count)]
+    assert [graph.starts[i] for i in number_ids] == [2 * k for k in range(count)]
+    assert [graph.ends[i] for i in number_ids] == [2 * k + 1 for k in range(count)]
+    assert [graph.op(2 * k) for k in range(1, count)] == ["add"] * (count - 1)
+    assert [(graph.starts[2 * k], graph.ends[2 * k]) for k in range(1, count)] == [
+        (0, 2 * k + 1) for k in range(1, count)
+    ]
+
+
+@pytest.mark.parametrize("limit", [1, 2, 63, 64, 65, 128, 129])
+def test_max_nodes_stops_a_number_or_a_sum_where_it_starts(limit):
+    """One node past max_nodes is refused where that node starts: the number k at 2k
+    (node 2k - 1), or a sum at 0 (node 2k)."""
+    with pytest.raises(bpcli.BpcliError) as info:
+        bpcli.parse("+".join(["1"] * 100), max_nodes=limit)
+    at = limit + 1 if limit % 2 else 0
+    assert type(info.value).__name__ == "InputError"
+    assert info.value.span == (at, at + 1)
+    assert f"more than {limit:,} nodes" in info.value.message
+
+
 def test_a_shallow_stack_stops_what_recurses(shallow_stack):
     """The tests above can fail: under the fixture, a walk that recurses once a level
     gets through a few hundred levels, not through the inputs they use."""

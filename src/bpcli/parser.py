@@ -82,7 +82,8 @@ class _Builder:
         self.ends: array[int] = array("q")
         self.consts: array[float] = array("d")  # 0 where nothing is written
         self.views: tuple[memoryview, ...] = ()  # made with the first room
-        self.starts_view = self.ends_view = memoryview(b"")
+        # … and before it, empty but writable: a store past their end fails as the room does
+        self.starts_view = self.ends_view = memoryview(bytearray())
         self.consts_view: Any = self.starts_view  # typeshed's items are ints
         self.room = 0  # the nodes the array columns have room for
         # See Graph: 1 for a node that depends on no input. A list while parsing (its
@@ -156,15 +157,17 @@ class _Builder:
             a, start, _ = left
             b, _, end = right
             node_id = len(self.codes)
-            if node_id >= self.room:
+            try:  # the first store, past the room made, fails: then room is made
+                self.starts_view[node_id] = start
+            except IndexError:
                 self._make_room(start)
+                self.starts_view[node_id] = start
+            self.ends_view[node_id] = end
             self.codes.append(code)
             self.first.append(a)
             self.second.append(b)
             fixed = self.fixed
             fixed.append(fixed[a] & fixed[b])
-            self.starts_view[node_id] = start
-            self.ends_view[node_id] = end
             return node_id, start, end
 
         method.__name__ = op
@@ -216,16 +219,18 @@ class _Builder:
             value = self._number(token)
         start, end = token.span()
         node_id = len(self.codes)
-        if node_id >= self.room:
+        try:
+            self.starts_view[node_id] = start
+        except IndexError:
             self._make_room(start)
+            self.starts_view[node_id] = start
+        self.ends_view[node_id] = end
+        self.consts_view[node_id] = value
         self.codes.append(CONST)
         self.first.append(NO_INPUT)
         self.second.append(NO_INPUT)
         self.fixed.append(1)
         self.constant_ids.append(node_id)
-        self.starts_view[node_id] = start
-        self.ends_view[node_id] = end
-        self.consts_view[node_id] = value
         return node_id, start, end
 
     def _number(self, token: Match[str]) -> float:
@@ -481,28 +486,35 @@ def _with_new_lines(rows: list[list[int]]) -> list[list[int]]:
     return lines
 
 
-def _gotos() -> list[list[list[int] | None]]:
+def _landings(actions: list[list[int]]) -> list[list[list[tuple[int, int]] | None]]:
     """`[nonterminal][state][lookahead]`: where a reduction lands, past the unit rules
-    the table generator collapsed (its `UNITS`)."""
-    gotos: list[list[list[int] | None]] = [[None] * len(_tables.STATES) for _ in _NONTERMINALS]
-    for s, actions in enumerate(_tables.STATES):
+    the table generator collapsed (its `UNITS`), with the action there on that
+    lookahead, so that a reduction looks up both at once."""
+    landings: list[list[list[tuple[int, int]] | None]] = [
+        [None] * len(_tables.STATES) for _ in _NONTERMINALS
+    ]
+    for s, state_actions in enumerate(_tables.STATES):
         units = _tables.UNITS.get(s, {})
-        for symbol, (_, target) in actions.items():
+        for symbol, (_, target) in state_actions.items():
             if symbol in _N:
                 row = [target] * (_LEXER.groups + 1)
                 for lookahead, landed in units.get(symbol, {}).items():
                     row[_T[lookahead]] = landed
-                gotos[_N[symbol]][s] = row
-    return gotos
+                landings[_N[symbol]][s] = [
+                    (landed, actions[landed][t]) for t, landed in enumerate(row)
+                ]
+    return landings
 
 
-Plan = tuple[int, int, list[Any], str, tuple[Any, ...]]
+# (how, its landings, what it calls): what it calls is the builder's method for the
+# commonest reductions (_ONE to _TRIPLE), else (size, the method or None, the kept children).
+Plan = tuple[int, list[Any], Any]
 
 
-def _plans() -> list[Plan]:
-    """Each rule as (how, size, its gotos, the builder's method, the kept children)."""
-    gotos = _gotos()
-    plans: list[Plan] = []
+def _plans(actions: list[list[int]]) -> list[tuple[int, list[Any], str, int, tuple[Any, ...]]]:
+    """Each rule as (how, its landings, the builder's method, size, the kept children)."""
+    landings = _landings(actions)
+    plans: list[tuple[int, list[Any], str, int, tuple[Any, ...]]] = []
     for origin, size, how, callback, kept in _tables.RULES:
         picks = tuple(i for i, _ in kept)
         code = _LIST if how == "splice" else _PASS
@@ -512,25 +524,27 @@ def _plans() -> list[Plan]:
             code = {1: _ONE, 2: _PAIR, 3: _TRIPLE}.get(size, _ALL)
         elif how == "call":
             code = _OUTER if picks == (0, 2) and size == 3 else _SOME
-        plans.append((code, size, gotos[_N[origin]], callback, kept if code >= _SPLICED else picks))
-    plans.append((_ACCEPT, 0, [], "", ()))
-    plans.append((_FAIL, 0, [], "", ()))
+        kept_now = kept if code >= _SPLICED else picks
+        plans.append((code, landings[_N[origin]], callback, size, kept_now))
+    plans.append((_ACCEPT, [], "", 0, ()))
+    plans.append((_FAIL, [], "", 0, ()))
     return plans
 
 
 _ACTIONS = _actions()
 _NONES = (None,) * max(size for _, size, *_ in _tables.RULES)
 _LINES = _with_new_lines(_ACTIONS)
-_PLANS = _plans()
+_PLANS = _plans(_ACTIONS)
 
 
 def _run(text: str, builder: _Builder) -> Any:
     """Shift and reduce the tokens through the tables, calling the builder's methods.
 
-    The lexer runs inside the loop: `finditer` with the master expression (its last
-    match is the empty one at the end of the text, the end token), a new line inside
+    The lexer runs inside the loop: a search with the master expression at a time (its
+    last match is the empty one at the end of the text, the end token), a new line inside
     parentheses dropped. A token on the value stack is its `re.Match`. The stacks are
-    lists with room made ahead and `top` their last entry, indexed from the front
+    lists with room made ahead (grown where a store past their end fails: a `try` costs
+    nothing until then) and `top` their last entry, indexed from the front
     (CPython's fast list subscripts take no negative index) and never cut; `states[k]`
     is the state `values[k]` was shifted in, where a reduction to `values[k]` reads
     its goto, and the state now is `state`. So a reduction of one child moves nothing,
@@ -542,11 +556,10 @@ def _run(text: str, builder: _Builder) -> Any:
     is short (a shift before the reductions, a break at the top of their loop): a
     comparison whose jump needs an EXTENDED_ARG is never specialized.
     """
-    plans: list[tuple[int, int, list[Any], Any, tuple[Any, ...]]] = [_PLANS[-1]] * _SHIFTS
-    plans += [
-        (code, size, gotos, getattr(builder, callback) if callback else None, picks)
-        for code, size, gotos, callback, picks in _PLANS
-    ]
+    plans: list[Plan] = [(_FAIL, [], None)] * _SHIFTS
+    for code, landings, callback, size, picks in _PLANS:
+        method = getattr(builder, callback) if callback else None
+        plans.append((code, landings, method if code <= _TRIPLE else (size, method, picks)))
     plain, rows = _ACTIONS, _LINES if "\n" in text else _ACTIONS
     shifts, special, skip, junk = _SHIFTS, _SPECIAL, _SKIP, _JUNK
     one, outer, pair, triple, every, some = _ONE, _OUTER, _PAIR, _TRIPLE, _ALL, _SOME
@@ -554,16 +567,22 @@ def _run(text: str, builder: _Builder) -> Any:
     state = _tables.START
     states: list[int] = [state] * STACK_ROOM  # entry 0 is below the first token
     values: list[Any] = [None] * STACK_ROOM
-    top, room = 0, STACK_ROOM
+    top = 0
     depth = counted = 0  # the parentheses open at `counted`, the end of the last new line
-    for match in _LEXER.finditer(text):
+    # The tokens one by one (what finditer runs, without its test of each for None: the
+    # end token is the last one asked for).
+    search: Callable[[], Match[str]] = _LEXER.scanner(text).search  # type: ignore[attr-defined]
+    while True:
+        match = search()
         t = match.lastindex
         action = rows[state][t]  # type: ignore[index]
         if action < shifts:
             top += 1
-            if top == room:
-                room = _more_room(states, values)
-            states[top] = state
+            try:
+                states[top] = state
+            except IndexError:  # the stacks are full (a try costs nothing until it fails)
+                _more_room(states, values)
+                states[top] = state
             values[top] = match
             state = action
             continue
@@ -582,7 +601,7 @@ def _run(text: str, builder: _Builder) -> Any:
         while True:
             if action < shifts:
                 break
-            code, size, gotos, method, picks = plans[action]
+            code, landings, method = plans[action]
             # What a reduction leaves above the top is let go (None), or deep nesting,
             # which unwinds the stack, would keep a few values of every level.
             if code == one:
@@ -608,11 +627,13 @@ def _run(text: str, builder: _Builder) -> Any:
                 top -= 1
                 values[top] = method(values[top], middle, last)
             elif code == every:
+                size = method[0]
                 top -= size - 1
                 children = values[top : top + size]
                 values[top + 1 : top + size] = _NONES[: size - 1]
-                values[top] = method(*children)
+                values[top] = method[1](*children)
             elif code == some:
+                size, method, picks = method
                 top -= size - 1
                 children = values[top : top + size]
                 values[top + 1 : top + size] = _NONES[: size - 1]
@@ -622,34 +643,34 @@ def _run(text: str, builder: _Builder) -> Any:
             else:
                 if code == _FAIL:
                     raise _syntax_error(_token(match, text), _expected(state), text)
+                size, method, picks = method
                 if size:
                     top -= size - 1
                     children = values[top : top + size]
                     values[top + 1 : top + size] = _NONES[: size - 1]
                 else:  # a rule of no children: its value is shifted in this state
                     top += 1
-                    if top == room:
-                        room = _more_room(states, values)
+                    if top == len(states):
+                        _more_room(states, values)
                     states[top] = state
                     children = []
                 values[top] = _reduce(code, method, picks, children)
-            state = gotos[states[top]][t]
-            action = plain[state][t]  # type: ignore[index]
+            state, action = landings[states[top]][t]
         top += 1
-        if top == room:
-            room = _more_room(states, values)
-        states[top] = state
+        try:
+            states[top] = state
+        except IndexError:
+            _more_room(states, values)
+            states[top] = state
         values[top] = match
         state = action
-    raise AssertionError("the lexer always ends with the end token")  # pragma: no cover
 
 
-def _more_room(states: list[int], values: list[Any]) -> int:
-    """The parser's stacks, made as long again: the room they have now."""
+def _more_room(states: list[int], values: list[Any]) -> None:
+    """The parser's stacks, made as long again."""
     room = len(values)
     states += [0] * room
     values += [None] * room
-    return 2 * room
 
 
 def _opened(text: str, start: int, end: int) -> int:
