@@ -403,15 +403,18 @@ def _memo_key(
 
 def _head(request_id: object) -> str:
     """`{"id":…,"ok":true,"result":`: an answer up to its result."""
+    return f'{{"id":{_id_text(request_id)},"ok":true,"result":'
+
+
+def _id_text(request_id: object) -> str:
+    """An id as JSON, as an answer writes it."""
     if request_id is None:
-        text = "null"
-    elif type(request_id) is int:
-        text = int.__repr__(request_id)
-    elif type(request_id) is str:
-        text = encode_basestring_ascii(request_id)
-    else:
-        text = json.dumps(request_id, allow_nan=False, separators=(",", ":"))
-    return f'{{"id":{text},"ok":true,"result":'
+        return "null"
+    if type(request_id) is int:
+        return int.__repr__(request_id)
+    if type(request_id) is str:
+        return encode_basestring_ascii(request_id)
+    return json.dumps(request_id, allow_nan=False, separators=(",", ":"))
 
 
 def _pieces(
@@ -1046,8 +1049,8 @@ def _fast(line: Line, cache: Cache) -> str | None:
     """The answer to a request of the usual shape, {"id": a number, a string or null,
     "expr": an expression parsed before, "values": a finite number for each of its inputs,
     "lr": a finite number or null}, as its text: from the graph's straight-line passes
-    (`engine.straight_line`) and its template of the answer, filled with each number's
-    repr, as json_text fills it. None for anything else, or where the passes meet
+    (`engine.straight_line`) and the pieces of its answer's text, with each number's
+    repr between them, as json_text writes it. None for anything else, or where the passes meet
     anything but plain finite numbers: the general path answers that line (and says
     what is wrong, if anything is), so every answer and every message is its own."""
     try:
@@ -1103,32 +1106,36 @@ def _fast(line: Line, cache: Cache) -> str | None:
         plan = _plan(graph, inputs, lr)
     if not plan:
         return None
-    run, template, pick, again = plan
+    run, parts, numbered, placed = plan
     numbers = run(inputs, lr)
     if numbers is None:
         return None
     numbers.append(lr)
-    if again is not None:
-        numbers += map(repr, again(numbers))
+    texts = list(map(repr, numbered(numbers)))
+    texts.append(_id_text(request_id))
+    answer = parts.copy()
+    answer[1::2] = placed(texts)
     cache[expr] = cache.pop(expr)  # the most recently used goes last
-    return f"{_head(request_id)}{template % pick(numbers)}}}\n"
+    return "".join(answer)  # type: ignore[arg-type]  # every None is filled
 
 
 _PLAN = {True: ("batch plan", "no lr"), False: ("batch plan", "lr")}
 Plan = tuple[
     Callable[[list[float], float | None], list[Any] | None],
-    str,
-    Callable[..., Any],
-    Callable[..., Any] | None,
+    list[str | None],
+    Callable[[list[Any]], tuple[Any, ...]],
+    Callable[[list[str]], tuple[str, ...]],
 ]
 
 
 def _plan(graph: Graph, inputs: list[float], lr: float | None) -> Plan | Literal[False] | None:
     """How `_fast` answers a request for this graph with or without lr: the graph's
-    straight-line passes, and its template of the answer (Result's, made once per graph)
-    with each number's place as `%r`, the numbers that never change (the one step, a
-    constant's gradient: null) in their places, and what picks the numbers from the
-    passes' list, in their order. Made from these inputs' answer (the template does
+    straight-line passes; its answer's text (from Result's template of it, made once per
+    graph) as a list of its constant pieces, with None for each place of a number
+    between two of them, the id's first, and the numbers that never change (the one
+    step, a constant's gradient: null) within the pieces; what picks from the passes'
+    list the numbers to write, each once; and what puts their texts, and the id's after
+    them, in their places. Made from these inputs' answer (the template does
     not depend on the numbers); None if these passes fail (made at the next line),
     False if the graph has none (kept)."""
     key = _PLAN[lr is None]
@@ -1168,26 +1175,43 @@ def _plan(graph: Graph, inputs: list[float], lr: float | None) -> Plan | Literal
         if place in straight.nones:
             pieces.append("null")
         elif place in straight.known:
-            pieces.append(repr(straight.known[place]).replace("%", "%%"))
+            pieces.append(repr(straight.known[place]))
         else:
             pieces.append(place)
-    # a number written more than once (an input's value, its gradient, the output) is
-    # written once, as its repr at the end of the list, and put in its places as text
-    counts = collections.Counter(piece for piece in pieces if isinstance(piece, int))
-    twice = [place for place, count in counts.items() if count > 1]
-    if len(twice) < 2:
-        twice = []
-    at_end = {place: len(numbers) + 1 + k for k, place in enumerate(twice)}  # after lr
-    order = [at_end.get(piece, piece) for piece in pieces if isinstance(piece, int)]
-    if len(order) < 2:  # itemgetter of one number gives it alone: not worth a case
+    # The answer is its constant pieces with a number's repr between each two, joined
+    # (no `%` to read through the template's thousand characters a line); a number in
+    # more than one place (an input's value, its gradient, the output) is written once.
+    places = [piece for piece in pieces if isinstance(piece, int)]
+    if len(places) < 2:  # one number: not worth a case
         graph.derived[key] = False
         return False
-    text = "".join(
-        piece if isinstance(piece, str) else "%s" if piece in at_end else "%r" for piece in pieces
+    numbered = list(dict.fromkeys(places))
+    slot = {place: k for k, place in enumerate(numbered)}
+    parts: list[str | None] = ['{"id":', None]  # None: a number's place, the id's first
+    order = [len(numbered)]  # the id's text comes after the numbers' (see _fast)
+    text = ',"ok":true,"result":'
+    for piece in pieces:
+        if isinstance(piece, int):
+            parts += [text, None]
+            order.append(slot[piece])
+            text = ""
+        else:
+            text += "%" if piece == "%%" else piece
+    parts.append(text + "}\n")
+    plan = graph.derived[key] = (
+        straight.run,
+        parts,
+        _getter(numbered),
+        operator.itemgetter(*order),
     )
-    again = operator.itemgetter(*twice) if twice else None
-    plan = graph.derived[key] = (straight.run, text, operator.itemgetter(*order), again)
     return plan
+
+
+def _getter(places: list[int]) -> Callable[[list[Any]], tuple[Any, ...]]:
+    """What picks these places of a list, as a tuple even of one."""
+    if len(places) == 1:
+        return lambda found: (found[places[0]],)
+    return operator.itemgetter(*places)
 
 
 # ---- parsing, once per distinct expression ------------------------------------------
