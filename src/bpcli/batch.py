@@ -24,7 +24,6 @@ import io
 import itertools
 import json
 import math
-import operator
 import os
 import re
 import stat
@@ -1049,8 +1048,8 @@ def _fast(line: Line, cache: Cache) -> str | None:
     """The answer to a request of the usual shape, {"id": a number, a string or null,
     "expr": an expression parsed before, "values": a finite number for each of its inputs,
     "lr": a finite number or null}, as its text: from the graph's straight-line passes
-    (`engine.straight_line`) and the pieces of its answer's text, with each number's
-    repr between them, as json_text writes it. None for anything else, or where the passes meet
+    (`engine.straight_line`) and the graph's writer of the answer (`_writer`), with each
+    number's repr, as json_text writes it. None for anything else, or where the passes meet
     anything but plain finite numbers: the general path answers that line (and says
     what is wrong, if anything is), so every answer and every message is its own."""
     try:
@@ -1106,38 +1105,28 @@ def _fast(line: Line, cache: Cache) -> str | None:
         plan = _plan(graph, inputs, lr)
     if not plan:
         return None
-    run, parts, numbered, placed = plan
+    run, answer = plan
     numbers = run(inputs, lr)
     if numbers is None:
         return None
-    numbers.append(lr)
-    texts = list(map(repr, numbered(numbers)))
-    texts.append(_id_text(request_id))
-    answer = parts.copy()
-    answer[1::2] = placed(texts)
     cache[expr] = cache.pop(expr)  # the most recently used goes last
-    return "".join(answer)  # type: ignore[arg-type]  # every None is filled
+    return answer(numbers, lr, _id_text(request_id))
 
 
 _PLAN = {True: ("batch plan", "no lr"), False: ("batch plan", "lr")}
 Plan = tuple[
     Callable[[list[float], float | None], list[Any] | None],
-    list[str | None],
-    Callable[[list[Any]], tuple[Any, ...]],
-    Callable[[list[str]], tuple[str, ...]],
+    Callable[[list[Any], Any, str], str],
 ]
 
 
 def _plan(graph: Graph, inputs: list[float], lr: float | None) -> Plan | Literal[False] | None:
     """How `_fast` answers a request for this graph with or without lr: the graph's
-    straight-line passes; its answer's text (from Result's template of it, made once per
-    graph) as a list of its constant pieces, with None for each place of a number
-    between two of them, the id's first, and the numbers that never change (the one
-    step, a constant's gradient: null) within the pieces; what picks from the passes'
-    list the numbers to write, each once; and what puts their texts, and the id's after
-    them, in their places. Made from these inputs' answer (the template does
-    not depend on the numbers); None if these passes fail (made at the next line),
-    False if the graph has none (kept)."""
+    straight-line passes, and what writes the answer from their numbers (`_writer`),
+    made from Result's template of the answer (made once per graph) with the numbers
+    that never change (the one step, a constant's gradient: null) in their places.
+    Made from these inputs' answer (the template does not depend on the numbers); None
+    if these passes fail (made at the next line), False if the graph has none (kept)."""
     key = _PLAN[lr is None]
     straight = engine.straight_line(graph)
     if straight is None:
@@ -1178,40 +1167,69 @@ def _plan(graph: Graph, inputs: list[float], lr: float | None) -> Plan | Literal
             pieces.append(repr(straight.known[place]))
         else:
             pieces.append(place)
-    # The answer is its constant pieces with a number's repr between each two, joined
-    # (no `%` to read through the template's thousand characters a line); a number in
-    # more than one place (an input's value, its gradient, the output) is written once.
-    places = [piece for piece in pieces if isinstance(piece, int)]
-    if len(places) < 2:  # one number: not worth a case
+    if sum(isinstance(piece, int) for piece in pieces) < 2:  # one number: not worth a case
         graph.derived[key] = False
         return False
-    numbered = list(dict.fromkeys(places))
-    slot = {place: k for k, place in enumerate(numbered)}
-    parts: list[str | None] = ['{"id":', None]  # None: a number's place, the id's first
-    order = [len(numbered)]  # the id's text comes after the numbers' (see _fast)
-    text = ',"ok":true,"result":'
-    for piece in pieces:
-        if isinstance(piece, int):
-            parts += [text, None]
-            order.append(slot[piece])
-            text = ""
-        else:
-            text += "%" if piece == "%%" else piece
-    parts.append(text + "}\n")
-    plan = graph.derived[key] = (
-        straight.run,
-        parts,
-        _getter(numbered),
-        operator.itemgetter(*order),
-    )
+    plan = graph.derived[key] = (straight.run, _writer(pieces, [*numbers, lr]))
     return plan
 
 
-def _getter(places: list[int]) -> Callable[[list[Any]], tuple[Any, ...]]:
-    """What picks these places of a list, as a tuple even of one."""
-    if len(places) == 1:
-        return lambda found: (found[places[0]],)
-    return operator.itemgetter(*places)
+def _writer(pieces: list[str | int], first: list[Any]) -> Callable[[list[Any], Any, str], str]:
+    """What writes an answer, `answer(numbers, lr, the id's text)`: one f-string of the
+    answer's constant pieces (names in its scope: no text of a request's is ever read
+    as code) with each number's repr in its places. A number in more than one place (an
+    input's value, its gradient, the output) is written once; one equal to another, and
+    not zero, is the same float to the bit, and takes the other's text (x's and y's
+    gradients in (x+y)*z are z's value). `first` is the numbers of the answer the plan
+    is made from, lr last (its place is len(numbers)): where two were equal there, the
+    answer asks at each line whether they still are."""
+    counts = collections.Counter(piece for piece in pieces if isinstance(piece, int))
+    seen: dict[float, int] = {}
+    like = {}  # a place: the place of the first number equal to it
+    for place in counts:
+        value = first[place]
+        if type(value) is float and value:
+            like[place] = seen.setdefault(value, place)
+    kept = {place for place in counts if counts[place] > 1 or like.get(place, place) != place}
+    kept |= {like[place] for place in kept if place in like}
+
+    def number(place: int) -> str:
+        return "lr" if place == len(first) - 1 else f"n[{place}]"
+
+    scope: dict[str, Any] = {"P0": '{"id":'}
+    lines, body, text, made = [], ["{P0}{i}"], ',"ok":true,"result":', set()
+    for piece in pieces:
+        if isinstance(piece, str):
+            text += "%" if piece == "%%" else piece
+            continue
+        name = f"P{len(scope)}"
+        scope[name], text = text, ""
+        if piece not in kept:
+            body.append(f"{{{name}}}{{{number(piece)}!r}}")
+            continue
+        if piece not in made:  # its first place: its text, kept for the others
+            written, other = f"f'{{{number(piece)}!r}}'", like.get(piece, piece)
+            if other != piece:
+                written = f"t{other} if {number(piece)} == {number(other)} != 0.0 else {written}"
+            lines.append(f"t{piece} = {written}")
+            made.add(piece)
+        body.append(f"{{{name}}}{{t{piece}}}")
+    name = f"P{len(scope)}"
+    scope[name] = text + "}\n"
+    body.append(f"{{{name}}}")
+    source = "\n".join(
+        [
+            "def answer(n, lr, i):",
+            *(f"    {line}" for line in lines),
+            f'    return f"{"".join(body)}"',
+        ]
+    )
+    exec(compile(source, ANSWER_FILENAME, "exec"), scope)  # the graph's places and names only
+    answer: Callable[[list[Any], Any, str], str] = scope["answer"]
+    return answer
+
+
+ANSWER_FILENAME = "<bpcli.batch answer>"
 
 
 # ---- parsing, once per distinct expression ------------------------------------------
