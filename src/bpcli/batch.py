@@ -1075,12 +1075,10 @@ def _fast(line: Line, cache: Cache) -> str | None:
     if len(values) != len(variables):
         return None
     try:
-        inputs = [values[name] for name in variables]
-        kinds = set(map(type, inputs))
-        if not kinds <= _NUMBER_KINDS:  # true, false, text, a vector: the general path's
+        inputs = list(map(values.__getitem__, variables))
+        if not _NUMBER_KINDS.issuperset(map(type, inputs)):  # true, text, a vector: general
             return None
-        if int in kinds:
-            inputs = list(map(float, inputs))
+        inputs = list(map(float, inputs))
         lr = request.get("lr")
         if type(lr) is not float and lr is not None:
             if type(lr) is not int:
@@ -1092,8 +1090,10 @@ def _fast(line: Line, cache: Cache) -> str | None:
     if total - total:  # an infinity (1e400 reads as inf), or a sum too large: general
         return None
     request_id = request.get("id")
-    if request_id is not None and type(request_id) is not int and type(request_id) is not str:
-        return None
+    if type(request_id) is not int:
+        if request_id is not None and type(request_id) is not str:
+            return None
+        request_id = _id_text(request_id)  # an int is written by the f-string as it is
     key = _PLAN[lr is None]
     plan: Plan | Literal[False] | None = graph.derived.get(key)
     if plan is None:
@@ -1110,7 +1110,7 @@ def _fast(line: Line, cache: Cache) -> str | None:
     if numbers is None:
         return None
     cache[expr] = cache.pop(expr)  # the most recently used goes last
-    return answer(numbers, lr, _id_text(request_id))
+    return answer(numbers, lr, request_id)
 
 
 _PLAN = {True: ("batch plan", "no lr"), False: ("batch plan", "lr")}
