@@ -1116,7 +1116,7 @@ def _fast(line: Line, cache: Cache) -> str | None:
 _PLAN = {True: ("batch plan", "no lr"), False: ("batch plan", "lr")}
 Plan = tuple[
     Callable[[list[float], float | None], list[Any] | None],
-    Callable[[list[Any], Any, str], str],
+    Callable[[list[Any], Any, str | int], str],
 ]
 
 
@@ -1174,15 +1174,17 @@ def _plan(graph: Graph, inputs: list[float], lr: float | None) -> Plan | Literal
     return plan
 
 
-def _writer(pieces: list[str | int], first: list[Any]) -> Callable[[list[Any], Any, str], str]:
-    """What writes an answer, `answer(numbers, lr, the id's text)`: one f-string of the
-    answer's constant pieces (names in its scope: no text of a request's is ever read
-    as code) with each number's repr in its places. A number in more than one place (an
-    input's value, its gradient, the output) is written once; one equal to another, and
-    not zero, is the same float to the bit, and takes the other's text (x's and y's
-    gradients in (x+y)*z are z's value). `first` is the numbers of the answer the plan
-    is made from, lr last (its place is len(numbers)): where two were equal there, the
-    answer asks at each line whether they still are."""
+def _writer(
+    pieces: list[str | int], first: list[Any]
+) -> Callable[[list[Any], Any, str | int], str]:
+    """What writes an answer, `answer(numbers, lr, the id: an int, or its JSON text)`:
+    one f-string of the answer's constant pieces (names in its scope: no text of a
+    request's is ever read as code) with each number's repr in its places. A number in
+    more than one place (an input's value, its gradient, the output) is written once;
+    one equal to another, and not zero, is the same float to the bit, and takes the
+    other's text (x's and y's gradients in (x+y)*z are z's value). `first` is the
+    numbers of the answer the plan is made from, lr last (its place is len(numbers)):
+    where two were equal there, the answer asks at each line whether they still are."""
     counts = collections.Counter(piece for piece in pieces if isinstance(piece, int))
     seen: dict[float, int] = {}
     like = {}  # a place: the place of the first number equal to it
@@ -1225,7 +1227,7 @@ def _writer(pieces: list[str | int], first: list[Any]) -> Callable[[list[Any], A
         ]
     )
     exec(compile(source, ANSWER_FILENAME, "exec"), scope)  # the graph's places and names only
-    answer: Callable[[list[Any], Any, str], str] = scope["answer"]
+    answer: Callable[[list[Any], Any, str | int], str] = scope["answer"]
     return answer
 
 
