@@ -865,6 +865,44 @@ def test_the_fast_path_answers_most_varied_lines_and_every_op_of_fixed_arity(mon
     assert ops == scalar
 
 
+def test_numbers_equal_where_the_fast_path_was_made_are_each_their_own_later(monkeypatch):
+    """The fast path writes a number equal to another, and not zero, with the other's
+    text. Made where x = y = z = 2 in x*y + z (line 2: line 1 parses it), where most of
+    the numbers are 2 or 4, it still writes each line's own numbers where they differ,
+    and -0.0 apart from 0.0: the answers are the general path's, byte for byte."""
+    points = [(1, 1, 1), (2, 2, 2), (3, 5, 2), (2, 2, 0), (-0.0, 2, 0.0), (0.0, -0.0, -0.0)]
+    points += [(2, 2, 2), (1e-300, 1e-300, 2), (2, 4, -0.0)]
+    lines = [
+        json.dumps(
+            {"id": k, "expr": "x*y + z", "values": dict(zip("xyz", point, strict=True)), "lr": 0.5}
+        )
+        for k, point in enumerate(points)
+    ]
+    fast: list[str] = []
+    real = batch._fast
+
+    def spy(line: batch.Line, cache: batch.Cache) -> str | None:
+        text = real(line, cache)
+        if text is not None:
+            fast.append(text)
+        return text
+
+    monkeypatch.setattr(batch, "FAST_AFTER", 0)
+    monkeypatch.setattr(batch, "_fast", spy)
+    written: list[str] = []
+    assert batch.run(lines, written.append)
+    assert len(fast) == len(points) - 1 and written[1:] == fast
+    monkeypatch.setattr(batch, "FAST", False)
+    general: list[str] = []
+    assert batch.run(lines, general.append)
+    assert written == general
+    # by hand: f = xy + z, df/dx = y, df/dy = x, df/dz = 1; a step of 0.5 against them
+    x_3_y_5 = strict(written[2])["result"]
+    assert x_3_y_5["gradients"] == {"x": 5.0, "y": 3.0, "z": 1.0}
+    assert x_3_y_5["update"]["inputs"] == {"x": 0.5, "y": 3.5, "z": 1.5}
+    assert '"inputs":{"x":0.0,"y":-0.0,"z":-0.0}' in written[5]  # x's 0.0 is not y's
+
+
 def test_a_line_the_fast_path_fails_on_is_answered_the_general_way(monkeypatch):
     """Out of memory (or a bug) in the fast path costs nothing: the general path answers."""
 

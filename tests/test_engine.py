@@ -574,9 +574,10 @@ def test_the_straight_line_of_the_lecture_by_hand():
     assert numbers[18:21] == pytest.approx([-1.6, 5.4, -4.3], abs=1e-12)
     assert numbers[21] == pytest.approx(3.8 * -4.3, abs=1e-12)
     assert straight.run([-2.0, 5.0, -4.0], None) == numbers[:18]
-    # what never changes: f's gradient, add's local derivatives; mul's are z's and q's values
+    # what never changes: f's gradient, add's local derivatives; mul's are z's and q's
+    # values; what the add sends to x and to y, each used once, is x's and y's gradient
     assert straight.known == {9: 1.0, 10: 1.0, 11: 1.0}
-    assert straight.same == {12: 3, 13: 2}
+    assert straight.same == {12: 3, 13: 2, 14: 5, 15: 6}
     assert straight.nones == frozenset()
 
 

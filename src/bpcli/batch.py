@@ -24,7 +24,6 @@ import io
 import itertools
 import json
 import math
-import operator
 import os
 import re
 import stat
@@ -403,15 +402,18 @@ def _memo_key(
 
 def _head(request_id: object) -> str:
     """`{"id":…,"ok":true,"result":`: an answer up to its result."""
+    return f'{{"id":{_id_text(request_id)},"ok":true,"result":'
+
+
+def _id_text(request_id: object) -> str:
+    """An id as JSON, as an answer writes it."""
     if request_id is None:
-        text = "null"
-    elif type(request_id) is int:
-        text = int.__repr__(request_id)
-    elif type(request_id) is str:
-        text = encode_basestring_ascii(request_id)
-    else:
-        text = json.dumps(request_id, allow_nan=False, separators=(",", ":"))
-    return f'{{"id":{text},"ok":true,"result":'
+        return "null"
+    if type(request_id) is int:
+        return int.__repr__(request_id)
+    if type(request_id) is str:
+        return encode_basestring_ascii(request_id)
+    return json.dumps(request_id, allow_nan=False, separators=(",", ":"))
 
 
 def _pieces(
@@ -1046,8 +1048,8 @@ def _fast(line: Line, cache: Cache) -> str | None:
     """The answer to a request of the usual shape, {"id": a number, a string or null,
     "expr": an expression parsed before, "values": a finite number for each of its inputs,
     "lr": a finite number or null}, as its text: from the graph's straight-line passes
-    (`engine.straight_line`) and its template of the answer, filled with each number's
-    repr, as json_text fills it. None for anything else, or where the passes meet
+    (`engine.straight_line`) and the graph's writer of the answer (`_writer`), with each
+    number's repr, as json_text writes it. None for anything else, or where the passes meet
     anything but plain finite numbers: the general path answers that line (and says
     what is wrong, if anything is), so every answer and every message is its own."""
     try:
@@ -1073,12 +1075,10 @@ def _fast(line: Line, cache: Cache) -> str | None:
     if len(values) != len(variables):
         return None
     try:
-        inputs = [values[name] for name in variables]
-        kinds = set(map(type, inputs))
-        if not kinds <= _NUMBER_KINDS:  # true, false, text, a vector: the general path's
+        inputs = list(map(values.__getitem__, variables))
+        if not _NUMBER_KINDS.issuperset(map(type, inputs)):  # true, text, a vector: general
             return None
-        if int in kinds:
-            inputs = list(map(float, inputs))
+        inputs = list(map(float, inputs))
         lr = request.get("lr")
         if type(lr) is not float and lr is not None:
             if type(lr) is not int:
@@ -1090,8 +1090,10 @@ def _fast(line: Line, cache: Cache) -> str | None:
     if total - total:  # an infinity (1e400 reads as inf), or a sum too large: general
         return None
     request_id = request.get("id")
-    if request_id is not None and type(request_id) is not int and type(request_id) is not str:
-        return None
+    if type(request_id) is not int:
+        if request_id is not None and type(request_id) is not str:
+            return None
+        request_id = _id_text(request_id)  # an int is written by the f-string as it is
     key = _PLAN[lr is None]
     plan: Plan | Literal[False] | None = graph.derived.get(key)
     if plan is None:
@@ -1103,34 +1105,28 @@ def _fast(line: Line, cache: Cache) -> str | None:
         plan = _plan(graph, inputs, lr)
     if not plan:
         return None
-    run, template, pick, again = plan
+    run, answer = plan
     numbers = run(inputs, lr)
     if numbers is None:
         return None
-    numbers.append(lr)
-    if again is not None:
-        numbers += map(repr, again(numbers))
     cache[expr] = cache.pop(expr)  # the most recently used goes last
-    return f"{_head(request_id)}{template % pick(numbers)}}}\n"
+    return answer(numbers, lr, request_id)
 
 
 _PLAN = {True: ("batch plan", "no lr"), False: ("batch plan", "lr")}
 Plan = tuple[
     Callable[[list[float], float | None], list[Any] | None],
-    str,
-    Callable[..., Any],
-    Callable[..., Any] | None,
+    Callable[[list[Any], Any, str | int], str],
 ]
 
 
 def _plan(graph: Graph, inputs: list[float], lr: float | None) -> Plan | Literal[False] | None:
     """How `_fast` answers a request for this graph with or without lr: the graph's
-    straight-line passes, and its template of the answer (Result's, made once per graph)
-    with each number's place as `%r`, the numbers that never change (the one step, a
-    constant's gradient: null) in their places, and what picks the numbers from the
-    passes' list, in their order. Made from these inputs' answer (the template does
-    not depend on the numbers); None if these passes fail (made at the next line),
-    False if the graph has none (kept)."""
+    straight-line passes, and what writes the answer from their numbers (`_writer`),
+    made from Result's template of the answer (made once per graph) with the numbers
+    that never change (the one step, a constant's gradient: null) in their places.
+    Made from these inputs' answer (the template does not depend on the numbers); None
+    if these passes fail (made at the next line), False if the graph has none (kept)."""
     key = _PLAN[lr is None]
     straight = engine.straight_line(graph)
     if straight is None:
@@ -1168,26 +1164,74 @@ def _plan(graph: Graph, inputs: list[float], lr: float | None) -> Plan | Literal
         if place in straight.nones:
             pieces.append("null")
         elif place in straight.known:
-            pieces.append(repr(straight.known[place]).replace("%", "%%"))
+            pieces.append(repr(straight.known[place]))
         else:
             pieces.append(place)
-    # a number written more than once (an input's value, its gradient, the output) is
-    # written once, as its repr at the end of the list, and put in its places as text
-    counts = collections.Counter(piece for piece in pieces if isinstance(piece, int))
-    twice = [place for place, count in counts.items() if count > 1]
-    if len(twice) < 2:
-        twice = []
-    at_end = {place: len(numbers) + 1 + k for k, place in enumerate(twice)}  # after lr
-    order = [at_end.get(piece, piece) for piece in pieces if isinstance(piece, int)]
-    if len(order) < 2:  # itemgetter of one number gives it alone: not worth a case
+    if sum(isinstance(piece, int) for piece in pieces) < 2:  # one number: not worth a case
         graph.derived[key] = False
         return False
-    text = "".join(
-        piece if isinstance(piece, str) else "%s" if piece in at_end else "%r" for piece in pieces
-    )
-    again = operator.itemgetter(*twice) if twice else None
-    plan = graph.derived[key] = (straight.run, text, operator.itemgetter(*order), again)
+    plan = graph.derived[key] = (straight.run, _writer(pieces, [*numbers, lr]))
     return plan
+
+
+def _writer(
+    pieces: list[str | int], first: list[Any]
+) -> Callable[[list[Any], Any, str | int], str]:
+    """What writes an answer, `answer(numbers, lr, the id: an int, or its JSON text)`:
+    one f-string of the answer's constant pieces (names in its scope: no text of a
+    request's is ever read as code) with each number's repr in its places. A number in
+    more than one place (an input's value, its gradient, the output) is written once;
+    one equal to another, and not zero, is the same float to the bit, and takes the
+    other's text (x's and y's gradients in (x+y)*z are z's value). `first` is the
+    numbers of the answer the plan is made from, lr last (its place is len(numbers)):
+    where two were equal there, the answer asks at each line whether they still are."""
+    counts = collections.Counter(piece for piece in pieces if isinstance(piece, int))
+    seen: dict[float, int] = {}
+    like = {}  # a place: the place of the first number equal to it
+    for place in counts:
+        value = first[place]
+        if type(value) is float and value:
+            like[place] = seen.setdefault(value, place)
+    kept = {place for place in counts if counts[place] > 1 or like.get(place, place) != place}
+    kept |= {like[place] for place in kept if place in like}
+
+    def number(place: int) -> str:
+        return "lr" if place == len(first) - 1 else f"n[{place}]"
+
+    scope: dict[str, Any] = {"P0": '{"id":'}
+    lines, body, text, made = [], ["{P0}{i}"], ',"ok":true,"result":', set()
+    for piece in pieces:
+        if isinstance(piece, str):
+            text += "%" if piece == "%%" else piece
+            continue
+        name = f"P{len(scope)}"
+        scope[name], text = text, ""
+        if piece not in kept:
+            body.append(f"{{{name}}}{{{number(piece)}!r}}")
+            continue
+        if piece not in made:  # its first place: its text, kept for the others
+            written, other = f"f'{{{number(piece)}!r}}'", like.get(piece, piece)
+            if other != piece:
+                written = f"t{other} if {number(piece)} == {number(other)} != 0.0 else {written}"
+            lines.append(f"t{piece} = {written}")
+            made.add(piece)
+        body.append(f"{{{name}}}{{t{piece}}}")
+    name = f"P{len(scope)}"
+    scope[name] = text + "}\n"
+    body.append(f"{{{name}}}")
+    source = "\n".join(
+        [
+            "def answer(n, lr, i):",
+            *(f"    {line}" for line in lines),
+            f'    return f"{"".join(body)}"',
+        ]
+    )
+    exec(compile(source, ANSWER_FILENAME, "exec"), scope)  # the graph's places and names only
+    answer: Callable[[list[Any], Any, str | int], str] = scope["answer"]
+    return answer
+
+
+ANSWER_FILENAME = "<bpcli.batch answer>"
 
 
 # ---- parsing, once per distinct expression ------------------------------------------

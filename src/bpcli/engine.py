@@ -776,7 +776,9 @@ class StraightLine(NamedTuple):
     gradient, what an edge sends to a constant); `known` those that are always the same
     number (the output's gradient, 1; a local derivative that is a constant of the
     table); `same` those that always hold the number of another (a local derivative
-    that is an input's value: `b`, `a` of mul); `source` is the function's text."""
+    that is an input's value: `b`, `a` of mul; what an edge of local derivative 1 or -1
+    sends to a node that has no other use: that node's gradient), so that an answer
+    writes it once; `source` is the function's text."""
 
     run: Callable[[list[float], float | None], list[float | None] | None]
     nones: frozenset[int]
@@ -812,8 +814,8 @@ def _straight_line(graph: Graph) -> StraightLine | None:
     order = list(graph.variables.values())  # the inputs' nodes, in the inputs' order
     if sorted(order) != [i for i in range(n) if codes[i] == CODES["var"]]:
         return None
-    start = edges(graph).start
-    size = start[n]
+    found = edges(graph)
+    start, size = found.start, found.start[n]
 
     def of(i: int) -> tuple[int, ...]:
         """Node i's inputs."""
@@ -894,6 +896,11 @@ def _straight_line(graph: Graph) -> StraightLine | None:
                 lines.append(f"s{e} = None")
                 continue
             g = f"g{i}"
+            if expression in ("1.0", "-1.0") and len(found.uses(j)) == 1 and j != graph.output:
+                # j's one use: its gradient is 0.0 + g or 0.0 - g, this send to the bit
+                lines.append(f"s{e} = g{j}")
+                same[2 * n + size + e] = n + j
+                continue
             product = (
                 g if expression == "1.0" else f"-{g}" if expression == "-1.0" else f"{g} * l{e}"
             )
