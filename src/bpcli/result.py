@@ -419,6 +419,7 @@ class Result(Named):
         args: list[Any] = []
         joined_keys: list[int] = []  # the keys of the last piece's templates, and those joined
         joined = b""
+        shape: tuple[list[int], list[int], list[int]] | None = None  # … and what made them
         value_texts: list[bytes] = []  # … and its values' texts
         texts_of = graph.text_columns(size=NODES_AT_ONCE, encoded=True)
         plain = '"' not in graph.source and "\\" not in graph.source  # texts as they are
@@ -467,9 +468,16 @@ class Result(Named):
                 locals_ = self._local_columns(form, first, last, many[at:end])
             else:  # … or in place
                 cut_keys = [key + _IN_PLACE_KEY for key in cut_keys]
-            keys = list(map(operator.add, codes, map(cut_keys.__getitem__, cut)))
-            if one and u1 - u0 != len(names):
-                keys = list(map(operator.add, keys, map(_ONE_KEY.__getitem__, counts)))
+            # a piece whose keys are its codes' and cuts' alone, as the last one's: its
+            # keys (a long chain's pieces have the same: made and joined once)
+            simple = not labelled and end == at and (not one or u1 - u0 == len(names))
+            if simple and shape is not None and shape == (cut_keys, codes, cut):
+                keys = joined_keys
+            else:
+                keys = list(map(operator.add, codes, map(cut_keys.__getitem__, cut)))
+                if one and u1 - u0 != len(names):
+                    keys = list(map(operator.add, keys, map(_ONE_KEY.__getitem__, counts)))
+                shape = (cut_keys, codes, cut) if simple else None
             named: list[Any] = names  # a label's text in place of its node's 0
             for i in labelled:
                 keys[i - first] += _LABELLED_KEY
@@ -488,7 +496,7 @@ class Result(Named):
                 args[:] = repeat(None, width * len(names))
             for k, column in enumerate(columns):
                 args[k::width] = column
-            if keys != joined_keys:  # a long chain's pieces have the same: joined once
+            if keys is not joined_keys and keys != joined_keys:
                 joined_keys, joined = keys, b"".join(map(templates.__getitem__, keys))
             text = joined % tuple(args)
             yield text if first else text[len(form.item) :]  # the first node follows the `[`
