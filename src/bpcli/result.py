@@ -539,13 +539,13 @@ class Result(Named):
         literal's text is the template's. `inputs` are the piece's columns of first and
         second input ids, `value_texts` its values' texts and `before` the last piece's;
         None where an op's are not, or a value is one of a node before those."""
-        present = set(codes)
+        ops = bytes(codes)
+        present = list(filter(ops.__contains__, _OP_CODES))  # (a set of codes costs more)
         if not all(map(_IN_PLACE.__getitem__, present)):
             return None
         n, offset = len(codes), first - len(before)
         window = before + value_texts  # the values' texts of nodes `offset` on
         columns = ([b""] * n, [b""] * n)
-        ops = bytes(codes)
         for code in present:
             sources = _VALUES_TAKEN[code]
             if not sources:
@@ -694,7 +694,7 @@ def _sent_as_grads(
     span = grads[first : consumer + 1]
     if 0.0 in span[: last - first] or span.count(None) != graph.fixed.count(1, first, consumer + 1):
         return False
-    return all(map(_SENT_AS_GRADS.__getitem__, set(graph.codes[first : consumer + 1])))
+    return not any(map(bytes(graph.codes[first : consumer + 1]).__contains__, _NOT_SENT_AS_GRADS))
 
 
 def _sends_are_grads(counts: list[int], sends: list[Any], grads: list[Any]) -> bool:
@@ -920,6 +920,8 @@ _SENT_AS_GRADS = [
     in_place and len(OPS[name].local) == (OPS[name].arity or 0)
     for name, in_place in zip(OP_NAMES, _IN_PLACE, strict=True)
 ]
+_NOT_SENT_AS_GRADS = [code for code, same in enumerate(_SENT_AS_GRADS) if not same]
+_OP_CODES = range(len(OP_NAMES))
 _ONLY = [bytes(k == code for k in range(256)) for code in range(len(OP_NAMES))]  # translations
 _INPUTS = {0: "[]%.0a%.0a", 1: "[%d]%.0a"}  # the absent input columns hold -1: not shown
 
