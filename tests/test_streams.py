@@ -637,3 +637,23 @@ def test_a_chains_uses_written_without_the_flow_are_json_dumps_text(
     if at_once >= 3:  # (fewer: an input two pieces back takes the flow's local derivative)
         assert (result._flows is None) is settled and bool(read) is not settled
     assert text == json.dumps(bpcli.grad(source, values).to_dict(), allow_nan=False)
+
+
+@pytest.mark.parametrize("at_once", [2, 4])
+def test_pieces_of_the_same_shape_around_a_label_and_a_max_are_json_dumps_text(
+    monkeypatch, at_once
+):
+    """A chain's pieces of the same ops and cuts take the last piece's templates; a piece
+    with a label (y, z) or a max of three inputs between them takes its own, and the
+    pieces after it theirs again: json.dumps' text of to_dict() to the byte."""
+    from bpcli import result as result_module
+
+    level = "*0.5+1)*2+1)*0.5+1"
+    source = f"y = ((x{level}\nz = ((y{level}\nf = ((max(z, 1, 2){level}*2+1"
+    result = bpcli.grad(source, {"x": 0.25})
+    monkeypatch.setattr(result_module, "NODES_AT_ONCE", at_once)
+    monkeypatch.setattr(result_module, "KEEP_TEXT", 0)
+    for compact in (False, True):
+        separators = (",", ":") if compact else (", ", ": ")
+        want = json.dumps(result.to_dict(), allow_nan=False, separators=separators)
+        assert b"".join(result.json_bytes(compact=compact)).decode() == want

@@ -419,6 +419,7 @@ class Result(Named):
         args: list[Any] = []
         joined_keys: list[int] = []  # the keys of the last piece's templates, and those joined
         joined = b""
+        shape: tuple[list[int], list[int], list[int]] | None = None  # … and what made them
         value_texts: list[bytes] = []  # … and its values' texts
         texts_of = graph.text_columns(size=NODES_AT_ONCE, encoded=True)
         plain = '"' not in graph.source and "\\" not in graph.source  # texts as they are
@@ -467,9 +468,16 @@ class Result(Named):
                 locals_ = self._local_columns(form, first, last, many[at:end])
             else:  # … or in place
                 cut_keys = [key + _IN_PLACE_KEY for key in cut_keys]
-            keys = list(map(operator.add, codes, map(cut_keys.__getitem__, cut)))
-            if one and u1 - u0 != len(names):
-                keys = list(map(operator.add, keys, map(_ONE_KEY.__getitem__, counts)))
+            # a piece whose keys are its codes' and cuts' alone, as the last one's: its
+            # keys (a long chain's pieces have the same: made and joined once)
+            simple = not labelled and end == at and (not one or u1 - u0 == len(names))
+            if simple and shape is not None and shape == (cut_keys, codes, cut):
+                keys = joined_keys
+            else:
+                keys = list(map(operator.add, codes, map(cut_keys.__getitem__, cut)))
+                if one and u1 - u0 != len(names):
+                    keys = list(map(operator.add, keys, map(_ONE_KEY.__getitem__, counts)))
+                shape = (cut_keys, codes, cut) if simple else None
             named: list[Any] = names  # a label's text in place of its node's 0
             for i in labelled:
                 keys[i - first] += _LABELLED_KEY
@@ -488,7 +496,7 @@ class Result(Named):
                 args[:] = repeat(None, width * len(names))
             for k, column in enumerate(columns):
                 args[k::width] = column
-            if keys != joined_keys:  # a long chain's pieces have the same: joined once
+            if keys is not joined_keys and keys != joined_keys:
                 joined_keys, joined = keys, b"".join(map(templates.__getitem__, keys))
             text = joined % tuple(args)
             yield text if first else text[len(form.item) :]  # the first node follows the `[`
@@ -531,13 +539,13 @@ class Result(Named):
         literal's text is the template's. `inputs` are the piece's columns of first and
         second input ids, `value_texts` its values' texts and `before` the last piece's;
         None where an op's are not, or a value is one of a node before those."""
-        present = set(codes)
+        ops = bytes(codes)
+        present = list(filter(ops.__contains__, _OP_CODES))  # (a set of codes costs more)
         if not all(map(_IN_PLACE.__getitem__, present)):
             return None
         n, offset = len(codes), first - len(before)
         window = before + value_texts  # the values' texts of nodes `offset` on
         columns = ([b""] * n, [b""] * n)
-        ops = bytes(codes)
         for code in present:
             sources = _VALUES_TAKEN[code]
             if not sources:
@@ -686,7 +694,7 @@ def _sent_as_grads(
     span = grads[first : consumer + 1]
     if 0.0 in span[: last - first] or span.count(None) != graph.fixed.count(1, first, consumer + 1):
         return False
-    return all(map(_SENT_AS_GRADS.__getitem__, set(graph.codes[first : consumer + 1])))
+    return not any(map(bytes(graph.codes[first : consumer + 1]).__contains__, _NOT_SENT_AS_GRADS))
 
 
 def _sends_are_grads(counts: list[int], sends: list[Any], grads: list[Any]) -> bool:
@@ -912,6 +920,8 @@ _SENT_AS_GRADS = [
     in_place and len(OPS[name].local) == (OPS[name].arity or 0)
     for name, in_place in zip(OP_NAMES, _IN_PLACE, strict=True)
 ]
+_NOT_SENT_AS_GRADS = [code for code, same in enumerate(_SENT_AS_GRADS) if not same]
+_OP_CODES = range(len(OP_NAMES))
 _ONLY = [bytes(k == code for k in range(256)) for code in range(len(OP_NAMES))]  # translations
 _INPUTS = {0: "[]%.0a%.0a", 1: "[%d]%.0a"}  # the absent input columns hold -1: not shown
 
