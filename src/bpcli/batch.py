@@ -400,9 +400,12 @@ def _memo_key(
     return (expr, tuple(values.items()), lr, steps, conventions)
 
 
+_BEFORE_ID, _AFTER_ID = '{"id":', ',"ok":true,"result":'  # an answer's text around its id
+
+
 def _head(request_id: object) -> str:
     """`{"id":…,"ok":true,"result":`: an answer up to its result."""
-    return f'{{"id":{_id_text(request_id)},"ok":true,"result":'
+    return f"{_BEFORE_ID}{_id_text(request_id)}{_AFTER_ID}"
 
 
 def _id_text(request_id: object) -> str:
@@ -1198,8 +1201,8 @@ def _writer(
     def number(place: int) -> str:
         return "lr" if place == len(first) - 1 else f"n[{place}]"
 
-    scope: dict[str, Any] = {"P0": '{"id":'}
-    lines, body, text, made = [], ["{P0}{i}"], ',"ok":true,"result":', set()
+    scope: dict[str, Any] = {"P0": _BEFORE_ID}
+    lines, body, text, made = [], ["{P0}{i}"], _AFTER_ID, set()
     for piece in pieces:
         if isinstance(piece, str):
             text += "%" if piece == "%%" else piece

@@ -98,14 +98,13 @@ def to_measure(
     drawn, edges = boxes(graph, result, precision)
     lines = list(HEADER)
     lines += [f"  n{box.id} [{', '.join(_box(box))}];" for box in drawn]
-    sent = [edge for edge in edges if edge.grad]
+    sent = [(edge.target, edge.k, edge.grad) for edge in edges if edge.grad]
     lines += [
-        f"  l{j} [shape=plaintext, margin=0, fontsize=10, label={_sent(edge.grad)}];"
-        for j, edge in enumerate(sent)
-        if edge.grad
+        f"  l{j} [shape=plaintext, margin=0, fontsize=10, label={_sent(grad)}];"
+        for j, (_, _, grad) in enumerate(sent)
     ]
     lines.append("}")
-    return "\n".join(lines) + "\n", [(edge.target, edge.k) for edge in sent]
+    return "\n".join(lines) + "\n", [(target, k) for target, k, _ in sent]
 
 
 def _box(box: Box) -> list[str]:
