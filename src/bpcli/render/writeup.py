@@ -83,24 +83,35 @@ _MATRIX = re.compile(r"\\begin\{bmatrix\}(.*?)\\end\{bmatrix\}")
 def _width(tex: str) -> int:
     """About how many characters a line of LaTeX maths shows (a matrix as wide as its
     widest row)."""
-    tex = _MATRIX.sub(lambda m: "x" * max(map(_width, m.group(1).split(r"\\"))), tex)
+    if r"\begin{bmatrix}" in tex:
+        tex = _MATRIX.sub(lambda m: "x" * max(map(_width, m.group(1).split(r"\\"))), tex)
     return len(_COMMAND.sub("", tex))
 
 
 def _breakable(text: str) -> list[str]:
     """`text` cut before each top-level ` + `, ` - ` and after each `, `: where a line
-    may break (never inside braces, which hold a fraction's parts)."""
+    may break (never inside braces, which hold a fraction's parts). Only the braces and
+    the places to cut are visited, not every character (a write-up's hot loop)."""
     parts, depth, start = [], 0, 0
-    for i, char in enumerate(text):
-        depth += {"{": 1, "}": -1}.get(char, 0)
-        if depth == 0 and i > start and text.startswith((" + ", " - "), i):
-            parts.append(text[start:i])
-            start = i
-        elif depth == 0 and text.startswith(", ", i):
-            parts.append(text[start : i + 2])
-            start = i + 2
+    for match in _CUTS.finditer(text):
+        mark = match.group()
+        if mark == "{":
+            depth += 1
+        elif mark == "}":
+            depth -= 1
+        elif depth == 0:
+            at = match.start()
+            if mark:  # after ", "
+                parts.append(text[start : at + 2])
+                start = at + 2
+            elif at > start:  # before " + " or " - "
+                parts.append(text[start:at])
+                start = at
     parts.append(text[start:])
     return parts
+
+
+_CUTS = re.compile(r"[{}]|, |(?= [+-] )")  # see _breakable: a brace, or a place to cut
 
 
 # ---- Markdown ------------------------------------------------------------------------------
