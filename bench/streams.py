@@ -11,6 +11,7 @@ target are interleaved, so that a busy machine slows both sides of a ratio alike
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -182,30 +183,77 @@ class Jobs:
     two: float
     load: tuple[float, float, float]  # the machine's load average when it ended
     cores: int
+    halves: float | None = None  # median seconds, two --jobs 1 on the halves at once
 
     @property
     def ratio(self) -> float:
         return self.one / self.two
 
+    @property
+    def ceiling(self) -> float | None:
+        """What two processes gain here when nothing is shared between them, not even the
+        file: two `--jobs 1` answering a half each, at once. The cores and memory of
+        this machine allow --jobs 2 no more than this, however it shares the work out."""
+        return None if not self.halves else self.one / self.halves
+
 
 def jobs(sizes: Sizes, folder: Path) -> Jobs:
     source = requests(folder / "jobs.jsonl", sizes.jobs_lines)
+    halves = _halves(source, folder)
     answers = folder / "answers.jsonl"
-    times: dict[int, list[float]] = {1: [], 2: []}
-    # at least three pairs: this machine's second core varies from run to run, and a
+    times: dict[int, list[float]] = {1: [], 2: [], 0: []}  # 0: the halves at once
+    # at least three rounds: this machine's second core varies from run to run, and a
     # median of two is their mean
     for _ in range(max(sizes.repeat, JOBS_PAIRS)):
         for count in (1, 2):
             seconds, _ = batch_seconds(source, answers, pipe=False, unbuffered=False, jobs=count)
             times[count].append(seconds)
             check_answers(answers, sizes.jobs_lines)
+        times[0].append(_at_once(halves))
     return Jobs(
         sizes.jobs_lines,
         statistics.median(times[1]),
         statistics.median(times[2]),
         os.getloadavg(),
         os.cpu_count() or 1,
+        statistics.median(times[0]),
     )
+
+
+def _halves(source: Path, folder: Path) -> list[tuple[Path, Path]]:
+    """The requests' two halves, each a file of its own, with the file its answers go to."""
+    lines = source.read_bytes().splitlines(keepends=True)
+    middle = len(lines) // 2
+    found = []
+    for k, part in enumerate((lines[:middle], lines[middle:])):
+        half = folder / f"half{k}.jsonl"
+        half.write_bytes(b"".join(part))
+        found.append((half, folder / f"half{k}.answers.jsonl"))
+    return found
+
+
+def _at_once(halves: list[tuple[Path, Path]]) -> float:
+    """The wall time of one `bpcli batch` a half, all started together, until all end."""
+    os.sync()  # as batch_seconds: the last run's answers on disk first
+    command = [str(bpcli_executable()), "batch"]
+    with contextlib.ExitStack() as stack:
+        outs = [stack.enter_context(answers.open("wb")) for _, answers in halves]
+        start = perf_counter()
+        running = [
+            subprocess.Popen([*command, str(half)], stdout=out, env=bench_env())
+            for (half, _), out in zip(halves, outs, strict=True)
+        ]
+        codes = [process.wait() for process in running]
+        seconds = perf_counter() - start
+    for (half, answers), code in zip(halves, codes, strict=True):
+        if code or _count_lines(answers) != _count_lines(half):
+            raise RuntimeError(f"bpcli batch on half of the lines ended with {code}")
+    return seconds
+
+
+def _count_lines(path: Path) -> int:
+    with path.open("rb") as lines:
+        return sum(1 for _ in lines)
 
 
 @dataclass(frozen=True)
@@ -320,6 +368,11 @@ def targets(
             f" {fan.one:.2f} s, {fan.ratio:.2f}x (target ≥{TARGET_JOBS_RATIO} on two idle cores;"
             f" {fan.cores} cores, load average {load})"
         )
+        if fan.halves and fan.ceiling:
+            text += (
+                f"; this machine's ceiling: two --jobs 1 on the halves at once, {fan.halves:.2f} s,"
+                f" {fan.ceiling:.2f}x, of which --jobs 2 reaches {fan.ratio / fan.ceiling:.0%}"
+            )
         found.append(Target("16.2", text, _at_least(fan.ratio, TARGET_JOBS_RATIO)))
     if big is not None:
         mb = "?" if big.nodes_mb is None else f"{big.nodes_mb:.0f}"

@@ -605,6 +605,10 @@ def test_stream_targets_say_pass_or_the_gap():
     assert lines[1].endswith("(target ≥50,000): GAP: 2.00x short")
     assert "3.00 s, 1.50x (target ≥1.6 on two idle cores; 2 cores, load average 0.50" in lines[2]
     assert lines[2].endswith("GAP: 1.07x short")
+    assert "ceiling" not in lines[2]  # not measured
+    bounded = streams.Jobs(200_000, 3.0, 2.0, (0.5, 0.4, 0.3), cores=2, halves=1.875)
+    line = str(streams.targets(None, bounded, None)[0])
+    assert "the halves at once, 1.88 s, 1.60x, of which --jobs 2 reaches 94%: GAP" in line
     assert lines[3].endswith("peak 850 MB (target <400): GAP: 2.12x over")
     assert lines[4].endswith("9.00 s against 4.00 s, 2.25x (target ≤2.0x): GAP: 1.12x over")
     assert streams.targets(None, None, None) == []
@@ -640,6 +644,7 @@ def test_the_stream_targets_run_at_tiny_sizes():
     assert [t.number for t in found] == ["16.1"] * 8 + ["16.2", "16.5", "16.5", "16.4"]
     # the figures no reused answer helps: from a file and through a pipe, buffered or not
     assert ["no two lines alike" in t.text for t in found[:8]] == [False] * 4 + [True] * 4
+    assert "this machine's ceiling: two --jobs 1 on the halves at once" in found[8].text
     for target in found:
         assert target.verdict == "PASS" or target.verdict.startswith(("GAP: ", "NOT MEASURED"))
 
