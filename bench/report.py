@@ -202,7 +202,12 @@ def _end_to_end_targets(results: Results) -> list[Target]:
 def _scaling_targets(results: Results) -> list[Target]:
     lines = []
     for shape in results.settings.shapes:
-        rows = [m for m in results.measurements if m.engine == "bpcli" and m.shape == shape]
+        # the sizes timed one after another, where the run measured them so (see
+        # runner.measure_scaling); else the table's
+        block = [m for m in results.scaling if m.shape == shape]
+        rows = block or [
+            m for m in results.measurements if m.engine == "bpcli" and m.shape == shape
+        ]
         measured = sorted((m for m in rows if m.reported), key=lambda m: m.size)
         # A run that timed out took more than timeout / nodes per node: a lower bound.
         slow = [m for m in rows if m.timed_out_after is not None]
@@ -219,6 +224,8 @@ def _scaling_targets(results: Results) -> list[Target]:
         first, last = sizes[0], sizes[-1]
         span = f"{size_label(first)} to {size_label(last)}"
         where = "" if (first, last) == (1_000, 1_000_000) else " [the target is 10^3 to 10^6]"
+        if block:
+            where = ", the sizes timed one after another" + where
         bound = "≥ " if at_least else ""
         timed_out = "".join(
             f"; {size_label(m.size)} timed out after {m.timed_out_after:g} s" for m in slow

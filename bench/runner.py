@@ -115,6 +115,8 @@ class Results:
     e2e_problem: str = ""
     cli_problems: list[str] = field(default_factory=list)
     growth: list[Growth] = field(default_factory=list)  # the views' growth exponents
+    # bpcli on each shape again, its sizes one after another (see measure_scaling)
+    scaling: list[Measurement] = field(default_factory=list)
     streamed: list[Any] = field(default_factory=list)  # bench/streams.py's targets (Target)
     bpcli_source: str = ""  # which bpcli code was measured (see `bpcli_source`)
 
@@ -359,6 +361,7 @@ def run(settings: Settings, log: Callable[[str], None]) -> Results:
             for line in mismatches:
                 log(line)
             results.mismatches += mismatches
+    measure_scaling(results, log)
     from . import floors  # issue 16's parser and engine targets (it imports this module)
 
     floors.measure(results, log)
@@ -384,6 +387,26 @@ def run(settings: Settings, log: Callable[[str], None]) -> Results:
         log(note)
         results.bpcli_source += f" at the start, {after} at the end"
     return results
+
+
+def measure_scaling(results: Results, log: Callable[[str], None]) -> None:
+    """bpcli on each shape once more, at every size, one size right after another, for
+    the scaling target (time per node from the smallest size to the largest). In the
+    table, a shape's 10^3 and its 10^6 are timed many minutes apart, and this machine's
+    speed drifts by as much as 1.5x between minutes (the plain-Python tape, the same
+    code at the same size, in two runs of the runner): a ratio of two times from
+    different minutes measured the drift as much as bpcli. Here a shape's sizes take
+    a minute between them at most."""
+    settings = results.settings
+    if "bpcli" not in settings.engines or len(settings.sizes) < 2:
+        return
+    for shape in settings.shapes:
+        for size in sorted(settings.sizes):
+            measured, mismatches = measure_graph(shape, size, settings, log, ["bpcli"])
+            results.scaling += measured
+            results.mismatches += mismatches
+            for line in mismatches:
+                log(line)
 
 
 def run_cli(results: Results, log: Callable[[str], None]) -> None:

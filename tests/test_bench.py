@@ -239,6 +239,8 @@ def test_the_runner_runs_on_tiny_sizes(tmp_path, capsys):
     assert "## Targets" in text and "## Machine" in text and "python -m bench --sizes 30,60" in text
     for number in ("1", "2", "3", "4", "5", "16.4", "16.5"):
         assert any(line.startswith(f"{number}. ") for line in printed.out.splitlines())
+    scaling = [line for line in printed.out.splitlines() if line.startswith("3. scaling")]
+    assert len(scaling) == 2 and all("the sizes timed one after another" in s for s in scaling)
     growths = [line for line in printed.out.splitlines() if line.startswith("16.4. growth")]
     assert [line.split(", 10 to 1,000 ")[0] for line in growths] == [
         "16.4. growth: graph --format dot on chain",
@@ -321,6 +323,24 @@ def test_targets_say_pass_or_the_gap():
         "10^6 timed out after 120 s, ≥ 30.00x apart (target ≤1.5x): GAP: ≥ 20.00x over"
     )
     assert any(line.startswith("4. cold start: NOT MEASURED") for line in lines)
+
+
+def test_scaling_is_read_from_the_sizes_timed_one_after_another_where_there_are_some():
+    results = synthetic_results()
+    answer = (1.0, {"x": 2.0})
+    # the table's dag is 4.00 to 5.00 µs a node; timed in one block, 4.00 to 8.00
+    results.scaling = [
+        measurement("bpcli", answer, "dag", 1_000, 0.004, 1_000),
+        measurement("bpcli", answer, "dag", 100_000, 0.8, 100_000),
+    ]
+    lines = [str(t) for t in report.targets(results) if t.text.startswith("scaling")]
+    (dag,) = [line for line in lines if "scaling dag" in line]
+    assert "bpcli 4.00 to 8.00 µs per node (total) from 10^3 to 10^5, 2.00x apart" in dag
+    assert dag.endswith(
+        ", the sizes timed one after another [the target is 10^3 to 10^6]: GAP: 1.33x over"
+    )
+    (chain,) = [line for line in lines if "scaling chain" in line]
+    assert "one after another" not in chain  # none for the chain: the table's
 
 
 def markdown_tables(text: str) -> list[list[str]]:
