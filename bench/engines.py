@@ -30,7 +30,9 @@ Phases = dict[str, float]  # "build", "forward", "backward", or "forward+backwar
 MODULES = {"bpcli": "bpcli", "torch": "torch", "micrograd": "micrograd", "sympy": "sympy"}
 DESCRIPTIONS = {
     "bpcli": "`bpcli.parse` on the text, then the forward and the backward pass "
-    "(`bpcli.engine.forward`, `backward`; see bench/adapter.py)",
+    "(`bpcli.engine.forward`, `backward`; see bench/adapter.py); the passes run up to "
+    "5 times on one parse (for at most 1 s), each on the graph as parsed, and the run's "
+    "forward and backward are the repeat with the median sum",
     "torch": "PyTorch, 0-dim float64 tensors with `requires_grad=True`, constants as "
     "Python floats, then `.backward()`",
     "micrograd": "micrograd's `Value`; it has no tanh or sigmoid, so they are added as "
@@ -90,17 +92,7 @@ class Bpcli(Engine):
             self.graph_nodes = None
         if passes.forward is not None and passes.backward is not None and passes.answer:
             try:
-                values = passes.forward(graph, self.inputs)
-                forwarded = perf_counter()
-                grads = passes.backward(graph, values)
-                done = perf_counter()
-                answer = passes.answer(graph, values, grads)
-                phases = {
-                    "build": parsed - start,
-                    "forward": forwarded - parsed,
-                    "backward": done - forwarded,
-                }
-                return phases, answer
+                return self._passes(graph, parsed - start)
             except (TypeError, AttributeError, KeyError, IndexError) as exc:
                 # The split passes changed shape: fall back to the public API from now on.
                 self.note = f"split passes unusable ({type(exc).__name__}: {exc})"
@@ -110,8 +102,39 @@ class Bpcli(Engine):
         done = perf_counter()
         return {"build": parsed - start, "forward+backward": done - parsed}, answer
 
+    def _passes(self, graph: Any, build: float) -> tuple[Phases, Answer]:
+        """The passes, PASS_REPEATS times or for PASS_BUDGET_S: a 10^5-node graph's take
+        tens of milliseconds, and one sample a parse left their median to the machine's
+        noise (38 to 74 ms in two runs). Each repeat starts from the graph as parsed: what
+        the passes make once and keep (graph.derived), they make again."""
+        passes, derived = self.passes, getattr(graph, "derived", None)
+        assert passes.forward is not None and passes.backward is not None and passes.answer
+        timed: list[tuple[float, float]] = []
+        answer = None
+        spent = 0.0
+        while not timed or (
+            derived is not None and len(timed) < PASS_REPEATS and spent < PASS_BUDGET_S
+        ):
+            if derived is not None:
+                derived.clear()
+            begun = perf_counter()
+            values = passes.forward(graph, self.inputs)
+            forwarded = perf_counter()
+            grads = passes.backward(graph, values)
+            done = perf_counter()
+            timed.append((forwarded - begun, done - forwarded))
+            spent += done - begun
+            if answer is None:
+                answer = passes.answer(graph, values, grads)
+        forward, backward = sorted(timed, key=sum)[len(timed) // 2]
+        return {"build": build, "forward": forward, "backward": backward}, answer
+
     def nodes(self) -> int | None:
         return self.graph_nodes
+
+
+PASS_REPEATS = 5  # forward + backward on one parse, at most (Bpcli._passes)
+PASS_BUDGET_S = 1.0  # … and no more repeats once they have taken this long
 
 
 def _without_split(passes: Any) -> Any:

@@ -197,6 +197,24 @@ def test_when_bpcli_is_wrong_the_others_are_checked_against_the_reference():
 # ---- the bpcli adapter ------------------------------------------------------------
 
 
+def test_bpcli_passes_repeat_on_the_graph_as_parsed():
+    tape = graphs.dag(200)
+    engine = engines.Bpcli()
+    engine.prepare(tape, graphs.to_bpcli(tape))
+    forward, seen = engine.passes.forward, []
+
+    def counted(graph, inputs):
+        seen.append(dict(graph.derived))  # what the last repeat kept is gone
+        return forward(graph, inputs)
+
+    engine.passes = dataclasses.replace(engine.passes, forward=counted)
+    phases, answer = engine.run()
+    assert seen == [{}] * engines.PASS_REPEATS  # a 200-node graph: far inside the budget
+    assert phases["forward"] > 0 and phases["backward"] > 0
+    expected = graphs.reference(tape)
+    assert compare((expected.output, expected.gradients), answer) == []
+
+
 def test_without_split_passes_bpcli_is_timed_through_evaluate():
     tape = graphs.neuron(100)
     engine = engines.Bpcli()
