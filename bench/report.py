@@ -204,7 +204,7 @@ def _scaling_targets(results: Results) -> list[Target]:
     for shape in results.settings.shapes:
         # the sizes timed one after another, where the run measured them so (see
         # runner.measure_scaling); else the table's
-        block = [m for m in results.scaling if m.shape == shape]
+        block = [m for m in results.scaling if (m.engine, m.shape) == ("bpcli", shape)]
         rows = block or [
             m for m in results.measurements if m.engine == "bpcli" and m.shape == shape
         ]
@@ -225,7 +225,7 @@ def _scaling_targets(results: Results) -> list[Target]:
         span = f"{size_label(first)} to {size_label(last)}"
         where = "" if (first, last) == (1_000, 1_000_000) else " [the target is 10^3 to 10^6]"
         if block:
-            where = ", the sizes timed one after another" + where
+            where = ", the sizes timed one after another" + where + _floor_growth(results, shape)
         bound = "≥ " if at_least else ""
         timed_out = "".join(
             f"; {size_label(m.size)} timed out after {m.timed_out_after:g} s" for m in slow
@@ -239,6 +239,18 @@ def _scaling_targets(results: Results) -> list[Target]:
             Target("3", text, verdict.replace("GAP: ", "GAP: ≥ ") if at_least else verdict)
         )
     return lines
+
+
+def _floor_growth(results: Results, shape: str) -> str:
+    """How the plain-Python tape's time per node grew on the same graphs, timed beside
+    bpcli's in the scaling block: what the graph's size costs without bpcli (a DAG
+    with long-range reuse misses the caches more, the larger it is)."""
+    rows = [m for m in results.scaling if (m.engine, m.shape) == ("python", shape)]
+    per_node = [m.us_per_node for m in rows if m.reported and m.us_per_node]
+    if len(per_node) < 2:
+        return ""
+    ratio = max(per_node) / min(per_node)
+    return f"; the plain-Python tape on the same graphs, beside it: {ratio:.2f}x"
 
 
 def _process_targets(results: Results) -> list[Target]:

@@ -396,13 +396,15 @@ def measure_scaling(results: Results, log: Callable[[str], None]) -> None:
     speed drifts by as much as 1.5x between minutes (the plain-Python tape, the same
     code at the same size, in two runs of the runner): a ratio of two times from
     different minutes measured the drift as much as bpcli. Here a shape's sizes take
-    a minute between them at most."""
+    a minute between them at most. The plain-Python tape, where the run has it, is
+    timed beside bpcli: how the same graphs' time per node grows without bpcli."""
     settings = results.settings
     if "bpcli" not in settings.engines or len(settings.sizes) < 2:
         return
+    engines = [engine for engine in ("bpcli", "python") if engine in settings.engines]
     for shape in settings.shapes:
         for size in sorted(settings.sizes):
-            measured, mismatches = measure_graph(shape, size, settings, log, ["bpcli"])
+            measured, mismatches = measure_graph(shape, size, settings, log, engines)
             results.scaling += measured
             results.mismatches += mismatches
             for line in mismatches:

@@ -259,6 +259,7 @@ def test_the_runner_runs_on_tiny_sizes(tmp_path, capsys):
         assert any(line.startswith(f"{number}. ") for line in printed.out.splitlines())
     scaling = [line for line in printed.out.splitlines() if line.startswith("3. scaling")]
     assert len(scaling) == 2 and all("the sizes timed one after another" in s for s in scaling)
+    assert all("the plain-Python tape on the same graphs, beside it: " in s for s in scaling)
     growths = [line for line in printed.out.splitlines() if line.startswith("16.4. growth")]
     assert [line.split(", 10 to 1,000 ")[0] for line in growths] == [
         "16.4. growth: graph --format dot on chain",
@@ -350,12 +351,15 @@ def test_scaling_is_read_from_the_sizes_timed_one_after_another_where_there_are_
     results.scaling = [
         measurement("bpcli", answer, "dag", 1_000, 0.004, 1_000),
         measurement("bpcli", answer, "dag", 100_000, 0.8, 100_000),
+        measurement("python", answer, "dag", 1_000, 0.001, 1_000),
+        measurement("python", answer, "dag", 100_000, 0.25, 100_000),
     ]
     lines = [str(t) for t in report.targets(results) if t.text.startswith("scaling")]
     (dag,) = [line for line in lines if "scaling dag" in line]
     assert "bpcli 4.00 to 8.00 µs per node (total) from 10^3 to 10^5, 2.00x apart" in dag
     assert dag.endswith(
-        ", the sizes timed one after another [the target is 10^3 to 10^6]: GAP: 1.33x over"
+        ", the sizes timed one after another [the target is 10^3 to 10^6]; the plain-Python"
+        " tape on the same graphs, beside it: 2.50x: GAP: 1.33x over"
     )
     (chain,) = [line for line in lines if "scaling chain" in line]
     assert "one after another" not in chain  # none for the chain: the table's
