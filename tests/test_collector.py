@@ -29,6 +29,31 @@ def test_the_collector_is_back_on_after_a_pause_and_after_an_error():
     assert gc.isenabled()
 
 
+def test_what_a_pause_made_is_not_traced_by_the_next_young_collection():
+    gc.collect()
+    with collector_paused():
+        kept = [[i] for i in range(20_000)]  # a view's lines, still held afterwards
+        cycle: list[object] = []
+        cycle.append(cycle)  # garbage in a cycle, made meanwhile
+        del cycle
+    young, threshold = gc.get_count()[0], gc.get_threshold()[0]
+    assert young < threshold  # else the next allocation traces all 20,000 of them
+    assert all(gc.is_tracked(line) for line in kept[:10])
+    assert gc.collect() >= 1  # the cycle is still found, by a full collection
+
+
+def test_a_pause_leaves_the_programs_own_frozen_objects_frozen():
+    gc.collect()
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with collector_paused():
+            made = [[i] for i in range(1_000)]
+        assert gc.get_freeze_count() == frozen and made
+    finally:
+        gc.unfreeze()
+
+
 def test_a_pause_leaves_a_collector_that_was_off_off():
     gc.disable()
     with collector_paused():
