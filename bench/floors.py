@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .report import Target, _at_least, _at_most, _where, seconds
-from .runner import Measurement, Results, measure_graph, size_label
+from .runner import Measurement, Results, measured_into, size_label
 
 # Issue 16's numbers for these targets (the older targets keep their own, 1 to 6).
 PARSE_TARGET, ENGINE_TARGET = "16.3", "16.6"
@@ -40,11 +40,7 @@ def measure(results: Results, log: Callable[[str], None]) -> None:
     below = [size for size in settings.sizes if size <= ENGINE_SIZE]
     if "bpcli" not in engines or not below:
         return
-    measured, mismatches = measure_graph(CONSTANTS, max(below), settings, log, engines)
-    results.measurements += measured
-    results.mismatches += mismatches
-    for line in mismatches:
-        log(line)
+    results.measurements += measured_into(results, CONSTANTS, max(below), log, engines)
 
 
 def targets(results: Results) -> list[Target]:

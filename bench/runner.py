@@ -8,6 +8,7 @@ the plain-Python reference) before any of its times is reported.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import json
@@ -25,7 +26,7 @@ from . import growth, processes, worker
 from .adapter import Answer
 from .check import compare
 from .engines import ENGINES, missing
-from .graphs import generate, reference, to_bpcli
+from .graphs import Tape, generate, reference, to_bpcli
 from .growth import Growth
 
 ROOT = processes.ROOT
@@ -206,19 +207,26 @@ def stuck_at(stderr: str | bytes | None) -> str:
     return " < ".join(frames[:3])
 
 
+@functools.lru_cache(maxsize=32)  # every (shape, size) of a run: the scaling block's again
+def _prepared(shape: str, size: int, seed: int) -> tuple[Tape, Answer, str]:
+    """A graph to measure: its tape, the plain-Python reference's answer, and its text
+    (15 s of a run for the four 10^6-node graphs, which the scaling block measures again)."""
+    tape = generate(shape, size, seed)
+    expected = reference(tape)
+    return tape, (expected.output, expected.gradients), to_bpcli(tape)
+
+
 def measure_graph(
     shape: str, size: int, settings: Settings, log: Callable[[str], None], engines: list[str]
 ) -> tuple[list[Measurement], list[str]]:
     """Each engine on one (shape, size), then the correctness checks; and the mismatches."""
-    tape = generate(shape, size, settings.seed)
-    expected = reference(tape)
-    answer_of_tape: Answer = (expected.output, expected.gradients)
+    tape, answer_of_tape, text = _prepared(shape, size, settings.seed)
     measurements = []
     with tempfile.TemporaryDirectory(prefix="bench-") as name:
         folder = Path(name)
         tape_file, text_file = folder / "tape.bin", folder / "expr.txt"
         tape.save(tape_file)
-        text_file.write_text(to_bpcli(tape), encoding="utf-8")
+        text_file.write_text(text, encoding="utf-8")
         for engine in engines:
             m = Measurement(engine, shape, size, len(tape))
             m.build_is_forward = ENGINES[engine].build_is_forward
@@ -233,6 +241,17 @@ def measure_graph(
             measurements.append(m)
             log(_progress(m))
     return measurements, _check(measurements, answer_of_tape)
+
+
+def measured_into(
+    results: Results, shape: str, size: int, log: Callable[[str], None], engines: list[str]
+) -> list[Measurement]:
+    """`measure_graph` for a run: its mismatches logged and kept with the run's."""
+    measured, mismatches = measure_graph(shape, size, results.settings, log, engines)
+    for line in mismatches:
+        log(line)
+    results.mismatches += mismatches
+    return measured
 
 
 def _fill(m: Measurement, result: dict[str, object]) -> None:
@@ -356,11 +375,7 @@ def run(settings: Settings, log: Callable[[str], None]) -> Results:
     results = Results(settings, bpcli_source=bpcli_source())
     for size in settings.sizes:
         for shape in settings.shapes:
-            measurements, mismatches = measure_graph(shape, size, settings, log, settings.engines)
-            results.measurements += measurements
-            for line in mismatches:
-                log(line)
-            results.mismatches += mismatches
+            results.measurements += measured_into(results, shape, size, log, settings.engines)
     measure_scaling(results, log)
     from . import floors  # issue 16's parser and engine targets (it imports this module)
 
@@ -404,11 +419,7 @@ def measure_scaling(results: Results, log: Callable[[str], None]) -> None:
     engines = [engine for engine in ("bpcli", "python") if engine in settings.engines]
     for shape in settings.shapes:
         for size in sorted(settings.sizes):
-            measured, mismatches = measure_graph(shape, size, settings, log, engines)
-            results.scaling += measured
-            results.mismatches += mismatches
-            for line in mismatches:
-                log(line)
+            results.scaling += measured_into(results, shape, size, log, engines)
 
 
 def run_cli(results: Results, log: Callable[[str], None]) -> None:
