@@ -529,7 +529,7 @@ def test_the_parse_leaves_the_garbage_collector_as_it_found_it(text, enabled):
 # The digests below were recorded with bpcli at commit 2b38afd, before issue 16.3 reworked
 # the driver's stacks, its tables' actions, the lexer's new lines and the builder's
 # columns: a parse that still agrees with them builds every column, name and error
-# exactly as that one did.
+# exactly as that one did (the input ids as arrays, where it made lists).
 
 
 def _columns_digest(graph: Graph) -> str:
@@ -538,6 +538,10 @@ def _columns_digest(graph: Graph) -> str:
     for column in (*columns, graph.fixed):
         h.update(repr(list(column)).encode())
     kinds = [type(c).__name__ + getattr(c, "typecode", "") for c in (*columns, graph.fixed)]
+    # The input ids have been arrays since issue 16's passes read them (lists at 2b38afd):
+    # their content is what was recorded, their kind is checked on its own.
+    assert kinds[1:3] == ["arrayq", "arrayq"]
+    kinds[1:3] = ["list", "list"]
     names = (graph.labels, graph.variables, graph.assigned)
     for part in (
         sorted(graph.more.items()),

@@ -67,8 +67,8 @@ class Graph:
     """
 
     codes: list[int]
-    first: list[int]
-    second: list[int]
+    first: array[int]
+    second: array[int]
     more: dict[int, tuple[int, ...]]
     starts: array[int]
     ends: array[int]

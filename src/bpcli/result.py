@@ -436,8 +436,8 @@ class Result(Named):
             piece_grads = grads[first:last]
             grad_texts = _grad_texts(piece_grads)
             codes = graph.codes[first:last]
-            inputs: list[Any] = graph.first[first:last]  # more than two: their text
-            seconds: list[Any] = graph.second[first:last]
+            inputs: list[Any] = graph.first[first:last].tolist()  # more than two: their text
+            seconds: list[Any] = graph.second[first:last].tolist()
             end = bisect.bisect_left(many, last, at)
             before, value_texts = value_texts, _texts(values[first:last])
             locals_ = (
