@@ -302,7 +302,7 @@ def test_a_traceback_from_inside_a_loop_shows_its_line():
     assert f'File "{engine.FILENAME}", line ' in text
     line = int(text.split(f'File "{engine.FILENAME}", line ')[1].split(",")[0])
     shown = engine.LOOPS.splitlines()[line - 1].strip()
-    assert shown == "a = values[first[i]]"
+    assert shown == "a = values[j]"  # j: the input id the loop zipped from column first
     assert f"in forward_loop\n    {shown}\n" in text  # the line, under its file and number
 
 
