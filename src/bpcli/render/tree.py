@@ -221,10 +221,14 @@ def _plain(heading: str, parts: list[_Part], plain: Callable[[Any], str], marker
 
 def _as_written(text: str, markup: str) -> str:
     """What Rich shows of `markup`, `text` escaped: the text itself, where it has nothing
-    Rich's markup would change (a tag, an escape, an emoji's `:name:`, a control code)."""
-    if "[" in text or "\\" in text or ":" in text or not text.isprintable():
-        return _markup(markup).plain
-    return text
+    Rich's markup would change."""
+    return text if _unmarked(text) else _markup(markup).plain
+
+
+def _unmarked(text: str) -> bool:
+    """Whether `text` has nothing Rich's markup would change (a tag, an escape, an
+    emoji's `:name:`, a control code): as markup, it is itself."""
+    return not ("[" in text or "\\" in text or ":" in text) and text.isprintable()
 
 
 def _stripped(text: Text) -> Text:
@@ -273,16 +277,16 @@ def _block(
     line: list[Fragment] = []
     used, written = 0, False  # the line's width, and whether it has any text yet
     for markup in heading:
-        piece = _heading_piece(markup)
-        if written and used + len(GAP) + piece.cell_len > room:
+        piece, size = _heading_piece(markup)
+        if written and used + len(GAP) + size > room:
             out.append(line)
             widths.append(used)
             line, used, written = [], 0, False
         if written:
             line += [GAP, piece]
-            used += len(GAP) + piece.cell_len
+            used += len(GAP) + size
         else:
-            line, used, written = [piece], piece.cell_len, bool(piece.plain)
+            line, used, written = [piece], size, bool(size)
     out.append(line)
     widths.append(used)
     for n, part in enumerate(parts):
@@ -311,10 +315,21 @@ def _block(
     return Block(out)
 
 
+def _heading_piece(markup: str) -> tuple[str | Text, int]:
+    """A heading piece without the spaces it starts with, and its width: its text, where
+    its markup is its text (a node's `n12 = n3 * n4`, each a new one), else its Text."""
+    if _unmarked(markup):
+        text = markup.lstrip()
+        return text, cells(text)
+    return _marked_piece(markup)
+
+
 @lru_cache(maxsize=256)
-def _heading_piece(markup: str) -> Text:
-    """A heading piece's Text without the spaces it starts with (never changed)."""
-    return _stripped(_markup(markup))
+def _marked_piece(markup: str) -> tuple[Text, int]:
+    """A heading piece's Text without the spaces it starts with, and its width (a
+    pattern's name repeats: parsed once; never changed)."""
+    piece = _stripped(_markup(markup))
+    return piece, piece.cell_len
 
 
 @lru_cache(maxsize=256)
