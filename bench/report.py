@@ -527,8 +527,9 @@ def _growth_section(results: Results) -> list[str]:
         "## How each view grows",
         "",
         "Each view timed as the command runs it (evaluate, lay out, write; the parse "
-        "outside the timing), each size in a fresh process, the best of the repeats, in "
-        "CPU seconds (user + system, with Graphviz's; robust to a busy machine); "
+        "outside the timing), each size in a fresh process, the sizes timed in two "
+        "rounds (the second in the opposite order), the best of each size's repeats in "
+        "both, in CPU seconds (user + system, with Graphviz's; robust to a busy machine); "
         "*grows as* is the slope of log(time) against log(size) (1 is linear, 2 "
         f"quadratic; the target is at most {TARGET_GROWTH}). A size that did not finish "
         "within the time limit ends its series and makes the exponent a lower bound.",

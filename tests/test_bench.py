@@ -618,6 +618,31 @@ def test_check_is_timed_on_lecture_problems_that_are_all_right():
     assert report_.score == 12  # 4 points a problem
 
 
+def test_a_second_round_times_the_sizes_in_the_opposite_order_and_keeps_each_ones_best(
+    monkeypatch,
+):
+    asked: list[int] = []
+    times = {100: [[0.004], [0.001]], 1000: [[0.01, 0.02], [0.03]], 10_000: [[0.5], [0.1]]}
+
+    def runs_of(view, shape, size, *rest):
+        asked.append(size)
+        return times[size].pop(0), 0, [], ""
+
+    monkeypatch.setattr(growth, "_runs_of", runs_of)
+    found = growth.measure_in_processes("dot", "chain", (100, 1000, 10_000), 2, timeout=9)
+    assert asked == [100, 1000, 10_000, 10_000, 1000, 100]
+    assert found.seconds == (0.001, 0.01, 0.1) and found.measured
+    asked.clear()
+    times[100] = [[]]  # a size past its limit: no second round
+    monkeypatch.setattr(
+        growth,
+        "_runs_of",
+        lambda view, shape, size, *rest: (asked.append(size), ([], 124, [], ""))[1],
+    )
+    found = growth.measure_in_processes("dot", "chain", (100, 1000, 10_000), 2, timeout=9)
+    assert asked == [100] and found.timed_out
+
+
 @pytest.mark.integration
 def test_a_size_past_the_time_limit_ends_its_series():
     sizes = (10**5, 10**6, 10**7)  # the first takes seconds, its set-up alone about one
