@@ -52,8 +52,9 @@ class Graph:
     """A parsed program: every input id is smaller than its node's id.
 
     Columns, one entry per node: `codes` (the op's index in the op table),
-    `first` and `second` (input ids, NO_INPUT when absent), `starts` and
-    `ends` (the source span), `consts` (a constant's value, else 0), `fixed`
+    `first` and `second` (input ids, NO_INPUT when absent: arrays of 8-byte ints,
+    which the passes read in order, not lists of int objects scattered through
+    memory), `starts` and `ends` (the source span), `consts` (a constant's value, else 0), `fixed`
     (1 for a node that depends on no input: a constant, or a gate of constants
     only, like the exponent in x ** (1 + 1); it gets no gradient, and the parser
     sets it as it builds each node, as PyTorch sets requires_grad). A node
