@@ -286,7 +286,7 @@ def _block(
             line += [GAP, piece]
             used += len(GAP) + size
         else:
-            line, used, written = [piece], size, bool(size)
+            line, used, written = [piece], size, bool(_text(piece))
     out.append(line)
     widths.append(used)
     for n, part in enumerate(parts):
