@@ -81,6 +81,12 @@ def bench_env(unbuffered: bool = False) -> dict[str, str]:
     return env
 
 
+def batch_command(jobs: int = 1) -> list[str]:
+    """`bpcli batch`, with `--jobs` where more than one: what every batch run here starts
+    (its input, a file or `-`, follows)."""
+    return [str(bpcli_executable()), "batch", *(["--jobs", str(jobs)] if jobs > 1 else [])]
+
+
 def run_measured(
     args: list[str], stdout: Path, stdin: Path | None = None, timeout: float = 600
 ) -> Finished:
@@ -216,7 +222,7 @@ def batch(lines: int, per_process_seconds: float) -> Batch:
     with tempfile.TemporaryDirectory() as folder:
         source, answers = Path(folder) / "requests.jsonl", Path(folder) / "answers.jsonl"
         source.write_text("".join(request.format(i) for i in range(lines)), encoding="utf-8")
-        finished = run_measured([str(bpcli_executable()), "batch", "-"], answers, stdin=source)
+        finished = run_measured([*batch_command(), "-"], answers, stdin=source)
         if finished.code != 0:
             raise RuntimeError(f"bpcli batch failed ({finished.code}): {finished.stderr[-300:]}")
         replies = answers.read_text(encoding="utf-8").splitlines()

@@ -436,10 +436,10 @@ def run_cli(results: Results, log: Callable[[str], None]) -> None:
     except (OSError, RuntimeError, subprocess.CalledProcessError) as exc:
         results.cli_problems.append(f"cold start or batch could not be measured: {exc}")
         log(results.cli_problems[-1])
-    tape = generate("chain", settings.e2e_size, settings.seed)
+    tape, (output, gradients), text = _prepared("chain", settings.e2e_size, settings.seed)
     with tempfile.TemporaryDirectory(prefix="bench-") as name:
         text_file = Path(name) / f"chain{_short_size(settings.e2e_size)}.txt"
-        text_file.write_text(to_bpcli(tape), encoding="utf-8")
+        text_file.write_text(text, encoding="utf-8")
         try:
             e2e = processes.end_to_end(
                 text_file, tape.inputs(), settings.repeat, settings.budget, settings.timeout
@@ -448,8 +448,7 @@ def run_cli(results: Results, log: Callable[[str], None]) -> None:
             results.e2e_problem = f"end to end could not be measured: {exc}"
             log(results.e2e_problem)
             return
-    expected = reference(tape)
-    problems = compare((expected.output, expected.gradients), (e2e.output, e2e.gradients))
+    problems = compare((output, gradients), (e2e.output, e2e.gradients))
     if problems:
         results.e2e_problem = "GRADIENT MISMATCH in bpcli grad end to end: " + "; ".join(problems)
         results.mismatches.append(results.e2e_problem)
@@ -460,9 +459,7 @@ def run_cli(results: Results, log: Callable[[str], None]) -> None:
     size = settings.e2e_size
     if "torch" in settings.engines and results.find("torch", "chain", size) is None:
         # The target compares with PyTorch on the same chain: measure it if the table has not.
-        (torch,), mismatches = measure_graph("chain", size, settings, log, ["torch"])
-        results.e2e_torch = torch
-        results.mismatches += mismatches
+        (results.e2e_torch,) = measured_into(results, "chain", size, log, ["torch"])
 
 
 def _short_size(size: int) -> str:

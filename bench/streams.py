@@ -27,7 +27,13 @@ from time import perf_counter
 
 from .graphs import generate, to_bpcli
 from .growth import sum_of_uses
-from .processes import LECTURE_GRADIENTS, bench_env, bpcli_executable, run_measured
+from .processes import (
+    LECTURE_GRADIENTS,
+    batch_command,
+    bench_env,
+    bpcli_executable,
+    run_measured,
+)
 from .report import Target, _at_least, _at_most
 from .runner import Settings
 
@@ -110,10 +116,8 @@ def batch_seconds(
     """One `bpcli batch` over `source`, from the file to a file, or `cat | bpcli | cat`:
     its wall time, and the CPU time of the processes (on a busy machine the wall time
     also counts the waits for a core; the CPU time hardly does)."""
-    env = bench_env()  # without PYTHONUNBUFFERED, as in a user's shell
-    if unbuffered:
-        env["PYTHONUNBUFFERED"] = "1"
-    command = [str(bpcli_executable()), "batch", *(["--jobs", str(jobs)] if jobs > 1 else [])]
+    env = bench_env(unbuffered)  # without PYTHONUNBUFFERED, as in a user's shell, unless asked
+    command = batch_command(jobs)
     # The last run's answers (200 MB for --jobs) written to disk first: else the
     # kernel writes them back during this run, on the cores it is timed on.
     os.sync()
@@ -236,7 +240,7 @@ def _halves(source: Path, folder: Path) -> list[tuple[Path, Path]]:
 def _at_once(halves: list[tuple[Path, Path]]) -> float:
     """The wall time of one `bpcli batch` a half, all started together, until all end."""
     os.sync()  # as batch_seconds: the last run's answers on disk first
-    command = [str(bpcli_executable()), "batch"]
+    command = batch_command()
     with contextlib.ExitStack() as stack:
         outs = [stack.enter_context(answers.open("wb")) for _, answers in halves]
         start = perf_counter()
