@@ -126,6 +126,7 @@ class Bpcli(Engine):
             if answer is None:
                 answer = passes.answer(graph, values, grads)
         forward, backward = sorted(timed, key=sum)[len(timed) // 2]
+        assert answer is not None  # the loop runs at least once
         return {"build": build, "forward": forward, "backward": backward}, answer
 
     def nodes(self) -> int | None:
@@ -191,7 +192,9 @@ class Torch(Engine):
 
         self.tape = tape
         self.torch = torch
-        self.ops = {ADD: _add, MUL: _mul, TANH: torch.tanh, SIGMOID: torch.sigmoid}
+        self.ops: dict[int, Callable[..., Any]] = {
+            ADD: _add, MUL: _mul, TANH: torch.tanh, SIGMOID: torch.sigmoid,
+        }  # fmt: skip
 
     def run(self) -> tuple[Phases, Answer]:
         torch = self.torch

@@ -180,8 +180,8 @@ def cold_start(runs: int) -> ColdStart:
             "python": [sys.executable, "-c", "pass"],
         }
         samples: list[dict[str, list[float]]] = []
-        for unbuffered in (False, True):
-            env = bench_env(unbuffered)
+        for setting in (False, True):  # PYTHONUNBUFFERED unset, then set
+            env = bench_env(setting)
             samples.append({name: [] for name in commands})
             for _ in range(runs):
                 for name, args in commands.items():

@@ -17,7 +17,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -217,7 +217,7 @@ def _prepared(shape: str, size: int, seed: int) -> tuple[Tape, Answer, str]:
 
 
 def measure_graph(
-    shape: str, size: int, settings: Settings, log: Callable[[str], None], engines: list[str]
+    shape: str, size: int, settings: Settings, log: Callable[[str], None], engines: Sequence[str]
 ) -> tuple[list[Measurement], list[str]]:
     """Each engine on one (shape, size), then the correctness checks; and the mismatches."""
     tape, answer_of_tape, text = _prepared(shape, size, settings.seed)
@@ -244,7 +244,7 @@ def measure_graph(
 
 
 def measured_into(
-    results: Results, shape: str, size: int, log: Callable[[str], None], engines: list[str]
+    results: Results, shape: str, size: int, log: Callable[[str], None], engines: Sequence[str]
 ) -> list[Measurement]:
     """`measure_graph` for a run: its mismatches logged and kept with the run's."""
     measured, mismatches = measure_graph(shape, size, results.settings, log, engines)

@@ -40,9 +40,35 @@ def test_the_wheel_contains_the_grammar(tmp_path):
         assert "bpcli/grammar/expr.lark" in names
         assert archive.read("bpcli/grammar/expr.lark").decode() == GRAMMAR.read_text()
         assert "bpcli/cli.py" in names and "bpcli/render/table.py" in names
+        assert "bpcli/py.typed" in names  # PEP 561: a user's type checker reads bpcli's types
         for asset in ["page.css", "page.js"]:  # the HTML page's style and script
             source = ROOT / "src" / "bpcli" / "render" / asset
             assert archive.read(f"bpcli/render/{asset}") == source.read_bytes()
+
+
+@pytest.mark.integration
+def test_a_users_type_checker_reads_bpclis_own_types(tmp_path):
+    """Installed, bpcli is typed for the code that imports it (its py.typed marker): mypy
+    infers the gradients' type from bpcli's own annotations and catches a wrong use."""
+    user = tmp_path / "homework.py"
+    user.write_text(
+        "import bpcli\n"
+        'result = bpcli.grad("(x+y)*z", {"x": -2, "y": 5, "z": -4})\n'
+        "reveal_type(result.gradients)\n"
+        'bpcli.grad(3, {"x": 1})\n',
+        encoding="utf-8",
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "mypy", "--no-incremental", "--strict", str(user)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,  # not the source tree: the installed package
+    )
+    revealed = [line for line in out.stdout.splitlines() if "Revealed type is" in line]
+    assert revealed and "dict[str, float]" in revealed[0].replace("builtins.", ""), out.stdout
+    assert 'homework.py:4: error: Argument 1 to "grad" has incompatible type' in out.stdout
+    assert "import-untyped" not in out.stdout
 
 
 def test_the_page_inlines_its_style_and_script_files():
