@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import math
+import re
 import shutil
 import sys
 import xml.etree.ElementTree as ET
@@ -677,16 +678,19 @@ def test_stream_targets_say_pass_or_the_gap():
     line = str(streams.targets(None, bounded, None)[0])
     assert "the halves at once, 1.88 s, 1.60x, of which --jobs 2 reaches 94%: GAP" in line
     assert lines[3].endswith("peak 850 MB (target <400): GAP: 2.12x over")
-    assert lines[4].endswith("9.00 s against 4.00 s, 2.25x (target ≤2.0x): GAP: 1.12x over")
+    assert lines[4].endswith(
+        "9.00 s against 4.00 s, 2.25x; the nodes add 5.00 µs a node (target ≤2.0x): GAP: 1.12x over"
+    )
     assert streams.targets(None, None, None) == []
     told = streams.targets(None, None, None, streams.Explain(4_000, seconds=1.3, cpu=1.1))
     assert str(told[0]).endswith(
         "a node used 4,000 times, the whole command: 1.30 s (CPU 1.10 s) (target <1 s): GAP: 1.30x over"
     )
-    timed = streams.Nodes(10**6, 9.0, 350.0, 4.0, 190.0, nodes_cpu=6.0, plain_cpu=3.0)
+    timed = streams.Nodes(10**6, 9.0, 350.0, 4.0, 190.0, 6.0, 3.0, pairs=(2.5, 1.8, 2.25))
     line = str(streams.targets(None, None, timed)[1])
     assert line.endswith(
-        "9.00 s against 4.00 s, 2.25x (CPU 6.00 s against 3.00 s, 2.00x) (target ≤2.0x): GAP: 1.12x over"
+        "9.00 s against 4.00 s, 2.25x (pairs 1.80x to 2.50x) (CPU 6.00 s against 3.00 s, 2.00x);"
+        " the nodes add 5.00 µs a node (target ≤2.0x): GAP: 1.12x over"
     )
 
 
@@ -706,12 +710,13 @@ def test_stream_answers_are_checked_against_the_lecture(tmp_path):
 
 @pytest.mark.integration
 def test_the_stream_targets_run_at_tiny_sizes():
-    sizes = streams.Sizes(lines=20, jobs_lines=40, chain=100, repeat=1, uses=30)
+    sizes = streams.Sizes(lines=20, jobs_lines=40, chain=100, repeat=2, uses=30)
     found = streams.run(sizes, lambda _: None)
     assert [t.number for t in found] == ["16.1"] * 8 + ["16.2", "16.5", "16.5", "16.4"]
     # the figures no reused answer helps: from a file and through a pipe, buffered or not
     assert ["no two lines alike" in t.text for t in found[:8]] == [False] * 4 + [True] * 4
     assert "this machine's ceiling: two --jobs 1 on the halves at once" in found[8].text
+    assert re.search(r"x \(pairs \d\.\d\dx to \d\.\d\dx\) \(CPU .*; the nodes add", found[10].text)
     for target in found:
         assert target.verdict == "PASS" or target.verdict.startswith(("GAP: ", "NOT MEASURED"))
 
