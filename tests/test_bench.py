@@ -345,6 +345,14 @@ def test_targets_say_pass_or_the_gap():
     assert any(line.startswith("4. cold start: NOT MEASURED") for line in lines)
 
 
+def test_a_near_miss_reads_as_a_percentage_not_as_one_times():
+    # 1.597x against 1.6 is printed 1.60x; its gap must not read "1.00x short"
+    assert report._at_least(1.597, 1.6) == "GAP: 0.2% short"
+    assert report._at_most(2.19, 2.0) == "GAP: 9.5% over"
+    assert report._at_most(2.2, 2.0) == "GAP: 1.10x over"
+    assert report._at_least(1.6, 1.6) == report._at_most(2.0, 2.0) == "PASS"
+
+
 def test_scaling_is_read_from_the_sizes_timed_one_after_another_where_there_are_some():
     results = synthetic_results()
     answer = (1.0, {"x": 2.0})
@@ -672,7 +680,7 @@ def test_stream_targets_say_pass_or_the_gap():
     assert lines[0].endswith("file: 65,000 lines/s (80,000 per CPU-second) (target ≥50,000): PASS")
     assert lines[1].endswith("(target ≥50,000): GAP: 2.00x short")
     assert "3.00 s, 1.50x (target ≥1.6 on two idle cores; 2 cores, load average 0.50" in lines[2]
-    assert lines[2].endswith("GAP: 1.07x short")
+    assert lines[2].endswith("GAP: 6.7% short")
     assert "ceiling" not in lines[2]  # not measured
     bounded = streams.Jobs(200_000, 3.0, 2.0, (0.5, 0.4, 0.3), cores=2, halves=1.875)
     line = str(streams.targets(None, bounded, None)[0])
