@@ -561,9 +561,8 @@ def edges(graph: Graph) -> Edges:
         # edge k's input is node k (a chain: each gate's inputs are the nodes just before
         # it, each used once): node k's one use is edge k, and nodes m on have none; no
         # count made node by node (a third of a chain's edges' time)
-        # (0 to m: the start of ids, which the output, used by none, makes longer)
-        head = ids[: m + 1] if m < len(ids) else array(_IDS, range(m + 1))
-        uses_start = head + array(_IDS, [m]) * (n - m)
+        # (0 to m: the start of ids; m < n, since an input comes before its consumer)
+        uses_start = ids[: m + 1] + array(_IDS, [m]) * (n - m)
         made = graph.derived["edges"] = Edges(start, uses_start, ids[:m], owner, True)
         return made
     counts = [0] * n
