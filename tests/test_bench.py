@@ -374,6 +374,34 @@ def test_scaling_is_read_from_the_sizes_timed_one_after_another_where_there_are_
     assert "one after another" not in chain  # none for the chain: the table's
 
 
+def test_scaling_times_each_size_in_rounds_of_opposite_order_and_keeps_its_best(monkeypatch):
+    settings = runner.Settings([1_000, 10_000, 100_000], ["bpcli", "python"], ["tree"], cli=False)
+    results = runner.Results(settings)
+    answer = (1.0, {"x": 2.0})
+    calls: list[int] = []
+    # the machine slows down as the block goes on: 10^5 is slow in the first round,
+    # 10^3 in the second; each size's best is its fast one
+    slow = {(0, 100_000), (1, 1_000)}
+
+    def fake(results_, shape, size, log, engines):
+        round_ = int(len(calls) >= len(settings.sizes))
+        calls.append(size)
+        total = size * 1e-6 * (3.0 if (round_, size) in slow else 1.0)
+        return [measurement(engine, answer, shape, size, total, size) for engine in engines]
+
+    monkeypatch.setattr(runner, "measured_into", fake)
+    runner.measure_scaling(results, lambda line: None)
+    assert calls == [1_000, 10_000, 100_000, 100_000, 10_000, 1_000]
+    kept = [(m.engine, m.size, m.us_per_node) for m in results.scaling]
+    assert kept == [
+        (engine, size, pytest.approx(1.0))
+        for size in (1_000, 10_000, 100_000)
+        for engine in ("bpcli", "python")
+    ]
+    (line,) = [str(t) for t in report.targets(results) if t.text.startswith("scaling tree")]
+    assert "1.00x apart" in line and line.endswith("PASS")
+
+
 def markdown_tables(text: str) -> list[list[str]]:
     tables: list[list[str]] = []
     previous = ""
