@@ -29,6 +29,7 @@ not finite, bpcli must raise DomainError too (unless rounding alone decides, see
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import signal
 import threading
@@ -594,3 +595,19 @@ def test_the_parser_gives_what_lark_gives(text: str) -> None:
 )
 def test_the_parser_gives_what_lark_gives_by_hand(text: str) -> None:
     assert _outcome(_by_bpcli, text) == _outcome(_by_lark, text)
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.none(), st.floats(allow_nan=False, allow_infinity=False), st.floats(-1e-3, 1e-3)
+        ),
+        max_size=40,
+    )
+)
+def test_a_large_answers_numbers_are_json_dumps_text(numbers: list[float | None]) -> None:
+    """A large graph's answer writes its numbers with orjson, spelt again where orjson
+    spells one otherwise (tests/test_streams.py sweeps every exponent): json.dumps' text."""
+    from bpcli.result import _number_bytes
+
+    assert _number_bytes(numbers) == [json.dumps(x).encode() for x in numbers]

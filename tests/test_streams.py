@@ -13,6 +13,7 @@ import dis
 import fcntl
 import itertools
 import json
+import math
 import os
 import resource
 import signal
@@ -586,20 +587,56 @@ def test_a_use_is_written_from_its_gradient_only_where_they_are_the_same_text(
         assert [json.dumps(s) for s in sends] == [json.dumps(g) for g in one_use]
 
 
+def _floats_at_every_exponent() -> list[float]:
+    """Floats at every binary exponent (subnormals to the largest), both signs, with a few
+    mantissas each, and the neighbours of each power of ten: every place where Python's
+    repr changes its spelling (below 1e-4, at 1e16, an exponent's two digits)."""
+    numbers = []
+    for e in range(-1074, 1024):
+        for m in (1.0, 1.5, 1.2345678901234567):
+            x = math.ldexp(m, e)
+            if math.isfinite(x):
+                numbers += [x, -x]
+    for k in range(-323, 309):
+        x = float(f"1e{k}")
+        numbers += [x, math.nextafter(x, 0.0), math.nextafter(x, math.inf), -x]
+    return numbers
+
+
 @pytest.mark.parametrize(
-    "grads",
+    "numbers",
     [
-        [1.0, 2.0, None, 1.0] * 8,  # repeating: each distinct one written once
-        [0.0, -0.0, 1.0, 1.0] * 8,  # a zero: its sign kept (0.0 == -0.0 in a set)
-        [0.5 + k for k in range(12)] + [None] * 4,  # too many distinct ones
+        [1.0, 2.0, None, 1.0] * 8,
+        [0.0, -0.0, 1.0, 1.0] * 8,  # a zero's sign kept
+        [0.5 + k for k in range(12)] + [None] * 4,
         [5e-324, 1.7976931348623157e308, -2.5] * 5,
+        [1e-05, 1.5e-07, -2e-09, 0.0001, 0.00012, 1e16, 9999999999999998.0, 1e22, 1e-10],
+        [-12.0, 3.0, True, False, 7, -(2**63), 2**64 - 1],  # ints and bools, as json writes
+        [2**70, 1.0],  # an int beyond orjson's 64 bits: the list written by json
+        [type("Subclass", (float,), {})(0.1), 0.25],  # a float's subclass: likewise
+        [None],
+        _floats_at_every_exponent(),
         [],
     ],
 )
-def test_a_pieces_gradients_are_each_written_as_json_dumps_writes_it(grads):
+def test_each_number_is_written_as_json_dumps_writes_it(numbers):
+    """_number_bytes (orjson's digits, spelt again where orjson spells a number otherwise)
+    against json.dumps, number by number, in Python's spelling: `1e-05`, `1e+16`."""
     from bpcli import result as result_module
 
-    assert result_module._grad_texts(grads) == [json.dumps(g).encode() for g in grads]
+    assert result_module._number_bytes(numbers) == [json.dumps(x).encode() for x in numbers]
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+@pytest.mark.parametrize("others", [[1.0, 2.0], [None, 1.0], []])
+def test_a_number_json_cannot_write_is_json_dumps_error(bad, others):
+    """NaN and the infinities (orjson's null, like None's) are json.dumps' ValueError."""
+    from bpcli import result as result_module
+
+    with pytest.raises(ValueError, match="JSON compliant"):
+        result_module._number_bytes([*others, bad])
+    with pytest.raises(ValueError):
+        json.dumps([*others, bad], allow_nan=False)
 
 
 CHAINS = [  # each node used once: (program, values, whether every use sends its gradient)
