@@ -650,9 +650,9 @@ def _number_bytes(numbers: list[Any]) -> list[bytes]:
         text = orjson.dumps(numbers)
     except TypeError:  # not one orjson takes
         return _NUMBERS.encode(numbers).encode()[1:-1].split(b",")
-    texts = text[1:-1].split(b",")
-    if b"null" in text and texts.count(b"null") != numbers.count(None):  # NaN, an infinity
+    if b"null" in text and text.count(b"null") != numbers.count(None):  # NaN, an infinity
         return _NUMBERS.encode(numbers).encode()[1:-1].split(b",")  # (json.dumps' error)
+    texts = text[1:-1].split(b",")
     if b"e" in text or b"0.0000" in text:  # (the whole list's test first)
         for i, part in enumerate(texts):
             if b"e" in part or part.startswith(_BELOW):
