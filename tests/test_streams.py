@@ -612,7 +612,7 @@ def _floats_at_every_exponent() -> list[float]:
         [5e-324, 1.7976931348623157e308, -2.5] * 5,
         [1e-05, 1.5e-07, -2e-09, 0.0001, 0.00012, 1e16, 9999999999999998.0, 1e22, 1e-10],
         [-12.0, 3.0, True, False, 7, -(2**63), 2**64 - 1],  # ints and bools, as json writes
-        [2**70, 1.0],  # an int beyond orjson's 64 bits: the list written by json
+        [2**70, 1.0, None],  # an int beyond orjson's 64 bits: the list written by json
         [type("Subclass", (float,), {})(0.1), 0.25],  # a float's subclass: likewise
         [None],
         _floats_at_every_exponent(),

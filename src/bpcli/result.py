@@ -649,8 +649,9 @@ def _number_bytes(numbers: list[Any]) -> list[bytes]:
     try:
         text = orjson.dumps(numbers)
     except TypeError:  # not one orjson takes
-        return _NUMBERS.encode(numbers).encode()[1:-1].split(b",")
-    if b"null" in text and text.count(b"null") != numbers.count(None):  # NaN, an infinity
+        text = b""
+    nan = b"null" in text and text.count(b"null") != numbers.count(None)  # … or infinity
+    if not text or nan:
         return _NUMBERS.encode(numbers).encode()[1:-1].split(b",")  # (json.dumps' error)
     texts = text[1:-1].split(b",")
     if b"e" in text or b"0.0000" in text:  # (the whole list's test first)
@@ -817,7 +818,7 @@ class _Form:
         return [self.local_template(2 if op.arity is None else op.arity) for op in OPS.values()]
 
     def local_template(self, count: int) -> bytes:
-        return ("[" + self.item.join(["%s"] * count) + "]\0").encode()
+        return ("[" + self.item.join(["%b"] * count) + "]\0").encode()
 
     @cached_property
     def uses_templates(self) -> _ByCount:
